@@ -1,0 +1,78 @@
+"""The recipe registry: built-in recipe modules in this package plus the `fleetshift.recipes` entry points.
+
+A recipe module exposes `RECIPE`, an instance of a `fleetshift.recipes.base.Recipe` subclass. An
+entry point may name such an instance, a subclass, or a module that has `RECIPE`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Iterable
+from functools import cache
+from importlib.metadata import entry_points
+from types import ModuleType
+
+from fleetshift.recipes.base import Recipe
+
+ENTRY_POINT_GROUP = "fleetshift.recipes"
+
+
+class RecipeError(Exception):
+    """A recipe could not be loaded or was asked for by a name that does not exist."""
+
+
+def _from_object(obj: object, origin: str) -> Recipe:
+    if isinstance(obj, ModuleType):
+        obj = getattr(obj, "RECIPE", None)
+    if isinstance(obj, type) and issubclass(obj, Recipe):
+        obj = obj()
+    if not isinstance(obj, Recipe):
+        raise RecipeError(f"{origin} does not provide a fleetshift Recipe (expected RECIPE = <Recipe subclass>())")
+    return obj
+
+
+def _builtin() -> Iterable[Recipe]:
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_") or info.name == "base":
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(module, "RECIPE"):
+            yield _from_object(module, f"module {module.__name__}")
+
+
+def _plugins() -> Iterable[Recipe]:
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            obj = ep.load()
+        except Exception as exc:  # a broken plugin must not hide the built-ins
+            raise RecipeError(f"entry point {ep.name!r} ({ep.value}) failed to load: {exc}") from exc
+        yield _from_object(obj, f"entry point {ep.name!r} ({ep.value})")
+
+
+@cache
+def all_recipes() -> tuple[Recipe, ...]:
+    """Every registered recipe, in chain order."""
+    found: dict[str, Recipe] = {}
+    for recipe in [*_builtin(), *_plugins()]:
+        if recipe.id in found:
+            raise RecipeError(f"two recipes share the id {recipe.id!r}")
+        found[recipe.id] = recipe
+    return tuple(sorted(found.values(), key=lambda r: (r.order, r.id)))
+
+
+def get(recipe_id: str) -> Recipe:
+    """The recipe with this id (or the one migrating this package)."""
+    for recipe in all_recipes():
+        if recipe_id in (recipe.id, recipe.package, recipe.replaces):
+            return recipe
+    names = ", ".join(r.id for r in all_recipes())
+    raise RecipeError(f"no recipe named {recipe_id!r}; known recipes: {names}")
+
+
+def for_package(package: str) -> Recipe | None:
+    """The recipe that migrates or replaces this canonical package name, if any."""
+    for recipe in all_recipes():
+        if recipe.handles(package):
+            return recipe
+    return None

@@ -1,0 +1,77 @@
+"""Small `ast` helpers shared by recipe detectors: what a local name refers to, and call lookup."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+
+class Imports:
+    """Maps local names bound by import statements to the dotted names they stand for.
+
+    `import tenacity as t` binds t -> tenacity; `from tenacity import retry as r` binds
+    r -> tenacity.retry. `qualname(node)` resolves a Name/Attribute chain through that map.
+    """
+
+    def __init__(self, tree: ast.AST) -> None:
+        self.names: dict[str, str] = {}
+        self.modules: list[tuple[str, int]] = []  # every imported module with its line
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    self.modules.append((alias.name, node.lineno))
+                    if alias.asname:
+                        self.names[alias.asname] = alias.name
+                    else:
+                        top = alias.name.split(".")[0]
+                        self.names.setdefault(top, top)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                self.modules.append((node.module, node.lineno))
+                for alias in node.names:
+                    self.names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+
+    def qualname(self, node: ast.AST) -> str | None:
+        """The dotted name `node` refers to, or None when it is not an imported name."""
+        parts: list[str] = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name) or node.id not in self.names:
+            return None
+        return ".".join([self.names[node.id], *reversed(parts)])
+
+    def imports_module(self, prefix: str) -> bool:
+        return any(m == prefix or m.startswith(prefix + ".") for m, _ in self.modules)
+
+
+def dotted(node: ast.AST) -> str | None:
+    """`a.b.c` for a Name/Attribute chain, without resolving imports."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    return ".".join([node.id, *reversed(parts)])
+
+
+def calls(tree: ast.AST) -> Iterator[ast.Call]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            yield node
+
+
+def keyword(call: ast.Call, name: str) -> ast.keyword | None:
+    for kw in call.keywords:
+        if kw.arg == name:
+            return kw
+    return None
+
+
+def decorator_calls(fn: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> Iterator[tuple[ast.expr, ast.Call | None]]:
+    """Each decorator as (callee expression, the Call or None when used bare)."""
+    for dec in fn.decorator_list:
+        if isinstance(dec, ast.Call):
+            yield dec.func, dec
+        else:
+            yield dec, None

@@ -1,0 +1,250 @@
+"""What a recipe is: declared data (package, versions, tokens, rules) plus detection and rewriting code.
+
+A recipe module defines one subclass of `Recipe` and exposes an instance as `RECIPE`. Detection
+works on the standard library's `ast` (fast, used by `scan` and `check`); rewriting works on LibCST
+(format-preserving, used by `run`). Neither imports nor runs the fleet's code.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from fleetshift.model import Action, Finding, Service, Severity, UsageSite
+
+FileKind = Literal["source", "test", "conftest"]
+ConfigKind = Literal["pytest.ini", "pytest.toml", "tox.ini", "setup.cfg", "pyproject.toml"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One breaking change a recipe knows: its id, what it is, whether it is rewritten, and the fix."""
+
+    id: str  # "<recipe>/<slug>", e.g. "tenacity/asyncio-module"
+    summary: str
+    action: Action
+    fix: str = ""  # what the rewrite does, or what a human must do
+    link: str = ""
+    since: str = ""  # library version that introduced the change
+
+
+@dataclass(frozen=True)
+class Advisory:
+    """A release of the target package to avoid, and why."""
+
+    versions: str  # a specifier of the bad releases, e.g. "==2.5.0"
+    message: str
+    link: str = ""
+
+
+@dataclass(frozen=True)
+class PinChange:
+    """How one requirement changes: rename and/or new spec, or removal (new_spec None and remove)."""
+
+    package: str  # canonical name as pinned now
+    new_package: str
+    new_spec: str | None
+    remove: bool = False
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A parsed Python file handed to detection."""
+
+    path: str  # fleet-relative POSIX path
+    text: str
+    tree: ast.Module
+    kind: FileKind
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """A pytest-relevant config file handed to detection and rewriting."""
+
+    path: str
+    text: str
+    kind: ConfigKind
+
+
+@dataclass(frozen=True)
+class RewriteContext:
+    """What a recipe may know while rewriting one service.
+
+    `files` holds the current text of every Python and config file of the service (after the
+    recipes earlier in the chain), so a recipe can look across files (e.g. the active pytest config
+    or a root conftest's event_loop override) without reading the disk.
+    """
+
+    service: Service
+    targets: Mapping[str, str]  # canonical package -> campaign target spec
+    files: Mapping[str, str]
+    todo_comments: bool = False
+
+
+@dataclass
+class RewriteResult:
+    """New text for one file (unchanged text means no change) and what needs a human."""
+
+    text: str
+    findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass
+class ServiceRewrite:
+    """A recipe's output for a whole service: new texts by path, new files, and findings."""
+
+    texts: dict[str, str] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+
+class Recipe:
+    """Base class of every recipe. Subclasses set the class attributes and override the hooks."""
+
+    id: ClassVar[str]
+    title: ClassVar[str]
+    package: ClassVar[str]  # canonical PyPI name of the package migrated to
+    replaces: ClassVar[str | None] = None  # package this one replaces (e.g. asyncio-mqtt)
+    migrates_from: ClassVar[str]  # specifier of the old releases this recipe migrates from
+    migrates_to: ClassVar[str]  # default target specifier when the campaign names none
+    known_versions: ClassVar[tuple[str, ...]] = ()  # real releases of package/replaces, oldest first
+    tokens: ClassVar[tuple[bytes, ...]]  # a file without any of these bytes is not parsed
+    config_tokens: ClassVar[tuple[bytes, ...]] = ()  # same for config files
+    rules: ClassVar[tuple[Rule, ...]] = ()
+    advisories: ClassVar[tuple[Advisory, ...]] = ()
+    drops: ClassVar[tuple[str, ...]] = ()  # companion packages removed with the migration (paho-mqtt)
+    requires: ClassVar[Mapping[str, str]] = {}  # companion packages that must move too: name -> spec
+    order: ClassVar[int] = 50  # chain order when several recipes apply to one service
+    docs: ClassVar[str] = ""  # links to the library's own migration notes
+
+    # ---- data helpers -------------------------------------------------------------------------
+
+    def rule(self, rule_id: str) -> Rule:
+        for r in self.rules:
+            if r.id == rule_id or r.id == f"{self.id}/{rule_id}":
+                return r
+        raise KeyError(f"{self.id} has no rule {rule_id!r}")
+
+    def site(self, src: SourceFile | ConfigFile, node: ast.AST | int, rule_id: str, detail: str = "") -> UsageSite:
+        """A UsageSite for `rule_id` at `node` (an ast node or a line number)."""
+        rule = self.rule(rule_id)
+        line = node if isinstance(node, int) else getattr(node, "lineno", 0)
+        col = 0 if isinstance(node, int) else getattr(node, "col_offset", 0)
+        return UsageSite(self.id, rule.id, src.path, line, col, detail or rule.summary, rule.action)
+
+    def finding(self, path: str, line: int, rule_id: str, message: str = "", severity: Severity | None = None) -> Finding:
+        """A Finding for `rule_id`; the message defaults to the rule's fix text."""
+        rule = self.rule(rule_id)
+        sev = severity or (Severity.HUMAN if rule.action is Action.HUMAN else Severity.ADVICE)
+        return Finding(path, line, rule.id, message or rule.fix or rule.summary, sev, rule.link, self.id)
+
+    def handles(self, package: str) -> bool:
+        return package in {self.package, self.replaces}
+
+    def is_old(self, package: str, spec: str) -> bool | None:
+        """Whether a pin of `package` with `spec` admits a release this recipe migrates from.
+
+        A pin of the replaced package is always old. None when the spec cannot be judged (unpinned).
+        """
+        if self.replaces and package == self.replaces:
+            return True
+        try:
+            pinned = SpecifierSet(spec)
+            old = SpecifierSet(self.migrates_from)
+        except InvalidSpecifier:
+            return None
+        if not spec:
+            return None
+        versions = [Version(v) for v in self.known_versions]
+        admitted = [v for v in versions if pinned.contains(v, prereleases=True)]
+        if not admitted:
+            # A spec naming a release we do not list: judge by its own version numbers.
+            for s in pinned:
+                try:
+                    admitted.append(Version(s.version.rstrip(".*")))
+                except InvalidVersion:
+                    continue
+        return any(old.contains(v, prereleases=True) for v in admitted)
+
+    # ---- detection (ast) ----------------------------------------------------------------------
+
+    def detect(self, src: SourceFile) -> Iterable[UsageSite]:
+        """Usage sites in one Python file. Called only for files containing one of `tokens`."""
+        return ()
+
+    def detect_config(self, cfg: ConfigFile) -> Iterable[UsageSite]:
+        """Usage sites in one config file (pytest.ini, tox.ini, setup.cfg, pyproject.toml, pytest.toml)."""
+        return ()
+
+    # ---- rewriting (LibCST / format-preserving) ------------------------------------------------
+
+    def pin_changes(self, ctx: RewriteContext, pinned: Mapping[str, str]) -> list[PinChange]:
+        """Requirement changes for a service; `pinned` maps its pinned packages to their specs."""
+        target = ctx.targets.get(self.package, self.migrates_to)
+        changes: list[PinChange] = []
+        for name in (self.package, self.replaces):
+            if name and name in pinned:
+                changes.append(PinChange(name, self.package, target, reason=f"{self.id}: target {target}"))
+        if changes:
+            for dropped in self.drops:
+                if dropped in pinned:
+                    changes.append(PinChange(dropped, dropped, None, remove=True, reason=f"{self.id}: not needed any more"))
+            for name, spec in self.requires.items():
+                if name in pinned and name not in {c.package for c in changes}:
+                    want = ctx.targets.get(name, spec)
+                    changes.append(PinChange(name, name, want, reason=f"{self.id}: needs {name}{spec}"))
+        return changes
+
+    def rewrite_python(self, path: str, text: str, kind: FileKind, ctx: RewriteContext) -> RewriteResult:
+        """Rewrite one Python file. The default changes nothing."""
+        return RewriteResult(text)
+
+    def rewrite_config(self, cfg: ConfigFile, ctx: RewriteContext) -> RewriteResult:
+        """Rewrite one config file. The default changes nothing."""
+        return RewriteResult(cfg.text)
+
+    def rewrite_service(self, ctx: RewriteContext) -> ServiceRewrite:
+        """Rewrite every file of a service; override to look across files first."""
+        out = ServiceRewrite()
+        for path, text in ctx.files.items():
+            if path.endswith(".py"):
+                if not any(t.decode() in text for t in self.tokens):
+                    continue
+                res = self.rewrite_python(path, text, file_kind(path), ctx)
+            else:
+                kind = config_kind(path)
+                if kind is None:
+                    continue
+                res = self.rewrite_config(ConfigFile(path, text, kind), ctx)
+            if res.text != text:
+                out.texts[path] = res.text
+            out.findings.extend(res.findings)
+        return out
+
+
+def file_kind(path: str) -> FileKind:
+    """Classify a Python file by its path: conftest, test module, or source."""
+    name = path.rsplit("/", 1)[-1]
+    if name == "conftest.py":
+        return "conftest"
+    parts = path.split("/")
+    if name.startswith("test_") or name.endswith("_test.py") or "tests" in parts[:-1] or "test" in parts[:-1]:
+        return "test"
+    return "source"
+
+
+def config_kind(path: str) -> ConfigKind | None:
+    """The config kind of a path, or None when it is not a pytest-relevant config file."""
+    name = path.rsplit("/", 1)[-1]
+    if name in ("pytest.ini", ".pytest.ini"):
+        return "pytest.ini"
+    if name in ("pytest.toml", ".pytest.toml"):
+        return "pytest.toml"
+    if name in ("tox.ini", "setup.cfg", "pyproject.toml"):
+        return name  # type: ignore[return-value]
+    return None
