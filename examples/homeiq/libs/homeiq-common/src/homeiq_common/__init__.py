@@ -1,0 +1,3 @@
+"""Shared helpers for HomeIQ services."""
+
+__version__ = "0.9.2"

@@ -1,0 +1,1 @@
+from homeiq_common.testing import influxdb, mosquitto  # noqa: F401
