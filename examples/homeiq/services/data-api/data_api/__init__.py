@@ -1,0 +1,1 @@
+"""HomeIQ data-api: entity history and power summaries read from InfluxDB."""
