@@ -1,0 +1,626 @@
+"""The only writer of fleet files: content-addressed backups, atomic writes, a run state file, exact rollback.
+
+A run lives in `<fleet>/.fleetshift/runs/<run-id>/`: `state.json` (the authority: run status, per-service
+step statuses and every file entry), `blobs/<sha256>` (the bytes of each file before it was written) and
+`journal.jsonl` (an append-only event log for people). Every write goes backup -> intent -> atomic replace
+-> done, each step durable before the next, so a crash at any point leaves a state that `rollback` finishes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import datetime as dt
+import hashlib
+import json
+import os
+import stat
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX
+    fcntl = None  # type: ignore[assignment]
+
+ABSENT = "absent"
+STATE_DIR = ".fleetshift"
+RUN_STATUSES = frozenset({"running", "completed", "failed", "rolled-back", "interrupted"})
+STEP_STATUSES = frozenset({"pending", "running", "done", "failed", "skipped"})
+CRASH_ENV = "FLEETSHIFT_TEST_CRASH_AT"
+
+# Entry states: "intent" (recorded, replace may or may not have happened), "done", "rolled-back",
+# "abandoned" (an intent whose replace provably never happened).
+_LIVE = ("intent", "done")
+_FORMAT = 1
+
+_checkpoints = 0
+
+
+def _checkpoint() -> None:
+    """Count an internal step; with FLEETSHIFT_TEST_CRASH_AT=<n> the process dies at the n-th (tests only)."""
+    global _checkpoints
+    _checkpoints += 1
+    at = os.environ.get(CRASH_ENV)
+    if at and int(at) == _checkpoints:
+        os._exit(137)
+
+
+def checkpoints_passed() -> int:
+    """How many internal checkpoints this process has passed (lets tests enumerate crash points)."""
+    return _checkpoints
+
+
+class JournalError(Exception):
+    """A write or rollback that cannot be done safely; the message names the file or run and the fix."""
+
+
+@dataclass(frozen=True)
+class RollbackReport:
+    """What a rollback did: files restored, files removed, files skipped (with why), hand-edited files left alone."""
+
+    restored: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    skipped: tuple[tuple[str, str], ...] = ()
+    conflicts: tuple[str, ...] = ()
+
+    @property
+    def clean(self) -> bool:
+        """True when everything in scope is back to its original bytes."""
+        return not self.skipped and not self.conflicts
+
+
+_UNSET: Any = object()
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _umask() -> int:
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_CREATE_MODE = 0o666 & ~_umask()
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def _atomic_write(path: Path, data: bytes, mode: int, tmp: Path) -> None:
+    """Write `data` to `path` through `tmp` in the same directory: write, fsync, chmod, rename, fsync dir."""
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()  # a read-only leftover of a crashed attempt
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fchmod(fd, mode)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    _checkpoint()
+    os.replace(tmp, path)
+    _checkpoint()
+    _fsync_dir(path.parent)
+
+
+def _current(path: Path) -> tuple[str, bytes | None, int | None]:
+    """(hash or "absent" or "not-a-file", bytes, mode bits) of what is at `path` now, not following links."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return ABSENT, None, None
+    if not stat.S_ISREG(st.st_mode):
+        return "not-a-file", None, None
+    data = path.read_bytes()
+    return _sha(data), data, stat.S_IMODE(st.st_mode)
+
+
+def _new_run_id(runs_dir: Path) -> str:
+    """A run id sortable by time (UTC, 100 µs resolution), created as a directory exclusively."""
+    while True:
+        now = dt.datetime.now(dt.UTC)
+        run_id = f"{now:%Y%m%d-%H%M%S}-{now.microsecond // 100:04d}"
+        try:
+            (runs_dir / run_id).mkdir()
+        except FileExistsError:
+            time.sleep(0.0002)
+            continue
+        return run_id
+
+
+class Journal:
+    """One run's journal; every write of a fleet file goes through `write`, and `rollback` undoes them exactly."""
+
+    def __init__(self, fleet_root: Path, run_id: str) -> None:
+        self.fleet_root = Path(fleet_root).resolve()
+        self.run_id = run_id
+        self.path = self.fleet_root / STATE_DIR / "runs" / run_id
+        self._state_file = self.path / "state.json"
+        self._blobs = self.path / "blobs"
+        self._thread_lock = threading.RLock()
+        self._depth = 0
+
+    # ---- runs ---------------------------------------------------------------------------------------
+
+    @staticmethod
+    def runs(fleet_root: Path) -> list[str]:
+        """Run ids of the fleet, oldest first (runs whose state file was never written are ignored)."""
+        runs_dir = Path(fleet_root) / STATE_DIR / "runs"
+        if not runs_dir.is_dir():
+            return []
+        return sorted(p.name for p in runs_dir.iterdir() if (p / "state.json").is_file())
+
+    @classmethod
+    def start(cls, fleet_root: Path, meta: dict[str, Any] | None = None) -> Journal:
+        """Create a new run in `<fleet_root>/.fleetshift/runs/` with status "running"."""
+        root = Path(fleet_root).resolve()
+        if not root.is_dir():
+            raise JournalError(f"fleet root {root} is not a directory")
+        base = root / STATE_DIR
+        runs_dir = base / "runs"
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        ignore = base / ".gitignore"
+        if not ignore.exists():
+            _atomic_write(ignore, b"*\n", _CREATE_MODE, base / ".gitignore.tmp")
+        run_id = _new_run_id(runs_dir)
+        journal = cls(root, run_id)
+        journal._blobs.mkdir()
+        created = _now()
+        state = {
+            "format": _FORMAT,
+            "run_id": run_id,
+            "created": created,
+            "updated": created,
+            "fleet_root": str(root),
+            "meta": dict(meta or {}),
+            "status": "running",
+            "next_seq": 1,
+            "services": {},
+            "rollbacks": [],
+        }
+        try:
+            json.dumps(state)
+        except (TypeError, ValueError) as exc:
+            raise JournalError(f"run meta must be JSON-serialisable: {exc}") from exc
+        with journal._locked():
+            journal._save(state)
+        _fsync_dir(runs_dir)
+        journal._log({"event": "start", "meta": state["meta"]})
+        return journal
+
+    @classmethod
+    def open(cls, fleet_root: Path, run_id: str | None = None) -> Journal:
+        """Open run `run_id` of the fleet, or its latest run when None."""
+        root = Path(fleet_root).resolve()
+        runs = cls.runs(root)
+        if run_id is None:
+            if not runs:
+                raise JournalError(
+                    f"no fleetshift runs in {root / STATE_DIR / 'runs'}: nothing was written to this fleet"
+                )
+            run_id = runs[-1]
+        elif run_id not in runs:
+            known = ", ".join(runs[-5:]) or "none"
+            raise JournalError(f"no run {run_id!r} in {root / STATE_DIR / 'runs'} (latest runs: {known})")
+        return cls(root, run_id)
+
+    # ---- state --------------------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """A copy of the run's state as recorded on disk."""
+        with self._locked():
+            return self._load()
+
+    def set_status(self, status: str) -> None:
+        """Set the run's status (running, completed, failed, rolled-back, interrupted)."""
+        if status not in RUN_STATUSES:
+            raise JournalError(f"unknown run status {status!r}; use one of {sorted(RUN_STATUSES)}")
+        with self._locked():
+            state = self._load()
+            state["status"] = status
+            self._save(state)
+        self._log({"event": "status", "status": status})
+
+    def set_service_status(self, service: str, status: str) -> None:
+        """Set one service's status (free-form, e.g. running, passed, failed, skipped, rolled-back)."""
+        if not status:
+            raise JournalError(f"empty status for service {service!r}")
+        with self._locked():
+            state = self._load()
+            self._service(state, service)["status"] = status
+            self._save(state)
+        self._log({"event": "service-status", "service": service, "status": status})
+
+    def set_step(self, service: str, step: str, status: str, detail: str = "") -> None:
+        """Record the status of one step (e.g. "rewrite", "verify") of a service, durably."""
+        if status not in STEP_STATUSES:
+            raise JournalError(f"unknown step status {status!r}; use one of {sorted(STEP_STATUSES)}")
+        with self._locked():
+            state = self._load()
+            steps = self._service(state, service)["steps"]
+            steps[step] = {"status": status, "detail": detail, "updated": _now()}
+            self._save(state)
+        self._log({"event": "step", "service": service, "step": step, "status": status, "detail": detail})
+
+    def entries(self, service: str | None = None) -> list[dict[str, Any]]:
+        """The file entries of the run (or of one service), in write order."""
+        return _entries(self.state(), service)
+
+    # ---- write --------------------------------------------------------------------------------------
+
+    def write(
+        self,
+        service: str,
+        rel: str,
+        new: bytes | None,
+        recipes: Sequence[str] = (),
+        *,
+        expect: bytes | None = _UNSET,
+    ) -> None:
+        """Replace fleet file `rel` with `new` (None deletes it), backing up the old bytes first.
+
+        With `expect`, refuse unless the file still holds exactly those bytes (None: it must not exist).
+        """
+        rel = self._check_rel(rel)
+        path = self.fleet_root / rel
+        with self._locked():
+            state = self._load()
+            self._recover(state)
+            before, old, old_mode = _current(path)
+            if before == "not-a-file":
+                raise JournalError(
+                    f"{rel} is not a regular file (a link or a folder); fleetshift will not replace it"
+                )
+            if expect is not _UNSET and (ABSENT if expect is None else _sha(expect)) != before:
+                now = "is gone" if before == ABSENT else "exists" if expect is None else "has different bytes"
+                raise JournalError(
+                    f"{rel} changed since it was read ({now}); nothing was written to it. Run again to re-read it."
+                )
+            after = ABSENT if new is None else _sha(new)
+            if after == before:
+                return
+            if old is not None:
+                self._store_blob(before, old)
+            _checkpoint()
+            seq = state["next_seq"]
+            state["next_seq"] = seq + 1
+            created_dirs = [] if new is None else self._missing_dirs(path.parent)
+            entry = {
+                "seq": seq,
+                "path": rel,
+                "before": before,
+                "after": after,
+                "before_mode": old_mode,
+                "after_mode": None if new is None else (old_mode if old_mode is not None else _CREATE_MODE),
+                "recipes": list(recipes),
+                "created_dirs": created_dirs,
+                "state": "intent",
+                "time": _now(),
+            }
+            self._service(state, service)["files"].append(entry)
+            self._save(state)
+            self._log({"event": "intent", "service": service, **entry})
+            try:
+                if new is None:
+                    os.unlink(path)
+                    _checkpoint()
+                    _fsync_dir(path.parent)
+                else:
+                    for d in created_dirs:
+                        (self.fleet_root / d).mkdir(exist_ok=True)
+                        _fsync_dir((self.fleet_root / d).parent)
+                    _atomic_write(path, new, entry["after_mode"], self._tmp(path, seq))
+            except OSError as exc:
+                self._recover(state)
+                self._save(state)
+                raise JournalError(f"cannot write {rel}: {exc.strerror or exc}") from exc
+            entry["state"] = "done"
+            self._save(state)
+            self._log({"event": "done", "service": service, "seq": seq, "path": rel})
+
+    def recover(self) -> list[str]:
+        """Settle intents left by a crashed process (done if the new bytes landed, else abandoned); mark the
+        run interrupted if it was running. Returns the paths whose intent was left unsettled (edited since)."""
+        with self._locked():
+            state = self._load()
+            unsettled = self._recover(state)
+            if state["status"] == "running":
+                state["status"] = "interrupted"
+            self._save(state)
+        return unsettled
+
+    # ---- rollback -----------------------------------------------------------------------------------
+
+    def rollback(
+        self, service: str | None = None, recipe: str | None = None, force: bool = False
+    ) -> RollbackReport:
+        """Restore the exact bytes every file had before this run (or one service / recipe) first wrote it.
+
+        A file changed by hand since the run is left alone and listed in `conflicts`, unless `force`.
+        """
+        restored: list[str] = []
+        removed: list[str] = []
+        skipped: list[tuple[str, str]] = []
+        conflicts: list[str] = []
+        with self._locked():
+            state = self._load()
+            if service is not None and service not in state["services"]:
+                known = ", ".join(sorted(state["services"])) or "none"
+                raise JournalError(f"run {self.run_id} has no service {service!r} (services: {known})")
+            self._recover(state)
+            chains: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+            for name, svc in state["services"].items():
+                for entry in svc["files"]:
+                    if entry["state"] in _LIVE:
+                        chains.setdefault(entry["path"], []).append((name, entry))
+            for chain in chains.values():
+                chain.sort(key=lambda se: se[1]["seq"])
+            created_dirs = {
+                d for svc in state["services"].values() for e in svc["files"] for d in e["created_dirs"]
+            }
+            # Latest writes first, so files leave a created folder before the folder itself goes.
+            for rel, chain in sorted(chains.items(), key=lambda kv: -kv[1][-1][1]["seq"]):
+                reason = _out_of_scope(chain, service, recipe)
+                if reason is None:
+                    continue
+                if reason:
+                    skipped.append((rel, reason))
+                    continue
+                outcome = self._restore(rel, [e for _, e in chain], force, created_dirs)
+                if outcome == "conflict":
+                    conflicts.append(rel)
+                elif outcome in ("restored", "removed"):
+                    (restored if outcome == "restored" else removed).append(rel)
+                    for _, entry in chain:
+                        entry["state"] = "rolled-back"
+                else:
+                    skipped.append((rel, outcome))
+            clean = not conflicts and not skipped
+            if recipe is None and clean:
+                scope = [service] if service is not None else list(state["services"])
+                for name in scope:
+                    state["services"][name]["status"] = "rolled-back"
+                if service is None:
+                    state["status"] = "rolled-back"
+            report = RollbackReport(
+                tuple(sorted(restored)),
+                tuple(sorted(removed)),
+                tuple(sorted(skipped)),
+                tuple(sorted(conflicts)),
+            )
+            state["rollbacks"].append(
+                {
+                    "time": _now(),
+                    "service": service,
+                    "recipe": recipe,
+                    "force": force,
+                    "restored": len(restored),
+                    "removed": len(removed),
+                    "skipped": len(skipped),
+                    "conflicts": list(report.conflicts),
+                }
+            )
+            self._save(state)
+        self._log({"event": "rollback", **state["rollbacks"][-1]})
+        return report
+
+    def _restore(self, rel: str, chain: list[dict[str, Any]], force: bool, created_dirs: set[str]) -> str:
+        """Put `rel` back to the state before chain[0]; returns restored/removed/conflict or a skip reason."""
+        path = self.fleet_root / rel
+        first = chain[0]
+        target = first["before"]
+        known = {e["before"] for e in chain} | {e["after"] for e in chain}
+        for entry in chain:
+            for tmp in (self._tmp(path, entry["seq"]), self._tmp(path, f"rb{entry['seq']}")):
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+        current, _, mode = _current(path)
+        if current not in known and not force:
+            return "conflict"
+        if target == ABSENT:
+            if current == "not-a-file":
+                return "a link or folder now stands there; remove it by hand"
+            if current != ABSENT:
+                os.unlink(path)
+                _checkpoint()
+                _fsync_dir(path.parent)
+            self._prune_dirs(rel, created_dirs)
+            return "removed"
+        data = self._load_blob(target)
+        if data is None:
+            return f"backup {target[:12]} is missing or damaged; the file was left as it is"
+        if current == "not-a-file":
+            return "a link or folder now stands there; remove it by hand"
+        if current != target or mode != first["before_mode"]:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _atomic_write(path, data, first["before_mode"], self._tmp(path, f"rb{first['seq']}"))
+        if _current(path)[0] != target:
+            return "restored bytes do not match the recorded hash"
+        return "restored"
+
+    # ---- internals ----------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the run's lock (threads of this process and other processes alike)."""
+        with self._thread_lock:
+            if self._depth or fcntl is None:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            if not self.path.is_dir():
+                raise JournalError(f"run directory {self.path} does not exist")
+            fd = os.open(self.path / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+            finally:
+                os.close(fd)
+
+    def _load(self) -> dict[str, Any]:
+        try:
+            return json.loads(self._state_file.read_bytes())
+        except FileNotFoundError:
+            raise JournalError(f"run {self.run_id} has no state file at {self._state_file}") from None
+        except ValueError as exc:
+            raise JournalError(f"state file {self._state_file} is damaged: {exc}") from exc
+
+    def _save(self, state: dict[str, Any]) -> None:
+        state["updated"] = _now()
+        data = json.dumps(state, indent=1, sort_keys=False).encode() + b"\n"
+        _atomic_write(self._state_file, data, 0o644, self.path / ".state.json.tmp")
+
+    def _log(self, event: dict[str, Any]) -> None:
+        """Append one event to journal.jsonl (informational; state.json is the authority)."""
+        line = json.dumps({"time": _now(), **event}) + "\n"
+        with contextlib.suppress(OSError), open(self.path / "journal.jsonl", "a", encoding="utf-8") as fh:
+            fh.write(line)
+
+    @staticmethod
+    def _service(state: dict[str, Any], service: str) -> dict[str, Any]:
+        if not service:
+            raise JournalError("a service name is required")
+        services = state["services"]
+        if service not in services:
+            services[service] = {"status": "running", "steps": {}, "files": []}
+        return services[service]
+
+    def _check_rel(self, rel: str) -> str:
+        raw = str(rel).replace(os.sep, "/")
+        p = PurePosixPath(raw)
+        if not raw or p.is_absolute() or ".." in p.parts or str(p) == ".":
+            raise JournalError(
+                f"{rel!r} is not a path inside the fleet (give it relative to {self.fleet_root})"
+            )
+        if p.parts[0] == STATE_DIR:
+            raise JournalError(f"{rel} is inside {STATE_DIR}/, which fleetshift keeps for itself")
+        parent = self.fleet_root
+        for part in p.parts[:-1]:
+            parent = parent / part
+            if parent.is_symlink():
+                raise JournalError(
+                    f"{rel}: folder {parent.relative_to(self.fleet_root)} is a link; not followed"
+                )
+        return str(p)
+
+    def _missing_dirs(self, folder: Path) -> list[str]:
+        missing: list[str] = []
+        while not folder.exists() and folder != self.fleet_root:
+            missing.append(folder.relative_to(self.fleet_root).as_posix())
+            folder = folder.parent
+        return list(reversed(missing))
+
+    def _prune_dirs(self, rel: str, created_dirs: set[str]) -> None:
+        """Remove the now-empty folders above `rel` that this run created."""
+        folder = PurePosixPath(rel).parent
+        while str(folder) in created_dirs:
+            try:
+                (self.fleet_root / folder).rmdir()
+            except FileNotFoundError:
+                pass
+            except OSError:
+                return
+            _fsync_dir((self.fleet_root / folder).parent)
+            folder = folder.parent
+
+    def _tmp(self, path: Path, token: object) -> Path:
+        return path.parent / f".{path.name}.fleetshift-{self.run_id}-{token}.tmp"
+
+    def _store_blob(self, digest: str, data: bytes) -> None:
+        blob = self._blobs / digest
+        if blob.is_file() and _sha(blob.read_bytes()) == digest:
+            return
+        _atomic_write(blob, data, 0o444, self._blobs / f".{digest}.tmp")
+
+    def _load_blob(self, digest: str) -> bytes | None:
+        try:
+            data = (self._blobs / digest).read_bytes()
+        except OSError:
+            return None
+        return data if _sha(data) == digest else None
+
+    def _recover(self, state: dict[str, Any]) -> list[str]:
+        """Settle intents of crashed writers (the lock is held, so no intent is in progress). Mutates `state`."""
+        unsettled: list[str] = []
+        for svc in state["services"].values():
+            for entry in svc["files"]:
+                if entry["state"] != "intent":
+                    continue
+                path = self.fleet_root / entry["path"]
+                with contextlib.suppress(FileNotFoundError):
+                    self._tmp(path, entry["seq"]).unlink()
+                current = _current(path)[0]
+                if current == entry["after"]:
+                    entry["state"] = "done"
+                elif current == entry["before"]:
+                    entry["state"] = "abandoned"
+                    self._prune_dirs(entry["path"], set(entry["created_dirs"]))
+                else:
+                    unsettled.append(entry["path"])
+        return unsettled
+
+
+def _entries(state: dict[str, Any], service: str | None) -> list[dict[str, Any]]:
+    out = [
+        {"service": name, **entry}
+        for name, svc in state["services"].items()
+        if service is None or name == service
+        for entry in svc["files"]
+    ]
+    return copy.deepcopy(sorted(out, key=lambda e: e["seq"]))
+
+
+def _out_of_scope(
+    chain: list[tuple[str, dict[str, Any]]], service: str | None, recipe: str | None
+) -> str | None:
+    """None when the chain of live writes to one file is outside the rollback's scope, "" when it is wholly
+    inside, or the reason it cannot be rolled back alone."""
+    names = {name for name, _ in chain}
+    if service is not None:
+        if service not in names:
+            return None
+        if names != {service}:
+            others = ", ".join(sorted(names - {service}))
+            return f"also written by service {others} in this run; roll back the whole run"
+    if recipe is not None:
+        touched = [e for _, e in chain if recipe in e["recipes"]]
+        if not touched:
+            return None
+        if any(e["recipes"] != [recipe] for _, e in chain):
+            mixed = sorted({r for _, e in chain for r in e["recipes"]} - {recipe}) or ["no recipe"]
+            return f"also changed by {', '.join(mixed)}; roll back the service to undo it"
+    return ""
