@@ -1,0 +1,240 @@
+"""The command line: parses options, calls the stages, renders. No migration logic lives here.
+
+Exit codes: 0 success; 1 the command ran and found problems (check found old API, a run had failures);
+2 the command could not run (bad path, bad config, bad option).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from fleetshift import __version__
+from fleetshift.config import CONFIG_NAME, ConfigError, default_targets
+from fleetshift.discover import DiscoveryError
+from fleetshift.model import Action, to_jsonable
+from fleetshift.recipes import RecipeError, all_recipes
+
+app = typer.Typer(
+    name="fleetshift",
+    help=(
+        "Upgrade a whole fleet of Python services across breaking library releases, and prove each "
+        "service still works before keeping the change.\n\n"
+        "Typical session: `fleetshift scan FLEET` (who uses what), `fleetshift plan FLEET --out reports/` "
+        "(risk-phased rollout), `fleetshift run FLEET --dry-run` (diffs), `fleetshift run FLEET` "
+        "(rewrite, verify, roll back what breaks), `fleetshift check FLEET` (what is left)."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+recipes_app = typer.Typer(help="The recipe catalogue: what each recipe detects, changes and flags.", invoke_without_command=True)
+app.add_typer(recipes_app, name="recipes")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+FleetArg = Annotated[Path, typer.Argument(help="The fleet: a folder holding the services (a monorepo).", show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout instead of a table.")]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Ignore and do not write the scan cache in .fleetshift/cache/.")]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", markup=True)
+    return typer.Exit(code)
+
+
+def _analyse(path: Path, *, use_cache: bool = True):
+    from fleetshift.pipeline import analyse
+
+    try:
+        return analyse(path, use_cache=use_cache)
+    except (ConfigError, DiscoveryError, RecipeError) as exc:
+        raise fail(str(exc)) from None
+
+
+def _print_json(obj: object) -> None:
+    sys.stdout.write(json.dumps(to_jsonable(obj), indent=2) + "\n")
+
+
+def _no_services(path: Path) -> None:
+    out.print(
+        f"No services found in {path}: no folder there holds requirements*.txt, pyproject.toml, setup.cfg or Pipfile. "
+        f"Point fleetshift at the folder that contains your services, or list them in {CONFIG_NAME} "
+        '([fleet] services = ["services/*"]).'
+    )
+
+
+@app.callback(invoke_without_command=True)
+def _main(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        out.print(f"fleetshift {__version__}")
+        raise typer.Exit(0)
+
+
+@app.command()
+def init(
+    path: FleetArg,
+    force: Annotated[bool, typer.Option("--force", help=f"Overwrite an existing {CONFIG_NAME}.")] = False,
+) -> None:
+    """Write a starter fleetshift.toml from what discovery finds (services, and targets for the libraries in use)."""
+    from fleetshift.config import FleetConfig
+    from fleetshift.discover import discover
+
+    target = path / CONFIG_NAME
+    if target.exists() and not force:
+        raise fail(f"{target} already exists. Fix: edit it, or pass --force to replace it")
+    try:
+        fleet = discover(path, FleetConfig(root=path.resolve(), targets=default_targets()))
+    except DiscoveryError as exc:
+        raise fail(str(exc)) from None
+    if not fleet.services:
+        _no_services(path)
+        raise typer.Exit(0)
+    parents = sorted({s.path.rsplit("/", 1)[0] + "/*" if "/" in s.path else s.path for s in fleet.services})
+    used = {p.package for s in fleet.services for p in s.pins}
+    lines = [
+        "# fleetshift campaign configuration. `fleetshift --help` explains every command.",
+        "[fleet]",
+        "services = [" + ", ".join(json.dumps(p) for p in parents) + "]",
+        "critical = []          # services that run last, one at a time, e.g. [\"billing\"]",
+        "batch_size = 5",
+        "failure_threshold = \"20%\"",
+        "",
+        "# Where each migrated package should end up (PEP 440 specifiers).",
+        "[targets]",
+    ]
+    for name, t in default_targets().items():
+        if name in used or (t.replaces and t.replaces in used):
+            value = json.dumps(t.spec) if not t.replaces else f'{{ spec = {json.dumps(t.spec)}, replaces = "{t.replaces}" }}'
+            lines.append(f"{name} = {value}")
+    target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out.print(f"Wrote {target} ({len(fleet.services)} services). Next: fleetshift scan {path}")
+
+
+@app.command("scan")
+def scan_cmd(path: FleetArg, as_json: JsonOpt = False, no_cache: NoCacheOpt = False) -> None:
+    """Who uses what: per service, its pins of the migrated libraries and every old-API usage site."""
+    a = _analyse(path, use_cache=not no_cache)
+    if as_json:
+        _print_json(a.inventory)
+        return
+    if not a.fleet.services:
+        _no_services(path)
+        return
+    recipes = all_recipes()
+    table = Table(title=f"fleetshift scan: {a.fleet.root}", show_lines=False)
+    table.add_column("service")
+    for r in recipes:
+        table.add_column(r.id)
+    for s in a.inventory.services:
+        cells = [s.service + ("" if s.has_tests else " (no tests)")]
+        for r in recipes:
+            use = next((u for u in s.uses if u.recipe == r.id), None)
+            n = sum(1 for x in s.sites if x.recipe == r.id and x.action is not Action.INFO)
+            if use is None:
+                cells.append("")
+            elif use.already_done:
+                cells.append(f"{use.package}{use.current} ✓")
+            else:
+                cells.append(f"{use.package}{use.current or ' (unpinned)'} · {n} site(s)")
+        table.add_row(*cells)
+    out.print(table)
+    problems = list(a.inventory.findings) + [f for s in a.inventory.services for f in s.findings]
+    for f in problems:
+        out.print(f"{f.location()}: {f.rule}: {f.message}")
+    for adv in a.inventory.advisories:
+        out.print(f"advisory: {adv.message}")
+    todo = sum(1 for s in a.inventory.services for u in s.uses if not u.already_done)
+    out.print(f"{len(a.inventory.services)} services, {todo} migrations to do. Next: fleetshift plan {path}")
+
+
+@app.command("plan")
+def plan_cmd(
+    path: FleetArg,
+    as_json: JsonOpt = False,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Write the report files (Markdown and JSON) into this folder.")] = None,
+    no_cache: NoCacheOpt = False,
+) -> None:
+    """The risk-phased rollout: phases A-D, batches, order and the reason for each decision."""
+    from fleetshift.report import write_plan_reports
+
+    a = _analyse(path, use_cache=not no_cache)
+    if out_dir is not None:
+        written = write_plan_reports(out_dir, a.inventory, a.plan)
+        if not as_json:
+            out.print("Reports written: " + ", ".join(str(p) for p in written))
+    if as_json:
+        _print_json(a.plan)
+        return
+    if not a.fleet.services:
+        _no_services(path)
+        return
+    for phase, services in a.plan.by_phase().items():
+        table = Table(title=f"Phase {phase.value}", title_justify="left")
+        for col in ("#", "service", "batch", "risk", "recipes", "why"):
+            table.add_column(col)
+        for s in services:
+            table.add_row(str(s.order), s.service, str(s.batch), f"{s.risk} ({s.risk_score:g})", ", ".join(s.recipes) or "no-op",
+                          "\n".join(s.reasons))
+        out.print(table if services else f"Phase {phase.value}: no services")
+
+
+@recipes_app.callback()
+def recipes_list(ctx: typer.Context) -> None:
+    """List the recipes: package, from -> to, and what each detects."""
+    if ctx.invoked_subcommand:
+        return
+    table = Table(title="fleetshift recipes")
+    for col in ("id", "package", "from", "to", "rules (auto / human / info)"):
+        table.add_column(col)
+    for r in all_recipes():
+        src = f"{r.replaces} (any)" if r.replaces else f"{r.package}{r.migrates_from}"
+        counts = [sum(1 for x in r.rules if x.action is a) for a in (Action.AUTO, Action.HUMAN, Action.INFO)]
+        table.add_row(r.id, r.package, src, r.migrates_to, " / ".join(map(str, counts)))
+    out.print(table)
+    out.print("Details: fleetshift recipes show ID   ·   guide: fleetshift recipes guide ID > guide.md")
+
+
+@recipes_app.command("show")
+def recipes_show(recipe_id: Annotated[str, typer.Argument(help="Recipe id or package name.")]) -> None:
+    """What one recipe changes automatically, what it flags for a human, with links."""
+    from fleetshift.recipes import get
+    from fleetshift.report.guide import recipe_summary
+
+    try:
+        recipe = get(recipe_id)
+    except RecipeError as exc:
+        raise fail(str(exc)) from None
+    out.print(recipe_summary(recipe), markup=False)
+
+
+@recipes_app.command("guide")
+def recipes_guide(recipe_id: Annotated[str, typer.Argument(help="Recipe id or package name.")]) -> None:
+    """A Markdown migration guide generated from the recipe itself (print to stdout)."""
+    from fleetshift.recipes import get
+    from fleetshift.report.guide import recipe_guide
+
+    try:
+        recipe = get(recipe_id)
+    except RecipeError as exc:
+        raise fail(str(exc)) from None
+    sys.stdout.write(recipe_guide(recipe))
+
+
+def main() -> None:
+    """Console entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,305 @@
+"""The campaign's configuration: `fleetshift.toml` at the fleet root, or `[tool.fleetshift]` in its pyproject.toml.
+
+Every key is checked; an unknown key or a bad value is a `ConfigError` naming the file, the key and the fix.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import InvalidName, canonicalize_name
+
+CONFIG_NAME = "fleetshift.toml"
+PHASES = ("A", "B", "C", "D")
+HOOK_POINTS = (
+    "before_run",
+    "after_run",
+    "before_phase",
+    "after_phase",
+    "before_service",
+    "after_service",
+    "before_recipe",
+    "after_recipe",
+    "build",
+    "before_verify",
+    "after_verify",
+    "on_failure",
+    "on_rollback",
+)
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased as file, key, what is wrong and how to fix it."""
+
+    def __init__(self, file: str, key: str, problem: str, fix: str) -> None:
+        self.file, self.key, self.problem, self.fix = file, key, problem, fix
+        where = f"{file}: {key}: " if key else f"{file}: "
+        super().__init__(f"{where}{problem}. Fix: {fix}")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A campaign target: the package to end on, its requirement specifier and what it replaces."""
+
+    package: str
+    spec: str
+    replaces: str | None = None
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """How to prove a service starts: a start command, a URL or command to poll, a timeout."""
+
+    start: str = ""
+    url: str = ""
+    command: str = ""
+    timeout: float = 30.0
+    stop: str = ""
+
+
+@dataclass(frozen=True)
+class ServiceOptions:
+    critical: bool = False
+    phase: str | None = None
+    skip: bool = False
+    health: HealthCheck | None = None
+    test_command: str = ""
+
+
+@dataclass(frozen=True)
+class FleetConfig:
+    """Everything the stages need to know about a campaign."""
+
+    root: Path
+    source: str = ""  # the file the config came from, "" for defaults
+    service_globs: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    critical: tuple[str, ...] = ()
+    phase_overrides: Mapping[str, str] = field(default_factory=dict)
+    batch_size: int = 5
+    jobs: int = 0  # 0 = number of cores
+    failure_threshold: float = 0.20
+    step_timeout: float = 300.0
+    targets: Mapping[str, Target] = field(default_factory=dict)
+    services: Mapping[str, ServiceOptions] = field(default_factory=dict)
+    hooks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def is_critical(self, service: str) -> bool:
+        opts = self.services.get(service)
+        return service in self.critical or bool(opts and opts.critical)
+
+    def target_specs(self) -> dict[str, str]:
+        """Canonical package -> target specifier, for the rewrite stage."""
+        return {name: t.spec for name, t in self.targets.items()}
+
+
+_FLEET_KEYS = {
+    "services": "a list of folder globs relative to the fleet root, e.g. [\"services/*\"]",
+    "exclude": "a list of folder globs to leave out",
+    "critical": "a list of service names that run last, one at a time (phase D)",
+    "phases": "a table of service name = phase letter (A-D)",
+    "batch_size": "a whole number >= 1",
+    "jobs": "a whole number >= 0 (0 = one per core)",
+    "failure_threshold": "a fraction between 0 and 1, or a percentage string like \"20%\"",
+    "step_timeout": "seconds per migration step, a number > 0",
+}
+_SERVICE_KEYS = {"critical", "phase", "skip", "health", "test_command"}
+_HEALTH_KEYS = {"start", "url", "command", "timeout", "stop"}
+_TOP_KEYS = {"fleet", "targets", "services", "hooks"}
+
+
+def _known(file: str, key: str, got: Mapping[str, Any], known: Any) -> None:
+    for k in got:
+        if k not in known:
+            names = ", ".join(sorted(known))
+            raise ConfigError(file, f"{key}{k}", "unknown key", f"use one of: {names} (or remove it)")
+
+
+def _str_list(file: str, key: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(file, key, f"expected a list of strings, got {value!r}", f'write it as {key.split(".")[-1]} = ["..."]')
+    return tuple(value)
+
+
+def _number(file: str, key: str, value: Any, *, minimum: float, integer: bool = False) -> float:
+    ok = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok or value < minimum:
+        kind = "a whole number" if integer else "a number"
+        raise ConfigError(file, key, f"expected {kind} >= {minimum}, got {value!r}", f"set {key} = <{kind} >= {minimum}>")
+    return value
+
+
+def _threshold(file: str, value: Any) -> float:
+    key = "fleet.failure_threshold"
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            value = float(value.strip()[:-1]) / 100
+        except ValueError:
+            raise ConfigError(file, key, f"cannot read {value!r} as a percentage", 'write e.g. "20%" or 0.2') from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ConfigError(file, key, f"expected a fraction between 0 and 1, got {value!r}", 'write e.g. 0.2 or "20%"')
+    return float(value)
+
+
+def _phase(file: str, key: str, value: Any) -> str:
+    if not isinstance(value, str) or value.upper() not in PHASES:
+        raise ConfigError(file, key, f"expected a phase letter A, B, C or D, got {value!r}", f'set {key} = "C" (for example)')
+    return value.upper()
+
+
+def _package(file: str, key: str, name: str) -> str:
+    try:
+        return canonicalize_name(name, validate=True)
+    except InvalidName:
+        raise ConfigError(file, key, f"{name!r} is not a valid package name", "use the name as published on PyPI") from None
+
+
+def _spec(file: str, key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(file, key, f"expected a requirement specifier string, got {value!r}", f'write e.g. {key} = ">=9.1.2,<10"')
+    try:
+        SpecifierSet(value)
+    except InvalidSpecifier:
+        raise ConfigError(file, key, f"{value!r} is not a valid version specifier", 'write PEP 440 specifiers like ">=2.4.0,<3"') from None
+    return value
+
+
+def _targets(file: str, raw: Any) -> dict[str, Target]:
+    if not isinstance(raw, dict):
+        raise ConfigError(file, "targets", "expected a table", 'write [targets] with lines like tenacity = ">=9.1.2,<10"')
+    out: dict[str, Target] = {}
+    for name, value in raw.items():
+        key = f"targets.{name}"
+        package = _package(file, key, name)
+        replaces = None
+        if isinstance(value, dict):
+            _known(file, f"{key}.", value, {"spec", "replaces"})
+            if "spec" not in value:
+                raise ConfigError(file, key, "missing key 'spec'", f'write {name} = {{ spec = ">=1,<2" }}')
+            spec = _spec(file, f"{key}.spec", value["spec"])
+            if "replaces" in value:
+                if not isinstance(value["replaces"], str):
+                    raise ConfigError(file, f"{key}.replaces", "expected a package name", 'write replaces = "asyncio-mqtt"')
+                replaces = _package(file, f"{key}.replaces", value["replaces"])
+        else:
+            spec = _spec(file, key, value)
+        out[package] = Target(package, spec, replaces)
+    return out
+
+
+def _health(file: str, key: str, raw: Any) -> HealthCheck:
+    if not isinstance(raw, dict):
+        raise ConfigError(file, key, "expected a table", f'write {key} = {{ start = "...", url = "http://127.0.0.1:{{port}}/health" }}')
+    _known(file, f"{key}.", raw, _HEALTH_KEYS)
+    for k in ("start", "url", "command", "stop"):
+        if k in raw and not isinstance(raw[k], str):
+            raise ConfigError(file, f"{key}.{k}", "expected a string", f'write {k} = "..."')
+    if not raw.get("url") and not raw.get("command"):
+        raise ConfigError(file, key, "needs a url or a command to poll", 'add url = "http://127.0.0.1:{port}/health"')
+    timeout = _number(file, f"{key}.timeout", raw.get("timeout", 30.0), minimum=0.1)
+    return HealthCheck(raw.get("start", ""), raw.get("url", ""), raw.get("command", ""), float(timeout), raw.get("stop", ""))
+
+
+def _services(file: str, raw: Any) -> dict[str, ServiceOptions]:
+    if not isinstance(raw, dict):
+        raise ConfigError(file, "services", "expected a table of per-service tables", "write [services.<name>] tables")
+    out: dict[str, ServiceOptions] = {}
+    for name, opts in raw.items():
+        key = f"services.{name}"
+        if not isinstance(opts, dict):
+            raise ConfigError(file, key, "expected a table", f"write [{key}] with critical/phase/skip/health/test_command")
+        _known(file, f"{key}.", opts, _SERVICE_KEYS)
+        for flag in ("critical", "skip"):
+            if flag in opts and not isinstance(opts[flag], bool):
+                raise ConfigError(file, f"{key}.{flag}", f"expected true or false, got {opts[flag]!r}", f"set {flag} = true")
+        test_command = opts.get("test_command", "")
+        if not isinstance(test_command, str):
+            raise ConfigError(file, f"{key}.test_command", "expected a string", 'write test_command = "pytest -x tests"')
+        out[name] = ServiceOptions(
+            critical=opts.get("critical", False),
+            phase=_phase(file, f"{key}.phase", opts["phase"]) if "phase" in opts else None,
+            skip=opts.get("skip", False),
+            health=_health(file, f"{key}.health", opts["health"]) if "health" in opts else None,
+            test_command=test_command,
+        )
+    return out
+
+
+def _hooks(file: str, raw: Any) -> dict[str, tuple[str, ...]]:
+    if not isinstance(raw, dict):
+        raise ConfigError(file, "hooks", "expected a table", 'write [hooks] with e.g. build = "docker compose build $FLEETSHIFT_SERVICE"')
+    _known(file, "hooks.", raw, HOOK_POINTS)
+    return {point: _str_list(file, f"hooks.{point}", cmds) for point, cmds in raw.items()}
+
+
+def parse_config(root: Path, data: Mapping[str, Any], file: str) -> FleetConfig:
+    """Validate a parsed config table; raises ConfigError on the first problem."""
+    _known(file, "", data, _TOP_KEYS)
+    fleet = data.get("fleet", {})
+    if not isinstance(fleet, dict):
+        raise ConfigError(file, "fleet", "expected a table", "write a [fleet] table")
+    _known(file, "fleet.", fleet, _FLEET_KEYS)
+    phases = fleet.get("phases", {})
+    if not isinstance(phases, dict):
+        raise ConfigError(file, "fleet.phases", "expected a table", 'write [fleet.phases] with lines like data-api = "D"')
+    from fleetshift.recipes import all_recipes
+
+    targets = default_targets() if "targets" not in data else _targets(file, data["targets"])
+    if "targets" in data:
+        known = {r.package: r for r in all_recipes()}
+        for name, target in list(targets.items()):
+            recipe = known.get(name)
+            if recipe and recipe.replaces and target.replaces is None:
+                targets[name] = Target(name, target.spec, recipe.replaces)
+    return FleetConfig(
+        root=root,
+        source=file,
+        service_globs=_str_list(file, "fleet.services", fleet.get("services", [])),
+        exclude=_str_list(file, "fleet.exclude", fleet.get("exclude", [])),
+        critical=_str_list(file, "fleet.critical", fleet.get("critical", [])),
+        phase_overrides={k: _phase(file, f"fleet.phases.{k}", v) for k, v in phases.items()},
+        batch_size=int(_number(file, "fleet.batch_size", fleet.get("batch_size", 5), minimum=1, integer=True)),
+        jobs=int(_number(file, "fleet.jobs", fleet.get("jobs", 0), minimum=0, integer=True)),
+        failure_threshold=_threshold(file, fleet.get("failure_threshold", 0.2)),
+        step_timeout=float(_number(file, "fleet.step_timeout", fleet.get("step_timeout", 300.0), minimum=1)),
+        targets=targets,
+        services=_services(file, data.get("services", {})),
+        hooks=_hooks(file, data.get("hooks", {})),
+    )
+
+
+def default_targets() -> dict[str, Target]:
+    """Each registered recipe's own default target, used when the config names none."""
+    from fleetshift.recipes import all_recipes
+
+    return {r.package: Target(r.package, r.migrates_to, r.replaces) for r in all_recipes()}
+
+
+def load_config(root: Path) -> FleetConfig:
+    """Read the fleet's config; defaults when there is none. Raises ConfigError for bad files."""
+    path = root / CONFIG_NAME
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(str(path), "", f"not valid TOML ({exc})", "correct the TOML syntax at that line") from None
+        except UnicodeDecodeError:
+            raise ConfigError(str(path), "", "not UTF-8 text", "save the file as UTF-8") from None
+        return parse_config(root, data, str(path))
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8-sig"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+            data = {}
+        section = data.get("tool", {}).get("fleetshift")
+        if isinstance(section, dict):
+            return parse_config(root, section, f"{pyproject} [tool.fleetshift]")
+    return FleetConfig(root=root, targets=default_targets())

@@ -1,0 +1,325 @@
+"""Scan a fleet: per service its pins, the recipes that apply and every usage site, without running its code.
+
+A cheap byte prefilter with the recipes' tokens decides which files are parsed at all; those are parsed
+with the standard `ast` (in parallel when there are many) and the results are cached by content hash in
+`.fleetshift/cache/`, so a second scan of an unchanged fleet only reads bytes.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import os
+import pickle
+import re
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from fleetshift import __version__
+from fleetshift.config import FleetConfig
+from fleetshift.model import (
+    Action,
+    Finding,
+    Fleet,
+    Inventory,
+    Pin,
+    RecipeUse,
+    Service,
+    ServiceInventory,
+    Severity,
+    UsageSite,
+)
+from fleetshift.recipes import all_recipes
+from fleetshift.recipes.base import ConfigFile, Recipe, SourceFile, config_kind, file_kind
+from fleetshift.textio import UnreadableFile, decode_python, decode_text
+
+IGNORE_RE = re.compile(r"#\s*fleetshift:\s*ignore(?:\[([^\]]*)\])?")
+PARALLEL_MIN_FILES = 64
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What one file yielded; paths are filled in by the caller so results can be cached by content."""
+
+    sites: tuple[UsageSite, ...] = ()
+    findings: tuple[Finding, ...] = ()
+
+
+def _suppressed(lines: list[str], site: UsageSite) -> bool:
+    if not 0 < site.line <= len(lines):
+        return False
+    match = IGNORE_RE.search(lines[site.line - 1])
+    if not match:
+        return False
+    wanted = match.group(1)
+    return wanted is None or any(r.strip() in (site.rule, site.recipe) for r in wanted.split(","))
+
+
+def scan_python(rel: str, data: bytes, recipes: Iterable[Recipe]) -> FileResult:
+    """Detection sites of the given recipes in one Python file's bytes; problems become Findings."""
+    try:
+        decoded = decode_python(data)
+        tree = ast.parse(decoded.text, filename=rel)
+    except UnreadableFile as exc:
+        return FileResult(findings=(Finding(rel, 0, "scan/unreadable", str(exc), Severity.ERROR),))
+    except SyntaxError as exc:
+        msg = f"does not parse as Python ({exc.msg}); fix the syntax or exclude the file — it was not scanned"
+        return FileResult(findings=(Finding(rel, exc.lineno or 0, "scan/syntax-error", msg, Severity.ERROR),))
+    except (ValueError, RecursionError) as exc:
+        return FileResult(findings=(Finding(rel, 0, "scan/unparseable", f"cannot parse: {exc}", Severity.ERROR),))
+    src = SourceFile(rel, decoded.text, tree, file_kind(rel))
+    lines = decoded.text.splitlines()
+    sites: list[UsageSite] = []
+    findings: list[Finding] = []
+    for recipe in recipes:
+        try:
+            found = list(recipe.detect(src))
+        except Exception as exc:  # a recipe bug must not stop the scan
+            findings.append(Finding(rel, 0, "scan/recipe-error", f"recipe {recipe.id} failed on this file: {exc!r}", Severity.ERROR))
+            continue
+        sites.extend(s for s in found if not _suppressed(lines, s))
+    return FileResult(tuple(sorted(sites, key=lambda s: (s.line, s.col, s.rule))), tuple(findings))
+
+
+def _scan_worker(job: tuple[str, bytes, tuple[str, ...]]) -> FileResult:
+    rel, data, recipe_ids = job
+    recipes = [r for r in all_recipes() if r.id in recipe_ids]
+    return scan_python(rel, data, recipes)
+
+
+def _signature() -> str:
+    """Changes whenever fleetshift or a recipe module changes, so stale cache entries are never used."""
+    h = hashlib.sha256(__version__.encode())
+    for recipe in all_recipes():
+        module = __import__(type(recipe).__module__, fromlist=["_"])
+        h.update(recipe.id.encode())
+        path = getattr(module, "__file__", None)
+        if path:
+            st = os.stat(path)
+            h.update(f"{path}:{st.st_mtime_ns}:{st.st_size}".encode())
+    return h.hexdigest()[:16]
+
+
+class ScanCache:
+    """Content-hash keyed results of past scans, in one pickle file under `.fleetshift/cache/`."""
+
+    def __init__(self, root: Path, enabled: bool = True) -> None:
+        self.path = root / ".fleetshift" / "cache" / f"scan-{_signature()}.pickle"
+        self.enabled = enabled
+        self.entries: dict[bytes, FileResult] = {}
+        self.dirty = False
+        if enabled and self.path.is_file():
+            try:
+                self.entries = pickle.loads(self.path.read_bytes())
+            except Exception:
+                self.entries = {}
+
+    def get(self, key: bytes) -> FileResult | None:
+        return self.entries.get(key)
+
+    def put(self, key: bytes, result: FileResult) -> None:
+        self.entries[key] = result
+        self.dirty = True
+
+    def save(self) -> None:
+        if not (self.enabled and self.dirty):
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            gitignore = self.path.parent.parent / ".gitignore"
+            if not gitignore.exists():
+                gitignore.write_text("*\n")
+            for old in self.path.parent.glob("scan-*.pickle"):
+                if old != self.path:
+                    old.unlink(missing_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_bytes(pickle.dumps(self.entries, protocol=pickle.HIGHEST_PROTOCOL))
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # a read-only fleet can still be scanned
+
+
+def _relocate(result: FileResult, rel: str) -> FileResult:
+    return FileResult(
+        tuple(replace(s, file=rel) for s in result.sites),
+        tuple(replace(f, file=rel) for f in result.findings),
+    )
+
+
+def _scan_files(root: Path, rels: list[str], cache: ScanCache, jobs: int) -> dict[str, FileResult]:
+    recipes = all_recipes()
+    tokens = [(r, r.tokens) for r in recipes]
+    results: dict[str, FileResult] = {}
+    todo: list[tuple[str, bytes, tuple[str, ...], bytes]] = []
+    for rel in rels:
+        try:
+            data = (root / rel).read_bytes()
+        except OSError as exc:
+            results[rel] = FileResult(findings=(Finding(rel, 0, "scan/unreadable", f"cannot read: {exc}", Severity.ERROR),))
+            continue
+        wanted = tuple(r.id for r, toks in tokens if any(t in data for t in toks))
+        if not wanted:
+            continue
+        key = hashlib.blake2b(data + b"\0" + ",".join(wanted).encode(), digest_size=20).digest()
+        hit = cache.get(key)
+        if hit is not None:
+            results[rel] = _relocate(hit, rel)
+        else:
+            todo.append((rel, data, wanted, key))
+    if len(todo) >= PARALLEL_MIN_FILES and jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            computed = list(pool.map(_scan_worker, [(r, d, w) for r, d, w, _ in todo], chunksize=16))
+    else:
+        computed = [_scan_worker((r, d, w)) for r, d, w, _ in todo]
+    for (rel, _, _, key), result in zip(todo, computed, strict=True):
+        cache.put(key, _relocate(result, ""))
+        results[rel] = result
+    return results
+
+
+def _scan_configs(root: Path, service: Service) -> FileResult:
+    sites: list[UsageSite] = []
+    findings: list[Finding] = []
+    for rel in service.config_files:
+        kind = config_kind(rel)
+        if kind is None:
+            continue
+        try:
+            data = (root / rel).read_bytes()
+            text = decode_text(data).text
+        except (OSError, UnreadableFile) as exc:
+            findings.append(Finding(rel, 0, "scan/unreadable", str(exc), Severity.ERROR))
+            continue
+        cfg = ConfigFile(rel, text, kind)
+        lines = text.splitlines()
+        for recipe in all_recipes():
+            if recipe.config_tokens and not any(t in data for t in recipe.config_tokens):
+                continue
+            try:
+                found = list(recipe.detect_config(cfg))
+            except Exception as exc:
+                findings.append(Finding(rel, 0, "scan/recipe-error", f"recipe {recipe.id} failed on this file: {exc!r}", Severity.ERROR))
+                continue
+            sites.extend(s for s in found if not _suppressed(lines, s))
+    return FileResult(tuple(sites), tuple(findings))
+
+
+def recipe_uses(service: Service, sites: Iterable[UsageSite], config: FleetConfig) -> tuple[list[RecipeUse], list[Finding]]:
+    """Which recipes apply to a service, judged from its pins and its usage sites."""
+    pins: dict[str, Pin] = {}
+    for pin in service.pins:
+        if not pin.path:
+            pins.setdefault(pin.package, pin)
+    active_sites = {s.recipe for s in sites if s.action is not Action.INFO}
+    uses: list[RecipeUse] = []
+    findings: list[Finding] = []
+    targets = config.target_specs()
+    for recipe in all_recipes():
+        target = targets.get(recipe.package)
+        if target is None:
+            continue  # the campaign does not move this package
+        pin = pins.get(recipe.replaces or "") or pins.get(recipe.package)
+        if pin is None:
+            if recipe.id in active_sites:
+                findings.append(
+                    Finding(service.path or ".", 0, f"{recipe.id}/unpinned",
+                            f"code uses {recipe.replaces or recipe.package} but no manifest of {service.name} pins it; "
+                            f"add {recipe.package}{target} to its requirements", Severity.HUMAN, recipe=recipe.id)
+                )
+                uses.append(RecipeUse(recipe.id, recipe.package, "", target, "old API used in code, package not pinned"))
+            continue
+        old = recipe.is_old(pin.package, pin.spec)
+        where = f"{pin.file}:{pin.line}"
+        if pin.package == recipe.replaces:
+            reason = f"{pin.package}{pin.spec} ({where}) is replaced by {recipe.package}"
+        elif old:
+            reason = f"{pin.package}{pin.spec} ({where}) admits releases before the break ({recipe.migrates_from})"
+        elif old is None:
+            reason = f"{pin.package} is unpinned ({where})"
+        else:
+            reason = f"{pin.package}{pin.spec} ({where}) is already past the break"
+        done = old is False and recipe.id not in active_sites
+        if old is False and recipe.id in active_sites:
+            reason += "; old API still used in code"
+        if old is None and recipe.id not in active_sites:
+            done = True
+            reason += "; no old API use found"
+        uses.append(RecipeUse(recipe.id, pin.package, pin.spec, target, reason, already_done=done))
+    return uses, findings
+
+
+def advisories(config: FleetConfig) -> list[Finding]:
+    """Known-bad releases that a campaign target admits."""
+    out: list[Finding] = []
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+    for recipe in all_recipes():
+        target = config.targets.get(recipe.package)
+        if target is None:
+            continue
+        spec = SpecifierSet(target.spec)
+        for adv in recipe.advisories:
+            bad = [v for v in recipe.known_versions if Version(v) in SpecifierSet(adv.versions) and spec.contains(v, prereleases=True)]
+            if bad:
+                out.append(
+                    Finding(config.source or "fleetshift.toml", 0, f"{recipe.id}/advisory",
+                            f"target {recipe.package}{target.spec} admits {', '.join(bad)}: {adv.message}",
+                            Severity.ADVICE, adv.link, recipe.id)
+                )
+    return out
+
+
+def _sibling_imports(root: Path, fleet: Fleet) -> dict[str, set[str]]:
+    """Per service, the sibling services whose packages it imports (a byte regex, no parsing)."""
+    owners = {name: s.name for s in fleet.services for name in s.import_names}
+    if not owners:
+        return {}
+    pattern = re.compile(rb"^[ \t]*(?:from|import)[ \t]+(" + b"|".join(re.escape(n.encode()) for n in owners) + rb")\b", re.M)
+    out: dict[str, set[str]] = {}
+    for service in fleet.services:
+        for rel in service.python_files:
+            try:
+                data = (root / rel).read_bytes()
+            except OSError:
+                continue
+            for match in pattern.finditer(data):
+                owner = owners[match.group(1).decode()]
+                if owner != service.name:
+                    out.setdefault(service.name, set()).add(owner)
+    return out
+
+
+def scan(fleet: Fleet, config: FleetConfig, *, use_cache: bool = True, jobs: int | None = None) -> Inventory:
+    """Build the Inventory of a discovered fleet."""
+    root = Path(fleet.root)
+    cache = ScanCache(root, enabled=use_cache)
+    all_files = [rel for s in fleet.services for rel in s.python_files]
+    results = _scan_files(root, all_files, cache, jobs or os.cpu_count() or 1)
+    cache.save()
+    services: list[ServiceInventory] = []
+    for service in fleet.services:
+        sites: list[UsageSite] = []
+        findings: list[Finding] = []
+        for rel in service.python_files:
+            res = results.get(rel)
+            if res:
+                sites.extend(res.sites)
+                findings.extend(res.findings)
+        cfg = _scan_configs(root, service)
+        sites.extend(cfg.sites)
+        findings.extend(cfg.findings)
+        uses, use_findings = recipe_uses(service, sites, config)
+        findings.extend(use_findings)
+        services.append(
+            ServiceInventory(service.name, service.path, service.pins, tuple(uses), tuple(sites), tuple(findings),
+                             service.has_tests, service.critical)
+        )
+    return Inventory(str(root), tuple(services), fleet.findings, tuple(advisories(config)))
+
+
+def sibling_imports(fleet: Fleet) -> dict[str, set[str]]:
+    """Public face of the import-edge finder, used by the graph stage."""
+    return _sibling_imports(Path(fleet.root), fleet)

@@ -1,0 +1,62 @@
+"""Decode fleet files to text and back to the exact same kind of bytes (encoding, BOM, newlines kept)."""
+
+from __future__ import annotations
+
+import codecs
+import io
+import tokenize
+from dataclasses import dataclass
+
+MAX_BYTES = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A file's text plus what is needed to write it back byte-faithfully."""
+
+    text: str
+    encoding: str
+    bom: bool
+
+    def encode(self, text: str) -> bytes:
+        data = text.encode(self.encoding)
+        return (codecs.BOM_UTF8 + data) if self.bom else data
+
+
+class UnreadableFile(Exception):
+    """A file that cannot be turned into text; the message says why and what to do."""
+
+
+def _check(data: bytes) -> None:
+    if len(data) > MAX_BYTES:
+        raise UnreadableFile(f"file is {len(data) // 1024} KiB, over the {MAX_BYTES // 1024 // 1024} MiB limit; skipped")
+    if b"\0" in data:
+        raise UnreadableFile("file contains NUL bytes (binary?); skipped")
+
+
+def decode_python(data: bytes) -> Decoded:
+    """Decode Python source as the interpreter would: BOM, then a coding cookie, else UTF-8."""
+    _check(data)
+    bom = data.startswith(codecs.BOM_UTF8)
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        raise UnreadableFile(f"bad encoding declaration: {exc}") from None
+    if encoding == "utf-8-sig":
+        encoding = "utf-8"
+    body = data[len(codecs.BOM_UTF8):] if bom else data
+    try:
+        return Decoded(body.decode(encoding), encoding, bom)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise UnreadableFile(f"cannot decode as {encoding}: {exc}; save it as UTF-8 or add a correct coding line") from None
+
+
+def decode_text(data: bytes) -> Decoded:
+    """Decode a config or manifest file: UTF-8 with or without BOM."""
+    _check(data)
+    bom = data.startswith(codecs.BOM_UTF8)
+    body = data[len(codecs.BOM_UTF8):] if bom else data
+    try:
+        return Decoded(body.decode("utf-8"), "utf-8", bom)
+    except UnicodeDecodeError as exc:
+        raise UnreadableFile(f"not UTF-8 text ({exc}); save it as UTF-8") from None
