@@ -1,0 +1,1 @@
+"""Device registry built from Home Assistant MQTT discovery messages."""

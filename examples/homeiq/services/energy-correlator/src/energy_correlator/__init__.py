@@ -1,0 +1,1 @@
+"""Correlates device state changes with the power meters' readings."""
