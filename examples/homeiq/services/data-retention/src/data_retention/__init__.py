@@ -1,0 +1,1 @@
+"""Downsamples raw HomeIQ history into hourly rollups and purges what is past retention."""

@@ -1,0 +1,1 @@
+"""Simulated Home Assistant sensors for demos and load tests."""
