@@ -38,8 +38,8 @@ app = typer.Typer(
 recipes_app = typer.Typer(help="The recipe catalogue: what each recipe detects, changes and flags.", invoke_without_command=True)
 app.add_typer(recipes_app, name="recipes")
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True, markup=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 FleetArg = Annotated[Path, typer.Argument(help="The fleet: a folder holding the services (a monorepo).", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout instead of a table.")]
@@ -47,7 +47,7 @@ NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Ignore and do not 
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", markup=True)
+    err.print(f"error: {message}", style="bold red")
     return typer.Exit(code)
 
 
@@ -185,7 +185,7 @@ def plan_cmd(
             table.add_column(col)
         for s in services:
             table.add_row(str(s.order), s.service, str(s.batch), f"{s.risk} ({s.risk_score:g})", ", ".join(s.recipes) or "no-op",
-                          "\n".join(s.reasons))
+                          "\n".join(r for r in s.reasons if not r.startswith("batch ")))
         out.print(table if services else f"Phase {phase.value}: no services")
 
 
@@ -229,6 +229,132 @@ def recipes_guide(recipe_id: Annotated[str, typer.Argument(help="Recipe id or pa
     except RecipeError as exc:
         raise fail(str(exc)) from None
     sys.stdout.write(recipe_guide(recipe))
+
+
+
+ServiceOpt = Annotated[list[str] | None, typer.Option("--service", "-s", help="Only this service (repeatable).")]
+RecipeOpt = Annotated[list[str] | None, typer.Option("--recipe", "-r", help="Only this recipe (repeatable), e.g. tenacity.")]
+
+
+def _check_choices(a, services: list[str] | None, recipes: list[str] | None) -> None:
+    from fleetshift.recipes import get
+
+    known = {s.name for s in a.fleet.services}
+    for name in services or []:
+        if name not in known:
+            raise fail(f"no service named {name!r} in {a.fleet.root}; known: {', '.join(sorted(known))}")
+    for rid in recipes or []:
+        try:
+            get(rid)
+        except RecipeError as exc:
+            raise fail(str(exc)) from None
+
+
+@app.command("run")
+def run_cmd(
+    path: FleetArg,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print every change as a unified diff and write nothing.")] = False,
+    no_verify: Annotated[bool, typer.Option("--no-verify", help="Apply the rewrites without running the services' tests.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for approval (needed when there is no terminal).")] = False,
+    service: ServiceOpt = None,
+    recipe: RecipeOpt = None,
+    todo_comments: Annotated[bool, typer.Option("--todo-comments", help="Insert '# fleetshift: TODO[rule-id] ...' above every flagged line.")] = False,
+) -> None:
+    """Rewrite the fleet: code, tests, config and pins. Every file is backed up in .fleetshift/runs/ before it is written."""
+    from fleetshift.orchestrate import apply_changes
+    from fleetshift.rewrite import RewriteOptions, rewrite_fleet, unified_diff
+
+    a = _analyse(path)
+    _check_choices(a, service, recipe)
+    options = RewriteOptions(tuple(service or ()), tuple(recipe or ()), todo_comments)
+    changesets = rewrite_fleet(a.fleet, a.plan, a.config, options)
+    n_files = sum(len(c.changes) for c in changesets)
+    if dry_run:
+        for cs in changesets:
+            if not cs.changes and not cs.findings:
+                continue
+            out.rule(f"{cs.service}: {', '.join(cs.recipes) or 'no-op'}")
+            for change in cs.changes:
+                sys.stdout.write(unified_diff(change))
+            for f in cs.findings:
+                out.print(f"{f.location()}: {f.rule}: {f.message}")
+        out.print(f"dry run: {n_files} file(s) would change in {sum(1 for c in changesets if c.changes)} service(s); nothing was written.")
+        return
+    if not no_verify:
+        raise fail("verification of the new pins is not available in this version; pass --no-verify to apply without it, "
+                   "or --dry-run to see the diffs")
+    if n_files == 0:
+        out.print("Nothing to change.")
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            raise fail(f"{n_files} file(s) would change and there is no terminal to approve it. Fix: review with --dry-run, then pass --yes")
+        if not typer.confirm(f"Apply {n_files} change(s) to {sum(1 for c in changesets if c.changes)} service(s)?"):
+            raise typer.Exit(1)
+    journal = apply_changes(Path(a.fleet.root), changesets, {"command": "run", "no_verify": True})
+    findings = [f for cs in changesets for f in cs.findings]
+    for f in findings:
+        out.print(f"{f.location()}: {f.rule}: {f.message}")
+    out.print(f"Applied {n_files} change(s); run {journal.run_id}. {len(findings)} finding(s) left for a human. "
+              f"Undo with: fleetshift rollback {path} --run {journal.run_id}")
+
+
+@app.command("check")
+def check_cmd(
+    path: FleetArg,
+    as_json: JsonOpt = False,
+    service: ServiceOpt = None,
+    recipe: RecipeOpt = None,
+) -> None:
+    """Lint mode: list old-API sites still in the fleet as 'file:line rule-id message'; exit 1 if any (a CI gate).
+
+    A site is silenced by a '# fleetshift: ignore[rule-id]' comment on its line.
+    """
+    a = _analyse(path)
+    _check_choices(a, service, recipe)
+    from fleetshift.recipes import get
+
+    wanted = {get(r).id for r in recipe or []}
+    sites = [
+        s for inv in a.inventory.services if not service or inv.service in service
+        for s in inv.sites
+        if s.action is not Action.INFO and (not wanted or s.recipe in wanted)
+    ]
+    if as_json:
+        _print_json(sites)
+    else:
+        for s in sites:
+            out.print(f"{s.file}:{s.line}:{s.col + 1} {s.rule} [{s.action.value}] {s.detail}")
+        out.print(f"{len(sites)} site(s) left." if sites else "No old-API sites left.")
+    raise typer.Exit(1 if sites else 0)
+
+
+@app.command("rollback")
+def rollback_cmd(
+    path: FleetArg,
+    run: Annotated[str | None, typer.Option("--run", help="The run to undo (default: the latest).")] = None,
+    service: Annotated[str | None, typer.Option("--service", "-s", help="Only this service.")] = None,
+    recipe: Annotated[str | None, typer.Option("--recipe", "-r", help="Only files changed by this recipe alone.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Also overwrite files edited by hand since the run.")] = False,
+) -> None:
+    """Restore the exact bytes every file had before a run; refuses to clobber files edited since (names them)."""
+    from fleetshift.journal import Journal, JournalError
+
+    try:
+        journal = Journal.open(path.resolve(), run)
+        report = journal.rollback(service=service, recipe=recipe, force=force)
+    except JournalError as exc:
+        raise fail(str(exc)) from None
+    for rel in report.restored:
+        out.print(f"restored {rel}")
+    for rel in report.removed:
+        out.print(f"removed {rel} (created by the run)")
+    for rel, why in report.skipped:
+        out.print(f"skipped {rel}: {why}")
+    for rel in report.conflicts:
+        err.print(f"refused {rel}: changed by hand since run {journal.run_id}; keep your edit, or pass --force to restore the original")
+    out.print(f"Run {journal.run_id}: {len(report.restored)} restored, {len(report.removed)} removed, {len(report.conflicts)} refused.")
+    raise typer.Exit(1 if report.conflicts else 0)
 
 
 def main() -> None:

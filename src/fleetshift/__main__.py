@@ -1,0 +1,3 @@
+from fleetshift.cli import main
+
+main()

@@ -1,0 +1,189 @@
+"""The rewrite stage: per service, chain its recipes over code, tests, config and manifests into a ChangeSet.
+
+Pure: it reads the fleet's files and returns new contents; it never writes. Files keep their encoding,
+BOM and newline style. A recipe that crashes or emits unparseable code changes nothing and is reported.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from fleetshift.config import FleetConfig
+from fleetshift.manifests import apply_pin_changes
+from fleetshift.model import ChangeSet, FileChange, Finding, Fleet, Plan, Service, Severity
+from fleetshift.recipes import get
+from fleetshift.recipes.base import PinChange, RewriteContext
+from fleetshift.textio import Decoded, UnreadableFile, decode_python, decode_text
+
+TODO_PREFIX = "# fleetshift: TODO"
+
+
+@dataclass(frozen=True)
+class RewriteOptions:
+    services: tuple[str, ...] = ()  # empty = all
+    recipes: tuple[str, ...] = ()  # empty = every recipe the plan chains
+    todo_comments: bool = False
+
+
+def _read(root: Path, rel: str, findings: list[Finding]) -> Decoded | None:
+    try:
+        data = (root / rel).read_bytes()
+        return decode_python(data) if rel.endswith(".py") else decode_text(data)
+    except (OSError, UnreadableFile) as exc:
+        findings.append(Finding(rel, 0, "rewrite/unreadable", f"{exc}; this file was left unchanged", Severity.ERROR))
+        return None
+
+
+def _parses(text: str) -> str | None:
+    try:
+        ast.parse(text)
+    except SyntaxError as exc:
+        return f"{exc.msg} at line {exc.lineno}"
+    return None
+
+
+def _todo_lines(text: str, findings: Iterable[Finding], path: str) -> str:
+    """Insert `# fleetshift: TODO[rule] ...` above each flagged line of a Python file (once)."""
+    lines = text.splitlines(keepends=True)
+    newline = "\r\n" if "\r\n" in text else "\n"
+    marks = sorted({(f.line, f.rule, f.message) for f in findings if f.file == path and 0 < f.line <= len(lines)}, reverse=True)
+    for line, rule, message in marks:
+        target = lines[line - 1]
+        indent = target[: len(target) - len(target.lstrip())]
+        short = message.splitlines()[0] if message else ""
+        short = short if len(short) <= 100 else short[:97] + "..."
+        comment = f"{indent}{TODO_PREFIX}[{rule}] {short}".rstrip() + newline
+        previous = lines[line - 2] if line >= 2 else ""
+        if f"{TODO_PREFIX}[{rule}]" in previous:
+            continue
+        lines.insert(line - 1, comment)
+    return "".join(lines)
+
+
+def _inside(service: Service, rel: str) -> bool:
+    return not service.path or rel.startswith(service.path.rstrip("/") + "/")
+
+
+def rewrite_service(root: Path, service: Service, chain: Sequence[str], config: FleetConfig, todo_comments: bool = False) -> ChangeSet:
+    """The ChangeSet of one service for the given recipe chain (in order)."""
+    findings: list[Finding] = []
+    decoded: dict[str, Decoded] = {}
+    for rel in (*service.python_files, *service.config_files):
+        d = _read(root, rel, findings)
+        if d is not None:
+            decoded[rel] = d
+    texts = {rel: d.text for rel, d in decoded.items()}
+    touched: dict[str, list[str]] = {}
+    pinned = {p.package: p.spec for p in service.pins if not p.path}
+    pin_changes: list[tuple[str, PinChange]] = []
+    for recipe_id in chain:
+        recipe = get(recipe_id)
+        ctx = RewriteContext(service=service, targets=config.target_specs(), files=dict(texts), todo_comments=todo_comments)
+        try:
+            result = recipe.rewrite_service(ctx)
+        except Exception as exc:  # a recipe bug must never cost the user their files
+            findings.append(Finding(service.path or ".", 0, f"{recipe_id}/crashed",
+                                    f"recipe {recipe_id} failed on this service ({exc!r}); none of its changes were kept",
+                                    Severity.ERROR, recipe=recipe_id))
+            continue
+        for rel, new in result.texts.items():
+            if not _inside(service, rel):
+                findings.append(Finding(rel, 0, f"{recipe_id}/outside-service",
+                                        f"recipe {recipe_id} tried to change a file outside {service.name}; not changed",
+                                        Severity.ERROR, recipe=recipe_id))
+                continue
+            problem = _parses(new) if rel.endswith(".py") else None
+            if problem:
+                findings.append(Finding(rel, 0, f"{recipe_id}/bad-output",
+                                        f"recipe {recipe_id} produced code that does not parse ({problem}); the file was left as it was",
+                                        Severity.ERROR, recipe=recipe_id))
+                continue
+            if texts.get(rel) != new:
+                texts[rel] = new
+                touched.setdefault(rel, []).append(recipe_id)
+        findings.extend(result.findings)
+        pin_changes += [(recipe_id, c) for c in recipe.pin_changes(ctx, pinned)]
+
+    if todo_comments:
+        for rel in list(texts):
+            if rel.endswith(".py") and any(f.file == rel and f.line for f in findings):
+                new = _todo_lines(texts[rel], findings, rel)
+                if new != texts[rel]:
+                    texts[rel] = new
+                    touched.setdefault(rel, []).append("todo-comments")
+
+    changes: list[FileChange] = []
+    for rel, new in texts.items():
+        if rel in touched:
+            d = decoded.get(rel)
+            old = (root / rel).read_bytes() if d else None
+            data = d.encode(new) if d else new.encode("utf-8")
+            if old != data:
+                changes.append(FileChange(rel, old, data, tuple(dict.fromkeys(touched[rel]))))
+    changes += _manifest_changes(root, service, pin_changes, findings)
+    return ChangeSet(service.name, tuple(changes), tuple(findings), tuple(chain))
+
+
+def _manifest_changes(root: Path, service: Service, pin_changes: list[tuple[str, PinChange]], findings: list[Finding]) -> list[FileChange]:
+    out: list[FileChange] = []
+    if not pin_changes:
+        return out
+    for manifest in service.manifests:
+        names = {p.package for p in manifest.pins if not p.path}
+        mine = [(r, c) for r, c in pin_changes if c.package in names]
+        if not mine:
+            continue
+        if not _inside(service, manifest.file):
+            findings.append(Finding(manifest.file, 0, "rewrite/shared-manifest",
+                                    f"{manifest.file} is outside {service.name} and pins "
+                                    + ", ".join(sorted({c.package for _, c in mine}))
+                                    + "; update it once for every service that includes it", Severity.HUMAN))
+            continue
+        d = _read(root, manifest.file, findings)
+        if d is None:
+            continue
+        seen: set[tuple[str, str | None, bool]] = set()
+        unique = []
+        for _, c in mine:
+            if (c.package, c.new_spec, c.remove) not in seen:
+                seen.add((c.package, c.new_spec, c.remove))
+                unique.append(c)
+        new_text, problems = apply_pin_changes(manifest.file, d.text, manifest.kind, unique)
+        findings.extend(problems)
+        if new_text != d.text:
+            out.append(FileChange(manifest.file, (root / manifest.file).read_bytes(), d.encode(new_text),
+                                  tuple(dict.fromkeys(r for r, _ in mine))))
+    return out
+
+
+def rewrite_fleet(fleet: Fleet, plan: Plan, config: FleetConfig, options: RewriteOptions = RewriteOptions()) -> list[ChangeSet]:
+    """ChangeSets for every planned service (or the chosen ones), in plan order."""
+    root = Path(fleet.root)
+    out: list[ChangeSet] = []
+    for sp in sorted(plan.services, key=lambda s: s.order):
+        if options.services and sp.service not in options.services:
+            continue
+        chain = [r for r in sp.recipes if not options.recipes or r in options.recipes]
+        if not chain:
+            out.append(ChangeSet(sp.service, recipes=()))
+            continue
+        out.append(rewrite_service(root, fleet.service(sp.service), chain, config, options.todo_comments))
+    return out
+
+
+def unified_diff(change: FileChange) -> str:
+    """The change as a unified diff (text files; binary content is summarised)."""
+    def lines(data: bytes | None) -> list[str]:
+        if data is None:
+            return []
+        return data.decode("utf-8", "replace").splitlines(keepends=True)
+
+    old_name = f"a/{change.file}" if change.old is not None else "/dev/null"
+    new_name = f"b/{change.file}" if change.new is not None else "/dev/null"
+    diff = difflib.unified_diff(lines(change.old), lines(change.new), old_name, new_name)
+    text = "".join(d if d.endswith("\n") else d + "\n\\ No newline at end of file\n" for d in diff)
+    return text

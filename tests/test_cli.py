@@ -1,0 +1,99 @@
+"""The CLI end to end on a copy of the demo fleet."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fleetshift.cli import app
+from fleetshift.model import Phase
+
+DEMO = Path(__file__).resolve().parents[1] / "examples" / "homeiq"
+LIBRARIES = {"pytest", "pytest-asyncio", "tenacity", "aiomqtt", "influxdb3", "python-dotenv"}
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dst = tmp_path_factory.mktemp("fleet") / "homeiq"
+    shutil.copytree(DEMO, dst, ignore=shutil.ignore_patterns(".fleetshift", "__pycache__", ".pytest_cache"))
+    return dst
+
+
+def invoke(*args: str):
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_scan_json_lists_services_pins_and_sites(demo: Path) -> None:
+    res = invoke("scan", demo, "--json")
+    assert res.exit_code == 0, res.output
+    inv = json.loads(res.stdout)
+    names = {s["service"] for s in inv["services"]}
+    assert {"data-api", "weather-api", "energy-correlator"} <= names
+    found = {u["recipe"] for s in inv["services"] for u in s["uses"] if not u["already_done"]}
+    assert found == LIBRARIES
+    for s in inv["services"]:
+        for site in s["sites"]:
+            assert site["file"].startswith(s["path"] + "/") and site["line"] > 0 and site["rule"]
+    weather = next(s for s in inv["services"] if s["service"] == "weather-api")
+    assert all(u["already_done"] for u in weather["uses"])
+    assert not [x for x in weather["sites"] if x["action"] != "info"]
+
+
+def test_plan_json_phases_and_order(demo: Path) -> None:
+    res = invoke("plan", demo, "--json")
+    assert res.exit_code == 0, res.output
+    plan = json.loads(res.stdout)
+    services = {s["service"]: s for s in plan["services"]}
+    for s in services.values():
+        assert s["phase"] in {p.value for p in Phase} and s["reasons"]
+    assert services["data-api"]["phase"] == "D"
+    for s in services.values():
+        for dep in s["depends_on"]:
+            assert services[dep]["order"] < s["order"], (s["service"], dep)
+
+
+def test_plan_writes_reports(demo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    res = invoke("plan", demo, "--out", out)
+    assert res.exit_code == 0, res.output
+    for name in ("dependency-analysis.md", "risk-assessment.md", "migration-order.md", "service-groups.json", "inventory.json", "plan.json"):
+        assert (out / name).stat().st_size > 0, name
+    groups = json.loads((out / "service-groups.json").read_text())
+    assert set(groups["by_phase"]) == {"A", "B", "C", "D"}
+    assert "data-api" in (out / "dependency-analysis.md").read_text()
+
+
+def test_scan_table_and_recipes_catalogue(demo: Path) -> None:
+    res = invoke("scan", demo)
+    assert res.exit_code == 0 and "data-api" in res.stdout
+    res = invoke("recipes")
+    assert res.exit_code == 0
+    for rid in LIBRARIES:
+        assert rid in res.stdout
+
+
+def test_empty_folder_and_missing_path(tmp_path: Path) -> None:
+    res = invoke("scan", tmp_path)
+    assert res.exit_code == 0 and "No services found" in res.stdout
+    res = invoke("plan", tmp_path / "nope")
+    assert res.exit_code == 2 and "no such folder" in res.stderr
+
+
+def test_bad_config_exits_2_naming_the_key(tmp_path: Path) -> None:
+    (tmp_path / "fleetshift.toml").write_text("[fleet]\nbatch_size = -1\n")
+    res = invoke("scan", tmp_path)
+    assert res.exit_code == 2 and "fleet.batch_size" in res.stderr
+
+
+def test_init_writes_a_config_that_loads(tmp_path: Path) -> None:
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "requirements.txt").write_text("tenacity==8.2.3\n")
+    res = invoke("init", tmp_path)
+    assert res.exit_code == 0, res.output
+    text = (tmp_path / "fleetshift.toml").read_text()
+    assert "tenacity" in text
+    assert invoke("scan", tmp_path).exit_code == 0
+    assert invoke("init", tmp_path).exit_code == 2  # refuses to overwrite
