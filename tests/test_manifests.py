@@ -1,0 +1,382 @@
+"""Reading pins from every manifest format, and editing them without touching any other byte."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import pytest
+
+from fleetshift.manifests import apply_pin_changes, manifest_kind, read_manifest
+from fleetshift.model import Finding, Manifest, ManifestKind, Severity
+from fleetshift.recipes.base import PinChange
+
+REQ, PYP, CFG, PIP = (
+    ManifestKind.REQUIREMENTS,
+    ManifestKind.PYPROJECT,
+    ManifestKind.SETUP_CFG,
+    ManifestKind.PIPFILE,
+)
+MQTT = PinChange("asyncio-mqtt", "aiomqtt", ">=2.3,<3")
+TEN = PinChange("tenacity", "tenacity", ">=9.1.2,<10")
+DROP = PinChange("pytest-dotenv", "pytest-dotenv", None, remove=True)
+
+
+def write(root: Path, files: dict[str, str | bytes]) -> None:
+    for rel, body in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(body if isinstance(body, bytes) else body.encode())
+
+
+def read(tmp_path: Path, rel: str, body: str | bytes, **more: str) -> tuple[Manifest, list[Finding]]:
+    write(tmp_path, {rel: body, **more})
+    return read_manifest(tmp_path, rel)
+
+
+def pins(m: Manifest) -> list[tuple[str, str, int, str]]:
+    return [(p.package, p.spec, p.line, p.section) for p in m.pins]
+
+
+def changed_lines(before: str, after: str) -> list[str]:
+    """The lines that differ (removed '-', added '+'), so a test can state that nothing else moved."""
+    diff = difflib.ndiff(before.splitlines(keepends=True), after.splitlines(keepends=True))
+    return [d.rstrip("\r\n") for d in diff if d[:1] in "+-"]
+
+
+# ---- manifest_kind --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("requirements.txt", REQ),
+        ("svc/requirements-dev.txt", REQ),
+        ("svc/dev-requirements.txt", REQ),
+        ("svc/requirements/base.txt", REQ),
+        ("svc/constraints.txt", REQ),
+        ("svc/constraints-py311.txt", REQ),
+        ("svc/requirements.in", REQ),
+        ("svc/pyproject.toml", PYP),
+        ("svc/setup.cfg", CFG),
+        ("svc/Pipfile", PIP),
+        ("svc/Pipfile.lock", None),
+        ("svc/notes.txt", None),
+        ("svc/requirements.py", None),
+        ("svc/poetry.lock", None),
+    ],
+)
+def test_manifest_kind(name: str, kind: ManifestKind | None) -> None:
+    assert manifest_kind(name) == kind
+
+
+# ---- requirements: reading ------------------------------------------------------------------------
+
+REQS = """\
+# web stack
+--index-url https://pypi.org/simple
+--extra-index-url=https://example.org/simple
+
+-r base.txt
+--requirement requirements/extra.txt
+-c ../constraints.txt
+requests[socks,security] >= 2.31, <3 ; python_version < "3.12"  # trailing comment
+asyncio-mqtt==0.16.1 \\
+    --hash=sha256:aaaa \\
+    --hash=sha256:bbbb
+Tenacity_Pkg (==8.2.3)
+-e ../libs/common
+-e .
+./vendor/thing
+uvicorn[standard]~=0.30
+shared @ file:///FLEET/libs/shared
+gitdep @ git+https://github.com/o/gitdep.git@v1
+git+https://github.com/o/other.git@main#egg=Other_Pkg
+https://files.example.org/pkgs/wheelie-1.0-py3-none-any.whl
+"""
+
+
+def test_requirements_read_everything(tmp_path: Path) -> None:
+    files = {
+        "svc/base.txt": "six\n",
+        "svc/requirements/extra.txt": "",
+        "constraints.txt": "",
+        "libs/common/pyproject.toml": '[project]\nname = "Home_IQ.Common"\n',
+        "libs/shared/setup.cfg": "[metadata]\nname = shared-lib\n",
+        "svc/pyproject.toml": '[tool.poetry]\nname = "svc-a"\n',
+    }
+    m, findings = read(tmp_path, "svc/requirements.txt", REQS.replace("/FLEET", str(tmp_path)), **files)
+    assert findings == []
+    assert m.kind == REQ
+    assert m.includes == ("svc/base.txt", "svc/requirements/extra.txt", "constraints.txt")
+    by = {p.package: p for p in m.pins}
+    assert pins(m)[:3] == [
+        ("requests", ">=2.31,<3", 8, ""),
+        ("asyncio-mqtt", "==0.16.1", 9, ""),
+        ("tenacity-pkg", "==8.2.3", 12, ""),
+    ]
+    r = by["requests"]
+    assert (r.extras, r.marker, r.raw) == (
+        ("security", "socks"),
+        'python_version < "3.12"',
+        'requests[socks,security] >= 2.31, <3 ; python_version < "3.12"',
+    )
+    assert by["asyncio-mqtt"].hashes == ("sha256:aaaa", "sha256:bbbb")
+    assert (by["home-iq-common"].path, by["home-iq-common"].editable, by["home-iq-common"].line) == (
+        "libs/common",
+        True,
+        13,
+    )
+    assert (by["svc-a"].path, by["svc-a"].editable) == ("svc", True)
+    assert (by["thing"].path, by["thing"].editable) == ("svc/vendor/thing", False)
+    assert by["uvicorn"].spec == "~=0.30" and by["uvicorn"].extras == ("standard",)
+    assert by["shared"].path == "libs/shared"  # absolute file: URL inside the fleet becomes fleet-relative
+    assert by["gitdep"].path == "git+https://github.com/o/gitdep.git@v1" and by["gitdep"].spec == ""
+    assert by["other-pkg"].path.startswith("git+https://")
+    assert by["wheelie"].path.endswith(".whl")
+    assert all(p.file == "svc/requirements.txt" and p.section == "" for p in m.pins)
+
+
+def test_requirements_local_name_falls_back_to_setup_cfg_and_folder(tmp_path: Path) -> None:
+    body = "-e libs/a\n-e libs/b\nlibs/c/\n"
+    files = {"libs/a/setup.cfg": "[metadata]\nname = Alpha_Lib\n", "libs/b/pyproject.toml": "[tool.black]\n"}
+    m, findings = read(tmp_path, "requirements.txt", body, **files)
+    assert findings == []
+    assert [(p.package, p.path) for p in m.pins] == [
+        ("alpha-lib", "libs/a"),
+        ("b", "libs/b"),
+        ("c", "libs/c"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "rule", "line", "survivors"),
+    [
+        ("ok==1\nthis is not a req\nalso-ok\n", "manifest/unparseable-requirement", 2, ["ok", "also-ok"]),
+        ("ok==1\nbad=>1\n", "manifest/unparseable-requirement", 2, ["ok"]),
+        ("ok==1\nrequests>=2 ; python_version <\n", "manifest/unparseable-requirement", 2, ["ok"]),
+        ("-r missing.txt\nok==1\n", "manifest/missing-include", 1, ["ok"]),
+        ("-c nothere/c.txt\nok==1\n", "manifest/missing-include", 1, ["ok"]),
+        ("--frobnicate\nok==1\n", "manifest/unknown-option", 1, ["ok"]),
+        ("-r https://example.org/r.txt\nok==1\n", "manifest/remote-include", 1, ["ok"]),
+    ],
+)
+def test_requirements_malformed(
+    tmp_path: Path, body: str, rule: str, line: int, survivors: list[str]
+) -> None:
+    m, findings = read(tmp_path, "requirements.txt", body)
+    assert [p.package for p in m.pins] == survivors
+    assert [(f.rule, f.line, f.severity) for f in findings] == [(rule, line, Severity.ERROR)]
+    assert f"requirements.txt:{line}" in findings[0].message
+
+
+def test_requirements_encodings(tmp_path: Path) -> None:
+    m, findings = read(tmp_path, "a/requirements.txt", b"\xef\xbb\xbftenacity==8.2.3\r\nasyncio-mqtt\r\n")
+    assert findings == [] and pins(m) == [("tenacity", "==8.2.3", 1, ""), ("asyncio-mqtt", "", 2, "")]
+    m, findings = read(tmp_path, "b/requirements.txt", b"# caf\xe9 latin-1\ntenacity==8.2.3\n")
+    assert pins(m) == [("tenacity", "==8.2.3", 2, "")]
+    assert [(f.rule, f.line) for f in findings] == [("manifest/encoding", 1)]
+    assert "UTF-8" in findings[0].message
+
+
+def test_read_missing_file_is_a_finding(tmp_path: Path) -> None:
+    m, findings = read_manifest(tmp_path, "nope/requirements.txt")
+    assert m.pins == () and [f.rule for f in findings] == ["manifest/unreadable"]
+
+
+def test_continuations_and_comments(tmp_path: Path) -> None:
+    body = "a==1 \\\n  ; python_version > '3'\n# b==2 \\\nc==3  # x==9\n  d \\\n>=4\n"
+    m, findings = read(tmp_path, "requirements.txt", body)
+    assert findings == []
+    assert pins(m) == [("a", "==1", 1, ""), ("c", "==3", 4, ""), ("d", ">=4", 5, "")]
+    assert m.pins[0].marker == 'python_version > "3"'
+
+
+# ---- requirements: editing ------------------------------------------------------------------------
+
+EDIT_REQS = """\
+# mqtt client
+asyncio-mqtt[extra]==0.16.1 ; python_version >= "3.8"  # pinned for broker v1
+  tenacity>=8,<9   # retries
+pytest-dotenv==0.5.2 \\
+    --hash=sha256:aaaa
+# keep me
+paho-mqtt==1.6.1
+-e ../libs/tenacity
+"""
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_requirements_edit(newline: str) -> None:
+    before = EDIT_REQS.replace("\n", newline)
+    after, findings = apply_pin_changes("svc/requirements.txt", before, REQ, [MQTT, TEN, DROP])
+    assert changed_lines(before, after) == [
+        '- asyncio-mqtt[extra]==0.16.1 ; python_version >= "3.8"  # pinned for broker v1',
+        '+ aiomqtt>=2.3,<3 ; python_version >= "3.8"  # pinned for broker v1',
+        "-   tenacity>=8,<9   # retries",
+        "+   tenacity>=9.1.2,<10   # retries",
+        "- pytest-dotenv==0.5.2 \\",
+        "-     --hash=sha256:aaaa",
+    ]
+    assert after.count("\r\n") == after.count("\n") if newline == "\r\n" else "\r" not in after
+    assert [(f.rule, f.line, f.severity) for f in findings] == [
+        ("manifest/dropped-extras", 2, Severity.HUMAN),
+        ("manifest/unmanaged-pin", 8, Severity.HUMAN),
+    ]
+    again, _ = apply_pin_changes("svc/requirements.txt", after, REQ, [MQTT, TEN, DROP])
+    assert again == after
+
+
+@pytest.mark.parametrize(
+    ("before", "change", "after"),
+    [
+        ("tenacity==8.2.3\n", TEN, "tenacity>=9.1.2,<10\n"),
+        ("Tenacity==8.2.3\n", TEN, "Tenacity>=9.1.2,<10\n"),
+        ("tenacity\n", TEN, "tenacity>=9.1.2,<10\n"),
+        ("tenacity[doc]==8.2.3;python_version<'4'\n", TEN, "tenacity[doc]>=9.1.2,<10;python_version<'4'\n"),
+        ("tenacity >= 9.1.2, < 10\n", TEN, "tenacity >= 9.1.2, < 10\n"),  # same spec: untouched
+        ("tenacity==8.2.3\n", PinChange("tenacity", "tenacity", "9.1.2"), "tenacity==9.1.2\n"),
+        ("tenacity==8.2.3\n", PinChange("tenacity", "tenacity", ""), "tenacity\n"),
+        ("asyncio_mqtt==0.16.1\n", MQTT, "aiomqtt>=2.3,<3\n"),
+        ("asyncio-mqtt==0.16\n", PinChange("asyncio-mqtt", "aiomqtt", None), "aiomqtt==0.16\n"),
+        ("asyncio-mqtt==0.16\naiomqtt==2.0\n", MQTT, "aiomqtt>=2.3,<3\n"),
+        ("a==1\n# about b\nb==2\nc==3", PinChange("b", "b", None, remove=True), "a==1\n# about b\nc==3"),
+        ("a==1\nc==3", PinChange("c", "c", None, remove=True), "a==1\n"),
+        ("other==1\n", TEN, "other==1\n"),
+        ("-e ./tenacity\n", TEN, "-e ./tenacity\n"),
+        ("tenacity @ git+https://x/t.git\n", TEN, "tenacity @ git+https://x/t.git\n"),
+        ("\ufefftenacity==8\n", TEN, "\ufefftenacity>=9.1.2,<10\n"),
+    ],
+)
+def test_requirements_edit_cases(before: str, change: PinChange, after: str) -> None:
+    out, _ = apply_pin_changes("requirements.txt", before, REQ, [change])
+    assert out == after
+    assert apply_pin_changes("requirements.txt", out, REQ, [change])[0] == out
+
+
+def test_requirements_edit_hash_is_stale() -> None:
+    before = "tenacity==8.2.3 \\\n    --hash=sha256:aaaa \\\n    --hash=sha256:bbbb\nzzz==1\n"
+    after, findings = apply_pin_changes("r.txt", before, REQ, [TEN])
+    assert after == before.replace("tenacity==8.2.3", "tenacity>=9.1.2,<10", 1)
+    assert [(f.rule, f.line, f.severity) for f in findings] == [("manifest/stale-hash", 1, Severity.HUMAN)]
+    assert "pip-compile --generate-hashes" in findings[0].message
+
+
+def test_requirements_split_requirement_is_left_with_finding() -> None:
+    before = "tenacity \\\n  ==8.2.3\n"
+    after, findings = apply_pin_changes("r.txt", before, REQ, [TEN])
+    assert after == before and [f.rule for f in findings] == ["manifest/cannot-edit"]
+
+
+# ---- pyproject.toml: PEP 621 / PEP 735 ----------------------------------------------------------------
+
+PEP621 = """\
+[build-system]
+requires = ["hatchling"]
+
+[project]
+name = "svc"
+dependencies = [
+    # broker
+    "asyncio-mqtt[x]==0.16.1",  # old client
+    'tenacity>=8,<9; python_version >= "3.8"',
+    "pytest-dotenv==0.5.2",
+    "-e nonsense",
+]
+
+[project.optional-dependencies]
+test = ["pytest-asyncio==0.23.8", "tenacity==8.2.3"]
+local = ["svc-lib @ file:///opt/libs/svc-lib"]
+
+[dependency-groups]
+dev = [
+    {include-group = "test"},
+    "tenacity ~= 8.2",
+]
+"""
+
+
+def test_pyproject_pep621_read(tmp_path: Path) -> None:
+    m, findings = read(tmp_path, "svc/pyproject.toml", PEP621)
+    assert m.kind == PYP
+    assert pins(m) == [
+        ("asyncio-mqtt", "==0.16.1", 8, "dependencies"),
+        ("tenacity", ">=8,<9", 9, "dependencies"),
+        ("pytest-dotenv", "==0.5.2", 10, "dependencies"),
+        ("pytest-asyncio", "==0.23.8", 15, "optional:test"),
+        ("tenacity", "==8.2.3", 15, "optional:test"),
+        ("svc-lib", "", 16, "optional:local"),
+        ("tenacity", "~=8.2", 21, "group:dev"),
+    ]
+    assert m.pins[1].marker == 'python_version >= "3.8"'
+    assert m.pins[5].path == "/opt/libs/svc-lib"
+    assert [(f.rule, f.line) for f in findings] == [("manifest/unparseable-requirement", 11)]
+
+
+def test_pyproject_pep621_edit() -> None:
+    after, findings = apply_pin_changes("svc/pyproject.toml", PEP621, PYP, [MQTT, TEN, DROP])
+    assert changed_lines(PEP621, after) == [
+        '-     "asyncio-mqtt[x]==0.16.1",  # old client',
+        '+     "aiomqtt>=2.3,<3",  # old client',
+        "-     'tenacity>=8,<9; python_version >= \"3.8\"',",
+        "+     'tenacity>=9.1.2,<10; python_version >= \"3.8\"',",
+        '-     "pytest-dotenv==0.5.2",',
+        '- test = ["pytest-asyncio==0.23.8", "tenacity==8.2.3"]',
+        '+ test = ["pytest-asyncio==0.23.8", "tenacity>=9.1.2,<10"]',
+        '-     "tenacity ~= 8.2",',
+        '+     "tenacity>=9.1.2,<10",',
+    ]
+    assert [(f.rule, f.line) for f in findings] == [("manifest/dropped-extras", 8)]
+    assert apply_pin_changes("svc/pyproject.toml", after, PYP, [MQTT, TEN, DROP])[0] == after
+
+
+@pytest.mark.parametrize(
+    ("before", "change", "after"),
+    [
+        (
+            '[project]\ndependencies = ["a", "tenacity==8"]\n',
+            TEN,
+            '[project]\ndependencies = ["a", "tenacity>=9.1.2,<10"]\n',
+        ),
+        (
+            "[project]\ndependencies = ['tenacity==8']\r\n",
+            TEN,
+            "[project]\ndependencies = ['tenacity>=9.1.2,<10']\r\n",
+        ),
+        ('[project]\r\ndependencies = [\r\n  "a",\r\n  "tenacity",\r\n]\r\n', DROP, None),
+        (
+            '[project]\r\ndependencies = [\r\n  "a",\r\n  "pytest-dotenv",\r\n]\r\n',
+            DROP,
+            '[project]\r\ndependencies = [\r\n  "a",\r\n]\r\n',
+        ),
+        (
+            '[project]\ndependencies = ["asyncio-mqtt", "aiomqtt==2.0"]\n',
+            MQTT,
+            '[project]\ndependencies = ["aiomqtt>=2.3,<3"]\n',
+        ),
+        (
+            '\ufeff[project]\ndependencies = ["tenacity"]\n',
+            TEN,
+            '\ufeff[project]\ndependencies = ["tenacity>=9.1.2,<10"]\n',
+        ),
+        ('[project]\ndependencies = ["tenacity @ git+https://x/t"]\n', TEN, None),
+    ],
+)
+def test_pyproject_edit_cases(before: str, change: PinChange, after: str | None) -> None:
+    out, _ = apply_pin_changes("pyproject.toml", before, PYP, [change])
+    assert out == (before if after is None else after)
+    assert apply_pin_changes("pyproject.toml", out, PYP, [change])[0] == out
+
+
+@pytest.mark.parametrize(
+    ("body", "line"),
+    [("[project]\ndependencies = [\n  'a',\n  b\n]\n", 4), ("[project\n", 1), ("a = 1\na = 2\n", 2)],
+)
+def test_pyproject_invalid_toml(tmp_path: Path, body: str, line: int) -> None:
+    m, findings = read(tmp_path, "pyproject.toml", body)
+    assert m.pins == ()
+    assert [(f.rule, f.line, f.severity) for f in findings] == [
+        ("manifest/invalid-toml", line, Severity.ERROR)
+    ]
+    out, edit_findings = apply_pin_changes("pyproject.toml", body, PYP, [TEN])
+    assert out == body and [f.rule for f in edit_findings] == ["manifest/invalid-toml"]
