@@ -357,6 +357,51 @@ def rollback_cmd(
     raise typer.Exit(1 if report.conflicts else 0)
 
 
+def demo_fleet() -> Path:
+    """The bundled demo fleet (from the source tree, or the copy shipped inside the wheel)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_demo" / "homeiq", here.parents[1] / "examples" / "homeiq"):
+        if (candidate / "fleetshift.toml").is_file():
+            return candidate
+    raise fail("the demo fleet is not installed with this copy of fleetshift (examples/homeiq is missing)")
+
+
+@app.command()
+def demo(
+    workdir: Annotated[Path | None, typer.Option("--dir", help="Copy the demo fleet here instead of a new temporary folder.")] = None,
+) -> None:
+    """Copy the bundled demo fleet (examples/homeiq) to a temporary folder and run the whole campaign on it."""
+    import shutil
+    import tempfile
+
+    from fleetshift.orchestrate import apply_changes
+    from fleetshift.report import write_plan_reports
+    from fleetshift.rewrite import rewrite_fleet
+
+    base = workdir or Path(tempfile.mkdtemp(prefix="fleetshift-demo-"))
+    fleet_dir = base / "homeiq"
+    if fleet_dir.exists():
+        raise fail(f"{fleet_dir} already exists; pass another --dir or remove it")
+    shutil.copytree(demo_fleet(), fleet_dir, ignore=shutil.ignore_patterns(".fleetshift", "__pycache__", ".pytest_cache", ".venv"))
+    out.print(f"Demo fleet copied to {fleet_dir}")
+    a = _analyse(fleet_dir)
+    reports = fleet_dir / "reports"
+    write_plan_reports(reports, a.inventory, a.plan)
+    todo = [(s.service, u.recipe) for s in a.inventory.services for u in s.uses if not u.already_done]
+    out.print(f"scan: {len(a.fleet.services)} services, {len(todo)} migrations to do")
+    for phase, services in a.plan.by_phase().items():
+        out.print(f"plan: phase {phase.value}: " + (", ".join(s.service for s in services) or "-"))
+    changesets = rewrite_fleet(a.fleet, a.plan, a.config)
+    journal = apply_changes(fleet_dir, changesets, {"command": "demo"})
+    n_files = sum(len(c.changes) for c in changesets)
+    findings = [f for c in changesets for f in c.findings]
+    out.print(f"run {journal.run_id}: {n_files} files rewritten, {len(findings)} findings for a human")
+    after = _analyse(fleet_dir)
+    left = [x for s in after.inventory.services for x in s.sites if x.action is Action.AUTO]
+    out.print(f"check: {len(left)} automatic site(s) left")
+    out.print(f"Reports: {reports}")
+
+
 def main() -> None:
     """Console entry point."""
     app()
