@@ -1,0 +1,1 @@
+"""Retrieval over the household's documents (manuals, notes, automations) for the assistant."""

@@ -1,0 +1,1 @@
+from homeiq_common.testing import mosquitto  # noqa: F401
