@@ -1,0 +1,1 @@
+"""Intent recognition with model fallbacks."""

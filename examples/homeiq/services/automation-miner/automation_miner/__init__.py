@@ -1,0 +1,1 @@
+"""Mines 'when X happens, Y follows' patterns from the event history."""
