@@ -6,8 +6,9 @@ import difflib
 from pathlib import Path
 
 import pytest
+from packaging.specifiers import SpecifierSet
 
-from fleetshift.manifests import apply_pin_changes, manifest_kind, read_manifest
+from fleetshift.manifests import apply_pin_changes, manifest_kind, poetry_to_pep440, read_manifest
 from fleetshift.model import Finding, Manifest, ManifestKind, Severity
 from fleetshift.recipes.base import PinChange
 
@@ -380,3 +381,277 @@ def test_pyproject_invalid_toml(tmp_path: Path, body: str, line: int) -> None:
     ]
     out, edit_findings = apply_pin_changes("pyproject.toml", body, PYP, [TEN])
     assert out == body and [f.rule for f in edit_findings] == ["manifest/invalid-toml"]
+
+
+# ---- pyproject.toml: Poetry ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("poetry", "pep440"),
+    [
+        ("^1.2.3", ">=1.2.3,<2.0.0"),
+        ("^1.2", ">=1.2,<2.0"),
+        ("^1", ">=1,<2"),
+        ("^0.2.3", ">=0.2.3,<0.3.0"),
+        ("^0.0.3", ">=0.0.3,<0.0.4"),
+        ("^0", ">=0,<1"),
+        ("~1.2.3", ">=1.2.3,<1.3.0"),
+        ("~1.2", ">=1.2,<1.3"),
+        ("~1", ">=1,<2"),
+        ("~=1.2", "~=1.2"),
+        ("1.2.*", "==1.2.*"),
+        ("1.2.3", "==1.2.3"),
+        ("*", ""),
+        ("", ""),
+        (">= 1.2, < 2.0", ">=1.2,<2.0"),
+        (">=1.2 <2.0", ">=1.2,<2.0"),
+        ("==8.2.3", "==8.2.3"),
+        ("!=1.5", "!=1.5"),
+    ],
+)
+def test_poetry_constraints(poetry: str, pep440: str) -> None:
+    assert poetry_to_pep440(poetry) == pep440
+    SpecifierSet(pep440)
+
+
+POETRY = """\
+[tool.poetry]
+name = "ha-sim"
+
+[tool.poetry.dependencies]
+python = "^3.11"
+asyncio-mqtt = "^0.16"  # broker
+tenacity = { version = "^8.2", extras = ["doc"], markers = "sys_platform == 'linux'" }
+"pytest-dotenv" = '*'
+homeiq-common = { path = "../../libs/homeiq-common", develop = true }
+gitlib = { git = "https://github.com/o/gitlib.git", tag = "v1" }
+multi = [
+    { version = "^1.0", python = "<3.12" },
+    { version = "^2.0", python = ">=3.12" },
+]
+
+[tool.poetry.group.dev.dependencies]
+tenacity = "~8.2"
+pytest-asyncio = "0.23.8"
+
+[tool.poetry.dev-dependencies]
+asyncio-mqtt = ">=0.16,<0.17"
+
+[tool.poetry.dependencies.influxdb-client]
+version = "^1.40"
+"""
+
+
+def test_poetry_read(tmp_path: Path) -> None:
+    m, findings = read(tmp_path, "services/ha-sim/pyproject.toml", POETRY)
+    assert findings == []
+    assert pins(m) == [
+        ("asyncio-mqtt", ">=0.16,<0.17", 6, "dependencies"),
+        ("tenacity", ">=8.2,<9.0", 7, "dependencies"),
+        ("pytest-dotenv", "", 8, "dependencies"),
+        ("homeiq-common", "", 9, "dependencies"),
+        ("gitlib", "", 10, "dependencies"),
+        ("multi", ">=1.0,<2.0", 11, "dependencies"),
+        ("multi", ">=2.0,<3.0", 11, "dependencies"),
+        ("tenacity", ">=8.2,<8.3", 17, "group:dev"),
+        ("pytest-asyncio", "==0.23.8", 18, "group:dev"),
+        ("asyncio-mqtt", ">=0.16,<0.17", 21, "group:dev"),
+        ("influxdb-client", ">=1.40,<2.0", 23, "dependencies"),
+    ]
+    by = {(p.package, p.line): p for p in m.pins}
+    assert by["tenacity", 7].extras == ("doc",) and by["tenacity", 7].marker == "sys_platform == 'linux'"
+    lib = by["homeiq-common", 9]
+    assert (lib.path, lib.editable) == ("libs/homeiq-common", True)
+    assert by["gitlib", 10].path == "https://github.com/o/gitlib.git"
+    assert [p.marker for p in m.pins if p.package == "multi"] == [
+        'python_version < "3.12"',
+        'python_version >= "3.12"',
+    ]
+
+
+def test_poetry_edit() -> None:
+    after, findings = apply_pin_changes("pyproject.toml", POETRY, PYP, [MQTT, TEN, DROP])
+    assert changed_lines(POETRY, after) == [
+        '- asyncio-mqtt = "^0.16"  # broker',
+        '+ aiomqtt = ">=2.3,<3"  # broker',
+        '- tenacity = { version = "^8.2", extras = ["doc"], markers = "sys_platform == \'linux\'" }',
+        '+ tenacity = { version = ">=9.1.2,<10", extras = ["doc"], markers = "sys_platform == \'linux\'" }',
+        "- \"pytest-dotenv\" = '*'",
+        '- tenacity = "~8.2"',
+        '+ tenacity = ">=9.1.2,<10"',
+        '- asyncio-mqtt = ">=0.16,<0.17"',
+        '+ aiomqtt = ">=2.3,<3"',
+    ]
+    assert findings == []
+    assert apply_pin_changes("pyproject.toml", after, PYP, [MQTT, TEN, DROP])[0] == after
+
+
+@pytest.mark.parametrize(
+    ("change", "rule"),
+    [
+        (PinChange("homeiq-common", "homeiq-common", ">=2"), "manifest/unmanaged-pin"),
+        (PinChange("multi", "multi", ">=3"), "manifest/cannot-edit"),
+        (PinChange("influxdb-client", "influxdb3-python", ">=0.10"), "manifest/cannot-edit"),
+    ],
+)
+def test_poetry_edit_refused(change: PinChange, rule: str) -> None:
+    after, findings = apply_pin_changes("pyproject.toml", POETRY, PYP, [change])
+    assert after == POETRY and [f.rule for f in findings] == [rule]
+
+
+def test_poetry_table_form_spec_and_renamed_extras() -> None:
+    before = '[tool.poetry.dependencies]\nasyncio-mqtt = {version = "^0.16", extras = ["x"]}\n'
+    after, findings = apply_pin_changes("pyproject.toml", before, PYP, [MQTT])
+    assert after == '[tool.poetry.dependencies]\naiomqtt = {version = ">=2.3,<3" }\n'
+    assert [f.rule for f in findings] == ["manifest/dropped-extras"]
+    table = '[tool.poetry.dependencies.influxdb-client]\nversion = "^1.40"  # keep\n'
+    out, _ = apply_pin_changes(
+        "pyproject.toml", table, PYP, [PinChange("influxdb-client", "influxdb-client", "==1.48.0")]
+    )
+    assert out == '[tool.poetry.dependencies.influxdb-client]\nversion = "==1.48.0"  # keep\n'
+
+
+def test_poetry_bad_constraint(tmp_path: Path) -> None:
+    body = '[tool.poetry.dependencies]\nok = "^1"\nweird = "^1.0 || ^2.0"\nbad = "~~1"\n'
+    m, findings = read(tmp_path, "pyproject.toml", body)
+    assert pins(m) == [("ok", ">=1,<2", 2, "dependencies")]
+    assert [(f.rule, f.line) for f in findings] == [
+        ("manifest/bad-constraint", 3),
+        ("manifest/bad-constraint", 4),
+    ]
+
+
+# ---- Pipfile --------------------------------------------------------------------------------------------
+
+PIPFILE = """\
+[[source]]
+url = "https://pypi.org/simple"
+verify_ssl = true
+name = "pypi"
+
+[packages]
+asyncio-mqtt = "==0.16.1"
+tenacity = {version = ">=8,<9", extras = ["doc"]}
+requests = "*"
+mylib = {path = "./libs/mylib", editable = true}
+Influxdb_Client = {version = "1.40.0", sys_platform = "== 'linux'"}
+
+[dev-packages]
+tenacity = "*"
+pytest-dotenv = "==0.5.2"  # dotenv
+
+[requires]
+python_version = "3.11"
+"""
+
+
+def test_pipfile_read(tmp_path: Path) -> None:
+    m, findings = read(tmp_path, "svc/Pipfile", PIPFILE)
+    assert findings == []
+    assert pins(m) == [
+        ("asyncio-mqtt", "==0.16.1", 7, "packages"),
+        ("tenacity", ">=8,<9", 8, "packages"),
+        ("requests", "", 9, "packages"),
+        ("mylib", "", 10, "packages"),
+        ("influxdb-client", "==1.40.0", 11, "packages"),
+        ("tenacity", "", 14, "dev-packages"),
+        ("pytest-dotenv", "==0.5.2", 15, "dev-packages"),
+    ]
+    assert m.pins[1].extras == ("doc",)
+    assert (m.pins[3].path, m.pins[3].editable) == ("svc/libs/mylib", True)
+    assert m.pins[4].marker == "sys_platform == 'linux'"
+
+
+def test_pipfile_edit() -> None:
+    after, findings = apply_pin_changes("Pipfile", PIPFILE, PIP, [MQTT, TEN, DROP])
+    assert changed_lines(PIPFILE, after) == [
+        '- asyncio-mqtt = "==0.16.1"',
+        '+ aiomqtt = ">=2.3,<3"',
+        '- tenacity = {version = ">=8,<9", extras = ["doc"]}',
+        '+ tenacity = {version = ">=9.1.2,<10", extras = ["doc"]}',
+        '+ tenacity = ">=9.1.2,<10"',
+        '- tenacity = "*"',
+        '- pytest-dotenv = "==0.5.2"  # dotenv',
+    ]
+    assert findings == []
+    assert apply_pin_changes("Pipfile", after, PIP, [MQTT, TEN, DROP])[0] == after
+    crlf = PIPFILE.replace("\n", "\r\n")
+    assert apply_pin_changes("Pipfile", crlf, PIP, [MQTT, TEN, DROP])[0] == after.replace("\n", "\r\n")
+
+
+# ---- setup.cfg ------------------------------------------------------------------------------------------
+
+SETUP_CFG = """\
+[metadata]
+name = svc
+install_requires = not-a-dep
+
+[options]
+packages = find:
+install_requires =
+    # runtime
+    asyncio-mqtt>=0.16,<0.17  # broker
+    tenacity[doc]==8.2.3; python_version >= "3.8"
+
+    pytest-dotenv
+setup_requires = setuptools_scm>=8
+tests_require =
+    tenacity==8.2.3
+    -not a requirement
+
+[options.extras_require]
+test =
+    pytest-asyncio==0.23.8
+    tenacity>=8
+docs = file: docs-requirements.txt
+
+[options.packages.find]
+where = src
+"""
+
+
+def test_setup_cfg_read(tmp_path: Path) -> None:
+    m, findings = read(tmp_path, "svc/setup.cfg", SETUP_CFG)
+    assert pins(m) == [
+        ("asyncio-mqtt", ">=0.16,<0.17", 9, "dependencies"),
+        ("tenacity", "==8.2.3", 10, "dependencies"),
+        ("pytest-dotenv", "", 12, "dependencies"),
+        ("setuptools-scm", ">=8", 13, "setup_requires"),
+        ("tenacity", "==8.2.3", 15, "tests_require"),
+        ("pytest-asyncio", "==0.23.8", 20, "extra:test"),
+        ("tenacity", ">=8", 21, "extra:test"),
+    ]
+    assert m.pins[1].extras == ("doc",) and m.pins[1].marker == 'python_version >= "3.8"'
+    assert m.includes == ("svc/docs-requirements.txt",)
+    assert [(f.rule, f.line) for f in findings] == [
+        ("manifest/unparseable-requirement", 16),
+        ("manifest/missing-include", 22),
+    ]
+
+
+def test_setup_cfg_edit() -> None:
+    for newline in ("\n", "\r\n"):
+        before = SETUP_CFG.replace("\n", newline)
+        after, findings = apply_pin_changes("setup.cfg", before, CFG, [MQTT, TEN, DROP])
+        assert changed_lines(before, after) == [
+            "-     asyncio-mqtt>=0.16,<0.17  # broker",
+            "+     aiomqtt>=2.3,<3  # broker",
+            '-     tenacity[doc]==8.2.3; python_version >= "3.8"',
+            '+     tenacity[doc]>=9.1.2,<10; python_version >= "3.8"',
+            "-     pytest-dotenv",
+            "-     tenacity==8.2.3",
+            "+     tenacity>=9.1.2,<10",
+            "-     tenacity>=8",
+            "+     tenacity>=9.1.2,<10",
+        ]
+        assert findings == []
+        assert apply_pin_changes("setup.cfg", after, CFG, [MQTT, TEN, DROP])[0] == after
+
+
+def test_setup_cfg_single_line_value() -> None:
+    before = "[options]\ninstall_requires = tenacity==8.2.3\n"
+    assert apply_pin_changes("setup.cfg", before, CFG, [TEN])[0] == before.replace("==8.2.3", ">=9.1.2,<10")
+    removed = apply_pin_changes(
+        "setup.cfg", before, CFG, [PinChange("tenacity", "tenacity", None, remove=True)]
+    )
+    assert removed[0] == "[options]\ninstall_requires =\n"

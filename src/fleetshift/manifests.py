@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 import tomlkit
+import tomlkit.container
 import tomlkit.exceptions
 import tomlkit.items
 from packaging.requirements import InvalidRequirement, Requirement
@@ -736,7 +737,7 @@ def _read_pyproject(rel: str, text: str, root: Path) -> tuple[list[Pin], list[st
         more_pins, more = _table_pins(rel, index, tbl, root)
         pins += more_pins
         findings += more
-    return pins, [], findings
+    return sorted(pins, key=lambda p: p.line), [], findings
 
 
 def _edit_array(rel: str, index: _TomlIndex, arr: _Array, by_name: dict[str, PinChange]) -> list[Finding]:
@@ -970,10 +971,20 @@ def _edit_table(rel: str, index: _TomlIndex, tbl: _TableDeps, changes: list[PinC
                     )
                 )
         if renamed:
-            tbl.table.value._replace(key, change.new_package, new_value)
+            _rename_key(tbl.table, key, change.new_package, new_value)
         elif isinstance(value, str):
             tbl.table[key] = new_value
     return findings
+
+
+def _rename_key(table: Any, old: str, new: str, value: Any) -> None:
+    """Rename a key in place, keeping its position, comment and layout (tomlkit has no public rename)."""
+    for part in getattr(table, "_tables", None) or [table]:  # an out-of-order table is several tables
+        container = part.value if isinstance(part, (tomlkit.items.Table, tomlkit.items.InlineTable)) else part
+        if isinstance(container, tomlkit.container.Container) and old in container:
+            container._replace(old, new, value)
+            return
+    raise KeyError(old)
 
 
 def _pipfile_containers(doc: Any) -> list[_TableDeps]:
