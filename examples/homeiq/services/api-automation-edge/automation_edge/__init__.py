@@ -1,0 +1,1 @@
+"""Edge dispatcher: validated automation commands out to devices, acknowledgements back."""
