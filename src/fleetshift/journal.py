@@ -501,7 +501,7 @@ class Journal:
 
     def _save(self, state: dict[str, Any]) -> None:
         state["updated"] = _now()
-        data = json.dumps(state, indent=1, sort_keys=False).encode() + b"\n"
+        data = json.dumps(state).encode() + b"\n"  # no indent: the C encoder is ~10x faster
         _atomic_write(self._state_file, data, 0o644, self.path / ".state.json.tmp")
 
     def _log(self, event: dict[str, Any]) -> None:
