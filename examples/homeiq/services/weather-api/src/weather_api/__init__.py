@@ -1,0 +1,1 @@
+"""Current weather for HomeIQ automations, published on MQTT."""
