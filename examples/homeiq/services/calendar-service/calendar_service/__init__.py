@@ -1,0 +1,1 @@
+"""Turns the household calendar into occupancy hints for the automations."""
