@@ -63,7 +63,7 @@ def test_scan_finds_sites_with_file_and_line(tmp_path: Path) -> None:
     assert not use.already_done and use.current == "==8.2.3"
     sites = [s for s in alpha.sites if s.recipe == "tenacity"]
     assert {s.file for s in sites} == {"services/alpha/alpha/jobs.py"}
-    assert any(s.line == 3 for s in sites)  # the tenacity._asyncio import
+    assert any(s.line == 2 and s.rule == "tenacity/asyncio-module" for s in sites)
     beta = a.inventory.service("beta")
     assert all(u.already_done for u in beta.uses if u.recipe == "tenacity")
     assert not [s for s in beta.sites if s.action is not Action.INFO]
