@@ -38,7 +38,7 @@ app = typer.Typer(
 recipes_app = typer.Typer(help="The recipe catalogue: what each recipe detects, changes and flags.", invoke_without_command=True)
 app.add_typer(recipes_app, name="recipes")
 
-out = Console(highlight=False, soft_wrap=True, markup=False)
+out = Console(highlight=False, soft_wrap=True, markup=False, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 FleetArg = Annotated[Path, typer.Argument(help="The fleet: a folder holding the services (a monorepo).", show_default=False)]
@@ -132,7 +132,7 @@ def scan_cmd(path: FleetArg, as_json: JsonOpt = False, no_cache: NoCacheOpt = Fa
         _no_services(path)
         return
     recipes = all_recipes()
-    table = Table(title=f"fleetshift scan: {a.fleet.root}", show_lines=False)
+    table = Table(title=f"fleetshift scan: {a.fleet.root}", caption="cell: pin · old-API usage sites (✓ = already on the target)")
     table.add_column("service")
     for r in recipes:
         table.add_column(r.id)
@@ -143,10 +143,9 @@ def scan_cmd(path: FleetArg, as_json: JsonOpt = False, no_cache: NoCacheOpt = Fa
             n = sum(1 for x in s.sites if x.recipe == r.id and x.action is not Action.INFO)
             if use is None:
                 cells.append("")
-            elif use.already_done:
-                cells.append(f"{use.package}{use.current} ✓")
             else:
-                cells.append(f"{use.package}{use.current or ' (unpinned)'} · {n} site(s)")
+                pin = (use.package + " " if use.package != r.package else "") + (use.current or "unpinned")
+                cells.append(f"{pin} ✓" if use.already_done else f"{pin} · {n}")
         table.add_row(*cells)
     out.print(table)
     problems = list(a.inventory.findings) + [f for s in a.inventory.services for f in s.findings]
