@@ -232,6 +232,108 @@ class ChangeSet:
     recipes: tuple[str, ...] = ()
 
 
+class TestStatus(enum.StrEnum):
+    """How one test ended, as the JUnit XML of its run says."""
+
+    __test__ = False  # not a pytest test class
+
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """One test of a run: its stable id (`classname::name`, or `import:<package>` for a smoke test)."""
+
+    __test__ = False
+
+    id: str
+    status: TestStatus
+    message: str = ""
+    duration: float = 0.0
+
+    @property
+    def failing(self) -> bool:
+        return self.status in (TestStatus.FAILED, TestStatus.ERROR)
+
+
+@dataclass(frozen=True)
+class TestRun:
+    """A service's tests run once in an isolated environment, on its old ("old") or new ("new") pins.
+
+    `kind` is "pytest", "import-smoke" (no tests: each top-level package imported) or "compile-smoke"
+    (neither tests nor packages: every Python file compiled). `installed` is False when the environment
+    could not be made; `error` then says why and `log` where the full output is.
+    """
+
+    __test__ = False
+
+    service: str
+    label: str
+    kind: str = "pytest"
+    installed: bool = True
+    exit_code: int | None = None
+    duration: float = 0.0
+    outcomes: tuple[TestOutcome, ...] = ()
+    error: str = ""
+    log: str = ""
+    timed_out: bool = False
+    cached: bool = False
+    requirements: tuple[str, ...] = ()
+
+    def outcome(self, test_id: str) -> TestOutcome | None:
+        for o in self.outcomes:
+            if o.id == test_id:
+                return o
+        return None
+
+    @property
+    def failing(self) -> tuple[str, ...]:
+        return tuple(o.id for o in self.outcomes if o.failing)
+
+    @property
+    def passed(self) -> tuple[str, ...]:
+        return tuple(o.id for o in self.outcomes if o.status == TestStatus.PASSED)
+
+    @property
+    def ran(self) -> bool:
+        """The environment was made and the tests ran to their end (not killed)."""
+        return self.installed and not self.timed_out
+
+
+@dataclass(frozen=True)
+class HealthResult:
+    """Whether a service started and answered its health probe in time."""
+
+    ok: bool
+    detail: str
+    log: str = ""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Does a service still work on its new pins? Only regressions against the baseline fail it.
+
+    `regressions`: tests failing (or erroring) after that did not fail on the baseline; `pre_existing`:
+    failing on both, reported, not blamed; `fixed`: failing before, passing after.
+    """
+
+    service: str
+    ok: bool
+    summary: str
+    regressions: tuple[str, ...] = ()
+    pre_existing: tuple[str, ...] = ()
+    fixed: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()  # passed on the baseline, absent after
+    error: str = ""
+    log: str = ""
+    baseline: TestRun | None = None
+    after: TestRun | None = None
+    health: HealthResult | None = None
+
+
 def to_jsonable(obj: Any) -> Any:
     """Turn records (and containers of them) into JSON-ready values."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
@@ -253,6 +355,7 @@ __all__ = [
     "FileChange",
     "Finding",
     "Fleet",
+    "HealthResult",
     "Inventory",
     "Manifest",
     "ManifestKind",
@@ -264,6 +367,10 @@ __all__ = [
     "ServiceInventory",
     "ServicePlan",
     "Severity",
+    "TestOutcome",
+    "TestRun",
+    "TestStatus",
     "UsageSite",
+    "Verdict",
     "field",
 ]
