@@ -302,6 +302,18 @@ class TestRun:
         """The environment was made and the tests ran to their end (not killed)."""
         return self.installed and not self.timed_out
 
+    def summary(self) -> str:
+        """One line: what ran and how it ended."""
+        if not self.installed:
+            return f"{self.label} pins: could not install ({self.error}); log: {self.log}"
+        counts: dict[str, int] = {}
+        for o in self.outcomes:
+            counts[o.status.value] = counts.get(o.status.value, 0) + 1
+        parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing ran"
+        tail = " (timed out)" if self.timed_out else ""
+        cached = " [cached]" if self.cached else ""
+        return f"{self.label} pins, {self.kind}: {parts}{tail}{cached}"
+
 
 @dataclass(frozen=True)
 class HealthResult:
@@ -321,8 +333,8 @@ class Verdict:
     """
 
     service: str
-    ok: bool
-    summary: str
+    passed: bool
+    reason: str = ""
     regressions: tuple[str, ...] = ()
     pre_existing: tuple[str, ...] = ()
     fixed: tuple[str, ...] = ()
@@ -332,6 +344,10 @@ class Verdict:
     baseline: TestRun | None = None
     after: TestRun | None = None
     health: HealthResult | None = None
+    skipped: bool = False
+    rolled_back: bool = False
+    recipes: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
 
 
 def to_jsonable(obj: Any) -> Any:
