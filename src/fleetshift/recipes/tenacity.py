@@ -806,9 +806,9 @@ class TenacityRecipe(Recipe):
         for s in self._detect(after.tree, path, kind, index, after):
             if s.action is Action.INFO:
                 continue
-            message = (
-                s.detail if s.action is Action.HUMAN else f"not rewritten automatically here: {s.detail}"
-            )
+            rule = self.rule(s.rule)
+            detail = s.detail if s.detail != rule.summary else f"{rule.summary}; {rule.fix}"
+            message = detail if s.action is Action.HUMAN else f"not rewritten automatically here: {detail}"
             findings.append(self.finding(path, s.line, s.rule, message, Severity.HUMAN))
         return RewriteResult(new_text, findings)
 
@@ -859,6 +859,8 @@ def _append_arg(call: cst.Call, arg: cst.Arg) -> cst.Call:
     args = list(call.args)
     last = args[-1]
     if isinstance(last.comma, cst.Comma):
+        if len(args) > 1 and isinstance(args[-2].comma, cst.Comma):
+            args[-1] = last.with_changes(comma=args[-2].comma)
         args.append(arg.with_changes(comma=last.comma))
     else:
         args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
@@ -1003,7 +1005,7 @@ class _Rewriter(cst.CSTTransformer):
         parsed = self._ast(original_node)
         if not isinstance(parsed, ast.BinOp) or compose_verdict(self.facts, parsed, True) != "auto":
             return updated_node
-        if original_node.lpar == [] and self._is_inner_of_chain(original_node):
+        if not original_node.lpar and self._is_inner_of_chain(original_node):
             return updated_node
         operands: list[cst.BaseExpression] = []
         node: cst.BaseExpression = updated_node
@@ -1121,7 +1123,13 @@ class _AddTenacityNames(cst.CSTTransformer):
         added = [cst.ImportAlias(name=cst.Name(n)) for n in self.names]
         last = names[-1]
         if isinstance(last.comma, cst.Comma):
-            names += [a.with_changes(comma=last.comma) for a in added]
+            between = (
+                names[-2].comma if len(names) > 1 and isinstance(names[-2].comma, cst.Comma) else last.comma
+            )
+            names[-1] = last.with_changes(comma=between)
+            names += [a.with_changes(comma=between) for a in added[:-1]] + [
+                added[-1].with_changes(comma=last.comma)
+            ]
         else:
             space = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
             names[-1] = last.with_changes(comma=space)

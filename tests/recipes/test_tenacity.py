@@ -1,0 +1,684 @@
+"""tenacity 8.2 -> 9.x recipe: before/after pairs, no-op twins, Findings, detection, and the false claims."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from recipe_harness import assert_noop, assert_rewrite, detect, rewrite, rewrite_files, rules_of
+
+from fleetshift.model import Action, Service, Severity
+from fleetshift.recipes import get
+from fleetshift.recipes.base import ConfigFile, RewriteContext
+
+R = "tenacity"
+T92 = {"tenacity": ">=9.2.1,<10"}
+T914 = {"tenacity": ">=9.1.4,<10"}
+
+# (id, before, after, targets)
+REWRITES = [
+    (
+        "asyncio-from-import",
+        "from tenacity._asyncio import AsyncRetrying\n",
+        "from tenacity import AsyncRetrying\n",
+        None,
+    ),
+    (
+        "asyncio-from-import-alias",
+        "from tenacity._asyncio import AsyncRetrying as AR  # keep\n",
+        "from tenacity import AsyncRetrying as AR  # keep\n",
+        None,
+    ),
+    (
+        "asyncio-other-names",
+        "from tenacity._asyncio import RetryCallState, AttemptManager\n",
+        "from tenacity.asyncio import RetryCallState, AttemptManager\n",
+        None,
+    ),
+    (
+        "asyncio-split",
+        "# header\nfrom tenacity._asyncio import AsyncRetrying, RetryCallState  # both\nx = 1\n",
+        "# header\nfrom tenacity import AsyncRetrying\nfrom tenacity.asyncio import RetryCallState  # both\nx = 1\n",
+        None,
+    ),
+    (
+        "asyncio-sleep-name",
+        "from tenacity._asyncio import sleep\n",
+        "from asyncio import sleep\n",
+        None,
+    ),
+    (
+        "asyncio-import-module",
+        "import tenacity._asyncio\nr = tenacity._asyncio.AsyncRetrying()\ns: tenacity._asyncio.RetryCallState\n",
+        "import tenacity.asyncio\nr = tenacity.AsyncRetrying()\ns: tenacity.asyncio.RetryCallState\n",
+        None,
+    ),
+    (
+        "asyncio-import-alias",
+        "import tenacity._asyncio as ta\nr = ta.AsyncRetrying()\n",
+        "import tenacity.asyncio as ta\nr = ta.AsyncRetrying()\n",
+        None,
+    ),
+    (
+        "asyncio-from-tenacity-import-module",
+        "from tenacity import _asyncio\nr = _asyncio.AsyncRetrying()\n",
+        "from tenacity import asyncio as _asyncio\nr = _asyncio.AsyncRetrying()\n",
+        None,
+    ),
+    (
+        "asyncio-attribute-chain",
+        "import tenacity as t\nasync def f():\n    async for a in t._asyncio.AsyncRetrying():\n        pass\n",
+        "import tenacity as t\nasync def f():\n    async for a in t.AsyncRetrying():\n        pass\n",
+        None,
+    ),
+    (
+        "statistics-decorated",
+        """\
+        from tenacity import retry, stop_after_attempt
+
+        @retry(stop=stop_after_attempt(2))
+        def fetch():
+            return 1
+
+        def report():
+            return fetch.retry.statistics["attempt_number"]
+        """,
+        """\
+        from tenacity import retry, stop_after_attempt
+
+        @retry(stop=stop_after_attempt(2))
+        def fetch():
+            return 1
+
+        def report():
+            return fetch.statistics["attempt_number"]
+        """,
+        None,
+    ),
+    (
+        "statistics-bare-decorator-qualified",
+        "import tenacity\n\n@tenacity.retry\nasync def fetch():\n    pass\n\nprint(fetch.retry.statistics)\n",
+        "import tenacity\n\n@tenacity.retry\nasync def fetch():\n    pass\n\nprint(fetch.statistics)\n",
+        None,
+    ),
+    (
+        "statistics-method",
+        """\
+        from tenacity import retry
+
+        class Client:
+            @retry
+            def get(self):
+                return 1
+
+            def stats(self):
+                return self.get.retry.statistics
+        """,
+        """\
+        from tenacity import retry
+
+        class Client:
+            @retry
+            def get(self):
+                return 1
+
+            def stats(self):
+                return self.get.statistics
+        """,
+        None,
+    ),
+    (
+        "compose-or-def",
+        """\
+        from tenacity import retry, retry_if_exception_type
+
+        def is_transient(state):
+            return False
+
+        @retry(retry=retry_if_exception_type(IOError) | is_transient)
+        def f():
+            pass
+        """,
+        """\
+        from tenacity import retry, retry_if_exception_type, retry_any
+
+        def is_transient(state):
+            return False
+
+        @retry(retry=retry_any(retry_if_exception_type(IOError), is_transient))
+        def f():
+            pass
+        """,
+        None,
+    ),
+    (
+        "compose-and-lambda-qualified",
+        "import tenacity\nR = tenacity.retry_if_result(bool) & (lambda s: True)\n",
+        "import tenacity\nR = tenacity.retry_all(tenacity.retry_if_result(bool), (lambda s: True))\n",
+        None,
+    ),
+    (
+        "compose-chain-flattened",
+        """\
+        from tenacity import retry_if_exception_type as on_exc, retry_if_result, retry_any
+
+        is_none = lambda s: False
+        POLICY = on_exc(IOError) | is_none | retry_if_result(is_none)
+        """,
+        """\
+        from tenacity import retry_if_exception_type as on_exc, retry_if_result, retry_any
+
+        is_none = lambda s: False
+        POLICY = retry_any(on_exc(IOError), is_none, retry_if_result(is_none))
+        """,
+        None,
+    ),
+    (
+        "compose-function-first-multiline-import",
+        """\
+        from tenacity import (
+            retry,
+            retry_if_exception_type,
+        )
+
+        def bad(s):
+            return True
+
+        r = retry(retry=bad | retry_if_exception_type())
+        """,
+        """\
+        from tenacity import (
+            retry,
+            retry_if_exception_type,
+            retry_any,
+        )
+
+        def bad(s):
+            return True
+
+        r = retry(retry=retry_any(bad, retry_if_exception_type()))
+        """,
+        None,
+    ),
+    (
+        "log-format-after-log",
+        "import logging\nfrom tenacity import after_log\nA = after_log(logging.getLogger(), logging.INFO)\n",
+        'import logging\nfrom tenacity import after_log\nA = after_log(logging.getLogger(), logging.INFO, sec_format="%0.3f")\n',
+        None,
+    ),
+    (
+        "log-format-before-sleep-log-on-9.2",
+        "import tenacity, logging\nB = tenacity.before_sleep_log(\n    logging.getLogger(),\n    logging.WARNING,\n)\n",
+        'import tenacity, logging\nB = tenacity.before_sleep_log(\n    logging.getLogger(),\n    logging.WARNING,\n    sec_format="%s",\n)\n',
+        T92,
+    ),
+    (
+        "jitter-initial-on-9.2",
+        "from tenacity import wait_exponential_jitter as wej\nW = wej(initial=0.5, max=4)\nV = wej(2, 10)\n",
+        "from tenacity import wait_exponential_jitter as wej\nW = wej(multiplier=0.5, max=4)\nV = wej(multiplier=2, max=10)\n",
+        T92,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "targets"), [c[1:] for c in REWRITES], ids=[c[0] for c in REWRITES]
+)
+def test_rewrite(before: str, after: str, targets: dict[str, str] | None) -> None:
+    findings = assert_rewrite(R, before, after, path="svc/app/mod.py", targets=targets)
+    assert not [f for f in findings if f.severity is Severity.HUMAN], findings
+
+
+# (id, source, targets): already-migrated code or lookalikes that must stay byte for byte.
+NOOPS = [
+    (
+        "asyncio-new-import",
+        "from tenacity import AsyncRetrying\nfrom tenacity.asyncio import RetryCallState\n",
+        None,
+    ),
+    ("asyncio-other-lib", "from mylib._asyncio import AsyncRetrying\nimport other._asyncio\n", None),
+    (
+        "statistics-new",
+        "from tenacity import retry\n\n@retry\ndef f():\n    pass\n\nprint(f.statistics)\n",
+        None,
+    ),
+    (
+        "statistics-retrying-object",
+        "from tenacity import Retrying\n\nclass Job:\n    def __init__(self):\n        self.retry = Retrying()\n\n"
+        "    def stats(self):\n        return self.retry.statistics\n",
+        None,
+    ),
+    (
+        "compose-strategies",
+        "from tenacity import retry_if_exception_type as a, retry_if_result as b\nR = a(IOError) | b(bool)\n",
+        None,
+    ),
+    (
+        "compose-retry-any",
+        "from tenacity import retry_any, retry_if_result\ndef f(s):\n    return 1\nR = retry_any(retry_if_result(f), f)\n",
+        None,
+    ),
+    ("compose-ints", "import tenacity\nFLAGS = 1 | 2\nMASK = FLAGS & 4\n", None),
+    (
+        "log-format-given",
+        'from tenacity import after_log\nimport logging\nA = after_log(logging.getLogger(), 20, sec_format="%.1f")\n',
+        None,
+    ),
+    (
+        "log-format-before-sleep-default-target",
+        "import tenacity, logging\nB = tenacity.before_sleep_log(logging.getLogger(), 30)\n",
+        None,
+    ),
+    (
+        "jitter-initial-default-target",
+        "from tenacity import wait_exponential_jitter\nW = wait_exponential_jitter(initial=1)\n",
+        None,
+    ),
+    (
+        "jitter-multiplier-on-9.2",
+        "from tenacity import wait_exponential_jitter\nW = wait_exponential_jitter(multiplier=2)\n",
+        T92,
+    ),
+    (
+        "jitter-initial-before-9.2",
+        "from tenacity import wait_exponential_jitter\nW = wait_exponential_jitter(initial=2)\n",
+        T914,
+    ),
+    (
+        "wait-exponential-untouched",
+        "from tenacity import retry, wait_exponential\n\n@retry(wait=wait_exponential(multiplier=1, min=1, max=10))\ndef f():\n    pass\n",
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(("source", "targets"), [c[1:] for c in NOOPS], ids=[c[0] for c in NOOPS])
+def test_noop(source: str, targets: dict[str, str] | None) -> None:
+    findings = assert_noop(R, source, path="svc/app/mod.py", targets=targets)
+    assert not [f for f in findings if f.severity is Severity.HUMAN], findings
+
+
+# (id, source, path, rule expected as a HUMAN Finding, text the message must carry)
+HUMAN = [
+    (
+        "asyncio-patch-string",
+        'from unittest import mock\n\n@mock.patch("tenacity._asyncio.sleep")\ndef test_x(m):\n    pass\n',
+        "svc/tests/test_a.py",
+        "tenacity/asyncio-patch-target",
+        'patch target "tenacity._asyncio.sleep" no longer exists',
+    ),
+    (
+        "asyncio-unknown-name",
+        "from tenacity._asyncio import functools\n",
+        "svc/app/a.py",
+        "tenacity/asyncio-module",
+        "not rewritten automatically",
+    ),
+    (
+        "statistics-unresolved",
+        "from svc_lib import client\n\nprint(client.fetch.retry.statistics)\n",
+        "svc/app/a.py",
+        "tenacity/retry-statistics-unresolved",
+        "`client.fetch.statistics`",
+    ),
+    (
+        "retrying-subclass-init",
+        "import tenacity\n\nclass Tagged(tenacity.Retrying):\n    def __init__(self, tag, **kw):\n        super().__init__(**kw)\n",
+        "svc/app/a.py",
+        "tenacity/retrying-subclass",
+        "Retrying subclass Tagged",
+    ),
+    (
+        "retrying-subclass-copy",
+        "from tenacity import AsyncRetrying\n\nclass Mine(AsyncRetrying):\n    def copy(self, **kw):\n        return self\n",
+        "svc/app/a.py",
+        "tenacity/retrying-subclass",
+        "override copy()",
+    ),
+    (
+        "custom-wait-counting",
+        "from tenacity import retry\nCALLS = []\n\ndef wait(state):\n    CALLS.append(state.attempt_number)\n    return 0\n\n"
+        "@retry(wait=wait)\ndef f():\n    pass\n",
+        "svc/app/a.py",
+        "tenacity/custom-wait",
+        "side-effect free",
+    ),
+    (
+        "custom-wait-class",
+        "import tenacity\n\nclass W(tenacity.wait_base):\n    def __call__(self, rs):\n        self.n += 1\n        return 0\n\n"
+        "R = tenacity.Retrying(wait=W())\n",
+        "svc/app/a.py",
+        "tenacity/custom-wait",
+        "custom wait `W()`",
+    ),
+    (
+        "custom-wait-imported",
+        "from tenacity import retry\nfrom svc.backoff import wait_policy\n\n@retry(wait=wait_policy)\ndef f():\n    pass\n",
+        "svc/app/a.py",
+        "tenacity/custom-wait",
+        "final attempt",
+    ),
+    (
+        "async-callback",
+        "from tenacity import retry, stop_after_attempt\n\nasync def fallback(state):\n    return 'x'\n\n"
+        "@retry(stop=stop_after_attempt(2), retry_error_callback=fallback)\nasync def f():\n    raise IOError\n",
+        "svc/app/a.py",
+        "tenacity/async-callback",
+        "async callback fallback (retry_error_callback=)",
+    ),
+    (
+        "async-callback-workaround",
+        "import inspect\nimport tenacity\n\nasync def g(f):\n    r = await f()\n    if inspect.iscoroutine(r):\n        r = await r\n",
+        "svc/app/a.py",
+        "tenacity/async-callback",
+        "remove the workaround",
+    ),
+    (
+        "patched-asyncio-sleep",
+        "from unittest import mock\n\ndef test_x():\n    with mock.patch('asyncio.sleep') as s:\n        pass\n    assert s.call_count == 0\n",
+        "svc/tests/test_a.py",
+        "tenacity/patched-asyncio-sleep",
+        "pass sleep= explicitly",
+    ),
+    (
+        "patched-asyncio-sleep-monkeypatch",
+        "import asyncio\n\ndef test_x(monkeypatch):\n    monkeypatch.setattr(asyncio, 'sleep', lambda s: None)\n",
+        "svc/tests/test_a.py",
+        "tenacity/patched-asyncio-sleep",
+        "tenacity back-off sleeps",
+    ),
+    (
+        "compose-unresolved",
+        "from tenacity import retry, retry_if_exception_type\nfrom policies import is_bad\n\n"
+        "@retry(retry=retry_if_exception_type(IOError) | is_bad)\ndef f():\n    pass\n",
+        "svc/app/a.py",
+        "tenacity/retry-compose-unresolved",
+        "retry_any(...)",
+    ),
+    (
+        "compose-unresolved-both-unknown",
+        "from tenacity import retry\nfrom policies import A, B\n\n@retry(retry=A | B)\ndef f():\n    pass\n",
+        "svc/app/a.py",
+        "tenacity/retry-compose-unresolved",
+        "`A | B`",
+    ),
+    (
+        "random-exponential-min",
+        "from tenacity import retry, wait_random_exponential\n\n@retry(wait=wait_random_exponential(min=5, max=10))\ndef f():\n    pass\n",
+        "svc/app/a.py",
+        "tenacity/random-exponential-min",
+        "at least min",
+    ),
+    (
+        "random-exponential-min-positional",
+        "import tenacity\nW = tenacity.wait_full_jitter(1, 10, 2, 5)\n",
+        "svc/app/a.py",
+        "tenacity/random-exponential-min",
+        "drop min=",
+    ),
+    (
+        "sync-async-sleep",
+        "import asyncio\nfrom tenacity import retry\n\n@retry(sleep=asyncio.sleep)\ndef f():\n    return 1\n",
+        "svc/app/a.py",
+        "tenacity/sync-async-sleep",
+        "sync function f uses async sleep=",
+    ),
+    (
+        "before-sleep-exc-info",
+        "import logging, tenacity\nB = tenacity.before_sleep_log(logging.getLogger(), 30, exc_info=True)\n",
+        "svc/app/a.py",
+        "tenacity/before-sleep-exc-info",
+        "no longer passes exc_info",
+    ),
+    (
+        "reraise-tryagain",
+        "from tenacity import retry, TryAgain, stop_after_attempt\n\n@retry(stop=stop_after_attempt(2), reraise=True)\n"
+        "def f():\n    try:\n        raise ConnectionError\n    except ConnectionError:\n        raise TryAgain\n",
+        "svc/app/a.py",
+        "tenacity/reraise-tryagain",
+        "surfaces the original exception",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("source", "path", "rule", "text"), [c[1:] for c in HUMAN], ids=[c[0] for c in HUMAN]
+)
+def test_human_finding(source: str, path: str, rule: str, text: str) -> None:
+    findings = assert_noop(R, source, path=path)
+    hits = [f for f in findings if f.rule == rule]
+    assert hits, findings
+    assert all(f.severity is Severity.HUMAN and f.line > 0 and f.link.startswith("https://") for f in hits)
+    assert any(text in f.message for f in hits), [f.message for f in hits]
+    assert rule in rules_of(detect(R, source, path))
+
+
+# Lookalikes of the human rules that need nothing.
+QUIET = [
+    (
+        "pure-custom-wait",
+        "from tenacity import retry\n\ndef wait(rs):\n    return min(2 ** rs.attempt_number, 10)\n\n@retry(wait=wait)\ndef f():\n    pass\n",
+    ),
+    (
+        "pure-wait-lambda",
+        "import tenacity\nR = tenacity.Retrying(wait=lambda rs: rs.outcome.exception().delay)\n",
+    ),
+    (
+        "builtin-wait-sum",
+        "from tenacity import retry, wait_fixed, wait_random\n\n@retry(wait=wait_fixed(1) + wait_random(0, 1))\ndef f():\n    pass\n",
+    ),
+    (
+        "sync-callback",
+        "from tenacity import retry\n\ndef fallback(s):\n    return 1\n\n@retry(retry_error_callback=fallback)\nasync def f():\n    pass\n",
+    ),
+    (
+        "async-fn-async-sleep",
+        "import asyncio\nfrom tenacity import retry\n\n@retry(sleep=asyncio.sleep)\nasync def f():\n    pass\n",
+    ),
+    (
+        "random-exponential-no-min",
+        "from tenacity import wait_random_exponential\nW = wait_random_exponential(multiplier=1, max=10)\n",
+    ),
+    (
+        "exc-info-false",
+        "import tenacity, logging\nB = tenacity.before_sleep_log(logging.getLogger(), 30, exc_info=False)\n",
+    ),
+    (
+        "tryagain-without-reraise",
+        "from tenacity import retry, TryAgain\n\n@retry\ndef f():\n    try:\n        pass\n    except ValueError:\n        raise TryAgain\n",
+    ),
+    (
+        "subclass-without-init",
+        "import tenacity\n\nclass Quiet(tenacity.Retrying):\n    def __repr__(self):\n        return 'q'\n",
+    ),
+    (
+        "patch-other-sleep",
+        "from unittest import mock\n\n@mock.patch('tenacity.nap.time.sleep')\ndef test_x(m):\n    pass\n",
+    ),
+]
+
+
+@pytest.mark.parametrize("source", [c[1] for c in QUIET], ids=[c[0] for c in QUIET])
+def test_quiet(source: str) -> None:
+    findings = assert_noop(R, source, path="svc/tests/test_q.py")
+    assert [f for f in findings if f.severity is Severity.HUMAN] == []
+    assert [s for s in detect(R, source, "svc/tests/test_q.py") if s.action is not Action.INFO] == []
+
+
+def test_statistics_across_files() -> None:
+    files = {
+        "svc/app/client.py": "from tenacity import retry\n\n@retry\ndef fetch():\n    return 1\n",
+        "svc/tests/test_client.py": "from app.client import fetch\n\ndef test_stats():\n    fetch()\n"
+        "    assert fetch.retry.statistics['attempt_number'] == 1\n",
+        "svc/tests/test_rel.py": "from ..app import client\n\ndef test_stats():\n    assert client.fetch.retry.statistics\n",
+    }
+    new, findings = rewrite_files(R, files)
+    assert "fetch.statistics['attempt_number']" in new["svc/tests/test_client.py"]
+    assert "client.fetch.statistics" in new["svc/tests/test_rel.py"]
+    assert findings == []
+
+
+def test_compose_plain_function_imported_from_service_module() -> None:
+    files = {
+        "svc/app/predicates.py": "def is_transient(state):\n    return False\n",
+        "svc/app/net.py": "from tenacity import retry, retry_if_exception_type\nfrom .predicates import is_transient\n\n"
+        "@retry(retry=retry_if_exception_type(IOError) | is_transient)\ndef f():\n    pass\n",
+    }
+    new, findings = rewrite_files(R, files)
+    assert "retry=retry_any(retry_if_exception_type(IOError), is_transient)" in new["svc/app/net.py"]
+    assert "retry_if_exception_type, retry_any\n" in new["svc/app/net.py"]
+    assert findings == []
+
+
+def test_compose_when_retry_any_name_is_taken_leaves_code_and_reports() -> None:
+    source = "from tenacity import retry_if_result\nfrom mine import retry_any\n\ndef f(s):\n    return 1\n\nR = retry_if_result(f) | f\n"
+    findings = assert_noop(R, source, path="svc/app/a.py")
+    assert [f.rule for f in findings] == ["tenacity/retry-compose"]
+    assert "not rewritten automatically" in findings[0].message
+
+
+def test_detection_on_old_code_and_silence_on_migrated_code() -> None:
+    old = """\
+    import tenacity
+    from tenacity import retry, retry_if_exception_type
+    from tenacity._asyncio import AsyncRetrying
+
+    def transient(s):
+        return False
+
+    @retry(retry=retry_if_exception_type(IOError) | transient)
+    def f():
+        pass
+
+    print(f.retry.statistics, tenacity._asyncio.AsyncRetrying)
+    """
+    sites = detect(R, old, "svc/app/a.py")
+    assert rules_of(sites) >= {
+        "tenacity/asyncio-module",
+        "tenacity/retry-compose",
+        "tenacity/retry-statistics",
+    }
+    assert all(s.action is Action.AUTO and s.line > 0 for s in sites)
+    new, findings = rewrite(R, old, "svc/app/a.py")
+    assert findings == []
+    assert [s for s in detect(R, new, "svc/app/a.py") if s.action is not Action.INFO] == []
+
+
+def test_rule_table_is_complete_and_linked() -> None:
+    recipe = get(R)
+    ids = {r.id for r in recipe.rules}
+    assert len(ids) == len(recipe.rules)
+    assert all(r.link.startswith("https://") and r.since and r.fix for r in recipe.rules)
+    human = {r.id for r in recipe.rules if r.action is Action.HUMAN}
+    tested = {c[3] for c in HUMAN} | {"tenacity/python-floor"}
+    assert human <= tested, human - tested
+    assert recipe.migrates_from == "<9" and recipe.migrates_to == ">=9.1.2,<10"
+    assert any(a.versions == "==8.4.0" for a in recipe.advisories)
+    assert recipe.is_old("tenacity", "==8.2.3") and recipe.is_old("tenacity", "==8.5.0")
+    assert not recipe.is_old("tenacity", "==9.1.2")
+
+
+def _cfg(path: str, text: str) -> ConfigFile:
+    from fleetshift.recipes.base import config_kind
+
+    kind = config_kind(path)
+    assert kind is not None
+    return ConfigFile(path, textwrap.dedent(text), kind)
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "targets", "severity"),
+    [
+        ("svc/pyproject.toml", '[project]\nname = "s"\nrequires-python = ">=3.8"\n', None, Severity.HUMAN),
+        ("svc/setup.cfg", "[options]\npython_requires = >=3.9\n", None, Severity.ADVICE),
+        ("svc/setup.cfg", "[options]\npython_requires = >=3.9\n", T92, Severity.HUMAN),
+        ("svc/pyproject.toml", '[project]\nname = "s"\nrequires-python = ">=3.11"\n', None, None),
+        ("svc/pyproject.toml", "[tool.x]\ny = 1\n", None, None),
+    ],
+)
+def test_python_floor(
+    path: str, text: str, targets: dict[str, str] | None, severity: Severity | None
+) -> None:
+    new, findings = rewrite_files(R, {path: text}, targets=targets)
+    assert new[path] == textwrap.dedent(text)
+    assert [f.severity for f in findings] == ([severity] if severity else [])
+    assert all(f.rule == "tenacity/python-floor" and f.line > 0 for f in findings)
+    sites = list(get(R).detect_config(_cfg(path, text)))
+    assert bool(sites) == (severity is Severity.HUMAN and targets is None)
+
+
+# ---- the false claims: wait_exponential is never renamed, reraise=True is never added -------------------
+
+CORPUS = [
+    """\
+    import logging
+    import tenacity
+    from tenacity import (
+        retry, stop_after_attempt, stop_after_delay, wait_exponential, wait_fixed, wait_random,
+        retry_if_exception_type, retry_if_result, before_sleep_log, after_log, RetryError,
+    )
+    from tenacity._asyncio import AsyncRetrying
+
+    log = logging.getLogger(__name__)
+
+    def is_none(value):
+        return value is None
+
+    @retry(stop=stop_after_attempt(5), wait=wait_exponential(multiplier=1, min=4, max=10))
+    def fetch(url):
+        return url
+
+    @retry(wait=wait_exponential(2), retry=retry_if_exception_type(IOError) | is_none,
+           before_sleep=before_sleep_log(log, logging.WARNING))
+    async def poll():
+        return None
+
+    @tenacity.retry(stop=stop_after_delay(3), wait=tenacity.wait_exponential(max=8), reraise=False)
+    def strict():
+        pass
+
+    def run():
+        try:
+            fetch("x")
+        except RetryError:
+            pass
+        print(fetch.retry.statistics)
+        for attempt in tenacity.Retrying(wait=wait_fixed(1) + wait_random(0, 1), retry=retry_if_result(is_none)):
+            with attempt:
+                pass
+
+    async def arun():
+        async for attempt in AsyncRetrying(wait=wait_exponential(multiplier=0.5)):
+            with attempt:
+                pass
+    """,
+    """\
+    from tenacity import Retrying, wait_exponential, stop_after_attempt
+
+    RETRY = Retrying(wait=wait_exponential(multiplier=1, max=30), stop=stop_after_attempt(3))
+    """,
+]
+
+
+@pytest.mark.parametrize("targets", [None, T92])
+@pytest.mark.parametrize("source", CORPUS, ids=["service", "module-policy"])
+def test_false_claims_never_applied(source: str, targets: dict[str, str] | None) -> None:
+    before = textwrap.dedent(source)
+    after, _ = rewrite(R, before, "svc/app/x.py", targets=targets)
+    assert after != before or "_asyncio" not in before  # the corpus does get migrated
+    assert "wait_exponential_multiplier" not in after
+    assert after.count("wait_exponential(") == before.count("wait_exponential(")
+    assert after.count("reraise=True") == before.count("reraise=True") == 0
+    assert after.count("reraise") == before.count("reraise")
+    recipe = get(R)
+    text = " ".join(f"{r.summary} {r.fix}" for r in recipe.rules)
+    assert "wait_exponential_multiplier" not in text and "reraise=True" not in text.replace(
+        "with reraise=True, TryAgain", ""
+    ).replace("`reraise=True` + `raise TryAgain`", "")
+
+
+def test_rewrite_hook_is_the_same_for_one_file() -> None:
+    recipe = get(R)
+    ctx = RewriteContext(service=Service("s", "s"), targets={}, files={})
+    res = recipe.rewrite_python("s/a.py", "from tenacity._asyncio import AsyncRetrying\n", "source", ctx)
+    assert res.text == "from tenacity import AsyncRetrying\n"
