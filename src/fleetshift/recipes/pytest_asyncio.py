@@ -191,14 +191,6 @@ RULES = (
         "9.0",
     ),
     _r(
-        "usefixtures-on-fixture",
-        "`@pytest.mark.usefixtures` on a fixture",
-        Action.HUMAN,
-        "marks on fixtures fail collection from pytest 9; move the dependency into the fixture's parameters",
-        CHANGELOG,
-        "9.0",
-    ),
-    _r(
         "get-event-loop",
         "asyncio.get_event_loop() inside a coroutine",
         Action.AUTO,
@@ -926,8 +918,6 @@ class FileRewriter(cst.CSTTransformer):
                 dq = self.imports.qualname(func) or ""
                 if dq == MARK:
                     continue
-                if dq == "pytest.mark.usefixtures":
-                    self._find(d, "usefixtures-on-fixture")
                 kept.append(d)
             if len(kept) != len(decs):
                 updated = updated.with_changes(decorators=kept)
@@ -1253,8 +1243,6 @@ class PytestAsyncioRecipe(Recipe):
                     q = imports.qualname(func) or ""
                     if q == MARK:
                         yield self.site(src, fn, "mark-on-fixture", f"asyncio mark on fixture {fn.name}")
-                    elif q == "pytest.mark.usefixtures":
-                        yield self.site(src, fn, "usefixtures-on-fixture")
                 pa = any(imports.qualname(f) == "pytest_asyncio.fixture" for f, _ in decorator_calls(fn))
                 if is_async or pa:
                     has_scope, scope = _str_kw(deco, "scope")
