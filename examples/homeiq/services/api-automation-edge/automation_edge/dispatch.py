@@ -54,23 +54,19 @@ class Dispatcher:
             payload = {"id": command_id, "action": command.action, "value": command.value}
             await self.client.publish(entity_topic("cmd", command.area, command.entity), json.dumps(payload), qos=1)
             try:
-                return await asyncio.wait_for(self._first_ack(acks, command_id), self.ack_timeout)
-            except asyncio.TimeoutError:
+                async with asyncio.timeout(self.ack_timeout):
+                    async for message in acks:
+                        ack = json.loads(message.payload)
+                        if ack.get("id") == command_id:
+                            return ack
+            except TimeoutError:
                 log.warning("no ack for %s on %s", command_id, ack_topic)
-                return None
             finally:
                 try:
                     await self.client.unsubscribe(ack_topic)
                 except MqttCodeError:
-                    pass
-
-    @staticmethod
-    async def _first_ack(acks, command_id: str) -> dict:
-        async for message in acks:
-            ack = json.loads(message.payload)
-            if ack.get("id") == command_id:
-                return ack
-        raise asyncio.TimeoutError
+                    log.debug("unsubscribe from %s failed", ack_topic)
+        return None
 
     async def dispatch(self, command: Command) -> dict:
         """Send *command*; return the device's ack or ``{"status": "unacknowledged"}``."""

@@ -8,6 +8,7 @@ import logging
 from asyncio_mqtt import Client, MqttError
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from rag_service import settings
 from rag_service.store import DocumentStore
 
 log = logging.getLogger(__name__)
@@ -33,8 +34,9 @@ async def ingest(client: Client, store: DocumentStore, until: int) -> int:
 
 @retry(stop=stop_after_attempt(3), wait=wait_exponential(multiplier=0.01, max=0.05),
        retry=retry_if_exception_type(MqttError), reraise=True)
-async def answer(client: Client, store: DocumentStore, request_id: str, question: str, top_k: int = 3) -> list:
+async def answer(client: Client, store: DocumentStore, request_id: str, question: str,
+                 top_k: int | None = None) -> list:
     """Publish the best matching documents for *question* on ``homeiq/rag/answers/<request_id>``."""
-    hits = [hit.__dict__ for hit in store.search(question, top_k)]
+    hits = [hit.__dict__ for hit in store.search(question, top_k or settings.TOP_K)]
     await client.publish(f"homeiq/rag/answers/{request_id}", json.dumps(hits), qos=1)
     return hits
