@@ -648,6 +648,7 @@ class FileRewriter(cst.CSTTransformer):
         self.newly_marked: list[str] = []
         self.imports = pc.ImportMap(cst.Module([]))
         self.asyncio_name = "asyncio"
+        self.current_line = 0
 
     # -- helpers --
 
@@ -661,7 +662,9 @@ class FileRewriter(cst.CSTTransformer):
         self, node: cst.CSTNode | int, rule: str, message: str = "", severity: Severity | None = None
     ) -> None:
         line = node if isinstance(node, int) else self._line(node)
-        self.findings.append(self.recipe.finding(self.path, line, rule, message, severity))
+        self.findings.append(
+            self.recipe.finding(self.path, line or self.current_line, rule, message, severity)
+        )
 
     def _mark(
         self, loop: str | None = None, quote_like: cst.BaseExpression | None = None
@@ -846,6 +849,12 @@ class FileRewriter(cst.CSTTransformer):
                 for d in updated.decorators
             ]
             updated = updated.with_changes(decorators=decs)
+        body = updated.body
+        if isinstance(body, cst.IndentedBlock) and body.body and len(body.body) < len(original.body.body):
+            first = body.body[0]
+            if first.leading_lines and all(line.comment is None for line in first.leading_lines):
+                first = first.with_changes(leading_lines=[])
+                updated = updated.with_changes(body=body.with_changes(body=[first, *body.body[1:]]))
         if isinstance(updated.body, cst.IndentedBlock) and not updated.body.body:
             updated = updated.with_changes(
                 body=updated.body.with_changes(body=[cst.SimpleStatementLine([cst.Pass()])])
@@ -882,6 +891,13 @@ class FileRewriter(cst.CSTTransformer):
                     a.with_changes(keyword=cst.Name("loop_scope")) if a is scope else a for a in updated.args
                 ]
                 return updated.with_changes(args=args)
+        elif (
+            isinstance(updated.func, cst.Attribute)
+            and updated.func.attr.value == "getfixturevalue"
+            and updated.args
+            and pc.string_value(updated.args[0].value) == "event_loop"
+        ):
+            self._find(original, "event-loop-request")
         elif q == "asyncio.get_event_loop" and not updated.args:
             if self.funcs and self.funcs[-1]:
                 func = updated.func
@@ -900,6 +916,7 @@ class FileRewriter(cst.CSTTransformer):
         self.funcs.pop()
         if len(self.funcs) > 0:  # nested functions are never tests or fixtures
             return updated
+        self.current_line = self._line(original)
         in_class = bool(self.classes)
         if in_class and len(self.classes) > 1:
             return updated
@@ -1386,6 +1403,10 @@ class PytestAsyncioRecipe(Recipe):
         new = AddImportsVisitor(cctx).transform_module(new)
         if rw.deleted:
             new = RemoveImportsVisitor(cctx).transform_module(new)
+            if new.body and not module.header and not text.startswith(("\n", "\r")):
+                first = new.body[0]
+                if first.leading_lines and all(line.comment is None for line in first.leading_lines):
+                    new = new.with_changes(body=[first.with_changes(leading_lines=[]), *new.body[1:]])
         return new.code, findings
 
     def _mismatch_advice(self, ov: Override, text: str) -> list[Finding]:

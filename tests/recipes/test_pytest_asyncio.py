@@ -1,0 +1,1162 @@
+"""pytest-asyncio 0.21/0.23 -> 1.x recipe: rewrite cases, no-op twins, findings, detection and config."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from recipe_harness import assert_noop, assert_rewrite, detect, rewrite, rewrite_files, rules_of
+
+from fleetshift.model import Action, Severity
+from fleetshift.recipes import _pytest_config as pc
+from fleetshift.recipes import get
+
+R = "pytest-asyncio"
+AUTO_INI = {"svc/pytest.ini": "[pytest]\nasyncio_mode = auto\n"}
+STRICT_INI = {"svc/pytest.ini": "[pytest]\nasyncio_mode = strict\n"}
+
+
+def rid(slug: str) -> str:
+    return f"pytest-asyncio/{slug}"
+
+
+# ---- rewrite cases: (name, before, after, extra files) ---------------------------------------------
+
+REWRITES = [
+    (
+        "PA-1 async test: event_loop attribute -> get_running_loop",
+        """\
+        import pytest
+
+
+        @pytest.mark.asyncio
+        async def test_x(event_loop):
+            fut = event_loop.create_future()
+        """,
+        """\
+        import pytest
+        import asyncio
+
+
+        @pytest.mark.asyncio
+        async def test_x():
+            fut = asyncio.get_running_loop().create_future()
+        """,
+        {},
+    ),
+    (
+        "PA-1 async test: event_loop passed on -> local binding",
+        """\
+        import asyncio
+
+
+        async def test_x(event_loop, tmp_path):
+            \"\"\"Doc.\"\"\"
+            await helper(event_loop)
+        """,
+        """\
+        import asyncio
+
+
+        async def test_x(tmp_path):
+            \"\"\"Doc.\"\"\"
+            event_loop = asyncio.get_running_loop()
+            await helper(event_loop)
+        """,
+        AUTO_INI,
+    ),
+    (
+        "PA-1 sync test run_until_complete -> async + await + marker (strict)",
+        """\
+        import pytest
+
+
+        def test_sync(event_loop):
+            r = event_loop.run_until_complete(f())
+            assert event_loop.run_until_complete(f()) == r
+        """,
+        """\
+        import pytest
+
+
+        @pytest.mark.asyncio
+        async def test_sync():
+            r = await f()
+            assert (await f()) == r
+        """,
+        {},
+    ),
+    (
+        "PA-1 sync test in auto mode: no marker needed",
+        """\
+        def test_sync(event_loop):
+            event_loop.run_until_complete(f())
+        """,
+        """\
+        async def test_sync():
+            await f()
+        """,
+        AUTO_INI,
+    ),
+    (
+        "PA-1 sync fixture -> pytest_asyncio.fixture (strict)",
+        """\
+        import pytest
+
+
+        @pytest.fixture
+        def server(event_loop):
+            s = event_loop.run_until_complete(start())
+            yield s
+            event_loop.run_until_complete(s.close())
+        """,
+        """\
+        import pytest
+        import pytest_asyncio
+
+
+        @pytest_asyncio.fixture
+        async def server():
+            s = await start()
+            yield s
+            await s.close()
+        """,
+        {},
+    ),
+    (
+        "PA-2 function-scoped plain override is deleted",
+        """\
+        import asyncio
+
+        import pytest
+
+
+        @pytest.fixture
+        def event_loop():
+            loop = asyncio.new_event_loop()
+            yield loop
+            loop.close()
+
+
+        @pytest.mark.asyncio
+        async def test_a():
+            await asyncio.sleep(0)
+        """,
+        """\
+        import asyncio
+
+        import pytest
+
+
+        @pytest.mark.asyncio
+        async def test_a():
+            await asyncio.sleep(0)
+        """,
+        {},
+    ),
+    (
+        "PA-2 module override -> pytestmark loop_scope + fixture loop_scope",
+        """\
+        import asyncio
+
+        import pytest
+        import pytest_asyncio
+
+
+        @pytest.fixture(scope="module")
+        def event_loop():
+            policy = asyncio.get_event_loop_policy()
+            loop = policy.new_event_loop()
+            yield loop
+            loop.close()
+
+
+        @pytest_asyncio.fixture
+        async def conn():
+            return asyncio.get_running_loop()
+
+
+        @pytest.mark.asyncio
+        async def test_a(conn):
+            assert conn is asyncio.get_running_loop()
+
+
+        async def test_b():
+            pass
+        """,
+        """\
+        import asyncio
+
+        import pytest
+        import pytest_asyncio
+
+        pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+        @pytest_asyncio.fixture(loop_scope="module")
+        async def conn():
+            return asyncio.get_running_loop()
+
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_a(conn):
+            assert conn is asyncio.get_running_loop()
+
+
+        async def test_b():
+            pass
+        """,
+        {},
+    ),
+    (
+        "PA-2 class override -> class marker",
+        """\
+        import asyncio
+
+        import pytest
+
+
+        class TestK:
+            @pytest.fixture(scope="class")
+            def event_loop(self):
+                loop = asyncio.new_event_loop()
+                yield loop
+                loop.close()
+
+            async def test_a(self):
+                pass
+        """,
+        """\
+        import pytest
+
+
+        @pytest.mark.asyncio(loop_scope="class")
+        class TestK:
+            async def test_a(self):
+                pass
+        """,
+        {},
+    ),
+    (
+        "PA-2 module override with sync tests -> per-test markers",
+        """\
+        import asyncio
+
+        import pytest
+
+
+        @pytest.fixture(scope="module")
+        def event_loop():
+            loop = asyncio.new_event_loop()
+            yield loop
+            loop.close()
+
+
+        async def test_a():
+            pass
+
+
+        def test_sync():
+            pass
+        """,
+        """\
+        import pytest
+
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_a():
+            pass
+
+
+        def test_sync():
+            pass
+        """,
+        AUTO_INI,
+    ),
+    (
+        "PA-3 DefaultEventLoopPolicy override is deleted",
+        """\
+        import asyncio
+
+        import pytest
+
+
+        @pytest.fixture(scope="session")
+        def event_loop_policy():
+            return asyncio.DefaultEventLoopPolicy()
+
+
+        def test_a():
+            pass
+        """,
+        """\
+        def test_a():
+            pass
+        """,
+        {},
+    ),
+    (
+        "PA-4 marker scope= -> loop_scope= (decorator, pytestmark list, add_marker)",
+        """\
+        import pytest
+        from pytest import mark
+
+        pytestmark = [pytest.mark.asyncio(scope="module"), pytest.mark.slow]
+
+
+        @mark.asyncio(scope="class")
+        class TestA:
+            async def test_a(self):
+                pass
+
+
+        def pytest_collection_modifyitems(items):
+            for item in items:
+                item.add_marker(pytest.mark.asyncio(scope="session"))
+        """,
+        """\
+        import pytest
+        from pytest import mark
+
+        pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
+
+
+        @mark.asyncio(loop_scope="class")
+        class TestA:
+            async def test_a(self):
+                pass
+
+
+        def pytest_collection_modifyitems(items):
+            for item in items:
+                item.add_marker(pytest.mark.asyncio(loop_scope="session"))
+        """,
+        {},
+    ),
+    (
+        "PA-5 wide pytest_asyncio fixture gets loop_scope (quote style kept)",
+        """\
+        import pytest_asyncio
+
+
+        @pytest_asyncio.fixture(scope='module')
+        async def db():
+            yield 1
+
+
+        @pytest_asyncio.fixture(
+            scope="session",
+        )
+        async def client():
+            return 2
+        """,
+        """\
+        import pytest_asyncio
+
+
+        @pytest_asyncio.fixture(scope='module', loop_scope='module')
+        async def db():
+            yield 1
+
+
+        @pytest_asyncio.fixture(
+            scope="session",
+            loop_scope="session",
+        )
+        async def client():
+            return 2
+        """,
+        {},
+    ),
+    (
+        "PA-5 auto mode: wide pytest.fixture async -> pytest_asyncio.fixture + loop_scope",
+        """\
+        import pytest
+
+
+        @pytest.fixture(scope="session")
+        async def client():
+            return 2
+        """,
+        """\
+        import pytest
+        import pytest_asyncio
+
+
+        @pytest_asyncio.fixture(scope="session", loop_scope="session")
+        async def client():
+            return 2
+        """,
+        AUTO_INI,
+    ),
+    (
+        "PA-8 strict: @pytest.fixture async -> @pytest_asyncio.fixture",
+        """\
+        import pytest
+
+
+        @pytest.fixture
+        async def plain():
+            return 42
+
+
+        @pytest.fixture(name="other")
+        async def _other():
+            return 43
+        """,
+        """\
+        import pytest
+        import pytest_asyncio
+
+
+        @pytest_asyncio.fixture
+        async def plain():
+            return 42
+
+
+        @pytest_asyncio.fixture(name="other")
+        async def _other():
+            return 43
+        """,
+        STRICT_INI,
+    ),
+    (
+        "PA-9 strict: unmarked async test gets the marker",
+        """\
+        import pytest
+
+
+        async def test_a():
+            pass
+
+
+        class TestB:
+            async def test_b(self):
+                pass
+        """,
+        """\
+        import pytest
+
+
+        @pytest.mark.asyncio
+        async def test_a():
+            pass
+
+
+        class TestB:
+            @pytest.mark.asyncio
+            async def test_b(self):
+                pass
+        """,
+        {},
+    ),
+    (
+        "PA-10 asyncio mark on a fixture is removed",
+        """\
+        import pytest
+        import pytest_asyncio
+
+
+        @pytest.mark.asyncio
+        @pytest_asyncio.fixture
+        async def f():
+            return 1
+        """,
+        """\
+        import pytest
+        import pytest_asyncio
+
+
+        @pytest_asyncio.fixture
+        async def f():
+            return 1
+        """,
+        {},
+    ),
+    (
+        "PA-11 get_event_loop inside coroutines -> get_running_loop",
+        """\
+        import asyncio
+        import pytest_asyncio
+        from asyncio import get_event_loop
+
+
+        @pytest_asyncio.fixture
+        async def q():
+            return asyncio.get_event_loop()
+
+
+        async def helper():
+            return get_event_loop()
+        """,
+        """\
+        import asyncio
+        import pytest_asyncio
+        from asyncio import get_event_loop
+
+
+        @pytest_asyncio.fixture
+        async def q():
+            return asyncio.get_running_loop()
+
+
+        async def helper():
+            return asyncio.get_running_loop()
+        """,
+        {},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "extra"), [c[1:] for c in REWRITES], ids=[c[0] for c in REWRITES]
+)
+def test_rewrite(before: str, after: str, extra: dict[str, str]) -> None:
+    assert_rewrite(R, before, after, extra_files=extra)
+
+
+# ---- no-op twins: already-migrated or lookalike code -----------------------------------------------
+
+NOOPS = [
+    (
+        "PA-1 no event_loop request; a helper taking event_loop is not a fixture",
+        """\
+        import asyncio
+
+
+        def helper(event_loop):
+            return event_loop.run_until_complete(f())
+
+
+        async def test_x():
+            asyncio.get_running_loop().create_future()
+        """,
+        AUTO_INI,
+    ),
+    (
+        "PA-2 an ordinary fixture named loop",
+        """\
+        import asyncio
+
+        import pytest
+
+
+        @pytest.fixture
+        def loop():
+            loop = asyncio.new_event_loop()
+            yield loop
+            loop.close()
+        """,
+        {},
+    ),
+    (
+        "PA-4 marker already uses loop_scope; other marks keep scope=",
+        """\
+        import pytest
+
+        pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+        @pytest.mark.other(scope="module")
+        async def test_a():
+            pass
+        """,
+        {},
+    ),
+    (
+        "PA-5 function-scoped async fixture: no loop_scope=function (FALSE claim)",
+        """\
+        import pytest_asyncio
+
+
+        @pytest_asyncio.fixture(scope="function")
+        async def f():
+            return 1
+
+
+        @pytest_asyncio.fixture
+        async def g():
+            return 1
+
+
+        @pytest_asyncio.fixture(scope="module", loop_scope="module")
+        async def h():
+            return 1
+        """,
+        {},
+    ),
+    (
+        "PA-8 auto mode keeps @pytest.fixture on async fixtures",
+        """\
+        import pytest
+
+
+        @pytest.fixture
+        async def plain():
+            return 42
+        """,
+        AUTO_INI,
+    ),
+    (
+        "PA-9 covered by module pytestmark, class marker or auto mode",
+        """\
+        import pytest
+
+        pytestmark = pytest.mark.asyncio
+
+
+        async def test_a():
+            pass
+        """,
+        {},
+    ),
+    (
+        "PA-9 class marker covers methods; anyio-marked tests are left alone",
+        """\
+        import pytest
+
+
+        @pytest.mark.asyncio
+        class TestA:
+            async def test_a(self):
+                pass
+
+
+        @pytest.mark.anyio
+        async def test_b():
+            pass
+        """,
+        {},
+    ),
+    (
+        "PA-9 --asyncio-mode=auto in addopts beats the strict key",
+        """\
+        async def test_a():
+            pass
+        """,
+        {"svc/pytest.ini": "[pytest]\nasyncio_mode = strict\naddopts = -ra --asyncio-mode=auto\n"},
+    ),
+    (
+        "PA-11 sync get_event_loop is not rewritten; get_running_loop kept",
+        """\
+        import asyncio
+
+
+        async def test_a():
+            asyncio.get_running_loop()
+        """,
+        AUTO_INI,
+    ),
+]
+
+
+@pytest.mark.parametrize(("source", "extra"), [c[1:] for c in NOOPS], ids=[c[0] for c in NOOPS])
+def test_noop(source: str, extra: dict[str, str]) -> None:
+    assert_noop(R, source, extra_files=extra)
+
+
+# ---- findings: what a human must handle ------------------------------------------------------------
+
+FINDINGS = [
+    (
+        "PA-1 sync test with other loop calls",
+        """\
+        def test_sync(event_loop):
+            event_loop.call_soon(print)
+            event_loop.run_until_complete(f())
+        """,
+        "event-loop-fixture",
+    ),
+    (
+        "PA-1 async test calling run_until_complete",
+        """\
+        async def test_a(event_loop):
+            event_loop.run_until_complete(f())
+        """,
+        "event-loop-fixture",
+    ),
+    (
+        "PA-1 getfixturevalue('event_loop')",
+        """\
+        def test_a(request):
+            loop = request.getfixturevalue("event_loop")
+        """,
+        "event-loop-request",
+    ),
+    (
+        "PA-1 usefixtures('event_loop')",
+        """\
+        import pytest
+
+
+        @pytest.mark.usefixtures("event_loop")
+        def test_a():
+            pass
+        """,
+        "event-loop-request",
+    ),
+    (
+        "PA-2 override with a custom loop (uvloop)",
+        """\
+        import pytest
+        import uvloop
+
+
+        @pytest.fixture(scope="session")
+        def event_loop():
+            loop = uvloop.new_event_loop()
+            yield loop
+            loop.close()
+        """,
+        "event-loop-override-custom",
+    ),
+    (
+        "PA-2 override that sets debug",
+        """\
+        import asyncio
+
+        import pytest
+
+
+        @pytest.fixture
+        def event_loop():
+            loop = asyncio.new_event_loop()
+            loop.set_debug(True)
+            yield loop
+            loop.close()
+        """,
+        "event-loop-override-custom",
+    ),
+    (
+        "PA-3 uvloop policy fixture",
+        """\
+        import pytest
+        import uvloop
+
+
+        @pytest.fixture(scope="session")
+        def event_loop_policy():
+            return uvloop.EventLoopPolicy()
+        """,
+        "event-loop-policy",
+    ),
+    (
+        "PA-4 marker with both scope= and loop_scope=",
+        """\
+        import pytest
+
+
+        @pytest.mark.asyncio(scope="module", loop_scope="module")
+        async def test_a():
+            pass
+        """,
+        "marker-scope",
+    ),
+    (
+        "PA-5 dynamic scope",
+        """\
+        import pytest_asyncio
+
+
+        @pytest_asyncio.fixture(scope=pick_scope)
+        async def f():
+            return 1
+        """,
+        "fixture-loop-scope-dynamic",
+    ),
+    (
+        "PA-11 sync get_event_loop in a test",
+        """\
+        import asyncio
+
+
+        def test_sync():
+            asyncio.get_event_loop().run_until_complete(f())
+        """,
+        "get-event-loop-sync",
+    ),
+]
+
+
+@pytest.mark.parametrize(("source", "rule"), [c[1:] for c in FINDINGS], ids=[c[0] for c in FINDINGS])
+def test_finding(source: str, rule: str) -> None:
+    findings = assert_noop(R, source, extra_files=AUTO_INI)
+    hits = [f for f in findings if f.rule == rid(rule)]
+    assert hits, findings
+    assert all(f.line > 0 and f.link and f.severity is Severity.HUMAN for f in hits)
+
+
+def test_package_level_override_is_a_finding_and_kept() -> None:
+    files = {
+        "svc/tests/conftest.py": "import pytest\n",
+        "svc/tests/a/conftest.py": textwrap.dedent(
+            """\
+            import asyncio
+
+            import pytest
+
+
+            @pytest.fixture(scope="session")
+            def event_loop():
+                loop = asyncio.new_event_loop()
+                yield loop
+                loop.close()
+            """
+        ),
+        "svc/tests/a/test_a.py": "def test_sync(event_loop):\n    event_loop.run_until_complete(f())\n",
+        "svc/tests/b/test_b.py": "async def test_b():\n    pass\n",
+    }
+    new, findings = rewrite_files(R, files, targets=None)
+    assert new["svc/tests/a/conftest.py"] == files["svc/tests/a/conftest.py"]
+    # the request resolves to the kept custom override: not rewritten either
+    assert new["svc/tests/a/test_a.py"] == files["svc/tests/a/test_a.py"]
+    assert {rid("event-loop-override-custom"), rid("event-loop-fixture")} <= rules_of(findings)
+
+
+def test_anyio_service_gets_findings_not_pytest_asyncio_fixtures() -> None:
+    src = """\
+    import pytest
+
+
+    @pytest.fixture
+    def anyio_backend():
+        return "asyncio"
+
+
+    @pytest.fixture
+    async def client():
+        return 1
+    """
+    findings = assert_noop(R, src)
+    assert rid("strict-async-fixture-other-plugin") in rules_of(findings)
+
+
+def test_marker_hook_suppresses_added_markers() -> None:
+    conftest = textwrap.dedent(
+        """\
+        import pytest
+        from pytest_asyncio import is_async_test
+
+
+        def pytest_collection_modifyitems(items):
+            for item in (i for i in items if is_async_test(i)):
+                item.add_marker(pytest.mark.asyncio(loop_scope="session"), append=False)
+        """
+    )
+    assert_noop(R, "async def test_a():\n    pass\n", extra_files={"svc/tests/conftest.py": conftest})
+
+
+def test_newly_marked_tests_are_reported() -> None:
+    _, findings = rewrite(R, "async def test_a():\n    pass\n")
+    assert any(f.rule == rid("unmarked-async-test") and "test_a" in f.message for f in findings)
+
+
+# ---- session override in the root conftest: config defaults ---------------------------------------
+
+
+ROOT_OVERRIDE = """\
+import asyncio
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def event_loop():
+    loop = asyncio.get_event_loop_policy().new_event_loop()
+    try:
+        yield loop
+    finally:
+        loop.close()
+
+
+@pytest.fixture(scope="module")
+async def conn():
+    return 1
+"""
+
+
+@pytest.mark.parametrize(
+    ("cfg_path", "cfg", "expected"),
+    [
+        (
+            "svc/pytest.ini",
+            "[pytest]\n# keep me\nasyncio_mode = auto\n",
+            "[pytest]\n# keep me\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = session\n"
+            "asyncio_default_test_loop_scope = session\n",
+        ),
+        (
+            "svc/setup.cfg",
+            "[metadata]\nname = x\n\n[tool:pytest]\nasyncio_mode = auto\n\n[flake8]\nmax-line-length = 1\n",
+            "[metadata]\nname = x\n\n[tool:pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = session\n"
+            "asyncio_default_test_loop_scope = session\n\n[flake8]\nmax-line-length = 1\n",
+        ),
+        (
+            "svc/tox.ini",
+            "[tox]\nenvlist = py311\n\n[pytest]\nasyncio_mode = auto\n",
+            "[tox]\nenvlist = py311\n\n[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = session\n"
+            "asyncio_default_test_loop_scope = session\n",
+        ),
+        (
+            "svc/pyproject.toml",
+            '[project]\nname = "x"\n\n[tool.pytest.ini_options]\nasyncio_mode = "auto"  # comment\n',
+            '[project]\nname = "x"\n\n[tool.pytest.ini_options]\nasyncio_mode = "auto"  # comment\n'
+            'asyncio_default_fixture_loop_scope = "session"\nasyncio_default_test_loop_scope = "session"\n',
+        ),
+        (
+            "svc/pytest.toml",
+            '[pytest]\nasyncio_mode = "auto"\n',
+            '[pytest]\nasyncio_mode = "auto"\nasyncio_default_fixture_loop_scope = "session"\n'
+            'asyncio_default_test_loop_scope = "session"\n',
+        ),
+    ],
+    ids=["pytest.ini", "setup.cfg", "tox.ini", "pyproject", "pytest.toml"],
+)
+def test_root_session_override_becomes_config_defaults(cfg_path: str, cfg: str, expected: str) -> None:
+    new, _ = rewrite_files(R, {"svc/tests/conftest.py": ROOT_OVERRIDE, cfg_path: cfg})
+    assert new[cfg_path] == expected
+    conftest = new["svc/tests/conftest.py"]
+    assert "def event_loop" not in conftest
+    assert '@pytest_asyncio.fixture(scope="module", loop_scope="session")' in conftest
+    again, _ = rewrite_files(R, new)
+    assert again == new
+
+
+# ---- config: the false claim, always-written default, active file ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cfg_path", "cfg"),
+    [
+        ("svc/pytest.ini", "[pytest]\nasyncio_mode = auto\n"),
+        ("svc/setup.cfg", "[tool:pytest]\nasyncio_mode = auto\n"),
+        ("svc/tox.ini", "[pytest]\nasyncio_mode=auto\n"),
+        ("svc/pyproject.toml", '[tool.pytest.ini_options]\nasyncio_mode = "auto"\n'),
+        ("svc/pyproject.toml", '[tool.pytest]\nasyncio_mode = "auto"\n'),
+        ("svc/pytest.toml", '[pytest]\nasyncio_mode = "auto"\n'),
+    ],
+)
+def test_asyncio_mode_is_never_removed_and_default_is_written(cfg_path: str, cfg: str) -> None:
+    """FALSE claim: 'asyncio_mode = auto is the default in 1.3, remove it'. Strict is the default."""
+    new, _ = rewrite_files(R, {"svc/tests/test_a.py": "async def test_a():\n    pass\n", cfg_path: cfg})
+    assert new[cfg_path].startswith(cfg)  # every original line kept, asyncio_mode included
+    assert "asyncio_default_fixture_loop_scope" in new[cfg_path]
+    assert pc.asyncio_mode(pc.read(cfg_path, new[cfg_path])) == "auto"
+    assert pc.read(cfg_path, new[cfg_path]).get("asyncio_default_fixture_loop_scope") == "function"
+    assert new["svc/tests/test_a.py"] == "async def test_a():\n    pass\n"  # auto mode: no marker
+    assert "asyncio_default_test_loop_scope" not in new[cfg_path]
+
+
+def test_existing_default_is_kept() -> None:
+    cfg = "[pytest]\nasyncio_default_fixture_loop_scope = module\n"
+    new, _ = rewrite_files(R, {"svc/pytest.ini": cfg})
+    assert new["svc/pytest.ini"] == cfg
+
+
+def test_no_config_creates_pytest_ini_or_pyproject_table() -> None:
+    new, findings = rewrite_files(R, {"svc/tests/test_a.py": "def test_a():\n    pass\n"})
+    assert new["svc/pytest.ini"] == "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
+    assert rid("default-loop-scope") in rules_of(findings)
+    new, _ = rewrite_files(R, {"svc/pyproject.toml": '[project]\nname = "x"\n'})
+    assert new["svc/pyproject.toml"] == (
+        '[project]\nname = "x"\n\n[tool.pytest.ini_options]\nasyncio_default_fixture_loop_scope = "function"\n'
+    )
+
+
+def test_active_config_wins_and_inactive_asyncio_keys_are_flagged() -> None:
+    files = {
+        "svc/pytest.ini": "[pytest]\naddopts = -ra\n",
+        "svc/pyproject.toml": '[tool.pytest.ini_options]\nasyncio_mode = "auto"\n',
+    }
+    new, findings = rewrite_files(R, files)
+    assert "asyncio_default_fixture_loop_scope = function" in new["svc/pytest.ini"]
+    assert new["svc/pyproject.toml"] == files["svc/pyproject.toml"]
+    assert any(f.file == "svc/pyproject.toml" and f.severity is Severity.HUMAN for f in findings)
+
+
+def test_crlf_ini_kept() -> None:
+    cfg = "[pytest]\r\nasyncio_mode = auto\r\n"
+    new, _ = rewrite_files(R, {"svc/pytest.ini": cfg})
+    assert new["svc/pytest.ini"] == cfg + "asyncio_default_fixture_loop_scope = function\r\n"
+
+
+@pytest.mark.parametrize(
+    ("cfg", "mode"),
+    [
+        ("[pytest]\n", "strict"),
+        ("[pytest]\nasyncio_mode = auto\n", "auto"),
+        ("[pytest]\nasyncio_mode = auto\naddopts = --asyncio-mode strict\n", "strict"),
+        ("[pytest]\naddopts =\n    -ra\n    --asyncio-mode=auto\n", "auto"),
+    ],
+)
+def test_effective_mode(cfg: str, mode: str) -> None:
+    assert pc.asyncio_mode(pc.read("svc/pytest.ini", cfg)) == mode
+
+
+@pytest.mark.parametrize(
+    ("files", "active"),
+    [
+        ({"svc/pytest.ini": "", "svc/pyproject.toml": "[tool.pytest.ini_options]\n"}, "svc/pytest.ini"),
+        ({"svc/pytest.toml": "[pytest]\n", "svc/pytest.ini": "[pytest]\n"}, "svc/pytest.toml"),
+        ({"svc/tox.ini": "[pytest]\n", "svc/setup.cfg": "[tool:pytest]\n"}, "svc/tox.ini"),
+        ({"svc/tox.ini": "[tox]\n", "svc/setup.cfg": "[tool:pytest]\n"}, "svc/setup.cfg"),
+        ({"svc/pyproject.toml": "[project]\n", "svc/setup.cfg": "[tool:pytest]\n"}, "svc/setup.cfg"),
+        (
+            {"svc/pyproject.toml": "[tool.pytest.ini_options]\n", "svc/tox.ini": "[pytest]\n"},
+            "svc/pyproject.toml",
+        ),
+    ],
+)
+def test_active_config_precedence(files: dict[str, str], active: str) -> None:
+    cfg = pc.active(files, "svc")
+    assert cfg is not None and cfg.path == active
+
+
+# ---- detection ---------------------------------------------------------------------------------
+
+
+DETECT = [
+    ("event_loop request", "async def test_a(event_loop):\n    pass\n", "event-loop-fixture", Action.AUTO),
+    (
+        "event_loop override",
+        "import pytest\n@pytest.fixture(scope='session')\ndef event_loop():\n    yield 1\n",
+        "event-loop-override",
+        Action.AUTO,
+    ),
+    (
+        "marker scope",
+        "import pytest\npytestmark = pytest.mark.asyncio(scope='module')\n",
+        "marker-scope",
+        Action.AUTO,
+    ),
+    (
+        "wide async fixture",
+        "import pytest\n@pytest.fixture(scope='module')\nasync def f():\n    pass\n",
+        "fixture-loop-scope",
+        Action.AUTO,
+    ),
+    ("unmarked async test", "async def test_a():\n    pass\n", "unmarked-async-test", Action.INFO),
+    (
+        "async pytest.fixture",
+        "import pytest\n@pytest.fixture\nasync def f():\n    pass\n",
+        "strict-async-fixture",
+        Action.INFO,
+    ),
+    (
+        "mark on fixture",
+        "import pytest\n@pytest.mark.asyncio\n@pytest.fixture\nasync def f():\n    pass\n",
+        "mark-on-fixture",
+        Action.AUTO,
+    ),
+    (
+        "policy override",
+        "import pytest\n@pytest.fixture\ndef event_loop_policy():\n    pass\n",
+        "event-loop-policy",
+        Action.HUMAN,
+    ),
+    (
+        "get_event_loop async",
+        "import asyncio\nasync def f():\n    asyncio.get_event_loop()\n",
+        "get-event-loop",
+        Action.AUTO,
+    ),
+    (
+        "get_event_loop sync",
+        "import asyncio\ndef f():\n    asyncio.get_event_loop()\n",
+        "get-event-loop-sync",
+        Action.HUMAN,
+    ),
+    (
+        "getfixturevalue",
+        "def test_a(request):\n    request.getfixturevalue('event_loop')\n",
+        "event-loop-request",
+        Action.HUMAN,
+    ),
+]
+
+
+@pytest.mark.parametrize(("source", "rule", "action"), [c[1:] for c in DETECT], ids=[c[0] for c in DETECT])
+def test_detect(source: str, rule: str, action: Action) -> None:
+    sites = [s for s in detect(R, source) if s.rule == rid(rule)]
+    assert sites and all(s.action is action and s.line > 0 for s in sites)
+
+
+MIGRATED = """\
+import asyncio
+
+import pytest
+import pytest_asyncio
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def db():
+    return asyncio.get_running_loop()
+
+
+@pytest_asyncio.fixture
+async def f():
+    return 1
+
+
+async def test_a(db, f):
+    assert db is asyncio.get_running_loop()
+
+
+def helper(event_loop):
+    return event_loop
+"""
+
+
+def test_detect_nothing_to_do_on_migrated_code() -> None:
+    sites = detect(R, MIGRATED)
+    assert not [s for s in sites if s.action is not Action.INFO], sites
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        ("svc/pytest.ini", "[pytest]\nasyncio_mode = auto\n"),
+        ("svc/setup.cfg", "[tool:pytest]\nasyncio_mode = auto\n"),
+        ("svc/tox.ini", "[pytest]\naddopts = --asyncio-mode=auto\n"),
+        ("svc/pyproject.toml", '[tool.pytest.ini_options]\nasyncio_mode = "auto"\n'),
+        ("svc/pytest.toml", '[pytest]\nasyncio_mode = "strict"\n'),
+    ],
+)
+def test_detect_asyncio_mode_in_every_format(path: str, text: str) -> None:
+    sites = [s for s in detect(R, text, path) if s.rule == rid("asyncio-mode")]
+    assert len(sites) == 1 and sites[0].action is Action.INFO and sites[0].line == 2
+
+
+def test_detect_config_without_asyncio_keys() -> None:
+    assert not [
+        s for s in detect(R, "[pytest]\naddopts = -ra\n", "svc/pytest.ini") if s.rule == rid("asyncio-mode")
+    ]
+
+
+# ---- pins and data ------------------------------------------------------------------------------
+
+
+def test_recipe_data() -> None:
+    r = get(R)
+    assert (r.package, r.migrates_from, r.migrates_to, r.order) == (
+        "pytest-asyncio",
+        "<1.0",
+        ">=1.3.0,<2",
+        10,
+    )
+    assert r.requires["pytest"] == ">=8.2"
+    assert r.is_old("pytest-asyncio", "==0.23.8") and not r.is_old("pytest-asyncio", "==1.3.0")
+    assert all(rule.link for rule in r.rules)
+
+
+@pytest.mark.parametrize(
+    ("pytest_pin", "bumped"),
+    [("==7.4.4", True), ("<8", True), ("==8.3.5", False), (">=8", False), ("", False)],
+)
+def test_pin_changes_bump_pytest_only_when_needed(pytest_pin: str, bumped: bool) -> None:
+    from recipe_harness import _ctx
+
+    changes = get(R).pin_changes(_ctx({}, None, False), {"pytest-asyncio": "==0.23.8", "pytest": pytest_pin})
+    assert changes[0].new_spec == ">=1.3.0,<2"
+    assert any(c.package == "pytest" for c in changes) is bumped
