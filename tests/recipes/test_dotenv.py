@@ -1,0 +1,234 @@
+"""python-dotenv -> 1.2.x recipe: flags (with no-op twins), the opt-in anchor rewrite, detection, pins."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from recipe_harness import assert_noop, detect, rewrite_files, rules_of
+
+from fleetshift.model import Action, Service, Severity
+from fleetshift.recipes import get
+from fleetshift.recipes.base import RewriteContext
+from fleetshift.recipes.dotenv import DotenvRecipe
+
+R = "python-dotenv"
+
+# (id, source, rule expected as a Finding, text the message must carry)
+FLAGGED = [
+    (
+        "load-no-args",
+        "from dotenv import load_dotenv\n\nload_dotenv()\n",
+        "python-dotenv/implicit-path",
+        "os.getcwd()",
+    ),
+    (
+        "load-override-only",
+        "import dotenv\n\ndotenv.load_dotenv(override=True)\n",
+        "python-dotenv/implicit-path",
+        "argument-less load_dotenv()",
+    ),
+    (
+        "values-no-args",
+        "from dotenv import dotenv_values\nCFG = dotenv_values()\n",
+        "python-dotenv/implicit-path",
+        "dotenv_values",
+    ),
+    (
+        "find-inside-load",
+        "from dotenv import load_dotenv, find_dotenv\nload_dotenv(find_dotenv())\n",
+        "python-dotenv/implicit-path",
+        "argument-less find_dotenv()",
+    ),
+    (
+        "find-filename",
+        "from dotenv import find_dotenv\nP = find_dotenv('.env.test')\n",
+        "python-dotenv/implicit-path",
+        "usecwd=True",
+    ),
+    ("run-command", "from dotenv.cli import run_command\n", "python-dotenv/run-command", "return value"),
+    (
+        "run-command-attr",
+        "import dotenv.cli\n\nrc = dotenv.cli.run_command(['true'], {})\n",
+        "python-dotenv/run-command",
+        "replaces the process",
+    ),
+    (
+        "set-key",
+        "from dotenv import set_key\nset_key('.env', 'A', '1')\n",
+        "python-dotenv/set-key",
+        "follow_symlinks=True",
+    ),
+    ("unset-key", "import dotenv\ndotenv.unset_key('.env', 'A')\n", "python-dotenv/set-key", "0600"),
+    (
+        "bom-workaround",
+        "from dotenv import dotenv_values\nvals = dotenv_values('.env')\nfirst = vals.get('\\ufeffFIRST')\n",
+        "python-dotenv/bom-workaround",
+        "BOM",
+    ),
+]
+
+
+@pytest.mark.parametrize(("source", "rule", "text"), [c[1:] for c in FLAGGED], ids=[c[0] for c in FLAGGED])
+def test_flagged(source: str, rule: str, text: str) -> None:
+    findings = assert_noop(R, source, path="svc/app/settings.py")
+    hits = [f for f in findings if f.rule == rule]
+    assert hits and all(f.severity is Severity.HUMAN and f.line > 0 and f.link for f in hits), findings
+    assert any(text in f.message for f in hits), [f.message for f in hits]
+    assert rule in rules_of(detect(R, source, "svc/app/settings.py"))
+
+
+# Code already explicit (or new API) and lookalikes: nothing to flag, nothing changed.
+QUIET = [
+    (
+        "load-explicit",
+        "from pathlib import Path\nfrom dotenv import load_dotenv\nload_dotenv(Path(__file__).parent / '.env')\n",
+    ),
+    (
+        "load-kw-path",
+        "from dotenv import load_dotenv\nload_dotenv(dotenv_path='/etc/app.env', override=True)\n",
+    ),
+    ("load-stream", "import io\nfrom dotenv import load_dotenv\nload_dotenv(stream=io.StringIO('A=1'))\n"),
+    ("find-usecwd", "from dotenv import find_dotenv\nP = find_dotenv(usecwd=True)\n"),
+    ("values-explicit", "from dotenv import dotenv_values\nV = dotenv_values('.env')\n"),
+    ("set-key-migrated", "from dotenv import set_key\nset_key('.env', 'A', '1', follow_symlinks=True)\n"),
+    ("other-load-dotenv", "from mylib import load_dotenv\nload_dotenv()\n"),
+    ("cli-other-name", "from dotenv.cli import cli\n"),
+    ("bom-without-dotenv", "TEXT = '\\ufeffhello'\n"),
+]
+
+
+@pytest.mark.parametrize("source", [c[1] for c in QUIET], ids=[c[0] for c in QUIET])
+def test_quiet(source: str) -> None:
+    assert assert_noop(R, source, path="svc/app/settings.py") == []
+    assert detect(R, source, "svc/app/settings.py") == []
+
+
+def test_disabled_env_is_info_only() -> None:
+    source = "import os\nimport dotenv\nos.environ['PYTHON_DOTENV_DISABLED'] = '1'\n"
+    findings = assert_noop(R, source, path="svc/app/a.py")
+    assert [(f.rule, f.severity) for f in findings] == [("python-dotenv/disabled-env", Severity.ADVICE)]
+    assert [s.action for s in detect(R, source, "svc/app/a.py")] == [Action.INFO]
+
+
+def test_env_file_empty_value_with_comment() -> None:
+    env = "A=1\nB= # set me\nexport C=   # later\nD='# quoted'\nE=#nospace\n"
+    new, findings = rewrite_files(
+        R, {"svc/.env": env, "svc/.env.example": "X= # doc\n", "svc/notes.env": "Y= # z\n"}
+    )
+    assert new["svc/.env"] == env
+    assert [(f.file, f.line, f.rule) for f in findings] == [
+        ("svc/.env", 2, "python-dotenv/empty-value-comment"),
+        ("svc/.env", 3, "python-dotenv/empty-value-comment"),
+        ("svc/.env.example", 1, "python-dotenv/empty-value-comment"),
+    ]
+    assert "reads as ''" in findings[0].message
+
+
+# ---- opt-in rewrite of argument-less loads ---------------------------------------------------------
+
+
+def _anchor(files: dict[str, str]) -> tuple[dict[str, str], list]:
+    files = {p: textwrap.dedent(t) for p, t in files.items()}
+    recipe = DotenvRecipe(anchor_implicit_path=True)
+    ctx = RewriteContext(service=Service("svc", "svc"), targets={}, files=files)
+    out = recipe.rewrite_service(ctx)
+    new = {**files, **out.texts}
+    again = recipe.rewrite_service(RewriteContext(service=Service("svc", "svc"), targets={}, files=new))
+    assert again.texts == {} or all(new[p] == t for p, t in again.texts.items()), "not idempotent"
+    return new, out.findings
+
+
+ANCHORS = [
+    (
+        "beside",
+        {"svc/app/settings.py": "from dotenv import load_dotenv\n\nload_dotenv()\n", "svc/app/.env": "A=1\n"},
+        'from dotenv import load_dotenv\nfrom pathlib import Path\n\nload_dotenv(Path(__file__).resolve().parent / ".env")\n',
+    ),
+    (
+        "two-up-with-kwargs",
+        {
+            "svc/src/app/settings.py": "from pathlib import Path\nimport dotenv\n\nCFG = dotenv.dotenv_values()\ndotenv.load_dotenv(override=True)\n",
+            "svc/.env": "A=1\n",
+        },
+        "from pathlib import Path\nimport dotenv\n\n"
+        'CFG = dotenv.dotenv_values(Path(__file__).resolve().parents[2] / ".env")\n'
+        'dotenv.load_dotenv(Path(__file__).resolve().parents[2] / ".env", override=True)\n',
+    ),
+]
+
+
+@pytest.mark.parametrize(("files", "after"), [c[1:] for c in ANCHORS], ids=[c[0] for c in ANCHORS])
+def test_opt_in_anchor(files: dict[str, str], after: str) -> None:
+    path = next(p for p in files if p.endswith(".py"))
+    new, findings = _anchor(files)
+    assert new[path] == after
+    assert [f for f in findings if f.rule == "python-dotenv/implicit-path"] == []
+
+
+def test_opt_in_anchor_without_visible_env_file_still_reports() -> None:
+    files = {
+        "svc/app/settings.py": "from dotenv import load_dotenv, find_dotenv\nload_dotenv()\nP = find_dotenv()\n"
+    }
+    new, findings = _anchor(files)
+    assert new == files
+    assert [f.line for f in findings if f.rule == "python-dotenv/implicit-path"] == [2, 3]
+
+
+def test_opt_in_anchor_leaves_find_dotenv_and_other_path_names() -> None:
+    files = {
+        "svc/app/a.py": "from dotenv import find_dotenv\nP = find_dotenv()\n",
+        "svc/app/b.py": "from mylib import Path\nfrom dotenv import load_dotenv\nload_dotenv()\n",
+        "svc/app/.env": "A=1\n",
+    }
+    new, findings = _anchor(files)
+    assert new == files
+    assert sorted(f.file for f in findings) == ["svc/app/a.py", "svc/app/b.py"]
+
+
+def test_default_recipe_never_rewrites() -> None:
+    files = {
+        "svc/app/settings.py": "from dotenv import load_dotenv\nload_dotenv()\n",
+        "svc/app/.env": "A=1\n",
+    }
+    new, findings = rewrite_files(R, files)
+    assert new == files
+    assert [f.rule for f in findings] == ["python-dotenv/implicit-path"]
+
+
+# ---- data, pins and Python floor -----------------------------------------------------------------
+
+
+def test_recipe_data() -> None:
+    recipe = get(R)
+    assert (recipe.id, recipe.package, recipe.migrates_from, recipe.migrates_to) == (
+        "python-dotenv",
+        "python-dotenv",
+        "<1.2",
+        ">=1.2.1,<2",
+    )
+    assert recipe.is_old("python-dotenv", "==1.0.1") and recipe.is_old("python-dotenv", "==0.21.1")
+    assert not recipe.is_old("python-dotenv", "==1.2.1")
+    human = {r.id for r in recipe.rules if r.action is Action.HUMAN}
+    covered = {c[2] for c in FLAGGED} | {"python-dotenv/python-floor", "python-dotenv/empty-value-comment"}
+    assert human <= covered
+    assert all(r.link.startswith("https://") and r.fix and r.since for r in recipe.rules)
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "targets", "severity"),
+    [
+        ("svc/pyproject.toml", '[project]\nname = "s"\nrequires-python = ">=3.8"\n', None, Severity.HUMAN),
+        ("svc/pyproject.toml", '[project]\nname = "s"\nrequires-python = ">=3.9"\n', None, Severity.ADVICE),
+        ("svc/setup.cfg", "[options]\npython_requires = >=3.9\n", {R: ">=1.2.4,<2"}, Severity.HUMAN),
+        ("svc/setup.cfg", "[options]\npython_requires = >=3.10\n", None, None),
+    ],
+)
+def test_python_floor(
+    path: str, text: str, targets: dict[str, str] | None, severity: Severity | None
+) -> None:
+    new, findings = rewrite_files(R, {path: text}, targets=targets)
+    assert new[path] == text
+    assert [f.severity for f in findings] == ([severity] if severity else [])
+    sites = detect(R, text, path)
+    assert bool(sites) == (severity is Severity.HUMAN and targets is None)
