@@ -1,0 +1,710 @@
+"""pytest 8 -> 9 recipe: rewrite cases, no-op twins, findings, detection, config, and the chain with pytest-asyncio."""
+
+from __future__ import annotations
+
+import pytest
+from recipe_harness import _ctx, assert_noop, assert_rewrite, detect, rewrite_files, rules_of
+
+from fleetshift.model import Action, Severity
+from fleetshift.recipes import all_recipes, get
+
+R = "pytest"
+CONFTEST = "svc/conftest.py"
+
+
+def rid(slug: str) -> str:
+    return f"pytest/{slug}"
+
+
+REWRITES = [
+    (
+        "PT-5 path -> collection_path with .basename/.ext",
+        """\
+        def pytest_ignore_collect(path, config):
+            return path.basename.startswith("skip_") or path.ext == ".txt"
+        """,
+        """\
+        def pytest_ignore_collect(collection_path, config):
+            return collection_path.name.startswith("skip_") or collection_path.suffix == ".txt"
+        """,
+    ),
+    (
+        "PT-5 + PT-6 makemodule: module_path and from_parent(path=)",
+        """\
+        def pytest_pycollect_makemodule(path, parent):
+            if path.purebasename == "x" and path.isfile():
+                return MyModule.from_parent(parent, fspath=path)
+        """,
+        """\
+        def pytest_pycollect_makemodule(module_path, parent):
+            if module_path.stem == "x" and module_path.is_file():
+                return MyModule.from_parent(parent, path=module_path)
+        """,
+    ),
+    (
+        "PT-5 startdir -> start_path with .strpath/.dirname, str() and f-strings",
+        """\
+        def pytest_report_header(config, startdir):
+            return [f"root: {startdir}", startdir.strpath, startdir.dirname, str(startdir)]
+        """,
+        """\
+        def pytest_report_header(config, start_path):
+            return [f"root: {start_path}", str(start_path), str(start_path.parent), str(start_path)]
+        """,
+    ),
+    (
+        "PT-5 both names declared: the py.path one is dropped",
+        """\
+        def pytest_collect_file(file_path, path, parent):
+            return None
+        """,
+        """\
+        def pytest_collect_file(file_path, parent):
+            return None
+        """,
+    ),
+    (
+        "PT-6 fspath= -> path=pathlib.Path(...)",
+        """\
+        def make(parent, name):
+            return Item.from_parent(parent, name=name, fspath=parent.fspath)
+        """,
+        """\
+        import pathlib
+
+        def make(parent, name):
+            return Item.from_parent(parent, name=name, path=pathlib.Path(parent.fspath))
+        """,
+    ),
+    (
+        "PT-8 PytestRemovedIn9Warning filter marks are deleted",
+        """\
+        import pytest
+
+        pytestmark = [pytest.mark.filterwarnings("ignore::pytest.PytestRemovedIn9Warning"), pytest.mark.slow]
+
+
+        @pytest.mark.filterwarnings("ignore::pytest.PytestRemovedIn9Warning")
+        def test_a():
+            pass
+        """,
+        """\
+        import pytest
+
+        pytestmark = [pytest.mark.slow]
+
+
+        def test_a():
+            pass
+        """,
+    ),
+    (
+        "PT-3 asyncio mark on a fixture is deleted",
+        """\
+        import pytest
+
+
+        @pytest.fixture
+        @pytest.mark.asyncio
+        async def f():
+            return 1
+        """,
+        """\
+        import pytest
+
+
+        @pytest.fixture
+        async def f():
+            return 1
+        """,
+    ),
+    (
+        "PT-13 class-scoped instance-method fixture -> classmethod below the decorator",
+        """\
+        import pytest
+
+
+        class TestA:
+            base = 3
+
+            @pytest.fixture(scope="class")
+            def res(self):
+                return self.base + 1
+
+            @pytest.fixture(scope="module")
+            def other(self):
+                return 2
+
+            def test_a(self, res):
+                assert res == 4
+        """,
+        """\
+        import pytest
+
+
+        class TestA:
+            base = 3
+
+            @pytest.fixture(scope="class")
+            @classmethod
+            def res(cls):
+                return cls.base + 1
+
+            @pytest.fixture(scope="module")
+            @classmethod
+            def other(cls):
+                return 2
+
+            def test_a(self, res):
+                assert res == 4
+        """,
+    ),
+    (
+        "PT-13 classmethod above the fixture decorator moves below (9.2 warns)",
+        """\
+        import pytest
+
+
+        class TestA:
+            @classmethod
+            @pytest.fixture(scope="class")
+            def res(cls):
+                return 1
+        """,
+        """\
+        import pytest
+
+
+        class TestA:
+            @pytest.fixture(scope="class")
+            @classmethod
+            def res(cls):
+                return 1
+        """,
+    ),
+    (
+        "PT-14 yield_fixture -> fixture (attribute and from-import)",
+        """\
+        import pytest
+        from pytest import yield_fixture
+
+
+        @pytest.yield_fixture
+        def a():
+            yield 1
+
+
+        @yield_fixture(scope="module")
+        def b():
+            yield 2
+        """,
+        """\
+        import pytest
+        from pytest import fixture
+
+
+        @pytest.fixture
+        def a():
+            yield 1
+
+
+        @fixture(scope="module")
+        def b():
+            yield 2
+        """,
+    ),
+    (
+        "PT-16 positional indirect/ids/scope -> keywords; PT-13 generator argvalues -> list",
+        """\
+        import pytest
+
+
+        @pytest.mark.parametrize("x", [1, 2], False, ["a", "b"], "module")
+        def test_p(x):
+            pass
+
+
+        @pytest.mark.parametrize("y", (i for i in range(3)))
+        def test_g(y):
+            pass
+
+
+        def pytest_generate_tests(metafunc):
+            metafunc.parametrize("z", [1], True)
+        """,
+        """\
+        import pytest
+
+
+        @pytest.mark.parametrize("x", [1, 2], indirect=False, ids=["a", "b"], scope="module")
+        def test_p(x):
+            pass
+
+
+        @pytest.mark.parametrize("y", [i for i in range(3)])
+        def test_g(y):
+            pass
+
+
+        def pytest_generate_tests(metafunc):
+            metafunc.parametrize("z", [1], indirect=True)
+        """,
+    ),
+]
+
+
+@pytest.mark.parametrize(("before", "after"), [c[1:] for c in REWRITES], ids=[c[0] for c in REWRITES])
+def test_rewrite(before: str, after: str) -> None:
+    path = "svc/tests/test_x.py" if "def test_" in before else CONFTEST
+    assert_rewrite(R, before, after, path=path)
+
+
+NOOPS = [
+    (
+        "PT-5 new hook argument names",
+        """\
+        def pytest_ignore_collect(collection_path, config):
+            return collection_path.name.startswith("skip_")
+
+
+        def pytest_collect_file(file_path, parent):
+            return None
+
+
+        def some_helper(path):
+            return path.basename
+        """,
+    ),
+    (
+        "PT-6 from_parent(path=)",
+        """\
+        def make(parent, p):
+            return Item.from_parent(parent, path=p)
+        """,
+    ),
+    (
+        "PT-16 keywords already; two positional arguments",
+        """\
+        import pytest
+
+
+        @pytest.mark.parametrize("x", [1, 2], ids=["a", "b"])
+        def test_p(x):
+            pass
+        """,
+    ),
+    (
+        "PT-13 function-scoped method fixtures and module-level fixtures stay",
+        """\
+        import pytest
+
+
+        @pytest.fixture(scope="session")
+        def s():
+            return 1
+
+
+        class TestA:
+            @pytest.fixture
+            def f(self):
+                return self
+
+            @pytest.fixture(scope="class")
+            @classmethod
+            def c(cls):
+                return 1
+        """,
+    ),
+    (
+        "PT-14 pytest.fixture and other marks",
+        """\
+        import pytest
+
+
+        @pytest.fixture
+        def a():
+            yield 1
+
+
+        @pytest.mark.filterwarnings("ignore::DeprecationWarning")
+        def test_a(a):
+            pass
+        """,
+    ),
+]
+
+
+@pytest.mark.parametrize("source", [c[1] for c in NOOPS], ids=[c[0] for c in NOOPS])
+def test_noop(source: str) -> None:
+    path = "svc/tests/test_x.py" if "def test_" in source else CONFTEST
+    assert_noop(R, source, path=path)
+
+
+FINDINGS = [
+    (
+        "PT-5 .check()/.join() on a py.path argument",
+        """\
+        def pytest_collect_file(parent, path):
+            if path.check(file=1) and path.join("x").exists():
+                return None
+        """,
+        "hook-path-args-human",
+    ),
+    (
+        "PT-5 py.path compared as a value",
+        """\
+        def pytest_ignore_collect(path, config):
+            return path in IGNORED
+        """,
+        "hook-path-args-human",
+    ),
+    (
+        "PT-7 importorskip without exc_type",
+        """\
+        import pytest
+
+        np = pytest.importorskip("numpy")
+        """,
+        "importorskip-exc-type",
+    ),
+    (
+        "PT-8 PytestRemovedIn9Warning in code",
+        """\
+        import warnings
+
+        import pytest
+
+        warnings.simplefilter("ignore", pytest.PytestRemovedIn9Warning)
+        """,
+        "removed-in-9-warning-code",
+    ),
+    (
+        "PT-3 usefixtures on a fixture",
+        """\
+        import pytest
+
+
+        @pytest.mark.usefixtures("db")
+        @pytest.fixture
+        def client():
+            return 1
+        """,
+        "mark-on-fixture-human",
+    ),
+    (
+        "PT-13 instance-method fixture writing to self",
+        """\
+        import pytest
+
+
+        class TestA:
+            @pytest.fixture(scope="class")
+            def res(self):
+                self.value = 1
+                return self.helper()
+
+            def helper(self):
+                return 1
+        """,
+        "fixture-instance-method-human",
+    ),
+    (
+        "yield test",
+        """\
+        def test_gen():
+            for i in range(3):
+                yield check, i
+        """,
+        "yield-test",
+    ),
+    (
+        "config.inicfg",
+        """\
+        def pytest_configure(config):
+            value = config.inicfg.get("x")
+        """,
+        "deprecated-9-1",
+    ),
+]
+
+
+@pytest.mark.parametrize(("source", "rule"), [c[1:] for c in FINDINGS], ids=[c[0] for c in FINDINGS])
+def test_finding(source: str, rule: str) -> None:
+    path = "svc/tests/test_x.py" if "def test_" in source else CONFTEST
+    findings = assert_noop(R, source, path=path)
+    hits = [f for f in findings if f.rule == rid(rule)]
+    assert hits, findings
+    assert all(f.line > 0 and f.link and f.severity is Severity.HUMAN for f in hits)
+
+
+# ---- config ------------------------------------------------------------------------------------
+
+CONFIG_REWRITES = [
+    (
+        "svc/pytest.ini",
+        "[pytest]\naddopts = -ra --strict\n    -W ignore::pytest.PytestRemovedIn9Warning\nfilterwarnings =\n"
+        "    error\n    # why\n    ignore::pytest.PytestRemovedIn9Warning\n",
+        "[pytest]\naddopts = -ra --strict-markers\nfilterwarnings =\n    error\n    # why\n",
+    ),
+    (
+        "svc/setup.cfg",
+        "[tool:pytest]\nfilterwarnings = ignore::pytest.PytestRemovedIn9Warning\naddopts = --strict\n",
+        "[tool:pytest]\naddopts = --strict-markers\n",
+    ),
+    (
+        "svc/tox.ini",
+        "[tox]\nenvlist = py311\n\n[testenv]\ncommands = pytest --strict {posargs}\n\n[pytest]\naddopts = --strict\n",
+        "[tox]\nenvlist = py311\n\n[testenv]\ncommands = pytest --strict-markers {posargs}\n\n[pytest]\n"
+        "addopts = --strict-markers\n",
+    ),
+    (
+        "svc/pyproject.toml",
+        '[tool.pytest.ini_options]\naddopts = "--strict -q"\nfilterwarnings = [\n    "error",\n'
+        '    "ignore::pytest.PytestRemovedIn9Warning",  # 9.0 stopgap\n]\n',
+        '[tool.pytest.ini_options]\naddopts = "--strict-markers -q"\nfilterwarnings = [\n    "error",\n]\n',
+    ),
+    (
+        "svc/pytest.toml",
+        '[pytest]\naddopts = ["--strict", "-q"]\nfilterwarnings = ["ignore::pytest.PytestRemovedIn9Warning"]\n',
+        '[pytest]\naddopts = ["--strict-markers", "-q"]\n',
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "before", "after"), CONFIG_REWRITES, ids=[c[0] for c in CONFIG_REWRITES])
+def test_config_rewrite(path: str, before: str, after: str) -> None:
+    new, _ = rewrite_files(R, {path: before})
+    assert new[path] == after
+    again, _ = rewrite_files(R, new)
+    assert again[path] == after
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        ("svc/pytest.ini", "[pytest]\naddopts = --strict-markers --strict-config\nfilterwarnings = error\n"),
+        ("svc/pyproject.toml", '[tool.pytest.ini_options]\naddopts = ["--strict-markers"]\n'),
+        ("svc/tox.ini", "[testenv]\ncommands = pytest --strict-markers\n"),
+    ],
+)
+def test_config_noop(path: str, text: str) -> None:
+    new, findings = rewrite_files(R, {path: text})
+    assert new[path] == text and not findings
+
+
+CONFIG_FINDINGS = [
+    ("svc/pyproject.toml", '[project]\nrequires-python = ">=3.9"\n', "python-version"),
+    (
+        "svc/pyproject.toml",
+        '[project]\nclassifiers = [\n    "Programming Language :: Python :: 3.8",\n]\n',
+        "python-version",
+    ),
+    ("svc/setup.cfg", "[options]\npython_requires = >=3.8\n", "python-version"),
+    ("svc/tox.ini", "[tox]\nenvlist = py39, py311\n", "python-version"),
+    (
+        "svc/pyproject.toml",
+        '[tool.pytest]\nminversion = "9.0"\n\n[tool.pytest.ini_options]\nx = 1\n',
+        "toml-tables",
+    ),
+    ("svc/pyproject.toml", '[tool.pytest]\naddopts = "-ra -q"\n', "toml-tables"),
+    ("svc/pytest.ini", "[pytest]\naddopts = --pastebin=all\n", "deprecated-9-1"),
+]
+
+
+@pytest.mark.parametrize(("path", "text", "rule"), CONFIG_FINDINGS)
+def test_config_finding(path: str, text: str, rule: str) -> None:
+    new, findings = rewrite_files(R, {path: text})
+    assert new[path] == text
+    hits = [f for f in findings if f.rule == rid(rule)]
+    assert hits and all(f.severity is Severity.HUMAN and f.line > 0 and f.link for f in hits), findings
+
+
+def test_python_310_is_no_finding() -> None:
+    files = {
+        "svc/pyproject.toml": '[project]\nrequires-python = ">=3.10"\nclassifiers = ["Programming Language :: Python :: 3.10"]\n',
+        "svc/tox.ini": "[tox]\nenvlist = py310, py311, py312\n",
+    }
+    _, findings = rewrite_files(R, files)
+    assert rid("python-version") not in rules_of(findings)
+
+
+def test_inactive_config_is_flagged() -> None:
+    files = {"svc/pytest.ini": "[pytest]\naddopts = -ra\n", "svc/setup.cfg": "[tool:pytest]\naddopts = -q\n"}
+    _, findings = rewrite_files(R, files)
+    assert [f.file for f in findings if f.rule == rid("inactive-config")] == ["svc/setup.cfg"]
+
+
+def test_doctest_autouse_is_flagged() -> None:
+    test = (
+        "import pytest\n\n\n@pytest.fixture(scope='module', autouse=True)\ndef setup():\n    yield\n\n\n"
+        "def test_a():\n    pass\n"
+    )
+    files = {"svc/pytest.ini": "[pytest]\naddopts = --doctest-modules\n", "svc/tests/test_a.py": test}
+    _, findings = rewrite_files(R, files)
+    assert any(f.rule == rid("doctest-autouse") and f.line == 5 for f in findings)
+
+
+# ---- detection ---------------------------------------------------------------------------------
+
+DETECT = [
+    ("def pytest_collect_file(parent, path):\n    pass\n", "hook-path-args", Action.AUTO),
+    ("def pytest_report_header(config, startdir):\n    pass\n", "hook-path-args", Action.AUTO),
+    ("import pytest\nx = pytest.importorskip('numpy')\n", "importorskip-exc-type", Action.HUMAN),
+    ("def f(p):\n    return Item.from_parent(p, fspath=p.fspath)\n", "from-parent-fspath", Action.AUTO),
+    ("import pytest\n@pytest.yield_fixture\ndef f():\n    yield\n", "yield-fixture", Action.AUTO),
+    (
+        "import pytest\n@pytest.mark.parametrize('x', [1], True)\ndef test_a(x):\n    pass\n",
+        "parametrize-keywords",
+        Action.AUTO,
+    ),
+    (
+        "import pytest\nclass TestA:\n    @pytest.fixture(scope='class')\n    def f(self):\n        pass\n",
+        "fixture-instance-method",
+        Action.AUTO,
+    ),
+    (
+        "import pytest\n@pytest.mark.usefixtures('a')\n@pytest.fixture\ndef f():\n    pass\n",
+        "mark-on-fixture-human",
+        Action.HUMAN,
+    ),
+    (
+        "import pytest\n@pytest.mark.filterwarnings('ignore::pytest.PytestRemovedIn9Warning')\ndef test_a():\n    pass\n",
+        "removed-in-9-warning",
+        Action.AUTO,
+    ),
+]
+
+
+@pytest.mark.parametrize(("source", "rule", "action"), DETECT, ids=[c[1] for c in DETECT])
+def test_detect(source: str, rule: str, action: Action) -> None:
+    sites = [s for s in detect(R, source) if s.rule == rid(rule)]
+    assert sites and all(s.action is action and s.line > 0 for s in sites)
+
+
+def test_detect_nothing_on_migrated_code() -> None:
+    src = """\
+    import pytest
+
+
+    def pytest_collect_file(file_path, parent):
+        return Item.from_parent(parent, path=file_path)
+
+
+    class TestA:
+        @pytest.fixture(scope="class")
+        @classmethod
+        def f(cls):
+            return 1
+
+
+    @pytest.mark.parametrize("x", [1], indirect=True)
+    def test_a(x):
+        pytest.importorskip("numpy", exc_type=ImportError)
+    """
+    assert detect(R, src) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "rule"),
+    [
+        ("svc/pytest.ini", "[pytest]\naddopts = --strict\n", "strict-flag"),
+        (
+            "svc/pytest.ini",
+            "[pytest]\nfilterwarnings =\n    ignore::pytest.PytestRemovedIn9Warning\n",
+            "removed-in-9-warning",
+        ),
+        ("svc/tox.ini", "[tox]\nenvlist = py38,py311\n", "python-version"),
+    ],
+)
+def test_detect_config(path: str, text: str, rule: str) -> None:
+    assert rid(rule) in rules_of(detect(R, text, path))
+
+
+# ---- data, pins, and the chain with pytest-asyncio ----------------------------------------------
+
+
+def test_recipe_data_and_order() -> None:
+    r = get(R)
+    assert (r.package, r.migrates_from, r.migrates_to) == ("pytest", "<9", ">=9.0.2,<10")
+    ids = [x.id for x in all_recipes()]
+    assert ids.index("pytest-asyncio") < ids.index("pytest")
+    assert all(rule.link for rule in r.rules)
+
+
+@pytest.mark.parametrize(
+    ("pa_pin", "bumped"), [("==0.23.8", True), ("<1", True), ("==1.5.0", False), (">=1.3", False)]
+)
+def test_pin_changes(pa_pin: str, bumped: bool) -> None:
+    changes = get(R).pin_changes(_ctx({}, None, False), {"pytest": "==8.3.5", "pytest-asyncio": pa_pin})
+    assert changes[0].new_spec == ">=9.0.2,<10"
+    assert any(c.package == "pytest-asyncio" and c.new_spec == ">=1.3.0" for c in changes) is bumped
+
+
+CHAIN_FILES = {
+    "svc/setup.cfg": """\
+    [tool:pytest]
+    asyncio_mode = auto
+    addopts = --strict
+    filterwarnings =
+        error
+        ignore::pytest.PytestRemovedIn9Warning
+    """,
+    "svc/tests/conftest.py": """\
+    import asyncio
+
+    import pytest
+
+
+    @pytest.fixture(scope="session")
+    def event_loop():
+        loop = asyncio.new_event_loop()
+        yield loop
+        loop.close()
+
+
+    def pytest_ignore_collect(path, config):
+        return path.basename == "skip.py"
+
+
+    @pytest.mark.asyncio
+    @pytest.fixture(scope="session")
+    async def db():
+        return 1
+    """,
+    "svc/tests/test_a.py": """\
+    import pytest
+
+
+    @pytest.mark.parametrize("x", [1, 2], False)
+    async def test_a(x, db, event_loop):
+        assert event_loop.is_running()
+    """,
+}
+
+
+def test_chain_pytest_asyncio_then_pytest() -> None:
+    files, _ = rewrite_files("pytest-asyncio", CHAIN_FILES)
+    files, _ = rewrite_files("pytest", files)
+    assert files["svc/setup.cfg"] == (
+        "[tool:pytest]\nasyncio_mode = auto\naddopts = --strict-markers\nfilterwarnings =\n    error\n"
+        "asyncio_default_fixture_loop_scope = session\nasyncio_default_test_loop_scope = session\n"
+    )
+    assert files["svc/tests/conftest.py"] == (
+        "import pytest_asyncio\n\n\n"
+        "def pytest_ignore_collect(collection_path, config):\n"
+        '    return collection_path.name == "skip.py"\n\n\n'
+        '@pytest_asyncio.fixture(scope="session", loop_scope="session")\nasync def db():\n    return 1\n'
+    )
+    assert files["svc/tests/test_a.py"] == (
+        "import pytest\nimport asyncio\n\n\n"
+        '@pytest.mark.parametrize("x", [1, 2], indirect=False)\n'
+        "async def test_a(x, db):\n    assert asyncio.get_running_loop().is_running()\n"
+    )
+    # each recipe is idempotent on the chained result, in either order
+    for rid_ in ("pytest-asyncio", "pytest"):
+        again, _ = rewrite_files(rid_, files)
+        assert again == files
+    # pytest alone leaves pytest-asyncio's work to it and does not break it
+    alone, _ = rewrite_files("pytest", CHAIN_FILES)
+    assert "def event_loop" in alone["svc/tests/conftest.py"]
+    assert "asyncio_mode = auto" in alone["svc/setup.cfg"]
