@@ -655,3 +655,100 @@ def test_setup_cfg_single_line_value() -> None:
         "setup.cfg", before, CFG, [PinChange("tenacity", "tenacity", None, remove=True)]
     )
     assert removed[0] == "[options]\ninstall_requires =\n"
+
+
+# ---- across formats -------------------------------------------------------------------------------------
+
+
+def test_same_entry_in_two_tables_out_of_order(tmp_path: Path) -> None:
+    body = (
+        '[project.optional-dependencies]\ntest = ["tenacity==8.2.3"]\n\n'
+        '[project]\nname = "x"\ndependencies = [\n  "tenacity==8.2.3",\n  "esc; python_version < \\"3.12\\"",\n]\n'
+    )
+    m, findings = read(tmp_path, "pyproject.toml", body)
+    assert findings == []
+    assert pins(m) == [
+        ("tenacity", "==8.2.3", 2, "optional:test"),
+        ("tenacity", "==8.2.3", 7, "dependencies"),
+        ("esc", "", 8, "dependencies"),
+    ]
+    after, _ = apply_pin_changes("pyproject.toml", body, PYP, [TEN])
+    assert after == body.replace("tenacity==8.2.3", "tenacity>=9.1.2,<10")
+
+
+ALL = [(REQ, EDIT_REQS), (PYP, PEP621), (PYP, POETRY), (PIP, PIPFILE), (CFG, SETUP_CFG)]
+ALL_IDS = ["requirements", "pep621", "poetry", "pipfile", "setup.cfg"]
+
+
+@pytest.mark.parametrize(("kind", "body"), ALL, ids=ALL_IDS)
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("bom", ["", "\ufeff"])
+def test_unrelated_changes_keep_every_byte(kind: ManifestKind, body: str, newline: str, bom: str) -> None:
+    text = bom + body.replace("\n", newline)
+    unrelated = [PinChange("nothere", "other", "==1"), PinChange("gone", "gone", None, remove=True)]
+    assert apply_pin_changes("m", text, kind, unrelated) == (text, [])
+    assert apply_pin_changes("m", text, kind, []) == (text, [])
+
+
+@pytest.mark.parametrize(("kind", "body"), ALL, ids=ALL_IDS)
+def test_edit_then_read_back(tmp_path: Path, kind: ManifestKind, body: str) -> None:
+    """Whatever is written reads back with the new names and specs, and nothing old left pinned."""
+    rel = {REQ: "requirements.txt", PYP: "pyproject.toml", PIP: "Pipfile", CFG: "setup.cfg"}[kind]
+    after, _ = apply_pin_changes(rel, body, kind, [MQTT, TEN, DROP])
+    m, _ = read(tmp_path, rel, after)
+    names = {p.package for p in m.pins}
+    assert "asyncio-mqtt" not in names and "pytest-dotenv" not in names
+    assert "aiomqtt" in names
+    for p in m.pins:
+        if p.package == "aiomqtt":
+            assert p.spec == ">=2.3,<3"
+        if p.package == "tenacity" and not p.path:
+            assert p.spec == ">=9.1.2,<10"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "-r base.txt",
+        "-rbase.txt",
+        "--requirement base.txt",
+        "--requirement=base.txt",
+        "-r ./base.txt  # shared",
+    ],
+)
+def test_include_forms(tmp_path: Path, line: str) -> None:
+    m, findings = read(tmp_path, "svc/requirements.txt", f"{line}\n", **{"svc/base.txt": ""})
+    assert (m.includes, m.pins, findings) == (("svc/base.txt",), (), [])
+
+
+def test_editable_with_extras_and_marker(tmp_path: Path) -> None:
+    m, findings = read(
+        tmp_path, "svc/requirements.txt", '-e ../libs/x[dev,test]\n../libs/y ; python_version > "3"\n'
+    )
+    assert findings == []
+    assert [(p.package, p.path, p.extras, p.marker, p.editable) for p in m.pins] == [
+        ("x", "libs/x", ("dev", "test"), "", True),
+        ("y", "libs/y", (), 'python_version > "3"', False),
+    ]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # packaging's marker parser on broken quotes
+@pytest.mark.parametrize(("kind", "body"), ALL, ids=ALL_IDS)
+def test_mangled_files_never_raise(tmp_path: Path, kind: ManifestKind, body: str) -> None:
+    """Random damage to each fixture: reading and editing return Findings, never raise, and stay idempotent."""
+    import random
+
+    rnd = random.Random(7)
+    rel = {REQ: "requirements.txt", PYP: "pyproject.toml", PIP: "Pipfile", CFG: "setup.cfg"}[kind]
+    for _ in range(150):
+        chars = list(body)
+        for _ in range(rnd.randint(1, 4)):
+            i = rnd.randrange(len(chars))
+            chars[i : i + rnd.randint(0, 1)] = rnd.choice(
+                ['"', "'", "[", "]", "{", "\\", "#", ";", "=", "^", "", "\n"]
+            )
+        text = "".join(chars)
+        (tmp_path / rel).write_bytes(text.encode() + b"\xff")
+        read_manifest(tmp_path, rel)
+        once, _ = apply_pin_changes(rel, text, kind, [MQTT, TEN, DROP])
+        assert apply_pin_changes(rel, once, kind, [MQTT, TEN, DROP])[0] == once

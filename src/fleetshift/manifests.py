@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import configparser
 import io
+import json
 import posixpath
 import re
 from collections.abc import Iterator, Sequence
@@ -37,6 +38,8 @@ from packaging.version import InvalidVersion, Version
 from fleetshift.model import Finding, Manifest, ManifestKind, Pin, Severity
 from fleetshift.recipes.base import PinChange
 
+# packaging raises SyntaxError from deep inside marker parsing on some broken quoting.
+_BAD_REQUIREMENT = (InvalidRequirement, InvalidSpecifier, InvalidVersion, SyntaxError)
 RELOCK = "re-lock it (pip-compile --generate-hashes, or uv pip compile --generate-hashes)"
 
 
@@ -183,10 +186,15 @@ def _pin_of(rel: str, line: int, text: str, section: str, hashes: tuple[str, ...
 
 def _url_path(rel: str, url: str) -> str:
     """Fleet-relative path of a file: URL (the URL itself for remote ones)."""
-    parsed = urlparse(url)
-    if parsed.scheme != "file":
+    return _fleet_path(rel, _path_of_url(url)) if url.lower().startswith("file:") else url
+
+
+def _path_of_url(url: str) -> str:
+    """The (unquoted) path part of a URL; the URL itself when it cannot be split."""
+    try:
+        return unquote(urlparse(url).path)
+    except ValueError:
         return url
-    return _fleet_path(rel, unquote(parsed.path))
 
 
 def _fleet_path(rel: str, path: str) -> str:
@@ -251,7 +259,7 @@ def _url_name(url: str) -> str:
     egg = re.search(r"[#&]egg=([^&]+)", url)
     if egg:
         return canonicalize_name(re.split(r"[\[<>=!~;]", egg.group(1))[0])
-    last = urlparse(url).path.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
+    last = _path_of_url(url).rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
     for parse in (parse_wheel_filename, parse_sdist_filename):
         try:
             return str(parse(last)[0])
@@ -271,6 +279,11 @@ def _edit_head(
     name = change.new_package if renamed else m["name"]
     extras = m["extras"] or ""
     spec = _spec_text(head) if change.new_spec is None else _normal_spec(change.new_spec)
+    try:
+        SpecifierSet(spec)
+    except InvalidSpecifier:
+        msg = f"{rel}:{line}: target {spec!r} for {change.new_package} is not a PEP 440 specifier; fix the target"
+        return head, [_error(rel, line, "bad-target", msg)]
     if not renamed and SpecifierSet(spec) == req.specifier:
         return head, []
     findings: list[Finding] = []
@@ -484,7 +497,7 @@ def _parse_requirements(
                 entries.append(_ReqEntry(start, end, pin, "" if pin.path else head))
             else:
                 entries.append(_ReqEntry(start, end, _path_pin(rel, line, args, root, raw=args)))
-        except InvalidRequirement as exc:
+        except _BAD_REQUIREMENT as exc:
             msg = (
                 f"{rel}:{line}: cannot parse requirement {args!r}: {_why(exc)}; "
                 "write it as PEP 508 'name[extras] specifier ; marker'"
@@ -517,7 +530,7 @@ def _path_pin(
             location,
             editable,
         )
-    local = unquote(urlparse(location).path) if location.startswith("file:") else location
+    local = _path_of_url(location) if location.startswith("file:") else location
     path = _fleet_path(rel, local)
     name = _url_name(location) if "#egg=" in location else _local_name(root, path, local)
     return Pin(name, "", rel, line, raw.strip(), "", extras, marker.strip(), (), path or ".", editable)
@@ -618,11 +631,12 @@ class _TomlIndex:
         for v in values:
             found = -1
             if isinstance(v, str):
-                hits = [self.text.find(q + v + q, pos) for q in ('"', "'")]
+                forms = ('"' + v + '"', "'" + v + "'", json.dumps(v, ensure_ascii=False))
+                hits = [self.text.find(form, pos) for form in forms]
                 hits = [h for h in hits if h >= 0]
                 found = min(hits) if hits else -1
             if found >= 0:
-                pos = found + len(v) + 2
+                pos = found + 1
             out.append(self.line(found if found >= 0 else base))
         return out
 
@@ -716,7 +730,7 @@ def _array_pins(rel: str, index: _TomlIndex, arr: _Array) -> tuple[list[Pin], li
             continue  # {include-group = "..."} and other tables
         try:
             pins.append(_pin_of(rel, line, value, arr.section))
-        except InvalidRequirement as exc:
+        except _BAD_REQUIREMENT as exc:
             msg = f"{rel}:{line}: cannot parse requirement {value!r} in {arr.section}: {_why(exc)}; write it as PEP 508"
             findings.append(_error(rel, line, "unparseable-requirement", msg))
     return pins, findings
@@ -751,7 +765,7 @@ def _edit_array(rel: str, index: _TomlIndex, arr: _Array, by_name: dict[str, Pin
         value = str(item)
         try:
             pin = _pin_of(rel, line, value, arr.section)
-        except InvalidRequirement:
+        except _BAD_REQUIREMENT:
             continue
         change = by_name.get(pin.package)
         if change is None:
@@ -800,7 +814,7 @@ def _names_in_array(arr: _Array) -> Iterator[str]:
         if isinstance(v, str):
             try:
                 yield canonicalize_name(Requirement(str(v)).name)
-            except InvalidRequirement:
+            except _BAD_REQUIREMENT:
                 continue
 
 
@@ -947,8 +961,18 @@ def _edit_table(rel: str, index: _TomlIndex, tbl: _TableDeps, changes: list[PinC
                 _cannot_edit(rel, line, key, f"rename it to {change.new_package} (its own [table])")
             )
             continue
-        old = _table_entry(rel, line, key, value, tbl, None)
+        try:
+            old = _table_entry(rel, line, key, value, tbl, None)
+        except (InvalidSpecifier, InvalidVersion) as exc:
+            findings.append(_cannot_edit(rel, line, key, f"its constraint is unreadable ({_why(exc)})"))
+            continue
         spec = old.spec if change.new_spec is None else _normal_spec(change.new_spec)
+        try:
+            SpecifierSet(spec)
+        except InvalidSpecifier:
+            msg = f"{rel}:{line}: target {spec!r} for {change.new_package} is not a PEP 440 specifier; fix the target"
+            findings.append(_error(rel, line, "bad-target", msg))
+            continue
         if not renamed and SpecifierSet(spec) == SpecifierSet(old.spec):
             continue
         written = spec or "*"
@@ -1090,7 +1114,7 @@ def _parse_setup_cfg(
             continue
         try:
             pin = _pin_of(rel, line, req_text, current)
-        except InvalidRequirement as exc:
+        except _BAD_REQUIREMENT as exc:
             msg = f"{rel}:{line}: cannot parse requirement {req_text!r}: {_why(exc)}; write it as PEP 508"
             findings.append(_error(rel, line, "unparseable-requirement", msg))
             continue
