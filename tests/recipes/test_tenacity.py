@@ -367,6 +367,14 @@ HUMAN = [
         "async callback fallback (retry_error_callback=)",
     ),
     (
+        "async-callback-method",
+        "from tenacity import AsyncRetrying\n\nclass C:\n    async def _after(self, rs):\n        pass\n\n"
+        "    async def go(self):\n        r = AsyncRetrying(after=self._after)\n",
+        "svc/app/a.py",
+        "tenacity/async-callback",
+        "async callback self._after (after=)",
+    ),
+    (
         "async-callback-workaround",
         "import inspect\nimport tenacity\n\nasync def g(f):\n    r = await f()\n    if inspect.iscoroutine(r):\n        r = await r\n",
         "svc/app/a.py",
@@ -470,6 +478,11 @@ QUIET = [
     (
         "sync-callback",
         "from tenacity import retry\n\ndef fallback(s):\n    return 1\n\n@retry(retry_error_callback=fallback)\nasync def f():\n    pass\n",
+    ),
+    (
+        "sync-callback-method",
+        "from tenacity import AsyncRetrying\n\nclass C:\n    def _fallback(self, rs):\n        return 1\n\n"
+        "    async def go(self):\n        r = AsyncRetrying(retry_error_callback=self._fallback)\n",
     ),
     (
         "async-fn-async-sleep",

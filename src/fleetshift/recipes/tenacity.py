@@ -307,6 +307,20 @@ class Facts:
         return False
 
     def is_async_def(self, expr: ast.AST) -> bool:
+        """A name (or `self.method`) bound only to `async def`s."""
+        if (
+            isinstance(expr, ast.Attribute)
+            and isinstance(expr.value, ast.Name)
+            and expr.value.id in ("self", "cls")
+        ):
+            found = [
+                item
+                for cls in ast.walk(self.tree)
+                if isinstance(cls, ast.ClassDef)
+                for item in cls.body
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == expr.attr
+            ]
+            return bool(found) and all(isinstance(n, ast.AsyncFunctionDef) for n in found)
         if not isinstance(expr, ast.Name):
             return False
         found = self._only(expr.id, {"def"})
