@@ -364,6 +364,8 @@ def _split_ending(line: str) -> tuple[str, str]:
 # ---- requirements files -------------------------------------------------------------------------
 
 _FULL_COMMENT_RE = re.compile(r"^\s*#")
+_VIA_RE = re.compile(r"^[ \t]+#[ \t]*via\b")
+_VIA_MORE_RE = re.compile(r"^[ \t]+#[ \t]{2,}\S")
 _COMMENT_RE = re.compile(r"(^|\s+)#.*$")
 _INCLUDE_OPTS = {"-r": "-r", "--requirement": "-r", "-c": "-c", "--constraint": "-c"}
 _EDITABLE_OPTS = {"-e", "--editable"}
@@ -541,6 +543,15 @@ def _read_requirements(rel: str, text: str, root: Path) -> tuple[list[Pin], list
     return [e.pin for e in entries], includes, findings
 
 
+def _via_end(lines: list[str], end: int) -> int:
+    """Last line of the indented '# via ...' block that pip-compile / uv write below a requirement, if any."""
+    if end + 1 < len(lines) and _VIA_RE.match(lines[end + 1]):
+        end += 1
+        while end + 1 < len(lines) and _VIA_MORE_RE.match(lines[end + 1]):
+            end += 1
+    return end
+
+
 def _edit_requirements(rel: str, text: str, changes: list[PinChange]) -> tuple[str, list[Finding]]:
     entries, _, _ = _parse_requirements(rel, text, None)
     lines = _lines(text)
@@ -555,7 +566,7 @@ def _edit_requirements(rel: str, text: str, changes: list[PinChange]) -> tuple[s
             findings.append(_unmanaged(rel, e.pin.line, e.pin))
             continue
         if change.remove:
-            drop.update(range(e.start, e.end + 1))
+            drop.update(range(e.start, _via_end(lines, e.end) + 1))
             continue
         content, ending = _split_ending(lines[e.start])
         indent = len(content) - len(content.lstrip())
