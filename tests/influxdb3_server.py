@@ -804,7 +804,9 @@ def evaluate(query: str, store: Store, params: dict | None = None, now: int | No
             tables = [FluxTable(t.key, t.rows[off : off + n]) for t in tables]
         elif name in ("keep", "drop"):
             cols = {c.value for c in call.args["columns"].items}
-            keep = (lambda c: c in cols) if name == "keep" else (lambda c: c not in cols)
+            keep = (
+                (lambda c, cols=cols: c in cols) if name == "keep" else (lambda c, cols=cols: c not in cols)
+            )
             tables = [
                 FluxTable(
                     tuple(c for c in t.key if keep(c)),
