@@ -114,13 +114,20 @@ def test_disabled_env_is_info_only() -> None:
 def test_env_file_empty_value_with_comment() -> None:
     env = "A=1\nB= # set me\nexport C=   # later\nD='# quoted'\nE=#nospace\n"
     new, findings = rewrite_files(
-        R, {"svc/.env": env, "svc/.env.example": "X= # doc\n", "svc/notes.env": "Y= # z\n"}
+        R,
+        {
+            "svc/.env": env,
+            "svc/.env.example": "X= # doc\n",
+            "svc/notes.env": "Y= # z\n",
+            "svc/env.txt": "Z= # q\n",
+        },
     )
     assert new["svc/.env"] == env
     assert [(f.file, f.line, f.rule) for f in findings] == [
         ("svc/.env", 2, "python-dotenv/empty-value-comment"),
         ("svc/.env", 3, "python-dotenv/empty-value-comment"),
         ("svc/.env.example", 1, "python-dotenv/empty-value-comment"),
+        ("svc/notes.env", 1, "python-dotenv/empty-value-comment"),
     ]
     assert "reads as ''" in findings[0].message
 

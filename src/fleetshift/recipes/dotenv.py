@@ -160,7 +160,7 @@ class DotenvRecipe(Recipe):
                 if not any(t.decode() in text for t in self.tokens):
                     continue
                 res = self.rewrite_python(path, text, file_kind(path), ctx)
-            elif name == ".env" or name.startswith(".env."):
+            elif name == ".env" or name.startswith(".env.") or name.endswith(".env"):
                 res = RewriteResult(text, list(self._env_file_findings(path, text)))
             else:
                 kind = config_kind(path)
