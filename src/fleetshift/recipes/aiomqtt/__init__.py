@@ -6,7 +6,7 @@ import ast
 from collections.abc import Iterable, Mapping
 
 from fleetshift.model import Action, Severity, UsageSite
-from fleetshift.recipes.aiomqtt.analysis import Plan, analyse, call_stats, merge_stats
+from fleetshift.recipes.aiomqtt.analysis import Plan, analyse, call_stats, defined_functions, merge_stats
 from fleetshift.recipes.aiomqtt.rules import ALL_RULES, CHANGELOG, GUIDE, RULES
 from fleetshift.recipes.aiomqtt.transform import apply
 from fleetshift.recipes.base import (
@@ -87,13 +87,14 @@ class AiomqttRecipe(Recipe):
                     trees[path] = ast.parse(text)
                 except SyntaxError:
                     continue
-        stats = merge_stats([call_stats(t) for t in trees.values()])
+        per_file = {path: (call_stats(tree), defined_functions(tree)) for path, tree in trees.items()}
         out = ServiceRewrite()
         for path, tree in trees.items():
             text = ctx.files[path]
             if not any(t.decode() in text for t in self.tokens):
                 continue
-            res = self._rewrite(path, text, tree, stats)
+            others = [v for p, v in per_file.items() if p != path]
+            res = self._rewrite(path, text, tree, merge_stats(per_file[path][0], others))
             if res.text != text:
                 out.texts[path] = res.text
             out.findings.extend(res.findings)
@@ -104,7 +105,7 @@ class AiomqttRecipe(Recipe):
         return self._rewrite(path, text, tree, call_stats(tree))
 
     def _rewrite(
-        self, path: str, text: str, tree: ast.Module, stats: Mapping[str, tuple[int, bool]]
+        self, path: str, text: str, tree: ast.Module, stats: Mapping[str, tuple[int, int, bool]]
     ) -> RewriteResult:
         plan = analyse(text, tree, stats)
         new = apply(text, plan) if plan.marks else text

@@ -7,6 +7,7 @@ position, so both always agree on what is automatic.
 from __future__ import annotations
 
 import ast
+import sys
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -85,53 +86,81 @@ class Plan:
         )
 
 
-CallStats = dict[str, tuple[int, bool]]  # function name -> (number of call sites, called concurrently)
+CallStats = dict[
+    str, tuple[int, int, bool]
+]  # function name -> (call sites, sites handed to a task API, one in a loop)
 
 
 def call_stats(tree: ast.AST) -> CallStats:
-    """How often each function name is called in a file, and whether any call may run concurrently."""
+    """How often each function name is called in a file, and how often it is handed to a task API."""
     parents = _parents(tree)
     counts: Counter[str] = Counter()
-    concurrent: set[str] = set()
+    spawned: Counter[str] = Counter()
+    looped: set[str] = set()
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
         name = _callee_name(node.func)
-        if not name:
+        if not name or _stdlib_call(node.func):
             continue
         counts[name] += 1
         child: ast.AST = node
         parent = parents.get(id(node))
-        spawned, in_loop = False, False
+        is_spawned, in_loop = False, False
         while parent is not None and not isinstance(
             parent, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
         ):
             if isinstance(parent, ast.Call) and _callee_name(parent.func) in TASK_SPAWNERS:
-                spawned = True
+                is_spawned = True
             if isinstance(
                 parent, ast.comprehension | ast.ListComp | ast.GeneratorExp | ast.SetComp | ast.Starred
             ):
-                in_loop = spawned = True
+                in_loop = True
             if isinstance(parent, ast.For | ast.AsyncFor | ast.While) and child is not getattr(
                 parent, "iter", None
             ):
                 in_loop = True
             child, parent = parent, parents.get(id(parent))
-        if spawned and in_loop:
-            concurrent.add(name)
-    return {n: (c, n in concurrent) for n, c in counts.items()}
+        if is_spawned:
+            spawned[name] += 1
+            if in_loop:
+                looped.add(name)
+    return {n: (c, spawned[n], n in looped) for n, c in counts.items()}
 
 
-def merge_stats(stats: list[CallStats]) -> CallStats:
-    out: dict[str, tuple[int, bool]] = {}
-    for one in stats:
-        for name, (count, conc) in one.items():
-            old = out.get(name, (0, False))
-            out[name] = (old[0] + count, old[1] or conc)
+def defined_functions(tree: ast.AST) -> set[str]:
+    """Names of the functions a file defines (at any depth)."""
+    return {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+
+
+def merge_stats(own: CallStats, others: list[tuple[CallStats, set[str]]]) -> CallStats:
+    """A file's call stats plus those of other files, skipping names another file defines for itself."""
+    out: dict[str, tuple[int, int, bool]] = dict(own)
+    for stats, defined in others:
+        for name, (count, spawned, looped) in stats.items():
+            if name in defined:
+                continue
+            old = out.get(name, (0, 0, False))
+            out[name] = (old[0] + count, old[1] + spawned, old[2] or looped)
     return out
 
 
-def analyse(text: str, tree: ast.Module, stats: Mapping[str, tuple[int, bool]] | None = None) -> Plan:
+def _stdlib_call(func: ast.AST) -> bool:
+    """`asyncio.run(...)` and the like: an attribute of a standard-library module, not a local function."""
+    return (
+        isinstance(func, ast.Attribute)
+        and isinstance(func.value, ast.Name)
+        and func.value.id in sys.stdlib_module_names
+    )
+
+
+def may_overlap(stats: Mapping[str, tuple[int, int, bool]], name: str) -> bool:
+    """Whether calls of `name` may run at the same time: a task is spawned in a loop, or beside another call."""
+    count, spawned, looped = stats.get(name, (0, 0, False))
+    return looped or (spawned > 0 and count > 1)
+
+
+def analyse(text: str, tree: ast.Module, stats: Mapping[str, tuple[int, int, bool]] | None = None) -> Plan:
     """Find the sites of one file and plan their edits."""
     return _Analysis(text, tree, stats).run()
 
@@ -157,7 +186,9 @@ def _const_none(node: ast.AST | None) -> bool:
 
 
 class _Analysis:
-    def __init__(self, text: str, tree: ast.Module, stats: Mapping[str, tuple[int, bool]] | None) -> None:
+    def __init__(
+        self, text: str, tree: ast.Module, stats: Mapping[str, tuple[int, int, bool]] | None
+    ) -> None:
         self.text = text
         self.lines = text.splitlines(keepends=True)
         self.tree = tree
@@ -572,8 +603,8 @@ class _Analysis:
                 continue
             func = self.scope_of.get(id(node), (None, None))[0]
             fname = getattr(func, "name", "")
-            count, concurrent = self._calls_of(func, fname)
-            if several or count > 1 or concurrent:
+            concurrent = self._overlaps(func, fname)
+            if several or concurrent:
                 why = (
                     "several message consumers of one client"
                     if several
@@ -583,14 +614,14 @@ class _Analysis:
                 continue
             self.convert_message_site(node, call, kind)  # type: ignore[arg-type]
 
-    def _calls_of(self, func: ast.AST | None, name: str) -> tuple[int, bool]:
-        """How often the function holding a site is called; a nested function only within its parent."""
+    def _overlaps(self, func: ast.AST | None, name: str) -> bool:
+        """Whether the function holding a site may run twice at once; a nested one judged within its parent."""
         if not name:
-            return 0, False
+            return False
         parent = self.scope_of.get(id(func), (None, None))[0]
         if isinstance(parent, ast.FunctionDef | ast.AsyncFunctionDef):
-            return call_stats(parent).get(name, (0, False))
-        return self.stats.get(name, (0, False))
+            return may_overlap(call_stats(parent), name)
+        return may_overlap(self.stats, name)
 
     def _client_identity(self, call: ast.AST, at: ast.AST) -> tuple[object, ...]:
         """Which client a message site reads from; unknown clients are presumed to be one shared client."""
