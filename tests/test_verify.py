@@ -1,0 +1,463 @@
+"""The verify stage: requirement lists per manifest format, real uv environments, real pytest runs read from
+JUnit XML, the baseline cache, regressions versus pre-existing failures, timeouts and health checks."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from fleet_factory import make_fleet
+
+from fleetshift import verify
+from fleetshift.config import FleetConfig, HealthCheck
+from fleetshift.discover import discover
+from fleetshift.model import Service, TestOutcome, TestRun, TestStatus
+
+PYTEST = "pytest==8.3.5"  # the demo fleet's pin: already in uv's cache
+
+P, F, E, S = TestStatus.PASSED, TestStatus.FAILED, TestStatus.ERROR, TestStatus.SKIPPED
+
+
+def service_of(root: Path, name: str) -> Service:
+    return discover(root, FleetConfig(root=root)).service(name)
+
+
+def run_of(
+    label: str, *outcomes: tuple[str, TestStatus], installed: bool = True, timed_out: bool = False
+) -> TestRun:
+    return TestRun(
+        "svc",
+        label,
+        outcomes=tuple(TestOutcome(i, s) for i, s in outcomes),
+        installed=installed,
+        timed_out=timed_out,
+    )
+
+
+# ---- compare: pure ------------------------------------------------------------------------------------
+
+
+def test_compare_blames_only_regressions() -> None:
+    before = run_of(
+        "old",
+        ("t::ok", P),
+        ("t::breaks", P),
+        ("t::broken", F),
+        ("t::healed", F),
+        ("t::gone", P),
+        ("t::skip", S),
+    )
+    after = run_of(
+        "new",
+        ("t::ok", P),
+        ("t::breaks", E),
+        ("t::broken", F),
+        ("t::healed", P),
+        ("t::skip", F),
+        ("t::new", F),
+    )
+    v = verify.compare(before, after)
+    assert not v.passed
+    assert v.regressions == ("t::breaks", "t::skip", "t::new")
+    assert v.pre_existing == ("t::broken",)
+    assert v.fixed == ("t::healed",)
+    assert v.missing == ("t::gone",)
+    assert "3 regression(s): t::breaks, t::skip, t::new" in v.reason
+
+
+def test_compare_passes_with_pre_existing_failures_only() -> None:
+    before = run_of("old", ("t::ok", P), ("t::broken", F))
+    v = verify.compare(before, run_of("new", ("t::ok", P), ("t::broken", F)))
+    assert v.passed and v.regressions == () and v.pre_existing == ("t::broken",)
+    assert "pre-existing" in v.reason
+
+
+@pytest.mark.parametrize(
+    "before",
+    [None, run_of("old", installed=False), run_of("old", ("t::broken", F), timed_out=True)],
+    ids=["no-baseline", "baseline-not-installed", "baseline-timed-out"],
+)
+def test_compare_without_usable_baseline_requires_all_green(before: TestRun | None) -> None:
+    assert verify.compare(before, run_of("new", ("t::ok", P), ("t::skip", S))).passed
+    v = verify.compare(before, run_of("new", ("t::ok", P), ("t::broken", F)))
+    assert not v.passed and v.regressions == ("t::broken",) and "no usable baseline" in v.reason
+
+
+def test_compare_fails_when_after_cannot_install_or_times_out() -> None:
+    before = run_of("old", ("t::ok", P))
+    broken = TestRun(
+        "svc", "new", installed=False, error="installing failed: no such package", log="/x/new-install.log"
+    )
+    v = verify.compare(before, broken)
+    assert not v.passed and v.error == broken.error and v.log == "/x/new-install.log"
+    assert "/x/new-install.log" in v.reason
+    assert not verify.compare(before, run_of("new", ("t::ok", P), timed_out=True)).passed
+
+
+def test_parse_junit_ids_statuses_and_worst_of_duplicates(tmp_path: Path) -> None:
+    xml = tmp_path / "j.xml"
+    xml.write_text(
+        """<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest">
+        <testcase classname="tests.test_a" name="test_ok" time="0.5"/>
+        <testcase classname="tests.test_a.TestK" name="test_p[1-x]" time="0.1"><failure message="assert 1 == 2">tb</failure></testcase>
+        <testcase classname="tests.test_a" name="test_teardown"><error message="teardown boom"/></testcase>
+        <testcase classname="tests.test_a" name="test_teardown"><failure message="boom"/></testcase>
+        <testcase classname="tests.test_a" name="test_skip"><skipped type="pytest.skip" message="no"/></testcase>
+        <testcase classname="" name="tests.test_b"><error message="collection failure"/></testcase>
+        </testsuite></testsuites>"""
+    )
+    got = {o.id: (o.status, o.message) for o in verify.parse_junit(xml)}
+    assert got == {
+        "tests.test_a::test_ok": (P, ""),
+        "tests.test_a.TestK::test_p[1-x]": (F, "assert 1 == 2"),
+        "tests.test_a::test_teardown": (F, "boom"),
+        "tests.test_a::test_skip": (S, "no"),
+        "tests.test_b": (E, "collection failure"),
+    }
+    assert verify.parse_junit(tmp_path / "missing.xml") == []
+
+
+def test_child_env_drops_pytest_vars_and_names_the_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-x")
+    monkeypatch.setenv("FLEETSHIFT_USER_VAR", "kept")
+    env = verify.child_env(Service("svc", "services/svc"), Path("/venv/bin"), Path("/venv"))
+    assert not [k for k in env if k.startswith("PYTEST_")]
+    assert env["FLEETSHIFT_SERVICE"] == "svc" and env["FLEETSHIFT_USER_VAR"] == "kept"
+    assert env["PATH"].startswith("/venv/bin" + os.pathsep) and env["VIRTUAL_ENV"] == "/venv"
+
+
+# ---- requirements per manifest format ------------------------------------------------------------------
+
+LIB_X = {
+    "libs/x/pyproject.toml": """
+        [build-system]
+        requires = ["setuptools>=68"]
+        build-backend = "setuptools.build_meta"
+        [project]
+        name = "xlib"
+        version = "0.1"
+        dependencies = ["six==1.16.0"]
+        """,
+    "libs/x/xlib/__init__.py": "import six\nANSWER = 42\n",
+}
+
+
+@pytest.fixture(scope="module")
+def formats(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fleet with one service per manifest style, each with a test that checks its pins are installed."""
+    root = tmp_path_factory.mktemp("formats")
+    check = 'import six\n\n\ndef test_pins():\n    assert six.__version__ == "1.16.0"\n'
+    return make_fleet(
+        root,
+        {
+            **LIB_X,
+            "services/reqs/requirements.txt": "-e ../../libs/x\n",
+            "services/reqs/requirements-dev.txt": f"-r requirements.txt\n{PYTEST}\n",
+            "services/reqs/tests/test_x.py": "from xlib import ANSWER\n\ndef test_lib():\n    assert ANSWER == 42\n",
+            "services/pep621/pyproject.toml": f"""
+                [build-system]
+                requires = ["setuptools>=68"]
+                build-backend = "setuptools.build_meta"
+                [project]
+                name = "pep621"
+                version = "1.0"
+                dependencies = ["six==1.16.0"]
+                [project.optional-dependencies]
+                test = ["{PYTEST}"]
+                [tool.setuptools.packages.find]
+                where = ["src"]
+                """,
+            "services/pep621/src/pep621/__init__.py": "NAME = 'pep621'\n",
+            "services/pep621/tests/test_p.py": check
+            + "\ndef test_installed():\n    import pep621\n    assert pep621.NAME == 'pep621'\n",
+            "services/poetry/pyproject.toml": f"""
+                [tool.poetry]
+                name = "poetry-svc"
+                version = "0.1.0"
+                description = ""
+                authors = ["x <x@example.invalid>"]
+                packages = [{{ include = "poetry_svc" }}]
+                [tool.poetry.dependencies]
+                python = "^3.11"
+                six = "1.16.0"
+                [tool.poetry.group.dev.dependencies]
+                pytest = "{PYTEST.split("==")[1]}"
+                [build-system]
+                requires = ["poetry-core>=1.9"]
+                build-backend = "poetry.core.masonry.api"
+                """,
+            "services/poetry/poetry_svc/__init__.py": "",
+            "services/poetry/tests/test_p.py": check,
+            "services/pipenv/Pipfile": f"""
+                [packages]
+                six = "==1.16.0"
+                [dev-packages]
+                pytest = "{PYTEST.split("pytest")[1]}"
+                """,
+            "services/pipenv/tests/test_p.py": check,
+        },
+    )
+
+
+def test_requirements_for_each_manifest_style(formats: Path) -> None:
+    root = formats.resolve()
+    reqs = verify.requirements_for(root, service_of(root, "reqs"))
+    assert reqs.requirements == ("-r requirements-dev.txt",) and reqs.editable_self == ""
+    assert reqs.args() == ["-r", "requirements-dev.txt"]
+    pep = verify.requirements_for(root, service_of(root, "pep621"))
+    assert pep.requirements == ("six==1.16.0", PYTEST)
+    assert pep.editable_self == str(root / "services/pep621")
+    poetry = verify.requirements_for(root, service_of(root, "poetry"), {"six": ">=1.17"})
+    assert poetry.requirements == ("six==1.16.0", PYTEST) and poetry.editable_self == str(
+        root / "services/poetry"
+    )
+    assert poetry.overrides == ("six>=1.17",)
+    pipenv = verify.requirements_for(root, service_of(root, "pipenv"))
+    assert pipenv.requirements == ("six==1.16.0", PYTEST) and pipenv.editable_self == ""
+
+
+def test_requirements_for_path_deps_setup_cfg_includes_and_missing_pytest(tmp_path: Path) -> None:
+    root = make_fleet(
+        tmp_path,
+        {
+            **LIB_X,
+            "svc/pyproject.toml": """
+                [project]
+                name = "svc"
+                version = "1"
+                dependencies = ["xlib @ file:///ABS", "six[x]>=1; python_version >= '3'"]
+                """.replace("file:///ABS", (tmp_path / "libs/x").as_uri()),
+            "svc/tests/test_a.py": "def test_a():\n    pass\n",
+            "cfg/setup.cfg": "[metadata]\nname = cfg\n[options]\ninstall_requires = file: requirements.txt\nsetup_requires =\n    wheel\n",
+            "cfg/requirements.txt": "six\n",
+        },
+    ).resolve()
+    svc = verify.requirements_for(root, service_of(root, "svc"))
+    assert svc.requirements == (f"-e {root / 'libs/x'}", 'six[x]>=1; python_version >= "3"', "pytest")
+    cfg = verify.requirements_for(root, service_of(root, "cfg"))
+    assert cfg.requirements == ("-r requirements.txt",) and cfg.editable_self == str(root / "cfg")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["reqs", "pep621", "poetry", "pipenv"])
+def test_each_manifest_style_installs_and_passes(formats: Path, name: str, tmp_path: Path) -> None:
+    root = formats.resolve()
+    run = verify.after(root, service_of(root, name), tmp_path / "run", timeout=240)
+    assert run.installed, run.error
+    assert run.kind == "pytest" and run.exit_code == 0 and run.failing == ()
+    assert len(run.passed) >= 1 and all(i.startswith("tests.test_") for i in run.passed)
+
+
+# ---- baseline vs after: regressions, pre-existing failures, the cache ---------------------------------
+
+
+@pytest.mark.slow
+def test_regression_found_pre_existing_not_blamed_and_baseline_cached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(
+        "PYTEST_ADDOPTS", "--no-such-option-leaks-in"
+    )  # would break the inner pytest if passed on
+    monkeypatch.setenv("FLEETSHIFT_USER_VAR", "from-the-user")
+    root = make_fleet(
+        tmp_path / "fleet",
+        {
+            "svc/requirements.txt": f"six==1.16.0\n{PYTEST}\n",
+            "svc/tests/test_a.py": """
+                import os
+                import six
+
+                def test_env():
+                    assert os.environ["FLEETSHIFT_SERVICE"] == "svc"
+                    assert os.environ["FLEETSHIFT_USER_VAR"] == "from-the-user"
+
+                def test_six_version():
+                    assert six.__version__.startswith("1.16")
+
+                def test_broken_already():
+                    assert 1 == 2
+                """,
+        },
+    ).resolve()
+    service = service_of(root, "svc")
+    base = verify.baseline(root, service, tmp_path / "run1")
+    assert base.installed and not base.cached and base.kind == "pytest"
+    assert set(base.passed) == {"tests.test_a::test_env", "tests.test_a::test_six_version"}
+    assert base.failing == ("tests.test_a::test_broken_already",)
+    assert not verify.env_path(root, service, "old").exists()  # the old env is gone once recorded
+
+    again = verify.baseline(root, service, tmp_path / "run2")
+    assert again.cached and again.outcomes == base.outcomes
+    assert not (verify.log_dir(tmp_path / "run2", service) / "old-install.log").exists()  # nothing installed
+    assert list((root / verify.BASELINE_CACHE_DIR).glob("svc-*.json"))
+
+    (root / "svc/requirements.txt").write_text(f"six==1.17.0\n{PYTEST}\n")  # the "rewrite"
+    after = verify.after(root, service, tmp_path / "run2")
+    verdict = verify.compare(base, after)
+    assert not verdict.passed
+    assert verdict.regressions == ("tests.test_a::test_six_version",)
+    assert verdict.pre_existing == ("tests.test_a::test_broken_already",)
+    assert "tests.test_a::test_six_version" in verdict.reason and verdict.log.endswith("new-tests.log")
+    assert verify.env_path(root, service, "new").is_dir()  # kept for the health check
+
+    changed = verify.baseline(root, service, tmp_path / "run3")  # manifests changed: a new key, a new run
+    assert not changed.cached and (verify.log_dir(tmp_path / "run3", service) / "old-install.log").exists()
+
+
+@pytest.mark.slow
+def test_install_failure_is_a_record_with_the_error_and_log(tmp_path: Path) -> None:
+    root = make_fleet(
+        tmp_path / "fleet",
+        {
+            "svc/requirements.txt": "fleetshift-no-such-package==1\n",
+            "svc/tests/test_a.py": "def test_a():\n    pass\n",
+        },
+    ).resolve()
+    service = service_of(root, "svc")
+    run = verify.after(root, service, tmp_path / "run")
+    assert not run.installed and run.outcomes == ()
+    assert "installing failed" in run.error and "fleetshift-no-such-package" in run.error
+    log = Path(run.log)
+    assert log == verify.log_dir(tmp_path / "run", service) / "new-install.log"
+    assert "fleetshift-no-such-package" in log.read_text()
+    verdict = verify.compare(None, run)
+    assert not verdict.passed and verdict.log == run.log and "could not install" in verdict.reason
+    base = verify.baseline(root, service, tmp_path / "run")  # a failed install is not cached
+    assert not base.installed and not list((root / verify.BASELINE_CACHE_DIR).glob("*.json"))
+
+
+@pytest.mark.slow
+def test_timeout_kills_the_test_run_and_its_children(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    root = make_fleet(
+        tmp_path / "fleet",
+        {
+            "svc/requirements.txt": f"{PYTEST}\n",
+            "svc/tests/test_hang.py": f"""
+                import os, subprocess, sys, time
+
+                def test_hang():
+                    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+                    with open({str(pids)!r}, "w") as fh:
+                        fh.write(f"{{os.getpid()}} {{child.pid}}")
+                    time.sleep(120)
+                """,
+        },
+    ).resolve()
+    service = service_of(root, "svc")
+    env = verify.make_env(root, service, tmp_path / "run", "new")
+    assert env.ok, env.error
+    started = time.monotonic()
+    run = verify.run_tests(root, service, env, tmp_path / "run", timeout=4)
+    assert time.monotonic() - started < 20
+    assert run.timed_out and not run.ran and "did not finish within 4 s" in run.error
+    assert not verify.compare(None, run).passed
+    time.sleep(0.5)
+    assert not [pid for pid in map(int, pids.read_text().split()) if _alive(pid)]
+
+
+def _alive(pid: int) -> bool:
+    """Running (a killed process whose parent is gone may linger as a zombie until reaped: that is dead)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    return not (status.is_file() and "\nState:\tZ" in status.read_text())
+
+
+@pytest.mark.slow
+def test_no_tests_runs_an_import_smoke_test(tmp_path: Path) -> None:
+    root = make_fleet(
+        tmp_path / "fleet",
+        {
+            "svc/requirements.txt": "six==1.16.0\n",
+            "svc/good/__init__.py": "import six\n",
+            "svc/bad/__init__.py": "import fleetshift_not_installed_module\n",
+            "empty/requirements.txt": f"six==1.16.0\n{PYTEST}\n",
+            "empty/src/emptypkg/__init__.py": "import six\n",
+            "empty/tests/test_nothing.py": "HELPER = 1\n",  # pytest collects nothing: exit code 5
+        },
+    ).resolve()
+    svc = service_of(root, "svc")
+    run = verify.after(root, svc, tmp_path / "run")
+    assert run.kind == "import-smoke" and run.installed
+    got = {o.id: o.status for o in run.outcomes}
+    assert got == {"import:good": P, "import:bad": F}
+    assert "fleetshift_not_installed_module" in run.outcome("import:bad").message  # type: ignore[union-attr]
+
+    empty = verify.after(root, service_of(root, "empty"), tmp_path / "run")
+    assert empty.kind == "import-smoke" and {o.id: o.status for o in empty.outcomes} == {"import:emptypkg": P}
+    assert "collected no tests" in Path(empty.log).read_text()
+
+
+# ---- health checks -------------------------------------------------------------------------------------
+
+SERVE = f"{sys.executable} -m http.server {{port}} --bind 127.0.0.1"
+
+
+def _gone(url: str) -> bool:
+    try:
+        urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url, timeout=1)
+    except OSError:
+        return True
+    return False
+
+
+def test_health_check_ok_then_stopped(tmp_path: Path) -> None:
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc/health").write_text("ok")
+    check = HealthCheck(start=SERVE, url="http://127.0.0.1:{port}/health", timeout=20)
+    result = verify.check_health(
+        Path(sys.executable).parent, tmp_path / "svc", check, tmp_path / "logs/health.log"
+    )
+    assert result.ok, result.detail
+    assert "HTTP 200" in result.detail and result.log == str(tmp_path / "logs/health.log")
+    port = Path(result.log).read_text().split("http.server ")[1].split()[0]
+    assert _gone(f"http://127.0.0.1:{port}/health")  # the server was stopped
+
+
+def test_health_check_failing_probe_times_out(tmp_path: Path) -> None:
+    check = HealthCheck(start=SERVE, url="http://127.0.0.1:{port}/missing", timeout=1.5)
+    started = time.monotonic()
+    result = verify.check_health(None, tmp_path, check, tmp_path / "health.log")
+    assert not result.ok and "not healthy within 1.5 s" in result.detail and "HTTP 404" in result.detail
+    assert time.monotonic() - started < 10
+
+
+def test_health_check_command_probe_and_stop_command(tmp_path: Path) -> None:
+    marker = tmp_path / "stopped"
+    check = HealthCheck(
+        start="sleep 30", command='test -n "$FLEETSHIFT_PORT"', stop=f"touch {marker}", timeout=5
+    )
+    result = verify.check_health(None, tmp_path, check, tmp_path / "health.log")
+    assert result.ok and marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("check", "expected"),
+    [
+        (HealthCheck(start="exit 3", url="http://127.0.0.1:{port}/", timeout=10), "exited with code 3"),
+        (HealthCheck(url="http://example.com/health", timeout=1), "only loopback URLs"),
+    ],
+)
+def test_health_check_failures_say_why(tmp_path: Path, check: HealthCheck, expected: str) -> None:
+    result = verify.check_health(None, tmp_path, check, tmp_path / "health.log")
+    assert not result.ok and expected in result.detail
+
+
+def test_health_uses_the_new_environment(tmp_path: Path) -> None:
+    root = make_fleet(tmp_path, {"svc/requirements.txt": "six\n"})
+    service = service_of(root, "svc")
+    fake_bin = verify.env_path(root, service, "new") / "bin"
+    fake_bin.mkdir(parents=True)
+    (fake_bin / "fleetshift-probe").write_text("#!/bin/sh\nexit 0\n")
+    (fake_bin / "fleetshift-probe").chmod(0o755)
+    result = verify.health(
+        root, service, tmp_path / "run", HealthCheck(command="fleetshift-probe", timeout=3)
+    )
+    assert result.ok and result.log.endswith("logs/svc/new-health.log")
