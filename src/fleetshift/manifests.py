@@ -155,32 +155,12 @@ def _split_marker(s: str) -> tuple[str, str]:
 
 
 def _pin_of(rel: str, line: int, text: str, section: str, hashes: tuple[str, ...] = ()) -> Pin:
-    """Pin of a PEP 508 string naming a package (raises InvalidRequirement)."""
+    """Pin of a PEP 508 string (raises InvalidRequirement); a direct reference gets `path` and no spec."""
     req = Requirement(text)
-    head, _ = _split_marker(text)
-    if req.url:
-        return Pin(
-            canonicalize_name(req.name),
-            "",
-            rel,
-            line,
-            text.strip(),
-            section,
-            tuple(sorted(req.extras)),
-            str(req.marker or ""),
-            hashes,
-            path=_url_path(rel, req.url),
-        )
+    spec, path = ("", _url_path(rel, req.url)) if req.url else (_spec_text(_split_marker(text)[0]), "")
+    extras, marker = tuple(sorted(req.extras)), str(req.marker or "")
     return Pin(
-        canonicalize_name(req.name),
-        _spec_text(head),
-        rel,
-        line,
-        text.strip(),
-        section,
-        tuple(sorted(req.extras)),
-        str(req.marker or ""),
-        hashes,
+        canonicalize_name(req.name), spec, rel, line, text.strip(), section, extras, marker, hashes, path
     )
 
 
@@ -519,23 +499,12 @@ def _path_pin(
     if m and not _is_url(location):
         location, extras = m.group(1), tuple(sorted(e.strip() for e in m.group(2).split(",") if e.strip()))
     if _is_url(location) and not location.startswith("file:"):
-        return Pin(
-            _url_name(location),
-            "",
-            rel,
-            line,
-            raw.strip(),
-            "",
-            extras,
-            marker.strip(),
-            (),
-            location,
-            editable,
-        )
-    local = _path_of_url(location) if location.startswith("file:") else location
-    path = _fleet_path(rel, local)
-    name = _url_name(location) if "#egg=" in location else _local_name(root, path, local)
-    return Pin(name, "", rel, line, raw.strip(), "", extras, marker.strip(), (), path or ".", editable)
+        name, path = _url_name(location), location
+    else:
+        local = _path_of_url(location) if location.startswith("file:") else location
+        path = _fleet_path(rel, local) or "."
+        name = _url_name(location) if "#egg=" in location else _local_name(root, path, local)
+    return Pin(name, "", rel, line, raw.strip(), "", extras, marker.strip(), (), path, editable)
 
 
 def _read_requirements(rel: str, text: str, root: Path) -> tuple[list[Pin], list[str], list[Finding]]:
@@ -597,9 +566,8 @@ class _TomlIndex:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.regions: list[
-            tuple[tuple[str, ...], int, int, int]
-        ] = []  # (path, header offset, body start, end)
+        # (table path, header offset, body start, body end); the root table has the path ()
+        self.regions: list[tuple[tuple[str, ...], int, int, int]] = []
         spans = [(m.start(), m.end(), _key_parts(m["key"])) for m in _HEADER_RE.finditer(text)]
         spans = [s for s in spans if not self._in_multiline_string(s[0])]
         self.regions.append(((), 0, 0, spans[0][0] if spans else len(text)))
@@ -809,7 +777,7 @@ def _like(item: Any, value: str) -> Any:
 def _edit_pyproject(rel: str, text: str, changes: list[PinChange]) -> tuple[str, list[Finding]]:
     doc, findings = _parse_toml(rel, text)
     if doc is None:
-        return text, [replace(f, severity=Severity.ERROR) for f in findings]
+        return text, findings
     index = _TomlIndex(text)
     arrays, tables = _pyproject_containers(doc)
     for arr in arrays:
@@ -883,6 +851,9 @@ def _python_marker(spec: str) -> str:
     return " and ".join(f'python_version {s.operator} "{s.version}"' for s in SpecifierSet(spec))
 
 
+_SOURCE_KEYS = ("path", "file", "git", "url", "hg", "svn")
+
+
 def _table_entry(rel: str, line: int, key: str, value: Any, tbl: _TableDeps, root: Path | None) -> Pin:
     """Pin of one Poetry or Pipfile entry (raises InvalidSpecifier)."""
     raw = f"{key} = {value.as_string().strip() if hasattr(value, 'as_string') else value}"
@@ -894,15 +865,16 @@ def _table_entry(rel: str, line: int, key: str, value: Any, tbl: _TableDeps, roo
         raise InvalidSpecifier(f"unsupported value {raw!r}")
     extras = tuple(sorted(str(e) for e in (value.get("extras") or [])))
     markers = [str(value["markers"])] if value.get("markers") else []
-    if tbl.poetry and value.get("python"):
-        markers.append(_python_marker(poetry_to_pep440(str(value["python"]))))
+    python = poetry_to_pep440(str(value["python"])) if tbl.poetry and value.get("python") else ""
+    if python:
+        markers.append(_python_marker(python))
     if tbl.poetry and value.get("platform"):
         markers.append(f'sys_platform == "{value["platform"]}"')
     for marker_key in ("sys_platform", "platform_machine", "os_name", "platform_system", "python_version"):
         if not tbl.poetry and value.get(marker_key):
             markers.append(f"{marker_key} {value[marker_key]}")
     marker = " and ".join(f"({m})" if " or " in m and len(markers) > 1 else m for m in markers)
-    for src in ("path", "file", "git", "url", "hg", "svn"):
+    for src in _SOURCE_KEYS:
         if value.get(src):
             where = str(value[src])
             local = src in ("path", "file") and not _is_url(where)
@@ -957,14 +929,14 @@ def _edit_table(rel: str, index: _TomlIndex, tbl: _TableDeps, changes: list[PinC
         value = tbl.table[key]
         offset = index.key((*tbl.path, key))
         line = index.line(offset if offset is not None else 0)
+        if hasattr(value, "get") and any(value.get(s) for s in _SOURCE_KEYS):
+            findings.append(_unmanaged(rel, line, _table_entry(rel, line, key, value, tbl, None)))
+            continue
         if change.remove:
             del tbl.table[key]
             continue
         if isinstance(value, list) or not (isinstance(value, str) or hasattr(value, "get")):
             findings.append(_cannot_edit(rel, line, key, "it has several constraints"))
-            continue
-        if hasattr(value, "get") and any(value.get(s) for s in ("path", "file", "git", "url", "hg", "svn")):
-            findings.append(_unmanaged(rel, line, _table_entry(rel, line, key, value, tbl, None)))
             continue
         renamed = canonicalize_name(change.new_package) != canon
         if renamed and isinstance(value, tomlkit.items.Table):
@@ -1005,21 +977,21 @@ def _edit_table(rel: str, index: _TomlIndex, tbl: _TableDeps, changes: list[PinC
                         Severity.HUMAN,
                     )
                 )
-        if renamed:
-            _rename_key(tbl.table, key, change.new_package, new_value)
-        elif isinstance(value, str):
+        if renamed and not _rename_key(tbl.table, key, change.new_package, new_value):
+            findings.append(_cannot_edit(rel, line, key, f"rename it to {change.new_package}"))
+        elif not renamed and isinstance(value, str):
             tbl.table[key] = new_value
     return findings
 
 
-def _rename_key(table: Any, old: str, new: str, value: Any) -> None:
+def _rename_key(table: Any, old: str, new: str, value: Any) -> bool:
     """Rename a key in place, keeping its position, comment and layout (tomlkit has no public rename)."""
     for part in getattr(table, "_tables", None) or [table]:  # an out-of-order table is several tables
         container = part.value if isinstance(part, (tomlkit.items.Table, tomlkit.items.InlineTable)) else part
         if isinstance(container, tomlkit.container.Container) and old in container:
             container._replace(old, new, value)
-            return
-    raise KeyError(old)
+            return True
+    return False
 
 
 def _pipfile_containers(doc: Any) -> list[_TableDeps]:
