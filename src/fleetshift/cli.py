@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -18,8 +19,11 @@ from rich.table import Table
 from fleetshift import __version__
 from fleetshift.config import CONFIG_NAME, ConfigError, default_targets
 from fleetshift.discover import DiscoveryError
-from fleetshift.model import Action, to_jsonable
+from fleetshift.model import Action, Phase, to_jsonable
 from fleetshift.recipes import RecipeError, all_recipes
+
+if TYPE_CHECKING:
+    from fleetshift.runner import Finished
 
 app = typer.Typer(
     name="fleetshift",
@@ -249,26 +253,77 @@ def _check_choices(a, services: list[str] | None, recipes: list[str] | None) -> 
             raise fail(str(exc)) from None
 
 
+PhaseOpt = Annotated[str, typer.Option("--phase", "-p", help="Which phases to run: a, b, c, d, a comma list (a,b) or all.")]
+
+
+def _phases(value: str) -> tuple[Phase, ...]:
+    if value.strip().lower() == "all":
+        return tuple(Phase)
+    try:
+        return tuple(Phase(p.strip().upper()) for p in value.split(",") if p.strip())
+    except ValueError:
+        raise fail(f"--phase {value!r}: use a, b, c, d, a comma list like a,b, or all") from None
+
+
+def _threshold(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value.strip().rstrip("%")) / (100 if value.strip().endswith("%") else 1)
+    except ValueError:
+        number = -1
+    if not 0 <= number <= 1:
+        raise fail(f"--threshold {value!r}: use a fraction like 0.2 or a percentage like 20%")
+    return number
+
+
+def _approver() -> Callable[[str], bool] | None:
+    from fleetshift.orchestrate import is_interactive
+
+    if not is_interactive():
+        return None
+    return lambda service: typer.confirm(f"Phase D: migrate and verify critical service {service} now?", default=False)
+
+
+def _finish(done: Finished) -> None:
+    outcome = done.outcome
+    out.print(outcome.message)
+    out.print(f"Run {done.journal.run_id} ({outcome.status}). Reports: " + ", ".join(str(p) for p in done.reports))
+    failed = any(not v.passed and not v.skipped for v in outcome.verdicts.values())
+    raise typer.Exit(1 if outcome.status in {"failed", "interrupted"} or failed else 0)
+
+
 @app.command("run")
 def run_cmd(
     path: FleetArg,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print every change as a unified diff and write nothing.")] = False,
-    no_verify: Annotated[bool, typer.Option("--no-verify", help="Apply the rewrites without running the services' tests.")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for approval (needed when there is no terminal).")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan's changes as unified diffs; write nothing, install nothing.")] = False,
+    phase: PhaseOpt = "all",
     service: ServiceOpt = None,
     recipe: RecipeOpt = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Services verified at once within a batch (default: cores, or [fleet] jobs).")] = 0,
+    threshold: Annotated[str | None, typer.Option("--threshold", help="Failure share that stops a phase and rolls it back (default 20%).")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="No approval prompts (phase D, --no-verify). Needed without a terminal.")] = False,
+    no_verify: Annotated[bool, typer.Option("--no-verify", help="Apply the rewrites without running the services' tests.")] = False,
     todo_comments: Annotated[bool, typer.Option("--todo-comments", help="Insert '# fleetshift: TODO[rule-id] ...' above every flagged line.")] = False,
 ) -> None:
-    """Rewrite the fleet: code, tests, config and pins. Every file is backed up in .fleetshift/runs/ before it is written."""
-    from fleetshift.orchestrate import apply_changes
-    from fleetshift.rewrite import RewriteOptions, rewrite_fleet, unified_diff
+    """Migrate the fleet phase by phase: baseline tests, rewrite (journaled), tests on the new pins, roll back what breaks.
 
+    Each service is tested before (old pins) and after (new pins) in isolated uv environments; a service
+    whose tests regress, or whose health check or hooks fail, is rolled back alone. A phase over the
+    failure threshold is rolled back and the run stops. Ctrl-C stops safely: `fleetshift resume` continues.
+    """
+    from fleetshift.orchestrate import RunOptions
+    from fleetshift.rewrite import RewriteOptions, rewrite_fleet, unified_diff
+    from fleetshift.runner import start_run
+
+    phases = _phases(phase)
+    limit = _threshold(threshold)
     a = _analyse(path)
     _check_choices(a, service, recipe)
-    options = RewriteOptions(tuple(service or ()), tuple(recipe or ()), todo_comments)
-    changesets = rewrite_fleet(a.fleet, a.plan, a.config, options)
-    n_files = sum(len(c.changes) for c in changesets)
     if dry_run:
+        chosen = tuple(s.service for s in a.plan.services if s.phase in phases and (not service or s.service in service))
+        options = RewriteOptions(chosen, tuple(recipe or ()), todo_comments)
+        changesets = rewrite_fleet(a.fleet, a.plan, a.config, options)
         for cs in changesets:
             if not cs.changes and not cs.findings:
                 continue
@@ -277,25 +332,84 @@ def run_cmd(
                 sys.stdout.write(unified_diff(change))
             for f in cs.findings:
                 out.print(f"{f.location()}: {f.rule}: {f.message}")
+        n_files = sum(len(c.changes) for c in changesets)
         out.print(f"dry run: {n_files} file(s) would change in {sum(1 for c in changesets if c.changes)} service(s); nothing was written.")
         return
-    if not no_verify:
-        raise fail("verification of the new pins is not available in this version; pass --no-verify to apply without it, "
-                   "or --dry-run to see the diffs")
-    if n_files == 0:
-        out.print("Nothing to change.")
-        return
-    if not yes:
-        if not sys.stdin.isatty():
-            raise fail(f"{n_files} file(s) would change and there is no terminal to approve it. Fix: review with --dry-run, then pass --yes")
-        if not typer.confirm(f"Apply {n_files} change(s) to {sum(1 for c in changesets if c.changes)} service(s)?"):
+    if no_verify and not yes:
+        from fleetshift.orchestrate import is_interactive
+
+        if not is_interactive():
+            raise fail("--no-verify applies changes without testing them and there is no terminal to approve it. "
+                       "Fix: review with --dry-run, then pass --yes")
+        if not typer.confirm("Apply the rewrites WITHOUT running the services' tests?", default=False):
             raise typer.Exit(1)
-    journal = apply_changes(Path(a.fleet.root), changesets, {"command": "run", "no_verify": True})
-    findings = [f for cs in changesets for f in cs.findings]
-    for f in findings:
-        out.print(f"{f.location()}: {f.rule}: {f.message}")
-    out.print(f"Applied {n_files} change(s); run {journal.run_id}. {len(findings)} finding(s) left for a human. "
-              f"Undo with: fleetshift rollback {path} --run {journal.run_id}")
+    options = RunOptions(phases, tuple(service or ()), tuple(recipe or ()), jobs, limit, yes, not no_verify, todo_comments)
+    _finish(start_run(a, options, out, approve=None if yes else _approver()))
+
+
+@app.command("resume")
+def resume_cmd(
+    path: FleetArg,
+    run: Annotated[str | None, typer.Option("--run", help="The run to continue (default: the latest).")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="No approval prompts from here on.")] = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Override the run's --jobs.")] = 0,
+) -> None:
+    """Continue an interrupted run from its last completed step; finished services are never redone."""
+    from fleetshift.journal import JournalError
+    from fleetshift.runner import resume_run
+
+    try:
+        done = resume_run(path.resolve(), out, run, approve=None if yes else _approver(), yes=yes, jobs=jobs or None)
+    except (JournalError, ConfigError, DiscoveryError) as exc:
+        raise fail(str(exc)) from None
+    _finish(done)
+
+
+@app.command("status")
+def status_cmd(
+    path: FleetArg,
+    run: Annotated[str | None, typer.Option("--run", help="Which run (default: the latest).")] = None,
+    watch: Annotated[bool, typer.Option("--watch", "-w", help="Keep refreshing until the run stops.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Where the current or last run stands: per service its phase, status and current step."""
+    import time
+
+    from fleetshift.journal import Journal, JournalError
+    from fleetshift.progress import state_table
+
+    try:
+        journal = Journal.open(path.resolve(), run)
+    except JournalError as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        from fleetshift.report.results import build_results
+
+        _print_json(build_results(journal.path))
+        return
+    if not watch:
+        out.print(state_table(journal.state()))
+        return
+    if out.is_terminal:
+        from rich.live import Live
+
+        with Live(state_table(journal.state()), console=out, refresh_per_second=1) as live:
+            while journal.state()["status"] == "running":
+                time.sleep(1)
+                live.update(state_table(journal.state()))
+            live.update(state_table(journal.state()))
+        return
+    last = ""
+    while True:
+        state = journal.state()
+        table = state_table(state)
+        summary = table.renderables[-1].plain if hasattr(table.renderables[-1], "plain") else ""
+        if summary != last:
+            out.print(summary)
+            last = summary
+        if state["status"] != "running":
+            break
+        time.sleep(2)
 
 
 @app.command("check")
@@ -368,14 +482,15 @@ def demo_fleet() -> Path:
 @app.command()
 def demo(
     workdir: Annotated[Path | None, typer.Option("--dir", help="Copy the demo fleet here instead of a new temporary folder.")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Services verified at once (default: cores).")] = 0,
 ) -> None:
-    """Copy the bundled demo fleet (examples/homeiq) to a temporary folder and run the whole campaign on it."""
+    """Copy the bundled demo fleet (examples/homeiq) to a temporary folder and run the whole verified campaign on it."""
     import shutil
     import tempfile
 
-    from fleetshift.orchestrate import apply_changes
+    from fleetshift.orchestrate import RunOptions
     from fleetshift.report import write_plan_reports
-    from fleetshift.rewrite import rewrite_fleet
+    from fleetshift.runner import start_run
 
     base = workdir or Path(tempfile.mkdtemp(prefix="fleetshift-demo-"))
     fleet_dir = base / "homeiq"
@@ -384,21 +499,13 @@ def demo(
     shutil.copytree(demo_fleet(), fleet_dir, ignore=shutil.ignore_patterns(".fleetshift", "__pycache__", ".pytest_cache", ".venv"))
     out.print(f"Demo fleet copied to {fleet_dir}")
     a = _analyse(fleet_dir)
-    reports = fleet_dir / "reports"
-    write_plan_reports(reports, a.inventory, a.plan)
-    todo = [(s.service, u.recipe) for s in a.inventory.services for u in s.uses if not u.already_done]
-    out.print(f"scan: {len(a.fleet.services)} services, {len(todo)} migrations to do")
+    plan_reports = write_plan_reports(fleet_dir / ".fleetshift" / "plan-reports", a.inventory, a.plan)
+    todo = sum(1 for s in a.inventory.services for u in s.uses if not u.already_done)
+    out.print(f"scan: {len(a.fleet.services)} services, {todo} migrations to do")
     for phase, services in a.plan.by_phase().items():
         out.print(f"plan: phase {phase.value}: " + (", ".join(s.service for s in services) or "-"))
-    changesets = rewrite_fleet(a.fleet, a.plan, a.config)
-    journal = apply_changes(fleet_dir, changesets, {"command": "demo"})
-    n_files = sum(len(c.changes) for c in changesets)
-    findings = [f for c in changesets for f in c.findings]
-    out.print(f"run {journal.run_id}: {n_files} files rewritten, {len(findings)} findings for a human")
-    after = _analyse(fleet_dir)
-    left = [x for s in after.inventory.services for x in s.sites if x.action is Action.AUTO]
-    out.print(f"check: {len(left)} automatic site(s) left")
-    out.print(f"Reports: {reports}")
+    out.print(f"plan reports: {plan_reports[0].parent}")
+    _finish(start_run(a, RunOptions(jobs=jobs, yes=True), out))
 
 
 def main() -> None:

@@ -1,24 +1,303 @@
-"""Orchestration: apply ChangeSets through the journal, service by service, in plan order."""
+"""Orchestration: phases A -> D, batches run concurrently, verification, thresholds, hooks, checkpoints, resume.
+
+Per service: before-service hook -> baseline tests on the old pins -> rewrite through the journal ->
+build hook -> tests on the new pins (against the baseline) -> health check -> after-service hook.
+A service that fails any of these is rolled back alone. When a phase's failures pass the threshold,
+the phase is rolled back and the run stops; earlier phases stay. Every step is recorded in the run's
+state as it completes, so `resume` continues where a crash or Ctrl-C left off.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import os
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fleetshift import verify
+from fleetshift.config import FleetConfig
+from fleetshift.hooks import HookResult, Hooks
 from fleetshift.journal import Journal
-from fleetshift.model import ChangeSet
+from fleetshift.model import ChangeSet, Phase, Service, ServicePlan, Verdict, to_jsonable
+from fleetshift.pipeline import Analysis
+from fleetshift.rewrite import rewrite_service
+
+DONE_STATUSES = frozenset({"passed", "failed", "skipped", "rolled-back", "no-op"})
+Event = Callable[..., None]
 
 
-def apply_changes(root: Path, changesets: Sequence[ChangeSet], meta: dict[str, Any] | None = None) -> Journal:
-    """Write every change through a new journal run (no verification); returns the journal."""
-    journal = Journal.start(root, meta)
-    for cs in changesets:
-        if not cs.changes:
-            continue
-        journal.set_step(cs.service, "rewrite", "running")
+@dataclass(frozen=True)
+class RunOptions:
+    """What a `run` or `resume` was asked to do."""
+
+    phases: tuple[Phase, ...] = tuple(Phase)
+    services: tuple[str, ...] = ()
+    recipes: tuple[str, ...] = ()
+    jobs: int = 0
+    threshold: float | None = None
+    yes: bool = False
+    verify: bool = True
+    todo_comments: bool = False
+    interactive: bool = False
+
+    def to_meta(self) -> dict[str, Any]:
+        return {
+            "phases": [p.value for p in self.phases], "services": list(self.services), "recipes": list(self.recipes),
+            "jobs": self.jobs, "threshold": self.threshold, "yes": self.yes, "verify": self.verify,
+            "todo_comments": self.todo_comments,
+        }
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any], **override: Any) -> RunOptions:
+        base = cls(tuple(Phase(p) for p in meta.get("phases", [p.value for p in Phase])), tuple(meta.get("services", ())),
+                   tuple(meta.get("recipes", ())), meta.get("jobs", 0), meta.get("threshold"), meta.get("yes", False),
+                   meta.get("verify", True), meta.get("todo_comments", False))
+        return cls(**{**base.__dict__, **override})
+
+
+@dataclass
+class RunOutcome:
+    """How a run ended: its status and one line that says why."""
+
+    run_id: str
+    status: str  # completed / failed / awaiting-approval
+    message: str
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
+
+
+class Campaign:
+    """Carries out one run over the planned services, recording everything in the journal."""
+
+    def __init__(self, analysis: Analysis, options: RunOptions, journal: Journal, hooks: Hooks, on_event: Event | None = None,
+                 approve: Callable[[str], bool] | None = None, resumed: bool = False) -> None:
+        self.a = analysis
+        self.resumed = resumed
+        self.options = options
+        self.journal = journal
+        self.hooks = hooks
+        self.config: FleetConfig = analysis.config
+        self.root = Path(analysis.fleet.root)
+        self.run_dir = journal.path
+        self.emit = on_event or (lambda *a, **k: None)
+        self.approve = approve
+        self.threshold = options.threshold if options.threshold is not None else self.config.failure_threshold
+        self.jobs = max(1, options.jobs or self.config.jobs or os.cpu_count() or 1)
+        self._lock = threading.Lock()
+
+    # ---- plan selection -------------------------------------------------------------------------
+
+    def selected(self) -> dict[Phase, list[ServicePlan]]:
+        out: dict[Phase, list[ServicePlan]] = {}
+        for phase, services in self.a.plan.by_phase().items():
+            if phase not in self.options.phases:
+                continue
+            chosen = [s for s in services if not self.options.services or s.service in self.options.services]
+            if chosen:
+                out[phase] = chosen
+        return out
+
+    def chain(self, sp: ServicePlan) -> tuple[str, ...]:
+        return tuple(r for r in sp.recipes if not self.options.recipes or r in self.options.recipes)
+
+    # ---- the run --------------------------------------------------------------------------------
+
+    def run(self) -> RunOutcome:
+        state = self.journal.state()
+        done = {n for n, s in state["services"].items() if s.get("status") in DONE_STATUSES}
+        env = {"RUN_ID": self.journal.run_id, "FLEET_ROOT": str(self.root), "RUN_DIR": str(self.run_dir)}
+        if not self.resumed:
+            res = self.hooks.run("before_run", cwd=self.root, **{k.lower(): v for k, v in env.items()})
+            if not res.ok:
+                self.journal.set_status("failed")
+                return RunOutcome(self.journal.run_id, "failed", f"before_run hook failed, nothing changed: {res.detail}")
+        verdicts: dict[str, Verdict] = {}
+        for phase, services in self.selected().items():
+            todo = [s for s in services if s.service not in done]
+            if not todo:
+                continue
+            self.emit("phase", phase=phase.value, total=len(services), done=len(services) - len(todo))
+            res = self.hooks.run("before_phase", cwd=self.root, run_id=self.journal.run_id, phase=phase.value)
+            if not res.ok:
+                for sp in todo:
+                    self._skip(sp, f"before_phase hook failed: {res.detail}")
+                continue
+            outcome = self._run_phase(phase, services, todo, verdicts)
+            if outcome is not None:
+                return outcome
+            self.hooks.run("after_phase", cwd=self.root, run_id=self.journal.run_id, phase=phase.value)
+        self.journal.set_status("completed")
+        self.hooks.run("after_run", cwd=self.root, run_id=self.journal.run_id, status="completed")
+        failed = [n for n, v in verdicts.items() if not v.passed]
+        msg = f"{len(verdicts)} service(s) processed, {len(failed)} failed and rolled back" + (f": {', '.join(failed)}" if failed else "")
+        return RunOutcome(self.journal.run_id, "completed", msg, verdicts)
+
+    def _run_phase(self, phase: Phase, services: list[ServicePlan], todo: list[ServicePlan], verdicts: dict[str, Verdict]) -> RunOutcome | None:
+        batches: dict[int, list[ServicePlan]] = {}
+        for sp in todo:
+            batches.setdefault(sp.batch, []).append(sp)
+        failed_before = sum(1 for s in services if self._status(s.service) in {"failed", "rolled-back"})
+        for _, batch in sorted(batches.items()):
+            if phase is Phase.D:
+                for sp in batch:
+                    if not self.options.yes:
+                        if self.approve is None:
+                            self.journal.set_status("interrupted")
+                            return RunOutcome(self.journal.run_id, "awaiting-approval",
+                                              f"stopped before {sp.service} (phase D needs approval and there is no terminal); "
+                                              f"continue with: fleetshift resume {self.root} --yes")
+                        if not self.approve(sp.service):
+                            self.journal.set_status("interrupted")
+                            return RunOutcome(self.journal.run_id, "awaiting-approval",
+                                              f"stopped before {sp.service} at your request; continue with: fleetshift resume {self.root}")
+                    verdicts[sp.service] = self.process(sp)
+            else:
+                with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+                    for sp, verdict in zip(batch, pool.map(self.process, batch), strict=True):
+                        verdicts[sp.service] = verdict
+            failed = failed_before + sum(1 for s in services if s.service in verdicts and not verdicts[s.service].passed)
+            if failed / len(services) > self.threshold:
+                return self._phase_over_threshold(phase, services, failed)
+        return None
+
+    def _phase_over_threshold(self, phase: Phase, services: list[ServicePlan], failed: int) -> RunOutcome:
+        share = failed / len(services)
+        self.emit("threshold", phase=phase.value, failed=failed, total=len(services))
+        for sp in services:
+            if self._status(sp.service) == "passed":
+                self.journal.rollback(service=sp.service)
+                self.journal.set_service_status(sp.service, "rolled-back")
+                self.journal.set_step(sp.service, "phase-rollback", "done", f"phase {phase.value} over the failure threshold")
+                self.hooks.run("on_rollback", cwd=self.root, run_id=self.journal.run_id, service=sp.service, phase=phase.value)
+        self.journal.set_status("failed")
+        self.hooks.run("after_run", cwd=self.root, run_id=self.journal.run_id, status="failed")
+        return RunOutcome(self.journal.run_id, "failed",
+                          f"phase {phase.value}: {failed} of {len(services)} services failed ({share:.0%} > threshold {self.threshold:.0%}); "
+                          f"the phase was rolled back and the run stopped. Earlier phases stay migrated.")
+
+    # ---- one service ----------------------------------------------------------------------------
+
+    def _status(self, service: str) -> str:
+        return self.journal.state()["services"].get(service, {}).get("status", "pending")
+
+    def _skip(self, sp: ServicePlan, why: str) -> Verdict:
+        self.journal.set_service_status(sp.service, "skipped")
+        self.journal.set_step(sp.service, "skip", "skipped", why)
+        verdict = Verdict(sp.service, passed=True, skipped=True, reason=why)
+        self._save_verdict(verdict)
+        self.emit("service", service=sp.service, status="skipped", detail=why)
+        return verdict
+
+    def _step(self, service: str, step: str, status: str, detail: str = "") -> None:
+        self.journal.set_step(service, step, status, detail)
+        self.emit("step", service=service, step=step, status=status, detail=detail)
+
+    def _hook(self, point: str, sp: ServicePlan, service: Service, **extra: str) -> HookResult:
+        return self.hooks.run(point, cwd=self.root / service.path, run_id=self.journal.run_id, service=sp.service,
+                              service_dir=str(self.root / service.path), phase=sp.phase.value, **extra)
+
+    def process(self, sp: ServicePlan) -> Verdict:
+        """Migrate and verify one service; roll it back alone when anything fails."""
+        name = sp.service
+        service = self.a.fleet.service(name)
+        chain = self.chain(sp)
+        if self._status(name) == "running":  # interrupted mid-way in an earlier process: start it over
+            self.journal.rollback(service=name, force=False)
+        self.journal.set_service_status(name, "running")
+        self.emit("service", service=name, status="running")
+        res = self._hook("before_service", sp, service)
+        if not res.ok:
+            return self._skip(sp, f"before_service hook failed: {res.detail}")
+        timeout = self.config.step_timeout
+        opts = self.config.services.get(name)
+        test_command = opts.test_command if opts else ""
+        baseline = None
+        if self.options.verify and chain:
+            self._step(name, "baseline", "running")
+            baseline = verify.baseline(self.root, service, self.run_dir, timeout=timeout, test_command=test_command)
+            self._step(name, "baseline", "done", baseline.summary())
+        self._step(name, "rewrite", "running")
+        cs = rewrite_service(self.root, service, chain, self.config, self.options.todo_comments) if chain else ChangeSet(name)
+        for recipe in chain:
+            res = self._hook("before_recipe", sp, service, recipe=recipe)
+            if not res.ok:
+                self._step(name, "rewrite", "skipped", res.detail)
+                return self._skip(sp, f"before_recipe hook failed for {recipe}: {res.detail}")
         for change in cs.changes:
-            journal.write(cs.service, change.file, change.new, change.recipes, expect=change.old)
-        journal.set_step(cs.service, "rewrite", "done", f"{len(cs.changes)} file(s)")
-    journal.set_status("completed")
-    return journal
+            self.journal.write(name, change.file, change.new, change.recipes, expect=change.old)
+        self._save_findings(name, cs)
+        self._step(name, "rewrite", "done", f"{len(cs.changes)} file(s) changed by {', '.join(chain) or 'no recipe'}")
+        for recipe in chain:
+            res = self._hook("after_recipe", sp, service, recipe=recipe)
+            if not res.ok:
+                return self._fail(sp, service, cs, baseline, None, f"after_recipe hook failed for {recipe}: {res.detail}")
+        res = self._hook("build", sp, service)
+        if not res.ok:
+            return self._fail(sp, service, cs, baseline, None, f"build hook failed: {res.detail}")
+        after = None
+        if self.options.verify:
+            res = self._hook("before_verify", sp, service)
+            if not res.ok:
+                return self._fail(sp, service, cs, baseline, None, f"before_verify hook failed: {res.detail}")
+            self._step(name, "verify", "running")
+            after = verify.after(self.root, service, self.run_dir, timeout=timeout, test_command=test_command)
+            verdict = verify.compare(baseline, after)
+            self._step(name, "verify", "done" if verdict.passed else "failed", verdict.reason)
+            res = self._hook("after_verify", sp, service, status="passed" if verdict.passed else "failed")
+            if not verdict.passed:
+                return self._fail(sp, service, cs, baseline, after, verdict.reason, verdict)
+            if not res.ok:
+                return self._fail(sp, service, cs, baseline, after, f"after_verify hook failed: {res.detail}")
+            if opts and opts.health:
+                self._step(name, "health", "running")
+                health = verify.health(self.root, service, self.run_dir, opts.health)
+                self._step(name, "health", "done" if health.ok else "failed", health.detail)
+                if not health.ok:
+                    return self._fail(sp, service, cs, baseline, after, f"health check failed: {health.detail}",
+                                      Verdict(name, False, baseline=baseline, after=after, health=health, reason=health.detail))
+                verdict = Verdict(**{**verdict.__dict__, "health": health})
+        else:
+            verdict = Verdict(name, passed=True, reason="applied without verification (--no-verify)")
+        res = self._hook("after_service", sp, service, status="passed")
+        if not res.ok:
+            return self._fail(sp, service, cs, baseline, after, f"after_service hook failed: {res.detail}")
+        verdict = Verdict(**{**verdict.__dict__, "recipes": chain, "files": tuple(c.file for c in cs.changes)})
+        self._save_verdict(verdict)
+        self.journal.set_service_status(name, "passed" if chain else "no-op")
+        self.emit("service", service=name, status="passed", detail=verdict.reason)
+        return verdict
+
+    def _fail(self, sp: ServicePlan, service: Service, cs: ChangeSet, baseline: Any, after: Any, why: str,
+              verdict: Verdict | None = None) -> Verdict:
+        name = sp.service
+        self.hooks.run("on_failure", cwd=self.root / service.path, run_id=self.journal.run_id, service=name, phase=sp.phase.value, reason=why)
+        report = self.journal.rollback(service=name)
+        self._step(name, "rollback", "done", f"{len(report.restored) + len(report.removed)} file(s) restored")
+        self.hooks.run("on_rollback", cwd=self.root / service.path, run_id=self.journal.run_id, service=name, phase=sp.phase.value)
+        base = verdict or Verdict(name, False, baseline=baseline, after=after, reason=why)
+        verdict = Verdict(**{**base.__dict__, "passed": False, "reason": why, "rolled_back": True, "recipes": self.chain(sp),
+                             "files": tuple(c.file for c in cs.changes)})
+        self._save_verdict(verdict)
+        self.journal.set_service_status(name, "failed")
+        self.emit("service", service=name, status="failed", detail=why)
+        return verdict
+
+    def _save_verdict(self, verdict: Verdict) -> None:
+        folder = self.run_dir / "verdicts"
+        folder.mkdir(exist_ok=True)
+        tmp = folder / f".{verdict.service}.json.tmp"
+        tmp.write_text(json.dumps(to_jsonable(verdict), indent=2))
+        os.replace(tmp, folder / f"{verdict.service}.json")
+
+    def _save_findings(self, service: str, cs: ChangeSet) -> None:
+        folder = self.run_dir / "findings"
+        folder.mkdir(exist_ok=True)
+        (folder / f"{service}.json").write_text(json.dumps(to_jsonable(cs.findings), indent=2))
+
+
+def is_interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()

@@ -116,6 +116,7 @@ def rewrite_service(root: Path, service: Service, chain: Sequence[str], config: 
                     texts[rel] = new
                     touched.setdefault(rel, []).append("todo-comments")
 
+    _apply_pin_changes(root, service, pin_changes, texts, decoded, touched, findings)
     changes: list[FileChange] = []
     for rel, new in texts.items():
         if rel in touched:
@@ -124,14 +125,12 @@ def rewrite_service(root: Path, service: Service, chain: Sequence[str], config: 
             data = d.encode(new) if d else new.encode("utf-8")
             if old != data:
                 changes.append(FileChange(rel, old, data, tuple(dict.fromkeys(touched[rel]))))
-    changes += _manifest_changes(root, service, pin_changes, findings)
     return ChangeSet(service.name, tuple(changes), tuple(findings), tuple(chain))
 
 
-def _manifest_changes(root: Path, service: Service, pin_changes: list[tuple[str, PinChange]], findings: list[Finding]) -> list[FileChange]:
-    out: list[FileChange] = []
-    if not pin_changes:
-        return out
+def _apply_pin_changes(root: Path, service: Service, pin_changes: list[tuple[str, PinChange]], texts: dict[str, str],
+                       decoded: dict[str, Decoded], touched: dict[str, list[str]], findings: list[Finding]) -> None:
+    """Edit each manifest's pins in `texts` (on top of what recipes already changed in that file)."""
     for manifest in service.manifests:
         names = {p.package for p in manifest.pins if not p.path}
         mine = [(r, c) for r, c in pin_changes if c.package in names]
@@ -143,21 +142,21 @@ def _manifest_changes(root: Path, service: Service, pin_changes: list[tuple[str,
                                     + ", ".join(sorted({c.package for _, c in mine}))
                                     + "; update it once for every service that includes it", Severity.HUMAN))
             continue
-        d = _read(root, manifest.file, findings)
-        if d is None:
-            continue
-        seen: set[tuple[str, str | None, bool]] = set()
-        unique = []
+        if manifest.file not in decoded:
+            d = _read(root, manifest.file, findings)
+            if d is None:
+                continue
+            decoded[manifest.file] = d
+            texts[manifest.file] = d.text
+        unique: list[PinChange] = []
         for _, c in mine:
-            if (c.package, c.new_spec, c.remove) not in seen:
-                seen.add((c.package, c.new_spec, c.remove))
+            if all((c.package, c.new_spec, c.remove) != (u.package, u.new_spec, u.remove) for u in unique):
                 unique.append(c)
-        new_text, problems = apply_pin_changes(manifest.file, d.text, manifest.kind, unique)
+        new_text, problems = apply_pin_changes(manifest.file, texts[manifest.file], manifest.kind, unique)
         findings.extend(problems)
-        if new_text != d.text:
-            out.append(FileChange(manifest.file, (root / manifest.file).read_bytes(), d.encode(new_text),
-                                  tuple(dict.fromkeys(r for r, _ in mine))))
-    return out
+        if new_text != texts[manifest.file]:
+            texts[manifest.file] = new_text
+            touched.setdefault(manifest.file, []).extend(r for r, _ in mine)
 
 
 def rewrite_fleet(fleet: Fleet, plan: Plan, config: FleetConfig, options: RewriteOptions = RewriteOptions()) -> list[ChangeSet]:

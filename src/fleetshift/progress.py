@@ -1,0 +1,91 @@
+"""Progress of a run: a live rich view on a terminal, plain lines otherwise; `status` reads the same state."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+STATUS_STYLE = {"passed": "green", "no-op": "green", "failed": "red", "rolled-back": "red", "running": "yellow", "skipped": "magenta"}
+
+
+def state_table(state: dict[str, Any], now: float | None = None) -> Group:
+    """A table of every planned service of a run state, with per-phase counts, elapsed time and ETA."""
+    plan: dict[str, dict[str, Any]] = state.get("meta", {}).get("plan", {})
+    services = state.get("services", {})
+    table = Table(title=f"run {state.get('run_id')} — {state.get('status')}", title_justify="left")
+    for col in ("phase", "service", "status", "step", "detail"):
+        table.add_column(col)
+    counts: dict[str, dict[str, int]] = {}
+    for name, info in sorted(plan.items(), key=lambda kv: kv[1].get("order", 0)):
+        svc = services.get(name, {})
+        status = svc.get("status", "pending")
+        steps = svc.get("steps", {})
+        current = max(steps.items(), key=lambda kv: kv[1].get("updated", ""), default=(None, {}))
+        step_name, step = current
+        phase = info.get("phase", "?")
+        c = counts.setdefault(phase, {"total": 0, "done": 0, "passed": 0, "failed": 0, "rolled_back": 0})
+        c["total"] += 1
+        if status not in {"pending", "running"}:
+            c["done"] += 1
+        c["passed"] += status in {"passed", "no-op"}
+        c["failed"] += status in {"failed", "rolled-back"}
+        c["rolled_back"] += status in {"failed", "rolled-back"}
+        detail = (step or {}).get("detail", "")
+        table.add_row(phase, name, Text(status, style=STATUS_STYLE.get(status, "")), f"{step_name or ''} {(step or {}).get('status', '')}".strip(),
+                      detail if len(detail) < 90 else detail[:87] + "...")
+    done = sum(c["done"] for c in counts.values())
+    total = sum(c["total"] for c in counts.values())
+    elapsed = _elapsed(state, now)
+    eta = f", ETA {elapsed / done * (total - done):.0f}s" if done and done < total and state.get("status") == "running" else ""
+    line = " · ".join(f"{p}: {c['done']}/{c['total']} done, {c['passed']} passed, {c['failed']} failed" for p, c in sorted(counts.items()))
+    return Group(table, Text(f"{line}\nelapsed {elapsed:.0f}s{eta}"))
+
+
+def _elapsed(state: dict[str, Any], now: float | None) -> float:
+    import datetime as dt
+
+    try:
+        start = dt.datetime.fromisoformat(state["created"]).timestamp()
+    except (KeyError, ValueError):
+        return 0.0
+    return max(0.0, (now or time.time()) - start)
+
+
+class RunProgress:
+    """Receives the orchestrator's events; redraws a live table on a terminal, prints lines otherwise."""
+
+    def __init__(self, console: Console, read_state: Any) -> None:
+        self.console = console
+        self.read_state = read_state
+        self.live: Live | None = None
+
+    def __enter__(self) -> RunProgress:
+        if self.console.is_terminal:
+            self.live = Live(state_table(self.read_state()), console=self.console, refresh_per_second=2, transient=False)
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live:
+            self.live.update(state_table(self.read_state()))
+            self.live.__exit__(None, None, None)
+
+    def __call__(self, kind: str, **info: Any) -> None:
+        if self.live:
+            self.live.update(state_table(self.read_state()))
+            return
+        stamp = time.strftime("%H:%M:%S")
+        if kind == "phase":
+            self.console.print(f"{stamp} phase {info['phase']}: {info['total']} service(s)")
+        elif kind == "service":
+            detail = f": {info['detail']}" if info.get("detail") else ""
+            self.console.print(f"{stamp} {info['service']}: {info['status']}{detail}")
+        elif kind == "step" and info.get("status") in {"running", "failed"}:
+            self.console.print(f"{stamp} {info['service']}: {info['step']} {info['status']}")
+        elif kind == "threshold":
+            self.console.print(f"{stamp} phase {info['phase']}: {info['failed']} of {info['total']} failed, over the threshold")
