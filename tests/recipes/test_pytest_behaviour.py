@@ -1,0 +1,443 @@
+"""Behavioural proofs: real test suites on the old pytest / pytest-asyncio API pass on the old pins, are migrated
+by the two recipes (pytest-asyncio, then pytest), and pass on pytest 9.0.2 + pytest-asyncio 1.3.0 and on
+pytest 9.2.0 + pytest-asyncio 1.5.0."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+from recipe_harness import rewrite_files
+from uvenv import run_pytest, uv_env
+
+from fleetshift.model import Finding, Severity
+
+pytestmark = pytest.mark.slow
+
+OLD_023 = ["pytest==8.3.5", "pytest-asyncio==0.23.8"]
+OLD_021 = ["pytest==8.3.5", "pytest-asyncio==0.21.2"]
+NEW = {
+    "9.0.2+1.3.0": ["pytest==9.0.2", "pytest-asyncio==1.3.0"],
+    "9.2.0+1.5.0": ["pytest==9.2.0", "pytest-asyncio==1.5.0"],
+}
+
+# A 0.21 project: session event_loop override in the root conftest, session/module async fixtures whose loop
+# identity the tests assert, a class with pytestmark, sync tests driving the loop, filterwarnings = error.
+ROOT_SESSION_OVERRIDE = {
+    "pytest.ini": """\
+    [pytest]
+    asyncio_mode = auto
+    filterwarnings =
+        error
+    """,
+    "tests/conftest.py": """\
+    import asyncio
+
+    import pytest
+
+
+    @pytest.fixture(scope="session")
+    def event_loop():
+        loop = asyncio.new_event_loop()
+        yield loop
+        loop.close()
+
+
+    @pytest.fixture(scope="session")
+    async def session_loop():
+        return asyncio.get_running_loop()
+
+
+    @pytest.fixture(scope="module")
+    async def shared_lock():
+        return asyncio.Lock()
+
+
+    @pytest.fixture
+    async def per_test():
+        return asyncio.get_running_loop()
+    """,
+    "tests/test_loops.py": """\
+    import asyncio
+
+    import pytest
+
+
+    async def test_session_fixture_shares_the_loop(session_loop, per_test):
+        assert session_loop is asyncio.get_running_loop()
+        assert per_test is session_loop
+
+
+    async def test_lock_from_module_fixture(shared_lock):
+        async with shared_lock:
+            await asyncio.sleep(0)
+
+
+    async def test_future(event_loop, session_loop):
+        fut = event_loop.create_future()
+        event_loop.call_soon(fut.set_result, 3)
+        assert await fut == 3
+        assert event_loop is session_loop
+
+
+    def test_sync_driver(event_loop):
+        assert event_loop.run_until_complete(asyncio.sleep(0, 7)) == 7
+
+
+    class TestMarked:
+        pytestmark = pytest.mark.asyncio
+
+        async def test_in_class(self, session_loop):
+            assert asyncio.get_event_loop() is session_loop
+    """,
+}
+
+# A 0.23 project in strict mode (the default), pyproject config: module-scoped fixtures and markers with
+# scope=, an asyncio mark on a fixture, an unmarked async test (skipped on pytest 8.3), get_event_loop().
+STRICT_PYPROJECT = {
+    "pyproject.toml": """\
+    [project]
+    name = "svc"
+    version = "0"
+
+    [tool.pytest.ini_options]
+    addopts = "-ra"
+    """,
+    "tests/test_strict.py": """\
+    import asyncio
+
+    import pytest
+    import pytest_asyncio
+
+    pytestmark = pytest.mark.asyncio(scope="module")
+
+
+    @pytest_asyncio.fixture(scope="module")
+    async def module_queue():
+        return asyncio.Queue()
+
+
+    @pytest.mark.asyncio
+    @pytest_asyncio.fixture(scope="function")
+    async def value():
+        return 42
+
+
+    async def test_one(module_queue, value):
+        assert value == 42
+        await module_queue.put(1)
+        assert asyncio.get_event_loop() is asyncio.get_running_loop()
+
+
+    async def test_two(module_queue):
+        assert module_queue.qsize() == 1
+        assert await module_queue.get() == 1
+    """,
+    "tests/test_unmarked.py": """\
+    import asyncio
+
+    import pytest
+
+
+    @pytest.mark.asyncio
+    async def test_marked():
+        await asyncio.sleep(0)
+
+
+    async def test_unmarked():
+        await asyncio.sleep(0)
+    """,
+}
+
+# A 0.23 project, setup.cfg in auto mode: a module-level event_loop override, a class with its own override,
+# a class-scoped marker with scope= and a class pytestmark.
+MODULE_AND_CLASS_OVERRIDES = {
+    "setup.cfg": """\
+    [metadata]
+    name = svc
+
+    [tool:pytest]
+    asyncio_mode = auto
+    """,
+    "tests/test_module_loop.py": """\
+    import asyncio
+
+    import pytest
+
+    SEEN = []
+
+
+    @pytest.fixture(scope="module")
+    def event_loop():
+        loop = asyncio.new_event_loop()
+        yield loop
+        loop.close()
+
+
+    @pytest.fixture
+    async def loop_of_fixture():
+        return asyncio.get_running_loop()
+
+
+    async def test_a(loop_of_fixture):
+        SEEN.append(asyncio.get_running_loop())
+        assert loop_of_fixture is SEEN[0]
+
+
+    async def test_b(loop_of_fixture):
+        SEEN.append(asyncio.get_running_loop())
+        assert SEEN[0] is SEEN[1] is loop_of_fixture
+    """,
+    "tests/test_class_loop.py": """\
+    import asyncio
+
+    import pytest
+
+
+    class TestOwnLoop:
+        seen = []
+
+        @pytest.fixture(scope="class")
+        def event_loop(self):
+            loop = asyncio.new_event_loop()
+            yield loop
+            loop.close()
+
+        async def test_a(self):
+            self.seen.append(asyncio.get_running_loop())
+
+        async def test_b(self):
+            self.seen.append(asyncio.get_running_loop())
+            assert self.seen[0] is self.seen[1]
+
+
+    @pytest.mark.asyncio(scope="class")
+    class TestMarkedClass:
+        seen = []
+
+        async def test_a(self):
+            self.seen.append(asyncio.get_running_loop())
+
+        async def test_b(self):
+            self.seen.append(asyncio.get_running_loop())
+            assert self.seen[0] is self.seen[1]
+    """,
+}
+
+# A 0.21 project, tox.ini in strict mode: sync fixtures and tests driving event_loop, a plain
+# function-scoped override in conftest.
+TOX_STRICT_SYNC = {
+    "tox.ini": """\
+    [tox]
+    envlist = py311
+
+    [pytest]
+    asyncio_mode = strict
+    """,
+    "tests/conftest.py": """\
+    import asyncio
+
+    import pytest
+
+
+    @pytest.fixture
+    def event_loop():
+        loop = asyncio.new_event_loop()
+        yield loop
+        loop.close()
+
+
+    class Server:
+        async def start(self):
+            self.loop = asyncio.get_running_loop()
+            return self
+
+        async def close(self):
+            self.closed = True
+
+
+    @pytest.fixture
+    def server(event_loop):
+        s = event_loop.run_until_complete(Server().start())
+        yield s
+        event_loop.run_until_complete(s.close())
+    """,
+    "tests/test_sync.py": """\
+    import asyncio
+
+    import pytest
+
+
+    async def current():
+        return asyncio.get_running_loop()
+
+
+    def test_sync(event_loop, server):
+        assert event_loop.run_until_complete(asyncio.sleep(0, "ok")) == "ok"
+        assert event_loop.run_until_complete(current()) is server.loop
+
+
+    @pytest.mark.asyncio
+    async def test_async(server):
+        assert server.loop is asyncio.get_running_loop()
+    """,
+}
+
+# pytest 8 -> 9: py.path hook arguments, --strict, positional parametrize options, a PytestRemovedIn9Warning
+# filter, yield_fixture, a class-scoped instance-method fixture, filterwarnings = error.
+PYTEST9_API = {
+    "pytest.ini": """\
+    [pytest]
+    addopts = --strict
+    markers =
+        fast: quick tests
+    filterwarnings =
+        error
+        ignore:@pytest.yield_fixture is deprecated:pytest.PytestDeprecationWarning
+        ignore::pytest.PytestRemovedIn9Warning
+    """,
+    "conftest.py": """\
+    import pytest
+
+
+    def pytest_ignore_collect(path, config):
+        if path.basename == "test_ignored.py":
+            return True
+        return None
+
+
+    def pytest_report_header(config, startdir):
+        return f"start: {startdir.basename}"
+
+
+    @pytest.yield_fixture
+    def resource():
+        yield "r"
+    """,
+    "tests/test_ignored.py": "def test_never():\n    raise AssertionError\n",
+    "tests/test_api.py": """\
+    import pytest
+
+
+    @pytest.fixture
+    def doubled(request):
+        return request.param * 2
+
+
+    @pytest.mark.fast
+    @pytest.mark.parametrize("doubled", [1, 2], True, ["one", "two"])
+    def test_indirect(doubled, resource):
+        assert doubled in (2, 4) and resource == "r"
+
+
+    class TestShared:
+        base = 10
+
+        @pytest.fixture(scope="class")
+        def shared(self):
+            return self.base + 1
+
+        def test_shared(self, shared):
+            assert shared == 11
+    """,
+}
+
+SUITES = {
+    "root-session-override-0.21": (OLD_021, ROOT_SESSION_OVERRIDE),
+    "strict-pyproject-0.23": (OLD_023, STRICT_PYPROJECT),
+    "module-class-overrides-0.23": (OLD_023, MODULE_AND_CLASS_OVERRIDES),
+    "tox-strict-sync-0.21": (OLD_021, TOX_STRICT_SYNC),
+    "pytest9-api": (OLD_023, PYTEST9_API),
+}
+
+
+def _files(files: dict[str, str]) -> dict[str, str]:
+    return {f"svc/{p}": textwrap.dedent(t) for p, t in files.items()}
+
+
+def _write(root: Path, files: dict[str, str]) -> Path:
+    for p, t in files.items():
+        f = root / p
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(t)
+    return root / "svc"
+
+
+def _passed(out: str) -> int:
+    m = re.search(r"(\d+) passed", out)
+    return int(m.group(1)) if m else 0
+
+
+def migrate(files: dict[str, str]) -> tuple[dict[str, str], list[Finding]]:
+    """Apply the chain a service gets: pytest-asyncio first, then pytest."""
+    files, f1 = rewrite_files("pytest-asyncio", files)
+    files, f2 = rewrite_files("pytest", files)
+    return files, f1 + f2
+
+
+@pytest.mark.parametrize("suite", list(SUITES))
+def test_suite_passes_before_and_after(suite: str, tmp_path: Path) -> None:
+    old_reqs, raw = SUITES[suite]
+    files = _files(raw)
+    old = run_pytest(uv_env(old_reqs), _write(tmp_path / "old", files), "-p", "no:randomly")
+    assert old.returncode == 0, old.stdout + old.stderr
+    before = _passed(old.stdout)
+    new_files, findings = migrate(files)
+    assert not [f for f in findings if f.severity is Severity.HUMAN], findings  # all of it is mechanical
+    assert migrate(new_files)[0] == new_files  # the chain is idempotent
+    for label, reqs in NEW.items():
+        res = run_pytest(
+            uv_env(reqs), _write(tmp_path / label, new_files), "-W", "error::pytest.PytestDeprecationWarning"
+        )
+        out = res.stdout + res.stderr
+        assert res.returncode == 0, f"{label}\n{out}\n" + "\n".join(
+            f"--- {p}\n{t}" for p, t in new_files.items()
+        )
+        assert "skipped" not in out and _passed(out) >= before, out
+
+
+def test_unmigrated_root_override_fails_on_new_versions(tmp_path: Path) -> None:
+    """The proof above can fail: the 0.21 suite as it is breaks on pytest 9 + pytest-asyncio 1.x."""
+    root = _write(tmp_path, _files(ROOT_SESSION_OVERRIDE))
+    res = run_pytest(uv_env(NEW["9.0.2+1.3.0"]), root)
+    # the override is now an ordinary fixture: tests and fixtures silently run in different loops (PA-2)
+    assert res.returncode == 1 and "attached to a different loop" in res.stdout, res.stdout
+    # pytest 9.2 + filterwarnings = error: the unset loop-scope default stops the run before any test (PA-6)
+    res = run_pytest(uv_env(NEW["9.2.0+1.5.0"]), root)
+    assert res.returncode == 3 and "asyncio_default_fixture_loop_scope" in res.stdout + res.stderr
+
+
+def test_false_claims_are_not_applied_and_would_break(tmp_path: Path) -> None:
+    """asyncio_mode = auto is kept (strict is the default) and scope="function" gets no loop_scope="function"."""
+    files = _files(ROOT_SESSION_OVERRIDE)
+    files["svc/tests/test_fn_scope.py"] = textwrap.dedent(
+        """\
+        import asyncio
+
+        import pytest
+
+
+        @pytest.fixture(scope="function")
+        async def fn_fixture():
+            return asyncio.get_running_loop()
+
+
+        async def test_fn(fn_fixture):
+            assert fn_fixture is asyncio.get_running_loop()
+        """
+    )
+    new_files, _ = migrate(files)
+    assert "asyncio_mode = auto" in new_files["svc/pytest.ini"]
+    assert 'loop_scope="function"' not in "".join(new_files.values())
+    assert (
+        '@pytest.fixture(scope="function")\nasync def fn_fixture' in new_files["svc/tests/test_fn_scope.py"]
+    )
+    env = uv_env(NEW["9.0.2+1.3.0"])
+    assert run_pytest(env, _write(tmp_path / "kept", new_files)).returncode == 0
+    # applying the false claim (removing asyncio_mode) breaks the migrated suite on the new versions
+    broken = dict(new_files)
+    broken["svc/pytest.ini"] = broken["svc/pytest.ini"].replace("asyncio_mode = auto\n", "")
+    res = run_pytest(env, _write(tmp_path / "removed", broken))
+    assert res.returncode != 0, res.stdout
