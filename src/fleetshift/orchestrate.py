@@ -15,7 +15,7 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from fleetshift import verify
 from fleetshift.config import FleetConfig
 from fleetshift.hooks import HookResult, Hooks
 from fleetshift.journal import Journal
+from fleetshift.manifests import read_manifest
 from fleetshift.model import ChangeSet, Phase, Service, ServicePlan, Verdict, to_jsonable
 from fleetshift.pipeline import Analysis
 from fleetshift.rewrite import rewrite_service
@@ -239,6 +240,7 @@ class Campaign:
         if not res.ok:
             return self._fail(sp, service, cs, baseline, None, f"build hook failed: {res.detail}")
         after = None
+        service = _reread_manifests(self.root, service)
         if self.options.verify:
             res = self._hook("before_verify", sp, service)
             if not res.ok:
@@ -297,6 +299,11 @@ class Campaign:
         folder = self.run_dir / "findings"
         folder.mkdir(exist_ok=True)
         (folder / f"{service}.json").write_text(json.dumps(to_jsonable(cs.findings), indent=2))
+
+
+def _reread_manifests(root: Path, service: Service) -> Service:
+    """The service with its manifests read again from disk, so verification installs the new pins."""
+    return replace(service, manifests=tuple(read_manifest(root, m.file)[0] for m in service.manifests))
 
 
 def is_interactive() -> bool:
