@@ -448,7 +448,8 @@ class InfluxDB3Recipe(Recipe):
                 ],
             )
         findings = [self.finding(path, n.line, n.rule, n.message) for n in notes]
-        findings.extend(self._trap_findings(path, new))
+        if "influxdb_client_3" in text:  # already-migrated code: only the version traps apply
+            findings.extend(self._trap_findings(path, new))
         return RewriteResult(new, _dedupe(findings))
 
     def _trap_findings(self, path: str, text: str) -> list[Finding]:

@@ -169,6 +169,8 @@ class _Analysis(cst.CSTVisitor):
         self.params: dict[int, set[str]] = {}
         self.names: list[cst.Name] = []
         self.self_attrs: list[cst.Attribute] = []
+        self.attrs: list[cst.Attribute] = []
+        self.param_nodes: list[cst.Param] = []
         self.calls: list[cst.Call] = []
         self.assigns: list[tuple[cst.CSTNode, cst.BaseExpression, cst.BaseExpression | None]] = []
         self.v2_import = False
@@ -255,11 +257,15 @@ class _Analysis(cst.CSTVisitor):
         self.names.append(node)
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
+        self.attrs.append(node)
         if isinstance(node.value, cst.Name) and node.value.value in ("self", "cls"):
             self.self_attrs.append(node)
 
     def visit_Call(self, node: cst.Call) -> None:
         self.calls.append(node)
+
+    def visit_Param(self, node: cst.Param) -> None:
+        self.param_nodes.append(node)
 
 
 @dataclass
@@ -308,6 +314,8 @@ class Rewriter:
         self.bucket_exprs: list[tuple[cst.BaseExpression, str]] = []  # (node or parsed expr, code)
         self.write_client_opts: dict[int, list[tuple[ApiBinding | None, cst.Call]]] = {}
         self.need_timezone = False
+        self.annotated_clients: set[tuple] = set()
+        self.async_clients: set[tuple] = set()
         self.locked_ctor: set[int] = set()
 
     # ---- helpers -------------------------------------------------------------------------------
@@ -392,6 +400,10 @@ class Rewriter:
     # ---- analysis of clients and api objects ------------------------------------------------------
 
     def collect(self) -> None:
+        for p in self.a.param_nodes:
+            if p.annotation is not None and self.is_v2(p.annotation.annotation, "InfluxDBClient"):
+                fn = self.a.scope_of.get(id(p))
+                self.annotated_clients.add(("local", id(fn), p.name.value))
         for node, target, value in self.a.assigns:
             if isinstance(value, cst.Call):
                 k = self.key(target)
@@ -399,6 +411,10 @@ class Rewriter:
                     continue
                 if self.is_v2(value.func, "InfluxDBClient"):
                     self.clients[k] = value
+                elif isinstance(value.func, cst.Attribute) and value.func.attr.value == "from_env_properties":
+                    self.clients[k] = value
+                elif self.is_v2(value.func, "InfluxDBClientAsync"):
+                    self.async_clients.add(k)
                 elif isinstance(value.func, cst.Attribute) and value.func.attr.value in (
                     "write_api",
                     "query_api",
@@ -446,7 +462,8 @@ class Rewriter:
         if isinstance(client, cst.Call) and self.is_v2(client.func, "InfluxDBClient"):
             return client
         k = self.key(client)
-        return self.clients.get(k) if k else None
+        found = self.clients.get(k) if k else None
+        return found if found is not None and self.is_v2(found.func, "InfluxDBClient") else None
 
     # ---- planning ----------------------------------------------------------------------------------
 
@@ -477,7 +494,7 @@ class Rewriter:
                 ):
                     self.note("no-equivalent", call, f"`{name}()`: {NO_EQUIVALENT[name]}")
             if isinstance(f, cst.Attribute) and f.attr.value == "version" and not call.args:
-                if self.ctor_for(f.value) is not None:
+                if self.is_client_like(f.value):
                     self.set(f.attr, lambda n: n.with_changes(value="get_server_version"))
             if self.is_v2(f, "from_config_file"):
                 self.note(
@@ -498,8 +515,11 @@ class Rewriter:
                 )
 
     def is_client_like(self, expr: cst.BaseExpression) -> bool:
+        """A v2 client: made here, or a name annotated as InfluxDBClient."""
+        if isinstance(expr, cst.Call) and self.is_v2(expr.func, "InfluxDBClient"):
+            return True
         k = self.key(expr)
-        return k is not None and k in self.clients
+        return k is not None and (k in self.clients or k in self.annotated_clients)
 
     def plan_bindings(self) -> None:
         for b in self.bindings.values():
@@ -508,7 +528,13 @@ class Rewriter:
             else:
                 self.plan_query_binding(b)
 
+    def is_async(self, client: cst.BaseExpression) -> bool:
+        k = self.key(client)
+        return k is not None and k in self.async_clients
+
     def plan_write_binding(self, b: ApiBinding) -> None:
+        if self.is_async(b.client):
+            return
         if not self.write_options_ok(b.call, b):
             return
         usable = all(self.client_usable_at(b.client, u) for u in b.uses)
@@ -704,6 +730,8 @@ class Rewriter:
             ):
                 api = inner.func.attr.value
                 client = inner.func.value
+                if self.is_async(client):
+                    continue
                 if api == "write_api" and f.attr.value == "write":
                     if self.write_options_ok(inner, None) and self.plan_write_call(call, _code(client)):
                         continue
@@ -717,10 +745,38 @@ class Rewriter:
                 "record",
             }:
                 self.plan_write_call(call, None)
+        self.flag_leftover_apis()
+
+    def flag_leftover_apis(self) -> None:
+        """A write_api()/query_api() object that none of the rules consumed: a human must replace it."""
+        handled = {id(b.call) for b in self.bindings.values()}
+        for call in self.a.calls:
+            f = call.func
+            if isinstance(f, cst.Attribute) and isinstance(f.value, cst.Call):
+                inner = f.value.func
+                if isinstance(inner, cst.Attribute) and inner.attr.value in ("write_api", "query_api"):
+                    handled.add(id(f.value))
+            if isinstance(self.parent.get(call), cst.WithItem):
+                handled.add(id(call))
+        for call in self.a.calls:
+            f = call.func
+            if not isinstance(f, cst.Attribute) or f.attr.value not in ("write_api", "query_api"):
+                continue
+            if id(call) in handled or self.is_async(f.value):
+                continue
+            rule = "write-manual" if f.attr.value == "write_api" else "query-manual"
+            self.note(
+                rule,
+                call,
+                f"`{f.attr.value}()` objects do not exist in influxdb3-python: pass the InfluxDBClient3 "
+                "and call its write()/query() instead",
+            )
 
     # ---- queries ---------------------------------------------------------------------------------
 
     def plan_query_binding(self, b: ApiBinding) -> None:
+        if self.is_async(b.client):
+            return
         done = True
         for use in b.uses:
             call = self.parent[use]
@@ -871,6 +927,16 @@ class Rewriter:
             return ""
         if method == "query_stream":
             loop = par if isinstance(par, cst.For) and par.iter is call else None
+            if loop is None and isinstance(par, cst.Assign) and len(par.targets) == 1:
+                k = self.key(par.targets[0].target)
+                refs = [r for r in self.refs(k) if not self.within(r, par)] if k and k[0] == "local" else []
+                loops = [self.parent.get(r) for r in refs]
+                if refs and all(
+                    isinstance(lp, cst.For) and lp.iter is r for lp, r in zip(loops, refs, strict=True)
+                ):
+                    if all(self.plan_record_loop(lp.target, lp, tr) for lp in loops):  # type: ignore[union-attr]
+                        return "to_pylist"
+                    return None
             if loop is None:
                 self.note(
                     "query-results-manual",
@@ -1298,15 +1364,29 @@ class Rewriter:
         return None
 
     def plan_names(self) -> None:
+        """Rename references to v2 names that have a v3 counterpart (InfluxDBClient, ApiException, ...)."""
         for n in self.a.names:
             par = self.parent.get(n)
             if isinstance(par, (cst.ImportAlias, cst.AsName)) or (
                 isinstance(par, cst.Attribute) and par.attr is n
             ):
                 continue
-            if self.is_v2(n, "ApiException") or self.is_v2(n, "InfluxDBError"):
-                if n.value in ("ApiException", "InfluxDBError"):
-                    self.set(n, lambda x: x.with_changes(value="InfluxDBError"))
+            if isinstance(par, cst.Attribute) and par.attr.value in ("from_config_file",):
+                continue
+            for old, new in V3_NAMES.items():
+                if old != new and n.value == old and self.is_v2(n, old):
+                    self.set(n, lambda x, v=new: x.with_changes(value=v))
+        for node in self.a.attrs:
+            qn = [q for q in self.qnames(node) if q.startswith("influxdb_client.")]
+            last = node.attr.value
+            if (
+                qn
+                and last in V3_NAMES
+                and not isinstance(self.parent.get(node), cst.Attribute | cst.ImportFrom)
+            ):
+                self.set(
+                    node, lambda x, v=V3_NAMES[last]: cst.Attribute(value=cst.Name(V3), attr=cst.Name(v))
+                )
 
 
 def _rename_client(node: cst.CSTNode) -> cst.CSTNode:
@@ -1421,7 +1501,8 @@ def fix_imports(code: str, need_timezone: bool) -> str:
             keep = []
             for a in updated.names:
                 local = a.asname.name.value if a.asname else _code(a.name)  # type: ignore[union-attr]
-                if local in used and _code(a.name) not in V3_NAMES:
+                old = _code(a.name)
+                if local in used and (old not in V3_NAMES or (a.asname is None and V3_NAMES[old] != old)):
                     keep.append(a)
                     kept_bound.add(local)
                 elif local in used and a.asname is not None:

@@ -1,0 +1,646 @@
+"""influxdb3 recipe: rewrite cases with no-op twins, Findings for what needs a human, detection, pins."""
+
+from __future__ import annotations
+
+import pytest
+from recipe_harness import assert_noop, assert_rewrite, detect, rewrite, rewrite_files, rules_of
+
+from fleetshift.model import Pin, Service, Severity
+from fleetshift.recipes import get
+from fleetshift.recipes.base import RewriteContext
+
+R = "influxdb3"
+
+# (before, after, rules of the Findings that come with it)
+REWRITES = [
+    pytest.param(
+        """\
+from influxdb_client import InfluxDBClient
+
+client = InfluxDBClient(url="http://influxdb:8086", token="tok", org="home")
+client.write_api().write(bucket="sensors", record="t v=1")
+""",
+        """\
+from influxdb_client_3 import InfluxDBClient3
+
+client = InfluxDBClient3(host="http://influxdb:8086", token="tok", database="sensors", org="home")
+client.write(record="t v=1", database="sensors")
+""",
+        ["influxdb3/write-api-batching"],
+        id="client",
+    ),
+    pytest.param(
+        """\
+from influxdb_client import InfluxDBClient
+
+client = InfluxDBClient("http://influxdb", "tok", org="home")
+""",
+        """\
+from influxdb_client_3 import InfluxDBClient3
+
+client = InfluxDBClient3(host="http://influxdb:80", token="tok", org="home")
+""",
+        ["influxdb3/database"],
+        id="positional",
+    ),
+    pytest.param(
+        """\
+from influxdb_client import InfluxDBClient
+
+client = InfluxDBClient(url="https://influx.example.com", token="tok", timeout=30_000)
+""",
+        """\
+from influxdb_client_3 import InfluxDBClient3
+
+client = InfluxDBClient3(host="https://influx.example.com:443", token="tok", write_timeout=30_000, query_timeout=30_000)
+""",
+        ["influxdb3/database"],
+        id="timeout",
+    ),
+    pytest.param(
+        """\
+from influxdb_client import InfluxDBClient
+from influxdb_client.client.write_api import SYNCHRONOUS
+
+
+class Store:
+    def __init__(self, url: str, token: str, bucket: str) -> None:
+        self._client = InfluxDBClient(url=url, token=token)
+        self._writer = self._client.write_api(write_options=SYNCHRONOUS)
+        self._bucket = bucket
+
+    def save(self, point) -> None:
+        self._writer.write(self._bucket, record=point)
+
+    def close(self) -> None:
+        self._writer.close()
+        self._client.close()
+""",
+        """\
+from influxdb_client_3 import InfluxDBClient3
+
+
+class Store:
+    def __init__(self, url: str, token: str, bucket: str) -> None:
+        self._client = InfluxDBClient3(host=url, token=token, database=bucket)
+        self._bucket = bucket
+
+    def save(self, point) -> None:
+        self._client.write(record=point, database=self._bucket)
+
+    def close(self) -> None:
+        self._client.flush()
+        self._client.close()
+""",
+        ["influxdb3/host-port"],
+        id="selfattr",
+    ),
+    pytest.param(
+        """\
+from influxdb_client import InfluxDBClient
+
+client = InfluxDBClient.from_env_properties()
+""",
+        """\
+from influxdb_client_3 import InfluxDBClient3
+
+client = InfluxDBClient3.from_env()
+""",
+        ["influxdb3/env-vars"],
+        id="fromenv",
+    ),
+    pytest.param(
+        """\
+from influxdb_client import InfluxDBClient, WriteOptions
+
+client = InfluxDBClient(url="http://localhost:8086", token="t")
+writer = client.write_api(write_options=WriteOptions(batch_size=100, flush_interval=5_000), error_callback=print)
+writer.write(bucket="b", record="m v=1i")
+writer.flush()
+""",
+        """\
+from influxdb_client_3 import InfluxDBClient3, WriteOptions, write_client_options
+
+client = InfluxDBClient3(host="http://localhost:8086", token="t", database="b", write_client_options=write_client_options(write_options=WriteOptions(batch_size=100, flush_interval=5_000), error_callback=print))
+client.write(record="m v=1i", database="b")
+client.flush()
+""",
+        [],
+        id="batching",
+    ),
+    pytest.param(
+        """\
+from influxdb_client import InfluxDBClient, Point
+
+
+def save(client: InfluxDBClient, value: float) -> None:
+    with client.write_api() as w:
+        w.write(bucket="b", record=Point("m").field("v", value))
+""",
+        """\
+from influxdb_client_3 import InfluxDBClient3, Point
+
+
+def save(client: InfluxDBClient3, value: float) -> None:
+    client.write(record=Point("m").field("v", value), database="b")
+""",
+        ["influxdb3/write-api-batching"],
+        id="with",
+    ),
+    pytest.param(
+        """\
+from influxdb_client import InfluxDBClient
+
+FLUX = 'from(bucket: "b") |> range(start: -1h) |> filter(fn: (r) => r._measurement == "cpu" and r._field == "usage")'
+
+
+def read(client: InfluxDBClient) -> list:
+    tables = client.query_api().query(FLUX)
+    out = []
+    for table in tables:
+        for record in table.records:
+            out.append((record.get_time(), record["host"], record.get_value()))
+    return out
+""",
+        """\
+from datetime import timezone
+from influxdb_client_3 import InfluxDBClient3
+
+FLUX = "SELECT * FROM cpu WHERE time >= now() - INTERVAL '1 hour' AND time < now() AND usage IS NOT NULL ORDER BY time"
+
+
+def read(client: InfluxDBClient3) -> list:
+    tables = client.query(FLUX, database="b")
+    out = []
+    for record in tables.to_pylist():
+        out.append((record["time"].replace(tzinfo=timezone.utc), record["host"], record["usage"]))
+    return out
+""",
+        [],
+        id="query",
+    ),
+    pytest.param(
+        """\
+from influxdb_client import InfluxDBClient
+
+
+def frame(client: InfluxDBClient):
+    df = client.query_api().query_data_frame('from(bucket: "b") |> range(start: -1h) |> filter(fn: (r) => r._measurement == "cpu" and r._field == "usage")')
+    return df["_value"].mean()
+""",
+        """\
+from influxdb_client_3 import InfluxDBClient3
+
+
+def frame(client: InfluxDBClient3):
+    df = client.query("SELECT * FROM cpu WHERE time >= now() - INTERVAL '1 hour' AND time < now() AND usage IS NOT NULL ORDER BY time", database="b", mode="pandas")
+    return df["usage"].mean()
+""",
+        ["influxdb3/query-frame-shape"],
+        id="frame",
+    ),
+    pytest.param(
+        """\
+from influxdb_client.client.write_api import SYNCHRONOUS
+from influxdb_client.rest import ApiException
+
+
+def save(client, record) -> bool:
+    try:
+        client.write_api(write_options=SYNCHRONOUS).write(bucket="b", record=record)
+    except ApiException:
+        return False
+    return True
+""",
+        """\
+from influxdb_client_3 import InfluxDBError
+
+
+def save(client, record) -> bool:
+    try:
+        client.write(record=record, database="b")
+    except InfluxDBError:
+        return False
+    return True
+""",
+        [],
+        id="exc",
+    ),
+]
+
+
+@pytest.mark.parametrize(("before", "after", "finding_rules"), REWRITES)
+def test_rewrite(before: str, after: str, finding_rules: list[str]) -> None:
+    findings = assert_rewrite(R, before, after, path="svc/app/mod.py")
+    assert sorted(rules_of(findings)) == finding_rules
+
+
+NOOPS = {
+    "already-v3": """\
+from influxdb_client_3 import InfluxDBClient3, Point
+
+client = InfluxDBClient3(host="http://influxdb:8181", token="t", database="home")
+client.write(record=Point("m").field("v", 1.0), database="home")
+table = client.query("SELECT * FROM m", database="home")
+for row in table.to_pylist():
+    print(row["time"], row["v"])
+""",
+    "lookalike-write": """\
+def save(storage, blob):
+    storage.write(bucket="photos", record=blob)
+    storage.query_api().query("from(bucket: 'x')")
+""",
+    "other-influx-lib": """\
+from influxdb import InfluxDBClient
+
+client = InfluxDBClient(host="localhost", port=8086)
+client.write_points([{"measurement": "m", "fields": {"v": 1}}])
+""",
+    "config-file": """\
+from influxdb_client import InfluxDBClient
+
+client = InfluxDBClient.from_config_file("config.ini")
+""",
+    "async-client": """\
+from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
+
+
+async def main() -> None:
+    async with InfluxDBClientAsync(url="http://localhost:8086", token="t", org="o") as client:
+        await client.write_api().write(bucket="b", record="m v=1")
+""",
+    "untranslatable-flux": """\
+import influxdb_client
+
+
+def latest(client):
+    return client.query_api().query('from(bucket: "b") |> range(start: -1h) |> filter(fn: (r) => r._measurement == "cpu") |> last()')
+""",
+}
+
+
+@pytest.mark.parametrize("source", NOOPS.values(), ids=NOOPS.keys())
+def test_noop(source: str) -> None:
+    assert_noop(R, source, path="svc/app/mod.py")
+
+
+# (source, rules of the Findings a human must handle) -- the sites themselves are left unchanged
+FINDINGS = {
+    "config-file": (NOOPS["config-file"], {"influxdb3/from-config-file"}),
+    "async-client": (NOOPS["async-client"], {"influxdb3/async-client"}),
+    "untranslatable-flux": (NOOPS["untranslatable-flux"], {"influxdb3/flux"}),
+    "no-equivalent": (
+        """\
+from influxdb_client import InfluxDBClient
+
+client = InfluxDBClient(url="http://localhost:8086", token="t")
+client.buckets_api().create_bucket(bucket_name="b")
+client.delete_api().delete("1970-01-01T00:00:00Z", "2030-01-01T00:00:00Z", "", bucket="b", org="o")
+healthy = client.health()
+csv = client.query_api().query_csv('from(bucket: "b") |> range(start: -1h)')
+""",
+        {"influxdb3/no-equivalent"},
+    ),
+    "host-path-and-profilers": (
+        """\
+from influxdb_client import InfluxDBClient
+
+client = InfluxDBClient(url="http://proxy:8080/influx", token="t", profilers=["query"])
+""",
+        {"influxdb3/host-port", "influxdb3/unsupported-args", "influxdb3/database"},
+    ),
+    "default-tags-and-basic-auth": (
+        """\
+from influxdb_client import InfluxDBClient
+
+client = InfluxDBClient(url="http://h:8086", username="u", password="p", default_tags={"site": "x"})
+client.write_api(point_settings=None).write(bucket="b", record="m v=1")
+""",
+        {"influxdb3/unsupported-args", "influxdb3/default-tags"},
+    ),
+    "options-without-constructor": (
+        """\
+from influxdb_client import WriteOptions
+
+
+def writer(client):
+    return client.write_api(write_options=WriteOptions(batch_size=10))
+""",
+        {"influxdb3/write-manual"},
+    ),
+    "options-constructor-elsewhere": (
+        """\
+from influxdb_client import WriteOptions
+
+
+def save(client, record):
+    client.write_api(write_options=WriteOptions(batch_size=10)).write(bucket="b", record=record)
+""",
+        {"influxdb3/write-options-manual"},
+    ),
+    "results-passed-on": (
+        """\
+from influxdb_client import InfluxDBClient
+
+
+def fetch(client: InfluxDBClient):
+    return client.query_api().query('from(bucket: "b") |> range(start: -1h) |> filter(fn: (r) => r._measurement == "cpu")')
+""",
+        {"influxdb3/query-results-manual"},
+    ),
+    "record-used-whole": (
+        """\
+from influxdb_client import InfluxDBClient
+
+
+def fetch(client: InfluxDBClient):
+    q = 'from(bucket: "b") |> range(start: -1h) |> filter(fn: (r) => r._measurement == "cpu" and r._field == "v")'
+    for table in client.query_api().query(q):
+        for record in table.records:
+            print(record.values)
+""",
+        {"influxdb3/query-results-manual"},
+    ),
+    "unknown-database": (
+        """\
+from influxdb_client import InfluxDBClient
+from influxdb_client.client.write_api import SYNCHRONOUS
+
+
+def save(url, token, bucket_for, record):
+    client = InfluxDBClient(url=url, token=token)
+    client.write_api(write_options=SYNCHRONOUS).write(bucket=bucket_for(record), record=record)
+""",
+        {"influxdb3/database", "influxdb3/host-port"},
+    ),
+}
+
+
+@pytest.mark.parametrize(("source", "expected"), FINDINGS.values(), ids=FINDINGS.keys())
+def test_findings(source: str, expected: set[str]) -> None:
+    _new, findings = rewrite(R, source, path="svc/app/mod.py")
+    assert rules_of(findings) == expected
+    for f in findings:
+        assert f.file == "svc/app/mod.py" and f.line > 0 and f.link
+        if get(R).rule(f.rule).action.value == "human":
+            assert f.severity is Severity.HUMAN
+
+
+def test_untranslated_query_leaves_call_and_proposes_sql() -> None:
+    new, findings = rewrite(R, NOOPS["untranslatable-flux"], path="svc/app/mod.py")
+    (f,) = [f for f in findings if f.rule == "influxdb3/flux"]
+    assert "Proposed SQL:" in f.message and "ORDER BY time DESC LIMIT 1" in f.message
+    assert "query_api().query(" in new
+
+
+def test_unmovable_options_keep_the_write_api() -> None:
+    source = FINDINGS["options-without-constructor"][0]
+    new, _ = rewrite(R, source, path="svc/app/mod.py")
+    assert "write_api(write_options=WriteOptions(batch_size=10))" in new
+
+
+def test_query_stream_params_and_f_string() -> None:
+    before = """\
+from influxdb_client import InfluxDBClient
+
+
+def read(client: InfluxDBClient, host: str, hours: int):
+    records = client.query_api().query_stream(
+        f'from(bucket: "b") |> range(start: -{hours}h) |> filter(fn: (r) => r._measurement == "cpu" and r._field == "usage" and r.host == params.host)',
+        params={"host": host},
+    )
+    for rec in records:
+        print(rec["_time"], rec.get_value(), rec.values.get("region"), rec.get_field())
+"""
+    after = """\
+from datetime import timezone
+from influxdb_client_3 import InfluxDBClient3
+
+
+def read(client: InfluxDBClient3, host: str, hours: int):
+    records = client.query(
+        f"SELECT * FROM cpu WHERE time >= now() - INTERVAL '{hours} hours' AND time < now() AND usage IS NOT NULL AND host = $host ORDER BY time",
+        database="b",
+        query_parameters={"host": host},
+    ).to_pylist()
+    for rec in records:
+        print(rec["time"].replace(tzinfo=timezone.utc), rec["usage"], rec.get("region"), "usage")
+"""
+    assert assert_rewrite(R, before, after, path="svc/app/mod.py") == []
+
+
+def test_comprehension_over_tables() -> None:
+    before = """\
+from influxdb_client import InfluxDBClient
+
+
+def values(client: InfluxDBClient) -> list:
+    tables = client.query_api().query('from(bucket: "b") |> range(start: -1h) |> filter(fn: (r) => r._measurement == "cpu" and r._field == "usage")')
+    return [record.get_value() for table in tables for record in table.records if record["host"] == "a"]
+"""
+    after = """\
+from influxdb_client_3 import InfluxDBClient3
+
+
+def values(client: InfluxDBClient3) -> list:
+    tables = client.query("SELECT * FROM cpu WHERE time >= now() - INTERVAL '1 hour' AND time < now() AND usage IS NOT NULL ORDER BY time", database="b")
+    return [record["usage"] for record in tables.to_pylist() if record["host"] == "a"]
+"""
+    assert_rewrite(R, before, after, path="svc/app/mod.py")
+
+
+def test_version_and_ping() -> None:
+    before = """\
+from influxdb_client import InfluxDBClient
+
+client = InfluxDBClient.from_env_properties()
+print(client.version())
+ok = client.ping()
+"""
+    after = """\
+from influxdb_client_3 import InfluxDBClient3
+
+client = InfluxDBClient3.from_env()
+print(client.get_server_version())
+ok = client.ping()
+"""
+    findings = assert_rewrite(R, before, after, path="svc/app/mod.py")
+    assert rules_of(findings) == {"influxdb3/env-vars", "influxdb3/no-equivalent"}
+    env = next(f for f in findings if f.rule == "influxdb3/env-vars")
+    assert "INFLUXDB_V2_URL -> INFLUX_HOST" in env.message and "INFLUX_DATABASE" in env.message
+
+
+def test_single_service_bucket_fills_database_across_files() -> None:
+    files = {
+        "svc/app/db.py": """\
+from influxdb_client import InfluxDBClient
+
+client = InfluxDBClient(url="http://influxdb:8086", token="t")
+""",
+        "svc/app/writer.py": """\
+from influxdb_client.client.write_api import SYNCHRONOUS
+
+
+def save(client, record):
+    client.write_api(write_options=SYNCHRONOUS).write(bucket="home", record=record)
+""",
+    }
+    new, findings = rewrite_files(R, files)
+    assert 'InfluxDBClient3(host="http://influxdb:8086", token="t", database="home")' in new["svc/app/db.py"]
+    assert 'client.write(record=record, database="home")' in new["svc/app/writer.py"]
+    assert "influxdb3/database" not in rules_of(findings)
+
+
+# ---- version traps on already-migrated code ------------------------------------------------------------
+
+TRAPS = """\
+from influxdb_client_3 import InfluxDBClient3, WriteOptions, write_client_options
+
+client = InfluxDBClient3(host="http://localhost", token="t", database="d", timeout=1000, gzip_threshold=100, default_tags={"a": "b"})
+opts = write_client_options(write_options=WriteOptions(no_sync=True))
+"""
+
+
+def test_traps_are_findings_not_rewrites() -> None:
+    findings = assert_noop(R, TRAPS, path="svc/app/mod.py")
+    assert rules_of(findings) == {
+        "influxdb3/gzip-threshold",
+        "influxdb3/timeout-v3",
+        "influxdb3/default-tags",
+        "influxdb3/host-port",
+        "influxdb3/no-sync",
+    }
+    ok = (
+        TRAPS.replace(', timeout=1000, gzip_threshold=100, default_tags={"a": "b"}', "")
+        .replace("http://localhost", "http://localhost:8181")
+        .replace("no_sync=True", "no_sync=True, use_v2_api=False")
+    )
+    assert rules_of(assert_noop(R, ok, path="svc/app/mod.py")) == set()
+
+
+# ---- detection ------------------------------------------------------------------------------------------
+
+
+def test_detect_old_api_sites() -> None:
+    source = FINDINGS["no-equivalent"][0] + REWRITES[7].values[0].split("\n", 1)[1]
+    sites = detect(R, source, path="svc/app/mod.py")
+    assert {"influxdb3/import", "influxdb3/client", "influxdb3/no-equivalent", "influxdb3/query"} <= rules_of(
+        sites
+    )
+    human = {s.rule for s in sites if s.action.value == "human"}
+    assert human == {"influxdb3/no-equivalent", "influxdb3/flux"}  # the query_csv Flux has no measurement
+
+
+def test_detect_flags_untranslatable_flux_and_async() -> None:
+    assert "influxdb3/flux" in rules_of(detect(R, NOOPS["untranslatable-flux"], path="svc/app/mod.py"))
+    assert "influxdb3/async-client" in rules_of(detect(R, NOOPS["async-client"], path="svc/app/mod.py"))
+    assert "influxdb3/from-config-file" in rules_of(detect(R, NOOPS["config-file"], path="svc/app/mod.py"))
+
+
+@pytest.mark.parametrize("before", [p.values[0] for p in REWRITES], ids=[p.id for p in REWRITES])
+def test_migrated_code_has_no_old_sites(before: str) -> None:
+    after, _ = rewrite(R, before, path="svc/app/mod.py")
+    sites = detect(R, after, path="svc/app/mod.py")
+    assert not [
+        s for s in sites if s.action.value in ("auto", "human") and s.rule not in ("influxdb3/host-port",)
+    ]
+
+
+def test_detect_nothing_in_lookalikes() -> None:
+    for key in ("already-v3", "lookalike-write", "other-influx-lib"):
+        assert detect(R, NOOPS[key], path="svc/app/mod.py") == []
+
+
+# ---- pins and coverage -------------------------------------------------------------------------------------
+
+
+def _ctx(files: dict[str, str], pins: tuple[Pin, ...] = ()) -> RewriteContext:
+    return RewriteContext(service=Service(name="svc", path="svc"), targets={}, files=files)
+
+
+def test_pin_changes_replace_the_package_and_keep_pandas_when_used() -> None:
+    recipe = get(R)
+    plain = recipe.pin_changes(
+        _ctx({"svc/a.py": "from influxdb_client import Point\n"}), {"influxdb-client": "==1.50.0"}
+    )
+    assert [(c.package, c.new_package, c.new_spec) for c in plain] == [
+        ("influxdb-client", "influxdb3-python", ">=0.17.0,<1")
+    ]
+    frames = recipe.pin_changes(
+        _ctx({"svc/a.py": "import influxdb_client\ndf = q.query_data_frame('...')\n"}),
+        {"influxdb-client": "==1.50.0"},
+    )
+    assert frames[0].new_package == "influxdb3-python[pandas]"
+    assert recipe.pin_changes(_ctx({}), {"requests": "==2"}) == []
+
+
+def test_recipe_data() -> None:
+    recipe = get(R)
+    assert recipe is get("influxdb-client") is get("influxdb3-python")
+    assert recipe.is_old("influxdb-client", "==1.50.0") is True
+    assert recipe.is_old("influxdb3-python", "==0.21.0") is False
+    assert any(a.versions == "<0.21" for a in recipe.advisories)
+
+
+COVERED = {
+    "import": "rewrite",
+    "client": "rewrite",
+    "timeout": "rewrite",
+    "host-port": "finding",
+    "database": "finding",
+    "from-env": "rewrite",
+    "env-vars": "finding",
+    "from-config-file": "finding",
+    "write": "rewrite",
+    "write-manual": "finding",
+    "flush-close": "rewrite",
+    "write-options": "rewrite",
+    "write-options-manual": "finding",
+    "write-api-batching": "finding",
+    "write-async": "finding",
+    "default-tags": "finding",
+    "query": "rewrite",
+    "query-manual": "finding",
+    "flux": "finding",
+    "query-results": "rewrite",
+    "query-results-manual": "finding",
+    "query-frame-shape": "finding",
+    "no-equivalent": "finding",
+    "version": "rewrite",
+    "async-client": "finding",
+    "exceptions": "rewrite",
+    "unsupported-args": "finding",
+    "gzip-threshold": "finding",
+    "no-sync": "finding",
+    "timeout-v3": "finding",
+}
+
+
+def test_every_rule_is_covered() -> None:
+    assert {r.id.split("/", 1)[1] for r in get(R).rules} == set(COVERED)
+
+
+def test_write_manual_and_async_findings() -> None:
+    source = """\
+from influxdb_client import InfluxDBClient
+from influxdb_client.client.write_api import ASYNCHRONOUS
+
+client = InfluxDBClient(url="http://h:8086", token="t")
+w = client.write_api(write_options=ASYNCHRONOUS)
+w.write(**{"bucket": "b", "record": "m v=1"})
+"""
+    _new, findings = rewrite(R, source, path="svc/app/mod.py")
+    assert {"influxdb3/write-manual", "influxdb3/write-async"} <= rules_of(findings)
+
+
+def test_query_manual_finding() -> None:
+    source = """\
+from influxdb_client import InfluxDBClient
+
+
+def run(client: InfluxDBClient, q):
+    return client.query_api().query(q, dialect=None)
+"""
+    new, findings = rewrite(R, source, path="svc/app/mod.py")
+    assert "influxdb3/query-manual" in rules_of(findings)
+    assert "query_api().query(q, dialect=None)" in new
