@@ -189,6 +189,11 @@ class Journal:
         ignore = base / ".gitignore"
         if not ignore.exists():
             _atomic_write(ignore, b"*\n", _CREATE_MODE, base / ".gitignore.tmp")
+        meta = dict(meta or {})
+        try:
+            json.dumps(meta)
+        except (TypeError, ValueError) as exc:
+            raise JournalError(f"run meta must be JSON-serialisable: {exc}") from exc
         run_id = _new_run_id(runs_dir)
         journal = cls(root, run_id)
         journal._blobs.mkdir()
@@ -199,16 +204,12 @@ class Journal:
             "created": created,
             "updated": created,
             "fleet_root": str(root),
-            "meta": dict(meta or {}),
+            "meta": meta,
             "status": "running",
             "next_seq": 1,
             "services": {},
             "rollbacks": [],
         }
-        try:
-            json.dumps(state)
-        except (TypeError, ValueError) as exc:
-            raise JournalError(f"run meta must be JSON-serialisable: {exc}") from exc
         with journal._locked():
             journal._save(state)
         _fsync_dir(runs_dir)
@@ -293,57 +294,78 @@ class Journal:
         with self._locked():
             state = self._load()
             self._recover(state)
-            before, old, old_mode = _current(path)
-            if before == "not-a-file":
+            try:
+                entry = self._record_intent(state, service, rel, new, recipes, expect)
+            except OSError as exc:
                 raise JournalError(
-                    f"{rel} is not a regular file (a link or a folder); fleetshift will not replace it"
-                )
-            if expect is not _UNSET and (ABSENT if expect is None else _sha(expect)) != before:
-                now = "is gone" if before == ABSENT else "exists" if expect is None else "has different bytes"
-                raise JournalError(
-                    f"{rel} changed since it was read ({now}); nothing was written to it. Run again to re-read it."
-                )
-            after = ABSENT if new is None else _sha(new)
-            if after == before:
+                    f"cannot back up {rel}: {exc.strerror or exc}; nothing was written"
+                ) from exc
+            if entry is None:
                 return
-            if old is not None:
-                self._store_blob(before, old)
-            _checkpoint()
-            seq = state["next_seq"]
-            state["next_seq"] = seq + 1
-            created_dirs = [] if new is None else self._missing_dirs(path.parent)
-            entry = {
-                "seq": seq,
-                "path": rel,
-                "before": before,
-                "after": after,
-                "before_mode": old_mode,
-                "after_mode": None if new is None else (old_mode if old_mode is not None else _CREATE_MODE),
-                "recipes": list(recipes),
-                "created_dirs": created_dirs,
-                "state": "intent",
-                "time": _now(),
-            }
-            self._service(state, service)["files"].append(entry)
-            self._save(state)
-            self._log({"event": "intent", "service": service, **entry})
             try:
                 if new is None:
                     os.unlink(path)
                     _checkpoint()
                     _fsync_dir(path.parent)
                 else:
-                    for d in created_dirs:
+                    for d in entry["created_dirs"]:
                         (self.fleet_root / d).mkdir(exist_ok=True)
                         _fsync_dir((self.fleet_root / d).parent)
-                    _atomic_write(path, new, entry["after_mode"], self._tmp(path, seq))
+                    _atomic_write(path, new, entry["after_mode"], self._tmp(path, entry["seq"]))
             except OSError as exc:
                 self._recover(state)
                 self._save(state)
                 raise JournalError(f"cannot write {rel}: {exc.strerror or exc}") from exc
             entry["state"] = "done"
             self._save(state)
-            self._log({"event": "done", "service": service, "seq": seq, "path": rel})
+        self._log({"event": "done", "service": service, "seq": entry["seq"], "path": rel})
+
+    def _record_intent(
+        self,
+        state: dict[str, Any],
+        service: str,
+        rel: str,
+        new: bytes | None,
+        recipes: Sequence[str],
+        expect: bytes | None,
+    ) -> dict[str, Any] | None:
+        """Check the file against `expect`, back up its bytes and record the intent durably; None if
+        there is nothing to write."""
+        path = self.fleet_root / rel
+        before, old, old_mode = _current(path)
+        if before == "not-a-file":
+            raise JournalError(
+                f"{rel} is not a regular file (a link or a folder); fleetshift will not replace it"
+            )
+        if expect is not _UNSET and (ABSENT if expect is None else _sha(expect)) != before:
+            now = "is gone" if before == ABSENT else "exists" if expect is None else "has different bytes"
+            raise JournalError(
+                f"{rel} changed since it was read ({now}); nothing was written to it. Run again to re-read it."
+            )
+        after = ABSENT if new is None else _sha(new)
+        if after == before:
+            return None
+        if old is not None:
+            self._store_blob(before, old)
+        _checkpoint()
+        seq = state["next_seq"]
+        state["next_seq"] = seq + 1
+        entry = {
+            "seq": seq,
+            "path": rel,
+            "before": before,
+            "after": after,
+            "before_mode": old_mode,
+            "after_mode": None if new is None else (old_mode if old_mode is not None else _CREATE_MODE),
+            "recipes": list(recipes),
+            "created_dirs": [] if new is None else self._missing_dirs(path.parent),
+            "state": "intent",
+            "time": _now(),
+        }
+        self._service(state, service)["files"].append(entry)
+        self._save(state)
+        self._log({"event": "intent", "service": service, **entry})
+        return entry
 
     def recover(self) -> list[str]:
         """Settle intents left by a crashed process (done if the new bytes landed, else abandoned); mark the
