@@ -316,10 +316,10 @@ HUMAN = [
     ),
     (
         "statistics-unresolved",
-        "from svc_lib import client\n\nprint(client.fetch.retry.statistics)\n",
+        "def attempts(fn):\n    return fn.retry.statistics.get('attempt_number')\n",
         "svc/app/a.py",
         "tenacity/retry-statistics-unresolved",
-        "`client.fetch.statistics`",
+        "`fn.statistics`",
     ),
     (
         "retrying-subclass-init",
@@ -525,10 +525,21 @@ def test_statistics_across_files() -> None:
         "    assert fetch.retry.statistics['attempt_number'] == 1\n",
         "svc/tests/test_rel.py": "from ..app import client\n\ndef test_stats():\n    assert client.fetch.retry.statistics\n",
     }
+    test_sites = detect(R, files["svc/tests/test_client.py"], "svc/tests/test_client.py")
+    assert [(s.rule, s.action) for s in test_sites] == [("tenacity/retry-statistics", Action.AUTO)]
     new, findings = rewrite_files(R, files)
     assert "fetch.statistics['attempt_number']" in new["svc/tests/test_client.py"]
     assert "client.fetch.statistics" in new["svc/tests/test_rel.py"]
     assert findings == []
+
+
+def test_statistics_on_a_name_from_outside_the_service_is_left_for_a_human() -> None:
+    source = "from svc_lib import client\n\nprint(client.fetch.retry.statistics)\n"
+    findings = assert_noop(R, source, path="svc/app/a.py")
+    assert [f.rule for f in findings] == ["tenacity/retry-statistics-unresolved"]
+    assert "`client.fetch.statistics`" in findings[0].message
+    # Scanning one file cannot see the other modules, so it counts the site as a likely automatic one.
+    assert [s.rule for s in detect(R, source, "svc/app/a.py")] == ["tenacity/retry-statistics"]
 
 
 def test_compose_plain_function_imported_from_service_module() -> None:

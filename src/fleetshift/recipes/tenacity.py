@@ -306,6 +306,15 @@ class Facts:
                 return expr.attr not in self.index.plain_methods()
         return False
 
+    def imported_from_elsewhere(self, expr: ast.AST) -> bool:
+        """Whether `expr` is rooted at a name imported from a module other than tenacity."""
+        while isinstance(expr, ast.Attribute):
+            expr = expr.value
+        if not isinstance(expr, ast.Name) or self._only(expr.id, {"import"}) is None:
+            return False
+        origin = self.from_imports.get(expr.id, (self.imports.names.get(expr.id, ""), ""))[0]
+        return not origin.startswith("tenacity")
+
     def is_async_def(self, expr: ast.AST) -> bool:
         """A name (or `self.method`) bound only to `async def`s."""
         if (
@@ -530,6 +539,13 @@ class TenacityRecipe(Recipe):
                             node,
                             "tenacity/retry-statistics",
                             f"`{text}.retry.statistics` -> `{text}.statistics`",
+                        )
+                    elif index is None and facts.imported_from_elsewhere(recv):
+                        yield site(
+                            node,
+                            "tenacity/retry-statistics",
+                            f"`{text}.retry.statistics` -> `{text}.statistics` (when `{text}` is resolved to a "
+                            "tenacity-decorated function in the service)",
                         )
                     else:
                         yield site(
