@@ -87,6 +87,13 @@ def test_compare_without_usable_baseline_requires_all_green(before: TestRun | No
     assert not v.passed and v.regressions == ("t::broken",) and "no usable baseline" in v.reason
 
 
+def test_compare_fails_when_the_tests_vanish() -> None:
+    before = run_of("old", ("t::ok", P))
+    after = TestRun("svc", "new", kind="import-smoke", outcomes=(TestOutcome("import:svc", P),))
+    v = verify.compare(before, after)
+    assert not v.passed and v.missing == ("t::ok",) and "not collected" in v.reason
+
+
 def test_compare_fails_when_after_cannot_install_or_times_out() -> None:
     before = run_of("old", ("t::ok", P))
     broken = TestRun(
@@ -250,6 +257,22 @@ def test_each_manifest_style_installs_and_passes(formats: Path, name: str, tmp_p
     assert run.installed, run.error
     assert run.kind == "pytest" and run.exit_code == 0 and run.failing == ()
     assert len(run.passed) >= 1 and all(i.startswith("tests.test_") for i in run.passed)
+
+
+@pytest.mark.slow
+def test_pin_overrides_and_test_command(formats: Path, tmp_path: Path) -> None:
+    root = formats.resolve()
+    service = service_of(root, "pipenv")
+    run = verify.after(
+        root,
+        service,
+        tmp_path / "run",
+        pin_overrides={"six": "==1.17.0"},
+        test_command="python -m pytest tests",
+    )
+    assert run.installed, run.error
+    assert run.failing == ("tests.test_p::test_pins",) and run.exit_code == 1  # read from the JUnit XML
+    assert "python -m pytest tests -p no:cacheprovider --junitxml=" in Path(run.log).read_text()
 
 
 # ---- baseline vs after: regressions, pre-existing failures, the cache ---------------------------------

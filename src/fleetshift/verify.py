@@ -482,7 +482,8 @@ def run_tests(
     mentions pytest the JUnit and no-cache options are appended to it.
     """
     if not env.ok:
-        return TestRun(service.name, env.label, "pytest", False, None, 0.0, (), env.error, env.log,
+        kind = "pytest" if service.has_tests or test_command else "import-smoke"
+        return TestRun(service.name, env.label, kind, False, None, 0.0, (), env.error, env.log,
                        env.timed_out, False, env.requirements)  # fmt: skip
     root = Path(root).resolve()
     folder = root / service.path
@@ -686,6 +687,13 @@ def compare(baseline: TestRun | None, after: TestRun) -> Verdict:
     if missing:
         counts += f", {len(missing)} passed before and did not run after"
     note = "" if usable else " (no usable baseline: every test must pass)"
+    if usable and baseline and baseline.kind == "pytest" and baseline.passed and after.kind != "pytest":
+        reason = (
+            f"the tests that passed on the old pins were not collected on the new ones (log: {after.log})"
+        )
+        return Verdict(
+            name, False, reason, (), pre_existing, fixed, missing, after.error, after.log, baseline, after
+        )
     if regressions:
         shown = ", ".join(regressions[:5]) + (
             f" and {len(regressions) - 5} more" if len(regressions) > 5 else ""
