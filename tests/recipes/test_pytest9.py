@@ -316,6 +316,14 @@ NOOPS = [
         """,
     ),
     (
+        "PT-7 importorskip with exc_type",
+        """\
+        import pytest
+
+        np = pytest.importorskip("numpy", exc_type=ImportError)
+        """,
+    ),
+    (
         "PT-14 pytest.fixture and other marks",
         """\
         import pytest

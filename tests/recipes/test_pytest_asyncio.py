@@ -1160,3 +1160,55 @@ def test_pin_changes_bump_pytest_only_when_needed(pytest_pin: str, bumped: bool)
     changes = get(R).pin_changes(_ctx({}, None, False), {"pytest-asyncio": "==0.23.8", "pytest": pytest_pin})
     assert changes[0].new_spec == ">=1.3.0,<2"
     assert any(c.package == "pytest" for c in changes) is bumped
+
+
+def test_policy_fixture_requested_not_overridden_is_left_alone() -> None:
+    src = """\
+    import pytest
+
+
+    @pytest.mark.asyncio
+    async def test_a(event_loop_policy):
+        assert event_loop_policy is not None
+    """
+    assert_noop(R, src)
+    assert not [s for s in detect(R, src) if s.action is not Action.INFO]
+
+
+def test_marker_hook_is_detected_as_info() -> None:
+    hook = "import pytest\n\n\ndef pytest_collection_modifyitems(items):\n    items[0].add_marker(pytest.mark.asyncio)\n"
+    sites = [s for s in detect(R, hook, "svc/tests/conftest.py") if s.rule == rid("marker-hook")]
+    assert sites and sites[0].action is Action.INFO
+    assert not [
+        s for s in detect(R, "import pytest\n", "svc/tests/conftest.py") if s.rule == rid("marker-hook")
+    ]
+
+
+def test_module_override_warns_about_fixtures_from_elsewhere() -> None:
+    src = """\
+    import asyncio
+
+    import pytest
+
+
+    @pytest.fixture(scope="module")
+    def event_loop():
+        loop = asyncio.new_event_loop()
+        yield loop
+        loop.close()
+
+
+    async def test_a(client_from_conftest):
+        pass
+    """
+    _, findings = rewrite(R, src, extra_files=AUTO_INI)
+    hits = [f for f in findings if f.rule == rid("loop-scope-mismatch")]
+    assert hits and "client_from_conftest" in hits[0].message and hits[0].line == 7
+    # no warning when the module defines what its tests use
+    _, findings = rewrite(R, src.replace("client_from_conftest", "tmp_path"), extra_files=AUTO_INI)
+    assert rid("loop-scope-mismatch") not in rules_of(findings)
+
+
+def test_converted_sync_test_is_not_reported_as_previously_skipped() -> None:
+    _, findings = rewrite(R, "def test_sync(event_loop):\n    event_loop.run_until_complete(f())\n")
+    assert rid("unmarked-async-test") not in rules_of(findings)

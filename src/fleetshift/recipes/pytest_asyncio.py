@@ -1165,7 +1165,8 @@ class FileRewriter(cst.CSTTransformer):
                 Severity.HUMAN,
             )
             return fn
-        self.newly_marked.append(fn.name.value)
+        if original.asynchronous is not None:  # not one just converted from a sync test
+            self.newly_marked.append(fn.name.value)
         decs.insert(0, cst.Decorator(self._mark()))
         return fn.with_changes(decorators=decs)
 
