@@ -15,12 +15,56 @@ from fleetshift.model import Fleet, Inventory, Phase, Plan, ServicePlan
 from fleetshift.recipes import get
 from fleetshift.risk import Risk, assess
 
-LEVEL_PHASE = {"low": Phase.A, "medium": Phase.B, "high": Phase.C, "critical": Phase.D}
 PHASE_ORDER = list(Phase)
 
 
 def _chain(recipe_ids: list[str]) -> tuple[str, ...]:
     return tuple(sorted(recipe_ids, key=lambda r: (get(r).order, r)))
+
+
+CANARY_SHARE = 0.25  # phase A: the lowest-risk quarter of the services with work to do
+MEDIUM_SHARE = 0.35  # phase B: the next 35 %; phase C: the rest
+
+
+def _rank_phases(inventory: Inventory, risks: dict[str, Risk], phases: dict[str, Phase], reasons: dict[str, list[str]]) -> None:
+    """Phase by rank within the fleet: A canaries, B medium, C high; critical services D; no-ops A."""
+    work = sorted((n for n, r in risks.items() if r.level != "critical" and r.score > 0), key=lambda n: (risks[n].score, n))
+    n = len(work)
+    canaries = max(1, round(n * CANARY_SHARE)) if n else 0
+    medium = canaries + round(n * MEDIUM_SHARE)
+    for inv in inventory.services:
+        name, risk = inv.service, risks[inv.service]
+        if risk.level == "critical":
+            phases[name] = Phase.D
+            reasons[name].append("phase D: critical services run last, one at a time, with an approval checkpoint")
+        elif name not in work:
+            phases[name] = Phase.A
+            reasons[name].append("phase A: nothing to migrate, verified as a no-op")
+        else:
+            rank = work.index(name)
+            phase = Phase.A if rank < canaries else Phase.B if rank < medium else Phase.C
+            share = {Phase.A: "lowest-risk quarter (canaries)", Phase.B: "middle of the fleet by risk", Phase.C: "highest-risk part of the fleet"}
+            phases[name] = phase
+            reasons[name].append(f"phase {phase}: {share[phase]}, rank {rank + 1} of {n} services with work")
+
+
+def _dependencies_first(graph: nx.DiGraph, phases: dict[str, Phase], reasons: dict[str, list[str]], fixed: set[str]) -> None:
+    """Make every dependency's phase no later than its dependents': pull the dependency forward, unless its
+    phase is fixed (critical or set in the config), then push the dependent back."""
+    idx = PHASE_ORDER.index
+    changed = True
+    while changed:
+        changed = False
+        for name, dep in graph.edges:
+            if name not in phases or dep not in phases or idx(phases[dep]) <= idx(phases[name]):
+                continue
+            if dep not in fixed:
+                reasons[dep].append(f"phase {phases[dep]} -> {phases[name]}: pulled forward, {name} depends on it and runs in phase {phases[name]}")
+                phases[dep] = phases[name]
+            else:
+                reasons[name].append(f"phase {phases[name]} -> {phases[dep]}: depends on {dep}, which runs in phase {phases[dep]}")
+                phases[name] = phases[dep]
+            changed = True
 
 
 def make_plan(fleet: Fleet, inventory: Inventory, config: FleetConfig, graph: nx.DiGraph | None = None) -> Plan:
@@ -40,32 +84,19 @@ def make_plan(fleet: Fleet, inventory: Inventory, config: FleetConfig, graph: nx
     for inv in inventory.services:
         risk = assess(inv, graph.in_degree(inv.service) if inv.service in graph else 0)
         risks[inv.service] = risk
-        phase = LEVEL_PHASE[risk.level]
-        why = [f"risk {risk.level} ({risk.score:g}): " + "; ".join(risk.reasons)]
-        if risk.level == "critical":
-            why.append("phase D: critical services run last, one at a time, with an approval checkpoint")
-        else:
-            why.append(f"phase {phase}: {risk.level} risk")
-        phases[inv.service] = phase
-        reasons[inv.service] = why
+        reasons[inv.service] = [f"risk {risk.level} ({risk.score:g}): " + "; ".join(risk.reasons)]
         if inv.service in cycle_notes:
-            why.append(cycle_notes[inv.service])
+            reasons[inv.service].append(cycle_notes[inv.service])
+    _rank_phases(inventory, risks, phases, reasons)
 
-    # Overrides from the config, then: a dependent never goes before what it depends on.
-    for name, letter in config.phase_overrides.items():
-        if name in phases:
+    # Overrides from the config are kept as they are; the dependency rule moves the others.
+    fixed: set[str] = set()
+    for name, letter in [*config.phase_overrides.items(), *((n, o.phase) for n, o in config.services.items() if o.phase)]:
+        if name in phases and letter:
             phases[name] = Phase(letter)
+            fixed.add(name)
             reasons[name].append(f"phase {letter}: set in {config.source or 'the config'}")
-    for name, opts in config.services.items():
-        if opts.phase and name in phases:
-            phases[name] = Phase(opts.phase)
-            reasons[name].append(f"phase {opts.phase}: set in {config.source or 'the config'}")
-    for name in reversed(list(nx.topological_sort(acyclic))):
-        for dep in acyclic.successors(name):
-            if dep in phases and name in phases and PHASE_ORDER.index(phases[dep]) > PHASE_ORDER.index(phases[name]):
-                if phases[name] is not Phase.D or phases[dep] is Phase.D:
-                    reasons[name].append(f"phase raised {phases[name]} -> {phases[dep]}: depends on {dep} (phase {phases[dep]})")
-                    phases[name] = phases[dep]
+    _dependencies_first(acyclic, phases, reasons, fixed | {n for n, r in risks.items() if r.level == "critical"})
 
     # Order: phase, then dependencies first, then lower risk first, then name.
     def key(n: str) -> tuple[float, str]:
