@@ -2,7 +2,9 @@
 
 The service-wide survey (active pytest config, effective asyncio mode, `event_loop` overrides and where they
 live, anyio/trio use, marker hooks) decides what each file rewrite may do. `asyncio_mode` is never removed:
-strict is the default, so dropping `auto` breaks unmarked tests.
+strict is the default, so dropping `auto` breaks unmarked tests. `asyncio_default_fixture_loop_scope` is always
+written to the active config file; a service with no pytest config at all gets a `[tool.pytest.ini_options]`
+table in its pyproject.toml, or a new pytest.ini when it has no pyproject.toml.
 """
 
 from __future__ import annotations
