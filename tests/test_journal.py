@@ -522,7 +522,7 @@ def test_state_records_steps_statuses_and_entries(tmp_path: Path) -> None:
             raise AssertionError("bad status accepted")
 
 
-def test_concurrent_writers_share_one_run(tmp_path: Path) -> None:
+def test_concurrent_writers_share_one_run(tmp_path: Path, no_fsync: None) -> None:
     fleet = make_fleet(tmp_path)
     many_files(fleet, 40)
     original = snapshot(fleet)

@@ -112,7 +112,9 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _atomic_write(path: Path, data: bytes, mode: int, tmp: Path) -> None:
-    """Write `data` to `path` through `tmp` in the same directory: write, fsync, chmod, rename, fsync dir."""
+    """Write `data` to `path` through `tmp` in the same directory: write, chmod, fsync, rename, fsync dir.
+
+    The owner of a file being replaced is kept where permissions allow."""
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()  # a read-only leftover of a crashed attempt
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -121,9 +123,17 @@ def _atomic_write(path: Path, data: bytes, mode: int, tmp: Path) -> None:
         while view:
             view = view[os.write(fd, view) :]
         os.fchmod(fd, mode)
+        with contextlib.suppress(OSError):
+            st = os.lstat(path)
+            if (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
+                os.fchown(fd, st.st_uid, st.st_gid)
         os.fsync(fd)
-    finally:
+    except BaseException:
         os.close(fd)
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    os.close(fd)
     _checkpoint()
     os.replace(tmp, path)
     _checkpoint()
@@ -290,6 +300,8 @@ class Journal:
         With `expect`, refuse unless the file still holds exactly those bytes (None: it must not exist).
         """
         rel = self._check_rel(rel)
+        if new is not None and not isinstance(new, bytes):
+            raise TypeError(f"{rel}: new content must be bytes (or None to delete), not {type(new).__name__}")
         path = self.fleet_root / rel
         with self._locked():
             state = self._load()
