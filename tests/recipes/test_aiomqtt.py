@@ -516,3 +516,31 @@ def test_pins_keep_paho_when_the_service_imports_it() -> None:
     files = {"svc/app.py": HEAD, "svc/raw.py": "import paho.mqtt.client as mqtt\n"}
     changes = get(R).pin_changes(_ctx(files), {"asyncio-mqtt": "==0.16.2", "paho-mqtt": "==1.6.1"})
     assert ("paho-mqtt", ">=2.1,<3", False) in [(c.package, c.new_spec, c.remove) for c in changes]
+
+
+def test_id_on_a_client_fixture_is_rewritten_across_files() -> None:
+    conftest = (
+        "import pytest\nfrom asyncio_mqtt import Client\n@pytest.fixture\nasync def bus():\n"
+        "    async with Client('h', client_id='bus') as client:\n        yield client\n"
+    )
+    test = "async def test_bus(bus):\n    assert bus.id == 'bus'\n"
+    new, findings = rewrite_files(R, {"svc/tests/conftest.py": conftest, "svc/tests/test_bus.py": test})
+    assert new["svc/tests/test_bus.py"] == "async def test_bus(bus):\n    assert bus.identifier == 'bus'\n"
+    assert findings == []
+
+
+def test_unresolved_client_id_is_a_finding() -> None:
+    source = HEAD + "def name(mqtt_client):\n    return mqtt_client.id\n"
+    findings = assert_noop(R, source.replace("asyncio_mqtt", "aiomqtt"))
+    assert rules_of(findings) == {"aiomqtt/client-identifier"} and findings[0].severity is Severity.HUMAN
+
+
+def test_one_consumer_spawned_from_separate_tests_is_rewritten() -> None:
+    source = (
+        HEAD + "import asyncio\nasync def collect(client, n):\n    async with client.messages() as ms:\n"
+        "        async for m in ms:\n            return m\n"
+        "async def test_a(c):\n    t = asyncio.create_task(collect(c, 1))\n    await t\n"
+        "async def test_b(c):\n    t = asyncio.create_task(collect(c, 2))\n    await t\n"
+    )
+    got, findings = rewrite(R, source)
+    assert "async for m in client.messages:" in got and findings == []

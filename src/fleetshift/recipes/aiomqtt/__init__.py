@@ -6,7 +6,14 @@ import ast
 from collections.abc import Iterable, Mapping
 
 from fleetshift.model import Action, Severity, UsageSite
-from fleetshift.recipes.aiomqtt.analysis import Plan, analyse, call_stats, defined_functions, merge_stats
+from fleetshift.recipes.aiomqtt.analysis import (
+    Plan,
+    analyse,
+    call_stats,
+    client_fixtures,
+    defined_functions,
+    merge_stats,
+)
 from fleetshift.recipes.aiomqtt.rules import ALL_RULES, CHANGELOG, GUIDE, RULES
 from fleetshift.recipes.aiomqtt.transform import apply
 from fleetshift.recipes.base import (
@@ -18,6 +25,7 @@ from fleetshift.recipes.base import (
     RewriteResult,
     ServiceRewrite,
     SourceFile,
+    file_kind,
 )
 
 
@@ -60,7 +68,9 @@ class AiomqttRecipe(Recipe):
     # ---- detection ----------------------------------------------------------------------------
 
     def detect(self, src: SourceFile) -> Iterable[UsageSite]:
-        return self._sites(src.path, analyse(src.text, src.tree))
+        return self._sites(
+            src.path, analyse(src.text, src.tree, fixtures=client_fixtures(src.text, src.tree))
+        )
 
     def _sites(self, path: str, plan: Plan) -> list[UsageSite]:
         out = []
@@ -80,21 +90,29 @@ class AiomqttRecipe(Recipe):
         """Rewrite every Python file, judging concurrent message consumers across the whole service."""
         trees: dict[str, ast.Module] = {}
         for path, text in ctx.files.items():
-            if path.endswith(".py") and any(
-                t.decode() in text for t in (*self.tokens, b"gather", b"create_task")
+            wanted = (*self.tokens, b"gather", b"create_task")
+            if path.endswith(".py") and (
+                file_kind(path) != "source" or any(t.decode() in text for t in wanted)
             ):
                 try:
                     trees[path] = ast.parse(text)
                 except SyntaxError:
                     continue
         per_file = {path: (call_stats(tree), defined_functions(tree)) for path, tree in trees.items()}
+        fixtures = frozenset().union(
+            *(
+                client_fixtures(ctx.files[p], t)
+                for p, t in trees.items()
+                if any(k.decode() in ctx.files[p] for k in self.tokens)
+            )
+        )
         out = ServiceRewrite()
         for path, tree in trees.items():
             text = ctx.files[path]
-            if not any(t.decode() in text for t in self.tokens):
+            if not any(t.decode() in text for t in self.tokens) and not any(f in text for f in fixtures):
                 continue
             others = [v for p, v in per_file.items() if p != path]
-            res = self._rewrite(path, text, tree, merge_stats(per_file[path][0], others))
+            res = self._rewrite(path, text, tree, merge_stats(per_file[path][0], others), fixtures)
             if res.text != text:
                 out.texts[path] = res.text
             out.findings.extend(res.findings)
@@ -105,9 +123,14 @@ class AiomqttRecipe(Recipe):
         return self._rewrite(path, text, tree, call_stats(tree))
 
     def _rewrite(
-        self, path: str, text: str, tree: ast.Module, stats: Mapping[str, tuple[int, int, bool]]
+        self,
+        path: str,
+        text: str,
+        tree: ast.Module,
+        stats: Mapping[str, tuple[int, bool]],
+        fixtures: frozenset[str] = frozenset(),
     ) -> RewriteResult:
-        plan = analyse(text, tree, stats)
+        plan = analyse(text, tree, stats, fixtures | client_fixtures(text, tree))
         new = apply(text, plan) if plan.marks else text
         findings = []
         for mark in plan.marks:

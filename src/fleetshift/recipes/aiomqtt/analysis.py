@@ -86,17 +86,20 @@ class Plan:
         )
 
 
-CallStats = dict[
-    str, tuple[int, int, bool]
-]  # function name -> (call sites, sites handed to a task API, one in a loop)
+CallStats = dict[str, tuple[int, bool]]  # function name -> (call sites, whether two of its calls may overlap)
 
 
 def call_stats(tree: ast.AST) -> CallStats:
-    """How often each function name is called in a file, and how often it is handed to a task API."""
+    """How often each function name is called in a file, and whether two of its calls may run at once.
+
+    Calls overlap when one is handed to a task API (create_task, gather, TaskGroup...) inside a loop or a
+    comprehension, or when one function body both spawns it and calls it again.
+    """
     parents = _parents(tree)
     counts: Counter[str] = Counter()
-    spawned: Counter[str] = Counter()
-    looped: set[str] = set()
+    per_body: Counter[tuple[str, int]] = Counter()
+    spawned_in: set[tuple[str, int]] = set()
+    overlap: set[str] = set()
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
@@ -121,11 +124,14 @@ def call_stats(tree: ast.AST) -> CallStats:
             ):
                 in_loop = True
             child, parent = parent, parents.get(id(parent))
+        body = (name, id(parent))
+        per_body[body] += 1
         if is_spawned:
-            spawned[name] += 1
+            spawned_in.add(body)
             if in_loop:
-                looped.add(name)
-    return {n: (c, spawned[n], n in looped) for n, c in counts.items()}
+                overlap.add(name)
+    overlap |= {name for (name, body) in spawned_in if per_body[(name, body)] > 1}
+    return {n: (c, n in overlap) for n, c in counts.items()}
 
 
 def defined_functions(tree: ast.AST) -> set[str]:
@@ -135,13 +141,12 @@ def defined_functions(tree: ast.AST) -> set[str]:
 
 def merge_stats(own: CallStats, others: list[tuple[CallStats, set[str]]]) -> CallStats:
     """A file's call stats plus those of other files, skipping names another file defines for itself."""
-    out: dict[str, tuple[int, int, bool]] = dict(own)
+    out: dict[str, tuple[int, bool]] = dict(own)
     for stats, defined in others:
-        for name, (count, spawned, looped) in stats.items():
-            if name in defined:
-                continue
-            old = out.get(name, (0, 0, False))
-            out[name] = (old[0] + count, old[1] + spawned, old[2] or looped)
+        for name, (count, overlap) in stats.items():
+            if name not in defined:
+                old = out.get(name, (0, False))
+                out[name] = (old[0] + count, old[1] or overlap)
     return out
 
 
@@ -154,15 +159,24 @@ def _stdlib_call(func: ast.AST) -> bool:
     )
 
 
-def may_overlap(stats: Mapping[str, tuple[int, int, bool]], name: str) -> bool:
-    """Whether calls of `name` may run at the same time: a task is spawned in a loop, or beside another call."""
-    count, spawned, looped = stats.get(name, (0, 0, False))
-    return looped or (spawned > 0 and count > 1)
+def may_overlap(stats: Mapping[str, tuple[int, bool]], name: str) -> bool:
+    """Whether two calls of `name` may run at the same time."""
+    return stats.get(name, (0, False))[1]
 
 
-def analyse(text: str, tree: ast.Module, stats: Mapping[str, tuple[int, int, bool]] | None = None) -> Plan:
-    """Find the sites of one file and plan their edits."""
-    return _Analysis(text, tree, stats).run()
+def analyse(
+    text: str,
+    tree: ast.Module,
+    stats: Mapping[str, tuple[int, bool]] | None = None,
+    fixtures: frozenset[str] = frozenset(),
+) -> Plan:
+    """Find the sites of one file and plan their edits; `fixtures` names pytest fixtures that give a Client."""
+    return _Analysis(text, tree, stats, fixtures).run()
+
+
+def client_fixtures(text: str, tree: ast.Module) -> frozenset[str]:
+    """Names of the pytest fixtures in a file that yield or return an MQTT Client."""
+    return _Analysis(text, tree, {}).client_fixtures()
 
 
 def _parents(tree: ast.AST) -> dict[int, ast.AST]:
@@ -187,7 +201,11 @@ def _const_none(node: ast.AST | None) -> bool:
 
 class _Analysis:
     def __init__(
-        self, text: str, tree: ast.Module, stats: Mapping[str, tuple[int, int, bool]] | None
+        self,
+        text: str,
+        tree: ast.Module,
+        stats: Mapping[str, tuple[int, bool]] | None,
+        fixtures: frozenset[str] = frozenset(),
     ) -> None:
         self.text = text
         self.lines = text.splitlines(keepends=True)
@@ -201,6 +219,9 @@ class _Analysis:
         self.scope_of: dict[int, tuple[ast.AST | None, ast.ClassDef | None]] = {}
         self.receivers: dict[tuple[int, str], list[ast.Call | None]] = {}  # (scope id, code) -> constructors
         self._index(tree, None, None)
+        self.fixtures = fixtures
+        if fixtures and not self.mqtt_file:
+            self.mqtt_file = any(isinstance(n, ast.arg) and n.arg in fixtures for n in ast.walk(tree))
 
     # ---- bookkeeping ------------------------------------------------------------------------
 
@@ -312,10 +333,29 @@ class _Analysis:
                         self.receivers.setdefault((id(cls), f"self.{node.target.id}"), []).append(None)  # type: ignore[union-attr]
                         continue
                     self._add_receiver(target, node, None)
-            elif isinstance(node, ast.arg) and self.is_client_annotation(node.annotation):
+            elif isinstance(node, ast.arg) and (
+                self.is_client_annotation(node.annotation) or node.arg in self.fixtures
+            ):
                 func = self.parents.get(id(self.parents.get(id(node))))  # arg -> arguments -> function
                 if func is not None:
                     self.receivers.setdefault((id(func), node.arg), []).append(None)
+
+    def client_fixtures(self) -> frozenset[str]:
+        self.collect_receivers()
+        found = set()
+        for node in ast.walk(self.tree):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            if not any(
+                (ast.unparse(d.func if isinstance(d, ast.Call) else d)).endswith("fixture")
+                for d in node.decorator_list
+            ):
+                continue
+            for n in ast.walk(node):
+                value = n.value if isinstance(n, ast.Yield | ast.Return) else None
+                if value is not None and (self.is_client_call(value) or self.known(value, n)):
+                    found.add(node.name)
+        return frozenset(found)
 
     def known(self, recv: ast.AST, at: ast.AST) -> bool:
         return self.constructors(recv, at) is not None
@@ -430,6 +470,12 @@ class _Analysis:
                 if self.known(node.value, node):
                     self.mark("client-identifier", node, "client.id -> client.identifier")
                     self.plan.attr_ops[self.key(node)] = "identifier"
+                elif any(w in ast.unparse(node.value).lower() for w in ("client", "mqtt")):
+                    self.human(
+                        "client-identifier",
+                        node,
+                        f"{ast.unparse(node)}: if this is an MQTT Client, it is .identifier in aiomqtt 2 (the receiver could not be resolved).",
+                    )
             elif isinstance(node, ast.Attribute) and node.attr == "_client" and self.known(node.value, node):
                 parent = self.parents.get(id(node))
                 method = parent.attr if isinstance(parent, ast.Attribute) else ""
