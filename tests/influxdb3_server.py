@@ -323,11 +323,40 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             payload = json.loads(req.body or b"{}")
             db_query = payload.get("query", "")
-            tables = evaluate(db_query, self.server.owner.store, payload.get("params") or {})
+            tables = evaluate(
+                db_query, self.server.owner.store, payload.get("params") or _extern_params(payload)
+            )
         except (FluxEvalError, ValueError, KeyError) as exc:
             self._error(400, "invalid", f"error in query specification: {exc}")
             return
         self._reply(200, to_annotated_csv(tables).encode(), ctype="text/csv; charset=utf-8")
+
+
+def _literal(value: dict) -> object:
+    kind, raw = value.get("type"), value.get("value")
+    if kind == "IntegerLiteral":
+        return int(raw)
+    if kind == "FloatLiteral":
+        return float(raw)
+    return raw
+
+
+def _extern_params(payload: dict) -> dict:
+    """Query parameters as influxdb-client 1.x sends them: `option <name> = <literal>` statements in
+    `extern` (or one `option params = {...}` object)."""
+    out: dict = {}
+    for stmt in (payload.get("extern") or {}).get("body") or []:
+        assignment = stmt.get("assignment") or {}
+        name = (assignment.get("id") or {}).get("name")
+        init = assignment.get("init") or {}
+        if init.get("type") == "ObjectExpression":
+            for prop in init.get("properties") or []:
+                out[(prop.get("key") or {}).get("name")] = _literal(prop.get("value") or {})
+            if name != "params":
+                out[name] = {k: v for k, v in out.items()}
+        else:
+            out[name] = _literal(init)
+    return out
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -610,6 +639,8 @@ def _value(node: object, row: dict, var: str, params: dict) -> object:
         return row.get(node.name[len(var) + 1 :])
     if isinstance(node, flux.Ident) and node.name.startswith("params."):
         return params[node.name.split(".", 1)[1]]
+    if isinstance(node, flux.Ident) and node.name in params:
+        return params[node.name]
     raise FluxEvalError(f"unsupported value {node!r}")
 
 

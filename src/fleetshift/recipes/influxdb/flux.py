@@ -12,6 +12,7 @@ into the SQL and into identifiers such as the database, so the caller can rebuil
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 HOLE_OPEN = "\x00"
@@ -471,8 +472,9 @@ class _NotExact(Exception):
 
 
 class _Translator:
-    def __init__(self, query: Query) -> None:
+    def __init__(self, query: Query, param_names: Iterable[str] = ()) -> None:
         self.q = query
+        self.param_names = set(param_names)
         self.t = Translation()
         self.conds: list[str] = []
         self.time_conds: list[str] = []
@@ -512,6 +514,9 @@ class _Translator:
             name = node.name.split(".", 1)[1]
             self.params.append(name)
             return "$" + name
+        if isinstance(node, Ident) and node.name in self.param_names:
+            self.params.append(node.name)
+            return "$" + node.name
         raise FluxError(f"unsupported value {node!r}")
 
     def pred(self, node: object, var: str) -> str:
@@ -899,16 +904,20 @@ def _plain(node: object) -> object:
     return node
 
 
-def translate(text: str) -> Translation:
-    """Translate one Flux query; raises FluxError when it is outside the translatable subset."""
+def translate(text: str, param_names: Iterable[str] = ()) -> Translation:
+    """Translate one Flux query; raises FluxError when it is outside the translatable subset.
+
+    `param_names` are the keys of the client's `params=` (influxdb-client sends them as Flux options,
+    so the query names them bare); they and `params.x` become `$x` placeholders.
+    """
     query = parse(text)
-    return _Translator(query).run()
+    return _Translator(query, param_names).run()
 
 
-def try_translate(text: str) -> tuple[Translation | None, str]:
+def try_translate(text: str, param_names: Iterable[str] = ()) -> tuple[Translation | None, str]:
     """`translate` that returns (None, reason) instead of raising."""
     try:
-        return translate(text), ""
+        return translate(text, param_names), ""
     except FluxError as exc:
         return None, str(exc)
     except (IndexError, KeyError, ValueError) as exc:  # malformed text the parser did not foresee

@@ -808,6 +808,9 @@ class Rewriter:
         t = template_of(arg)
         if t is not None:
             return t, arg
+        if isinstance(arg, cst.BinaryOperation) and isinstance(arg.operator, cst.Add):
+            joined = self.concat_template(arg)
+            return (joined, arg) if joined is not None else None
         k = self.key(arg)
         if k is None or k[0] == "attr":
             return None
@@ -821,6 +824,21 @@ class Rewriter:
             return None
         t = template_of(values[0])
         return (t, values[0]) if t is not None else None
+
+    def concat_template(self, node: cst.BaseExpression) -> Template | None:
+        """`CONST + "..." + f"..."`: module-level string constants and literals joined."""
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+            left, right = self.concat_template(node.left), self.concat_template(node.right)
+            if left is None or right is None:
+                return None
+            shift = len(left.holes)
+            text = flux.HOLE_RE.sub(lambda m: flux.hole(int(m.group(1)) + shift), right.text)
+            return Template(left.text + text, left.holes + right.holes)
+        t = template_of(node)
+        if t is not None:
+            return t
+        value = self.resolve_literal(node)
+        return Template(value, ()) if value is not None and flux.HOLE_OPEN not in value else None
 
     def plan_query_call(self, call: cst.Call, client: cst.BaseExpression, inline: bool) -> bool:
         method = call.func.attr.value  # type: ignore[attr-defined]
@@ -854,7 +872,13 @@ class Rewriter:
             )
             return False
         template, holder = src
-        tr, why = flux.try_translate(template.text)
+        param_names: list[str] = []
+        if isinstance(args.get("params"), cst.Dict):
+            for el in args["params"].elements:  # type: ignore[attr-defined]
+                key = _string_value(getattr(el, "key", None))
+                if key is not None:
+                    param_names.append(key)
+        tr, why = flux.try_translate(template.text, param_names)
         if tr is None or not tr.exact:
             proposed = tr.proposed if tr is not None else None
             msg = f"Flux is not supported by InfluxDB 3 and this query is not translated automatically ({why or tr.reason})."  # type: ignore[union-attr]
@@ -932,9 +956,12 @@ class Rewriter:
                 refs = [r for r in self.refs(k) if not self.within(r, par)] if k and k[0] == "local" else []
                 loops = [self.parent.get(r) for r in refs]
                 if refs and all(
-                    isinstance(lp, cst.For) and lp.iter is r for lp, r in zip(loops, refs, strict=True)
+                    isinstance(lp, cst.For | cst.CompFor) and lp.iter is r
+                    for lp, r in zip(loops, refs, strict=True)
                 ):
-                    if all(self.plan_record_loop(lp.target, lp, tr) for lp in loops):  # type: ignore[union-attr]
+                    areas = [lp if isinstance(lp, cst.For) else self.parent[lp] for lp in loops]
+                    pairs = zip(loops, areas, strict=True)
+                    if all(self.plan_record_loop(lp.target, a, tr) for lp, a in pairs):  # type: ignore[union-attr]
                         return "to_pylist"
                     return None
             if loop is None:
@@ -1310,7 +1337,14 @@ class Rewriter:
         return _string_value(v)
 
     def database_for(self, call: cst.Call) -> cst.BaseExpression | None:
-        codes = list(dict.fromkeys(code for _n, code in self.bucket_exprs))
+        by_value: dict[str, str] = {}
+        for _node, code in self.bucket_exprs:
+            expr = _expr(code)
+            value = _string_value(expr) or self.resolve_literal(expr)
+            by_value.setdefault(
+                value if value is not None else code, python_literal(value) if value is not None else code
+            )
+        codes = list(by_value.values())
         if not codes and len(self.service_buckets) == 1:
             return _expr(python_literal(next(iter(self.service_buckets))))
         if len(codes) == 1:
