@@ -4,6 +4,7 @@ JUnit XML, the baseline cache, regressions versus pre-existing failures, timeout
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 import urllib.request
@@ -329,6 +330,34 @@ def test_regression_found_pre_existing_not_blamed_and_baseline_cached(
 
     changed = verify.baseline(root, service, tmp_path / "run3")  # manifests changed: a new key, a new run
     assert not changed.cached and (verify.log_dir(tmp_path / "run3", service) / "old-install.log").exists()
+
+
+@pytest.mark.slow
+def test_baseline_puts_back_a_shared_library_migrated_earlier_in_the_run(tmp_path: Path) -> None:
+    root = make_fleet(
+        tmp_path / "fleet",
+        {
+            **LIB_X,
+            "services/svc/requirements.txt": f"-e ../../libs/x\nsix==1.16.0\n{PYTEST}\n",
+            "services/svc/tests/test_a.py": "import six\n\ndef test_a():\n    assert six.__version__ == '1.16.0'\n",
+        },
+    ).resolve()
+    service = service_of(root, "svc")
+    lib = root / "libs/x/pyproject.toml"
+    before = {"libs/x/pyproject.toml": lib.read_bytes()}
+    first = verify.baseline(root, service, tmp_path / "run")
+    assert first.passed == ("tests.test_a::test_a",)
+
+    lib.write_bytes(lib.read_bytes().replace(b"six==1.16.0", b"six==1.17.0"))  # phase A migrated the library
+    migrated = lib.read_bytes()
+    assert verify.baseline(root, service, tmp_path / "run", old_files=before).cached  # same key as before
+
+    shutil.rmtree(root / verify.BASELINE_CACHE_DIR)
+    plain = verify.baseline(root, service, tmp_path / "run2")
+    assert not plain.installed and "six" in plain.error  # the old service cannot resolve with the new library
+    again = verify.baseline(root, service, tmp_path / "run3", old_files=before)
+    assert again.installed and not again.cached and again.passed == ("tests.test_a::test_a",)
+    assert lib.read_bytes() == migrated  # the fleet itself was not touched
 
 
 @pytest.mark.slow

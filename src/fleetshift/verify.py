@@ -22,6 +22,8 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import tomllib
 import urllib.error
@@ -545,12 +547,28 @@ def _walk(folder: Path) -> Iterator[Path]:
                 yield Path(dirpath) / name
 
 
+def _sources(root: Path, service: Service) -> tuple[set[str], set[str]]:
+    """Fleet-relative folders (the service, its local path dependencies) and extra files (manifests included
+    from elsewhere) that a service's environment is built from."""
+    folders = {service.path}
+    for pin in service.pins:
+        if (
+            pin.path
+            and not _is_url(pin.path)
+            and not posixpath.isabs(pin.path)
+            and not pin.path.startswith("..")
+        ):
+            folders.add(pin.path if (Path(root) / pin.path).is_dir() else posixpath.dirname(pin.path))
+    files = {m.file for m in service.manifests} | {i for m in service.manifests for i in m.includes}
+    return folders, files
+
+
 def baseline_key(
     root: Path, service: Service, *, python: str = "", test_command: str = "",
     pin_overrides: Mapping[str, str] | None = None,
 ) -> str:  # fmt: skip
     """Hash of everything a baseline depends on: the service's files, the manifests it includes, the local
-    packages it installs, the interpreter and the options."""
+    packages it installs (by fleet-relative path and content), the interpreter and the options."""
     root = Path(root).resolve()
     h = hashlib.sha256()
     interpreter = python or sys.executable
@@ -558,12 +576,12 @@ def baseline_key(
         f"{CACHE_VERSION}\0{interpreter}\0{sys.version if not python else ''}\0{test_command}\0".encode()
     )
     h.update(json.dumps(sorted((pin_overrides or {}).items())).encode())
-    files: set[Path] = set(_walk(root / service.path))
-    files |= {root / m.file for m in service.manifests} | {
-        root / i for m in service.manifests for i in m.includes
-    }
-    for pin in service.pins:
-        if pin.path and not _is_url(pin.path):
+    folders, extra = _sources(root, service)
+    files = {root / f for f in extra}
+    for folder in folders:
+        files |= set(_walk(root / folder)) if (root / folder).is_dir() else {root / folder}
+    for pin in service.pins:  # local packages outside the fleet
+        if pin.path and not _is_url(pin.path) and (posixpath.isabs(pin.path) or pin.path.startswith("..")):
             local = Path(pin.path) if posixpath.isabs(pin.path) else root / pin.path
             files |= set(_walk(local)) if local.is_dir() else {local}
     for path in sorted(files):
@@ -571,8 +589,41 @@ def baseline_key(
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
         except OSError:
             digest = "missing"
-        h.update(f"{path.as_posix()}\0{digest}\n".encode())
+        try:
+            name = path.relative_to(root).as_posix()
+        except ValueError:
+            name = path.as_posix()
+        h.update(f"{name}\0{digest}\n".encode())
     return h.hexdigest()[:20]
+
+
+def shadow_tree(root: Path, service: Service, old_files: Mapping[str, bytes | None], dest: Path) -> Path:
+    """Copy what a service's environment is built from (its folder, its local path dependencies, included
+    manifests) to `dest` at the same fleet-relative places, with `old_files` (fleet-relative path -> bytes,
+    None for a file that did not exist) put back: the service as it was before this run rewrote it."""
+    root = Path(root).resolve()
+    folders, files = _sources(root, service)
+
+    def ignore(_dir: str, names: list[str]) -> set[str]:
+        return {n for n in names if n in SKIP_DIRS or n.endswith(".egg-info") or n.startswith(".")}
+
+    for folder in sorted(folders, key=len):
+        if (root / folder).is_dir():
+            shutil.copytree(root / folder, dest / folder, ignore=ignore, symlinks=True, dirs_exist_ok=True)
+    for rel in files:
+        if (root / rel).is_file() and not rel.startswith(".."):
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(root / rel, dest / rel)
+    for rel, data in old_files.items():
+        if rel.startswith("..") or posixpath.isabs(rel):
+            continue
+        target = dest / rel
+        if data is None:
+            target.unlink(missing_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+    return dest
 
 
 def run_from_json(data: Mapping[str, object]) -> TestRun:
@@ -603,33 +654,35 @@ def baseline(
     pin_overrides: Mapping[str, str] | None = None,
     env_root: Path | None = None,
     keep_env: bool = False,
+    old_files: Mapping[str, bytes | None] | None = None,
 ) -> TestRun:
-    """The service's tests on its current (old) pins, as it is before rewriting; cached, so a second call on
-    unchanged files returns the stored run (`cached` True) without installing anything."""
+    """The service's tests on its old pins, as it is before rewriting; cached, so a second call on unchanged
+    files returns the stored run (`cached` True) without installing anything.
+
+    `old_files` (fleet-relative path -> bytes before this run, None if it did not exist) puts back files this
+    run already rewrote — e.g. a shared library migrated in an earlier phase — in a scratch copy of the
+    service and its local dependencies; the fleet itself is not touched.
+    """
     root = Path(root).resolve()
-    key = baseline_key(root, service, python=python, test_command=test_command, pin_overrides=pin_overrides)
-    cache = baseline_cache_path(root, service, key)
-    try:
-        run = run_from_json(json.loads(cache.read_text("utf-8")))
-        return replace(run, cached=True)
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    env = make_env(
-        root,
-        service,
-        run_dir,
-        "old",
-        python=python,
-        timeout=timeout,
-        pin_overrides=pin_overrides,
-        env_root=env_root,
-    )
-    run = run_tests(root, service, env, run_dir, timeout=timeout, test_command=test_command)
-    if not keep_env:
-        remove_env(root, service, "old", env_root)
+    env_root = Path(env_root or root / ENVS_DIR)
+    with tempfile.TemporaryDirectory(prefix="fleetshift-baseline-") as scratch:
+        source = shadow_tree(root, service, old_files, Path(scratch)) if old_files else root
+        key = baseline_key(
+            source, service, python=python, test_command=test_command, pin_overrides=pin_overrides
+        )
+        cache = baseline_cache_path(root, service, key)
+        try:
+            return replace(run_from_json(json.loads(cache.read_text("utf-8"))), cached=True)
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        options = {"python": python, "timeout": timeout, "pin_overrides": pin_overrides, "env_root": env_root}
+        env = make_env(source, service, run_dir, "old", **options)  # type: ignore[arg-type]
+        run = run_tests(source, service, env, run_dir, timeout=timeout, test_command=test_command)
+        if not keep_env:
+            remove_env(root, service, "old", env_root)
     if run.ran:  # an install or a hang may be passing trouble (network): try again next time
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        tmp = cache.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_text(json.dumps(to_jsonable(run), indent=1), encoding="utf-8")
         os.replace(tmp, cache)
     return run
