@@ -24,7 +24,7 @@ from fleetshift.config import FleetConfig
 from fleetshift.hooks import HookResult, Hooks
 from fleetshift.journal import Journal
 from fleetshift.manifests import read_manifest
-from fleetshift.model import ChangeSet, Phase, Service, ServicePlan, Verdict, to_jsonable
+from fleetshift.model import ChangeSet, Phase, Service, ServicePlan, TestRun, Verdict, to_jsonable
 from fleetshift.pipeline import Analysis
 from fleetshift.rewrite import rewrite_service
 
@@ -89,6 +89,7 @@ class Campaign:
         self.threshold = options.threshold if options.threshold is not None else self.config.failure_threshold
         self.jobs = max(1, options.jobs or self.config.jobs or os.cpu_count() or 1)
         self._lock = threading.Lock()
+        self.baselines: dict[str, TestRun] = {}
 
     # ---- plan selection -------------------------------------------------------------------------
 
@@ -117,6 +118,8 @@ class Campaign:
                 self.journal.set_status("failed")
                 return RunOutcome(self.journal.run_id, "failed", f"before_run hook failed, nothing changed: {res.detail}")
         verdicts: dict[str, Verdict] = {}
+        if self.options.verify:
+            self._baselines([sp for group in self.selected().values() for sp in group if sp.service not in done and self.chain(sp)])
         for phase, services in self.selected().items():
             todo = [s for s in services if s.service not in done]
             if not todo:
@@ -185,6 +188,26 @@ class Campaign:
     def _status(self, service: str) -> str:
         return self.journal.state()["services"].get(service, {}).get("status", "pending")
 
+    def _baseline(self, sp: ServicePlan) -> TestRun:
+        service = self.a.fleet.service(sp.service)
+        opts = self.config.services.get(sp.service)
+        self._step(sp.service, "baseline", "running")
+        run = verify.baseline(self.root, service, self.run_dir, timeout=self.config.step_timeout,
+                              test_command=opts.test_command if opts else "")
+        self._step(sp.service, "baseline", "done" if run.ran else "failed", run.summary())
+        with self._lock:
+            self.baselines[sp.service] = run
+        return run
+
+    def _baselines(self, services: list[ServicePlan]) -> None:
+        """Every service's tests on its old pins, before anything is rewritten (a shared library migrated in
+        an early phase must not change what a later service's baseline installs). Cached across runs."""
+        if not services:
+            return
+        self.emit("phase", phase="baseline", total=len(services), done=0)
+        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            list(pool.map(self._baseline, services))
+
     def _skip(self, sp: ServicePlan, why: str) -> Verdict:
         self.journal.set_service_status(sp.service, "skipped")
         self.journal.set_step(sp.service, "skip", "skipped", why)
@@ -216,11 +239,12 @@ class Campaign:
         timeout = self.config.step_timeout
         opts = self.config.services.get(name)
         test_command = opts.test_command if opts else ""
-        baseline = None
-        if self.options.verify and chain:
-            self._step(name, "baseline", "running")
-            baseline = verify.baseline(self.root, service, self.run_dir, timeout=timeout, test_command=test_command)
-            self._step(name, "baseline", "done", baseline.summary())
+        blocked = [d for d in sp.depends_on if self._status(d) in {"failed", "rolled-back", "skipped"}]
+        if blocked:
+            return self._skip(sp, f"not migrated: it depends on {', '.join(blocked)}, which did not migrate in this run")
+        baseline = self.baselines.get(name)
+        if self.options.verify and chain and baseline is None:
+            baseline = self._baseline(sp)
         self._step(name, "rewrite", "running")
         cs = rewrite_service(self.root, service, chain, self.config, self.options.todo_comments) if chain else ChangeSet(name)
         for recipe in chain:
