@@ -1,0 +1,188 @@
+"""The baseline: a service's tests on its old pins, cached by the content of everything it is built from."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import posixpath
+import shutil
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from pathlib import Path
+
+from fleetshift.discover import SKIP_DIRS
+from fleetshift.model import (
+    Service,
+    TestOutcome,
+    TestRun,
+    TestStatus,
+    to_jsonable,
+)
+from fleetshift.verify.envs import (
+    BASELINE_CACHE_DIR,
+    CACHE_VERSION,
+    DEFAULT_TIMEOUT,
+    ENVS_DIR,
+    _is_url,
+    _service_slug,
+    make_env,
+    remove_env,
+)
+from fleetshift.verify.runs import run_tests
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if d not in SKIP_DIRS and not d.endswith(".egg-info") and not d.startswith(".")
+        )
+        for name in sorted(filenames):
+            if not name.endswith((".pyc", ".pyo")):
+                yield Path(dirpath) / name
+
+
+def _sources(root: Path, service: Service) -> tuple[set[str], set[str]]:
+    """Fleet-relative folders (the service, its local path dependencies) and extra files (manifests included
+    from elsewhere) that a service's environment is built from."""
+    folders = {service.path}
+    for pin in service.pins:
+        if (
+            pin.path
+            and not _is_url(pin.path)
+            and not posixpath.isabs(pin.path)
+            and not pin.path.startswith("..")
+        ):
+            folders.add(pin.path if (Path(root) / pin.path).is_dir() else posixpath.dirname(pin.path))
+    files = {m.file for m in service.manifests} | {i for m in service.manifests for i in m.includes}
+    return folders, files
+
+
+def baseline_key(
+    root: Path, service: Service, *, python: str = "", test_command: str = "",
+    pin_overrides: Mapping[str, str] | None = None,
+) -> str:  # fmt: skip
+    """Hash of everything a baseline depends on: the service's files, the manifests it includes, the local
+    packages it installs (by fleet-relative path and content), the interpreter and the options."""
+    root = Path(root).resolve()
+    h = hashlib.sha256()
+    interpreter = python or sys.executable
+    h.update(
+        f"{CACHE_VERSION}\0{interpreter}\0{sys.version if not python else ''}\0{test_command}\0".encode()
+    )
+    h.update(json.dumps(sorted((pin_overrides or {}).items())).encode())
+    folders, extra = _sources(root, service)
+    files = {root / f for f in extra}
+    for folder in folders:
+        files |= set(_walk(root / folder)) if (root / folder).is_dir() else {root / folder}
+    for pin in service.pins:  # local packages outside the fleet
+        if pin.path and not _is_url(pin.path) and (posixpath.isabs(pin.path) or pin.path.startswith("..")):
+            local = Path(pin.path) if posixpath.isabs(pin.path) else root / pin.path
+            files |= set(_walk(local)) if local.is_dir() else {local}
+    for path in sorted(files):
+        try:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            digest = "missing"
+        try:
+            name = path.relative_to(root).as_posix()
+        except ValueError:
+            name = path.as_posix()
+        h.update(f"{name}\0{digest}\n".encode())
+    return h.hexdigest()[:20]
+
+
+def shadow_tree(root: Path, service: Service, old_files: Mapping[str, bytes | None], dest: Path) -> Path:
+    """Copy what a service's environment is built from (its folder, its local path dependencies, included
+    manifests) to `dest` at the same fleet-relative places, with `old_files` (fleet-relative path -> bytes,
+    None for a file that did not exist) put back: the service as it was before this run rewrote it."""
+    root = Path(root).resolve()
+    folders, files = _sources(root, service)
+
+    def ignore(_dir: str, names: list[str]) -> set[str]:
+        return {n for n in names if n in SKIP_DIRS or n.endswith(".egg-info") or n.startswith(".")}
+
+    for folder in sorted(folders, key=len):
+        if (root / folder).is_dir():
+            shutil.copytree(root / folder, dest / folder, ignore=ignore, symlinks=True, dirs_exist_ok=True)
+    for rel in files:
+        if (root / rel).is_file() and not rel.startswith(".."):
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(root / rel, dest / rel)
+    for rel, data in old_files.items():
+        if rel.startswith("..") or posixpath.isabs(rel):
+            continue
+        target = dest / rel
+        if data is None:
+            target.unlink(missing_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+    return dest
+
+
+def run_from_json(data: Mapping[str, object]) -> TestRun:
+    """A TestRun back from its `to_jsonable` form."""
+    d = dict(data)
+    outcomes = tuple(
+        TestOutcome(
+            str(o["id"]), TestStatus(o["status"]), str(o.get("message", "")), float(o.get("duration", 0.0))
+        )
+        for o in d.pop("outcomes", [])  # type: ignore[union-attr]
+    )
+    d["requirements"] = tuple(d.get("requirements", ()))  # type: ignore[arg-type]
+    return TestRun(outcomes=outcomes, **d)  # type: ignore[arg-type]
+
+
+def baseline_cache_path(root: Path, service: Service, key: str) -> Path:
+    return Path(root) / BASELINE_CACHE_DIR / f"{_service_slug(service)}-{key}.json"
+
+
+def baseline(
+    root: Path,
+    service: Service,
+    run_dir: Path,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    python: str = "",
+    test_command: str = "",
+    pin_overrides: Mapping[str, str] | None = None,
+    env_root: Path | None = None,
+    keep_env: bool = False,
+    old_files: Mapping[str, bytes | None] | None = None,
+) -> TestRun:
+    """The service's tests on its old pins, as it is before rewriting; cached, so a second call on unchanged
+    files returns the stored run (`cached` True) without installing anything.
+
+    `old_files` (fleet-relative path -> bytes before this run, None if it did not exist) puts back files this
+    run already rewrote — e.g. a shared library migrated in an earlier phase — in a scratch copy of the
+    service and its local dependencies; the fleet itself is not touched.
+    """
+    root = Path(root).resolve()
+    env_root = Path(env_root or root / ENVS_DIR)
+    with tempfile.TemporaryDirectory(prefix="fleetshift-baseline-") as scratch:
+        source = shadow_tree(root, service, old_files, Path(scratch)) if old_files else root
+        key = baseline_key(
+            source, service, python=python, test_command=test_command, pin_overrides=pin_overrides
+        )
+        cache = baseline_cache_path(root, service, key)
+        try:
+            return replace(run_from_json(json.loads(cache.read_text("utf-8"))), cached=True)
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        options = {"python": python, "timeout": timeout, "pin_overrides": pin_overrides, "env_root": env_root}
+        env = make_env(source, service, run_dir, "old", **options)  # type: ignore[arg-type]
+        run = run_tests(source, service, env, run_dir, timeout=timeout, test_command=test_command)
+        if not keep_env:
+            remove_env(root, service, "old", env_root)
+    if run.ran:  # an install or a hang may be passing trouble (network): try again next time
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(json.dumps(to_jsonable(run), indent=1), encoding="utf-8")
+        os.replace(tmp, cache)
+    return run
