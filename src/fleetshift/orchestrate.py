@@ -90,6 +90,7 @@ class Campaign:
         self.jobs = max(1, options.jobs or self.config.jobs or os.cpu_count() or 1)
         self._lock = threading.Lock()
         self.baselines: dict[str, TestRun] = {}
+        self._load_baselines()
 
     # ---- plan selection -------------------------------------------------------------------------
 
@@ -119,7 +120,8 @@ class Campaign:
                 return RunOutcome(self.journal.run_id, "failed", f"before_run hook failed, nothing changed: {res.detail}")
         verdicts: dict[str, Verdict] = {}
         if self.options.verify:
-            self._baselines([sp for group in self.selected().values() for sp in group if sp.service not in done and self.chain(sp)])
+            self._baselines([sp for group in self.selected().values() for sp in group
+                             if sp.service not in done and self.chain(sp) and sp.service not in self.baselines])
         for phase, services in self.selected().items():
             todo = [s for s in services if s.service not in done]
             if not todo:
@@ -197,7 +199,20 @@ class Campaign:
         self._step(sp.service, "baseline", "done" if run.ran else "failed", run.summary())
         with self._lock:
             self.baselines[sp.service] = run
+        folder = self.run_dir / "baselines"
+        folder.mkdir(exist_ok=True)
+        tmp = folder / f".{sp.service}.json.tmp"
+        tmp.write_text(json.dumps(to_jsonable(run), indent=1))
+        os.replace(tmp, folder / f"{sp.service}.json")
         return run
+
+    def _load_baselines(self) -> None:
+        """Baselines this run already took (a resumed run must not retake them on a half-migrated fleet)."""
+        for path in sorted((self.run_dir / "baselines").glob("*.json")):
+            try:
+                self.baselines[path.stem] = verify.run_from_json(json.loads(path.read_text("utf-8")))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
 
     def _baselines(self, services: list[ServicePlan]) -> None:
         """Every service's tests on its old pins, before anything is rewritten (a shared library migrated in
