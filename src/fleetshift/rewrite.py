@@ -57,8 +57,12 @@ def _todo_lines(text: str, findings: Iterable[Finding], path: str) -> str:
         short = message.splitlines()[0] if message else ""
         short = short if len(short) <= 100 else short[:97] + "..."
         comment = f"{indent}{TODO_PREFIX}[{rule}] {short}".rstrip() + newline
-        previous = lines[line - 2] if line >= 2 else ""
-        if f"{TODO_PREFIX}[{rule}]" in previous:
+        above = line - 2  # the whole run of TODO lines above counts: a line may carry several rules
+        while above >= 0 and lines[above].lstrip().startswith(TODO_PREFIX):
+            if lines[above].lstrip().startswith(f"{TODO_PREFIX}[{rule}]"):
+                break
+            above -= 1
+        if above >= 0 and lines[above].lstrip().startswith(f"{TODO_PREFIX}[{rule}]"):
             continue
         lines.insert(line - 1, comment)
     return "".join(lines)
