@@ -1,0 +1,106 @@
+"""Read dependency pins from every manifest format, and edit pins without disturbing anything else.
+
+Formats: requirements/constraints files (pip syntax), pyproject.toml (PEP 621, PEP 735, Poetry),
+setup.cfg (setuptools), Pipfile. Sections of a Pin: "" for requirements lines; "dependencies",
+"optional:<extra>", "group:<name>" in pyproject.toml (Poetry's dev-dependencies are "group:dev");
+"dependencies", "setup_requires", "tests_require", "extra:<name>" in setup.cfg; "packages" and
+"dev-packages" in a Pipfile.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path, PurePosixPath
+
+from fleetshift.manifests._common import RELOCK, _error
+from fleetshift.manifests._toml import poetry_to_pep440
+from fleetshift.manifests.pipfile import _edit_pipfile, _read_pipfile
+from fleetshift.manifests.pyproject import _edit_pyproject, _read_pyproject
+from fleetshift.manifests.requirements import _edit_requirements, _read_requirements
+from fleetshift.manifests.setupcfg import _edit_setup_cfg, _read_setup_cfg
+from fleetshift.model import Finding, Manifest, ManifestKind
+from fleetshift.recipes.base import PinChange
+
+__all__ = ["RELOCK", "apply_pin_changes", "decode", "manifest_kind", "poetry_to_pep440", "read_manifest"]
+
+
+def manifest_kind(filename: str) -> ManifestKind | None:
+    """The kind of manifest a (fleet-relative) file name denotes, or None for any other file."""
+    p = PurePosixPath(filename.replace("\\", "/"))
+    name = p.name.lower()
+    if p.name == "pyproject.toml":
+        return ManifestKind.PYPROJECT
+    if p.name == "setup.cfg":
+        return ManifestKind.SETUP_CFG
+    if p.name == "Pipfile":
+        return ManifestKind.PIPFILE
+    if name.endswith((".txt", ".in")) and (
+        "requirements" in name
+        or name.startswith("constraints")
+        or (p.parent.name.lower() == "requirements" and name.endswith(".txt"))
+    ):
+        return ManifestKind.REQUIREMENTS
+    return None
+
+
+def read_manifest(root: Path, rel: str) -> tuple[Manifest, list[Finding]]:
+    """Read the pins (and includes) of the manifest `rel` under the fleet `root`; never raises on bad content."""
+    kind = manifest_kind(rel) or ManifestKind.REQUIREMENTS
+    try:
+        data = (Path(root) / rel).read_bytes()
+    except OSError as exc:
+        msg = f"cannot read {rel}: {exc.strerror or exc}; check that the file exists and is readable"
+        return Manifest(rel, kind), [_error(rel, 0, "unreadable", msg)]
+    text, findings = decode(rel, data)
+    pins, includes, more = _READERS[kind](rel, text, Path(root))
+    pins = [replace(p, path=_inside(Path(root), p.path)) if posixpath.isabs(p.path) else p for p in pins]
+    return Manifest(rel, kind, tuple(pins), tuple(dict.fromkeys(includes))), findings + more
+
+
+def _inside(root: Path, path: str) -> str:
+    """An absolute path as fleet-relative when it lies inside the fleet."""
+    try:
+        return Path(path).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path
+
+
+def decode(rel: str, data: bytes) -> tuple[str, list[Finding]]:
+    """Text of a manifest: UTF-8 (a BOM is dropped); other bytes are decoded with replacement and a Finding."""
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        msg = (
+            f"{rel}:{line}: not UTF-8 (byte {data[exc.start : exc.start + 1]!r} at offset {exc.start}); "
+            "read with replacement characters — re-save the file as UTF-8"
+        )
+        return data.decode("utf-8", "replace").removeprefix("\ufeff"), [_error(rel, line, "encoding", msg)]
+
+
+def apply_pin_changes(
+    rel: str, text: str, kind: ManifestKind, changes: Sequence[PinChange]
+) -> tuple[str, list[Finding]]:
+    """Apply `changes` to the manifest text; only the changed requirements move, every other byte stays."""
+    if not changes:
+        return text, []
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    body = text[len(bom) :]
+    new, findings = _EDITORS[kind](rel, body, list(changes))
+    return bom + new, findings
+
+
+_READERS = {
+    ManifestKind.REQUIREMENTS: _read_requirements,
+    ManifestKind.PYPROJECT: _read_pyproject,
+    ManifestKind.SETUP_CFG: _read_setup_cfg,
+    ManifestKind.PIPFILE: _read_pipfile,
+}
+_EDITORS = {
+    ManifestKind.REQUIREMENTS: _edit_requirements,
+    ManifestKind.PYPROJECT: _edit_pyproject,
+    ManifestKind.SETUP_CFG: _edit_setup_cfg,
+    ManifestKind.PIPFILE: _edit_pipfile,
+}

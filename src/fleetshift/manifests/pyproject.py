@@ -1,0 +1,171 @@
+"""pyproject.toml: PEP 621 dependencies and extras, PEP 735 dependency groups, uv dev-dependencies (arrays of
+PEP 508 strings) and Poetry's dependency tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from fleetshift.manifests._common import (
+    _BAD_REQUIREMENT,
+    _edit_head,
+    _error,
+    _pin_of,
+    _resolve_changes,
+    _split_marker,
+    _unmanaged,
+    _why,
+)
+from fleetshift.manifests._toml import (
+    _edit_table,
+    _like,
+    _list,
+    _parse_toml,
+    _table,
+    _table_pins,
+    _TableDeps,
+    _TomlIndex,
+)
+from fleetshift.model import Finding, Pin
+from fleetshift.recipes.base import PinChange
+
+
+@dataclass
+class _Array:
+    """A TOML array of PEP 508 strings: where it is and which section its pins belong to."""
+
+    path: tuple[str, ...]
+    section: str
+    array: Any
+
+
+def _pyproject_containers(doc: Any) -> tuple[list[_Array], list[_TableDeps]]:
+    arrays: list[_Array] = []
+    tables: list[_TableDeps] = []
+    project = _table(doc, "project")
+    if project is not None:
+        deps = _list(project, "dependencies")
+        if deps is not None:
+            arrays.append(_Array(("project", "dependencies"), "dependencies", deps))
+        optional = _table(project, "optional-dependencies")
+        for extra, value in (optional or {}).items():
+            if isinstance(value, list):
+                arrays.append(_Array(("project", "optional-dependencies", extra), f"optional:{extra}", value))
+    for group, value in (_table(doc, "dependency-groups") or {}).items():
+        if isinstance(value, list):
+            arrays.append(_Array(("dependency-groups", group), f"group:{group}", value))
+    uv_dev = _list(_table(doc, "tool", "uv") or {}, "dev-dependencies")
+    if uv_dev is not None:
+        arrays.append(_Array(("tool", "uv", "dev-dependencies"), "group:dev", uv_dev))
+    poetry = _table(doc, "tool", "poetry")
+    if poetry is not None:
+        main = _table(poetry, "dependencies")
+        if main is not None:
+            tables.append(_TableDeps(("tool", "poetry", "dependencies"), "dependencies", main, True))
+        dev = _table(poetry, "dev-dependencies")
+        if dev is not None:
+            tables.append(_TableDeps(("tool", "poetry", "dev-dependencies"), "group:dev", dev, True))
+        for group, value in (_table(poetry, "group") or {}).items():
+            gdeps = _table(value, "dependencies")
+            if gdeps is not None:
+                path = ("tool", "poetry", "group", group, "dependencies")
+                tables.append(_TableDeps(path, f"group:{group}", gdeps, True))
+    return arrays, tables
+
+
+def _array_lines(index: _TomlIndex, arr: _Array) -> list[int]:
+    """Line of each item of the array."""
+    return index.strings(index.key(arr.path), [str(v) if isinstance(v, str) else v for v in arr.array])
+
+
+def _array_pins(rel: str, index: _TomlIndex, arr: _Array) -> tuple[list[Pin], list[Finding]]:
+    pins, findings = [], []
+    for item, line in zip(arr.array, _array_lines(index, arr), strict=True):
+        if not isinstance(item, str):
+            continue  # {include-group = "..."} and other tables
+        value = str(item)
+        try:
+            pins.append(_pin_of(rel, line, value, arr.section))
+        except _BAD_REQUIREMENT as exc:
+            msg = f"{rel}:{line}: cannot parse requirement {value!r} in {arr.section}: {_why(exc)}; write it as PEP 508"
+            findings.append(_error(rel, line, "unparseable-requirement", msg))
+    return pins, findings
+
+
+def _read_pyproject(rel: str, text: str, root: Path) -> tuple[list[Pin], list[str], list[Finding]]:
+    doc, findings = _parse_toml(rel, text)
+    if doc is None:
+        return [], [], findings
+    index = _TomlIndex(text)
+    arrays, tables = _pyproject_containers(doc)
+    pins: list[Pin] = []
+    for arr in arrays:
+        more_pins, more = _array_pins(rel, index, arr)
+        pins += more_pins
+        findings += more
+    more_pins, more = _table_pins(rel, index, tables, root)
+    pins += more_pins
+    findings += more
+    return sorted(pins, key=lambda p: p.line), [], findings
+
+
+def _edit_array(rel: str, index: _TomlIndex, arr: _Array, by_name: dict[str, PinChange]) -> list[Finding]:
+    findings: list[Finding] = []
+    values = list(arr.array)
+    lines = _array_lines(index, arr)
+    doomed: list[int] = []
+    for i, (item, line) in enumerate(zip(values, lines, strict=True)):
+        if not isinstance(item, str):
+            continue
+        value = str(item)
+        try:
+            pin = _pin_of(rel, line, value, arr.section)
+        except _BAD_REQUIREMENT:
+            continue
+        change = by_name.get(pin.package)
+        if change is None:
+            continue
+        if pin.path:
+            findings.append(_unmanaged(rel, line, pin))
+            continue
+        if change.remove:
+            doomed.append(i)
+            continue
+        lead = value[: len(value) - len(value.lstrip())]
+        head, tail = _split_marker(value.strip())
+        new_head, more = _edit_head(rel, line, head, change)
+        findings += more
+        if new_head != head:
+            arr.array[i] = _like(item, lead + new_head + tail)
+    for i in reversed(doomed):
+        del arr.array[i]
+    return findings
+
+
+def _edit_pyproject(rel: str, text: str, changes: list[PinChange]) -> tuple[str, list[Finding]]:
+    doc, findings = _parse_toml(rel, text)
+    if doc is None:
+        return text, findings
+    index = _TomlIndex(text)
+    arrays, tables = _pyproject_containers(doc)
+    for arr in arrays:
+        present = {p for p in _names_in_array(arr)}
+        findings += _edit_array(rel, index, arr, _resolve_changes(changes, present))
+    for tbl in tables:
+        findings += _edit_table(rel, index, tbl, changes)
+    return tomlkit.dumps(doc), findings
+
+
+def _names_in_array(arr: _Array) -> Iterator[str]:
+    for v in arr.array:
+        if isinstance(v, str):
+            try:
+                yield canonicalize_name(Requirement(str(v)).name)
+            except _BAD_REQUIREMENT:
+                continue
