@@ -219,6 +219,11 @@ class Campaign:
         an early phase must not change what a later service's baseline installs). Cached across runs."""
         if not services:
             return
+        # Waiting for its turn is "pending"; the entry a step's record creates would say "running".
+        recorded = self.journal.state()["services"]
+        for sp in services:
+            if sp.service not in recorded:
+                self.journal.set_service_status(sp.service, "pending")
         self.emit("phase", phase="baseline", total=len(services), done=0)
         with ThreadPoolExecutor(max_workers=self.jobs) as pool:
             list(pool.map(self._baseline, services))
