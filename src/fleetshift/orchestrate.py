@@ -178,7 +178,7 @@ class Campaign:
                 self.journal.rollback(service=sp.service)
                 self.journal.set_service_status(sp.service, "rolled-back")
                 self.journal.set_step(sp.service, "phase-rollback", "done", f"phase {phase.value} over the failure threshold")
-                self.hooks.run("on_rollback", cwd=self.root, run_id=self.journal.run_id, service=sp.service, phase=phase.value)
+                self._hook("on_rollback", sp, self.a.fleet.service(sp.service))
         self.journal.set_status("failed")
         self.hooks.run("after_run", cwd=self.root, run_id=self.journal.run_id, status="failed")
         return RunOutcome(self.journal.run_id, "failed",
@@ -320,10 +320,10 @@ class Campaign:
     def _fail(self, sp: ServicePlan, service: Service, cs: ChangeSet, baseline: Any, after: Any, why: str,
               verdict: Verdict | None = None) -> Verdict:
         name = sp.service
-        self.hooks.run("on_failure", cwd=self.root / service.path, run_id=self.journal.run_id, service=name, phase=sp.phase.value, reason=why)
+        self._hook("on_failure", sp, service, reason=why)
         report = self.journal.rollback(service=name)
         self._step(name, "rollback", "done", f"{len(report.restored) + len(report.removed)} file(s) restored")
-        self.hooks.run("on_rollback", cwd=self.root / service.path, run_id=self.journal.run_id, service=name, phase=sp.phase.value)
+        self._hook("on_rollback", sp, service)
         base = verdict or Verdict(name, False, baseline=baseline, after=after, reason=why)
         verdict = Verdict(**{**base.__dict__, "passed": False, "reason": why, "rolled_back": True, "recipes": self.chain(sp),
                              "files": tuple(c.file for c in cs.changes)})
