@@ -38,15 +38,29 @@ def test_v2_write_and_v3_write_lp(influxdb):
     status, _ = post(f"{influxdb.url}/api/v2/write?org=homeiq&bucket=home&precision=ms",
                      b"temp,room=a value=21.5 1700000000000")
     assert status == 204
-    body = gzip.compress(b"temp,room=b value=19i 1700000000")
+    body = gzip.compress(b"temp,room=b value=19.5,count=3i 1700000000")
     status, _ = post(f"{influxdb.url}/api/v3/write_lp?db=home&precision=second", body,
                      headers={"Content-Encoding": "gzip"})
     assert status == 204
     rows = influxdb.rows("home", "temp")
     assert [r["tags"]["room"] for r in rows] == ["a", "b"]
     assert rows[0]["time"] == rows[1]["time"] == 1_700_000_000 * 10**9
-    assert rows[1]["fields"] == {"value": 19}
-    assert influxdb.requests[1].body == b"temp,room=b value=19i 1700000000"
+    assert rows[1]["fields"] == {"value": 19.5, "count": 3}
+    assert influxdb.requests[1].body == b"temp,room=b value=19.5,count=3i 1700000000"
+
+
+def test_same_series_and_time_merges_fields(influxdb):
+    influxdb.write_line_protocol("home", "temp,room=a value=1.0 10\ntemp,room=a humidity=40i 10\ntemp,room=a value=2.0 10")
+    assert influxdb.rows("home", "temp") == [{"time": 10, "tags": {"room": "a"}, "fields": {"value": 2.0, "humidity": 40}}]
+
+
+def test_field_type_conflict_is_rejected_whole(influxdb):
+    influxdb.write_line_protocol("home", "temp,room=a value=1.0 10")
+    with pytest.raises(urllib.error.HTTPError) as excinfo:
+        post(f"{influxdb.url}/api/v2/write?bucket=home", b"temp,room=b value=2.0 20\ntemp,room=c value=3i 30")
+    assert excinfo.value.code == 422
+    assert "field type conflict" in json.loads(excinfo.value.read())["message"]
+    assert [r["tags"]["room"] for r in influxdb.rows("home", "temp")] == ["a"]
 
 
 def test_wrong_token_is_rejected(influxdb):

@@ -1,464 +1,120 @@
 """A wire-level InfluxDB test double for the services' test suites.
 
-No InfluxDB server can run in the places these tests run (there is no server binary on the package
-registries we use, and no container runtime), so this module stands in for one at the HTTP level:
-a ``ThreadingHTTPServer`` on 127.0.0.1 that speaks the same requests as InfluxDB 2.x / 3.x for the
-parts the HomeIQ services use, and keeps what was written in memory.
+No InfluxDB server can run where these tests run: no package registry we use ships an InfluxDB 2 or 3
+server binary, and there is no container runtime. So this package stands in for one on 127.0.0.1,
+speaking the requests influxdb-client 1.x and influxdb3-python send, and keeping what was written in
+memory. It is a test double, not a database: it proves that a service sends the right requests and
+reads the answers correctly, not how a real InfluxDB plans queries, deduplicates, retains or
+authorises.
 
-It is a test double, not a database: it parses line protocol and answers a small subset of Flux
-(``from`` / ``range`` / ``filter`` on ``_measurement``, ``_field`` and tag equality). Anything else
-is answered with HTTP 400 so a test never passes on a query the double did not understand.
+What it serves
+    ``POST /api/v2/write?org=&bucket=&precision=ns|us|ms|s``   line protocol (influxdb-client 1.x, and
+                                                               influxdb3-python's default write path)
+    ``POST /api/v3/write_lp?db=&precision=nanosecond|...``     line protocol (influxdb3-python, v3 API)
+    ``POST /api/v2/query``                                      a small Flux subset (``from |> range |>
+                                                               filter``), answered as annotated CSV
+    ``GET|HEAD /ping``, ``GET /health``                         liveness, ``X-Influxdb-Version`` header
+    Arrow Flight ``DoGet``                                      influxdb3-python's queries: the JSON
+                                                               ticket ``{database, sql_query,
+                                                               query_type, params}`` is run as SQL with
+                                                               DataFusion over the stored tables
 
-Endpoints
-    ``POST /api/v2/write?org=&bucket=&precision=``    line protocol; precision ``ns|us|ms|s``
-    ``POST /api/v3/write_lp?db=&precision=``          line protocol; precision ``nanosecond|...|second``
-    ``POST /api/v2/query?org=``                       Flux (JSON body or application/vnd.flux),
-                                                      answered as annotated CSV
-    ``GET|HEAD /ping``                                204 with ``X-Influxdb-Version``
-    ``GET /health``                                   200 JSON
+The Flight side is on when ``pyarrow`` is installed (SQL also needs ``datafusion``); then one loopback
+port serves both, as InfluxDB 3 does: connections that open with the HTTP/2 preface go to Flight, the
+others to HTTP. Without pyarrow only the HTTP side runs, so a suite that never queries over Flight does
+not need it.
 
-Writes and queries need ``Authorization: Token <token>`` (``Bearer <token>`` is accepted too, as
-InfluxDB does); otherwise 401. Request bodies sent with ``Content-Encoding: gzip`` are decompressed.
+Semantics kept from InfluxDB: a point is one series (measurement + tag set) at one time, and writing it
+again merges the fields; a field keeps its first type (another type is rejected); SQL sees one table per
+measurement with a tz-naive ``timestamp[ns]`` ``time`` column, tags as strings and one column per field
+(each carrying ``iox::column::type`` metadata). Writes, Flux queries and Flight calls need the token
+(``Authorization: Token|Bearer <token>`` over HTTP, ``authorization: Bearer <token>`` over Flight).
+InfluxQL, Flux beyond the subset, and InfluxDB-only SQL functions (``date_bin_gapfill``, ``selector_*``)
+are refused rather than guessed.
 
-Storage API (stable; other front-ends such as a query side for the v3 client build on it)
-    ``server.rows(database, measurement)``  -> list of ``{"time": int ns, "tags": {...}, "fields": {...}}``
-                                               in write order (copies)
+Storage API (stable; the suites assert on it)
+    ``server.rows(database, measurement)``  -> ``[{"time": int ns, "tags": {...}, "fields": {...}}]``
+                                               in first-write order (copies)
     ``server.databases()`` / ``server.measurements(database)``
-    ``server.store.append(database, measurement, time_ns, tags, fields)`` to seed data directly
-    ``server.write_line_protocol(database, text, precision="ns")`` to seed from line protocol
-    ``server.requests``                     -> list of :class:`RecordedRequest`
-    ``server.url``                          -> ``http://127.0.0.1:<port>``
+    ``server.write_line_protocol(database, text, precision="ns")`` to seed data without HTTP
+    ``server.store``                        -> :class:`InfluxStore` (``append``, ``write``, ``arrow``)
+    ``server.requests`` / ``server.tickets`` / ``server.flight_headers``   what arrived
+    ``server.url``                          -> ``http://127.0.0.1:<port>`` for both clients
 """
 
 from __future__ import annotations
 
-import csv
 import gzip
-import io
+import importlib.util
 import json
-import re
 import threading
-import time
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-FieldValue = float | int | str | bool
+from homeiq_common.testing.influxdb.flux import (
+    FluxError,
+    FluxTable,
+    flux_tables,
+    parse_flux,
+    rfc3339,
+    run_flux,
+    to_annotated_csv,
+)
+from homeiq_common.testing.influxdb.front import PortFront
+from homeiq_common.testing.influxdb.lineprotocol import (
+    PRECISION_NS,
+    LineProtocolError,
+    UInt,
+    parse_line,
+    parse_line_protocol,
+)
+from homeiq_common.testing.influxdb.store import FieldTypeConflict, InfluxStore, field_type
 
-#: Nanoseconds per unit for both the v2 short and the v3 long precision names.
-PRECISION_NS: dict[str, int] = {
-    "ns": 1,
-    "us": 1_000,
-    "ms": 1_000_000,
-    "s": 1_000_000_000,
-    "nanosecond": 1,
-    "microsecond": 1_000,
-    "millisecond": 1_000_000,
-    "second": 1_000_000_000,
-}
+if TYPE_CHECKING:
+    import pyarrow as pa
 
+__all__ = [
+    "PRECISION_NS",
+    "FieldTypeConflict",
+    "FluxError",
+    "FluxTable",
+    "InfluxDBTestServer",
+    "InfluxStore",
+    "LineProtocolError",
+    "RecordedRequest",
+    "UInt",
+    "field_type",
+    "flight_available",
+    "flux_tables",
+    "parse_flux",
+    "parse_line",
+    "parse_line_protocol",
+    "rfc3339",
+    "run_flux",
+    "to_annotated_csv",
+]
 
-class LineProtocolError(ValueError):
-    """Raised for a line that is not valid line protocol."""
-
-
-# --------------------------------------------------------------------------- storage
-
-
-@dataclass
-class InfluxStore:
-    """Parsed points: database -> measurement -> list of rows, each row a dict.
-
-    A row is ``{"time": <int ns>, "tags": {str: str}, "fields": {str: float|int|str|bool}}``.
-    """
-
-    _data: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def append(
-        self,
-        database: str,
-        measurement: str,
-        time_ns: int,
-        tags: dict[str, str],
-        fields: dict[str, FieldValue],
-    ) -> None:
-        row = {"time": int(time_ns), "tags": dict(tags), "fields": dict(fields)}
-        with self._lock:
-            self._data.setdefault(database, {}).setdefault(measurement, []).append(row)
-
-    def rows(self, database: str, measurement: str) -> list[dict[str, Any]]:
-        with self._lock:
-            stored = self._data.get(database, {}).get(measurement, [])
-            return [
-                {"time": r["time"], "tags": dict(r["tags"]), "fields": dict(r["fields"])} for r in stored
-            ]
-
-    def databases(self) -> list[str]:
-        with self._lock:
-            return sorted(self._data)
-
-    def measurements(self, database: str) -> list[str]:
-        with self._lock:
-            return sorted(self._data.get(database, {}))
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
+WRITE_PATHS = ("/api/v2/write", "/api/v3/write_lp")
 
 
-# --------------------------------------------------------------------------- line protocol
-
-
-def _scan(text: str, pos: int, stops: str) -> tuple[str, int]:
-    """Read an escaped token from *pos* up to an unescaped character in *stops*."""
-    out: list[str] = []
-    while pos < len(text):
-        ch = text[pos]
-        if ch == "\\" and pos + 1 < len(text) and text[pos + 1] in stops + "\\=":
-            out.append(text[pos + 1])
-            pos += 2
-            continue
-        if ch in stops:
-            break
-        out.append(ch)
-        pos += 1
-    return "".join(out), pos
-
-
-def _field_value(raw: str, line: str) -> FieldValue:
-    if raw in ("t", "T", "true", "True", "TRUE"):
-        return True
-    if raw in ("f", "F", "false", "False", "FALSE"):
+def flight_available() -> bool:
+    """Whether pyarrow (with Flight) is installed, i.e. whether the double can serve influxdb3-python queries."""
+    if importlib.util.find_spec("pyarrow") is None:
         return False
     try:
-        if raw.endswith("i") or raw.endswith("u"):
-            return int(raw[:-1])
-        return float(raw)
-    except ValueError:
-        raise LineProtocolError(f"invalid field value {raw!r} in line {line!r}") from None
-
-
-def parse_line(line: str, precision: str = "ns", default_time_ns: int | None = None) -> dict[str, Any]:
-    """Parse one line of line protocol into ``{"measurement", "time", "tags", "fields"}``."""
-    measurement, pos = _scan(line, 0, ", ")
-    if not measurement:
-        raise LineProtocolError(f"missing measurement in line {line!r}")
-    tags: dict[str, str] = {}
-    while pos < len(line) and line[pos] == ",":
-        key, pos = _scan(line, pos + 1, "=")
-        if pos >= len(line) or line[pos] != "=":
-            raise LineProtocolError(f"tag without value in line {line!r}")
-        value, pos = _scan(line, pos + 1, ", ")
-        if not key or not value:
-            raise LineProtocolError(f"empty tag key or value in line {line!r}")
-        tags[key] = value
-    if pos >= len(line) or line[pos] != " ":
-        raise LineProtocolError(f"missing fields in line {line!r}")
-    pos += 1
-    fields: dict[str, FieldValue] = {}
-    while True:
-        key, pos = _scan(line, pos, "=")
-        if pos >= len(line) or not key:
-            raise LineProtocolError(f"invalid field in line {line!r}")
-        pos += 1
-        if pos < len(line) and line[pos] == '"':
-            pos += 1
-            chars: list[str] = []
-            while pos < len(line) and line[pos] != '"':
-                if line[pos] == "\\" and pos + 1 < len(line) and line[pos + 1] in '"\\':
-                    pos += 1
-                chars.append(line[pos])
-                pos += 1
-            if pos >= len(line):
-                raise LineProtocolError(f"unterminated string field in line {line!r}")
-            pos += 1
-            fields[key] = "".join(chars)
-        else:
-            raw, pos = _scan(line, pos, ", ")
-            fields[key] = _field_value(raw, line)
-        if pos < len(line) and line[pos] == ",":
-            pos += 1
-            continue
-        break
-    rest = line[pos:].strip()
-    if rest:
-        try:
-            timestamp = int(rest)
-        except ValueError:
-            raise LineProtocolError(f"invalid timestamp {rest!r} in line {line!r}") from None
-        time_ns = timestamp * PRECISION_NS[precision]
-    else:
-        time_ns = default_time_ns if default_time_ns is not None else time.time_ns()
-    return {"measurement": measurement, "time": time_ns, "tags": tags, "fields": fields}
-
-
-def parse_line_protocol(text: str, precision: str = "ns") -> list[dict[str, Any]]:
-    """Parse a line-protocol body (lines joined by ``\\n``; ``#`` comments and blank lines skipped)."""
-    if precision not in PRECISION_NS:
-        raise LineProtocolError(f"invalid precision {precision!r}")
-    now = time.time_ns()
-    points = []
-    for raw_line in text.split("\n"):
-        line = raw_line.rstrip("\r")
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        points.append(parse_line(line, precision, default_time_ns=now))
-    return points
-
-
-# --------------------------------------------------------------------------- a small Flux subset
-
-
-class FluxError(ValueError):
-    """Raised for Flux the test double does not support."""
-
-
-_DURATION_UNITS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 10**9, "m": 60 * 10**9,
-                   "h": 3600 * 10**9, "d": 86400 * 10**9, "w": 7 * 86400 * 10**9}
-_DURATION_RE = re.compile(r"(\d+)(ns|us|ms|s|m|h|d|w)")
-
-
-def _parse_time(expr: str, now_ns: int) -> int:
-    expr = expr.strip()
-    if expr == "now()":
-        return now_ns
-    match = re.fullmatch(r"(-?)((?:\d+(?:ns|us|ms|s|m|h|d|w))+)", expr)
-    if match:
-        total = sum(int(n) * _DURATION_UNITS[u] for n, u in _DURATION_RE.findall(match.group(2)))
-        return now_ns - total if match.group(1) else now_ns + total
-    if re.fullmatch(r"-?\d+", expr):
-        return int(expr) * 10**9  # Flux integers in range() are seconds since the epoch
-    try:
-        parsed = datetime.fromisoformat(expr.replace("Z", "+00:00"))
-    except ValueError:
-        raise FluxError(f"unsupported time expression {expr!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return int(parsed.timestamp()) * 10**9 + parsed.microsecond * 1000
-
-
-_TOKEN_RE = re.compile(
-    r"""\s*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<op>==|!=)|(?P<paren>[()])"""
-    r"""|(?P<ref>r\s*\.\s*[A-Za-z_][A-Za-z0-9_]*|r\s*\[\s*"(?:[^"\\]|\\.)*"\s*\])|(?P<word>and|or))"""
-)
-
-Predicate = Callable[[str, str, dict[str, str]], bool]
-
-
-def _tokenize(expr: str) -> list[tuple[str, str]]:
-    tokens, pos = [], 0
-    expr = expr.strip()
-    while pos < len(expr):
-        match = _TOKEN_RE.match(expr, pos)
-        if not match or match.end() == pos:
-            raise FluxError(f"unsupported filter expression near {expr[pos:]!r}")
-        kind = match.lastgroup or ""
-        tokens.append((kind, match.group(kind)))
-        pos = match.end()
-        while pos < len(expr) and expr[pos].isspace():
-            pos += 1
-    return tokens
-
-
-def _parse_predicate(expr: str) -> Predicate:
-    """Parse ``r.a == "x" and (r["b"] != "y" or ...)`` into a predicate(measurement, field, tags)."""
-    tokens = _tokenize(expr)
-    pos = 0
-
-    def peek() -> tuple[str, str] | None:
-        return tokens[pos] if pos < len(tokens) else None
-
-    def take(kind: str) -> str:
-        nonlocal pos
-        token = peek()
-        if token is None or token[0] != kind:
-            raise FluxError(f"unsupported filter expression {expr!r}")
-        pos += 1
-        return token[1]
-
-    def comparison() -> Predicate:
-        token = peek()
-        if token is not None and token == ("paren", "("):
-            take("paren")
-            inner = disjunction()
-            if take("paren") != ")":
-                raise FluxError(f"unbalanced parentheses in {expr!r}")
-            return inner
-        ref = take("ref")
-        name = ref.split(".", 1)[1].strip() if "." in ref else json.loads(ref[ref.index("[") + 1:ref.rindex("]")].strip())
-        op = take("op")
-        literal = json.loads(take("str"))
-
-        def value_of(measurement: str, field_name: str, tags: dict[str, str]) -> str | None:
-            if name == "_measurement":
-                return measurement
-            if name == "_field":
-                return field_name
-            if name.startswith("_"):
-                raise FluxError(f"filtering on {name} is not supported by the test double")
-            return tags.get(name)
-
-        if op == "==":
-            return lambda m, f, t: value_of(m, f, t) == literal
-        return lambda m, f, t: value_of(m, f, t) != literal
-
-    def conjunction() -> Predicate:
-        nonlocal pos
-        parts = [comparison()]
-        while peek() == ("word", "and"):
-            pos += 1
-            parts.append(comparison())
-        return lambda m, f, t: all(p(m, f, t) for p in parts)
-
-    def disjunction() -> Predicate:
-        nonlocal pos
-        parts = [conjunction()]
-        while peek() == ("word", "or"):
-            pos += 1
-            parts.append(conjunction())
-        return lambda m, f, t: any(p(m, f, t) for p in parts)
-
-    predicate = disjunction()
-    if pos != len(tokens):
-        raise FluxError(f"unsupported filter expression {expr!r}")
-    return predicate
-
-
-@dataclass
-class FluxQuery:
-    """A parsed ``from |> range |> filter*`` pipeline."""
-
-    bucket: str
-    start_ns: int
-    stop_ns: int
-    predicates: list[Predicate]
-
-
-def _split_stages(flux: str) -> list[str]:
-    return [stage.strip() for stage in flux.split("|>")]
-
-
-def parse_flux(flux: str, now_ns: int | None = None) -> FluxQuery:
-    """Parse the supported Flux subset; raise FluxError for anything else."""
-    now_ns = time.time_ns() if now_ns is None else now_ns
-    lines = [ln for ln in flux.splitlines() if not ln.strip().startswith("//")]
-    stages = _split_stages("\n".join(lines))
-    first = re.fullmatch(r'from\s*\(\s*bucket\s*:\s*"([^"]+)"\s*\)', stages[0])
-    if not first:
-        raise FluxError(f"query must start with from(bucket: ...), got {stages[0]!r}")
-    start_ns, stop_ns, has_range = 0, now_ns, False
-    predicates: list[Predicate] = []
-    for stage in stages[1:]:
-        match = re.fullmatch(r"(\w+)\s*\((.*)\)", stage, re.S)
-        if not match:
-            raise FluxError(f"unsupported Flux stage {stage!r}")
-        name, args = match.group(1), match.group(2).strip()
-        if name == "range":
-            params = dict(
-                (key.strip(), value.strip())
-                for key, value in (part.split(":", 1) for part in _split_args(args))
-            )
-            if "start" not in params or set(params) - {"start", "stop"}:
-                raise FluxError(f"unsupported range arguments {args!r}")
-            start_ns = _parse_time(params["start"], now_ns)
-            stop_ns = _parse_time(params.get("stop", "now()"), now_ns)
-            has_range = True
-        elif name == "filter":
-            fn = re.fullmatch(r"fn\s*:\s*\(\s*r\s*\)\s*=>\s*(.+)", args, re.S)
-            if not fn:
-                raise FluxError(f"unsupported filter {args!r}")
-            predicates.append(_parse_predicate(fn.group(1)))
-        else:
-            raise FluxError(
-                f"Flux function {name}() is not supported by the test double (only from/range/filter)"
-            )
-    if not has_range:
-        raise FluxError("error in building plan while starting program: cannot submit unbounded read")
-    return FluxQuery(bucket=first.group(1), start_ns=start_ns, stop_ns=stop_ns, predicates=predicates)
-
-
-def _split_args(args: str) -> list[str]:
-    parts, depth, current = [], 0, []
-    for ch in args:
-        if ch == "," and depth == 0:
-            parts.append("".join(current))
-            current = []
-            continue
-        depth += ch in "(["
-        depth -= ch in ")]"
-        current.append(ch)
-    if "".join(current).strip():
-        parts.append("".join(current))
-    return parts
-
-
-def rfc3339(time_ns: int) -> str:
-    """Format epoch nanoseconds the way InfluxDB does (RFC3339 with trimmed nanoseconds)."""
-    seconds, nanos = divmod(time_ns, 10**9)
-    stamp = datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-    if nanos:
-        stamp += "." + f"{nanos:09d}".rstrip("0")
-    return stamp + "Z"
-
-
-def _flux_type(value: FieldValue) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "long"
-    if isinstance(value, float):
-        return "double"
-    return "string"
-
-
-def _flux_value(value: FieldValue) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return repr(value) if isinstance(value, float) else str(value)
-
-
-def run_flux(store: InfluxStore, query: FluxQuery) -> str:
-    """Evaluate *query* against *store* and render InfluxDB's annotated CSV (one block per series)."""
-    series: dict[tuple[Any, ...], list[tuple[int, FieldValue]]] = {}
-    for measurement in store.measurements(query.bucket):
-        for row in store.rows(query.bucket, measurement):
-            if not query.start_ns <= row["time"] < query.stop_ns:
-                continue
-            for field_name, value in row["fields"].items():
-                if all(p(measurement, field_name, row["tags"]) for p in query.predicates):
-                    key = (measurement, tuple(sorted(row["tags"].items())), field_name, _flux_type(value))
-                    series.setdefault(key, []).append((row["time"], value))
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    start, stop = rfc3339(query.start_ns), rfc3339(query.stop_ns)
-    for table_id, key in enumerate(sorted(series)):
-        measurement, tag_items, field_name, value_type = key
-        tag_keys = [k for k, _ in tag_items]
-        if table_id:
-            out.write("\r\n")
-        writer.writerow(["#datatype", "string", "long", "dateTime:RFC3339", "dateTime:RFC3339",
-                         "dateTime:RFC3339", value_type, "string", "string"] + ["string"] * len(tag_keys))
-        writer.writerow(["#group", "false", "false", "true", "true", "false", "false", "true", "true"]
-                        + ["true"] * len(tag_keys))
-        writer.writerow(["#default", "_result", "", "", "", "", "", "", ""] + [""] * len(tag_keys))
-        writer.writerow(["", "result", "table", "_start", "_stop", "_time", "_value", "_field",
-                         "_measurement"] + tag_keys)
-        for time_ns, value in sorted(series[key], key=lambda item: item[0]):
-            writer.writerow(["", "", str(table_id), start, stop, rfc3339(time_ns), _flux_value(value),
-                             field_name, measurement] + [v for _, v in tag_items])
-    return out.getvalue()
-
-
-# --------------------------------------------------------------------------- HTTP front-end
+        import pyarrow.flight  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    """One request as the test double received it (body decompressed when gzip-encoded)."""
+    """One HTTP request as the test double received it (body decompressed when gzip-encoded)."""
 
     method: str
     path: str
@@ -472,7 +128,7 @@ class RecordedRequest:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "_Server"
+    server: _Server
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - keep test output quiet
@@ -496,14 +152,12 @@ class _Handler(BaseHTTPRequestHandler):
             body = gzip.decompress(body)
         return body
 
-    def _send(self, status: int, body: bytes = b"", content_type: str | None = None,
-              headers: dict[str, str] | None = None) -> None:
+    def _send(self, status: int, body: bytes = b"", content_type: str | None = None) -> None:
         self.send_response(status)
         if content_type:
             self.send_header("Content-Type", content_type)
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
         self.send_header("X-Influxdb-Version", self.server.owner.version)
+        self.send_header("X-Influxdb-Build", "OSS")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if body and self.command != "HEAD":
@@ -521,8 +175,11 @@ class _Handler(BaseHTTPRequestHandler):
         return parts.path, query
 
     def _authorized(self) -> bool:
-        scheme, _, token = self.headers.get("Authorization", "").partition(" ")
-        return scheme in ("Token", "Bearer") and token == self.server.owner.token
+        token = self.server.owner.token
+        if token is None:
+            return True
+        scheme, _, given = self.headers.get("Authorization", "").partition(" ")
+        return scheme in ("Token", "Bearer") and given == token
 
     # -- verbs
     def do_HEAD(self) -> None:  # noqa: N802
@@ -530,11 +187,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802
         path, _ = self._record(b"")
-        if path == "/ping":
-            self._send(HTTPStatus.NO_CONTENT, headers={"X-Influxdb-Build": "OSS"})
+        version = self.server.owner.version
+        if path == "/ping" and version.startswith("2."):
+            self._send(HTTPStatus.NO_CONTENT)
+        elif path == "/ping":
+            self._send(HTTPStatus.OK, json.dumps({"version": version, "revision": "test-double"}).encode(),
+                       "application/json")
         elif path == "/health":
             body = {"name": "influxdb", "message": "ready for queries and writes", "status": "pass",
-                    "version": self.server.owner.version}
+                    "version": version}
             self._send(HTTPStatus.OK, json.dumps(body).encode(), "application/json")
         else:
             self._error(HTTPStatus.NOT_FOUND, "not found", f"path not found: {path}")
@@ -547,7 +208,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(HTTPStatus.BAD_REQUEST, "invalid", f"cannot read request body: {exc}")
             return
         path, query = self._record(body)
-        if path not in ("/api/v2/write", "/api/v3/write_lp", "/api/v2/query"):
+        if path not in (*WRITE_PATHS, "/api/v2/query"):
             self._error(HTTPStatus.NOT_FOUND, "not found", f"path not found: {path}")
             return
         if not self._authorized():
@@ -555,7 +216,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if path == "/api/v2/query":
             self._query(body)
-            return
+        else:
+            self._write(path, query, body)
+
+    def _write(self, path: str, query: dict[str, str], body: bytes) -> None:
         if path == "/api/v2/write":
             database, precision = query.get("bucket"), query.get("precision", "ns")
         else:
@@ -566,53 +230,78 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             points = parse_line_protocol(body.decode("utf-8"), precision)
+            self.server.owner.store.write(database, points)
+        except FieldTypeConflict as exc:
+            status = HTTPStatus.UNPROCESSABLE_ENTITY if path == "/api/v2/write" else HTTPStatus.BAD_REQUEST
+            self._error(status, "unprocessable entity", f"failure writing points to database: partial write: {exc}")
+            return
         except (LineProtocolError, UnicodeDecodeError) as exc:
             self._error(HTTPStatus.BAD_REQUEST, "invalid", f"unable to parse points: {exc}")
             return
-        for point in points:
-            self.server.owner.store.append(database, point["measurement"], point["time"],
-                                           point["tags"], point["fields"])
         self._send(HTTPStatus.NO_CONTENT)
 
     def _query(self, body: bytes) -> None:
-        content_type = self.headers.get("Content-Type", "")
         try:
-            flux = body.decode("utf-8") if "vnd.flux" in content_type else json.loads(body)["query"]
-            parsed = parse_flux(flux)
-        except (FluxError, KeyError, ValueError) as exc:
+            if "vnd.flux" in self.headers.get("Content-Type", ""):
+                payload: dict[str, Any] = {"query": body.decode("utf-8")}
+            else:
+                payload = json.loads(body or b"{}")
+            tables = self.server.owner.flux_tables(payload)
+        except (ValueError, KeyError, TypeError) as exc:
             self._error(HTTPStatus.BAD_REQUEST, "invalid", f"compilation failed: {exc}")
             return
-        csv_text = run_flux(self.server.owner.store, parsed)
-        self._send(HTTPStatus.OK, csv_text.encode("utf-8"), "text/csv; charset=utf-8")
+        self._send(HTTPStatus.OK, to_annotated_csv(tables).encode("utf-8"), "text/csv; charset=utf-8")
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    owner: "InfluxDBTestServer"
+    owner: InfluxDBTestServer
 
 
 class InfluxDBTestServer:
-    """The HTTP test double; ``start()`` binds 127.0.0.1 on a free port (or use ``with``)."""
+    """The test double; ``start()`` binds 127.0.0.1 on a free port (or use ``with``).
 
-    def __init__(self, token: str = "homeiq-test-token", host: str = "127.0.0.1", port: int = 0,
-                 version: str = "2.7.11") -> None:
+    *flight*: serve influxdb3-python's Flight queries on the same port (default: when pyarrow is installed).
+    *token*: the token writes and queries must carry (``None``: no check).
+    """
+
+    def __init__(self, token: str | None = "homeiq-test-token", host: str = "127.0.0.1", port: int = 0,
+                 version: str = "2.7.11", flight: bool | None = None) -> None:
         self.token = token
         self.version = version
+        self.flight = flight_available() if flight is None else flight
         self.store = InfluxStore()
         self.requests: list[RecordedRequest] = []
+        self.tickets: list[dict[str, Any]] = []
+        self.flight_headers: list[dict[str, str]] = []
         self._address = (host, port)
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._flight_server: Any = None
+        self._front: PortFront | None = None
 
-    def start(self) -> "InfluxDBTestServer":
-        self._httpd = _Server(self._address, _Handler)
+    def start(self) -> InfluxDBTestServer:
+        http_address = ("127.0.0.1", 0) if self.flight else self._address
+        self._httpd = _Server(http_address, _Handler)
         self._httpd.owner = self
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="influxdb-test-double",
                                         kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
+        if self.flight:
+            from homeiq_common.testing.influxdb.flight import FlightQueryServer
+
+            self._flight_server = FlightQueryServer(self)
+            self._front = PortFront(self._httpd.server_address[1], self._flight_server.port, *self._address)
+            self._front.start()
         return self
 
     def stop(self) -> None:
+        if self._front is not None:
+            self._front.stop()
+            self._front = None
+        if self._flight_server is not None:
+            self._flight_server.shutdown()
+            self._flight_server = None
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -621,7 +310,7 @@ class InfluxDBTestServer:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> "InfluxDBTestServer":
+    def __enter__(self) -> InfluxDBTestServer:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -629,21 +318,26 @@ class InfluxDBTestServer:
 
     @property
     def host(self) -> str:
-        assert self._httpd is not None, "server not started"
-        return self._httpd.server_address[0]  # type: ignore[return-value]
+        return self._public()[0]
 
     @property
     def port(self) -> int:
-        assert self._httpd is not None, "server not started"
-        return self._httpd.server_address[1]
+        return self._public()[1]
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    def _public(self) -> tuple[str, int]:
+        if self._front is not None:
+            return self._front.address
+        assert self._httpd is not None, "server not started"
+        host, port = self._httpd.server_address[:2]
+        return str(host), int(port)
+
     # -- storage API
     def rows(self, database: str, measurement: str) -> list[dict[str, Any]]:
-        """Rows of *measurement* in *database*, in write order: ``{"time", "tags", "fields"}``."""
+        """Points of *measurement* in *database*, in first-write order: ``{"time", "tags", "fields"}``."""
         return self.store.rows(database, measurement)
 
     def databases(self) -> list[str]:
@@ -654,11 +348,23 @@ class InfluxDBTestServer:
 
     def write_line_protocol(self, database: str, text: str, precision: str = "ns") -> int:
         """Seed *database* from line protocol without going through HTTP; returns the point count."""
-        points = parse_line_protocol(text, precision)
-        for point in points:
-            self.store.append(database, point["measurement"], point["time"], point["tags"], point["fields"])
-        return len(points)
+        return self.store.write(database, parse_line_protocol(text, precision))
 
     def requests_to(self, path: str) -> Iterator[RecordedRequest]:
         """The recorded requests whose path is *path*."""
         return (r for r in list(self.requests) if r.path == path)
+
+    def writes(self) -> list[RecordedRequest]:
+        """The recorded write requests (v2 and v3 API)."""
+        return [r for r in list(self.requests) if r.path in WRITE_PATHS]
+
+    # -- query sides (override flux_tables to answer more Flux)
+    def flux_tables(self, payload: dict[str, Any]) -> list[FluxTable]:
+        """Answer a ``/api/v2/query`` body (``{"query": flux, ...}``); raise ``ValueError`` to refuse it."""
+        return flux_tables(self.store, parse_flux(payload["query"]))
+
+    def run_sql(self, database: str, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
+        """Run SQL over *database* as the Flight side does (needs pyarrow and datafusion)."""
+        from homeiq_common.testing.influxdb.flight import run_sql
+
+        return run_sql(self.store, database, sql, params)
