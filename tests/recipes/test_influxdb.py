@@ -491,6 +491,63 @@ def save(client, record):
     assert "influxdb3/database" not in rules_of(findings)
 
 
+SETTINGS_WRITER = """\
+from influxdb_client.client.write_api import SYNCHRONOUS
+
+
+class Ingest:
+    def __init__(self, settings, influx):
+        self.settings = settings
+        self.write_api = influx.write_api(write_options=SYNCHRONOUS)
+
+    def store(self, line):
+        self.write_api.write(bucket=self.settings.influx_bucket, record=line)
+"""
+
+
+def test_database_comes_from_the_settings_object_the_url_comes_from() -> None:
+    """The client is built in another file (a conftest, a __main__) from the same settings object whose
+    bucket the writes use: InfluxDBClient3 gets database=settings.influx_bucket (required on 0.21)."""
+    files = {
+        "svc/app/ingest.py": SETTINGS_WRITER,
+        "svc/tests/conftest.py": """\
+from influxdb_client import InfluxDBClient
+
+
+def make(settings):
+    return InfluxDBClient(url=settings.influx_url, token=settings.influx_token, org=settings.influx_org)
+""",
+    }
+    new, findings = rewrite_files(R, files)
+    assert (
+        "InfluxDBClient3(host=settings.influx_url, token=settings.influx_token, "
+        "database=settings.influx_bucket, org=settings.influx_org)"
+    ) in new["svc/tests/conftest.py"]
+    assert (
+        "self.write_api.write(record=line, database=self.settings.influx_bucket)" in new["svc/app/ingest.py"]
+    )
+    assert "influxdb3/database" not in rules_of(findings)
+
+
+@pytest.mark.parametrize(
+    "ctor",
+    [
+        "InfluxDBClient(url=config.url, token=config.token)",  # another object than `settings`
+        "InfluxDBClient(url=settings.influx_url, token=secrets.token)",  # URL and token from different objects
+        "InfluxDBClient(url=URL, token=settings.influx_token)",  # URL not read from an object
+    ],
+    ids=["other-holder", "mixed-holders", "plain-url"],
+)
+def test_database_not_guessed_from_other_objects(ctor: str) -> None:
+    files = {
+        "svc/app/ingest.py": SETTINGS_WRITER,
+        "svc/app/main.py": f"from influxdb_client import InfluxDBClient\n\nURL = 'http://h:8181'\nclient = {ctor}\n",
+    }
+    new, findings = rewrite_files(R, files)
+    assert "database=" not in new["svc/app/main.py"]
+    assert "influxdb3/database" in rules_of(findings)
+
+
 # ---- version traps on already-migrated code ------------------------------------------------------------
 
 TRAPS = """\

@@ -26,6 +26,7 @@ from fleetshift.recipes.influxdb import flux
 from fleetshift.recipes.influxdb.rewrite import (
     NO_EQUIVALENT,
     QUERY_NO_EQUIVALENT,
+    attribute_buckets,
     literal_buckets,
     rewrite_module,
 )
@@ -429,9 +430,9 @@ class InfluxDB3Recipe(Recipe):
     # ---- rewriting -----------------------------------------------------------------------------------
 
     def rewrite_python(self, path: str, text: str, kind: FileKind, ctx: RewriteContext) -> RewriteResult:
-        buckets = self._service_buckets(ctx)
+        buckets, bucket_attrs = self._service_buckets(ctx)
         try:
-            new, notes = rewrite_module(text, buckets)
+            new, notes = rewrite_module(text, buckets, bucket_attrs)
         except Exception as exc:  # never lose a file to a rewrite bug: report it instead
             return RewriteResult(
                 text,
@@ -462,15 +463,19 @@ class InfluxDB3Recipe(Recipe):
         src = SourceFile(path, text, tree, "source")
         return [self.finding(path, s.line, s.rule, s.detail) for s in self._detect_traps(src, Imports(tree))]
 
-    def _service_buckets(self, ctx: RewriteContext) -> frozenset[str]:
-        out: set[str] = set()
+    def _service_buckets(self, ctx: RewriteContext) -> tuple[frozenset[str], frozenset[str]]:
+        """The service's literal bucket names and attribute-chain bucket expressions, over all its files."""
+        literals: set[str] = set()
+        attrs: set[str] = set()
         for path, text in ctx.files.items():
             if path.endswith(".py") and "influxdb_client" in text:
                 try:
-                    out |= literal_buckets(ast.parse(text))
+                    tree = ast.parse(text)
                 except SyntaxError:
                     continue
-        return frozenset(out)
+                literals |= literal_buckets(tree)
+                attrs |= attribute_buckets(tree)
+        return frozenset(literals), frozenset(attrs)
 
     def pin_changes(self, ctx: RewriteContext, pinned: Mapping[str, str]) -> list[PinChange]:
         """influxdb-client[...] -> influxdb3-python, with the [pandas] extra when the service uses DataFrames."""

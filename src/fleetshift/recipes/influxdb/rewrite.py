@@ -298,7 +298,12 @@ class _Eager:
 class Rewriter:
     """Plans and applies the influxdb-client -> influxdb3-python rewrite of one module."""
 
-    def __init__(self, text: str, service_buckets: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        text: str,
+        service_buckets: frozenset[str] = frozenset(),
+        bucket_attrs: frozenset[str] = frozenset(),
+    ) -> None:
         self.text = text
         self.wrapper = MetadataWrapper(cst.parse_module(text))
         self.module = self.wrapper.module
@@ -309,6 +314,7 @@ class Rewriter:
         self.qn = _Eager(self.wrapper.resolve(QualifiedNameProvider))
         self.plan = Plan()
         self.service_buckets = service_buckets
+        self.bucket_attrs = bucket_attrs
         self.bindings: dict[tuple, ApiBinding] = {}
         self.clients: dict[tuple, cst.Call] = {}
         self.bucket_exprs: list[tuple[cst.BaseExpression, str]] = []  # (node or parsed expr, code)
@@ -1345,6 +1351,10 @@ class Rewriter:
                 value if value is not None else code, python_literal(value) if value is not None else code
             )
         codes = list(by_value.values())
+        if not codes:
+            same_holder = self.holder_database(call)
+            if same_holder is not None:
+                return same_holder
         if not codes and len(self.service_buckets) == 1:
             return _expr(python_literal(next(iter(self.service_buckets))))
         if len(codes) == 1:
@@ -1360,6 +1370,31 @@ class Rewriter:
             f"{where}; add database=<bucket> -- per-call database= arguments were kept",
         )
         return None
+
+    def holder_database(self, call: cst.Call) -> cst.BaseExpression | None:
+        """`InfluxDBClient(url=cfg.url, token=cfg.token)` where the service writes/queries `bucket=<...>.cfg.bucket`:
+        the bucket comes from the same settings object as the URL, so `database=cfg.bucket`."""
+        by_name = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+        if call.args and call.args[0].keyword is None and not call.args[0].star:
+            by_name.setdefault("url", call.args[0].value)
+        url, token = by_name.get("url"), by_name.get("token")
+        if not isinstance(url, cst.Attribute):
+            return None
+        holder = url.value
+        holder_code = _code(holder)
+        if token is not None and not (isinstance(token, cst.Attribute) and _code(token.value) == holder_code):
+            return None
+        last = (
+            holder.value
+            if isinstance(holder, cst.Name)
+            else getattr(getattr(holder, "attr", None), "value", None)
+        )
+        found = set()
+        for code in self.bucket_attrs:
+            parts = code.split(".")
+            if len(parts) >= 2 and parts[-2] == last:
+                found.add(f"{holder_code}.{parts[-1]}")
+        return _expr(found.pop()) if len(found) == 1 else None
 
     def database_usable(
         self, expr: cst.BaseExpression, code: str, ctor: cst.Call
@@ -1621,9 +1656,42 @@ def _import_anchor(body: list[cst.CSTNode]) -> int:
     return at
 
 
-def rewrite_module(text: str, service_buckets: frozenset[str] = frozenset()) -> tuple[str, list[Note]]:
-    """Rewrite one module's influxdb-client use; returns the new text and what a human must do."""
-    return Rewriter(text, service_buckets).run()
+def rewrite_module(
+    text: str, service_buckets: frozenset[str] = frozenset(), bucket_attrs: frozenset[str] = frozenset()
+) -> tuple[str, list[Note]]:
+    """Rewrite one module's influxdb-client use; returns the new text and what a human must do.
+
+    `service_buckets` are the service's literal bucket names, `bucket_attrs` its attribute buckets
+    (`self.settings.influx_bucket`), both gathered over all its files.
+    """
+    return Rewriter(text, service_buckets, bucket_attrs).run()
+
+
+def attribute_buckets(tree: ast.AST) -> set[str]:
+    """Attribute-chain buckets of one module (`bucket=self.cfg.bucket`, Flux `from(bucket: "{cfg.bucket}")`)."""
+    out: set[str] = set()
+
+    def add(value: ast.AST) -> None:
+        if isinstance(value, ast.Attribute):
+            chain = value
+            while isinstance(chain, ast.Attribute):
+                chain = chain.value
+            if isinstance(chain, ast.Name):
+                out.add(ast.unparse(value))
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and node.arg == "bucket":
+            add(node.value)
+        elif isinstance(node, ast.JoinedStr):
+            for before, part in zip(node.values, node.values[1:], strict=False):
+                if (
+                    isinstance(before, ast.Constant)
+                    and isinstance(before.value, str)
+                    and isinstance(part, ast.FormattedValue)
+                    and re.search(r'from\(\s*bucket\s*:\s*"?$', before.value)
+                ):
+                    add(part.value)
+    return out
 
 
 def literal_buckets(tree: ast.AST) -> set[str]:
