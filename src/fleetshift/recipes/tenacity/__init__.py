@@ -1,0 +1,149 @@
+"""tenacity 8.2 -> 9.x: rewrite the removed `tenacity._asyncio` imports, `.retry.statistics` reads and
+`strategy | function` compositions; flag the behaviour changes that need a person.
+
+`wait_exponential` is NOT renamed and `reraise=True` is NOT added: both are false claims (the names and the
+`reraise=False` default are the same in 8.2.3 and every 9.x release).
+
+Modules: `rules` (declared rules and advisories), `resolve` (what names stand for, across the service's files),
+`detect` (old-API sites, Python floor), `rewrite` (LibCST transforms).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+
+import libcst as cst
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import Version
+
+from fleetshift.model import Action, Finding, Severity, UsageSite
+from fleetshift.recipes.base import (
+    ConfigFile,
+    FileKind,
+    Recipe,
+    RewriteContext,
+    RewriteResult,
+    ServiceRewrite,
+    SourceFile,
+    config_kind,
+    file_kind,
+)
+from fleetshift.recipes.tenacity.detect import python_floor, requires_python_line, sites
+from fleetshift.recipes.tenacity.resolve import Facts, ServiceIndex
+from fleetshift.recipes.tenacity.rewrite import rewrite_module
+from fleetshift.recipes.tenacity.rules import ADVISORIES, CHANGELOG, INFO_SITES, RULES
+
+
+class TenacityRecipe(Recipe):
+    """tenacity 8.2 -> 9.x (8.4.x/8.5.x pins already carry the statistics and composition breakage)."""
+
+    id = "tenacity"
+    title = "tenacity 8.2 -> 9.x"
+    package = "tenacity"
+    migrates_from = "<9"
+    migrates_to = ">=9.1.2,<10"
+    known_versions = (
+        "6.0.0", "6.1.0", "6.2.0", "6.3.0", "6.3.1", "7.0.0", "8.0.0", "8.0.1", "8.1.0", "8.2.0", "8.2.1",
+        "8.2.2", "8.2.3", "8.3.0", "8.4.0", "8.4.1", "8.4.2", "8.5.0", "9.0.0", "9.1.2", "9.1.3", "9.1.4",
+        "9.2.1",
+    )  # fmt: skip
+    tokens = (b"tenacity", b".retry.statistics", b"asyncio.sleep", b'"sleep"', b"'sleep'")
+    config_tokens = (b"requires-python", b"python_requires")
+    order = 40
+    docs = f"{CHANGELOG} ; https://github.com/jd/tenacity/tree/main/releasenotes/notes"
+    advisories = ADVISORIES
+    rules = RULES
+
+    # ---- detection -------------------------------------------------------------------------------
+
+    def detect(self, src: SourceFile) -> Iterable[UsageSite]:
+        return list(self._detect(src, None))
+
+    def _detect(self, src: SourceFile, index: ServiceIndex | None) -> Iterator[UsageSite]:
+        for node, rule, detail in sites(src.tree, src.path, index):
+            site = self.site(src, node, rule, detail)
+            yield replace(site, action=Action.INFO) if rule in INFO_SITES else site
+
+    def detect_config(self, cfg: ConfigFile) -> Iterable[UsageSite]:
+        rule, human = python_floor(cfg, Version("9.1.2"))
+        if rule is None or not human:
+            return []
+        return [self.site(cfg, requires_python_line(cfg.text), "tenacity/python-floor", rule)]
+
+    # ---- rewriting ---------------------------------------------------------------------------------
+
+    def target_floor(self, ctx: RewriteContext) -> Version:
+        """The oldest known release the campaign's target admits."""
+        try:
+            spec = SpecifierSet(ctx.targets.get(self.package, self.migrates_to))
+        except InvalidSpecifier:
+            return Version("9.1.2")
+        admitted = [Version(v) for v in self.known_versions if spec.contains(v)]
+        return min(admitted) if admitted else Version("9.1.2")
+
+    def rewrite_service(self, ctx: RewriteContext) -> ServiceRewrite:
+        out = ServiceRewrite()
+        index = ServiceIndex(ctx.files)
+        for path, text in ctx.files.items():
+            if path.endswith(".py"):
+                if not any(t.decode() in text for t in self.tokens):
+                    continue
+                res = self._rewrite_python(path, text, file_kind(path), ctx, index)
+            else:
+                kind = config_kind(path)
+                if kind not in ("pyproject.toml", "setup.cfg"):
+                    continue
+                res = self.rewrite_config(ConfigFile(path, text, kind), ctx)
+            if res.text != text:
+                out.texts[path] = res.text
+            out.findings.extend(res.findings)
+        return out
+
+    def rewrite_python(self, path: str, text: str, kind: FileKind, ctx: RewriteContext) -> RewriteResult:
+        return self._rewrite_python(path, text, kind, ctx, ServiceIndex(ctx.files))
+
+    def _rewrite_python(
+        self, path: str, text: str, kind: FileKind, ctx: RewriteContext, index: ServiceIndex
+    ) -> RewriteResult:
+        try:
+            tree = ast.parse(text)
+            module = cst.parse_module(text)
+        except (SyntaxError, cst.ParserSyntaxError) as exc:
+            return RewriteResult(
+                text,
+                [
+                    Finding(
+                        path,
+                        0,
+                        "tenacity/asyncio-module",
+                        f"could not parse: {exc}",
+                        Severity.ERROR,
+                        CHANGELOG,
+                        self.id,
+                    )
+                ],
+            )
+        new_text = rewrite_module(module, Facts(tree, path, index), self.target_floor(ctx))
+        findings: list[Finding] = []
+        after = SourceFile(path, new_text, ast.parse(new_text), kind)
+        for s in self._detect(after, index):
+            if s.action is Action.INFO:
+                continue
+            rule = self.rule(s.rule)
+            detail = s.detail if s.detail != rule.summary else f"{rule.summary}; {rule.fix}"
+            message = detail if s.action is Action.HUMAN else f"not rewritten automatically here: {detail}"
+            findings.append(self.finding(path, s.line, s.rule, message, Severity.HUMAN))
+        return RewriteResult(new_text, findings)
+
+    def rewrite_config(self, cfg: ConfigFile, ctx: RewriteContext) -> RewriteResult:
+        message, human = python_floor(cfg, self.target_floor(ctx))
+        if message is None:
+            return RewriteResult(cfg.text)
+        line = requires_python_line(cfg.text)
+        sev = Severity.HUMAN if human else Severity.ADVICE
+        return RewriteResult(cfg.text, [self.finding(cfg.path, line, "tenacity/python-floor", message, sev)])
+
+
+RECIPE = TenacityRecipe()
