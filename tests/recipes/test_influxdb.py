@@ -491,6 +491,39 @@ def save(client, record):
     assert "influxdb3/database" not in rules_of(findings)
 
 
+HOLE_NAMED_BEFORE = """\
+from influxdb_client import InfluxDBClient
+
+
+def series(client: InfluxDBClient, measurement: str, field: str, hours: int):
+    flux = f'from(bucket: "home") |> range(start: -{hours}h) |> filter(fn: (r) => r._measurement == "{measurement}" and r._field == "{field}")'
+    out = []
+    for table in client.query_api().query(flux):
+        for record in table.records:
+            out.append((record.get_measurement(), record.values["entity_id"], record.get_value()))
+    return out
+"""
+
+HOLE_NAMED_AFTER = """\
+from influxdb_client_3 import InfluxDBClient3
+
+
+def series(client: InfluxDBClient3, measurement: str, field: str, hours: int):
+    flux = f\"\"\"SELECT * FROM "{measurement}" WHERE time >= now() - INTERVAL '{hours} hours' AND time < now() AND "{field}" IS NOT NULL ORDER BY time\"\"\"
+    out = []
+    for record in client.query(flux, database="home").to_pylist():
+        out.append((measurement, record["entity_id"], record[field]))
+    return out
+"""
+
+
+def test_measurement_and_field_named_by_f_string_placeholders() -> None:
+    """The field column (`get_value()`) and the measurement are the placeholders' values: the readers use
+    the placeholder expressions, not the text of the placeholder."""
+    assert assert_rewrite(R, HOLE_NAMED_BEFORE, HOLE_NAMED_AFTER, path="svc/app/q.py") == []
+    assert_noop(R, HOLE_NAMED_AFTER, path="svc/app/q.py")
+
+
 SETTINGS_WRITER = """\
 from influxdb_client.client.write_api import SYNCHRONOUS
 

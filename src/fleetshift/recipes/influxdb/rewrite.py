@@ -315,6 +315,7 @@ class Rewriter:
         self.plan = Plan()
         self.service_buckets = service_buckets
         self.bucket_attrs = bucket_attrs
+        self.template = Template("", ())  # the Flux template of the query whose consumers are planned
         self.bindings: dict[tuple, ApiBinding] = {}
         self.clients: dict[tuple, cst.Call] = {}
         self.bucket_exprs: list[tuple[cst.BaseExpression, str]] = []  # (node or parsed expr, code)
@@ -325,6 +326,10 @@ class Rewriter:
         self.locked_ctor: set[int] = set()
 
     # ---- helpers -------------------------------------------------------------------------------
+
+    def key_literal(self, text: str) -> str:
+        """Source for a column name: a literal, or the f-string placeholder's expression (`record[field]`)."""
+        return self.template.expression(text) if flux.HOLE_OPEN in text else python_literal(text)
 
     def line(self, node: cst.CSTNode) -> int:
         try:
@@ -892,6 +897,7 @@ class Rewriter:
                 msg += f" Proposed SQL: {template.render(proposed)}"
             self.note("flux", call, msg)
             return False
+        self.template = template
         consumer = self.plan_consumers(call, method, tr, template)
         if consumer is None:
             return False
@@ -925,7 +931,7 @@ class Rewriter:
             )  # type: ignore[attr-defined]
             out: cst.BaseExpression = new_call
             if index is not None:
-                mapped = _map_index(index, tr)
+                mapped = _map_index(index, tr, template)
                 out = cst.Call(
                     func=cst.Attribute(value=out, attr=cst.Name("set_index")), args=[cst.Arg(mapped)]
                 )
@@ -1156,7 +1162,7 @@ class Rewriter:
                             gcall,
                             lambda n, m=mapped: n.with_changes(
                                 func=cst.Attribute(value=cst.Name(name), attr=cst.Name("get")),
-                                args=[n.args[0].with_changes(value=_expr(python_literal(m))), *n.args[1:]],
+                                args=[n.args[0].with_changes(value=_expr(self.key_literal(m))), *n.args[1:]],
                             ),
                         )
             return None
@@ -1175,14 +1181,14 @@ class Rewriter:
 
     def column_code(self, var: str, col: str, tr: flux.Translation) -> str | None:
         if col in tr.constants:
-            return python_literal(tr.constants[col])
+            return self.key_literal(tr.constants[col])
         if col == "_time":
             if not tr.has_time:
                 return None
             self.need_timezone = True
             return f'{var}["time"].replace(tzinfo=timezone.utc)'
         mapped = self.row_key(col, tr)
-        return None if mapped is None else f"{var}[{python_literal(mapped)}]"
+        return None if mapped is None else f"{var}[{self.key_literal(mapped)}]"
 
     def plan_frame_uses(self, k: tuple, call: cst.Call, tr: flux.Translation) -> bool:
         stmt = self.stmt_of(call)
@@ -1202,7 +1208,7 @@ class Rewriter:
                             f"DataFrame column {col!r} does not exist on InfluxDB 3 results",
                         )
                         return False
-                    self.set(idx.value, lambda n, m=mapped: _expr(python_literal(m)))
+                    self.set(idx.value, lambda n, m=self.key_literal(mapped): _expr(m))
         return True
 
     # ---- constructors --------------------------------------------------------------------------------
@@ -1466,11 +1472,12 @@ def _rename_client(node: cst.CSTNode) -> cst.CSTNode:
     return node
 
 
-def _map_index(index: cst.BaseExpression, tr: flux.Translation) -> cst.BaseExpression:
+def _map_index(index: cst.BaseExpression, tr: flux.Translation, template: Template) -> cst.BaseExpression:
     def m(node: cst.BaseExpression) -> cst.BaseExpression:
         v = _string_value(node)
         if v is not None and v in tr.columns:
-            return _expr(python_literal(tr.columns[v]))
+            col = tr.columns[v]
+            return _expr(template.expression(col) if flux.HOLE_OPEN in col else python_literal(col))
         return node
 
     if isinstance(index, cst.List):

@@ -1,0 +1,139 @@
+"""pytest-asyncio 0.21/0.23 -> 1.x: event_loop fixture and overrides, loop scopes, strict-mode markers, config.
+
+The service-wide survey (active pytest config, effective asyncio mode, `event_loop` overrides and where they
+live, anyio/trio use, marker hooks) decides what each file rewrite may do. `asyncio_mode` is never removed:
+strict is the default, so dropping `auto` breaks unmarked tests. `asyncio_default_fixture_loop_scope` is always
+written to the active config file; a service with no pytest config at all gets a `[tool.pytest.ini_options]`
+table in its pyproject.toml, or a new pytest.ini when it has no pyproject.toml.
+
+Layout: `rules` (declared data), `survey` (per-service facts), `detect` (ast), `state`/`scopes`/`event_loop`/
+`rewrite` (the LibCST file rewriter), `config` (config writes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import ClassVar
+
+from fleetshift.model import Finding, UsageSite
+from fleetshift.recipes.base import (
+    ConfigFile,
+    FileKind,
+    PinChange,
+    Recipe,
+    RewriteContext,
+    ServiceRewrite,
+    SourceFile,
+    file_kind,
+)
+from fleetshift.recipes.pytest_asyncio import detect as _detect
+from fleetshift.recipes.pytest_asyncio.config import write_config
+from fleetshift.recipes.pytest_asyncio.rewrite import FileRewriter, rewrite_file
+from fleetshift.recipes.pytest_asyncio.rules import (
+    BUILTIN_FIXTURES,
+    CHANGELOG,
+    CONCEPTS,
+    CONFIG,
+    DOCS,
+    FIXTURES,
+    MARK,
+    MIGRATE_021,
+    MIGRATE_023,
+    OTHER_MARKS,
+    PA_VERSIONS,
+    PYTEST_VERSIONS,
+    RANK,
+    RULES,
+    SCOPES,
+    WIDE,
+    excludes,
+)
+from fleetshift.recipes.pytest_asyncio.survey import Override, Survey, survey
+
+
+class PytestAsyncioRecipe(Recipe):
+    """pytest-asyncio 0.21/0.23 -> 1.x."""
+
+    id = "pytest-asyncio"
+    title = "pytest-asyncio 0.21/0.23 -> 1.x"
+    package = "pytest-asyncio"
+    migrates_from = "<1.0"
+    migrates_to = ">=1.3.0,<2"
+    known_versions = PA_VERSIONS
+    tokens = (b"event_loop", b"asyncio", b"async def", b"pytest_asyncio")
+    config_tokens = (b"asyncio",)
+    rules = RULES
+    requires: ClassVar[Mapping[str, str]] = {"pytest": ">=8.2"}
+    order = 10
+    docs = f"{MIGRATE_021} {MIGRATE_023} {CHANGELOG}"
+
+    # -- pins --
+
+    def pin_changes(self, ctx: RewriteContext, pinned: Mapping[str, str]) -> list[PinChange]:
+        """The pytest-asyncio pin moves to the target; pytest moves only when its pin excludes >=8.2."""
+        target = ctx.targets.get(self.package, self.migrates_to)
+        if self.package not in pinned:
+            return []
+        out = [PinChange(self.package, self.package, target, reason=f"{self.id}: target {target}")]
+        if "pytest" in pinned and excludes(pinned["pytest"], "8.2", PYTEST_VERSIONS):
+            want = ctx.targets.get("pytest", ">=8.2")
+            out.append(
+                PinChange("pytest", "pytest", want, reason=f"{self.id}: pytest-asyncio 1.3 needs pytest>=8.2")
+            )
+        return out
+
+    # -- detection --
+
+    def detect(self, src: SourceFile) -> Iterable[UsageSite]:
+        return _detect.sites(self, src)
+
+    def detect_config(self, cfg: ConfigFile) -> Iterable[UsageSite]:
+        return _detect.config_sites(self, cfg)
+
+    # -- rewriting --
+
+    def rewrite_service(self, ctx: RewriteContext) -> ServiceRewrite:
+        out = ServiceRewrite()
+        s = survey(ctx)
+        for path, text in ctx.files.items():
+            if not path.endswith(".py") or not any(t.decode() in text for t in self.tokens):
+                continue
+            new, findings = self.rewrite_file(path, text, file_kind(path), s)
+            if new != text:
+                out.texts[path] = new
+            out.findings.extend(findings)
+        write_config(self, ctx, s, out)
+        return out
+
+    def rewrite_file(self, path: str, text: str, kind: FileKind, s: Survey) -> tuple[str, list[Finding]]:
+        """Rewrite one Python file given the service survey; returns the new text and findings."""
+        return rewrite_file(self, path, text, kind, s)
+
+
+RECIPE = PytestAsyncioRecipe()
+
+__all__ = [
+    "BUILTIN_FIXTURES",
+    "CHANGELOG",
+    "CONCEPTS",
+    "CONFIG",
+    "DOCS",
+    "FIXTURES",
+    "MARK",
+    "MIGRATE_021",
+    "MIGRATE_023",
+    "OTHER_MARKS",
+    "PA_VERSIONS",
+    "PYTEST_VERSIONS",
+    "RANK",
+    "RECIPE",
+    "RULES",
+    "SCOPES",
+    "WIDE",
+    "FileRewriter",
+    "Override",
+    "PytestAsyncioRecipe",
+    "Survey",
+    "excludes",
+    "survey",
+]

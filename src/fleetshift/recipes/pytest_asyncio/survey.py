@@ -1,0 +1,237 @@
+"""The service-wide facts a pytest-asyncio rewrite depends on: active config, effective asyncio mode,
+`event_loop` overrides (where they live, what becomes of them), anyio/trio use and marker hooks."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from fleetshift.recipes import _pytest_config as pc
+from fleetshift.recipes._ast import Imports, keyword
+from fleetshift.recipes.base import RewriteContext, file_kind
+from fleetshift.recipes.pytest_asyncio.rules import BUILTIN_FIXTURES, RANK, WIDE
+
+_LOOP_FACTORIES = {"asyncio.new_event_loop", "asyncio.get_event_loop", "asyncio.get_event_loop_policy"}
+
+
+@dataclass
+class Override:
+    """A user-defined `event_loop` fixture and what becomes of it."""
+
+    path: str
+    line: int
+    cls: str  # enclosing class name, "" at module level
+    func: str
+    scope: str | None  # None when not a literal
+    plain: bool
+    where: str  # "root-conftest", "conftest", "module", "class", "other"
+    action: str = "finding"  # "delete" or "finding"
+    loop: str | None = None  # loop scope given to the tests it served
+
+
+@dataclass
+class Survey:
+    """What the whole service looks like before its files are rewritten."""
+
+    root: str
+    cfg: pc.PytestConfig | None
+    mode: str
+    other_plugin: bool
+    hook_marks: bool
+    overrides: dict[tuple[str, str, str], Override] = field(default_factory=dict)
+    root_loop: str | None = None
+    kept_override: Override | None = None
+
+    def shared_loop(self, path: str, cls: str = "") -> str | None:
+        """The loop scope ("module", or "class" for a class) a deleted event_loop override there shared."""
+        want = "class" if cls else "module"
+        for ov in self.overrides.values():
+            if ov.path == path and ov.cls == cls and ov.action == "delete" and ov.loop == want:
+                return want
+        return None
+
+
+def str_kw(call: ast.Call | bool | None, name: str) -> tuple[bool, str | None]:
+    """(present, literal value or None) of a keyword of a fixture/marker call."""
+    if not isinstance(call, ast.Call):
+        return False, None
+    kw = keyword(call, name)
+    if kw is None:
+        return False, None
+    if isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str):
+        return True, kw.value.value
+    return True, None
+
+
+def fixture_name(fn: ast.FunctionDef | ast.AsyncFunctionDef, deco: ast.Call | bool | None) -> str | None:
+    """The name a fixture is requested by: its `name=` literal, else the function name (None if dynamic)."""
+    named, name = str_kw(deco, "name")
+    return name if named else fn.name
+
+
+def params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    """Names of a function's positional-only, ordinary and keyword-only parameters."""
+    return [a.arg for a in [*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs]]
+
+
+def parse(text: str) -> ast.Module | None:
+    try:
+        return ast.parse(text)
+    except SyntaxError:
+        return None
+
+
+def defs(tree: ast.Module) -> Iterator[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+    """Module-level and class-level function definitions with the enclosing class name."""
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield "", node
+        elif isinstance(node, ast.ClassDef):
+            for sub in node.body:
+                if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    yield node.name, sub
+
+
+def plain_loop_body(fn: ast.FunctionDef | ast.AsyncFunctionDef, imports: Imports) -> bool:
+    """True when an event_loop fixture only creates a default asyncio loop, yields it and closes it."""
+    if isinstance(fn, ast.AsyncFunctionDef):
+        return False
+    if any(p not in ("request", "self", "cls") for p in params(fn)) or fn.args.vararg or fn.args.kwarg:
+        return False
+    stmts: list[ast.stmt] = []
+    todo = list(fn.body)
+    while todo:
+        s = todo.pop(0)
+        if isinstance(s, ast.Try) and not s.handlers and not s.orelse:
+            todo = [*s.body, *s.finalbody, *todo]
+        else:
+            stmts.append(s)
+    names: set[str] = set()  # names holding the loop or the default policy
+
+    def loopish(e: ast.expr) -> bool:
+        if isinstance(e, ast.Call) and not e.args and not e.keywords:
+            if imports.qualname(e.func) in _LOOP_FACTORIES:
+                return True
+            f = e.func
+            if isinstance(f, ast.Attribute) and f.attr == "new_event_loop":
+                return loopish(f.value) or (isinstance(f.value, ast.Name) and f.value.id in names)
+        return False
+
+    for s in stmts:
+        if isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) and isinstance(s.value.value, str):
+            continue
+        if (
+            isinstance(s, ast.Assign)
+            and len(s.targets) == 1
+            and isinstance(s.targets[0], ast.Name)
+            and loopish(s.value)
+        ):
+            names.add(s.targets[0].id)
+            continue
+        val = s.value if isinstance(s, (ast.Expr, ast.Return)) else None
+        if isinstance(val, (ast.Yield, ast.Return)) or isinstance(s, ast.Return):
+            inner = val.value if isinstance(val, ast.Yield) else val
+            if inner is not None and ((isinstance(inner, ast.Name) and inner.id in names) or loopish(inner)):
+                continue
+            return False
+        if isinstance(val, ast.Call):
+            f = val.func
+            if imports.qualname(f) == "asyncio.set_event_loop" and len(val.args) == 1:
+                a = val.args[0]
+                if (isinstance(a, ast.Name) and a.id in names) or (
+                    isinstance(a, ast.Constant) and a.value is None
+                ):
+                    continue
+            if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id in names:
+                if f.attr == "close" and not val.args:
+                    continue
+                if f.attr == "run_until_complete" and len(val.args) == 1:
+                    a = val.args[0]
+                    if (
+                        isinstance(a, ast.Call)
+                        and isinstance(a.func, ast.Attribute)
+                        and a.func.attr
+                        in (
+                            "shutdown_asyncgens",
+                            "shutdown_default_executor",
+                        )
+                    ):
+                        continue
+        return False
+    return bool(names) or any(isinstance(s, (ast.Expr, ast.Return)) for s in stmts)
+
+
+def survey(ctx: RewriteContext, root: str | None = None) -> Survey:
+    """Look across a service: its active config and mode, event_loop overrides, other async plugins."""
+    root = ctx.service.path if root is None else root
+    files = ctx.files
+    cfg = pc.active(files, root)
+    py = {p: t for p, t in files.items() if p.endswith(".py")}
+    other = any(
+        tok in t
+        for t in py.values()
+        for tok in ("pytest.mark.anyio", "anyio_backend", "pytest_trio", "pytest.mark.trio")
+    ) or any(tok in str(cfg.values if cfg else "") for tok in ("trio_mode",))
+    hook = any(
+        "add_marker" in t and ("asyncio" in t or "is_async_test" in t)
+        for p, t in py.items()
+        if p.endswith("conftest.py")
+    )
+    s = Survey(root, cfg, pc.asyncio_mode(cfg), other, hook)
+    tests = [p for p in py if pc.is_test_module(p)]
+    for path, text in py.items():
+        if "event_loop" not in text:
+            continue
+        tree = parse(text)
+        if tree is None:
+            continue
+        imports = Imports(tree)
+        kind = file_kind(path)
+        for cls, fn in defs(tree):
+            deco = pc.ast_fixture_call(fn, imports)
+            if deco is None or fixture_name(fn, deco) != "event_loop":
+                continue
+            has_scope, scope = str_kw(deco, "scope")
+            scope = scope if has_scope else "function"
+            if kind == "conftest":
+                folder = path.rsplit("/", 1)[0] + "/" if "/" in path else ""
+                where = "root-conftest" if all(t.startswith(folder) for t in tests) else "conftest"
+            elif kind == "test" and pc.is_test_module(path):
+                where = "class" if cls else "module"
+            else:
+                where = "other"
+            ov = Override(path, fn.lineno, cls, fn.name, scope, plain_loop_body(fn, imports), where)
+            if ov.plain and scope == "function" and where != "other":
+                ov.action = "delete"
+            elif ov.plain and where == "root-conftest" and scope in ("module", "session"):
+                ov.action, ov.loop = "delete", scope
+            elif ov.plain and where == "module" and scope in ("module", "package", "session"):
+                ov.action, ov.loop = "delete", "module"
+            elif ov.plain and where == "class" and scope in WIDE:
+                ov.action, ov.loop = "delete", "class"
+            s.overrides[(path, cls, fn.name)] = ov
+    for ov in s.overrides.values():
+        if ov.action == "delete" and ov.where == "root-conftest" and ov.loop:
+            if s.root_loop is None or RANK[ov.loop] > RANK[s.root_loop]:
+                s.root_loop = ov.loop
+        if ov.action == "finding":
+            s.kept_override = ov
+    return s
+
+
+def outside_fixtures(ov: Override, text: str) -> list[str]:
+    """Fixtures the async tests served by a deleted module/class override request but that live elsewhere."""
+    tree = parse(text)
+    if tree is None:
+        return []
+    imports = Imports(tree)
+    local, requested = set(), set()
+    for cls, fn in defs(tree):
+        if ov.loop == "class" and cls != ov.cls:
+            continue
+        if pc.ast_fixture_call(fn, imports) is not None:
+            local.add(fn.name)
+        elif isinstance(fn, ast.AsyncFunctionDef) and fn.name.startswith("test"):
+            requested |= {a.arg for a in fn.args.args}
+    return sorted(requested - local - BUILTIN_FIXTURES - {"event_loop"})
