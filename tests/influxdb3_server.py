@@ -35,6 +35,7 @@ from homeiq_common.testing.influxdb import (  # noqa: E402
     InfluxDBTestServer,
     InfluxStore,
     UInt,
+    query_params,
     to_annotated_csv,
 )
 
@@ -67,36 +68,7 @@ class InfluxDB3TestServer(InfluxDBTestServer):
 
     def flux_tables(self, payload: dict[str, Any]) -> list[FluxTable]:
         """Answer influxdb-client 1.x's Flux with fleetshift's evaluator (params from `params` or `extern`)."""
-        return evaluate(
-            payload.get("query", ""), self.store, payload.get("params") or _extern_params(payload)
-        )
-
-
-def _literal(value: dict) -> object:
-    kind, raw = value.get("type"), value.get("value")
-    if kind == "IntegerLiteral":
-        return int(raw)
-    if kind == "FloatLiteral":
-        return float(raw)
-    return raw
-
-
-def _extern_params(payload: dict) -> dict:
-    """Query parameters as influxdb-client 1.x sends them: `option <name> = <literal>` statements in
-    `extern` (or one `option params = {...}` object)."""
-    out: dict = {}
-    for stmt in (payload.get("extern") or {}).get("body") or []:
-        assignment = stmt.get("assignment") or {}
-        name = (assignment.get("id") or {}).get("name")
-        init = assignment.get("init") or {}
-        if init.get("type") == "ObjectExpression":
-            for prop in init.get("properties") or []:
-                out[(prop.get("key") or {}).get("name")] = _literal(prop.get("value") or {})
-            if name != "params":
-                out[name] = {k: v for k, v in out.items()}
-        else:
-            out[name] = _literal(init)
-    return out
+        return evaluate(payload.get("query", ""), self.store, query_params(payload))
 
 
 # ---- Flux (InfluxDB 2 query endpoint) -------------------------------------------------------------------

@@ -18,15 +18,15 @@ def make_handler(history: HistoryService) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802
             url = urlsplit(self.path)
-            start = parse_qs(url.query).get("start", ["-1h"])[0]
+            minutes = int(parse_qs(url.query).get("minutes", ["60"])[0])
             if url.path == "/health":
                 body = {"status": "ok", "last_query": history.query_stats()}
             elif url.path == "/power":
-                body = history.power_by_entity(start)
+                body = history.power_by_entity(minutes)
             elif url.path.startswith("/history/"):
                 entity_id = url.path.split("/", 2)[2]
                 body = [{"time": p.time.isoformat(), "value": p.value}
-                        for p in history.entity_history(entity_id, start)]
+                        for p in history.entity_history(entity_id, minutes)]
             else:
                 self.send_error(404)
                 return

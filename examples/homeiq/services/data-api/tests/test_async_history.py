@@ -20,5 +20,5 @@ async def test_concurrent_queries(history):
 
 
 def test_async_api_from_sync_code(history, event_loop):
-    points = event_loop.run_until_complete(history.entity_history_async("sensor.kitchen_temperature", "-10m"))
+    points = event_loop.run_until_complete(history.entity_history_async("sensor.kitchen_temperature", 10))
     assert [p.value for p in points] == [21.0]

@@ -11,9 +11,13 @@ def test_entity_history_is_sorted_and_filtered(history):
     assert points[0].time.tzinfo is not None
 
 
-@pytest.mark.parametrize("start, expected", [("-1h", 2), ("-10m", 1)], False, ["last-hour", "last-10-minutes"])
-def test_range_start(history, start, expected):
-    assert len(history.entity_history("sensor.kitchen_temperature", start=start)) == expected
+@pytest.mark.parametrize("minutes, expected", [(60, 2), (10, 1)], False, ["last-hour", "last-10-minutes"])
+def test_range_start(history, minutes, expected):
+    assert len(history.entity_history("sensor.kitchen_temperature", minutes=minutes)) == expected
+
+
+def test_entity_id_is_a_query_parameter_not_flux_text(history):
+    assert history.entity_history('sensor.kitchen_temperature" or r.entity_id != "') == []
 
 
 def test_power_by_entity_averages_watts(history):

@@ -60,6 +60,7 @@ from homeiq_common.testing.influxdb.flux import (
     FluxTable,
     flux_tables,
     parse_flux,
+    query_params,
     rfc3339,
     run_flux,
     to_annotated_csv,
@@ -93,6 +94,7 @@ __all__ = [
     "parse_flux",
     "parse_line",
     "parse_line_protocol",
+    "query_params",
     "rfc3339",
     "run_flux",
     "to_annotated_csv",
@@ -361,7 +363,7 @@ class InfluxDBTestServer:
     # -- query sides (override flux_tables to answer more Flux)
     def flux_tables(self, payload: dict[str, Any]) -> list[FluxTable]:
         """Answer a ``/api/v2/query`` body (``{"query": flux, ...}``); raise ``ValueError`` to refuse it."""
-        return flux_tables(self.store, parse_flux(payload["query"]))
+        return flux_tables(self.store, parse_flux(payload["query"], params=query_params(payload)))
 
     def run_sql(self, database: str, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
         """Run SQL over *database* as the Flight side does (needs pyarrow and datafusion)."""

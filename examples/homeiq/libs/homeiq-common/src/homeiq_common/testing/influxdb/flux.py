@@ -1,7 +1,8 @@
 """The InfluxDB 2 query side of the test double: a small Flux subset answered as annotated CSV.
 
 Only ``from |> range |> filter`` pipelines whose filters compare ``_measurement``, ``_field`` or tags
-with ``==`` / ``!=`` (joined by ``and`` / ``or``, parenthesised) are understood; anything else raises
+with ``==`` / ``!=`` to a string or to a query parameter (influxdb-client's ``params=``, sent as Flux
+options in ``extern``), joined by ``and`` / ``or``, parenthesised, are understood; anything else raises
 :class:`FluxError`, which the HTTP side answers with 400, so a test never passes on a query the
 double did not understand.
 """
@@ -60,7 +61,8 @@ def _parse_time(expr: str, now_ns: int) -> int:
 
 _TOKEN_RE = re.compile(
     r"""\s*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<op>==|!=)|(?P<paren>[()])"""
-    r"""|(?P<ref>r\s*\.\s*[A-Za-z_][A-Za-z0-9_]*|r\s*\[\s*"(?:[^"\\]|\\.)*"\s*\])|(?P<word>and|or))"""
+    r"""|(?P<ref>r\s*\.\s*[A-Za-z_][A-Za-z0-9_]*|r\s*\[\s*"(?:[^"\\]|\\.)*"\s*\])|(?P<word>(?:and|or)\b)"""
+    r"""|(?P<name>[A-Za-z_][A-Za-z0-9_]*))"""
 )
 
 Predicate = Callable[[str, str, dict[str, str]], bool]
@@ -81,8 +83,8 @@ def _tokenize(expr: str) -> list[tuple[str, str]]:
     return tokens
 
 
-def _parse_predicate(expr: str) -> Predicate:
-    """Parse ``r.a == "x" and (r["b"] != "y" or ...)`` into a predicate(measurement, field, tags)."""
+def _parse_predicate(expr: str, params: dict[str, Any]) -> Predicate:
+    """Parse ``r.a == "x" and (r["b"] != name or ...)`` into a predicate(measurement, field, tags)."""
     tokens = _tokenize(expr)
     pos = 0
 
@@ -112,7 +114,13 @@ def _parse_predicate(expr: str) -> Predicate:
         if name.startswith("_") and name not in ("_measurement", "_field"):
             raise FluxError(f"filtering on {name} is not supported by the test double")
         op = take("op")
-        literal = json.loads(take("str"))
+        if peek() is not None and peek()[0] == "name":  # type: ignore[index]
+            param = take("name")
+            if param not in params:
+                raise FluxError(f"undefined identifier {param}")
+            literal = params[param]
+        else:
+            literal = json.loads(take("str"))
 
         def value_of(measurement: str, field_name: str, tags: dict[str, str]) -> str | None:
             if name == "_measurement":
@@ -172,8 +180,11 @@ def _split_args(args: str) -> list[str]:
     return parts
 
 
-def parse_flux(flux: str, now_ns: int | None = None) -> FluxQuery:
-    """Parse the supported Flux subset; raise :class:`FluxError` for anything else."""
+def parse_flux(flux: str, now_ns: int | None = None, params: dict[str, Any] | None = None) -> FluxQuery:
+    """Parse the supported Flux subset; raise :class:`FluxError` for anything else.
+
+    *params* are the query's parameters by name (see :func:`query_params`).
+    """
     now_ns = time.time_ns() if now_ns is None else now_ns
     lines = [ln for ln in flux.splitlines() if not ln.strip().startswith("//")]
     stages = [stage.strip() for stage in "\n".join(lines).split("|>")]
@@ -188,19 +199,19 @@ def parse_flux(flux: str, now_ns: int | None = None) -> FluxQuery:
             raise FluxError(f"unsupported Flux stage {stage!r}")
         name, args = match.group(1), match.group(2).strip()
         if name == "range":
-            params = dict(
+            bounds = dict(
                 (key.strip(), value.strip()) for key, value in (part.split(":", 1) for part in _split_args(args))
             )
-            if "start" not in params or set(params) - {"start", "stop"}:
+            if "start" not in bounds or set(bounds) - {"start", "stop"}:
                 raise FluxError(f"unsupported range arguments {args!r}")
-            start_ns = _parse_time(params["start"], now_ns)
-            stop_ns = _parse_time(params.get("stop", "now()"), now_ns)
+            start_ns = _parse_time(bounds["start"], now_ns)
+            stop_ns = _parse_time(bounds.get("stop", "now()"), now_ns)
             has_range = True
         elif name == "filter":
             fn = re.fullmatch(r"fn\s*:\s*\(\s*r\s*\)\s*=>\s*(.+)", args, re.S)
             if not fn:
                 raise FluxError(f"unsupported filter {args!r}")
-            predicates.append(_parse_predicate(fn.group(1)))
+            predicates.append(_parse_predicate(fn.group(1), params or {}))
         else:
             raise FluxError(
                 f"Flux function {name}() is not supported by the test double (only from/range/filter)"
@@ -208,6 +219,40 @@ def parse_flux(flux: str, now_ns: int | None = None) -> FluxQuery:
     if not has_range:
         raise FluxError("error in building plan while starting program: cannot submit unbounded read")
     return FluxQuery(bucket=first.group(1), start_ns=start_ns, stop_ns=stop_ns, predicates=predicates)
+
+
+def _literal(value: dict[str, Any]) -> Any:
+    kind, raw = value.get("type"), value.get("value")
+    if kind == "IntegerLiteral":
+        return int(raw)
+    if kind == "FloatLiteral":
+        return float(raw)
+    if kind == "BooleanLiteral":
+        return raw in (True, "true")
+    return raw
+
+
+def query_params(payload: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of a ``/api/v2/query`` body: ``params``, or the ``option <name> = <literal>``
+    statements influxdb-client 1.x sends in ``extern`` for ``params=`` (an object option is a dict)."""
+    if payload.get("params"):
+        return dict(payload["params"])
+    out: dict[str, Any] = {}
+    for stmt in (payload.get("extern") or {}).get("body") or []:
+        assignment = stmt.get("assignment") or {}
+        name = (assignment.get("id") or {}).get("name")
+        init = assignment.get("init") or {}
+        if init.get("type") == "ObjectExpression":
+            props = {
+                (p.get("key") or {}).get("name"): _literal(p.get("value") or {}) for p in init.get("properties") or []
+            }
+            if name == "params":
+                out.update(props)
+            else:
+                out[name] = props
+        else:
+            out[name] = _literal(init)
+    return out
 
 
 def flux_tables(store: InfluxStore, query: FluxQuery) -> list[FluxTable]:
