@@ -661,6 +661,11 @@ def test_pin_changes_replace_the_package_and_keep_pandas_when_used() -> None:
         {"influxdb-client": "==1.50.0"},
     )
     assert frames[0].new_package == "influxdb3-python[pandas]"
+    rows = recipe.pin_changes(
+        _ctx({"svc/a.py": "from influxdb_client import InfluxDBClient\ntables = c.query_api().query(q)\n"}),
+        {"influxdb-client": "==1.50.0"},
+    )
+    assert rows[0].new_package == "influxdb3-python[pandas]"  # rows' ns timestamps convert only via pandas
     assert recipe.pin_changes(_ctx({}), {"requests": "==2"}) == []
 
 

@@ -478,7 +478,9 @@ class InfluxDB3Recipe(Recipe):
         return frozenset(literals), frozenset(attrs)
 
     def pin_changes(self, ctx: RewriteContext, pinned: Mapping[str, str]) -> list[PinChange]:
-        """influxdb-client[...] -> influxdb3-python, with the [pandas] extra when the service uses DataFrames."""
+        """influxdb-client[...] -> influxdb3-python, with the [pandas] extra when the service uses DataFrames
+        or reads query rows: pyarrow turns a `timestamp[ns]` value with non-zero nanoseconds into a Python
+        object only through pandas (`to_pylist()` raises ValueError without it)."""
         changes = super().pin_changes(ctx, pinned)
         if not _uses_pandas(ctx):
             return changes
@@ -502,6 +504,8 @@ def _uses_pandas(ctx: RewriteContext) -> bool:
             continue
         if "query_data_frame" in text or "data_frame_measurement_name" in text or 'mode="pandas"' in text:
             return True
+        if "influxdb_client" in text and ("query_api" in text or "query_stream" in text):
+            return True  # query rows are read with to_pylist(); ns timestamps need pandas
         if ("import pandas" in text or "from pandas" in text) and "influxdb_client" in text:
             return True
     return False
