@@ -1,6 +1,9 @@
 import time
 from datetime import datetime, timezone
 
+from conftest import set_influx_env
+from influxdb_client.client.write_api import SYNCHRONOUS
+
 from data_retention.main import main, make_client
 from data_retention.rollup import RollupJob, Sample
 
@@ -22,8 +25,9 @@ def seed(influxdb):
 
 def test_client_comes_from_the_environment(influx_env):
     with make_client() as client:
-        assert client.url == influx_env.url
-        assert client.org == "homeiq"
+        client.write_api(write_options=SYNCHRONOUS).write(bucket="home", record="probe ok=1i")
+    assert [r["fields"] for r in influx_env.rows("home", "probe")] == [{"ok": 1}]
+    assert influx_env.requests[-1].query["org"] == "homeiq"
 
 
 def test_rollup_writes_one_record_per_entity_and_hour(influx_env):
@@ -45,9 +49,8 @@ def test_aggregate_groups_by_hour():
 def test_unreachable_influxdb_skips_the_run(monkeypatch, caplog):
     from homeiq_common.testing import free_port
 
-    monkeypatch.setenv("INFLUXDB_V2_URL", f"http://127.0.0.1:{free_port()}")
-    with make_client() as client:
+    set_influx_env(monkeypatch, f"http://127.0.0.1:{free_port()}")
+    with make_client(retries=False) as client:
         job = RollupJob(client, "home", "home_rollup")
-        client.api_client.configuration.retries = False
         assert job.run() == 0
     assert "skipping this run" in caplog.text

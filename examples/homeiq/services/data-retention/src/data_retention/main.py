@@ -11,8 +11,9 @@ from data_retention.purge import purge_raw
 from data_retention.rollup import RollupJob
 
 
-def make_client() -> InfluxDBClient:
-    return InfluxDBClient.from_env_properties()
+def make_client(**kwargs) -> InfluxDBClient:
+    """The client configured by the environment; *kwargs* go to the client (e.g. ``retries=False``)."""
+    return InfluxDBClient.from_env_properties(**kwargs)
 
 
 def main(purge: bool = False) -> int:

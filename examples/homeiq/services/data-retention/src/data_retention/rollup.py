@@ -36,10 +36,10 @@ class RollupJob:
 
     @retry(stop=stop_after_attempt(3), wait=wait_exponential(multiplier=0.01, max=0.05),
            retry_error_callback=_give_up)
-    def fetch(self, measurement: str, field: str, start: str) -> list[Sample]:
+    def fetch(self, measurement: str, field: str, hours: int) -> list[Sample]:
         flux = f'''
             from(bucket: "{self.source_bucket}")
-              |> range(start: {start})
+              |> range(start: -{hours}h)
               |> filter(fn: (r) => r._measurement == "{measurement}")
               |> filter(fn: (r) => r._field == "{field}")
         '''
@@ -58,9 +58,9 @@ class RollupJob:
             buckets[(sample.entity_id, hour)].append(sample.value)
         return dict(buckets)
 
-    def run(self, measurement: str = "ha_state", field: str = "value", start: str = "-24h") -> int:
-        """Write one ``<measurement>_hourly`` record per entity and hour; return how many."""
-        samples = self.fetch(measurement, field, start)
+    def run(self, measurement: str = "ha_state", field: str = "value", hours: int = 24) -> int:
+        """Write one ``<measurement>_hourly`` record per entity and hour of the last *hours*; return how many."""
+        samples = self.fetch(measurement, field, hours)
         records = [
             {
                 "measurement": f"{measurement}_hourly",
