@@ -3,21 +3,27 @@
 pytest reads one config file and never merges (pytest 9 `customize.rst`): `pytest.toml` > `.pytest.toml` >
 `pytest.ini` > `.pytest.ini` > `pyproject.toml` (`[tool.pytest]` or `[tool.pytest.ini_options]`) > `tox.ini`
 `[pytest]` > `setup.cfg` `[tool:pytest]`. INI files are edited line by line (comments and layout kept),
-TOML files with tomlkit. The module also holds the small LibCST helpers both pytest recipes share.
+TOML files with tomlkit. The module also holds the small LibCST and `ast` helpers both pytest recipes share.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 import shlex
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TypeGuard
 
 import libcst as cst
 import tomlkit
 from libcst.helpers import get_full_name_for_node
 
+from fleetshift.recipes._ast import Imports, decorator_calls
 from fleetshift.recipes.base import ConfigKind, config_kind
+
+SCOPES = ("function", "class", "module", "package", "session")  # fixture scopes, narrowest first
+WIDE = frozenset(SCOPES[1:])
 
 # file name -> rank; lower wins
 _PRECEDENCE = {
@@ -484,6 +490,14 @@ def callee(dec: cst.Decorator | cst.BaseExpression) -> tuple[cst.BaseExpression,
 FIXTURE_NAMES = {"pytest.fixture", "pytest_asyncio.fixture", "pytest.yield_fixture"}
 
 
+def ast_fixture_call(fn: ast.FunctionDef | ast.AsyncFunctionDef, imports: Imports) -> ast.Call | bool | None:
+    """The `ast` fixture decorator's Call, True for a bare fixture decorator, None when `fn` is not a fixture."""
+    for func, call in decorator_calls(fn):
+        if imports.qualname(func) in FIXTURE_NAMES:
+            return call if call is not None else True
+    return None
+
+
 def fixture_decorator(fn: cst.FunctionDef, imports: ImportMap) -> tuple[int, str, cst.Call | None] | None:
     """(index, qualified name, call) of a function's fixture decorator, or None."""
     for i, dec in enumerate(fn.decorators):
@@ -503,6 +517,12 @@ def kwarg(call: cst.Call | None, name: str) -> cst.Arg | None:
     return None
 
 
+def kwarg_string(call: cst.Call | None, name: str) -> str | None:
+    """The string literal given as keyword `name`, or None when absent or not a plain literal."""
+    arg = kwarg(call, name)
+    return string_value(arg.value) if arg is not None else None
+
+
 def string_value(expr: cst.BaseExpression | None) -> str | None:
     """The value of a plain string literal, or None."""
     if isinstance(expr, cst.SimpleString):
@@ -514,6 +534,36 @@ def string_value(expr: cst.BaseExpression | None) -> str | None:
     return None
 
 
+def is_pytestmark(node: cst.CSTNode) -> TypeGuard[cst.Assign]:
+    """`pytestmark = ...` with a single target."""
+    return (
+        isinstance(node, cst.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0].target, cst.Name)
+        and node.targets[0].target.value == "pytestmark"
+    )
+
+
+def without_decorator(fn: cst.FunctionDef, imports: ImportMap, qualname: str) -> cst.FunctionDef:
+    """`fn` without the decorators that resolve to `qualname` (the same node when there are none)."""
+    kept = [d for d in fn.decorators if imports.qualname(callee(d)[0]) != qualname]
+    return fn.with_changes(decorators=kept) if len(kept) != len(fn.decorators) else fn
+
+
+def drop_param(fn: cst.FunctionDef, name: str) -> cst.FunctionDef:
+    """`fn` without its parameter `name`; a removed last parameter hands its comma style to the new last."""
+    params = fn.params
+    for attr in ("params", "posonly_params", "kwonly_params"):
+        seq = list(getattr(params, attr))
+        for i, p in enumerate(seq):
+            if p.name.value == name:
+                del seq[i]
+                if i == len(seq) and seq:
+                    seq[-1] = seq[-1].with_changes(comma=p.comma)
+                return fn.with_changes(params=params.with_changes(**{attr: seq}))
+    return fn
+
+
 def is_test_module(path: str) -> bool:
     """pytest's default `python_files`: test_*.py and *_test.py."""
     name = _name(path)
@@ -522,17 +572,23 @@ def is_test_module(path: str) -> bool:
 
 __all__ = [
     "FIXTURE_NAMES",
+    "SCOPES",
+    "WIDE",
     "ImportMap",
     "PytestConfig",
     "active",
+    "ast_fixture_call",
     "asyncio_mode",
     "callee",
     "candidates",
+    "drop_param",
     "filter_lines",
     "fixture_decorator",
     "ini_lines",
+    "is_pytestmark",
     "is_test_module",
     "kwarg",
+    "kwarg_string",
     "line_of",
     "new_config",
     "read",
@@ -540,6 +596,7 @@ __all__ = [
     "set_key",
     "string_value",
     "sub_args",
+    "without_decorator",
 ]
 
 

@@ -38,7 +38,7 @@ DEPRECATIONS = "https://docs.pytest.org/en/stable/deprecations.html"
 CUSTOMIZE = "https://docs.pytest.org/en/stable/reference/customize.html"
 PY_PATH = f"{DEPRECATIONS}#py-path-local-arguments-for-hooks-replaced-with-pathlib-path"
 
-WIDE = frozenset({"class", "module", "package", "session"})
+WIDE = pc.WIDE
 PY310 = (
     "pytest 9 / pytest-asyncio >=1.3 / python-dotenv >=1.2.2 need Python >=3.10; drop 3.9 from the support matrix "
     "or pin the older versions"
@@ -483,26 +483,19 @@ class FileRewriter(cst.CSTTransformer):
             )
             return fn
         if new in names:
-            i = names.index(old)
-            removed = params.pop(i)
-            if i == len(params) and params:
-                params[-1] = params[-1].with_changes(comma=removed.comma)
+            fn = pc.drop_param(fn, old)
         else:
             params = [p.with_changes(name=cst.Name(new)) if p.name.value == old else p for p in params]
-        body = fn.body.visit(_Rename(old, new))
-        return fn.with_changes(params=fn.params.with_changes(params=params), body=body)
+            fn = fn.with_changes(params=fn.params.with_changes(params=params))
+        return fn.with_changes(body=fn.body.visit(_Rename(old, new)))
 
     def _fixture(
         self, original: cst.FunctionDef, fn: cst.FunctionDef, fix: tuple[int, str, cst.Call | None]
     ) -> cst.FunctionDef:
         idx, _, call = fix
-        decs = list(fn.decorators)
-        kept = []
-        for d in decs:
-            func, _ = pc.callee(d)
-            q = self.imports.qualname(func) or ""
-            if q == "pytest.mark.asyncio":
-                continue
+        kept = pc.without_decorator(fn, self.imports, "pytest.mark.asyncio")
+        for d in kept.decorators:
+            q = self.imports.qualname(pc.callee(d)[0]) or ""
             if q.startswith("pytest.mark."):
                 self._find(
                     original,
@@ -514,16 +507,15 @@ class FileRewriter(cst.CSTTransformer):
                         else "move the mark to the tests that need it"
                     ),
                 )
-            kept.append(d)
-        if len(kept) != len(decs):
-            fn = fn.with_changes(decorators=kept)
+        if kept is not fn:
+            fn = kept
             fix = pc.fixture_decorator(fn, self.imports)
             assert fix is not None
             idx, _, call = fix
-            decs = kept
+        decs = list(fn.decorators)
         if not self.classes:
             return fn
-        scope = pc.string_value(pc.kwarg(call, "scope").value) if pc.kwarg(call, "scope") else None
+        scope = pc.kwarg_string(call, "scope")
         if scope not in WIDE:
             return fn
         params = fn.params.params
@@ -639,10 +631,7 @@ class PytestRecipe(Recipe):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 if node.name in HOOK_ARGS and HOOK_ARGS[node.name][0] in {a.arg for a in node.args.args}:
                     yield self.site(src, node, "hook-path-args", f"{node.name}({HOOK_ARGS[node.name][0]})")
-                fixture = None
-                for func, call in decorator_calls(node):
-                    if imports.qualname(func) in pc.FIXTURE_NAMES:
-                        fixture = call if call is not None else True
+                fixture = pc.ast_fixture_call(node, imports)
                 if fixture is not None:
                     for func, _ in decorator_calls(node):
                         q = imports.qualname(func) or ""
@@ -874,21 +863,20 @@ class PytestRecipe(Recipe):
             for node in tree.body:
                 if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     continue
-                for func, call in decorator_calls(node):
-                    if imports.qualname(func) in pc.FIXTURE_NAMES and call is not None:
-                        auto = keyword(call, "autouse")
-                        scope = keyword(call, "scope")
-                        if (
-                            auto is not None
-                            and isinstance(auto.value, ast.Constant)
-                            and auto.value.value is True
-                            and scope is not None
-                            and isinstance(scope.value, ast.Constant)
-                            and scope.value.value in ("module", "package", "session")
-                        ):
-                            out.append(
-                                self.finding(path, node.lineno, "doctest-autouse", severity=Severity.ADVICE)
-                            )
+                call = pc.ast_fixture_call(node, imports)
+                if not isinstance(call, ast.Call):
+                    continue
+                auto = keyword(call, "autouse")
+                scope = keyword(call, "scope")
+                if (
+                    auto is not None
+                    and isinstance(auto.value, ast.Constant)
+                    and auto.value.value is True
+                    and scope is not None
+                    and isinstance(scope.value, ast.Constant)
+                    and scope.value.value in ("module", "package", "session")
+                ):
+                    out.append(self.finding(path, node.lineno, "doctest-autouse", severity=Severity.ADVICE))
         return out
 
 
@@ -914,11 +902,7 @@ class _DropMarks(cst.CSTTransformer):
         return updated.with_changes(decorators=decs) if len(decs) != len(updated.decorators) else updated
 
     def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign | cst.RemovalSentinel:
-        if not (
-            len(updated.targets) == 1
-            and isinstance(updated.targets[0].target, cst.Name)
-            and updated.targets[0].target.value == "pytestmark"
-        ):
+        if not pc.is_pytestmark(updated):
             return updated
         v = updated.value
         if isinstance(v, (cst.List, cst.Tuple)):
