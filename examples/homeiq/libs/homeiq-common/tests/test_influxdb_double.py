@@ -98,3 +98,23 @@ def test_unsupported_flux_is_a_400(influxdb):
     with pytest.raises(urllib.error.HTTPError) as excinfo:
         post(f"{influxdb.url}/api/v2/query", json.dumps({"query": flux}).encode())
     assert excinfo.value.code == 400
+
+
+def test_flux_query_parameters_as_influxdb_client_sends_them(influxdb):
+    influxdb.write_line_protocol("home", "power,entity_id=a watts=1.0\npower,entity_id=b watts=2.0")
+    body = {
+        "query": 'from(bucket: "home") |> range(start: -1h) |> filter(fn: (r) => r.entity_id == entity)',
+        "extern": {"type": "File", "body": [{
+            "type": "OptionStatement",
+            "assignment": {"type": "VariableAssignment", "id": {"type": "Identifier", "name": "entity"},
+                           "init": {"type": "StringLiteral", "value": "b"}},
+        }]},
+    }
+    status, text = post(f"{influxdb.url}/api/v2/query", json.dumps(body).encode(),
+                        headers={"Content-Type": "application/json"})
+    rows = [r for r in csv.reader(io.StringIO(text.decode())) if r and not r[0].startswith("#") and r[1] != "result"]
+    assert status == 200 and [(r[-1], r[6]) for r in rows] == [("b", "2.0")]
+    del body["extern"]
+    with pytest.raises(urllib.error.HTTPError) as excinfo:
+        post(f"{influxdb.url}/api/v2/query", json.dumps(body).encode())
+    assert excinfo.value.code == 400
