@@ -8,20 +8,18 @@ anchoring an argument-less `load_dotenv()` to the calling file, runs only when a
 from __future__ import annotations
 
 import ast
-import configparser
 import posixpath
 import re
-import tomllib
 from collections.abc import Iterable, Iterator
 
 import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
 from fleetshift.model import Action, Finding, Severity, UsageSite
 from fleetshift.recipes._ast import Imports, keyword
+from fleetshift.recipes._floors import oldest_target, requires_python, requires_python_line
 from fleetshift.recipes.base import (
     ConfigFile,
     FileKind,
@@ -114,15 +112,8 @@ class DotenvRecipe(Recipe):
         return [self.site(cfg, line, "python-dotenv/python-floor", message)] if message and human else []
 
     def _python_floor(self, cfg: ConfigFile, floor: Version) -> tuple[str | None, bool, int]:
-        spec = _requires_python(cfg)
-        line = next(
-            (
-                i
-                for i, ln in enumerate(cfg.text.splitlines(), 1)
-                if "requires-python" in ln or "python_requires" in ln
-            ),
-            0,
-        )
+        spec = requires_python(cfg)
+        line = requires_python_line(cfg.text)
         if spec is None:
             return None, False, line
         if spec.contains("3.8") or spec.contains("3.7"):
@@ -145,12 +136,7 @@ class DotenvRecipe(Recipe):
 
     def target_floor(self, ctx: RewriteContext) -> Version:
         """The oldest known release the campaign's target admits."""
-        try:
-            spec = SpecifierSet(ctx.targets.get(self.package, self.migrates_to))
-        except InvalidSpecifier:
-            return Version("1.2.1")
-        admitted = [Version(v) for v in self.known_versions if spec.contains(v)]
-        return min(admitted) if admitted else Version("1.2.1")
+        return oldest_target(self, ctx, "1.2.1")
 
     def rewrite_service(self, ctx: RewriteContext) -> ServiceRewrite:
         out = ServiceRewrite()
@@ -302,21 +288,6 @@ def _anchor(text: str, tree: ast.Module, up: int) -> str:
         AddImportsVisitor.add_needed_import(context, "pathlib", "Path")
         module = AddImportsVisitor(context).transform_module(module)
     return module.code
-
-
-def _requires_python(cfg: ConfigFile) -> SpecifierSet | None:
-    try:
-        if cfg.kind == "pyproject.toml":
-            raw = tomllib.loads(cfg.text).get("project", {}).get("requires-python")
-        elif cfg.kind == "setup.cfg":
-            parser = configparser.ConfigParser(interpolation=None)
-            parser.read_string(cfg.text)
-            raw = parser.get("options", "python_requires", fallback=None)
-        else:
-            return None
-        return SpecifierSet(raw) if raw else None
-    except (tomllib.TOMLDecodeError, configparser.Error, InvalidSpecifier):
-        return None
 
 
 RECIPE = DotenvRecipe()

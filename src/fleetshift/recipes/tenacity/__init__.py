@@ -15,10 +15,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 import libcst as cst
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
 from fleetshift.model import Action, Finding, Severity, UsageSite
+from fleetshift.recipes._floors import oldest_target, requires_python_line
 from fleetshift.recipes.base import (
     ConfigFile,
     FileKind,
@@ -30,7 +30,7 @@ from fleetshift.recipes.base import (
     config_kind,
     file_kind,
 )
-from fleetshift.recipes.tenacity.detect import python_floor, requires_python_line, sites
+from fleetshift.recipes.tenacity.detect import python_floor, sites
 from fleetshift.recipes.tenacity.resolve import Facts, ServiceIndex
 from fleetshift.recipes.tenacity.rewrite import rewrite_module
 from fleetshift.recipes.tenacity.rules import ADVISORIES, CHANGELOG, INFO_SITES, RULES
@@ -76,12 +76,7 @@ class TenacityRecipe(Recipe):
 
     def target_floor(self, ctx: RewriteContext) -> Version:
         """The oldest known release the campaign's target admits."""
-        try:
-            spec = SpecifierSet(ctx.targets.get(self.package, self.migrates_to))
-        except InvalidSpecifier:
-            return Version("9.1.2")
-        admitted = [Version(v) for v in self.known_versions if spec.contains(v)]
-        return min(admitted) if admitted else Version("9.1.2")
+        return oldest_target(self, ctx, "9.1.2")
 
     def rewrite_service(self, ctx: RewriteContext) -> ServiceRewrite:
         out = ServiceRewrite()

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import ast
-import configparser
-import tomllib
 from collections.abc import Iterator
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
 from fleetshift.recipes._ast import dotted, keyword
+from fleetshift.recipes._floors import requires_python
 from fleetshift.recipes.base import ConfigFile
 from fleetshift.recipes.tenacity.resolve import Facts, ServiceIndex, _norm, compose_verdict
 
@@ -303,7 +301,7 @@ def _decorated_sites(facts: Facts, fn: ast.FunctionDef | ast.AsyncFunctionDef) -
 
 def python_floor(cfg: ConfigFile, floor: Version) -> tuple[str | None, bool]:
     """(message, needs a human) about the service's Python floor, or (None, False)."""
-    spec = _requires_python(cfg)
+    spec = requires_python(cfg)
     if spec is None:
         return None, False
     if spec.contains("3.8") or spec.contains("3.7"):
@@ -317,29 +315,3 @@ def python_floor(cfg: ConfigFile, floor: Version) -> tuple[str | None, bool]:
                     "(9.1.3+ need >=3.10)"), False  # fmt: skip
         return f"requires-python {spec} admits Python 3.9; tenacity>=9.1.3 needs >=3.10", True
     return None, False
-
-
-def requires_python_line(text: str) -> int:
-    """Line of the first `requires-python` / `python_requires` in a config file, or 0."""
-    return next(
-        (
-            i
-            for i, ln in enumerate(text.splitlines(), 1)
-            if "python_requires" in ln or "requires-python" in ln
-        ),
-        0,
-    )
-
-
-def _requires_python(cfg: ConfigFile) -> SpecifierSet | None:
-    raw: str | None = None
-    try:
-        if cfg.kind == "pyproject.toml":
-            raw = tomllib.loads(cfg.text).get("project", {}).get("requires-python")
-        elif cfg.kind == "setup.cfg":
-            parser = configparser.ConfigParser(interpolation=None)
-            parser.read_string(cfg.text)
-            raw = parser.get("options", "python_requires", fallback=None)
-        return SpecifierSet(raw) if raw else None
-    except (tomllib.TOMLDecodeError, configparser.Error, InvalidSpecifier):
-        return None
