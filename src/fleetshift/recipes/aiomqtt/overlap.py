@@ -1,0 +1,91 @@
+"""Which functions may run twice at once: call counts and task spawning, per file and across a service."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections import Counter
+from collections.abc import Mapping
+
+from fleetshift.recipes.aiomqtt.tree import callee_name, parents
+
+TASK_SPAWNERS = frozenset(
+    {"create_task", "gather", "ensure_future", "start_soon", "run_coroutine_threadsafe"}
+)
+
+CallStats = dict[str, tuple[int, bool]]  # function name -> (call sites, whether two of its calls may overlap)
+
+
+def call_stats(tree: ast.AST) -> CallStats:
+    """How often each function name is called in a file, and whether two of its calls may run at once.
+
+    Calls overlap when one is handed to a task API (create_task, gather, TaskGroup...) inside a loop or a
+    comprehension, or when one function body both spawns it and calls it again.
+    """
+    up = parents(tree)
+    counts: Counter[str] = Counter()
+    per_body: Counter[tuple[str, int]] = Counter()
+    spawned_in: set[tuple[str, int]] = set()
+    overlap: set[str] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = callee_name(node.func)
+        if not name or _stdlib_call(node.func):
+            continue
+        counts[name] += 1
+        child: ast.AST = node
+        parent = up.get(id(node))
+        is_spawned, in_loop = False, False
+        while parent is not None and not isinstance(
+            parent, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+        ):
+            if isinstance(parent, ast.Call) and callee_name(parent.func) in TASK_SPAWNERS:
+                is_spawned = True
+            if isinstance(
+                parent, ast.comprehension | ast.ListComp | ast.GeneratorExp | ast.SetComp | ast.Starred
+            ):
+                in_loop = True
+            if isinstance(parent, ast.For | ast.AsyncFor | ast.While) and child is not getattr(
+                parent, "iter", None
+            ):
+                in_loop = True
+            child, parent = parent, up.get(id(parent))
+        body = (name, id(parent))
+        per_body[body] += 1
+        if is_spawned:
+            spawned_in.add(body)
+            if in_loop:
+                overlap.add(name)
+    overlap |= {name for (name, body) in spawned_in if per_body[(name, body)] > 1}
+    return {n: (c, n in overlap) for n, c in counts.items()}
+
+
+def defined_functions(tree: ast.AST) -> set[str]:
+    """Names of the functions a file defines (at any depth)."""
+    return {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+
+
+def merge_stats(own: CallStats, others: list[tuple[CallStats, set[str]]]) -> CallStats:
+    """A file's call stats plus those of other files, skipping names another file defines for itself."""
+    out: dict[str, tuple[int, bool]] = dict(own)
+    for stats, defined in others:
+        for name, (count, overlap) in stats.items():
+            if name not in defined:
+                old = out.get(name, (0, False))
+                out[name] = (old[0] + count, old[1] or overlap)
+    return out
+
+
+def _stdlib_call(func: ast.AST) -> bool:
+    """`asyncio.run(...)` and the like: an attribute of a standard-library module, not a local function."""
+    return (
+        isinstance(func, ast.Attribute)
+        and isinstance(func.value, ast.Name)
+        and func.value.id in sys.stdlib_module_names
+    )
+
+
+def may_overlap(stats: Mapping[str, tuple[int, bool]], name: str) -> bool:
+    """Whether two calls of `name` may run at the same time."""
+    return stats.get(name, (0, False))[1]
