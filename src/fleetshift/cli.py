@@ -1,7 +1,8 @@
 """The command line: parses options, calls the stages, renders. No migration logic lives here.
 
 Exit codes: 0 success; 1 the command ran and found problems (check found old API, a run had failures);
-2 the command could not run (bad path, bad config, bad option).
+2 the command could not run (bad path, bad config, bad option); 3 a run stopped to wait for approval
+(phase D without a terminal): `fleetshift resume FLEET --yes` continues it.
 """
 
 from __future__ import annotations
@@ -290,6 +291,8 @@ def _finish(done: Finished) -> None:
     out.print(outcome.message)
     out.print(f"Run {done.journal.run_id} ({outcome.status}). Reports: " + ", ".join(str(p) for p in done.reports))
     failed = any(not v.passed and not v.skipped for v in outcome.verdicts.values())
+    if outcome.status == "awaiting-approval":
+        raise typer.Exit(3)
     raise typer.Exit(1 if outcome.status in {"failed", "interrupted"} or failed else 0)
 
 

@@ -1,7 +1,9 @@
 """Orchestration: phases A -> D, batches run concurrently, verification, thresholds, hooks, checkpoints, resume.
 
-Per service: before-service hook -> baseline tests on the old pins -> rewrite through the journal ->
-build hook -> tests on the new pins (against the baseline) -> health check -> after-service hook.
+First, every selected service's tests run on its old pins (the baselines, cached), before anything is
+rewritten: a shared library migrated in phase A must not change what a later service's baseline installs.
+Then per service: before-service hook -> rewrite through the journal -> build hook -> tests on the new
+pins (against the baseline) -> health check -> after-service hook.
 A service that fails any of these is rolled back alone. When a phase's failures pass the threshold,
 the phase is rolled back and the run stops; earlier phases stay. Every step is recorded in the run's
 state as it completes, so `resume` continues where a crash or Ctrl-C left off.
