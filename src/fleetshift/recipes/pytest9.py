@@ -31,7 +31,7 @@ from fleetshift.recipes.base import (
     SourceFile,
     config_kind,
 )
-from fleetshift.recipes.pytest_asyncio import PA_VERSIONS, excludes
+from fleetshift.recipes.pytest_asyncio import PA_VERSIONS, PYTEST_VERSIONS, excludes
 
 CHANGELOG = "https://docs.pytest.org/en/stable/changelog.html"
 DEPRECATIONS = "https://docs.pytest.org/en/stable/deprecations.html"
@@ -597,10 +597,7 @@ class PytestRecipe(Recipe):
     package = "pytest"
     migrates_from = "<9"
     migrates_to = ">=9.0.2,<10"
-    known_versions = (
-        "7.0.1", "7.4.4", "8.0.0", "8.0.2", "8.1.1", "8.2.0", "8.2.2", "8.3.0", "8.3.3", "8.3.4", "8.3.5",
-        "8.4.0", "8.4.1", "8.4.2", "9.0.0", "9.0.1", "9.0.2", "9.0.3", "9.1.0", "9.1.1", "9.2.0",
-    )  # fmt: skip
+    known_versions = PYTEST_VERSIONS
     tokens = (
         b"pytest_", b"from_parent", b"importorskip", b"PytestRemovedIn9Warning", b"yield_fixture", b"parametrize",
         b"fixture", b"inicfg", b"console_main", b"def test",
