@@ -625,25 +625,7 @@ def test_todo_comments_name_every_flagged_rule(migrated: Migrated, todo_runs: To
             )
 
 
-@pytest.mark.parametrize(
-    "service",
-    [
-        pytest.param(
-            s,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "finding lines of the aiomqtt recipe refer to its input, but the rewrite inserts `import math` above, "
-                    "so the TODO lands one line too high (inside the __init__ signature of ha_simulator/publisher.py) and "
-                    "the second run adds it again at the right place; remove this mark when fixed"
-                ),
-            ),
-        )
-        if s == "ha-simulator"
-        else s
-        for s in TODO_SERVICES
-    ],
-)
+@pytest.mark.parametrize("service", TODO_SERVICES)
 def test_todo_comments_sit_on_the_flagged_line_and_are_not_duplicated(
     todo_runs: TodoRuns, service: str
 ) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 import difflib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from fleetshift.config import FleetConfig
@@ -68,6 +68,27 @@ def _todo_lines(text: str, findings: Iterable[Finding], path: str) -> str:
     return "".join(lines)
 
 
+def _line_map(old: str, new: str) -> dict[int, int]:
+    """1-based line numbers of `old` -> where that line (or what replaced it) stands in `new`."""
+    a, b = old.splitlines(), new.splitlines()
+    table: dict[int, int] = {}
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        for k in range(i1, i2):
+            if tag == "equal":
+                table[k + 1] = j1 + (k - i1) + 1
+            else:  # replaced or deleted: the nearest line of what stands there now
+                table[k + 1] = min(j1 + (k - i1), max(j2 - 1, j1)) + 1
+    return table
+
+
+def _remap(findings: list[Finding], rel: str, old: str, new: str) -> list[Finding]:
+    """Findings of `rel` moved from line numbers of `old` to those of `new` (others unchanged)."""
+    if not any(f.file == rel and f.line for f in findings):
+        return findings
+    table = _line_map(old, new)
+    return [replace(f, line=table.get(f.line, f.line)) if f.file == rel and f.line else f for f in findings]
+
+
 def _inside(service: Service, rel: str) -> bool:
     return not service.path or rel.startswith(service.path.rstrip("/") + "/")
 
@@ -107,9 +128,15 @@ def rewrite_service(root: Path, service: Service, chain: Sequence[str], config: 
                                         Severity.ERROR, recipe=recipe_id))
                 continue
             if texts.get(rel) != new:
+                findings = _remap(findings, rel, texts.get(rel, ""), new)
                 texts[rel] = new
                 touched.setdefault(rel, []).append(recipe_id)
-        findings.extend(result.findings)
+        # This recipe's own findings point into its input; move them to the text it produced.
+        own = list(result.findings)
+        for rel, new in result.texts.items():
+            if ctx.files.get(rel) is not None and texts.get(rel) == new:
+                own = _remap(own, rel, ctx.files[rel], new)
+        findings.extend(own)
         pin_changes += [(recipe_id, c) for c in recipe.pin_changes(ctx, pinned)]
 
     if todo_comments:
@@ -117,6 +144,7 @@ def rewrite_service(root: Path, service: Service, chain: Sequence[str], config: 
             if rel.endswith(".py") and any(f.file == rel and f.line for f in findings):
                 new = _todo_lines(texts[rel], findings, rel)
                 if new != texts[rel]:
+                    findings = _remap(findings, rel, texts[rel], new)
                     texts[rel] = new
                     touched.setdefault(rel, []).append("todo-comments")
 
