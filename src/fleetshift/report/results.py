@@ -121,7 +121,7 @@ def _execution(r: dict[str, Any]) -> str:
     out.append("\n## Services\n\n")
     for svc in r["services"]:
         mark = "✅" if svc["overall_success"] else ("⏸" if svc["status"] in {"pending", "running"} else "❌")
-        recipes = ", ".join(m["recipe"] for m in svc["migrations"]) or "no-op"
+        recipes = ", ".join(m["recipe"] for m in svc["migrations"]) or "nothing to migrate"
         out.append(f"- {mark} **{svc['name']}** (phase {svc['phase']}, {svc['priority']}): {recipes} — {svc['status']}")
         out.append(f". {svc['reason']}\n" if svc["reason"] else "\n")
     if s["failed_services"]:
