@@ -72,17 +72,21 @@ def _walk_service(root: Path, folder: Path) -> tuple[list[str], list[str], list[
     python: list[str] = []
     configs: list[str] = []
     manifests: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(folder):
+    top = str(folder)
+    cut = len(str(root)) + 1
+    for dirpath, dirnames, filenames in os.walk(top):
         dirnames[:] = sorted(d for d in dirnames if not _skip(d))
-        here = Path(dirpath)
-        depth = len(here.relative_to(folder).parts)
+        sub = dirpath[len(top) + 1:]
+        depth = sub.count(os.sep) + 1 if sub else 0
+        base = dirpath[cut:].replace(os.sep, "/") if len(dirpath) >= cut else ""
         for name in sorted(filenames):
-            rel = _rel(root, here / name)
+            rel = f"{base}/{name}" if base else name
             if name.endswith(".py"):
                 python.append(rel)
+                continue
             if depth == 0 and config_kind(name) is not None:
                 configs.append(rel)
-            in_req_dir = depth == 1 and here.name in {"requirements", "reqs"} and name.endswith(".txt")
+            in_req_dir = depth == 1 and os.path.basename(dirpath) in {"requirements", "reqs"} and name.endswith(".txt")
             if (depth == 0 and manifest_kind(name) is not None) or in_req_dir:
                 manifests.append(rel)
     return python, configs, manifests

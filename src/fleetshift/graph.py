@@ -9,11 +9,10 @@ import posixpath
 
 import networkx as nx
 
-from fleetshift.model import Fleet
-from fleetshift.scan import sibling_imports
+from fleetshift.model import Fleet, Inventory
 
 
-def build_graph(fleet: Fleet) -> nx.DiGraph:
+def build_graph(fleet: Fleet, inventory: Inventory) -> nx.DiGraph:
     """A DiGraph of service names; each edge (a, b) carries `why`: the reasons a depends on b."""
     graph = nx.DiGraph()
     for s in fleet.services:
@@ -36,9 +35,9 @@ def build_graph(fleet: Fleet) -> nx.DiGraph:
                     add(s.name, target, f"path dependency in {pin.file}:{pin.line}")
     for a, b in fleet.compose_depends_on:
         add(a, b, "docker-compose depends_on")
-    for a, deps in sibling_imports(fleet).items():
-        for b in sorted(deps):
-            add(a, b, "imports its package")
+    for inv in inventory.services:
+        for b in inv.imports_siblings:
+            add(inv.service, b, "imports its package")
     return graph
 
 

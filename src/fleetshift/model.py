@@ -155,6 +155,7 @@ class ServiceInventory:
     findings: tuple[Finding, ...] = ()
     has_tests: bool = False
     critical: bool = False
+    imports_siblings: tuple[str, ...] = ()  # other services whose packages this one imports
 
 
 @dataclass(frozen=True)

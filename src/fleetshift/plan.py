@@ -69,7 +69,7 @@ def _dependencies_first(graph: nx.DiGraph, phases: dict[str, Phase], reasons: di
 
 def make_plan(fleet: Fleet, inventory: Inventory, config: FleetConfig, graph: nx.DiGraph | None = None) -> Plan:
     """Assign phases, order and batches to every service of the inventory."""
-    graph = graph if graph is not None else build_graph(fleet)
+    graph = graph if graph is not None else build_graph(fleet, inventory)
     acyclic = graph.copy()
     cycle_notes: dict[str, str] = {}
     while not nx.is_directed_acyclic_graph(acyclic):

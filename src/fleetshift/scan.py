@@ -148,20 +148,30 @@ def _relocate(result: FileResult, rel: str) -> FileResult:
     )
 
 
-def _scan_files(root: Path, rels: list[str], cache: ScanCache, jobs: int) -> dict[str, FileResult]:
+def _scan_files(root: Path, rels: list[str], cache: ScanCache, jobs: int,
+                imports: re.Pattern[bytes] | None = None) -> tuple[dict[str, FileResult], dict[str, set[str]]]:
+    """Read every file once: the token prefilter, the sibling-import regex, then (cached) parsing."""
     recipes = all_recipes()
     tokens = [(r, r.tokens) for r in recipes]
+    prefilter = re.compile(b"|".join(re.escape(t) for r in recipes for t in r.tokens)) if recipes else None
     results: dict[str, FileResult] = {}
+    imported: dict[str, set[str]] = {}
     todo: list[tuple[str, bytes, tuple[str, ...], bytes]] = []
+    base = str(root) + os.sep
     for rel in rels:
         try:
-            data = (root / rel).read_bytes()
+            with open(base + rel, "rb") as fh:
+                data = fh.read()
         except OSError as exc:
             results[rel] = FileResult(findings=(Finding(rel, 0, "scan/unreadable", f"cannot read: {exc}", Severity.ERROR),))
             continue
-        wanted = tuple(r.id for r, toks in tokens if any(t in data for t in toks))
-        if not wanted:
+        if imports is not None:
+            found = {m.decode() for m in imports.findall(data)}
+            if found:
+                imported[rel] = found
+        if prefilter is None or prefilter.search(data) is None:
             continue
+        wanted = tuple(r.id for r, toks in tokens if any(t in data for t in toks))
         key = hashlib.blake2b(data + b"\0" + ",".join(wanted).encode(), digest_size=20).digest()
         hit = cache.get(key)
         if hit is not None:
@@ -176,7 +186,7 @@ def _scan_files(root: Path, rels: list[str], cache: ScanCache, jobs: int) -> dic
     for (rel, _, _, key), result in zip(todo, computed, strict=True):
         cache.put(key, _relocate(result, ""))
         results[rel] = result
-    return results
+    return results, imported
 
 
 def _scan_configs(root: Path, service: Service) -> FileResult:
@@ -272,24 +282,13 @@ def advisories(config: FleetConfig) -> list[Finding]:
     return out
 
 
-def _sibling_imports(root: Path, fleet: Fleet) -> dict[str, set[str]]:
-    """Per service, the sibling services whose packages it imports (a byte regex, no parsing)."""
+def _import_pattern(fleet: Fleet) -> tuple[re.Pattern[bytes] | None, dict[str, str]]:
+    """A byte regex for imports of any service's own packages, and package -> owning service."""
     owners = {name: s.name for s in fleet.services for name in s.import_names}
     if not owners:
-        return {}
-    pattern = re.compile(rb"^[ \t]*(?:from|import)[ \t]+(" + b"|".join(re.escape(n.encode()) for n in owners) + rb")\b", re.M)
-    out: dict[str, set[str]] = {}
-    for service in fleet.services:
-        for rel in service.python_files:
-            try:
-                data = (root / rel).read_bytes()
-            except OSError:
-                continue
-            for match in pattern.finditer(data):
-                owner = owners[match.group(1).decode()]
-                if owner != service.name:
-                    out.setdefault(service.name, set()).add(owner)
-    return out
+        return None, owners
+    names = b"|".join(re.escape(n.encode()) for n in sorted(owners))
+    return re.compile(rb"^[ \t]*(?:from|import)[ \t]+(" + names + rb")\b", re.M), owners
 
 
 def scan(fleet: Fleet, config: FleetConfig, *, use_cache: bool = True, jobs: int | None = None) -> Inventory:
@@ -297,7 +296,8 @@ def scan(fleet: Fleet, config: FleetConfig, *, use_cache: bool = True, jobs: int
     root = Path(fleet.root)
     cache = ScanCache(root, enabled=use_cache)
     all_files = [rel for s in fleet.services for rel in s.python_files]
-    results = _scan_files(root, all_files, cache, jobs or os.cpu_count() or 1)
+    pattern, owners = _import_pattern(fleet)
+    results, imported = _scan_files(root, all_files, cache, jobs or os.cpu_count() or 1, pattern)
     cache.save()
     services: list[ServiceInventory] = []
     for service in fleet.services:
@@ -312,14 +312,10 @@ def scan(fleet: Fleet, config: FleetConfig, *, use_cache: bool = True, jobs: int
         sites.extend(cfg.sites)
         findings.extend(cfg.findings)
         uses, use_findings = recipe_uses(service, sites, config)
+        siblings = {owners[n] for rel in service.python_files for n in imported.get(rel, ())} - {service.name}
         findings.extend(use_findings)
         services.append(
             ServiceInventory(service.name, service.path, service.pins, tuple(uses), tuple(sites), tuple(findings),
-                             service.has_tests, service.critical)
+                             service.has_tests, service.critical, tuple(sorted(siblings)))
         )
     return Inventory(str(root), tuple(services), fleet.findings, tuple(advisories(config)))
-
-
-def sibling_imports(fleet: Fleet) -> dict[str, set[str]]:
-    """Public face of the import-edge finder, used by the graph stage."""
-    return _sibling_imports(Path(fleet.root), fleet)

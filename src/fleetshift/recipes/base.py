@@ -8,6 +8,7 @@ works on the standard library's `ast` (fast, used by `scan` and `check`); rewrit
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
@@ -153,23 +154,7 @@ class Recipe:
         """
         if self.replaces and package == self.replaces:
             return True
-        try:
-            pinned = SpecifierSet(spec)
-            old = SpecifierSet(self.migrates_from)
-        except InvalidSpecifier:
-            return None
-        if not spec:
-            return None
-        versions = [Version(v) for v in self.known_versions]
-        admitted = [v for v in versions if pinned.contains(v, prereleases=True)]
-        if not admitted:
-            # A spec naming a release we do not list: judge by its own version numbers.
-            for s in pinned:
-                try:
-                    admitted.append(Version(s.version.rstrip(".*")))
-                except InvalidVersion:
-                    continue
-        return any(old.contains(v, prereleases=True) for v in admitted)
+        return _admits(spec, self.migrates_from, self.known_versions)
 
     # ---- detection (ast) ----------------------------------------------------------------------
 
@@ -225,6 +210,27 @@ class Recipe:
                 out.texts[path] = res.text
             out.findings.extend(res.findings)
         return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _admits(spec: str, old_spec: str, known: tuple[str, ...]) -> bool | None:
+    """Whether `spec` admits a known release inside `old_spec`; None when it cannot be judged."""
+    if not spec:
+        return None
+    try:
+        pinned = SpecifierSet(spec)
+        old = SpecifierSet(old_spec)
+    except InvalidSpecifier:
+        return None
+    admitted = [v for v in map(Version, known) if pinned.contains(v, prereleases=True)]
+    if not admitted:
+        # A spec naming a release we do not list: judge by its own version numbers.
+        for s in pinned:
+            try:
+                admitted.append(Version(s.version.rstrip(".*")))
+            except InvalidVersion:
+                continue
+    return any(old.contains(v, prereleases=True) for v in admitted)
 
 
 def file_kind(path: str) -> FileKind:
