@@ -319,26 +319,7 @@ def test_check_per_recipe_before_and_after(migrated: Migrated, recipe_id: str) -
     assert json.loads(res.stdout) == after
 
 
-@pytest.mark.parametrize(
-    "recipe_id",
-    [
-        pytest.param(
-            r,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "influxdb3 detection keys on the old influxdb_client import: after the run, delete_api() "
-                    "(data-retention purge.py) and from_env() (data-retention main.py) are still there for a human but "
-                    "`check` no longer reports them (and energy-correlator tests/test_storage.py store.health() is the "
-                    "service's own method, flagged before the run); remove this mark when fixed"
-                ),
-            ),
-        )
-        if r == "influxdb3"
-        else r
-        for r in RECIPES
-    ],
-)
+@pytest.mark.parametrize("recipe_id", RECIPES)
 def test_human_sites_are_still_reported_after_the_run(migrated: Migrated, recipe_id: str) -> None:
     """A site left for a human stays visible to `check` (the CI gate) until a human handles it."""
     require_recipe(recipe_id)

@@ -704,6 +704,7 @@ COVERED = {
     "version": "rewrite",
     "async-client": "finding",
     "exceptions": "rewrite",
+    "query-exceptions": "finding",
     "unsupported-args": "finding",
     "gzip-threshold": "finding",
     "no-sync": "finding",
@@ -739,3 +740,297 @@ def run(client: InfluxDBClient, q):
     new, findings = rewrite(R, source, path="svc/app/mod.py")
     assert "influxdb3/query-manual" in rules_of(findings)
     assert "query_api().query(q, dialect=None)" in new
+
+
+# ---- check on migrated code: what a human still has to do stays visible ---------------------------------
+
+PURGE = """\
+from datetime import datetime, timezone
+
+from influxdb_client import InfluxDBClient
+
+
+def purge(client: InfluxDBClient, bucket: str, org: str, cutoff: datetime) -> None:
+    client.delete_api().delete(
+        start=datetime(1970, 1, 1, tzinfo=timezone.utc), stop=cutoff, predicate='_measurement="m"', bucket=bucket, org=org
+    )
+"""
+FROM_ENV = """\
+\"\"\"The job; InfluxDB settings come from INFLUXDB_V2_* variables.\"\"\"
+
+from influxdb_client import InfluxDBClient
+
+
+def make_client(**kwargs) -> InfluxDBClient:
+    return InfluxDBClient.from_env_properties(**kwargs)
+
+
+def alive() -> bool:
+    with make_client() as client:
+        return client.ready() is not None
+"""
+SERVICE_CLIENT = """\
+from influxdb_client import InfluxDBClient
+
+
+class Store:
+    def __init__(self, client: InfluxDBClient) -> None:
+        self._client = client
+
+    def healthy(self) -> bool:
+        return self._client.health().status == "pass"
+
+    def buckets(self):
+        return self._client.buckets_api().find_buckets()
+"""
+
+
+@pytest.mark.parametrize(
+    ("before", "human"),
+    [
+        (PURGE, {(7, "influxdb3/no-equivalent")}),
+        (FROM_ENV, {(7, "influxdb3/env-vars"), (12, "influxdb3/no-equivalent")}),
+        (SERVICE_CLIENT, {(9, "influxdb3/no-equivalent"), (12, "influxdb3/no-equivalent")}),
+    ],
+    ids=["delete-api", "from-env", "attribute-client"],
+)
+def test_human_sites_stay_reported_after_the_rewrite(before: str, human: set[tuple[int, str]]) -> None:
+    """`check` keys on v3 clients too: a delete_api()/health()/ready() left on an InfluxDBClient3 and the
+    env-var rename of from_env() are reported before and after the migration, on the same lines."""
+    path = "svc/app/mod.py"
+    sites = detect(R, before, path=path)
+    assert {(s.line, s.rule) for s in sites if s.action.value == "human"} == human
+    after, findings = rewrite(R, before, path=path)
+    assert "influxdb_client_3" in after and "from influxdb_client " not in after
+    assert {(f.line, f.rule) for f in findings} >= human
+    left = detect(R, after, path=path)
+    assert {(s.line, s.rule) for s in left} == human
+    assert all(s.action.value == "human" for s in left)
+    _again, rerun = rewrite(R, after, path=path)  # a second run over migrated code reports them as Findings
+    assert {(f.line, f.rule) for f in rerun} == human
+
+
+CORRECT_V3 = {
+    "from-env": """\
+from influxdb_client_3 import InfluxDBClient3
+
+client = InfluxDBClient3.from_env()
+print(client.get_server_version())
+""",
+    "f-string-host": """\
+from influxdb_client_3 import InfluxDBClient3
+
+
+def make(host: str, port: int, token: str) -> InfluxDBClient3:
+    return InfluxDBClient3(host=f"http://{host}:{port}", token=token, database="d")
+""",
+    "service-methods": """\
+from influxdb_client_3 import InfluxDBClient3
+
+
+class Store:
+    def __init__(self, client: InfluxDBClient3) -> None:
+        self.client = client
+
+    def health(self) -> dict:
+        return {}
+
+
+def probe(store: Store, other):
+    return store.health(), other.ping(), other.ready()
+""",
+}
+
+
+@pytest.mark.parametrize("source", CORRECT_V3.values(), ids=CORRECT_V3.keys())
+def test_correct_v3_code_yields_nothing(source: str) -> None:
+    assert detect(R, source, path="svc/app/mod.py") == []
+    assert assert_noop(R, source, path="svc/app/mod.py") == []
+
+
+def test_v3_client_traps_and_leftover_factories() -> None:
+    source = """\
+from influxdb_client_3 import InfluxDBClient3
+
+client = InfluxDBClient3(host=f"http://{HOST}", token="t", database="d")
+other = InfluxDBClient3(host="http://localhost", token="t", database="d")
+client.write_api().write(bucket="d", record="m v=1")
+print(client.query_api().query_csv("..."), client.ping())
+"""
+    sites = {(s.line, s.rule) for s in detect(R, source, path="svc/app/mod.py")}
+    assert sites == {
+        (4, "influxdb3/host-port"),  # no port; the f-string one may carry it in HOST
+        (5, "influxdb3/write-manual"),
+        (6, "influxdb3/query-manual"),
+        (6, "influxdb3/no-equivalent"),  # query_csv() on a query_api object, ping() on the client
+    }
+    assert (
+        len([s for s in detect(R, source, path="svc/app/mod.py") if s.rule == "influxdb3/no-equivalent"]) == 2
+    )
+
+
+# ---- no false positives: the service's own methods, f-string hosts with scheme and port ------------------
+
+OWN_HEALTH = """\
+from influxdb_client import InfluxDBClient
+
+from app.storage import Store
+
+
+def test_store():
+    with InfluxDBClient(url=f"http://127.0.0.1:{free_port()}", token="t", org="o") as client:
+        store = Store(client, bucket="b")
+        assert store.health() == {"last_write_attempts": 3}
+        assert client.health() is not None
+"""
+
+
+def test_only_client_receivers_are_flagged() -> None:
+    """`store.health()` is the service's own method; `client.health()` is the influxdb client's."""
+    sites = [
+        s
+        for s in detect(R, OWN_HEALTH, path="svc/tests/test_store.py")
+        if s.rule == "influxdb3/no-equivalent"
+    ]
+    assert [s.line for s in sites] == [10]
+    _new, findings = rewrite(R, OWN_HEALTH, path="svc/tests/test_store.py")
+    assert [f.line for f in findings if f.rule == "influxdb3/no-equivalent"] == [10]
+
+
+@pytest.mark.parametrize(
+    ("url", "flagged"),
+    [
+        ('f"http://127.0.0.1:{free_port()}"', False),
+        ('f"https://{host}:{port}"', False),
+        ('f"http://{host}:8086"', False),
+        ('f"http://{host}"', True),  # the port may or may not be in `host`
+        ('f"{scheme}://{host}"', True),
+        ('f"http://{host}:{port}/influx"', True),  # the path is dropped
+        ("url", True),
+    ],
+)
+def test_host_port_finding_for_f_strings(url: str, flagged: bool) -> None:
+    source = f"""\
+from influxdb_client import InfluxDBClient
+
+
+def make(url, host, port, scheme):
+    return InfluxDBClient(url={url}, token="t", org="o")
+"""
+    _new, findings = rewrite(R, source, path="svc/app/mod.py")
+    assert ("influxdb3/host-port" in rules_of(findings)) is flagged
+
+
+# ---- ApiException around queries: InfluxDBError never catches a query error ------------------------------
+
+QUERY_GUARD = """\
+from influxdb_client import InfluxDBClient
+from influxdb_client.client.write_api import SYNCHRONOUS
+from influxdb_client.rest import ApiException
+
+FLUX = 'from(bucket: "b") |> range(start: -1h) |> filter(fn: (r) => r._measurement == "cpu" and r._field == "usage")'
+
+
+def latest(client: InfluxDBClient) -> list:
+    try:
+        tables = client.query_api().query(FLUX)
+    except ApiException as exc:
+        if exc.status == 404:
+            return []
+        raise
+    return [record.get_value() for table in tables for record in table.records]
+
+
+def save(client: InfluxDBClient, record) -> bool:
+    try:
+        client.write_api(write_options=SYNCHRONOUS).write(bucket="b", record=record)
+    except ApiException:
+        return False
+    return True
+
+
+def alive(client: InfluxDBClient) -> bool:
+    try:
+        return bool(latest(client))
+    except ApiException:
+        return False
+"""
+
+QUERY_GUARD_AFTER = """\
+from influxdb_client_3 import InfluxDBClient3, InfluxDBError
+from influxdb_client.rest import ApiException
+
+FLUX = "SELECT * FROM cpu WHERE time >= now() - INTERVAL '1 hour' AND time < now() AND usage IS NOT NULL ORDER BY time"
+
+
+def latest(client: InfluxDBClient3) -> list:
+    try:
+        tables = client.query(FLUX, database="b")
+    except ApiException as exc:
+        if exc.status == 404:
+            return []
+        raise
+    return [record["usage"] for record in tables.to_pylist()]
+
+
+def save(client: InfluxDBClient3, record) -> bool:
+    try:
+        client.write(record=record, database="b")
+    except InfluxDBError:
+        return False
+    return True
+
+
+def alive(client: InfluxDBClient3) -> bool:
+    try:
+        return bool(latest(client))
+    except ApiException:
+        return False
+"""
+
+
+def test_api_exception_guarding_queries_is_a_finding() -> None:
+    """The write handler becomes InfluxDBError; the query handler and the one around a helper of a module
+    that queries stay ApiException (with their import) and are Findings; `check` keeps reporting them."""
+    findings = assert_rewrite(R, QUERY_GUARD, QUERY_GUARD_AFTER, path="svc/app/mod.py")
+    guards = sorted(f.line for f in findings if f.rule == "influxdb3/query-exceptions")
+    assert guards == [11, 29]  # lines of the file as it was
+    assert all(
+        "InfluxDB3ClientQueryError" in f.message for f in findings if f.rule.endswith("query-exceptions")
+    )
+    before = {(s.line, s.rule) for s in detect(R, QUERY_GUARD, path="svc/app/mod.py")}
+    assert {
+        (11, "influxdb3/query-exceptions"),
+        (21, "influxdb3/exceptions"),
+        (29, "influxdb3/query-exceptions"),
+    } <= before
+    assert (3, "influxdb3/import") not in before  # the ApiException import goes with its handlers
+    after = {(s.line, s.rule) for s in detect(R, QUERY_GUARD_AFTER, path="svc/app/mod.py")}
+    assert after == {(10, "influxdb3/query-exceptions"), (28, "influxdb3/query-exceptions")}
+
+
+def test_api_exception_in_a_module_without_queries_is_renamed() -> None:
+    source = """\
+import pytest
+from influxdb_client.rest import ApiException
+
+from app.store import save
+
+
+def test_refused(store):
+    with pytest.raises(ApiException):
+        save(store, "m v=1")
+"""
+    findings = assert_rewrite(
+        R,
+        source,
+        source.replace(
+            "influxdb_client.rest import ApiException", "influxdb_client_3 import InfluxDBError"
+        ).replace("raises(ApiException)", "raises(InfluxDBError)"),
+        path="svc/tests/test_x.py",
+    )
+    assert findings == []
+    query_test = source.replace('save(store, "m v=1")', "store.query_api().query(FLUX)")
+    new, findings = rewrite(R, query_test, path="svc/tests/test_x.py")
+    assert "pytest.raises(ApiException)" in new
+    assert rules_of(findings) >= {"influxdb3/query-exceptions"}

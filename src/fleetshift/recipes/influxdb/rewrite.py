@@ -17,45 +17,21 @@ from urllib.parse import urlsplit
 import libcst as cst
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider, QualifiedNameProvider
 
+from fleetshift.recipes._ast import Imports
 from fleetshift.recipes.influxdb import flux
+from fleetshift.recipes.influxdb.errors import query_guards
+from fleetshift.recipes.influxdb.hosts import normalise_host, url_shape
+from fleetshift.recipes.influxdb.names import (
+    CLIENT_NO_EQUIVALENT,
+    QUERY_NO_EQUIVALENT,
+    V3,
+    V3_EXPORTS,
+    V3_NAMES,
+    is_v2_module,
+)
+from fleetshift.recipes.influxdb.receivers import Receivers
 from fleetshift.recipes.influxdb.strings import Template, python_literal, template_of
 
-V3 = "influxdb_client_3"
-V3_NAMES = {
-    "InfluxDBClient": "InfluxDBClient3",
-    "Point": "Point",
-    "WritePrecision": "WritePrecision",
-    "WriteOptions": "WriteOptions",
-    "SYNCHRONOUS": "SYNCHRONOUS",
-    "ASYNCHRONOUS": "ASYNCHRONOUS",
-    "PointSettings": "PointSettings",
-    "WriteType": "WriteType",
-    "InfluxDBError": "InfluxDBError",
-    "ApiException": "InfluxDBError",
-}
-V3_EXPORTS = {*V3_NAMES.values(), "write_client_options"}
-NO_EQUIVALENT = {
-    "delete_api": "InfluxDB 3 has no predicate/time-range delete in the client; delete whole tables or databases "
-    "with `influxdb3 delete table|database` (Core) or an ops step",
-    "buckets_api": "create/delete databases with `influxdb3 create database` / the HTTP database API (an ops step)",
-    "organizations_api": "InfluxDB 3 has no organizations API in the client; manage it outside the service",
-    "users_api": "InfluxDB 3 has no users API in the client; manage tokens with `influxdb3 create token`",
-    "authorizations_api": "manage tokens with `influxdb3 create token` (ops step)",
-    "labels_api": "InfluxDB 3 has no labels API; remove this use",
-    "tasks_api": "Flux tasks do not exist on InfluxDB 3; use the Core Processing Engine (plugins) or a scheduler",
-    "invokable_scripts_api": "invokable Flux scripts do not exist on InfluxDB 3; move the logic into SQL/service code",
-    "health": "no health() in influxdb3-python; use `client.get_server_version()` (GET /ping) as a liveness probe",
-    "ready": "no ready() in influxdb3-python; use `client.get_server_version()` (GET /ping) as a liveness probe",
-    "build": "no build() in influxdb3-python; `client.get_server_version()` returns the version string",
-    "ping": "no ping() in influxdb3-python: `try: client.get_server_version(); ok = True` "
-    "`except Exception: ok = False` (unreachable servers raise)",
-}
-QUERY_NO_EQUIVALENT = {
-    "query_csv": "no annotated-CSV output on InfluxDB 3: `client.query(sql).to_pandas().to_csv(...)` or "
-    "`pyarrow.csv.write_csv(table, f)`; consumers of annotation rows must change",
-    "query_raw": "no raw HTTP query response on InfluxDB 3 (Arrow Flight only): use `client.query(sql)`",
-    "query_data_frame_stream": "use `for batch in client.query(sql, mode='reader'): df = batch.to_pandas()`",
-}
 WRITE_OPTION_KWARGS = ("write_options", "success_callback", "error_callback", "retry_callback")
 RECORD_METHODS = {"get_value", "get_time", "get_field", "get_measurement"}
 
@@ -140,19 +116,6 @@ def _string_value(node: cst.BaseExpression | None) -> str | None:
         v = node.evaluated_value
         return v if isinstance(v, str) else None
     return None
-
-
-def normalise_host(url: str) -> tuple[str | None, str]:
-    """`scheme://host:port` for a literal v2 URL (None when unusable) and a warning (or "")."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None, f"the URL {url!r} has no http(s) scheme; influxdb3-python needs scheme://host:port"
-    warn = ""
-    if parts.path not in ("", "/"):
-        warn = f"the URL path {parts.path!r} is dropped by influxdb3-python (only scheme://host:port is used)"
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
-    return f"{parts.scheme}://{host}:{port}", warn
 
 
 class _Analysis(cst.CSTVisitor):
@@ -306,6 +269,8 @@ class Rewriter:
     ) -> None:
         self.text = text
         self.wrapper = MetadataWrapper(cst.parse_module(text))
+        self.tree = ast.parse(text)
+        self.imports = Imports(self.tree)
         self.module = self.wrapper.module
         self.a = _Analysis()
         self.wrapper.visit(self.a)
@@ -321,7 +286,6 @@ class Rewriter:
         self.bucket_exprs: list[tuple[cst.BaseExpression, str]] = []  # (node or parsed expr, code)
         self.write_client_opts: dict[int, list[tuple[ApiBinding | None, cst.Call]]] = {}
         self.need_timezone = False
-        self.annotated_clients: set[tuple] = set()
         self.async_clients: set[tuple] = set()
         self.locked_ctor: set[int] = set()
 
@@ -411,10 +375,6 @@ class Rewriter:
     # ---- analysis of clients and api objects ------------------------------------------------------
 
     def collect(self) -> None:
-        for p in self.a.param_nodes:
-            if p.annotation is not None and self.is_v2(p.annotation.annotation, "InfluxDBClient"):
-                fn = self.a.scope_of.get(id(p))
-                self.annotated_clients.add(("local", id(fn), p.name.value))
         for node, target, value in self.a.assigns:
             if isinstance(value, cst.Call):
                 k = self.key(target)
@@ -494,18 +454,19 @@ class Rewriter:
         return code, self.plan.notes
 
     def plan_no_equivalent(self) -> None:
+        receivers = Receivers(self.tree, self.imports)
+        by_site: dict[tuple[int, str], list[ast.Call]] = {}
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                by_site.setdefault((node.lineno, node.func.attr), []).append(node)
         for call in self.a.calls:
             f = call.func
-            if isinstance(f, cst.Attribute) and f.attr.value in NO_EQUIVALENT:
-                name = f.attr.value
-                if (
-                    name.endswith("_api")
-                    or self.ctor_for(f.value) is not None
-                    or self.is_client_like(f.value)
-                ):
-                    self.note("no-equivalent", call, f"`{name}()`: {NO_EQUIVALENT[name]}")
+            same = by_site.get((self.line(call), f.attr.value), []) if isinstance(f, cst.Attribute) else []
+            name = next((n for n in map(receivers.no_equivalent, same) if n in CLIENT_NO_EQUIVALENT), None)
+            if name is not None:
+                self.note("no-equivalent", call, f"`{name}()`: {CLIENT_NO_EQUIVALENT[name]}")
             if isinstance(f, cst.Attribute) and f.attr.value == "version" and not call.args:
-                if self.is_client_like(f.value):
+                if any(not c.args and receivers.kind(c.func.value) == "client" for c in same):  # type: ignore[attr-defined]
                     self.set(f.attr, lambda n: n.with_changes(value="get_server_version"))
             if self.is_v2(f, "from_config_file"):
                 self.note(
@@ -524,13 +485,6 @@ class Rewriter:
                     "`await client.query_async(sql, mode=...)` for queries, `await asyncio.to_thread(client.write, "
                     "record=..., database=...)` for writes",
                 )
-
-    def is_client_like(self, expr: cst.BaseExpression) -> bool:
-        """A v2 client: made here, or a name annotated as InfluxDBClient."""
-        if isinstance(expr, cst.Call) and self.is_v2(expr.func, "InfluxDBClient"):
-            return True
-        k = self.key(expr)
-        return k is not None and (k in self.clients or k in self.annotated_clients)
 
     def plan_bindings(self) -> None:
         for b in self.bindings.values():
@@ -1318,6 +1272,12 @@ class Rewriter:
     def host_value(self, value: cst.BaseExpression, call: cst.Call) -> cst.BaseExpression:
         literal = _string_value(value)
         if literal is None:
+            template = template_of(value)
+            shape, warn = url_shape(template.text) if template is not None else ("unknown", "")
+            if warn:
+                self.note("host-port", call, warn)
+            if shape == "ok":  # f"http://127.0.0.1:{port}": scheme and port are in the text
+                return value
             resolved = self.resolve_literal(value)
             if resolved is None or urlsplit(resolved).port is None:
                 self.note(
@@ -1439,7 +1399,12 @@ class Rewriter:
         return None
 
     def plan_names(self) -> None:
-        """Rename references to v2 names that have a v3 counterpart (InfluxDBClient, ApiException, ...)."""
+        """Rename references to v2 names that have a v3 counterpart (InfluxDBClient, ApiException, ...).
+
+        An `ApiException` that may guard a query stays as it is, with a Finding: `InfluxDBError` never
+        matches influxdb3-python query errors.
+        """
+        guards = query_guards(self.tree, self.imports)
         for n in self.a.names:
             par = self.parent.get(n)
             if isinstance(par, (cst.ImportAlias, cst.AsName)) or (
@@ -1449,7 +1414,7 @@ class Rewriter:
             if isinstance(par, cst.Attribute) and par.attr.value in ("from_config_file",):
                 continue
             for old, new in V3_NAMES.items():
-                if old != new and n.value == old and self.is_v2(n, old):
+                if old != new and n.value == old and self.is_v2(n, old) and not self.query_guard(n, guards):
                     self.set(n, lambda x, v=new: x.with_changes(value=v))
         for node in self.a.attrs:
             qn = [q for q in self.qnames(node) if q.startswith("influxdb_client.")]
@@ -1458,10 +1423,29 @@ class Rewriter:
                 qn
                 and last in V3_NAMES
                 and not isinstance(self.parent.get(node), cst.Attribute | cst.ImportFrom)
+                and not self.query_guard(node, guards)
             ):
                 self.set(
                     node, lambda x, v=V3_NAMES[last]: cst.Attribute(value=cst.Name(V3), attr=cst.Name(v))
                 )
+
+    def query_guard(self, node: cst.Name | cst.Attribute, guards: dict[int, str]) -> bool:
+        """An `ApiException` reference that may guard a query: noted once per line, left unchanged."""
+        name = node.value if isinstance(node, cst.Name) else node.attr.value
+        line = self.line(node)
+        if name != "ApiException" or line not in guards:
+            return False
+        if not any(n.line == line and n.rule == "query-exceptions" for n in self.plan.notes):
+            self.note(
+                "query-exceptions",
+                line,
+                f"`ApiException` left as it is ({guards[line]}): influxdb3-python raises "
+                "`InfluxDB3ClientQueryError` for queries (not an InfluxDBError, no .status) and `InfluxDBError` "
+                "for writes; catch `InfluxDB3ClientQueryError` from influxdb_client_3.exceptions (or "
+                "`InfluxDB3ClientError` for both), check what the handler reads, then drop the influxdb_client "
+                "import",
+            )
+        return True
 
 
 def _rename_client(node: cst.CSTNode) -> cst.CSTNode:
@@ -1520,13 +1504,13 @@ class _Refs(cst.CSTVisitor):
         for a in node.names:
             name = a.asname.name.value if a.asname else _code(a.name).split(".")[0]  # type: ignore[union-attr]
             self.bound.add(name)
-            if _is_v2_module(_code(a.name)):
+            if is_v2_module(_code(a.name)):
                 self.v2_bound.add(name)
         return False
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
         if not isinstance(node.names, cst.ImportStar):
-            v2 = _is_v2_module(_code(node.module)) if node.module else False
+            v2 = is_v2_module(_code(node.module)) if node.module else False
             for a in node.names:
                 name = a.asname.name.value if a.asname else _code(a.name)  # type: ignore[union-attr]
                 self.bound.add(name)
@@ -1548,10 +1532,6 @@ class _Refs(cst.CSTVisitor):
         self.bound.add(node.name.value)
 
 
-def _is_v2_module(mod: str) -> bool:
-    return mod == "influxdb_client" or mod.startswith("influxdb_client.")
-
-
 def fix_imports(code: str, need_timezone: bool) -> str:
     """Drop v2 imports nothing references any more, import v3 names the rewritten code uses.
 
@@ -1571,7 +1551,7 @@ def fix_imports(code: str, need_timezone: bool) -> str:
             mod = _code(updated.module) if updated.module else ""
             if mod == V3 and not isinstance(updated.names, cst.ImportStar):
                 imported_v3.update(a.asname.name.value if a.asname else _code(a.name) for a in updated.names)  # type: ignore[union-attr]
-            if not _is_v2_module(mod) or isinstance(updated.names, cst.ImportStar):
+            if not is_v2_module(mod) or isinstance(updated.names, cst.ImportStar):
                 return updated
             state["first"] = state["first"] or original
             keep = []
@@ -1589,14 +1569,14 @@ def fix_imports(code: str, need_timezone: bool) -> str:
             return updated.with_changes(names=keep)
 
         def leave_Import(self, original: cst.Import, updated: cst.Import):
-            v2 = [a for a in updated.names if _is_v2_module(_code(a.name))]
+            v2 = [a for a in updated.names if is_v2_module(_code(a.name))]
             if v2:
                 state["first"] = state["first"] or original
             keep = [
                 a
                 for a in updated.names
                 if not (
-                    _is_v2_module(_code(a.name))
+                    is_v2_module(_code(a.name))
                     and a.asname is None
                     and _code(a.name).split(".")[0] not in used
                 )
