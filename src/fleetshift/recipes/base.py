@@ -121,6 +121,7 @@ class Recipe:
     drops: ClassVar[tuple[str, ...]] = ()  # companion packages removed with the migration (paho-mqtt)
     requires: ClassVar[Mapping[str, str]] = {}  # companion packages that must move too: name -> spec
     order: ClassVar[int] = 50  # chain order when several recipes apply to one service
+    config_kinds: ClassVar[tuple[ConfigKind, ...] | None] = None  # config files it rewrites (None: all kinds)
     docs: ClassVar[str] = ""  # links to the library's own migration notes
 
     # ---- data helpers -------------------------------------------------------------------------
@@ -193,19 +194,29 @@ class Recipe:
         """Rewrite one config file. The default changes nothing."""
         return RewriteResult(cfg.text)
 
+    def prepare(self, ctx: RewriteContext) -> object:
+        """Facts gathered once per service before its files are rewritten (e.g. a cross-file index)."""
+        return None
+
+    def rewrite_file(self, path: str, text: str, ctx: RewriteContext, prepared: object) -> RewriteResult | None:
+        """Rewrite one file of the service, or None when this recipe has nothing to do with it."""
+        if path.endswith(".py"):
+            if not any(t.decode() in text for t in self.tokens):
+                return None
+            return self.rewrite_python(path, text, file_kind(path), ctx)
+        kind = config_kind(path)
+        if kind is None or (self.config_kinds is not None and kind not in self.config_kinds):
+            return None
+        return self.rewrite_config(ConfigFile(path, text, kind), ctx)
+
     def rewrite_service(self, ctx: RewriteContext) -> ServiceRewrite:
-        """Rewrite every file of a service; override to look across files first."""
+        """Rewrite every file of a service; override `prepare`/`rewrite_file` to look across files first."""
+        prepared = self.prepare(ctx)
         out = ServiceRewrite()
         for path, text in ctx.files.items():
-            if path.endswith(".py"):
-                if not any(t.decode() in text for t in self.tokens):
-                    continue
-                res = self.rewrite_python(path, text, file_kind(path), ctx)
-            else:
-                kind = config_kind(path)
-                if kind is None:
-                    continue
-                res = self.rewrite_config(ConfigFile(path, text, kind), ctx)
+            res = self.rewrite_file(path, text, ctx, prepared)
+            if res is None:
+                continue
             if res.text != text:
                 out.texts[path] = res.text
             out.findings.extend(res.findings)

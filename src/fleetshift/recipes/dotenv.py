@@ -27,10 +27,7 @@ from fleetshift.recipes.base import (
     RewriteContext,
     RewriteResult,
     Rule,
-    ServiceRewrite,
     SourceFile,
-    config_kind,
-    file_kind,
 )
 
 CHANGELOG = "https://github.com/theskumar/python-dotenv/blob/main/CHANGELOG.md"
@@ -73,6 +70,7 @@ class DotenvRecipe(Recipe):
     tokens = (b"dotenv", b"\\ufeff", b"PYTHON_DOTENV_DISABLED")
     config_tokens = (b"requires-python", b"python_requires")
     order = 60
+    config_kinds = ("pyproject.toml", "setup.cfg")
     docs = CHANGELOG
     rules = (
         _rule("python-floor", "python-dotenv 1.1 needs Python >=3.9, 1.2.2+ need >=3.10", Action.HUMAN,
@@ -138,25 +136,11 @@ class DotenvRecipe(Recipe):
         """The oldest known release the campaign's target admits."""
         return oldest_target(self, ctx, "1.2.1")
 
-    def rewrite_service(self, ctx: RewriteContext) -> ServiceRewrite:
-        out = ServiceRewrite()
-        for path, text in ctx.files.items():
-            name = posixpath.basename(path)
-            if path.endswith(".py"):
-                if not any(t.decode() in text for t in self.tokens):
-                    continue
-                res = self.rewrite_python(path, text, file_kind(path), ctx)
-            elif name == ".env" or name.startswith(".env.") or name.endswith(".env"):
-                res = RewriteResult(text, list(self._env_file_findings(path, text)))
-            else:
-                kind = config_kind(path)
-                if kind not in ("pyproject.toml", "setup.cfg"):
-                    continue
-                res = self.rewrite_config(ConfigFile(path, text, kind), ctx)
-            if res.text != text:
-                out.texts[path] = res.text
-            out.findings.extend(res.findings)
-        return out
+    def rewrite_file(self, path: str, text: str, ctx: RewriteContext, prepared: object) -> RewriteResult | None:
+        name = posixpath.basename(path)
+        if not path.endswith(".py") and (name == ".env" or name.startswith(".env.") or name.endswith(".env")):
+            return RewriteResult(text, list(self._env_file_findings(path, text)))
+        return super().rewrite_file(path, text, ctx, prepared)
 
     def _env_file_findings(self, path: str, text: str) -> Iterator[Finding]:
         for number, line in enumerate(text.splitlines(), 1):

@@ -25,9 +25,7 @@ from fleetshift.recipes.base import (
     Recipe,
     RewriteContext,
     RewriteResult,
-    ServiceRewrite,
     SourceFile,
-    config_kind,
     file_kind,
 )
 from fleetshift.recipes.tenacity.detect import python_floor, sites
@@ -52,6 +50,7 @@ class TenacityRecipe(Recipe):
     tokens = (b"tenacity", b".retry.statistics", b"asyncio.sleep", b'"sleep"', b"'sleep'")
     config_tokens = (b"requires-python", b"python_requires")
     order = 40
+    config_kinds = ("pyproject.toml", "setup.cfg")
     docs = f"{CHANGELOG} ; https://github.com/jd/tenacity/tree/main/releasenotes/notes"
     advisories = ADVISORIES
     rules = RULES
@@ -78,23 +77,15 @@ class TenacityRecipe(Recipe):
         """The oldest known release the campaign's target admits."""
         return oldest_target(self, ctx, "9.1.2")
 
-    def rewrite_service(self, ctx: RewriteContext) -> ServiceRewrite:
-        out = ServiceRewrite()
-        index = ServiceIndex(ctx.files)
-        for path, text in ctx.files.items():
-            if path.endswith(".py"):
-                if not any(t.decode() in text for t in self.tokens):
-                    continue
-                res = self._rewrite_python(path, text, file_kind(path), ctx, index)
-            else:
-                kind = config_kind(path)
-                if kind not in ("pyproject.toml", "setup.cfg"):
-                    continue
-                res = self.rewrite_config(ConfigFile(path, text, kind), ctx)
-            if res.text != text:
-                out.texts[path] = res.text
-            out.findings.extend(res.findings)
-        return out
+    def prepare(self, ctx: RewriteContext) -> ServiceIndex:
+        return ServiceIndex(ctx.files)
+
+    def rewrite_file(self, path: str, text: str, ctx: RewriteContext, prepared: object) -> RewriteResult | None:
+        if path.endswith(".py") and isinstance(prepared, ServiceIndex):
+            if not any(t.decode() in text for t in self.tokens):
+                return None
+            return self._rewrite_python(path, text, file_kind(path), ctx, prepared)
+        return super().rewrite_file(path, text, ctx, prepared)
 
     def rewrite_python(self, path: str, text: str, kind: FileKind, ctx: RewriteContext) -> RewriteResult:
         return self._rewrite_python(path, text, kind, ctx, ServiceIndex(ctx.files))
