@@ -1,0 +1,179 @@
+"""The small LibCST and `ast` helpers both pytest recipes share: import resolution, fixture decorators,
+keyword arguments, string literals and parameter edits."""
+
+from __future__ import annotations
+
+import ast
+from typing import TypeGuard
+
+import libcst as cst
+from libcst.helpers import get_full_name_for_node
+
+from fleetshift.recipes._ast import Imports, decorator_calls
+
+SCOPES = ("function", "class", "module", "package", "session")  # fixture scopes, narrowest first
+WIDE = frozenset(SCOPES[1:])
+FIXTURE_NAMES = {"pytest.fixture", "pytest_asyncio.fixture", "pytest.yield_fixture"}
+
+
+class ImportMap:
+    """Local names bound by a module's top-level imports, to resolve `mark.asyncio` to `pytest.mark.asyncio`."""
+
+    def __init__(self, module: cst.Module) -> None:
+        self.names: dict[str, str] = {}
+        for stmt in module.body:
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                continue
+            for small in stmt.body:
+                if isinstance(small, cst.Import):
+                    for alias in small.names:
+                        full = get_full_name_for_node(alias.name) or ""
+                        if alias.asname and isinstance(alias.asname.name, cst.Name):
+                            self.names[alias.asname.name.value] = full
+                        else:
+                            top = full.split(".")[0]
+                            self.names.setdefault(top, top)
+                elif isinstance(small, cst.ImportFrom) and not small.relative and small.module is not None:
+                    mod = get_full_name_for_node(small.module) or ""
+                    if isinstance(small.names, cst.ImportStar):
+                        continue
+                    for alias in small.names:
+                        name = get_full_name_for_node(alias.name) or ""
+                        local = (
+                            alias.asname.name.value
+                            if alias.asname and isinstance(alias.asname.name, cst.Name)
+                            else name
+                        )
+                        self.names[local] = f"{mod}.{name}"
+
+    def qualname(self, node: cst.CSTNode) -> str | None:
+        """The dotted name a Name/Attribute chain refers to through the imports, or None."""
+        full = get_full_name_for_node(node)
+        if not full:
+            return None
+        head, _, rest = full.partition(".")
+        if head not in self.names:
+            return None
+        base = self.names[head]
+        return f"{base}.{rest}" if rest else base
+
+
+def callee(dec: cst.Decorator | cst.BaseExpression) -> tuple[cst.BaseExpression, cst.Call | None]:
+    """A decorator's (or expression's) callee and the Call when it is called."""
+    expr = dec.decorator if isinstance(dec, cst.Decorator) else dec
+    if isinstance(expr, cst.Call):
+        return expr.func, expr
+    return expr, None
+
+
+def ast_fixture_call(fn: ast.FunctionDef | ast.AsyncFunctionDef, imports: Imports) -> ast.Call | bool | None:
+    """The `ast` fixture decorator's Call, True for a bare fixture decorator, None when `fn` is not a fixture."""
+    for func, call in decorator_calls(fn):
+        if imports.qualname(func) in FIXTURE_NAMES:
+            return call if call is not None else True
+    return None
+
+
+def fixture_decorator(fn: cst.FunctionDef, imports: ImportMap) -> tuple[int, str, cst.Call | None] | None:
+    """(index, qualified name, call) of a function's fixture decorator, or None."""
+    for i, dec in enumerate(fn.decorators):
+        func, call = callee(dec)
+        q = imports.qualname(func)
+        if q in FIXTURE_NAMES:
+            return i, q, call
+    return None
+
+
+def without_decorator(fn: cst.FunctionDef, imports: ImportMap, qualname: str) -> cst.FunctionDef:
+    """`fn` without the decorators that resolve to `qualname` (the same node when there are none)."""
+    kept = [d for d in fn.decorators if imports.qualname(callee(d)[0]) != qualname]
+    return fn.with_changes(decorators=kept) if len(kept) != len(fn.decorators) else fn
+
+
+def is_pytestmark(node: cst.CSTNode) -> TypeGuard[cst.Assign]:
+    """`pytestmark = ...` with a single target."""
+    return (
+        isinstance(node, cst.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0].target, cst.Name)
+        and node.targets[0].target.value == "pytestmark"
+    )
+
+
+def kwarg(call: cst.Call | None, name: str) -> cst.Arg | None:
+    """The keyword argument `name` of `call`, or None."""
+    if call is None:
+        return None
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == name:
+            return arg
+    return None
+
+
+def kwarg_string(call: cst.Call | None, name: str) -> str | None:
+    """The string literal given as keyword `name`, or None when absent or not a plain literal."""
+    arg = kwarg(call, name)
+    return string_value(arg.value) if arg is not None else None
+
+
+def string_value(expr: cst.BaseExpression | None) -> str | None:
+    """The value of a plain string literal, or None."""
+    if isinstance(expr, cst.SimpleString):
+        try:
+            value = expr.evaluated_value
+        except Exception:
+            return None
+        return value if isinstance(value, str) else None
+    return None
+
+
+def string_like(template: cst.BaseExpression | None, value: str) -> cst.SimpleString:
+    """A string literal `value` quoted like `template` (double quotes by default)."""
+    quote = '"'
+    if isinstance(template, cst.SimpleString) and template.quote in ("'", '"'):
+        quote = template.quote
+    return cst.SimpleString(f"{quote}{value}{quote}")
+
+
+def tight_equal() -> cst.AssignEqual:
+    """The `=` of a keyword argument, without spaces around it."""
+    return cst.AssignEqual(
+        whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+    )
+
+
+def with_kwarg(call: cst.Call, name: str, value: cst.BaseExpression) -> cst.Call:
+    """`call` with the keyword argument `name=value` appended (or its value replaced), keeping layout."""
+    args = list(call.args)
+    for i, arg in enumerate(args):
+        if arg.keyword is not None and arg.keyword.value == name:
+            args[i] = arg.with_changes(value=value)
+            return call.with_changes(args=args)
+    new = cst.Arg(keyword=cst.Name(name), value=value, equal=tight_equal())
+    if not args:
+        return call.with_changes(args=[new])
+    last = args[-1]
+    if isinstance(last.comma, cst.Comma):
+        ws = call.whitespace_before_args
+        sep = cst.Comma(
+            whitespace_after=ws if isinstance(ws, cst.ParenthesizedWhitespace) else cst.SimpleWhitespace(" ")
+        )
+        args[-1] = last.with_changes(comma=sep)
+        new = new.with_changes(comma=last.comma)
+    else:
+        args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+    return call.with_changes(args=[*args, new])
+
+
+def drop_param(fn: cst.FunctionDef, name: str) -> cst.FunctionDef:
+    """`fn` without its parameter `name`; a removed last parameter hands its comma style to the new last."""
+    params = fn.params
+    for attr in ("params", "posonly_params", "kwonly_params"):
+        seq = list(getattr(params, attr))
+        for i, p in enumerate(seq):
+            if p.name.value == name:
+                del seq[i]
+                if i == len(seq) and seq:
+                    seq[-1] = seq[-1].with_changes(comma=p.comma)
+                return fn.with_changes(params=params.with_changes(**{attr: seq}))
+    return fn
