@@ -20,8 +20,9 @@ from fleetshift.recipes.base import (
     RewriteResult,
     SourceFile,
 )
+from fleetshift.recipes.influxdb.database import attribute_buckets, literal_buckets
 from fleetshift.recipes.influxdb.detect import detect, detect_migrated
-from fleetshift.recipes.influxdb.rewrite import attribute_buckets, literal_buckets, rewrite_module
+from fleetshift.recipes.influxdb.rewrite import rewrite_module
 from fleetshift.recipes.influxdb.rules import FLUX_FUTURE, MIGRATE, RULES, V3_CHANGELOG, V3_README, R
 
 

@@ -1,0 +1,134 @@
+"""The analysis pass of the influxdb3 rewrite: scopes, bindings, names, attributes and calls of one module."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import ParentNodeProvider, PositionProvider, QualifiedNameProvider
+
+from fleetshift.recipes.influxdb.edits import code_of
+
+
+@dataclass
+class ApiBinding:
+    """A write_api/query_api object kept in a variable or attribute."""
+
+    kind: str  # "write" | "query"
+    key: tuple
+    call: cst.Call  # the X.write_api(...) call
+    client: cst.BaseExpression
+    stmt: cst.SimpleStatementLine | None  # `W = X.write_api(...)` statement, None for `with ... as W`
+    with_node: cst.With | None = None
+    uses: list[cst.Attribute] = field(default_factory=list)  # `W.method` attribute nodes
+    other_uses: int = 0
+    collapse: bool = True
+
+
+class Analysis(cst.CSTVisitor):
+    """Collects scopes, clients, write/query api objects and name references of one module."""
+
+    METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider, QualifiedNameProvider)
+
+    def __init__(self) -> None:
+        self.funcs: list[cst.FunctionDef | None] = [None]
+        self.classes: list[cst.ClassDef | None] = [None]
+        self.scope_of: dict[int, cst.FunctionDef | None] = {}
+        self.class_of: dict[int, cst.ClassDef | None] = {}
+        self.locals: dict[int, set[str]] = {0: set()}
+        self.params: dict[int, set[str]] = {}
+        self.names: list[cst.Name] = []
+        self.self_attrs: list[cst.Attribute] = []
+        self.attrs: list[cst.Attribute] = []
+        self.calls: list[cst.Call] = []
+        self.assigns: list[tuple[cst.CSTNode, cst.BaseExpression, cst.BaseExpression | None]] = []
+        self.v2_import = False
+        self.module_bindings: set[str] = set()
+
+    def _fid(self) -> int:
+        f = self.funcs[-1]
+        return id(f) if f is not None else 0
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.funcs.append(node)
+        self.locals[id(node)] = set()
+        params = {
+            p.name.value
+            for p in (*node.params.params, *node.params.posonly_params, *node.params.kwonly_params)
+        }
+        self.params[id(node)] = params
+        self.locals[id(node)] |= params
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.funcs.pop()
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.classes.append(node)
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        self.classes.pop()
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.scope_of[id(node)] = self.funcs[-1]
+        self.class_of[id(node)] = self.classes[-1]
+        return super().on_visit(node)
+
+    def _bind(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Name):
+            self.locals[self._fid()].add(target.value)
+            if self.funcs[-1] is None:
+                self.module_bindings.add(target.value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for el in target.elements:
+                self._bind(el.value)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for t in node.targets:
+            self._bind(t.target)
+            self.assigns.append((node, t.target, node.value))
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._bind(node.target)
+        self.assigns.append((node, node.target, node.value))
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._bind(node.target)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._bind(node.target)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            self._bind(node.asname.name)
+            self.assigns.append((node, node.asname.name, node.item))
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self._bind(node.target)
+
+    def visit_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            name = code_of(alias.name)
+            if name == "influxdb_client" or name.startswith("influxdb_client."):
+                self.v2_import = True
+            bound = alias.asname.name.value if alias.asname else name.split(".")[0]  # type: ignore[union-attr]
+            self._bind(cst.Name(bound))
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        mod = code_of(node.module) if node.module else ""
+        if mod == "influxdb_client" or mod.startswith("influxdb_client."):
+            self.v2_import = True
+        if not isinstance(node.names, cst.ImportStar):
+            for alias in node.names:
+                bound = alias.asname.name.value if alias.asname else code_of(alias.name)  # type: ignore[union-attr]
+                self._bind(cst.Name(bound))
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.append(node)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self.attrs.append(node)
+        if isinstance(node.value, cst.Name) and node.value.value in ("self", "cls"):
+            self.self_attrs.append(node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.calls.append(node)
