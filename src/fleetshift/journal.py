@@ -11,10 +11,8 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as dt
-import hashlib
 import json
 import os
-import stat
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -22,12 +20,25 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from fleetshift.fsutil import (
+    ABSENT,
+    CREATE_MODE,
+    NOT_A_FILE,
+    BlobStore,
+    atomic_write,
+    current_state,
+    fsync_dir,
+    missing_dirs,
+    prune_dirs,
+    sha,
+    tmp_path,
+)
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX
     fcntl = None  # type: ignore[assignment]
 
-ABSENT = "absent"
 STATE_DIR = ".fleetshift"
 RUN_STATUSES = frozenset({"running", "completed", "failed", "rolled-back", "interrupted"})
 STEP_STATUSES = frozenset({"pending", "running", "done", "failed", "skipped"})
@@ -77,79 +88,8 @@ class RollbackReport:
 _UNSET: Any = object()
 
 
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _umask() -> int:
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_CREATE_MODE = 0o666 & ~_umask()
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
-def _atomic_write(path: Path, data: bytes, mode: int, tmp: Path) -> None:
-    """Write `data` to `path` through `tmp` in the same directory: write, chmod, fsync, rename, fsync dir.
-
-    The owner of a file being replaced is kept where permissions allow."""
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()  # a read-only leftover of a crashed attempt
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fchmod(fd, mode)
-        with contextlib.suppress(OSError):
-            st = os.lstat(path)
-            if (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
-                os.fchown(fd, st.st_uid, st.st_gid)
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    os.close(fd)
-    _checkpoint()
-    os.replace(tmp, path)
-    _checkpoint()
-    _fsync_dir(path.parent)
-
-
-def _current(path: Path) -> tuple[str, bytes | None, int | None]:
-    """(hash or "absent" or "not-a-file", bytes, mode bits) of what is at `path` now, not following links."""
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return ABSENT, None, None
-    if not stat.S_ISREG(st.st_mode):
-        return "not-a-file", None, None
-    data = path.read_bytes()
-    return _sha(data), data, stat.S_IMODE(st.st_mode)
 
 
 def _new_run_id(runs_dir: Path) -> str:
@@ -173,7 +113,7 @@ class Journal:
         self.run_id = run_id
         self.path = self.fleet_root / STATE_DIR / "runs" / run_id
         self._state_file = self.path / "state.json"
-        self._blobs = self.path / "blobs"
+        self._blobs = BlobStore(self.path / "blobs", _checkpoint)
         self._thread_lock = threading.RLock()
         self._depth = 0
 
@@ -198,7 +138,7 @@ class Journal:
         runs_dir.mkdir(parents=True, exist_ok=True)
         ignore = base / ".gitignore"
         if not ignore.exists():
-            _atomic_write(ignore, b"*\n", _CREATE_MODE, base / ".gitignore.tmp")
+            atomic_write(ignore, b"*\n", CREATE_MODE, base / ".gitignore.tmp", _checkpoint)
         meta = dict(meta or {})
         try:
             json.dumps(meta)
@@ -206,7 +146,7 @@ class Journal:
             raise JournalError(f"run meta must be JSON-serialisable: {exc}") from exc
         run_id = _new_run_id(runs_dir)
         journal = cls(root, run_id)
-        journal._blobs.mkdir()
+        journal._blobs.folder.mkdir()
         created = _now()
         state = {
             "format": _FORMAT,
@@ -222,7 +162,7 @@ class Journal:
         }
         with journal._locked():
             journal._save(state)
-        _fsync_dir(runs_dir)
+        fsync_dir(runs_dir)
         journal._log({"event": "start", "meta": state["meta"]})
         return journal
 
@@ -318,12 +258,12 @@ class Journal:
                 if new is None:
                     os.unlink(path)
                     _checkpoint()
-                    _fsync_dir(path.parent)
+                    fsync_dir(path.parent)
                 else:
                     for d in entry["created_dirs"]:
                         (self.fleet_root / d).mkdir(exist_ok=True)
-                        _fsync_dir((self.fleet_root / d).parent)
-                    _atomic_write(path, new, entry["after_mode"], self._tmp(path, entry["seq"]))
+                        fsync_dir((self.fleet_root / d).parent)
+                    atomic_write(path, new, entry["after_mode"], self._tmp(path, entry["seq"]), _checkpoint)
             except OSError as exc:
                 self._recover(state)
                 self._save(state)
@@ -344,21 +284,21 @@ class Journal:
         """Check the file against `expect`, back up its bytes and record the intent durably; None if
         there is nothing to write."""
         path = self.fleet_root / rel
-        before, old, old_mode = _current(path)
-        if before == "not-a-file":
+        before, old, old_mode = current_state(path)
+        if before == NOT_A_FILE:
             raise JournalError(
                 f"{rel} is not a regular file (a link or a folder); fleetshift will not replace it"
             )
-        if expect is not _UNSET and (ABSENT if expect is None else _sha(expect)) != before:
+        if expect is not _UNSET and (ABSENT if expect is None else sha(expect)) != before:
             now = "is gone" if before == ABSENT else "exists" if expect is None else "has different bytes"
             raise JournalError(
                 f"{rel} changed since it was read ({now}); nothing was written to it. Run again to re-read it."
             )
-        after = ABSENT if new is None else _sha(new)
+        after = ABSENT if new is None else sha(new)
         if after == before:
             return None
         if old is not None:
-            self._store_blob(before, old)
+            self._blobs.store(before, old)
         _checkpoint()
         seq = state["next_seq"]
         state["next_seq"] = seq + 1
@@ -368,9 +308,9 @@ class Journal:
             "before": before,
             "after": after,
             "before_mode": old_mode,
-            "after_mode": None if new is None else (old_mode if old_mode is not None else _CREATE_MODE),
+            "after_mode": None if new is None else (old_mode if old_mode is not None else CREATE_MODE),
             "recipes": list(recipes),
-            "created_dirs": [] if new is None else self._missing_dirs(path.parent),
+            "created_dirs": [] if new is None else missing_dirs(self.fleet_root, path.parent),
             "state": "intent",
             "time": _now(),
         }
@@ -475,27 +415,27 @@ class Journal:
             for tmp in (self._tmp(path, entry["seq"]), self._tmp(path, f"rb{entry['seq']}")):
                 with contextlib.suppress(FileNotFoundError):
                     tmp.unlink()
-        current, _, mode = _current(path)
+        current, _, mode = current_state(path)
         if current not in known and not force:
             return "conflict"
         if target == ABSENT:
-            if current == "not-a-file":
+            if current == NOT_A_FILE:
                 return "a link or folder now stands there; remove it by hand"
             if current != ABSENT:
                 os.unlink(path)
                 _checkpoint()
-                _fsync_dir(path.parent)
-            self._prune_dirs(rel, created_dirs)
+                fsync_dir(path.parent)
+            prune_dirs(self.fleet_root, rel, created_dirs)
             return "removed"
-        data = self._load_blob(target)
+        data = self._blobs.load(target)
         if data is None:
             return f"backup {target[:12]} is missing or damaged; the file was left as it is"
-        if current == "not-a-file":
+        if current == NOT_A_FILE:
             return "a link or folder now stands there; remove it by hand"
         if current != target or mode != first["before_mode"]:
             path.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write(path, data, first["before_mode"], self._tmp(path, f"rb{first['seq']}"))
-        if _current(path)[0] != target:
+            atomic_write(path, data, first["before_mode"], self._tmp(path, f"rb{first['seq']}"), _checkpoint)
+        if current_state(path)[0] != target:
             return "restored bytes do not match the recorded hash"
         return "restored"
 
@@ -536,7 +476,7 @@ class Journal:
     def _save(self, state: dict[str, Any]) -> None:
         state["updated"] = _now()
         data = json.dumps(state).encode() + b"\n"  # no indent: the C encoder is ~10x faster
-        _atomic_write(self._state_file, data, 0o644, self.path / ".state.json.tmp")
+        atomic_write(self._state_file, data, 0o644, self.path / ".state.json.tmp", _checkpoint)
 
     def _log(self, event: dict[str, Any]) -> None:
         """Append one event to journal.jsonl (informational; state.json is the authority)."""
@@ -571,41 +511,8 @@ class Journal:
                 )
         return str(p)
 
-    def _missing_dirs(self, folder: Path) -> list[str]:
-        missing: list[str] = []
-        while not folder.exists() and folder != self.fleet_root:
-            missing.append(folder.relative_to(self.fleet_root).as_posix())
-            folder = folder.parent
-        return list(reversed(missing))
-
-    def _prune_dirs(self, rel: str, created_dirs: set[str]) -> None:
-        """Remove the now-empty folders above `rel` that this run created."""
-        folder = PurePosixPath(rel).parent
-        while str(folder) in created_dirs:
-            try:
-                (self.fleet_root / folder).rmdir()
-            except FileNotFoundError:
-                pass
-            except OSError:
-                return
-            _fsync_dir((self.fleet_root / folder).parent)
-            folder = folder.parent
-
     def _tmp(self, path: Path, token: object) -> Path:
-        return path.parent / f".{path.name}.fleetshift-{self.run_id}-{token}.tmp"
-
-    def _store_blob(self, digest: str, data: bytes) -> None:
-        blob = self._blobs / digest
-        if blob.is_file() and _sha(blob.read_bytes()) == digest:
-            return
-        _atomic_write(blob, data, 0o444, self._blobs / f".{digest}.tmp")
-
-    def _load_blob(self, digest: str) -> bytes | None:
-        try:
-            data = (self._blobs / digest).read_bytes()
-        except OSError:
-            return None
-        return data if _sha(data) == digest else None
+        return tmp_path(path, self.run_id, token)
 
     def _recover(self, state: dict[str, Any]) -> list[str]:
         """Settle intents of crashed writers (the lock is held, so no intent is in progress). Mutates `state`."""
@@ -617,12 +524,12 @@ class Journal:
                 path = self.fleet_root / entry["path"]
                 with contextlib.suppress(FileNotFoundError):
                     self._tmp(path, entry["seq"]).unlink()
-                current = _current(path)[0]
+                current = current_state(path)[0]
                 if current == entry["after"]:
                     entry["state"] = "done"
                 elif current == entry["before"]:
                     entry["state"] = "abandoned"
-                    self._prune_dirs(entry["path"], set(entry["created_dirs"]))
+                    prune_dirs(self.fleet_root, entry["path"], set(entry["created_dirs"]))
                 else:
                     unsettled.append(entry["path"])
         return unsettled
