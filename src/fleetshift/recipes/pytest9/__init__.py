@@ -90,7 +90,7 @@ class PytestRecipe(Recipe):
             if path.endswith(".py"):
                 if not any(t.decode() in text for t in self.tokens):
                     continue
-                new, findings = self.rewrite_file(path, text)
+                new, findings = self.rewrite_module(path, text)
             elif config_kind(path) is not None:
                 new, findings = self.rewrite_config_text(path, text)
             else:
@@ -101,7 +101,7 @@ class PytestRecipe(Recipe):
         out.findings.extend(_config.service_findings(self, {**ctx.files, **out.texts}, ctx.service.path))
         return out
 
-    def rewrite_file(self, path: str, text: str) -> tuple[str, list[Finding]]:
+    def rewrite_module(self, path: str, text: str) -> tuple[str, list[Finding]]:
         """Rewrite one Python file; returns the new text and findings."""
         return rewrite_file(self, path, text)
 

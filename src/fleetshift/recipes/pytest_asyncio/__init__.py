@@ -98,14 +98,14 @@ class PytestAsyncioRecipe(Recipe):
         for path, text in ctx.files.items():
             if not path.endswith(".py") or not any(t.decode() in text for t in self.tokens):
                 continue
-            new, findings = self.rewrite_file(path, text, file_kind(path), s)
+            new, findings = self.rewrite_module(path, text, file_kind(path), s)
             if new != text:
                 out.texts[path] = new
             out.findings.extend(findings)
         write_config(self, ctx, s, out)
         return out
 
-    def rewrite_file(self, path: str, text: str, kind: FileKind, s: Survey) -> tuple[str, list[Finding]]:
+    def rewrite_module(self, path: str, text: str, kind: FileKind, s: Survey) -> tuple[str, list[Finding]]:
         """Rewrite one Python file given the service survey; returns the new text and findings."""
         return rewrite_file(self, path, text, kind, s)
 
