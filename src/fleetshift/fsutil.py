@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import os
 import stat
+import threading
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
@@ -78,6 +79,15 @@ def atomic_write(path: Path, data: bytes, mode: int, tmp: Path, step: Callable[[
     os.replace(tmp, path)
     step()
     fsync_dir(path.parent)
+
+
+def replace_file(path: Path, data: bytes | str) -> None:
+    """Write fleetshift's own bookkeeping files (records, caches, reports) atomically: readers never see half."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    atomic_write(
+        path, data, CREATE_MODE, path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    )
 
 
 def current_state(path: Path) -> tuple[str, bytes | None, int | None]:

@@ -23,6 +23,7 @@ from typing import Any
 
 from fleetshift import verify
 from fleetshift.config import FleetConfig
+from fleetshift.fsutil import replace_file
 from fleetshift.hooks import HookResult, Hooks
 from fleetshift.journal import Journal
 from fleetshift.manifests import read_manifest
@@ -201,11 +202,8 @@ class Campaign:
         self._step(sp.service, "baseline", "done" if run.ran else "failed", run.summary())
         with self._lock:
             self.baselines[sp.service] = run
-        folder = self.run_dir / "baselines"
-        folder.mkdir(exist_ok=True)
-        tmp = folder / f".{sp.service}.json.tmp"
-        tmp.write_text(json.dumps(to_jsonable(run), indent=1))
-        os.replace(tmp, folder / f"{sp.service}.json")
+        (self.run_dir / "baselines").mkdir(exist_ok=True)
+        replace_file(self.run_dir / "baselines" / f"{sp.service}.json", json.dumps(to_jsonable(run), indent=1))
         return run
 
     def _load_baselines(self) -> None:
@@ -337,16 +335,12 @@ class Campaign:
         return verdict
 
     def _save_verdict(self, verdict: Verdict) -> None:
-        folder = self.run_dir / "verdicts"
-        folder.mkdir(exist_ok=True)
-        tmp = folder / f".{verdict.service}.json.tmp"
-        tmp.write_text(json.dumps(to_jsonable(verdict), indent=2))
-        os.replace(tmp, folder / f"{verdict.service}.json")
+        (self.run_dir / "verdicts").mkdir(exist_ok=True)
+        replace_file(self.run_dir / "verdicts" / f"{verdict.service}.json", json.dumps(to_jsonable(verdict), indent=2))
 
     def _save_findings(self, service: str, cs: ChangeSet) -> None:
-        folder = self.run_dir / "findings"
-        folder.mkdir(exist_ok=True)
-        (folder / f"{service}.json").write_text(json.dumps(to_jsonable(cs.findings), indent=2))
+        (self.run_dir / "findings").mkdir(exist_ok=True)
+        replace_file(self.run_dir / "findings" / f"{service}.json", json.dumps(to_jsonable(cs.findings), indent=2))
 
 
 def _reread_manifests(root: Path, service: Service) -> Service:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from fleetshift import __version__
 from fleetshift.config import FleetConfig
+from fleetshift.fsutil import replace_file
 from fleetshift.model import (
     Action,
     Finding,
@@ -134,9 +135,7 @@ class ScanCache:
             for old in self.path.parent.glob("scan-*.pickle"):
                 if old != self.path:
                     old.unlink(missing_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_bytes(pickle.dumps(self.entries, protocol=pickle.HIGHEST_PROTOCOL))
-            os.replace(tmp, self.path)
+            replace_file(self.path, pickle.dumps(self.entries, protocol=pickle.HIGHEST_PROTOCOL))
         except OSError:
             pass  # a read-only fleet can still be scanned
 

@@ -12,6 +12,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from fleetshift.fsutil import replace_file
+
 REPORT_FILES = ("results.json", "execution-report.md", "test-report.md", "residual-work.md")
 
 
@@ -33,9 +35,16 @@ def _tests(run: dict[str, Any] | None) -> dict[str, Any] | None:
     for o in run.get("outcomes", []):
         counts[o["status"]] += 1
     return {
-        "kind": run.get("kind"), "installed": run.get("installed"), "passed": counts["passed"], "failed": counts["failed"],
-        "errors": counts["error"], "skipped": counts["skipped"], "duration": round(run.get("duration", 0.0), 2),
-        "log": run.get("log", ""), "cached": run.get("cached", False), "error": run.get("error", ""),
+        "kind": run.get("kind"),
+        "installed": run.get("installed"),
+        "passed": counts["passed"],
+        "failed": counts["failed"],
+        "errors": counts["error"],
+        "skipped": counts["skipped"],
+        "duration": round(run.get("duration", 0.0), 2),
+        "log": run.get("log", ""),
+        "cached": run.get("cached", False),
+        "error": run.get("error", ""),
     }
 
 
@@ -55,34 +64,42 @@ def build_results(run_dir: Path) -> dict[str, Any]:
         v = verdicts.get(name, {})
         recipes = v.get("recipes") or info.get("recipes", [])
         ok = status in {"passed", "no-op"} and bool(v.get("passed", True))
-        services.append({
-            "name": name,
-            "path": info.get("path", ""),
-            "phase": info.get("phase", ""),
-            "priority": info.get("risk", ""),
-            "order": info.get("order", 0),
-            "status": status,
-            "migrations": [{"recipe": r, "success": ok and status == "passed"} for r in recipes],
-            "files_changed": v.get("files", []),
-            "tests": {"before": _tests(v.get("baseline")), "after": _tests(v.get("after"))},
-            "failing_tests": v.get("regressions", []),
-            "pre_existing_failures": v.get("pre_existing", []),
-            "health": v.get("health"),
-            "findings": findings.get(name, []),
-            "rolled_back": bool(v.get("rolled_back")) or status == "rolled-back",
-            "reason": v.get("reason", ""),
-            "log": v.get("log", ""),
-            "steps": svc_state.get("steps", {}),
-            "overall_success": ok,
-        })
+        services.append(
+            {
+                "name": name,
+                "path": info.get("path", ""),
+                "phase": info.get("phase", ""),
+                "priority": info.get("risk", ""),
+                "order": info.get("order", 0),
+                "status": status,
+                "migrations": [{"recipe": r, "success": ok and status == "passed"} for r in recipes],
+                "files_changed": v.get("files", []),
+                "tests": {"before": _tests(v.get("baseline")), "after": _tests(v.get("after"))},
+                "failing_tests": v.get("regressions", []),
+                "pre_existing_failures": v.get("pre_existing", []),
+                "health": v.get("health"),
+                "findings": findings.get(name, []),
+                "rolled_back": bool(v.get("rolled_back")) or status == "rolled-back",
+                "reason": v.get("reason", ""),
+                "log": v.get("log", ""),
+                "steps": svc_state.get("steps", {}),
+                "overall_success": ok,
+            }
+        )
 
     def summarise(key: str) -> dict[str, dict[str, int]]:
-        out: dict[str, dict[str, int]] = defaultdict(lambda: {"total": 0, "passed": 0, "failed": 0, "pending": 0})
+        out: dict[str, dict[str, int]] = defaultdict(
+            lambda: {"total": 0, "passed": 0, "failed": 0, "pending": 0}
+        )
         for s in services:
             groups = [m["recipe"] for m in s["migrations"]] if key == "migration" else [s[key] or "-"]
             for g in groups:
                 out[g]["total"] += 1
-                bucket = "pending" if s["status"] in {"pending", "running", "skipped"} else ("passed" if s["overall_success"] else "failed")
+                bucket = (
+                    "pending"
+                    if s["status"] in {"pending", "running", "skipped"}
+                    else ("passed" if s["overall_success"] else "failed")
+                )
                 out[g][bucket] += 1
         return dict(sorted(out.items()))
 
@@ -102,27 +119,53 @@ def build_results(run_dir: Path) -> dict[str, Any]:
             "by_phase": summarise("phase"),
             "by_priority": summarise("priority"),
             "by_migration": summarise("migration"),
-            "failed_services": [{"name": s["name"], "reason": s["reason"], "failing_tests": s["failing_tests"], "log": s["log"]}
-                                for s in services if s["status"] in {"failed", "rolled-back"}],
+            "failed_services": [
+                {
+                    "name": s["name"],
+                    "reason": s["reason"],
+                    "failing_tests": s["failing_tests"],
+                    "log": s["log"],
+                }
+                for s in services
+                if s["status"] in {"failed", "rolled-back"}
+            ],
         },
     }
 
 
 def _execution(r: dict[str, Any]) -> str:
     s = r["summary"]
-    out = [f"# Execution report — run {r['run_id']}\n\n", f"Fleet: `{r['fleet']}` · status **{r['status']}** · "
-           f"{s['succeeded']} of {s['services']} services migrated and verified, {s['failed']} failed and rolled back, "
-           f"{s['pending']} not reached.\n\n## By phase\n\n| phase | total | passed | failed | not reached |\n|---|---|---|---|---|\n"]
-    out += [f"| {k} | {v['total']} | {v['passed']} | {v['failed']} | {v['pending']} |\n" for k, v in s["by_phase"].items()]
-    out.append("\n## By migration\n\n| recipe | services | passed | failed | not reached |\n|---|---|---|---|---|\n")
-    out += [f"| {k} | {v['total']} | {v['passed']} | {v['failed']} | {v['pending']} |\n" for k, v in s["by_migration"].items()]
-    out.append("\n## By priority\n\n| risk | services | passed | failed | not reached |\n|---|---|---|---|---|\n")
-    out += [f"| {k} | {v['total']} | {v['passed']} | {v['failed']} | {v['pending']} |\n" for k, v in s["by_priority"].items()]
+    out = [
+        f"# Execution report — run {r['run_id']}\n\n",
+        f"Fleet: `{r['fleet']}` · status **{r['status']}** · "
+        f"{s['succeeded']} of {s['services']} services migrated and verified, {s['failed']} failed and rolled back, "
+        f"{s['pending']} not reached.\n\n## By phase\n\n| phase | total | passed | failed | not reached |\n|---|---|---|---|---|\n",
+    ]
+    out += [
+        f"| {k} | {v['total']} | {v['passed']} | {v['failed']} | {v['pending']} |\n"
+        for k, v in s["by_phase"].items()
+    ]
+    out.append(
+        "\n## By migration\n\n| recipe | services | passed | failed | not reached |\n|---|---|---|---|---|\n"
+    )
+    out += [
+        f"| {k} | {v['total']} | {v['passed']} | {v['failed']} | {v['pending']} |\n"
+        for k, v in s["by_migration"].items()
+    ]
+    out.append(
+        "\n## By priority\n\n| risk | services | passed | failed | not reached |\n|---|---|---|---|---|\n"
+    )
+    out += [
+        f"| {k} | {v['total']} | {v['passed']} | {v['failed']} | {v['pending']} |\n"
+        for k, v in s["by_priority"].items()
+    ]
     out.append("\n## Services\n\n")
     for svc in r["services"]:
         mark = "✅" if svc["overall_success"] else ("⏸" if svc["status"] in {"pending", "running"} else "❌")
         recipes = ", ".join(m["recipe"] for m in svc["migrations"]) or "nothing to migrate"
-        out.append(f"- {mark} **{svc['name']}** (phase {svc['phase']}, {svc['priority']}): {recipes} — {svc['status']}")
+        out.append(
+            f"- {mark} **{svc['name']}** (phase {svc['phase']}, {svc['priority']}): {recipes} — {svc['status']}"
+        )
         out.append(f". {svc['reason']}\n" if svc["reason"] else "\n")
     if s["failed_services"]:
         out.append("\n## Failed services\n\n")
@@ -133,26 +176,35 @@ def _execution(r: dict[str, Any]) -> str:
 
 
 def _test_report(r: dict[str, Any]) -> str:
-    out = ["# Test report — baseline (old pins) vs after (new pins)\n\n",
-           "| service | kind | before: passed / failed / errors / skipped | after: passed / failed / errors / skipped | verdict |\n",
-           "|---|---|---|---|---|\n"]
+    out = [
+        "# Test report — baseline (old pins) vs after (new pins)\n\n",
+        "| service | kind | before: passed / failed / errors / skipped | after: passed / failed / errors / skipped | verdict |\n",
+        "|---|---|---|---|---|\n",
+    ]
 
     def cell(t: dict[str, Any] | None) -> str:
         if not t:
             return "—"
         if not t["installed"]:
             return f"not installed: {t['error']}"
-        return f"{t['passed']} / {t['failed']} / {t['errors']} / {t['skipped']}" + (" (cached)" if t["cached"] else "")
+        return f"{t['passed']} / {t['failed']} / {t['errors']} / {t['skipped']}" + (
+            " (cached)" if t["cached"] else ""
+        )
 
     for svc in r["services"]:
         kind = (svc["tests"]["after"] or svc["tests"]["before"] or {}).get("kind") or "—"
         verdict = "pass" if svc["overall_success"] else svc["status"]
-        out.append(f"| {svc['name']} | {kind} | {cell(svc['tests']['before'])} | {cell(svc['tests']['after'])} | {verdict} |\n")
+        out.append(
+            f"| {svc['name']} | {kind} | {cell(svc['tests']['before'])} | {cell(svc['tests']['after'])} | {verdict} |\n"
+        )
     for svc in r["services"]:
         if svc["failing_tests"] or svc["pre_existing_failures"]:
             out.append(f"\n## {svc['name']}\n\n")
             out += [f"- regression: `{t}`\n" for t in svc["failing_tests"]]
-            out += [f"- pre-existing (failing before and after, not blamed): `{t}`\n" for t in svc["pre_existing_failures"]]
+            out += [
+                f"- pre-existing (failing before and after, not blamed): `{t}`\n"
+                for t in svc["pre_existing_failures"]
+            ]
             if svc["log"]:
                 out.append(f"- log: `{svc['log']}`\n")
     return "".join(out)
@@ -188,8 +240,6 @@ def write_run_reports(run_dir: Path) -> list[Path]:
     paths = []
     for name, text in texts.items():
         path = run_dir / name
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        replace_file(path, text)
         paths.append(path)
     return paths

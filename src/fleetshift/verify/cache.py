@@ -9,12 +9,12 @@ import posixpath
 import shutil
 import sys
 import tempfile
-import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 
 from fleetshift.discover import SKIP_DIRS
+from fleetshift.fsutil import replace_file
 from fleetshift.model import (
     Service,
     TestOutcome,
@@ -182,7 +182,5 @@ def baseline(
             remove_env(root, service, "old", env_root)
     if run.ran:  # an install or a hang may be passing trouble (network): try again next time
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_text(json.dumps(to_jsonable(run), indent=1), encoding="utf-8")
-        os.replace(tmp, cache)
+        replace_file(cache, json.dumps(to_jsonable(run), indent=1))
     return run
