@@ -35,6 +35,12 @@ app = typer.Typer(
         "(risk-phased rollout), `fleetshift run FLEET --dry-run` (diffs), `fleetshift run FLEET` "
         "(rewrite, verify, roll back what breaks), `fleetshift check FLEET` (what is left)."
     ),
+    epilog=(
+        "Exit codes: 0 success; 1 ran and found something (old API left, a failed service, a refused rollback); "
+        "2 could not run (bad path, config or option; the message names the file and the fix); "
+        "3 a run stopped to wait for approval of a critical service (continue with `fleetshift resume FLEET --yes`). "
+        "Config: fleetshift.toml at the fleet root (see README)."
+    ),
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
