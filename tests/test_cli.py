@@ -98,3 +98,16 @@ def test_init_writes_a_config_that_loads(tmp_path: Path) -> None:
     assert "tenacity" in text
     assert invoke("scan", tmp_path).exit_code == 0
     assert invoke("init", tmp_path).exit_code == 2  # refuses to overwrite
+
+
+def test_status_and_watch_read_the_run_state(tmp_path: Path) -> None:
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "requirements.txt").write_text("tenacity==8.2.3\n")
+    (tmp_path / "svc" / "app.py").write_text("from tenacity._asyncio import AsyncRetrying\n")
+    assert invoke("status", tmp_path).exit_code == 2  # no run yet: a clear error
+    res = invoke("run", tmp_path, "--no-verify", "--yes")
+    assert res.exit_code == 0, res.output
+    res = invoke("status", tmp_path)
+    assert res.exit_code == 0 and "svc" in res.stdout and "completed" in res.stdout
+    res = invoke("status", tmp_path, "--watch")  # the run has stopped: watching returns at once
+    assert res.exit_code == 0 and "1/1 done, 1 passed" in res.stdout

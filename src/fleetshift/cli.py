@@ -382,10 +382,9 @@ def status_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Where the current or last run stands: per service its phase, status and current step."""
-    import time
 
     from fleetshift.journal import Journal, JournalError
-    from fleetshift.progress import state_table
+    from fleetshift.progress import state_table, watch_run
 
     try:
         journal = Journal.open(path.resolve(), run)
@@ -399,26 +398,7 @@ def status_cmd(
     if not watch:
         out.print(state_table(journal.state()))
         return
-    if out.is_terminal:
-        from rich.live import Live
-
-        with Live(state_table(journal.state()), console=out, refresh_per_second=1) as live:
-            while journal.state()["status"] == "running":
-                time.sleep(1)
-                live.update(state_table(journal.state()))
-            live.update(state_table(journal.state()))
-        return
-    last = ""
-    while True:
-        state = journal.state()
-        table = state_table(state)
-        summary = table.renderables[-1].plain if hasattr(table.renderables[-1], "plain") else ""
-        if summary != last:
-            out.print(summary)
-            last = summary
-        if state["status"] != "running":
-            break
-        time.sleep(2)
+    watch_run(out, journal.state)
 
 
 @app.command("check")

@@ -89,3 +89,25 @@ class RunProgress:
             self.console.print(f"{stamp} {info['service']}: {info['step']} {info['status']}")
         elif kind == "threshold":
             self.console.print(f"{stamp} phase {info['phase']}: {info['failed']} of {info['total']} failed, over the threshold")
+
+
+def watch_run(console: Console, read_state: Any, interval: float = 1.0) -> None:
+    """Follow a run from another shell until it stops: a live table on a terminal, changed summaries otherwise."""
+    if console.is_terminal:
+        with Live(state_table(read_state()), console=console, refresh_per_second=1) as live:
+            while read_state()["status"] == "running":
+                time.sleep(interval)
+                live.update(state_table(read_state()))
+            live.update(state_table(read_state()))
+        return
+    last = ""
+    while True:
+        state = read_state()
+        summary = state_table(state).renderables[-1]
+        text = summary.plain if isinstance(summary, Text) else str(summary)
+        if text != last:
+            console.print(text)
+            last = text
+        if state["status"] != "running":
+            return
+        time.sleep(interval * 2)
