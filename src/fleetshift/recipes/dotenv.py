@@ -12,9 +12,6 @@ import posixpath
 import re
 from collections.abc import Iterable, Iterator
 
-import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
 from packaging.version import Version
 
 from fleetshift.model import Action, Finding, Severity, UsageSite
@@ -136,7 +133,9 @@ class DotenvRecipe(Recipe):
         """The oldest known release the campaign's target admits."""
         return oldest_target(self, ctx, "1.2.1")
 
-    def rewrite_file(self, path: str, text: str, ctx: RewriteContext, prepared: object) -> RewriteResult | None:
+    def rewrite_file(
+        self, path: str, text: str, ctx: RewriteContext, prepared: object
+    ) -> RewriteResult | None:
         name = posixpath.basename(path)
         if not path.endswith(".py") and (name == ".env" or name.startswith(".env.") or name.endswith(".env")):
             return RewriteResult(text, list(self._env_file_findings(path, text)))
@@ -239,6 +238,10 @@ def _nearest_env_dir(path: str, ctx: RewriteContext) -> int | None:
 
 def _anchor(text: str, tree: ast.Module, up: int) -> str:
     """Give argument-less load_dotenv()/dotenv_values() calls the path the pre-1.1 search would start from."""
+    import libcst as cst  # the rewrite is opt-in; detection stays on `ast`
+    from libcst.codemod import CodemodContext
+    from libcst.codemod.visitors import AddImportsVisitor
+
     imports = Imports(tree)
     targets = {
         (n.lineno, n.col_offset)

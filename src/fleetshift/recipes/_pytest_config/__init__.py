@@ -6,11 +6,13 @@ pytest reads one config file and never merges (pytest 9 `customize.rst`): `pytes
 TOML files with tomlkit. The package also holds the small LibCST and `ast` helpers both pytest recipes share.
 
 Layout: `config` (the active file, its values, key edits in either format), `ini` and `toml` (the two
-formats), `syntax` (shared LibCST/`ast` helpers).
+formats), `fixtures` (shared `ast` helpers), `syntax` (shared LibCST helpers). Reading config and the `ast`
+helpers never import LibCST: the `syntax` names are imported on first use.
 """
 
 from __future__ import annotations
 
+from fleetshift.recipes._lazy import lazy_exports
 from fleetshift.recipes._pytest_config.config import (
     PytestConfig,
     active,
@@ -25,25 +27,30 @@ from fleetshift.recipes._pytest_config.config import (
     set_key,
     sub_args,
 )
+from fleetshift.recipes._pytest_config.fixtures import FIXTURE_NAMES, SCOPES, WIDE, ast_fixture_call
 from fleetshift.recipes._pytest_config.ini import ini_lines
-from fleetshift.recipes._pytest_config.syntax import (
-    FIXTURE_NAMES,
-    SCOPES,
-    WIDE,
-    ImportMap,
-    ast_fixture_call,
-    callee,
-    drop_param,
-    fixture_decorator,
-    get_full_name_for_node,
-    is_pytestmark,
-    kwarg,
-    kwarg_string,
-    string_like,
-    string_value,
-    tight_equal,
-    with_kwarg,
-    without_decorator,
+
+_SYNTAX = "fleetshift.recipes._pytest_config.syntax"
+__getattr__ = lazy_exports(
+    globals(),
+    dict.fromkeys(
+        (
+            "ImportMap",
+            "callee",
+            "drop_param",
+            "fixture_decorator",
+            "get_full_name_for_node",
+            "is_pytestmark",
+            "kwarg",
+            "kwarg_string",
+            "string_like",
+            "string_value",
+            "tight_equal",
+            "with_kwarg",
+            "without_decorator",
+        ),
+        _SYNTAX,
+    ),
 )
 
 __all__ = [

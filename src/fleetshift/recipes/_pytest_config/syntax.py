@@ -1,19 +1,34 @@
-"""The small LibCST and `ast` helpers both pytest recipes share: import resolution, fixture decorators,
-keyword arguments, string literals and parameter edits."""
+"""The small LibCST helpers both pytest recipes share: import resolution, fixture decorators, keyword
+arguments, string literals and parameter edits (the `ast` ones live in `fixtures`, re-exported here)."""
 
 from __future__ import annotations
 
-import ast
 from typing import TypeGuard
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
-from fleetshift.recipes._ast import Imports, decorator_calls
+from fleetshift.recipes._pytest_config.fixtures import FIXTURE_NAMES, SCOPES, WIDE, ast_fixture_call
 
-SCOPES = ("function", "class", "module", "package", "session")  # fixture scopes, narrowest first
-WIDE = frozenset(SCOPES[1:])
-FIXTURE_NAMES = {"pytest.fixture", "pytest_asyncio.fixture", "pytest.yield_fixture"}
+__all__ = [
+    "FIXTURE_NAMES",
+    "SCOPES",
+    "WIDE",
+    "ImportMap",
+    "ast_fixture_call",
+    "callee",
+    "drop_param",
+    "fixture_decorator",
+    "get_full_name_for_node",
+    "is_pytestmark",
+    "kwarg",
+    "kwarg_string",
+    "string_like",
+    "string_value",
+    "tight_equal",
+    "with_kwarg",
+    "without_decorator",
+]
 
 
 class ImportMap:
@@ -64,14 +79,6 @@ def callee(dec: cst.Decorator | cst.BaseExpression) -> tuple[cst.BaseExpression,
     if isinstance(expr, cst.Call):
         return expr.func, expr
     return expr, None
-
-
-def ast_fixture_call(fn: ast.FunctionDef | ast.AsyncFunctionDef, imports: Imports) -> ast.Call | bool | None:
-    """The `ast` fixture decorator's Call, True for a bare fixture decorator, None when `fn` is not a fixture."""
-    for func, call in decorator_calls(fn):
-        if imports.qualname(func) in FIXTURE_NAMES:
-            return call if call is not None else True
-    return None
 
 
 def fixture_decorator(fn: cst.FunctionDef, imports: ImportMap) -> tuple[int, str, cst.Call | None] | None:

@@ -6,6 +6,7 @@ import ast
 from collections.abc import Iterable, Mapping
 
 from fleetshift.model import Action, Severity, UsageSite
+from fleetshift.recipes._lazy import lazy_exports
 from fleetshift.recipes.aiomqtt.analysis import (
     Plan,
     analyse,
@@ -15,7 +16,6 @@ from fleetshift.recipes.aiomqtt.analysis import (
     merge_stats,
 )
 from fleetshift.recipes.aiomqtt.rules import ALL_RULES, CHANGELOG, GUIDE, RULES
-from fleetshift.recipes.aiomqtt.transform import apply
 from fleetshift.recipes.base import (
     Advisory,
     FileKind,
@@ -27,6 +27,9 @@ from fleetshift.recipes.base import (
     SourceFile,
     file_kind,
 )
+
+# the LibCST transform is imported by the rewrite hooks only: detection stays on `ast`
+__getattr__ = lazy_exports(globals(), {"apply": "fleetshift.recipes.aiomqtt.transform"})
 
 
 class AiomqttRecipe(Recipe):
@@ -130,6 +133,8 @@ class AiomqttRecipe(Recipe):
         stats: Mapping[str, tuple[int, bool]],
         fixtures: frozenset[str] = frozenset(),
     ) -> RewriteResult:
+        from fleetshift.recipes.aiomqtt.transform import apply
+
         plan = analyse(text, tree, stats, fixtures | client_fixtures(text, tree))
         new = apply(text, plan) if plan.marks else text
         findings = []

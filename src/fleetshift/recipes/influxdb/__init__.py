@@ -11,6 +11,7 @@ import ast
 from collections.abc import Iterable, Mapping
 
 from fleetshift.model import Finding, Severity, UsageSite
+from fleetshift.recipes._lazy import lazy_exports
 from fleetshift.recipes.base import (
     Advisory,
     FileKind,
@@ -20,10 +21,18 @@ from fleetshift.recipes.base import (
     RewriteResult,
     SourceFile,
 )
-from fleetshift.recipes.influxdb.database import attribute_buckets, literal_buckets
 from fleetshift.recipes.influxdb.detect import detect, detect_migrated
-from fleetshift.recipes.influxdb.rewrite import rewrite_module
 from fleetshift.recipes.influxdb.rules import FLUX_FUTURE, MIGRATE, RULES, V3_CHANGELOG, V3_README, R
+
+# the LibCST rewriter (and the bucket scan it shares a module with) is imported by the rewrite hooks only
+__getattr__ = lazy_exports(
+    globals(),
+    {
+        "attribute_buckets": "fleetshift.recipes.influxdb.database",
+        "literal_buckets": "fleetshift.recipes.influxdb.database",
+        "rewrite_module": "fleetshift.recipes.influxdb.rewrite",
+    },
+)
 
 
 class InfluxDB3Recipe(Recipe):
@@ -81,6 +90,8 @@ class InfluxDB3Recipe(Recipe):
     # ---- rewriting -----------------------------------------------------------------------------------
 
     def rewrite_python(self, path: str, text: str, kind: FileKind, ctx: RewriteContext) -> RewriteResult:
+        from fleetshift.recipes.influxdb.rewrite import rewrite_module
+
         buckets, bucket_attrs = self._service_buckets(ctx)
         try:
             new, notes = rewrite_module(text, buckets, bucket_attrs)
@@ -115,6 +126,8 @@ class InfluxDB3Recipe(Recipe):
 
     def _service_buckets(self, ctx: RewriteContext) -> tuple[frozenset[str], frozenset[str]]:
         """The service's literal bucket names and attribute-chain bucket expressions, over all its files."""
+        from fleetshift.recipes.influxdb.database import attribute_buckets, literal_buckets
+
         literals: set[str] = set()
         attrs: set[str] = set()
         for path, text in ctx.files.items():

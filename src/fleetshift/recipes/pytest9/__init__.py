@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import ClassVar
 
 from fleetshift.model import Finding, UsageSite
+from fleetshift.recipes._lazy import lazy_exports
 from fleetshift.recipes.base import (
     ConfigFile,
     PinChange,
@@ -24,7 +25,6 @@ from fleetshift.recipes.base import (
 )
 from fleetshift.recipes.pytest9 import config as _config
 from fleetshift.recipes.pytest9 import detect as _detect
-from fleetshift.recipes.pytest9.rewrite import FileRewriter, rewrite_file
 from fleetshift.recipes.pytest9.rules import (
     CHANGELOG,
     CUSTOMIZE,
@@ -40,6 +40,11 @@ from fleetshift.recipes.pytest9.rules import (
     WIDE,
 )
 from fleetshift.recipes.pytest_asyncio import PA_VERSIONS, PYTEST_VERSIONS, excludes
+
+# the LibCST file rewriter is imported by the rewrite hooks only: detection stays on `ast`
+__getattr__ = lazy_exports(
+    globals(), dict.fromkeys(("FileRewriter", "rewrite_file"), "fleetshift.recipes.pytest9.rewrite")
+)
 
 
 class PytestRecipe(Recipe):
@@ -103,6 +108,8 @@ class PytestRecipe(Recipe):
 
     def rewrite_module(self, path: str, text: str) -> tuple[str, list[Finding]]:
         """Rewrite one Python file; returns the new text and findings."""
+        from fleetshift.recipes.pytest9.rewrite import rewrite_file
+
         return rewrite_file(self, path, text)
 
     def rewrite_config_text(self, path: str, text: str) -> tuple[str, list[Finding]]:

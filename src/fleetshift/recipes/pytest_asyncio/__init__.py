@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import ClassVar
 
 from fleetshift.model import Finding, UsageSite
+from fleetshift.recipes._lazy import lazy_exports
 from fleetshift.recipes.base import (
     ConfigFile,
     FileKind,
@@ -28,7 +29,6 @@ from fleetshift.recipes.base import (
 )
 from fleetshift.recipes.pytest_asyncio import detect as _detect
 from fleetshift.recipes.pytest_asyncio.config import write_config
-from fleetshift.recipes.pytest_asyncio.rewrite import FileRewriter, rewrite_file
 from fleetshift.recipes.pytest_asyncio.rules import (
     BUILTIN_FIXTURES,
     CHANGELOG,
@@ -49,6 +49,11 @@ from fleetshift.recipes.pytest_asyncio.rules import (
     excludes,
 )
 from fleetshift.recipes.pytest_asyncio.survey import Override, Survey, survey
+
+# the LibCST file rewriter is imported by the rewrite hooks only: detection stays on `ast`
+__getattr__ = lazy_exports(
+    globals(), dict.fromkeys(("FileRewriter", "rewrite_file"), "fleetshift.recipes.pytest_asyncio.rewrite")
+)
 
 
 class PytestAsyncioRecipe(Recipe):
@@ -107,6 +112,8 @@ class PytestAsyncioRecipe(Recipe):
 
     def rewrite_module(self, path: str, text: str, kind: FileKind, s: Survey) -> tuple[str, list[Finding]]:
         """Rewrite one Python file given the service survey; returns the new text and findings."""
+        from fleetshift.recipes.pytest_asyncio.rewrite import rewrite_file
+
         return rewrite_file(self, path, text, kind, s)
 
 

@@ -14,11 +14,11 @@ import ast
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
-import libcst as cst
 from packaging.version import Version
 
 from fleetshift.model import Action, Finding, Severity, UsageSite
 from fleetshift.recipes._floors import oldest_target, requires_python_line
+from fleetshift.recipes._lazy import lazy_exports
 from fleetshift.recipes.base import (
     ConfigFile,
     FileKind,
@@ -30,8 +30,10 @@ from fleetshift.recipes.base import (
 )
 from fleetshift.recipes.tenacity.detect import python_floor, sites
 from fleetshift.recipes.tenacity.resolve import Facts, ServiceIndex
-from fleetshift.recipes.tenacity.rewrite import rewrite_module
 from fleetshift.recipes.tenacity.rules import ADVISORIES, CHANGELOG, INFO_SITES, RULES
+
+# the LibCST transforms are imported by the rewrite hooks only: detection stays on `ast`
+__getattr__ = lazy_exports(globals(), {"rewrite_module": "fleetshift.recipes.tenacity.rewrite"})
 
 
 class TenacityRecipe(Recipe):
@@ -80,7 +82,9 @@ class TenacityRecipe(Recipe):
     def prepare(self, ctx: RewriteContext) -> ServiceIndex:
         return ServiceIndex(ctx.files)
 
-    def rewrite_file(self, path: str, text: str, ctx: RewriteContext, prepared: object) -> RewriteResult | None:
+    def rewrite_file(
+        self, path: str, text: str, ctx: RewriteContext, prepared: object
+    ) -> RewriteResult | None:
         if path.endswith(".py") and isinstance(prepared, ServiceIndex):
             if not any(t.decode() in text for t in self.tokens):
                 return None
@@ -93,6 +97,10 @@ class TenacityRecipe(Recipe):
     def _rewrite_python(
         self, path: str, text: str, kind: FileKind, ctx: RewriteContext, index: ServiceIndex
     ) -> RewriteResult:
+        import libcst as cst
+
+        from fleetshift.recipes.tenacity.rewrite import rewrite_module
+
         try:
             tree = ast.parse(text)
             module = cst.parse_module(text)
