@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -24,6 +24,7 @@ from fleetshift.model import Action, Phase, to_jsonable
 from fleetshift.recipes import RecipeError, all_recipes
 
 if TYPE_CHECKING:
+    from fleetshift.pipeline import Analysis, Survey
     from fleetshift.runner import Finished
 
 app = typer.Typer(
@@ -49,6 +50,7 @@ app = typer.Typer(
 recipes_app = typer.Typer(help="The recipe catalogue: what each recipe detects, changes and flags.", invoke_without_command=True)
 app.add_typer(recipes_app, name="recipes")
 
+T = TypeVar("T")
 out = Console(highlight=False, soft_wrap=True, markup=False, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
@@ -62,17 +64,30 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _analyse(path: Path, *, use_cache: bool = True):
-    from fleetshift.pipeline import analyse
-
+def _guarded(stage: Callable[[], T]) -> T:
+    """Run a stage; the errors a user can fix become a clean message and exit 2."""
     try:
-        return analyse(path, use_cache=use_cache)
+        return stage()
     except (ConfigError, DiscoveryError, RecipeError) as exc:
         raise fail(str(exc)) from None
 
 
+def _survey(path: Path, *, use_cache: bool = True) -> Survey:
+    from fleetshift.pipeline import survey
+
+    return _guarded(lambda: survey(path, use_cache=use_cache))
+
+
+def _analyse(path: Path, *, use_cache: bool = True) -> Analysis:
+    from fleetshift.pipeline import analyse
+
+    return _guarded(lambda: analyse(path, use_cache=use_cache))
+
+
 def _print_json(obj: object) -> None:
-    sys.stdout.write(json.dumps(to_jsonable(obj), indent=2) + "\n")
+    """JSON on stdout: indented for a person at a terminal, compact (and much faster) for a pipe."""
+    indent = 2 if sys.stdout.isatty() else None
+    sys.stdout.write(json.dumps(to_jsonable(obj), indent=indent) + "\n")
 
 
 def _no_services(path: Path) -> None:
@@ -135,7 +150,7 @@ def init(
 @app.command("scan")
 def scan_cmd(path: FleetArg, as_json: JsonOpt = False, no_cache: NoCacheOpt = False) -> None:
     """Who uses what: per service, its pins of the migrated libraries and every old-API usage site."""
-    a = _analyse(path, use_cache=not no_cache)
+    a = _survey(path, use_cache=not no_cache)
     if as_json:
         _print_json(a.inventory)
         return
@@ -246,7 +261,7 @@ ServiceOpt = Annotated[list[str] | None, typer.Option("--service", "-s", help="O
 RecipeOpt = Annotated[list[str] | None, typer.Option("--recipe", "-r", help="Only this recipe (repeatable), e.g. tenacity.")]
 
 
-def _check_choices(a, services: list[str] | None, recipes: list[str] | None) -> None:
+def _check_choices(a: Survey, services: list[str] | None, recipes: list[str] | None) -> None:
     from fleetshift.recipes import get
 
     known = {s.name for s in a.fleet.services}
@@ -412,7 +427,7 @@ def check_cmd(
 
     A site is silenced by a '# fleetshift: ignore[rule-id]' comment on its line.
     """
-    a = _analyse(path)
+    a = _survey(path)
     _check_choices(a, service, recipe)
     from fleetshift.recipes import get
 

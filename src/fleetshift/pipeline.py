@@ -1,4 +1,4 @@
-"""The first stages chained: config -> discover -> scan -> plan, as the commands use them."""
+"""The first stages chained: config -> discover -> scan (a Survey), then -> plan (an Analysis)."""
 
 from __future__ import annotations
 
@@ -8,23 +8,37 @@ from pathlib import Path
 from fleetshift.config import FleetConfig, load_config
 from fleetshift.discover import discover
 from fleetshift.model import Fleet, Inventory, Plan
-from fleetshift.plan import make_plan
 from fleetshift.scan import scan
 
 
 @dataclass(frozen=True)
-class Analysis:
+class Survey:
+    """What a fleet holds and uses: its config, services and inventory."""
+
     config: FleetConfig
     fleet: Fleet
     inventory: Inventory
+
+
+@dataclass(frozen=True)
+class Analysis(Survey):
+    """A survey plus the risk-phased plan."""
+
     plan: Plan
 
 
-def analyse(root: Path, *, use_cache: bool = True, jobs: int | None = None) -> Analysis:
-    """Everything known about a fleet before any change: config, services, inventory and plan."""
+def survey(root: Path, *, use_cache: bool = True, jobs: int | None = None) -> Survey:
+    """Config, services and inventory; enough for `scan` and `check`, which need no plan."""
     root = root.resolve()
     config = load_config(root)
     fleet = discover(root, config)
     inventory = scan(fleet, config, use_cache=use_cache, jobs=jobs or config.jobs or None)
-    plan = make_plan(fleet, inventory, config)
-    return Analysis(config, fleet, inventory, plan)
+    return Survey(config, fleet, inventory)
+
+
+def analyse(root: Path, *, use_cache: bool = True, jobs: int | None = None) -> Analysis:
+    """Everything known about a fleet before any change: config, services, inventory and plan."""
+    from fleetshift.plan import make_plan  # networkx is needed only from here on
+
+    s = survey(root, use_cache=use_cache, jobs=jobs)
+    return Analysis(s.config, s.fleet, s.inventory, make_plan(s.fleet, s.inventory, s.config))
