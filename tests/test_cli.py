@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,15 @@ def test_status_and_watch_read_the_run_state(tmp_path: Path) -> None:
     assert res.exit_code == 0 and "svc" in res.stdout and "completed" in res.stdout
     res = invoke("status", tmp_path, "--watch")  # the run has stopped: watching returns at once
     assert res.exit_code == 0 and "1/1 done, 1 passed" in res.stdout
+    run_dir = next((tmp_path / ".fleetshift" / "runs").iterdir())
+    results = json.loads((run_dir / "results.json").read_text())
+    assert [s["name"] for s in results["services"]] == ["svc"] and results["services"][0]["overall_success"]
+    page = (run_dir / "report.html").read_text()
+    cells: list[str] = []
+
+    class Cells(HTMLParser):
+        def handle_data(self, data: str) -> None:
+            cells.append(data.strip())
+
+    Cells().feed(page)
+    assert "svc" in cells and "tenacity" in cells and "passed" in cells

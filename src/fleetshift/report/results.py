@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from fleetshift.fsutil import replace_file
+from fleetshift.report.html import render
 
-REPORT_FILES = ("results.json", "execution-report.md", "test-report.md", "residual-work.md")
+REPORT_FILES = ("results.json", "execution-report.md", "test-report.md", "residual-work.md", "report.html")
 
 
 def _load_dir(folder: Path) -> dict[str, Any]:
@@ -229,13 +230,14 @@ def _residual(r: dict[str, Any]) -> str:
 
 
 def write_run_reports(run_dir: Path) -> list[Path]:
-    """Write results.json and the three Markdown reports into the run folder; returns their paths."""
+    """Write results.json, the three Markdown reports and report.html into the run folder; returns their paths."""
     results = build_results(run_dir)
     texts = {
         "results.json": json.dumps(results, indent=2) + "\n",
         "execution-report.md": _execution(results),
         "test-report.md": _test_report(results),
         "residual-work.md": _residual(results),
+        "report.html": render(results),
     }
     paths = []
     for name, text in texts.items():
