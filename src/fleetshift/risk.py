@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fleetshift.model import Action, ServiceInventory
+from fleetshift.recipes import get
 
 LEVELS = (("low", 4.0), ("medium", 8.0), ("high", float("inf")))
-# Recipes that replace a library or redesign its API weigh more than ones that rename a few things.
-RECIPE_WEIGHT = {"aiomqtt": 3.0, "influxdb3": 4.0, "pytest-asyncio": 1.5, "tenacity": 1.5, "pytest": 1.0, "python-dotenv": 0.5}
 
 
 @dataclass(frozen=True)
@@ -24,7 +23,7 @@ def assess(inv: ServiceInventory, dependents: int) -> Risk:
     reasons: list[str] = []
     score = 0.0
     if active:
-        weight = sum(RECIPE_WEIGHT.get(u.recipe, 2.0) for u in active)
+        weight = sum(get(u.recipe).risk_weight for u in active)  # declared by each recipe
         score += weight
         reasons.append(f"{len(active)} breaking migration(s): {', '.join(u.recipe for u in active)} (+{weight:g})")
     sites = [s for s in inv.sites if s.action is not Action.INFO]

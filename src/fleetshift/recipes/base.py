@@ -121,6 +121,7 @@ class Recipe:
     drops: ClassVar[tuple[str, ...]] = ()  # companion packages removed with the migration (paho-mqtt)
     requires: ClassVar[Mapping[str, str]] = {}  # companion packages that must move too: name -> spec
     order: ClassVar[int] = 50  # chain order when several recipes apply to one service
+    risk_weight: ClassVar[float] = 2.0  # how much one applying migration adds to a service's risk score
     config_kinds: ClassVar[tuple[ConfigKind, ...] | None] = None  # config files it rewrites (None: all kinds)
     docs: ClassVar[str] = ""  # links to the library's own migration notes
 

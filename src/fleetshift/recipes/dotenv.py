@@ -67,6 +67,7 @@ class DotenvRecipe(Recipe):
     tokens = (b"dotenv", b"\\ufeff", b"PYTHON_DOTENV_DISABLED")
     config_tokens = (b"requires-python", b"python_requires")
     order = 60
+    risk_weight = 0.5  # pins plus behaviour notes; nothing is rewritten
     config_kinds = ("pyproject.toml", "setup.cfg")
     docs = CHANGELOG
     rules = (

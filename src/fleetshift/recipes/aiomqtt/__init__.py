@@ -66,6 +66,7 @@ class AiomqttRecipe(Recipe):
     )
     drops = ("paho-mqtt",)
     order = 40
+    risk_weight = 3.0  # a library replacement: every client, loop and topic use changes
     docs = f"{GUIDE}\n{CHANGELOG}"
 
     # ---- detection ----------------------------------------------------------------------------

@@ -80,6 +80,7 @@ class InfluxDB3Recipe(Recipe):
         ),
     )
     order = 60
+    risk_weight = 4.0  # an API redesign: construction, writes, queries (Flux -> SQL) and result shapes
     docs = f"{V3_README} {MIGRATE} {FLUX_FUTURE}"
 
     # ---- detection -------------------------------------------------------------------------------

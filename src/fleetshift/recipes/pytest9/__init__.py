@@ -64,6 +64,7 @@ class PytestRecipe(Recipe):
     rules = RULES
     requires: ClassVar[Mapping[str, str]] = {"pytest-asyncio": ">=1.3.0"}
     order = 20
+    risk_weight = 1.0
     docs = f"{CHANGELOG} {DEPRECATIONS}"
 
     def pin_changes(self, ctx: RewriteContext, pinned: Mapping[str, str]) -> list[PinChange]:

@@ -70,6 +70,7 @@ class PytestAsyncioRecipe(Recipe):
     rules = RULES
     requires: ClassVar[Mapping[str, str]] = {"pytest": ">=8.2"}
     order = 10
+    risk_weight = 1.5
     docs = f"{MIGRATE_021} {MIGRATE_023} {CHANGELOG}"
 
     # -- pins --

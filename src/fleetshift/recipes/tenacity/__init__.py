@@ -52,6 +52,7 @@ class TenacityRecipe(Recipe):
     tokens = (b"tenacity", b".retry.statistics", b"asyncio.sleep", b'"sleep"', b"'sleep'")
     config_tokens = (b"requires-python", b"python_requires")
     order = 40
+    risk_weight = 1.5
     config_kinds = ("pyproject.toml", "setup.cfg")
     docs = f"{CHANGELOG} ; https://github.com/jd/tenacity/tree/main/releasenotes/notes"
     advisories = ADVISORIES
