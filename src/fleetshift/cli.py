@@ -514,7 +514,13 @@ def demo(
 
 def main() -> None:
     """Console entry point."""
-    app()
+    try:
+        app()
+    except BrokenPipeError:  # `fleetshift scan --json | head`: the reader left; that is not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
 
 
 if __name__ == "__main__":
