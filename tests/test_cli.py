@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fleetshift.cli import app
-from fleetshift.model import Phase
+from fleetshift.model import ChangeSet, Phase, Service
 
 DEMO = Path(__file__).resolve().parents[1] / "examples" / "homeiq"
 LIBRARIES = {"pytest", "pytest-asyncio", "tenacity", "aiomqtt", "influxdb3", "python-dotenv"}
@@ -124,3 +124,30 @@ def test_status_and_watch_read_the_run_state(tmp_path: Path) -> None:
 
     Cells().feed(page)
     assert "svc" in cells and "tenacity" in cells and "passed" in cells
+
+
+def test_a_crash_inside_one_service_fails_only_that_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import fleetshift.orchestrate as orchestrate
+
+    for name in ("good", "bad"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "requirements.txt").write_text("tenacity==8.2.3\n")
+        (tmp_path / name / "app.py").write_text("from tenacity._asyncio import AsyncRetrying\n")
+    original = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    real = orchestrate.rewrite_service
+
+    def flaky(root: Path, service: Service, *args: object, **kwargs: object) -> ChangeSet:  # a deliberate fault
+        if service.name == "bad":
+            raise RuntimeError("disk on fire")
+        return real(root, service, *args, **kwargs)
+
+    monkeypatch.setattr(orchestrate, "rewrite_service", flaky)
+    res = invoke("run", tmp_path, "--no-verify", "--yes", "--threshold", "100%")
+    assert res.exit_code == 1, res.output
+    assert "disk on fire" in res.stdout
+    assert (tmp_path / "bad" / "app.py").read_bytes() == original[tmp_path / "bad" / "app.py"]
+    assert b"_asyncio" not in (tmp_path / "good" / "app.py").read_bytes()
+    run_dir = next((tmp_path / ".fleetshift" / "runs").iterdir())
+    results = {s["name"]: s for s in json.loads((run_dir / "results.json").read_text())["services"]}
+    assert results["good"]["overall_success"] and not results["bad"]["overall_success"]
+    assert results["bad"]["status"] == "failed"

@@ -245,7 +245,15 @@ class Campaign:
                               service_dir=str(self.root / service.path), phase=sp.phase.value, **extra)
 
     def process(self, sp: ServicePlan) -> Verdict:
-        """Migrate and verify one service; roll it back alone when anything fails."""
+        """Migrate and verify one service; roll it back alone when anything fails, even fleetshift itself."""
+        try:
+            return self._process(sp)
+        except Exception as exc:  # one service's surprise must not take the fleet's run down with it
+            service = self.a.fleet.service(sp.service)
+            why = f"fleetshift failed on this service ({type(exc).__name__}: {exc}); its files were restored"
+            return self._fail(sp, service, ChangeSet(sp.service), self.baselines.get(sp.service), None, why)
+
+    def _process(self, sp: ServicePlan) -> Verdict:
         name = sp.service
         service = self.a.fleet.service(name)
         chain = self.chain(sp)
