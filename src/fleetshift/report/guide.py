@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from fleetshift.model import Action
-from fleetshift.recipes.base import Recipe
+from fleetshift.recipes.base import Recipe, Rule
 
 _HEAD = {Action.AUTO: "Changed automatically", Action.HUMAN: "Flagged for a human", Action.INFO: "Worth knowing"}
+
+
+def _grouped(recipe: Recipe) -> Iterator[tuple[Action, list[Rule]]]:
+    """The recipe's rules by what happens to them: rewritten, flagged, informational (empty groups left out)."""
+    for action in Action:
+        rules = [r for r in recipe.rules if r.action is action]
+        if rules:
+            yield action, rules
 
 
 def _source(recipe: Recipe) -> str:
@@ -19,10 +29,7 @@ def recipe_summary(recipe: Recipe) -> str:
         lines.append(f"  removes companion pins: {', '.join(recipe.drops)}")
     if recipe.requires:
         lines.append("  moves along: " + ", ".join(f"{k}{v}" for k, v in recipe.requires.items()))
-    for action in Action:
-        rules = [r for r in recipe.rules if r.action is action]
-        if not rules:
-            continue
+    for action, rules in _grouped(recipe):
         lines.append(f"\n{_HEAD[action]}:")
         for r in rules:
             since = f" (since {r.since})" if r.since else ""
@@ -52,10 +59,7 @@ def recipe_guide(recipe: Recipe) -> str:
         out.append(f"- `{recipe.replaces or recipe.package}` becomes `{recipe.package}{recipe.migrates_to}` (or your campaign target).\n")
         out += [f"- `{d}` is removed: the new release brings what it needs.\n" for d in recipe.drops]
         out += [f"- `{k}` moves to `{v}` in the same change.\n" for k, v in recipe.requires.items()]
-    for action in Action:
-        rules = [r for r in recipe.rules if r.action is action]
-        if not rules:
-            continue
+    for action, rules in _grouped(recipe):
         out.append(f"\n## {_HEAD[action]}\n\n")
         for r in rules:
             since = f" *(since {r.since})*" if r.since else ""
