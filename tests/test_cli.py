@@ -151,3 +151,19 @@ def test_a_crash_inside_one_service_fails_only_that_service(tmp_path: Path, monk
     results = {s["name"]: s for s in json.loads((run_dir / "results.json").read_text())["services"]}
     assert results["good"]["overall_success"] and not results["bad"]["overall_success"]
     assert results["bad"]["status"] == "failed"
+
+
+@pytest.mark.parametrize("rid", sorted(LIBRARIES))
+def test_recipes_show_and_guide_come_from_the_recipe(rid: str) -> None:
+    from fleetshift.recipes import get
+
+    recipe = get(rid)
+    shown = invoke("recipes", "show", rid)
+    assert shown.exit_code == 0
+    guide = invoke("recipes", "guide", rid)
+    assert guide.exit_code == 0 and guide.stdout.startswith("# Migrating ")
+    for rule in recipe.rules:  # every rule, with its link, in both
+        assert rule.id in shown.stdout and f"`{rule.id}`" in guide.stdout
+        if rule.link:
+            assert rule.link in shown.stdout and f"<{rule.link}>" in guide.stdout
+    assert invoke("recipes", "show", "no-such-recipe").exit_code == 2
