@@ -182,7 +182,7 @@ class Recipe:
                 if dropped in pinned:
                     changes.append(PinChange(dropped, dropped, None, remove=True, reason=f"{self.id}: not needed any more"))
             for name, spec in self.requires.items():
-                if name in pinned and name not in {c.package for c in changes}:
+                if name in pinned and name not in {c.package for c in changes} and _excludes(name, pinned[name], spec):
                     want = ctx.targets.get(name, spec)
                     changes.append(PinChange(name, name, want, reason=f"{self.id}: needs {name}{spec}"))
         return changes
@@ -222,6 +222,23 @@ class Recipe:
                 out.texts[path] = res.text
             out.findings.extend(res.findings)
         return out
+
+
+def _excludes(package: str, pin: str, wanted: str) -> bool:
+    """Whether a companion's pin admits none of its known releases inside `wanted` (so it must move too)."""
+    if not pin:
+        return False
+    from fleetshift.recipes import for_package
+
+    recipe = for_package(package)
+    try:
+        pinned, need = SpecifierSet(pin), SpecifierSet(wanted)
+    except InvalidSpecifier:
+        return False
+    known = [v for v in (recipe.known_versions if recipe else ()) if need.contains(v, prereleases=True)]
+    if not known:  # no release list to judge by: move it unless the pin already sits inside `wanted`
+        return not all(need.contains(s.version, prereleases=True) for s in pinned if s.operator in ("==", "==="))
+    return not any(pinned.contains(v, prereleases=True) for v in known)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -16,7 +16,6 @@ from fleetshift.model import Finding, UsageSite
 from fleetshift.recipes._lazy import lazy_exports
 from fleetshift.recipes.base import (
     ConfigFile,
-    PinChange,
     Recipe,
     RewriteContext,
     ServiceRewrite,
@@ -39,7 +38,7 @@ from fleetshift.recipes.pytest9.rules import (
     RULES,
     WIDE,
 )
-from fleetshift.recipes.pytest_asyncio import PA_VERSIONS, PYTEST_VERSIONS, excludes
+from fleetshift.recipes.pytest_asyncio import PYTEST_VERSIONS
 
 # the LibCST file rewriter is imported by the rewrite hooks only: detection stays on `ast`
 __getattr__ = lazy_exports(
@@ -66,18 +65,6 @@ class PytestRecipe(Recipe):
     order = 20
     risk_weight = 1.0
     docs = f"{CHANGELOG} {DEPRECATIONS}"
-
-    def pin_changes(self, ctx: RewriteContext, pinned: Mapping[str, str]) -> list[PinChange]:
-        """pytest moves to the target; a pinned pytest-asyncio moves to >=1.3.0 when its pin excludes it."""
-        if self.package not in pinned:
-            return []
-        target = ctx.targets.get(self.package, self.migrates_to)
-        out = [PinChange(self.package, self.package, target, reason=f"{self.id}: target {target}")]
-        pa = "pytest-asyncio"
-        if pa in pinned and excludes(pinned[pa], "1.3.0", PA_VERSIONS):
-            want = ctx.targets.get(pa, ">=1.3.0")
-            out.append(PinChange(pa, pa, want, reason=f"{self.id}: pytest 9 needs pytest-asyncio>=1.3.0"))
-        return out
 
     # -- detection --
 

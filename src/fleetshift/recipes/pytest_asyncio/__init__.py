@@ -20,7 +20,6 @@ from fleetshift.recipes._lazy import lazy_exports
 from fleetshift.recipes.base import (
     ConfigFile,
     FileKind,
-    PinChange,
     Recipe,
     RewriteContext,
     ServiceRewrite,
@@ -46,7 +45,6 @@ from fleetshift.recipes.pytest_asyncio.rules import (
     RULES,
     SCOPES,
     WIDE,
-    excludes,
 )
 from fleetshift.recipes.pytest_asyncio.survey import Override, Survey, survey
 
@@ -74,19 +72,6 @@ class PytestAsyncioRecipe(Recipe):
     docs = f"{MIGRATE_021} {MIGRATE_023} {CHANGELOG}"
 
     # -- pins --
-
-    def pin_changes(self, ctx: RewriteContext, pinned: Mapping[str, str]) -> list[PinChange]:
-        """The pytest-asyncio pin moves to the target; pytest moves only when its pin excludes >=8.2."""
-        target = ctx.targets.get(self.package, self.migrates_to)
-        if self.package not in pinned:
-            return []
-        out = [PinChange(self.package, self.package, target, reason=f"{self.id}: target {target}")]
-        if "pytest" in pinned and excludes(pinned["pytest"], "8.2", PYTEST_VERSIONS):
-            want = ctx.targets.get("pytest", ">=8.2")
-            out.append(
-                PinChange("pytest", "pytest", want, reason=f"{self.id}: pytest-asyncio 1.3 needs pytest>=8.2")
-            )
-        return out
 
     # -- detection --
 
@@ -142,6 +127,5 @@ __all__ = [
     "Override",
     "PytestAsyncioRecipe",
     "Survey",
-    "excludes",
     "survey",
 ]

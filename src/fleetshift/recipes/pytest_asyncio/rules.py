@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import Version
-
 from fleetshift.model import Action
 from fleetshift.recipes import _pytest_config as pc
 from fleetshift.recipes.base import Rule
@@ -208,15 +203,3 @@ PYTEST_VERSIONS = (
     "7.0.1", "7.4.4", "8.0.0", "8.0.2", "8.1.1", "8.1.2", "8.2.0", "8.2.2", "8.3.0", "8.3.3", "8.3.4", "8.3.5",
     "8.4.0", "8.4.1", "8.4.2", "9.0.0", "9.0.1", "9.0.2", "9.0.3", "9.1.0", "9.1.1", "9.2.0",
 )  # fmt: skip
-
-
-def excludes(spec: str, minimum: str, versions: Sequence[str]) -> bool:
-    """Whether a pin admits none of the known releases at or above `minimum` (so it must move)."""
-    if not spec:
-        return False
-    try:
-        pinned = SpecifierSet(spec)
-    except InvalidSpecifier:
-        return False
-    newer = [v for v in versions if Version(v) >= Version(minimum)]
-    return not any(pinned.contains(v, prereleases=True) for v in newer)
