@@ -62,13 +62,25 @@ class HealthCheck:
     stop: str = ""
 
 
+PYTHON_FLOOR_POLICIES = ("raise", "keep")
+
+
 @dataclass(frozen=True)
 class ServiceOptions:
+    """Per-service settings, from `[services.<name or path>]`. Empty values mean "as discovered"."""
+
     critical: bool = False
     phase: str | None = None
     skip: bool = False
     health: HealthCheck | None = None
-    test_command: str = ""
+    test_command: str = ""  # replaces the discovered test command (tox, hatch, CI step, Makefile, pytest)
+    python: str = ""  # the interpreter version for both environments, e.g. "3.12"
+    python_floor: str = ""  # "raise" or "keep"; "" = the fleet's default (raise for apps, keep for libraries)
+    groups: tuple[str, ...] | None = None  # Poetry / PEP 735 groups to install; None = main + test-like groups
+    extras: tuple[str, ...] | None = None  # extras to install; None = extras named test/tests/testing/dev
+    keep_unverified: bool | None = None  # keep a change whose baseline could not run; None = the fleet's
+    timeout: float | None = None  # seconds per step for this service; None = fleet.step_timeout
+    env: Mapping[str, str] = field(default_factory=dict)  # extra environment variables for its commands
 
 
 @dataclass(frozen=True)
@@ -88,14 +100,37 @@ class FleetConfig:
     targets: Mapping[str, Target] = field(default_factory=dict)
     services: Mapping[str, ServiceOptions] = field(default_factory=dict)
     hooks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    python_floor: str = ""  # "raise" / "keep" for every service; "" = raise for apps, keep for libraries
+    keep_unverified: bool = False  # keep changes of services whose baseline could not run
 
-    def is_critical(self, service: str) -> bool:
-        opts = self.services.get(service)
-        return service in self.critical or bool(opts and opts.critical)
+    def options(self, name: str, path: str | None = None) -> ServiceOptions:
+        """The settings of a service, addressed in the config by its name or by its folder ("." for the
+        fleet root, "services/api" or "./services/api"); defaults when the config says nothing."""
+        for key in (name, *((_norm_path(path),) if path is not None else ())):
+            if key in self.services:
+                return self.services[key]
+        if path is not None:
+            for key, opts in self.services.items():
+                if _norm_path(key) == _norm_path(path):
+                    return opts
+        return ServiceOptions()
+
+    def is_critical(self, service: str, path: str | None = None) -> bool:
+        return service in self.critical or self.options(service, path).critical
+
+    def keeps_unverified(self, name: str, path: str | None = None) -> bool:
+        opts = self.options(name, path)
+        return self.keep_unverified if opts.keep_unverified is None else opts.keep_unverified
 
     def target_specs(self) -> dict[str, str]:
         """Canonical package -> target specifier, for the rewrite stage."""
         return {name: t.spec for name, t in self.targets.items()}
+
+
+def _norm_path(path: str) -> str:
+    """A folder as the config may write it ("./a/b/", "a/b", ".", "") in one form ("a/b", ".")."""
+    parts = [p for p in path.replace("\\", "/").split("/") if p and p != "."]
+    return "/".join(parts) or "."
 
 
 _FLEET_KEYS = {
@@ -107,8 +142,13 @@ _FLEET_KEYS = {
     "jobs": "a whole number >= 0 (0 = one per core)",
     "failure_threshold": "a fraction between 0 and 1, or a percentage string like \"20%\"",
     "step_timeout": "seconds per migration step, a number > 0",
+    "python_floor": "\"raise\" (move the declared Python floor to what the targets need) or \"keep\" (pick target releases that still support it)",
+    "keep_unverified": "true or false: keep the change of a service whose baseline could not run",
 }
-_SERVICE_KEYS = {"critical", "phase", "skip", "health", "test_command"}
+_SERVICE_KEYS = {
+    "critical", "phase", "skip", "health", "test_command", "python", "python_floor", "groups", "extras",
+    "keep_unverified", "timeout", "env",
+}
 _HEALTH_KEYS = {"start", "url", "command", "timeout", "stop"}
 _TOP_KEYS = {"fleet", "targets", "services", "hooks"}
 
@@ -222,14 +262,41 @@ def _services(file: str, raw: Any) -> dict[str, ServiceOptions]:
         test_command = opts.get("test_command", "")
         if not isinstance(test_command, str):
             raise ConfigError(file, f"{key}.test_command", "expected a string", 'write test_command = "pytest -x tests"')
+        env = opts.get("env", {})
+        if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
+            raise ConfigError(file, f"{key}.env", "expected a table of strings", 'write env = { DATABASE_URL = "sqlite://" }')
+        if "keep_unverified" in opts and not isinstance(opts["keep_unverified"], bool):
+            raise ConfigError(file, f"{key}.keep_unverified", f"expected true or false, got {opts['keep_unverified']!r}",
+                              "set keep_unverified = true")
         out[name] = ServiceOptions(
             critical=opts.get("critical", False),
             phase=_phase(file, f"{key}.phase", opts["phase"]) if "phase" in opts else None,
             skip=opts.get("skip", False),
             health=_health(file, f"{key}.health", opts["health"]) if "health" in opts else None,
             test_command=test_command,
+            python=_python(file, f"{key}.python", opts["python"]) if "python" in opts else "",
+            python_floor=_floor_policy(file, f"{key}.python_floor", opts["python_floor"]) if "python_floor" in opts else "",
+            groups=_str_list(file, f"{key}.groups", opts["groups"]) if "groups" in opts else None,
+            extras=_str_list(file, f"{key}.extras", opts["extras"]) if "extras" in opts else None,
+            keep_unverified=opts.get("keep_unverified"),
+            timeout=float(_number(file, f"{key}.timeout", opts["timeout"], minimum=1)) if "timeout" in opts else None,
+            env=dict(env),
         )
     return out
+
+
+def _python(file: str, key: str, value: Any) -> str:
+    text = str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+    if not isinstance(text, str) or not text.replace(".", "").isdigit() or text.count(".") not in (1, 2):
+        raise ConfigError(file, key, f"expected a Python version like \"3.12\", got {value!r}", 'write python = "3.12"')
+    return text
+
+
+def _floor_policy(file: str, key: str, value: Any) -> str:
+    if value not in PYTHON_FLOOR_POLICIES:
+        raise ConfigError(file, key, f"expected \"raise\" or \"keep\", got {value!r}",
+                          'write python_floor = "raise" (move the floor) or "keep" (stay on releases that support it)')
+    return str(value)
 
 
 def _hooks(file: str, raw: Any) -> dict[str, tuple[str, ...]]:
@@ -272,7 +339,15 @@ def parse_config(root: Path, data: Mapping[str, Any], file: str) -> FleetConfig:
         targets=targets,
         services=_services(file, data.get("services", {})),
         hooks=_hooks(file, data.get("hooks", {})),
+        python_floor=_floor_policy(file, "fleet.python_floor", fleet["python_floor"]) if "python_floor" in fleet else "",
+        keep_unverified=_flag(file, "fleet.keep_unverified", fleet.get("keep_unverified", False)),
     )
+
+
+def _flag(file: str, key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(file, key, f"expected true or false, got {value!r}", f"set {key.split('.')[-1]} = true")
+    return value
 
 
 def default_targets() -> dict[str, Target]:

@@ -66,6 +66,122 @@ class Manifest:
     includes: tuple[str, ...] = ()  # other manifests pulled in (-r / -c), fleet-relative
 
 
+class ProjectKind(enum.StrEnum):
+    """A published library keeps its dependency ranges wide; an application pins what it runs."""
+
+    LIBRARY = "library"
+    APPLICATION = "application"
+
+
+class LockKind(enum.StrEnum):
+    """A generated file that fixes exact versions, and so the tool that regenerates it."""
+
+    UV = "uv.lock"
+    POETRY = "poetry.lock"
+    PDM = "pdm.lock"
+    PIPENV = "Pipfile.lock"
+    PIP_COMPILE = "pip-compile"  # a requirements file written by pip-compile or `uv pip compile`
+
+
+@dataclass(frozen=True)
+class PythonDecl:
+    """One place where a project states which Pythons it supports.
+
+    `kind`: "requires-python", "poetry", "python_requires", "classifier", ".python-version", "tox-envlist",
+    "github-actions", "gitlab-ci", "dockerfile"; `value` as written there ("^3.9", "py38", "3.12-slim").
+    """
+
+    file: str
+    line: int
+    kind: str
+    value: str
+
+
+@dataclass(frozen=True)
+class PythonModel:
+    """The Pythons a service supports: the declared floor/range and the minor versions it names.
+
+    `spec` is a PEP 440 specifier of the supported Pythons ("" when nothing says); `versions` the minor
+    versions ("3.8", "3.12") named anywhere (tox envs, CI matrices, classifiers, images, .python-version),
+    oldest first; `pinned` the one version a `.python-version` or a config `python` key fixes, else "".
+    """
+
+    spec: str = ""
+    versions: tuple[str, ...] = ()
+    pinned: str = ""
+    declarations: tuple[PythonDecl, ...] = ()
+
+    @property
+    def floor(self) -> str:
+        """The oldest minor version the service still supports, or "" when unknown."""
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+        if self.versions:
+            return self.versions[0]
+        try:
+            spec = SpecifierSet(self.spec)
+        except InvalidSpecifier:
+            return ""
+        for minor in range(0, 20):
+            if spec.contains(f"3.{minor}.99", prereleases=True) or spec.contains(f"3.{minor}.0", prereleases=True):
+                return f"3.{minor}"
+        return ""
+
+
+@dataclass(frozen=True)
+class LockFile:
+    """A lock file of a service: which kind, what it locks (`source`, the manifest it is generated from),
+    the command that regenerates it (run in the service folder) and its header options (pip-compile)."""
+
+    file: str
+    kind: LockKind
+    source: str = ""
+    command: str = ""
+    options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TestDeps:
+    """Test dependencies where a project keeps them: `source` says where ("poetry group test", "hatch env
+    default", "tox testenv", "extra test", "dependency-group dev", "requirements-test.txt")."""
+
+    __test__ = False
+
+    source: str
+    file: str
+    requirements: tuple[str, ...] = ()  # PEP 508 strings, or "-r path" relative to the service folder
+
+
+@dataclass(frozen=True)
+class TestCommand:
+    """How the project runs its tests, and where that was read (`source`: "config", "tox.ini [testenv]",
+    "hatch scripts.test", ".github/workflows/ci.yml", "Makefile test", "default")."""
+
+    __test__ = False
+
+    command: str
+    source: str = "default"
+    runner: str = "pytest"  # pytest / behave / unittest / other
+
+
+@dataclass(frozen=True)
+class Project:
+    """What a careful engineer reads before touching a service: library or application, its Pythons, its
+    locks, its test dependencies and its test command. Read statically by discovery, never by running code."""
+
+    kind: ProjectKind = ProjectKind.APPLICATION
+    name: str = ""  # distribution name when it has one
+    build_backend: str = ""
+    pythons: PythonModel = PythonModel()
+    locks: tuple[LockFile, ...] = ()
+    test_deps: tuple[TestDeps, ...] = ()
+    test_command: TestCommand = TestCommand("python -m pytest")
+
+    @property
+    def is_library(self) -> bool:
+        return self.kind is ProjectKind.LIBRARY
+
+
 @dataclass(frozen=True)
 class Service:
     """A folder of the fleet that is deployed and tested on its own."""
@@ -78,6 +194,7 @@ class Service:
     test_files: tuple[str, ...] = ()
     import_names: tuple[str, ...] = ()  # top-level packages this service provides
     critical: bool = False
+    project: Project = Project()
 
     @property
     def pins(self) -> tuple[Pin, ...]:
@@ -244,6 +361,32 @@ class TestStatus(enum.StrEnum):
     SKIPPED = "skipped"
 
 
+class RunState(enum.StrEnum):
+    """How a test run ended. Only RAN is evidence; every other state makes a baseline unusable."""
+
+    __test__ = False
+
+    RAN = "ran"  # the runner ran to its end and executed at least one test
+    USAGE_ERROR = "usage-error"  # pytest exit 4: unknown option, bad ini, bad arguments
+    INTERNAL_ERROR = "internal-error"  # pytest exit 3
+    COLLECTION_ERROR = "collection-error"  # errors while collecting (exit 2 with collection errors)
+    NO_TESTS = "no-tests"  # pytest exit 5, or nothing executed
+    IMPORT_ERROR = "import-error"  # conftest or plugin failed to import
+    INSTALL_FAILED = "install-failed"  # the environment could not be made
+    TIMEOUT = "timeout"  # killed at the step timeout
+
+
+class VerdictState(enum.StrEnum):
+    """A service's result in every report: kept and proven, kept unproven, or not kept."""
+
+    PASSED = "passed"
+    UNVERIFIABLE = "unverifiable"  # the baseline could not run: nothing proves the change
+    NOT_VERIFIED = "not-verified"  # applied with --no-verify
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    NO_OP = "no-op"
+
+
 @dataclass(frozen=True)
 class TestOutcome:
     """One test of a run: its stable id (`classname::name`, or `import:<package>` for a smoke test)."""
@@ -283,6 +426,10 @@ class TestRun:
     timed_out: bool = False
     cached: bool = False
     requirements: tuple[str, ...] = ()
+    state: RunState = RunState.RAN
+    sources: tuple[str, ...] = ()  # where the install list came from: "poetry.lock", "hatch env default" ...
+    python: str = ""  # the interpreter version the environment ran on
+    command: str = ""  # the test command as run
 
     def outcome(self, test_id: str) -> TestOutcome | None:
         for o in self.outcomes:
@@ -349,6 +496,16 @@ class Verdict:
     rolled_back: bool = False
     recipes: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
+    state: VerdictState | None = None  # None: derived from passed/skipped for records written before states
+
+    @property
+    def outcome(self) -> VerdictState:
+        """The verdict's state for every report ("unverifiable" is never shown as "passed")."""
+        if self.state is not None:
+            return self.state
+        if self.skipped:
+            return VerdictState.SKIPPED
+        return VerdictState.PASSED if self.passed else VerdictState.FAILED
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -374,20 +531,30 @@ __all__ = [
     "Fleet",
     "HealthResult",
     "Inventory",
+    "LockFile",
+    "LockKind",
     "Manifest",
     "ManifestKind",
     "Phase",
     "Pin",
     "Plan",
+    "Project",
+    "ProjectKind",
+    "PythonDecl",
+    "PythonModel",
     "RecipeUse",
+    "RunState",
     "Service",
     "ServiceInventory",
     "ServicePlan",
     "Severity",
+    "TestCommand",
+    "TestDeps",
     "TestOutcome",
     "TestRun",
     "TestStatus",
     "UsageSite",
     "Verdict",
+    "VerdictState",
     "field",
 ]

@@ -16,6 +16,7 @@ from pathlib import Path
 from fleetshift.discover import SKIP_DIRS
 from fleetshift.fsutil import replace_file
 from fleetshift.model import (
+    RunState,
     Service,
     TestOutcome,
     TestRun,
@@ -136,6 +137,8 @@ def run_from_json(data: Mapping[str, object]) -> TestRun:
         for o in d.pop("outcomes", [])  # type: ignore[union-attr]
     )
     d["requirements"] = tuple(d.get("requirements", ()))  # type: ignore[arg-type]
+    d["sources"] = tuple(d.get("sources", ()))  # type: ignore[arg-type]
+    d["state"] = RunState(d.get("state", RunState.RAN.value))
     return TestRun(outcomes=outcomes, **d)  # type: ignore[arg-type]
 
 
