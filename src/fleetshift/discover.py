@@ -15,6 +15,7 @@ import yaml
 from fleetshift.config import FleetConfig
 from fleetshift.manifests import manifest_kind, read_manifest
 from fleetshift.model import Finding, Fleet, Manifest, Service, Severity
+from fleetshift.project import read_project
 from fleetshift.recipes.base import config_kind, file_kind
 
 SKIP_DIRS = {
@@ -184,6 +185,9 @@ def discover(root: Path, config: FleetConfig) -> Fleet:
             continue
         python, configs, manifest_files = _walk_service(root, folder)
         manifests = _read_manifests(root, manifest_files, findings)
+        project, problems = read_project(root, rel, test_command=opts.test_command if opts else "",
+                                         python=opts.python if opts else "")
+        findings.extend(problems)
         tests = [p for p in python if file_kind(p) != "source"]
         services.append(
             Service(
@@ -195,6 +199,7 @@ def discover(root: Path, config: FleetConfig) -> Fleet:
                 test_files=tuple(p for p in tests if p.rsplit("/", 1)[-1] != "conftest.py"),
                 import_names=_import_names(root, folder, python),
                 critical=config.is_critical(name),
+                project=project,
             )
         )
     unknown = [n for n in (*config.critical, *config.services, *config.phase_overrides) if n not in names]

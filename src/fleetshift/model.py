@@ -81,6 +81,7 @@ class LockKind(enum.StrEnum):
     PDM = "pdm.lock"
     PIPENV = "Pipfile.lock"
     PIP_COMPILE = "pip-compile"  # a requirements file written by pip-compile or `uv pip compile`
+    EXPORT = "export"  # a requirements file exported from another lock (`uv export`, `pdm export`)
 
 
 @dataclass(frozen=True)
@@ -113,19 +114,19 @@ class PythonModel:
 
     @property
     def floor(self) -> str:
-        """The oldest minor version the service still supports, or "" when unknown."""
+        """The oldest minor version the service still supports, or "" when unknown: the floor of `spec`
+        when it has one (what installers enforce), else the oldest of `versions`."""
         from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-        if self.versions:
-            return self.versions[0]
         try:
-            spec = SpecifierSet(self.spec)
+            spec = SpecifierSet(self.spec) if self.spec else None
         except InvalidSpecifier:
-            return ""
-        for minor in range(0, 20):
-            if spec.contains(f"3.{minor}.99", prereleases=True) or spec.contains(f"3.{minor}.0", prereleases=True):
-                return f"3.{minor}"
-        return ""
+            spec = None
+        if spec is not None:
+            for major, minor in [(2, 7), *((3, m) for m in range(0, 20))]:
+                if spec.contains(f"{major}.{minor}.99", prereleases=True) or spec.contains(f"{major}.{minor}.0", prereleases=True):
+                    return f"{major}.{minor}"
+        return self.versions[0] if self.versions else ""
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,16 @@ class Project:
     def is_library(self) -> bool:
         return self.kind is ProjectKind.LIBRARY
 
+    @property
+    def generated_files(self) -> tuple[str, ...]:
+        """Fleet-relative files written by a lock tool (lock files and pip-compile / export outputs): they
+        are regenerated with `LockFile.command`, never edited by hand."""
+        return tuple(lock.file for lock in self.locks)
+
+    def lock_for(self, file: str) -> LockFile | None:
+        """The lock record of a (fleet-relative) file, when that file is generated."""
+        return next((lock for lock in self.locks if lock.file == file), None)
+
 
 @dataclass(frozen=True)
 class Service:
@@ -213,6 +224,7 @@ class Fleet:
     services: tuple[Service, ...] = ()
     findings: tuple[Finding, ...] = ()
     compose_depends_on: tuple[tuple[str, str], ...] = ()  # (service, dependency) from docker-compose
+    skipped: tuple[tuple[str, str], ...] = ()  # (folder, why) holding a manifest but not made a service
 
     def service(self, name: str) -> Service:
         for s in self.services:
@@ -273,6 +285,7 @@ class ServiceInventory:
     has_tests: bool = False
     critical: bool = False
     imports_siblings: tuple[str, ...] = ()  # other services whose packages this one imports
+    project: Project = Project()  # the service as a project (kind, Pythons, locks, tests), from discovery
 
 
 @dataclass(frozen=True)
@@ -283,6 +296,7 @@ class Inventory:
     services: tuple[ServiceInventory, ...] = ()
     findings: tuple[Finding, ...] = ()
     advisories: tuple[Finding, ...] = ()
+    skipped: tuple[tuple[str, str], ...] = ()  # (folder, why) discovery did not make a service
 
     def service(self, name: str) -> ServiceInventory:
         for s in self.services:

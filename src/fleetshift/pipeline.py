@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from fleetshift.config import FleetConfig, load_config
@@ -32,8 +32,15 @@ def survey(root: Path, *, use_cache: bool = True, jobs: int | None = None) -> Su
     root = root.resolve()
     config = load_config(root)
     fleet = discover(root, config)
-    inventory = scan(fleet, config, use_cache=use_cache, jobs=jobs or config.jobs or None)
+    inventory = with_projects(fleet, scan(fleet, config, use_cache=use_cache, jobs=jobs or config.jobs or None))
     return Survey(config, fleet, inventory)
+
+
+def with_projects(fleet: Fleet, inventory: Inventory) -> Inventory:
+    """The inventory carrying what discovery read of each service as a project, and the folders it skipped."""
+    projects = {s.name: s.project for s in fleet.services}
+    services = tuple(replace(s, project=projects[s.service]) if s.service in projects else s for s in inventory.services)
+    return replace(inventory, services=services, skipped=fleet.skipped)
 
 
 def analyse(root: Path, *, use_cache: bool = True, jobs: int | None = None) -> Analysis:
