@@ -27,7 +27,7 @@ def rewrite_files(
     """Run one recipe's service rewrite over in-memory files; returns every file's new text."""
     recipe = get(recipe_id)
     files = {p: textwrap.dedent(t) if not t.startswith("\n") else textwrap.dedent(t[1:]) for p, t in files.items()}
-    out = recipe.rewrite_service(_ctx(files, targets, todo_comments))
+    out = recipe.migrate(_ctx(files, targets, todo_comments))
     new = {**files, **out.texts}
     for path, text in new.items():
         if path.endswith(".py"):

@@ -109,7 +109,7 @@ def rewrite_service(root: Path, service: Service, chain: Sequence[str], config: 
         recipe = get(recipe_id)
         ctx = RewriteContext(service=service, targets=config.target_specs(), files=dict(texts), todo_comments=todo_comments)
         try:
-            result = recipe.rewrite_service(ctx)
+            result = recipe.migrate(ctx)
         except Exception as exc:  # a recipe bug must never cost the user their files
             findings.append(Finding(service.path or ".", 0, f"{recipe_id}/crashed",
                                     f"recipe {recipe_id} failed on this service ({exc!r}); none of its changes were kept",

@@ -17,21 +17,10 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from fleetshift.model import Action, Finding, Service, Severity, UsageSite
+from fleetshift.recipes.rule import Rule, RuleModule, Scope, discover
 
 FileKind = Literal["source", "test", "conftest"]
 ConfigKind = Literal["pytest.ini", "pytest.toml", "tox.ini", "setup.cfg", "pyproject.toml"]
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One breaking change a recipe knows: its id, what it is, whether it is rewritten, and the fix."""
-
-    id: str  # "<recipe>/<slug>", e.g. "tenacity/asyncio-module"
-    summary: str
-    action: Action
-    fix: str = ""  # what the rewrite does, or what a human must do
-    link: str = ""
-    since: str = ""  # library version that introduced the change
 
 
 @dataclass(frozen=True)
@@ -116,7 +105,9 @@ class Recipe:
     known_versions: ClassVar[tuple[str, ...]] = ()  # real releases of package/replaces, oldest first
     tokens: ClassVar[tuple[bytes, ...]]  # a file without any of these bytes is not parsed
     config_tokens: ClassVar[tuple[bytes, ...]] = ()  # same for config files
-    rules: ClassVar[tuple[Rule, ...]] = ()
+    rules: ClassVar[tuple[Rule, ...]] = ()  # set from `rules_package` when the recipe has one
+    rules_package: ClassVar[str | None] = None  # the package holding one module per rule
+    rule_modules: ClassVar[tuple[RuleModule, ...]] = ()
     advisories: ClassVar[tuple[Advisory, ...]] = ()
     drops: ClassVar[tuple[str, ...]] = ()  # companion packages removed with the migration (paho-mqtt)
     requires: ClassVar[Mapping[str, str]] = {}  # companion packages that must move too: name -> spec
@@ -124,6 +115,12 @@ class Recipe:
     risk_weight: ClassVar[float] = 2.0  # how much one applying migration adds to a service's risk score
     config_kinds: ClassVar[tuple[ConfigKind, ...] | None] = None  # config files it rewrites (None: all kinds)
     docs: ClassVar[str] = ""  # links to the library's own migration notes
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.rules_package:
+            cls.rule_modules = discover(cls.rules_package)
+            cls.rules = tuple(m.rule for m in cls.rule_modules)
 
     # ---- data helpers -------------------------------------------------------------------------
 
@@ -145,6 +142,19 @@ class Recipe:
         rule = self.rule(rule_id)
         sev = severity or (Severity.HUMAN if rule.action is Action.HUMAN else Severity.ADVICE)
         return Finding(path, line, rule.id, message or rule.fix or rule.summary, sev, rule.link, self.id)
+
+    def scope(self, ctx: RewriteContext) -> Scope:
+        """What this recipe's rule gates are judged on for the service being rewritten."""
+        return Scope(
+            target=ctx.targets.get(self.package, self.migrates_to),
+            known_versions=self.known_versions,
+            python=ctx.service.project.pythons.spec,
+            files=ctx.files,
+        )
+
+    def applies(self, rule_id: str, ctx: RewriteContext) -> bool:
+        """Whether a rule's declared gates (`min_target`, `python`, `condition`) let it act on this service."""
+        return self.rule(rule_id).applies(self.scope(ctx))
 
     def handles(self, package: str) -> bool:
         return package in {self.package, self.replaces}
@@ -209,6 +219,15 @@ class Recipe:
         if kind is None or (self.config_kinds is not None and kind not in self.config_kinds):
             return None
         return self.rewrite_config(ConfigFile(path, text, kind), ctx)
+
+    def migrate(self, ctx: RewriteContext) -> ServiceRewrite:
+        """The recipe's rewrite of a service with its rule gates enforced: what a gated-out rule reports is dropped."""
+        out = self.rewrite_service(ctx)
+        scope = self.scope(ctx)
+        gated = {r.id for r in self.rules if not r.applies(scope)}
+        if gated:
+            out.findings = [f for f in out.findings if f.rule not in gated]
+        return out
 
     def rewrite_service(self, ctx: RewriteContext) -> ServiceRewrite:
         """Rewrite every file of a service; override `prepare`/`rewrite_file` to look across files first."""

@@ -15,7 +15,7 @@ from fleetshift.recipes.aiomqtt.analysis import (
     defined_functions,
     merge_stats,
 )
-from fleetshift.recipes.aiomqtt.rules import ALL_RULES, CHANGELOG, GUIDE, RULES
+from fleetshift.recipes.aiomqtt.rules import CHANGELOG, GUIDE
 from fleetshift.recipes.base import (
     Advisory,
     FileKind,
@@ -51,7 +51,7 @@ class AiomqttRecipe(Recipe):
         "2.4.0", "2.5.0", "2.5.1",
     )  # fmt: skip
     tokens = (b"asyncio_mqtt", b"aiomqtt", b"paho", b"filtered_messages", b".messages(")
-    rules = ALL_RULES
+    rules_package = "fleetshift.recipes.aiomqtt.rules"
     advisories = (
         Advisory(
             "==2.5.0",
@@ -79,7 +79,7 @@ class AiomqttRecipe(Recipe):
     def _sites(self, path: str, plan: Plan) -> list[UsageSite]:
         out = []
         for mark in plan.marks:
-            rule = RULES[mark.rule]
+            rule = self.rule(mark.rule)
             if mark.severity == "advice" and rule.action is not Action.INFO:
                 continue  # a suggestion beside an automatic edit, not a site of its own
             action = Action.HUMAN if mark.severity == "human" else rule.action
@@ -142,8 +142,8 @@ class AiomqttRecipe(Recipe):
         for mark in plan.marks:
             if mark.finding:
                 severity = Severity.HUMAN if mark.severity == "human" else Severity.ADVICE
-                message = mark.message or RULES[mark.rule].fix
-                findings.append(self.finding(path, mark.line, RULES[mark.rule].id, message, severity))
+                message = mark.message or self.rule(mark.rule).fix
+                findings.append(self.finding(path, mark.line, self.rule(mark.rule).id, message, severity))
         return RewriteResult(new, findings)
 
     def pin_changes(self, ctx: RewriteContext, pinned: Mapping[str, str]) -> list[PinChange]:

@@ -29,6 +29,9 @@ from fleetshift.recipes.aiomqtt.overlap import (
     merge_stats,
 )
 from fleetshift.recipes.aiomqtt.plan import CallOp, ForOp, Key, Mark, Plan
+from fleetshift.recipes.rule import discover
+
+RULES = "fleetshift.recipes.aiomqtt.rules"
 
 
 def analyse(
@@ -52,15 +55,14 @@ class _Analysis(ApiChecks, MessageChecks, LifecycleChecks):
     def run(self) -> Plan:
         self.collect_receivers()
         self.check_imports()
-        if not self.mqtt_file:
-            self.check_paho()
-            self.check_message_sites()
-            return self.plan
-        self.check_calls()
+        if self.mqtt_file:
+            self.check_calls()
+        for module in discover(RULES):
+            if check := module.hook("check"):
+                check(self)  # the rules that are checked in their own module
         self.check_message_sites()
-        self.check_connect_pairs()
-        self.check_except_handlers()
-        self.check_paho()
+        if self.mqtt_file:
+            self.check_connect_pairs()
         return self.plan
 
 

@@ -4,7 +4,6 @@ result and return-code comparisons, private paho access, and Clients built outsi
 from __future__ import annotations
 
 import ast
-from collections import Counter
 
 from fleetshift.recipes.aiomqtt import names as N
 from fleetshift.recipes.aiomqtt.clients import ClientTracker
@@ -110,7 +109,6 @@ class ApiChecks(ClientTracker):
                     self.human("private-paho", node)
             elif isinstance(node, ast.Compare):
                 self.check_compare(node)
-        self.check_client_outside_loop()
 
     def check_constructor(self, call: ast.Call) -> None:
         for kw in call.keywords:
@@ -204,28 +202,3 @@ class ApiChecks(ClientTracker):
             cur = self.parents.get(id(cur))
         return False
 
-    def check_client_outside_loop(self) -> None:
-        called_from_async: Counter[str] = Counter()
-        called_elsewhere: Counter[str] = Counter()
-        for node in ast.walk(self.tree):
-            if isinstance(node, ast.Call) and (name := callee_name(node.func)):
-                func = self.func_of(node)
-                (called_from_async if isinstance(func, ast.AsyncFunctionDef) else called_elsewhere)[name] += 1
-        for node in ast.walk(self.tree):
-            if not self.is_client_call(node):
-                continue
-            func = self.func_of(node)
-            if isinstance(func, ast.AsyncFunctionDef):
-                continue
-            if isinstance(func, ast.FunctionDef | ast.Lambda):
-                name = getattr(func, "name", "")
-                if name and called_from_async[name] and not called_elsewhere[name]:
-                    continue
-                where = f"in the sync function {name or 'lambda'}()"
-            else:
-                where = "in a class body" if self.class_of(node) is not None else "at module level"
-            self.human(
-                "client-outside-loop",
-                node,
-                f"Client(...) built {where}: aiomqtt>=2.3.1 needs a running event loop there; build it inside async code (e.g. a lifespan/startup coroutine).",
-            )

@@ -11,8 +11,8 @@ from fleetshift.recipes._ast import Imports
 from fleetshift.recipes.aiomqtt import names as N
 from fleetshift.recipes.aiomqtt.overlap import call_stats
 from fleetshift.recipes.aiomqtt.plan import CallOp, Key, Mark, Plan
-from fleetshift.recipes.aiomqtt.rules import RULES
 from fleetshift.recipes.aiomqtt.tree import parents
+from fleetshift.recipes.rule import by_slug
 
 
 class ClientTracker:
@@ -79,7 +79,7 @@ class ClientTracker:
             ops.append(op)
 
     def rule_fix(self, slug: str) -> str:
-        return RULES[slug].fix
+        return by_slug("fleetshift.recipes.aiomqtt.rules")[slug].fix
 
     def _index(self, node: ast.AST, func: ast.AST | None, cls: ast.ClassDef | None) -> None:
         self.scope_of[id(node)] = (func, cls)
@@ -203,7 +203,7 @@ class ClientTracker:
                 return found
         return None
 
-    def _message_call(self, call: ast.AST, at: ast.AST, *, in_with: bool = False) -> bool:
+    def message_call(self, call: ast.AST, at: ast.AST, *, in_with: bool = False) -> bool:
         if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
             return False
         if call.func.attr in ("filtered_messages", "unfiltered_messages"):

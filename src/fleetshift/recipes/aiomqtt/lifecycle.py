@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import ast
 
-from fleetshift.recipes.aiomqtt import names as N
 from fleetshift.recipes.aiomqtt.clients import ClientTracker
 from fleetshift.recipes.aiomqtt.plan import CallOp
-from fleetshift.recipes.aiomqtt.tree import handler_types
 
 
 class LifecycleChecks(ClientTracker):
@@ -108,33 +106,3 @@ class LifecycleChecks(ClientTracker):
                 return block
         return []
 
-    def check_except_handlers(self) -> None:
-        for node in ast.walk(self.tree):
-            if not isinstance(node, ast.Try):
-                continue
-            code_errors = [
-                h
-                for h in node.handlers
-                if any(self.imports.qualname(t) in N.CODE_ERROR_QUALNAMES for t in handler_types(h))
-            ]
-            if not code_errors:
-                continue
-            guarded = any(
-                (
-                    isinstance(n, ast.AsyncWith)
-                    and any(
-                        self.is_client_call(i.context_expr) or self._message_call(i.context_expr, n)
-                        for i in n.items
-                    )
-                )
-                or isinstance(n, ast.AsyncFor)
-                for stmt in node.body
-                for n in ast.walk(stmt)
-            )
-            if guarded:
-                self.human("disconnect-errors", code_errors[0])
-
-    def check_paho(self) -> None:
-        for node in ast.walk(self.tree):
-            if isinstance(node, ast.Call) and self.imports.qualname(node.func) == "paho.mqtt.client.Client":
-                self.human("paho-direct", node)

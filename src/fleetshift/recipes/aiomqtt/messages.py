@@ -33,7 +33,7 @@ class MessageChecks(ClientTracker):
             if isinstance(node, ast.AsyncWith):
                 for item in node.items:
                     call = item.context_expr
-                    if self._message_call(call, node, in_with=True):
+                    if self.message_call(call, node, in_with=True):
                         sites.append((node, call, call.func.attr))  # type: ignore[union-attr,attr-defined]
                         context_calls.add(id(call))
             elif (
@@ -47,7 +47,7 @@ class MessageChecks(ClientTracker):
             if (
                 isinstance(node, ast.Call)
                 and id(node) not in context_calls
-                and self._message_call(node, node)
+                and self.message_call(node, node)
             ):
                 self.human(
                     "messages-manual",

@@ -1,0 +1,10 @@
+"""connect()/disconnect() use that is not a simple pair
+
+Use `async with client:` (or __aenter__()/__aexit__(None, None, None)); a client is reusable but not
+reentrant (MqttReentrantError); pass Client(timeout=) instead of connect(timeout=).
+"""
+
+from fleetshift.recipes.aiomqtt.rules import GUIDE
+from fleetshift.recipes.rule import HUMAN, rule
+
+RULE = rule(__name__, __doc__, HUMAN, since="2.0.0", link=GUIDE, order=12)
