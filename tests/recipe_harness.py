@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import ast
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 import libcst
 
-from fleetshift.model import Finding, Service, UsageSite
+from fleetshift.model import Action, Finding, Service, UsageSite
 from fleetshift.recipes import get
 from fleetshift.recipes.base import ConfigFile, RewriteContext, SourceFile, config_kind, file_kind
 
@@ -75,3 +76,59 @@ def detect(recipe_id: str, source: str, path: str = "svc/tests/test_x.py") -> li
 
 def rules_of(items: list[UsageSite] | list[Finding]) -> set[str]:
     return {i.rule for i in items}
+
+
+# ---- cases keyed by rule ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    """One rule's example: `before` becomes `after` (None: stays byte for byte) and reports `findings`.
+
+    A case whose rule acts (rewrites, or reports the rule) is the rule's positive case; one where the
+    rule leaves the code alone (`after` None, no finding of the rule) is its no-op twin. `findings`
+    lists rule slugs or ids that must be reported; `path` decides the file's kind (source, test, config).
+    """
+
+    rule: str
+    before: str
+    after: str | None = None
+    findings: tuple[str, ...] = ()
+    targets: Mapping[str, str] | None = None
+    path: str = "svc/app/mod.py"
+    name: str = ""
+    extra_files: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def positive(self) -> bool:
+        return self.after is not None or self.rule_id_in(self.findings)
+
+    def rule_id_in(self, ids: Iterable[str]) -> bool:
+        return self.rule in {i.split("/", 1)[-1] for i in ids}
+
+    def id(self) -> str:
+        return f"{self.rule}-{'fires' if self.positive else 'no-op'}" + (f"-{self.name}" if self.name else "")
+
+
+def check_case(recipe_id: str, case: Case) -> None:
+    """Run a case: the exact result, output that parses, idempotence, the findings, and what detection sees."""
+    before = textwrap.dedent(case.before)
+    expected = before if case.after is None else textwrap.dedent(case.after)
+    kw = {"targets": case.targets, "extra_files": dict(case.extra_files)}
+    got, findings = rewrite(recipe_id, before, case.path, **kw)
+    assert got == expected, f"--- got ---\n{got}\n--- expected ---\n{expected}"
+    again, _ = rewrite(recipe_id, got, case.path, **kw)
+    assert again == got, f"not idempotent; second pass gave:\n{again}"
+    reported = {f.rule.split("/", 1)[-1] for f in findings}
+    wanted = {r.split("/", 1)[-1] for r in case.findings}
+    assert wanted <= reported, f"expected findings {sorted(wanted)}, got {findings}"
+    detectable = case.path.endswith(".py") or config_kind(case.path) is not None
+    seen = {s.rule.split("/", 1)[-1] for s in detect(recipe_id, before, case.path)} if detectable else set()
+    if case.positive:
+        assert case.rule in reported | seen, f"{case.rule} neither detected nor reported: {findings}"
+        if case.after is not None and detectable:  # what the rule rewrote is not an automatic site any more
+            left = detect(recipe_id, got, case.path)
+            assert not [s for s in left if s.rule.endswith(f"/{case.rule}") and s.action is Action.AUTO], left
+    else:
+        assert reported == wanted, f"a no-op case reported {findings}"
+        assert case.rule not in seen, f"{case.rule} detected in its no-op case"
