@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 
+from fleetshift.config import ServiceOptions
 from fleetshift.discover import SKIP_DIRS
 from fleetshift.fsutil import replace_file
 from fleetshift.model import (
@@ -28,11 +29,12 @@ from fleetshift.verify.envs import (
     CACHE_VERSION,
     DEFAULT_TIMEOUT,
     ENVS_DIR,
-    _is_url,
     _service_slug,
     make_env,
     remove_env,
 )
+from fleetshift.verify.install import _is_url, lock_for, select
+from fleetshift.verify.pythons import PythonUnavailable, ResolvedPython, python_for, resolve
 from fleetshift.verify.runs import run_tests
 
 
@@ -61,22 +63,29 @@ def _sources(root: Path, service: Service) -> tuple[set[str], set[str]]:
         ):
             folders.add(pin.path if (Path(root) / pin.path).is_dir() else posixpath.dirname(pin.path))
     files = {m.file for m in service.manifests} | {i for m in service.manifests for i in m.includes}
+    files |= {lk.file for lk in service.project.locks} | {lk.source for lk in service.project.locks if lk.source}
     return folders, files
 
 
 def baseline_key(
     root: Path, service: Service, *, python: str = "", test_command: str = "",
-    pin_overrides: Mapping[str, str] | None = None,
+    pin_overrides: Mapping[str, str] | None = None, options: ServiceOptions | None = None,
+    python_version: str = "",
 ) -> str:  # fmt: skip
-    """Hash of everything a baseline depends on: the service's files, the manifests it includes, the local
-    packages it installs (by fleet-relative path and content), the interpreter and the options."""
+    """Hash of everything a baseline depends on: the service's files (its lock among them), the manifests it
+    includes, the local packages it installs (by fleet-relative path and content), the interpreter and its
+    version, the test command, the groups and extras installed and the options."""
     root = Path(root).resolve()
     h = hashlib.sha256()
     interpreter = python or sys.executable
-    h.update(
-        f"{CACHE_VERSION}\0{interpreter}\0{sys.version if not python else ''}\0{test_command}\0".encode()
-    )
+    version = python_version or (sys.version if not python else "")
+    h.update(f"{CACHE_VERSION}\0{interpreter}\0{version}\0{test_command}\0".encode())
     h.update(json.dumps(sorted((pin_overrides or {}).items())).encode())
+    sel = select(root, service, options)
+    lock = lock_for(root, service)
+    h.update(json.dumps([sel.groups, sel.extras, lock.file if lock else "", lock.kind if lock else ""]).encode())
+    project = service.project
+    h.update(json.dumps([[td.source, td.requirements] for td in project.test_deps]).encode())
     folders, extra = _sources(root, service)
     files = {root / f for f in extra}
     for folder in folders:
@@ -158,6 +167,8 @@ def baseline(
     env_root: Path | None = None,
     keep_env: bool = False,
     old_files: Mapping[str, bytes | None] | None = None,
+    options: ServiceOptions | None = None,
+    config_file: str = "",
 ) -> TestRun:
     """The service's tests on its old pins, as it is before rewriting; cached, so a second call on unchanged
     files returns the stored run (`cached` True) without installing anything.
@@ -170,17 +181,25 @@ def baseline(
     env_root = Path(env_root or root / ENVS_DIR)
     with tempfile.TemporaryDirectory(prefix="fleetshift-baseline-") as scratch:
         source = shadow_tree(root, service, old_files, Path(scratch)) if old_files else root
+        try:
+            interp: ResolvedPython | None = resolve(python) or python_for(service, options, config_file=config_file)
+        except PythonUnavailable:
+            interp = None  # make_env records the error as an install failure
         key = baseline_key(
-            source, service, python=python, test_command=test_command, pin_overrides=pin_overrides
-        )
+            source, service, python=str(interp.path) if interp else python, test_command=test_command,
+            pin_overrides=pin_overrides, options=options, python_version=interp.version if interp else "",
+        )  # fmt: skip
         cache = baseline_cache_path(root, service, key)
         try:
             return replace(run_from_json(json.loads(cache.read_text("utf-8"))), cached=True)
         except (OSError, ValueError, KeyError, TypeError):
             pass
-        options = {"python": python, "timeout": timeout, "pin_overrides": pin_overrides, "env_root": env_root}
-        env = make_env(source, service, run_dir, "old", **options)  # type: ignore[arg-type]
+        env = make_env(
+            source, service, run_dir, "old", python=python, timeout=timeout, pin_overrides=pin_overrides,
+            env_root=env_root, options=options, resolved=interp, config_file=config_file,
+        )  # fmt: skip
         run = run_tests(source, service, env, run_dir, timeout=timeout, test_command=test_command)
+        run = replace(run, sources=run.sources or env.sources, python=run.python or env.python_version)
         if not keep_env:
             remove_env(root, service, "old", env_root)
     if run.ran:  # an install or a hang may be passing trouble (network): try again next time

@@ -1,62 +1,57 @@
-"""Isolated environments per service: what to install (from the manifests as fleetshift read them), made with
-uv and its shared cache, every command logged and bounded by the step timeout."""
+"""Isolated environments per service, made with uv and its shared cache on the service's own Python, installed
+the way the project installs itself (`install.plan_install`), every command logged and bounded by the step
+timeout; the service tree is left byte-identical (build artefacts an install writes into it are removed).
+
+The orchestrator's entry point is `make_env(root, service, run_dir, label, options=..., before=..., upgrade=...)`:
+label "old" is the baseline (the lock exactly), "new" the after-environment (the lock with only the moved
+packages upgraded). `preflight` (in `pythons`) finds services whose Python is missing before a run writes.
+"""
 
 from __future__ import annotations
 
-import configparser
 import os
-import posixpath
+import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
-import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from uv import find_uv_bin
 
-from fleetshift.model import (
-    ManifestKind,
-    Pin,
-    Service,
+from fleetshift.config import ServiceOptions
+from fleetshift.model import Service
+from fleetshift.verify.install import (
+    InstallPlan,
+    LockError,
+    _is_url,
+    absolute_lines,
+    plan_install,
 )
+from fleetshift.verify.install import (
+    installable as installable,
+)
+from fleetshift.verify.install import (
+    requirement_string as requirement_string,
+)
+from fleetshift.verify.pythons import PythonUnavailable, ResolvedPython, python_for, resolve
 
 ENVS_DIR = ".fleetshift/envs"
 BASELINE_CACHE_DIR = ".fleetshift/cache/baseline"
 DEFAULT_TIMEOUT = 300.0
-CACHE_VERSION = "1"
-SKIPPED_SECTIONS = {"setup_requires"}  # build-time only
-
-
-@dataclass(frozen=True)
-class InstallPlan:
-    """What goes into a service's environment, in order: uv requirement arguments, then the service itself.
-
-    Each requirement is a PEP 508 string, a local path or URL, or an option with its value
-    ("-r requirements-dev.txt", "-c constraints.txt", "-e /abs/libs/x"); relative files are relative to
-    the service folder, where uv runs.
-    """
-
-    requirements: tuple[str, ...] = ()
-    editable_self: str = ""  # absolute folder installed with `--no-deps -e`, "" when not installable
-    overrides: tuple[str, ...] = ()  # requirement strings passed to uv as --override
-
-    def args(self) -> list[str]:
-        out: list[str] = []
-        for req in self.requirements:
-            opt, _, value = req.partition(" ")
-            out += [opt, value] if opt in ("-r", "-c", "-e") else [req]
-        return out
+CACHE_VERSION = "2"
 
 
 @dataclass(frozen=True)
 class Env:
-    """An isolated environment of one service, or why it could not be made (`ok` False, `error`, `log`)."""
+    """An isolated environment of one service, or why it could not be made (`ok` False, `error`, `log`).
+
+    `sources` names where the install list came from ("poetry.lock (main, test)", "hatch env default");
+    `python_version` the interpreter it runs on and `python_reason` why that one.
+    """
 
     service: str
     label: str
@@ -66,6 +61,9 @@ class Env:
     log: str = ""
     requirements: tuple[str, ...] = ()
     timed_out: bool = False
+    sources: tuple[str, ...] = ()
+    python_version: str = ""
+    python_reason: str = ""
 
     @property
     def bin_dir(self) -> Path:
@@ -76,89 +74,28 @@ class Env:
         return self.bin_dir / ("python.exe" if os.name == "nt" else "python")
 
 
-def _is_url(s: str) -> bool:
-    return "://" in s or s.startswith(("git+", "hg+", "svn+", "bzr+", "file:"))
-
-
-def requirement_string(root: Path, pin: Pin) -> str:
-    """A Pin as uv takes it: `name[extras]spec; marker`, `-e /abs/dir` for a local folder, a path or URL."""
-    extras = f"[{','.join(pin.extras)}]" if pin.extras else ""
-    marker = f"; {pin.marker}" if pin.marker else ""
-    if pin.path and _is_url(pin.path):
-        if pin.editable:
-            return f"-e {pin.path}"
-        url = (
-            pin.path
-            if pin.path.startswith(("git+", "hg+", "svn+", "bzr+", "file:")) or not pin.path.endswith(".git")
-            else f"git+{pin.path}"
-        )
-        return f"{pin.package}{extras} @ {url}{marker}"
-    if pin.path:
-        local = Path(pin.path) if posixpath.isabs(pin.path) else Path(root) / pin.path
-        local = local.resolve()
-        return f"-e {local}{extras}" if local.is_dir() else f"{local}{extras}{marker}"
-    return f"{pin.package}{extras}{pin.spec}{marker}"
-
-
-def installable(folder: Path) -> bool:
-    """Whether a folder is a package pip can install: pyproject with [build-system] or [project], setup.py,
-    or setup.cfg with [metadata]."""
-    try:
-        data = tomllib.loads((folder / "pyproject.toml").read_text("utf-8-sig"))
-        if "build-system" in data or "project" in data:
-            return True
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        pass
-    if (folder / "setup.py").is_file():
-        return True
-    cfg = configparser.ConfigParser(interpolation=None)
-    try:
-        cfg.read_string((folder / "setup.cfg").read_text("utf-8-sig"))
-    except (OSError, UnicodeDecodeError, configparser.Error):
-        return False
-    return cfg.has_section("metadata")
-
-
-def _override(name: str, value: str) -> str:
-    try:
-        SpecifierSet(value)
-    except InvalidSpecifier:
-        return value  # a whole requirement string
-    return f"{name}{value}"
-
-
 def requirements_for(
-    root: Path, service: Service, pin_overrides: Mapping[str, str] | None = None
+    root: Path,
+    service: Service,
+    pin_overrides: Mapping[str, str] | None = None,
+    *,
+    options: ServiceOptions | None = None,
+    python_version: str = "",
 ) -> InstallPlan:
-    """The install list of a service from its manifests as fleetshift read them: every section (main, extras,
-    groups, dev-packages), requirement files passed to uv as `-r`, the service itself when installable.
+    """The install list of a service from its manifests (main dependencies, test-like or configured groups
+    and extras, requirement files but documentation ones, the project's test dependencies), without its
+    lock: see `install.plan_install` for the whole plan.
 
     `pin_overrides` maps a package to a specifier (">=9,<10") or a requirement string; uv applies them over
     whatever the manifests say (`--override`).
     """
-    root = Path(root)
-    base = service.path or "."
-    included = {inc for m in service.manifests if m.kind == ManifestKind.REQUIREMENTS for inc in m.includes}
-    files = {m.file for m in service.manifests}
-    reqs: list[str] = []
-    for m in service.manifests:
-        if m.kind == ManifestKind.REQUIREMENTS:
-            if m.file in included or (m.file.endswith(".in") and m.file[:-3] + ".txt" in files):
-                continue  # pulled in by another file, or locked by its .txt twin
-            opt = "-c" if posixpath.basename(m.file).lower().startswith("constraints") else "-r"
-            reqs.append(f"{opt} {posixpath.relpath(m.file, base)}")
-            continue
-        reqs += [requirement_string(root, p) for p in m.pins if p.section not in SKIPPED_SECTIONS]
-        reqs += [f"-r {posixpath.relpath(inc, base)}" for inc in m.includes]  # setup.cfg `file:` includes
-    if service.has_tests and not any(p.package == "pytest" for p in service.pins):
-        reqs.append("pytest")
-    folder = (root / service.path).resolve()
-    self_dep = any(
-        p.path and not _is_url(p.path) and (root / p.path).resolve() == folder for p in service.pins
-    )
-    overrides = tuple(_override(k, v) for k, v in sorted((pin_overrides or {}).items()))
-    return InstallPlan(
-        tuple(dict.fromkeys(reqs)), str(folder) if installable(folder) and not self_dep else "", overrides
+    return plan_install(
+        root,
+        service,
+        options=options,
+        python_version=python_version,
+        pin_overrides=pin_overrides,
+        use_lock=False,
     )
 
 
@@ -259,6 +196,100 @@ def env_path(root: Path, service: Service, label: str, env_root: Path | None = N
     return Path(env_root or Path(root) / ENVS_DIR) / f"{_service_slug(service)}-{label}"
 
 
+# ---- the service tree stays as it was ---------------------------------------------------------------------
+
+_NO_DESCEND = {".git", ".hg", ".svn", ".fleetshift", ".venv", "venv", ".tox", ".nox", "node_modules",
+               ".mypy_cache", ".pytest_cache", ".ruff_cache"}  # fmt: skip
+_ARTEFACT = re.compile(r"(\.egg-info|\.dist-info|\.eggs|__pycache__|pip-wheel-metadata|\.pyc|^build)$")
+
+
+class TreeGuard:
+    """Remembers folders before an install and afterwards removes what the install's builds left there:
+    new paths under a build artefact (`*.egg-info`, `build/`, `.eggs/`, `__pycache__`), and the bytes of
+    artefacts that were already there put back. A new path of any other kind is only reported; nothing
+    that existed is ever removed."""
+
+    def __init__(self, folders: Iterable[Path]) -> None:
+        self.folders = sorted({Path(f).resolve() for f in folders if Path(f).is_dir()})
+        self.before = {f: self._listing(f) for f in self.folders}
+        self.saved: dict[Path, bytes] = {}
+        for f, entries in self.before.items():
+            for rel, is_dir in entries.items():
+                if not is_dir and self._artefact(rel):
+                    try:
+                        self.saved[f / rel] = (f / rel).read_bytes()
+                    except OSError:
+                        pass
+
+    @staticmethod
+    def _listing(folder: Path) -> dict[str, bool]:
+        out: dict[str, bool] = {}
+        for dirpath, dirnames, filenames in os.walk(folder):
+            rel = os.path.relpath(dirpath, folder)
+            prefix = "" if rel == "." else rel + os.sep
+            for d in dirnames:
+                out[prefix + d] = True
+            for name in filenames:
+                out[prefix + name] = False
+            dirnames[:] = [
+                d for d in dirnames if d not in _NO_DESCEND and not os.path.islink(os.path.join(dirpath, d))
+            ]
+        return out
+
+    @staticmethod
+    def _artefact(rel: str) -> bool:
+        return any(_ARTEFACT.search(part) for part in Path(rel).parts)
+
+    def restore(self) -> list[str]:
+        """Undo the builds' traces; returns what was done (for the log)."""
+        done: list[str] = []
+        for folder in self.folders:
+            before = self.before[folder]
+            new = sorted(set(self._listing(folder)) - set(before))
+            removed: list[str] = []
+            for rel in new:
+                if any(rel.startswith(r + os.sep) for r in removed):
+                    continue
+                path = folder / rel
+                if not self._artefact(rel):
+                    done.append(f"left {path} (not a build artefact)")
+                    continue
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+                removed.append(rel)
+                done.append(f"removed {path}")
+        for path, data in self.saved.items():
+            try:
+                if path.read_bytes() == data:
+                    continue
+            except OSError:
+                pass
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            done.append(f"restored {path}")
+        return done
+
+
+# ---- making an environment ------------------------------------------------------------------------------
+
+
+def _local_dirs(plan: InstallPlan, folder: Path) -> list[Path]:
+    dirs = [folder]
+    for line in (*plan.requirements, *plan.locked, *plan.compile_input):
+        opt, _, value = line.partition(" ")
+        if opt == "-e" and value and not _is_url(value):
+            path = Path(value.split("[")[0])
+            dirs.append(path if path.is_absolute() else folder / path)
+    return dirs
+
+
+def _write_lines(path: Path, lines: Iterable[str]) -> Path:
+    path.write_text("".join(f"{ln}\n" for ln in lines), encoding="utf-8")
+    return path
+
+
 def make_env(
     root: Path,
     service: Service,
@@ -269,11 +300,23 @@ def make_env(
     timeout: float = DEFAULT_TIMEOUT,
     pin_overrides: Mapping[str, str] | None = None,
     env_root: Path | None = None,
+    options: ServiceOptions | None = None,
+    before: Service | None = None,
+    upgrade: Iterable[str] = (),
+    relocked: bool = False,
+    resolved: ResolvedPython | None = None,
+    stage: str = "",
+    config_file: str = "",
 ) -> Env:
-    """Make a fresh venv for the service with uv (shared cache) and install its requirements; never raises.
+    """Make a fresh venv for the service with uv (shared cache) and install it the way the project does;
+    never raises.
 
-    Python is `python` or the interpreter running fleetshift. The output of every command goes to
-    `<run_dir>/logs/<service>/<label>-install.log`.
+    - Python: `resolved`, else `python` (a version or an interpreter path), else `pythons.python_for(service,
+      options)`: config `python`, the project's pinned version, the newest available in its declared range.
+    - What: `install.plan_install` — label "old" (or `stage="baseline"`) the lock exactly; otherwise the lock
+      with only the moved packages upgraded (pins that differ from `before`, plus `upgrade`: targets and
+      replaced packages), or the lock as it is when the run regenerated it (`relocked`).
+    - Output of every command: `<run_dir>/logs/<service>/<label>-install.log`.
     """
     root = Path(root).resolve()
     folder = root / service.path
@@ -281,15 +324,34 @@ def make_env(
     logs = log_dir(run_dir, service)
     logs.mkdir(parents=True, exist_ok=True)
     log_path = logs / f"{label}-install.log"
-    plan = requirements_for(root, service, pin_overrides)
-    shown = (*plan.requirements, *([f"-e {plan.editable_self} (--no-deps)"] if plan.editable_self else []))
+    shown: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    py_version = py_reason = ""
 
     def failed(error: str, timed_out: bool = False) -> Env:
-        return Env(service.name, label, str(venv), False, error, str(log_path), shown, timed_out)
+        return Env(service.name, label, str(venv), False, error, str(log_path), shown, timed_out, sources,
+                   py_version, py_reason)  # fmt: skip
 
     deadline = time.monotonic() + timeout
-    env = child_env(service)
     with open(log_path, "w", encoding="utf-8") as log:
+        try:
+            interp = resolved or resolve(python) or python_for(service, options, config_file=config_file)
+        except PythonUnavailable as exc:
+            log.write(f"{exc}\n")
+            return failed(str(exc))
+        py_version, py_reason = interp.version, interp.reason
+        log.write(f"[fleetshift] Python {interp.version} ({interp.path}, {interp.origin}): {interp.reason}\n")
+        try:
+            plan = plan_install(
+                root, service, options=options, python_version=interp.version,
+                stage=stage or ("baseline" if label == "old" else "after"), before=before, upgrade=upgrade,
+                pin_overrides=pin_overrides, relocked=relocked,
+            )  # fmt: skip
+        except LockError as exc:
+            log.write(f"{exc}\n")
+            return failed(str(exc))
+        shown, sources = plan.shown(), plan.sources
+        log.write(f"[fleetshift] installing from: {', '.join(sources) or 'nothing declared'}\n")
         try:
             uv = find_uv_bin()
         except FileNotFoundError as exc:
@@ -302,26 +364,85 @@ def make_env(
         except OSError as exc:
             log.write(f"{exc}\n")
             return failed(f"cannot prepare {venv}: {exc}")
-        steps: list[list[str]] = [[uv, "venv", "--quiet", "--python", python or sys.executable, str(venv)]]
-        install = [uv, "pip", "install", "--python", str(Env(service.name, label, str(venv), True).python)]
+        env = child_env(service)
+        env["UV_PROJECT_ENVIRONMENT"] = str(venv)  # a uv project command never makes .venv in the service
+        vpy = str(Env(service.name, label, str(venv), True).python)
+        install = [uv, "pip", "install", "--python", vpy]
+        overrides: list[str] = []
         if plan.overrides:
-            override_file = logs / f"{label}-overrides.txt"
-            override_file.write_text("\n".join(plan.overrides) + "\n", encoding="utf-8")
-            install += ["--override", str(override_file)]
-        if plan.requirements:
-            steps.append([*install, *plan.args()])
-        if plan.editable_self:
-            steps.append([*install, "--no-deps", "-e", plan.editable_self])
-        for step in steps:
-            start = log.tell()
-            code, timed_out = _run(step, folder, env, log, deadline - time.monotonic())
-            if timed_out:
-                return failed(f"installing did not finish within {timeout:.0f} s", True)
-            if code != 0:
-                log.flush()
-                what = "creating the venv" if step[1] == "venv" else "installing"
-                return failed(f"{what} failed: {_error_lines(log_path, start) or f'exit code {code}'}")
-    return Env(service.name, label, str(venv), True, "", str(log_path), shown)
+            override_file = _write_lines(logs / f"{label}-overrides.txt", plan.overrides)
+            overrides = ["--override", str(override_file)]
+        locked_file = logs / f"{label}-locked.txt"
+        input_file = logs / f"{label}-requirements.in"
+
+        def write_lock() -> None:  # the lock's pins as a requirements file, local paths made absolute
+            if plan.export:
+                fix_paths(locked_file, folder)
+            else:
+                _write_lines(locked_file, absolute_lines(plan.locked, folder))
+
+        def write_input() -> None:
+            write_lock()
+            _write_lines(input_file, absolute_lines((*plan.compile_input, *plan.requirements), folder))
+
+        Step = tuple[str, list[str], Callable[[], None] | None]
+        steps: list[Step] = [
+            ("creating the venv", [uv, "venv", "--quiet", "--python", str(interp.path), str(venv)], None)
+        ]
+        if plan.export:
+            steps.append(("exporting the lock", [uv, *plan.export, "-o", str(locked_file)], None))
+        self_req = ["-e", plan.self_requirement] if plan.editable_self and plan.self_deps else []
+        if plan.compile_input:
+            upgrade_args = [a for n in plan.upgrade for a in ("--upgrade-package", n)]
+            compile_cmd = [uv, "pip", "compile", "--quiet", "--python", vpy, "--no-header", "--no-annotate",
+                           *upgrade_args, *overrides, str(input_file), "-o", str(locked_file)]  # fmt: skip
+            steps.append(("resolving the new pins with the locked ones preferred", compile_cmd, write_input))
+            steps.append(("installing", [*install, *overrides, "-r", str(locked_file), *self_req], None))
+        elif plan.lock is not None:
+            extra = _args_abs(plan.requirements, folder)
+            steps.append(
+                ("installing", [*install, *overrides, "-r", str(locked_file), *extra, *self_req], write_lock)
+            )
+        elif plan.requirements or self_req:
+            steps.append(("installing", [*install, *overrides, *plan.args(), *self_req], None))
+        if plan.editable_self and not plan.self_deps:
+            steps.append(
+                ("installing the service itself", [*install, "--no-deps", "-e", plan.editable_self], None)
+            )
+        guard = TreeGuard(_local_dirs(plan, folder))
+        try:
+            for what, step, prepare in steps:
+                if prepare is not None:
+                    prepare()
+                start = log.tell()
+                code, timed_out = _run(step, folder, env, log, deadline - time.monotonic())
+                if timed_out:
+                    return failed(f"installing did not finish within {timeout:.0f} s", True)
+                if code != 0:
+                    log.flush()
+                    return failed(f"{what} failed: {_error_lines(log_path, start) or f'exit code {code}'}")
+        finally:
+            for line in guard.restore():
+                log.write(f"[fleetshift] {line}\n")
+    return Env(service.name, label, str(venv), True, "", str(log_path), shown, False, sources, py_version,
+               py_reason)  # fmt: skip
+
+
+def fix_paths(locked_file: Path, folder: Path) -> None:
+    """Make the local paths of an exported or written lock absolute (the file lies outside the service)."""
+    try:
+        lines = locked_file.read_text("utf-8").splitlines()
+    except OSError:
+        return
+    _write_lines(locked_file, absolute_lines(lines, folder))
+
+
+def _args_abs(reqs: Iterable[str], folder: Path) -> list[str]:
+    out: list[str] = []
+    for line in absolute_lines(reqs, folder):
+        opt, _, value = line.partition(" ")
+        out += [opt, value] if opt in ("-r", "-c", "-e") else [line]
+    return out
 
 
 def remove_env(root: Path, service: Service, label: str, env_root: Path | None = None) -> None:
