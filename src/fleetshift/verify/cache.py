@@ -63,7 +63,9 @@ def _sources(root: Path, service: Service) -> tuple[set[str], set[str]]:
         ):
             folders.add(pin.path if (Path(root) / pin.path).is_dir() else posixpath.dirname(pin.path))
     files = {m.file for m in service.manifests} | {i for m in service.manifests for i in m.includes}
-    files |= {lk.file for lk in service.project.locks} | {lk.source for lk in service.project.locks if lk.source}
+    files |= {lk.file for lk in service.project.locks} | {
+        lk.source for lk in service.project.locks if lk.source
+    }
     return folders, files
 
 
@@ -83,7 +85,9 @@ def baseline_key(
     h.update(json.dumps(sorted((pin_overrides or {}).items())).encode())
     sel = select(root, service, options)
     lock = lock_for(root, service)
-    h.update(json.dumps([sel.groups, sel.extras, lock.file if lock else "", lock.kind if lock else ""]).encode())
+    h.update(
+        json.dumps([sel.groups, sel.extras, lock.file if lock else "", lock.kind if lock else ""]).encode()
+    )
     project = service.project
     h.update(json.dumps([[td.source, td.requirements] for td in project.test_deps]).encode())
     folders, extra = _sources(root, service)
@@ -182,7 +186,9 @@ def baseline(
     with tempfile.TemporaryDirectory(prefix="fleetshift-baseline-") as scratch:
         source = shadow_tree(root, service, old_files, Path(scratch)) if old_files else root
         try:
-            interp: ResolvedPython | None = resolve(python) or python_for(service, options, config_file=config_file)
+            interp: ResolvedPython | None = resolve(python) or python_for(
+                service, options, config_file=config_file
+            )
         except PythonUnavailable:
             interp = None  # make_env records the error as an install failure
         key = baseline_key(
