@@ -699,3 +699,38 @@ def test_installs_leave_no_egg_info_and_setup_py_gets_its_dependencies(tmp_path:
     assert versions(env, "six", "attrs", "svcpkg") == {"six": "1.15.0", "attrs": "20.3.0", "svcpkg": "0.1"}
     assert tree_digest(root) == before, "the install left files in the service tree"
     assert "removed" in Path(env.log).read_text()  # there was something to remove: the guard did its job
+
+
+def test_run_exits_2_before_writing_when_a_service_python_is_missing(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from fleetshift.cli import app
+
+    app_py = "from tenacity._asyncio import AsyncRetrying\n"
+    make_fleet(
+        tmp_path,
+        {
+            "svc/requirements.txt": "tenacity==8.2.3\n",
+            "svc/app.py": app_py,
+            "fleetshift.toml": '[fleet]\nservices = ["svc"]\n\n[services.svc]\npython = "3.5"\n',
+        },
+    )
+    res = CliRunner().invoke(app, ["run", str(tmp_path), "--yes"], catch_exceptions=False)
+    assert res.exit_code == 2, res.output
+    assert (
+        "no Python 3.5" in res.output and "[services.svc]" in res.output and "pyenv install 3.5" in res.output
+    )
+    assert (tmp_path / "svc/app.py").read_text() == app_py and not (tmp_path / ".fleetshift/runs").exists()
+
+
+def test_pythons_uv_manages_are_found_in_its_python_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = pythons.find_python("3.12")
+    assert real is not None
+    managed = tmp_path / "cpython-3.12.1-linux-x86_64-gnu" / "bin"
+    managed.mkdir(parents=True)
+    (managed / "python3").symlink_to(real)
+    (tmp_path / "pypy-3.10.14-linux-x86_64-gnu").mkdir()
+    monkeypatch.setenv("UV_PYTHON_INSTALL_DIR", str(tmp_path))
+    assert pythons._uv_managed() == [pythons.Interpreter("3.12.1", managed / "python3", "uv")]

@@ -367,6 +367,15 @@ def run_cmd(
                        "Fix: review with --dry-run, then pass --yes")
         if not typer.confirm("Apply the rewrites WITHOUT running the services' tests?", default=False):
             raise typer.Exit(1)
+    if not no_verify:  # every service's Python must be here before anything is written
+        from dataclasses import replace as _replace
+
+        from fleetshift.verify.pythons import preflight
+
+        chosen = {s.service for s in a.plan.services if s.phase in phases and (not service or s.service in service)}
+        problems = preflight(_replace(a.fleet, services=tuple(s for s in a.fleet.services if s.name in chosen)), a.config)
+        if problems:
+            raise fail("nothing was changed; " + "\n".join(problems))
     options = RunOptions(phases, tuple(service or ()), tuple(recipe or ()), jobs, limit, yes, not no_verify, todo_comments)
     _finish(start_run(a, options, out, approve=None if yes else _approver()))
 

@@ -46,7 +46,15 @@ TEST_LIKE = ("test", "tests", "testing", "dev")
 SKIPPED_SECTIONS = {"setup_requires"}  # build-time only
 MAIN_SECTIONS = {"dependencies", "packages", "tests_require"}
 _DOC_LIKE = re.compile(r"(^|[-_./])(docs?|documentation|sphinx|mkdocs)([-_./]|$)", re.I)
-_LOCK_ORDER = (LockKind.UV, LockKind.POETRY, LockKind.PDM, LockKind.PIPENV, LockKind.PIP_COMPILE)
+_LOCK_ORDER = (
+    LockKind.UV,
+    LockKind.POETRY,
+    LockKind.PDM,
+    LockKind.PIPENV,
+    LockKind.PIP_COMPILE,
+    LockKind.EXPORT,
+)
+_REQUIREMENT_LOCKS = (LockKind.PIP_COMPILE, LockKind.EXPORT)  # generated requirements files
 _LOCK_NAMES = {"uv.lock": LockKind.UV, "poetry.lock": LockKind.POETRY, "pdm.lock": LockKind.PDM,
                "Pipfile.lock": LockKind.PIPENV}  # fmt: skip
 
@@ -589,10 +597,20 @@ def absolute_lines(lines: Iterable[str], folder: Path) -> list[str]:
         opt, _, value = text.partition(" ")
         if opt in ("-e", "-r", "-c") and value and not _is_url(value) and not posixpath.isabs(value):
             text = f"{opt} {(folder / value).resolve()}"
-        elif text.startswith(("./", "../")) or text in (".", ".."):
-            text = str((folder / text).resolve())
+        elif re.match(r"\.{1,2}(/|\[|$)", text):  # ".", "./lib", ".[test]"
+            path, bracket, rest = text.partition("[")
+            text = str((folder / path).resolve()) + bracket + rest
         out.append(text)
     return out
+
+
+def manifest_kind_of(file: str) -> ManifestKind | None:
+    """The manifest kind of a lock's source file (a `.in` / `.txt` requirements file, a pyproject...)."""
+    name = posixpath.basename(file)
+    if name.endswith((".in", ".txt")):
+        return ManifestKind.REQUIREMENTS
+    return {"pyproject.toml": ManifestKind.PYPROJECT, "setup.cfg": ManifestKind.SETUP_CFG,
+            "Pipfile": ManifestKind.PIPFILE}.get(name)  # fmt: skip
 
 
 # ---- the plan -------------------------------------------------------------------------------------------
@@ -657,7 +675,7 @@ def plan_install(
     # requirement files: every one but documentation, includes and `.in` files locked by a `.txt` twin
     included = {inc for m in service.manifests if m.kind == ManifestKind.REQUIREMENTS for inc in m.includes}
     files = {m.file for m in service.manifests}
-    lock_file = lock.file if lock and lock.kind == LockKind.PIP_COMPILE else ""
+    lock_file = lock.file if lock and lock.kind in _REQUIREMENT_LOCKS else ""
     lock_source = lock.source if lock_file else ""
     req_files: list[str] = []
     for m in service.manifests:
@@ -670,7 +688,7 @@ def plan_install(
         req_files.append(m.file)
 
     main_label = {"poetry.lock": "main", "pdm.lock": "default", "Pipfile.lock": "default"}
-    if lock is not None and lock.kind != LockKind.PIP_COMPILE:
+    if lock is not None and lock.kind not in _REQUIREMENT_LOCKS:
         # the lock holds the manifests' pins; what it does not hold comes on top
         locked: list[str] = []
         export: tuple[str, ...] = ()
@@ -695,9 +713,9 @@ def plan_install(
     else:
         locked = []
         export = ()
-        if lock is not None:  # a pip-compile output: installed as it is
+        if lock is not None:  # a pip-compile or export output: installed as it is
             locked = [f"-r {(root / lock.file).resolve()}"]
-            sources.append(f"{posixpath.relpath(lock.file, base)} (pip-compile)")
+            sources.append(f"{posixpath.relpath(lock.file, base)} ({lock.kind.value})")
         manifest_sources: dict[str, None] = {}
         for m in service.manifests:
             if m.kind == ManifestKind.REQUIREMENTS:
@@ -722,7 +740,7 @@ def plan_install(
     runner = service.project.test_command.runner
     pins_in = [p for p in service.pins if _selected(p, sel)]
     has_pytest = any(p.package == "pytest" for p in pins_in) or _mentions_pytest(test_reqs)
-    if lock is not None and lock.kind != LockKind.PIP_COMPILE and not has_pytest:
+    if lock is not None and lock.kind not in _REQUIREMENT_LOCKS and not has_pytest:
         has_pytest = any(ln.startswith("pytest==") for ln in locked)
     if service.has_tests and runner == "pytest" and not has_pytest:
         reqs.append("pytest")
@@ -742,9 +760,9 @@ def plan_install(
     # after: the lock's pins as preferences, the service's new requirements resolved, the moved ones free
     moved = moved_packages(before, service, [*upgrade, *(pin_overrides or {})])
     compile_input: list[str] = []
-    if lock.kind == LockKind.PIP_COMPILE:
-        source = lock.source if lock.source and (root / lock.source).is_file() else ""
-        compile_input.append(f"-r {(root / (source or lock.file)).resolve()}")
+    source = lock.source if lock.source and (root / lock.source).is_file() else ""
+    if lock.kind == LockKind.PIP_COMPILE and source and manifest_kind_of(source) == ManifestKind.REQUIREMENTS:
+        compile_input.append(f"-r {(root / source).resolve()}")
     else:
         roots = [p for p in service.pins if _selected(p, sel) and p.section not in SKIPPED_SECTIONS
                  and not p.section.startswith("-r ") and p.file not in {*req_files}]  # fmt: skip

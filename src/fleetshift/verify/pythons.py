@@ -6,7 +6,7 @@ The choice, for each service: the config's `python = "3.x"`, else the version th
 it. Baseline and after use the same one.
 
 Interpreters are looked up, without running any of the fleet's code, among: the one running fleetshift,
-those uv manages (`uv python list --only-installed --managed-python`), pyenv installs
+those uv manages (`uv python dir`), pyenv installs
 (`$PYENV_ROOT/versions/<version>/bin/python`) and `python3.X` on PATH (asked for its version, since a pyenv
 shim may name a version it cannot run). `uv python install` is the last resort; it needs the network to
 python-build-standalone, which may be unreachable, and then the error says how to get the version.
@@ -14,7 +14,6 @@ python-build-standalone, which may be unreachable, and then the error says how t
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -101,22 +100,25 @@ def _probe(path: Path) -> str | None:
 
 
 def _uv_managed() -> list[Interpreter]:
+    """Pythons uv installed (`uv python dir`, one `cpython-<version>-<platform>` folder each); read from the
+    folder names, since `uv python list` inspects every interpreter on PATH and takes seconds."""
     try:
         uv = find_uv_bin()
     except FileNotFoundError:
         return []
-    out = _run_quiet(
-        [uv, "python", "list", "--only-installed", "--managed-python", "--output-format", "json"], 60
-    )
-    try:
-        entries = json.loads(out or "[]")
-    except ValueError:
+    where = (_run_quiet([uv, "python", "dir"], 30) or "").strip()
+    if not where:
         return []
     found = []
-    for e in entries if isinstance(entries, list) else []:
-        version, path = str(e.get("version", "")), e.get("path")
-        if path and _VERSION.fullmatch(version) and e.get("implementation", "cpython") == "cpython":
-            found.append(Interpreter(version, Path(path), "uv"))
+    try:
+        names = sorted(os.listdir(where))
+    except OSError:
+        return []
+    for name in names:
+        m = re.fullmatch(r"cpython-(\d+\.\d+\.\d+)-.+", name)
+        python = Path(where) / name / "bin" / "python3"
+        if m and "freethreaded" not in name and os.access(python, os.X_OK):
+            found.append(Interpreter(m.group(1), python, "uv"))
     return found
 
 
