@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from dataclasses import replace
 from pathlib import Path
 
@@ -458,6 +459,15 @@ def test_tree_guard_removes_only_new_build_artefacts(tmp_path: Path) -> None:
     assert any("not a build artefact" in d for d in done)
 
 
+def test_tree_guard_cleans_a_shared_folder_when_the_last_install_into_it_ends(tmp_path: Path) -> None:
+    lib = make_fleet(tmp_path / "libs/x", {"x/__init__.py": ""})
+    first, second = envs.TreeGuard([lib]), envs.TreeGuard([lib])
+    make_fleet(lib, {"x.egg-info/PKG-INFO": "being built"})
+    assert first.restore() == [] and (lib / "x.egg-info/PKG-INFO").is_file()  # the second is still building
+    assert second.restore() == [f"removed {lib.resolve() / 'x.egg-info'}"]
+    assert tree_digest(lib) == {"x": "dir", "x/__init__.py": hashlib.sha256(b"").hexdigest()}
+
+
 # ---- real environments ----------------------------------------------------------------------------------
 
 SIX_CHECK = "import six\n\ndef test_six():\n    assert six.__version__ == '1.15.0'\n"
@@ -555,6 +565,20 @@ def test_uv_lock_frozen_without_touching_the_tree_and_after_env(tmp_path: Path) 
     assert after.ok, after.error
     got = versions(after, "six", "idna", "attrs")
     assert got["six"] == "1.15.0" and got["attrs"] == "20.3.0" and got["idna"].split(".")[0] == "3"
+    # a run that regenerated the lock itself: its new lock is installed exactly as it is
+    old_lock = (folder / "uv.lock").read_bytes()
+    subprocess.run([find_uv_bin(), "lock", "--exclude-newer", "2021-06-01"], cwd=folder, check=True,
+                   capture_output=True)  # fmt: skip
+    relocked_idna = next(
+        p["version"]
+        for p in tomllib.loads((folder / "uv.lock").read_text())["package"]
+        if p["name"] == "idna"
+    )
+    relocked = envs.make_env(root, service_at(root), tmp_path / "run", "new", env_root=tmp_path / "envs",
+                             before=service, old_files={"svc/uv.lock": old_lock})  # fmt: skip
+    assert relocked.ok, relocked.error
+    assert versions(relocked, "idna", "six") == {"idna": relocked_idna, "six": "1.15.0"}
+    assert relocked_idna != got["idna"]  # not the newest: the lock's
 
 
 @pytest.mark.slow

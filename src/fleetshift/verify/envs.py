@@ -14,11 +14,12 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, ClassVar
 
 from uv import find_uv_bin
 
@@ -29,6 +30,7 @@ from fleetshift.verify.install import (
     LockError,
     _is_url,
     absolute_lines,
+    lock_for,
     plan_install,
 )
 from fleetshift.verify.install import (
@@ -203,23 +205,57 @@ _NO_DESCEND = {".git", ".hg", ".svn", ".fleetshift", ".venv", "venv", ".tox", ".
 _ARTEFACT = re.compile(r"(\.egg-info|\.dist-info|\.eggs|__pycache__|pip-wheel-metadata|\.pyc|^build)$")
 
 
+_SAVE_LIMIT = 32 * 1024 * 1024  # bytes of pre-existing artefacts kept aside per folder
+
+
+@dataclass
+class _Watch:
+    """One folder under watch: its listing before the first of the installs running into it began."""
+
+    count: int
+    before: dict[str, bool]
+    saved: dict[str, bytes]
+
+
 class TreeGuard:
     """Remembers folders before an install and afterwards removes what the install's builds left there:
     new paths under a build artefact (`*.egg-info`, `build/`, `.eggs/`, `__pycache__`), and the bytes of
     artefacts that were already there put back. A new path of any other kind is only reported; nothing
-    that existed is ever removed."""
+    that existed is ever removed.
+
+    Installs of several services may build the same folder at once (a shared library): a folder is
+    cleaned when the last install into it ends, against the listing taken before the first began, and
+    never under a folder another install is still building."""
+
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+    _watched: ClassVar[dict[Path, _Watch]] = {}
 
     def __init__(self, folders: Iterable[Path]) -> None:
         self.folders = sorted({Path(f).resolve() for f in folders if Path(f).is_dir()})
-        self.before = {f: self._listing(f) for f in self.folders}
-        self.saved: dict[Path, bytes] = {}
-        for f, entries in self.before.items():
-            for rel, is_dir in entries.items():
-                if not is_dir and self._artefact(rel):
-                    try:
-                        self.saved[f / rel] = (f / rel).read_bytes()
-                    except OSError:
-                        pass
+        with self._lock:
+            for f in self.folders:
+                watch = self._watched.get(f)
+                if watch is not None:
+                    watch.count += 1
+                else:
+                    before = self._listing(f)
+                    self._watched[f] = _Watch(1, before, self._save(f, before))
+
+    @classmethod
+    def _save(cls, folder: Path, listing: Mapping[str, bool]) -> dict[str, bytes]:
+        saved: dict[str, bytes] = {}
+        total = 0
+        for rel, is_dir in listing.items():
+            if is_dir or not cls._artefact(rel):
+                continue
+            try:
+                size = (folder / rel).stat().st_size
+                if ".egg-info" in rel or total + size <= _SAVE_LIMIT:
+                    saved[rel] = (folder / rel).read_bytes()
+                    total += size
+            except OSError:
+                pass
+        return saved
 
     @staticmethod
     def _listing(folder: Path) -> dict[str, bool]:
@@ -241,26 +277,38 @@ class TreeGuard:
         return any(_ARTEFACT.search(part) for part in Path(rel).parts)
 
     def restore(self) -> list[str]:
-        """Undo the builds' traces; returns what was done (for the log)."""
+        """Undo the builds' traces (of folders no other install is still building); what was done, for the log."""
         done: list[str] = []
-        for folder in self.folders:
-            before = self.before[folder]
-            new = sorted(set(self._listing(folder)) - set(before))
-            removed: list[str] = []
-            for rel in new:
-                if any(rel.startswith(r + os.sep) for r in removed):
+        with self._lock:
+            for folder in self.folders:
+                watch = self._watched[folder]
+                watch.count -= 1
+                if watch.count > 0:
                     continue
-                path = folder / rel
-                if not self._artefact(rel):
+                del self._watched[folder]
+                busy = [w for w in self._watched if w != folder and w.is_relative_to(folder)]
+                done += self._clean(folder, watch, busy)
+        return done
+
+    def _clean(self, folder: Path, watch: _Watch, busy: list[Path]) -> list[str]:
+        done: list[str] = []
+        removed: list[str] = []
+        for rel in sorted(set(self._listing(folder)) - set(watch.before)):
+            path = folder / rel
+            if any(rel.startswith(r + os.sep) for r in removed) or any(path.is_relative_to(b) for b in busy):
+                continue
+            if not self._artefact(rel):
+                if Path(rel).parts[0] != ".fleetshift":
                     done.append(f"left {path} (not a build artefact)")
-                    continue
-                if path.is_dir() and not path.is_symlink():
-                    shutil.rmtree(path, ignore_errors=True)
-                else:
-                    path.unlink(missing_ok=True)
-                removed.append(rel)
-                done.append(f"removed {path}")
-        for path, data in self.saved.items():
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(rel)
+            done.append(f"removed {path}")
+        for rel, data in watch.saved.items():
+            path = folder / rel
             try:
                 if path.read_bytes() == data:
                     continue
@@ -303,7 +351,8 @@ def make_env(
     options: ServiceOptions | None = None,
     before: Service | None = None,
     upgrade: Iterable[str] = (),
-    relocked: bool = False,
+    relocked: bool | None = None,
+    old_files: Mapping[str, bytes | None] | None = None,
     resolved: ResolvedPython | None = None,
     stage: str = "",
     config_file: str = "",
@@ -315,7 +364,8 @@ def make_env(
       options)`: config `python`, the project's pinned version, the newest available in its declared range.
     - What: `install.plan_install` — label "old" (or `stage="baseline"`) the lock exactly; otherwise the lock
       with only the moved packages upgraded (pins that differ from `before`, plus `upgrade`: targets and
-      replaced packages), or the lock as it is when the run regenerated it (`relocked`).
+      replaced packages), or the lock as it is when the run regenerated it (`relocked`; by default: the
+      lock's bytes differ from its bytes before the run in `old_files`, fleet-relative path -> bytes).
     - Output of every command: `<run_dir>/logs/<service>/<label>-install.log`.
     """
     root = Path(root).resolve()
@@ -341,6 +391,8 @@ def make_env(
             return failed(str(exc))
         py_version, py_reason = interp.version, interp.reason
         log.write(f"[fleetshift] Python {interp.version} ({interp.path}, {interp.origin}): {interp.reason}\n")
+        if relocked is None:
+            relocked = _relocked(root, service, old_files)
         try:
             plan = plan_install(
                 root, service, options=options, python_version=interp.version,
@@ -426,6 +478,17 @@ def make_env(
                 log.write(f"[fleetshift] {line}\n")
     return Env(service.name, label, str(venv), True, "", str(log_path), shown, False, sources, py_version,
                py_reason)  # fmt: skip
+
+
+def _relocked(root: Path, service: Service, old_files: Mapping[str, bytes | None] | None) -> bool:
+    """Whether this run rewrote the service's lock (its bytes before the run are in `old_files`)."""
+    lock = lock_for(root, service)
+    if lock is None or not old_files or lock.file not in old_files:
+        return False
+    try:
+        return (root / lock.file).read_bytes() != old_files[lock.file]
+    except OSError:
+        return False
 
 
 def fix_paths(locked_file: Path, folder: Path) -> None:
