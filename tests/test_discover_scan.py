@@ -128,3 +128,131 @@ def test_scan_never_runs_fleet_code(tmp_path: Path) -> None:
     })
     analyse(root)
     assert not marker.exists()
+
+
+LIBRARY_REPO = {
+    "pyproject.toml": '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n'
+                      '[project]\nname = "pollwise"\nversion = "1.0"\nrequires-python = ">=3.8"\n'
+                      'dependencies = ["tenacity>=8"]\n\n[project.optional-dependencies]\ntest = ["pytest"]\n',
+    "src/pollwise/__init__.py": "from tenacity import retry\n",
+    "tests/test_poll.py": "def test_x():\n    assert True\n",
+    "tests/requirements.txt": "pytest-mock\n",
+    "tests/fixtures/legacy_app/pyproject.toml": '[project]\nname = "legacy-app"\nversion = "0"\n',
+    "tests/fixtures/legacy_app/app.py": "from tenacity._asyncio import AsyncRetrying\n",
+    "docs/requirements.txt": "sphinx==7.2.6\nfuro\n-e ..\n",
+    "docs/conf.py": "project = 'pollwise'\n",
+    "examples/mqtt/requirements.txt": "pollwise\nasyncio-mqtt==0.16.1\n",
+    "examples/mqtt/run.py": "import asyncio_mqtt\n",
+    "benchmarks/requirements.txt": "pytest-benchmark\n",
+    "website/requirements.txt": "mkdocs-material\nmkdocs\n",
+    "tools/pyproject.toml": "[tool.ruff]\nline-length = 100\n",
+}
+
+
+def test_a_library_repository_is_one_service_at_its_root(tmp_path: Path) -> None:
+    root = make_fleet(tmp_path / "pollwise", LIBRARY_REPO)
+    fleet = discover(root, load_config(root))
+    assert [(s.name, s.path) for s in fleet.services] == [("pollwise", "")]
+    lib = fleet.services[0]
+    assert lib.project.kind.value == "library" and lib.project.pythons.floor == "3.8"
+    assert "tests/test_poll.py" in lib.test_files and "src/pollwise/__init__.py" in lib.python_files
+    assert not [p for p in lib.python_files if p.startswith(("docs/", "examples/", "tests/fixtures/"))]
+    skipped = dict(fleet.skipped)
+    assert skipped["docs"].startswith("documentation folder")
+    assert skipped["examples/mqtt"].startswith("examples folder")
+    assert skipped["benchmarks"].startswith("benchmarks folder")
+    assert skipped["tests/fixtures/legacy_app"].startswith("test fixtures")
+    assert skipped["website"].startswith("only documentation tools (mkdocs, mkdocs-material)")
+    assert skipped["tests"].startswith("part of the project at the fleet root")
+    assert skipped["tools"].startswith("part of the project at the fleet root")
+    a = analyse(root)
+    assert {u.recipe for u in a.inventory.service("pollwise").uses} >= {"tenacity"}
+    assert a.inventory.skipped == fleet.skipped
+    assert a.inventory.service("pollwise").project == lib.project
+
+
+def test_a_monorepo_with_a_root_project_keeps_its_services(tmp_path: Path) -> None:
+    root = make_fleet(tmp_path, {
+        "pyproject.toml": '[project]\nname = "platform"\nversion = "0"\ndependencies = ["tenacity==8.2.3"]\n',
+        "platform_tools/__init__.py": "",
+        "services/api/requirements.txt": "tenacity==8.2.3\n",
+        "services/api/api/__init__.py": "",
+        "libs/shared/pyproject.toml": '[project]\nname = "shared"\nversion = "0"\n',
+        "libs/shared/shared/__init__.py": "",
+        "docs/requirements.txt": "sphinx\n",
+        "scripts/requirements-dev.txt": "ruff\n",
+    })
+    fleet = discover(root, load_config(root))
+    assert sorted(s.path for s in fleet.services) == ["", "libs/shared", "services/api"]
+    top = next(s for s in fleet.services if s.path == "")
+    assert top.python_files == ("platform_tools/__init__.py",)  # the nested services' files are theirs
+    assert dict(fleet.skipped)["scripts"].startswith("part of the project")
+
+
+def test_the_demo_fleet_discovers_the_same_services_with_and_without_its_patterns() -> None:
+    from fleetshift.config import FleetConfig
+
+    root = Path(__file__).resolve().parents[1] / "examples" / "homeiq"
+    configured = discover(root, load_config(root))
+    automatic = discover(root, FleetConfig(root=root))
+    expected = {
+        "ai-core-service", "api-automation-edge", "automation-miner", "calendar-service", "data-api", "data-retention",
+        "device-registry", "energy-correlator", "ha-simulator", "rag-service", "weather-api", "websocket-ingestion",
+        "homeiq-common",
+    }
+    assert {s.name for s in configured.services} == {s.name for s in automatic.services} == expected
+    assert configured.skipped == automatic.skipped == ()
+    assert [s.python_files for s in configured.services] == [automatic.service(s.name).python_files for s in configured.services]
+
+
+@pytest.mark.parametrize("pattern", [".", "./", "", "./.", "/".join(["."] * 2)])
+def test_every_way_to_name_the_root(tmp_path: Path, pattern: str) -> None:
+    root = make_fleet(tmp_path / "repo", {**LIBRARY_REPO, "fleetshift.toml": f'[fleet]\nservices = ["{pattern}"]\n'
+                                          '[services."."]\ntest_command = "pytest -x"\n'})
+    fleet = discover(root, load_config(root))
+    assert [s.path for s in fleet.services] == [""]
+    assert fleet.services[0].project.test_command.command == "pytest -x"
+    assert not [f for f in fleet.findings if f.rule == "config/unknown-service"]
+
+
+def test_patterns_bring_skipped_folders_back_and_exclude_prunes(tmp_path: Path) -> None:
+    root = make_fleet(tmp_path / "repo", LIBRARY_REPO)
+    (root / "fleetshift.toml").write_text('[fleet]\nservices = [".", "./examples/*", "docs/"]\n')
+    fleet = discover(root, load_config(root))
+    assert [s.path for s in fleet.services] == ["", "examples/mqtt", "docs"]
+    assert not [p for p in fleet.service("repo").python_files if p.startswith(("examples/", "docs/"))]
+    (root / "fleetshift.toml").write_text('[fleet]\nservices = ["*"]\n')  # a wildcard does not name docs
+    fleet = discover(root, load_config(root))
+    assert {s.path for s in fleet.services} == {"tests", "tools"} and "docs" in dict(fleet.skipped)
+    (root / "fleetshift.toml").write_text('[fleet]\nexclude = ["docs", "./src/"]\n')
+    fleet = discover(root, load_config(root))
+    assert [s.path for s in fleet.services] == [""]
+    assert "src/pollwise/__init__.py" not in fleet.services[0].python_files
+    assert dict(fleet.skipped)["docs"] == "excluded by fleet.exclude 'docs'"
+
+
+@pytest.mark.parametrize(("key", "pattern", "words"), [
+    ("services", "../*", "leads outside the fleet root"),
+    ("services", "/srv/fleet/*", "absolute path"),
+    ("services", "a/**b", "whole path part"),
+    ("exclude", "../other", "leads outside the fleet root"),
+    ("services", "svc-[ab", "unclosed"),
+])
+def test_a_bad_pattern_is_a_config_error_naming_the_key(tmp_path: Path, key: str, pattern: str, words: str) -> None:
+    from fleetshift.config import ConfigError
+
+    root = make_fleet(tmp_path, {"svc/requirements.txt": "x\n", "fleetshift.toml": f'[fleet]\n{key} = ["{pattern}"]\n'})
+    with pytest.raises(ConfigError) as info:
+        discover(root, load_config(root))
+    assert f"fleet.{key}" in str(info.value) and words in str(info.value) and "Fix:" in str(info.value)
+
+
+def test_the_config_may_name_services_by_folder_and_is_told_about_skipped_ones(tmp_path: Path) -> None:
+    root = make_fleet(tmp_path / "repo", {**LIBRARY_REPO, "fleetshift.toml": (
+        '[fleet]\ncritical = ["."]\n[services."./"]\ntimeout = 60\n[services.docs]\nskip = false\n[services.nope]\nskip = true\n')})
+    fleet = discover(root, load_config(root))
+    assert fleet.services[0].critical
+    unknown = {f.message.split("'")[1]: f.message for f in fleet.findings if f.rule == "config/unknown-service"}
+    assert set(unknown) == {"docs", "nope"}
+    assert "passed over" in unknown["docs"] and "[fleet] services" in unknown["docs"]
+    assert "did not find" in unknown["nope"]

@@ -1,21 +1,29 @@
-"""Find the services of a fleet: their folders, manifests, Python, config and test files.
+"""Find the services of a fleet: their folders, manifests, Python, config, test files and project record.
 
-A service is a folder holding a manifest (requirements*.txt, pyproject.toml, setup.cfg, Pipfile) that is
-not inside another service, or a folder matched by the configured globs. Nothing is imported or run.
+Without `[fleet] services` patterns, a service is a folder holding a manifest (requirements*.txt,
+pyproject.toml, setup.cfg, setup.py, Pipfile) that is not inside another service. A project at the fleet
+root (a pyproject.toml with [project] or [tool.poetry], setup.py, setup.cfg, requirements.txt or Pipfile)
+makes the root a service, so a single repository is a fleet of one; folders below it are services only
+when they are projects of their own. Documentation, examples, benchmarks and test fixtures (docs/, doc/,
+examples/, example/, benchmarks/, tests/**/fixtures, folders whose requirements are only documentation
+tools) are not services by default: the Fleet lists them in `skipped` with the reason, and naming them
+in `[fleet] services` brings them back. Nothing is imported or run.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import os
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from fleetshift.config import FleetConfig
+from fleetshift.config import CONFIG_NAME, ConfigError, FleetConfig
 from fleetshift.manifests import manifest_kind, read_manifest
 from fleetshift.model import Finding, Fleet, Manifest, Service, Severity
-from fleetshift.project import read_project
+from fleetshift.project import is_doc_tool, is_real_project, read_project
 from fleetshift.recipes.base import config_kind, file_kind
 
 SKIP_DIRS = {
@@ -23,6 +31,17 @@ SKIP_DIRS = {
     "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", "build", "dist", "site-packages", ".eggs",
 }
 COMPOSE_NAMES = ("docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml")
+
+# folders that hold a manifest but are not services unless the config names them
+_NOT_SERVICES = {
+    "docs": "documentation", "doc": "documentation", "documentation": "documentation",
+    "examples": "examples", "example": "examples",
+    "benchmarks": "benchmarks", "benchmark": "benchmarks",
+}
+_TEST_DIRS = {"tests", "test", "testing"}
+_FIXTURE_DIRS = {"fixtures", "fixture"}
+_GLOB_CHARS = set("*?[")
+_PATTERN_FIX = 'write folder patterns relative to the fleet root, e.g. ["services/*", "libs/*"], or ["."] for the root itself'
 
 
 class DiscoveryError(Exception):
@@ -38,29 +57,7 @@ def _has_manifest(folder: Path) -> bool:
         names = os.listdir(folder)
     except OSError:
         return False
-    return any(manifest_kind(n) is not None for n in names)
-
-
-def _auto_service_dirs(root: Path) -> list[Path]:
-    found: list[Path] = []
-    for dirpath, dirnames, _ in os.walk(root):
-        here = Path(dirpath)
-        dirnames[:] = sorted(d for d in dirnames if not _skip(d))
-        if here != root and _has_manifest(here):
-            found.append(here)
-            dirnames[:] = []  # nothing nested inside a service is another service
-    if not found and _has_manifest(root):
-        found.append(root)
-    return found
-
-
-def _glob_service_dirs(root: Path, globs: tuple[str, ...]) -> list[Path]:
-    out: list[Path] = []
-    for pattern in globs:
-        for match in sorted(root.glob(pattern)):
-            if match.is_dir() and not _skip(match.name) and match not in out:
-                out.append(match)
-    return out
+    return any(manifest_kind(n) is not None or n == "setup.py" for n in names)
 
 
 def _rel(root: Path, path: Path) -> str:
@@ -68,18 +65,185 @@ def _rel(root: Path, path: Path) -> str:
     return "" if rel == "." else rel
 
 
-def _walk_service(root: Path, folder: Path) -> tuple[list[str], list[str], list[str]]:
-    """Python files, config files and manifest files of one service (fleet-relative)."""
+def _category(rel: str) -> tuple[str, str] | None:
+    """(the folder word, why) when a fleet-relative folder is documentation, examples, benchmarks or test
+    fixtures by its path."""
+    parts = rel.lower().split("/")
+    for i, part in enumerate(parts):
+        if part in _NOT_SERVICES:
+            return part, f"{_NOT_SERVICES[part]} folder, not a service"
+        if part in _TEST_DIRS:
+            fixture = next((p for p in parts[i + 1:] if p in _FIXTURE_DIRS), None)
+            if fixture:
+                return fixture, "test fixtures, not a service"
+    return None
+
+
+def _doc_tools_only(root: Path, folder: Path) -> str | None:
+    """Why a folder is a documentation build, when every requirement its own manifests name is a
+    documentation tool (sphinx, mkdocs, furo, ...); the project itself (`-e .`, `..`) does not count."""
+    packages: set[str] = set()
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return None
+    for name in names:
+        if manifest_kind(name) is None:
+            continue
+        manifest, _ = read_manifest(root, _rel(root, folder / name))
+        packages |= {p.package for p in manifest.pins if not p.path}
+    if packages and all(is_doc_tool(p) for p in packages):
+        shown = ", ".join(sorted(packages)[:3]) + (", ..." if len(packages) > 3 else "")
+        return f"only documentation tools ({shown}), not a service"
+    return None
+
+
+@dataclass
+class _Selection:
+    """The service folders chosen, and the folders holding a manifest that were passed over (with why)."""
+
+    dirs: list[Path] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    prune: set[str] = field(default_factory=set)  # fleet-relative folders no service's walk enters
+
+
+def normal_pattern(file: str, key: str, pattern: str) -> str:
+    """A config folder pattern relative to the fleet root in one form ("." / "./" / "" -> "", "./a/" -> "a").
+    Absolute patterns, patterns that climb out of the root and malformed `**` are a ConfigError."""
+    text = pattern.strip().replace("\\", "/")
+    if text.startswith(("/", "~")) or re.match(r"^[A-Za-z]:", text):
+        raise ConfigError(file, key, f"{pattern!r} is an absolute path", _PATTERN_FIX)
+    parts = [p for p in text.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise ConfigError(file, key, f"{pattern!r} leads outside the fleet root", _PATTERN_FIX)
+    if any("**" in p and p != "**" for p in parts):
+        raise ConfigError(file, key, f"{pattern!r}: '**' must be a whole path part", 'write e.g. "services/**" or "services/*/api"')
+    if any(p.count("[") != p.count("]") for p in parts):
+        raise ConfigError(file, key, f"{pattern!r} has an unclosed '['", 'close the bracket, e.g. "svc-[ab]"')
+    return "/".join(parts)
+
+
+def _excluded(rel: str, patterns: tuple[str, ...]) -> str | None:
+    """The exclude pattern matching a folder or one of its parents ("" matches the root)."""
+    parts = rel.split("/") if rel else []
+    candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))] or [""]
+    for pat in patterns:
+        if any(fnmatch.fnmatchcase(c, pat) for c in candidates):
+            return pat
+    return None
+
+
+def _inside(root: Path, path: Path) -> bool:
+    try:
+        path.resolve().relative_to(root)
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+def _not_a_service(root: Path, folder: Path, rel: str, *, root_project: bool) -> str | None:
+    """Why a folder holding a manifest is not a service by default (None: it is one)."""
+    category = _category(rel)
+    if category:
+        return category[1]
+    if root_project and rel.split("/")[0].lower() in _TEST_DIRS:
+        return "part of the project at the fleet root (its tests)"
+    doc = _doc_tools_only(root, folder)
+    if doc:
+        return doc
+    if root_project and not is_real_project(root, rel):
+        return "part of the project at the fleet root (no pyproject [project], setup.py, setup.cfg, requirements.txt or Pipfile of its own)"
+    return None
+
+
+def _auto_service_dirs(root: Path, exclude: tuple[str, ...]) -> _Selection:
+    """Every folder holding a manifest that is not inside another, nor documentation, examples, benchmarks
+    or test fixtures. A project at the fleet root makes the root a service; nested folders are then
+    services only when they are projects themselves."""
+    sel = _Selection()
+    root_project = is_real_project(root, "") and _excluded("", exclude) is None
+    for dirpath, dirnames, _ in os.walk(root):
+        here = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if not _skip(d))
+        if here == root or not _has_manifest(here):
+            continue
+        rel = _rel(root, here)
+        pattern = _excluded(rel, exclude)
+        why = f"excluded by fleet.exclude {pattern!r}" if pattern is not None else None
+        why = why or _not_a_service(root, here, rel, root_project=root_project)
+        if why is None:
+            sel.dirs.append(here)
+        else:
+            sel.skipped.append((rel, why))
+            if why.startswith("part of the project"):
+                continue  # its files stay the root project's; look further down (tests/fixtures/...)
+        sel.prune.add(rel)
+        dirnames[:] = []  # nothing nested inside a service (or a skipped folder) is another service
+    if root_project or (not sel.dirs and _has_manifest(root) and _excluded("", exclude) is None):
+        sel.dirs.insert(0, root)
+    return sel
+
+
+def _glob_service_dirs(root: Path, config: FleetConfig, exclude: tuple[str, ...]) -> _Selection:
+    """The folders the config's `[fleet] services` patterns match. A folder named without wildcards is a
+    service as named. A wildcard match must hold a manifest, and is passed over (as without patterns) when
+    it is documentation, examples, benchmarks or fixtures that the pattern does not name in so many words."""
+    file = config.source or CONFIG_NAME
+    sel = _Selection()
+    seen: set[Path] = set()
+    for raw in config.service_globs:
+        pattern = normal_pattern(file, "fleet.services", raw)
+        literal = not set(pattern) & _GLOB_CHARS
+        try:
+            matches = [root] if not pattern else sorted(root.glob(pattern))
+        except (ValueError, NotImplementedError) as exc:
+            raise ConfigError(file, "fleet.services", f"{raw!r} is not a usable folder pattern ({exc})",
+                              'write glob patterns like "services/*" or "libs/**"') from None
+        named = {p.lower() for p in pattern.split("/") if not set(p) & _GLOB_CHARS}
+        for match in matches:
+            rel = _rel(root, match)
+            if match in seen or not match.is_dir() or any(_skip(p) for p in rel.split("/") if p):
+                continue
+            seen.add(match)
+            if not _inside(root, match):
+                sel.skipped.append((rel, "a link that leads outside the fleet root; not followed"))
+                continue
+            pat = _excluded(rel, exclude)
+            if pat is not None:
+                sel.skipped.append((rel, f"excluded by fleet.exclude {pat!r}"))
+                sel.prune.add(rel)
+                continue
+            if not literal and not _has_manifest(match):
+                continue
+            category = _category(rel)
+            named_here = category is not None and category[0] in named
+            why = None if literal or named_here else _not_a_service(root, match, rel, root_project=False)
+            if why:
+                sel.skipped.append((rel, why))
+                sel.prune.add(rel)
+                continue
+            sel.dirs.append(match)
+            sel.prune.add(rel)
+    return sel
+
+
+def _walk_service(root: Path, folder: Path, prune: set[str] | frozenset[str] = frozenset(),
+                  exclude: tuple[str, ...] = ()) -> tuple[list[str], list[str], list[str]]:
+    """Python files, config files and manifest files of one service (fleet-relative); the folders in
+    `prune` (other services, skipped folders) and those `exclude` matches are not entered."""
     python: list[str] = []
     configs: list[str] = []
     manifests: list[str] = []
     top = str(folder)
     cut = len(str(root)) + 1
     for dirpath, dirnames, filenames in os.walk(top):
-        dirnames[:] = sorted(d for d in dirnames if not _skip(d))
+        base = dirpath[cut:].replace(os.sep, "/") if len(dirpath) >= cut else ""
+        dirnames[:] = sorted(
+            d for d in dirnames
+            if not _skip(d) and (sub_rel := f"{base}/{d}" if base else d) not in prune and _excluded(sub_rel, exclude) is None
+        )
         sub = dirpath[len(top) + 1:]
         depth = sub.count(os.sep) + 1 if sub else 0
-        base = dirpath[cut:].replace(os.sep, "/") if len(dirpath) >= cut else ""
         for name in sorted(filenames):
             rel = f"{base}/{name}" if base else name
             if name.endswith(".py"):
@@ -163,30 +327,33 @@ def _compose_edges(root: Path, services: list[Service], findings: list[Finding])
 
 
 def discover(root: Path, config: FleetConfig) -> Fleet:
-    """Walk the fleet and describe every service; unreadable files become Findings, never crashes."""
+    """Walk the fleet and describe every service; unreadable files become Findings, never crashes.
+
+    Raises DiscoveryError for a fleet path that is not a folder, and ConfigError for a folder pattern of
+    the config that is absolute, leads outside the fleet or is not a usable glob."""
     root = root.resolve()
     if not root.exists():
         raise DiscoveryError(f"{root}: no such folder. Fix: pass the path of the fleet (the folder holding the services)")
     if not root.is_dir():
         raise DiscoveryError(f"{root}: not a folder. Fix: pass the folder holding the services, not a file")
-    dirs = _glob_service_dirs(root, config.service_globs) if config.service_globs else _auto_service_dirs(root)
-    dirs = [d for d in dirs if not any(fnmatch.fnmatch(_rel(root, d), pat) for pat in config.exclude)]
+    file = config.source or CONFIG_NAME
+    exclude = tuple(normal_pattern(file, "fleet.exclude", p) for p in config.exclude)
+    sel = _glob_service_dirs(root, config, exclude) if config.service_globs else _auto_service_dirs(root, exclude)
     findings: list[Finding] = []
     services: list[Service] = []
     names: set[str] = set()
-    for folder in dirs:
+    for folder in sel.dirs:
         rel = _rel(root, folder)
         name = folder.name if rel else root.name
         if name in names:
             name = rel
         names.add(name)
-        opts = config.services.get(name)
-        if opts and opts.skip:
+        opts = config.options(name, rel)
+        if opts.skip:
             continue
-        python, configs, manifest_files = _walk_service(root, folder)
+        python, configs, manifest_files = _walk_service(root, folder, sel.prune - {rel}, exclude)
         manifests = _read_manifests(root, manifest_files, findings)
-        project, problems = read_project(root, rel, test_command=opts.test_command if opts else "",
-                                         python=opts.python if opts else "")
+        project, problems = read_project(root, rel, test_command=opts.test_command, python=opts.python)
         findings.extend(problems)
         tests = [p for p in python if file_kind(p) != "source"]
         services.append(
@@ -198,16 +365,34 @@ def discover(root: Path, config: FleetConfig) -> Fleet:
                 config_files=tuple(configs),
                 test_files=tuple(p for p in tests if p.rsplit("/", 1)[-1] != "conftest.py"),
                 import_names=_import_names(root, folder, python),
-                critical=config.is_critical(name),
+                critical=config.is_critical(name, rel) or _norm_folder(rel) in {_norm_folder(c) for c in config.critical},
                 project=project,
             )
         )
-    unknown = [n for n in (*config.critical, *config.services, *config.phase_overrides) if n not in names]
-    for name in sorted(set(unknown)):
-        findings.append(
-            Finding(config.source or "fleetshift.toml", 0, "config/unknown-service",
-                    f"the config names service {name!r}, which discovery did not find; fix the name or the [fleet] services globs",
-                    Severity.ERROR)
-        )
+    findings += _unknown_services(root, config, sel, names)
     edges = _compose_edges(root, services, findings)
-    return Fleet(str(root), tuple(services), tuple(findings), edges)
+    return Fleet(str(root), tuple(services), tuple(findings), edges, tuple(sel.skipped))
+
+
+def _norm_folder(path: str) -> str:
+    parts = [p for p in path.replace("\\", "/").split("/") if p and p != "."]
+    return "/".join(parts) or "."
+
+
+def _unknown_services(root: Path, config: FleetConfig, sel: _Selection, names: set[str]) -> list[Finding]:
+    """A Finding for every service the config names (by name or by folder) that discovery did not find."""
+    known = names | {_norm_folder(_rel(root, d)) for d in sel.dirs}
+    skipped = {_norm_folder(rel): why for rel, why in sel.skipped}
+    out: list[Finding] = []
+    for name in sorted({*config.critical, *config.services, *config.phase_overrides}):
+        if name in known or _norm_folder(name) in known:
+            continue
+        why = skipped.get(_norm_folder(name))
+        if why:
+            message = (f"the config names service {name!r}, a folder discovery passed over ({why}); "
+                       f"to make it a service, add {_norm_folder(name)!r} to [fleet] services")
+        else:
+            message = (f"the config names service {name!r}, which discovery did not find; fix the name (a service "
+                       'name, or its folder: "." for the fleet root) or the [fleet] services patterns')
+        out.append(Finding(config.source or CONFIG_NAME, 0, "config/unknown-service", message, Severity.ERROR))
+    return out
