@@ -22,7 +22,7 @@ from fleetshift.recipes.base import (
     SourceFile,
 )
 from fleetshift.recipes.influxdb.detect import detect, detect_migrated
-from fleetshift.recipes.influxdb.rules import FLUX_FUTURE, MIGRATE, RULES, V3_CHANGELOG, V3_README, R
+from fleetshift.recipes.influxdb.rules import FLUX_FUTURE, MIGRATE, V3_CHANGELOG, V3_README
 
 # the LibCST rewriter (and the bucket scan it shares a module with) is imported by the rewrite hooks only
 __getattr__ = lazy_exports(
@@ -57,7 +57,7 @@ class InfluxDB3Recipe(Recipe):
         "0.21.0",
     )
     tokens = (b"influxdb_client",)
-    rules = RULES
+    rules_package = "fleetshift.recipes.influxdb.rules"
     advisories = (
         Advisory(
             "<0.21",
@@ -103,7 +103,7 @@ class InfluxDB3Recipe(Recipe):
                     Finding(
                         path,
                         0,
-                        R + "client",
+                        "influxdb3/client",
                         f"influxdb3 rewrite failed ({exc!r}); migrate this file by hand",
                         Severity.ERROR,
                         V3_README,
