@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from recipe_harness import assert_noop, assert_rewrite, detect, rewrite, rewrite_files, rules_of
+from recipe_harness import Case, assert_noop, assert_rewrite, detect, rewrite, rewrite_files, rules_of
 
 from fleetshift.model import Pin, Service, Severity
 from fleetshift.recipes import get
@@ -590,6 +590,12 @@ client = InfluxDBClient3(host="http://localhost", token="t", database="d", timeo
 opts = write_client_options(write_options=WriteOptions(no_sync=True))
 """
 
+TRAPS_OK = (
+    TRAPS.replace(', timeout=1000, gzip_threshold=100, default_tags={"a": "b"}', "")
+    .replace("http://localhost", "http://localhost:8181")
+    .replace("no_sync=True", "no_sync=True, use_v2_api=False")
+)
+
 
 def test_traps_are_findings_not_rewrites() -> None:
     findings = assert_noop(R, TRAPS, path="svc/app/mod.py")
@@ -600,12 +606,7 @@ def test_traps_are_findings_not_rewrites() -> None:
         "influxdb3/host-port",
         "influxdb3/no-sync",
     }
-    ok = (
-        TRAPS.replace(', timeout=1000, gzip_threshold=100, default_tags={"a": "b"}', "")
-        .replace("http://localhost", "http://localhost:8181")
-        .replace("no_sync=True", "no_sync=True, use_v2_api=False")
-    )
-    assert rules_of(assert_noop(R, ok, path="svc/app/mod.py")) == set()
+    assert rules_of(assert_noop(R, TRAPS_OK, path="svc/app/mod.py")) == set()
 
 
 # ---- detection ------------------------------------------------------------------------------------------
@@ -675,45 +676,6 @@ def test_recipe_data() -> None:
     assert recipe.is_old("influxdb-client", "==1.50.0") is True
     assert recipe.is_old("influxdb3-python", "==0.21.0") is False
     assert any(a.versions == "<0.21" for a in recipe.advisories)
-
-
-COVERED = {
-    "import": "rewrite",
-    "client": "rewrite",
-    "timeout": "rewrite",
-    "host-port": "finding",
-    "database": "finding",
-    "from-env": "rewrite",
-    "env-vars": "finding",
-    "from-config-file": "finding",
-    "write": "rewrite",
-    "write-manual": "finding",
-    "flush-close": "rewrite",
-    "write-options": "rewrite",
-    "write-options-manual": "finding",
-    "write-api-batching": "finding",
-    "write-async": "finding",
-    "default-tags": "finding",
-    "query": "rewrite",
-    "query-manual": "finding",
-    "flux": "finding",
-    "query-results": "rewrite",
-    "query-results-manual": "finding",
-    "query-frame-shape": "finding",
-    "no-equivalent": "finding",
-    "version": "rewrite",
-    "async-client": "finding",
-    "exceptions": "rewrite",
-    "query-exceptions": "finding",
-    "unsupported-args": "finding",
-    "gzip-threshold": "finding",
-    "no-sync": "finding",
-    "timeout-v3": "finding",
-}
-
-
-def test_every_rule_is_covered() -> None:
-    assert {r.id.split("/", 1)[1] for r in get(R).rules} == set(COVERED)
 
 
 def test_write_manual_and_async_findings() -> None:
@@ -1034,3 +996,179 @@ def test_refused(store):
     new, findings = rewrite(R, query_test, path="svc/tests/test_x.py")
     assert "pytest.raises(ApiException)" in new
     assert rules_of(findings) >= {"influxdb3/query-exceptions"}
+
+
+# what the flagged sources above become: the rest of the file is migrated, the flagged sites stay
+FLAGGED_AFTER = {
+    "unknown-database": """\
+from influxdb_client_3 import InfluxDBClient3
+
+
+def save(url, token, bucket_for, record):
+    client = InfluxDBClient3(host=url, token=token)
+    client.write(record=record, database=bucket_for(record))
+""",
+    "options-constructor-elsewhere": """\
+from influxdb_client_3 import WriteOptions
+
+
+def save(client, record):
+    client.write_api(write_options=WriteOptions(batch_size=10)).write(record=record, database="b")
+""",
+    "default-tags-and-basic-auth": """\
+from influxdb_client_3 import InfluxDBClient3
+
+client = InfluxDBClient3(host="http://h:8086", database="b", username="u", password="p", default_tags={"site": "x"})
+client.write_api(point_settings=None).write(record="m v=1", database="b")
+""",
+    "results-passed-on": """\
+from influxdb_client_3 import InfluxDBClient3
+
+
+def fetch(client: InfluxDBClient3):
+    return client.query_api().query('from(bucket: "b") |> range(start: -1h) |> filter(fn: (r) => r._measurement == "cpu")')
+""",
+    "no-equivalent": """\
+from influxdb_client_3 import InfluxDBClient3
+
+client = InfluxDBClient3(host="http://localhost:8086", token="t", database="b")
+client.buckets_api().create_bucket(bucket_name="b")
+client.delete_api().delete("1970-01-01T00:00:00Z", "2030-01-01T00:00:00Z", "", bucket="b", org="o")
+healthy = client.health()
+csv = client.query_api().query_csv('from(bucket: "b") |> range(start: -1h)')
+""",
+    "host-path-and-profilers": """\
+from influxdb_client_3 import InfluxDBClient3
+
+client = InfluxDBClient3(host="http://proxy:8080", token="t", profilers=["query"])
+""",
+}
+
+
+# ---- cases keyed by rule (run by test_rule_cases.py): each rule's positive case and its no-op twin ---------
+
+
+def _rewritten(rule: str, case_id: str) -> Case:
+    before, after, findings = next(p.values for p in REWRITES if p.id == case_id)
+    return Case(rule, before, after, findings=tuple(findings), name=case_id)
+
+
+def _flagged(rule: str, key: str) -> Case:
+    return Case(rule, FINDINGS[key][0], FLAGGED_AFTER.get(key), findings=(rule,), name=key)
+
+
+def _twin(rule: str, source: str, name: str) -> Case:
+    return Case(rule, source, name=name)
+
+
+V3 = NOOPS["already-v3"]
+ASYNC_WRITE = """\
+from influxdb_client import InfluxDBClient
+from influxdb_client.client.write_api import ASYNCHRONOUS
+
+client = InfluxDBClient(url="http://h:8086", token="t")
+w = client.write_api(write_options=ASYNCHRONOUS)
+w.write(bucket="b", record="m v=1")
+"""
+ASYNC_WRITE_AFTER = """\
+from influxdb_client_3 import ASYNCHRONOUS, InfluxDBClient3, write_client_options
+
+client = InfluxDBClient3(host="http://h:8086", token="t", database="b", write_client_options=write_client_options(write_options=ASYNCHRONOUS))
+client.write(record="m v=1", database="b")
+"""
+QUERY_MANUAL = """\
+from influxdb_client import InfluxDBClient
+
+
+def run(client: InfluxDBClient, q):
+    return client.query_api().query(q, dialect=None)
+"""
+VERSION = """\
+from influxdb_client import InfluxDBClient
+
+client = InfluxDBClient.from_env_properties()
+print(client.version())
+"""
+VERSION_AFTER = """\
+from influxdb_client_3 import InfluxDBClient3
+
+client = InfluxDBClient3.from_env()
+print(client.get_server_version())
+"""
+TABLES = """\
+from influxdb_client import InfluxDBClient
+
+
+def values(client: InfluxDBClient) -> list:
+    tables = client.query_api().query('from(bucket: "b") |> range(start: -1h) |> filter(fn: (r) => r._measurement == "cpu" and r._field == "usage")')
+    return [record.get_value() for table in tables for record in table.records]
+"""
+TABLES_AFTER = """\
+from influxdb_client_3 import InfluxDBClient3
+
+
+def values(client: InfluxDBClient3) -> list:
+    tables = client.query("SELECT * FROM cpu WHERE time >= now() - INTERVAL '1 hour' AND time < now() AND usage IS NOT NULL ORDER BY time", database="b")
+    return [record["usage"] for record in tables.to_pylist()]
+"""
+
+CASES = [
+    _rewritten("import", "positional"),
+    _twin("import", NOOPS["other-influx-lib"], "other-influx-lib"),
+    _rewritten("client", "client"),
+    _twin("client", V3, "already-v3"),
+    _rewritten("timeout", "timeout"),
+    _twin("timeout", V3, "already-v3"),
+    _rewritten("host-port", "selfattr"),
+    _twin("host-port", TRAPS_OK, "v3-host-with-port"),
+    _flagged("database", "unknown-database"),
+    _twin("database", V3, "already-v3"),
+    _rewritten("from-env", "fromenv"),
+    _twin("from-env", CORRECT_V3["from-env"], "v3-from-env"),
+    _rewritten("env-vars", "fromenv"),
+    _twin("env-vars", CORRECT_V3["from-env"], "v3-from-env"),
+    _flagged("from-config-file", "config-file"),
+    _twin("from-config-file", V3, "already-v3"),
+    _rewritten("write", "client"),
+    _twin("write", NOOPS["lookalike-write"], "lookalike-write"),
+    _flagged("write-manual", "options-without-constructor"),
+    _twin("write-manual", V3, "already-v3"),
+    _rewritten("flush-close", "with"),
+    _twin("flush-close", V3, "already-v3"),
+    _rewritten("write-options", "batching"),
+    _twin("write-options", TRAPS_OK, "v3-write-options"),
+    _flagged("write-options-manual", "options-constructor-elsewhere"),
+    _twin("write-options-manual", TRAPS_OK, "v3-write-options"),
+    _rewritten("write-api-batching", "with"),
+    _twin("write-api-batching", V3, "already-v3"),
+    Case("write-async", ASYNC_WRITE, ASYNC_WRITE_AFTER, findings=("write-async",)),
+    _twin("write-async", TRAPS_OK, "v3-write-options"),
+    _flagged("default-tags", "default-tags-and-basic-auth"),
+    _twin("default-tags", TRAPS_OK, "v3-without-default-tags"),
+    _rewritten("query", "query"),
+    _twin("query", NOOPS["lookalike-write"], "lookalike-query"),
+    Case("query-manual", QUERY_MANUAL, QUERY_MANUAL.replace("influxdb_client", "influxdb_client_3").replace("InfluxDBClient", "InfluxDBClient3"), findings=("query-manual",)),
+    _twin("query-manual", V3, "already-v3"),
+    _flagged("flux", "untranslatable-flux"),
+    _twin("flux", V3, "already-v3"),
+    Case("query-results", TABLES, TABLES_AFTER),
+    _twin("query-results", V3, "already-v3"),
+    _flagged("query-results-manual", "results-passed-on"),
+    _twin("query-results-manual", V3, "already-v3"),
+    _rewritten("query-frame-shape", "frame"),
+    _twin("query-frame-shape", V3, "already-v3"),
+    _flagged("no-equivalent", "no-equivalent"),
+    _twin("no-equivalent", CORRECT_V3["service-methods"], "service-methods"),
+    Case("version", VERSION, VERSION_AFTER, findings=("env-vars",)),
+    _twin("version", V3, "already-v3"),
+    _flagged("async-client", "async-client"),
+    _twin("async-client", V3, "already-v3"),
+    _rewritten("exceptions", "exc"),
+    _twin("exceptions", V3, "already-v3"),
+    Case("query-exceptions", QUERY_GUARD, QUERY_GUARD_AFTER, findings=("query-exceptions",)),
+    _twin("query-exceptions", V3, "already-v3"),
+    _flagged("unsupported-args", "host-path-and-profilers"),
+    _twin("unsupported-args", V3, "already-v3"),
+    *[Case(rule, TRAPS, findings=(rule,), name="traps") for rule in ("gzip-threshold", "no-sync", "timeout-v3")],
+    *[_twin(rule, TRAPS_OK, "v3-without-traps") for rule in ("gzip-threshold", "no-sync", "timeout-v3")],
+]
