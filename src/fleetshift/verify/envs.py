@@ -202,7 +202,9 @@ def env_path(root: Path, service: Service, label: str, env_root: Path | None = N
 
 _NO_DESCEND = {".git", ".hg", ".svn", ".fleetshift", ".venv", "venv", ".tox", ".nox", "node_modules",
                ".mypy_cache", ".pytest_cache", ".ruff_cache"}  # fmt: skip
-_ARTEFACT = re.compile(r"(\.egg-info|\.dist-info|\.eggs|__pycache__|pip-wheel-metadata|\.pyc|^build)$")
+_ARTEFACT = re.compile(
+    r"(\.egg-info|\.dist-info|\.eggs|__pycache__|pip-wheel-metadata|\.pyc|^build|^\.pdm-build|^_skbuild)$"
+)
 
 
 _SAVE_LIMIT = 32 * 1024 * 1024  # bytes of pre-existing artefacts kept aside per folder
@@ -219,7 +221,7 @@ class _Watch:
 
 class TreeGuard:
     """Remembers folders before an install and afterwards removes what the install's builds left there:
-    new paths under a build artefact (`*.egg-info`, `build/`, `.eggs/`, `__pycache__`), and the bytes of
+    new paths under a build artefact (`*.egg-info`, `build/`, `.eggs/`, `.pdm-build/`, `__pycache__`), and the bytes of
     artefacts that were already there put back. A new path of any other kind is only reported; nothing
     that existed is ever removed.
 

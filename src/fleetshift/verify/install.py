@@ -401,6 +401,15 @@ def _admits_python(constraint: str, python_version: str) -> bool:
         return True
 
 
+def _satisfies(version: str, constraint: str) -> bool:
+    if not constraint or constraint.strip() == "*":
+        return True
+    try:
+        return SpecifierSet(poetry_to_pep440(constraint)).contains(Version(version), prereleases=True)
+    except (InvalidSpecifier, InvalidVersion, ValueError):
+        return True
+
+
 def _pinned_line(name: str, version: str, source: Mapping[str, Any] | None, folder: Path) -> str:
     """A locked package as a requirement line: `name==version`, or its git / url / path source."""
     source = source or {}
@@ -418,8 +427,8 @@ def _pinned_line(name: str, version: str, source: Mapping[str, Any] | None, fold
 
 def _poetry_roots(
     root: Path, service: Service, lock: LockFile, sel: Selection
-) -> list[tuple[str, tuple[str, ...], str]]:
-    """(name, extras, marker) of the service's direct requirements that the selection installs."""
+) -> list[tuple[str, tuple[str, ...], str, str]]:
+    """(name, extras, marker, specifier) of the service's direct requirements that the selection installs."""
     folder = Path(root) / service.path
     optional = _poetry_optional(folder)
     wanted_optional = {n for e in sel.extras for n in _poetry_extras(folder).get(e, ())}
@@ -434,7 +443,7 @@ def _poetry_roots(
             continue
         if pin.section.startswith("-r "):
             continue
-        roots.append((pin.package, pin.extras, pin.marker))
+        roots.append((pin.package, pin.extras, pin.marker, pin.spec))
     return roots
 
 
@@ -474,24 +483,33 @@ def poetry_locked(
     for pkg in data.get("package", []):
         by_name.setdefault(canonicalize_name(str(pkg.get("name", ""))), []).append(pkg)
 
-    def pick(name: str) -> Mapping[str, Any] | None:
+    groups = {"main", *sel.groups}
+
+    def pick(name: str, constraint: str = "") -> Mapping[str, Any] | None:
+        """The entry of a package to install (a lock may hold several: per Python range, or per group when
+        groups need different versions): the one this Python, the selected groups and the constraint fit."""
         found = by_name.get(name) or []
-        fitting = [p for p in found if _admits_python(str(p.get("python-versions", "")), python_version)]
-        return (fitting or found or [None])[-1]
+        for test in (
+            lambda p: _admits_python(str(p.get("python-versions", "")), python_version),
+            lambda p: "groups" not in p or bool(set(p["groups"]) & groups),
+            lambda p: _satisfies(str(p.get("version", "")), constraint),
+        ):
+            found = [p for p in found if test(p)] or found
+        return found[-1] if found else None
 
     lines: dict[str, str] = {}
-    queue: list[tuple[str, tuple[str, ...]]] = [
-        (name, extras)
-        for name, extras, marker in _poetry_roots(root, service, lock, sel)
+    queue: list[tuple[str, tuple[str, ...], str]] = [
+        (name, extras, spec)
+        for name, extras, marker, spec in _poetry_roots(root, service, lock, sel)
         if _holds(marker, env)
     ]
-    seen: set[tuple[str, tuple[str, ...]]] = set()
+    seen: set[tuple[str, tuple[str, ...], str]] = set()
     while queue:
-        name, extras = queue.pop(0)
-        if (name, extras) in seen or name == "python":
+        name, extras, constraint = queue.pop(0)
+        if (name, extras, constraint) in seen or name == "python":
             continue
-        seen.add((name, extras))
-        pkg = pick(name)
+        seen.add((name, extras, constraint))
+        pkg = pick(name, constraint)
         if pkg is None:
             continue
         lines[name] = _pinned_line(name, str(pkg.get("version", "")), pkg.get("source"), folder)
@@ -503,7 +521,7 @@ def poetry_locked(
                 continue
             if not _holds(str(spec.get("markers", "")), env, extras):
                 continue
-            queue.append((dep, tuple(sorted(spec.get("extras") or ()))))
+            queue.append((dep, tuple(sorted(spec.get("extras") or ())), str(spec.get("version", ""))))
     return [lines[n] for n in sorted(lines)]
 
 
@@ -623,9 +641,14 @@ def _test_dep_lines(service: Service, folder: Path) -> tuple[list[str], list[str
         if not td.requirements:
             continue
         sources.append(td.source)
-        for r in td.requirements:
+        for r in td.requirements:  # "-r x" stays relative to the service folder, as the manifests' files
             opt, _, value = r.partition(" ")
-            reqs.append(f"{opt} {(folder / value).resolve()}" if opt in ("-r", "-c") else r)
+            if opt in ("-r", "-c") and posixpath.isabs(value):
+                try:
+                    value = Path(value).relative_to(folder).as_posix()
+                except ValueError:
+                    pass
+            reqs.append(f"{opt} {posixpath.normpath(value)}" if opt in ("-r", "-c") else r)
     return reqs, sources
 
 
