@@ -12,7 +12,6 @@ rolls the service back. `on_failure` and `on_rollback` are informational.
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from fleetshift.config import HOOK_POINTS
+from fleetshift.proc import run_logged
 
 ENTRY_POINT_GROUP = "fleetshift.hooks"
 HookFn = Callable[[str, dict[str, str]], object]
@@ -75,14 +75,10 @@ class Hooks:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             who = context.get("service") or "run"
             log = self.log_dir / f"{point}-{who}-{int(time.time() * 1000)}.log"
-            with log.open("wb") as fh:
-                fh.write(f"$ {command}\n".encode())
-                fh.flush()
-                try:
-                    proc = subprocess.run(command, shell=True, cwd=cwd, env={**os.environ, **env_vars}, stdout=fh,
-                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=self.timeout)
-                except subprocess.TimeoutExpired:
-                    return HookResult(False, f"{point} hook `{command}` timed out after {self.timeout:g} s (log: {log})", ran)
-            if proc.returncode != 0:
-                return HookResult(False, f"{point} hook `{command}` exited {proc.returncode} (log: {log})", ran)
+            with log.open("w", encoding="utf-8", errors="replace") as fh:
+                code, timed_out = run_logged(command, cwd or Path.cwd(), {**os.environ, **env_vars}, fh, self.timeout)
+            if timed_out:
+                return HookResult(False, f"{point} hook `{command}` timed out after {self.timeout:g} s (log: {log})", ran)
+            if code != 0:
+                return HookResult(False, f"{point} hook `{command}` exited {code} (log: {log})", ran)
         return HookResult(True, "", ran)

@@ -1,0 +1,69 @@
+"""Running a command with a timeout: its output appended to a log, its whole process group killed on timeout.
+
+Used by verification (installs, tests, health checks) and by hooks, so a command that starts children never
+leaves them running after its step has timed out.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO
+
+
+def kill_group(proc: subprocess.Popen[bytes], grace: float = 3.0) -> None:
+    """Stop a process and everything it started (its process group): TERM, then KILL."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        try:
+            if hasattr(os, "killpg"):
+                os.killpg(proc.pid, sig)
+            else:  # pragma: no cover - no process groups on this platform
+                proc.kill()
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            proc.wait(timeout=wait)
+            if sig == signal.SIGTERM:
+                try:  # children may outlive the leader
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError, AttributeError):
+                    pass
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def run_logged(
+    cmd: Sequence[str] | str, cwd: Path, env: Mapping[str, str], log: IO[str], timeout: float
+) -> tuple[int | None, bool]:
+    """Run a command with its output appended to `log`; (exit code, timed out). The group is killed on timeout."""
+    shown = cmd if isinstance(cmd, str) else " ".join(str(c) for c in cmd)
+    log.write(f"$ {shown}\n  (cwd {cwd})\n")
+    log.flush()
+    try:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=dict(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            shell=isinstance(cmd, str),
+            start_new_session=True,
+        )
+    except OSError as exc:
+        log.write(f"cannot start: {exc}\n")
+        return 127, False
+    try:
+        code = proc.wait(timeout=max(timeout, 0.1))
+    except subprocess.TimeoutExpired:
+        kill_group(proc)
+        log.write(f"\n[fleetshift] killed after {timeout:.0f} s (step timeout)\n")
+        log.flush()
+        return None, True
+    log.write(f"[exit code {code}]\n")
+    log.flush()
+    return code, False
