@@ -758,3 +758,109 @@ def test_pythons_uv_manages_are_found_in_its_python_dir(
     (tmp_path / "pypy-3.10.14-linux-x86_64-gnu").mkdir()
     monkeypatch.setenv("UV_PYTHON_INSTALL_DIR", str(tmp_path))
     assert pythons._uv_managed() == [pythons.Interpreter("3.12.1", managed / "python3", "uv")]
+
+
+# ---- the project corpus (tests/projects): real layouts, installed the way each project does -------------
+
+PROJECTS = Path(__file__).parent / "projects"
+
+
+def corpus(name: str, tmp_path: Path) -> tuple[Path, Service]:
+    """A corpus project copied out as a fleet of its own, and its root service as discovery reads it."""
+    import shutil
+
+    if not (PROJECTS / name).is_dir():
+        pytest.skip(f"tests/projects/{name} is not in this checkout")
+    root = tmp_path / name
+    shutil.copytree(PROJECTS / name, root)
+    fleet = discover(root, FleetConfig(root=root))
+    return root, next(s for s in fleet.services if s.path in ("", "."))
+
+
+def poetry_entries(lock: Path) -> list[dict[str, object]]:
+    return tomllib.loads(lock.read_text())["package"]
+
+
+@pytest.mark.slow
+def test_corpus_poetry_lock_vs_fresh_baseline_is_the_locked_one(tmp_path: Path) -> None:
+    root, service = corpus("poetry-lock-vs-fresh", tmp_path)
+    before = tree_digest(root)
+    env = envs.make_env(root, service, tmp_path / "run", "old", env_root=tmp_path / "envs")
+    assert env.ok, env.error
+    locked = {str(p["name"]): str(p["version"]) for p in poetry_entries(root / "poetry.lock")}
+    got = versions(env, *locked)
+    installed = {n: v for n, v in got.items() if v is not None}
+    assert installed["tenacity"] == "8.2.3" and all(locked[n] == v for n, v in installed.items())
+    assert env.sources[0].startswith("poetry.lock (main")
+    assert tree_digest(root) == before
+    fresh = envs.requirements_for(root, service)  # what the manifests alone say: tenacity ^8.2, not 8.2.3
+    assert any(r.startswith("tenacity") and "8.2.3" not in r for r in fresh.requirements)
+
+
+@pytest.mark.slow
+def test_corpus_poetry_app_installs_main_and_test_without_the_conflicting_docs_group(tmp_path: Path) -> None:
+    root, service = corpus("poetry-app-py39", tmp_path)
+    env = envs.make_env(root, service, tmp_path / "run", "old", env_root=tmp_path / "envs")
+    assert env.ok, env.error
+    entries = poetry_entries(root / "poetry.lock")
+    test_docutils = next(
+        p["version"]
+        for p in entries
+        if p["name"] == "docutils" and "test" in p.get("groups", [])  # type: ignore[operator]
+    )
+    got = versions(env, "docutils", "sphinx", "pytest")
+    assert got["docutils"] == test_docutils and got["sphinx"] is None and got["pytest"] is not None
+    assert "docs" not in env.sources[0]
+    docs = envs.make_env(root, service, tmp_path / "run", "docs", env_root=tmp_path / "envs",
+                         options=ServiceOptions(groups=("docs",)))  # fmt: skip
+    assert docs.ok, docs.error  # chosen in config, the docs group installs on its own
+    assert versions(docs, "sphinx")["sphinx"] is not None and "docs" in docs.sources[0]
+
+
+@pytest.mark.slow
+def test_corpus_hatch_uv_pip_compiled_setup_py_and_py312_install_their_own_way(tmp_path: Path) -> None:
+    root, hatch = corpus("hatch-test-env", tmp_path)
+    env = envs.make_env(root, hatch, tmp_path / "run", "old", env_root=tmp_path / "envs")
+    assert env.ok, env.error
+    assert (
+        versions(env, "respx", "pytest-asyncio")["pytest-asyncio"] == "0.23.8"
+        and "hatch env default" in env.sources
+    )
+
+    root, uvp = corpus("uv-project", tmp_path)
+    before = tree_digest(root)
+    env = envs.make_env(root, uvp, tmp_path / "run", "old", env_root=tmp_path / "envs")
+    assert env.ok, env.error
+    locked = {
+        str(p["name"]): str(p.get("version"))
+        for p in tomllib.loads((root / "uv.lock").read_text())["package"]
+    }
+    got = versions(env, "asyncio-mqtt", "paho-mqtt", "tenacity", "pytest-asyncio")
+    assert got == {n: locked[n] for n in got} and tree_digest(root) == before
+
+    root, compiled = corpus("pip-compiled", tmp_path)
+    env = envs.make_env(root, compiled, tmp_path / "run", "old", env_root=tmp_path / "envs")
+    assert env.ok, env.error
+    pins = dict(
+        ln.split(" ")[0].split("==")
+        for ln in (root / "requirements.txt").read_text().splitlines()
+        if "==" in ln
+    )
+    got = versions(env, *pins)
+    assert got == pins and env.sources[0] == "requirements.txt (pip-compile)"
+
+    root, setup_py = corpus("setup-py-only", tmp_path)
+    before = tree_digest(root)
+    env = envs.make_env(root, setup_py, tmp_path / "run", "old", env_root=tmp_path / "envs")
+    assert env.ok, env.error
+    got = versions(env, "asyncio-mqtt", "influxdb-client", "pytest-asyncio", "mqtt2influx")
+    assert all(got.values()), got  # its dependencies and its test extra, which --no-deps never installed
+    assert tree_digest(root) == before  # no mqtt2influx.egg-info left behind
+
+    root, py312 = corpus("needs-py312", tmp_path)
+    before = tree_digest(root)
+    env = envs.make_env(root, py312, tmp_path / "run", "old", env_root=tmp_path / "envs")
+    assert env.ok, env.error
+    minor = tuple(map(int, env.python_version.split(".")[:2]))
+    assert minor >= (3, 12) and env_python(env) == str(minor) and sys.version_info < (3, 12)
+    assert tree_digest(root) == before  # pdm-backend's .pdm-build is gone
