@@ -6,6 +6,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from fleet_factory import make_fleet
 from typer.testing import CliRunner
 
 from fleetshift.cli import app
@@ -167,3 +168,115 @@ def test_recipes_show_and_guide_come_from_the_recipe(rid: str) -> None:
         if rule.link:
             assert rule.link in shown.stdout and f"<{rule.link}>" in guide.stdout
     assert invoke("recipes", "show", "no-such-recipe").exit_code == 2
+
+
+def _every_key_has_a_comment(text: str) -> None:
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line and not line.startswith(("#", "[")) and "=" in line:
+            assert "#" in line or lines[i - 1].startswith("#"), f"no comment for: {line}"
+
+
+def test_init_on_a_library_repository_writes_a_config_for_its_root(tmp_path: Path) -> None:
+    from test_discover_scan import LIBRARY_REPO
+
+    from fleetshift.config import load_config
+
+    root = make_fleet(tmp_path / "pollwise", {**LIBRARY_REPO, "tox.ini": "[tox]\nenvlist = py38,py312\n[testenv]\ncommands = pytest {posargs:tests}\n"})
+    res = invoke("init", root)
+    assert res.exit_code == 0, res.output
+    for words in ("library", ">=3.8", "pytest tests (tox.ini [testenv])", "docs: documentation folder",
+                  "examples/mqtt: examples folder", "Targets written for: pytest, tenacity"):
+        assert words in res.stdout, words
+    text = (root / "fleetshift.toml").read_text()
+    assert 'services = ["."]' in text
+    _every_key_has_a_comment(text)
+    config = load_config(root)
+    assert set(config.targets) == {"pytest", "tenacity"}
+    for key in ("test_command", "python", "python_floor", "groups", "extras", "keep_unverified", "timeout", "env", "health"):
+        assert f"# {key} = " in text, key
+    assert '# [services."."]' in text and '# test_command = "pytest tests"' in text
+    res = invoke("scan", root, "--json")
+    inv = json.loads(res.stdout)
+    [svc] = inv["services"]
+    assert svc["path"] == "" and svc["project"]["kind"] == "library"
+    assert svc["project"]["pythons"]["versions"] == ["3.8", "3.12"]
+    assert svc["project"]["test_command"] == {"command": "pytest tests", "source": "tox.ini [testenv]", "runner": "pytest"}
+    assert ["docs", "documentation folder, not a service"] in inv["skipped"]
+    assert not [s for s in svc["sites"] if s["file"].startswith(("examples/", "docs/", "tests/fixtures/"))]
+    res = invoke("plan", root, "--json")
+    plan = json.loads(res.stdout)
+    assert plan["services"][0]["project"]["pythons"]["spec"] == ">=3.8" and plan["skipped"]
+
+
+def test_init_with_nothing_to_migrate_says_so_and_comments_the_targets(tmp_path: Path) -> None:
+    from fleetshift.config import default_targets, load_config
+
+    root = make_fleet(tmp_path, {
+        "api/pyproject.toml": '[project]\nname = "api"\nversion = "1"\nrequires-python = ">=3.8"\ndependencies = ["httpx"]\n',
+        "api/api/__init__.py": "import httpx\n",
+        "worker/requirements.txt": "requests==2.31.0\n",
+    })
+    res = invoke("init", root)
+    assert res.exit_code == 0, res.output
+    assert "Nothing migratable found" in res.stdout
+    text = (root / "fleetshift.toml").read_text()
+    assert "\n[targets]" not in text and "# [targets]" in text and '# tenacity = ">=9.1.2,<10"' in text
+    assert 'services = ["api", "worker"]' in text
+    _every_key_has_a_comment(text)
+    assert load_config(root).targets == default_targets()
+
+
+def test_init_patterns_match_what_discovery_found(tmp_path: Path) -> None:
+    from fleetshift.config import load_config
+    from fleetshift.discover import discover
+
+    root = make_fleet(tmp_path, {
+        "services/a/requirements.txt": "tenacity==8.2.3\n",
+        "services/b/requirements.txt": "tenacity==8.2.3\n",
+        "services/notes/README.md": "no manifest\n",
+        "libs/common/pyproject.toml": '[project]\nname = "common"\nversion = "1"\n',
+        "tools/x/requirements.txt": "y\n",
+        "tools/x/inner/requirements.txt": "z\n",
+        "docs/requirements.txt": "sphinx\n",
+    })
+    found = sorted(s.path for s in discover(root, load_config(root)).services)
+    res = invoke("init", root)
+    assert res.exit_code == 0, res.output
+    text = (root / "fleetshift.toml").read_text()
+    assert 'services = ["libs/*", "services/*", "tools/*"]' in text
+    assert sorted(s.path for s in discover(root, load_config(root)).services) == found
+    assert "# [services.a]" in text and "tenacity" in text
+
+
+def test_a_bad_service_pattern_exits_2_naming_the_key(tmp_path: Path) -> None:
+    make_fleet(tmp_path, {"svc/requirements.txt": "x\n", "fleetshift.toml": '[fleet]\nservices = ["../*"]\n'})
+    for command in ("scan", "plan", "check"):
+        res = invoke(command, tmp_path)
+        assert res.exit_code == 2 and "fleet.services" in res.stderr and "Fix:" in res.stderr, command
+
+
+def test_scan_and_plan_tables_show_the_projects(tmp_path: Path) -> None:
+    root = make_fleet(tmp_path, {
+        "pyproject.toml": '[tool.poetry]\nname = "ingest"\npackage-mode = false\n[tool.poetry.dependencies]\npython = "^3.9"\n'
+                          'tenacity = "^8.2"\n',
+        "poetry.lock": "# This file is automatically @generated by Poetry 1.8.3 and should not be changed by hand.\n",
+        "ingest.py": "from tenacity._asyncio import AsyncRetrying\n",
+        "examples/demo/requirements.txt": "ingest\n",
+    })
+    for command in ("scan", "plan"):
+        res = invoke(command, root)
+        assert res.exit_code == 0, res.output
+        for words in ("application", ">=3.9,<4.0", "poetry.lock", "python -m pytest (default)",
+                      "examples/demo: examples folder"):
+            assert words in res.stdout, (command, words)
+    out = tmp_path / "reports"
+    assert invoke("plan", root, "--out", out).exit_code == 0
+    analysis = (out / "dependency-analysis.md").read_text()
+    assert "## Projects" in analysis and ">=3.9,<4.0" in analysis and "poetry.lock (poetry lock --no-update)" in analysis and "`examples/demo`: examples folder" in analysis
+
+
+def test_no_services_names_the_folders_passed_over(tmp_path: Path) -> None:
+    make_fleet(tmp_path, {"docs/requirements.txt": "sphinx\nfuro\n"})
+    res = invoke("scan", tmp_path)
+    assert res.exit_code == 0 and "No services found" in res.stdout and "docs: documentation folder" in res.stdout

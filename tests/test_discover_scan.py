@@ -212,6 +212,8 @@ def test_every_way_to_name_the_root(tmp_path: Path, pattern: str) -> None:
     fleet = discover(root, load_config(root))
     assert [s.path for s in fleet.services] == [""]
     assert fleet.services[0].project.test_command.command == "pytest -x"
+    assert fleet.services[0].python_files == ("src/pollwise/__init__.py", "tests/test_poll.py")
+    assert {"docs", "examples/mqtt", "tests/fixtures/legacy_app", "website", "benchmarks"} <= set(dict(fleet.skipped))
     assert not [f for f in fleet.findings if f.rule == "config/unknown-service"]
 
 

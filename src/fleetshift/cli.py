@@ -20,7 +20,7 @@ from rich.table import Table
 from fleetshift import __version__
 from fleetshift.config import CONFIG_NAME, ConfigError, default_targets
 from fleetshift.discover import DiscoveryError
-from fleetshift.model import Action, Phase, to_jsonable
+from fleetshift.model import Action, Phase, Project, to_jsonable
 from fleetshift.recipes import RecipeError, all_recipes
 
 if TYPE_CHECKING:
@@ -90,11 +90,15 @@ def _print_json(obj: object) -> None:
     sys.stdout.write(json.dumps(to_jsonable(obj), indent=indent) + "\n")
 
 
-def _no_services(path: Path) -> None:
+def _no_services(path: Path, skipped: tuple[tuple[str, str], ...] = ()) -> None:
+    if skipped:
+        out.print(f"No services found in {path}: every folder holding a manifest was passed over.")
+        _print_skipped(skipped)
+        return
     out.print(
-        f"No services found in {path}: no folder there holds requirements*.txt, pyproject.toml, setup.cfg or Pipfile. "
-        f"Point fleetshift at the folder that contains your services, or list them in {CONFIG_NAME} "
-        '([fleet] services = ["services/*"]).'
+        f"No services found in {path}: no folder there holds requirements*.txt, pyproject.toml, setup.cfg, setup.py "
+        f"or Pipfile. Point fleetshift at the folder that contains your services, or list them in {CONFIG_NAME} "
+        '([fleet] services = ["services/*"], or ["."] for the folder itself).'
     )
 
 
@@ -112,39 +116,53 @@ def init(
     path: FleetArg,
     force: Annotated[bool, typer.Option("--force", help=f"Overwrite an existing {CONFIG_NAME}.")] = False,
 ) -> None:
-    """Write a starter fleetshift.toml from what discovery finds (services, and targets for the libraries in use)."""
+    """Write a starter fleetshift.toml from what discovery finds, and print it: the services (kind, Pythons,
+    locks, test command), the folders that are not services, and targets for the libraries in use."""
     from fleetshift.config import FleetConfig
     from fleetshift.discover import discover
+    from fleetshift.scan import scan
+    from fleetshift.starter import starter_config
 
     target = path / CONFIG_NAME
     if target.exists() and not force:
         raise fail(f"{target} already exists. Fix: edit it, or pass --force to replace it")
-    try:
-        fleet = discover(path, FleetConfig(root=path.resolve(), targets=default_targets()))
-    except DiscoveryError as exc:
-        raise fail(str(exc)) from None
+    config = FleetConfig(root=path.resolve(), targets=default_targets())
+    fleet = _guarded(lambda: discover(path, config))
     if not fleet.services:
-        _no_services(path)
+        _no_services(path, fleet.skipped)
         raise typer.Exit(0)
-    parents = sorted({s.path.rsplit("/", 1)[0] + "/*" if "/" in s.path else s.path for s in fleet.services})
-    used = {p.package for s in fleet.services for p in s.pins}
-    lines = [
-        "# fleetshift campaign configuration. `fleetshift --help` explains every command.",
-        "[fleet]",
-        "services = [" + ", ".join(json.dumps(p) for p in parents) + "]",
-        "critical = []          # services that run last, one at a time, e.g. [\"billing\"]",
-        "batch_size = 5",
-        "failure_threshold = \"20%\"",
-        "",
-        "# Where each migrated package should end up (PEP 440 specifiers).",
-        "[targets]",
-    ]
-    for name, t in default_targets().items():
-        if name in used or (t.replaces and t.replaces in used):
-            value = json.dumps(t.spec) if not t.replaces else f'{{ spec = {json.dumps(t.spec)}, replaces = "{t.replaces}" }}'
-            lines.append(f"{name} = {value}")
-    target.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    out.print(f"Wrote {target} ({len(fleet.services)} services). Next: fleetshift scan {path}")
+    inventory = _guarded(lambda: scan(fleet, config, use_cache=False))
+    starter = _guarded(lambda: starter_config(path.resolve(), fleet, inventory))
+    out.print(f"Found {len(fleet.services)} service(s) in {fleet.root}:")
+    _print_projects([(s.name, s.path, s.project) for s in fleet.services])
+    _print_skipped(fleet.skipped)
+    if starter.targets:
+        out.print("Targets written for: " + ", ".join(starter.targets))
+    else:
+        out.print("Nothing migratable found: no service uses a library a recipe migrates. "
+                  "The recipes' default targets are in the file, commented out.")
+    target.write_text(starter.text, encoding="utf-8")
+    out.print(f"Wrote {target} (services = [{', '.join(starter.patterns)}]). Next: fleetshift scan {path}")
+
+
+def _print_projects(items: list[tuple[str, str, Project]]) -> None:
+    """The services as projects: kind, Pythons, locks, test command."""
+    from fleetshift.report.planning import PROJECT_HEADER, project_rows
+
+    table = Table(title="Projects", title_justify="left")
+    table.add_column("folder")
+    for col in PROJECT_HEADER:
+        table.add_column(col)
+    for (_, path, _), row in zip(items, project_rows([(name, p) for name, _, p in items]), strict=True):
+        table.add_row(path or ".", *row)
+    out.print(table)
+
+
+def _print_skipped(skipped: tuple[tuple[str, str], ...]) -> None:
+    if skipped:
+        out.print(f"Not services (name them in [fleet] services of {CONFIG_NAME} to include them):")
+        for folder, why in skipped:
+            out.print(f"  {folder or '.'}: {why}")
 
 
 @app.command("scan")
@@ -155,7 +173,7 @@ def scan_cmd(path: FleetArg, as_json: JsonOpt = False, no_cache: NoCacheOpt = Fa
         _print_json(a.inventory)
         return
     if not a.fleet.services:
-        _no_services(path)
+        _no_services(path, a.fleet.skipped)
         return
     recipes = all_recipes()
     table = Table(title=f"fleetshift scan: {a.fleet.root}", caption="cell: pin · old-API usage sites (✓ = already on the target)")
@@ -174,6 +192,8 @@ def scan_cmd(path: FleetArg, as_json: JsonOpt = False, no_cache: NoCacheOpt = Fa
                 cells.append(f"{pin} ✓" if use.already_done else f"{pin} · {n}")
         table.add_row(*cells)
     out.print(table)
+    _print_projects([(s.service, s.path, s.project) for s in a.inventory.services])
+    _print_skipped(a.inventory.skipped)
     problems = list(a.inventory.findings) + [f for s in a.inventory.services for f in s.findings]
     for f in problems:
         out.print(f"{f.location()}: {f.rule}: {f.message}")
@@ -202,8 +222,10 @@ def plan_cmd(
         _print_json(a.plan)
         return
     if not a.fleet.services:
-        _no_services(path)
+        _no_services(path, a.fleet.skipped)
         return
+    _print_projects([(s.service, s.path, s.project) for s in sorted(a.plan.services, key=lambda s: s.order)])
+    _print_skipped(a.plan.skipped)
     for phase, services in a.plan.by_phase().items():
         table = Table(title=f"Phase {phase.value}", title_justify="left")
         for col in ("#", "service", "batch", "risk", "recipes", "why"):

@@ -228,22 +228,30 @@ def _glob_service_dirs(root: Path, config: FleetConfig, exclude: tuple[str, ...]
 
 
 def _walk_service(root: Path, folder: Path, prune: set[str] | frozenset[str] = frozenset(),
-                  exclude: tuple[str, ...] = ()) -> tuple[list[str], list[str], list[str]]:
-    """Python files, config files and manifest files of one service (fleet-relative); the folders in
-    `prune` (other services, skipped folders) and those `exclude` matches are not entered."""
+                  exclude: tuple[str, ...] = ()) -> tuple[list[str], list[str], list[str], list[tuple[str, str]]]:
+    """Python files, config files and manifest files of one service (fleet-relative), and the folders inside
+    it that were passed over. Not entered: the folders in `prune` (other services, skipped folders), those
+    `exclude` matches, and documentation, examples, benchmarks or fixtures with a manifest of their own."""
     python: list[str] = []
     configs: list[str] = []
     manifests: list[str] = []
+    skipped: list[tuple[str, str]] = []
     top = str(folder)
     cut = len(str(root)) + 1
     for dirpath, dirnames, filenames in os.walk(top):
         base = dirpath[cut:].replace(os.sep, "/") if len(dirpath) >= cut else ""
+        sub = dirpath[len(top) + 1:]
+        depth = sub.count(os.sep) + 1 if sub else 0
+        if depth and any(manifest_kind(n) is not None or n == "setup.py" for n in filenames):
+            why = _nested_not_part(root, Path(dirpath), sub.replace(os.sep, "/"))
+            if why:
+                skipped.append((base, why))
+                dirnames[:] = []
+                continue
         dirnames[:] = sorted(
             d for d in dirnames
             if not _skip(d) and (sub_rel := f"{base}/{d}" if base else d) not in prune and _excluded(sub_rel, exclude) is None
         )
-        sub = dirpath[len(top) + 1:]
-        depth = sub.count(os.sep) + 1 if sub else 0
         for name in sorted(filenames):
             rel = f"{base}/{name}" if base else name
             if name.endswith(".py"):
@@ -254,7 +262,19 @@ def _walk_service(root: Path, folder: Path, prune: set[str] | frozenset[str] = f
             in_req_dir = depth == 1 and os.path.basename(dirpath) in {"requirements", "reqs"} and name.endswith(".txt")
             if (depth == 0 and manifest_kind(name) is not None) or in_req_dir:
                 manifests.append(rel)
-    return python, configs, manifests
+    return python, configs, manifests, skipped
+
+
+def _nested_not_part(root: Path, folder: Path, inner: str) -> str | None:
+    """Why a folder inside a service, holding a manifest of its own, is not part of the service: it is
+    documentation, examples, benchmarks or fixtures (by its path inside the service), or a documentation
+    build. `requirements/` folders are the service's own."""
+    category = _category(inner)
+    if category:
+        return category[1]
+    if inner in ("requirements", "reqs"):
+        return None
+    return _doc_tools_only(root, folder)
 
 
 def _import_names(root: Path, folder: Path, python: list[str]) -> tuple[str, ...]:
@@ -342,6 +362,7 @@ def discover(root: Path, config: FleetConfig) -> Fleet:
     findings: list[Finding] = []
     services: list[Service] = []
     names: set[str] = set()
+    skipped = list(sel.skipped)
     for folder in sel.dirs:
         rel = _rel(root, folder)
         name = folder.name if rel else root.name
@@ -351,7 +372,8 @@ def discover(root: Path, config: FleetConfig) -> Fleet:
         opts = config.options(name, rel)
         if opts.skip:
             continue
-        python, configs, manifest_files = _walk_service(root, folder, sel.prune - {rel}, exclude)
+        python, configs, manifest_files, inner = _walk_service(root, folder, sel.prune - {rel}, exclude)
+        skipped += [item for item in inner if item not in skipped]
         manifests = _read_manifests(root, manifest_files, findings)
         project, problems = read_project(root, rel, test_command=opts.test_command, python=opts.python)
         findings.extend(problems)
@@ -369,9 +391,9 @@ def discover(root: Path, config: FleetConfig) -> Fleet:
                 project=project,
             )
         )
-    findings += _unknown_services(root, config, sel, names)
+    findings += _unknown_services(root, config, sel, names, skipped)
     edges = _compose_edges(root, services, findings)
-    return Fleet(str(root), tuple(services), tuple(findings), edges, tuple(sel.skipped))
+    return Fleet(str(root), tuple(services), tuple(findings), edges, tuple(sorted(skipped)))
 
 
 def _norm_folder(path: str) -> str:
@@ -379,10 +401,11 @@ def _norm_folder(path: str) -> str:
     return "/".join(parts) or "."
 
 
-def _unknown_services(root: Path, config: FleetConfig, sel: _Selection, names: set[str]) -> list[Finding]:
+def _unknown_services(root: Path, config: FleetConfig, sel: _Selection, names: set[str],
+                      passed_over: list[tuple[str, str]]) -> list[Finding]:
     """A Finding for every service the config names (by name or by folder) that discovery did not find."""
     known = names | {_norm_folder(_rel(root, d)) for d in sel.dirs}
-    skipped = {_norm_folder(rel): why for rel, why in sel.skipped}
+    skipped = {_norm_folder(rel): why for rel, why in passed_over}
     out: list[Finding] = []
     for name in sorted({*config.critical, *config.services, *config.phase_overrides}):
         if name in known or _norm_folder(name) in known:

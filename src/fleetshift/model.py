@@ -324,12 +324,14 @@ class ServicePlan:
     order: int
     reasons: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
+    project: Project = Project()  # the service as a project (kind, Pythons, locks, tests), from discovery
 
 
 @dataclass(frozen=True)
 class Plan:
     root: str
     services: tuple[ServicePlan, ...] = ()
+    skipped: tuple[tuple[str, str], ...] = ()  # (folder, why) discovery did not make a service
 
     def by_phase(self) -> dict[Phase, list[ServicePlan]]:
         out: dict[Phase, list[ServicePlan]] = {p: [] for p in Phase}

@@ -48,4 +48,11 @@ def analyse(root: Path, *, use_cache: bool = True, jobs: int | None = None) -> A
     from fleetshift.plan import make_plan  # networkx is needed only from here on
 
     s = survey(root, use_cache=use_cache, jobs=jobs)
-    return Analysis(s.config, s.fleet, s.inventory, make_plan(s.fleet, s.inventory, s.config))
+    return Analysis(s.config, s.fleet, s.inventory, plan_with_projects(s.fleet, make_plan(s.fleet, s.inventory, s.config)))
+
+
+def plan_with_projects(fleet: Fleet, plan: Plan) -> Plan:
+    """The plan carrying each service's project record and the folders discovery skipped."""
+    projects = {s.name: s.project for s in fleet.services}
+    services = tuple(replace(s, project=projects[s.service]) if s.service in projects else s for s in plan.services)
+    return replace(plan, services=services, skipped=fleet.skipped)

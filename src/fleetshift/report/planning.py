@@ -7,7 +7,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from fleetshift.model import Action, Inventory, Plan, to_jsonable
+from fleetshift.model import Action, Inventory, Plan, Project, PythonModel, to_jsonable
 from fleetshift.recipes import all_recipes
 
 
@@ -19,6 +19,64 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
+
+
+def python_summary(pythons: PythonModel) -> str:
+    """A service's Pythons in a few words: `>=3.8 · 3.8–3.12 · pinned 3.12.4` ("not declared" when nothing says)."""
+    parts = [pythons.spec] if pythons.spec else []
+    if pythons.versions:
+        v = pythons.versions
+        parts.append(", ".join(v) if len(v) <= 3 else f"{v[0]}–{v[-1]} ({len(v)} versions)")
+    if pythons.pinned:
+        parts.append(f"pinned {pythons.pinned}")
+    return " · ".join(parts) or "not declared"
+
+
+def locks_summary(project: Project, *, commands: bool = False) -> str:
+    """The lock files by name, with the kind when the name does not say it (or the command that
+    regenerates each, with `commands`)."""
+    parts = []
+    for lock in project.locks:
+        name = lock.file.rsplit("/", 1)[-1]
+        if commands and lock.command:
+            parts.append(f"{name} ({lock.command})")
+        else:
+            parts.append(name if name == lock.kind.value else f"{name} ({lock.kind.value})")
+    return ", ".join(parts) or "none"
+
+
+def test_summary(project: Project) -> str:
+    tc = project.test_command
+    return f"{tc.command} ({tc.source})" if tc.source != "default" else f"{tc.command} (default)"
+
+
+def project_rows(items: list[tuple[str, Project]], *, commands: bool = False) -> list[list[str]]:
+    """One row per service: name, kind (and distribution name), Pythons, locks, test command."""
+    rows = []
+    for name, p in items:
+        kind = p.kind.value + (f" {p.name}" if p.name and p.name != name else "")
+        rows.append([name, kind, python_summary(p.pythons), locks_summary(p, commands=commands), test_summary(p)])
+    return rows
+
+
+PROJECT_HEADER = ["service", "kind", "Python", "locks", "test command"]
+
+
+def skipped_lines(skipped: tuple[tuple[str, str], ...]) -> list[str]:
+    return [f"{path or '.'}: {why}" for path, why in skipped]
+
+
+def projects_section(inv: Inventory) -> str:
+    """The services as projects, and the folders that are not services, in Markdown."""
+    out = ["\n## Projects\n\n",
+           "Read from the services' own files (requires-python, Poetry, classifiers, tox, CI, Dockerfiles, locks, "
+           "test configuration); nothing was run.\n\n",
+           _table(PROJECT_HEADER, project_rows([(s.service, s.project) for s in inv.services], commands=True))]
+    if inv.skipped:
+        out.append("\n## Folders that are not services\n\n"
+                   "Listed in `[fleet] services` of fleetshift.toml, any of them becomes one.\n\n")
+        out += [f"- `{line.split(': ', 1)[0]}`: {line.split(': ', 1)[1]}\n" for line in skipped_lines(inv.skipped)]
+    return "".join(out)
 
 
 def dependency_analysis(inv: Inventory) -> str:
@@ -39,7 +97,7 @@ def dependency_analysis(inv: Inventory) -> str:
         rows.append(row)
     out = ["# Dependency analysis\n", f"Fleet: `{inv.root}`\n",
            "Each cell: the pin as written, then the number of old-API usage sites (or *done* when the service is "
-           "already on the target).\n", _table(header, rows)]
+           "already on the target).\n", _table(header, rows), projects_section(inv)]
     if inv.advisories:
         out.append("\n## Advisories on the campaign targets\n")
         out += [f"- **{a.rule}**: {a.message}" + (f" ({a.link})" if a.link else "") + "\n" for a in inv.advisories]
