@@ -1,0 +1,5 @@
+import replay
+
+
+def test_module_imports():
+    assert callable(replay.replay)

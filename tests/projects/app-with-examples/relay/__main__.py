@@ -1,0 +1,3 @@
+from relay.bridge import main
+
+main()
