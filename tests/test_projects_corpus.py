@@ -116,18 +116,29 @@ def install_poetry_lock(env: Env, groups: set[str]) -> None:
         env.pip_install("--no-deps", "-e", ".")
 
 
-def tox_testenv(env: Env) -> tuple[list[str], list[list[str]]]:
-    """(deps, commands) of tox.ini's [testenv], with {posargs} dropped."""
+def tox_testenv(env: Env, envname: str) -> tuple[list[str], list[list[str]]]:
+    """(deps, commands) of tox.ini's [testenv] for `envname` (factor lines like `py36: dep` kept only
+    when they match it), with `{posargs:default}` replaced by its default."""
     ini = configparser.ConfigParser(interpolation=None)
     ini.read(env.root / "tox.ini")
     section = ini["testenv"]
-    deps = [line.strip() for line in section.get("deps", "").splitlines() if line.strip()]
-    commands = [
-        shlex.split(line.replace("{posargs}", "").strip())
-        for line in section.get("commands", "").splitlines()
-        if line.strip()
-    ]
-    return deps, commands
+    factors = set(envname.split("-"))
+
+    def lines(key: str) -> list[str]:
+        kept = []
+        for line in section.get(key, "").splitlines():
+            line = line.strip()
+            factor, sep, rest = line.partition(": ")
+            if sep and re.fullmatch(r"[\w,!-]+", factor):
+                if not factors & set(factor.split(",")):
+                    continue
+                line = rest.strip()
+            if line:
+                kept.append(line)
+        return kept
+
+    commands = [shlex.split(re.sub(r"\{posargs(?::([^}]*))?\}", lambda m: m.group(1) or "", line)) for line in lines("commands")]
+    return lines("deps"), commands
 
 
 def install_tox_deps(env: Env, deps: list[str]) -> None:
@@ -156,7 +167,7 @@ def _poetry_app(env: Env) -> list[str]:
 
 
 def _poetry_lib(env: Env) -> list[str]:
-    deps, commands = tox_testenv(env)
+    deps, commands = tox_testenv(env, "py" + env.python_version.replace(".", ""))
     env.pip_install(".")
     install_tox_deps(env, deps)
     return commands[0]
@@ -217,7 +228,7 @@ def _behave(env: Env) -> list[str]:
 
 
 def _tox_only(env: Env) -> list[str]:
-    deps, commands = tox_testenv(env)
+    deps, commands = tox_testenv(env, "py311")
     install_tox_deps(env, deps)
     env.pip_install("-e", ".")
     return commands[0]
@@ -249,6 +260,7 @@ CASES = [
     Case("lib-docs-requirements", "3.8", _lib_docs),
     Case("app-with-examples", "3.11", _app_examples),
     Case("poetry-app-py39", "3.9", _poetry_app),
+    Case("poetry-lib-py36", "3.6", _poetry_lib),
     Case("poetry-lib-py36", "3.8", _poetry_lib),
     Case("hatch-test-env", "3.11", _hatch),
     Case("pip-compiled", "3.11", _pip_compiled),
@@ -269,14 +281,14 @@ BROKEN = Case("broken-baseline", "3.11", _broken)
 
 def test_every_project_is_listed_once():
     on_disk = sorted(p.name for p in PROJECTS.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
-    assert on_disk == sorted([c.name for c in CASES] + [BROKEN.name])
+    assert on_disk == sorted({c.name for c in CASES} | {BROKEN.name})
     readme = (PROJECTS / "README.md").read_text()
     for name in on_disk:
         assert f"`{name}`" in readme, f"{name} is missing from tests/projects/README.md"
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.name}-py{c.python}")
 def test_project_passes_on_its_old_pins(case: Case, tmp_path: Path):
     env = make_env(case.name, case.python, tmp_path)
     argv = case.setup(env)
