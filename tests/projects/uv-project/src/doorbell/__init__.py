@@ -1,0 +1,1 @@
+"""Doorbell to phone notifications over MQTT."""
