@@ -269,6 +269,7 @@ CASES = [
     Case("lib-wide-ranges", "3.8", _lib_wide),
     Case("py38-no-targets", "3.8", _py38_no_targets),
     Case("ci-matrix", "3.8", _ci_matrix),
+    Case("ci-matrix", "3.11", _ci_matrix),
     Case("addopts-failed-first", "3.11", _requirements_test),
     Case("behave-suite", "3.11", _behave),
     Case("tox-only-command", "3.11", _tox_only),
