@@ -37,6 +37,16 @@ UV = find_uv_bin()
 # --- scaffolding: interpreters, environments, installs ------------------------------------------
 
 
+def run_uv(args: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
+    """uv from its cache alone first (fast when warm), then with the network when the cache lacks
+    something. A resolution that fails offline for any other reason is the real answer."""
+    offline = subprocess.run([UV, *args[:2], "--offline", *args[2:]], capture_output=True, text=True, **kwargs)
+    missing = re.search(r"offline|network|not found in the cache|cache", offline.stderr, re.I)
+    if offline.returncode == 0 or not missing:
+        return offline
+    return subprocess.run([UV, *args], capture_output=True, text=True, **kwargs)
+
+
 def interpreter(version: str) -> str:
     """The CPython `version` (e.g. "3.9") from pyenv or PATH; skips the test when it is missing."""
     root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
@@ -69,7 +79,7 @@ class Env:
         return env
 
     def uv(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run([UV, *args], cwd=self.root, env=self.environ(), capture_output=True, text=True, timeout=timeout)
+        done = run_uv(list(args), cwd=self.root, env=self.environ(), timeout=timeout)
         assert done.returncode == 0, f"uv {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
         return done
 
@@ -188,10 +198,8 @@ def _pip_compiled(env: Env) -> list[str]:
 
 def _uv_project(env: Env) -> list[str]:
     sync_env = env.environ() | {"UV_PROJECT_ENVIRONMENT": str(env.venv)}
-    done = subprocess.run(
-        [UV, "sync", "--frozen", "--quiet", "--python", interpreter(env.python_version)],
-        cwd=env.root, env=sync_env, capture_output=True, text=True, timeout=300,
-    )
+    done = run_uv(["sync", "--frozen", "--quiet", "--python", interpreter(env.python_version)],
+                  cwd=env.root, env=sync_env, timeout=300)
     assert done.returncode == 0, done.stderr
     return ["pytest", "-q"]
 
@@ -388,10 +396,8 @@ def test_project_tests_on_the_old_pins(case: Case, corpus_runs):
 
 
 def uv_compile(requirements: list[str], python_version: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [UV, "pip", "compile", "--quiet", "--no-header", "--python-version", python_version, "-"],
-        input="\n".join(requirements) + "\n", capture_output=True, text=True, timeout=300,
-    )
+    return run_uv(["pip", "compile", "--quiet", "--no-header", "--python-version", python_version, "-"],
+                  input="\n".join(requirements) + "\n", timeout=300)
 
 
 @pytest.mark.slow
