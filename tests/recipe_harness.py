@@ -94,6 +94,7 @@ class Case:
     before: str
     after: str | None = None
     findings: tuple[str, ...] = ()
+    sites: tuple[str, ...] = ()  # rules that only detection (`check`) reports, such as informational ones
     targets: Mapping[str, str] | None = None
     path: str = "svc/app/mod.py"
     name: str = ""
@@ -101,7 +102,7 @@ class Case:
 
     @property
     def positive(self) -> bool:
-        return self.after is not None or self.rule_id_in(self.findings)
+        return self.after is not None or self.rule_id_in(self.findings) or self.rule_id_in(self.sites)
 
     def rule_id_in(self, ids: Iterable[str]) -> bool:
         return self.rule in {i.split("/", 1)[-1] for i in ids}
@@ -124,6 +125,7 @@ def check_case(recipe_id: str, case: Case) -> None:
     assert wanted <= reported, f"expected findings {sorted(wanted)}, got {findings}"
     detectable = case.path.endswith(".py") or config_kind(case.path) is not None
     seen = {s.rule.split("/", 1)[-1] for s in detect(recipe_id, before, case.path)} if detectable else set()
+    assert {r.split("/", 1)[-1] for r in case.sites} <= seen, f"expected sites {case.sites}"
     if case.positive:  # a whole-file rewrite cannot say which rule made which edit: a change counts too
         acted = case.rule in reported | seen or (case.after is not None and got != before)
         assert acted, f"{case.rule} neither detected nor reported, and nothing changed: {findings}"
@@ -132,4 +134,5 @@ def check_case(recipe_id: str, case: Case) -> None:
             assert not [s for s in left if s.rule.endswith(f"/{case.rule}") and s.action is Action.AUTO], left
     else:
         assert reported == wanted, f"a no-op case reported {findings}"
-        assert case.rule not in seen, f"{case.rule} detected in its no-op case"
+        noted = {s.rule.split("/", 1)[-1] for s in detect(recipe_id, before, case.path) if s.action is not Action.INFO} if detectable else set()
+        assert case.rule not in noted, f"{case.rule} detected in its no-op case"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from recipe_harness import assert_noop, assert_rewrite, detect, rewrite, rewrite_files, rules_of
+from recipe_harness import Case, assert_noop, assert_rewrite, detect, rewrite, rewrite_files, rules_of
 
 from fleetshift.model import Action, Severity
 from fleetshift.recipes import _pytest_config as pc
@@ -1212,3 +1212,127 @@ def test_module_override_warns_about_fixtures_from_elsewhere() -> None:
 def test_converted_sync_test_is_not_reported_as_previously_skipped() -> None:
     _, findings = rewrite(R, "def test_sync(event_loop):\n    event_loop.run_until_complete(f())\n")
     assert rid("unmarked-async-test") not in rules_of(findings)
+
+
+# ---- cases keyed by rule (run by test_rule_cases.py): each rule's positive case and its no-op twin ---------
+
+TEST = "svc/tests/test_x.py"
+CONFIGURED = {"svc/pytest.ini": "[pytest]\nasyncio_default_fixture_loop_scope = function\n"}
+
+
+def _row(table: list, prefix: str) -> tuple:
+    (row,) = [r for r in table if r[0].startswith(prefix)]
+    return row
+
+
+def _rewritten(rule: str, prefix: str) -> Case:
+    name, before, after, extra = _row(REWRITES, prefix)
+    return Case(rule, before, after, path=TEST, extra_files=extra, name=name)
+
+
+def _twin(rule: str, prefix: str, also: tuple[str, ...] = ()) -> Case:
+    name, source, extra = _row(NOOPS, prefix)
+    return Case(rule, source, findings=also, path=TEST, extra_files=extra, name=name)
+
+
+def _flagged(prefix: str) -> Case:
+    name, source, rule = _row(FINDINGS, prefix)
+    return Case(rule, source, findings=(rule,), path=TEST, extra_files=AUTO_INI, name=name)
+
+
+def _quiet(rule: str, source: str, path: str = TEST) -> Case:
+    """A no-op twin in a service whose config already has what the migration writes."""
+    return Case(rule, source, path=path, extra_files=CONFIGURED)
+
+
+ASYNC_FIXTURE = "import pytest_asyncio\n\n\n@pytest_asyncio.fixture\nasync def client():\n    return 1\n"
+ANYIO = 'import pytest\n\n\n@pytest.fixture\ndef anyio_backend():\n    return "asyncio"\n\n\n@pytest.fixture\n'
+MODULE_OVERRIDE = (
+    'import asyncio\n\nimport pytest\n\n\n@pytest.fixture(scope="module")\ndef event_loop():\n'
+    "    loop = asyncio.new_event_loop()\n    yield loop\n    loop.close()\n\n\n"
+)
+MODULE_SCOPED = 'import pytest\n\npytestmark = pytest.mark.asyncio(loop_scope="module")\n\n\n'
+
+CASES = [
+    _rewritten("event-loop-fixture", "PA-1 async test: event_loop attribute"),
+    _rewritten("event-loop-fixture", "PA-1 sync test run_until_complete"),
+    _flagged("PA-1 sync test with other loop calls"),
+    _twin("event-loop-fixture", "PA-1 no event_loop request"),
+    _flagged("PA-1 getfixturevalue"),
+    _quiet("event-loop-request", "def test_a(request):\n    request.getfixturevalue('tmp_path')\n"),
+    _rewritten("event-loop-override", "PA-2 function-scoped plain override"),
+    _rewritten("event-loop-override", "PA-2 module override -> pytestmark"),
+    _twin("event-loop-override", "PA-2 an ordinary fixture named loop", also=("default-loop-scope",)),
+    _flagged("PA-2 override with a custom loop"),
+    _twin("event-loop-override-custom", "PA-2 an ordinary fixture named loop", also=("default-loop-scope",)),
+    _rewritten("event-loop-policy", "PA-3 DefaultEventLoopPolicy"),
+    _flagged("PA-3 uvloop policy fixture"),
+    _quiet(
+        "event-loop-policy",
+        "import asyncio\n\n\ndef test_policy(event_loop_policy):\n"
+        "    assert isinstance(event_loop_policy, asyncio.AbstractEventLoopPolicy)\n",
+    ),
+    _rewritten("marker-scope", "PA-4 marker scope="),
+    _twin("marker-scope", "PA-4 marker already uses loop_scope", also=("default-loop-scope",)),
+    _rewritten("fixture-loop-scope", "PA-5 wide pytest_asyncio fixture"),
+    _twin("fixture-loop-scope", "PA-5 function-scoped async fixture", also=("default-loop-scope",)),
+    _twin("fixture-loop-scope", "PA-8 auto mode keeps @pytest.fixture"),
+    _flagged("PA-5 dynamic scope"),
+    _twin("fixture-loop-scope-dynamic", "PA-5 function-scoped async fixture", also=("default-loop-scope",)),
+    Case(
+        "default-loop-scope",
+        "[pytest]\nasyncio_mode = auto\n",
+        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n",
+        path="svc/pytest.ini",
+    ),
+    Case("default-loop-scope", "[pytest]\nasyncio_default_fixture_loop_scope = module\n", path="svc/pytest.ini"),
+    Case(
+        "asyncio-mode",
+        '[tool.pytest.ini_options]\nasyncio_mode = "auto"\n',
+        findings=("asyncio-mode",),
+        path="svc/pyproject.toml",
+        extra_files={"svc/pytest.ini": "[pytest]\naddopts = -ra\n"},
+        name="inactive-config-file",
+    ),
+    _twin("asyncio-mode", "PA-9 --asyncio-mode=auto in addopts"),
+    _rewritten("strict-async-fixture", "PA-8 strict: @pytest.fixture async"),
+    _quiet("strict-async-fixture", ASYNC_FIXTURE),
+    Case(
+        "strict-async-fixture-other-plugin",
+        ANYIO + "async def client():\n    return 1\n",
+        findings=("strict-async-fixture-other-plugin",),
+        path=TEST,
+        extra_files=CONFIGURED,
+    ),
+    _quiet("strict-async-fixture-other-plugin", ANYIO + "def client():\n    return 1\n"),
+    _rewritten("unmarked-async-test", "PA-9 strict: unmarked async test"),
+    _twin("unmarked-async-test", "PA-9 covered by module pytestmark", also=("default-loop-scope",)),
+    Case(
+        "marker-hook",
+        "import pytest\n\n\ndef pytest_collection_modifyitems(items):\n    items[0].add_marker(pytest.mark.asyncio)\n",
+        sites=("marker-hook",),
+        path="svc/tests/conftest.py",
+        extra_files=CONFIGURED,
+        name="detected-as-info",
+    ),
+    _quiet(
+        "marker-hook",
+        "import pytest\n\n\ndef pytest_collection_modifyitems(items):\n    items.sort(key=str)\n",
+        "svc/tests/conftest.py",
+    ),
+    _rewritten("mark-on-fixture", "PA-10 asyncio mark on a fixture"),
+    _quiet("mark-on-fixture", ASYNC_FIXTURE),
+    _rewritten("get-event-loop", "PA-11 get_event_loop inside coroutines"),
+    _twin("get-event-loop", "PA-11 sync get_event_loop is not rewritten"),
+    _flagged("PA-11 sync get_event_loop in a test"),
+    _quiet("get-event-loop-sync", "import asyncio\n\n\ndef helper():\n    return asyncio.new_event_loop()\n"),
+    Case(
+        "loop-scope-mismatch",
+        MODULE_OVERRIDE + "async def test_a(client_from_conftest):\n    pass\n",
+        MODULE_SCOPED + "async def test_a(client_from_conftest):\n    pass\n",
+        findings=("loop-scope-mismatch",),
+        path=TEST,
+        extra_files=AUTO_INI,
+    ),
+    Case("loop-scope-mismatch", MODULE_SCOPED + "async def test_a(client_from_conftest):\n    pass\n", path=TEST, extra_files=AUTO_INI),
+]

@@ -42,7 +42,6 @@ from fleetshift.recipes.pytest_asyncio.rules import (
     PA_VERSIONS,
     PYTEST_VERSIONS,
     RANK,
-    RULES,
     SCOPES,
     WIDE,
 )
@@ -65,7 +64,7 @@ class PytestAsyncioRecipe(Recipe):
     known_versions = PA_VERSIONS
     tokens = (b"event_loop", b"asyncio", b"async def", b"pytest_asyncio")
     config_tokens = (b"asyncio",)
-    rules = RULES
+    rules_package = "fleetshift.recipes.pytest_asyncio.rules"
     requires: ClassVar[Mapping[str, str]] = {"pytest": ">=8.2"}
     order = 10
     risk_weight = 1.5
@@ -120,7 +119,6 @@ __all__ = [
     "PYTEST_VERSIONS",
     "RANK",
     "RECIPE",
-    "RULES",
     "SCOPES",
     "WIDE",
     "FileRewriter",
