@@ -132,7 +132,7 @@ def test_scan_never_runs_fleet_code(tmp_path: Path) -> None:
 
 LIBRARY_REPO = {
     "pyproject.toml": '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n'
-                      '[project]\nname = "pollwise"\nversion = "1.0"\nrequires-python = ">=3.8"\n'
+                      '[project]\nname = "pollwise"\nversion = "1.0"\nlicense = "MIT"\nrequires-python = ">=3.8"\n'
                       'dependencies = ["tenacity>=8"]\n\n[project.optional-dependencies]\ntest = ["pytest"]\n',
     "src/pollwise/__init__.py": "from tenacity import retry\n",
     "tests/test_poll.py": "def test_x():\n    assert True\n",

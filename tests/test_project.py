@@ -115,6 +115,7 @@ def test_hatch_envs_hold_the_test_deps_and_the_test_script(tmp_path: Path) -> No
 
             [project]
             name = "beacon"
+            license = "MIT"
             requires-python = ">=3.10"
             dependencies = ["httpx>=0.25"]
 
@@ -329,6 +330,23 @@ def test_exact_runtime_pins_mean_an_application(tmp_path: Path) -> None:
     assert project_of(root)[0].kind is ProjectKind.APPLICATION
 
 
+def test_built_but_not_published_is_an_application(tmp_path: Path) -> None:
+    root = make_fleet(tmp_path, {
+        # Poetry with packages but no build system: `pip install .` could not build it
+        "a/pyproject.toml": '[tool.poetry]\nname = "a"\npackages = [{ include = "a" }]\nlicense = "MIT"\n'
+                            '[tool.poetry.dependencies]\npython = "^3.9"\n',
+        # a build backend, but nothing written for an index (no classifiers, license, URLs, keywords)
+        "b/pyproject.toml": '[build-system]\nrequires = ["uv_build"]\nbuild-backend = "uv_build"\n'
+                            '[project]\nname = "b"\nversion = "1"\nreadme = "README.md"\ndependencies = ["tenacity>=8.2,<8.3"]\n',
+        "c/pyproject.toml": '[build-system]\nrequires = ["uv_build"]\nbuild-backend = "uv_build"\n'
+                            '[project]\nname = "c"\nversion = "1"\nlicense = "MIT"\ndependencies = ["tenacity>=8.2"]\n',
+        "d/setup.cfg": "[metadata]\nname = d\nurl = https://example.invalid/d\n[options]\npackages = find:\n",
+    })
+    kinds = {f: project_of(root, f)[0].kind for f in "abcd"}
+    assert kinds == {"a": ProjectKind.APPLICATION, "b": ProjectKind.APPLICATION, "c": ProjectKind.LIBRARY,
+                     "d": ProjectKind.LIBRARY}
+
+
 def test_config_test_command_and_python_win(tmp_path: Path) -> None:
     root = make_fleet(tmp_path, {
         "svc/requirements.txt": "pytest\n",
@@ -389,11 +407,10 @@ def test_python_floor() -> None:
     assert PythonModel(spec=">=3.9,<4.0").floor == "3.9"
 
 
-def test_the_demo_fleet_reads_as_applications_and_one_library() -> None:
+def test_the_demo_fleet_reads_as_applications() -> None:
     root = Path(__file__).resolve().parents[1] / "examples" / "homeiq"
     fleet = discover(root, load_config(root))
-    kinds = {s.name: s.project.kind for s in fleet.services}
-    assert kinds["homeiq-common"] is ProjectKind.LIBRARY  # hatchling, ranges, no exact pins
-    assert kinds["ai-core-service"] is ProjectKind.APPLICATION  # pins tenacity==8.2.3
+    # homeiq-common is built (hatchling) but carries no index metadata: shared inside the fleet, not published
+    assert {s.project.kind for s in fleet.services} == {ProjectKind.APPLICATION}
     assert all(s.project.pythons.floor == "3.11" for s in fleet.services)
     assert not [f for f in fleet.findings if f.rule.startswith("project/")]

@@ -4,16 +4,18 @@ Everything is read statically (tomllib, configparser, YAML nodes, `ast` literals
 no file of the fleet is imported or run. A file that cannot be read becomes a Finding naming the file and
 the fix, and the rest of the project is still read.
 
-Library or application (`kind`), decided conservatively, a library only when the project says it is
-built and published:
-- a `pyproject.toml` with a `[build-system]` and a `[project] name`; or a `[tool.poetry] name` with
-  `packages` or a Poetry build backend; or a `setup.py` calling `setup()` with `name`, `packages` or
-  `py_modules`; or a `setup.cfg` with `[metadata] name` or `[options] packages`;
-- and nothing says it is not published: no `package-mode = false` (Poetry), no `[tool.uv] package =
-  false`, no `[tool.pdm] distribution = false`, no `Private :: Do Not Upload` classifier, and no runtime
-  dependency pinned to one exact release (`==1.2.3`, or a bare `1.2.3` in Poetry): a published library
-  cannot pin its users that way, a deployed application does.
-Everything else (requirements files, Pipfile, a pyproject without a build system) is an application.
+Library or application (`kind`), decided conservatively: a library only when the project says it is
+built, and looks published:
+- built: a `pyproject.toml` with a `[build-system]` and a `[project] name`; or a `[tool.poetry] name`
+  with a Poetry build backend in `[build-system]`; or a `setup.py` calling `setup()` with `name`,
+  `packages` or `py_modules`; or a `setup.cfg` with `[metadata] name` or `[options] packages`;
+- published: metadata written for an index (classifiers, a license, project URLs / homepage /
+  repository, or keywords), and nothing saying it is not: no `package-mode = false` (Poetry), no
+  `[tool.uv] package = false`, no `[tool.pdm] distribution = false`, no `Private :: Do Not Upload`
+  classifier, and no runtime dependency pinned to one exact release (`==1.2.3`, or a bare `1.2.3` in
+  Poetry): a published library cannot pin its users that way, a deployed application does.
+Everything else (requirements files, Pipfile, a pyproject without a build system or without index
+metadata) is an application.
 """
 
 from __future__ import annotations
@@ -89,8 +91,8 @@ def _kind(pyproject: dict[str, Any] | None, setup_cfg: Any, setup_py: dict[str, 
         built = bool(build)
     if isinstance(poetry.get("name"), str):
         name = name or poetry["name"]
-        built = built or "packages" in poetry or "poetry" in backend or any(
-            "poetry" in str(req) for req in build.get("requires", []) if isinstance(build.get("requires"), list))
+        requires = build.get("requires") if isinstance(build.get("requires"), list) else []
+        built = built or "poetry" in backend or any("poetry" in str(req) for req in requires)
     if setup_cfg is not None:
         cfg_name = setup_cfg.get("metadata", "name", fallback="").strip()
         if cfg_name or setup_cfg.has_option("options", "packages") or setup_cfg.has_option("options", "py_modules"):
@@ -105,6 +107,13 @@ def _kind(pyproject: dict[str, Any] | None, setup_cfg: Any, setup_py: dict[str, 
                    if isinstance(src, list) for c in src if isinstance(c, str)]
     if setup_cfg is not None:
         classifiers += setup_cfg.get("metadata", "classifiers", fallback="").splitlines()
+    metadata = (
+        any(k in project for k in ("classifiers", "license", "license-files", "urls", "keywords"))
+        or any(k in poetry for k in ("classifiers", "license", "homepage", "repository", "documentation", "keywords", "urls"))
+        or any(setup_py.get(k) for k in ("classifiers", "license", "url", "project_urls", "keywords"))
+        or (setup_cfg is not None and any(setup_cfg.has_option("metadata", k) for k in
+                                          ("classifiers", "license", "url", "project_urls", "keywords", "license_files")))
+    )
     private = (
         poetry.get("package-mode") is False
         or _get(data, "tool", "uv", "package") is False
@@ -113,7 +122,7 @@ def _kind(pyproject: dict[str, Any] | None, setup_cfg: Any, setup_py: dict[str, 
         or _pins_exactly(project.get("dependencies"), poetry.get("dependencies"), setup_py.get("install_requires"),
                          setup_cfg.get("options", "install_requires", fallback="").splitlines() if setup_cfg else None)
     )
-    kind = ProjectKind.LIBRARY if built and name and not private else ProjectKind.APPLICATION
+    kind = ProjectKind.LIBRARY if built and name and metadata and not private else ProjectKind.APPLICATION
     return kind, name, backend
 
 

@@ -362,7 +362,8 @@ def _dockerfiles(r: Reader) -> Iterator[PythonDecl]:
 
 # --- setup.py -----------------------------------------------------------------------------------------
 
-_SETUP_KEYS = ("name", "python_requires", "classifiers", "packages", "py_modules", "install_requires")
+_SETUP_KEYS = ("name", "python_requires", "classifiers", "packages", "py_modules", "install_requires", "license", "url",
+               "project_urls", "keywords")
 
 
 def read_setup_py(r: Reader) -> dict[str, Any]:
@@ -386,6 +387,8 @@ def read_setup_py(r: Reader) -> dict[str, Any]:
         if re.search(r"\b(packages|py_modules)\s*=", text):
             out["packages"] = True
         out["setup_call"] = bool(re.search(r"\bsetup\s*\(", text))
+        if re.search(r"\b(license|url|project_urls)\s*=", text):
+            out["license"] = True
         return out
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
@@ -399,6 +402,6 @@ def read_setup_py(r: Reader) -> dict[str, Any]:
                 try:
                     out[kw.arg] = ast.literal_eval(kw.value)
                 except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-                    out[kw.arg] = True if kw.arg in ("packages", "py_modules") else None
+                    out[kw.arg] = True if kw.arg in ("packages", "py_modules", "license", "url", "project_urls") else None
         out["setup_call"] = True
     return out
