@@ -280,3 +280,39 @@ def test_no_services_names_the_folders_passed_over(tmp_path: Path) -> None:
     make_fleet(tmp_path, {"docs/requirements.txt": "sphinx\nfuro\n"})
     res = invoke("scan", tmp_path)
     assert res.exit_code == 0 and "No services found" in res.stdout and "docs: documentation folder" in res.stdout
+
+
+CORPUS = Path(__file__).resolve().parent / "projects"
+IMPORTS = {"pytest": ("pytest",), "pytest-asyncio": ("pytest_asyncio", "pytest.mark.asyncio"), "tenacity": ("tenacity",),
+           "aiomqtt": ("aiomqtt", "asyncio_mqtt"), "influxdb3-python": ("influxdb3", "influxdb_client"), "python-dotenv": ("dotenv",)}
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in CORPUS.iterdir() if p.is_dir()))
+def test_init_then_scan_on_each_corpus_project(name: str, tmp_path: Path) -> None:
+    import tomllib
+
+    from fleetshift.config import load_config
+
+    root = tmp_path / name
+    shutil.copytree(CORPUS / name, root)
+    res = invoke("init", root)
+    assert res.exit_code == 0, res.output
+    text = (root / "fleetshift.toml").read_text()
+    assert 'services = ["."]' in text
+    _every_key_has_a_comment(text)
+    targets = tomllib.loads(text).get("targets", {})
+    manifests = " ".join(p.read_text(errors="replace") for p in root.rglob("*")
+                         if p.is_file() and p.name in {"pyproject.toml", "setup.py", "setup.cfg"} | {q.name for q in root.glob("requirements*")})
+    code = " ".join(p.read_text(errors="replace") for p in root.rglob("*.py"))
+    for package in targets:  # a target only for a library the project pins or uses
+        t = targets[package]
+        names = (package, t["replaces"]) if isinstance(t, dict) else (package,)
+        assert any(n in manifests for n in names) or any(i in code for i in IMPORTS[package]), (name, package)
+    if name == "py38-no-targets":
+        assert set(targets) == {"pytest", "pytest-asyncio"}
+    res = invoke("scan", root, "--json")
+    assert res.exit_code == 0, res.output
+    inv = json.loads(res.stdout)
+    assert [s["path"] for s in inv["services"]] == [""]
+    assert inv["services"][0]["project"]["kind"] in {"library", "application"}
+    assert load_config(root).service_globs == (".",)

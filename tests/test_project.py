@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 from pathlib import Path
 
+import pytest
 from fleet_factory import make_fleet
 
 from fleetshift.config import load_config
@@ -414,3 +415,65 @@ def test_the_demo_fleet_reads_as_applications() -> None:
     assert {s.project.kind for s in fleet.services} == {ProjectKind.APPLICATION}
     assert all(s.project.pythons.floor == "3.11" for s in fleet.services)
     assert not [f for f in fleet.findings if f.rule.startswith("project/")]
+
+
+CORPUS = Path(__file__).resolve().parent / "projects"
+# what each corpus project (tests/projects/README.md) declares, as its own files say it
+EXPECTED = {
+    "addopts-failed-first": dict(kind="application", spec=">=3.10", versions=()),
+    "app-with-examples": dict(kind="application", spec="", versions=("3.11",),
+                              skipped=("benchmarks", "examples/mqtt-echo", "examples/replay-csv")),
+    "behave-suite": dict(kind="application", test=("behave --junit --junit-directory reports --format progress --no-capture-stderr",
+                                                   "Makefile test", "behave")),
+    "broken-baseline": dict(kind="application"),
+    "ci-matrix": dict(kind="application", spec="", versions=("3.8", "3.9", "3.10", "3.11"),
+                      test=("pytest -q tests/unit", ".github/workflows/ci.yml", "pytest")),
+    "hatch-test-env": dict(kind="library", spec=">=3.9", versions=("3.9", "3.10", "3.11", "3.12"),
+                           test_deps=(("hatch env default", "pyproject.toml",
+                                       ("coverage[toml]>=6.5", "pytest", "pytest-asyncio==0.23.8", "respx>=0.20")),),
+                           test=("pytest tests", "hatch scripts.test", "pytest")),
+    "lib-docs-requirements": dict(kind="library", spec=">=3.8", versions=("3.8", "3.9", "3.10", "3.11"), skipped=("docs",)),
+    "lib-wide-ranges": dict(kind="library", spec=">=3.8", versions=("3.8", "3.9", "3.10", "3.11", "3.12")),
+    "needs-py312": dict(kind="library", spec=">=3.12", versions=("3.12", "3.13")),
+    "pip-compiled": dict(kind="application", locks=(("requirements.txt", LockKind.PIP_COMPILE,
+                                                      "uv pip compile requirements.in --python-version 3.11 --output-file requirements.txt"),)),
+    "plugin-caps-pytest": dict(kind="application"),
+    "poetry-app-py39": dict(kind="application", spec=">=3.9,<4.0", locks=(("poetry.lock", LockKind.POETRY, "poetry lock"),)),
+    "poetry-lib-py36": dict(kind="library", spec=">=3.6,<4.0", versions=("3.6", "3.7", "3.8"),
+                            test_deps=(("tox testenv", "tox.ini", ("pytest>=6.2,<8",)),),
+                            test=("pytest tests", "tox.ini [testenv]", "pytest")),
+    "poetry-lock-vs-fresh": dict(kind="application", spec=">=3.9,<4.0", locks=(("poetry.lock", LockKind.POETRY, "poetry lock"),)),
+    "py38-no-targets": dict(kind="library", spec=">=3.8", versions=()),
+    "setup-py-only": dict(kind="library", spec=">=3.8", versions=("3.8", "3.9", "3.10")),
+    "tox-only-command": dict(kind="application", spec=">=3.11", versions=("3.11",),
+                             test_deps=(("tox testenv", "tox.ini", ("-r requirements-test.txt",)),),
+                             test=('pytest tests/unit -m "not slow"', "tox.ini [testenv]", "pytest")),
+    "uv-project": dict(kind="application", spec=">=3.10", versions=("3.11",), pinned="3.11",
+                       locks=(("uv.lock", LockKind.UV, "uv lock"),)),
+}
+
+
+def test_every_corpus_project_has_an_expectation() -> None:
+    assert sorted(p.name for p in CORPUS.iterdir() if p.is_dir()) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_corpus_project_reads_as_its_files_say(name: str) -> None:
+    want = EXPECTED[name]
+    root = CORPUS / name
+    fleet = discover(root, load_config(root))
+    assert [s.path for s in fleet.services] == [""]
+    assert fleet.findings == ()
+    assert tuple(path for path, _ in fleet.skipped) == want.get("skipped", ())
+    p = fleet.services[0].project
+    assert p.kind.value == want["kind"]
+    assert p.pythons.spec == want.get("spec", "")
+    assert p.pythons.versions == want.get("versions", ())
+    assert p.pythons.pinned == want.get("pinned", "")
+    assert tuple((lk.file, lk.kind, lk.command) for lk in p.locks) == want.get("locks", ())
+    assert tuple((t.source, t.file, t.requirements) for t in p.test_deps) == want.get("test_deps", ())
+    test = (p.test_command.command, p.test_command.source, p.test_command.runner)
+    assert test == want.get("test", ("python -m pytest", "default", "pytest"))
+    for decl in p.pythons.declarations:  # every declaration points at the line of the file that says it
+        lines = (root / decl.file).read_text(encoding="utf-8").splitlines()
+        assert decl.value in lines[decl.line - 1], (decl, lines[decl.line - 1])
