@@ -1171,4 +1171,11 @@ CASES = [
     _twin("unsupported-args", V3, "already-v3"),
     *[Case(rule, TRAPS, findings=(rule,), name="traps") for rule in ("gzip-threshold", "no-sync", "timeout-v3")],
     *[_twin(rule, TRAPS_OK, "v3-without-traps") for rule in ("gzip-threshold", "no-sync", "timeout-v3")],
+    Case(  # gzip_threshold= works from 0.21: a campaign that installs nothing older is not told to drop it
+        "gzip-threshold",
+        TRAPS,
+        findings=("timeout-v3", "default-tags", "host-port", "no-sync"),
+        targets={"influxdb3-python": ">=0.21.0,<0.22"},
+        name="target-has-the-fix",
+    ),
 ]

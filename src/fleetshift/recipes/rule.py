@@ -13,9 +13,9 @@ A recipe package keeps its rules in a `rules` subpackage, one module each, like 
 
     def check(analysis): ...        # optional: its sites, on the standard `ast` only
 
-The docstring's first line is the rule's summary and the rest its fix; the module name is its slug; the
-rules package's `RECIPE_ID` and `LINK` give the id prefix and the default link. `min_target`, `python`
-and `condition` say where the rule applies and `applies` is the one place that decides it.
+The docstring's first paragraph is the rule's summary and the rest its fix; the module name is its slug; the
+rules package's `RECIPE_ID` and `LINK` give the id prefix and the default link. `min_target`,
+`fixed_in`, `python` and `condition` say where the rule applies and `applies` is the one place that decides it.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ class Rule:
     """One breaking change a recipe knows: its id, what it is, whether it is rewritten, the fix, and its gates.
 
     `min_target`: the fix applies only when every release the campaign's target admits is at least this.
+    `fixed_in`: it applies only while the target still admits a release older than this (a bug fixed there).
     `python`: it applies only to services that may run on a Python inside this specifier (e.g. "<3.9").
     `condition`: any other test on the service's `Scope`.
     """
@@ -67,6 +68,7 @@ class Rule:
     link: str = ""
     since: str = ""  # library version that introduced the change
     min_target: str = ""
+    fixed_in: str = ""
     python: str = ""
     condition: Callable[[Scope], bool] | None = field(default=None, compare=False)
     order: int = 100  # place in the recipe's listings (`recipes show`, `guide`); ties by id
@@ -77,10 +79,11 @@ class Rule:
 
     def applies(self, scope: Scope) -> bool:
         """Whether the rule's gates let it act on a service with this scope."""
-        if self.min_target:
-            oldest = scope.oldest_target
-            if oldest is None or oldest < Version(self.min_target):
-                return False
+        oldest = scope.oldest_target
+        if self.min_target and (oldest is None or oldest < Version(self.min_target)):
+            return False
+        if self.fixed_in and oldest is not None and oldest >= Version(self.fixed_in):
+            return False
         if self.python and scope.python and not _overlaps(scope.python, self.python):
             return False
         return self.condition is None or self.condition(scope)
@@ -94,6 +97,7 @@ def rule(
     since: str = "",
     link: str | None = None,
     min_target: str = "",
+    fixed_in: str = "",
     python: str = "",
     condition: Callable[[Scope], bool] | None = None,
     order: int = 100,
@@ -114,6 +118,7 @@ def rule(
         link=getattr(package, "LINK", "") if link is None else link,
         since=since,
         min_target=min_target,
+        fixed_in=fixed_in,
         python=python,
         condition=condition,
         order=order,

@@ -6,7 +6,6 @@ import ast
 from collections.abc import Iterable, Mapping
 
 from fleetshift.model import Action, Severity, UsageSite
-from fleetshift.recipes._lazy import lazy_exports
 from fleetshift.recipes.aiomqtt.analysis import (
     Plan,
     analyse,
@@ -27,9 +26,6 @@ from fleetshift.recipes.base import (
     SourceFile,
     file_kind,
 )
-
-# the LibCST transform is imported by the rewrite hooks only: detection stays on `ast`
-__getattr__ = lazy_exports(globals(), {"apply": "fleetshift.recipes.aiomqtt.transform"})
 
 
 class AiomqttRecipe(Recipe):

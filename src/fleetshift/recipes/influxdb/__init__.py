@@ -11,7 +11,6 @@ import ast
 from collections.abc import Iterable, Mapping
 
 from fleetshift.model import Finding, Severity, UsageSite
-from fleetshift.recipes._lazy import lazy_exports
 from fleetshift.recipes.base import (
     Advisory,
     FileKind,
@@ -23,16 +22,6 @@ from fleetshift.recipes.base import (
 )
 from fleetshift.recipes.influxdb.detect import detect, detect_migrated
 from fleetshift.recipes.influxdb.rules import FLUX_FUTURE, MIGRATE, V3_CHANGELOG, V3_README
-
-# the LibCST rewriter (and the bucket scan it shares a module with) is imported by the rewrite hooks only
-__getattr__ = lazy_exports(
-    globals(),
-    {
-        "attribute_buckets": "fleetshift.recipes.influxdb.database",
-        "literal_buckets": "fleetshift.recipes.influxdb.database",
-        "rewrite_module": "fleetshift.recipes.influxdb.rewrite",
-    },
-)
 
 
 class InfluxDB3Recipe(Recipe):

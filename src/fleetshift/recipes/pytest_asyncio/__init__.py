@@ -16,7 +16,6 @@ from collections.abc import Iterable, Mapping
 from typing import ClassVar
 
 from fleetshift.model import Finding, UsageSite
-from fleetshift.recipes._lazy import lazy_exports
 from fleetshift.recipes.base import (
     ConfigFile,
     FileKind,
@@ -46,11 +45,6 @@ from fleetshift.recipes.pytest_asyncio.rules import (
     WIDE,
 )
 from fleetshift.recipes.pytest_asyncio.survey import Override, Survey, survey
-
-# the LibCST file rewriter is imported by the rewrite hooks only: detection stays on `ast`
-__getattr__ = lazy_exports(
-    globals(), dict.fromkeys(("FileRewriter", "rewrite_file"), "fleetshift.recipes.pytest_asyncio.rewrite")
-)
 
 
 class PytestAsyncioRecipe(Recipe):
@@ -121,7 +115,6 @@ __all__ = [
     "RECIPE",
     "SCOPES",
     "WIDE",
-    "FileRewriter",
     "Override",
     "PytestAsyncioRecipe",
     "Survey",
