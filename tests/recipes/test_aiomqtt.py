@@ -235,6 +235,13 @@ CASES = [
         "        if m.topic.matches('a/+'):\n            print(m.topic.value.split('/'))\n",
         name="new-iterator",
     ),
+    Case(
+        "messages-iterator",
+        HEAD
+        + "async def f(client: Client):\n    async with client.messages(queue_maxsize=0) as ms:\n        async for m in ms:\n            break\n",
+        "from aiomqtt import Client\nasync def f(client: Client):\n    async for m in client.messages:\n        break\n",
+        name="queue-maxsize-zero",
+    ),
     # incoming-queue-args
     Case(
         "incoming-queue-args",
@@ -255,11 +262,9 @@ CASES = [
         name="queue-class",
     ),
     Case(
-        "messages-iterator",
-        HEAD
-        + "async def f(client: Client):\n    async with client.messages(queue_maxsize=0) as ms:\n        async for m in ms:\n            break\n",
-        "from aiomqtt import Client\nasync def f(client: Client):\n    async for m in client.messages:\n        break\n",
-        name="queue-maxsize-zero",
+        "incoming-queue-args",
+        "from aiomqtt import Client\nasync def f():\n    async with Client('h', max_queued_incoming_messages=5) as c:\n"
+        "        async for m in c.messages:\n            pass\n",
     ),
     # topic-value
     Case(
@@ -330,6 +335,11 @@ CASES = [
         + "async def a(client: Client):\n    async with client.filtered_messages('x/#') as ms:\n        async for m in ms:\n            pass\n"
         "async def b(client: Client):\n    async with client.unfiltered_messages() as ms:\n        async for m in ms:\n            pass\n",
     ),
+    Case(
+        "shared-message-queue",
+        "from aiomqtt import Client\nasync def consume(client):\n    async for m in client.messages:\n        print(m)\n"
+        "async def main():\n    async with Client('h') as c:\n        await consume(c)\n",
+    ),
     # messages-manual
     flagged(
         "messages-manual",
@@ -351,6 +361,24 @@ CASES = [
         HEAD
         + "async def f(client: Client, stack):\n    ms = await stack.enter_async_context(client.filtered_messages('a'))\n",
     ),
+    Case(
+        "messages-manual",
+        "from aiomqtt import Client\nasync def f(client: Client):\n    async for m in client.messages:\n        print(m.payload)\n",
+    ),
+    # message-type
+    Case(
+        "message-type",
+        HEAD + "async def f(client: Client):\n    async with client.filtered_messages('a/#') as ms:\n"
+        "        async for m in ms:\n            await handle(m)\n",
+        NEW_HEAD + "async def f(client: Client):\n"
+        "    async for m in client.messages:\n        if m.topic.matches('a/#'):\n            await handle(m)\n",
+        findings=("message-type",),
+        name="filtered-loop-passes-the-message-on",
+    ),
+    Case(
+        "message-type",
+        "from aiomqtt import Client\nasync def f(client: Client):\n    async for m in client.messages:\n        await handle(m)\n",
+    ),
     # connect-manual
     flagged(
         "connect-manual",
@@ -371,6 +399,7 @@ CASES = [
     ),
     # force-disconnect
     flagged("force-disconnect", HEAD + "async def f(c: Client):\n    await c.force_disconnect()\n"),
+    Case("force-disconnect", "import websockets\nasync def f(ws):\n    await ws.force_disconnect()\n"),
     # client-outside-loop
     flagged("client-outside-loop", HEAD + "client = Client('h')\n"),
     flagged(
@@ -413,6 +442,15 @@ CASES = [
         "tls-insecure",
         HEAD + "async def f():\n    async with Client('h') as c:\n        c._client.tls_insecure_set(True)\n",
     ),
+    Case("tls-insecure", "from aiomqtt import Client\nasync def f():\n    async with Client('h') as c:\n        pass\n"),
+    # tls-deferred
+    Case(
+        "tls-deferred",
+        HEAD + "async def f(tls):\n    async with Client('h', tls_params=tls) as c:\n        pass\n",
+        NEW_HEAD + "async def f(tls):\n    async with Client('h', tls_params=tls) as c:\n        pass\n",
+        findings=("tls-deferred",),
+    ),
+    Case("tls-deferred", "from aiomqtt import Client\nasync def f():\n    async with Client('h', port=8883) as c:\n        pass\n"),
     # disconnect-errors
     Case(
         "disconnect-errors",
@@ -433,56 +471,17 @@ CASES = [
         HEAD
         + "async def f():\n    async with Client('h') as c:\n        c._client.message_callback_add('a', cb)\n",
     ),
+    Case("private-paho", "from aiomqtt import Client\nasync def f(api):\n    api._client.message_callback_add('a', cb)\n"),
     # paho-direct
     flagged("paho-direct", "import paho.mqtt.client as mqtt\nc = mqtt.Client('svc-1')\n"),
+    Case("paho-direct", "import paho.mqtt.client as mqtt\nm = mqtt.MQTTMessage()\n"),
     # client-kwargs-dynamic
     flagged(
         "client-kwargs-dynamic",
         HEAD + "async def f(opts):\n    async with Client('h', **opts) as c:\n        pass\n",
     ),
-]
-
-# the rules whose twins are not in the tables above
-MORE_CASES = [
-    Case(
-        "incoming-queue-args",
-        "from aiomqtt import Client\nasync def f():\n    async with Client('h', max_queued_incoming_messages=5) as c:\n"
-        "        async for m in c.messages:\n            pass\n",
-    ),
-    Case(
-        "shared-message-queue",
-        "from aiomqtt import Client\nasync def consume(client):\n    async for m in client.messages:\n        print(m)\n"
-        "async def main():\n    async with Client('h') as c:\n        await consume(c)\n",
-    ),
-    Case(
-        "messages-manual",
-        "from aiomqtt import Client\nasync def f(client: Client):\n    async for m in client.messages:\n        print(m.payload)\n",
-    ),
-    Case(
-        "message-type",
-        HEAD + "async def f(client: Client):\n    async with client.filtered_messages('a/#') as ms:\n"
-        "        async for m in ms:\n            await handle(m)\n",
-        NEW_HEAD + "async def f(client: Client):\n"
-        "    async for m in client.messages:\n        if m.topic.matches('a/#'):\n            await handle(m)\n",
-        findings=("message-type",),
-        name="filtered-loop-passes-the-message-on",
-    ),
-    Case(
-        "message-type",
-        "from aiomqtt import Client\nasync def f(client: Client):\n    async for m in client.messages:\n        await handle(m)\n",
-    ),
-    Case("force-disconnect", "import websockets\nasync def f(ws):\n    await ws.force_disconnect()\n"),
-    Case("tls-insecure", "from aiomqtt import Client\nasync def f():\n    async with Client('h') as c:\n        pass\n"),
-    Case(
-        "tls-deferred",
-        HEAD + "async def f(tls):\n    async with Client('h', tls_params=tls) as c:\n        pass\n",
-        NEW_HEAD + "async def f(tls):\n    async with Client('h', tls_params=tls) as c:\n        pass\n",
-        findings=("tls-deferred",),
-    ),
-    Case("tls-deferred", "from aiomqtt import Client\nasync def f():\n    async with Client('h', port=8883) as c:\n        pass\n"),
-    Case("private-paho", "from aiomqtt import Client\nasync def f(api):\n    api._client.message_callback_add('a', cb)\n"),
-    Case("paho-direct", "import paho.mqtt.client as mqtt\nm = mqtt.MQTTMessage()\n"),
     Case("client-kwargs-dynamic", "from aiomqtt import Client\nasync def f(opts):\n    async with Client('h', port=1) as c:\n        pass\n"),
+    # topic-matches-hash
     Case(
         "topic-matches-hash",
         HEAD + "def f(m):\n    return m.topic.matches('a/#')\n",
@@ -490,8 +489,6 @@ MORE_CASES = [
     ),
     Case("topic-matches-hash", "from aiomqtt import Client\ndef f(m):\n    return m.topic.matches('a/+')\n"),
 ]
-
-CASES += MORE_CASES
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.findings and c.rule != "tls-deferred"], ids=Case.id)
