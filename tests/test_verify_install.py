@@ -864,3 +864,30 @@ def test_corpus_hatch_uv_pip_compiled_setup_py_and_py312_install_their_own_way(t
     minor = tuple(map(int, env.python_version.split(".")[:2]))
     assert minor >= (3, 12) and env_python(env) == str(minor) and sys.version_info < (3, 12)
     assert tree_digest(root) == before  # pdm-backend's .pdm-build is gone
+
+
+def test_after_plan_from_a_compiled_file_moves_only_what_moved_or_takes_a_regenerated_file_as_it_is(
+    tmp_path: Path,
+) -> None:
+    root = make_fleet(
+        tmp_path,
+        {
+            "svc/requirements.in": "six\nidna\n",
+            "svc/requirements.txt": "# uv pip compile requirements.in -o requirements.txt\nidna==2.10\nsix==1.15.0\n",
+            "svc/tests/test_a.py": "",
+        },
+    )
+    lock = (LockFile("svc/requirements.txt", LockKind.PIP_COMPILE, "svc/requirements.in"),)
+    before = service_at(root, locks=lock)
+    (root / "svc/requirements.in").write_text("six\nidna>=3\n")
+    moved_in = install.plan_install(
+        root, service_at(root, locks=lock), stage="after", before=before, upgrade=["idna"]
+    )
+    assert moved_in.compile_input == (f"-r {(root / 'svc/requirements.in').resolve()}",)
+    assert moved_in.upgrade == ("idna",) and moved_in.locked == (
+        f"-r {(root / 'svc/requirements.txt').resolve()}",
+    )
+    (root / "svc/requirements.txt").write_text("idna==3.2\nsix==1.15.0\n")  # the run regenerated it
+    relocked = install.plan_install(root, service_at(root, locks=lock), stage="after", before=before)
+    assert relocked.compile_input == () and relocked.locked == moved_in.locked
+    assert install.plan_install(root, before, stage="baseline").compile_input == ()

@@ -778,6 +778,12 @@ def plan_install(
         tuple(locked),
         export,
     )
+    if lock is not None and lock.kind in _REQUIREMENT_LOCKS and before is not None:
+        # a generated requirements file is also a manifest: changed pins mean the run regenerated it
+        def pins_of(s: Service) -> list[tuple[str, str, str]]:
+            return sorted((p.package, p.spec, p.marker) for p in s.pins if p.file == lock.file)
+
+        relocked = relocked or pins_of(before) != pins_of(service)
     if stage != "after" or lock is None or relocked:
         return plan
     # after: the lock's pins as preferences, the service's new requirements resolved, the moved ones free
