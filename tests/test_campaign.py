@@ -225,7 +225,7 @@ def test_phase_over_threshold_rolled_back_earlier_phase_kept(
     assert state(root)["services"]["b-ok"]["steps"]["phase-rollback"]["status"] == "done"
     for name in ("a-ok1", "a-ok2"):
         assert_migrated(root, name)
-    assert r["summary"]["by_phase"]["A"] == {"total": 3, "passed": 2, "failed": 1, "pending": 0}
+    assert r["summary"]["by_phase"]["A"] == {"total": 3, "passed": 2, "unproven": 0, "failed": 1, "pending": 0}
     assert r["summary"]["by_phase"]["B"]["passed"] == 0
     hooks = [line.split("|") for line in (root.parent / "hooks.log").read_text().splitlines()]
     for point, service, phase, service_dir, cwd in hooks:
@@ -478,8 +478,10 @@ def test_no_verify_applies_without_tests_and_needs_yes_without_terminal(tmp_path
     r = json.loads(status.stdout)
     assert r["status"] == "completed"
     for svc in r["services"]:
-        assert svc["status"] == "passed" and svc["overall_success"], svc
-        assert "without verification" in svc["reason"]
+        # Applied without a test is its own state, never "passed" (it used to be reported as passed).
+        assert svc["status"] == "not-verified" and svc["verdict"] == "not-verified", svc
+        assert svc["verdict_label"] == "applied, not verified" and not svc["overall_success"] and svc["kept"]
+        assert "applied, not verified (--no-verify)" in svc["reason"]
         assert svc["tests"] == {"before": None, "after": None}
         assert set(svc["steps"]) == {"rewrite"}
     assert_migrated(root, "nv-ok")

@@ -16,7 +16,16 @@ from fleet_factory import make_fleet
 from fleetshift import verify
 from fleetshift.config import FleetConfig, HealthCheck
 from fleetshift.discover import discover
-from fleetshift.model import Service, TestOutcome, TestRun, TestStatus
+from fleetshift.model import (
+    Project,
+    RunState,
+    Service,
+    TestCommand,
+    TestOutcome,
+    TestRun,
+    TestStatus,
+    VerdictState,
+)
 
 PYTEST = "pytest==8.3.5"  # the demo fleet's pin: already in uv's cache
 
@@ -28,14 +37,19 @@ def service_of(root: Path, name: str) -> Service:
 
 
 def run_of(
-    label: str, *outcomes: tuple[str, TestStatus], installed: bool = True, timed_out: bool = False
-) -> TestRun:
+    label: str, *outcomes: tuple[str, TestStatus], installed: bool = True, timed_out: bool = False,
+    state: RunState | None = None,
+) -> TestRun:  # fmt: skip
+    if state is None:
+        state = RunState.INSTALL_FAILED if not installed else (RunState.TIMEOUT if timed_out else RunState.RAN)
     return TestRun(
         "svc",
         label,
         outcomes=tuple(TestOutcome(i, s) for i, s in outcomes),
         installed=installed,
         timed_out=timed_out,
+        state=state,
+        log=f"/x/{label}-tests.log",
     )
 
 
@@ -77,22 +91,110 @@ def test_compare_passes_with_pre_existing_failures_only() -> None:
     assert "pre-existing" in v.reason
 
 
+def test_compare_without_baseline_requires_all_green() -> None:
+    v = verify.compare(None, run_of("new", ("t::ok", P), ("t::skip", S)))
+    assert v.passed and v.outcome is VerdictState.PASSED
+    v = verify.compare(None, run_of("new", ("t::ok", P), ("t::broken", F)))
+    assert not v.passed and v.regressions == ("t::broken",) and "no baseline" in v.reason
+    assert v.outcome is VerdictState.FAILED
+
+
+# Every way a baseline can fail to run. Before, a baseline that "ran" into a usage error counted as a run whose
+# failures were pre-existing, and the service passed (issue: a verdict you can trust).
+NOT_RAN = [
+    run_of("old", installed=False),
+    run_of("old", ("t::broken", F), timed_out=True),
+    run_of("old", ("pytest::session", E), state=RunState.USAGE_ERROR),
+    run_of("old", state=RunState.IMPORT_ERROR),
+    run_of("old", ("tests.test_a", E), state=RunState.COLLECTION_ERROR),
+    run_of("old", state=RunState.NO_TESTS),
+    run_of("old", state=RunState.INTERNAL_ERROR),
+]
+
+
+@pytest.mark.parametrize("before", NOT_RAN, ids=[r.state.value for r in NOT_RAN])
+def test_a_baseline_that_did_not_run_makes_the_service_unverifiable(before: TestRun) -> None:
+    for after in (run_of("new", ("t::ok", P)), before.__class__(**{**before.__dict__, "label": "new"})):
+        v = verify.compare(before, after)
+        assert not v.passed and v.outcome is VerdictState.UNVERIFIABLE, v
+        assert f"[{before.state.value}]" in v.reason and before.log in v.reason and v.log == before.log
+    v = verify.compare(before, run_of("new", ("t::ok", P), ("t::broken", F)))  # fails now, nothing shows it passed
+    assert v.outcome is VerdictState.FAILED and v.regressions == ("t::broken",)
+
+
 @pytest.mark.parametrize(
-    "before",
-    [None, run_of("old", installed=False), run_of("old", ("t::broken", F), timed_out=True)],
-    ids=["no-baseline", "baseline-not-installed", "baseline-timed-out"],
+    "state", [RunState.USAGE_ERROR, RunState.IMPORT_ERROR, RunState.COLLECTION_ERROR, RunState.NO_TESTS]
 )
-def test_compare_without_usable_baseline_requires_all_green(before: TestRun | None) -> None:
-    assert verify.compare(before, run_of("new", ("t::ok", P), ("t::skip", S))).passed
-    v = verify.compare(before, run_of("new", ("t::ok", P), ("t::broken", F)))
-    assert not v.passed and v.regressions == ("t::broken",) and "no usable baseline" in v.reason
+def test_an_after_run_that_did_not_run_is_a_failure_when_the_baseline_ran(state: RunState) -> None:
+    v = verify.compare(run_of("old", ("t::ok", P)), run_of("new", ("pytest::session", E), state=state))
+    assert not v.passed and v.outcome is VerdictState.FAILED
+    assert "ran on the old pins but not on the new ones" in v.reason and f"[{state.value}]" in v.reason
+    assert "/x/new-tests.log" in v.reason
 
 
 def test_compare_fails_when_the_tests_vanish() -> None:
     before = run_of("old", ("t::ok", P))
     after = TestRun("svc", "new", kind="import-smoke", outcomes=(TestOutcome("import:svc", P),))
     v = verify.compare(before, after)
-    assert not v.passed and v.missing == ("t::ok",) and "not collected" in v.reason
+    assert not v.passed and v.missing == ("t::ok",) and "as import-smoke on the new ones" in v.reason
+
+
+def test_renamed_parametrize_ids_are_matched_and_a_renamed_failure_is_a_regression() -> None:
+    before = run_of(
+        "old", ("t::test_x[a-b]", P), ("t::test_x[c-d]", P), ("t::test_y[1-2]", P), ("t::test_z[p]", P),
+        ("t::test_z[q]", P),
+    )  # fmt: skip
+    after = run_of(
+        "new", ("t::test_x[a_b]", P), ("t::test_x[c_d]", P), ("t::test_y[1_2]", F), ("t::test_z[p]", P),
+    )  # fmt: skip
+    v = verify.compare(before, after)
+    assert set(v.renamed) == {
+        ("t::test_x[a-b]", "t::test_x[a_b]"), ("t::test_x[c-d]", "t::test_x[c_d]"), ("t::test_y[1-2]", "t::test_y[1_2]"),
+    }  # fmt: skip
+    assert v.regressions == ("t::test_y[1_2]",) and not v.passed
+    assert v.missing == ("t::test_z[q]",)  # one of two gone, none new: not a rename
+    assert "3 renamed (parametrize id changed; 1 of them now fail)" in v.reason
+    ok = verify.compare(before, run_of("new", ("t::test_x[a_b]", P), ("t::test_x[c_d]", P), ("t::test_y[1_2]", P),
+                                       ("t::test_z[p]", P), ("t::test_z[q]", P)))  # fmt: skip
+    assert ok.passed and ok.missing == () and "3 renamed (parametrize id changed; all still pass)" in ok.reason
+
+
+@pytest.mark.parametrize(
+    ("runner", "code", "outcomes", "log", "state"),
+    [
+        ("pytest", 0, [("t::a", P)], "", RunState.RAN),
+        ("pytest", 1, [("t::a", F)], "", RunState.RAN),
+        ("pytest", 0, [("t::a", S)], "", RunState.NO_TESTS),
+        ("pytest", 5, [], "no tests ran", RunState.NO_TESTS),
+        ("pytest", 4, [], "ERROR: usage: ...\nerror: unrecognized arguments: --failed-first", RunState.USAGE_ERROR),
+        ("pytest", 4, [], "ImportError while loading conftest '/x/conftest.py'.\nE   ModuleNotFoundError: No module named 'x'",
+         RunState.IMPORT_ERROR),
+        ("pytest", 3, [], "INTERNALERROR> Traceback", RunState.INTERNAL_ERROR),
+        ("pytest", 2, [("tests.test_a", E)], "Interrupted: 1 error during collection", RunState.COLLECTION_ERROR),
+        ("pytest", None, [], "", RunState.TIMEOUT),
+        ("behave", 0, [("f.Feature::scenario", P)], "", RunState.RAN),
+        ("behave", 1, [], "ConfigError: No steps directory in '/x/features'", RunState.USAGE_ERROR),
+        ("unittest", 5, [], "Ran 0 tests", RunState.NO_TESTS),
+        ("unittest", 1, [("unittest-import-error:tests.test_a", E)], "", RunState.COLLECTION_ERROR),
+        ("other", 0, [("command::make test", P)], "", RunState.RAN),
+    ],
+)
+def test_classify_every_way_a_run_ends(
+    runner: str, code: int | None, outcomes: list[tuple[str, TestStatus]], log: str, state: RunState
+) -> None:
+    found = [TestOutcome(i, s, "collection failure" if i == "tests.test_a" else "") for i, s in outcomes]
+    assert verify.classify(runner, code, code is None, found, log) is state
+
+
+def test_the_test_command_and_its_runner() -> None:
+    svc = Service("svc", "svc")
+    assert verify.resolve_test_command(svc) == ("python -m pytest", "default")
+    tox = Service("svc", "svc", project=Project(test_command=TestCommand("pytest tests/unit {posargs}", "tox.ini [testenv]")))
+    assert verify.resolve_test_command(tox) == ("pytest tests/unit", "tox.ini [testenv]")
+    assert verify.resolve_test_command(tox, "behave -t @fast") == ("behave -t @fast", "config")
+    assert [verify.runner_of(c) for c in ("pytest -x", "python3 -m pytest", "coverage run -m pytest", "behave",
+                                          "python -m unittest discover -s tests", "make test")] == [
+        "pytest", "pytest", "pytest", "behave", "unittest", "other"]  # fmt: skip
 
 
 def test_compare_fails_when_after_cannot_install_or_times_out() -> None:
@@ -273,7 +375,11 @@ def test_pin_overrides_and_test_command(formats: Path, tmp_path: Path) -> None:
     )
     assert run.installed, run.error
     assert run.failing == ("tests.test_p::test_pins",) and run.exit_code == 1  # read from the JUnit XML
-    assert "python -m pytest tests -p no:cacheprovider --junitxml=" in Path(run.log).read_text()
+    log = Path(run.log).read_text()
+    # Only JUnit and cache-location options are added; the cache plugin stays as the project has it.
+    assert "$ python -m pytest tests --junitxml=" in log and "-o junit_family=xunit2 -o cache_dir=" in log
+    assert "no:cacheprovider" not in log and run.command.startswith("python -m pytest tests --junitxml=")
+    assert not (root / service.path / ".pytest_cache").exists()
 
 
 # ---- baseline vs after: regressions, pre-existing failures, the cache ---------------------------------
@@ -423,7 +529,7 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.slow
-def test_no_tests_runs_an_import_smoke_test(tmp_path: Path) -> None:
+def test_no_tests_runs_an_import_smoke_test_but_empty_test_files_are_no_tests(tmp_path: Path) -> None:
     root = make_fleet(
         tmp_path / "fleet",
         {
@@ -442,9 +548,11 @@ def test_no_tests_runs_an_import_smoke_test(tmp_path: Path) -> None:
     assert got == {"import:good": P, "import:bad": F}
     assert "fleetshift_not_installed_module" in run.outcome("import:bad").message  # type: ignore[union-attr]
 
+    # Test files that hold no test are "no tests" (exit 5), not an import smoke test that passes: before, the
+    # smoke test stood in for them and the service passed without a single test (issue: a verdict you can trust).
     empty = verify.after(root, service_of(root, "empty"), tmp_path / "run")
-    assert empty.kind == "import-smoke" and {o.id: o.status for o in empty.outcomes} == {"import:emptypkg": P}
-    assert "collected no tests" in Path(empty.log).read_text()
+    assert empty.kind == "pytest" and empty.state is RunState.NO_TESTS and empty.exit_code == 5
+    assert "no test was executed" in empty.error and empty.outcomes == ()
 
 
 # ---- health checks -------------------------------------------------------------------------------------

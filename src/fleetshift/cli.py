@@ -1,6 +1,7 @@
 """The command line: parses options, calls the stages, renders. No migration logic lives here.
 
-Exit codes: 0 success; 1 the command ran and found problems (check found old API, a run had failures);
+Exit codes: 0 success; 1 the command ran and found problems (check found old API, a run had a failed or an
+unverifiable service);
 2 the command could not run (bad path, bad config, bad option); 3 a run stopped to wait for approval
 (phase D without a terminal): `fleetshift resume FLEET --yes` continues it.
 """
@@ -37,7 +38,8 @@ app = typer.Typer(
         "(rewrite, verify, roll back what breaks), `fleetshift check FLEET` (what is left)."
     ),
     epilog=(
-        "Exit codes: 0 success; 1 ran and found something (old API left, a failed service, a refused rollback); "
+        "Exit codes: 0 success; 1 ran and found something (old API left, a failed or unverifiable service, a refused "
+        "rollback); "
         "2 could not run (bad path, config or option; the message names the file and the fix); "
         "3 a run stopped to wait for approval of a critical service (continue with `fleetshift resume FLEET --yes`). "
         "Config: fleetshift.toml at the fleet root (see README)."
@@ -333,10 +335,23 @@ def _finish(done: Finished) -> None:
     outcome = done.outcome
     out.print(outcome.message)
     out.print(f"Run {done.journal.run_id} ({outcome.status}). Reports: " + ", ".join(str(p) for p in done.reports))
-    failed = any(not v.passed and not v.skipped for v in outcome.verdicts.values())
+    from fleetshift.model import VerdictState
+
+    # Exit 1 whenever a service is not proven by its tests (failed, or unverifiable whether rolled back or kept),
+    # so CI notices; --no-verify's "applied, not verified" was asked for and exits 0.
+    unproven = any(v.outcome in {VerdictState.FAILED, VerdictState.UNVERIFIABLE} for v in outcome.verdicts.values())
     if outcome.status == "awaiting-approval":
         raise typer.Exit(3)
-    raise typer.Exit(1 if outcome.status in {"failed", "interrupted"} or failed else 0)
+    raise typer.Exit(1 if outcome.status in {"failed", "interrupted"} or unproven else 0)
+
+
+KeepUnverifiedOpt = Annotated[bool, typer.Option(
+    "--keep-unverified",
+    help="Keep the migration of a service whose baseline (its tests on the old pins) could not run — usage error, "
+         "import error, no tests, collection errors, timeout — instead of rolling it back; reports then say "
+         "'unverifiable' (kept), never 'passed', and the run exits 1. A baseline that could not even be installed "
+         "is never rewritten. Config: keep_unverified = true under [fleet] or [services.<name or path>].",
+)]
 
 
 @app.command("run")
@@ -351,12 +366,18 @@ def run_cmd(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="No approval prompts (phase D, --no-verify). Needed without a terminal.")] = False,
     no_verify: Annotated[bool, typer.Option("--no-verify", help="Apply the rewrites without running the services' tests.")] = False,
     todo_comments: Annotated[bool, typer.Option("--todo-comments", help="Insert '# fleetshift: TODO[rule-id] ...' above every flagged line.")] = False,
+    keep_unverified: KeepUnverifiedOpt = False,
 ) -> None:
     """Migrate the fleet phase by phase: baseline tests, rewrite (journaled), tests on the new pins, roll back what breaks.
 
-    Each service is tested before (old pins) and after (new pins) in isolated uv environments; a service
-    whose tests regress, or whose health check or hooks fail, is rolled back alone. A phase over the
-    failure threshold is rolled back and the run stops. Ctrl-C stops safely: `fleetshift resume` continues.
+    Each service is tested before (old pins) and after (new pins) in isolated uv environments, with its own
+    test command; a service whose tests regress, or whose health check or hooks fail, is rolled back alone.
+    A phase over the failure threshold is rolled back and the run stops. Ctrl-C stops safely: `fleetshift
+    resume` continues.
+
+    Verdicts: passed (the tests ran on both sides, no regression); unverifiable (the baseline could not run:
+    not applied, or kept with --keep-unverified; exit 1); applied, not verified (--no-verify); failed (rolled
+    back; exit 1); no-op; skipped.
     """
     from fleetshift.orchestrate import RunOptions
     from fleetshift.rewrite import RewriteOptions, rewrite_fleet, unified_diff
@@ -398,7 +419,8 @@ def run_cmd(
         problems = preflight(_replace(a.fleet, services=tuple(s for s in a.fleet.services if s.name in chosen)), a.config)
         if problems:
             raise fail("nothing was changed; " + "\n".join(problems))
-    options = RunOptions(phases, tuple(service or ()), tuple(recipe or ()), jobs, limit, yes, not no_verify, todo_comments)
+    options = RunOptions(phases, tuple(service or ()), tuple(recipe or ()), jobs, limit, yes, not no_verify, todo_comments,
+                         keep_unverified=keep_unverified)
     _finish(start_run(a, options, out, approve=None if yes else _approver()))
 
 
@@ -408,13 +430,15 @@ def resume_cmd(
     run: Annotated[str | None, typer.Option("--run", help="The run to continue (default: the latest).")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="No approval prompts from here on.")] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Override the run's --jobs.")] = 0,
+    keep_unverified: KeepUnverifiedOpt = False,
 ) -> None:
     """Continue an interrupted run from its last completed step; finished services are never redone."""
     from fleetshift.journal import JournalError
     from fleetshift.runner import resume_run
 
     try:
-        done = resume_run(path.resolve(), out, run, approve=None if yes else _approver(), yes=yes, jobs=jobs or None)
+        done = resume_run(path.resolve(), out, run, approve=None if yes else _approver(), yes=yes, jobs=jobs or None,
+                          keep_unverified=keep_unverified or None)
     except (JournalError, ConfigError, DiscoveryError) as exc:
         raise fail(str(exc)) from None
     _finish(done)

@@ -513,6 +513,7 @@ class Verdict:
     recipes: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
     state: VerdictState | None = None  # None: derived from passed/skipped for records written before states
+    renamed: tuple[tuple[str, str], ...] = ()  # (id on the baseline, id after): only the parametrize id changed
 
     @property
     def outcome(self) -> VerdictState:

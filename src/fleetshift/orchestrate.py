@@ -4,7 +4,11 @@ First, every selected service's tests run on its old pins (the baselines, cached
 rewritten: a shared library migrated in phase A must not change what a later service's baseline installs.
 Then per service: before-service hook -> rewrite through the journal -> build hook -> tests on the new
 pins (against the baseline) -> health check -> after-service hook.
-A service that fails any of these is rolled back alone. When a phase's failures pass the threshold,
+A service that fails any of these is rolled back alone.
+A baseline that could not run (usage error, import error in conftest, no tests, install failure, timeout ...)
+proves nothing: the service is "unverifiable" and its migration is not applied, unless `--keep-unverified`
+(or config `keep_unverified`) keeps it, labelled "kept, unverified"; an install failure of the baseline never
+gets a rewrite. When a phase's failures pass the threshold,
 the phase is rolled back and the run stops; earlier phases stay. Every step is recorded in the run's
 state as it completes, so `resume` continues where a crash or Ctrl-C left off.
 """
@@ -27,11 +31,29 @@ from fleetshift.fsutil import replace_file
 from fleetshift.hooks import HookResult, Hooks
 from fleetshift.journal import Journal
 from fleetshift.manifests import read_manifest
-from fleetshift.model import ChangeSet, Phase, Service, ServicePlan, TestRun, Verdict, to_jsonable
+from fleetshift.model import (
+    ChangeSet,
+    Phase,
+    RunState,
+    Service,
+    ServicePlan,
+    TestRun,
+    Verdict,
+    VerdictState,
+    to_jsonable,
+)
 from fleetshift.pipeline import Analysis
 from fleetshift.rewrite import rewrite_service
 
-DONE_STATUSES = frozenset({"passed", "failed", "skipped", "rolled-back", "no-op"})
+# Journal statuses of a finished service: proven (passed, no-op), kept without proof (kept-unverified:
+# the baseline could not run and the config or --keep-unverified keeps it; not-verified: --no-verify), not kept
+# (unverifiable: the baseline could not run, nothing applied; failed; rolled-back: its phase went over the
+# threshold), skipped.
+DONE_STATUSES = frozenset(
+    {"passed", "failed", "skipped", "rolled-back", "no-op", "unverifiable", "kept-unverified", "not-verified"}
+)
+KEPT_STATUSES = frozenset({"passed", "kept-unverified", "not-verified"})  # their changes stay in the fleet
+NOT_MIGRATED = frozenset({"failed", "rolled-back", "skipped", "unverifiable"})  # dependents wait for these
 Event = Callable[..., None]
 
 
@@ -48,19 +70,21 @@ class RunOptions:
     verify: bool = True
     todo_comments: bool = False
     interactive: bool = False
+    keep_unverified: bool = False
 
     def to_meta(self) -> dict[str, Any]:
         return {
             "phases": [p.value for p in self.phases], "services": list(self.services), "recipes": list(self.recipes),
             "jobs": self.jobs, "threshold": self.threshold, "yes": self.yes, "verify": self.verify,
-            "todo_comments": self.todo_comments,
+            "todo_comments": self.todo_comments, "keep_unverified": self.keep_unverified,
         }
 
     @classmethod
     def from_meta(cls, meta: dict[str, Any], **override: Any) -> RunOptions:
         base = cls(tuple(Phase(p) for p in meta.get("phases", [p.value for p in Phase])), tuple(meta.get("services", ())),
                    tuple(meta.get("recipes", ())), meta.get("jobs", 0), meta.get("threshold"), meta.get("yes", False),
-                   meta.get("verify", True), meta.get("todo_comments", False))
+                   meta.get("verify", True), meta.get("todo_comments", False),
+                   keep_unverified=meta.get("keep_unverified", False))
         return cls(**{**base.__dict__, **override})
 
 
@@ -141,9 +165,7 @@ class Campaign:
             self.hooks.run("after_phase", cwd=self.root, run_id=self.journal.run_id, phase=phase.value)
         self.journal.set_status("completed")
         self.hooks.run("after_run", cwd=self.root, run_id=self.journal.run_id, status="completed")
-        failed = [n for n, v in verdicts.items() if not v.passed]
-        msg = f"{len(verdicts)} service(s) processed, {len(failed)} failed and rolled back" + (f": {', '.join(failed)}" if failed else "")
-        return RunOutcome(self.journal.run_id, "completed", msg, verdicts)
+        return RunOutcome(self.journal.run_id, "completed", closing_line(verdicts), verdicts)
 
     def _run_phase(self, phase: Phase, services: list[ServicePlan], todo: list[ServicePlan], verdicts: dict[str, Verdict]) -> RunOutcome | None:
         batches: dict[int, list[ServicePlan]] = {}
@@ -168,7 +190,7 @@ class Campaign:
                 with ThreadPoolExecutor(max_workers=self.jobs) as pool:
                     for sp, verdict in zip(batch, pool.map(self.process, batch), strict=True):
                         verdicts[sp.service] = verdict
-            failed = failed_before + sum(1 for s in services if s.service in verdicts and not verdicts[s.service].passed)
+            failed = failed_before + sum(1 for s in services if s.service in verdicts and verdicts[s.service].outcome is VerdictState.FAILED)
             if failed / len(services) > self.threshold:
                 return self._phase_over_threshold(phase, services, failed)
         return None
@@ -177,7 +199,7 @@ class Campaign:
         share = failed / len(services)
         self.emit("threshold", phase=phase.value, failed=failed, total=len(services))
         for sp in services:
-            if self._status(sp.service) == "passed":
+            if self._status(sp.service) in KEPT_STATUSES:
                 self.journal.rollback(service=sp.service)
                 self.journal.set_service_status(sp.service, "rolled-back")
                 self.journal.set_step(sp.service, "phase-rollback", "done", f"phase {phase.value} over the failure threshold")
@@ -193,13 +215,17 @@ class Campaign:
     def _status(self, service: str) -> str:
         return self.journal.state()["services"].get(service, {}).get("status", "pending")
 
+    def _timeout(self, service: Service) -> float:
+        return self.config.options(service.name, service.path).timeout or self.config.step_timeout
+
     def _baseline(self, sp: ServicePlan) -> TestRun:
         service = self.a.fleet.service(sp.service)
-        opts = self.config.services.get(sp.service)
+        opts = self.config.options(sp.service, service.path)
         self._step(sp.service, "baseline", "running")
-        run = verify.baseline(self.root, service, self.run_dir, timeout=self.config.step_timeout,
-                              test_command=opts.test_command if opts else "")
-        self._step(sp.service, "baseline", "done" if run.ran else "failed", run.summary())
+        run = verify.baseline(self.root, service, self.run_dir, timeout=self._timeout(service),
+                              test_command=opts.test_command, options=opts, config_file=self.config.source)
+        detail = run.summary() if run.state is RunState.RAN else verify.unverifiable_reason(run)
+        self._step(sp.service, "baseline", "done" if run.state is RunState.RAN else "failed", detail)
         with self._lock:
             self.baselines[sp.service] = run
         (self.run_dir / "baselines").mkdir(exist_ok=True)
@@ -231,7 +257,7 @@ class Campaign:
     def _skip(self, sp: ServicePlan, why: str) -> Verdict:
         self.journal.set_service_status(sp.service, "skipped")
         self.journal.set_step(sp.service, "skip", "skipped", why)
-        verdict = Verdict(sp.service, passed=True, skipped=True, reason=why)
+        verdict = Verdict(sp.service, passed=True, skipped=True, reason=why, state=VerdictState.SKIPPED)
         self._save_verdict(verdict)
         self.emit("service", service=sp.service, status="skipped", detail=why)
         return verdict
@@ -264,17 +290,19 @@ class Campaign:
         res = self._hook("before_service", sp, service)
         if not res.ok:
             return self._skip(sp, f"before_service hook failed: {res.detail}")
-        timeout = self.config.step_timeout
-        opts = self.config.services.get(name)
-        test_command = opts.test_command if opts else ""
-        blocked = [d for d in sp.depends_on if self._status(d) in {"failed", "rolled-back", "skipped"}]
+        timeout = self._timeout(service)
+        opts = self.config.options(name, service.path)
+        blocked = [d for d in sp.depends_on if self._status(d) in NOT_MIGRATED]
         if blocked:
             return self._skip(sp, f"not migrated: it depends on {', '.join(blocked)}, which did not migrate in this run")
         baseline = self.baselines.get(name)
         if self.options.verify and chain and baseline is None:
             baseline = self._baseline(sp)
+        keep = self.options.keep_unverified or self.config.keeps_unverified(name, service.path)
         self._step(name, "rewrite", "running")
         cs = rewrite_service(self.root, service, chain, self.config, self.options.todo_comments) if chain else ChangeSet(name)
+        if baseline is not None and baseline.state is not RunState.RAN and (not keep or baseline.state is RunState.INSTALL_FAILED):
+            return self._not_applied(sp, service, cs, baseline, keep)
         for recipe in chain:
             res = self._hook("before_recipe", sp, service, recipe=recipe)
             if not res.ok:
@@ -292,23 +320,29 @@ class Campaign:
         if not res.ok:
             return self._fail(sp, service, cs, baseline, None, f"build hook failed: {res.detail}")
         after = None
+        before_rewrite = service
         service = _reread_manifests(self.root, service)
         if self.options.verify:
             res = self._hook("before_verify", sp, service)
             if not res.ok:
                 return self._fail(sp, service, cs, baseline, None, f"before_verify hook failed: {res.detail}")
             self._step(name, "verify", "running")
-            after = verify.after(self.root, service, self.run_dir, timeout=timeout, test_command=test_command)
+            after = verify.after(self.root, service, self.run_dir, timeout=timeout, test_command=opts.test_command,
+                                 options=opts, before=before_rewrite, upgrade=self._moved_packages(),
+                                 old_files={c.file: c.old for c in cs.changes}, config_file=self.config.source)
             verdict = verify.compare(baseline, after)
             if not chain and verdict.passed:  # nothing was rewritten: this run is the proof it works as it is
-                verdict = replace(verdict, reason=f"nothing to migrate; {after.summary()}")
-            self._step(name, "verify", "done" if verdict.passed else "failed", verdict.reason)
-            res = self._hook("after_verify", sp, service, status="passed" if verdict.passed else "failed")
-            if not verdict.passed:
+                verdict = replace(verdict, reason=f"nothing to migrate; {after.summary()}", state=VerdictState.NO_OP)
+            kept_unverified = verdict.outcome is VerdictState.UNVERIFIABLE and keep and bool(chain)
+            if kept_unverified:
+                verdict = replace(verdict, reason=f"kept, unverified ({self._keep_source(service)}): {verdict.reason}")
+            self._step(name, "verify", "done" if verdict.passed or kept_unverified else "failed", verdict.reason)
+            res = self._hook("after_verify", sp, service, status=verdict.outcome.value)
+            if not verdict.passed and not kept_unverified:
                 return self._fail(sp, service, cs, baseline, after, verdict.reason, verdict)
             if not res.ok:
                 return self._fail(sp, service, cs, baseline, after, f"after_verify hook failed: {res.detail}")
-            if opts and opts.health:
+            if opts.health:
                 self._step(name, "health", "running")
                 health = verify.health(self.root, service, self.run_dir, opts.health)
                 self._step(name, "health", "done" if health.ok else "failed", health.detail)
@@ -316,15 +350,55 @@ class Campaign:
                     return self._fail(sp, service, cs, baseline, after, f"health check failed: {health.detail}",
                                       Verdict(name, False, baseline=baseline, after=after, health=health, reason=health.detail))
                 verdict = Verdict(**{**verdict.__dict__, "health": health})
+        elif chain:
+            verdict = Verdict(name, passed=True, state=VerdictState.NOT_VERIFIED,
+                              reason="applied, not verified (--no-verify): no test ran on the old or the new pins")
         else:
-            verdict = Verdict(name, passed=True, reason="applied without verification (--no-verify)")
-        res = self._hook("after_service", sp, service, status="passed")
+            verdict = Verdict(name, passed=True, state=VerdictState.NO_OP, reason="nothing to migrate (not verified: --no-verify)")
+        if not chain:
+            verdict = replace(verdict, state=VerdictState.NO_OP)
+        status = {VerdictState.PASSED: "passed", VerdictState.NO_OP: "no-op", VerdictState.NOT_VERIFIED: "not-verified",
+                  VerdictState.UNVERIFIABLE: "kept-unverified"}[verdict.outcome]
+        res = self._hook("after_service", sp, service, status=status)
         if not res.ok:
             return self._fail(sp, service, cs, baseline, after, f"after_service hook failed: {res.detail}")
         verdict = Verdict(**{**verdict.__dict__, "recipes": chain, "files": tuple(c.file for c in cs.changes)})
         self._save_verdict(verdict)
-        self.journal.set_service_status(name, "passed" if chain else "no-op")
-        self.emit("service", service=name, status="passed", detail=verdict.reason)
+        self.journal.set_service_status(name, status)
+        self.emit("service", service=name, status=status, detail=verdict.reason)
+        return verdict
+
+    def _moved_packages(self) -> tuple[str, ...]:
+        """The packages this campaign moves (its targets and what they replace): the after-environment upgrades
+        only these in a service's lock."""
+        names = {name for name in self.config.targets}
+        names |= {t.replaces for t in self.config.targets.values() if t.replaces}
+        return tuple(sorted(names))
+
+    def _keep_source(self, service: Service) -> str:
+        return "--keep-unverified" if self.options.keep_unverified else f"keep_unverified in {self.config.source or 'the config'}"
+
+    def _not_applied(self, sp: ServicePlan, service: Service, cs: ChangeSet, baseline: TestRun, keep: bool) -> Verdict:
+        """The baseline could not run: nothing proves the change, so it is not applied (the rewrite is computed
+        for its findings, never written). An install failure is never kept, even with --keep-unverified."""
+        name = sp.service
+        self._save_findings(name, cs)
+        why = verify.unverifiable_reason(baseline)
+        if baseline.state is RunState.INSTALL_FAILED:
+            fix = "fix the install (see the log), or set python / groups / test_command for this service in fleetshift.toml"
+            if keep:
+                why += "; not applied even with keep_unverified: nothing is rewritten before the old pins install"
+        else:
+            fix = ("make the tests run on the old pins (see the log; test_command, python, groups in fleetshift.toml), "
+                   "or keep it unproven with --keep-unverified")
+        reason = f"{why}; the migration was not applied ({len(cs.changes)} file(s) left as they were). Fix: {fix}"
+        self._step(name, "rewrite", "skipped", f"not applied: the baseline could not run [{baseline.state.value}]")
+        self._hook("on_failure", sp, service, reason=reason)
+        verdict = Verdict(name, False, reason, error=baseline.error, log=baseline.log, baseline=baseline, rolled_back=True,
+                          recipes=self.chain(sp), files=tuple(c.file for c in cs.changes), state=VerdictState.UNVERIFIABLE)
+        self._save_verdict(verdict)
+        self.journal.set_service_status(name, "unverifiable")
+        self.emit("service", service=name, status="unverifiable", detail=reason)
         return verdict
 
     def _fail(self, sp: ServicePlan, service: Service, cs: ChangeSet, baseline: Any, after: Any, why: str,
@@ -335,11 +409,15 @@ class Campaign:
         self._step(name, "rollback", "done", f"{len(report.restored) + len(report.removed)} file(s) restored")
         self._hook("on_rollback", sp, service)
         base = verdict or Verdict(name, False, baseline=baseline, after=after, reason=why)
+        state = VerdictState.UNVERIFIABLE if base.state is VerdictState.UNVERIFIABLE else VerdictState.FAILED
+        if state is VerdictState.UNVERIFIABLE:
+            why += "; rolled back (keep it unproven with --keep-unverified)"
         verdict = Verdict(**{**base.__dict__, "passed": False, "reason": why, "rolled_back": True, "recipes": self.chain(sp),
-                             "files": tuple(c.file for c in cs.changes)})
+                             "files": tuple(c.file for c in cs.changes), "state": state})
         self._save_verdict(verdict)
-        self.journal.set_service_status(name, "failed")
-        self.emit("service", service=name, status="failed", detail=why)
+        status = "unverifiable" if state is VerdictState.UNVERIFIABLE else "failed"
+        self.journal.set_service_status(name, status)
+        self.emit("service", service=name, status=status, detail=why)
         return verdict
 
     def _save_verdict(self, verdict: Verdict) -> None:
@@ -349,6 +427,36 @@ class Campaign:
     def _save_findings(self, service: str, cs: ChangeSet) -> None:
         (self.run_dir / "findings").mkdir(exist_ok=True)
         replace_file(self.run_dir / "findings" / f"{service}.json", json.dumps(to_jsonable(cs.findings), indent=2))
+
+
+_CLOSING = (
+    (VerdictState.PASSED, "passed"),
+    (VerdictState.NO_OP, "no-op"),
+    (VerdictState.NOT_VERIFIED, "applied, not verified"),
+    (VerdictState.FAILED, "failed and rolled back"),
+    (VerdictState.SKIPPED, "skipped"),
+)
+
+
+def closing_line(verdicts: dict[str, Verdict]) -> str:
+    """The run's last line: how many services ended in each verdict state, unproven ones named."""
+    parts: list[str] = []
+    for state, label in _CLOSING[:3]:
+        n = sum(1 for v in verdicts.values() if v.outcome is state)
+        if n:
+            parts.append(f"{n} {label}")
+    unverifiable = [n for n, v in verdicts.items() if v.outcome is VerdictState.UNVERIFIABLE]
+    kept = [n for n in unverifiable if not verdicts[n].rolled_back]
+    dropped = [n for n in unverifiable if verdicts[n].rolled_back]
+    if kept:
+        parts.append(f"{len(kept)} kept unverified (the baseline could not run): {', '.join(kept)}")
+    if dropped:
+        parts.append(f"{len(dropped)} unverifiable and not applied (the baseline could not run): {', '.join(dropped)}")
+    for state, label in _CLOSING[3:]:
+        names = [n for n, v in verdicts.items() if v.outcome is state]
+        if names:
+            parts.append(f"{len(names)} {label}" + (f": {', '.join(names)}" if state is VerdictState.FAILED else ""))
+    return f"{len(verdicts)} service(s) processed: " + ("; ".join(parts) or "nothing to do")
 
 
 def _reread_manifests(root: Path, service: Service) -> Service:

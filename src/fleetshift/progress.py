@@ -10,7 +10,12 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-STATUS_STYLE = {"passed": "green", "no-op": "green", "failed": "red", "rolled-back": "red", "running": "yellow", "skipped": "magenta"}
+STATUS_STYLE = {"passed": "green", "no-op": "green", "failed": "red", "rolled-back": "red", "running": "yellow", "skipped": "magenta",
+                "unverifiable": "bold yellow", "kept-unverified": "bold yellow", "not-verified": "bold yellow"}
+# How the table shows a journal status: "unverifiable" and "not verified" never read as passed.
+STATUS_TEXT = {"unverifiable": "unverifiable (not applied)", "kept-unverified": "unverifiable (kept)",
+               "not-verified": "applied, not verified"}
+UNPROVEN = frozenset({"unverifiable", "kept-unverified", "not-verified"})
 
 
 def state_table(state: dict[str, Any], now: float | None = None) -> Group:
@@ -28,21 +33,24 @@ def state_table(state: dict[str, Any], now: float | None = None) -> Group:
         current = max(steps.items(), key=lambda kv: kv[1].get("updated", ""), default=(None, {}))
         step_name, step = current
         phase = info.get("phase", "?")
-        c = counts.setdefault(phase, {"total": 0, "done": 0, "passed": 0, "failed": 0, "rolled_back": 0})
+        c = counts.setdefault(phase, {"total": 0, "done": 0, "passed": 0, "unproven": 0, "failed": 0, "rolled_back": 0})
         c["total"] += 1
         if status not in {"pending", "running"}:
             c["done"] += 1
         c["passed"] += status in {"passed", "no-op"}
+        c["unproven"] += status in UNPROVEN
         c["failed"] += status in {"failed", "rolled-back"}
         c["rolled_back"] += status in {"failed", "rolled-back"}
         detail = (step or {}).get("detail", "")
-        table.add_row(phase, name, Text(status, style=STATUS_STYLE.get(status, "")), f"{step_name or ''} {(step or {}).get('status', '')}".strip(),
+        table.add_row(phase, name, Text(STATUS_TEXT.get(status, status), style=STATUS_STYLE.get(status, "")), f"{step_name or ''} {(step or {}).get('status', '')}".strip(),
                       detail if len(detail) < 90 else detail[:87] + "...")
     done = sum(c["done"] for c in counts.values())
     total = sum(c["total"] for c in counts.values())
     elapsed = _elapsed(state, now)
     eta = f", ETA {elapsed / done * (total - done):.0f}s" if done and done < total and state.get("status") == "running" else ""
-    line = " · ".join(f"{p}: {c['done']}/{c['total']} done, {c['passed']} passed, {c['failed']} failed" for p, c in sorted(counts.items()))
+    line = " · ".join(f"{p}: {c['done']}/{c['total']} done, {c['passed']} passed, "
+                      + (f"{c['unproven']} unverifiable or not verified, " if c["unproven"] else "")
+                      + f"{c['failed']} failed" for p, c in sorted(counts.items()))
     return Group(table, Text(f"{line}\nelapsed {elapsed:.0f}s{eta}"))
 
 
@@ -84,7 +92,8 @@ class RunProgress:
             self.console.print(f"{stamp} phase {info['phase']}: {info['total']} service(s)")
         elif kind == "service":
             detail = f": {info['detail']}" if info.get("detail") else ""
-            self.console.print(f"{stamp} {info['service']}: {info['status']}{detail}")
+            shown = STATUS_TEXT.get(info["status"], info["status"])
+            self.console.print(f"{stamp} {info['service']}: {shown}{detail}")
         elif kind == "step" and info.get("status") in {"running", "failed"}:
             self.console.print(f"{stamp} {info['service']}: {info['step']} {info['status']}")
         elif kind == "threshold":

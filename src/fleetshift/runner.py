@@ -85,7 +85,7 @@ def start_run(a: Analysis, options: RunOptions, console: Console, approve: Calla
 
 
 def resume_run(root: Path, console: Console, run_id: str | None = None, approve: Callable[[str], bool] | None = None,
-               yes: bool | None = None, jobs: int | None = None) -> Finished:
+               yes: bool | None = None, jobs: int | None = None, keep_unverified: bool | None = None) -> Finished:
     """Continue an interrupted run from its last completed step; finished services are never redone."""
     journal = Journal.open(root, run_id)
     state = journal.state()
@@ -105,5 +105,7 @@ def resume_run(root: Path, console: Console, run_id: str | None = None, approve:
         options = replace(options, yes=yes or options.yes)
     if jobs:
         options = replace(options, jobs=jobs)
+    if keep_unverified:
+        options = replace(options, keep_unverified=True)
     a = Analysis(fresh.config, fresh.fleet, fresh.inventory, plan)
     return _execute(a, options, journal, console, approve, resumed=True)

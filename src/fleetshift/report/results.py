@@ -3,6 +3,10 @@
 The run folder (`.fleetshift/runs/<id>/`) has `state.json` (journal), `verdicts/<service>.json` and
 `findings/<service>.json`; the plan snapshot is in the state's meta. Reading files, not live objects,
 lets `status`, `resume` and a crashed run all produce the same reports.
+
+Every service carries its verdict state (`verdict`: passed / no-op / unverifiable / not-verified / failed /
+skipped / pending) and a label that says it in words; "unverifiable" and "applied, not verified" are never
+counted or shown as passed.
 """
 
 from __future__ import annotations
@@ -29,6 +33,32 @@ def _load_dir(folder: Path) -> dict[str, Any]:
     return out
 
 
+_PROVEN = {"passed", "no-op"}
+
+
+def verdict_of(status: str, v: dict[str, Any]) -> tuple[str, str]:
+    """A service's verdict state and its label, from its journal status and its verdict record."""
+    if status in {"pending", "running"} or (not v and status not in {"skipped", "failed", "rolled-back"}):
+        return "pending", "not reached" if status == "pending" else "running"
+    state = v.get("state")
+    if not state:  # a record written before verdict states
+        state = "skipped" if v.get("skipped") else ("passed" if v.get("passed", True) else "failed")
+        if status == "no-op":
+            state = "no-op"
+    if status == "rolled-back":
+        return state, f"rolled back (its verdict was {state}; its phase went over the threshold, or a rollback command)"
+    label = {
+        "passed": "passed",
+        "no-op": "no-op (nothing to migrate)",
+        "not-verified": "applied, not verified",
+        "failed": "failed, rolled back",
+        "skipped": "skipped",
+    }.get(state, state)
+    if state == "unverifiable":
+        label = "unverifiable, rolled back (not applied)" if v.get("rolled_back") else "unverifiable, kept (not proven)"
+    return state, label
+
+
 def _tests(run: dict[str, Any] | None) -> dict[str, Any] | None:
     if not run:
         return None
@@ -37,6 +67,10 @@ def _tests(run: dict[str, Any] | None) -> dict[str, Any] | None:
         counts[o["status"]] += 1
     return {
         "kind": run.get("kind"),
+        "state": run.get("state", "ran"),
+        "command": run.get("command", ""),
+        "python": run.get("python", ""),
+        "sources": run.get("sources", []),
         "installed": run.get("installed"),
         "passed": counts["passed"],
         "failed": counts["failed"],
@@ -64,7 +98,11 @@ def build_results(run_dir: Path) -> dict[str, Any]:
         status = svc_state.get("status", "pending")
         v = verdicts.get(name, {})
         recipes = v.get("recipes") or info.get("recipes", [])
-        ok = status in {"passed", "no-op"} and bool(v.get("passed", True))
+        verdict, label = verdict_of(status, v)
+        ok = status in {"passed", "no-op"} and verdict in _PROVEN
+        after_run = v.get("after") or {}
+        outcomes_after = {o["id"]: o["status"] for o in after_run.get("outcomes", [])}
+        renamed = [{"before": old, "after": new, "outcome": outcomes_after.get(new, "")} for old, new in v.get("renamed", [])]
         services.append(
             {
                 "name": name,
@@ -73,11 +111,16 @@ def build_results(run_dir: Path) -> dict[str, Any]:
                 "priority": info.get("risk", ""),
                 "order": info.get("order", 0),
                 "status": status,
+                "verdict": verdict,
+                "verdict_label": label,
+                "kept": status in {"passed", "kept-unverified", "not-verified"},
                 "migrations": [{"recipe": r, "success": ok and status == "passed"} for r in recipes],
                 "files_changed": v.get("files", []),
                 "tests": {"before": _tests(v.get("baseline")), "after": _tests(v.get("after"))},
                 "failing_tests": v.get("regressions", []),
                 "pre_existing_failures": v.get("pre_existing", []),
+                "renamed_tests": renamed,
+                "missing_tests": v.get("missing", []),
                 "health": v.get("health"),
                 "findings": findings.get(name, []),
                 "rolled_back": bool(v.get("rolled_back")) or status == "rolled-back",
@@ -90,17 +133,20 @@ def build_results(run_dir: Path) -> dict[str, Any]:
 
     def summarise(key: str) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = defaultdict(
-            lambda: {"total": 0, "passed": 0, "failed": 0, "pending": 0}
+            lambda: {"total": 0, "passed": 0, "unproven": 0, "failed": 0, "pending": 0}
         )
         for s in services:
             groups = [m["recipe"] for m in s["migrations"]] if key == "migration" else [s[key] or "-"]
             for g in groups:
                 out[g]["total"] += 1
-                bucket = (
-                    "pending"
-                    if s["status"] in {"pending", "running", "skipped"}
-                    else ("passed" if s["overall_success"] else "failed")
-                )
+                if s["status"] in {"pending", "running", "skipped"}:
+                    bucket = "pending"
+                elif s["overall_success"]:
+                    bucket = "passed"
+                elif s["verdict"] in {"unverifiable", "not-verified"} and s["status"] != "rolled-back":
+                    bucket = "unproven"
+                else:
+                    bucket = "failed"
                 out[g][bucket] += 1
         return dict(sorted(out.items()))
 
@@ -116,7 +162,11 @@ def build_results(run_dir: Path) -> dict[str, Any]:
             "services": len(services),
             "succeeded": sum(1 for s in services if s["overall_success"]),
             "failed": sum(1 for s in services if s["status"] in {"failed", "rolled-back"}),
+            "unverifiable": sum(1 for s in services if s["verdict"] == "unverifiable"),
+            "kept_unverified": sum(1 for s in services if s["verdict"] == "unverifiable" and s["kept"]),
+            "not_verified": sum(1 for s in services if s["verdict"] == "not-verified" and s["kept"]),
             "pending": sum(1 for s in services if s["status"] in {"pending", "running"}),
+            "by_verdict": dict(sorted(_count(s["verdict"] for s in services).items())),
             "by_phase": summarise("phase"),
             "by_priority": summarise("priority"),
             "by_migration": summarise("migration"),
@@ -130,44 +180,73 @@ def build_results(run_dir: Path) -> dict[str, Any]:
                 for s in services
                 if s["status"] in {"failed", "rolled-back"}
             ],
+            "unproven_services": [
+                {
+                    "name": s["name"],
+                    "verdict": s["verdict"],
+                    "label": s["verdict_label"],
+                    "kept": s["kept"],
+                    "reason": s["reason"],
+                    "log": s["log"],
+                }
+                for s in services
+                if s["verdict"] in {"unverifiable", "not-verified"}
+            ],
         },
     }
+
+
+def _count(values: Any) -> dict[str, int]:
+    out: dict[str, int] = defaultdict(int)
+    for v in values:
+        out[v] += 1
+    return dict(out)
+
+
+def headline(s: dict[str, Any]) -> str:
+    """The summary sentence every report opens with: proven, unproven (by kind), failed, not reached."""
+    parts = [f"{s['succeeded']} of {s['services']} services passed (proven by their tests, or nothing to migrate)"]
+    if s["unverifiable"]:
+        parts.append(
+            f"{s['unverifiable']} unverifiable (the baseline could not run: {s['kept_unverified']} kept unproven, "
+            f"{s['unverifiable'] - s['kept_unverified']} not applied)"
+        )
+    if s["not_verified"]:
+        parts.append(f"{s['not_verified']} applied, not verified (--no-verify)")
+    parts.append(f"{s['failed']} failed and rolled back")
+    parts.append(f"{s['pending']} not reached")
+    return ", ".join(parts) + "."
 
 
 def _execution(r: dict[str, Any]) -> str:
     s = r["summary"]
     out = [
         f"# Execution report — run {r['run_id']}\n\n",
-        f"Fleet: `{r['fleet']}` · status **{r['status']}** · "
-        f"{s['succeeded']} of {s['services']} services migrated and verified, {s['failed']} failed and rolled back, "
-        f"{s['pending']} not reached.\n\n## By phase\n\n| phase | total | passed | failed | not reached |\n|---|---|---|---|---|\n",
+        f"Fleet: `{r['fleet']}` · status **{r['status']}** · {headline(s)}\n\n",
     ]
-    out += [
-        f"| {k} | {v['total']} | {v['passed']} | {v['failed']} | {v['pending']} |\n"
-        for k, v in s["by_phase"].items()
-    ]
-    out.append(
-        "\n## By migration\n\n| recipe | services | passed | failed | not reached |\n|---|---|---|---|---|\n"
-    )
-    out += [
-        f"| {k} | {v['total']} | {v['passed']} | {v['failed']} | {v['pending']} |\n"
-        for k, v in s["by_migration"].items()
-    ]
-    out.append(
-        "\n## By priority\n\n| risk | services | passed | failed | not reached |\n|---|---|---|---|---|\n"
-    )
-    out += [
-        f"| {k} | {v['total']} | {v['passed']} | {v['failed']} | {v['pending']} |\n"
-        for k, v in s["by_priority"].items()
-    ]
-    out.append("\n## Services\n\n")
+    head = "| passed | unverifiable or not verified | failed | not reached |\n|---|---|---|---|---|---|\n"
+    for title, col, key in (("By phase", "phase", "by_phase"), ("By migration", "recipe", "by_migration"),
+                            ("By priority", "risk", "by_priority")):  # fmt: skip
+        out.append(f"## {title}\n\n| {col} | services {head}")
+        out += [
+            f"| {k} | {v['total']} | {v['passed']} | {v['unproven']} | {v['failed']} | {v['pending']} |\n"
+            for k, v in s[key].items()
+        ]
+        out.append("\n")
+    out.append("## Services\n\n")
     for svc in r["services"]:
-        mark = "✅" if svc["overall_success"] else ("⏸" if svc["status"] in {"pending", "running"} else "❌")
+        mark = _MARK.get(svc["verdict"], "❌")
         recipes = ", ".join(m["recipe"] for m in svc["migrations"]) or "nothing to migrate"
         out.append(
-            f"- {mark} **{svc['name']}** (phase {svc['phase']}, {svc['priority']}): {recipes} — {svc['status']}"
+            f"- {mark} **{svc['name']}** (phase {svc['phase']}, {svc['priority']}): {recipes} — "
+            f"**{svc['verdict_label']}**"
         )
         out.append(f". {svc['reason']}\n" if svc["reason"] else "\n")
+    if s["unproven_services"]:
+        out.append("\n## Not proven by their tests\n\n")
+        for u in s["unproven_services"]:
+            log = f" Log: `{u['log']}`" if u["log"] and u["log"] not in u["reason"] else ""
+            out.append(f"- **{u['name']}** — {u['label']}: {u['reason']}{log}\n")
     if s["failed_services"]:
         out.append("\n## Failed services\n\n")
         for f in s["failed_services"]:
@@ -176,38 +255,60 @@ def _execution(r: dict[str, Any]) -> str:
     return "".join(out)
 
 
+_MARK = {"passed": "✅", "no-op": "✅", "pending": "⏸", "skipped": "⏭", "unverifiable": "⚠️", "not-verified": "⚠️"}
+
+
+def _cell(t: dict[str, Any] | None) -> str:
+    """One side of a test comparison: counts when it ran, else its run state and error."""
+    if not t:
+        return "—"
+    if not t["installed"]:
+        return f"not installed: {t['error']}"
+    counts = f"{t['passed']} / {t['failed']} / {t['errors']} / {t['skipped']}"
+    if t.get("state", "ran") != "ran":
+        counts = f"did not run [{t['state']}]: {counts}"
+    return counts + (" (cached)" if t["cached"] else "")
+
+
 def _test_report(r: dict[str, Any]) -> str:
     out = [
         "# Test report — baseline (old pins) vs after (new pins)\n\n",
+        "A side that did not run (usage error, import error, collection errors, no tests, install failure, "
+        "timeout) is no evidence: a service whose baseline did not run is **unverifiable**, never passed.\n\n",
         "| service | kind | before: passed / failed / errors / skipped | after: passed / failed / errors / skipped | verdict |\n",
         "|---|---|---|---|---|\n",
     ]
-
-    def cell(t: dict[str, Any] | None) -> str:
-        if not t:
-            return "—"
-        if not t["installed"]:
-            return f"not installed: {t['error']}"
-        return f"{t['passed']} / {t['failed']} / {t['errors']} / {t['skipped']}" + (
-            " (cached)" if t["cached"] else ""
-        )
-
     for svc in r["services"]:
         kind = (svc["tests"]["after"] or svc["tests"]["before"] or {}).get("kind") or "—"
-        verdict = "pass" if svc["overall_success"] else svc["status"]
         out.append(
-            f"| {svc['name']} | {kind} | {cell(svc['tests']['before'])} | {cell(svc['tests']['after'])} | {verdict} |\n"
+            f"| {svc['name']} | {kind} | {_cell(svc['tests']['before'])} | {_cell(svc['tests']['after'])} "
+            f"| {svc['verdict_label']} |\n"
         )
     for svc in r["services"]:
-        if svc["failing_tests"] or svc["pre_existing_failures"]:
-            out.append(f"\n## {svc['name']}\n\n")
-            out += [f"- regression: `{t}`\n" for t in svc["failing_tests"]]
-            out += [
-                f"- pre-existing (failing before and after, not blamed): `{t}`\n"
-                for t in svc["pre_existing_failures"]
-            ]
-            if svc["log"]:
-                out.append(f"- log: `{svc['log']}`\n")
+        unproven = svc["verdict"] in {"unverifiable", "not-verified"}
+        if not (svc["failing_tests"] or svc["pre_existing_failures"] or svc["renamed_tests"] or unproven
+                or svc["missing_tests"]):  # fmt: skip
+            continue
+        out.append(f"\n## {svc['name']} — {svc['verdict_label']}\n\n")
+        if unproven:
+            out.append(f"- why: {svc['reason']}\n")
+        for side in ("before", "after"):
+            t = svc["tests"][side]
+            if t and t.get("command"):
+                py = f" on Python {t['python']}" if t.get("python") else ""
+                out.append(f"- {side}: `{t['command']}`{py} [{t.get('state', 'ran')}]; log: `{t['log']}`\n")
+        out += [f"- regression: `{t}`\n" for t in svc["failing_tests"]]
+        out += [
+            f"- pre-existing (failing before and after, not blamed): `{t}`\n"
+            for t in svc["pre_existing_failures"]
+        ]
+        out += [
+            f"- renamed (parametrize id changed): `{t['before']}` → `{t['after']}`, now {t['outcome']}\n"
+            for t in svc["renamed_tests"]
+        ]
+        out += [f"- passed before and did not run after: `{t}`\n" for t in svc["missing_tests"]]
+        if svc["log"]:
+            out.append(f"- log: `{svc['log']}`\n")
     return "".join(out)
 
 
@@ -218,6 +319,14 @@ def _residual(r: dict[str, Any]) -> str:
             by_rule[f["rule"]].append((svc["name"], f))
     total = sum(len(v) for v in by_rule.values())
     out = [f"# Residual work — what is left for a human\n\n{total} finding(s) in {len(by_rule)} rule(s).\n"]
+    unproven = r["summary"]["unproven_services"]
+    if unproven:
+        out.append("\n## Services no test proves\n\n")
+        for u in unproven:
+            todo = ("kept without proof: verify it by hand, or make its tests run and run again" if u["kept"]
+                    else "not applied: make its tests run on the old pins (see the log), then run again")  # fmt: skip
+            log = f" Log: `{u['log']}`" if u["log"] and u["log"] not in u["reason"] else ""
+            out.append(f"- **{u['name']}** — {u['label']}: {todo}. {u['reason']}{log}\n")
     for rule, items in sorted(by_rule.items()):
         first = items[0][1]
         out.append(f"\n## `{rule}` ({len(items)})\n\n")

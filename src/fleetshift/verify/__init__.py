@@ -17,10 +17,11 @@ Modules: `envs` (what to install, uv environments), `runs` (pytest via JUnit XML
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from fleetshift.model import Service, TestRun, TestStatus, Verdict
+from fleetshift.config import ServiceOptions
+from fleetshift.model import RunState, Service, TestOutcome, TestRun, TestStatus, Verdict, VerdictState
 from fleetshift.verify.cache import baseline, baseline_cache_path, baseline_key, run_from_json, shadow_tree
 from fleetshift.verify.envs import (
     BASELINE_CACHE_DIR,
@@ -38,7 +39,7 @@ from fleetshift.verify.envs import (
     requirements_for,
 )
 from fleetshift.verify.health import check_health, free_port, health
-from fleetshift.verify.runs import parse_junit, run_tests
+from fleetshift.verify.runs import classify, describe, parse_junit, resolve_test_command, run_tests, runner_of
 
 
 def after(
@@ -51,9 +52,17 @@ def after(
     test_command: str = "",
     pin_overrides: Mapping[str, str] | None = None,
     env_root: Path | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    options: ServiceOptions | None = None,
+    before: Service | None = None,
+    upgrade: Iterable[str] = (),
+    old_files: Mapping[str, bytes | None] | None = None,
+    config_file: str = "",
 ) -> TestRun:
     """The service's tests on its new pins (its files as they are now); the "new" environment is kept for
-    the health check."""
+    the health check. `options` (the service's config), `before` (the service as discovered before the
+    rewrite), `upgrade` (targets and replaced packages) and `old_files` go to `make_env`, which keeps a lock's
+    versions but the moved ones; the test command's environment gets `extra_env` or else `options.env`."""
     env = make_env(
         root,
         service,
@@ -63,54 +72,136 @@ def after(
         timeout=timeout,
         pin_overrides=pin_overrides,
         env_root=env_root,
+        options=options,
+        before=before,
+        upgrade=upgrade,
+        old_files=old_files,
+        config_file=config_file,
     )
-    return run_tests(root, service, env, run_dir, timeout=timeout, test_command=test_command)
+    if extra_env is None and options is not None:
+        extra_env = options.env
+    return run_tests(root, service, env, run_dir, timeout=timeout, test_command=test_command, extra_env=extra_env)
+
+
+def _base_id(test_id: str) -> str:
+    """A test id without its parametrize brackets: `tests.t::test_x[a-b]` -> `tests.t::test_x`."""
+    return test_id.split("[", 1)[0]
+
+
+def renamed_tests(before: Mapping[str, TestOutcome], now: Mapping[str, TestOutcome]) -> tuple[tuple[str, str], ...]:
+    """Tests that passed on the baseline and are absent after, paired with new ids of the same test function
+    (the id before the parametrize brackets) when both sides have the same number of them: their
+    parametrize ids changed (e.g. pytest 9 writes `test_x[a_b]` where 8 wrote `test_x[a-b]`)."""
+    gone: dict[str, list[str]] = {}
+    for t, o in before.items():
+        if "[" in t and o.status == TestStatus.PASSED and t not in now:
+            gone.setdefault(_base_id(t), []).append(t)
+    new: dict[str, list[str]] = {}
+    for t in now:
+        if "[" in t and t not in before:
+            new.setdefault(_base_id(t), []).append(t)
+    pairs: list[tuple[str, str]] = []
+    for base, old_ids in gone.items():
+        before_all = sorted(t for t in before if _base_id(t) == base and t not in now)
+        new_ids = new.get(base, [])
+        if new_ids and len(before_all) == len(new_ids) and len(old_ids) == len(before_all):
+            pairs += zip(sorted(old_ids), sorted(new_ids), strict=True)
+    return tuple(pairs)
+
+
+def _log_of(run: TestRun) -> str:
+    return f"(log: {run.log})" if run.log else ""
+
+
+def run_summary(run: TestRun) -> str:
+    """One line for a run: its counts when it ran, else its state."""
+    if run.state is RunState.RAN:
+        return run.summary()
+    return f"{run.label} pins, {run.kind}: did not run [{run.state.value}]"
+
+
+def unverifiable_reason(baseline: TestRun) -> str:
+    """Why a baseline is no evidence: its state in words, the error and the log."""
+    what = describe(baseline.state) or "the baseline did not run"
+    detail = f": {baseline.error}" if baseline.error else ""
+    return f"unverifiable: on the old pins {what} [{baseline.state.value}]{detail} {_log_of(baseline)}".rstrip()
 
 
 def compare(baseline: TestRun | None, after: TestRun) -> Verdict:
     """Judge the run on the new pins against the baseline: only tests that did not fail before and fail (or
-    error) now are regressions. Without a usable baseline every test must pass."""
+    error) now are regressions; a test whose parametrize id changed is matched as renamed. A baseline that did
+    not run (any state but RAN) proves nothing: the verdict is UNVERIFIABLE (FAILED when the new pins' run
+    fails tests). Without a baseline every test must pass."""
     name = after.service
+    state = VerdictState
+    if baseline is not None and baseline.state is not RunState.RAN:
+        why = unverifiable_reason(baseline)
+        if after.state is RunState.RAN and after.failing:
+            reason = (f"{len(after.failing)} test(s) fail on the new pins and nothing shows they passed before; "
+                      f"{why}; after: {after.summary()} {_log_of(after)}")
+            return Verdict(name, False, reason, after.failing, error=after.error, log=after.log, baseline=baseline,
+                           after=after, state=state.FAILED)
+        return Verdict(name, False, f"{why}; after: {run_summary(after)}", error=baseline.error or after.error,
+                       log=baseline.log, baseline=baseline, after=after, state=state.UNVERIFIABLE)  # fmt: skip
     if not after.installed:
-        reason = f"could not install the new pins: {after.error} (log: {after.log})"
-        return Verdict(name, False, reason, error=after.error, log=after.log, baseline=baseline, after=after)
+        reason = f"could not install the new pins: {after.error} {_log_of(after)}"
+        state_now = state.FAILED if baseline is not None else state.UNVERIFIABLE
+        return Verdict(name, False, reason, error=after.error, log=after.log, baseline=baseline, after=after,
+                       state=state_now)  # fmt: skip
     if after.timed_out:
-        reason = f"{after.error} (log: {after.log})"
-        return Verdict(name, False, reason, error=after.error, log=after.log, baseline=baseline, after=after)
-    usable = baseline is not None and baseline.ran
-    before = {o.id: o for o in baseline.outcomes} if usable and baseline else {}
+        reason = f"{after.error} {_log_of(after)}"
+        state_now = state.FAILED if baseline is not None else state.UNVERIFIABLE
+        return Verdict(name, False, reason, error=after.error, log=after.log, baseline=baseline, after=after,
+                       state=state_now)  # fmt: skip
+    if after.state is not RunState.RAN:
+        what = describe(after.state)
+        if baseline is not None:
+            reason = (f"the tests ran on the old pins but not on the new ones: {what} [{after.state.value}]: "
+                      f"{after.error} {_log_of(after)}")
+            return Verdict(name, False, reason, error=after.error, log=after.log, baseline=baseline, after=after,
+                           state=state.FAILED)  # fmt: skip
+        reason = f"unverifiable: {what} [{after.state.value}]: {after.error} {_log_of(after)}"
+        return Verdict(name, False, reason, error=after.error, log=after.log, baseline=baseline, after=after,
+                       state=state.UNVERIFIABLE)  # fmt: skip
+    before = {o.id: o for o in baseline.outcomes} if baseline is not None else {}
+    now = {o.id: o for o in after.outcomes}
+    renamed = renamed_tests(before, now)
     failing_now = after.failing
     regressions = tuple(t for t in failing_now if not (t in before and before[t].failing))
     pre_existing = tuple(t for t in failing_now if t in before and before[t].failing)
-    now = {o.id: o for o in after.outcomes}
     fixed = tuple(t for t, o in before.items() if o.failing and t in now and not now[t].failing)
-    missing = tuple(t for t, o in before.items() if o.status == TestStatus.PASSED and t not in now)
+    was_renamed = {old for old, _ in renamed}
+    missing = tuple(
+        t for t, o in before.items() if o.status == TestStatus.PASSED and t not in now and t not in was_renamed
+    )
     counts = f"{len(after.passed)} passed"
     if pre_existing:
         counts += f", {len(pre_existing)} failing before and after (pre-existing, not blamed)"
     if fixed:
         counts += f", {len(fixed)} fixed"
+    if renamed:
+        renamed_failing = sum(1 for _, new in renamed if now[new].failing)
+        counts += f", {len(renamed)} renamed (parametrize id changed"
+        counts += f"; {renamed_failing} of them now fail)" if renamed_failing else "; all still pass)"
     if missing:
         counts += f", {len(missing)} passed before and did not run after"
-    note = "" if usable else " (no usable baseline: every test must pass)"
-    if usable and baseline and baseline.kind == "pytest" and baseline.passed and after.kind != "pytest":
-        reason = (
-            f"the tests that passed on the old pins were not collected on the new ones (log: {after.log})"
-        )
-        return Verdict(
-            name, False, reason, (), pre_existing, fixed, missing, after.error, after.log, baseline, after
-        )
+    note = "" if baseline is not None else " (no baseline: every test must pass)"
+    if baseline is not None and baseline.kind != after.kind and baseline.passed:
+        reason = (f"the tests ran as {baseline.kind} on the old pins but as {after.kind} on the new ones "
+                  f"{_log_of(after)}")
+        return Verdict(name, False, reason, (), pre_existing, fixed, missing, after.error, after.log, baseline, after,
+                       state=state.FAILED, renamed=renamed)  # fmt: skip
     if regressions:
         shown = ", ".join(regressions[:5]) + (
             f" and {len(regressions) - 5} more" if len(regressions) > 5 else ""
         )
-        reason = f"{len(regressions)} regression(s): {shown}; {counts}{note} (log: {after.log})"
+        reason = f"{len(regressions)} regression(s): {shown}; {counts}{note} {_log_of(after)}"
         passed = False
     else:
         reason = f"{after.kind}: {counts}{note}"
         passed = True
     return Verdict(name, passed, reason, regressions, pre_existing, fixed, missing, after.error, after.log,
-                   baseline, after)  # fmt: skip
+                   baseline, after, state=state.PASSED if passed else state.FAILED, renamed=renamed)  # fmt: skip
 
 
 __all__ = [
@@ -125,7 +216,9 @@ __all__ = [
     "baseline_key",
     "check_health",
     "child_env",
+    "classify",
     "compare",
+    "describe",
     "env_path",
     "free_port",
     "health",
@@ -134,9 +227,14 @@ __all__ = [
     "make_env",
     "parse_junit",
     "remove_env",
+    "renamed_tests",
     "requirement_string",
     "requirements_for",
+    "resolve_test_command",
     "run_from_json",
+    "run_summary",
     "run_tests",
+    "runner_of",
     "shadow_tree",
+    "unverifiable_reason",
 ]

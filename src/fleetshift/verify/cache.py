@@ -183,6 +183,7 @@ def baseline(
     """
     root = Path(root).resolve()
     env_root = Path(env_root or root / ENVS_DIR)
+    extra_env = dict(options.env) if options else {}
     with tempfile.TemporaryDirectory(prefix="fleetshift-baseline-") as scratch:
         source = shadow_tree(root, service, old_files, Path(scratch)) if old_files else root
         try:
@@ -192,8 +193,9 @@ def baseline(
         except PythonUnavailable:
             interp = None  # make_env records the error as an install failure
         key = baseline_key(
-            source, service, python=str(interp.path) if interp else python, test_command=test_command,
-            pin_overrides=pin_overrides, options=options, python_version=interp.version if interp else "",
+            source, service, python=str(interp.path) if interp else python, pin_overrides=pin_overrides,
+            test_command=test_command + "".join(f"\0{k}={v}" for k, v in sorted(extra_env.items())),
+            options=options, python_version=interp.version if interp else "",
         )  # fmt: skip
         cache = baseline_cache_path(root, service, key)
         try:
@@ -204,7 +206,9 @@ def baseline(
             source, service, run_dir, "old", python=python, timeout=timeout, pin_overrides=pin_overrides,
             env_root=env_root, options=options, resolved=interp, config_file=config_file,
         )  # fmt: skip
-        run = run_tests(source, service, env, run_dir, timeout=timeout, test_command=test_command)
+        run = run_tests(
+            source, service, env, run_dir, timeout=timeout, test_command=test_command, extra_env=extra_env
+        )
         run = replace(run, sources=run.sources or env.sources, python=run.python or env.python_version)
         if not keep_env:
             remove_env(root, service, "old", env_root)

@@ -1,15 +1,30 @@
-"""Running a service's tests in its environment: pytest read through JUnit XML, or an import smoke test."""
+"""Running a service's tests in its environment, the way the project runs them, and saying honestly how the
+run ended.
+
+The command is the configured one (`[services.<name>] test_command`), else the one discovery read from the
+project (tox, hatch, CI, Makefile), else `python -m pytest`; it runs in the service folder with the
+environment's `bin` first on PATH. pytest is read through its JUnit XML (only `--junitxml`, `-o junit_family`
+and `-o cache_dir` are added, none of which the project's addopts can contradict), behave through its own
+JUnit folder, `python -m unittest` through unittest's own result objects; any other command by its exit code.
+A service without tests and without a test command gets an import smoke test.
+
+Every run gets a `RunState`: only RAN (the runner ended normally and executed at least one test) is evidence.
+"""
 
 from __future__ import annotations
 
 import json
 import posixpath
+import re
+import shlex
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
 from fleetshift.model import (
+    RunState,
     Service,
     TestOutcome,
     TestRun,
@@ -18,6 +33,8 @@ from fleetshift.model import (
 from fleetshift.verify.envs import DEFAULT_TIMEOUT, Env, _run, child_env, log_dir
 
 _RANK = {TestStatus.PASSED: 0, TestStatus.SKIPPED: 1, TestStatus.ERROR: 2, TestStatus.FAILED: 3}
+DEFAULT_COMMAND = "python -m pytest"
+COLLECTION_FAILURE = "collection failure"  # pytest's JUnit message for a module that could not be collected
 
 
 def parse_junit(path: Path) -> list[TestOutcome]:
@@ -31,6 +48,8 @@ def parse_junit(path: Path) -> list[TestOutcome]:
         cls, name = case.get("classname") or "", case.get("name") or ""
         test_id = f"{cls}::{name}" if cls else name
         status, message = TestStatus.PASSED, ""
+        if case.get("status") in ("skipped", "untested"):  # behave marks skipped scenarios this way too
+            status = TestStatus.SKIPPED
         for child in case:
             tag = {
                 "failure": TestStatus.FAILED,
@@ -71,16 +90,78 @@ with open(out, "w", encoding="utf-8") as fh:
     json.dump(res, fh)
 """
 
+# `python -m unittest ARGS` with unittest's own loader and runner, its results also written as JSON.
+_UNITTEST = """
+import json, sys, time, unittest
+out = sys.argv[1]
+sys.argv = ["python -m unittest", *sys.argv[2:]]
+records = []
+
+def test_id(test):
+    return test.id().replace("unittest.loader._FailedTest.", "unittest-import-error:")
+
+class Result(unittest.TextTestResult):
+    def startTest(self, test):
+        self._t0 = time.perf_counter()
+        super().startTest(test)
+    def _add(self, test, status, message=""):
+        records.append([test_id(test), status, message[-1500:], time.perf_counter() - getattr(self, "_t0", 0)])
+    def addSuccess(self, test):
+        super().addSuccess(test); self._add(test, "passed")
+    def addFailure(self, test, err):
+        super().addFailure(test, err); self._add(test, "failed", self._exc_info_to_string(err, test))
+    def addError(self, test, err):
+        super().addError(test, err); self._add(test, "error", self._exc_info_to_string(err, test))
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason); self._add(test, "skipped", reason)
+    def addExpectedFailure(self, test, err):
+        super().addExpectedFailure(test, err); self._add(test, "passed")
+    def addUnexpectedSuccess(self, test):
+        super().addUnexpectedSuccess(test); self._add(test, "failed", "unexpected success")
+
+class Runner(unittest.TextTestRunner):
+    resultclass = Result
+
+try:
+    prog = unittest.main(module=None, testRunner=Runner, exit=False)
+    code = 0 if prog.result.wasSuccessful() else 1
+    if prog.result.testsRun == 0:
+        code = 5
+finally:
+    with open(out, "w", encoding="utf-8") as fh:
+        json.dump(records, fh)
+sys.exit(code)
+"""
+
 
 def _tail(path: Path, n: int = 6) -> str:
     try:
         lines = [ln for ln in path.read_text("utf-8", "replace").splitlines() if ln.strip()]
     except OSError:
         return ""
+    lines = [ln for ln in lines if not ln.startswith(("$ ", "  (cwd ", "[exit code", "[fleetshift]"))]
     return " | ".join(ln.strip() for ln in lines[-n:])[-800:]
 
 
-def _smoke(root: Path, service: Service, env: Env, run_dir: Path, timeout: float, log: IO[str]) -> TestRun:
+def _python_version(env: Env) -> str:
+    """The interpreter version of an environment: as it was made, else from its pyvenv.cfg ("" when unknown)."""
+    made = getattr(env, "python_version", "")
+    if made:
+        return str(made)
+    try:
+        text = (Path(env.path) / "pyvenv.cfg").read_text("utf-8")
+    except OSError:
+        return ""
+    found = re.search(r"^\s*version(?:_info)?\s*=\s*(\S+)", text, re.M)
+    return found.group(1) if found else ""
+
+
+def _sources(env: Env) -> tuple[str, ...]:
+    return tuple(getattr(env, "sources", ()) or ())
+
+
+def _smoke(root: Path, service: Service, env: Env, run_dir: Path, timeout: float, log: IO[str],
+           extra_env: Mapping[str, str]) -> TestRun:  # fmt: skip
     """Import each top-level package of the service (or, without any, compile each Python file)."""
     folder = Path(root) / service.path
     if service.import_names:
@@ -91,19 +172,21 @@ def _smoke(root: Path, service: Service, env: Env, run_dir: Path, timeout: float
     out.unlink(missing_ok=True)
     started = time.monotonic()
     cmd = [str(env.python), "-c", _SMOKE, str(out), kind, *names]
-    code, timed_out = _run(cmd, folder, child_env(service, env.bin_dir, Path(env.path)), log, timeout)
+    code, timed_out = _run(cmd, folder, {**child_env(service, env.bin_dir, Path(env.path)), **extra_env}, log, timeout)
     outcomes: list[TestOutcome] = []
     try:
         for name, status, message, duration in json.loads(out.read_text("utf-8")):
             outcomes.append(TestOutcome(f"{kind}:{name}", TestStatus(status), message, duration))
     except (OSError, ValueError):
         pass
-    error = ""
+    error, state = "", RunState.RAN
     if timed_out:
-        error = f"the {kind} smoke test did not finish within {timeout:.0f} s (killed)"
+        error, state = f"the {kind} smoke test did not finish within {timeout:.0f} s (killed)", RunState.TIMEOUT
     elif code != 0 or len(outcomes) != len(names):
         error = f"the {kind} smoke test crashed (exit code {code})"
         outcomes.append(TestOutcome(f"{kind}-smoke", TestStatus.ERROR, error))
+    elif not names:
+        error, state = "nothing to import or compile", RunState.NO_TESTS
     return TestRun(
         service.name,
         env.label,
@@ -117,7 +200,136 @@ def _smoke(root: Path, service: Service, env: Env, run_dir: Path, timeout: float
         timed_out,
         False,
         env.requirements,
+        state,
+        _sources(env),
+        _python_version(env),
+        f"{kind} smoke test of {', '.join(names) or 'nothing'}",
     )
+
+
+def _words(command: str) -> list[str]:
+    try:
+        return shlex.split(command)
+    except ValueError:
+        return command.split()
+
+
+def runner_of(command: str) -> str:
+    """Which test runner a shell command runs: pytest, behave, unittest, or other."""
+    words = [posixpath.basename(w) for w in _words(command)]
+    for i, w in enumerate(words):
+        if w in ("pytest", "py.test") or (w == "-m" and i + 1 < len(words) and words[i + 1] in ("pytest", "py.test")):
+            return "pytest"
+        if w == "behave" or (w == "-m" and i + 1 < len(words) and words[i + 1] == "behave"):
+            return "behave"
+        if w == "-m" and i + 1 < len(words) and words[i + 1] == "unittest":
+            return "unittest"
+    return "other"
+
+
+def resolve_test_command(service: Service, configured: str = "") -> tuple[str, str]:
+    """The command that runs a service's tests and where it comes from: the config's, else the one the project
+    declares (discovery), else `python -m pytest`. tox's `{posargs}` placeholder is dropped."""
+    if configured.strip():
+        command, source = configured.strip(), "config"
+    else:
+        tc = service.project.test_command
+        command, source = (tc.command.strip() or DEFAULT_COMMAND), tc.source or "default"
+    command = re.sub(r"\{posargs(?::[^}]*)?\}", "", command).strip()
+    return command, source
+
+
+def _pytest_extra(junit: Path, cache_dir: Path) -> str:
+    return " ".join(
+        shlex.quote(a)
+        for a in (f"--junitxml={junit}", "-o", "junit_family=xunit2", "-o", f"cache_dir={cache_dir}")
+    )
+
+
+def _unittest_command(command: str, python: Path, result: Path) -> str:
+    """`python -m unittest ARGS` as the same unittest run whose results are also written to `result`."""
+    words = _words(command)
+    at = next(i for i, w in enumerate(words) if w == "-m" and i + 1 < len(words) and words[i + 1] == "unittest")
+    args = words[at + 2 :]
+    return shlex.join([str(python), "-c", _UNITTEST, str(result), *args])
+
+
+def _behave_command(command: str, junit_dir: Path) -> str:
+    return f"{command} --junit --junit-directory {shlex.quote(str(junit_dir))}"
+
+
+def _log_text(path: Path) -> str:
+    try:
+        return path.read_text("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+_IMPORT_AT_START = re.compile(r"ImportError while loading conftest|^E?\s*(ModuleNotFoundError|ImportError): ", re.M)
+_USAGE = re.compile(
+    r"error: unrecognized arguments|^ERROR: usage:|^usage: .*\n.*error:|^ERROR: .*(ini|\.cfg|\.toml)\b.*|"
+    r"ConfigError|error: (argument|option|no such option)",
+    re.M,
+)
+
+
+def classify(runner: str, code: int | None, timed_out: bool, outcomes: list[TestOutcome], log_text: str) -> RunState:
+    """How a run ended. Only RAN (the runner ended normally and executed at least one test) is evidence."""
+    if timed_out:
+        return RunState.TIMEOUT
+    executed = [o for o in outcomes if o.status is not TestStatus.SKIPPED and not _collection_error(o)]
+    collection = [o for o in outcomes if _collection_error(o)]
+    if "ImportError while loading conftest" in log_text:
+        return RunState.IMPORT_ERROR
+    if runner == "pytest":
+        if code == 4:
+            return RunState.IMPORT_ERROR if _IMPORT_AT_START.search(log_text) else RunState.USAGE_ERROR
+        if code == 3:
+            return RunState.IMPORT_ERROR if _IMPORT_AT_START.search(log_text) and not outcomes else RunState.INTERNAL_ERROR
+        if code == 2:
+            if collection or "during collection" in log_text:
+                return RunState.COLLECTION_ERROR
+            return RunState.INTERNAL_ERROR
+        if code == 5:
+            return RunState.NO_TESTS
+        if code in (0, 1):
+            if executed:
+                return RunState.RAN
+            return RunState.COLLECTION_ERROR if collection else RunState.NO_TESTS
+        return RunState.INTERNAL_ERROR  # killed by a signal, the command not found, a crash
+    if executed:
+        return RunState.RAN
+    if collection:
+        return RunState.COLLECTION_ERROR
+    if _IMPORT_AT_START.search(log_text):
+        return RunState.IMPORT_ERROR
+    if _USAGE.search(log_text) or code == 2:
+        return RunState.USAGE_ERROR
+    if code in (0, 5) or (runner == "unittest" and code == 1 and not outcomes):
+        return RunState.NO_TESTS
+    return RunState.INTERNAL_ERROR
+
+
+def _collection_error(o: TestOutcome) -> bool:
+    return (o.status is TestStatus.ERROR and o.message.startswith(COLLECTION_FAILURE)) or o.id.startswith(
+        "unittest-import-error:"
+    )
+
+
+_STATE_TEXT = {
+    RunState.USAGE_ERROR: "the test runner stopped with a usage error (bad option or configuration)",
+    RunState.INTERNAL_ERROR: "the test runner stopped with an internal error",
+    RunState.COLLECTION_ERROR: "the tests could not be collected",
+    RunState.NO_TESTS: "no test was executed",
+    RunState.IMPORT_ERROR: "the tests could not start: an import failed (conftest, plugin or test module)",
+    RunState.TIMEOUT: "the tests did not finish in time",
+    RunState.INSTALL_FAILED: "the environment could not be installed",
+}
+
+
+def describe(state: RunState) -> str:
+    """One phrase for a run state that is not RAN ("" for RAN)."""
+    return _STATE_TEXT.get(state, "")
 
 
 def run_tests(
@@ -128,17 +340,22 @@ def run_tests(
     *,
     timeout: float = DEFAULT_TIMEOUT,
     test_command: str = "",
+    extra_env: Mapping[str, str] | None = None,
 ) -> TestRun:
-    """Run the service's tests with the environment's pytest in the service folder, read the JUnit XML;
-    a service without tests (or where pytest collects none) gets an import smoke test instead. Never raises.
+    """Run the service's tests the way the project does, in the service folder with the environment first on
+    PATH, read their results, and classify how the run ended. Never raises.
 
-    `test_command` replaces `python -m pytest` (a shell command run with the venv first on PATH); when it
-    mentions pytest the JUnit and no-cache options are appended to it.
+    `test_command` (the config's) replaces the project's own command; `extra_env` is added to the commands'
+    environment. A service without test files and without a declared command gets an import smoke test.
     """
+    extra_env = dict(extra_env or {})
+    command, source = resolve_test_command(service, test_command)
+    runner = runner_of(command)
     if not env.ok:
-        kind = "pytest" if service.has_tests or test_command else "import-smoke"
-        return TestRun(service.name, env.label, kind, False, None, 0.0, (), env.error, env.log,
-                       env.timed_out, False, env.requirements)  # fmt: skip
+        return TestRun(service.name, env.label, runner if service.has_tests or source != "default" else "import-smoke",
+                       False, None, 0.0, (), env.error, env.log, env.timed_out, False, env.requirements,
+                       RunState.TIMEOUT if env.timed_out else RunState.INSTALL_FAILED, _sources(env),
+                       _python_version(env), command)  # fmt: skip
     root = Path(root).resolve()
     folder = root / service.path
     logs = log_dir(run_dir, service)
@@ -146,32 +363,60 @@ def run_tests(
     log_path = logs / f"{env.label}-tests.log"
     junit = logs / f"{env.label}-junit.xml"
     junit.unlink(missing_ok=True)
+    child = {**child_env(service, env.bin_dir, Path(env.path)), **extra_env}
     with open(log_path, "w", encoding="utf-8") as log:
-        if not service.has_tests and not test_command:
-            return _smoke(root, service, env, run_dir, timeout, log)
-        extra = ["-p", "no:cacheprovider", f"--junitxml={junit}"]
-        cmd: list[str] | str
-        if test_command:
-            cmd = test_command + ("".join(f" {a}" for a in extra) if "pytest" in test_command else "")
+        if not service.has_tests and source == "default":
+            return _smoke(root, service, env, run_dir, timeout, log, extra_env)
+        if command == DEFAULT_COMMAND:
+            command = f"{shlex.quote(str(env.python))} -m pytest"
+        behave_dir = logs / f"{env.label}-behave-junit"
+        unittest_json = logs / f"{env.label}-unittest.json"
+        if runner == "pytest":
+            shown = run = f"{command} {_pytest_extra(junit, logs / f'{env.label}-pytest-cache')}"
+        elif runner == "behave":
+            if behave_dir.exists():
+                for old in behave_dir.glob("*.xml"):
+                    old.unlink()
+            shown = run = _behave_command(command, behave_dir)
+        elif runner == "unittest":
+            unittest_json.unlink(missing_ok=True)
+            shown, run = command, _unittest_command(command, env.python, unittest_json)
+            log.write(f"[fleetshift] {command!r} runs through unittest.main with a result recorder\n")
         else:
-            cmd = [str(env.python), "-m", "pytest", *extra]
+            shown = run = command
+        log.write(f"[fleetshift] test command ({source}): {command}\n")
         started = time.monotonic()
-        code, timed_out = _run(cmd, folder, child_env(service, env.bin_dir, Path(env.path)), log, timeout)
+        code, timed_out = _run(run, folder, child, log, timeout)
         duration = time.monotonic() - started
-        if code == 5 and not test_command:  # pytest collected no test
-            log.write("[fleetshift] pytest collected no tests; running the import smoke test instead\n")
-            return _smoke(root, service, env, run_dir, max(timeout - duration, 1.0), log)
-    outcomes = parse_junit(junit)
+    outcomes: list[TestOutcome]
+    if runner == "pytest":
+        outcomes = parse_junit(junit)
+    elif runner == "behave":
+        outcomes = [o for xml in sorted(behave_dir.glob("*.xml")) for o in parse_junit(xml)]
+    elif runner == "unittest":
+        try:
+            outcomes = [TestOutcome(i, TestStatus(s), m, d) for i, s, m, d in json.loads(unittest_json.read_text("utf-8"))]
+        except (OSError, ValueError, TypeError):
+            outcomes = []
+    else:
+        outcomes = []
+        if not timed_out and code is not None:
+            status = TestStatus.PASSED if code == 0 else TestStatus.FAILED
+            outcomes = [TestOutcome(f"command::{command}", status, "" if code == 0 else f"exit code {code}", duration)]
+    log_text = _log_text(log_path)
+    state = classify(runner, code, timed_out, outcomes, log_text)
     error = ""
     if timed_out:
         error = f"the tests did not finish within {timeout:.0f} s (killed)"
-    elif code != 0 and not any(o.failing for o in outcomes):
+    elif state is not RunState.RAN:
+        error = f"exit code {code}: {_tail(log_path)}"
+    elif (code not in (0, 1) and runner == "pytest") or (code != 0 and not any(o.failing for o in outcomes)):
         error = f"the test command failed (exit code {code}) without a failing test: {_tail(log_path)}"
-        outcomes.append(TestOutcome("pytest::session", TestStatus.ERROR, error))
+        outcomes.append(TestOutcome(f"{runner}::session", TestStatus.ERROR, error))
     return TestRun(
         service.name,
         env.label,
-        "pytest",
+        runner if runner != "other" else "command",
         True,
         code,
         duration,
@@ -181,4 +426,8 @@ def run_tests(
         timed_out,
         False,
         env.requirements,
+        state,
+        _sources(env),
+        _python_version(env),
+        shown,
     )
