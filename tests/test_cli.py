@@ -112,10 +112,12 @@ def test_status_and_watch_read_the_run_state(tmp_path: Path) -> None:
     res = invoke("status", tmp_path)
     assert res.exit_code == 0 and "svc" in res.stdout and "completed" in res.stdout
     res = invoke("status", tmp_path, "--watch")  # the run has stopped: watching returns at once
-    assert res.exit_code == 0 and "1/1 done, 1 passed" in res.stdout
+    # --no-verify: applied, not verified, never counted as passed
+    assert res.exit_code == 0 and "1/1 done, 0 passed, 1 applied not verified, 0 failed" in res.stdout
     run_dir = next((tmp_path / ".fleetshift" / "runs").iterdir())
     results = json.loads((run_dir / "results.json").read_text())
-    assert [s["name"] for s in results["services"]] == ["svc"] and results["services"][0]["overall_success"]
+    assert [s["name"] for s in results["services"]] == ["svc"] and not results["services"][0]["overall_success"]
+    assert results["services"][0]["verdict"] == "not-verified" and results["services"][0]["kept"]
     page = (run_dir / "report.html").read_text()
     cells: list[str] = []
 
@@ -124,7 +126,7 @@ def test_status_and_watch_read_the_run_state(tmp_path: Path) -> None:
             cells.append(data.strip())
 
     Cells().feed(page)
-    assert "svc" in cells and "tenacity" in cells and "passed" in cells
+    assert "svc" in cells and "tenacity" in cells and "applied, not verified" in cells
 
 
 def test_a_crash_inside_one_service_fails_only_that_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -150,8 +152,9 @@ def test_a_crash_inside_one_service_fails_only_that_service(tmp_path: Path, monk
     assert b"_asyncio" not in (tmp_path / "good" / "app.py").read_bytes()
     run_dir = next((tmp_path / ".fleetshift" / "runs").iterdir())
     results = {s["name"]: s for s in json.loads((run_dir / "results.json").read_text())["services"]}
-    assert results["good"]["overall_success"] and not results["bad"]["overall_success"]
-    assert results["bad"]["status"] == "failed"
+    assert results["good"]["verdict"] == "not-verified" and results["good"]["kept"]  # --no-verify
+    assert results["bad"]["status"] == "failed" and results["bad"]["verdict"] == "failed"
+    assert not results["bad"]["kept"] and not results["bad"]["overall_success"]
 
 
 @pytest.mark.parametrize("rid", sorted(LIBRARIES))

@@ -15,7 +15,7 @@ STATUS_STYLE = {"passed": "green", "no-op": "green", "failed": "red", "rolled-ba
 # How the table shows a journal status: "unverifiable" and "not verified" never read as passed.
 STATUS_TEXT = {"unverifiable": "unverifiable (not applied)", "kept-unverified": "unverifiable (kept)",
                "not-verified": "applied, not verified"}
-UNPROVEN = frozenset({"unverifiable", "kept-unverified", "not-verified"})
+UNVERIFIABLE = frozenset({"unverifiable", "kept-unverified"})
 
 
 def state_table(state: dict[str, Any], now: float | None = None) -> Group:
@@ -33,12 +33,14 @@ def state_table(state: dict[str, Any], now: float | None = None) -> Group:
         current = max(steps.items(), key=lambda kv: kv[1].get("updated", ""), default=(None, {}))
         step_name, step = current
         phase = info.get("phase", "?")
-        c = counts.setdefault(phase, {"total": 0, "done": 0, "passed": 0, "unproven": 0, "failed": 0, "rolled_back": 0})
+        c = counts.setdefault(phase, {"total": 0, "done": 0, "passed": 0, "unverifiable": 0, "not_verified": 0, "failed": 0,
+                                         "rolled_back": 0})
         c["total"] += 1
         if status not in {"pending", "running"}:
             c["done"] += 1
         c["passed"] += status in {"passed", "no-op"}
-        c["unproven"] += status in UNPROVEN
+        c["unverifiable"] += status in UNVERIFIABLE
+        c["not_verified"] += status == "not-verified"
         c["failed"] += status in {"failed", "rolled-back"}
         c["rolled_back"] += status in {"failed", "rolled-back"}
         detail = (step or {}).get("detail", "")
@@ -49,7 +51,8 @@ def state_table(state: dict[str, Any], now: float | None = None) -> Group:
     elapsed = _elapsed(state, now)
     eta = f", ETA {elapsed / done * (total - done):.0f}s" if done and done < total and state.get("status") == "running" else ""
     line = " · ".join(f"{p}: {c['done']}/{c['total']} done, {c['passed']} passed, "
-                      + (f"{c['unproven']} unverifiable or not verified, " if c["unproven"] else "")
+                      + (f"{c['unverifiable']} unverifiable, " if c["unverifiable"] else "")
+                      + (f"{c['not_verified']} applied not verified, " if c["not_verified"] else "")
                       + f"{c['failed']} failed" for p, c in sorted(counts.items()))
     return Group(table, Text(f"{line}\nelapsed {elapsed:.0f}s{eta}"))
 
