@@ -18,7 +18,7 @@ class ConstructionPlanner(DatabasePlanner):
     """Client constructors and factories."""
 
     def plan_ctors(self) -> None:
-        for call in self.a.calls:
+        for call in self.facts.analysis.calls:
             if id(call) in self.locked_ctor:
                 continue
             if self.is_v2(call.func, "InfluxDBClient"):

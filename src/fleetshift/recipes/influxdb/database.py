@@ -29,8 +29,8 @@ class DatabasePlanner(Planner):
             same_holder = self.holder_database(call)
             if same_holder is not None:
                 return same_holder
-        if not codes and len(self.service_buckets) == 1:
-            return parse_expr(python_literal(next(iter(self.service_buckets))))
+        if not codes and len(self.facts.service_buckets) == 1:
+            return parse_expr(python_literal(next(iter(self.facts.service_buckets))))
         if len(codes) == 1:
             expr = parse_expr(codes[0])
             usable = self.database_usable(expr, codes[0], call)
@@ -66,7 +66,7 @@ class DatabasePlanner(Planner):
             else getattr(getattr(holder, "attr", None), "value", None)
         )
         found = set()
-        for code in self.bucket_attrs:
+        for code in self.facts.bucket_attrs:
             parts = code.split(".")
             if len(parts) >= 2 and parts[-2] == last:
                 found.add(f"{holder_code}.{parts[-1]}")
@@ -82,7 +82,7 @@ class DatabasePlanner(Planner):
             root = root.value
         if not isinstance(root, cst.Name):
             return None
-        fn = self.a.scope_of.get(id(ctor))
+        fn = self.facts.analysis.scope_of.get(id(ctor))
         if (
             root.value in ("self", "cls")
             and isinstance(expr, cst.Attribute)
@@ -91,20 +91,20 @@ class DatabasePlanner(Planner):
             if fn is None:
                 return None
             ctor_line = self.line(ctor)
-            for node, target, value in self.a.assigns:
+            for node, target, value in self.facts.analysis.assigns:
                 if (
                     isinstance(target, cst.Attribute)
                     and code_of(target) == code
-                    and self.a.scope_of.get(id(node)) is fn
+                    and self.facts.analysis.scope_of.get(id(node)) is fn
                 ):
                     if self.line(node) < ctor_line:
                         return expr
-                    if isinstance(value, cst.Name) and value.value in self.a.params.get(id(fn), set()):
+                    if isinstance(value, cst.Name) and value.value in self.facts.analysis.params.get(id(fn), set()):
                         return cst.Name(value.value)
             return None
-        if fn is not None and root.value in self.a.locals.get(id(fn), set()):
-            return expr if root.value in self.a.params.get(id(fn), set()) else None
-        if root.value in self.a.module_bindings:
+        if fn is not None and root.value in self.facts.analysis.locals.get(id(fn), set()):
+            return expr if root.value in self.facts.analysis.params.get(id(fn), set()) else None
+        if root.value in self.facts.analysis.module_bindings:
             return expr
         return None
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider, QualifiedNameProvider
@@ -18,28 +19,51 @@ from fleetshift.recipes.influxdb.edits import LazyMetadata, Note, Plan, code_of,
 from fleetshift.recipes.influxdb.strings import Template
 
 
-class Planner:
-    """One module's analysis and the plan being built for it."""
+@dataclass(frozen=True)
+class ModuleFacts:
+    """What the planners read about one module, gathered once: its source and both trees, its imports, the
+    LibCST analysis and metadata, and the service's bucket names."""
 
-    def __init__(
-        self,
-        text: str,
-        service_buckets: frozenset[str] = frozenset(),
-        bucket_attrs: frozenset[str] = frozenset(),
-    ) -> None:
-        self.text = text
-        self.wrapper = MetadataWrapper(cst.parse_module(text))
-        self.tree = ast.parse(text)
-        self.imports = Imports(self.tree)
-        self.module = self.wrapper.module
-        self.a = Analysis()
-        self.wrapper.visit(self.a)
-        self.pos = LazyMetadata(self.wrapper.resolve(PositionProvider))
-        self.parent = LazyMetadata(self.wrapper.resolve(ParentNodeProvider))
-        self.qn = LazyMetadata(self.wrapper.resolve(QualifiedNameProvider))
+    text: str
+    module: cst.Module
+    tree: ast.Module
+    imports: Imports
+    analysis: Analysis
+    pos: LazyMetadata
+    parent: LazyMetadata
+    qn: LazyMetadata
+    service_buckets: frozenset[str] = frozenset()
+    bucket_attrs: frozenset[str] = frozenset()
+
+
+def module_facts(
+    text: str, service_buckets: frozenset[str] = frozenset(), bucket_attrs: frozenset[str] = frozenset()
+) -> ModuleFacts:
+    """Parse and analyse one module for the planners."""
+    wrapper = MetadataWrapper(cst.parse_module(text))
+    analysis = Analysis()
+    wrapper.visit(analysis)
+    tree = ast.parse(text)
+    return ModuleFacts(
+        text,
+        wrapper.module,
+        tree,
+        Imports(tree),
+        analysis,
+        LazyMetadata(wrapper.resolve(PositionProvider)),
+        LazyMetadata(wrapper.resolve(ParentNodeProvider)),
+        LazyMetadata(wrapper.resolve(QualifiedNameProvider)),
+        service_buckets,
+        bucket_attrs,
+    )
+
+
+class Planner:
+    """The plan being built for one module, from its facts."""
+
+    def __init__(self, facts: ModuleFacts) -> None:
+        self.facts = facts
         self.plan = Plan()
-        self.service_buckets = service_buckets
-        self.bucket_attrs = bucket_attrs
         self.template = Template("", ())  # the Flux template of the query whose consumers are planned
         self.bindings: dict[tuple, ApiBinding] = {}
         self.clients: dict[tuple, cst.Call] = {}
@@ -53,7 +77,7 @@ class Planner:
 
     def line(self, node: cst.CSTNode) -> int:
         try:
-            return self.pos[node].start.line
+            return self.facts.pos[node].start.line
         except KeyError:
             return 0
 
@@ -63,7 +87,7 @@ class Planner:
 
     def qnames(self, node: cst.CSTNode) -> set[str]:
         try:
-            v = self.qn[node]
+            v = self.facts.qn[node]
         except KeyError:
             return set()
         return {q.name for q in v}
@@ -76,8 +100,8 @@ class Planner:
 
     def key(self, expr: cst.CSTNode) -> tuple | None:
         if isinstance(expr, cst.Name):
-            fn = self.a.scope_of.get(id(expr))
-            if fn is not None and expr.value in self.a.locals.get(id(fn), set()):
+            fn = self.facts.analysis.scope_of.get(id(expr))
+            if fn is not None and expr.value in self.facts.analysis.locals.get(id(fn), set()):
                 return ("local", id(fn), expr.value)
             return ("module", 0, expr.value)
         if (
@@ -85,16 +109,16 @@ class Planner:
             and isinstance(expr.value, cst.Name)
             and expr.value.value in ("self", "cls")
         ):
-            cls = self.a.class_of.get(id(expr))
+            cls = self.facts.analysis.class_of.get(id(expr))
             return ("attr", id(cls), expr.attr.value)
         return None
 
     def refs(self, key: tuple) -> list[cst.CSTNode]:
         if key[0] == "attr":
-            return [n for n in self.a.self_attrs if self.key(n) == key]
+            return [n for n in self.facts.analysis.self_attrs if self.key(n) == key]
         out = []
-        for n in self.a.names:
-            par = self.parent.get(n)
+        for n in self.facts.analysis.names:
+            par = self.facts.parent.get(n)
             if isinstance(par, cst.Attribute) and par.attr is n:
                 continue
             if isinstance(par, (cst.Arg,)) and par.keyword is n:
@@ -106,7 +130,7 @@ class Planner:
         return out
 
     def within(self, node: cst.CSTNode, container: cst.CSTNode) -> bool:
-        a, b = self.pos[node], self.pos[container]
+        a, b = self.facts.pos[node], self.facts.pos[container]
         return (a.start.line, a.start.column) >= (b.start.line, b.start.column) and (
             a.end.line,
             a.end.column,
@@ -118,7 +142,7 @@ class Planner:
     def stmt_of(self, node: cst.CSTNode) -> cst.CSTNode:
         cur = node
         while not isinstance(cur, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
-            cur = self.parent[cur]
+            cur = self.facts.parent[cur]
         return cur
 
     def set(self, node: cst.CSTNode, fn: Callable[[cst.CSTNode], object]) -> None:
@@ -130,7 +154,7 @@ class Planner:
 
     def single_value(self, k: tuple) -> cst.BaseExpression | None:
         """The value of the one plain assignment to the name `k`, or None (several, none, or bare annotation)."""
-        found = [v for _node, t, v in self.a.assigns if isinstance(t, cst.Name) and self.key(t) == k]
+        found = [v for _node, t, v in self.facts.analysis.assigns if isinstance(t, cst.Name) and self.key(t) == k]
         return found[0] if len(found) == 1 else None
 
     def resolve_literal(self, value: cst.BaseExpression) -> str | None:
@@ -150,7 +174,7 @@ class Planner:
     # ---- clients and api objects --------------------------------------------------------------------
 
     def collect(self) -> None:
-        for node, target, value in self.a.assigns:
+        for node, target, value in self.facts.analysis.assigns:
             if isinstance(value, cst.Call):
                 k = self.key(target)
                 if k is None:
@@ -172,11 +196,11 @@ class Planner:
                     continue
                 if b.with_node is not None and ref is b.with_node.items[0].asname.name:  # type: ignore[union-attr]
                     continue
-                par = self.parent.get(ref)
+                par = self.facts.parent.get(ref)
                 if (
                     isinstance(par, cst.Attribute)
                     and par.value is ref
-                    and isinstance(self.parent.get(par), cst.Call)
+                    and isinstance(self.facts.parent.get(par), cst.Call)
                 ):
                     b.uses.append(par)
                 else:
@@ -185,7 +209,7 @@ class Planner:
     def add_binding(self, node: cst.CSTNode, key: tuple, call: cst.Call) -> None:
         kind = "write" if call.func.attr.value == "write_api" else "query"  # type: ignore[union-attr]
         if isinstance(node, cst.WithItem):
-            with_node = self.parent[node]
+            with_node = self.facts.parent[node]
             self.bindings[key] = ApiBinding(kind, key, call, call.func.value, None, with_node)  # type: ignore[union-attr,arg-type]
             return
         stmt = self.stmt_of(node)
@@ -201,8 +225,8 @@ class Planner:
         if k[0] == "module":
             return True
         if k[0] == "attr":
-            return self.a.class_of.get(id(use)) is self.a.class_of.get(id(client))
-        return self.a.scope_of.get(id(use)) is self.a.scope_of.get(id(client))
+            return self.facts.analysis.class_of.get(id(use)) is self.facts.analysis.class_of.get(id(client))
+        return self.facts.analysis.scope_of.get(id(use)) is self.facts.analysis.scope_of.get(id(client))
 
     def ctor_for(self, client: cst.BaseExpression) -> cst.Call | None:
         if isinstance(client, cst.Call) and self.is_v2(client.func, "InfluxDBClient"):

@@ -21,7 +21,7 @@ class QueryPlanner(ReaderPlanner):
             return
         done = True
         for use in b.uses:
-            call = self.parent[use]
+            call = self.facts.parent[use]
             usable = self.client_usable_at(b.client, use)
             if not usable:
                 self.note(
@@ -59,7 +59,7 @@ class QueryPlanner(ReaderPlanner):
         value = self.single_value(k)
         if value is None:
             return None
-        uses = [r for r in self.refs(k) if not isinstance(self.parent.get(r), cst.AssignTarget)]
+        uses = [r for r in self.refs(k) if not isinstance(self.facts.parent.get(r), cst.AssignTarget)]
         if len(uses) != 1:
             return None
         t = template_of(value)

@@ -31,7 +31,7 @@ class ReaderPlanner(Planner):
         self, call: cst.Call, method: str, tr: flux.Translation, template: Template
     ) -> str | None:
         """Plan the rewrite of the code that reads the result; returns a method to chain ("" for none) or None."""
-        par = self.parent.get(call)
+        par = self.facts.parent.get(call)
         if method == "query_data_frame":
             if isinstance(par, cst.Assign) and len(par.targets) == 1:
                 k = self.key(par.targets[0].target)
@@ -44,12 +44,12 @@ class ReaderPlanner(Planner):
             if loop is None and isinstance(par, cst.Assign) and len(par.targets) == 1:
                 k = self.key(par.targets[0].target)
                 refs = [r for r in self.refs(k) if not self.within(r, par)] if k and k[0] == "local" else []
-                loops = [self.parent.get(r) for r in refs]
+                loops = [self.facts.parent.get(r) for r in refs]
                 if refs and all(
                     isinstance(lp, cst.For | cst.CompFor) and lp.iter is r
                     for lp, r in zip(loops, refs, strict=True)
                 ):
-                    areas = [lp if isinstance(lp, cst.For) else self.parent[lp] for lp in loops]
+                    areas = [lp if isinstance(lp, cst.For) else self.facts.parent[lp] for lp in loops]
                     pairs = zip(loops, areas, strict=True)
                     if all(self.plan_record_loop(lp.target, a, tr) for lp, a in pairs):  # type: ignore[union-attr]
                         return "to_pylist"
@@ -74,7 +74,7 @@ class ReaderPlanner(Planner):
                 refs = [r for r in self.refs(k) if not self.within(r, par)]
                 ok = bool(refs)
                 for r in refs:
-                    rp = self.parent.get(r)
+                    rp = self.facts.parent.get(r)
                     if isinstance(rp, cst.For) and rp.iter is r and self.plan_table_loop(rp, r, tr):
                         continue
                     if isinstance(rp, cst.CompFor) and rp.iter is r and self.plan_table_comp(rp, tr):
@@ -142,7 +142,7 @@ class ReaderPlanner(Planner):
         inner = outer.inner_for_in
         if not isinstance(outer.target, cst.Name) or outer.ifs or inner is None or outer.asynchronous:
             return False
-        comp = self.parent[outer]
+        comp = self.facts.parent[outer]
         if not self.only_records_of(outer.target, inner.iter, comp):
             return False
         if not self.plan_record_loop(inner.target, comp, tr):  # type: ignore[arg-type]
@@ -177,7 +177,7 @@ class ReaderPlanner(Planner):
                 self.note(
                     "query-results-manual",
                     r,
-                    f"`{code_of(self.parent[r])}` has no equivalent on the InfluxDB 3 row dict "
+                    f"`{code_of(self.facts.parent[r])}` has no equivalent on the InfluxDB 3 row dict "
                     "(time, tags, one key per field)",
                 )
                 return False
@@ -195,10 +195,10 @@ class ReaderPlanner(Planner):
 
     def record_access(self, r: cst.Name, tr: flux.Translation):
         """(node to replace, replacement fn) for one use of a FluxRecord variable, or None."""
-        par = self.parent.get(r)
+        par = self.facts.parent.get(r)
         name = r.value
         if isinstance(par, cst.Attribute) and par.value is r:
-            call = self.parent.get(par)
+            call = self.facts.parent.get(par)
             attr = par.attr.value
             if attr in RECORD_METHODS and isinstance(call, cst.Call) and call.func is par and not call.args:
                 flux_col = {
@@ -210,11 +210,11 @@ class ReaderPlanner(Planner):
                 code = self.column_code(name, flux_col, tr)
                 return None if code is None else (call, lambda n, c=code: parse_expr(c))
             if attr == "values":
-                outer = self.parent.get(par)
+                outer = self.facts.parent.get(par)
                 if isinstance(outer, cst.Subscript) and outer.value is par:
                     return self.subscript_access(outer, name, tr)
                 if isinstance(outer, cst.Attribute) and outer.attr.value == "get":
-                    gcall = self.parent.get(outer)
+                    gcall = self.facts.parent.get(outer)
                     if (
                         isinstance(gcall, cst.Call)
                         and gcall.args
@@ -243,7 +243,7 @@ class ReaderPlanner(Planner):
         if len(sub.slice) != 1 or not isinstance(sub.slice[0].slice, cst.Index):
             return None
         col = string_value(sub.slice[0].slice.value)
-        if col is None or isinstance(self.parent.get(sub), (cst.AssignTarget, cst.Del)):
+        if col is None or isinstance(self.facts.parent.get(sub), (cst.AssignTarget, cst.Del)):
             return None
         code = self.column_code(name, col, tr)
         return None if code is None else (sub, lambda n, c=code: parse_expr(c))
@@ -264,7 +264,7 @@ class ReaderPlanner(Planner):
         for r in self.refs(k):
             if self.within(r, stmt):
                 continue
-            par = self.parent.get(r)
+            par = self.facts.parent.get(r)
             if isinstance(par, cst.Subscript) and par.value is r and len(par.slice) == 1:
                 idx = par.slice[0].slice
                 col = string_value(idx.value) if isinstance(idx, cst.Index) else None

@@ -17,6 +17,7 @@ from fleetshift.recipes.influxdb.edits import ApplyPlan, Note
 from fleetshift.recipes.influxdb.errors import query_guards
 from fleetshift.recipes.influxdb.imports import fix_imports
 from fleetshift.recipes.influxdb.names import CLIENT_NO_EQUIVALENT, V3, V3_NAMES
+from fleetshift.recipes.influxdb.planner import module_facts
 from fleetshift.recipes.influxdb.receivers import Receivers
 from fleetshift.recipes.influxdb.writes import WritePlanner
 
@@ -25,27 +26,27 @@ class Rewriter(ConstructionPlanner, WritePlanner):
     """Plans and applies the influxdb-client -> influxdb3-python rewrite of one module."""
 
     def run(self) -> tuple[str, list[Note]]:
-        if not self.a.v2_import:
-            return self.text, []
+        if not self.facts.analysis.v2_import:
+            return self.facts.text, []
         self.collect()
         self.plan_no_equivalent()
         self.plan_bindings()
         self.plan_inline_calls()
         self.plan_ctors()
         self.plan_names()
-        new = self.module.visit(ApplyPlan(self.plan))
+        new = self.facts.module.visit(ApplyPlan(self.plan))
         code = new.code
-        if code != self.text:
+        if code != self.facts.text:
             code = fix_imports(code, self.need_timezone)
         return code, self.plan.notes
 
     def plan_no_equivalent(self) -> None:
-        receivers = Receivers(self.tree, self.imports)
+        receivers = Receivers(self.facts.tree, self.facts.imports)
         by_site: dict[tuple[int, str], list[ast.Call]] = {}
-        for node in ast.walk(self.tree):
+        for node in ast.walk(self.facts.tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 by_site.setdefault((node.lineno, node.func.attr), []).append(node)
-        for call in self.a.calls:
+        for call in self.facts.analysis.calls:
             f = call.func
             same = by_site.get((self.line(call), f.attr.value), []) if isinstance(f, cst.Attribute) else []
             name = next((n for n in map(receivers.no_equivalent, same) if n in CLIENT_NO_EQUIVALENT), None)
@@ -85,9 +86,9 @@ class Rewriter(ConstructionPlanner, WritePlanner):
         An `ApiException` that may guard a query stays as it is, with a Finding: `InfluxDBError` never
         matches influxdb3-python query errors.
         """
-        guards = query_guards(self.tree, self.imports)
-        for n in self.a.names:
-            par = self.parent.get(n)
+        guards = query_guards(self.facts.tree, self.facts.imports)
+        for n in self.facts.analysis.names:
+            par = self.facts.parent.get(n)
             if isinstance(par, (cst.ImportAlias, cst.AsName)) or (
                 isinstance(par, cst.Attribute) and par.attr is n
             ):
@@ -97,13 +98,13 @@ class Rewriter(ConstructionPlanner, WritePlanner):
             for old, new in V3_NAMES.items():
                 if old != new and n.value == old and self.is_v2(n, old) and not self.query_guard(n, guards):
                     self.set(n, lambda x, v=new: x.with_changes(value=v))
-        for node in self.a.attrs:
+        for node in self.facts.analysis.attrs:
             qn = [q for q in self.qnames(node) if q.startswith("influxdb_client.")]
             last = node.attr.value
             if (
                 qn
                 and last in V3_NAMES
-                and not isinstance(self.parent.get(node), cst.Attribute | cst.ImportFrom)
+                and not isinstance(self.facts.parent.get(node), cst.Attribute | cst.ImportFrom)
                 and not self.query_guard(node, guards)
             ):
                 self.set(
@@ -137,4 +138,4 @@ def rewrite_module(
     `service_buckets` are the service's literal bucket names, `bucket_attrs` its attribute buckets
     (`self.settings.influx_bucket`), both gathered over all its files.
     """
-    return Rewriter(text, service_buckets, bucket_attrs).run()
+    return Rewriter(module_facts(text, service_buckets, bucket_attrs)).run()

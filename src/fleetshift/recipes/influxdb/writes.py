@@ -27,7 +27,7 @@ class WritePlanner(QueryPlanner):
         client = b.client
         for use in b.uses:
             method = use.attr.value
-            call = self.parent[use]
+            call = self.facts.parent[use]
             receiver_code = code_of(client) if b.collapse else None
             if method == "write":
                 self.plan_write_call(call, receiver_code)  # type: ignore[arg-type]
@@ -186,8 +186,8 @@ class WritePlanner(QueryPlanner):
     def plan_inline_calls(self) -> None:
         """`X.write_api(...).write(...)`, `X.query_api().query(...)` and `.write(bucket=, record=)` on other receivers."""
         bound_calls = {id(b.call) for b in self.bindings.values()}
-        bound_uses = {id(self.parent[u]) for b in self.bindings.values() for u in b.uses}
-        for call in self.a.calls:
+        bound_uses = {id(self.facts.parent[u]) for b in self.bindings.values() for u in b.uses}
+        for call in self.facts.analysis.calls:
             f = call.func
             if not isinstance(f, cst.Attribute) or id(call) in bound_uses:
                 continue
@@ -219,15 +219,15 @@ class WritePlanner(QueryPlanner):
     def flag_leftover_apis(self) -> None:
         """A write_api()/query_api() object that none of the rules consumed: a human must replace it."""
         handled = {id(b.call) for b in self.bindings.values()}
-        for call in self.a.calls:
+        for call in self.facts.analysis.calls:
             f = call.func
             if isinstance(f, cst.Attribute) and isinstance(f.value, cst.Call):
                 inner = f.value.func
                 if isinstance(inner, cst.Attribute) and inner.attr.value in ("write_api", "query_api"):
                     handled.add(id(f.value))
-            if isinstance(self.parent.get(call), cst.WithItem):
+            if isinstance(self.facts.parent.get(call), cst.WithItem):
                 handled.add(id(call))
-        for call in self.a.calls:
+        for call in self.facts.analysis.calls:
             f = call.func
             if not isinstance(f, cst.Attribute) or f.attr.value not in ("write_api", "query_api"):
                 continue
