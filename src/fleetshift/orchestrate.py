@@ -337,7 +337,8 @@ class Campaign:
             if kept_unverified:
                 verdict = replace(verdict, reason=f"kept, unverified ({self._keep_source(service)}): {verdict.reason}")
             self._step(name, "verify", "done" if verdict.passed or kept_unverified else "failed", verdict.reason)
-            res = self._hook("after_verify", sp, service, status=verdict.outcome.value)
+            hook_status = "passed" if verdict.outcome in {VerdictState.PASSED, VerdictState.NO_OP} else verdict.outcome.value
+            res = self._hook("after_verify", sp, service, status=hook_status)
             if not verdict.passed and not kept_unverified:
                 return self._fail(sp, service, cs, baseline, after, verdict.reason, verdict)
             if not res.ok:
