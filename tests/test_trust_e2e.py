@@ -294,7 +294,7 @@ def test_failed_first_and_exitfirst_in_addopts_run_and_pass(fleet_run: Any) -> N
         t = svc["tests"][side]
         assert t["state"] == "ran" and t["passed"] == 2 and t["failed"] == t["errors"] == 0, t
         assert "--junitxml=" in t["command"] and "no:cacheprovider" not in t["command"]
-        assert t["python"].startswith("3.")
+        assert t["python"].startswith("3.") and "requirements.txt" in " ".join(t["sources"]), t
     assert "--failed-first" in (root / "services/failedfirst/pytest.ini").read_text()
     assert (root / "services/failedfirst/requirements.txt").read_text().startswith("tenacity>=9")
     # nothing of the runs lands in the service tree: no .pytest_cache, no __pycache__, no junit
@@ -428,6 +428,59 @@ def test_no_verify_says_applied_not_verified(tmp_path: Path) -> None:
     assert "1 applied, not verified (--no-verify)" in text and "migrated and verified" not in text
     assert "0 of 1 services passed" in text
     assert "1 applied, not verified" in res.output
+
+
+# ---- the shared corpus: projects laid out like the real ones that broke the promise -------------------------
+
+PROJECTS = Path(__file__).parent / "projects"
+CORPUS = ("addopts-failed-first", "broken-baseline", "tox-only-command", "behave-suite")
+
+
+@pytest.fixture(scope="module")
+def corpus_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str], Result]:
+    """The four corpus projects as services of one fleet, migrated (tenacity only) with no config at all."""
+    import shutil
+
+    root = (tmp_path_factory.mktemp("corpus") / "fleet").resolve()
+    for name in CORPUS:
+        shutil.copytree(PROJECTS / name, root / "services" / name)
+    original = tree(root)
+    res = invoke("run", root, "--yes", "--jobs", "2", "--recipe", "tenacity", "--threshold", "100%")
+    return root, original, res
+
+
+def test_corpus_failed_first_runs_broken_baseline_is_unverifiable(corpus_run: Any) -> None:
+    root, original, res = corpus_run
+    assert res.exit_code == 1, res.output  # one service is not proven
+    svcs = by_name(root)
+    ff = svcs["addopts-failed-first"]
+    assert ff["verdict"] == "passed", ff
+    assert ff["tests"]["before"]["state"] == ff["tests"]["after"]["state"] == "ran"
+    assert ff["tests"]["after"]["passed"] > 0 and "no:cacheprovider" not in ff["tests"]["after"]["command"]
+    broken = svcs["broken-baseline"]
+    assert broken["verdict"] == "unverifiable" and broken["status"] == "unverifiable", broken
+    assert broken["tests"]["before"]["state"] == "import-error" and "settings_local" in broken["reason"]
+    assert tree(root, "services/broken-baseline") == {
+        k: v for k, v in original.items() if k.startswith("services/broken-baseline/")}  # fmt: skip
+    for report, text in reports(root).items():
+        assert "broken-baseline" in text and "unverifiable" in text, report
+
+
+def test_corpus_tox_and_makefile_commands_are_the_ones_run(corpus_run: Any) -> None:
+    root, _, _ = corpus_run
+    svcs = by_name(root)
+    tox = svcs["tox-only-command"]
+    assert tox["verdict"] == "passed", tox
+    after = tox["tests"]["after"]
+    assert after["command"].startswith('pytest tests/unit -m "not slow"') or after["command"].startswith(
+        "pytest tests/unit -m 'not slow'"), after  # fmt: skip
+    assert after["failed"] == after["errors"] == 0 and after["passed"] > 0  # the failing integration tests never ran
+    behave = svcs["behave-suite"]
+    assert behave["verdict"] == "passed", behave
+    for side in ("before", "after"):
+        t = behave["tests"][side]
+        assert t["kind"] == "behave" and t["state"] == "ran" and t["passed"] > 0, t
+    assert not (root / "services/behave-suite/reports").exists()  # JUnit went to the run folder, not the tree
 
 
 def test_a_tox_only_test_command_is_honoured(tmp_path: Path) -> None:

@@ -621,3 +621,43 @@ def test_health_uses_the_new_environment(tmp_path: Path) -> None:
         root, service, tmp_path / "run", HealthCheck(command="fleetshift-probe", timeout=3)
     )
     assert result.ok and result.log.endswith("logs/svc/new-health.log")
+
+
+# ---- how verdict states read in the closing line and the reports ---------------------------------------------
+
+
+def test_closing_line_and_report_labels_never_call_an_unproven_service_passed() -> None:
+    from fleetshift.model import Verdict
+    from fleetshift.orchestrate import closing_line
+    from fleetshift.report.results import verdict_of
+
+    verdicts = {
+        "ok": Verdict("ok", True, state=VerdictState.PASSED),
+        "same": Verdict("same", True, state=VerdictState.NO_OP),
+        "blind": Verdict("blind", True, state=VerdictState.NOT_VERIFIED),
+        "kept": Verdict("kept", False, state=VerdictState.UNVERIFIABLE),
+        "dropped": Verdict("dropped", False, rolled_back=True, state=VerdictState.UNVERIFIABLE),
+        "bad": Verdict("bad", False, rolled_back=True, state=VerdictState.FAILED),
+    }
+    line = closing_line(verdicts)
+    assert line.startswith("6 service(s) processed: 1 passed; 1 no-op; 1 applied, not verified; ")
+    assert "1 kept unverified (the baseline could not run): kept" in line
+    assert "1 unverifiable and not applied (the baseline could not run): dropped" in line
+    assert line.endswith("1 failed and rolled back: bad")
+    labels = {
+        name: verdict_of(status, {"state": v.outcome.value, "rolled_back": v.rolled_back, "passed": v.passed})
+        for name, status, v in (
+            ("ok", "passed", verdicts["ok"]), ("blind", "not-verified", verdicts["blind"]),
+            ("kept", "kept-unverified", verdicts["kept"]), ("dropped", "unverifiable", verdicts["dropped"]),
+            ("bad", "failed", verdicts["bad"]),
+        )
+    }  # fmt: skip
+    assert labels == {
+        "ok": ("passed", "passed"),
+        "blind": ("not-verified", "applied, not verified"),
+        "kept": ("unverifiable", "unverifiable, kept (not proven)"),
+        "dropped": ("unverifiable", "unverifiable, rolled back (not applied)"),
+        "bad": ("failed", "failed, rolled back"),
+    }
+    assert verdict_of("passed", {"passed": True}) == ("passed", "passed")  # a record from before verdict states
+    assert verdict_of("pending", {}) == ("pending", "not reached")
