@@ -891,3 +891,11 @@ def test_after_plan_from_a_compiled_file_moves_only_what_moved_or_takes_a_regene
     relocked = install.plan_install(root, service_at(root, locks=lock), stage="after", before=before)
     assert relocked.compile_input == () and relocked.locked == moved_in.locked
     assert install.plan_install(root, before, stage="baseline").compile_input == ()
+
+
+def test_a_stale_lock_gets_what_the_manifest_asks_for_and_says_so(tmp_path: Path) -> None:
+    stale = poetry_lock_v2().replace('name = "attrs"', 'name = "attrs-gone"')
+    root = make_fleet(tmp_path, {"svc/pyproject.toml": POETRY_PYPROJECT, "svc/poetry.lock": stale})
+    plan = install.plan_install(root, service_at(root), python_version="3.11.7")
+    assert plan.locked == ("six==1.15.0",) and "attrs>=19" in plan.requirements
+    assert plan.sources == ("poetry.lock (main, test)", "pyproject.toml (not in the lock: attrs)")

@@ -652,6 +652,39 @@ def _test_dep_lines(service: Service, folder: Path) -> tuple[list[str], list[str
     return reqs, sources
 
 
+def _not_locked(
+    root: Path,
+    service: Service,
+    sel: Selection,
+    locked: Iterable[str],
+    req_files: Iterable[str],
+    python_version: str,
+) -> list[Pin]:
+    """Selected manifest pins (not from requirement files, not local paths) whose package the lock lacks."""
+    names = set()
+    for line in locked:
+        m = re.match(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(==|@|\[|$)", line)
+        if m and not line.startswith("-"):
+            names.add(canonicalize_name(m.group(1)))
+    folder = Path(root) / service.path
+    optional = _poetry_optional(folder) - {n for e in sel.extras for n in _poetry_extras(folder).get(e, ())}
+    env = marker_env(python_version)
+    skip_files = set(req_files)
+    return [
+        p
+        for p in service.pins
+        if _selected(p, sel)
+        and p.section not in SKIPPED_SECTIONS
+        and not p.section.startswith("-r ")
+        and p.file not in skip_files
+        and not p.path
+        and p.package not in names
+        and p.package not in optional
+        and p.package != "python"
+        and _holds(p.marker, env)
+    ]
+
+
 def _mentions_pytest(reqs: Iterable[str]) -> bool:
     for r in reqs:
         try:
@@ -731,6 +764,12 @@ def plan_install(
         sources.append(
             f"{posixpath.basename(lock.file)} ({Selection(groups, sel.extras).describe(main_label.get(lock.kind.value, 'main'))})"
         )
+        if not export:  # a stale lock: what the manifests ask for and the lock lacks comes fresh
+            missing = _not_locked(root, service, sel, locked, req_files, python_version)
+            if missing:
+                reqs += [requirement_string(root, p) for p in missing]
+                names = ", ".join(dict.fromkeys(p.package for p in missing))
+                sources.append(f"{posixpath.relpath(missing[0].file, base)} (not in the lock: {names})")
         reqs += [f"-r {posixpath.relpath(f, base)}" for f in req_files]
         sources += [posixpath.relpath(f, base) for f in req_files]
     else:
