@@ -220,6 +220,9 @@ class Recipe:
             return None
         return self.rewrite_config(ConfigFile(path, text, kind), ctx)
 
+    def finish(self, ctx: RewriteContext, prepared: object, out: ServiceRewrite) -> None:
+        """Service-wide edits after every file was rewritten (e.g. a config key the new release needs)."""
+
     def migrate(self, ctx: RewriteContext) -> ServiceRewrite:
         """The recipe's rewrite of a service with its rule gates enforced: what a gated-out rule reports is dropped."""
         out = self.rewrite_service(ctx)
@@ -230,7 +233,7 @@ class Recipe:
         return out
 
     def rewrite_service(self, ctx: RewriteContext) -> ServiceRewrite:
-        """Rewrite every file of a service; override `prepare`/`rewrite_file` to look across files first."""
+        """Rewrite every file of a service; override `prepare`/`rewrite_file`/`finish` to look across files."""
         prepared = self.prepare(ctx)
         out = ServiceRewrite()
         for path, text in ctx.files.items():
@@ -240,6 +243,7 @@ class Recipe:
             if res.text != text:
                 out.texts[path] = res.text
             out.findings.extend(res.findings)
+        self.finish(ctx, prepared, out)
         return out
 
 

@@ -110,19 +110,10 @@ def rule(
     package_name, _, name = module.rpartition(".")
     package = sys.modules[package_name]
     summary, _, fix = (doc or "").strip().partition("\n\n")
-    return Rule(
-        id=f"{package.RECIPE_ID}/{name.replace('_', '-')}",
-        summary=" ".join(summary.split()),
-        action=action,
-        fix=" ".join(fix.split()),
-        link=getattr(package, "LINK", "") if link is None else link,
-        since=since,
-        min_target=min_target,
-        fixed_in=fixed_in,
-        python=python,
-        condition=condition,
-        order=order,
-    )
+    summary, fix = " ".join(summary.split()), " ".join(fix.split())
+    link = getattr(package, "LINK", "") if link is None else link
+    rule_id = f"{package.RECIPE_ID}/{name.replace('_', '-')}"
+    return Rule(rule_id, summary, action, fix, link, since, min_target, fixed_in, python, condition, order)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from fleetshift.recipes.base import (
     FileKind,
     Recipe,
     RewriteContext,
+    RewriteResult,
     ServiceRewrite,
     SourceFile,
     file_kind,
@@ -64,8 +65,6 @@ class PytestAsyncioRecipe(Recipe):
     risk_weight = 1.5
     docs = f"{MIGRATE_021} {MIGRATE_023} {CHANGELOG}"
 
-    # -- pins --
-
     # -- detection --
 
     def detect(self, src: SourceFile) -> Iterable[UsageSite]:
@@ -76,18 +75,18 @@ class PytestAsyncioRecipe(Recipe):
 
     # -- rewriting --
 
-    def rewrite_service(self, ctx: RewriteContext) -> ServiceRewrite:
-        out = ServiceRewrite()
-        s = survey(ctx)
-        for path, text in ctx.files.items():
-            if not path.endswith(".py") or not any(t.decode() in text for t in self.tokens):
-                continue
-            new, findings = self.rewrite_module(path, text, file_kind(path), s)
-            if new != text:
-                out.texts[path] = new
-            out.findings.extend(findings)
-        write_config(self, ctx, s, out)
-        return out
+    def prepare(self, ctx: RewriteContext) -> Survey:
+        return survey(ctx)
+
+    def rewrite_file(self, path: str, text: str, ctx: RewriteContext, prepared: object) -> RewriteResult | None:
+        if not path.endswith(".py") or not any(t.decode() in text for t in self.tokens):
+            return None  # config files are written once, by `finish`
+        assert isinstance(prepared, Survey)
+        return RewriteResult(*self.rewrite_module(path, text, file_kind(path), prepared))
+
+    def finish(self, ctx: RewriteContext, prepared: object, out: ServiceRewrite) -> None:
+        assert isinstance(prepared, Survey)
+        write_config(self, ctx, prepared, out)
 
     def rewrite_module(self, path: str, text: str, kind: FileKind, s: Survey) -> tuple[str, list[Finding]]:
         """Rewrite one Python file given the service survey; returns the new text and findings."""
