@@ -319,3 +319,17 @@ def test_init_then_scan_on_each_corpus_project(name: str, tmp_path: Path) -> Non
     assert [s["path"] for s in inv["services"]] == [""]
     assert inv["services"][0]["project"]["kind"] in {"library", "application"}
     assert load_config(root).service_globs == (".",)
+
+
+@pytest.mark.parametrize("name", ["lib-docs-requirements", "app-with-examples"])
+def test_init_then_dry_run_at_the_root_of_a_single_repository(name: str, tmp_path: Path) -> None:
+    root = tmp_path / name
+    shutil.copytree(CORPUS / name, root)
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file() and ".fleetshift" not in p.parts}
+    assert invoke("init", root).exit_code == 0
+    res = invoke("run", root, "--dry-run")
+    assert res.exit_code == 0, res.output
+    changed = [line[6:] for line in res.stdout.splitlines() if line.startswith("+++ b/")]
+    assert changed, res.stdout  # the root project itself is migrated
+    assert not [f for f in changed if f.startswith(("docs/", "examples/", "benchmarks/"))]
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file() and p.name != "fleetshift.toml" and ".fleetshift" not in p.parts} == before
