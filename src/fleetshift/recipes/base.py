@@ -152,6 +152,11 @@ class Recipe:
             files=ctx.files,
         )
 
+    def active_rules(self, ctx: RewriteContext) -> frozenset[str]:
+        """The ids of the rules whose gates let them act on this service (what a rewriter may fix)."""
+        scope = self.scope(ctx)
+        return frozenset(r.id for r in self.rules if r.applies(scope))
+
     def applies(self, rule_id: str, ctx: RewriteContext) -> bool:
         """Whether a rule's declared gates (`min_target`, `python`, `condition`) let it act on this service."""
         return self.rule(rule_id).applies(self.scope(ctx))
@@ -226,8 +231,7 @@ class Recipe:
     def migrate(self, ctx: RewriteContext) -> ServiceRewrite:
         """The recipe's rewrite of a service with its rule gates enforced: what a gated-out rule reports is dropped."""
         out = self.rewrite_service(ctx)
-        scope = self.scope(ctx)
-        gated = {r.id for r in self.rules if not r.applies(scope)}
+        gated = {r.id for r in self.rules} - self.active_rules(ctx)
         if gated:
             out.findings = [f for f in out.findings if f.rule not in gated]
         return out

@@ -120,7 +120,7 @@ class TenacityRecipe(Recipe):
                     )
                 ],
             )
-        new_text = rewrite_module(module, Facts(tree, path, index), self.target_floor(ctx))
+        new_text = rewrite_module(module, Facts(tree, path, index), self.target_floor(ctx), self.active_rules(ctx))
         findings: list[Finding] = []
         after = SourceFile(path, new_text, ast.parse(new_text), kind)
         for s in self._detect(after, index):

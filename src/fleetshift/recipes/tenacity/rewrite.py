@@ -12,6 +12,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from packaging.version import Version
 
 from fleetshift.recipes.tenacity.resolve import Facts, _norm, compose_verdict
+from fleetshift.recipes.tenacity.rules.log_format import RULE as LOG_FORMAT
 
 _Item = TypeVar("_Item", cst.Arg, cst.ImportAlias)
 
@@ -29,9 +30,10 @@ ASYNCIO_NAMES = frozenset(
 )
 
 
-def rewrite_module(module: cst.Module, facts: Facts, floor: Version) -> str:
-    """The module's code with the automatic rules applied for a target whose oldest release is `floor`."""
-    transformer = _Rewriter(facts, module, floor)
+def rewrite_module(module: cst.Module, facts: Facts, floor: Version, active: frozenset[str]) -> str:
+    """The module's code with the automatic rules applied for a target whose oldest release is `floor`;
+    `active` holds the rules whose declared gates let them act (judged by the base recipe)."""
+    transformer = _Rewriter(facts, module, floor, active)
     new = module.visit(transformer)
     if transformer.needed_imports:
         adder = _AddTenacityNames(sorted(transformer.needed_imports))
@@ -85,8 +87,8 @@ def _comma_separated(items: list[_Item]) -> list[_Item]:
 class _Rewriter(cst.CSTTransformer):
     """Applies the automatic tenacity rules to one module, judging names with the module's `Facts`."""
 
-    def __init__(self, facts: Facts, module: cst.Module, floor: Version) -> None:
-        self.facts, self.module, self.floor = facts, module, floor
+    def __init__(self, facts: Facts, module: cst.Module, floor: Version, active: frozenset[str]) -> None:
+        self.facts, self.module, self.floor, self.active = facts, module, floor, active
         self.needed_imports: set[str] = set()
         self.alias_ok = self._asyncio_aliases_ok()
 
@@ -276,7 +278,7 @@ class _Rewriter(cst.CSTTransformer):
             return _append_arg(updated_node, _kwarg("sec_format", cst.SimpleString('"%0.3f"')))
         if (
             q == "tenacity.before_sleep_log"
-            and self.floor >= Version("9.1.3")
+            and self.floor >= Version(LOG_FORMAT.since)  # before_sleep_log(sec_format=) exists from there
             and "sec_format" not in keywords
             and positional < 4
             and args
@@ -284,7 +286,7 @@ class _Rewriter(cst.CSTTransformer):
             return _append_arg(updated_node, _kwarg("sec_format", cst.SimpleString('"%s"')))
         if (
             q == "tenacity.wait_exponential_jitter"
-            and self.floor >= Version("9.2")
+            and "tenacity/jitter-initial" in self.active
             and "multiplier" not in keywords
         ):
             names = ["multiplier", "max", "exp_base", "jitter"]
