@@ -23,7 +23,7 @@ import yaml
 from fleetshift.config import CONFIG_NAME, ConfigError, FleetConfig
 from fleetshift.manifests import manifest_kind, read_manifest
 from fleetshift.model import Finding, Fleet, Manifest, Service, Severity
-from fleetshift.project import is_doc_tool, is_real_project, read_project
+from fleetshift.project import DOC_TOOLS, is_doc_tool, is_real_project, read_project
 from fleetshift.recipes.base import config_kind, file_kind
 
 SKIP_DIRS = {
@@ -41,6 +41,7 @@ _NOT_SERVICES = {
 _TEST_DIRS = {"tests", "test", "testing"}
 _FIXTURE_DIRS = {"fixtures", "fixture"}
 _GLOB_CHARS = set("*?[")
+_DOC_WORDS = tuple(sorted({w.encode() for w in (*DOC_TOOLS, "sphinx", "mkdocs")}))
 _PATTERN_FIX = 'write folder patterns relative to the fleet root, e.g. ["services/*", "libs/*"], or ["."] for the root itself'
 
 
@@ -52,12 +53,22 @@ def _skip(name: str) -> bool:
     return name in SKIP_DIRS or name.endswith(".egg-info") or (name.startswith(".") and name not in {".", ".."})
 
 
+_MANIFEST_ENDINGS = (".txt", ".in", ".toml", ".cfg")
+
+
+def _is_manifest(name: str) -> bool:
+    """A manifest's file name (or setup.py); the cheap suffix test first, the walk calls this for every file."""
+    if name in ("setup.py", "Pipfile"):
+        return True
+    return name.endswith(_MANIFEST_ENDINGS) and manifest_kind(name) is not None
+
+
 def _has_manifest(folder: Path) -> bool:
     try:
         names = os.listdir(folder)
     except OSError:
         return False
-    return any(manifest_kind(n) is not None or n == "setup.py" for n in names)
+    return any(_is_manifest(n) for n in names)
 
 
 def _rel(root: Path, path: Path) -> str:
@@ -84,12 +95,18 @@ def _doc_tools_only(root: Path, folder: Path) -> str | None:
     documentation tool (sphinx, mkdocs, furo, ...); the project itself (`-e .`, `..`) does not count."""
     packages: set[str] = set()
     try:
-        names = sorted(os.listdir(folder))
+        names = sorted(n for n in os.listdir(folder) if n != "setup.py" and _is_manifest(n))
     except OSError:
         return None
+    texts = []
     for name in names:
-        if manifest_kind(name) is None:
-            continue
+        try:
+            texts.append((folder / name).read_bytes().lower())
+        except OSError:
+            return None
+    if not any(word in text for text in texts for word in _DOC_WORDS):
+        return None  # the cheap test: no documentation tool is even named
+    for name in names:
         manifest, _ = read_manifest(root, _rel(root, folder / name))
         packages |= {p.package for p in manifest.pins if not p.path}
     if packages and all(is_doc_tool(p) for p in packages):
@@ -242,7 +259,7 @@ def _walk_service(root: Path, folder: Path, prune: set[str] | frozenset[str] = f
         base = dirpath[cut:].replace(os.sep, "/") if len(dirpath) >= cut else ""
         sub = dirpath[len(top) + 1:]
         depth = sub.count(os.sep) + 1 if sub else 0
-        if depth and any(manifest_kind(n) is not None or n == "setup.py" for n in filenames):
+        if depth and any(_is_manifest(n) for n in filenames):
             why = _nested_not_part(root, Path(dirpath), sub.replace(os.sep, "/"))
             if why:
                 skipped.append((base, why))

@@ -4,6 +4,7 @@ naming the file and the fix, never an exception."""
 from __future__ import annotations
 
 import configparser
+import os
 import re
 import tomllib
 from collections.abc import Iterator
@@ -32,6 +33,9 @@ class Reader:
     _toml: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     _ini: dict[str, configparser.RawConfigParser | None] = field(default_factory=dict)
 
+    _entries: dict[str, frozenset[str]] = field(default_factory=dict)
+    _files: dict[str, bool] = field(default_factory=dict)
+
     def rel(self, name: str) -> str:
         """A service-relative name as a fleet-relative path."""
         return f"{self.folder}/{name}" if self.folder else name
@@ -39,15 +43,39 @@ class Reader:
     def path(self, name: str) -> Path:
         return self.root / self.rel(name)
 
+    def _os_path(self, name: str) -> str:
+        return os.path.join(str(self.root), self.folder, name) if name else os.path.join(str(self.root), self.folder)
+
+    def entries(self, sub: str = "") -> frozenset[str]:
+        """The names in a (service-relative) folder; empty when it is not one. Listed once."""
+        if sub not in self._entries:
+            parent, _, leaf = sub.rpartition("/")
+            if sub and leaf not in self.entries(parent):
+                self._entries[sub] = frozenset()
+            else:
+                try:
+                    self._entries[sub] = frozenset(os.listdir(self._os_path(sub)))
+                except OSError:
+                    self._entries[sub] = frozenset()
+        return self._entries[sub]
+
+    def is_dir(self, name: str) -> bool:
+        parent, _, leaf = name.rpartition("/")
+        return leaf in self.entries(parent) and os.path.isdir(self._os_path(name))
+
     def exists(self, name: str) -> bool:
-        return self.path(name).is_file()
+        """Is there a file at this service-relative path? (One listing per folder, a stat only for names
+        that are there.)"""
+        if name not in self._files:
+            parent, _, leaf = name.rpartition("/")
+            self._files[name] = leaf in self.entries(parent) and os.path.isfile(self._os_path(name))
+        return self._files[name]
 
     def text(self, name: str, *, limit: int = 2_000_000) -> str | None:
         """The file's text (UTF-8, BOM dropped, undecodable bytes replaced), or None when absent."""
         if name not in self._text:
-            p = self.path(name)
             try:
-                data = p.read_bytes()[:limit] if p.is_file() else None
+                data = self.path(name).read_bytes()[:limit] if self.exists(name) else None
             except OSError as exc:
                 self.findings.append(finding(self.rel(name), 0, "unreadable",
                                              f"cannot read {self.rel(name)}: {exc.strerror or exc}; make it readable"))
@@ -116,11 +144,7 @@ class Reader:
             return None
 
     def listdir(self, name: str = "") -> list[str]:
-        p = self.path(name) if name else (self.root / self.folder if self.folder else self.root)
-        try:
-            return sorted(e.name for e in p.iterdir())
-        except OSError:
-            return []
+        return sorted(self.entries(name))
 
 
 class _Loader(yaml.SafeLoader):

@@ -112,7 +112,7 @@ def requirement_files(r: Reader) -> list[str]:
     """Service-relative requirements files that may be generated (top level and requirements/)."""
     names = [n for n in r.listdir() if n.endswith(".txt") and manifest_kind(n) is not None and r.exists(n)]
     for sub in ("requirements", "reqs"):
-        if r.path(sub).is_dir():
+        if r.is_dir(sub):
             names += [f"{sub}/{n}" for n in r.listdir(sub) if n.endswith(".txt") and r.exists(f"{sub}/{n}")]
     return names
 

@@ -274,7 +274,7 @@ def _tox_envlist(r: Reader, pyproject: dict[str, Any] | None, setup_cfg: Any) ->
 
 
 def workflow_files(r: Reader) -> list[str]:
-    names = r.listdir(".github/workflows") if r.path(".github/workflows").is_dir() else []
+    names = r.listdir(".github/workflows")
     return [f".github/workflows/{n}" for n in names if n.endswith((".yml", ".yaml"))]
 
 
@@ -341,13 +341,13 @@ def _image_python(image: str) -> str | None:
 def dockerfile_names(r: Reader) -> list[str]:
     out = []
     for base in ("", "docker"):
-        if base and not r.path(base).is_dir():
+        if base and not r.is_dir(base):
             continue
         for n in r.listdir(base):
             low = n.lower()
             if low == "dockerfile" or low.startswith("dockerfile.") or low.endswith(".dockerfile"):
                 rel = f"{base}/{n}" if base else n
-                if r.path(rel).is_file():
+                if r.exists(rel):
                     out.append(rel)
     return out
 
