@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from recipe_harness import assert_noop, assert_rewrite, detect, rewrite, rewrite_files, rules_of
+from recipe_harness import Case, assert_noop, assert_rewrite, detect, rewrite, rewrite_files, rules_of
 
 from fleetshift.model import Action, Service, Severity
 from fleetshift.recipes import get
@@ -706,3 +706,74 @@ def test_rewrite_hook_is_the_same_for_one_file() -> None:
     ctx = RewriteContext(service=Service("s", "s"), targets={}, files={})
     res = recipe.rewrite_python("s/a.py", "from tenacity._asyncio import AsyncRetrying\n", "source", ctx)
     assert res.text == "from tenacity import AsyncRetrying\n"
+
+
+# ---- cases keyed by rule (run by test_rule_cases.py), built from the tables above ---------------------------
+
+JUDGED_ELSEWHERE = ("python-floor",)  # judged with the pins and the service's Pythons, not by a file rewrite
+
+
+def _row(table: list, name: str) -> tuple:
+    (row,) = [r for r in table if r[0] == name]
+    return row
+
+
+def _rewritten(rule: str, name: str) -> Case:
+    _, before, after, targets = _row(REWRITES, name)
+    return Case(rule, before, after, targets=targets, name=name)
+
+
+def _twin(rule: str, name: str) -> Case:
+    row = _row(NOOPS, name) if any(r[0] == name for r in NOOPS) else (*_row(QUIET, name), None)
+    return Case(rule, row[1], targets=row[2], name=name)
+
+
+def _flagged(name: str) -> Case:
+    _, source, path, rule, _text = _row(HUMAN, name)
+    return Case(rule.split("/", 1)[1], source, findings=(rule,), path=path, name=name)
+
+
+CASES = [
+    _rewritten("asyncio-module", "asyncio-from-import"),
+    _flagged("asyncio-unknown-name"),
+    _twin("asyncio-module", "asyncio-new-import"),
+    _twin("asyncio-module", "asyncio-other-lib"),
+    _flagged("asyncio-patch-string"),
+    Case(
+        "asyncio-patch-target",
+        'from unittest import mock\n\n\n@mock.patch("tenacity.nap.sleep")\ndef test_a(sleep):\n    pass\n',
+        path="svc/tests/test_a.py",
+    ),
+    _rewritten("retry-statistics", "statistics-decorated"),
+    _twin("retry-statistics", "statistics-new"),
+    _flagged("statistics-unresolved"),
+    _twin("retry-statistics-unresolved", "statistics-retrying-object"),
+    _flagged("retrying-subclass-init"),
+    _twin("retrying-subclass", "subclass-without-init"),
+    _flagged("custom-wait-counting"),
+    _twin("custom-wait", "pure-custom-wait"),
+    _flagged("async-callback"),
+    _twin("async-callback", "sync-callback"),
+    _flagged("patched-asyncio-sleep"),
+    _twin("patched-asyncio-sleep", "patch-other-sleep"),
+    _rewritten("retry-compose", "compose-or-def"),
+    _twin("retry-compose", "compose-strategies"),
+    _flagged("compose-unresolved"),
+    _twin("retry-compose-unresolved", "compose-retry-any"),
+    _flagged("random-exponential-min"),
+    _twin("random-exponential-min", "random-exponential-no-min"),
+    _flagged("sync-async-sleep"),
+    _twin("sync-async-sleep", "async-fn-async-sleep"),
+    _rewritten("log-format", "log-format-after-log"),
+    _twin("log-format", "log-format-given"),
+    _flagged("before-sleep-exc-info"),
+    _twin("before-sleep-exc-info", "exc-info-false"),
+    _flagged("reraise-tryagain"),
+    _twin("reraise-tryagain", "tryagain-without-reraise"),
+    _rewritten("jitter-initial", "jitter-initial-on-9.2"),
+    _twin("jitter-initial", "jitter-multiplier-on-9.2"),
+    Case("jitter-initial", "from tenacity import wait_exponential_jitter\nw = wait_exponential_jitter(initial=2)\n",
+         targets=T914, name="gated-out-before-9.2.1"),
+    Case("empty-wait-chain", "from tenacity import wait_chain\nw = wait_chain()\n", sites=("empty-wait-chain",)),
+    Case("empty-wait-chain", "from tenacity import wait_chain, wait_fixed\nw = wait_chain(wait_fixed(1))\n"),
+]
