@@ -195,6 +195,9 @@ def test_the_test_command_and_its_runner() -> None:
     assert [verify.runner_of(c) for c in ("pytest -x", "python3 -m pytest", "coverage run -m pytest", "behave",
                                           "python -m unittest discover -s tests", "make test")] == [
         "pytest", "pytest", "pytest", "behave", "unittest", "other"]  # fmt: skip
+    assert verify.with_options("pytest -q", "pytest", "--junitxml=j") == "pytest -q --junitxml=j"
+    assert verify.with_options("make db && pytest tests && coverage report", "pytest", "--junitxml=j") == (
+        "make db && pytest tests --junitxml=j && coverage report")
 
 
 def test_compare_fails_when_after_cannot_install_or_times_out() -> None:

@@ -39,7 +39,15 @@ from fleetshift.verify.envs import (
     requirements_for,
 )
 from fleetshift.verify.health import check_health, free_port, health
-from fleetshift.verify.runs import classify, describe, parse_junit, resolve_test_command, run_tests, runner_of
+from fleetshift.verify.runs import (
+    classify,
+    describe,
+    parse_junit,
+    resolve_test_command,
+    run_tests,
+    runner_of,
+    with_options,
+)
 
 
 def after(
@@ -237,4 +245,5 @@ __all__ = [
     "runner_of",
     "shadow_tree",
     "unverifiable_reason",
+    "with_options",
 ]

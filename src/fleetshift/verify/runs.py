@@ -255,7 +255,18 @@ def _unittest_command(command: str, python: Path, result: Path) -> str:
 
 
 def _behave_command(command: str, junit_dir: Path) -> str:
-    return f"{command} --junit --junit-directory {shlex.quote(str(junit_dir))}"
+    return with_options(command, "behave", f"--junit --junit-directory {shlex.quote(str(junit_dir))}")
+
+
+def with_options(command: str, runner: str, options: str) -> str:
+    """The command with `options` added to the part that runs `runner`: a chained command (`a && pytest x &&
+    b`) gets them on its runner's segment, not at its end."""
+    parts = re.split(r"(&&|\|\||;)", command)
+    for i in range(0, len(parts), 2):
+        if runner_of(parts[i]) == runner:
+            parts[i] = f"{parts[i].rstrip()} {options}" + (" " if i + 1 < len(parts) else "")
+            return "".join(parts)
+    return f"{command} {options}"
 
 
 def _log_text(path: Path) -> str:
@@ -372,7 +383,7 @@ def run_tests(
         behave_dir = logs / f"{env.label}-behave-junit"
         unittest_json = logs / f"{env.label}-unittest.json"
         if runner == "pytest":
-            shown = run = f"{command} {_pytest_extra(junit, logs / f'{env.label}-pytest-cache')}"
+            shown = run = with_options(command, "pytest", _pytest_extra(junit, logs / f"{env.label}-pytest-cache"))
         elif runner == "behave":
             if behave_dir.exists():
                 for old in behave_dir.glob("*.xml"):
