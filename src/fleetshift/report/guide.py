@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from fleetshift.model import Action
 from fleetshift.recipes.base import Recipe, Rule
@@ -18,6 +18,26 @@ def _grouped(recipe: Recipe) -> Iterator[tuple[Action, list[Rule]]]:
             yield action, rules
 
 
+def _listing(recipe: Recipe, head: Callable[[Action], str], entry: Callable[[Action, Rule], str]) -> list[str]:
+    """Each group's heading followed by its rules' entries, in the recipe's order."""
+    out: list[str] = []
+    for action, rules in _grouped(recipe):
+        out += [head(action), *(entry(action, r) for r in rules)]
+    return out
+
+
+def _text_entry(action: Action, r: Rule) -> str:
+    since = f" (since {r.since})" if r.since else ""
+    lines = [f"  {r.id}{since}: {r.summary}", *([f"      -> {r.fix}"] if r.fix else []), *([f"      {r.link}"] if r.link else [])]
+    return "\n".join(lines)
+
+
+def _markdown_entry(action: Action, r: Rule) -> str:
+    since = f" *(since {r.since})*" if r.since else ""
+    fix = f"{'What fleetshift does' if action is Action.AUTO else 'What to do'}: {r.fix}\n\n" if r.fix else ""
+    return f"### `{r.id}`{since}\n\n{r.summary}\n\n{fix}" + (f"Read more: <{r.link}>\n\n" if r.link else "")
+
+
 def _source(recipe: Recipe) -> str:
     return f"{recipe.replaces} (any release)" if recipe.replaces else f"{recipe.package} {recipe.migrates_from}"
 
@@ -29,15 +49,7 @@ def recipe_summary(recipe: Recipe) -> str:
         lines.append(f"  removes companion pins: {', '.join(recipe.drops)}")
     if recipe.requires:
         lines.append("  moves along: " + ", ".join(f"{k}{v}" for k, v in recipe.requires.items()))
-    for action, rules in _grouped(recipe):
-        lines.append(f"\n{_HEAD[action]}:")
-        for r in rules:
-            since = f" (since {r.since})" if r.since else ""
-            lines.append(f"  {r.id}{since}: {r.summary}")
-            if r.fix:
-                lines.append(f"      -> {r.fix}")
-            if r.link:
-                lines.append(f"      {r.link}")
+    lines += _listing(recipe, lambda action: f"\n{_HEAD[action]}:", _text_entry)
     if recipe.advisories:
         lines.append("\nAdvisories:")
         lines += [f"  avoid {recipe.package}{a.versions}: {a.message}" for a in recipe.advisories]
@@ -59,15 +71,7 @@ def recipe_guide(recipe: Recipe) -> str:
         out.append(f"- `{recipe.replaces or recipe.package}` becomes `{recipe.package}{recipe.migrates_to}` (or your campaign target).\n")
         out += [f"- `{d}` is removed: the new release brings what it needs.\n" for d in recipe.drops]
         out += [f"- `{k}` moves to `{v}` in the same change.\n" for k, v in recipe.requires.items()]
-    for action, rules in _grouped(recipe):
-        out.append(f"\n## {_HEAD[action]}\n\n")
-        for r in rules:
-            since = f" *(since {r.since})*" if r.since else ""
-            out.append(f"### `{r.id}`{since}\n\n{r.summary}\n\n")
-            if r.fix:
-                out.append(f"{'What fleetshift does' if action is Action.AUTO else 'What to do'}: {r.fix}\n\n")
-            if r.link:
-                out.append(f"Read more: <{r.link}>\n\n")
+    out += _listing(recipe, lambda action: f"\n## {_HEAD[action]}\n\n", _markdown_entry)
     if recipe.advisories:
         out.append("## Releases to avoid\n\n")
         out += [f"- `{recipe.package}{a.versions}`: {a.message}" + (f" (<{a.link}>)" if a.link else "") + "\n" for a in recipe.advisories]
