@@ -14,9 +14,24 @@ from pathlib import Path
 
 from fleetshift.config import FleetConfig
 from fleetshift.manifests import apply_pin_changes
-from fleetshift.model import ChangeSet, FileChange, Finding, Fleet, Plan, Service, Severity
-from fleetshift.recipes import get
+from fleetshift.model import (
+    ChangeSet,
+    FileChange,
+    Finding,
+    Fleet,
+    LockFile,
+    LockKind,
+    Plan,
+    PythonModel,
+    Service,
+    Severity,
+)
+from fleetshift.recipes import for_package, get
+from fleetshift.recipes._floors import declared_model, policy, pythons_to_check, raise_floor
 from fleetshift.recipes.base import PinChange, RewriteContext
+from fleetshift.relock import detect_locks
+from fleetshift.relock import relock as relock_file
+from fleetshift.resolve import FloorPlan, Resolver, _floor_rule, plan_floor, settle
 from fleetshift.textio import Decoded, UnreadableFile, decode_python, decode_text
 
 TODO_PREFIX = "# fleetshift: TODO"
@@ -93,8 +108,14 @@ def _inside(service: Service, rel: str) -> bool:
     return not service.path or rel.startswith(service.path.rstrip("/") + "/")
 
 
-def rewrite_service(root: Path, service: Service, chain: Sequence[str], config: FleetConfig, todo_comments: bool = False) -> ChangeSet:
-    """The ChangeSet of one service for the given recipe chain (in order)."""
+def rewrite_service(root: Path, service: Service, chain: Sequence[str], config: FleetConfig, todo_comments: bool = False,
+                    resolver: Resolver | None = None) -> ChangeSet:
+    """The ChangeSet of one service for the given recipe chain (in order).
+
+    Before anything is rewritten the Python-floor policy is applied (a recipe whose target cannot install on
+    a Python the service keeps is narrowed or left out); after the recipes, the resolver settles the pins
+    (companions that block a target move, exact pins get the chosen release) and the locks are regenerated.
+    """
     findings: list[Finding] = []
     decoded: dict[str, Decoded] = {}
     for rel in (*service.python_files, *service.config_files):
@@ -103,11 +124,22 @@ def rewrite_service(root: Path, service: Service, chain: Sequence[str], config: 
             decoded[rel] = d
     texts = {rel: d.text for rel, d in decoded.items()}
     touched: dict[str, list[str]] = {}
+    resolver = resolver or Resolver(root)
+    options = config.options(service.name, service.path)
+    model = declared_model(service, texts)
+    floor = plan_floor(service.name, _where(service, model), chain, config.target_specs(),
+                       pythons_to_check(model, options.python),
+                       policy(service, config.python_floor, options.python_floor), resolver)
+    findings += floor.findings
+    chain = floor.chain
+    if floor.new_floor:
+        _raise_floor(root, service, model, floor, chain, texts, decoded, touched, findings)
     pinned = {p.package: p.spec for p in service.pins if not p.path}
     pin_changes: list[tuple[str, PinChange]] = []
+    rewrote: dict[str, set[str]] = {}  # recipe -> files of code it changed
     for recipe_id in chain:
         recipe = get(recipe_id)
-        ctx = RewriteContext(service=service, targets=config.target_specs(), files=dict(texts), todo_comments=todo_comments)
+        ctx = RewriteContext(service=service, targets=floor.targets, files=dict(texts), todo_comments=todo_comments)
         try:
             result = recipe.migrate(ctx)
         except Exception as exc:  # a recipe bug must never cost the user their files
@@ -131,6 +163,8 @@ def rewrite_service(root: Path, service: Service, chain: Sequence[str], config: 
                 findings = _remap(findings, rel, texts.get(rel, ""), new)
                 texts[rel] = new
                 touched.setdefault(rel, []).append(recipe_id)
+                if rel.endswith(".py"):
+                    rewrote.setdefault(recipe_id, set()).add(rel)
         # This recipe's own findings point into its input; move them to the text it produced.
         own = list(result.findings)
         for rel, new in result.texts.items():
@@ -138,6 +172,7 @@ def rewrite_service(root: Path, service: Service, chain: Sequence[str], config: 
                 own = _remap(own, rel, ctx.files[rel], new)
         findings.extend(own)
         pin_changes += [(recipe_id, c) for c in recipe.pin_changes(ctx, pinned)]
+    pin_changes += [("targets", c) for c in explicit_moves(service, config)]
 
     if todo_comments:
         for rel in list(texts):
@@ -148,7 +183,11 @@ def rewrite_service(root: Path, service: Service, chain: Sequence[str], config: 
                     texts[rel] = new
                     touched.setdefault(rel, []).append("todo-comments")
 
-    _apply_pin_changes(root, service, pin_changes, texts, decoded, touched, findings)
+    locks = detect_locks(root, service)
+    generated = {lk.file for lk in locks if lk.kind is LockKind.PIP_COMPILE}
+    pin_changes = _settle(service, pin_changes, floor, resolver, generated, rewrote, findings)
+    _apply_pin_changes(root, service, pin_changes, texts, decoded, touched, findings, generated)
+    _relock(root, service, locks, floor.pythons, texts, decoded, touched, findings)
     changes: list[FileChange] = []
     for rel, new in texts.items():
         if rel in touched:
@@ -160,10 +199,156 @@ def rewrite_service(root: Path, service: Service, chain: Sequence[str], config: 
     return ChangeSet(service.name, tuple(changes), tuple(findings), tuple(chain))
 
 
+def _where(service: Service, model: PythonModel) -> str:
+    """Where a service-wide finding points: its first Python declaration, else its folder."""
+    return model.declarations[0].file if model.declarations else (service.path or ".")
+
+
+def _load(root: Path, rel: str, texts: dict[str, str], decoded: dict[str, Decoded], findings: list[Finding]) -> bool:
+    if rel in texts:
+        return True
+    d = _read(root, rel, findings)
+    if d is None:
+        return False
+    decoded[rel] = d
+    texts[rel] = d.text
+    return True
+
+
+def _raise_floor(root: Path, service: Service, model: PythonModel, floor: FloorPlan, chain: Sequence[str],
+                 texts: dict[str, str], decoded: dict[str, Decoded], touched: dict[str, list[str]],
+                 findings: list[Finding]) -> None:
+    """Move every declaration of the Python floor to `floor.new_floor`, as one change with one Finding."""
+    files = list(dict.fromkeys(d.file for d in model.declarations if _inside(service, d.file)))
+    before = {rel: texts[rel] for rel in files if _load(root, rel, texts, decoded, findings)}
+    mine = PythonModel(model.spec, model.versions, model.pinned, tuple(d for d in model.declarations if d.file in before))
+    edits = raise_floor(texts, mine, floor.new_floor)
+    rid = chain[0] if chain else "pins"
+    for rel, old in before.items():
+        if texts[rel] != old:
+            touched.setdefault(rel, []).append(rid)
+    where = ", ".join(f"{e.file}:{e.line} ({e.kind}: {e.before} -> {e.after or 'removed'})" for e in edits)
+    first = edits[0] if edits else None
+    findings.append(Finding(
+        first.file if first else _where(service, model), first.line if first else 0, _floor_rule(rid),
+        f'Python floor of {service.name} raised to {floor.new_floor} (python_floor = "raise"): '
+        + "; ".join(floor.raised_for) + (f". Changed: {where}" if where else ". No declaration to change was found")
+        + ". Check the CI images and deployment targets that still run older Pythons",
+        Severity.HUMAN, recipe=rid if chain else ""))
+
+
+def explicit_moves(service: Service, config: FleetConfig) -> list[PinChange]:
+    """`[targets]` entries no recipe handles: each is an explicit move of the service's pin to that target."""
+    pinned = {p.package for p in service.pins if not p.path}
+    out: list[PinChange] = []
+    for name, target in config.targets.items():
+        if for_package(name) is not None:
+            continue
+        source = target.replaces if target.replaces and target.replaces in pinned else name
+        if source in pinned:
+            out.append(PinChange(source, name, target.spec, reason=f'[targets] {name} = "{target.spec}": explicit move'))
+    return out
+
+
+def _settle(service: Service, pin_changes: list[tuple[str, PinChange]], floor: FloorPlan, resolver: Resolver,
+            generated: set[str], rewrote: dict[str, set[str]], findings: list[Finding]) -> list[tuple[str, PinChange]]:
+    """Let uv settle the pins: companions that block a target move, every change gets the release uv chose,
+    and a library keeps its runtime ranges wide unless its migrated code needs the new release."""
+    if not pin_changes:
+        return pin_changes
+    pins = [p for p in service.pins if not p.path and p.file not in generated]
+    avoid: dict[str, list[str]] = {}
+    for _, c in pin_changes:
+        recipe = for_package(c.new_package)
+        for adv in recipe.advisories if recipe else ():
+            if adv.versions.startswith("=="):
+                avoid.setdefault(c.new_package, []).append(adv.versions[2:])
+    extra = [r for td in service.project.test_deps for r in td.requirements if not r.startswith("-")]
+    settled = settle(pins, pin_changes, floor.pythons, resolver, extra, avoid)
+    findings += [f if f.file else replace(f, file=service.path or ".") for f in settled.findings]
+    changes = settled.changes
+    if settled.offline or floor.offline:
+        findings.append(Finding(service.path or ".", 0, "pins/offline",
+                                "uv could not reach the package index, so the pins were not checked by the resolver; "
+                                "exact pins get the oldest release fleetshift knows inside the target (the recipes' "
+                                "release lists). Run again with network access to let uv decide", Severity.ADVICE))
+        changes = [(rid, _known_release(c)) for rid, c in changes]
+    if service.project.is_library:
+        changes = _library_ranges(service, changes, rewrote, findings)
+    return changes
+
+
+def _known_release(change: PinChange) -> PinChange:
+    """Offline fallback: the oldest release a recipe knows inside the change's target."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    recipe = for_package(change.new_package)
+    if change.resolved or change.remove or not change.new_spec or recipe is None:
+        return change
+    try:
+        spec = SpecifierSet(change.new_spec)
+    except InvalidSpecifier:
+        return change
+    known = [v for v in recipe.known_versions if spec.contains(v)]
+    return replace(change, resolved=known[0]) if known else change
+
+
+def _library_ranges(service: Service, changes: list[tuple[str, PinChange]], rewrote: dict[str, set[str]],
+                    findings: list[Finding]) -> list[tuple[str, PinChange]]:
+    """A published library's runtime and extra ranges stay wide (floor kept, upper bound raised), except
+    where a recipe rewrote its code for that package: then the floor moves to the target, and says so."""
+    out: list[tuple[str, PinChange]] = []
+    for rid, c in changes:
+        recipe = for_package(c.new_package)
+        if c.remove or c.new_spec is None:
+            out.append((rid, c))
+        elif recipe is not None and recipe.id == rid and rid in rewrote:
+            files = ", ".join(sorted(rewrote[rid])[:3])
+            findings.append(Finding(service.path or ".", 0, "pins/library-floor",
+                                    f"{service.name} is a published library: the floor of {c.new_package} moves to "
+                                    f"{c.new_spec} because its migrated code ({files}) needs the new API",
+                                    Severity.ADVICE, recipe=rid))
+            out.append((rid, c))
+        else:
+            out.append((rid, replace(c, library=True)))
+    return out
+
+
+def _relock(root: Path, service: Service, locks: Sequence[LockFile], pythons: Sequence[str], texts: dict[str, str],
+            decoded: dict[str, Decoded], touched: dict[str, list[str]], findings: list[Finding]) -> None:
+    """Regenerate each lock whose source changed; a lock that cannot be regenerated becomes a Finding."""
+    edited = {rel: texts[rel] for rel in touched if rel in texts and not rel.endswith(".py")}
+    for lock in locks:
+        if lock.source:
+            changed = lock.source in edited
+        else:
+            changed = any(rel.endswith(("pyproject.toml", "Pipfile")) for rel in edited)
+        if not changed or not _inside(service, lock.file):
+            continue
+        result = relock_file(root, service, lock, edited, pythons[0] if pythons else "")
+        if result.text is None:
+            if result.finding is not None:
+                findings.append(result.finding)
+            continue
+        if not _load(root, lock.file, texts, decoded, findings):
+            continue
+        if result.text != texts[lock.file]:
+            texts[lock.file] = result.text
+            touched.setdefault(lock.file, []).extend(dict.fromkeys(r for rel in edited for r in touched.get(rel, ())))
+            tool = "uv pip compile" if lock.kind is LockKind.PIP_COMPILE else lock.command or lock.kind.value
+            findings.append(Finding(lock.file, 0, "pins/lock-regenerated",
+                                    f"{lock.file} regenerated from {lock.source or 'its manifest'} with {tool}",
+                                    Severity.ADVICE))
+
+
 def _apply_pin_changes(root: Path, service: Service, pin_changes: list[tuple[str, PinChange]], texts: dict[str, str],
-                       decoded: dict[str, Decoded], touched: dict[str, list[str]], findings: list[Finding]) -> None:
-    """Edit each manifest's pins in `texts` (on top of what recipes already changed in that file)."""
+                       decoded: dict[str, Decoded], touched: dict[str, list[str]], findings: list[Finding],
+                       generated: set[str] | None = None) -> None:
+    """Edit each manifest's pins in `texts` (on top of what recipes already changed in that file); generated
+    files (pip-compile outputs) are never edited by hand: they are regenerated from their source."""
     for manifest in service.manifests:
+        if generated and manifest.file in generated:
+            continue
         names = {p.package for p in manifest.pins if not p.path}
         mine = [(r, c) for r, c in pin_changes if c.package in names]
         if not mine:
@@ -194,15 +379,17 @@ def _apply_pin_changes(root: Path, service: Service, pin_changes: list[tuple[str
 def rewrite_fleet(fleet: Fleet, plan: Plan, config: FleetConfig, options: RewriteOptions = RewriteOptions()) -> list[ChangeSet]:
     """ChangeSets for every planned service (or the chosen ones), in plan order."""
     root = Path(fleet.root)
+    resolver = Resolver(root)
     out: list[ChangeSet] = []
     for sp in sorted(plan.services, key=lambda s: s.order):
         if options.services and sp.service not in options.services:
             continue
         chain = [r for r in sp.recipes if not options.recipes or r in options.recipes]
-        if not chain:
+        service = fleet.service(sp.service)
+        if not chain and not explicit_moves(service, config):
             out.append(ChangeSet(sp.service, recipes=()))
             continue
-        out.append(rewrite_service(root, fleet.service(sp.service), chain, config, options.todo_comments))
+        out.append(rewrite_service(root, service, chain, config, options.todo_comments, resolver))
     return out
 
 

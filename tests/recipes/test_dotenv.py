@@ -223,19 +223,15 @@ def test_recipe_data() -> None:
 
 
 @pytest.mark.parametrize(
-    ("path", "text", "targets", "severity"),
+    ("path", "text"),
     [
-        ("svc/pyproject.toml", '[project]\nname = "s"\nrequires-python = ">=3.8"\n', None, Severity.HUMAN),
-        ("svc/pyproject.toml", '[project]\nname = "s"\nrequires-python = ">=3.9"\n', None, Severity.ADVICE),
-        ("svc/setup.cfg", "[options]\npython_requires = >=3.9\n", {R: ">=1.2.4,<2"}, Severity.HUMAN),
-        ("svc/setup.cfg", "[options]\npython_requires = >=3.10\n", None, None),
+        ("svc/pyproject.toml", '[project]\nname = "s"\nrequires-python = ">=3.8"\n'),
+        ("svc/setup.cfg", "[options]\npython_requires = >=3.9\n"),
     ],
 )
-def test_python_floor(
-    path: str, text: str, targets: dict[str, str] | None, severity: Severity | None
-) -> None:
-    new, findings = rewrite_files(R, {path: text}, targets=targets)
-    assert new[path] == text
-    assert [f.severity for f in findings] == ([severity] if severity else [])
-    sites = detect(R, text, path)
-    assert bool(sites) == (severity is Severity.HUMAN and targets is None)
+def test_python_floor_is_not_judged_by_the_recipe(path: str, text: str) -> None:
+    """No python-dotenv finding from a config file alone: the Python floor is judged once, for services
+    that use python-dotenv (fleetshift.recipes._floors / fleetshift.resolve)."""
+    new, findings = rewrite_files(R, {path: text}, targets={R: ">=1.2.4,<2"})
+    assert new[path] == text and findings == []
+    assert detect(R, text, path) == []

@@ -501,14 +501,6 @@ def test_config_noop(path: str, text: str) -> None:
 
 
 CONFIG_FINDINGS = [
-    ("svc/pyproject.toml", '[project]\nrequires-python = ">=3.9"\n', "python-version"),
-    (
-        "svc/pyproject.toml",
-        '[project]\nclassifiers = [\n    "Programming Language :: Python :: 3.8",\n]\n',
-        "python-version",
-    ),
-    ("svc/setup.cfg", "[options]\npython_requires = >=3.8\n", "python-version"),
-    ("svc/tox.ini", "[tox]\nenvlist = py39, py311\n", "python-version"),
     (
         "svc/pyproject.toml",
         '[tool.pytest]\nminversion = "9.0"\n\n[tool.pytest.ini_options]\nx = 1\n',
@@ -527,13 +519,18 @@ def test_config_finding(path: str, text: str, rule: str) -> None:
     assert hits and all(f.severity is Severity.HUMAN and f.line > 0 and f.link for f in hits), findings
 
 
-def test_python_310_is_no_finding() -> None:
+@pytest.mark.parametrize("floor", ["3.8", "3.10"])
+def test_the_recipe_does_not_judge_pythons(floor: str) -> None:
+    """The Python support matrix is judged once for every recipe (fleetshift.recipes._floors, against what
+    uv says the target needs), never by a recipe's own config checks."""
     files = {
-        "svc/pyproject.toml": '[project]\nrequires-python = ">=3.10"\nclassifiers = ["Programming Language :: Python :: 3.10"]\n',
-        "svc/tox.ini": "[tox]\nenvlist = py310, py311, py312\n",
+        "svc/pyproject.toml": f'[project]\nrequires-python = ">={floor}"\nclassifiers = ["Programming Language :: Python :: {floor}"]\n',
+        "svc/tox.ini": f"[tox]\nenvlist = py{floor.replace('.', '')}, py311\n",
     }
     _, findings = rewrite_files(R, files)
     assert rid("python-version") not in rules_of(findings)
+    for path, text in files.items():
+        assert rid("python-version") not in rules_of(detect(R, text, path))
 
 
 def test_inactive_config_is_flagged() -> None:
@@ -621,7 +618,6 @@ def test_detect_nothing_on_migrated_code() -> None:
             "[pytest]\nfilterwarnings =\n    ignore::pytest.PytestRemovedIn9Warning\n",
             "removed-in-9-warning",
         ),
-        ("svc/tox.ini", "[tox]\nenvlist = py38,py311\n", "python-version"),
     ],
 )
 def test_detect_config(path: str, text: str, rule: str) -> None:

@@ -169,16 +169,19 @@ def _dist_name(filename: str) -> str | None:
 
 
 def _edit_head(
-    rel: str, line: int, head: str, change: PinChange, hashes: bool = False
+    rel: str, line: int, head: str, change: PinChange, hashes: bool = False, section: str = ""
 ) -> tuple[str, list[Finding]]:
-    """New requirement head ('name[extras]spec', no marker) for `change`, or `head` itself when nothing moves."""
+    """New requirement head ('name[extras]spec', no marker) for `change`, or `head` itself when nothing moves.
+
+    The new specifier keeps the style of the old one (see `_styled`); the spacing between name and
+    specifier is kept too ('pytest == 8.3.5' stays spaced)."""
     m = _HEAD_RE.match(head)
     req = Requirement(head)
     assert m is not None
     renamed = canonicalize_name(change.new_package) != canonicalize_name(m["name"])
     name = change.new_package if renamed else m["name"]
     extras = m["extras"] or ""
-    spec, bad = _target_spec(rel, line, change, _spec_text(head))
+    spec, bad = _target_spec(rel, line, change, _spec_text(head), section)
     if bad is not None:
         return head, [bad]
     if not renamed and SpecifierSet(spec) == req.specifier:
@@ -201,15 +204,81 @@ def _edit_head(
     return f"{name}{extras}{spec}", findings
 
 
-def _target_spec(rel: str, line: int, change: PinChange, current: str) -> tuple[str, Finding | None]:
-    """The specifier `change` asks for (`current` when it keeps the spec), or a Finding when it is not PEP 440."""
+def _target_spec(
+    rel: str, line: int, change: PinChange, current: str, section: str = ""
+) -> tuple[str, Finding | None]:
+    """The specifier to write for `change` in the style of `current` (`current` when it keeps the spec), or a
+    Finding when the target is not PEP 440."""
     spec = current if change.new_spec is None else _normal_spec(change.new_spec)
     try:
         SpecifierSet(spec)
     except InvalidSpecifier:
         msg = f"{rel}:{line}: target {spec!r} for {change.new_package} is not a PEP 440 specifier; fix the target"
         return spec, _error(rel, line, "bad-target", msg)
+    if change.new_spec is not None:
+        spec = _styled(current, spec, change, section)
     return spec, None
+
+
+RUNTIME_SECTIONS = ("dependencies", "install_requires", "packages")
+TEST_EXTRAS = ("test", "tests", "testing", "dev", "develop", "development", "lint", "docs", "doc", "ci")
+
+
+def is_runtime(section: str) -> bool:
+    """Whether a pin's section is what the published package itself requires (runtime or an extra users
+    install), as opposed to the project's own test/dev tooling."""
+    if section in RUNTIME_SECTIONS:
+        return True
+    for prefix in ("optional:", "extra:"):
+        if section.startswith(prefix):
+            return section[len(prefix) :].lower() not in TEST_EXTRAS
+    return False
+
+
+def _release_of(version: str, parts: int) -> str:
+    """The first `parts` numbers of a release ('9.1.2', 2 -> '9.1')."""
+    rel = list(Version(version).release) + [0] * parts
+    return ".".join(map(str, rel[: max(parts, 1)]))
+
+
+def _styled(current: str, target: str, change: PinChange, section: str) -> str:
+    """The target written in the style of the pin it replaces.
+
+    A published library's runtime/extra range stays wide: its floor stays and only an upper bound that
+    excludes the target moves (`>=8.2,<9` -> `>=8.2,<10`; `>=0.21` stays). Otherwise, once the resolver has
+    chosen a release, `==` stays `==` at that release and `~=` stays `~=` with as many numbers; any other
+    range (or no chosen release) becomes the target.
+    """
+    from fleetshift.resolve import lower_bounds, lowest_of, upper_specs
+
+    if change.library and is_runtime(section):
+        if not current:
+            return current
+        try:
+            cur = SpecifierSet(current)
+        except InvalidSpecifier:
+            return target
+        floors = lower_bounds(current) or [f">={s.version}" for s in cur if s.operator in ("==", "===")]
+        wanted = change.resolved or lowest_of(target)
+        if wanted and cur.contains(wanted, prereleases=True) and not any(s.operator in ("==", "===") for s in cur):
+            return current  # already wide enough
+        others = [str(s) for s in cur if s.operator == "!="]
+        return ",".join([*floors, *upper_specs(target), *others]) or target
+    resolved = change.resolved  # without the resolver's release there is nothing honest to write in `==`
+    try:
+        cur = list(SpecifierSet(current))
+    except InvalidSpecifier:
+        return target
+    if len(cur) == 1 and resolved:
+        op, ver = cur[0].operator, cur[0].version
+        try:
+            if op in ("==", "===") and not ver.endswith(".*"):
+                return f"{op}{resolved}"
+            if op == "~=":
+                return f"~={_release_of(resolved, len(Version(ver).release))}"
+        except InvalidVersion:
+            return target
+    return target
 
 
 def _stale_hash(rel: str, line: int, package: str) -> Finding:

@@ -296,13 +296,16 @@ def _edit_table(rel: str, index: _TomlIndex, tbl: _TableDeps, changes: list[PinC
         except (InvalidSpecifier, InvalidVersion) as exc:
             findings.append(_cannot_edit(rel, line, key, f"its constraint is unreadable ({_why(exc)})"))
             continue
-        spec, bad = _target_spec(rel, line, change, old.spec)
+        spec, bad = _target_spec(rel, line, change, old.spec, tbl.section)
         if bad is not None:
             findings.append(bad)
             continue
         if not renamed and SpecifierSet(spec) == SpecifierSet(old.spec):
             continue
         written = spec or "*"
+        raw = value if isinstance(value, str) else value.get("version")
+        if tbl.poetry and isinstance(raw, str) and change.new_spec is not None:
+            written = _poetry_styled(str(raw), written, change, tbl.section)
         if isinstance(value, str):
             new_value: Any = _like(value, written)
         else:
@@ -326,6 +329,25 @@ def _edit_table(rel: str, index: _TomlIndex, tbl: _TableDeps, changes: list[PinC
         elif not renamed and isinstance(value, str):
             tbl.table[key] = new_value
     return findings
+
+
+def _poetry_styled(raw: str, spec: str, change: PinChange, section: str) -> str:
+    """A Poetry constraint in the style it was written: `^8.2` -> `^9.1`, `~8.2` -> `~9.1`, `8.2.3` -> the
+    resolved release; anything else (and a library's wide runtime range) as the PEP 440 `spec`."""
+    from fleetshift.manifests._common import _release_of, is_runtime
+
+    raw = raw.strip()
+    resolved = change.resolved
+    if not resolved or (change.library and is_runtime(section)):
+        return spec
+    try:
+        if raw[:1] in ("^", "~") and raw[1:2] != "=" and re.fullmatch(r"[0-9][0-9.]*", raw[1:].strip()):
+            return raw[0] + _release_of(resolved, len(Version(raw[1:].strip()).release))
+        if re.fullmatch(r"[0-9][0-9.]*", raw):
+            return resolved
+    except InvalidVersion:
+        return spec
+    return spec
 
 
 def _rename_key(table: Any, old: str, new: str, value: Any) -> bool:

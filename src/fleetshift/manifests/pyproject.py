@@ -139,7 +139,7 @@ def _edit_array(rel: str, index: _TomlIndex, arr: _Array, by_name: dict[str, Pin
             continue
         lead = value[: len(value) - len(value.lstrip())]
         head, tail = _split_marker(value.strip())
-        new_head, more = _edit_head(rel, line, head, change)
+        new_head, more = _edit_head(rel, line, head, change, section=arr.section)
         findings += more
         if new_head != head:
             arr.array[i] = _like(item, lead + new_head + tail)

@@ -214,6 +214,7 @@ def _edit_requirements(rel: str, text: str, changes: list[PinChange]) -> tuple[s
     by_name = _resolve_changes(changes, {e.pin.package for e in entries})
     findings: list[Finding] = []
     drop: set[int] = set()
+    columns = [_comment_column(_split_ending(line)[0]) for line in lines]
     for e in entries:
         change = by_name.get(e.pin.package)
         if change is None:
@@ -233,5 +234,28 @@ def _edit_requirements(rel: str, text: str, changes: list[PinChange]) -> tuple[s
             continue
         new_head, more = _edit_head(rel, e.pin.line, e.head, change, hashes=bool(e.pin.hashes))
         findings += more
-        lines[e.start] = content[:indent] + new_head + content[indent + len(e.head) :] + ending
+        rest = content[indent + len(e.head) :]
+        col = _comment_column(content)
+        if col is not None and columns.count(col) > 1:
+            rest = _aligned(rest, len(new_head) - len(e.head))
+        lines[e.start] = content[:indent] + new_head + rest + ending
     return "".join(line for i, line in enumerate(lines) if i not in drop), findings
+
+
+def _comment_column(content: str) -> int | None:
+    """Column of a trailing comment set off by two or more spaces ('pytest==8.3.5     # runner'), else None."""
+    m = re.search(r"\S(\s{2,})#", content)
+    return m.end() - 1 if m else None
+
+
+def _aligned(rest: str, grown: int) -> str:
+    """What follows a requirement head, with the spaces before a column-aligned trailing comment adjusted so
+    the comment stays in its column when the head grew or shrank by `grown` characters."""
+    m = re.match(r"^([ \t]+)(?=\S)", rest)
+    if not m or grown == 0 or "\t" in m.group(1):
+        return rest
+    gap = len(m.group(1))
+    if gap < 2 or not rest[gap:].startswith("#"):
+        return rest
+    new_gap = max(gap - grown, 2)
+    return " " * new_gap + rest[gap:]

@@ -126,7 +126,7 @@ def _edit_setup_cfg(rel: str, text: str, changes: list[PinChange]) -> tuple[str,
                 else:
                     drop.add(v.index)
                 continue
-            new_head, more = _edit_head(rel, v.pin.line, v.head, change)
+            new_head, more = _edit_head(rel, v.pin.line, v.head, change, section=v.pin.section)
             findings += more
             lines[v.index] = content[: v.column] + new_head + content[v.column + len(v.head) :] + ending
     return "".join(line for i, line in enumerate(lines) if i not in drop), findings

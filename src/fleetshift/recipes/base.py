@@ -41,6 +41,8 @@ class PinChange:
     new_spec: str | None
     remove: bool = False
     reason: str = ""
+    resolved: str = ""  # the release the resolver chose for it, written where the pin is exact (`==`)
+    library: bool = False  # a published library's runtime/extra range: raise the upper bound, keep the floor
 
 
 @dataclass(frozen=True)

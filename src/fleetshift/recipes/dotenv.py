@@ -16,9 +16,8 @@ from packaging.version import Version
 
 from fleetshift.model import Action, Finding, Severity, UsageSite
 from fleetshift.recipes._ast import Imports, keyword
-from fleetshift.recipes._floors import oldest_target, requires_python, requires_python_line
+from fleetshift.recipes._targets import oldest_target
 from fleetshift.recipes.base import (
-    ConfigFile,
     FileKind,
     Recipe,
     RewriteContext,
@@ -65,10 +64,9 @@ class DotenvRecipe(Recipe):
         "1.2.0", "1.2.1", "1.2.2", "1.2.3", "1.2.4",
     )  # fmt: skip
     tokens = (b"dotenv", b"\\ufeff", b"PYTHON_DOTENV_DISABLED")
-    config_tokens = (b"requires-python", b"python_requires")
     order = 60
     risk_weight = 0.5  # pins plus behaviour notes; nothing is rewritten
-    config_kinds = ("pyproject.toml", "setup.cfg")
+    config_kinds = ()  # the Python floor is judged once for every recipe, by the resolver (see _floors)
     docs = CHANGELOG
     rules = (
         _rule("python-floor", "python-dotenv 1.1 needs Python >=3.9, 1.2.2+ need >=3.10", Action.HUMAN,
@@ -102,31 +100,6 @@ class DotenvRecipe(Recipe):
 
     def detect(self, src: SourceFile) -> Iterable[UsageSite]:
         return [self.site(src, node, rule, detail) for node, rule, detail in _sites(src.tree)]
-
-    def detect_config(self, cfg: ConfigFile) -> Iterable[UsageSite]:
-        message, human, line = self._python_floor(cfg, Version("1.2.1"))
-        return [self.site(cfg, line, "python-dotenv/python-floor", message)] if message and human else []
-
-    def _python_floor(self, cfg: ConfigFile, floor: Version) -> tuple[str | None, bool, int]:
-        spec = requires_python(cfg)
-        line = requires_python_line(cfg.text)
-        if spec is None:
-            return None, False, line
-        if spec.contains("3.8") or spec.contains("3.7"):
-            return f"requires-python {spec} admits Python <3.9; python-dotenv>=1.1 needs >=3.9", True, line
-        if spec.contains("3.9"):
-            if floor >= Version("1.2.2"):
-                return (
-                    f"requires-python {spec} admits Python 3.9; python-dotenv>=1.2.2 needs >=3.10",
-                    True,
-                    line,
-                )
-            return (
-                f"requires-python {spec} admits Python 3.9: the resolver stops at python-dotenv 1.2.1 there",
-                False,
-                line,
-            )
-        return None, False, line
 
     # ---- rewriting ---------------------------------------------------------------------------------
 
@@ -173,15 +146,6 @@ class DotenvRecipe(Recipe):
                 self.finding(path, getattr(node, "lineno", 0), rule, detail or f"{r.summary}; {r.fix}", sev)
             )
         return RewriteResult(new_text, findings)
-
-    def rewrite_config(self, cfg: ConfigFile, ctx: RewriteContext) -> RewriteResult:
-        message, human, line = self._python_floor(cfg, self.target_floor(ctx))
-        if message is None:
-            return RewriteResult(cfg.text)
-        sev = Severity.HUMAN if human else Severity.ADVICE
-        return RewriteResult(
-            cfg.text, [self.finding(cfg.path, line, "python-dotenv/python-floor", message, sev)]
-        )
 
 
 def _implicit(call: ast.Call, func: str) -> bool:

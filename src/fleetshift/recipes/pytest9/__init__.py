@@ -59,7 +59,7 @@ class PytestRecipe(Recipe):
         b"pytest_", b"from_parent", b"importorskip", b"PytestRemovedIn9Warning", b"yield_fixture", b"parametrize",
         b"fixture", b"inicfg", b"console_main", b"def test",
     )  # fmt: skip
-    config_tokens = (b"pytest", b"python", b"envlist", b"Python")
+    config_tokens = (b"pytest",)
     rules = RULES
     requires: ClassVar[Mapping[str, str]] = {"pytest-asyncio": ">=1.3.0"}
     order = 20

@@ -6,9 +6,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-import tomlkit
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
 from fleetshift.model import Finding, Severity
 from fleetshift.recipes import _pytest_config as pc
 from fleetshift.recipes.base import Recipe, config_kind
@@ -16,18 +13,10 @@ from fleetshift.recipes.pytest9.detect import doctest_autouse
 
 _STRICT = re.compile(r"(?<!\S)--strict(?![\w-])")
 _W9 = re.compile(r"(?<!\S)(?:-W\s*|--pythonwarnings[=\s]+)\S*PytestRemovedIn9Warning\S*")
-_PY_OLD = re.compile(r"\bpy(?:3)?(2\d?|3[0-9](?!\d))\b")
-_CLASSIFIER_OLD = re.compile(r"Programming Language :: Python :: (2(?:\.\d+)?|3\.[0-9])\s*$")
 # rules whose config sites are also reported as findings when rewriting
-_REPORTED = ("python-version", "toml-tables", "deprecated-9-1", "removed-in-9-warning", "strict-flag")
-
-
-def _old_python_spec(spec: str) -> bool:
-    try:
-        s = SpecifierSet(spec.strip().strip("'\""))
-    except InvalidSpecifier:
-        return False
-    return any(s.contains(v) for v in ("2.7", "3.6", "3.7", "3.8", "3.9"))
+# (the Python support matrix is judged once for every recipe, against what uv says each target needs:
+# fleetshift.recipes._floors and fleetshift.resolve)
+_REPORTED = ("toml-tables", "deprecated-9-1", "removed-in-9-warning", "strict-flag")
 
 
 def _tox_strict(section: str, line: str) -> bool:
@@ -39,31 +28,11 @@ def _pyproject_issues(path: str, text: str) -> Iterable[tuple[int, str, str]]:
     found = pc.sections(path, text)
     if "tool.pytest" in found and "tool.pytest.ini_options" in found:
         yield pc.line_of(text, "[tool.pytest"), "toml-tables", "both pytest tables"
-    try:
-        doc = tomlkit.parse(text).unwrap()
-    except Exception:
-        doc = {}
-    project = doc.get("project", {}) if isinstance(doc, dict) else {}
-    rp = project.get("requires-python") if isinstance(project, dict) else None
-    if isinstance(rp, str) and _old_python_spec(rp):
-        yield pc.line_of(text, "requires-python"), "python-version", f"requires-python {rp}"
-    for c in project.get("classifiers", []) if isinstance(project, dict) else []:
-        if isinstance(c, str) and _CLASSIFIER_OLD.search(c):
-            yield pc.line_of(text, c), "python-version", c
 
 
 def _ini_issues(kind: str, text: str) -> Iterable[tuple[int, str, str]]:
     for n, section, line in pc.ini_lines(text):
-        key = line.split("=", 1)[0].strip() if "=" in line else ""
-        if kind == "setup.cfg" and key == "python_requires" and _old_python_spec(line.split("=", 1)[1]):
-            yield n, "python-version", line
-        elif _CLASSIFIER_OLD.search(line):
-            yield n, "python-version", line
-        elif (
-            kind == "tox.ini" and section == "tox" and (key == "envlist" or not key) and _PY_OLD.search(line)
-        ):
-            yield n, "python-version", line
-        elif kind == "tox.ini" and _tox_strict(section, line):
+        if kind == "tox.ini" and _tox_strict(section, line):
             yield n, "strict-flag", line
 
 

@@ -17,10 +17,9 @@ from dataclasses import replace
 from packaging.version import Version
 
 from fleetshift.model import Action, Finding, Severity, UsageSite
-from fleetshift.recipes._floors import oldest_target, requires_python_line
 from fleetshift.recipes._lazy import lazy_exports
+from fleetshift.recipes._targets import oldest_target
 from fleetshift.recipes.base import (
-    ConfigFile,
     FileKind,
     Recipe,
     RewriteContext,
@@ -28,7 +27,7 @@ from fleetshift.recipes.base import (
     SourceFile,
     file_kind,
 )
-from fleetshift.recipes.tenacity.detect import python_floor, sites
+from fleetshift.recipes.tenacity.detect import sites
 from fleetshift.recipes.tenacity.resolve import Facts, ServiceIndex
 from fleetshift.recipes.tenacity.rules import ADVISORIES, CHANGELOG, INFO_SITES, RULES
 
@@ -50,10 +49,9 @@ class TenacityRecipe(Recipe):
         "9.2.1",
     )  # fmt: skip
     tokens = (b"tenacity", b".retry.statistics", b"asyncio.sleep", b'"sleep"', b"'sleep'")
-    config_tokens = (b"requires-python", b"python_requires")
     order = 40
     risk_weight = 1.5
-    config_kinds = ("pyproject.toml", "setup.cfg")
+    config_kinds = ()  # the Python floor is judged once for every recipe, by the resolver (see _floors)
     docs = f"{CHANGELOG} ; https://github.com/jd/tenacity/tree/main/releasenotes/notes"
     advisories = ADVISORIES
     rules = RULES
@@ -68,16 +66,10 @@ class TenacityRecipe(Recipe):
             site = self.site(src, node, rule, detail)
             yield replace(site, action=Action.INFO) if rule in INFO_SITES else site
 
-    def detect_config(self, cfg: ConfigFile) -> Iterable[UsageSite]:
-        rule, human = python_floor(cfg, Version("9.1.2"))
-        if rule is None or not human:
-            return []
-        return [self.site(cfg, requires_python_line(cfg.text), "tenacity/python-floor", rule)]
-
     # ---- rewriting ---------------------------------------------------------------------------------
 
     def target_floor(self, ctx: RewriteContext) -> Version:
-        """The oldest known release the campaign's target admits."""
+        """The oldest release the campaign's target admits (gates rewrites that need a newer API)."""
         return oldest_target(self, ctx, "9.1.2")
 
     def prepare(self, ctx: RewriteContext) -> ServiceIndex:
@@ -131,14 +123,6 @@ class TenacityRecipe(Recipe):
             message = detail if s.action is Action.HUMAN else f"not rewritten automatically here: {detail}"
             findings.append(self.finding(path, s.line, s.rule, message, Severity.HUMAN))
         return RewriteResult(new_text, findings)
-
-    def rewrite_config(self, cfg: ConfigFile, ctx: RewriteContext) -> RewriteResult:
-        message, human = python_floor(cfg, self.target_floor(ctx))
-        if message is None:
-            return RewriteResult(cfg.text)
-        line = requires_python_line(cfg.text)
-        sev = Severity.HUMAN if human else Severity.ADVICE
-        return RewriteResult(cfg.text, [self.finding(cfg.path, line, "tenacity/python-floor", message, sev)])
 
 
 RECIPE = TenacityRecipe()

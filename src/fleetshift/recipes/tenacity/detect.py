@@ -5,11 +5,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from packaging.version import Version
-
 from fleetshift.recipes._ast import dotted, keyword
-from fleetshift.recipes._floors import requires_python
-from fleetshift.recipes.base import ConfigFile
 from fleetshift.recipes.tenacity.resolve import Facts, ServiceIndex, _norm, compose_verdict
 
 RETRY_CALLABLES = frozenset(
@@ -297,21 +293,3 @@ def _decorated_sites(facts: Facts, fn: ast.FunctionDef | ast.AsyncFunctionDef) -
                     exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
                     if facts.qual(exc) == "tenacity.TryAgain":
                         yield node, "tenacity/reraise-tryagain", ""
-
-
-def python_floor(cfg: ConfigFile, floor: Version) -> tuple[str | None, bool]:
-    """(message, needs a human) about the service's Python floor, or (None, False)."""
-    spec = requires_python(cfg)
-    if spec is None:
-        return None, False
-    if spec.contains("3.8") or spec.contains("3.7"):
-        return (
-            f"requires-python {spec} admits Python <3.9; tenacity>=9.1.2 needs >=3.9 (9.1.3+ need >=3.10)",
-            True,
-        )
-    if spec.contains("3.9"):
-        if floor < Version("9.1.3"):
-            return (f"requires-python {spec} admits Python 3.9: the resolver stops at tenacity 9.1.2 there "
-                    "(9.1.3+ need >=3.10)"), False  # fmt: skip
-        return f"requires-python {spec} admits Python 3.9; tenacity>=9.1.3 needs >=3.10", True
-    return None, False

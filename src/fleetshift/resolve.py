@@ -1,0 +1,497 @@
+"""Let the resolver decide: `uv pip compile` a service's requirements with the campaign's targets, for each
+Python the service supports, and read what it chose or why it could not.
+
+Every answer is cached in `.fleetshift/cache/resolve/` by a hash of its inputs (requirements, Python, mode
+and uv's version), so a second dry run asks uv nothing. uv's own cache makes a first answer cheap too.
+When uv cannot reach the index the answer says so (`unavailable`), and callers fall back to what the
+recipes know, with a Finding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+CACHE_DIR = Path(".fleetshift") / "cache" / "resolve"
+_LINE_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# uv's words when the index (or the network) could not be reached, as opposed to "no solution"
+_UNREACHABLE = ("error sending request", "dns error", "failed to fetch", "network", "connect", "timed out",
+                "offline", "not found in the cache", "no such file", "os error")
+
+
+@cache
+def uv_bin() -> str:
+    """The uv executable of the `uv` package fleetshift depends on (PATH's uv as a fallback)."""
+    try:
+        from uv import find_uv_bin
+
+        return find_uv_bin()
+    except (ImportError, FileNotFoundError):
+        return "uv"
+
+
+@cache
+def uv_version() -> str:
+    try:
+        return subprocess.run([uv_bin(), "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "uv"
+
+
+def uv_env() -> dict[str, str]:
+    """The environment every uv call of fleetshift runs in: never download a Python, no progress bars."""
+    env = dict(os.environ)
+    env.update(UV_PYTHON_DOWNLOADS="never", UV_NO_PROGRESS="1", NO_COLOR="1")
+    return env
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What uv chose for some requirements on one Python, or why it could not."""
+
+    python: str
+    ok: bool
+    versions: Mapping[str, str] = field(default_factory=dict)  # canonical name -> release
+    error: str = ""
+    unavailable: bool = False  # uv could not reach the index (or run at all): no verdict on the pins
+    cached: bool = False
+
+    def mentioned(self, names: Iterable[str]) -> list[str]:
+        """Which of `names` (canonical) uv's error names: the pins that take part in a conflict."""
+        words = {canonicalize_name(w) for w in _NAME_RE.findall(self.error)}
+        return [n for n in names if n in words]
+
+    @property
+    def python_blocked(self) -> bool:
+        """The failure is about the Python version (a release's Requires-Python), not about other pins."""
+        return not self.ok and "requested Python version" in self.error
+
+    def reason(self) -> str:
+        """uv's explanation in one line."""
+        lines = [ln.strip() for ln in self.error.splitlines() if ln.strip().startswith(("cause:", "Because", "And"))]
+        text = " ".join(ln.removeprefix("cause:").strip() for ln in lines) or self.error.strip()
+        return re.sub(r"\s+", " ", text)[:400]
+
+
+class Resolver:
+    """`uv pip compile` with a cache by input hash. `offline` makes uv use only its own cache."""
+
+    def __init__(self, root: Path | None = None, *, offline: bool = False, timeout: float = 180.0) -> None:
+        self.folder = (Path(root) / CACHE_DIR) if root is not None else None
+        self.offline = offline or os.environ.get("FLEETSHIFT_OFFLINE", "") not in ("", "0")
+        self.timeout = timeout
+        self.memory: dict[str, Resolution] = {}
+        self.calls = 0  # how many times uv actually ran (for measurements and tests)
+
+    def compile(self, requirements: Sequence[str], python: str, *, constraints: Sequence[str] = (),
+                lowest: bool = False) -> Resolution:
+        """Resolve `requirements` (PEP 508 strings) for Python `python` ("3.10"); `lowest` prefers the lowest
+        release of each requirement that resolves (uv's lowest-direct), else the newest."""
+        reqs = sorted(dict.fromkeys(r.strip() for r in requirements if r.strip()))
+        cons = sorted(dict.fromkeys(c.strip() for c in constraints if c.strip()))
+        key = hashlib.sha256(json.dumps([reqs, cons, python, lowest, uv_version()]).encode()).hexdigest()[:32]
+        if key in self.memory:
+            return self.memory[key]
+        stored = self._load(key)
+        if stored is not None:
+            self.memory[key] = stored
+            return stored
+        result = self._run(reqs, cons, python, lowest)
+        self.memory[key] = result
+        if not result.unavailable:
+            self._store(key, result)
+        return result
+
+    def newest(self, package: str, python: str, spec: str = "") -> str | None:
+        """The newest release of `package` inside `spec` that installs on `python`, or None."""
+        res = self.compile([f"{package}{spec}"], python)
+        return res.versions.get(canonicalize_name(package)) if res.ok else None
+
+    def supports(self, requirement: str, python: str) -> Resolution:
+        """Whether `requirement` alone resolves on `python` (the check of a target's Requires-Python)."""
+        return self.compile([requirement], python)
+
+    def lowest_moving(self, package: str, beyond: str, others: Sequence[str], pythons: Sequence[str],
+                      constraints: Sequence[str] = ()) -> tuple[str | None, str]:
+        """The lowest release of `package` inside `beyond` that resolves with `others` on every Python;
+        (release, "") or (None, uv's reason)."""
+        chosen: list[Version] = []
+        for py in pythons:
+            res = self.compile([*others, f"{package}{beyond}"], py, constraints=constraints, lowest=True)
+            if not res.ok:
+                return None, res.reason()
+            v = res.versions.get(canonicalize_name(package))
+            if v is None:
+                return None, f"uv did not choose {package}"
+            chosen.append(Version(v))
+        if not chosen:
+            return None, "no Python to resolve for"
+        return str(max(chosen)), ""
+
+    # ---- uv and the cache -----------------------------------------------------------------------
+
+    def _run(self, reqs: list[str], cons: list[str], python: str, lowest: bool) -> Resolution:
+        self.calls += 1
+        with tempfile.TemporaryDirectory(prefix="fleetshift-resolve-") as tmp:
+            req_file = Path(tmp) / "requirements.in"
+            req_file.write_text("\n".join(reqs) + "\n", encoding="utf-8")
+            cmd = [uv_bin(), "pip", "compile", str(req_file), "--python-version", python, "--no-header",
+                   "--no-annotate", "--quiet", "--color", "never"]
+            if cons:
+                con_file = Path(tmp) / "constraints.txt"
+                con_file.write_text("\n".join(cons) + "\n", encoding="utf-8")
+                cmd += ["-c", str(con_file)]
+            if lowest:
+                cmd += ["--resolution", "lowest-direct"]
+            if self.offline:
+                cmd.append("--offline")
+            try:
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=self.timeout, env=uv_env(), cwd=tmp)
+            except subprocess.TimeoutExpired:
+                return Resolution(python, False, error=f"uv pip compile timed out after {self.timeout:g}s",
+                                  unavailable=True)
+            except OSError as exc:
+                return Resolution(python, False, error=f"cannot run uv: {exc}", unavailable=True)
+        if proc.returncode == 0:
+            versions = {}
+            for line in proc.stdout.splitlines():
+                m = _LINE_RE.match(line.strip())
+                if m:
+                    versions[canonicalize_name(m.group(1))] = m.group(2)
+            return Resolution(python, True, versions)
+        error = "\n".join(ln for ln in proc.stderr.splitlines() if not ln.startswith("warning:"))
+        solved = "No solution found" in error or "unsatisfiable" in error
+        unavailable = not solved and any(w in error.lower() for w in _UNREACHABLE)
+        return Resolution(python, False, error=error.strip(), unavailable=unavailable or not solved)
+
+    def _load(self, key: str) -> Resolution | None:
+        if self.folder is None:
+            return None
+        try:
+            data = json.loads((self.folder / f"{key}.json").read_text(encoding="utf-8"))
+            return Resolution(data["python"], data["ok"], data["versions"], data["error"], cached=True)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def _store(self, key: str, res: Resolution) -> None:
+        if self.folder is None:
+            return
+        from fleetshift.fsutil import replace_file
+
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            gitignore = self.folder.parent.parent / ".gitignore"
+            if not gitignore.exists():
+                gitignore.write_text("*\n")
+            data = {"python": res.python, "ok": res.ok, "versions": dict(res.versions), "error": res.error}
+            replace_file(self.folder / f"{key}.json", json.dumps(data, sort_keys=True))
+        except OSError:
+            pass  # a read-only fleet still resolves, only slower the next time
+
+
+# ---- specifier arithmetic the decisions need ------------------------------------------------------
+
+
+def upper_bound(spec: str) -> tuple[str, str] | None:
+    """The tightest upper bound of a specifier as (operator, version) — ("<", "9") — or None when open above."""
+    try:
+        specs = list(SpecifierSet(spec))
+    except InvalidSpecifier:
+        return None
+    best: tuple[Version, str, str] | None = None
+    for s in specs:
+        op, ver = s.operator, s.version
+        try:
+            if op in ("<", "<="):
+                cand = (Version(ver), op, ver)
+            elif op in ("==", "===") and not ver.endswith(".*"):
+                cand = (Version(ver), "<=", ver)
+            elif op == "==" and ver.endswith(".*"):
+                parts = [int(p) for p in ver[:-2].split(".")]
+                parts[-1] += 1
+                nxt = ".".join(map(str, parts))
+                cand = (Version(nxt), "<", nxt)
+            elif op == "~=":
+                parts = [int(p) for p in Version(ver).release]
+                head = parts[:-1] if len(parts) > 1 else parts
+                head[-1] += 1
+                nxt = ".".join(map(str, head))
+                cand = (Version(nxt), "<", nxt)
+            else:
+                continue
+        except (InvalidVersion, ValueError):
+            continue
+        if best is None or cand[0] < best[0]:
+            best = cand
+    return (best[1], best[2]) if best else None
+
+
+def beyond(spec: str) -> str | None:
+    """A specifier of the releases above everything `spec` admits (`<5` -> `>=5`, `==0.23.5` -> `>0.23.5`)."""
+    ub = upper_bound(spec)
+    if ub is None:
+        return None
+    op, ver = ub
+    return f">={ver}" if op == "<" else f">{ver}"
+
+
+def lower_bounds(spec: str) -> list[str]:
+    """The specifiers of `spec` that bound it from below (`>=`, `>`, and `~=` as its `>=`)."""
+    out = []
+    try:
+        for s in SpecifierSet(spec):
+            if s.operator in (">=", ">"):
+                out.append(str(s))
+            elif s.operator == "~=":
+                out.append(f">={s.version}")
+    except InvalidSpecifier:
+        return []
+    return out
+
+
+def upper_specs(spec: str) -> list[str]:
+    """The specifiers of `spec` that bound it from above, as written (`<10`, `<=2`)."""
+    try:
+        return [str(s) for s in SpecifierSet(spec) if s.operator in ("<", "<=")]
+    except InvalidSpecifier:
+        return []
+
+
+def lowest_of(spec: str) -> str:
+    """The release a range starts at (`>=9.1.2,<10` -> "9.1.2"), or "" when it does not say."""
+    try:
+        for s in SpecifierSet(spec):
+            if s.operator in (">=", "==", "===", "~=") and not s.version.endswith(".*"):
+                return s.version
+    except InvalidSpecifier:
+        pass
+    return ""
+
+
+# ---- decisions for one service --------------------------------------------------------------------
+
+
+def _normal(spec: str) -> str:
+    spec = (spec or "").strip()
+    try:
+        Version(spec)
+    except InvalidVersion:
+        return spec
+    return f"=={spec}"
+
+
+def _floor_rule(recipe_id: str) -> str:
+    """The rule id a recipe's Python-floor findings carry (its own python-floor/python-version rule)."""
+    from fleetshift.recipes import get
+
+    try:
+        recipe = get(recipe_id)
+    except Exception:
+        return "pins/python-floor"
+    for r in recipe.rules:
+        if r.id.endswith(("/python-floor", "/python-version")):
+            return r.id
+    return "pins/python-floor"
+
+
+@dataclass
+class FloorPlan:
+    """What the Python-floor policy decided before anything is rewritten."""
+
+    chain: list[str]
+    targets: dict[str, str]
+    pythons: list[str]
+    new_floor: str = ""
+    raised_for: list[str] = field(default_factory=list)  # "pytest>=9.0.2,<10 needs Python >=3.10"
+    findings: list[Any] = field(default_factory=list)
+    offline: bool = False
+
+
+def plan_floor(service_label: str, where: str, chain: Sequence[str], targets: Mapping[str, str],
+               pythons: Sequence[str], policy: str, resolver: Resolver) -> FloorPlan:
+    """Check each chained recipe's target against every Python the service supports (uv reads each
+    release's Requires-Python), then apply the policy: *raise* finds the lowest Python every target installs
+    on; *keep* narrows a target to its newest release for the floor, or blocks the recipe."""
+    from fleetshift.model import Finding, Severity
+    from fleetshift.recipes import get
+    from fleetshift.recipes._floors import NEWEST_MINOR, minor_key
+
+    plan = FloorPlan(list(chain), dict(targets), list(pythons))
+    failing: dict[str, list[str]] = {}
+    for rid in chain:
+        recipe = get(rid)
+        spec = plan.targets.get(recipe.package, recipe.migrates_to)
+        for py in pythons:
+            res = resolver.supports(f"{recipe.package}{_normal(spec)}", py)
+            if res.unavailable:
+                plan.offline = True
+            elif not res.ok:
+                failing.setdefault(rid, []).append(py)
+    if not failing:
+        return plan
+    if policy == "raise":
+        worst = max((py for pys in failing.values() for py in pys), key=minor_key)
+        major, minor = minor_key(worst)
+        for m in range(minor + 1, NEWEST_MINOR + 1):
+            cand = f"{major}.{m}"
+            checks = [resolver.supports(f"{get(r).package}{_normal(plan.targets.get(get(r).package, get(r).migrates_to))}",
+                                        cand) for r in failing]
+            if all(c.ok for c in checks):
+                plan.new_floor = cand
+                plan.pythons = [cand, *[p for p in pythons if minor_key(p) > minor_key(cand)]]
+                for r in failing:
+                    pkg = get(r).package
+                    plan.raised_for.append(f"{pkg}{plan.targets.get(pkg, get(r).migrates_to)} does not install on "
+                                           f"Python {', '.join(failing[r])}")
+                return plan
+        # nothing installs anywhere we know: block like *keep* would
+    for rid, pys in failing.items():
+        recipe = get(rid)
+        py = min(pys, key=minor_key)
+        spec = plan.targets.get(recipe.package, recipe.migrates_to)
+        newest = resolver.newest(recipe.package, py)
+        rule = _floor_rule(rid)
+        if newest and recipe.is_old(recipe.package, f"=={newest}") is False:
+            narrowed = ",".join([f">={newest}", *upper_specs(spec)])
+            plan.targets[recipe.package] = narrowed
+            plan.findings.append(Finding(
+                where, 0, rule,
+                f"{recipe.package}{spec} does not install on Python {py}, which {service_label} still supports "
+                f"(python_floor = \"keep\"); its target here is {recipe.package}{narrowed}, the newest release "
+                f"for Python {py} being {newest}", Severity.ADVICE, recipe=rid))
+            continue
+        plan.chain.remove(rid)
+        before = f" (the newest for Python {py} is {newest}, before the break)" if newest else ""
+        plan.findings.append(Finding(
+            where, 0, rule,
+            f"blocked by Python {py}: {recipe.package}{spec} needs a newer Python than {service_label} supports"
+            f"{before}; {recipe.id} was not applied and the service stays on its pins. Drop Python {py} and set "
+            f'python_floor = "raise" for it to migrate', Severity.HUMAN, recipe=rid))
+    return plan
+
+
+def _req(name: str, extras: Sequence[str], spec: str, marker: str) -> str:
+    return f"{name}{'[' + ','.join(extras) + ']' if extras else ''}{_normal(spec)}{'; ' + marker if marker else ''}"
+
+
+def _range_from(version: str) -> str:
+    """A caret-like range starting at a release: 1.3.0 -> >=1.3.0,<2; 0.24.1 -> >=0.24.1,<0.25."""
+    rel = [*list(Version(version).release), 0, 0]
+    upper = f"{rel[0] + 1}" if rel[0] else f"0.{rel[1] + 1}"
+    return f">={version},<{upper}"
+
+
+@dataclass
+class Settlement:
+    """The pin changes after the resolver had its say, and what it said."""
+
+    changes: list[tuple[str, Any]]
+    findings: list[Any] = field(default_factory=list)
+    offline: bool = False
+    versions: dict[str, str] = field(default_factory=dict)  # at the service's floor Python
+
+
+def settle(pins: Sequence[Any], changes: Sequence[tuple[str, Any]], pythons: Sequence[str], resolver: Resolver,
+           extra: Sequence[str] = (), avoid: Mapping[str, Sequence[str]] | None = None,
+           rounds: int = 3) -> Settlement:
+    """Resolve the service's pins with `changes` applied for every Python; move each companion pin that
+    blocks a target to its lowest release that resolves with the targets; give every change the release
+    uv chose (for `==` pins). `avoid`: package -> releases the advisories rule out."""
+    from dataclasses import replace as _replace
+
+    from fleetshift.model import Finding, Severity
+
+    out = Settlement(list(changes))
+    avoid = avoid or {}
+    by: dict[str, Any] = {}
+    for _, c in out.changes:
+        by[canonicalize_name(c.package)] = c
+    moving = {canonicalize_name(c.new_package) for c in by.values() if not c.remove}
+
+    def requirements() -> list[str]:
+        reqs: list[str] = list(extra)
+        for p in pins:
+            c = by.get(p.package)
+            if c is not None and c.remove:
+                continue
+            name = canonicalize_name(c.new_package) if c is not None else p.package
+            spec = c.new_spec if c is not None and c.new_spec is not None else p.spec
+            bad = [f"!={v}" for v in avoid.get(name, ())]
+            spec = ",".join(x for x in (_normal(spec), *bad) if x)
+            reqs.append(_req(name, p.extras, spec, p.marker))
+        return reqs
+
+    def targets() -> list[str]:
+        return [f"{canonicalize_name(c.new_package)}{_normal(c.new_spec)}" for c in by.values()
+                if not c.remove and c.new_spec]
+
+    last: dict[str, Resolution] = {}
+    for _ in range(rounds):
+        failures: list[Resolution] = []
+        for py in pythons:
+            res = resolver.compile(requirements(), py)
+            last[py] = res
+            if res.unavailable:
+                out.offline = True
+                return out
+            if not res.ok:
+                failures.append(res)
+        if not failures:
+            break
+        movable = sorted({p.package for p in pins if p.package not in by and p.package not in moving and p.spec})
+        named = sorted({n for res in failures for n in res.mentioned(movable)})
+        moved = False
+        for comp in named:
+            current = next(p.spec for p in pins if p.package == comp and p.spec)
+            above = beyond(current)
+            if above is None:
+                continue
+            found, _why = resolver.lowest_moving(comp, above, targets(), pythons)
+            if found is None:
+                continue
+            reason = (f"{comp}{current} cannot be installed with {', '.join(targets())} "
+                      f"({failures[0].reason()}); moved to {found}, the lowest release that resolves with them")
+            change = _pin_change(comp, _range_from(found), reason, found)
+            by[comp] = change
+            rid = out.changes[0][0] if out.changes else "pins"
+            out.changes.append((rid, change))
+            out.findings.append(Finding(next(p.file for p in pins if p.package == comp),
+                                        next(p.line for p in pins if p.package == comp), "pins/companion",
+                                        reason, Severity.ADVICE))
+            moved = True
+        if not moved:
+            involved = ", ".join(named) or "none of its own pins (see uv's reason)"
+            out.findings.append(Finding(
+                "", 0, "pins/conflict",
+                f"uv cannot resolve the pins with the targets on Python {failures[0].python}: "
+                f"{failures[0].reason()}; pins that conflict: {involved}. Move them by hand or add them to "
+                "[targets]", Severity.HUMAN))
+            break
+    floor_py = pythons[0] if pythons else ""
+    floor_res = last.get(floor_py)
+    if floor_res is not None and floor_res.ok:
+        out.versions = dict(floor_res.versions)
+        out.changes = [(rid, c if c.remove or c.resolved or c.new_spec is None
+                        else _replace(c, resolved=out.versions.get(canonicalize_name(c.new_package), "")))
+                       for rid, c in out.changes]
+    return out
+
+
+def _pin_change(package: str, spec: str, reason: str, resolved: str) -> Any:
+    from fleetshift.recipes.base import PinChange
+
+    return PinChange(package, package, spec, reason=reason, resolved=resolved)
