@@ -86,6 +86,17 @@ def _analyse(path: Path, *, use_cache: bool = True) -> Analysis:
     return _guarded(lambda: analyse(path, use_cache=use_cache))
 
 
+NO_TARGETS = "no targets: nothing will be migrated"
+
+
+def _say_no_targets(a: Survey) -> None:
+    """An empty [targets] turns every migration off: every command says so, loudly (on stderr)."""
+    if not a.config.targets:
+        err.print(f"warning: {NO_TARGETS} ({a.config.source or 'no config'} has an empty [targets] table; "
+                  f"add lines like tenacity = \">=9.1.2,<10\", or delete the table for every recipe's default)",
+                  style="bold yellow")
+
+
 def _print_json(obj: object) -> None:
     """JSON on stdout: indented for a person at a terminal, compact (and much faster) for a pipe."""
     indent = 2 if sys.stdout.isatty() else None
@@ -171,6 +182,7 @@ def _print_skipped(skipped: tuple[tuple[str, str], ...]) -> None:
 def scan_cmd(path: FleetArg, as_json: JsonOpt = False, no_cache: NoCacheOpt = False) -> None:
     """Who uses what: per service, its pins of the migrated libraries and every old-API usage site."""
     a = _survey(path, use_cache=not no_cache)
+    _say_no_targets(a)
     if as_json:
         _print_json(a.inventory)
         return
@@ -216,6 +228,7 @@ def plan_cmd(
     from fleetshift.report import write_plan_reports
 
     a = _analyse(path, use_cache=not no_cache)
+    _say_no_targets(a)
     if out_dir is not None:
         written = write_plan_reports(out_dir, a.inventory, a.plan)
         if not as_json:
@@ -386,6 +399,7 @@ def run_cmd(
     phases = _phases(phase)
     limit = _threshold(threshold)
     a = _analyse(path)
+    _say_no_targets(a)
     _check_choices(a, service, recipe)
     if dry_run:
         chosen = tuple(s.service for s in a.plan.services if s.phase in phases and (not service or s.service in service))
@@ -483,14 +497,16 @@ def check_cmd(
     A site is silenced by a '# fleetshift: ignore[rule-id]' comment on its line.
     """
     a = _survey(path)
+    _say_no_targets(a)
     _check_choices(a, service, recipe)
     from fleetshift.recipes import get
 
     wanted = {get(r).id for r in recipe or []}
+    targeted = {r.id for r in all_recipes() if r.package in a.config.targets}  # as `run` reads [targets]
     sites = [
         s for inv in a.inventory.services if not service or inv.service in service
         for s in inv.sites
-        if s.action is not Action.INFO and (not wanted or s.recipe in wanted)
+        if s.action is not Action.INFO and (not wanted or s.recipe in wanted) and s.recipe in targeted
     ]
     if as_json:
         _print_json(sites)

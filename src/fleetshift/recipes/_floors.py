@@ -180,7 +180,7 @@ def raise_floor(texts: dict[str, str], model: PythonModel, floor: str) -> list[F
             elif d.kind == "tox-envlist":
                 after = _drop_tox_envs(before, new_key)
             elif d.kind in ("classifier",):
-                m = _VERSION.search(d.value) or _VERSION.search(before)
+                m = _VERSION.search(before.split("::")[-1]) if "Python ::" in before else None
                 if m and (int(m.group(1)), int(m.group(2))) < new_key and before.count("Python ::") <= 1:
                     drop.add(i)
                     edits.append(FloorEdit(file, d.line, d.kind, before.strip(), ""))

@@ -1,0 +1,173 @@
+"""The resolver decides: uv pip compile per Python (cached), blocking companions moved to their lowest
+release that resolves, and the Python-floor policy (raise / keep), judged in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from fleetshift.model import Pin, PythonDecl, PythonModel, Service, Severity
+from fleetshift.recipes._floors import declared_model, floor_needed, policy, pythons_to_check, raise_floor
+from fleetshift.recipes.base import PinChange
+from fleetshift.resolve import Resolution, Resolver, beyond, lowest_of, plan_floor, settle, upper_bound
+
+# ---- specifier arithmetic (no network) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "bound", "above"),
+    [
+        (">=4,<5", ("<", "5"), ">=5"),
+        ("==0.23.5", ("<=", "0.23.5"), ">0.23.5"),
+        ("~=0.21.1", ("<", "0.22"), ">=0.22"),
+        ("==8.*", ("<", "9"), ">=9"),
+        (">=0.21,<0.24,<=0.23.9", ("<=", "0.23.9"), ">0.23.9"),
+        (">=1", None, None),
+        ("", None, None),
+    ],
+)
+def test_upper_bound_and_beyond(spec: str, bound: tuple[str, str] | None, above: str | None) -> None:
+    assert upper_bound(spec) == bound
+    assert beyond(spec) == above
+    if above:  # nothing the pin admits is beyond it
+        assert not (SpecifierSet(spec) & SpecifierSet(above)).contains("99", prereleases=True) or spec.startswith(">=")
+
+
+def test_lowest_of() -> None:
+    assert lowest_of(">=9.1.2,<10") == "9.1.2"
+    assert lowest_of("<10") == ""
+
+
+def test_resolution_names_the_pins_in_uvs_reason() -> None:
+    res = Resolution("3.12", False, error="Because syrupy>=4.0.0,<=4.9.1 depends on pytest>=7.0.0,<9.0.0 and you "
+                                          "require pytest>=9.0.2 and syrupy>=4,<5, we can conclude ...")
+    assert res.mentioned(["syrupy", "requests", "pytest-mock"]) == ["syrupy"]
+    assert not res.python_blocked
+
+
+# ---- the Python model and the floor edits (no network) -----------------------------------------------
+
+
+def test_model_falls_back_to_the_services_own_files() -> None:
+    svc = Service("lib", "lib")
+    files = {"lib/pyproject.toml": '[tool.poetry.dependencies]\npython = "^3.6"\n'}
+    model = declared_model(svc, files)
+    assert model.floor == "3.6" and [d.kind for d in model.declarations] == ["poetry"]
+    assert model.declarations[0].line == 2 and model.declarations[0].value == "^3.6"
+    assert pythons_to_check(model) == ["3.6"]
+    assert pythons_to_check(PythonModel(spec=">=3.8", versions=("3.8", "3.11"))) == ["3.8", "3.11"]
+    assert pythons_to_check(PythonModel()) == ["3.12"]
+
+
+def test_policy_defaults_raise_for_apps_keep_for_libraries() -> None:
+    from fleetshift.model import Project, ProjectKind
+
+    app, lib = Service("a", "a"), Service("l", "l", project=Project(kind=ProjectKind.LIBRARY))
+    assert policy(app, "", "") == "raise" and policy(lib, "", "") == "keep"
+    assert policy(lib, "raise", "") == "raise" and policy(app, "raise", "keep") == "keep"
+
+
+def test_floor_needed() -> None:
+    assert floor_needed({"pytest": ["3.12"]}, ["3.8", "3.12"]) == "3.9"
+    assert floor_needed({"pytest": ["3.8", "3.12"]}, ["3.8", "3.12"]) is None
+
+
+def test_raise_floor_moves_every_declaration() -> None:
+    texts = {
+        "svc/pyproject.toml": (
+            '[project]\nrequires-python = ">=3.8,<4"\nclassifiers = [\n'
+            '    "Programming Language :: Python :: 3.8",\n    "Programming Language :: Python :: 3.12",\n]\n'
+            '[tool.poetry.dependencies]\npython = "^3.8"\n'
+        ),
+        "svc/tox.ini": "[tox]\nenvlist = py38, py39, py310, py312\n",
+        "svc/.github/workflows/ci.yml": 'jobs:\n  t:\n    strategy:\n      matrix:\n        python: ["3.8", "3.9", "3.12"]\n',
+        "svc/.gitlab-ci.yml": "matrix:\n  - PY:\n    - \"3.8\"\n    - \"3.12\"\n",
+        "svc/.python-version": "3.8.18\n",
+    }
+    decls = (
+        PythonDecl("svc/pyproject.toml", 2, "requires-python", ">=3.8,<4"),
+        PythonDecl("svc/pyproject.toml", 4, "classifier", "3.8"),
+        PythonDecl("svc/pyproject.toml", 5, "classifier", "3.12"),
+        PythonDecl("svc/pyproject.toml", 8, "poetry", "^3.8"),
+        PythonDecl("svc/tox.ini", 2, "tox-envlist", "py38"),
+        PythonDecl("svc/.github/workflows/ci.yml", 5, "github-actions", "3.8"),
+        PythonDecl("svc/.gitlab-ci.yml", 3, "gitlab-ci", "3.8"),
+        PythonDecl("svc/.python-version", 1, ".python-version", "3.8.18"),
+    )
+    edits = raise_floor(texts, PythonModel(">=3.8,<4", ("3.8", "3.12"), declarations=decls), "3.10")
+    assert texts["svc/pyproject.toml"] == (
+        '[project]\nrequires-python = ">=3.10,<4"\nclassifiers = [\n'
+        '    "Programming Language :: Python :: 3.12",\n]\n'
+        '[tool.poetry.dependencies]\npython = "^3.10"\n'
+    )
+    assert texts["svc/tox.ini"] == "[tox]\nenvlist = py310, py312\n"
+    assert texts["svc/.github/workflows/ci.yml"].endswith('python: ["3.12"]\n')
+    assert texts["svc/.gitlab-ci.yml"] == "matrix:\n  - PY:\n    - \"3.12\"\n"
+    assert texts["svc/.python-version"] == "3.10.18\n"
+    assert {e.kind for e in edits} == {"requires-python", "classifier", "poetry", "tox-envlist", "github-actions",
+                                       "gitlab-ci", ".python-version"}
+    # a floor already high enough changes nothing
+    tox = {"svc/tox.ini": "[tox]\nenvlist = py310, py312\n"}
+    assert raise_floor(tox, PythonModel(declarations=(decls[4],)), "3.10") == []
+    assert tox["svc/tox.ini"] == "[tox]\nenvlist = py310, py312\n"
+
+
+# ---- real uv against the index ------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_compile_is_cached_on_disk(tmp_path: Path) -> None:
+    first = Resolver(tmp_path)
+    res = first.compile(["tenacity>=9.1.2,<10"], "3.11")
+    assert res.ok and Version(res.versions["tenacity"]) >= Version("9.1.2") and first.calls == 1
+    assert first.compile(["tenacity>=9.1.2,<10"], "3.11") == res and first.calls == 1
+    second = Resolver(tmp_path)
+    again = second.compile(["tenacity>=9.1.2,<10"], "3.11")
+    assert second.calls == 0 and again.cached and again.versions == res.versions
+
+
+@pytest.mark.slow
+def test_a_target_that_needs_a_newer_python_is_python_blocked(tmp_path: Path) -> None:
+    res = Resolver(tmp_path).supports("pytest>=9.0.2,<10", "3.8")
+    assert not res.ok and not res.unavailable and res.python_blocked
+
+
+@pytest.mark.slow
+def test_blocking_companion_moves_to_its_lowest_release_that_resolves(tmp_path: Path) -> None:
+    resolver = Resolver(tmp_path)
+    pins = [Pin("pytest", "==8.3.5", "svc/requirements.txt", 1, "pytest==8.3.5"),
+            Pin("syrupy", ">=4,<5", "svc/requirements.txt", 2, "syrupy>=4,<5")]
+    out = settle(pins, [("pytest", PinChange("pytest", "pytest", ">=9.0.2,<10"))], ["3.10", "3.12"], resolver)
+    moved = {c.package: c for _, c in out.changes}
+    syrupy = moved["syrupy"]
+    found = Version(syrupy.resolved)
+    assert found >= Version("5") and "syrupy>=4,<5" in syrupy.reason and "lowest release" in syrupy.reason
+    assert [f.rule for f in out.findings] == ["pins/companion"]
+    # it resolves with the target, and nothing lower above the old line does
+    assert resolver.compile(["pytest>=9.0.2,<10", f"syrupy=={found}"], "3.10").ok
+    assert not resolver.compile(["pytest>=9.0.2,<10", f"syrupy>=5,<{found}"], "3.10").ok
+    # the exact pin gets the release uv chose for the floor Python
+    assert Version(moved["pytest"].resolved) >= Version("9.0.2")
+
+
+@pytest.mark.slow
+def test_floor_policy_raise_and_keep(tmp_path: Path) -> None:
+    resolver = Resolver(tmp_path)
+    raised = plan_floor("svc", "svc", ["pytest"], {"pytest": ">=9.0.2,<10"}, ["3.8", "3.12"], "raise", resolver)
+    assert raised.new_floor == "3.10" and raised.pythons == ["3.10", "3.12"] and raised.chain == ["pytest"]
+    kept = plan_floor("svc", "svc", ["pytest"], {"pytest": ">=9.0.2,<10"}, ["3.8", "3.12"], "keep", resolver)
+    assert kept.chain == [] and kept.new_floor == ""
+    assert [f.severity for f in kept.findings] == [Severity.HUMAN]
+    assert "blocked by Python 3.8" in kept.findings[0].message and kept.findings[0].rule == "pytest/python-version"
+    # tenacity 9.0 still installs on 3.8: keep narrows the target to the newest release there
+    narrowed = plan_floor("svc", "svc", ["tenacity"], {"tenacity": ">=9.1.2,<10"}, ["3.8", "3.12"], "keep", resolver)
+    assert narrowed.chain == ["tenacity"]
+    spec = SpecifierSet(narrowed.targets["tenacity"])
+    newest = resolver.newest("tenacity", "3.8")
+    assert newest and spec.contains(newest) and not spec.contains("8.2.3") and "<10" in str(spec)
+    assert narrowed.findings[0].rule == "tenacity/python-floor"
+    nothing = plan_floor("svc", "svc", ["tenacity"], {"tenacity": ">=9.1.2,<10"}, ["3.10"], "keep", resolver)
+    assert nothing.findings == [] and nothing.targets == {"tenacity": ">=9.1.2,<10"}
