@@ -79,6 +79,10 @@ def declared_model(service: Service, files: Mapping[str, str]) -> PythonModel:
                 "requires-python" if "requires-python" in text else "poetry")
             written = text.splitlines()[line - 1].split("=", 1)[1].strip().strip("'\"") if line else raw
             decls.append(PythonDecl(base + name, line, decl_kind, written))
+        for i, ln in enumerate(text.splitlines(), 1):
+            m = re.search(r"Programming Language :: Python :: (\d\.\d+)\b", ln)
+            if m:
+                decls.append(PythonDecl(base + name, i, "classifier", m.group(1)))
     return PythonModel(spec=spec, declarations=tuple(decls))
 
 
