@@ -165,7 +165,7 @@ def relock(root: Path, service: Service, lock: LockFile, texts: Mapping[str, str
         return Relocked(lock, data["text"])
     except (OSError, ValueError, KeyError):
         pass
-    result = _relock(root, service, lock, texts, python, timeout)
+    result = _relock(root, service, lock, texts, python, timeout, old)
     if result.text is not None:
         from fleetshift.fsutil import replace_file
 
@@ -186,6 +186,28 @@ def _stale(lock: LockFile, why: str) -> Finding:
                    f"regenerate {posixpath.basename(lock.file)} with {how}", Severity.HUMAN)
 
 
+def _compile_options(words: list[str]) -> list[str]:
+    """The header options uv pip compile should get again: output shaping kept, the output file (given
+    separately) and pip-compile's own options (--resolver, ...) left out."""
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        name = word.split("=", 1)[0]
+        takes = name in _VALUED and "=" not in word
+        if name in _KEEP_FLAGS:
+            out += words[i : i + 2] if takes else [word]
+        i += 2 if takes else 1
+    return out
+
+
+def _words(text: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
+
+
 def _run(cmd: list[str], cwd: Path, timeout: float) -> tuple[bool, str]:
     try:
         proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=uv_env(),
@@ -201,8 +223,8 @@ def _run(cmd: list[str], cwd: Path, timeout: float) -> tuple[bool, str]:
 
 
 def _relock(root: Path, service: Service, lock: LockFile, texts: Mapping[str, str], python: str,
-            timeout: float) -> Relocked:
-    if lock.kind in (LockKind.PDM, LockKind.PIPENV):
+            timeout: float, old: str) -> Relocked:
+    if lock.kind in (LockKind.PDM, LockKind.PIPENV) or (lock.kind is LockKind.EXPORT and not lock.command):
         return Relocked(lock, finding=_stale(lock, "fleetshift does not run pdm or pipenv"))
     if lock.kind is LockKind.PIP_COMPILE and not lock.source:
         return Relocked(lock, finding=_stale(lock, "its header names no source file to compile from"))
@@ -215,14 +237,24 @@ def _relock(root: Path, service: Service, lock: LockFile, texts: Mapping[str, st
         if lock.kind is LockKind.PIP_COMPILE:
             cmd = [uv_bin(), "pip", "compile", _inner(service, lock.source), "-o", _inner(service, lock.file),
                    "--quiet", "--color", "never"]
-            options = list(lock.options)
+            options = _compile_options([word for option in lock.options for word in _words(option)])
             if python and "--python-version" not in " ".join(options):
                 options += ["--python-version", python]
             cmd += options
-            if lock.command:
-                cmd += ["--custom-compile-command", lock.command]
+            header = _pip_compile_header(old)
+            written = header[2] if header and header[2] else lock.command  # the header stays as it was
+            if written:
+                cmd += ["--custom-compile-command", written]
         elif lock.kind is LockKind.UV:
             cmd = [uv_bin(), "lock", "--quiet", "--color", "never"]
+        elif lock.kind is LockKind.EXPORT:
+            words = _words(lock.command)
+            if words[:2] != ["uv", "export"]:
+                return Relocked(lock, finding=_stale(lock, "fleetshift regenerates only `uv export` outputs"))
+            ok, why = _run([uv_bin(), "lock", "--quiet", "--color", "never"], folder, timeout)
+            if not ok:
+                return Relocked(lock, finding=_stale(lock, f"uv lock failed ({why})"))
+            cmd = [uv_bin(), *words[1:], "--quiet", "--color", "never"]
         else:  # poetry.lock: Poetry 2 keeps every locked release it can by default
             cmd = [uv_bin(), "tool", "run", "--from", "poetry>=2", "poetry", "lock", "--no-interaction"]
         ok, why = _run(cmd, folder, timeout)

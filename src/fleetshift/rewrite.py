@@ -184,7 +184,7 @@ def rewrite_service(root: Path, service: Service, chain: Sequence[str], config: 
                     touched.setdefault(rel, []).append("todo-comments")
 
     locks = detect_locks(root, service)
-    generated = {lk.file for lk in locks if lk.kind is LockKind.PIP_COMPILE}
+    generated = {lk.file for lk in locks if lk.kind in (LockKind.PIP_COMPILE, LockKind.EXPORT)}
     pin_changes = _settle(service, pin_changes, floor, resolver, generated, rewrote, findings)
     _apply_pin_changes(root, service, pin_changes, texts, decoded, touched, findings, generated)
     _relock(root, service, locks, floor.pythons, texts, decoded, touched, findings)
@@ -319,7 +319,9 @@ def _relock(root: Path, service: Service, locks: Sequence[LockFile], pythons: Se
     """Regenerate each lock whose source changed; a lock that cannot be regenerated becomes a Finding."""
     edited = {rel: texts[rel] for rel in touched if rel in texts and not rel.endswith(".py")}
     for lock in locks:
-        if lock.source:
+        if lock.kind is LockKind.EXPORT:  # exported from a lock: stale when that lock's manifest changed
+            changed = any(lk.file == lock.source and lk.source in edited for lk in locks)
+        elif lock.source:
             changed = lock.source in edited
         else:
             changed = any(rel.endswith(("pyproject.toml", "Pipfile")) for rel in edited)
