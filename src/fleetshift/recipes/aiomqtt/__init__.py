@@ -76,9 +76,9 @@ class AiomqttRecipe(Recipe):
         out = []
         for mark in plan.marks:
             rule = self.rule(mark.rule)
-            if mark.severity == "advice" and rule.action is not Action.INFO:
+            if mark.severity is Severity.ADVICE and rule.action is not Action.INFO:
                 continue  # a suggestion beside an automatic edit, not a site of its own
-            action = Action.HUMAN if mark.severity == "human" else rule.action
+            action = Action.HUMAN if mark.severity is Severity.HUMAN else rule.action
             out.append(
                 UsageSite(self.id, rule.id, path, mark.line, mark.col, mark.message or rule.summary, action)
             )
@@ -137,7 +137,7 @@ class AiomqttRecipe(Recipe):
         findings = []
         for mark in plan.marks:
             if mark.finding:
-                severity = Severity.HUMAN if mark.severity == "human" else Severity.ADVICE
+                severity = mark.severity or Severity.ADVICE
                 message = mark.message or self.rule(mark.rule).fix
                 findings.append(self.finding(path, mark.line, self.rule(mark.rule).id, message, severity))
         return RewriteResult(new, findings)

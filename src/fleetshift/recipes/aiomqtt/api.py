@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 
+from fleetshift.model import Severity
 from fleetshift.recipes.aiomqtt import names as N
 from fleetshift.recipes.aiomqtt.clients import ClientTracker
 from fleetshift.recipes.aiomqtt.plan import CallOp
@@ -128,7 +129,7 @@ class ApiChecks(ClientTracker):
             elif kw.arg == "tls_insecure":
                 self.human("tls-insecure", kw)
             elif kw.arg == "tls_params":
-                self.mark("tls-deferred", kw, finding=True, severity="advice")
+                self.mark("tls-deferred", kw, finding=True, severity=Severity.ADVICE)
 
     def check_method_call(self, call: ast.Call, func: ast.Attribute) -> None:
         recv, method = func.value, func.attr

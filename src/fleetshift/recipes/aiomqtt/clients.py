@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator, Mapping
-from typing import Literal
 
+from fleetshift.model import Severity
 from fleetshift.recipes._ast import Imports
 from fleetshift.recipes.aiomqtt import names as N
 from fleetshift.recipes.aiomqtt.overlap import call_stats
@@ -61,14 +61,14 @@ class ClientTracker:
         message: str = "",
         *,
         finding: bool = False,
-        severity: Literal["human", "advice"] | None = None,
+        severity: Severity | None = None,
     ) -> None:
         self.plan.marks.append(
             Mark(rule, getattr(node, "lineno", 0), getattr(node, "col_offset", 0), message, finding, severity)
         )
 
     def human(self, rule: str, node: ast.AST, message: str = "") -> None:
-        self.mark(rule, node, message, finding=True, severity="human")
+        self.mark(rule, node, message, finding=True, severity=Severity.HUMAN)
 
     def src(self, node: ast.AST) -> str:
         return ast.get_source_segment(self.text, node) or ast.unparse(node)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 
+from fleetshift.model import Severity
 from fleetshift.recipes.aiomqtt.clients import ClientTracker
 from fleetshift.recipes.aiomqtt.plan import CallOp
 
@@ -95,7 +96,7 @@ class LifecycleChecks(ClientTracker):
             connect,
             f"consider `async with {recv}:` around the connected code",
             finding=True,
-            severity="advice",
+            severity=Severity.ADVICE,
         )
 
     def _block_of(self, stmt: ast.AST) -> list[ast.stmt]:

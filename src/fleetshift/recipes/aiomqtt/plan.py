@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from fleetshift.model import Severity
+
 Key = tuple[int, int, int, int]  # start line, start column (characters), end line, end column
 
 
@@ -17,7 +19,7 @@ class Mark:
     col: int
     message: str = ""
     finding: bool = False
-    severity: Literal["human", "advice"] | None = None
+    severity: Severity | None = None  # Severity.HUMAN or ADVICE when it is a Finding
 
 
 @dataclass(frozen=True)
