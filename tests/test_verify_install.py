@@ -410,6 +410,10 @@ def test_python_for_config_then_pin_then_range_preferring_the_runner() -> None:
     assert pythons.python_for(pinned, ServiceOptions(python="3.10")).minor == "3.10"
     tox_only = svc(PythonModel(versions=("3.9", "3.10")))
     assert pythons.python_for(tox_only).minor == "3.10"
+    # within a declared range the runner wins even where CI names only older versions: the targets of a
+    # migration usually need a newer Python, and baseline and after share one (config `python` overrides)
+    tested_on_old = svc(PythonModel(spec=">=3.6,<4.0", versions=("3.6", "3.7", "3.8")))
+    assert pythons.python_for(tested_on_old).minor == RUNNER
     assert pythons.find_python(">=3.12,<3.13") == pythons.find_python("3.12") is not None
 
 
