@@ -284,6 +284,9 @@ def test_tox_expansions_toml_config_and_setup_cfg(tmp_path: Path) -> None:
     a, _ = project_of(root, "a")
     assert a.pythons.versions == ("3.8", "3.9", "3.10", "3.11", "3.12")
     assert a.test_command.command == "python -m pytest" and a.test_command.source == "tox.ini [testenv]"
+    (root / "a/tox.ini").write_text("[testenv]\ncommands =\n    {envbindir}/pytest --cov={envsitepackagesdir}/a {posargs:-q}\n")
+    a, _ = project_of(root, "a")
+    assert a.test_command.command == "pytest -q"
     b, _ = project_of(root, "b")
     assert b.pythons.versions == ("3.12", "3.13")
     assert b.test_deps[0].requirements == ("pytest", ".[test]")

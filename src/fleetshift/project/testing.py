@@ -94,6 +94,7 @@ def _tox_subst(text: str, conf: Any) -> str:
     text = re.sub(r"\{(posargs|tty:[^}]*)\}", "", text)
     text = re.sub(r"\{toxinidir\}/?", "./", text)
     text = re.sub(r"\{envpython\}", "python", text)
+    text = re.sub(r"\{env(bin|_bin_)dir\}/", "", text)
     text = re.sub(r"\{env:[^:}]+:([^}]*)\}", lambda m: m.group(1), text)
     words = [w for w in text.split(" ") if "{" not in w]
     return " ".join(words).replace(" ./ ", " . ").replace("././", "./")
