@@ -56,6 +56,21 @@ def test_check_on_the_demo_is_unchanged(demo: Path) -> None:
     compare("check-homeiq.txt", invoke("check", demo))
 
 
+def code_only(dry_run: str) -> str:
+    """The dry run without the diffs of non-Python files and the pins' own findings: new pins come from the
+    resolver and the live index (tested with the pins); the recipes' rewrites of code and what they report stay."""
+    out: list[str] = []
+    keep = True
+    for line in dry_run.splitlines(keepends=True):
+        if line.startswith("--- "):
+            keep = line.rstrip().endswith(".py")
+        elif not line.startswith(("+++ ", "@@", " ", "+", "-", "\\")):
+            keep = not any(f": {engine}/" in line for engine in ("manifest", "pins"))
+        if keep:
+            out.append(line)
+    return "".join(out)
+
+
 @pytest.mark.slow
 def test_dry_run_of_the_demo_is_unchanged(demo: Path) -> None:
-    compare("dry-run-homeiq.txt", invoke("run", demo, "--dry-run", "--yes"))
+    compare("dry-run-homeiq.txt", code_only(invoke("run", demo, "--dry-run", "--yes")))
