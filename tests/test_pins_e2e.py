@@ -21,7 +21,7 @@ from fleetshift.discover import discover
 from fleetshift.manifests import read_manifest
 from fleetshift.model import Project, ProjectKind
 from fleetshift.recipes._floors import declared_model, pythons_to_check
-from fleetshift.resolve import Resolver, uv_bin, uv_env
+from fleetshift.resolve import Resolver, install_sets, uv_bin, uv_env
 from fleetshift.rewrite import rewrite_service
 
 pytestmark = pytest.mark.slow
@@ -52,20 +52,85 @@ def changed(root: Path) -> list[str]:
 
 
 def assert_resolves(root: Path, resolver: Resolver) -> None:
-    """Every manifest of every service resolves with uv for every Python the service declares."""
+    """Every manifest of every service resolves with uv for every Python the service declares (each set of
+    pins installed together: the runtime pins with each group, extra or requirements file)."""
     config = load_config(root)
     fleet = discover(root, config)
+    generated = {lk.file for s in fleet.services for lk in s.project.locks}
     for service in fleet.services:
         texts = {rel: (root / rel).read_text() for rel in service.config_files}
         pythons = pythons_to_check(declared_model(service, texts))
-        reqs = []
-        for m in service.manifests:
-            manifest, _ = read_manifest(root, m.file)
-            reqs += [f"{p.package}{'[' + ','.join(p.extras) + ']' if p.extras else ''}{p.spec}"
-                     + (f"; {p.marker}" if p.marker else "") for p in manifest.pins if not p.path]
-        for py in pythons:
-            res = resolver.compile(reqs, py)
-            assert res.ok, f"{service.name} does not resolve on Python {py}: {res.reason()}"
+        pins = [p for m in service.manifests if m.file not in generated for p in read_manifest(root, m.file)[0].pins
+                if not p.path]
+        for group in install_sets(pins):
+            reqs = [f"{p.package}{'[' + ','.join(p.extras) + ']' if p.extras else ''}{p.spec}"
+                    + (f"; {p.marker}" if p.marker else "") for p in group]
+            for py in pythons:
+                res = resolver.compile(reqs, py)
+                assert res.ok, f"{service.name} does not resolve on Python {py}: {res.reason()}"
+
+
+# ---- the project corpus (tests/projects): init, dry run, run --no-verify --yes -----------------------------
+
+CORPUS = Path(__file__).parent / "projects"
+
+
+def corpus_run(tmp_path: Path, name: str) -> tuple[Path, str]:
+    """A corpus project copied out and migrated: `init`, a dry run (its output returned: the findings),
+    then `run --no-verify --yes`; every manifest must then resolve for every Python it declares."""
+    import shutil
+
+    root = tmp_path / name
+    shutil.copytree(CORPUS / name, root)
+    git_snapshot(root)
+    assert CliRunner().invoke(app, ["init", str(root)]).exit_code == 0
+    code, dry = run(root, "run", "--dry-run")
+    assert code == 0, dry
+    code, output = run(root, "run", "--no-verify", "--yes")
+    assert code == 0, output
+    assert_resolves(root, Resolver(tmp_path / "cache"))
+    return root, dry
+
+
+def test_corpus_plugin_capping_pytest_is_moved_with_its_reason(tmp_path: Path) -> None:
+    root, dry = corpus_run(tmp_path, "plugin-caps-pytest")
+    line = next(ln for ln in (root / "requirements-test.txt").read_text().splitlines() if "pytest-describe" in ln)
+    assert line.startswith("pytest-describe~=3.") and line.index("#") == 29  # style and comment column kept
+    assert "pins/companion: pytest-describe~=2.2" in dry and "lowest release that resolves" in dry
+
+
+def test_corpus_poetry_library_on_36_is_blocked_by_its_floor(tmp_path: Path) -> None:
+    root, dry = corpus_run(tmp_path, "poetry-lib-py36")
+    assert "blocked by Python 3.6" in dry
+    assert "pyproject.toml" not in changed(root) and "tox.ini" not in changed(root)
+
+
+def test_corpus_library_runtime_ranges_stay_wide(tmp_path: Path) -> None:
+    root, _ = corpus_run(tmp_path, "lib-wide-ranges")
+    original = (CORPUS / "lib-wide-ranges" / "pyproject.toml").read_text()
+    text = (root / "pyproject.toml").read_text()
+    assert "python-dotenv>=0.21.0" in original and "python-dotenv>=0.21.0" in text
+    assert 'retry = ["tenacity"]' in original and 'retry = ["tenacity"]' in text
+
+
+def test_corpus_project_using_neither_gets_nothing_for_them(tmp_path: Path) -> None:
+    _, dry = corpus_run(tmp_path, "py38-no-targets")
+    assert "tenacity" not in dry and "python-dotenv" not in dry
+
+
+@pytest.mark.parametrize(("name", "lock"), [("pip-compiled", "requirements.txt"), ("uv-project", "uv.lock"),
+                                            ("poetry-app-py39", "poetry.lock"), ("poetry-lock-vs-fresh", "poetry.lock")])
+def test_corpus_locks_are_regenerated_or_flagged(tmp_path: Path, name: str, lock: str) -> None:
+    root, dry = corpus_run(tmp_path, name)
+    touched = changed(root)
+    sources = [f for f in touched if f.endswith(("pyproject.toml", ".in"))]
+    if not sources:
+        return
+    assert lock in touched or f"pins/stale-lock: {lock} is stale" in dry, (touched, dry[-2000:])
+    if lock == "requirements.txt" and lock in touched:
+        before = (CORPUS / name / lock).read_text().splitlines()[:2]
+        after = (root / lock).read_text()
+        assert after.splitlines()[:2] == before and "# via" in after  # compiled again, header as it was
 
 
 # ---- an application whose pytest plugin caps pytest<9 ------------------------------------------------

@@ -322,10 +322,14 @@ class FloorPlan:
 
 
 def plan_floor(service_label: str, where: str, chain: Sequence[str], targets: Mapping[str, str],
-               pythons: Sequence[str], policy: str, resolver: Resolver) -> FloorPlan:
+               pythons: Sequence[str], policy: str, resolver: Resolver,
+               written: Mapping[str, str] | None = None) -> FloorPlan:
     """Check each chained recipe's target against every Python the service supports (uv reads each
     release's Requires-Python), then apply the policy: *raise* finds the lowest Python every target installs
-    on; *keep* narrows a target to its newest release for the floor, or blocks the recipe."""
+    on; *keep* narrows a target to its newest release for the floor, or blocks the recipe. `written`: the
+    range that will actually be written for a package where that is not the target (a library's runtime
+    range, kept wide), checked instead."""
+    written = written or {}
     from fleetshift.model import Finding, Severity
     from fleetshift.recipes import get
     from fleetshift.recipes._floors import NEWEST_MINOR, minor_key
@@ -334,7 +338,7 @@ def plan_floor(service_label: str, where: str, chain: Sequence[str], targets: Ma
     failing: dict[str, list[str]] = {}
     for rid in chain:
         recipe = get(rid)
-        spec = plan.targets.get(recipe.package, recipe.migrates_to)
+        spec = written.get(recipe.package, plan.targets.get(recipe.package, recipe.migrates_to))
         for py in pythons:
             res = resolver.supports(f"{recipe.package}{_normal(spec)}", py)
             if res.unavailable:
@@ -405,14 +409,34 @@ class Settlement:
     versions: dict[str, str] = field(default_factory=dict)  # at the service's floor Python
 
 
+def install_sets(pins: Sequence[Any]) -> list[list[Any]]:
+    """The sets of pins that are installed together: the runtime pins (project dependencies, a plain
+    requirements.txt) alone, and with each other group, extra or requirements file (a docs group need not
+    resolve with the test group)."""
+    from fleetshift.manifests._common import RUNTIME_SECTIONS
+
+    def runtime(p: Any) -> bool:
+        name = p.file.rsplit("/", 1)[-1]
+        return p.section in RUNTIME_SECTIONS or (not p.section and name in ("requirements.txt", "requirements.in"))
+
+    base = [p for p in pins if runtime(p)]
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for p in pins:
+        if not runtime(p):
+            groups.setdefault((p.file, p.section), []).append(p)
+    return [base + g for g in groups.values()] or [base]
+
+
 def settle(pins: Sequence[Any], changes: Sequence[tuple[str, Any]], pythons: Sequence[str], resolver: Resolver,
            extra: Sequence[str] = (), avoid: Mapping[str, Sequence[str]] | None = None,
            rounds: int = 3) -> Settlement:
-    """Resolve the service's pins with `changes` applied for every Python; move each companion pin that
-    blocks a target to its lowest release that resolves with the targets; give every change the release
-    uv chose (for `==` pins). `avoid`: package -> releases the advisories rule out."""
+    """Resolve the service's pins with `changes` applied for every Python (each set of pins installed
+    together on its own); move each companion pin that blocks a target to its lowest release that resolves
+    with the targets; give every change the release uv chose (for `==` pins). `avoid`: package -> releases
+    the advisories rule out."""
     from dataclasses import replace as _replace
 
+    from fleetshift.manifests._common import _styled, is_runtime
     from fleetshift.model import Finding, Severity
 
     out = Settlement(list(changes))
@@ -422,14 +446,16 @@ def settle(pins: Sequence[Any], changes: Sequence[tuple[str, Any]], pythons: Seq
         by[canonicalize_name(c.package)] = c
     moving = {canonicalize_name(c.new_package) for c in by.values() if not c.remove}
 
-    def requirements() -> list[str]:
+    def requirements(group: Sequence[Any]) -> list[str]:
         reqs: list[str] = list(extra)
-        for p in pins:
+        for p in group:
             c = by.get(p.package)
             if c is not None and c.remove:
                 continue
             name = canonicalize_name(c.new_package) if c is not None else p.package
             spec = c.new_spec if c is not None and c.new_spec is not None else p.spec
+            if c is not None and c.library and c.new_spec is not None and is_runtime(p.section):
+                spec = _styled(p.spec, _normal(c.new_spec), c, p.section)  # what will be written: kept wide
             bad = [f"!={v}" for v in avoid.get(name, ())]
             spec = ",".join(x for x in (_normal(spec), *bad) if x)
             reqs.append(_req(name, p.extras, spec, p.marker))
@@ -439,17 +465,22 @@ def settle(pins: Sequence[Any], changes: Sequence[tuple[str, Any]], pythons: Seq
         return [f"{canonicalize_name(c.new_package)}{_normal(c.new_spec)}" for c in by.values()
                 if not c.remove and c.new_spec]
 
-    last: dict[str, Resolution] = {}
+    sets = install_sets(pins)
+    last: dict[str, dict[str, str]] = {}
     for _ in range(rounds):
         failures: list[Resolution] = []
+        last = {}
         for py in pythons:
-            res = resolver.compile(requirements(), py)
-            last[py] = res
-            if res.unavailable:
-                out.offline = True
-                return out
-            if not res.ok:
-                failures.append(res)
+            for group in sets:
+                res = resolver.compile(requirements(group), py)
+                if res.unavailable:
+                    out.offline = True
+                    return out
+                if not res.ok:
+                    failures.append(res)
+                else:
+                    for name, version in res.versions.items():
+                        last.setdefault(py, {}).setdefault(name, version)
         if not failures:
             break
         movable = sorted({p.package for p in pins if p.package not in by and p.package not in moving and p.spec})
@@ -482,9 +513,8 @@ def settle(pins: Sequence[Any], changes: Sequence[tuple[str, Any]], pythons: Seq
                 "[targets]", Severity.HUMAN))
             break
     floor_py = pythons[0] if pythons else ""
-    floor_res = last.get(floor_py)
-    if floor_res is not None and floor_res.ok:
-        out.versions = dict(floor_res.versions)
+    if floor_py in last and not failures:
+        out.versions = dict(last[floor_py])
         out.changes = [(rid, c if c.remove or c.resolved or c.new_spec is None
                         else _replace(c, resolved=out.versions.get(canonicalize_name(c.new_package), "")))
                        for rid, c in out.changes]

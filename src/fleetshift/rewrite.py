@@ -129,7 +129,8 @@ def rewrite_service(root: Path, service: Service, chain: Sequence[str], config: 
     model = declared_model(service, texts)
     floor = plan_floor(service.name, _where(service, model), chain, config.target_specs(),
                        pythons_to_check(model, options.python),
-                       policy(service, config.python_floor, options.python_floor), resolver)
+                       policy(service, config.python_floor, options.python_floor), resolver,
+                       _wide_ranges(service, chain, config))
     findings += floor.findings
     chain = floor.chain
     if floor.new_floor:
@@ -199,6 +200,26 @@ def rewrite_service(root: Path, service: Service, chain: Sequence[str], config: 
     return ChangeSet(service.name, tuple(changes), tuple(findings), tuple(chain))
 
 
+def _wide_ranges(service: Service, chain: Sequence[str], config: FleetConfig) -> dict[str, str]:
+    """For a published library, the ranges its runtime pins of each chained recipe's package will keep
+    (floor kept, upper bound raised): what the Python floor is checked against instead of the target."""
+    from fleetshift.manifests._common import _styled, is_runtime
+
+    if not service.project.is_library:
+        return {}
+    out: dict[str, str] = {}
+    targets = config.target_specs()
+    for rid in chain:
+        recipe = get(rid)
+        pins = [p for p in service.pins if p.package in (recipe.package, recipe.replaces) and not p.path]
+        if not pins or not all(is_runtime(p.section) for p in pins) or recipe.replaces in {p.package for p in pins}:
+            continue
+        target = targets.get(recipe.package, recipe.migrates_to)
+        kept = [_styled(p.spec, target, PinChange(p.package, p.package, target, library=True), p.section) for p in pins]
+        out[recipe.package] = ",".join(k for k in kept if k)
+    return out
+
+
 def _where(service: Service, model: PythonModel) -> str:
     """Where a service-wide finding points: its first Python declaration, else its folder."""
     return model.declarations[0].file if model.declarations else (service.path or ".")
@@ -264,6 +285,8 @@ def _settle(service: Service, pin_changes: list[tuple[str, PinChange]], floor: F
             if adv.versions.startswith("=="):
                 avoid.setdefault(c.new_package, []).append(adv.versions[2:])
     extra = [r for td in service.project.test_deps for r in td.requirements if not r.startswith("-")]
+    if service.project.is_library:
+        pin_changes = _library_ranges(service, pin_changes, rewrote, findings)
     settled = settle(pins, pin_changes, floor.pythons, resolver, extra, avoid)
     findings += [f if f.file else replace(f, file=service.path or ".") for f in settled.findings]
     changes = settled.changes
@@ -273,8 +296,6 @@ def _settle(service: Service, pin_changes: list[tuple[str, PinChange]], floor: F
                                 "exact pins get the oldest release fleetshift knows inside the target (the recipes' "
                                 "release lists). Run again with network access to let uv decide", Severity.ADVICE))
         changes = [(rid, _known_release(c)) for rid, c in changes]
-    if service.project.is_library:
-        changes = _library_ranges(service, changes, rewrote, findings)
     return changes
 
 
