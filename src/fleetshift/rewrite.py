@@ -408,11 +408,10 @@ def rewrite_fleet(fleet: Fleet, plan: Plan, config: FleetConfig, options: Rewrit
         if options.services and sp.service not in options.services:
             continue
         chain = [r for r in sp.recipes if not options.recipes or r in options.recipes]
-        service = fleet.service(sp.service)
-        if not chain and not explicit_moves(service, config):
+        if not chain:  # as `run` does: explicit [targets] moves ride along with a service's recipes
             out.append(ChangeSet(sp.service, recipes=()))
             continue
-        out.append(rewrite_service(root, service, chain, config, options.todo_comments, resolver))
+        out.append(rewrite_service(root, fleet.service(sp.service), chain, config, options.todo_comments, resolver))
     return out
 
 
