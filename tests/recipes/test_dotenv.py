@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from recipe_harness import assert_noop, detect, rewrite_files, rules_of
+from recipe_harness import Case, assert_noop, detect, rewrite_files, rules_of
 
 from fleetshift.model import Action, Service, Severity
 from fleetshift.recipes import get
@@ -78,30 +78,69 @@ def test_flagged(source: str, rule: str, text: str) -> None:
     assert rule in rules_of(detect(R, source, "svc/app/settings.py"))
 
 
-# Code already explicit (or new API) and lookalikes: nothing to flag, nothing changed.
+# Code already explicit (or new API) and lookalikes: nothing to flag, nothing changed (each the no-op twin of a rule).
 QUIET = [
-    (
-        "load-explicit",
+    Case(
+        "implicit-path",
         "from pathlib import Path\nfrom dotenv import load_dotenv\nload_dotenv(Path(__file__).parent / '.env')\n",
+        name="load-explicit",
     ),
-    (
-        "load-kw-path",
+    Case(
+        "implicit-path",
         "from dotenv import load_dotenv\nload_dotenv(dotenv_path='/etc/app.env', override=True)\n",
+        name="load-kw-path",
     ),
-    ("load-stream", "import io\nfrom dotenv import load_dotenv\nload_dotenv(stream=io.StringIO('A=1'))\n"),
-    ("find-usecwd", "from dotenv import find_dotenv\nP = find_dotenv(usecwd=True)\n"),
-    ("values-explicit", "from dotenv import dotenv_values\nV = dotenv_values('.env')\n"),
-    ("set-key-migrated", "from dotenv import set_key\nset_key('.env', 'A', '1', follow_symlinks=True)\n"),
-    ("other-load-dotenv", "from mylib import load_dotenv\nload_dotenv()\n"),
-    ("cli-other-name", "from dotenv.cli import cli\n"),
-    ("bom-without-dotenv", "TEXT = '\\ufeffhello'\n"),
+    Case(
+        "implicit-path",
+        "import io\nfrom dotenv import load_dotenv\nload_dotenv(stream=io.StringIO('A=1'))\n",
+        name="load-stream",
+    ),
+    Case(
+        "implicit-path", "from dotenv import find_dotenv\nP = find_dotenv(usecwd=True)\n", name="find-usecwd"
+    ),
+    Case(
+        "implicit-path",
+        "from dotenv import dotenv_values\nV = dotenv_values('.env')\n",
+        name="values-explicit",
+    ),
+    Case(
+        "set-key",
+        "from dotenv import set_key\nset_key('.env', 'A', '1', follow_symlinks=True)\n",
+        name="set-key-migrated",
+    ),
+    Case("implicit-path", "from mylib import load_dotenv\nload_dotenv()\n", name="other-load-dotenv"),
+    Case("run-command", "from dotenv.cli import cli\n", name="cli-other-name"),
+    Case("run-command", "import dotenv.cli\n\nrc = mylib.run_command(['true'])\n", name="other-run-command"),
+    Case("bom-workaround", "TEXT = '\\ufeffhello'\n", name="bom-without-dotenv"),
+    Case("disabled-env", "import os\nimport dotenv\nos.environ['DOTENV_OFF'] = '1'\n", name="other-variable"),
 ]
+QUIET = [Case(c.rule, c.before, path="svc/app/settings.py", name=c.name) for c in QUIET]
 
 
-@pytest.mark.parametrize("source", [c[1] for c in QUIET], ids=[c[0] for c in QUIET])
-def test_quiet(source: str) -> None:
-    assert assert_noop(R, source, path="svc/app/settings.py") == []
-    assert detect(R, source, "svc/app/settings.py") == []
+@pytest.mark.parametrize("case", QUIET, ids=[c.name for c in QUIET])
+def test_quiet(case: Case) -> None:
+    assert assert_noop(R, case.before, path=case.path) == []
+    assert detect(R, case.before, case.path) == []
+
+
+# Every rule's cases, keyed by rule (run by tests/recipes/test_rule_cases.py): the flagged sources above,
+# their quiet twins, and the rules judged on whole files or as information.
+CASES = [
+    *[
+        Case(rule.split("/", 1)[1], source, findings=(rule,), path="svc/app/settings.py", name=name)
+        for name, source, rule, _ in FLAGGED
+    ],
+    *QUIET,
+    Case(
+        "disabled-env",
+        "import os\nimport dotenv\nos.environ['PYTHON_DOTENV_DISABLED'] = '1'\n",
+        findings=("disabled-env",),
+        sites=("disabled-env",),
+    ),
+    Case("empty-value-comment", "A=1\nB= # set me\n", findings=("empty-value-comment",), path="svc/.env"),
+    Case("empty-value-comment", "A=1\nD='# quoted'\nE=#nospace\n", path="svc/.env"),
+]
+JUDGED_ELSEWHERE = ("python-floor",)  # judged with the pins and the service's Pythons, not by a file rewrite
 
 
 def test_disabled_env_is_info_only() -> None:

@@ -1,0 +1,133 @@
+"""python-dotenv 0.2x/1.0 -> 1.2.x: a pin bump whose behaviour changes are flagged, not rewritten.
+
+The public signatures are unchanged; what changed is where an argument-less `load_dotenv()` looks (under a
+tracer), symlink and mode handling of `set_key`, the BOM, and how `KEY= # comment` parses. The one rewrite,
+anchoring an argument-less `load_dotenv()` to the calling file, runs only when asked for.
+"""
+
+from __future__ import annotations
+
+import ast
+import posixpath
+from collections.abc import Iterable, Iterator
+
+from packaging.version import Version
+
+from fleetshift.model import Action, Finding, Severity, UsageSite
+from fleetshift.recipes._ast import Imports
+from fleetshift.recipes._targets import oldest_target
+from fleetshift.recipes.base import FileKind, Recipe, RewriteContext, RewriteResult, SourceFile
+from fleetshift.recipes.dotenv.rules import CHANGELOG, PR
+from fleetshift.recipes.dotenv.rules.empty_value_comment import EMPTY_WITH_COMMENT, env_lines
+from fleetshift.recipes.dotenv.rules.implicit_path import CALLS as IMPLICIT_PATH_CALLS
+from fleetshift.recipes.dotenv.rules.implicit_path import MESSAGE as IMPLICIT_MESSAGE
+from fleetshift.recipes.dotenv.rules.implicit_path import anchor as _anchor
+from fleetshift.recipes.dotenv.rules.set_key import SET_KEY_CALLS
+from fleetshift.recipes.rule import discover
+
+RULES_PACKAGE = "fleetshift.recipes.dotenv.rules"
+
+
+class DotenvRecipe(Recipe):
+    """python-dotenv -> 1.2.x. `anchor_implicit_path=True` opts in to rewriting argument-less loads."""
+
+    id = "python-dotenv"
+    title = "python-dotenv 0.2x/1.0 -> 1.2.x"
+    package = "python-dotenv"
+    migrates_from = "<1.2"
+    migrates_to = ">=1.2.1,<2"
+    known_versions = (
+        "0.19.0", "0.19.1", "0.19.2", "0.20.0", "0.21.0", "0.21.1", "1.0.0", "1.0.1", "1.1.0", "1.1.1",
+        "1.2.0", "1.2.1", "1.2.2", "1.2.3", "1.2.4",
+    )  # fmt: skip
+    tokens = (b"dotenv", b"\\ufeff", b"PYTHON_DOTENV_DISABLED")
+    order = 60
+    risk_weight = 0.5  # pins plus behaviour notes; nothing is rewritten
+    config_kinds = ()  # the Python floor is judged once for every recipe, by the resolver (see _floors)
+    docs = CHANGELOG
+    rules_package = RULES_PACKAGE
+
+    def __init__(self, anchor_implicit_path: bool = False) -> None:
+        self.anchor_implicit_path = anchor_implicit_path
+
+    # ---- detection -----------------------------------------------------------------------------
+
+    def detect(self, src: SourceFile) -> Iterable[UsageSite]:
+        return [self.site(src, node, rule, detail) for node, rule, detail in _sites(src.tree)]
+
+    # ---- rewriting ---------------------------------------------------------------------------------
+
+    def target_floor(self, ctx: RewriteContext) -> Version:
+        """The oldest known release the campaign's target admits."""
+        return oldest_target(self, ctx, "1.2.1")
+
+    def rewrite_file(
+        self, path: str, text: str, ctx: RewriteContext, prepared: object
+    ) -> RewriteResult | None:
+        name = posixpath.basename(path)
+        if not path.endswith(".py") and (name == ".env" or name.startswith(".env.") or name.endswith(".env")):
+            return RewriteResult(text, list(self._env_file_findings(path, text)))
+        return super().rewrite_file(path, text, ctx, prepared)
+
+    def _env_file_findings(self, path: str, text: str) -> Iterator[Finding]:
+        for number, message in env_lines(text):
+            yield self.finding(path, number, "python-dotenv/empty-value-comment", message)
+
+    def rewrite_python(self, path: str, text: str, kind: FileKind, ctx: RewriteContext) -> RewriteResult:
+        try:
+            tree = ast.parse(text)
+        except SyntaxError as exc:
+            return RewriteResult(text, [Finding(path, 0, "python-dotenv/implicit-path", f"could not parse: {exc}", Severity.ERROR, CHANGELOG, self.id)])  # fmt: skip
+        new_text = text
+        if self.anchor_implicit_path:
+            env_dir = _nearest_env_dir(path, ctx)
+            if env_dir is not None:
+                new_text = _anchor(text, tree, env_dir)
+                tree = ast.parse(new_text)
+        findings = []
+        for node, rule, detail in _sites(tree):
+            r = self.rule(rule)
+            sev = Severity.ADVICE if r.action is Action.INFO else Severity.HUMAN
+            findings.append(
+                self.finding(path, getattr(node, "lineno", 0), rule, detail or f"{r.summary}; {r.fix}", sev)
+            )
+        return RewriteResult(new_text, findings)
+
+
+def _sites(tree: ast.Module) -> Iterator[tuple[ast.AST, str, str]]:
+    """(node, rule id, detail) for every python-dotenv site in a module: each node goes to every rule's `match`."""
+    imports = Imports(tree)
+    matchers = [(m.rule.id, match) for m in discover(RULES_PACKAGE) if (match := m.hook("match")) is not None]
+    for node in ast.walk(tree):
+        for rule_id, match in matchers:
+            detail = match(node, imports)
+            if detail is not None:
+                yield node, rule_id, detail
+                break
+
+
+def _nearest_env_dir(path: str, ctx: RewriteContext) -> int | None:
+    """How many folders above `path`'s own folder the nearest visible `.env` sits (0 = beside it)."""
+    envs = {posixpath.dirname(p) for p in ctx.files if posixpath.basename(p) == ".env"}
+    folder = posixpath.dirname(path)
+    for up in range(folder.count("/") + 2):
+        if folder in envs:
+            return up
+        if not folder:
+            break
+        folder = posixpath.dirname(folder)
+    return None
+
+
+RECIPE = DotenvRecipe()
+
+__all__ = [
+    "CHANGELOG",
+    "EMPTY_WITH_COMMENT",
+    "IMPLICIT_MESSAGE",
+    "IMPLICIT_PATH_CALLS",
+    "PR",
+    "RECIPE",
+    "SET_KEY_CALLS",
+    "DotenvRecipe",
+]
