@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from recipe_harness import _ctx, assert_noop, assert_rewrite, detect, rewrite_files, rules_of
+from recipe_harness import Case, _ctx, assert_noop, detect, rewrite_files, rules_of
 
 from fleetshift.model import Action, Severity
 from fleetshift.recipes import all_recipes, get
@@ -16,8 +16,31 @@ def rid(slug: str) -> str:
     return f"pytest/{slug}"
 
 
+def _path(source: str) -> str:
+    return "svc/tests/test_x.py" if "def test_" in source else CONFTEST
+
+
+def _rewrite(rule: str, name: str, before: str, after: str) -> Case:
+    return Case(rule, before, after, path=_path(before), name=name)
+
+
+def _noop(rule: str, name: str, source: str) -> Case:
+    return Case(rule, source, path=_path(source), name=name)
+
+
+def _finding(name: str, source: str, rule: str) -> Case:
+    return Case(rule, source, findings=(rule,), path=_path(source), name=name)
+
+
+def _config(rule: str, path: str, before: str, after: str | None = None, *, findings: bool = False) -> Case:
+    return Case(
+        rule, before, after, findings=(rule,) if findings else (), path=path, name=path.rsplit("/", 1)[1]
+    )
+
+
 REWRITES = [
-    (
+    _rewrite(
+        "hook-path-args",
         "PT-5 path -> collection_path with .basename/.ext",
         """\
         def pytest_ignore_collect(path, config):
@@ -28,7 +51,8 @@ REWRITES = [
             return collection_path.name.startswith("skip_") or collection_path.suffix == ".txt"
         """,
     ),
-    (
+    _rewrite(
+        "hook-path-args",
         "PT-5 + PT-6 makemodule: module_path and from_parent(path=)",
         """\
         def pytest_pycollect_makemodule(path, parent):
@@ -41,7 +65,8 @@ REWRITES = [
                 return MyModule.from_parent(parent, path=module_path)
         """,
     ),
-    (
+    _rewrite(
+        "hook-path-args",
         "PT-5 startdir -> start_path with .strpath/.dirname, str() and f-strings",
         """\
         def pytest_report_header(config, startdir):
@@ -52,7 +77,8 @@ REWRITES = [
             return [f"root: {start_path}", str(start_path), str(start_path.parent), str(start_path)]
         """,
     ),
-    (
+    _rewrite(
+        "hook-path-args",
         "PT-5 both names declared: the py.path one is dropped",
         """\
         def pytest_collect_file(file_path, path, parent):
@@ -63,7 +89,8 @@ REWRITES = [
             return None
         """,
     ),
-    (
+    _rewrite(
+        "from-parent-fspath",
         "PT-6 fspath= -> path=pathlib.Path(...)",
         """\
         def make(parent, name):
@@ -76,7 +103,8 @@ REWRITES = [
             return Item.from_parent(parent, name=name, path=pathlib.Path(parent.fspath))
         """,
     ),
-    (
+    _rewrite(
+        "removed-in-9-warning",
         "PT-8 PytestRemovedIn9Warning filter marks are deleted",
         """\
         import pytest
@@ -98,7 +126,8 @@ REWRITES = [
             pass
         """,
     ),
-    (
+    _rewrite(
+        "mark-on-fixture",
         "PT-3 asyncio mark on a fixture is deleted",
         """\
         import pytest
@@ -118,7 +147,8 @@ REWRITES = [
             return 1
         """,
     ),
-    (
+    _rewrite(
+        "fixture-instance-method",
         "PT-13 class-scoped instance-method fixture -> classmethod below the decorator",
         """\
         import pytest
@@ -159,7 +189,8 @@ REWRITES = [
                 assert res == 4
         """,
     ),
-    (
+    _rewrite(
+        "fixture-instance-method",
         "PT-13 classmethod above the fixture decorator moves below (9.2 warns)",
         """\
         import pytest
@@ -182,7 +213,8 @@ REWRITES = [
                 return 1
         """,
     ),
-    (
+    _rewrite(
+        "yield-fixture",
         "PT-14 yield_fixture -> fixture (attribute and from-import)",
         """\
         import pytest
@@ -213,7 +245,8 @@ REWRITES = [
             yield 2
         """,
     ),
-    (
+    _rewrite(
+        "parametrize-keywords",
         "PT-16 positional indirect/ids/scope -> keywords; PT-13 generator argvalues -> list",
         """\
         import pytest
@@ -253,14 +286,9 @@ REWRITES = [
 ]
 
 
-@pytest.mark.parametrize(("before", "after"), [c[1:] for c in REWRITES], ids=[c[0] for c in REWRITES])
-def test_rewrite(before: str, after: str) -> None:
-    path = "svc/tests/test_x.py" if "def test_" in before else CONFTEST
-    assert_rewrite(R, before, after, path=path)
-
-
 NOOPS = [
-    (
+    _noop(
+        "hook-path-args",
         "PT-5 new hook argument names",
         """\
         def pytest_ignore_collect(collection_path, config):
@@ -275,14 +303,16 @@ NOOPS = [
             return path.basename
         """,
     ),
-    (
+    _noop(
+        "from-parent-fspath",
         "PT-6 from_parent(path=)",
         """\
         def make(parent, p):
             return Item.from_parent(parent, path=p)
         """,
     ),
-    (
+    _noop(
+        "parametrize-keywords",
         "PT-16 keywords already; two positional arguments",
         """\
         import pytest
@@ -293,7 +323,8 @@ NOOPS = [
             pass
         """,
     ),
-    (
+    _noop(
+        "fixture-instance-method",
         "PT-13 function-scoped method fixtures and module-level fixtures stay",
         """\
         import pytest
@@ -315,7 +346,8 @@ NOOPS = [
                 return 1
         """,
     ),
-    (
+    _noop(
+        "importorskip-exc-type",
         "PT-7 importorskip with exc_type",
         """\
         import pytest
@@ -323,7 +355,8 @@ NOOPS = [
         np = pytest.importorskip("numpy", exc_type=ImportError)
         """,
     ),
-    (
+    _noop(
+        "yield-fixture",
         "PT-14 pytest.fixture and other marks",
         """\
         import pytest
@@ -342,14 +375,8 @@ NOOPS = [
 ]
 
 
-@pytest.mark.parametrize("source", [c[1] for c in NOOPS], ids=[c[0] for c in NOOPS])
-def test_noop(source: str) -> None:
-    path = "svc/tests/test_x.py" if "def test_" in source else CONFTEST
-    assert_noop(R, source, path=path)
-
-
 FINDINGS = [
-    (
+    _finding(
         "PT-5 .check()/.join() on a py.path argument",
         """\
         def pytest_collect_file(parent, path):
@@ -358,7 +385,7 @@ FINDINGS = [
         """,
         "hook-path-args-human",
     ),
-    (
+    _finding(
         "PT-5 py.path compared as a value",
         """\
         def pytest_ignore_collect(path, config):
@@ -366,7 +393,7 @@ FINDINGS = [
         """,
         "hook-path-args-human",
     ),
-    (
+    _finding(
         "PT-7 importorskip without exc_type",
         """\
         import pytest
@@ -375,7 +402,7 @@ FINDINGS = [
         """,
         "importorskip-exc-type",
     ),
-    (
+    _finding(
         "PT-8 PytestRemovedIn9Warning in code",
         """\
         import warnings
@@ -386,7 +413,7 @@ FINDINGS = [
         """,
         "removed-in-9-warning-code",
     ),
-    (
+    _finding(
         "PT-3 usefixtures on a fixture",
         """\
         import pytest
@@ -399,7 +426,7 @@ FINDINGS = [
         """,
         "mark-on-fixture-human",
     ),
-    (
+    _finding(
         "PT-13 instance-method fixture writing to self",
         """\
         import pytest
@@ -416,7 +443,7 @@ FINDINGS = [
         """,
         "fixture-instance-method-human",
     ),
-    (
+    _finding(
         "yield test",
         """\
         def test_gen():
@@ -425,7 +452,7 @@ FINDINGS = [
         """,
         "yield-test",
     ),
-    (
+    _finding(
         "config.inicfg",
         """\
         def pytest_configure(config):
@@ -436,11 +463,10 @@ FINDINGS = [
 ]
 
 
-@pytest.mark.parametrize(("source", "rule"), [c[1:] for c in FINDINGS], ids=[c[0] for c in FINDINGS])
-def test_finding(source: str, rule: str) -> None:
-    path = "svc/tests/test_x.py" if "def test_" in source else CONFTEST
-    findings = assert_noop(R, source, path=path)
-    hits = [f for f in findings if f.rule == rid(rule)]
+@pytest.mark.parametrize("case", FINDINGS, ids=[c.name for c in FINDINGS])
+def test_finding_carries_line_link_and_severity(case: Case) -> None:
+    findings = assert_noop(R, case.before, path=case.path)
+    hits = [f for f in findings if f.rule == rid(case.rule)]
     assert hits, findings
     assert all(f.line > 0 and f.link and f.severity is Severity.HUMAN for f in hits)
 
@@ -448,30 +474,35 @@ def test_finding(source: str, rule: str) -> None:
 # ---- config ------------------------------------------------------------------------------------
 
 CONFIG_REWRITES = [
-    (
+    _config(
+        "strict-flag",
         "svc/pytest.ini",
         "[pytest]\naddopts = -ra --strict\n    -W ignore::pytest.PytestRemovedIn9Warning\nfilterwarnings =\n"
         "    error\n    # why\n    ignore::pytest.PytestRemovedIn9Warning\n",
         "[pytest]\naddopts = -ra --strict-markers\nfilterwarnings =\n    error\n    # why\n",
     ),
-    (
+    _config(
+        "removed-in-9-warning",
         "svc/setup.cfg",
         "[tool:pytest]\nfilterwarnings = ignore::pytest.PytestRemovedIn9Warning\naddopts = --strict\n",
         "[tool:pytest]\naddopts = --strict-markers\n",
     ),
-    (
+    _config(
+        "strict-flag",
         "svc/tox.ini",
         "[tox]\nenvlist = py311\n\n[testenv]\ncommands = pytest --strict {posargs}\n\n[pytest]\naddopts = --strict\n",
         "[tox]\nenvlist = py311\n\n[testenv]\ncommands = pytest --strict-markers {posargs}\n\n[pytest]\n"
         "addopts = --strict-markers\n",
     ),
-    (
+    _config(
+        "strict-flag",
         "svc/pyproject.toml",
         '[tool.pytest.ini_options]\naddopts = "--strict -q"\nfilterwarnings = [\n    "error",\n'
         '    "ignore::pytest.PytestRemovedIn9Warning",  # 9.0 stopgap\n]\n',
         '[tool.pytest.ini_options]\naddopts = "--strict-markers -q"\nfilterwarnings = [\n    "error",\n]\n',
     ),
-    (
+    _config(
+        "removed-in-9-warning",
         "svc/pytest.toml",
         '[pytest]\naddopts = ["--strict", "-q"]\nfilterwarnings = ["ignore::pytest.PytestRemovedIn9Warning"]\n',
         '[pytest]\naddopts = ["--strict-markers", "-q"]\n',
@@ -479,44 +510,125 @@ CONFIG_REWRITES = [
 ]
 
 
-@pytest.mark.parametrize(("path", "before", "after"), CONFIG_REWRITES, ids=[c[0] for c in CONFIG_REWRITES])
-def test_config_rewrite(path: str, before: str, after: str) -> None:
-    new, _ = rewrite_files(R, {path: before})
-    assert new[path] == after
-    again, _ = rewrite_files(R, new)
-    assert again[path] == after
-
-
-@pytest.mark.parametrize(
-    ("path", "text"),
-    [
-        ("svc/pytest.ini", "[pytest]\naddopts = --strict-markers --strict-config\nfilterwarnings = error\n"),
-        ("svc/pyproject.toml", '[tool.pytest.ini_options]\naddopts = ["--strict-markers"]\n'),
-        ("svc/tox.ini", "[testenv]\ncommands = pytest --strict-markers\n"),
-    ],
-)
-def test_config_noop(path: str, text: str) -> None:
-    new, findings = rewrite_files(R, {path: text})
-    assert new[path] == text and not findings
-
+CONFIG_NOOPS = [
+    _config(
+        "strict-flag",
+        "svc/pytest.ini",
+        "[pytest]\naddopts = --strict-markers --strict-config\nfilterwarnings = error\n",
+    ),
+    _config(
+        "removed-in-9-warning",
+        "svc/pyproject.toml",
+        '[tool.pytest.ini_options]\naddopts = ["--strict-markers"]\n',
+    ),
+    _config("strict-flag", "svc/tox.ini", "[testenv]\ncommands = pytest --strict-markers\n"),
+    _config("toml-tables", "svc/pyproject.toml", '[tool.pytest.ini_options]\naddopts = "-ra -q"\n'),
+    _config("deprecated-9-1", "svc/pytest.ini", "[pytest]\naddopts = -ra -p no:cacheprovider\n"),
+]
 
 CONFIG_FINDINGS = [
-    (
+    _config(
+        "toml-tables",
         "svc/pyproject.toml",
         '[tool.pytest]\nminversion = "9.0"\n\n[tool.pytest.ini_options]\nx = 1\n',
-        "toml-tables",
+        findings=True,
     ),
-    ("svc/pyproject.toml", '[tool.pytest]\naddopts = "-ra -q"\n', "toml-tables"),
-    ("svc/pytest.ini", "[pytest]\naddopts = --pastebin=all\n", "deprecated-9-1"),
+    _config("toml-tables", "svc/pyproject.toml", '[tool.pytest]\naddopts = "-ra -q"\n', findings=True),
+    _config("deprecated-9-1", "svc/pytest.ini", "[pytest]\naddopts = --pastebin=all\n", findings=True),
 ]
 
 
-@pytest.mark.parametrize(("path", "text", "rule"), CONFIG_FINDINGS)
-def test_config_finding(path: str, text: str, rule: str) -> None:
-    new, findings = rewrite_files(R, {path: text})
-    assert new[path] == text
-    hits = [f for f in findings if f.rule == rid(rule)]
+@pytest.mark.parametrize("case", CONFIG_FINDINGS, ids=[c.rule for c in CONFIG_FINDINGS])
+def test_config_finding_carries_line_link_and_severity(case: Case) -> None:
+    new, findings = rewrite_files(R, {case.path: case.before})
+    assert new[case.path] == case.before
+    hits = [f for f in findings if f.rule == rid(case.rule)]
     assert hits and all(f.severity is Severity.HUMAN and f.line > 0 and f.link for f in hits), findings
+
+
+# The rest of each rule's positive case and no-op twin: rules judged across a service's files, and twins the
+# tables above do not hold.
+DOCTEST_TEST = (
+    "import pytest\n\n\n@pytest.fixture(scope='module', autouse=True)\ndef setup():\n    yield\n\n\n"
+    "def test_a():\n    pass\n"
+)
+OTHER_CASES = [
+    _rewrite(
+        "parametrize-generator",
+        "generator argvalues -> list",
+        'import pytest\n\n\n@pytest.mark.parametrize("x", (i for i in range(3)))\ndef test_a(x):\n    pass\n',
+        'import pytest\n\n\n@pytest.mark.parametrize("x", [i for i in range(3)])\ndef test_a(x):\n    pass\n',
+    ),
+    _noop(
+        "parametrize-generator",
+        "list argvalues",
+        'import pytest\n\n\n@pytest.mark.parametrize("x", [1, 2])\ndef test_a(x):\n    pass\n',
+    ),
+    _noop(
+        "hook-path-args-human",
+        "pathlib argument",
+        "def pytest_collect_file(parent, file_path):\n    if file_path.exists():\n        return None\n",
+    ),
+    _noop(
+        "removed-in-9-warning-code",
+        "other warning",
+        'import warnings\n\nimport pytest\n\nwarnings.simplefilter("ignore", DeprecationWarning)\n',
+    ),
+    _noop(
+        "removed-in-9-warning",
+        "other filter mark",
+        'import pytest\n\n\n@pytest.mark.filterwarnings("ignore::DeprecationWarning")\ndef test_a():\n    pass\n',
+    ),
+    _noop(
+        "mark-on-fixture",
+        "asyncio mark on a test",
+        "import pytest\n\n\n@pytest.mark.asyncio\nasync def test_a():\n    pass\n",
+    ),
+    _noop(
+        "mark-on-fixture-human",
+        "usefixtures on a test",
+        'import pytest\n\n\n@pytest.mark.usefixtures("db")\ndef test_a():\n    pass\n',
+    ),
+    _noop(
+        "fixture-instance-method-human",
+        "function-scoped fixture writing to self",
+        "import pytest\n\n\nclass TestA:\n    @pytest.fixture\n    def res(self):\n        self.value = 1\n        return 1\n",
+    ),
+    _noop("yield-test", "plain test", "def test_gen():\n    for i in range(3):\n        assert i >= 0\n"),
+    _noop(
+        "deprecated-9-1", "config.getini", 'def pytest_configure(config):\n    value = config.getini("x")\n'
+    ),
+    Case(
+        "inactive-config",
+        "[tool:pytest]\naddopts = -q\n",
+        findings=("inactive-config",),
+        path="svc/setup.cfg",
+        extra_files={"svc/pytest.ini": "[pytest]\naddopts = -ra\n"},
+    ),
+    Case("inactive-config", "[tool:pytest]\naddopts = -q\n", path="svc/setup.cfg"),
+    Case(
+        "doctest-autouse",
+        DOCTEST_TEST,
+        findings=("doctest-autouse",),
+        path="svc/tests/test_a.py",
+        extra_files={"svc/pytest.ini": "[pytest]\naddopts = --doctest-modules\n"},
+    ),
+    Case(
+        "doctest-autouse",
+        DOCTEST_TEST,
+        path="svc/tests/test_a.py",
+        extra_files={"svc/pytest.ini": "[pytest]\naddopts = -ra\n"},
+    ),
+]
+
+# Every rule's cases keyed by rule, run and checked for a positive and a no-op case by test_rule_cases.py.
+CASES = [*REWRITES, *NOOPS, *FINDINGS, *CONFIG_REWRITES, *CONFIG_NOOPS, *CONFIG_FINDINGS, *OTHER_CASES]
+JUDGED_ELSEWHERE = (
+    "python-version",  # the Python support matrix is judged once for every recipe, with the pins (_floors)
+    "collect-duplicates",  # notes `recipes guide` lists for a human; nothing in code or config shows them
+    "ci-mode",
+    "exit-codes",
+)
 
 
 @pytest.mark.parametrize("floor", ["3.8", "3.10"])
