@@ -4,11 +4,17 @@ old-API code must not import LibCST (about a second of start-up), which only the
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 from fleet_factory import make_fleet
+
+import fleetshift
+
+# the child Pythons import this checkout's fleetshift, not whichever copy is installed
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(fleetshift.__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}
 
 OLD_API_FLEET: dict[str, str | bytes] = {
     "services/alpha/requirements.txt": (
@@ -115,6 +121,7 @@ def test_detection_path_never_imports_libcst(tmp_path: Path) -> None:
         [sys.executable, "-c", PROBE, str(root), str(tmp_path / "plan")],
         capture_output=True,
         text=True,
+        env=ENV,
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
@@ -129,25 +136,26 @@ def test_detection_path_never_imports_libcst(tmp_path: Path) -> None:
     assert out["after_cli"] == []
 
 
-def test_rewriting_names_stay_importable_from_their_packages() -> None:
-    """The rewriters a package re-exports load on first use, from the same places as before."""
+def test_rewriting_helpers_live_in_their_own_modules() -> None:
+    """The LibCST rewriters and helpers are imported from the modules that define them (no lazy re-export
+    layer): importing them loads LibCST, and the recipe packages do not pretend to hold them."""
     proc = subprocess.run(
         [
             sys.executable,
             "-c",
             "import sys\n"
-            "from fleetshift.recipes import _pytest_config as pc\n"
-            "from fleetshift.recipes.pytest9 import FileRewriter, rewrite_file\n"
+            "from fleetshift.recipes import _pytest_config as pc, pytest9, tenacity\n"
+            "assert 'libcst' not in sys.modules\n"
+            "from fleetshift.recipes.pytest9.rewrite import FileRewriter, rewrite_file\n"
             "assert 'libcst' in sys.modules\n"
-            "from fleetshift.recipes.tenacity import rewrite_module as r2\n"
-            "from fleetshift.recipes._pytest_config import ImportMap, callee, get_full_name_for_node\n"
-            "from fleetshift.recipes._pytest_config.syntax import SCOPES, WIDE, ast_fixture_call\n"
-            "assert pc.ast_fixture_call is ast_fixture_call and pc.callee is callee\n"
-            "assert FileRewriter.__module__ == 'fleetshift.recipes.pytest9.rewrite'\n"
-            "try:\n    pc.no_such_name\nexcept AttributeError:\n    pass\nelse:\n    raise SystemExit(1)\n",
+            "from fleetshift.recipes.tenacity.rewrite import rewrite_module\n"
+            "from fleetshift.recipes._pytest_config.syntax import ImportMap, callee, get_full_name_for_node\n"
+            "for module, name in ((pc, 'ImportMap'), (pytest9, 'FileRewriter'), (tenacity, 'rewrite_module')):\n"
+            "    assert not hasattr(module, '__getattr__') and not hasattr(module, name), (module, name)\n",
         ],
         capture_output=True,
         text=True,
+        env=ENV,
         timeout=60,
     )
     assert proc.returncode == 0, proc.stderr

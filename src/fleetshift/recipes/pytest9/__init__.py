@@ -13,7 +13,6 @@ from collections.abc import Iterable, Mapping
 from typing import ClassVar
 
 from fleetshift.model import Finding, UsageSite
-from fleetshift.recipes._lazy import lazy_exports
 from fleetshift.recipes.base import (
     ConfigFile,
     Recipe,
@@ -39,11 +38,6 @@ from fleetshift.recipes.pytest9.rules import (
     WIDE,
 )
 from fleetshift.recipes.pytest_asyncio import PYTEST_VERSIONS
-
-# the LibCST file rewriter is imported by the rewrite hooks only: detection stays on `ast`
-__getattr__ = lazy_exports(
-    globals(), dict.fromkeys(("FileRewriter", "rewrite_file"), "fleetshift.recipes.pytest9.rewrite")
-)
 
 
 class PytestRecipe(Recipe):
@@ -121,6 +115,5 @@ __all__ = [
     "RECIPE",
     "RULES",
     "WIDE",
-    "FileRewriter",
     "PytestRecipe",
 ]

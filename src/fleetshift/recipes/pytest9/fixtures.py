@@ -6,7 +6,7 @@ from __future__ import annotations
 import libcst as cst
 from libcst.metadata import ParentNodeProvider
 
-from fleetshift.recipes import _pytest_config as pc
+from fleetshift.recipes._pytest_config import syntax as pcs
 from fleetshift.recipes.pytest9.hooks import Rename
 from fleetshift.recipes.pytest9.rules import PARAMETRIZE_KW, WIDE
 from fleetshift.recipes.pytest9.state import RewriterState, visit_body
@@ -53,7 +53,7 @@ def _class_safe_attrs(cls: cst.ClassDef) -> set[str]:
                 elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.value:
                     safe.add(small.target.value)
         elif isinstance(stmt, cst.FunctionDef):
-            names = {pc.get_full_name_for_node(d.decorator) for d in stmt.decorators}
+            names = {pcs.get_full_name_for_node(d.decorator) for d in stmt.decorators}
             if names & {"classmethod", "staticmethod"}:
                 safe.add(stmt.name.value)
     return safe
@@ -109,19 +109,19 @@ class FixtureEdits(RewriterState):
                 )
         for n, i in enumerate(positional[2:5]):
             name = PARAMETRIZE_KW[n]
-            if pc.kwarg(call, name) is not None:
+            if pcs.kwarg(call, name) is not None:
                 self._find(original, "parametrize-keywords", f"parametrize gets {name} twice")
                 return call
-            args[i] = args[i].with_changes(keyword=cst.Name(name), equal=pc.tight_equal())
+            args[i] = args[i].with_changes(keyword=cst.Name(name), equal=pcs.tight_equal())
         return call.with_changes(args=args)
 
     def _fixture(
         self, original: cst.FunctionDef, fn: cst.FunctionDef, fix: tuple[int, str, cst.Call | None]
     ) -> cst.FunctionDef:
         idx, _, call = fix
-        kept = pc.without_decorator(fn, self.imports, "pytest.mark.asyncio")
+        kept = pcs.without_decorator(fn, self.imports, "pytest.mark.asyncio")
         for d in kept.decorators:
-            q = self.imports.qualname(pc.callee(d)[0]) or ""
+            q = self.imports.qualname(pcs.callee(d)[0]) or ""
             if q.startswith("pytest.mark."):
                 self._find(
                     original,
@@ -135,24 +135,24 @@ class FixtureEdits(RewriterState):
                 )
         if kept is not fn:
             fn = kept
-            fix = pc.fixture_decorator(fn, self.imports)
+            fix = pcs.fixture_decorator(fn, self.imports)
             assert fix is not None
             idx, _, call = fix
         decs = list(fn.decorators)
         if not self.classes:
             return fn
-        scope = pc.kwarg_string(call, "scope")
+        scope = pcs.kwarg_string(call, "scope")
         if scope not in WIDE:
             return fn
         params = fn.params.params
         if not params or params[0].name.value != "self":
-            cm = [i for i, d in enumerate(decs) if pc.get_full_name_for_node(d.decorator) == "classmethod"]
+            cm = [i for i, d in enumerate(decs) if pcs.get_full_name_for_node(d.decorator) == "classmethod"]
             if cm and cm[0] < idx:  # pytest 9.2 warns when @classmethod sits above the fixture decorator
                 moved = decs.pop(cm[0])
                 decs.insert(idx, moved)
                 return fn.with_changes(decorators=decs)
             return fn
-        names = {pc.get_full_name_for_node(d.decorator) for d in decs}
+        names = {pcs.get_full_name_for_node(d.decorator) for d in decs}
         if names & {"staticmethod", "property"}:
             return fn
         uses = _SelfUses()

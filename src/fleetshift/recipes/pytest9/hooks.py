@@ -6,7 +6,7 @@ from __future__ import annotations
 import libcst as cst
 from libcst.metadata import ParentNodeProvider
 
-from fleetshift.recipes import _pytest_config as pc
+from fleetshift.recipes._pytest_config import syntax as pcs
 from fleetshift.recipes.pytest9.rules import HOOK_ARGS, PATH_ATTRS, PATH_METHODS, PATH_SAFE_CALLS
 from fleetshift.recipes.pytest9.state import RewriterState, visit_body
 
@@ -16,7 +16,7 @@ class _Uses(cst.CSTVisitor):
 
     METADATA_DEPENDENCIES = (ParentNodeProvider,)
 
-    def __init__(self, name: str, imports: pc.ImportMap) -> None:
+    def __init__(self, name: str, imports: pcs.ImportMap) -> None:
         self.name = name
         self.imports = imports
         self.bad: list[str] = []
@@ -58,7 +58,7 @@ class _Uses(cst.CSTVisitor):
         if isinstance(parent, cst.Arg):
             call = self.get_metadata(ParentNodeProvider, parent)
             if isinstance(call, cst.Call):
-                q = self.imports.qualname(call.func) or pc.get_full_name_for_node(call.func) or ""
+                q = self.imports.qualname(call.func) or pcs.get_full_name_for_node(call.func) or ""
                 if q in PATH_SAFE_CALLS or q.startswith("os.path.") or q.endswith(".from_parent"):
                     return
         if isinstance(parent, cst.FormattedStringExpression):
@@ -66,7 +66,7 @@ class _Uses(cst.CSTVisitor):
         self.bad.append("used as a value")
 
 
-def bad_uses(fn: cst.FunctionDef, name: str, imports: pc.ImportMap) -> list[str]:
+def bad_uses(fn: cst.FunctionDef, name: str, imports: pcs.ImportMap) -> list[str]:
     """The uses of parameter `name` in `fn`'s body that pathlib does not support ([] when all do)."""
     uses = _Uses(name, imports)
     visit_body(fn, uses)
@@ -135,7 +135,7 @@ class HookEdits(RewriterState):
             )
             return fn
         if new in names:
-            fn = pc.drop_param(fn, old)
+            fn = pcs.drop_param(fn, old)
         else:
             params = [p.with_changes(name=cst.Name(new)) if p.name.value == old else p for p in params]
             fn = fn.with_changes(params=fn.params.with_changes(params=params))
@@ -143,7 +143,7 @@ class HookEdits(RewriterState):
 
     def _from_parent(self, original: cst.Call, updated: cst.Call) -> cst.Call:
         """`fspath=x` becomes `path=pathlib.Path(x)` (`path=x` for a renamed hook argument)."""
-        if pc.kwarg(updated, "path") is not None:
+        if pcs.kwarg(updated, "path") is not None:
             self._find(
                 original, "from-parent-fspath", "from_parent gets both fspath= and path=; keep only path="
             )

@@ -11,7 +11,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import MetadataWrapper, ParentNodeProvider
 
 from fleetshift.model import Finding, Severity
-from fleetshift.recipes import _pytest_config as pc
+from fleetshift.recipes._pytest_config import syntax as pcs
 from fleetshift.recipes.base import Recipe
 from fleetshift.recipes.pytest9.fixtures import FixtureEdits, yields
 from fleetshift.recipes.pytest9.hooks import HookEdits
@@ -24,7 +24,7 @@ class FileRewriter(HookEdits, FixtureEdits):
     # -- imports: `from pytest import yield_fixture` --
 
     def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom) -> cst.ImportFrom:
-        module = pc.get_full_name_for_node(updated.module) if updated.module else None
+        module = pcs.get_full_name_for_node(updated.module) if updated.module else None
         if module != "pytest":
             return updated
         if isinstance(updated.names, cst.ImportStar):
@@ -66,7 +66,7 @@ class FileRewriter(HookEdits, FixtureEdits):
         if q == "pytest.console_main":
             self._find(original, "deprecated-9-1")
         if updated.attr.value == "inicfg" and isinstance(updated.value, (cst.Name, cst.Attribute)):
-            target = pc.get_full_name_for_node(updated.value) or ""
+            target = pcs.get_full_name_for_node(updated.value) or ""
             if target.split(".")[-1] in ("config", "pytestconfig", "_config"):
                 self._find(original, "deprecated-9-1")
         return updated
@@ -75,14 +75,14 @@ class FileRewriter(HookEdits, FixtureEdits):
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         q = self.imports.qualname(updated.func) or ""
-        func_name = pc.get_full_name_for_node(updated.func) or ""
+        func_name = pcs.get_full_name_for_node(updated.func) or ""
         if q == "pytest.mark.parametrize" or (
             func_name.endswith(".parametrize") and func_name.split(".")[0] == "metafunc"
         ):
             return self._parametrize(original, updated)
-        if q == "pytest.importorskip" and pc.kwarg(updated, "exc_type") is None:
+        if q == "pytest.importorskip" and pcs.kwarg(updated, "exc_type") is None:
             self._find(original, "importorskip-exc-type")
-        if func_name.endswith(".from_parent") and pc.kwarg(updated, "fspath") is not None:
+        if func_name.endswith(".from_parent") and pcs.kwarg(updated, "fspath") is not None:
             return self._from_parent(original, updated)
         return updated
 
@@ -101,7 +101,7 @@ class FileRewriter(HookEdits, FixtureEdits):
         if name in HOOK_ARGS:
             updated = self._hook(original, updated)
             self.hook_params.clear()
-        fix = pc.fixture_decorator(updated, self.imports)
+        fix = pcs.fixture_decorator(updated, self.imports)
         if fix is not None:
             return self._fixture(original, updated, fix)
         in_test_class = not self.classes or self.classes[-1].name.value.startswith("Test")
@@ -138,12 +138,12 @@ def rewrite_file(recipe: Recipe, path: str, text: str) -> tuple[str, list[Findin
 # ---- PytestRemovedIn9Warning filter marks ---------------------------------------------------------
 
 
-def _removed_in_9(expr: cst.BaseExpression, imports: pc.ImportMap) -> bool:
+def _removed_in_9(expr: cst.BaseExpression, imports: pcs.ImportMap) -> bool:
     """`pytest.mark.filterwarnings("...PytestRemovedIn9Warning...")` with that single filter."""
-    func, call = pc.callee(expr)
+    func, call = pcs.callee(expr)
     if imports.qualname(func) != "pytest.mark.filterwarnings" or call is None or len(call.args) != 1:
         return False
-    value = pc.string_value(call.args[0].value)
+    value = pcs.string_value(call.args[0].value)
     return value is not None and "PytestRemovedIn9Warning" in value
 
 
@@ -151,7 +151,7 @@ _Decorated = TypeVar("_Decorated", cst.FunctionDef, cst.ClassDef)
 
 
 class _DropMarks(cst.CSTTransformer):
-    def __init__(self, imports: pc.ImportMap) -> None:
+    def __init__(self, imports: pcs.ImportMap) -> None:
         self.imports = imports
 
     def _undecorated(self, updated: _Decorated) -> _Decorated:
@@ -166,7 +166,7 @@ class _DropMarks(cst.CSTTransformer):
         return self._undecorated(updated)
 
     def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign | cst.RemovalSentinel:
-        if not pc.is_pytestmark(updated):
+        if not pcs.is_pytestmark(updated):
             return updated
         v = updated.value
         if isinstance(v, (cst.List, cst.Tuple)):
@@ -181,7 +181,7 @@ class _DropMarks(cst.CSTTransformer):
         return updated
 
 
-def _drop_removed_in_9_marks(module: cst.Module, imports: pc.ImportMap) -> cst.Module:
+def _drop_removed_in_9_marks(module: cst.Module, imports: pcs.ImportMap) -> cst.Module:
     if "PytestRemovedIn9Warning" not in module.code:
         return module
     return module.visit(_DropMarks(imports))

@@ -7,6 +7,7 @@ from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvide
 
 from fleetshift.model import Finding
 from fleetshift.recipes import _pytest_config as pc
+from fleetshift.recipes._pytest_config import syntax as pcs
 from fleetshift.recipes.base import Recipe
 
 
@@ -31,7 +32,7 @@ class RewriterState(cst.CSTTransformer):
         super().__init__()
         self.recipe, self.path, self.wrapper = recipe, path, wrapper
         self.findings: list[Finding] = []
-        self.imports = pc.ImportMap(cst.Module([]))
+        self.imports = pcs.ImportMap(cst.Module([]))
         self.need_pathlib = False
         self.classes: list[cst.ClassDef] = []
         self.depth = 0
@@ -49,7 +50,7 @@ class RewriterState(cst.CSTTransformer):
         self.findings.append(self.recipe.finding(self.path, line, rule, message))
 
     def visit_Module(self, node: cst.Module) -> None:
-        self.imports = pc.ImportMap(node)
+        self.imports = pcs.ImportMap(node)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.classes.append(node)

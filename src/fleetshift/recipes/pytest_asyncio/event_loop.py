@@ -6,7 +6,7 @@ from __future__ import annotations
 import libcst as cst
 
 from fleetshift.model import Severity
-from fleetshift.recipes import _pytest_config as pc
+from fleetshift.recipes._pytest_config import syntax as pcs
 from fleetshift.recipes.pytest_asyncio.state import RewriterState
 from fleetshift.recipes.pytest_asyncio.survey import Override
 
@@ -224,7 +224,7 @@ class EventLoopEdits(RewriterState):
                 )
                 return fn
             self.imports_needed.add("asyncio")
-            fn = pc.drop_param(fn, "event_loop")
+            fn = pcs.drop_param(fn, "event_loop")
             if names.total and names.total == names.attr_uses and not names.nested:
                 return fn.with_changes(body=fn.body.visit(_LoopAttr("event_loop", self.asyncio_name)))
             if names.total:
@@ -233,7 +233,7 @@ class EventLoopEdits(RewriterState):
             return fn
         # sync test/fixture: only `event_loop.run_until_complete(E)` can be turned into `await E`
         if names.total == 0:
-            return pc.drop_param(fn, "event_loop")
+            return pcs.drop_param(fn, "event_loop")
         if names.total != names.run_calls or names.nested or names.loop_calls:
             self._find(
                 original,
@@ -245,11 +245,11 @@ class EventLoopEdits(RewriterState):
             return fn
         tr = _ToAwait("event_loop")
         body = fn.body.visit(tr)
-        fn = pc.drop_param(fn, "event_loop").with_changes(
+        fn = pcs.drop_param(fn, "event_loop").with_changes(
             body=body, asynchronous=cst.Asynchronous(whitespace_after=cst.SimpleWhitespace(" "))
         )
         if is_fixture and self.s.mode == "strict":
-            fix = pc.fixture_decorator(fn, self.imports)
+            fix = pcs.fixture_decorator(fn, self.imports)
             if fix is not None and fix[1] != "pytest_asyncio.fixture":
                 fn = self._to_pa_fixture(fn, fix)
         return fn

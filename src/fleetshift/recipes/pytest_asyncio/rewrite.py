@@ -8,7 +8,7 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import MetadataWrapper
 
 from fleetshift.model import Finding, Severity
-from fleetshift.recipes import _pytest_config as pc
+from fleetshift.recipes._pytest_config import syntax as pcs
 from fleetshift.recipes.base import FileKind, Recipe
 from fleetshift.recipes.pytest_asyncio.event_loop import EventLoopEdits, param_names
 from fleetshift.recipes.pytest_asyncio.rules import MARK
@@ -34,7 +34,7 @@ class FileRewriter(ScopeEdits, EventLoopEdits):
     """Rewrites one Python file of a service, given the service survey."""
 
     def visit_Module(self, node: cst.Module) -> None:
-        self.imports = pc.ImportMap(node)
+        self.imports = pcs.ImportMap(node)
         for local, full in self.imports.names.items():
             if full == "asyncio":
                 self.asyncio_name = local
@@ -120,9 +120,9 @@ class FileRewriter(ScopeEdits, EventLoopEdits):
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         q = self.imports.qualname(updated.func)
         if q == MARK:
-            scope = pc.kwarg(updated, "scope")
+            scope = pcs.kwarg(updated, "scope")
             if scope is not None:
-                if pc.kwarg(updated, "loop_scope") is not None:
+                if pcs.kwarg(updated, "loop_scope") is not None:
                     self._find(
                         original,
                         "marker-scope",
@@ -139,7 +139,7 @@ class FileRewriter(ScopeEdits, EventLoopEdits):
             isinstance(updated.func, cst.Attribute)
             and updated.func.attr.value == "getfixturevalue"
             and updated.args
-            and pc.string_value(updated.args[0].value) == "event_loop"
+            and pcs.string_value(updated.args[0].value) == "event_loop"
         ):
             self._find(original, "event-loop-request")
         elif q == "asyncio.get_event_loop" and not updated.args:
@@ -164,11 +164,11 @@ class FileRewriter(ScopeEdits, EventLoopEdits):
         if len(self.classes) > 1:
             return updated
         cls = self.classes[-1] if self.classes else None
-        fix = pc.fixture_decorator(updated, self.imports)
+        fix = pcs.fixture_decorator(updated, self.imports)
         name = updated.name.value
         if fix is not None:
-            fixture_name = pc.kwarg_string(fix[2], "name") or name
-            updated = pc.without_decorator(updated, self.imports, MARK)  # PA-10: marks on fixtures
+            fixture_name = pcs.kwarg_string(fix[2], "name") or name
+            updated = pcs.without_decorator(updated, self.imports, MARK)  # PA-10: marks on fixtures
             # PA-2: event_loop overrides
             if fixture_name == "event_loop":
                 ov = self.s.overrides.get((self.path, cls.node.name.value if cls else "", name))
@@ -190,11 +190,11 @@ class FileRewriter(ScopeEdits, EventLoopEdits):
         # PA-1: event_loop requests
         if "event_loop" in param_names(updated) and (is_test or fix is not None):
             updated = self._event_loop_param(original, updated, is_test, fix is not None)
-            fix = pc.fixture_decorator(updated, self.imports)
+            fix = pcs.fixture_decorator(updated, self.imports)
         for d in updated.decorators:
-            func, call = pc.callee(d)
+            func, call = pcs.callee(d)
             if self.imports.qualname(func) == "pytest.mark.usefixtures" and call is not None:
-                if any(pc.string_value(a.value) == "event_loop" for a in call.args):
+                if any(pcs.string_value(a.value) == "event_loop" for a in call.args):
                     self._find(d, "event-loop-request")
         if fix is not None and (updated.asynchronous is not None or fix[1] == "pytest_asyncio.fixture"):
             updated = self._async_fixture(original, updated, cls)

@@ -7,21 +7,21 @@ from collections.abc import Iterable, Sequence
 import libcst as cst
 
 from fleetshift.model import Severity
-from fleetshift.recipes import _pytest_config as pc
+from fleetshift.recipes._pytest_config import syntax as pcs
 from fleetshift.recipes.pytest_asyncio.rules import MARK, OTHER_MARKS, RANK, WIDE
 from fleetshift.recipes.pytest_asyncio.state import ClassCtx, RewriterState
 
 
-def marker_dec(imports: pc.ImportMap, dec: cst.Decorator) -> bool:
+def marker_dec(imports: pcs.ImportMap, dec: cst.Decorator) -> bool:
     """Whether a decorator is the asyncio marker (bare or called)."""
-    func, _ = pc.callee(dec)
+    func, _ = pcs.callee(dec)
     return imports.qualname(func) == MARK
 
 
-def has_mark(exprs: Iterable[cst.BaseExpression], imports: pc.ImportMap, names: Sequence[str]) -> bool:
+def has_mark(exprs: Iterable[cst.BaseExpression], imports: pcs.ImportMap, names: Sequence[str]) -> bool:
     """Whether any marker expression is one of `names` (or an attribute below one)."""
     for e in exprs:
-        func, _ = pc.callee(e)
+        func, _ = pcs.callee(e)
         q = imports.qualname(func)
         if q and any(q == n or q.startswith(n + ".") for n in names):
             return True
@@ -35,7 +35,7 @@ def pytestmark_exprs(body: Sequence[cst.CSTNode]) -> list[cst.BaseExpression]:
         if not isinstance(stmt, cst.SimpleStatementLine):
             continue
         for small in stmt.body:
-            if pc.is_pytestmark(small):
+            if pcs.is_pytestmark(small):
                 v = small.value
                 if isinstance(v, (cst.List, cst.Tuple)):
                     out.extend(e.value for e in v.elements)
@@ -109,12 +109,12 @@ class ScopeEdits(RewriterState):
 
     def _scoped(self, expr: cst.BaseExpression, loop: str) -> cst.BaseExpression:
         """An asyncio marker expression with loop_scope=loop (bare markers become calls)."""
-        func, call = pc.callee(expr)
+        func, call = pcs.callee(expr)
         if call is None:
-            return pc.with_kwarg(cst.Call(func), "loop_scope", pc.string_like(None, loop))
-        have = pc.kwarg(call, "loop_scope")
+            return pcs.with_kwarg(cst.Call(func), "loop_scope", pcs.string_like(None, loop))
+        have = pcs.kwarg(call, "loop_scope")
         if have is not None:
-            if pc.string_value(have.value) != loop:
+            if pcs.string_value(have.value) != loop:
                 self._find(
                     call,
                     "event-loop-override",
@@ -123,7 +123,7 @@ class ScopeEdits(RewriterState):
                     Severity.HUMAN,
                 )
             return expr
-        return pc.with_kwarg(call, "loop_scope", pc.string_like(None, loop))
+        return pcs.with_kwarg(call, "loop_scope", pcs.string_like(None, loop))
 
     def _strict_fixture(
         self, original: cst.FunctionDef, fn: cst.FunctionDef, fix: tuple[int, str, cst.Call | None]
@@ -133,14 +133,14 @@ class ScopeEdits(RewriterState):
             self._find(original, "strict-async-fixture-other-plugin")
             return None
         fn = self._to_pa_fixture(fn, fix)
-        new = pc.fixture_decorator(fn, self.imports)
+        new = pcs.fixture_decorator(fn, self.imports)
         assert new is not None
         return fn, new
 
     def _async_fixture(
         self, original: cst.FunctionDef, fn: cst.FunctionDef, cls: ClassCtx | None
     ) -> cst.FunctionDef:
-        fix = pc.fixture_decorator(fn, self.imports)
+        fix = pcs.fixture_decorator(fn, self.imports)
         if fix is None:
             return fn
         idx, qual, call = fix
@@ -152,14 +152,14 @@ class ScopeEdits(RewriterState):
             fn, fix = converted
             idx, qual, call = fix
         # PA-5: loop_scope for wider-scoped fixtures
-        if pc.kwarg(call, "loop_scope") is not None:
+        if pcs.kwarg(call, "loop_scope") is not None:
             return fn
         container = (cls.loop if cls else None) or self.module_loop
-        scope_arg = pc.kwarg(call, "scope")
+        scope_arg = pcs.kwarg(call, "scope")
         if scope_arg is None:
             scope = "function"
         else:
-            scope = pc.string_value(scope_arg.value)
+            scope = pcs.string_value(scope_arg.value)
             if scope is None or scope not in RANK:
                 self._find(original, "fixture-loop-scope-dynamic")
                 return fn
@@ -181,7 +181,7 @@ class ScopeEdits(RewriterState):
         base = call if call is not None else cst.Call(decs[idx].decorator)
         quote = scope_arg.value if scope_arg is not None else None
         decs[idx] = decs[idx].with_changes(
-            decorator=pc.with_kwarg(base, "loop_scope", pc.string_like(quote, loop))
+            decorator=pcs.with_kwarg(base, "loop_scope", pcs.string_like(quote, loop))
         )
         return fn.with_changes(decorators=decs)
 

@@ -9,6 +9,7 @@ from libcst.metadata import PositionProvider
 
 from fleetshift.model import Finding, Severity
 from fleetshift.recipes import _pytest_config as pc
+from fleetshift.recipes._pytest_config import syntax as pcs
 from fleetshift.recipes.base import FileKind, Recipe
 from fleetshift.recipes.pytest_asyncio.survey import Survey
 
@@ -42,7 +43,7 @@ class RewriterState(cst.CSTTransformer):
         self.module_marked = False
         self.module_sync_tests = False
         self.newly_marked: list[str] = []
-        self.imports = pc.ImportMap(cst.Module([]))
+        self.imports = pcs.ImportMap(cst.Module([]))
         self.asyncio_name = "asyncio"
         self.current_line = 0
 
@@ -67,7 +68,7 @@ class RewriterState(cst.CSTTransformer):
         base = cst.Attribute(cst.Attribute(cst.Name("pytest"), cst.Name("mark")), cst.Name("asyncio"))
         if loop is None:
             return base
-        return pc.with_kwarg(cst.Call(base), "loop_scope", pc.string_like(None, loop))
+        return pcs.with_kwarg(cst.Call(base), "loop_scope", pcs.string_like(None, loop))
 
     def _pa_fixture(self) -> cst.Attribute:
         self.imports_needed.add("pytest_asyncio")

@@ -17,7 +17,6 @@ from dataclasses import replace
 from packaging.version import Version
 
 from fleetshift.model import Action, Finding, Severity, UsageSite
-from fleetshift.recipes._lazy import lazy_exports
 from fleetshift.recipes._targets import oldest_target
 from fleetshift.recipes.base import (
     FileKind,
@@ -30,9 +29,6 @@ from fleetshift.recipes.base import (
 from fleetshift.recipes.tenacity.detect import sites
 from fleetshift.recipes.tenacity.resolve import Facts, ServiceIndex
 from fleetshift.recipes.tenacity.rules import ADVISORIES, CHANGELOG, INFO_SITES, RULES
-
-# the LibCST transforms are imported by the rewrite hooks only: detection stays on `ast`
-__getattr__ = lazy_exports(globals(), {"rewrite_module": "fleetshift.recipes.tenacity.rewrite"})
 
 
 class TenacityRecipe(Recipe):
