@@ -23,9 +23,6 @@ from fleetshift.recipes.dotenv.rules.implicit_path import CALLS as IMPLICIT_PATH
 from fleetshift.recipes.dotenv.rules.implicit_path import MESSAGE as IMPLICIT_MESSAGE
 from fleetshift.recipes.dotenv.rules.implicit_path import anchor as _anchor
 from fleetshift.recipes.dotenv.rules.set_key import SET_KEY_CALLS
-from fleetshift.recipes.rule import discover
-
-RULES_PACKAGE = "fleetshift.recipes.dotenv.rules"
 
 
 class DotenvRecipe(Recipe):
@@ -45,7 +42,7 @@ class DotenvRecipe(Recipe):
     risk_weight = 0.5  # pins plus behaviour notes; nothing is rewritten
     config_kinds = ()  # the Python floor is judged once for every recipe, by the resolver (see _floors)
     docs = CHANGELOG
-    rules_package = RULES_PACKAGE
+    rules_package = "fleetshift.recipes.dotenv.rules"
 
     def __init__(self, anchor_implicit_path: bool = False) -> None:
         self.anchor_implicit_path = anchor_implicit_path
@@ -97,7 +94,7 @@ class DotenvRecipe(Recipe):
 def _sites(tree: ast.Module) -> Iterator[tuple[ast.AST, str, str]]:
     """(node, rule id, detail) for every python-dotenv site in a module: each node goes to every rule's `match`."""
     imports = Imports(tree)
-    matchers = [(m.rule.id, match) for m in discover(RULES_PACKAGE) if (match := m.hook("match")) is not None]
+    matchers = [(m.rule.id, match) for m in DotenvRecipe.rule_modules if (match := m.hook("match")) is not None]
     for node in ast.walk(tree):
         for rule_id, match in matchers:
             detail = match(node, imports)

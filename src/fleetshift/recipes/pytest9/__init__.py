@@ -54,7 +54,7 @@ class PytestRecipe(Recipe):
         b"fixture", b"inicfg", b"console_main", b"def test",
     )  # fmt: skip
     config_tokens = (b"pytest",)
-    rules = RULES
+    rules_package = "fleetshift.recipes.pytest9.rules"
     requires: ClassVar[Mapping[str, str]] = {"pytest-asyncio": ">=1.3.0"}
     order = 20
     risk_weight = 1.0

@@ -28,7 +28,7 @@ from fleetshift.recipes.base import (
 )
 from fleetshift.recipes.tenacity.detect import sites
 from fleetshift.recipes.tenacity.resolve import Facts, ServiceIndex
-from fleetshift.recipes.tenacity.rules import ADVISORIES, CHANGELOG, INFO_SITES, RULES
+from fleetshift.recipes.tenacity.rules import ADVISORIES, CHANGELOG, INFO_SITES
 
 
 class TenacityRecipe(Recipe):
@@ -50,7 +50,7 @@ class TenacityRecipe(Recipe):
     config_kinds = ()  # the Python floor is judged once for every recipe, by the resolver (see _floors)
     docs = f"{CHANGELOG} ; https://github.com/jd/tenacity/tree/main/releasenotes/notes"
     advisories = ADVISORIES
-    rules = RULES
+    rules_package = "fleetshift.recipes.tenacity.rules"
 
     # ---- detection -------------------------------------------------------------------------------
 
