@@ -11,11 +11,22 @@ A recipe package keeps its rules in a `rules` subpackage, one module each, like 
 
     RULE = rule(__name__, __doc__, HUMAN, since="1.0.0")
 
-    def check(analysis): ...        # optional: its sites, on the standard `ast` only
+    def check(facts): ...           # optional: its sites, on the standard `ast` only
+
+    class Fix:                      # optional: its rewrite on LibCST (see fleetshift.recipes.fixes)
+        def __init__(self, facts): ...
+        def leave_Call(self, original, updated):
+            import libcst as cst    # imported here, so scanning never imports LibCST
+            ...
 
 The docstring's first paragraph is the rule's summary and the rest its fix; the module name is its slug; the
 rules package's `RECIPE_ID` and `LINK` give the id prefix and the default link. `min_target`,
 `fixed_in`, `python` and `condition` say where the rule applies and `applies` is the one place that decides it.
+
+`facts` is the recipe's own frozen record of one module (its imports resolved, the service index it needs), built
+once per file and shared by every rule's `check` and `Fix`. A recipe walks a file once for detection (each
+node offered to each rule's `check`, or each `check` given the whole facts) and once for rewriting: the
+`Fix` of every rule whose gates let it act is applied in one LibCST walk by `fixes.apply`.
 """
 
 from __future__ import annotations
