@@ -34,7 +34,7 @@ def _from_object(obj: object, origin: str) -> Recipe:
 
 def _builtin() -> Iterable[Recipe]:
     for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("_") or info.name == "base":
+        if info.name.startswith("_") or info.name in ("base", "rule", "fixes"):  # not recipes (fixes loads LibCST)
             continue
         module = importlib.import_module(f"{__name__}.{info.name}")
         if hasattr(module, "RECIPE"):
