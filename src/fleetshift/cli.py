@@ -21,7 +21,7 @@ from rich.table import Table
 from fleetshift import __version__
 from fleetshift.config import CONFIG_NAME, ConfigError, default_targets
 from fleetshift.discover import DiscoveryError
-from fleetshift.model import Action, Phase, Project, to_jsonable
+from fleetshift.model import Action, Phase, Project, RunStatus, to_jsonable
 from fleetshift.recipes import RecipeError, all_recipes
 
 if TYPE_CHECKING:
@@ -353,9 +353,9 @@ def _finish(done: Finished) -> None:
     # Exit 1 whenever a service is not proven by its tests (failed, or unverifiable whether rolled back or kept),
     # so CI notices; --no-verify's "applied, not verified" was asked for and exits 0.
     unproven = any(v.outcome in {VerdictState.FAILED, VerdictState.UNVERIFIABLE} for v in outcome.verdicts.values())
-    if outcome.status == "awaiting-approval":
+    if outcome.status is RunStatus.AWAITING_APPROVAL:
         raise typer.Exit(3)
-    raise typer.Exit(1 if outcome.status in {"failed", "interrupted"} or unproven else 0)
+    raise typer.Exit(1 if outcome.status in (RunStatus.FAILED, RunStatus.INTERRUPTED) or unproven else 0)
 
 
 KeepUnverifiedOpt = Annotated[bool, typer.Option(

@@ -33,6 +33,7 @@ from fleetshift.fsutil import (
     sha,
     tmp_path,
 )
+from fleetshift.model import RunStatus, ServiceStatus, StepStatus
 
 try:
     import fcntl
@@ -40,8 +41,8 @@ except ImportError:  # pragma: no cover - not POSIX
     fcntl = None  # type: ignore[assignment]
 
 STATE_DIR = ".fleetshift"
-RUN_STATUSES = frozenset({"running", "completed", "failed", "rolled-back", "interrupted"})
-STEP_STATUSES = frozenset({"pending", "running", "done", "failed", "skipped"})
+RUN_STATUSES = frozenset(RunStatus) - {RunStatus.AWAITING_APPROVAL}
+STEP_STATUSES = frozenset(StepStatus)
 CRASH_ENV = "FLEETSHIFT_TEST_CRASH_AT"
 
 # Entry states: "intent" (recorded, replace may or may not have happened), "done", "rolled-back",
@@ -155,7 +156,7 @@ class Journal:
             "updated": created,
             "fleet_root": str(root),
             "meta": meta,
-            "status": "running",
+            "status": RunStatus.RUNNING,
             "next_seq": 1,
             "services": {},
             "rollbacks": [],
@@ -325,8 +326,8 @@ class Journal:
         with self._locked():
             state = self._load()
             unsettled = self._recover(state)
-            if state["status"] == "running":
-                state["status"] = "interrupted"
+            if state["status"] == RunStatus.RUNNING:
+                state["status"] = RunStatus.INTERRUPTED
             self._save(state)
         return unsettled
 
@@ -380,9 +381,9 @@ class Journal:
             if recipe is None and clean:
                 scope = [service] if service is not None else list(state["services"])
                 for name in scope:
-                    state["services"][name]["status"] = "rolled-back"
+                    state["services"][name]["status"] = ServiceStatus.ROLLED_BACK
                 if service is None:
-                    state["status"] = "rolled-back"
+                    state["status"] = RunStatus.ROLLED_BACK
             report = RollbackReport(
                 tuple(sorted(restored)),
                 tuple(sorted(removed)),
@@ -490,7 +491,7 @@ class Journal:
             raise JournalError("a service name is required")
         services = state["services"]
         if service not in services:
-            services[service] = {"status": "running", "steps": {}, "files": []}
+            services[service] = {"status": ServiceStatus.RUNNING, "steps": {}, "files": []}
         return services[service]
 
     def _check_rel(self, rel: str) -> str:

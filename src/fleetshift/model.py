@@ -403,6 +403,81 @@ class VerdictState(enum.StrEnum):
     NO_OP = "no-op"
 
 
+class RunStatus(enum.StrEnum):
+    """A run's status in its journal."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    ROLLED_BACK = "rolled-back"
+    INTERRUPTED = "interrupted"
+    AWAITING_APPROVAL = "awaiting-approval"  # a run outcome only: stopped before a phase-D service
+
+
+class StepStatus(enum.StrEnum):
+    """One step (baseline, rewrite, verify, health, rollback ...) of a service in the journal."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class ServiceStatus(enum.StrEnum):
+    """A service's status in the journal. Finished ones are proven (passed, no-op), kept without proof
+    (kept-unverified: the baseline could not run and the config or --keep-unverified keeps it; not-verified:
+    --no-verify), not kept (unverifiable: nothing applied; failed; rolled-back: its phase went over the
+    threshold), or skipped."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    PASSED = "passed"
+    NO_OP = "no-op"
+    KEPT_UNVERIFIED = "kept-unverified"
+    NOT_VERIFIED = "not-verified"
+    UNVERIFIABLE = "unverifiable"
+    FAILED = "failed"
+    ROLLED_BACK = "rolled-back"
+    SKIPPED = "skipped"
+
+    @property
+    def done(self) -> bool:
+        """Finished in this run: never redone by `resume`."""
+        return self not in (ServiceStatus.PENDING, ServiceStatus.RUNNING)
+
+    @property
+    def kept(self) -> bool:
+        """Its changes stay in the fleet."""
+        return self in (ServiceStatus.PASSED, ServiceStatus.KEPT_UNVERIFIED, ServiceStatus.NOT_VERIFIED)
+
+    @property
+    def proven(self) -> bool:
+        return self in (ServiceStatus.PASSED, ServiceStatus.NO_OP)
+
+    @property
+    def migrated(self) -> bool:
+        """False when its dependents must wait (nothing of it was kept in this run)."""
+        return self not in (ServiceStatus.FAILED, ServiceStatus.ROLLED_BACK, ServiceStatus.SKIPPED, ServiceStatus.UNVERIFIABLE)
+
+    @property
+    def broke(self) -> bool:
+        """Failed, or undone with its phase."""
+        return self in (ServiceStatus.FAILED, ServiceStatus.ROLLED_BACK)
+
+    @property
+    def unproven(self) -> bool:
+        return self in (ServiceStatus.UNVERIFIABLE, ServiceStatus.KEPT_UNVERIFIED, ServiceStatus.NOT_VERIFIED)
+
+    @classmethod
+    def of(cls, value: object) -> ServiceStatus:
+        """The status a journal entry records (`pending` when it has none or one this version does not know)."""
+        try:
+            return cls(str(value)) if value else cls.PENDING
+        except ValueError:
+            return cls.PENDING
+
+
 @dataclass(frozen=True)
 class TestOutcome:
     """One test of a run: its stable id (`classname::name`, or `import:<package>` for a smoke test)."""

@@ -35,8 +35,11 @@ from fleetshift.model import (
     ChangeSet,
     Phase,
     RunState,
+    RunStatus,
     Service,
     ServicePlan,
+    ServiceStatus,
+    StepStatus,
     TestRun,
     Verdict,
     VerdictState,
@@ -45,15 +48,6 @@ from fleetshift.model import (
 from fleetshift.pipeline import Analysis
 from fleetshift.rewrite import rewrite_service
 
-# Journal statuses of a finished service: proven (passed, no-op), kept without proof (kept-unverified:
-# the baseline could not run and the config or --keep-unverified keeps it; not-verified: --no-verify), not kept
-# (unverifiable: the baseline could not run, nothing applied; failed; rolled-back: its phase went over the
-# threshold), skipped.
-DONE_STATUSES = frozenset(
-    {"passed", "failed", "skipped", "rolled-back", "no-op", "unverifiable", "kept-unverified", "not-verified"}
-)
-KEPT_STATUSES = frozenset({"passed", "kept-unverified", "not-verified"})  # their changes stay in the fleet
-NOT_MIGRATED = frozenset({"failed", "rolled-back", "skipped", "unverifiable"})  # dependents wait for these
 Event = Callable[..., None]
 
 
@@ -93,7 +87,7 @@ class RunOutcome:
     """How a run ended: its status and one line that says why."""
 
     run_id: str
-    status: str  # completed / failed / awaiting-approval
+    status: RunStatus  # completed / failed / interrupted / awaiting-approval
     message: str
     verdicts: dict[str, Verdict] = field(default_factory=dict)
 
@@ -103,7 +97,7 @@ class Campaign:
 
     def __init__(self, analysis: Analysis, options: RunOptions, journal: Journal, hooks: Hooks, on_event: Event | None = None,
                  approve: Callable[[str], bool] | None = None, resumed: bool = False) -> None:
-        self.a = analysis
+        self.analysis = analysis
         self.resumed = resumed
         self.options = options
         self.journal = journal
@@ -123,7 +117,7 @@ class Campaign:
 
     def selected(self) -> dict[Phase, list[ServicePlan]]:
         out: dict[Phase, list[ServicePlan]] = {}
-        for phase, services in self.a.plan.by_phase().items():
+        for phase, services in self.analysis.plan.by_phase().items():
             if phase not in self.options.phases:
                 continue
             chosen = [s for s in services if not self.options.services or s.service in self.options.services]
@@ -138,13 +132,13 @@ class Campaign:
 
     def run(self) -> RunOutcome:
         state = self.journal.state()
-        done = {n for n, s in state["services"].items() if s.get("status") in DONE_STATUSES}
+        done = {n for n, s in state["services"].items() if ServiceStatus.of(s.get("status")).done}
         env = {"RUN_ID": self.journal.run_id, "FLEET_ROOT": str(self.root), "RUN_DIR": str(self.run_dir)}
         if not self.resumed:
             res = self.hooks.run("before_run", cwd=self.root, **{k.lower(): v for k, v in env.items()})
             if not res.ok:
-                self.journal.set_status("failed")
-                return RunOutcome(self.journal.run_id, "failed", f"before_run hook failed, nothing changed: {res.detail}")
+                self.journal.set_status(RunStatus.FAILED)
+                return RunOutcome(self.journal.run_id, RunStatus.FAILED, f"before_run hook failed, nothing changed: {res.detail}")
         verdicts: dict[str, Verdict] = {}
         if self.options.verify:
             self._baselines([sp for group in self.selected().values() for sp in group
@@ -163,27 +157,27 @@ class Campaign:
             if outcome is not None:
                 return outcome
             self.hooks.run("after_phase", cwd=self.root, run_id=self.journal.run_id, phase=phase.value)
-        self.journal.set_status("completed")
-        self.hooks.run("after_run", cwd=self.root, run_id=self.journal.run_id, status="completed")
-        return RunOutcome(self.journal.run_id, "completed", closing_line(verdicts), verdicts)
+        self.journal.set_status(RunStatus.COMPLETED)
+        self.hooks.run("after_run", cwd=self.root, run_id=self.journal.run_id, status=RunStatus.COMPLETED)
+        return RunOutcome(self.journal.run_id, RunStatus.COMPLETED, closing_line(verdicts), verdicts)
 
     def _run_phase(self, phase: Phase, services: list[ServicePlan], todo: list[ServicePlan], verdicts: dict[str, Verdict]) -> RunOutcome | None:
         batches: dict[int, list[ServicePlan]] = {}
         for sp in todo:
             batches.setdefault(sp.batch, []).append(sp)
-        failed_before = sum(1 for s in services if self._status(s.service) in {"failed", "rolled-back"})
+        failed_before = sum(1 for s in services if self._status(s.service).broke)
         for _, batch in sorted(batches.items()):
             if phase is Phase.D:
                 for sp in batch:
                     if not self.options.yes:
                         if self.approve is None:
-                            self.journal.set_status("interrupted")
-                            return RunOutcome(self.journal.run_id, "awaiting-approval",
+                            self.journal.set_status(RunStatus.INTERRUPTED)
+                            return RunOutcome(self.journal.run_id, RunStatus.AWAITING_APPROVAL,
                                               f"stopped before {sp.service} (phase D needs approval and there is no terminal); "
                                               f"continue with: fleetshift resume {self.root} --yes")
                         if not self.approve(sp.service):
-                            self.journal.set_status("interrupted")
-                            return RunOutcome(self.journal.run_id, "awaiting-approval",
+                            self.journal.set_status(RunStatus.INTERRUPTED)
+                            return RunOutcome(self.journal.run_id, RunStatus.AWAITING_APPROVAL,
                                               f"stopped before {sp.service} at your request; continue with: fleetshift resume {self.root}")
                     verdicts[sp.service] = self.process(sp)
             else:
@@ -199,33 +193,33 @@ class Campaign:
         share = failed / len(services)
         self.emit("threshold", phase=phase.value, failed=failed, total=len(services))
         for sp in services:
-            if self._status(sp.service) in KEPT_STATUSES:
+            if self._status(sp.service).kept:
                 self.journal.rollback(service=sp.service)
-                self.journal.set_service_status(sp.service, "rolled-back")
-                self.journal.set_step(sp.service, "phase-rollback", "done", f"phase {phase.value} over the failure threshold")
-                self._hook("on_rollback", sp, self.a.fleet.service(sp.service))
-        self.journal.set_status("failed")
-        self.hooks.run("after_run", cwd=self.root, run_id=self.journal.run_id, status="failed")
-        return RunOutcome(self.journal.run_id, "failed",
+                self.journal.set_service_status(sp.service, ServiceStatus.ROLLED_BACK)
+                self.journal.set_step(sp.service, "phase-rollback", StepStatus.DONE, f"phase {phase.value} over the failure threshold")
+                self._hook("on_rollback", sp, self.analysis.fleet.service(sp.service))
+        self.journal.set_status(RunStatus.FAILED)
+        self.hooks.run("after_run", cwd=self.root, run_id=self.journal.run_id, status=RunStatus.FAILED)
+        return RunOutcome(self.journal.run_id, RunStatus.FAILED,
                           f"phase {phase.value}: {failed} of {len(services)} services failed ({share:.0%} > threshold {self.threshold:.0%}); "
                           f"the phase was rolled back and the run stopped. Earlier phases stay migrated.")
 
     # ---- one service ----------------------------------------------------------------------------
 
-    def _status(self, service: str) -> str:
-        return self.journal.state()["services"].get(service, {}).get("status", "pending")
+    def _status(self, service: str) -> ServiceStatus:
+        return ServiceStatus.of(self.journal.state()["services"].get(service, {}).get("status"))
 
     def _timeout(self, service: Service) -> float:
         return self.config.options(service.name, service.path).timeout or self.config.step_timeout
 
     def _baseline(self, sp: ServicePlan) -> TestRun:
-        service = self.a.fleet.service(sp.service)
+        service = self.analysis.fleet.service(sp.service)
         opts = self.config.options(sp.service, service.path)
-        self._step(sp.service, "baseline", "running")
+        self._step(sp.service, "baseline", StepStatus.RUNNING)
         run = verify.baseline(self.root, service, self.run_dir, timeout=self._timeout(service),
                               test_command=opts.test_command, options=opts, config_file=self.config.source)
         detail = run.summary() if run.state is RunState.RAN else verify.unverifiable_reason(run)
-        self._step(sp.service, "baseline", "done" if run.state is RunState.RAN else "failed", detail)
+        self._step(sp.service, "baseline", StepStatus.DONE if run.state is RunState.RAN else StepStatus.FAILED, detail)
         with self._lock:
             self.baselines[sp.service] = run
         (self.run_dir / "baselines").mkdir(exist_ok=True)
@@ -249,20 +243,20 @@ class Campaign:
         recorded = self.journal.state()["services"]
         for sp in services:
             if sp.service not in recorded:
-                self.journal.set_service_status(sp.service, "pending")
+                self.journal.set_service_status(sp.service, ServiceStatus.PENDING)
         self.emit("phase", phase="baseline", total=len(services), done=0)
         with ThreadPoolExecutor(max_workers=self.jobs) as pool:
             list(pool.map(self._baseline, services))
 
     def _skip(self, sp: ServicePlan, why: str) -> Verdict:
-        self.journal.set_service_status(sp.service, "skipped")
-        self.journal.set_step(sp.service, "skip", "skipped", why)
+        self.journal.set_service_status(sp.service, ServiceStatus.SKIPPED)
+        self.journal.set_step(sp.service, "skip", StepStatus.SKIPPED, why)
         verdict = Verdict(sp.service, passed=True, skipped=True, reason=why, state=VerdictState.SKIPPED)
         self._save_verdict(verdict)
-        self.emit("service", service=sp.service, status="skipped", detail=why)
+        self.emit("service", service=sp.service, status=ServiceStatus.SKIPPED, detail=why)
         return verdict
 
-    def _step(self, service: str, step: str, status: str, detail: str = "") -> None:
+    def _step(self, service: str, step: str, status: StepStatus, detail: str = "") -> None:
         self.journal.set_step(service, step, status, detail)
         self.emit("step", service=service, step=step, status=status, detail=detail)
 
@@ -275,43 +269,43 @@ class Campaign:
         try:
             return self._process(sp)
         except Exception as exc:  # one service's surprise must not take the fleet's run down with it
-            service = self.a.fleet.service(sp.service)
+            service = self.analysis.fleet.service(sp.service)
             why = f"fleetshift failed on this service ({type(exc).__name__}: {exc}); its files were restored"
             return self._fail(sp, service, ChangeSet(sp.service), self.baselines.get(sp.service), None, why)
 
     def _process(self, sp: ServicePlan) -> Verdict:
         name = sp.service
-        service = self.a.fleet.service(name)
+        service = self.analysis.fleet.service(name)
         chain = self.chain(sp)
-        if self._status(name) == "running":  # interrupted mid-way in an earlier process: start it over
+        if self._status(name) is ServiceStatus.RUNNING:  # interrupted mid-way in an earlier process: start it over
             self.journal.rollback(service=name, force=False)
-        self.journal.set_service_status(name, "running")
-        self.emit("service", service=name, status="running")
+        self.journal.set_service_status(name, ServiceStatus.RUNNING)
+        self.emit("service", service=name, status=ServiceStatus.RUNNING)
         res = self._hook("before_service", sp, service)
         if not res.ok:
             return self._skip(sp, f"before_service hook failed: {res.detail}")
         timeout = self._timeout(service)
         opts = self.config.options(name, service.path)
-        blocked = [d for d in sp.depends_on if self._status(d) in NOT_MIGRATED]
+        blocked = [d for d in sp.depends_on if not self._status(d).migrated]
         if blocked:
             return self._skip(sp, f"not migrated: it depends on {', '.join(blocked)}, which did not migrate in this run")
         baseline = self.baselines.get(name)
         if self.options.verify and chain and baseline is None:
             baseline = self._baseline(sp)
         keep = self.options.keep_unverified or self.config.keeps_unverified(name, service.path)
-        self._step(name, "rewrite", "running")
+        self._step(name, "rewrite", StepStatus.RUNNING)
         cs = rewrite_service(self.root, service, chain, self.config, self.options.todo_comments) if chain else ChangeSet(name)
         if baseline is not None and baseline.state is not RunState.RAN and (not keep or baseline.state is RunState.INSTALL_FAILED):
             return self._not_applied(sp, service, cs, baseline, keep)
         for recipe in chain:
             res = self._hook("before_recipe", sp, service, recipe=recipe)
             if not res.ok:
-                self._step(name, "rewrite", "skipped", res.detail)
+                self._step(name, "rewrite", StepStatus.SKIPPED, res.detail)
                 return self._skip(sp, f"before_recipe hook failed for {recipe}: {res.detail}")
         for change in cs.changes:
             self.journal.write(name, change.file, change.new, change.recipes, expect=change.old)
         self._save_findings(name, cs)
-        self._step(name, "rewrite", "done", f"{len(cs.changes)} file(s) changed by {', '.join(chain) or 'no recipe'}")
+        self._step(name, "rewrite", StepStatus.DONE, f"{len(cs.changes)} file(s) changed by {', '.join(chain) or 'no recipe'}")
         for recipe in chain:
             res = self._hook("after_recipe", sp, service, recipe=recipe)
             if not res.ok:
@@ -326,7 +320,7 @@ class Campaign:
             res = self._hook("before_verify", sp, service)
             if not res.ok:
                 return self._fail(sp, service, cs, baseline, None, f"before_verify hook failed: {res.detail}")
-            self._step(name, "verify", "running")
+            self._step(name, "verify", StepStatus.RUNNING)
             after = verify.after(self.root, service, self.run_dir, timeout=timeout, test_command=opts.test_command,
                                  options=opts, before=before_rewrite, upgrade=self._moved_packages(),
                                  old_files={c.file: c.old for c in cs.changes}, config_file=self.config.source)
@@ -336,7 +330,7 @@ class Campaign:
             kept_unverified = verdict.outcome is VerdictState.UNVERIFIABLE and keep and bool(chain)
             if kept_unverified:
                 verdict = replace(verdict, reason=f"kept, unverified ({self._keep_source(service)}): {verdict.reason}")
-            self._step(name, "verify", "done" if verdict.passed or kept_unverified else "failed", verdict.reason)
+            self._step(name, "verify", StepStatus.DONE if verdict.passed or kept_unverified else StepStatus.FAILED, verdict.reason)
             hook_status = "passed" if verdict.outcome in {VerdictState.PASSED, VerdictState.NO_OP} else verdict.outcome.value
             res = self._hook("after_verify", sp, service, status=hook_status)
             if not verdict.passed and not kept_unverified:
@@ -344,9 +338,9 @@ class Campaign:
             if not res.ok:
                 return self._fail(sp, service, cs, baseline, after, f"after_verify hook failed: {res.detail}")
             if opts.health:
-                self._step(name, "health", "running")
+                self._step(name, "health", StepStatus.RUNNING)
                 health = verify.health(self.root, service, self.run_dir, opts.health)
-                self._step(name, "health", "done" if health.ok else "failed", health.detail)
+                self._step(name, "health", StepStatus.DONE if health.ok else StepStatus.FAILED, health.detail)
                 if not health.ok:
                     return self._fail(sp, service, cs, baseline, after, f"health check failed: {health.detail}",
                                       Verdict(name, False, baseline=baseline, after=after, health=health, reason=health.detail))
@@ -358,8 +352,9 @@ class Campaign:
             verdict = Verdict(name, passed=True, state=VerdictState.NO_OP, reason="nothing to migrate (not verified: --no-verify)")
         if not chain:
             verdict = replace(verdict, state=VerdictState.NO_OP)
-        status = {VerdictState.PASSED: "passed", VerdictState.NO_OP: "no-op", VerdictState.NOT_VERIFIED: "not-verified",
-                  VerdictState.UNVERIFIABLE: "kept-unverified"}[verdict.outcome]
+        status = {VerdictState.PASSED: ServiceStatus.PASSED, VerdictState.NO_OP: ServiceStatus.NO_OP,
+                  VerdictState.NOT_VERIFIED: ServiceStatus.NOT_VERIFIED,
+                  VerdictState.UNVERIFIABLE: ServiceStatus.KEPT_UNVERIFIED}[verdict.outcome]
         res = self._hook("after_service", sp, service, status=status)
         if not res.ok:
             return self._fail(sp, service, cs, baseline, after, f"after_service hook failed: {res.detail}")
@@ -393,13 +388,13 @@ class Campaign:
             fix = ("make the tests run on the old pins (see the log; test_command, python, groups in fleetshift.toml), "
                    "or keep it unproven with --keep-unverified")
         reason = f"{why}; the migration was not applied ({len(cs.changes)} file(s) left as they were). Fix: {fix}"
-        self._step(name, "rewrite", "skipped", f"not applied: the baseline could not run [{baseline.state.value}]")
+        self._step(name, "rewrite", StepStatus.SKIPPED, f"not applied: the baseline could not run [{baseline.state.value}]")
         self._hook("on_failure", sp, service, reason=reason)
         verdict = Verdict(name, False, reason, error=baseline.error, log=baseline.log, baseline=baseline, rolled_back=True,
                           recipes=self.chain(sp), files=tuple(c.file for c in cs.changes), state=VerdictState.UNVERIFIABLE)
         self._save_verdict(verdict)
-        self.journal.set_service_status(name, "unverifiable")
-        self.emit("service", service=name, status="unverifiable", detail=reason)
+        self.journal.set_service_status(name, ServiceStatus.UNVERIFIABLE)
+        self.emit("service", service=name, status=ServiceStatus.UNVERIFIABLE, detail=reason)
         return verdict
 
     def _fail(self, sp: ServicePlan, service: Service, cs: ChangeSet, baseline: Any, after: Any, why: str,
@@ -407,7 +402,7 @@ class Campaign:
         name = sp.service
         self._hook("on_failure", sp, service, reason=why)
         report = self.journal.rollback(service=name)
-        self._step(name, "rollback", "done", f"{len(report.restored) + len(report.removed)} file(s) restored")
+        self._step(name, "rollback", StepStatus.DONE, f"{len(report.restored) + len(report.removed)} file(s) restored")
         self._hook("on_rollback", sp, service)
         base = verdict or Verdict(name, False, baseline=baseline, after=after, reason=why)
         state = VerdictState.UNVERIFIABLE if base.state is VerdictState.UNVERIFIABLE else VerdictState.FAILED
@@ -416,7 +411,7 @@ class Campaign:
         verdict = Verdict(**{**base.__dict__, "passed": False, "reason": why, "rolled_back": True, "recipes": self.chain(sp),
                              "files": tuple(c.file for c in cs.changes), "state": state})
         self._save_verdict(verdict)
-        status = "unverifiable" if state is VerdictState.UNVERIFIABLE else "failed"
+        status = ServiceStatus.UNVERIFIABLE if state is VerdictState.UNVERIFIABLE else ServiceStatus.FAILED
         self.journal.set_service_status(name, status)
         self.emit("service", service=name, status=status, detail=why)
         return verdict

@@ -10,12 +10,15 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-STATUS_STYLE = {"passed": "green", "no-op": "green", "failed": "red", "rolled-back": "red", "running": "yellow", "skipped": "magenta",
-                "unverifiable": "bold yellow", "kept-unverified": "bold yellow", "not-verified": "bold yellow"}
+from fleetshift.model import RunStatus, ServiceStatus, StepStatus
+
+S = ServiceStatus
+STATUS_STYLE = {S.PASSED: "green", S.NO_OP: "green", S.FAILED: "red", S.ROLLED_BACK: "red", S.RUNNING: "yellow",
+                S.SKIPPED: "magenta", S.UNVERIFIABLE: "bold yellow", S.KEPT_UNVERIFIED: "bold yellow",
+                S.NOT_VERIFIED: "bold yellow"}
 # How the table shows a journal status: "unverifiable" and "not verified" never read as passed.
-STATUS_TEXT = {"unverifiable": "unverifiable (not applied)", "kept-unverified": "unverifiable (kept)",
-               "not-verified": "applied, not verified"}
-UNVERIFIABLE = frozenset({"unverifiable", "kept-unverified"})
+STATUS_TEXT = {S.UNVERIFIABLE: "unverifiable (not applied)", S.KEPT_UNVERIFIED: "unverifiable (kept)",
+               S.NOT_VERIFIED: "applied, not verified"}
 
 
 def state_table(state: dict[str, Any], now: float | None = None) -> Group:
@@ -28,7 +31,7 @@ def state_table(state: dict[str, Any], now: float | None = None) -> Group:
     counts: dict[str, dict[str, int]] = {}
     for name, info in sorted(plan.items(), key=lambda kv: kv[1].get("order", 0)):
         svc = services.get(name, {})
-        status = svc.get("status", "pending")
+        status = ServiceStatus.of(svc.get("status"))
         steps = svc.get("steps", {})
         current = max(steps.items(), key=lambda kv: kv[1].get("updated", ""), default=(None, {}))
         step_name, step = current
@@ -36,20 +39,19 @@ def state_table(state: dict[str, Any], now: float | None = None) -> Group:
         c = counts.setdefault(phase, {"total": 0, "done": 0, "passed": 0, "unverifiable": 0, "not_verified": 0, "failed": 0,
                                          "rolled_back": 0})
         c["total"] += 1
-        if status not in {"pending", "running"}:
-            c["done"] += 1
-        c["passed"] += status in {"passed", "no-op"}
-        c["unverifiable"] += status in UNVERIFIABLE
-        c["not_verified"] += status == "not-verified"
-        c["failed"] += status in {"failed", "rolled-back"}
-        c["rolled_back"] += status in {"failed", "rolled-back"}
+        c["done"] += status.done
+        c["passed"] += status.proven
+        c["unverifiable"] += status in (S.UNVERIFIABLE, S.KEPT_UNVERIFIED)
+        c["not_verified"] += status is S.NOT_VERIFIED
+        c["failed"] += status.broke
+        c["rolled_back"] += status.broke
         detail = (step or {}).get("detail", "")
         table.add_row(phase, name, Text(STATUS_TEXT.get(status, status), style=STATUS_STYLE.get(status, "")), f"{step_name or ''} {(step or {}).get('status', '')}".strip(),
                       detail if len(detail) < 90 else detail[:87] + "...")
     done = sum(c["done"] for c in counts.values())
     total = sum(c["total"] for c in counts.values())
     elapsed = _elapsed(state, now)
-    eta = f", ETA {elapsed / done * (total - done):.0f}s" if done and done < total and state.get("status") == "running" else ""
+    eta = f", ETA {elapsed / done * (total - done):.0f}s" if done and done < total and state.get("status") == RunStatus.RUNNING else ""
     line = " · ".join(f"{p}: {c['done']}/{c['total']} done, {c['passed']} passed, "
                       + (f"{c['unverifiable']} unverifiable, " if c["unverifiable"] else "")
                       + (f"{c['not_verified']} applied not verified, " if c["not_verified"] else "")
@@ -97,7 +99,7 @@ class RunProgress:
             detail = f": {info['detail']}" if info.get("detail") else ""
             shown = STATUS_TEXT.get(info["status"], info["status"])
             self.console.print(f"{stamp} {info['service']}: {shown}{detail}")
-        elif kind == "step" and info.get("status") in {"running", "failed"}:
+        elif kind == "step" and info.get("status") in (StepStatus.RUNNING, StepStatus.FAILED):
             self.console.print(f"{stamp} {info['service']}: {info['step']} {info['status']}")
         elif kind == "threshold":
             self.console.print(f"{stamp} phase {info['phase']}: {info['failed']} of {info['total']} failed, over the threshold")
@@ -107,7 +109,7 @@ def watch_run(console: Console, read_state: Any, interval: float = 1.0) -> None:
     """Follow a run from another shell until it stops: a live table on a terminal, changed summaries otherwise."""
     if console.is_terminal:
         with Live(state_table(read_state()), console=console, refresh_per_second=1) as live:
-            while read_state()["status"] == "running":
+            while read_state()["status"] == RunStatus.RUNNING:
                 time.sleep(interval)
                 live.update(state_table(read_state()))
             live.update(state_table(read_state()))
@@ -120,6 +122,6 @@ def watch_run(console: Console, read_state: Any, interval: float = 1.0) -> None:
         if text != last:
             console.print(text)
             last = text
-        if state["status"] != "running":
+        if state["status"] != RunStatus.RUNNING:
             return
         time.sleep(interval * 2)

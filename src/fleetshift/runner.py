@@ -13,13 +13,13 @@ from rich.console import Console
 
 from fleetshift.hooks import Hooks
 from fleetshift.journal import Journal, JournalError
-from fleetshift.model import Phase, Plan, ServicePlan, to_jsonable
+from fleetshift.model import Phase, Plan, RunStatus, ServicePlan, ServiceStatus, to_jsonable
 from fleetshift.orchestrate import Campaign, RunOptions, RunOutcome
 from fleetshift.pipeline import Analysis, analyse
 from fleetshift.progress import RunProgress
 from fleetshift.report.results import write_run_reports
 
-RESUMABLE = {"running", "interrupted"}
+RESUMABLE = {RunStatus.RUNNING, RunStatus.INTERRUPTED}
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,8 @@ def _execute(a: Analysis, options: RunOptions, journal: Journal, console: Consol
             try:
                 outcome = campaign.run()
             except KeyboardInterrupt:
-                journal.set_status("interrupted")
-                outcome = RunOutcome(journal.run_id, "interrupted",
+                journal.set_status(RunStatus.INTERRUPTED)
+                outcome = RunOutcome(journal.run_id, RunStatus.INTERRUPTED,
                                      f"interrupted; the state is saved. Continue with: fleetshift resume {a.fleet.root} "
                                      f"— or undo with: fleetshift rollback {a.fleet.root} --run {journal.run_id}")
     finally:
@@ -92,12 +92,12 @@ def resume_run(root: Path, console: Console, run_id: str | None = None, approve:
     if state["status"] not in RESUMABLE:
         raise JournalError(f"run {journal.run_id} is {state['status']}; there is nothing to resume (start a new run instead)")
     for name, svc in state["services"].items():
-        if svc.get("status") == "running":
+        if ServiceStatus.of(svc.get("status")) is ServiceStatus.RUNNING:
             # Cut off mid-way: put its files back first, then it starts over cleanly.
             journal.rollback(service=name)
-            journal.set_service_status(name, "pending")
+            journal.set_service_status(name, ServiceStatus.PENDING)
     journal.recover()
-    journal.set_status("running")
+    journal.set_status(RunStatus.RUNNING)
     fresh = analyse(root)
     plan = plan_from_snapshot(fresh.inventory.root, state["meta"]["plan"])
     options = RunOptions.from_meta(state["meta"])
