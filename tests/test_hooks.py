@@ -34,3 +34,46 @@ def test_hook_output_and_exit_code(tmp_path: Path) -> None:
     (log,) = (tmp_path / "logs").iterdir()
     assert "svc-after_service" in log.read_text()
     assert hooks.run("before_service", cwd=tmp_path, service="svc").ok  # no command there: nothing fails
+
+
+def test_run_captured_kills_the_whole_process_group_on_timeout(tmp_path) -> None:
+    """A captured command (the resolver, relocking, interpreter probes) that starts a child and hangs: at the
+    timeout the child is gone too, not left running."""
+    import os
+    import sys
+    import time
+
+    from fleetshift.proc import run_captured
+
+    pidfile = tmp_path / "child.pid"
+    script = (
+        "import subprocess, sys, time\n"
+        f"child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        f"open({str(pidfile)!r}, 'w').write(str(child.pid))\n"
+        "time.sleep(60)\n"
+    )
+    started = time.monotonic()
+    done = run_captured([sys.executable, "-c", script], timeout=2)
+    assert done.timed_out and done.code is None and not done.ok
+    assert time.monotonic() - started < 30
+    child = int(pidfile.read_text())
+    for _ in range(50):
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        try:  # a killed child nobody reaped yet is a zombie: gone for this purpose
+            if "\nState:\tZ" in open(f"/proc/{child}/status").read():
+                break
+        except OSError:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"child {child} still runs after the timeout")
+
+
+def test_run_captured_reports_a_missing_program() -> None:
+    from fleetshift.proc import run_captured
+
+    done = run_captured(["/nonexistent/fleetshift-no-such-tool"], timeout=5)
+    assert done.code is None and not done.timed_out and "cannot run" in done.error

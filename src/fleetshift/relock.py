@@ -16,13 +16,13 @@ import posixpath
 import re
 import shlex
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from fleetshift.model import Finding, LockFile, LockKind, Service, Severity
+from fleetshift.proc import run_captured
 from fleetshift.resolve import CACHE_DIR, uv_bin, uv_env, uv_version
 
 _HEADER_RE = re.compile(r"^#\s+(?P<cmd>(?:uv pip compile|pip-compile)\b.*)$", re.M)
@@ -209,15 +209,13 @@ def _words(text: str) -> list[str]:
 
 
 def _run(cmd: list[str], cwd: Path, timeout: float) -> tuple[bool, str]:
-    try:
-        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=uv_env(),
-                              start_new_session=True)
-    except subprocess.TimeoutExpired:
+    done = run_captured(cmd, timeout, cwd=cwd, env=uv_env())
+    if done.timed_out:
         return False, f"{shlex.join(cmd[:3])} timed out after {timeout:g}s"
-    except OSError as exc:
-        return False, f"cannot run {cmd[0]}: {exc}"
-    if proc.returncode != 0:
-        lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip() and not ln.startswith("warning:")]
+    if done.error:
+        return False, done.error
+    if not done.ok:
+        lines = [ln for ln in (done.stderr or done.stdout).splitlines() if ln.strip() and not ln.startswith("warning:")]
         return False, " ".join(lines[-4:])[:400]
     return True, ""
 

@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +23,8 @@ from typing import Any
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
+
+from fleetshift.proc import run_captured
 
 CACHE_DIR = Path(".fleetshift") / "cache" / "resolve"
 _LINE_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)")
@@ -46,10 +47,7 @@ def uv_bin() -> str:
 
 @cache
 def uv_version() -> str:
-    try:
-        return subprocess.run([uv_bin(), "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "uv"
+    return run_captured([uv_bin(), "--version"], 30).stdout.strip() or "uv"
 
 
 def uv_env() -> dict[str, str]:
@@ -159,14 +157,13 @@ class Resolver:
                 cmd += ["--resolution", "lowest-direct"]
             if self.offline:
                 cmd.append("--offline")
-            try:
-                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=self.timeout, env=uv_env(), cwd=tmp)
-            except subprocess.TimeoutExpired:
+            proc = run_captured(cmd, self.timeout, cwd=tmp, env=uv_env())
+            if proc.timed_out:
                 return Resolution(python, False, error=f"uv pip compile timed out after {self.timeout:g}s",
                                   unavailable=True)
-            except OSError as exc:
-                return Resolution(python, False, error=f"cannot run uv: {exc}", unavailable=True)
-        if proc.returncode == 0:
+            if proc.error:
+                return Resolution(python, False, error=f"cannot run uv: {proc.error}", unavailable=True)
+        if proc.ok:
             versions = {}
             for line in proc.stdout.splitlines():
                 m = _LINE_RE.match(line.strip())

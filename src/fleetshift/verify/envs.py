@@ -23,7 +23,6 @@ from uv import find_uv_bin
 
 from fleetshift.config import ServiceOptions
 from fleetshift.model import Service
-from fleetshift.proc import kill_group as _kill_group  # noqa: F401  (verify.health uses it from here)
 from fleetshift.proc import run_logged as _run
 from fleetshift.verify.install import (
     InstallPlan,

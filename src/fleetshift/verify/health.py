@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -16,7 +15,8 @@ from fleetshift.model import (
     HealthResult,
     Service,
 )
-from fleetshift.verify.envs import Env, _kill_group, _run, env_path, log_dir
+from fleetshift.proc import kill_group, run_logged, start_logged
+from fleetshift.verify.envs import Env, env_path, log_dir
 
 
 def free_port() -> int:
@@ -61,11 +61,8 @@ def check_health(env_bin_dir: Path | None, service_dir: Path, check: HealthCheck
     with open(log, "w", encoding="utf-8") as fh:
         proc = None
         if start:
-            fh.write(f"$ {start}\n")
-            fh.flush()
             try:
-                proc = subprocess.Popen(start, shell=True, cwd=service_dir, env=env, stdout=fh, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+                proc = start_logged(start, service_dir, env, fh)
             except OSError as exc:
                 return HealthResult(False, f"cannot start {start!r}: {exc}", str(log))
         deadline = time.monotonic() + check.timeout
@@ -76,7 +73,7 @@ def check_health(env_bin_dir: Path | None, service_dir: Path, check: HealthCheck
                 if url:
                     ok, detail = _probe_url(url, max(0.2, min(2.0, remaining)))
                 else:
-                    code, _ = _run(probe, Path(service_dir), env, fh, max(0.2, min(10.0, remaining)))
+                    code, _ = run_logged(probe, Path(service_dir), env, fh, max(0.2, min(10.0, remaining)))
                     ok, detail = code == 0, f"probe exit code {code}"
                 if ok:
                     detail = (
@@ -92,9 +89,9 @@ def check_health(env_bin_dir: Path | None, service_dir: Path, check: HealthCheck
                 time.sleep(0.2)
         finally:
             if stop:
-                _run(stop, Path(service_dir), env, fh, 15.0)
+                run_logged(stop, Path(service_dir), env, fh, 15.0)
             if proc is not None:
-                _kill_group(proc)
+                kill_group(proc)
             fh.write(f"[fleetshift] health: {'ok' if ok else 'FAILED'}: {detail}\n")
     return HealthResult(ok, detail, str(log))
 

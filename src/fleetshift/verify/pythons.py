@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import sys
 import threading
 from collections.abc import Iterable
@@ -30,6 +29,7 @@ from uv import find_uv_bin
 
 from fleetshift.config import FleetConfig, ServiceOptions
 from fleetshift.model import Fleet, PythonModel, Service
+from fleetshift.proc import run_captured
 
 _VERSION = re.compile(r"\d+(\.\d+){0,2}")
 _PROBE = "import sys; print('.'.join(map(str, sys.version_info[:3])))"
@@ -85,11 +85,8 @@ def _admits(spec: SpecifierSet, version: str) -> bool:
 
 
 def _run_quiet(cmd: list[str], timeout: float) -> str | None:
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return proc.stdout if proc.returncode == 0 else None
+    done = run_captured(cmd, timeout)
+    return done.stdout if done.ok else None
 
 
 def _probe(path: Path) -> str | None:
