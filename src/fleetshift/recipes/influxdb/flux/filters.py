@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from fleetshift.recipes.influxdb.flux.lexer import FluxError
+from fleetshift.recipes.influxdb.flux.lexer import HOLE_RE, FluxError
 from fleetshift.recipes.influxdb.flux.sql import ident, interval, literal
 from fleetshift.recipes.influxdb.flux.syntax import (
     Arr,
@@ -47,6 +47,7 @@ class Translation:
     columns: dict[str, str] = field(default_factory=dict)
     constants: dict[str, str] = field(default_factory=dict)
     params: tuple[str, ...] = ()  # Flux `params.x` names used (become `$x`)
+    long: bool = False  # rows in Flux's own long shape: _time (UTC), _measurement, _field, _value, tags
 
     @property
     def exact(self) -> bool:
@@ -59,9 +60,17 @@ META = ("_start", "_stop", "result", "table")
 class FilterTranslator:
     """State of one translation, and the predicates of `filter()` and the bounds of `range()`."""
 
-    def __init__(self, query: Query, param_names: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        query: Query,
+        param_names: Iterable[str] = (),
+        only_field: str | None = None,
+        time_holes: Iterable[str] = (),
+    ) -> None:
         self.q = query
         self.param_names = set(param_names)
+        self.only_field = only_field  # translate the rows of this one field (a branch of a long-shape union)
+        self.time_holes = set(time_holes)  # f-string placeholders known to hold RFC3339 times
         self.t = Translation()
         self.conds: list[str] = []
         self.time_conds: list[str] = []
@@ -179,6 +188,8 @@ class FilterTranslator:
                 if after_pivot:
                     raise FluxError("`_field` filter after pivot")
                 chosen = [f for f in fields if not self.t.fields or f in self.t.fields]
+                if self.only_field is not None:
+                    chosen = [f for f in chosen if f == self.only_field]
                 self.t.fields = tuple(dict.fromkeys(chosen))
                 continue
             self.conds.append(self.pred(part, var))
@@ -190,6 +201,13 @@ class FilterTranslator:
             return f"now() - {interval(node)}"
         if isinstance(node, Time):
             return literal(node.text)
+        if isinstance(node, Num) and node.text in self.time_holes:
+            return literal(node.text)
+        if isinstance(node, Num) and HOLE_RE.fullmatch(node.text):
+            raise FluxError(
+                "a range bound is a Python value: whether it is a duration or a time is not known here "
+                "(pass it as a query parameter, or format a datetime with .isoformat())"
+            )
         if isinstance(node, Ident) and node.name == "now":
             return "now()"
         if isinstance(node, Call) and node.name == "now":

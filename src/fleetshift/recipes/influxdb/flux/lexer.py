@@ -59,6 +59,7 @@ class Tok:
     kind: str
     text: str
     pos: int
+    end: int = -1  # one past the token's last character in the source text
 
 
 def _regex_at(text: str, pos: int) -> tuple[str, int] | None:
@@ -91,7 +92,7 @@ def tokenize(text: str) -> list[Tok]:
             found = _regex_at(text, pos)
             if found is None:
                 raise FluxError(f"unterminated regex at {pos}")
-            toks.append(Tok("regex", found[0], pos))
+            toks.append(Tok("regex", found[0], pos, found[1]))
             pos = found[1]
             continue
         m = _TOKEN_RE.match(text, pos)
@@ -99,9 +100,9 @@ def tokenize(text: str) -> list[Tok]:
             raise FluxError(f"unexpected character {text[pos]!r} at {pos}")
         kind = m.lastgroup or ""
         if kind != "ws":
-            toks.append(Tok(kind, m.group(), pos))
+            toks.append(Tok(kind, m.group(), pos, m.end()))
         pos = m.end()
-    toks.append(Tok("eof", "", pos))
+    toks.append(Tok("eof", "", pos, pos))
     return toks
 
 

@@ -267,14 +267,16 @@ class PipelineTranslator(FilterTranslator):
         return "*"
 
 
-def translate(text: str, param_names: Iterable[str] = ()) -> Translation:
+def translate(
+    text: str, param_names: Iterable[str] = (), only_field: str | None = None, time_holes: Iterable[str] = ()
+) -> Translation:
     """Translate one Flux query; raises FluxError when it is outside the translatable subset.
 
     `param_names` are the keys of the client's `params=` (influxdb-client sends them as Flux options,
     so the query names them bare); they and `params.x` become `$x` placeholders.
     """
     query = parse(text)
-    return PipelineTranslator(query, param_names).run()
+    return PipelineTranslator(query, param_names, only_field, time_holes).run()
 
 
 def try_translate(text: str, param_names: Iterable[str] = ()) -> tuple[Translation | None, str]:
