@@ -21,7 +21,7 @@ from rich.table import Table
 from fleetshift import __version__
 from fleetshift.config import CONFIG_NAME, ConfigError, default_targets
 from fleetshift.discover import DiscoveryError
-from fleetshift.model import Action, Phase, Project, RunStatus, to_jsonable
+from fleetshift.model import Action, Phase, Project, RunStatus, Selection, to_jsonable
 from fleetshift.recipes import RecipeError, all_recipes
 
 if TYPE_CHECKING:
@@ -401,9 +401,9 @@ def run_cmd(
     a = _analyse(path)
     _say_no_targets(a)
     _check_choices(a, service, recipe)
+    selection = Selection(phases, tuple(service or ()), tuple(recipe or ()))
     if dry_run:
-        chosen = tuple(s.service for s in a.plan.services if s.phase in phases and (not service or s.service in service))
-        options = RewriteOptions(chosen, tuple(recipe or ()), todo_comments)
+        options = RewriteOptions(selection, todo_comments)
         changesets = rewrite_fleet(a.fleet, a.plan, a.config, options)
         for cs in changesets:
             if not cs.changes and not cs.findings:
@@ -429,7 +429,7 @@ def run_cmd(
 
         from fleetshift.verify.pythons import preflight
 
-        chosen = {s.service for s in a.plan.services if s.phase in phases and (not service or s.service in service)}
+        chosen = {s.service for s in selection.services_of(a.plan)}
         problems = preflight(_replace(a.fleet, services=tuple(s for s in a.fleet.services if s.name in chosen)), a.config)
         if problems:
             raise fail("nothing was changed; " + "\n".join(problems))
@@ -504,7 +504,7 @@ def check_cmd(
     wanted = {get(r).id for r in recipe or []}
     targeted = {r.id for r in all_recipes() if r.package in a.config.targets}  # as `run` reads [targets]
     sites = [
-        s for inv in a.inventory.services if not service or inv.service in service
+        s for inv in a.inventory.services if Selection(services=tuple(service or ())).wants(inv.service)
         for s in inv.sites
         if s.action is not Action.INFO and (not wanted or s.recipe in wanted) and s.recipe in targeted
     ]

@@ -347,6 +347,37 @@ class Plan:
 
 
 @dataclass(frozen=True)
+class Selection:
+    """The part of a plan a command acts on: phases, services and recipes (empty: all). `run`, `run --dry-run`,
+    `resume`, `check` and the Python preflight all choose through this one record."""
+
+    phases: tuple[Phase, ...] = tuple(Phase)
+    services: tuple[str, ...] = ()
+    recipes: tuple[str, ...] = ()
+
+    def wants(self, service: str) -> bool:
+        return not self.services or service in self.services
+
+    def wants_recipe(self, recipe: str) -> bool:
+        return not self.recipes or recipe in self.recipes
+
+    def chain(self, sp: ServicePlan) -> tuple[str, ...]:
+        """The service's recipes this selection runs, in the plan's order."""
+        return tuple(r for r in sp.recipes if self.wants_recipe(r))
+
+    def services_of(self, plan: Plan) -> list[ServicePlan]:
+        """The chosen services, in plan order."""
+        return [s for s in sorted(plan.services, key=lambda s: s.order) if s.phase in self.phases and self.wants(s.service)]
+
+    def by_phase(self, plan: Plan) -> dict[Phase, list[ServicePlan]]:
+        """The chosen services by phase, phases with none left out."""
+        out: dict[Phase, list[ServicePlan]] = {}
+        for sp in self.services_of(plan):
+            out.setdefault(sp.phase, []).append(sp)
+        return {p: out[p] for p in Phase if p in out}
+
+
+@dataclass(frozen=True)
 class FileChange:
     """New contents for one file. `old` is None when the file is created; `new` None when deleted."""
 

@@ -36,6 +36,7 @@ from fleetshift.model import (
     Phase,
     RunState,
     RunStatus,
+    Selection,
     Service,
     ServicePlan,
     ServiceStatus,
@@ -65,6 +66,10 @@ class RunOptions:
     todo_comments: bool = False
     interactive: bool = False
     keep_unverified: bool = False
+
+    @property
+    def selection(self) -> Selection:
+        return Selection(self.phases, self.services, self.recipes)
 
     def to_meta(self) -> dict[str, Any]:
         return {
@@ -116,17 +121,10 @@ class Campaign:
     # ---- plan selection -------------------------------------------------------------------------
 
     def selected(self) -> dict[Phase, list[ServicePlan]]:
-        out: dict[Phase, list[ServicePlan]] = {}
-        for phase, services in self.analysis.plan.by_phase().items():
-            if phase not in self.options.phases:
-                continue
-            chosen = [s for s in services if not self.options.services or s.service in self.options.services]
-            if chosen:
-                out[phase] = chosen
-        return out
+        return self.options.selection.by_phase(self.analysis.plan)
 
     def chain(self, sp: ServicePlan) -> tuple[str, ...]:
-        return tuple(r for r in sp.recipes if not self.options.recipes or r in self.options.recipes)
+        return self.options.selection.chain(sp)
 
     # ---- the run --------------------------------------------------------------------------------
 

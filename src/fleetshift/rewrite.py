@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 import difflib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from fleetshift.config import FleetConfig
@@ -23,6 +23,7 @@ from fleetshift.model import (
     LockKind,
     Plan,
     PythonModel,
+    Selection,
     Service,
     Severity,
 )
@@ -39,8 +40,7 @@ TODO_PREFIX = "# fleetshift: TODO"
 
 @dataclass(frozen=True)
 class RewriteOptions:
-    services: tuple[str, ...] = ()  # empty = all
-    recipes: tuple[str, ...] = ()  # empty = every recipe the plan chains
+    selection: Selection = field(default_factory=Selection)
     todo_comments: bool = False
 
 
@@ -404,10 +404,8 @@ def rewrite_fleet(fleet: Fleet, plan: Plan, config: FleetConfig, options: Rewrit
     root = Path(fleet.root)
     resolver = Resolver(root)
     out: list[ChangeSet] = []
-    for sp in sorted(plan.services, key=lambda s: s.order):
-        if options.services and sp.service not in options.services:
-            continue
-        chain = [r for r in sp.recipes if not options.recipes or r in options.recipes]
+    for sp in options.selection.services_of(plan):
+        chain = list(options.selection.chain(sp))
         if not chain:  # as `run` does: explicit [targets] moves ride along with a service's recipes
             out.append(ChangeSet(sp.service, recipes=()))
             continue
