@@ -211,6 +211,16 @@ test_command = "behave"
 test_command = "python -m unittest discover -s tests -v"
 """
 CONFTEST_BROKEN = "import fleetshift_helpers_not_installed  # a test dependency the manifests do not name\n"
+# every test errors on both sides (an autouse fixture needs a package the manifests do not name): it "ran", but
+# not one test passed, so nothing is proven (issue: beyond the tests)
+CONFTEST_FIXTURE_BROKEN = """\
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def client():
+    import fleetshift_helpers_not_installed  # noqa: F401
+"""
 SERVICES = {
     "failedfirst": service("failedfirst", **{"pytest.ini": "[pytest]\naddopts = --failed-first --exitfirst -q\n"}),
     "conftest": service("conftest", **{"conftest.py": CONFTEST_BROKEN}),
@@ -219,6 +229,7 @@ SERVICES = {
     "noinstall": service("noinstall", **{"requirements.txt": "tenacity==8.2.3\nfleetshift-no-such-package==1.0\n"}),
     "hang": service("hang", **{"tests/test_hang.py": "import time\n\n\ndef test_hangs():\n    time.sleep(300)\n"}),
     "kept": service("kept", **{"conftest.py": CONFTEST_BROKEN}),
+    "allerror": service("allerror", **{"conftest.py": CONFTEST_FIXTURE_BROKEN}),
     "behave": {
         "services/behave/requirements.txt": "tenacity==8.2.3\nbehave==1.2.6\n",
         "services/behave/app.py": APP,
@@ -234,7 +245,7 @@ SERVICES = {
     "renamed": service("renamed", **{"tests/test_ids.py": RENAMED_TESTS}),
 }
 NOT_APPLIED = {"conftest": "import-error", "badini": "usage-error", "notests": "no-tests",
-               "noinstall": "install-failed", "hang": "timeout"}  # fmt: skip
+               "noinstall": "install-failed", "hang": "timeout", "allerror": "no-passing"}  # fmt: skip
 
 
 def tree(root: Path, under: str = "") -> dict[str, str]:
@@ -281,7 +292,7 @@ def test_the_run_exits_1_and_its_closing_line_names_every_unproven_service(fleet
     assert res.exit_code == 1, res.output
     closing = [line for line in res.output.splitlines() if "service(s) processed" in line][-1]
     assert "passed" in closing and "kept unverified (the baseline could not run): kept" in closing
-    assert "5 unverifiable and not applied" in closing
+    assert "6 unverifiable and not applied" in closing
     for name in NOT_APPLIED:
         assert name in closing
 
@@ -336,6 +347,7 @@ def test_each_way_of_not_running_is_told_apart(fleet_run: Any) -> None:
     assert "fleetshift-no-such-package" in svcs["noinstall"]["reason"]
     assert "not applied even with keep_unverified" in svcs["noinstall"]["reason"]
     assert "did not finish within 25 s" in svcs["hang"]["reason"]
+    assert "not one passed" in svcs["allerror"]["reason"] and "fleetshift_helpers_not_installed" in svcs["allerror"]["reason"]
 
 
 def test_kept_unverified_service_is_migrated_and_labelled_never_passed(fleet_run: Any) -> None:
@@ -397,7 +409,7 @@ def test_status_shows_the_verdict_states(fleet_run: Any) -> None:
     res = invoke("status", root)
     assert res.exit_code == 0, res.output
     assert "unverifiable (not applied)" in res.output and "unverifiable (kept)" in res.output
-    assert sum(int(n) for n in re.findall(r"(\d+) unverifiable, ", res.output)) == 6  # per phase
+    assert sum(int(n) for n in re.findall(r"(\d+) unverifiable, ", res.output)) == 7  # per phase
 
 
 # ---- --keep-unverified on the command line, --no-verify, a tox-only test command ---------------------------

@@ -109,6 +109,7 @@ NOT_RAN = [
     run_of("old", ("tests.test_a", E), state=RunState.COLLECTION_ERROR),
     run_of("old", state=RunState.NO_TESTS),
     run_of("old", state=RunState.INTERNAL_ERROR),
+    run_of("old", ("t::needs_aiohttp", E), ("t::also", E), state=RunState.NO_PASSING),
 ]
 
 
@@ -120,6 +121,30 @@ def test_a_baseline_that_did_not_run_makes_the_service_unverifiable(before: Test
         assert f"[{before.state.value}]" in v.reason and before.log in v.reason and v.log == before.log
     v = verify.compare(before, run_of("new", ("t::ok", P), ("t::broken", F)))  # fails now, nothing shows it passed
     assert v.outcome is VerdictState.FAILED and v.regressions == ("t::broken",)
+
+
+# A baseline that "ran" but where not one test passed: a conftest fixture importing a package the install
+# left out errors every test on both sides, and the errors were "pre-existing" (issue: beyond the tests).
+NONE_PASSED = {
+    "every test errors": run_of("old", ("t::a", E), ("t::b", E)),
+    "fails and skips": run_of("old", ("t::a", F), ("t::b", S)),
+    "smoke import fails": TestRun("svc", "old", kind="import-smoke", log="/x/old-tests.log",
+                                  outcomes=(TestOutcome("import:svc", F, "ModuleNotFoundError: aiohttp"),)),
+    "command fails": TestRun("svc", "old", kind="command", outcomes=(TestOutcome("command::make test", F),)),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(NONE_PASSED))
+def test_a_baseline_where_not_one_test_passed_is_no_evidence(name: str) -> None:
+    before = NONE_PASSED[name]
+    taken = verify.as_baseline(before)
+    assert taken.state is RunState.NO_PASSING and "none passed" in taken.error, taken
+    v = verify.compare(before, run_of("new", ("t::a", P), ("t::b", P)))
+    assert not v.passed and v.outcome is VerdictState.UNVERIFIABLE, v
+    assert "[no-passing]" in v.reason and "not one passed" in v.reason, v.reason
+    v = verify.compare(before, TestRun(**{**before.__dict__, "label": "new"}))  # the same failures: never "passed"
+    assert not v.passed and v.outcome is VerdictState.FAILED and "[no-passing]" in v.reason, v
+    assert verify.as_baseline(run_of("old", ("t::a", P), ("t::b", E))).state is RunState.RAN  # one passed: evidence
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ from fleetshift.model import (
     Project,
     PythonDecl,
     PythonModel,
+    RunState,
     Service,
     TestCommand,
     TestDeps,
@@ -903,3 +904,45 @@ def test_a_stale_lock_gets_what_the_manifest_asks_for_and_says_so(tmp_path: Path
     plan = install.plan_install(root, service_at(root), python_version="3.11.7")
     assert plan.locked == ("six==1.15.0",) and "attrs>=19" in plan.requirements
     assert plan.sources == ("poetry.lock (main, test)", "pyproject.toml (not in the lock: attrs)")
+
+
+def test_setup_py_tests_require_is_read_statically_and_installed(tmp_path: Path) -> None:
+    root = make_fleet(tmp_path / "fleet", {
+        "svc/setup.py": """
+            from setuptools import setup
+            BASE_TESTS = ["pytest>=7"]
+            setup(name="svc", version="1", install_requires=["six"],
+                  tests_require=BASE_TESTS + ["aiohttp>=3.8", "responses"],
+                  extras_require={"test": BASE_TESTS})
+            """,
+        "svc/tests/test_a.py": "",
+        "odd/setup.py": "from setuptools import setup\nsetup(name='odd', tests_require=load_tests())\n",
+        "odd/tests/test_a.py": "",
+    })  # fmt: skip
+    folder = root / "svc"
+    assert install.setup_py_tests_require(folder) == ("pytest>=7", "aiohttp>=3.8", "responses")
+    assert install.setup_py_tests_require(root / "odd") == ()  # not a literal: never run to find out
+    plan = install.plan_install(root, service_at(root, "svc"))
+    assert {"aiohttp>=3.8", "responses"} <= set(plan.requirements) and plan.self_deps
+    assert plan.self_extras == ("test",) and "setup.py tests_require" in plan.sources
+
+
+@pytest.mark.slow
+def test_corpus_setup_py_only_baseline_runs_its_tests_with_its_dependencies_and_tests_require(
+    tmp_path: Path,
+) -> None:
+    """The project as a new user had it: dependencies only in setup.py, a conftest importing a package only
+    `tests_require` names. Installed `-e . --no-deps`, the conftest failed on both sides and the run said
+    "passed"; now the baseline installs all of it and runs the tests."""
+    from fleetshift import verify
+
+    root, _ = corpus("setup-py-only", tmp_path)
+    setup_py = root / "setup.py"
+    setup_py.write_text(setup_py.read_text().replace(
+        '    extras_require={', '    tests_require=TESTS_REQUIRE + ["six==1.16.0"],\n    extras_require={'))  # fmt: skip
+    (root / "tests/conftest.py").write_text("import six  # only tests_require names it\n")
+    service = next(s for s in discover(root, FleetConfig(root=root)).services if s.path in ("", "."))
+    run = verify.baseline(root, service, tmp_path / "run", env_root=tmp_path / "envs")
+    assert run.state is RunState.RAN, (run.state, run.error)
+    assert len(run.passed) == 4 and not run.failing, run.outcomes
+    assert "setup.py tests_require" in run.sources and any("setup.py (with its dependencies" in s for s in run.sources)

@@ -421,6 +421,7 @@ class RunState(enum.StrEnum):
     IMPORT_ERROR = "import-error"  # conftest or plugin failed to import
     INSTALL_FAILED = "install-failed"  # the environment could not be made
     TIMEOUT = "timeout"  # killed at the step timeout
+    NO_PASSING = "no-passing"  # tests ran on the old pins and not one passed: no evidence either
 
 
 class VerdictState(enum.StrEnum):

@@ -40,6 +40,7 @@ from fleetshift.verify.envs import (
 )
 from fleetshift.verify.health import check_health, free_port, health
 from fleetshift.verify.runs import (
+    as_baseline,
     classify,
     describe,
     parse_junit,
@@ -138,10 +139,12 @@ def unverifiable_reason(baseline: TestRun) -> str:
 def compare(baseline: TestRun | None, after: TestRun) -> Verdict:
     """Judge the run on the new pins against the baseline: only tests that did not fail before and fail (or
     error) now are regressions; a test whose parametrize id changed is matched as renamed. A baseline that did
-    not run (any state but RAN) proves nothing: the verdict is UNVERIFIABLE (FAILED when the new pins' run
-    fails tests). Without a baseline every test must pass."""
+    not run (any state but RAN), or ran without one passing test (NO_PASSING), proves nothing: the verdict is
+    UNVERIFIABLE (FAILED when the new pins' run fails tests). Without a baseline every test must pass."""
     name = after.service
     state = VerdictState
+    if baseline is not None:
+        baseline = as_baseline(baseline)
     if baseline is not None and baseline.state is not RunState.RAN:
         why = unverifiable_reason(baseline)
         if after.state is RunState.RAN and after.failing:
@@ -219,6 +222,7 @@ __all__ = [
     "Env",
     "InstallPlan",
     "after",
+    "as_baseline",
     "baseline",
     "baseline_cache_path",
     "baseline_key",

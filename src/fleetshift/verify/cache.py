@@ -35,7 +35,7 @@ from fleetshift.verify.envs import (
 )
 from fleetshift.verify.install import _is_url, lock_for, select
 from fleetshift.verify.pythons import PythonUnavailable, ResolvedPython, python_for, resolve
-from fleetshift.verify.runs import run_tests
+from fleetshift.verify.runs import as_baseline, run_tests
 
 
 def _walk(folder: Path) -> Iterator[Path]:
@@ -209,7 +209,7 @@ def baseline(
         run = run_tests(
             source, service, env, run_dir, timeout=timeout, test_command=test_command, extra_env=extra_env
         )
-        run = replace(run, sources=run.sources or env.sources, python=run.python or env.python_version)
+        run = as_baseline(replace(run, sources=run.sources or env.sources, python=run.python or env.python_version))
         if not keep_env:
             remove_env(root, service, "old", env_root)
     if run.ran:  # an install or a hang may be passing trouble (network): try again next time

@@ -43,7 +43,7 @@ from fleetshift.verify.pythons import PythonUnavailable, ResolvedPython, python_
 ENVS_DIR = ".fleetshift/envs"
 BASELINE_CACHE_DIR = ".fleetshift/cache/baseline"
 DEFAULT_TIMEOUT = 300.0
-CACHE_VERSION = "3"  # 3: runs carry their RunState (ran, usage error, import error ...)
+CACHE_VERSION = "4"  # 3: runs carry their RunState (ran, usage error, import error ...); 4: no-passing
 
 
 @dataclass(frozen=True)

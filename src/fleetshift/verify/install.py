@@ -220,13 +220,13 @@ def setup_py_only(folder: Path) -> bool:
     return not cfg.has_option("options", "install_requires")
 
 
-def setup_py_extras(folder: Path) -> tuple[str, ...]:
-    """The keys of setup.py's `extras_require`, read with `ast` (never run): a dict literal in the call, or a
-    name assigned a dict literal at module level. () when it is anything else."""
+def _setup_py_keyword(folder: Path, keyword: str) -> ast.expr | None:
+    """The value of a `setup(...)` keyword in setup.py, read with `ast` (never run); a module-level name is
+    followed to the literal it is assigned."""
     try:
         tree = ast.parse((folder / "setup.py").read_text("utf-8-sig"))
     except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
-        return ()
+        return None
     assigned: dict[str, ast.expr] = {}
     for node in tree.body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
@@ -235,14 +235,58 @@ def setup_py_extras(folder: Path) -> tuple[str, ...]:
         if not isinstance(node, ast.Call):
             continue
         for kw in node.keywords:
-            if kw.arg != "extras_require":
-                continue
-            value = assigned.get(kw.value.id) if isinstance(kw.value, ast.Name) else kw.value
-            if isinstance(value, ast.Dict):
-                return tuple(
-                    k.value for k in value.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)
-                )
+            if kw.arg == keyword:
+                return assigned.get(kw.value.id) if isinstance(kw.value, ast.Name) else kw.value
+    return None
+
+
+def _string_list(node: ast.expr | None, folder: Path, depth: int = 0) -> list[str] | None:
+    """A list (or tuple) of string literals, `A + [...]` concatenations and module-level names of such lists
+    resolved; None when it is anything else."""
+    if node is None or depth > 5:
+        return None
+    if isinstance(node, (ast.List, ast.Tuple)):
+        if all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts):
+            return [str(e.value) for e in node.elts if isinstance(e, ast.Constant)]
+        return None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _string_list(node.left, folder, depth + 1), _string_list(node.right, folder, depth + 1)
+        return None if left is None or right is None else left + right
+    if isinstance(node, ast.Name):
+        try:
+            tree = ast.parse((folder / "setup.py").read_text("utf-8-sig"))
+        except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+            return None
+        for stmt in tree.body:
+            if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+                    and stmt.targets[0].id == node.id):  # fmt: skip
+                return _string_list(stmt.value, folder, depth + 1)
+    return None
+
+
+def setup_py_extras(folder: Path) -> tuple[str, ...]:
+    """The keys of setup.py's `extras_require`, read with `ast` (never run): a dict literal in the call, or a
+    name assigned a dict literal at module level. () when it is anything else."""
+    value = _setup_py_keyword(folder, "extras_require")
+    if isinstance(value, ast.Dict):
+        return tuple(k.value for k in value.keys if isinstance(k, ast.Constant) and isinstance(k.value, str))
     return ()
+
+
+def setup_py_tests_require(folder: Path) -> tuple[str, ...]:
+    """setup.py's `tests_require`, read with `ast` (never run): a list of strings, a module-level name of one,
+    or a concatenation of those. () when it is absent or anything else (then the test extras carry them)."""
+    if not (folder / "setup.py").is_file():
+        return ()
+    found = _string_list(_setup_py_keyword(folder, "tests_require"), folder) or []
+    out = []
+    for line in found:
+        try:
+            Requirement(line)
+        except InvalidRequirement:
+            continue
+        out.append(line.strip())
+    return tuple(out)
 
 
 def _poetry_extras(folder: Path) -> dict[str, tuple[str, ...]]:
@@ -797,6 +841,10 @@ def plan_install(
             "setup.py (with its dependencies"
             + (f", extras {', '.join(self_extras)})" if self_extras else ")")
         )
+    tests_require = setup_py_tests_require(folder) if editable_self else ()
+    if tests_require:
+        reqs += list(tests_require)
+        sources.append("setup.py tests_require")
     reqs += test_reqs
     sources += test_sources
     runner = service.project.test_command.runner
@@ -871,5 +919,6 @@ __all__ = [
     "select",
     "setup_py_extras",
     "setup_py_only",
+    "setup_py_tests_require",
     "uv_export_args",
 ]

@@ -20,6 +20,7 @@ import shlex
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
@@ -335,7 +336,22 @@ _STATE_TEXT = {
     RunState.IMPORT_ERROR: "the tests could not start: an import failed (conftest, plugin or test module)",
     RunState.TIMEOUT: "the tests did not finish in time",
     RunState.INSTALL_FAILED: "the environment could not be installed",
+    RunState.NO_PASSING: "tests ran but not one passed (each failed, errored or was skipped)",
 }
+
+
+def as_baseline(run: TestRun) -> TestRun:
+    """A run taken as a baseline: one that ran but where not one test passed (a conftest fixture, a test module
+    or the smoke import failing the same way everywhere, a command failing) proves nothing the change could
+    break, so it is NO_PASSING rather than RAN."""
+    if run.state is not RunState.RAN or run.passed:
+        return run
+    worst = next((o for o in run.outcomes if o.failing), None)
+    detail = f"{len(run.outcomes)} ran, none passed"
+    if worst is not None:
+        first = worst.message.strip().splitlines()[0][:300] if worst.message.strip() else worst.status.value
+        detail += f"; first: {worst.id}: {first}"
+    return replace(run, state=RunState.NO_PASSING, error=run.error or detail)
 
 
 def describe(state: RunState) -> str:
