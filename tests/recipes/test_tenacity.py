@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from recipe_harness import Case, assert_noop, assert_rewrite, detect, rewrite, rewrite_files, rules_of
 
+import fleetshift
 from fleetshift.model import Action, Service, Severity
 from fleetshift.recipes import get
 from fleetshift.recipes.base import ConfigFile, RewriteContext
@@ -125,6 +130,12 @@ REWRITES = [
             def stats(self):
                 return self.get.statistics
         """,
+        None,
+    ),
+    (
+        "statistics-after-non-ascii-text",
+        "from tenacity import retry\n\n@retry\ndef fetch():\n    pass\n\nprint('Überblick ½', fetch.retry.statistics, fetch.retry.statistics)\n",
+        "from tenacity import retry\n\n@retry\ndef fetch():\n    pass\n\nprint('Überblick ½', fetch.statistics, fetch.statistics)\n",
         None,
     ),
     (
@@ -693,6 +704,24 @@ def test_false_claims_never_applied(source: str, targets: dict[str, str] | None)
     assert "wait_exponential_multiplier" not in text and "reraise=True" not in text.replace(
         "with reraise=True, TryAgain", ""
     ).replace("`reraise=True` + `raise TryAgain`", "")
+
+
+def test_rule_modules_load_and_check_without_libcst() -> None:
+    """Every rule module holds its check and its Fix; importing them and detecting never loads LibCST."""
+    code = (
+        "import ast, sys\n"
+        "from fleetshift.recipes.base import SourceFile\n"
+        "from fleetshift.recipes.tenacity import RECIPE\n"
+        "text = 'from tenacity._asyncio import AsyncRetrying\\nimport tenacity\\nR = tenacity.retry_if_result(bool) | (lambda s: 1)\\n'\n"
+        "sites = list(RECIPE.detect(SourceFile('a.py', text, ast.parse(text), 'source')))\n"
+        "assert {s.rule for s in sites} == {'tenacity/asyncio-module', 'tenacity/retry-compose'}, sites\n"
+        "assert [m.rule.slug for m in RECIPE.rule_modules if hasattr(m.module, 'Fix')] == "
+        "['asyncio-module', 'retry-statistics', 'retry-compose', 'log-format', 'jitter-initial']\n"
+        "assert 'libcst' not in sys.modules\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(fleetshift.__file__).parents[1])}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
 
 
 def test_rewrite_hook_is_the_same_for_one_file() -> None:

@@ -4,8 +4,9 @@
 `wait_exponential` is NOT renamed and `reraise=True` is NOT added: both are false claims (the names and the
 `reraise=False` default are the same in 8.2.3 and every 9.x release).
 
-Modules: `rules` (declared rules and advisories), `resolve` (what names stand for, across the service's files),
-`detect` (old-API sites, Python floor), `rewrite` (LibCST transforms).
+Modules: `rules` (one module per rule: its data, its `check` on `ast`, its LibCST `Fix`), `resolve` (the
+per-module `Facts` every rule reads: what names stand for, across the service's files), `rewrite` (what the
+fixes share, and the one walk that applies them).
 """
 
 from __future__ import annotations
@@ -14,10 +15,7 @@ import ast
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
-from packaging.version import Version
-
 from fleetshift.model import Action, Finding, Severity, UsageSite
-from fleetshift.recipes._targets import oldest_target
 from fleetshift.recipes.base import (
     FileKind,
     Recipe,
@@ -26,9 +24,8 @@ from fleetshift.recipes.base import (
     SourceFile,
     file_kind,
 )
-from fleetshift.recipes.tenacity.detect import sites
 from fleetshift.recipes.tenacity.resolve import Facts, ServiceIndex
-from fleetshift.recipes.tenacity.rules import ADVISORIES, CHANGELOG, INFO_SITES
+from fleetshift.recipes.tenacity.rules import ADVISORIES, CHANGELOG
 
 
 class TenacityRecipe(Recipe):
@@ -55,18 +52,23 @@ class TenacityRecipe(Recipe):
     # ---- detection -------------------------------------------------------------------------------
 
     def detect(self, src: SourceFile) -> Iterable[UsageSite]:
-        return list(self._detect(src, None))
+        return list(self._detect(src, Facts.of(src.tree, src.text, src.path)))
 
-    def _detect(self, src: SourceFile, index: ServiceIndex | None) -> Iterator[UsageSite]:
-        for node, rule, detail in sites(src.tree, src.path, index):
-            site = self.site(src, node, rule, detail)
-            yield replace(site, action=Action.INFO) if rule in INFO_SITES else site
+    def _detect(self, src: SourceFile, facts: Facts) -> Iterator[UsageSite]:
+        """Every rule's `check` on one module's facts, in source order; a rule module's `SITE_ACTION` (e.g.
+        INFO for a fix that only some targets get) overrides its action for detection."""
+        found = []
+        for m in self.rule_modules:
+            check = m.hook("check")
+            if check is None:
+                continue
+            action = getattr(m.module, "SITE_ACTION", m.rule.action)
+            for node, detail in check(facts):  # type: ignore[attr-defined]
+                site = self.site(src, node, m.rule.id, detail)
+                found.append(site if action is site.action else replace(site, action=action))
+        return iter(sorted(found, key=lambda s: (s.line, s.col)))
 
     # ---- rewriting ---------------------------------------------------------------------------------
-
-    def target_floor(self, ctx: RewriteContext) -> Version:
-        """The oldest release the campaign's target admits (gates rewrites that need a newer API)."""
-        return oldest_target(self, ctx, "9.1.2")
 
     def prepare(self, ctx: RewriteContext) -> ServiceIndex:
         return ServiceIndex(ctx.files)
@@ -86,13 +88,20 @@ class TenacityRecipe(Recipe):
     def _rewrite_python(
         self, path: str, text: str, kind: FileKind, ctx: RewriteContext, index: ServiceIndex
     ) -> RewriteResult:
+        """Each active rule's `Fix` in one LibCST walk, all judging with the module's facts; what is left
+        afterwards (the checks on the new text) is reported."""
         import libcst as cst
 
         from fleetshift.recipes.tenacity.rewrite import rewrite_module
 
         try:
             tree = ast.parse(text)
-            module = cst.parse_module(text)
+            scope, active = self.scope(ctx), self.active_rules(ctx)
+            new_text = rewrite_module(
+                text,
+                Facts.of(tree, text, path, index, scope),
+                [m for m in self.rule_modules if m.rule.id in active],
+            )
         except (SyntaxError, cst.ParserSyntaxError) as exc:
             return RewriteResult(
                 text,
@@ -108,10 +117,9 @@ class TenacityRecipe(Recipe):
                     )
                 ],
             )
-        new_text = rewrite_module(module, Facts(tree, path, index), self.target_floor(ctx), self.active_rules(ctx))
         findings: list[Finding] = []
         after = SourceFile(path, new_text, ast.parse(new_text), kind)
-        for s in self._detect(after, index):
+        for s in self._detect(after, Facts.of(after.tree, new_text, path, index, scope)):
             if s.action is Action.INFO:
                 continue
             rule = self.rule(s.rule)

@@ -1,23 +1,34 @@
 """What names in a service stand for (stdlib `ast` only): retried functions, plain functions and retry
-strategies, followed through imports across the service's modules."""
+strategies, followed through imports across the service's modules.
+
+`Facts` is the one frozen record of a module that every rule's `check` and `Fix` reads: built once per file
+(names, bindings, parents, the nodes of each kind in walk order), with the `ServiceIndex` of the service's
+other modules when a whole service is rewritten.
+"""
 
 from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from fleetshift.recipes._ast import Imports, decorator_calls
+from fleetshift.recipes._ast import Imports, decorator_calls, keyword
+from fleetshift.recipes.rule import Scope
 
-_SUBMODULE = re.compile(r"^tenacity\.(?:retry|wait|stop|before|after|before_sleep|nap|_asyncio)\.(\w+)$")
+SUBMODULE = re.compile(r"^tenacity\.(?:retry|wait|stop|before|after|before_sleep|nap|_asyncio)\.(\w+)$")
+RETRY_CALLABLES = frozenset(
+    {"tenacity.retry", "tenacity.Retrying", "tenacity.AsyncRetrying", "tenacity.asyncio.AsyncRetrying"}
+)
+
+Key = tuple[int, int, int, int]  # a node's span: line, column, end line, end column (columns in characters)
 
 
-def _norm(qual: str | None) -> str | None:
+def norm(qual: str | None) -> str | None:
     """`tenacity.wait.wait_fixed` -> `tenacity.wait_fixed`; `tenacity._asyncio.AsyncRetrying` -> top level."""
     if qual is None:
         return None
-    m = _SUBMODULE.match(qual)
+    m = SUBMODULE.match(qual)
     if m and (not qual.startswith("tenacity._asyncio.") or m.group(1) == "AsyncRetrying"):
         return f"tenacity.{m.group(1)}"
     if qual == "tenacity.asyncio.AsyncRetrying":
@@ -25,9 +36,19 @@ def _norm(qual: str | None) -> str | None:
     return qual
 
 
-def _module_parts(path: str) -> list[str]:
+def module_parts(path: str) -> list[str]:
     parts = path[: -len(".py")].split("/")
     return parts[:-1] if parts[-1] == "__init__" else parts
+
+
+def retry_decorator(
+    imports: Imports, fn: ast.FunctionDef | ast.AsyncFunctionDef
+) -> ast.Call | ast.expr | None:
+    """The tenacity `retry` decorator of `fn` (its Call, or the bare name), if any."""
+    for callee, call in decorator_calls(fn):
+        if norm(imports.qualname(callee)) == "tenacity.retry":
+            return call or callee
+    return None
 
 
 @dataclass
@@ -39,6 +60,7 @@ class ModuleSummary:
     retry_methods: set[str] = field(default_factory=set)
     method_names: set[str] = field(default_factory=set)
     strategies: set[str] = field(default_factory=set)
+    uses_tenacity: bool = False
 
 
 class ServiceIndex:
@@ -53,7 +75,7 @@ class ServiceIndex:
                 tree = ast.parse(text)
             except SyntaxError:
                 continue
-            self.modules.append((_module_parts(path), Facts(tree, path).summary()))
+            self.modules.append((module_parts(path), Facts.of(tree, text, path).summary()))
 
     def lookup(self, module: str) -> ModuleSummary | None:
         want = module.split(".")
@@ -66,86 +88,155 @@ class ServiceIndex:
     def plain_methods(self) -> set[str]:
         return {m for _, s in self.modules for m in s.method_names - s.retry_methods}
 
+    def uses_tenacity(self) -> bool:
+        """Whether any Python file of the service imports tenacity."""
+        return any(s.uses_tenacity for _, s in self.modules)
 
+
+Binding = tuple[str, ast.AST]  # (kind: def, class, assign, import, other; the node it is bound to)
+
+
+@dataclass(frozen=True)
 class Facts:
-    """Name bindings of one module and what they stand for (retried function, plain function, strategy)."""
+    """One module's names and what they stand for (retried function, plain function, strategy); build it
+    with `Facts.of`. `index` holds the service's other modules (None when one file is scanned alone) and
+    `scope` what the campaign targets (None when detecting)."""
 
-    def __init__(self, tree: ast.Module, path: str = "", index: ServiceIndex | None = None) -> None:
-        self.tree, self.path, self.index = tree, path, index
-        self.imports = Imports(tree)
-        self.from_imports: dict[str, tuple[str, str]] = {}  # local -> (absolute module, name)
-        self.bindings: dict[str, list[tuple[str, ast.AST]]] = {}
-        self.method_names: set[str] = set()
-        self.retry_methods: set[str] = set()
-        self.parents: dict[ast.AST, ast.AST] = {}
-        self._collect()
+    tree: ast.Module
+    path: str
+    index: ServiceIndex | None
+    imports: Imports
+    from_imports: Mapping[str, tuple[str, str]]  # local -> (absolute module, name)
+    bindings: Mapping[str, tuple[Binding, ...]]
+    method_names: frozenset[str]
+    retry_methods: frozenset[str]
+    parents: Mapping[ast.AST, ast.AST]
+    kinds: Mapping[type, tuple[ast.AST, ...]]  # the module's nodes of each type, in `ast.walk` order
+    lines: tuple[str, ...]
+    scope: Scope | None = None
 
-    def _bind(self, name: str, kind: str, node: ast.AST) -> None:
-        self.bindings.setdefault(name, []).append((kind, node))
+    @classmethod
+    def of(
+        cls,
+        tree: ast.Module,
+        text: str = "",
+        path: str = "",
+        index: ServiceIndex | None = None,
+        scope: Scope | None = None,
+    ) -> Facts:
+        imports = Imports(tree)
+        package = module_parts(path)[:-1] if path else []
+        from_imports: dict[str, tuple[str, str]] = {}
+        bindings: dict[str, list[Binding]] = {}
+        method_names: set[str] = set()
+        retry_methods: set[str] = set()
+        parents: dict[ast.AST, ast.AST] = {}
+        kinds: dict[type, list[ast.AST]] = {}
 
-    def _bind_names(self, target: ast.AST) -> None:
-        """Bind every name in an assignment target (tuple, starred, ...) to a value not known here."""
-        for n in ast.walk(target):
-            if isinstance(n, ast.Name):
-                self._bind(n.id, "other", n)
+        def bind(name: str, kind: str, node: ast.AST) -> None:
+            bindings.setdefault(name, []).append((kind, node))
 
-    def _collect(self) -> None:
-        package = _module_parts(self.path)[:-1] if self.path else []
-        for node in ast.walk(self.tree):
+        def bind_names(target: ast.AST) -> None:
+            """Bind every name in an assignment target (tuple, starred, ...) to a value not known here."""
+            for n in ast.walk(target):
+                if isinstance(n, ast.Name):
+                    bind(n.id, "other", n)
+
+        for node in ast.walk(tree):
+            kinds.setdefault(type(node), []).append(node)
             for child in ast.iter_child_nodes(node):
-                self.parents[child] = node
+                parents[child] = node
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                self._bind(node.name, "def", node)
+                bind(node.name, "def", node)
                 for a in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]:
-                    self._bind(a.arg, "other", a)
+                    bind(a.arg, "other", a)
                 for a in (node.args.vararg, node.args.kwarg):
                     if a:
-                        self._bind(a.arg, "other", a)
+                        bind(a.arg, "other", a)
             elif isinstance(node, ast.ClassDef):
-                self._bind(node.name, "class", node)
+                bind(node.name, "class", node)
                 for item in node.body:
                     if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                        self.method_names.add(item.name)
-                        if self.retry_decorator(item):
-                            self.retry_methods.add(item.name)
+                        method_names.add(item.name)
+                        if retry_decorator(imports, item):
+                            retry_methods.add(item.name)
             elif isinstance(node, ast.Lambda):
                 for a in node.args.args:
-                    self._bind(a.arg, "other", a)
+                    bind(a.arg, "other", a)
             elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for t in targets:
                     if isinstance(t, ast.Name):
-                        self._bind(t.id, "assign", node.value)
+                        bind(t.id, "assign", node.value)
                     else:
-                        self._bind_names(t)
+                        bind_names(t)
             elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension, ast.AugAssign, ast.NamedExpr)):
-                self._bind_names(node.target)
+                bind_names(node.target)
             elif isinstance(node, ast.withitem) and node.optional_vars is not None:
-                self._bind_names(node.optional_vars)
+                bind_names(node.optional_vars)
             elif isinstance(node, ast.ExceptHandler) and node.name:
-                self._bind(node.name, "other", node)
+                bind(node.name, "other", node)
             elif isinstance(node, ast.Import):
                 for alias in node.names:
-                    self._bind(alias.asname or alias.name.split(".")[0], "import", node)
+                    bind(alias.asname or alias.name.split(".")[0], "import", node)
             elif isinstance(node, ast.ImportFrom):
                 module = node.module or ""
                 if node.level:
                     base = package[: len(package) - (node.level - 1)] if node.level > 1 else package
                     module = ".".join([*base, *([module] if module else [])])
                 for alias in node.names:
-                    self._bind(alias.asname or alias.name, "import", node)
-                    self.from_imports[alias.asname or alias.name] = (module, alias.name)
+                    bind(alias.asname or alias.name, "import", node)
+                    from_imports[alias.asname or alias.name] = (module, alias.name)
+        return cls(
+            tree,
+            path,
+            index,
+            imports,
+            from_imports,
+            {k: tuple(v) for k, v in bindings.items()},
+            frozenset(method_names),
+            frozenset(retry_methods),
+            parents,
+            {k: tuple(v) for k, v in kinds.items()},
+            tuple(text.splitlines()),
+            scope,
+        )
+
+    # ---- the module's nodes ------------------------------------------------------------------------
+
+    def nodes(self, *types: type[ast.AST]) -> Iterator[ast.AST]:
+        """The module's nodes of these types (each type's in walk order)."""
+        for t in types:
+            yield from self.kinds.get(t, ())
+
+    def key(self, node: ast.AST) -> Key:
+        """Where `node` stands, as LibCST's PositionProvider gives it (columns in characters, not bytes)."""
+        return (
+            node.lineno,
+            self._chars(node.lineno, node.col_offset),
+            node.end_lineno or 0,
+            self._chars(node.end_lineno or 0, node.end_col_offset or 0),
+        )  # type: ignore[attr-defined]
+
+    def _chars(self, line: int, col: int) -> int:
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        return col if text.isascii() else len(text.encode()[:col].decode(errors="ignore"))
+
+    @property
+    def uses_tenacity(self) -> bool:
+        return self.imports.imports_module("tenacity")
 
     # ---- resolution --------------------------------------------------------------------------
 
     def qual(self, node: ast.AST) -> str | None:
         """The normalised dotted name `node` refers to through the imports, or None."""
-        return _norm(self.imports.qualname(node))
+        return norm(self.imports.qualname(node))
 
-    def _imported(self, name: str) -> tuple[ModuleSummary, str] | None:
+    def imported(self, name: str) -> tuple[ModuleSummary, str] | None:
+        """The summary of the service module `name` is imported from, and its name there."""
         if self.index is None or name not in self.from_imports:
             return None
-        if any(kind != "import" for kind, _ in self.bindings.get(name, [])):
+        if any(kind != "import" for kind, _ in self.bindings.get(name, ())):
             return None
         module, attr = self.from_imports[name]
         summary = self.index.lookup(module) if module else None
@@ -153,13 +244,22 @@ class Facts:
 
     def retry_decorator(self, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.Call | ast.expr | None:
         """The tenacity `retry` decorator of `fn` (its Call, or the bare name), if any."""
-        for callee, call in decorator_calls(fn):
-            if self.qual(callee) == "tenacity.retry":
-                return call or callee
-        return None
+        return retry_decorator(self.imports, fn)
 
-    def _only(self, name: str, kinds: set[str]) -> list[tuple[str, ast.AST]] | None:
-        found = self.bindings.get(name, [])
+    def is_retry_call(self, node: ast.Call) -> bool:
+        """A call to `retry`, `Retrying`, `AsyncRetrying` or `.retry_with`."""
+        if self.qual(node.func) in RETRY_CALLABLES:
+            return True
+        return isinstance(node.func, ast.Attribute) and node.func.attr == "retry_with"
+
+    def retry_calls(self) -> Iterator[ast.Call]:
+        for node in self.nodes(ast.Call):
+            if self.is_retry_call(node):  # type: ignore[arg-type]
+                yield node  # type: ignore[misc]
+
+    def only(self, name: str, kinds: set[str]) -> tuple[Binding, ...] | None:
+        """The bindings of `name` when there are some and all are of these kinds."""
+        found = self.bindings.get(name, ())
         return found if found and all(k in kinds for k, _ in found) else None
 
     def is_plain_function(self, expr: ast.AST) -> bool:
@@ -168,14 +268,14 @@ class Facts:
             return True
         if not isinstance(expr, ast.Name):
             return False
-        imported = self._imported(expr.id)
+        imported = self.imported(expr.id)
         if imported:
             return imported[1] in imported[0].plain_funcs
-        found = self._only(expr.id, {"def", "assign"})
+        found = self.only(expr.id, {"def", "assign"})
         return bool(found) and all(
             (kind == "def" and not node.decorator_list)  # type: ignore[attr-defined]
             or (kind == "assign" and isinstance(node, ast.Lambda))
-            for kind, node in found
+            for kind, node in found  # type: ignore[union-attr]
         )
 
     def is_strategy(self, expr: ast.AST, depth: int = 0) -> bool:
@@ -189,31 +289,31 @@ class Facts:
             if q and q.startswith("tenacity.retry_") and q.count(".") == 1:
                 return True
             if isinstance(expr.func, ast.Name):
-                found = self._only(expr.func.id, {"class"})
+                found = self.only(expr.func.id, {"class"})
                 return bool(found) and all(
                     any(self.qual(b) in ("tenacity.retry_base", "tenacity.retry.retry_base") for b in n.bases)  # type: ignore[attr-defined]
-                    for _, n in found
+                    for _, n in found  # type: ignore[union-attr]
                 )
             return False
         if isinstance(expr, (ast.Name, ast.Attribute)):
             if self.qual(expr) in ("tenacity.retry_always", "tenacity.retry_never"):
                 return True
             if isinstance(expr, ast.Name):
-                imported = self._imported(expr.id)
+                imported = self.imported(expr.id)
                 if imported:
                     return imported[1] in imported[0].strategies
-                found = self._only(expr.id, {"assign"})
-                return bool(found) and all(self.is_strategy(n, depth + 1) for _, n in found)
+                found = self.only(expr.id, {"assign"})
+                return bool(found) and all(self.is_strategy(n, depth + 1) for _, n in found)  # type: ignore[union-attr]
         return False
 
     def is_retry_function(self, expr: ast.AST) -> bool:
         """A function decorated with tenacity's `retry` (by name, imported, or a decorated method)."""
         if isinstance(expr, ast.Name):
-            imported = self._imported(expr.id)
+            imported = self.imported(expr.id)
             if imported:
                 return imported[1] in imported[0].retry_funcs
-            found = self._only(expr.id, {"def"})
-            return bool(found) and all(self.retry_decorator(n) is not None for _, n in found)  # type: ignore[arg-type]
+            found = self.only(expr.id, {"def"})
+            return bool(found) and all(self.retry_decorator(n) is not None for _, n in found)  # type: ignore[arg-type,union-attr]
         if isinstance(expr, ast.Attribute):
             module = None
             if isinstance(expr.value, ast.Name) and expr.value.id in self.from_imports:
@@ -233,7 +333,7 @@ class Facts:
         """Whether `expr` is rooted at a name imported from a module other than tenacity."""
         while isinstance(expr, ast.Attribute):
             expr = expr.value
-        if not isinstance(expr, ast.Name) or self._only(expr.id, {"import"}) is None:
+        if not isinstance(expr, ast.Name) or self.only(expr.id, {"import"}) is None:
             return False
         origin = self.from_imports.get(expr.id, (self.imports.names.get(expr.id, ""), ""))[0]
         return not origin.startswith("tenacity")
@@ -247,19 +347,22 @@ class Facts:
         ):
             found = [
                 item
-                for cls in ast.walk(self.tree)
-                if isinstance(cls, ast.ClassDef)
-                for item in cls.body
+                for cls in self.nodes(ast.ClassDef)
+                for item in cls.body  # type: ignore[attr-defined]
                 if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == expr.attr
             ]
             return bool(found) and all(isinstance(n, ast.AsyncFunctionDef) for n in found)
         if not isinstance(expr, ast.Name):
             return False
-        found = self._only(expr.id, {"def"})
-        return bool(found) and all(isinstance(n, ast.AsyncFunctionDef) for _, n in found)
+        found = self.only(expr.id, {"def"})
+        return bool(found) and all(isinstance(n, ast.AsyncFunctionDef) for _, n in found)  # type: ignore[union-attr]
 
     def summary(self) -> ModuleSummary:
-        out = ModuleSummary(retry_methods=set(self.retry_methods), method_names=set(self.method_names))
+        out = ModuleSummary(
+            retry_methods=set(self.retry_methods),
+            method_names=set(self.method_names),
+            uses_tenacity=self.uses_tenacity,
+        )
         for node in self.tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 if self.retry_decorator(node) is not None:
@@ -279,7 +382,10 @@ class Facts:
         return out
 
 
-def _compose_chain(node: ast.BinOp) -> list[ast.expr]:
+# ---- compositions `a | b`, judged once for retry-compose and retry-compose-unresolved ----------------
+
+
+def compose_chain(node: ast.BinOp) -> list[ast.expr]:
     """Operands of `a | b | c` (one operator, left-associative)."""
     out = [node.right]
     left = node.left
@@ -292,7 +398,7 @@ def _compose_chain(node: ast.BinOp) -> list[ast.expr]:
 
 def compose_verdict(facts: Facts, node: ast.BinOp, in_retry_kw: bool) -> str | None:
     """'auto' when `strategy | function` can become retry_any/retry_all, 'human' when unsure, None when fine."""
-    operands = _compose_chain(node)
+    operands = compose_chain(node)
     strategies = [facts.is_strategy(o) for o in operands]
     if all(strategies):
         return None
@@ -303,3 +409,20 @@ def compose_verdict(facts: Facts, node: ast.BinOp, in_retry_kw: bool) -> str | N
     ):
         return "auto"
     return "human"
+
+
+def compositions(facts: Facts) -> Iterator[tuple[ast.BinOp, str]]:
+    """Every whole `a | b` / `a & b` chain of the module with its verdict ('auto' or 'human')."""
+    retry_values = {
+        id(kw.value) for call in facts.retry_calls() if (kw := keyword(call, "retry")) is not None
+    }
+    for node in facts.nodes(ast.BinOp):
+        assert isinstance(node, ast.BinOp)
+        if not isinstance(node.op, (ast.BitOr, ast.BitAnd)):
+            continue
+        parent = facts.parents.get(node)
+        if isinstance(parent, ast.BinOp) and parent.left is node and type(parent.op) is type(node.op):
+            continue  # judged with its whole chain
+        verdict = compose_verdict(facts, node, id(node) in retry_values)
+        if verdict is not None:
+            yield node, verdict

@@ -23,8 +23,5 @@ ADVISORIES = (
     Advisory(">=9.1.3", "needs Python >=3.10; a service still on Python 3.9 stops at 9.1.2", CHANGELOG),
 )  # fmt: skip
 
-# Rules whose sites detection reports as information only.
-INFO_SITES = frozenset({"tenacity/log-format", "tenacity/jitter-initial"})
-
 # every rule module of this package, in listing order
 RULES = tuple(m.rule for m in discover(__name__))

@@ -3,6 +3,181 @@
 import AsyncRetrying from `tenacity`, other names from `tenacity.asyncio`
 """
 
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from fleetshift.recipes._ast import dotted
 from fleetshift.recipes.rule import AUTO, rule
+from fleetshift.recipes.tenacity.resolve import Facts
+from fleetshift.recipes.tenacity.rewrite import SiteFix, comma_separated
+
+if TYPE_CHECKING:
+    import libcst as cst
 
 RULE = rule(__name__, __doc__, AUTO, since="8.4.0", link="https://github.com/jd/tenacity/pull/451", order=0)
+
+# Names `tenacity._asyncio` offered in 8.2.3 that `tenacity.asyncio` still offers in 9.1.2 and 9.2.1 (ran).
+ASYNCIO_NAMES = frozenset(
+    {
+        "AttemptManager",
+        "BaseRetrying",
+        "DoAttempt",
+        "DoSleep",
+        "RetryCallState",
+        "WrappedFn",
+        "WrappedFnReturnT",
+    }
+)
+
+
+def check(facts: Facts) -> Iterator[tuple[ast.AST, str]]:
+    """Imports of `tenacity._asyncio` and attributes read through it."""
+    for node in facts.nodes(ast.ImportFrom, ast.Import, ast.Attribute):
+        if isinstance(node, ast.ImportFrom) and not node.level:
+            if node.module == "tenacity._asyncio" or (
+                node.module == "tenacity" and any(a.name == "_asyncio" for a in node.names)
+            ):
+                yield node, f"`from {node.module} import ...`"
+        elif isinstance(node, ast.Import):
+            if any(a.name == "tenacity._asyncio" for a in node.names):
+                yield node, "`import tenacity._asyncio`"
+        elif isinstance(node, ast.Attribute):
+            if (
+                isinstance(node.value, (ast.Name, ast.Attribute))
+                and facts.imports.qualname(node.value) == "tenacity._asyncio"
+            ):
+                yield node, f"`{dotted(node) or node.attr}`"
+
+
+def aliases_ok(facts: Facts) -> dict[str, bool]:
+    """For names bound to the `tenacity._asyncio` module: may the import move to `tenacity.asyncio`?"""
+    out = {
+        local: True
+        for local, qual in facts.imports.names.items()
+        if qual == "tenacity._asyncio" and local != "tenacity"
+    }
+    for node in facts.nodes(ast.Attribute):
+        assert isinstance(node, ast.Attribute)
+        if isinstance(node.value, ast.Name) and node.value.id in out:
+            if node.attr not in ASYNCIO_NAMES | {"AsyncRetrying"}:
+                out[node.value.id] = False
+    return out
+
+
+def new_module(name: str) -> str | None:
+    """Where a name imported from `tenacity._asyncio` lives now."""
+    if name == "AsyncRetrying":
+        return "tenacity"
+    return "tenacity.asyncio" if name in ASYNCIO_NAMES else "asyncio" if name == "sleep" else None
+
+
+class Fix(SiteFix):
+    """Move imports to `tenacity`/`tenacity.asyncio`; `tenacity._asyncio.X` attributes to their new home."""
+
+    def __init__(self, facts: Facts) -> None:
+        chains = {
+            facts.key(node): node.attr
+            for node, _ in check(facts)
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
+        }
+        super().__init__(facts, chains)
+        self.alias_ok = aliases_ok(facts)
+
+    def split(self, node: cst.ImportFrom) -> list[cst.ImportFrom] | None:
+        import libcst as cst
+
+        if isinstance(node.names, cst.ImportStar):
+            return None
+        groups: dict[str, list[cst.ImportAlias]] = {}
+        for alias in node.names:
+            module = new_module(alias.name.value if isinstance(alias.name, cst.Name) else "")
+            if module is None:
+                return None
+            groups.setdefault(module, []).append(alias)
+        if len(groups) == 1:
+            [(module, _)] = groups.items()
+            return [node.with_changes(module=cst.parse_expression(module))]
+        if "#" in cst.Module([]).code_for_node(node):
+            return None  # comments inside a parenthesised import would be lost
+        out = []
+        for module, aliases in groups.items():
+            names = comma_separated([a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in aliases])
+            out.append(cst.ImportFrom(module=cst.parse_expression(module), names=names))  # type: ignore[arg-type]
+        return out
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine | cst.FlattenSentinel[cst.SimpleStatementLine]:
+        import libcst as cst
+
+        if len(updated_node.body) != 1 or not isinstance(updated_node.body[0], cst.ImportFrom):
+            return updated_node
+        imp = updated_node.body[0]
+        if (
+            imp.relative
+            or imp.module is None
+            or cst.Module([]).code_for_node(imp.module) != "tenacity._asyncio"
+        ):
+            return updated_node
+        parts = self.split(imp)
+        if parts is None or len(parts) == 1:
+            return updated_node.with_changes(body=parts) if parts else updated_node
+        lines = [updated_node.with_changes(body=[parts[0]], trailing_whitespace=cst.TrailingWhitespace())]
+        lines += [cst.SimpleStatementLine(body=[p]) for p in parts[1:-1]]
+        lines.append(
+            cst.SimpleStatementLine(body=[parts[-1]], trailing_whitespace=updated_node.trailing_whitespace)
+        )
+        return cst.FlattenSentinel(lines)
+
+    def leave_ImportFrom(self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom) -> cst.ImportFrom:
+        import libcst as cst
+
+        if (
+            updated_node.relative
+            or updated_node.module is None
+            or isinstance(updated_node.names, cst.ImportStar)
+        ):
+            return updated_node
+        if cst.Module([]).code_for_node(updated_node.module) != "tenacity":
+            return updated_node
+        names = []
+        for alias in updated_node.names:
+            if isinstance(alias.name, cst.Name) and alias.name.value == "_asyncio":
+                local = alias.asname.name.value if alias.asname else "_asyncio"  # type: ignore[union-attr]
+                if not self.alias_ok.get(local, False):
+                    return updated_node
+                alias = alias.with_changes(
+                    name=cst.Name("asyncio"), asname=alias.asname or cst.AsName(name=cst.Name("_asyncio"))
+                )
+            names.append(alias)
+        return updated_node.with_changes(names=names)
+
+    def leave_Import(self, original_node: cst.Import, updated_node: cst.Import) -> cst.Import:
+        import libcst as cst
+
+        names = []
+        for alias in updated_node.names:
+            if cst.Module([]).code_for_node(alias.name) == "tenacity._asyncio":
+                local = alias.asname.name.value if alias.asname else None  # type: ignore[union-attr]
+                if local is not None and not self.alias_ok.get(local, False):
+                    return updated_node
+                alias = alias.with_changes(name=cst.parse_expression("tenacity.asyncio"))
+            names.append(alias)
+        return updated_node.with_changes(names=names)
+
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.BaseExpression:
+        import libcst as cst
+
+        attr, value = self.site(original_node), updated_node.value
+        if attr is None or not isinstance(value, cst.Attribute):
+            return updated_node
+        if attr == "AsyncRetrying":
+            return updated_node.with_changes(value=value.value)
+        if attr in ASYNCIO_NAMES:
+            return updated_node.with_changes(value=value.with_changes(attr=cst.Name("asyncio")))
+        return updated_node

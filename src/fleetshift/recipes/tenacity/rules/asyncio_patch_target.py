@@ -3,6 +3,24 @@
 tenacity._asyncio was removed in 8.4; patch "asyncio.sleep" or pass sleep= to AsyncRetrying
 """
 
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
 from fleetshift.recipes.rule import HUMAN, rule
+from fleetshift.recipes.tenacity.resolve import Facts
 
 RULE = rule(__name__, __doc__, HUMAN, since="8.4.0", link="https://github.com/jd/tenacity/pull/451", order=1)
+
+
+def check(facts: Facts) -> Iterator[tuple[ast.AST, str]]:
+    """A string naming something inside `tenacity._asyncio` (a `mock.patch` target, most often)."""
+    for node in facts.nodes(ast.Constant):
+        assert isinstance(node, ast.Constant)
+        if isinstance(node.value, str) and node.value.startswith("tenacity._asyncio"):
+            yield (
+                node,
+                f'tenacity._asyncio was removed in 8.4; patch target "{node.value}" no longer exists — '
+                'patch "asyncio.sleep" or pass sleep= to AsyncRetrying.',
+            )
