@@ -8,7 +8,7 @@ code reading FluxTables is rewritten to read rows of one Arrow table. Everything
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from fleetshift.model import Finding, Severity, UsageSite
 from fleetshift.recipes.base import (
@@ -20,7 +20,7 @@ from fleetshift.recipes.base import (
     RewriteResult,
     SourceFile,
 )
-from fleetshift.recipes.influxdb.detect import detect, detect_migrated
+from fleetshift.recipes.influxdb.facts import facts_of
 from fleetshift.recipes.influxdb.rules import FLUX_FUTURE, MIGRATE, V3_CHANGELOG, V3_README
 
 
@@ -75,7 +75,19 @@ class InfluxDB3Recipe(Recipe):
     # ---- detection -------------------------------------------------------------------------------
 
     def detect(self, src: SourceFile) -> Iterable[UsageSite]:
-        return detect(self.site, src)
+        return self._sites(src, old_api=True)
+
+    def _sites(self, src: SourceFile, old_api: bool) -> Iterator[UsageSite]:
+        """Every site of one module: each node offered to each rule's `check` (`old_api=False`: only the traps
+        of migrated influxdb3-python code)."""
+        facts = facts_of(src.text, src.tree, old_api=old_api)
+        if not (facts.v2 or facts.v3):
+            return
+        checks = [(m.rule.id, check) for m in self.rule_modules if (check := m.hook("check")) is not None]
+        for node in ast.walk(src.tree):
+            for rule_id, check in checks:
+                for detail in check(node, facts):
+                    yield self.site(src, node, rule_id, detail)
 
     # ---- rewriting -----------------------------------------------------------------------------------
 
@@ -112,11 +124,11 @@ class InfluxDB3Recipe(Recipe):
         except SyntaxError:
             return []
         src = SourceFile(path, text, tree, "source")
-        return [self.finding(path, s.line, s.rule, s.detail) for s in detect_migrated(self.site, src)]
+        return [self.finding(path, s.line, s.rule, s.detail) for s in self._sites(src, old_api=False)]
 
     def _service_buckets(self, ctx: RewriteContext) -> tuple[frozenset[str], frozenset[str]]:
         """The service's literal bucket names and attribute-chain bucket expressions, over all its files."""
-        from fleetshift.recipes.influxdb.database import attribute_buckets, literal_buckets
+        from fleetshift.recipes.influxdb.rules.database import attribute_buckets, literal_buckets
 
         literals: set[str] = set()
         attrs: set[str] = set()

@@ -2,27 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import libcst as cst
 from libcst.metadata import ParentNodeProvider, PositionProvider, QualifiedNameProvider
 
 from fleetshift.recipes.influxdb.edits import code_of
-
-
-@dataclass
-class ApiBinding:
-    """A write_api/query_api object kept in a variable or attribute."""
-
-    kind: str  # "write" | "query"
-    key: tuple
-    call: cst.Call  # the X.write_api(...) call
-    client: cst.BaseExpression
-    stmt: cst.SimpleStatementLine | None  # `W = X.write_api(...)` statement, None for `with ... as W`
-    with_node: cst.With | None = None
-    uses: list[cst.Attribute] = field(default_factory=list)  # `W.method` attribute nodes
-    other_uses: int = 0
-    collapse: bool = True
 
 
 class Analysis(cst.CSTVisitor):

@@ -92,12 +92,22 @@ def named_args(args: Sequence[cst.Arg], positional: Sequence[str]) -> list[tuple
 
 @dataclass
 class Plan:
-    """Node replacements keyed by id() of the original node, plus statements to drop."""
+    """The edit plan of one module, built by the rules' `plan` functions in stage order.
+
+    `replace`: node replacements keyed by id() of the original node; `notes`: the Findings. What one rule
+    leaves for a later one: `buckets` (the bucket expressions the writes and queries use, for `database=`),
+    `client_options` (write_api options that move to a client constructor, by id() of the constructor),
+    `locked` (constructors no rule may rewrite), `need_timezone` (a reader uses `timezone.utc`).
+    """
 
     replace: dict[int, Callable[[cst.CSTNode], cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel]] = (
         field(default_factory=dict)
     )
     notes: list[Note] = field(default_factory=list)
+    buckets: list[tuple[cst.CSTNode, str]] = field(default_factory=list)
+    client_options: dict[int, list[tuple[object, cst.Call]]] = field(default_factory=dict)
+    locked: set[int] = field(default_factory=set)
+    need_timezone: bool = False
 
 
 class LazyMetadata:

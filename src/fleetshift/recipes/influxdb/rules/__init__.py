@@ -1,4 +1,14 @@
-"""Every breaking change from influxdb-client 1.x to influxdb3-python: one module per rule."""
+"""Every breaking change from influxdb-client 1.x to influxdb3-python: one module per rule.
+
+A rule module holds its `RULE`, and as it needs them:
+- `check(node, facts)`: offered every `ast` node of a module with the module's `facts.Facts`, yields one
+  detail per site at that node ("" for the rule's summary); `facts.v2` / `facts.v3` say which client the
+  module imports (old-API sites are checked on v2 code, the traps of migrated code on v3 code);
+- `plan(planning)` and `STAGE`: adds its node edits and Findings to the module's edit plan (see
+  `influxdb.rewrite` for the stages and `influxdb.plan.Planning` for the records it reads);
+- `finish(code, plan)`: a pass over the rewritten text (the imports).
+LibCST is imported inside functions only, so scanning never loads it.
+"""
 
 RECIPE_ID = "influxdb3"
 V3_README = "https://github.com/InfluxCommunity/influxdb3-python#readme"

@@ -4,7 +4,207 @@ InfluxDBClient -> InfluxDBClient3; Point, WritePrecision, WriteOptions, SYNCHRON
 WriteType and InfluxDBError come from influxdb_client_3; unused v2 imports are removed
 """
 
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from fleetshift.recipes.influxdb.facts import Facts
+from fleetshift.recipes.influxdb.names import V3, V3_NAMES, is_v2_module
 from fleetshift.recipes.influxdb.rules import V3_README
 from fleetshift.recipes.rule import AUTO, rule
 
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from fleetshift.recipes.influxdb.edits import Plan
+    from fleetshift.recipes.influxdb.plan import Planning
+
 RULE = rule(__name__, __doc__, AUTO, link=V3_README, order=0)
+STAGE = 4
+
+
+def check(node: ast.AST, facts: Facts) -> Iterator[str]:
+    if not facts.v2:
+        return
+    if isinstance(node, ast.ImportFrom) and node.module and is_v2_module(node.module):
+        if not (facts.guards and all(a.name == "ApiException" for a in node.names)):
+            yield f"from {node.module} import ..."
+    elif isinstance(node, ast.Import) and any(is_v2_module(a.name) for a in node.names):
+        yield ""
+
+
+def plan(p: Planning) -> None:
+    """`InfluxDBClient` -> `InfluxDBClient3`, `influxdb_client.X` -> `influxdb_client_3.X` (ApiException is the
+    exceptions rule's)."""
+    import libcst as cst
+
+    from fleetshift.recipes.influxdb.plan import v2_references
+
+    for node, name in v2_references(p):
+        if name == "ApiException":
+            continue
+        new = V3_NAMES[name]
+        if isinstance(node, cst.Name):
+            if new != name:
+                p.set(node, lambda x, v=new: x.with_changes(value=v))
+        else:
+            p.set(node, lambda x, v=new: cst.Attribute(value=cst.Name(V3), attr=cst.Name(v)))
+
+
+def finish(code: str, plan: Plan) -> str:
+    """Drop v2 imports nothing references any more, import the v3 names the rewritten code uses.
+
+    The new import statements take the place of the first influxdb_client import.
+    """
+    import libcst as cst
+
+    from fleetshift.recipes.influxdb.edits import code_of
+    from fleetshift.recipes.influxdb.names import V3_EXPORTS
+
+    class References(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.used: set[str] = set()
+            self.bound: set[str] = set()
+            self.v2_bound: set[str] = set()
+
+        def visit_Import(self, node: cst.Import) -> bool:
+            for a in node.names:
+                name = a.asname.name.value if a.asname else code_of(a.name).split(".")[0]  # type: ignore[union-attr]
+                self.bound.add(name)
+                if is_v2_module(code_of(a.name)):
+                    self.v2_bound.add(name)
+            return False
+
+        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+            if not isinstance(node.names, cst.ImportStar):
+                v2 = is_v2_module(code_of(node.module)) if node.module else False
+                for a in node.names:
+                    name = a.asname.name.value if a.asname else code_of(a.name)  # type: ignore[union-attr]
+                    self.bound.add(name)
+                    if v2:
+                        self.v2_bound.add(name)
+            return False
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            node.value.visit(self)
+            return False
+
+        def visit_Name(self, node: cst.Name) -> None:
+            self.used.add(node.value)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            self.bound.add(node.name.value)
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> None:
+            self.bound.add(node.name.value)
+
+    module = cst.parse_module(code)
+    refs = References()
+    module.visit(refs)
+    used = refs.used
+    state: dict[str, object] = {"first": None}
+    aliased_v3: list[tuple[str, str]] = []
+    kept_bound: set[str] = set()
+    imported_v3: set[str] = set()
+
+    class Fix(cst.CSTTransformer):
+        def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom):
+            mod = code_of(updated.module) if updated.module else ""
+            if mod == V3 and not isinstance(updated.names, cst.ImportStar):
+                imported_v3.update(
+                    a.asname.name.value if a.asname else code_of(a.name) for a in updated.names
+                )  # type: ignore[union-attr]
+            if not is_v2_module(mod) or isinstance(updated.names, cst.ImportStar):
+                return updated
+            state["first"] = state["first"] or original
+            keep = []
+            for a in updated.names:
+                local = a.asname.name.value if a.asname else code_of(a.name)  # type: ignore[union-attr]
+                old = code_of(a.name)
+                if local in used and (old not in V3_NAMES or (a.asname is None and V3_NAMES[old] != old)):
+                    keep.append(a)
+                    kept_bound.add(local)
+                elif local in used and a.asname is not None:
+                    aliased_v3.append((V3_NAMES[code_of(a.name)], local))
+            if not keep:
+                return cst.RemoveFromParent()
+            keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            return updated.with_changes(names=keep)
+
+        def leave_Import(self, original: cst.Import, updated: cst.Import):
+            v2 = [a for a in updated.names if is_v2_module(code_of(a.name))]
+            if v2:
+                state["first"] = state["first"] or original
+            keep = [
+                a
+                for a in updated.names
+                if not (
+                    is_v2_module(code_of(a.name))
+                    and a.asname is None
+                    and code_of(a.name).split(".")[0] not in used
+                )
+            ]
+            if not keep:
+                return cst.RemoveFromParent()
+            if len(keep) != len(updated.names):
+                keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                return updated.with_changes(names=keep)
+            return updated
+
+    # first pass only to learn the aliases and what stays; the second inserts the new imports
+    module.visit(Fix())
+    first = state["first"]
+    bound = refs.bound - refs.v2_bound | kept_bound
+    wanted = sorted(n for n in V3_EXPORTS if n in used and n not in bound and n not in imported_v3)
+    wanted = sorted(set(wanted) - {local for _n, local in aliased_v3})
+    names = [*wanted, *(f"{n} as {local}" if n != local else n for n, local in aliased_v3)]
+    lines: list[str] = []
+    if plan.need_timezone and "timezone" not in bound:
+        lines.append("from datetime import timezone")
+    if names:
+        lines.append(f"from {V3} import {', '.join(dict.fromkeys(names))}")
+    if "influxdb_client_3" in used and "influxdb_client_3" not in bound:
+        lines.append(f"import {V3}")
+    new_stmts = [cst.parse_statement(line + "\n") for line in lines]
+
+    class Insert(Fix):
+        def leave_SimpleStatementLine(
+            self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
+        ):
+            if not any(s is first for s in original.body) or not new_stmts:
+                return updated
+            stmts = [
+                s.with_changes(leading_lines=original.leading_lines) if i == 0 else s
+                for i, s in enumerate(new_stmts)
+            ]
+            if updated.body:
+                return cst.FlattenSentinel([*stmts, updated.with_changes(leading_lines=[])])
+            return cst.FlattenSentinel(stmts)
+
+    aliased_v3.clear()
+    kept_bound.clear()
+    if first is None and new_stmts:
+        body = list(module.body)
+        at = import_anchor(body)
+        body[at:at] = new_stmts
+        module = module.with_changes(body=body)
+    return module.visit(Insert()).code
+
+
+def import_anchor(body: list[cst.CSTNode]) -> int:
+    """Index after the top-of-file imports (and module docstring)."""
+    import libcst as cst
+
+    at = 0
+    for i, stmt in enumerate(body):
+        if isinstance(stmt, cst.SimpleStatementLine) and all(
+            isinstance(s, (cst.Import, cst.ImportFrom))
+            or (isinstance(s, cst.Expr) and isinstance(s.value, cst.SimpleString))
+            for s in stmt.body
+        ):
+            at = i + 1
+            continue
+        break
+    return at

@@ -3,6 +3,23 @@
 add write_use_v2_api=False (0.20+) or drop no_sync
 """
 
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from fleetshift.recipes._ast import keyword
+from fleetshift.recipes.influxdb.facts import Facts, is_const, named
 from fleetshift.recipes.rule import HUMAN, rule
 
 RULE = rule(__name__, __doc__, HUMAN, since="0.20.0", order=29)
+
+
+def check(node: ast.AST, facts: Facts) -> Iterator[str]:
+    if (
+        facts.v3
+        and isinstance(node, ast.Call)
+        and named(facts.imports, node.func, "influxdb_client_3", "WriteOptions")
+    ):
+        if is_const(keyword(node, "no_sync"), True) and not is_const(keyword(node, "use_v2_api"), False):
+            yield ""

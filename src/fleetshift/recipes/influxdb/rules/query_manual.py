@@ -3,7 +3,35 @@
 call client.query(sql, database=...) on the InfluxDBClient3
 """
 
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from fleetshift.recipes.influxdb.facts import Facts
 from fleetshift.recipes.influxdb.rules import SQL_DOCS
+from fleetshift.recipes.influxdb.rules.write_manual import v3_api_calls
 from fleetshift.recipes.rule import HUMAN, rule
 
+if TYPE_CHECKING:
+    from fleetshift.recipes.influxdb.plan import Planning
+
 RULE = rule(__name__, __doc__, HUMAN, link=SQL_DOCS, order=17)
+STAGE = 2
+
+
+def check(node: ast.AST, facts: Facts) -> Iterator[str]:
+    yield from v3_api_calls(node, facts, "query_api")
+
+
+def plan(p: Planning) -> None:
+    from fleetshift.recipes.influxdb.rules.write_manual import leftover_apis
+
+    for call in leftover_apis(p, "query_api"):
+        p.note(
+            "query-manual",
+            call,
+            "`query_api()` objects do not exist in influxdb3-python: pass the InfluxDBClient3 "
+            "and call its write()/query() instead",
+        )

@@ -3,6 +3,23 @@
 use write_timeout= and query_timeout= (milliseconds)
 """
 
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from fleetshift.recipes._ast import keyword
+from fleetshift.recipes.influxdb.facts import Facts, named
 from fleetshift.recipes.rule import HUMAN, rule
 
 RULE = rule(__name__, __doc__, HUMAN, since="0.16.0", order=30)
+
+
+def check(node: ast.AST, facts: Facts) -> Iterator[str]:
+    if (
+        facts.v3
+        and isinstance(node, ast.Call)
+        and named(facts.imports, node.func, "influxdb_client_3", "InfluxDBClient3")
+    ):
+        if keyword(node, "timeout"):
+            yield ""
