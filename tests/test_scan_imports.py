@@ -146,11 +146,11 @@ def test_rewriting_helpers_live_in_their_own_modules() -> None:
             "import sys\n"
             "from fleetshift.recipes import _pytest_config as pc, pytest9, tenacity\n"
             "assert 'libcst' not in sys.modules\n"
-            "from fleetshift.recipes.pytest9.rewrite import FileRewriter, rewrite_file\n"
+            "from fleetshift.recipes.pytest9.rewrite import rewrite_file\n"
             "assert 'libcst' in sys.modules\n"
             "from fleetshift.recipes.tenacity.rewrite import rewrite_module\n"
             "from fleetshift.recipes._pytest_config.syntax import ImportMap, callee, get_full_name_for_node\n"
-            "for module, name in ((pc, 'ImportMap'), (pytest9, 'FileRewriter'), (tenacity, 'rewrite_module')):\n"
+            "for module, name in ((pc, 'ImportMap'), (pytest9, 'rewrite_file'), (tenacity, 'rewrite_module')):\n"
             "    assert not hasattr(module, '__getattr__') and not hasattr(module, name), (module, name)\n",
         ],
         capture_output=True,

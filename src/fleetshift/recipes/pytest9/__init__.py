@@ -3,8 +3,13 @@
 Removals land in 9.0 (errors) and 9.1 (gone); 9.2 adds keyword-only `parametrize` options. Only what is
 certainly safe is rewritten; the rest becomes a Finding with file:line and the changelog link.
 
-Layout: `rules` (declared data), `detect` (ast), `state`/`hooks`/`fixtures`/`rewrite` (the LibCST file
-rewriter: hook arguments, parametrize and fixtures, the rest), `config` (config files and service-wide checks).
+Layout: `rules` (one module per rule: its data, its `check` on `ast`, its LibCST `Fix`, its config hooks),
+`facts` (the frozen record of one module every rule reads), `syntax` (LibCST helpers the fixes share),
+`rewrite` (one walk applying the active rules' fixes).
+
+A rule module may define `check(facts)` (sites in a Python file; a human rule's sites are also what the run
+reports), `Fix` (its rewrite), `check_config(path, text)` and `fix_config(path, text)` (config files: sites,
+and the new text with findings), and `check_service(files, root)` (findings across a service's files).
 """
 
 from __future__ import annotations
@@ -15,14 +20,14 @@ from typing import ClassVar
 from fleetshift.model import Finding, UsageSite
 from fleetshift.recipes.base import (
     ConfigFile,
+    FileKind,
     Recipe,
     RewriteContext,
+    RewriteResult,
     ServiceRewrite,
     SourceFile,
-    config_kind,
 )
-from fleetshift.recipes.pytest9 import config as _config
-from fleetshift.recipes.pytest9 import detect as _detect
+from fleetshift.recipes.pytest9.facts import facts_of
 from fleetshift.recipes.pytest9.rules import (
     CHANGELOG,
     CUSTOMIZE,
@@ -63,40 +68,68 @@ class PytestRecipe(Recipe):
     # -- detection --
 
     def detect(self, src: SourceFile) -> Iterable[UsageSite]:
-        return _detect.sites(self, src)
+        facts = facts_of(src.path, src.tree)
+        for m in self.rule_modules:
+            check = m.hook("check")
+            if check is not None:
+                for at, detail in check(facts):
+                    yield self.site(src, at, m.rule.id, detail)
 
     def detect_config(self, cfg: ConfigFile) -> Iterable[UsageSite]:
-        for line, rule, detail in _config.config_issues(cfg.path, cfg.text):
-            yield self.site(cfg, line, rule, detail)
+        for m in self.rule_modules:
+            check = m.hook("check_config")
+            if check is not None:
+                for line, detail in check(cfg.path, cfg.text):
+                    yield self.site(cfg, line, m.rule.id, detail)
 
     # -- rewriting --
 
-    def rewrite_service(self, ctx: RewriteContext) -> ServiceRewrite:
-        out = ServiceRewrite()
-        for path, text in ctx.files.items():
-            if path.endswith(".py"):
-                if not any(t.decode() in text for t in self.tokens):
-                    continue
-                new, findings = self.rewrite_module(path, text)
-            elif config_kind(path) is not None:
-                new, findings = self.rewrite_config_text(path, text)
-            else:
-                continue
-            if new != text:
-                out.texts[path] = new
-            out.findings.extend(findings)
-        out.findings.extend(_config.service_findings(self, {**ctx.files, **out.texts}, ctx.service.path))
-        return out
+    def slugs(self, ctx: RewriteContext | None) -> frozenset[str]:
+        """The slugs of the rules that act on a service (every rule without a context)."""
+        ids = {r.id for r in self.rules} if ctx is None else self.active_rules(ctx)
+        return frozenset(i.split("/", 1)[1] for i in ids)
 
-    def rewrite_module(self, path: str, text: str) -> tuple[str, list[Finding]]:
+    def rewrite_python(self, path: str, text: str, kind: FileKind, ctx: RewriteContext) -> RewriteResult:
+        return RewriteResult(*self.rewrite_module(path, text, ctx))
+
+    def rewrite_config(self, cfg: ConfigFile, ctx: RewriteContext) -> RewriteResult:
+        return RewriteResult(*self.rewrite_config_text(cfg.path, cfg.text, ctx))
+
+    def finish(self, ctx: RewriteContext, prepared: object, out: ServiceRewrite) -> None:
+        files = {**ctx.files, **out.texts}
+        active = self.slugs(ctx)
+        for m in self.rule_modules:
+            check = m.hook("check_service")
+            if check is not None and m.rule.slug in active:
+                for path, line, message in check(files, ctx.service.path):
+                    out.findings.append(self.finding(path, line, m.rule.id, message))
+
+    def rewrite_module(
+        self, path: str, text: str, ctx: RewriteContext | None = None
+    ) -> tuple[str, list[Finding]]:
         """Rewrite one Python file; returns the new text and findings."""
         from fleetshift.recipes.pytest9.rewrite import rewrite_file
 
-        return rewrite_file(self, path, text)
+        return rewrite_file(self, path, text, self.slugs(ctx))
 
-    def rewrite_config_text(self, path: str, text: str) -> tuple[str, list[Finding]]:
-        """Rewrite one config file: PytestRemovedIn9Warning filters, --strict; findings for the rest."""
-        return _config.rewrite_config_text(self, path, text)
+    def rewrite_config_text(
+        self, path: str, text: str, ctx: RewriteContext | None = None
+    ) -> tuple[str, list[Finding]]:
+        """Rewrite one config file with each active rule's `fix_config`; report what `check_config` still
+        finds in the new text."""
+        active = self.slugs(ctx)
+        rules = [m for m in self.rule_modules if m.rule.slug in active]
+        findings: list[Finding] = []
+        for m in rules:
+            fix = m.hook("fix_config")
+            if fix is not None:
+                text, found = fix(path, text)
+                findings.extend(self.finding(path, line, m.rule.id, message) for line, message in found)
+        for m in rules:
+            check = m.hook("check_config")
+            if check is not None:
+                findings.extend(self.finding(path, line, m.rule.id) for line, _ in check(path, text))
+        return text, findings
 
 
 RECIPE = PytestRecipe()

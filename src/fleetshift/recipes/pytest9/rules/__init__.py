@@ -46,4 +46,3 @@ PARAMETRIZE_KW = ("indirect", "ids", "scope")
 
 # every rule module of this package, in listing order
 RULES = tuple(m.rule for m in discover(__name__))
-

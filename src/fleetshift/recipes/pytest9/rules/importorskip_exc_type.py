@@ -5,7 +5,21 @@ ImportError; pass exc_type=ImportError to keep the old behaviour or exc_type=Mod
 accept the new one
 """
 
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from fleetshift.recipes._ast import keyword
+from fleetshift.recipes.pytest9.facts import Facts, Site
 from fleetshift.recipes.pytest9.rules import DEPRECATIONS
 from fleetshift.recipes.rule import HUMAN, rule
 
 RULE = rule(__name__, __doc__, HUMAN, since="9.1", link=DEPRECATIONS, order=3)
+
+
+def check(facts: Facts) -> Iterator[Site]:
+    """`pytest.importorskip(...)` that does not say which import errors skip."""
+    for node in facts.of(ast.Call):
+        if facts.imports.qualname(node.func) == "pytest.importorskip" and keyword(node, "exc_type") is None:
+            yield node, ""

@@ -3,6 +3,42 @@
 pytest.PytestRemovedIn9Warning does not exist from pytest 9.1; remove this reference
 """
 
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from fleetshift.recipes.pytest9.facts import Facts, Site
 from fleetshift.recipes.rule import HUMAN, rule
 
+if TYPE_CHECKING:
+    import libcst as cst
+
 RULE = rule(__name__, __doc__, HUMAN, since="9.1", order=5)
+
+
+def check(facts: Facts) -> Iterator[Site]:
+    """`pytest.PytestRemovedIn9Warning` (however pytest is imported)."""
+    for node in facts.of(ast.Attribute):
+        if facts.imports.qualname(node) == "pytest.PytestRemovedIn9Warning":
+            yield node, ""
+
+
+class Fix:
+    """Nothing to rewrite: after the other fixes, report each line that still names the warning (an imported
+    name, a string) that `check` did not."""
+
+    def __init__(self, facts: Facts) -> None:
+        self.findings: list[tuple[int, str, str]] = []
+        self.reported = {getattr(at, "lineno", at) for at, _ in check(facts)}
+
+    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
+        for n, text in enumerate(updated.code.splitlines(), 1):
+            if (
+                "PytestRemovedIn9Warning" in text
+                and n not in self.reported
+                and not text.lstrip().startswith("#")
+            ):
+                self.findings.append((n, RULE.slug, ""))
+        return updated

@@ -3,6 +3,45 @@
 yield tests are a collection error since pytest 8.4; use parametrize
 """
 
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Iterator
+
+from fleetshift.recipes import _pytest_config as pc
+from fleetshift.recipes.pytest9.facts import Facts, Site
 from fleetshift.recipes.rule import HUMAN, rule
 
 RULE = rule(__name__, __doc__, HUMAN, since="8.4", order=17)
+
+
+def check(facts: Facts) -> Iterator[Site]:
+    """A test function (not a fixture) in a test module, at module level or in a Test class, that yields."""
+    if facts.test_module:
+        yield from _tests(facts.tree.body, facts, collected=True)
+
+
+def _tests(body: Iterable[ast.stmt], facts: Facts, collected: bool) -> Iterator[Site]:
+    for node in body:
+        if isinstance(node, ast.ClassDef):
+            yield from _tests(node.body, facts, node.name.startswith("Test"))
+        elif (
+            isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and collected
+            and node.name.startswith("test")
+            and pc.ast_fixture_call(node, facts.imports) is None
+            and yields(node)
+        ):
+            yield node, ""
+
+
+def yields(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether `fn` itself (not a nested function, class or lambda) yields."""
+    todo: list[ast.AST] = list(fn.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.Yield, ast.YieldFrom)):
+            return True
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            todo.extend(ast.iter_child_nodes(node))
+    return False

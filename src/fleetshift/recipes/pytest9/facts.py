@@ -1,0 +1,92 @@
+"""What every pytest rule reads of one Python module: a frozen record built once per file.
+
+Detection gives each rule's `check` the record of the file as it is; rewriting builds it once more with the
+LibCST tree's imports and the slugs of the rules the run applies, and hands it to each active rule's `Fix`.
+Nothing here imports LibCST.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from fleetshift.recipes import _pytest_config as pc
+from fleetshift.recipes._ast import Imports, keyword
+
+if TYPE_CHECKING:
+    from fleetshift.recipes._pytest_config.syntax import ImportMap
+
+N = TypeVar("N", bound=ast.AST)
+
+# what a rule's `check` yields: the node (or line) of a site and its detail ("" for the rule's summary)
+Site = tuple[ast.AST | int, str]
+
+
+@dataclass(frozen=True)
+class Facts:
+    """One Python module as the pytest rules see it."""
+
+    path: str
+    tree: ast.Module
+    imports: Imports  # names bound by the module's imports, on `ast`
+    test_module: bool  # a test_*.py / *_test.py file
+    nodes: Mapping[type, tuple[ast.AST, ...]] = field(default_factory=dict)  # every node by its type
+    active: frozenset[str] = frozenset()  # slugs of the rules the run applies (empty for detection)
+    code_imports: ImportMap | None = None  # the LibCST tree's top-level imports (when rewriting)
+
+    def of(self, *kinds: type[N]) -> Iterator[N]:
+        """The module's nodes of these types, in walk order per type."""
+        for kind in kinds:
+            yield from self.nodes.get(kind, ())  # type: ignore[misc]
+
+
+def facts_of(
+    path: str,
+    tree: ast.Module,
+    active: frozenset[str] = frozenset(),
+    code_imports: ImportMap | None = None,
+) -> Facts:
+    """The facts of one parsed module: its imports and its nodes by type, from one walk."""
+    nodes: dict[type, list[ast.AST]] = {}
+    for node in ast.walk(tree):
+        nodes.setdefault(type(node), []).append(node)
+    return Facts(
+        path,
+        tree,
+        Imports(tree),
+        pc.is_test_module(path),
+        {k: tuple(v) for k, v in nodes.items()},
+        active,
+        code_imports,
+    )
+
+
+def const(call: ast.Call, name: str) -> object:
+    """The constant given as keyword `name` of `call`; None when absent or not a constant."""
+    kw = keyword(call, name)
+    return kw.value.value if kw is not None and isinstance(kw.value, ast.Constant) else None
+
+
+def is_parametrize(node: ast.Call, imports: Imports) -> bool:
+    """`pytest.mark.parametrize(...)` (however imported) or `metafunc.parametrize(...)`."""
+    return imports.qualname(node.func) == "pytest.mark.parametrize" or (
+        isinstance(node.func, ast.Attribute)
+        and node.func.attr == "parametrize"
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "metafunc"
+    )
+
+
+class Metadata:
+    """A Fix's LibCST metadata providers, named so the rule module need not import LibCST:
+    `METADATA_DEPENDENCIES = Metadata("PositionProvider")` (resolved when `fixes.apply` asks)."""
+
+    def __init__(self, *names: str) -> None:
+        self.names = names
+
+    def __get__(self, obj: object, owner: type | None = None) -> tuple[Any, ...]:
+        import libcst.metadata
+
+        return tuple(getattr(libcst.metadata, n) for n in self.names)
