@@ -1,19 +1,19 @@
-"""asyncio-mqtt 0.x and aiomqtt 1.x -> aiomqtt 2.x: imports, constructor keywords, message loops, lifecycle."""
+"""asyncio-mqtt 0.x and aiomqtt 1.x -> aiomqtt 2.x: imports, constructor keywords, message loops, lifecycle.
+
+Each rule is one module of `rules`: its `check(facts)` finds its sites on `ast` (with the edits an automatic
+rule plans), its `Fix` makes those edits on LibCST. The recipe builds a file's `Facts` once, asks every
+rule's check for detection and Findings, and applies the fixes of the active rules in one walk.
+"""
 
 from __future__ import annotations
 
 import ast
 from collections.abc import Iterable, Mapping
+from typing import ClassVar
 
 from fleetshift.model import Action, Severity, UsageSite
-from fleetshift.recipes.aiomqtt.analysis import (
-    Plan,
-    analyse,
-    call_stats,
-    client_fixtures,
-    defined_functions,
-    merge_stats,
-)
+from fleetshift.recipes.aiomqtt.facts import Facts, Site, client_fixtures, facts_of
+from fleetshift.recipes.aiomqtt.overlap import call_stats, defined_functions, merge_stats
 from fleetshift.recipes.aiomqtt.rules import CHANGELOG, GUIDE
 from fleetshift.recipes.base import (
     Advisory,
@@ -65,24 +65,57 @@ class AiomqttRecipe(Recipe):
     risk_weight = 3.0  # a library replacement: every client, loop and topic use changes
     docs = f"{GUIDE}\n{CHANGELOG}"
 
+    # the order the sites of a file are reported in: by concern (imports; Client calls and attributes;
+    # file-wide checks, by rule order; message loops; lifecycle), then by where each check met them
+    report_passes: ClassVar[Mapping[str, int]] = {
+        "imports": 0,
+        **dict.fromkeys(
+            (
+                "client-identifier", "max-queued-messages", "message-retry-set", "tls-insecure", "tls-deferred",
+                "client-kwargs-dynamic", "force-disconnect", "timeout-none", "topic-matches-hash",
+                "private-paho", "subscribe-result", "rc-codes",
+            ),
+            1,
+        ),
+        **dict.fromkeys(("client-outside-loop", "disconnect-errors", "paho-direct"), 2),
+        **dict.fromkeys(
+            (
+                "messages-manual", "shared-message-queue", "messages-iterator", "incoming-queue-args",
+                "topic-value", "message-type",
+            ),
+            3,
+        ),
+        **dict.fromkeys(("connect-disconnect", "connect-manual"), 4),
+    }  # fmt: skip
+
     # ---- detection ----------------------------------------------------------------------------
 
     def detect(self, src: SourceFile) -> Iterable[UsageSite]:
-        return self._sites(
-            src.path, analyse(src.text, src.tree, fixtures=client_fixtures(src.text, src.tree))
-        )
-
-    def _sites(self, path: str, plan: Plan) -> list[UsageSite]:
+        facts = facts_of(src.text, src.tree, fixtures=client_fixtures(src.text, src.tree))
         out = []
-        for mark in plan.marks:
-            rule = self.rule(mark.rule)
-            if mark.severity is Severity.ADVICE and rule.action is not Action.INFO:
-                continue  # a suggestion beside an automatic edit, not a site of its own
-            action = Action.HUMAN if mark.severity is Severity.HUMAN else rule.action
+        for site in self.sites(facts):
+            rule = self.rule(site.rule)
+            if not site.shown or (site.severity is Severity.ADVICE and rule.action is not Action.INFO):
+                continue  # an edit or a suggestion that goes with another site, not a site of its own
+            action = Action.HUMAN if site.severity is Severity.HUMAN else rule.action
             out.append(
-                UsageSite(self.id, rule.id, path, mark.line, mark.col, mark.message or rule.summary, action)
+                UsageSite(
+                    self.id, rule.id, src.path, site.line, site.col, site.message or rule.summary, action
+                )
             )
         return out
+
+    def sites(self, facts: Facts, active: frozenset[str] | None = None) -> list[Site]:
+        """Every rule's sites in one file (only the `active` rules' when given), in report order."""
+        found: list[Site] = []
+        for module in self.rule_modules:
+            check = module.hook("check")
+            if check is not None and (active is None or module.rule.id in active):
+                found.extend(check(facts))  # type: ignore[arg-type]
+        rank = {r.slug: (self.report_passes.get(r.slug, 5), r.order) for r in self.rules}
+        return sorted(
+            found, key=lambda s: (rank[s.rule][0], rank[s.rule][1] if rank[s.rule][0] == 2 else 0, s.order)
+        )
 
     # ---- rewriting ----------------------------------------------------------------------------
 
@@ -106,13 +139,14 @@ class AiomqttRecipe(Recipe):
                 if any(k.decode() in ctx.files[p] for k in self.tokens)
             )
         )
+        active = self.active_rules(ctx)
         out = ServiceRewrite()
         for path, tree in trees.items():
             text = ctx.files[path]
             if not any(t.decode() in text for t in self.tokens) and not any(f in text for f in fixtures):
                 continue
             others = [v for p, v in per_file.items() if p != path]
-            res = self._rewrite(path, text, tree, merge_stats(per_file[path][0], others), fixtures)
+            res = self._rewrite(path, text, tree, merge_stats(per_file[path][0], others), active, fixtures)
             if res.text != text:
                 out.texts[path] = res.text
             out.findings.extend(res.findings)
@@ -120,7 +154,7 @@ class AiomqttRecipe(Recipe):
 
     def rewrite_python(self, path: str, text: str, kind: FileKind, ctx: RewriteContext) -> RewriteResult:
         tree = ast.parse(text)
-        return self._rewrite(path, text, tree, call_stats(tree))
+        return self._rewrite(path, text, tree, call_stats(tree), self.active_rules(ctx))
 
     def _rewrite(
         self,
@@ -128,18 +162,31 @@ class AiomqttRecipe(Recipe):
         text: str,
         tree: ast.Module,
         stats: Mapping[str, tuple[int, bool]],
+        active: frozenset[str],
         fixtures: frozenset[str] = frozenset(),
     ) -> RewriteResult:
-        from fleetshift.recipes.aiomqtt.transform import apply
+        facts = facts_of(text, tree, stats, fixtures | client_fixtures(text, tree))
+        sites = self.sites(facts)
+        new = text
+        if sites:
+            import libcst as cst
 
-        plan = analyse(text, tree, stats, fixtures | client_fixtures(text, tree))
-        new = apply(text, plan) if plan.marks else text
+            from fleetshift.recipes import fixes
+
+            active_fixes = [
+                m.module.Fix(facts)
+                for m in self.rule_modules
+                if m.rule.id in active and hasattr(m.module, "Fix")
+            ]
+            new = fixes.apply(cst.parse_module(text), active_fixes).code
         findings = []
-        for mark in plan.marks:
-            if mark.finding:
-                severity = mark.severity or Severity.ADVICE
-                message = mark.message or self.rule(mark.rule).fix
-                findings.append(self.finding(path, mark.line, self.rule(mark.rule).id, message, severity))
+        for site in sites:
+            if site.finding:
+                rule = self.rule(site.rule)
+                message = site.message or rule.fix
+                findings.append(
+                    self.finding(path, site.line, rule.id, message, site.severity or Severity.ADVICE)
+                )
         return RewriteResult(new, findings)
 
     def pin_changes(self, ctx: RewriteContext, pinned: Mapping[str, str]) -> list[PinChange]:

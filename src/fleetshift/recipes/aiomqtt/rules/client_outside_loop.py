@@ -9,27 +9,28 @@ from __future__ import annotations
 import ast
 from collections import Counter
 
-from fleetshift.recipes.aiomqtt.clients import ClientTracker
+from fleetshift.recipes.aiomqtt.facts import Facts, Site
 from fleetshift.recipes.aiomqtt.tree import callee_name
 from fleetshift.recipes.rule import HUMAN, rule
 
 RULE = rule(__name__, __doc__, HUMAN, since="2.3.1", order=14)
 
 
-def check(a: ClientTracker) -> None:
+def check(facts: Facts) -> list[Site]:
     """Client() built where no event loop runs (module level, class body, sync functions)."""
-    if not a.mqtt_file:
-        return
+    if not facts.mqtt_file:
+        return []
     called_from_async: Counter[str] = Counter()
     called_elsewhere: Counter[str] = Counter()
-    for node in ast.walk(a.tree):
+    for node in ast.walk(facts.tree):
         if isinstance(node, ast.Call) and (name := callee_name(node.func)):
-            func = a.func_of(node)
+            func = facts.func_of(node)
             (called_from_async if isinstance(func, ast.AsyncFunctionDef) else called_elsewhere)[name] += 1
-    for node in ast.walk(a.tree):
-        if not a.is_client_call(node):
+    out = []
+    for node in ast.walk(facts.tree):
+        if not facts.is_client_call(node):
             continue
-        func = a.func_of(node)
+        func = facts.func_of(node)
         if isinstance(func, ast.AsyncFunctionDef):
             continue
         if isinstance(func, ast.FunctionDef | ast.Lambda):
@@ -38,9 +39,12 @@ def check(a: ClientTracker) -> None:
                 continue
             where = f"in the sync function {name or 'lambda'}()"
         else:
-            where = "in a class body" if a.class_of(node) is not None else "at module level"
-        a.human(
-            "client-outside-loop",
-            node,
-            f"Client(...) built {where}: aiomqtt>=2.3.1 needs a running event loop there; build it inside async code (e.g. a lifespan/startup coroutine).",
+            where = "in a class body" if facts.class_of(node) is not None else "at module level"
+        out.append(
+            facts.human(
+                "client-outside-loop",
+                node,
+                f"Client(...) built {where}: aiomqtt>=2.3.1 needs a running event loop there; build it inside async code (e.g. a lifespan/startup coroutine).",
+            )
         )
+    return out

@@ -9,24 +9,25 @@ from __future__ import annotations
 import ast
 
 from fleetshift.recipes.aiomqtt import names as N
-from fleetshift.recipes.aiomqtt.clients import ClientTracker
+from fleetshift.recipes.aiomqtt.facts import Facts, Site
 from fleetshift.recipes.aiomqtt.tree import handler_types
 from fleetshift.recipes.rule import HUMAN, rule
 
 RULE = rule(__name__, __doc__, HUMAN, since="2.5.0", order=19)
 
 
-def check(a: ClientTracker) -> None:
+def check(facts: Facts) -> list[Site]:
     """MqttCodeError handlers around a client context or a message loop."""
-    if not a.mqtt_file:
-        return
-    for node in ast.walk(a.tree):
+    if not facts.mqtt_file:
+        return []
+    out = []
+    for node in ast.walk(facts.tree):
         if not isinstance(node, ast.Try):
             continue
         code_errors = [
             h
             for h in node.handlers
-            if any(a.imports.qualname(t) in N.CODE_ERROR_QUALNAMES for t in handler_types(h))
+            if any(facts.imports.qualname(t) in N.CODE_ERROR_QUALNAMES for t in handler_types(h))
         ]
         if not code_errors:
             continue
@@ -34,7 +35,7 @@ def check(a: ClientTracker) -> None:
             (
                 isinstance(n, ast.AsyncWith)
                 and any(
-                    a.is_client_call(i.context_expr) or a.message_call(i.context_expr, n)
+                    facts.is_client_call(i.context_expr) or facts.message_call(i.context_expr, n)
                     for i in n.items
                 )
             )
@@ -43,4 +44,5 @@ def check(a: ClientTracker) -> None:
             for n in ast.walk(stmt)
         )
         if guarded:
-            a.human("disconnect-errors", code_errors[0])
+            out.append(facts.human("disconnect-errors", code_errors[0]))
+    return out

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import ast
 
-from fleetshift.recipes.aiomqtt.clients import ClientTracker
+from fleetshift.recipes.aiomqtt.facts import Facts, Site
 from fleetshift.recipes.rule import HUMAN, rule
 
 RULE = rule(__name__, __doc__, HUMAN, since="2.1.0", order=21)
 
 
-def check(a: ClientTracker) -> None:
+def check(facts: Facts) -> list[Site]:
     """paho.mqtt.client.Client built directly."""
-    for node in ast.walk(a.tree):
-        if isinstance(node, ast.Call) and a.imports.qualname(node.func) == "paho.mqtt.client.Client":
-            a.human("paho-direct", node)
+    return [
+        facts.human("paho-direct", node)
+        for node in ast.walk(facts.tree)
+        if isinstance(node, ast.Call) and facts.imports.qualname(node.func) == "paho.mqtt.client.Client"
+    ]

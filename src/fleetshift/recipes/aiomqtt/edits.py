@@ -1,0 +1,125 @@
+"""What the aiomqtt rules' fixes share: the edits a site plans (as data) and the LibCST code that makes them.
+
+A rule's `check` plans its edits on `ast` by position (`Facts.key`); its `Fix` declares `positions()` as its
+metadata and finds them again with `key_of`. LibCST is imported inside the functions only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from fleetshift.recipes.aiomqtt.facts import Key, Site
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+
+@dataclass(frozen=True)
+class CallOp:
+    """An edit of one call: rename/drop/set/add a keyword, or replace the method and its arguments."""
+
+    kind: Literal["rename", "drop", "value", "add", "method"]
+    keyword: str = ""
+    new: str = ""
+
+
+def planned(sites: Iterable[Site]) -> dict[Key, list[object]]:
+    """The edits of some sites by position (each edit once)."""
+    out: dict[Key, list[object]] = {}
+    for site in sites:
+        for key, edit in site.edits:
+            edits = out.setdefault(key, [])
+            if edit not in edits:
+                edits.append(edit)
+    return out
+
+
+def positions() -> tuple[Any, ...]:
+    """What a fix that looks its edits up by position declares as METADATA_DEPENDENCIES (set in __init__)."""
+    from libcst.metadata import PositionProvider
+
+    return (PositionProvider,)
+
+
+def key_of(fix: Any, node: cst.CSTNode) -> Key:
+    """The position of `node`, read through the metadata `fixes.apply` gives a fix that declared `positions()`."""
+    from libcst.metadata import PositionProvider
+
+    r = fix.get_metadata(PositionProvider, node)
+    return (r.start.line, r.start.column, r.end.line, r.end.column)
+
+
+def edit_call(call: cst.Call, ops: Iterable[object]) -> cst.Call:
+    """`call` with its CallOps applied in order."""
+    import libcst as cst
+
+    args = list(call.args)
+    func = call.func
+    for op in ops:
+        if not isinstance(op, CallOp):
+            continue
+        if op.kind == "method" and isinstance(func, cst.Attribute):
+            func = func.with_changes(attr=cst.Name(op.keyword))
+            template = cst.parse_expression(f"f({op.new})")
+            assert isinstance(template, cst.Call)
+            args = list(template.args)
+        else:
+            args = _edit_args(args, op)
+    return call.with_changes(func=func, args=args)
+
+
+def _comma_space() -> cst.Comma:
+    import libcst as cst
+
+    return cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+
+
+def _edit_args(args: list[cst.Arg], op: CallOp) -> list[cst.Arg]:
+    import libcst as cst
+
+    idx = next(
+        (i for i, a in enumerate(args) if a.keyword is not None and a.keyword.value == op.keyword), None
+    )
+    if op.kind == "add":
+        new_arg = cst.Arg(
+            keyword=cst.Name(op.keyword),
+            value=cst.parse_expression(op.new),
+            equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+        )
+        if not args:
+            return [new_arg]
+        last = args[-1]
+        if isinstance(last.comma, cst.Comma):  # trailing comma: the new argument takes it over
+            sep = (
+                args[-2].comma if len(args) > 1 and isinstance(args[-2].comma, cst.Comma) else _comma_space()
+            )
+            return [*args[:-1], last.with_changes(comma=sep), new_arg.with_changes(comma=last.comma)]
+        return [*args[:-1], last.with_changes(comma=_comma_space()), new_arg]
+    if idx is None:
+        return args
+    arg = args[idx]
+    if op.kind == "rename":
+        return [*args[:idx], arg.with_changes(keyword=cst.Name(op.new)), *args[idx + 1 :]]
+    if op.kind == "value":
+        return [*args[:idx], arg.with_changes(value=cst.parse_expression(op.new)), *args[idx + 1 :]]
+    # drop
+    rest = [*args[:idx], *args[idx + 1 :]]
+    if idx == len(args) - 1 and rest:
+        rest[-1] = rest[-1].with_changes(comma=arg.comma)
+    return rest
+
+
+def edit_attribute(attr: cst.Attribute, ops: Iterable[object]) -> cst.BaseExpression:
+    """`attr` after its first edit: "+value" reads `.value` of it, "=code" replaces it, a name renames it."""
+    import libcst as cst
+
+    for op in ops:
+        if op == "+value":
+            return cst.Attribute(value=attr, attr=cst.Name("value"))
+        if isinstance(op, str) and op.startswith("="):
+            return cst.parse_expression(op[1:]).with_changes(lpar=attr.lpar, rpar=attr.rpar)
+        if isinstance(op, str):
+            return attr.with_changes(attr=cst.Name(op))
+    return attr

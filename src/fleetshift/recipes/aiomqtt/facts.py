@@ -1,0 +1,307 @@
+"""What every aiomqtt rule reads about one module: a frozen record built once per file, and the Site a rule reports.
+
+`Facts` holds the parsed file with its scope index (which function and class hold each node), the names that
+hold an MQTT Client (constructors, annotations, pytest fixtures) and the call statistics that say whether a
+function may run twice at once. Its methods only read. A rule's `check(facts)` returns `Site`s: where the
+rule applies, what it reports, and for an automatic rule the position-keyed edits its `Fix` makes, so that
+detection and rewriting read the same decision.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+
+from fleetshift.model import Severity
+from fleetshift.recipes._ast import Imports
+from fleetshift.recipes.aiomqtt import names as N
+from fleetshift.recipes.aiomqtt.overlap import CallStats, call_stats
+from fleetshift.recipes.aiomqtt.tree import parents
+from fleetshift.recipes.rule import by_slug
+
+RULES = "fleetshift.recipes.aiomqtt.rules"
+
+Key = tuple[int, int, int, int]  # start line, start column (characters), end line, end column
+
+
+@dataclass(frozen=True)
+class Site:
+    """A rule's site: where it is, what it says, whether the rewrite reports it, and the edits its fix makes.
+
+    `edits` pairs the position of a node (a Key) with what the rule's Fix does there; `order` places the
+    site in the recipe's report (see `AiomqttRecipe.report_order`).
+    """
+
+    rule: str
+    line: int
+    col: int
+    message: str = ""
+    finding: bool = False
+    severity: Severity | None = None  # Severity.HUMAN or ADVICE when it is a Finding
+    edits: tuple[tuple[Key, object], ...] = ()
+    order: tuple[int, ...] = ()
+    shown: bool = True  # False: only an edit that goes with another site, not a site of its own
+
+
+def fix_text(slug: str) -> str:
+    """The fix text of an aiomqtt rule, for messages that quote it."""
+    return by_slug(RULES)[slug].fix
+
+
+@dataclass(frozen=True, eq=False)
+class Facts:
+    """One file as the aiomqtt rules see it (identity-hashed, so shared analyses can be cached per file)."""
+
+    text: str
+    tree: ast.Module
+    lines: tuple[str, ...]
+    imports: Imports
+    old_file: bool  # imports asyncio_mqtt (or aiomqtt 1.x paths)
+    mqtt_file: bool  # imports an MQTT client library, or takes a Client fixture
+    stats: Mapping[str, tuple[int, bool]]
+    parents: Mapping[int, ast.AST]
+    scopes: Mapping[int, tuple[ast.AST | None, ast.ClassDef | None]]
+    receivers: Mapping[tuple[int, str], tuple[ast.Call | None, ...]]  # (scope id, code) -> constructors
+    fixtures: frozenset[str]
+    walk_index: Mapping[int, int]  # each node's place in ast.walk order
+
+    # ---- positions and sites ----------------------------------------------------------------------
+
+    def key(self, node: ast.AST) -> Key:
+        """The node's position with character columns, as LibCST's PositionProvider reports it."""
+        return (
+            node.lineno,  # type: ignore[attr-defined]
+            self._col(node.lineno, node.col_offset),  # type: ignore[attr-defined]
+            node.end_lineno or 0,  # type: ignore[attr-defined]
+            self._col(node.end_lineno or 0, node.end_col_offset or 0),  # type: ignore[attr-defined]
+        )
+
+    def _col(self, line: int, byte_col: int) -> int:
+        if not 0 < line <= len(self.lines):
+            return byte_col
+        return len(self.lines[line - 1].encode()[:byte_col].decode(errors="replace"))
+
+    def site(
+        self,
+        rule: str,
+        node: ast.AST,
+        message: str = "",
+        *,
+        finding: bool = False,
+        severity: Severity | None = None,
+        edits: tuple[tuple[Key, object], ...] = (),
+        anchor: ast.AST | None = None,
+        order: tuple[int, ...] | None = None,
+        shown: bool = True,
+    ) -> Site:
+        """A site at `node`; it is ordered by `anchor` (the node the check visited), default `node`."""
+        if order is None:
+            order = (self.walk_index.get(id(anchor if anchor is not None else node), 0),)
+        line, col = getattr(node, "lineno", 0), getattr(node, "col_offset", 0)
+        return Site(rule, line, col, message, finding, severity, edits, order, shown)
+
+    def human(self, rule: str, node: ast.AST, message: str = "", **kw: object) -> Site:
+        """A site that needs a human: reported as a Finding of severity HUMAN."""
+        return self.site(rule, node, message, finding=True, severity=Severity.HUMAN, **kw)  # type: ignore[arg-type]
+
+    def src(self, node: ast.AST) -> str:
+        return ast.get_source_segment(self.text, node) or ast.unparse(node)
+
+    # ---- scopes -----------------------------------------------------------------------------------
+
+    def func_of(self, node: ast.AST) -> ast.AST | None:
+        """The innermost function or lambda around `node`; None at module or class level."""
+        return self.scopes.get(id(node), (None, None))[0]
+
+    def class_of(self, node: ast.AST) -> ast.ClassDef | None:
+        """The innermost class around `node`."""
+        return self.scopes.get(id(node), (None, None))[1]
+
+    def enclosing_funcs(self, node: ast.AST) -> Iterator[ast.AST | None]:
+        func = self.func_of(node)
+        while func is not None:
+            yield func
+            func = self.func_of(func)
+        yield None
+
+    def scope_for(self, target: ast.AST, at: ast.AST) -> int | None:
+        """The scope a name bound at `at` belongs to: the class for `self.x`, the function for a plain name."""
+        func, cls = self.func_of(at), self.class_of(at)
+        if (
+            isinstance(target, ast.Attribute)
+            and isinstance(target.value, ast.Name)
+            and target.value.id == "self"
+        ):
+            return id(cls) if cls is not None else None
+        if isinstance(target, ast.Name):
+            return id(func) if func is not None else 0
+        return None
+
+    def block_of(self, stmt: ast.AST) -> list[ast.stmt]:
+        """The statement list holding `stmt` (empty when it has none)."""
+        parent = self.parents.get(id(stmt))
+        for name in ("body", "orelse", "finalbody", "handlers"):
+            block = getattr(parent, name, None)
+            if isinstance(block, list) and stmt in block:
+                return block
+        return []
+
+    # ---- clients ----------------------------------------------------------------------------------
+
+    def is_client_call(self, node: ast.AST | None) -> bool:
+        return isinstance(node, ast.Call) and self.imports.qualname(node.func) in N.CLIENT_QUALNAMES
+
+    def client_keywords(self) -> Iterator[tuple[ast.Call, ast.keyword, tuple[int, ...]]]:
+        """Every keyword of every Client(...) call, with the order the report gives its site."""
+        for node in ast.walk(self.tree):
+            if self.is_client_call(node):
+                assert isinstance(node, ast.Call)
+                for i, kw in enumerate(node.keywords):
+                    yield node, kw, (self.walk_index[id(node)], i)
+
+    def known(self, recv: ast.AST, at: ast.AST) -> bool:
+        """Whether `recv` holds an MQTT Client as seen from `at`."""
+        return self.constructors(recv, at) is not None
+
+    def constructors(self, recv: ast.AST, at: ast.AST) -> tuple[ast.Call | None, ...] | None:
+        """The constructor calls bound to `recv` as seen from `at`, or None when it is not a known Client."""
+        if not isinstance(recv, ast.Name | ast.Attribute):
+            return None
+        code = ast.unparse(recv)
+        if isinstance(recv, ast.Attribute):
+            if not (isinstance(recv.value, ast.Name) and recv.value.id == "self"):
+                return None
+            cls = self.class_of(at)
+            return self.receivers.get((id(cls), code)) if cls is not None else None
+        for func in self.enclosing_funcs(at):
+            found = self.receivers.get((id(func) if func is not None else 0, code))
+            if found is not None:
+                return found
+        return None
+
+    def message_call(self, call: ast.AST, at: ast.AST, *, in_with: bool = False) -> bool:
+        """Whether `call` opens an asyncio-mqtt message stream (messages()/filtered_messages()/...)."""
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
+            return False
+        if call.func.attr in ("filtered_messages", "unfiltered_messages"):
+            return True
+        return call.func.attr == "messages" and (in_with or self.known(call.func.value, at))
+
+
+def facts_of(
+    text: str,
+    tree: ast.Module,
+    stats: Mapping[str, tuple[int, bool]] | None = None,
+    fixtures: frozenset[str] = frozenset(),
+) -> Facts:
+    """The facts of one file; `stats` are the service's call statistics, `fixtures` its Client fixtures."""
+    imports = Imports(tree)
+    old_file = imports.imports_module(N.OLD_PACKAGE)
+    mqtt_file = old_file or imports.imports_module(N.NEW_PACKAGE)
+    if fixtures and not mqtt_file:
+        mqtt_file = any(isinstance(n, ast.arg) and n.arg in fixtures for n in ast.walk(tree))
+    up = parents(tree)
+    scopes: dict[int, tuple[ast.AST | None, ast.ClassDef | None]] = {}
+    _index(tree, None, None, scopes)
+    base = Facts(
+        text=text,
+        tree=tree,
+        lines=tuple(text.splitlines(keepends=True)),
+        imports=imports,
+        old_file=old_file,
+        mqtt_file=mqtt_file,
+        stats=stats if stats is not None else call_stats(tree),
+        parents=up,
+        scopes=scopes,
+        receivers={},
+        fixtures=fixtures,
+        walk_index={id(n): i for i, n in enumerate(ast.walk(tree))},
+    )
+    return replace(base, receivers=_receivers(base))
+
+
+def _index(
+    node: ast.AST,
+    func: ast.AST | None,
+    cls: ast.ClassDef | None,
+    out: dict[int, tuple[ast.AST | None, ast.ClassDef | None]],
+) -> None:
+    out[id(node)] = (func, cls)
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+        func = node
+    elif isinstance(node, ast.ClassDef):
+        func, cls = None, node
+    for child in ast.iter_child_nodes(node):
+        _index(child, func, cls, out)
+
+
+def _is_client_annotation(facts: Facts, ann: ast.AST | None) -> bool:
+    if ann is None:
+        return False
+    if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
+        try:
+            ann = ast.parse(ann.value, mode="eval")
+        except SyntaxError:
+            return False
+    return any(
+        isinstance(n, ast.Name | ast.Attribute) and facts.imports.qualname(n) in N.CLIENT_QUALNAMES
+        for n in ast.walk(ann)
+    )
+
+
+def _receivers(facts: Facts) -> dict[tuple[int, str], tuple[ast.Call | None, ...]]:
+    """Which names hold a Client: `async with Client() as c`, `c = Client()`, `c: Client`, fixtures."""
+    found: dict[tuple[int, str], list[ast.Call | None]] = {}
+
+    def add(target: ast.AST, at: ast.AST, ctor: ast.Call | None) -> None:
+        scope = facts.scope_for(target, at)
+        if scope is not None:
+            found.setdefault((scope, ast.unparse(target)), []).append(ctor)
+
+    for node in ast.walk(facts.tree):
+        if isinstance(node, ast.AsyncWith | ast.With):
+            for item in node.items:
+                if facts.is_client_call(item.context_expr) and item.optional_vars is not None:
+                    add(item.optional_vars, node, item.context_expr)  # type: ignore[arg-type]
+        elif isinstance(node, ast.Assign) and facts.is_client_call(node.value):
+            for target in node.targets:
+                add(target, node, node.value)  # type: ignore[arg-type]
+        elif isinstance(node, ast.AnnAssign):
+            if facts.is_client_call(node.value):
+                add(node.target, node, node.value)  # type: ignore[arg-type]
+            elif _is_client_annotation(facts, node.annotation):
+                holder = facts.parents.get(id(node))
+                if isinstance(node.target, ast.Name) and isinstance(holder, ast.ClassDef):
+                    found.setdefault((id(holder), f"self.{node.target.id}"), []).append(None)
+                    continue
+                add(node.target, node, None)
+        elif isinstance(node, ast.arg) and (
+            _is_client_annotation(facts, node.annotation) or node.arg in facts.fixtures
+        ):
+            func = facts.parents.get(id(facts.parents.get(id(node))))  # arg -> arguments -> function
+            if func is not None:
+                found.setdefault((id(func), node.arg), []).append(None)
+    return {k: tuple(v) for k, v in found.items()}
+
+
+def client_fixtures(text: str, tree: ast.Module) -> frozenset[str]:
+    """Names of the pytest fixtures in a file that yield or return an MQTT Client."""
+    facts = facts_of(text, tree, {})
+    found = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        if not any(
+            ast.unparse(d.func if isinstance(d, ast.Call) else d).endswith("fixture")
+            for d in node.decorator_list
+        ):
+            continue
+        for n in ast.walk(node):
+            value = n.value if isinstance(n, ast.Yield | ast.Return) else None
+            if value is not None and (facts.is_client_call(value) or facts.known(value, n)):
+                found.add(node.name)
+    return frozenset(found)
+
+
+__all__ = ["RULES", "CallStats", "Facts", "Key", "Site", "client_fixtures", "facts_of", "fix_text"]
