@@ -6,16 +6,20 @@ strict is the default, so dropping `auto` breaks unmarked tests. `asyncio_defaul
 written to the active config file; a service with no pytest config at all gets a `[tool.pytest.ini_options]`
 table in its pyproject.toml, or a new pytest.ini when it has no pyproject.toml.
 
-Layout: `rules` (declared data), `survey` (per-service facts), `detect` (ast), `state`/`scopes`/`event_loop`/
-`rewrite` (the LibCST file rewriter), `config` (config writes).
+Layout: `rules` holds one module per rule (its data, its `check` on `ast`, its LibCST `Fix`, and for config
+rules `check_config`/`finish`); `survey` reads the service, `facts` one file for the checks, `tree` one file
+for the fixes (and the LibCST edits several fixes share), `event_loop` the loop-use analysis, `rewrite` runs
+the active fixes in one walk.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import dataclasses
+from collections.abc import Iterable, Mapping, Set
 from typing import ClassVar
 
-from fleetshift.model import Finding, UsageSite
+from fleetshift.model import Action, Finding, UsageSite
+from fleetshift.recipes import _pytest_config as pc
 from fleetshift.recipes.base import (
     ConfigFile,
     FileKind,
@@ -26,8 +30,7 @@ from fleetshift.recipes.base import (
     SourceFile,
     file_kind,
 )
-from fleetshift.recipes.pytest_asyncio import detect as _detect
-from fleetshift.recipes.pytest_asyncio.config import write_config
+from fleetshift.recipes.pytest_asyncio.facts import Site, module_facts
 from fleetshift.recipes.pytest_asyncio.rules import (
     BUILTIN_FIXTURES,
     CHANGELOG,
@@ -68,10 +71,26 @@ class PytestAsyncioRecipe(Recipe):
     # -- detection --
 
     def detect(self, src: SourceFile) -> Iterable[UsageSite]:
-        return _detect.sites(self, src)
+        facts = module_facts(src)
+        for m in self.rule_modules:
+            check = m.hook("check")
+            if check is not None:
+                for site in check(facts):
+                    yield self._site(src, m.rule.id, site)
 
     def detect_config(self, cfg: ConfigFile) -> Iterable[UsageSite]:
-        return _detect.config_sites(self, cfg)
+        conf = pc.read(cfg.path, cfg.text)
+        if conf is None:
+            return
+        for m in self.rule_modules:
+            check = m.hook("check_config")
+            if check is not None:
+                for site in check(cfg, conf):
+                    yield self._site(cfg, m.rule.id, site)
+
+    def _site(self, src: SourceFile | ConfigFile, rule_id: str, site: Site) -> UsageSite:
+        found = self.site(src, site.node, rule_id, site.detail)
+        return dataclasses.replace(found, action=Action.INFO) if site.info else found
 
     # -- rewriting --
 
@@ -82,17 +101,23 @@ class PytestAsyncioRecipe(Recipe):
         if not path.endswith(".py") or not any(t.decode() in text for t in self.tokens):
             return None  # config files are written once, by `finish`
         assert isinstance(prepared, Survey)
-        return RewriteResult(*self.rewrite_module(path, text, file_kind(path), prepared))
+        return RewriteResult(*self.rewrite_module(path, text, file_kind(path), prepared, self.active_rules(ctx)))
 
     def finish(self, ctx: RewriteContext, prepared: object, out: ServiceRewrite) -> None:
         assert isinstance(prepared, Survey)
-        write_config(self, ctx, prepared, out)
+        active = self.active_rules(ctx)
+        for m in self.rule_modules:
+            finish = m.hook("finish")
+            if finish is not None and m.rule.id in active:
+                finish(self, ctx, prepared, out)
 
-    def rewrite_module(self, path: str, text: str, kind: FileKind, s: Survey) -> tuple[str, list[Finding]]:
-        """Rewrite one Python file given the service survey; returns the new text and findings."""
+    def rewrite_module(
+        self, path: str, text: str, kind: FileKind, s: Survey, active: Set[str] | None = None
+    ) -> tuple[str, list[Finding]]:
+        """Rewrite one Python file given the service survey (and the active rules: all by default)."""
         from fleetshift.recipes.pytest_asyncio.rewrite import rewrite_file
 
-        return rewrite_file(self, path, text, kind, s)
+        return rewrite_file(self, path, text, kind, s, {r.id for r in self.rules} if active is None else active)
 
 
 RECIPE = PytestAsyncioRecipe()

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 
 from fleetshift.recipes import _pytest_config as pc
 from fleetshift.recipes._ast import Imports, keyword
@@ -15,7 +16,7 @@ from fleetshift.recipes.pytest_asyncio.rules import BUILTIN_FIXTURES, RANK, WIDE
 _LOOP_FACTORIES = {"asyncio.new_event_loop", "asyncio.get_event_loop", "asyncio.get_event_loop_policy"}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Override:
     """A user-defined `event_loop` fixture and what becomes of it."""
 
@@ -30,7 +31,7 @@ class Override:
     loop: str | None = None  # loop scope given to the tests it served
 
 
-@dataclass
+@dataclass(frozen=True)
 class Survey:
     """What the whole service looks like before its files are rewritten."""
 
@@ -39,7 +40,7 @@ class Survey:
     mode: str
     other_plugin: bool
     hook_marks: bool
-    overrides: dict[tuple[str, str, str], Override] = field(default_factory=dict)
+    overrides: Mapping[tuple[str, str, str], Override] = field(default_factory=lambda: MappingProxyType({}))
     root_loop: str | None = None
     kept_override: Override | None = None
 
@@ -178,8 +179,8 @@ def survey(ctx: RewriteContext, root: str | None = None) -> Survey:
         for p, t in py.items()
         if p.endswith("conftest.py")
     )
-    s = Survey(root, cfg, pc.asyncio_mode(cfg), other, hook)
     tests = [p for p in py if pc.is_test_module(p)]
+    overrides: dict[tuple[str, str, str], Override] = {}
     for path, text in py.items():
         if "event_loop" not in text:
             continue
@@ -202,22 +203,29 @@ def survey(ctx: RewriteContext, root: str | None = None) -> Survey:
             else:
                 where = "other"
             ov = Override(path, fn.lineno, cls, fn.name, scope, plain_loop_body(fn, imports), where)
-            if ov.plain and scope == "function" and where != "other":
-                ov.action = "delete"
-            elif ov.plain and where == "root-conftest" and scope in ("module", "session"):
-                ov.action, ov.loop = "delete", scope
-            elif ov.plain and where == "module" and scope in ("module", "package", "session"):
-                ov.action, ov.loop = "delete", "module"
-            elif ov.plain and where == "class" and scope in WIDE:
-                ov.action, ov.loop = "delete", "class"
-            s.overrides[(path, cls, fn.name)] = ov
-    for ov in s.overrides.values():
+            overrides[(path, cls, fn.name)] = _judged(ov)
+    root_loop: str | None = None
+    kept: Override | None = None
+    for ov in overrides.values():
         if ov.action == "delete" and ov.where == "root-conftest" and ov.loop:
-            if s.root_loop is None or RANK[ov.loop] > RANK[s.root_loop]:
-                s.root_loop = ov.loop
+            if root_loop is None or RANK[ov.loop] > RANK[root_loop]:
+                root_loop = ov.loop
         if ov.action == "finding":
-            s.kept_override = ov
-    return s
+            kept = ov
+    return Survey(root, cfg, pc.asyncio_mode(cfg), other, hook, MappingProxyType(overrides), root_loop, kept)
+
+
+def _judged(ov: Override) -> Override:
+    """The override with what becomes of it: deleted (and the loop its tests shared) or left for a human."""
+    if ov.plain and ov.scope == "function" and ov.where != "other":
+        return replace(ov, action="delete")
+    if ov.plain and ov.where == "root-conftest" and ov.scope in ("module", "session"):
+        return replace(ov, action="delete", loop=ov.scope)
+    if ov.plain and ov.where == "module" and ov.scope in ("module", "package", "session"):
+        return replace(ov, action="delete", loop="module")
+    if ov.plain and ov.where == "class" and ov.scope in WIDE:
+        return replace(ov, action="delete", loop="class")
+    return ov
 
 
 def outside_fixtures(ov: Override, text: str) -> list[str]:

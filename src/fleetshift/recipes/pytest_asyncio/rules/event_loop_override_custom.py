@@ -5,6 +5,54 @@ in different loops); port it to loop_scope markers/config defaults, and a custom
 pytest_asyncio_loop_factories (pytest-asyncio >=1.4) or an event_loop_policy fixture (1.3)
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fleetshift.model import Finding
+from fleetshift.recipes.pytest_asyncio.survey import Override
 from fleetshift.recipes.rule import HUMAN, rule
 
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from fleetshift.recipes.pytest_asyncio.tree import FileFacts
+
 RULE = rule(__name__, __doc__, HUMAN, since="1.0.0", order=3)
+
+
+def message(ov: Override | None) -> str:
+    """Why an override is left for a human, and what to do with it."""
+    if ov is None:
+        return RULE.fix
+    if not ov.plain:
+        why = "its body does more than create, yield and close a default asyncio loop"
+    elif ov.where == "conftest":
+        why = f"it is a {ov.scope}-scoped override in a conftest.py below the service root (package level)"
+    elif ov.where == "other":
+        why = "it is defined outside conftest.py and test modules"
+    else:
+        why = f"its scope ({ov.scope}) at this place has no direct loop_scope equivalent"
+    return (
+        f"custom event_loop override is ignored by pytest-asyncio >=1.0 ({why}); port it to loop_scope "
+        "(markers on every test module it served, or the asyncio_default_*_loop_scope config keys) and a "
+        "custom loop to pytest_asyncio_loop_factories (>=1.4)"
+    )
+
+
+class Fix:
+    """Nothing to rewrite: an override the survey did not judge deletable is reported."""
+
+    def __init__(self, facts: FileFacts) -> None:
+        self.facts = facts
+        self.findings: list[Finding] = []
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        facts = self.facts
+        info = facts.funcs.get(original)
+        if info is None or info.fixture != "event_loop":
+            return updated
+        ov = facts.survey.overrides.get((facts.path, info.cls.name if info.cls else "", info.name))
+        if ov is None or ov.action != "delete":
+            self.findings.append(facts.finding(original, RULE.id, message(ov), fallback=info.line))
+        return updated

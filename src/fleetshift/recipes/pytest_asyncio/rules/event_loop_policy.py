@@ -5,7 +5,80 @@ the pytest_asyncio_loop_factories(config, item) hook once pinned to >=1.4 (the h
 1.3)
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from fleetshift.model import Finding
+from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site
 from fleetshift.recipes.pytest_asyncio.rules import CHANGELOG
 from fleetshift.recipes.rule import HUMAN, rule
 
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from fleetshift.recipes.pytest_asyncio.tree import FileFacts
+
 RULE = rule(__name__, __doc__, HUMAN, since="1.4.0", link=CHANGELOG, order=4)
+
+
+def check(facts: ModuleFacts) -> Iterator[Site]:
+    """Fixtures requested as `event_loop_policy`."""
+    for d in facts.defs:
+        if d.fixture == "event_loop_policy":
+            yield Site(d.fn)
+
+
+class Fix:
+    """Delete an override that returns the default policy (what pytest-asyncio gives anyway); report the rest."""
+
+    def __init__(self, facts: FileFacts) -> None:
+        self.facts = facts
+        self.findings: list[Finding] = []
+        self.removed = False
+
+    def leave_FunctionDef(
+        self, original: cst.FunctionDef, updated: cst.FunctionDef
+    ) -> cst.FunctionDef | cst.RemovalSentinel:
+        import libcst as cst
+
+        info = self.facts.funcs.get(original)
+        if info is None or info.fixture != "event_loop_policy":
+            return updated
+        if self._default_policy(updated):
+            self.removed = True
+            return cst.RemoveFromParent()
+        self.findings.append(self.facts.finding(original, RULE.id, fallback=info.line))
+        return updated
+
+    def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
+        from fleetshift.recipes.pytest_asyncio.tree import tidy_class
+
+        return tidy_class(original, updated)
+
+    def _default_policy(self, fn: cst.FunctionDef) -> bool:
+        import libcst as cst
+
+        from fleetshift.recipes.pytest_asyncio.event_loop import param_names
+
+        if param_names(fn) or not isinstance(fn.body, cst.IndentedBlock):
+            return False
+        stmts = [
+            s
+            for s in fn.body.body
+            if not (
+                isinstance(s, cst.SimpleStatementLine)
+                and isinstance(s.body[0], cst.Expr)
+                and isinstance(s.body[0].value, cst.SimpleString)
+            )
+        ]
+        if len(stmts) != 1 or not isinstance(stmts[0], cst.SimpleStatementLine):
+            return False
+        ret = stmts[0].body[0]
+        return (
+            isinstance(ret, cst.Return)
+            and isinstance(ret.value, cst.Call)
+            and not ret.value.args
+            and self.facts.imports.qualname(ret.value.func) == "asyncio.DefaultEventLoopPolicy"
+        )

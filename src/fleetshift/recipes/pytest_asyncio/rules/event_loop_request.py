@@ -4,6 +4,57 @@ pytest-asyncio >=1.0 removed the event_loop fixture; request nothing and use asy
 inside an async test or fixture
 """
 
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from fleetshift.model import Finding
+from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site
 from fleetshift.recipes.rule import HUMAN, rule
 
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from fleetshift.recipes.pytest_asyncio.tree import FileFacts
+
 RULE = rule(__name__, __doc__, HUMAN, since="1.0.0", order=1)
+
+
+def check(facts: ModuleFacts) -> Iterator[Site]:
+    """`request.getfixturevalue("event_loop")` and `pytest.mark.usefixtures(..., "event_loop")`."""
+    for call, _ in facts.calls:
+        if (
+            isinstance(call.func, ast.Attribute)
+            and call.func.attr == "getfixturevalue"
+            and call.args
+            and isinstance(call.args[0], ast.Constant)
+            and call.args[0].value == "event_loop"
+        ):
+            yield Site(call)
+        elif facts.imports.qualname(call.func) == "pytest.mark.usefixtures" and any(
+            isinstance(a, ast.Constant) and a.value == "event_loop" for a in call.args
+        ):
+            yield Site(call)
+
+
+class Fix:
+    """Nothing to rewrite: each request is reported."""
+
+    def __init__(self, facts: FileFacts) -> None:
+        self.facts = facts
+        self.findings: list[Finding] = []
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        import libcst as cst
+
+        from fleetshift.recipes._pytest_config import syntax as pcs
+
+        if isinstance(updated.func, cst.Attribute) and updated.func.attr.value == "getfixturevalue":
+            if updated.args and pcs.string_value(updated.args[0].value) == "event_loop":
+                self.findings.append(self.facts.finding(original, RULE.id))
+        elif self.facts.imports.qualname(updated.func) == "pytest.mark.usefixtures":
+            if any(pcs.string_value(a.value) == "event_loop" for a in updated.args):
+                self.findings.append(self.facts.finding(original, RULE.id))
+        return updated

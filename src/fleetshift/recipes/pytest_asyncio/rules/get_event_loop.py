@@ -3,7 +3,47 @@
 replaced by asyncio.get_running_loop()
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site
 from fleetshift.recipes.pytest_asyncio.rules import FIXTURES
 from fleetshift.recipes.rule import AUTO, rule
 
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from fleetshift.recipes.pytest_asyncio.tree import FileFacts
+
 RULE = rule(__name__, __doc__, AUTO, since="1.4.0", link=FIXTURES, order=15)
+
+
+def check(facts: ModuleFacts) -> Iterator[Site]:
+    """`asyncio.get_event_loop()` whose innermost function is a coroutine."""
+    for call, in_async in facts.calls:
+        if in_async and not call.args and facts.imports.qualname(call.func) == "asyncio.get_event_loop":
+            yield Site(call)
+
+
+class Fix:
+    """`asyncio.get_event_loop()` becomes `asyncio.get_running_loop()` inside a coroutine."""
+
+    def __init__(self, facts: FileFacts) -> None:
+        self.facts = facts
+        self.needs: set[str] = set()
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        import libcst as cst
+
+        facts = self.facts
+        if original not in facts.async_calls or updated.args:
+            return updated
+        if facts.imports.qualname(updated.func) != "asyncio.get_event_loop":
+            return updated
+        func = updated.func
+        if isinstance(func, cst.Attribute):
+            return updated.with_changes(func=func.with_changes(attr=cst.Name("get_running_loop")))
+        self.needs.add("asyncio")
+        return updated.with_changes(func=cst.Attribute(cst.Name(facts.asyncio_name), cst.Name("get_running_loop")))

@@ -4,7 +4,42 @@ sync call to asyncio.get_event_loop(): fails with pytest-asyncio >=1.4 after any
 Python >=3.14; use asyncio.run()/asyncio.Runner, an async fixture, or @pytest_asyncio.fixture
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from fleetshift.model import Finding
+from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site
 from fleetshift.recipes.pytest_asyncio.rules import CHANGELOG
 from fleetshift.recipes.rule import HUMAN, rule
 
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from fleetshift.recipes.pytest_asyncio.tree import FileFacts
+
 RULE = rule(__name__, __doc__, HUMAN, since="1.4.0", link=CHANGELOG, order=16)
+
+
+def check(facts: ModuleFacts) -> Iterator[Site]:
+    """`asyncio.get_event_loop()` outside a coroutine."""
+    for call, in_async in facts.calls:
+        if not in_async and not call.args and facts.imports.qualname(call.func) == "asyncio.get_event_loop":
+            yield Site(call)
+
+
+class Fix:
+    """Nothing to rewrite: each sync call is reported."""
+
+    def __init__(self, facts: FileFacts) -> None:
+        self.facts = facts
+        self.findings: list[Finding] = []
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        facts = self.facts
+        if original in facts.async_calls or updated.args:
+            return updated
+        if facts.imports.qualname(updated.func) == "asyncio.get_event_loop":
+            self.findings.append(facts.finding(original, RULE.id))
+        return updated

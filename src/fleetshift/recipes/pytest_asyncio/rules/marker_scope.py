@@ -3,7 +3,58 @@
 renamed to loop_scope= (scope= is deprecated and an error under filterwarnings=error)
 """
 
-from fleetshift.recipes.pytest_asyncio.rules import MIGRATE_023
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from fleetshift.model import Finding, Severity
+from fleetshift.recipes._ast import keyword
+from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site
+from fleetshift.recipes.pytest_asyncio.rules import MARK, MIGRATE_023
 from fleetshift.recipes.rule import AUTO, rule
 
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from fleetshift.recipes.pytest_asyncio.tree import FileFacts
+
 RULE = rule(__name__, __doc__, AUTO, since="0.24", link=MIGRATE_023, order=5)
+
+
+def check(facts: ModuleFacts) -> Iterator[Site]:
+    """`pytest.mark.asyncio(scope=...)`."""
+    for call, _ in facts.calls:
+        if facts.imports.qualname(call.func) == MARK and keyword(call, "scope") is not None:
+            yield Site(call)
+
+
+class Fix:
+    """`scope=` becomes `loop_scope=`; a marker with both is reported."""
+
+    def __init__(self, facts: FileFacts) -> None:
+        self.facts = facts
+        self.findings: list[Finding] = []
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        import libcst as cst
+
+        from fleetshift.recipes._pytest_config import syntax as pcs
+
+        if self.facts.imports.qualname(updated.func) != MARK:
+            return updated
+        scope = pcs.kwarg(updated, "scope")
+        if scope is None:
+            return updated
+        if pcs.kwarg(updated, "loop_scope") is not None:
+            self.findings.append(
+                self.facts.finding(
+                    original,
+                    RULE.id,
+                    "the asyncio marker has both scope= and loop_scope= (a UsageError); keep only loop_scope=",
+                    Severity.HUMAN,
+                )
+            )
+            return updated
+        args = [a.with_changes(keyword=cst.Name("loop_scope")) if a is scope else a for a in updated.args]
+        return updated.with_changes(args=args)

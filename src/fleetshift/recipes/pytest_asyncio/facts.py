@@ -1,0 +1,141 @@
+"""What every rule's `check` reads about one Python file (standard `ast` only): its definitions and calls.
+
+`ModuleFacts` is built once per file by `module_facts` and shared by every rule's `check`, which yields
+`Site`s: a node (or line), an optional detail, and whether the site only informs whatever the rule's action.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from fleetshift.recipes import _pytest_config as pc
+from fleetshift.recipes._ast import Imports, decorator_calls
+from fleetshift.recipes.base import FileKind, SourceFile
+from fleetshift.recipes.pytest_asyncio.rules import MARK
+from fleetshift.recipes.pytest_asyncio.survey import defs, fixture_name, params, str_kw
+
+
+@dataclass(frozen=True)
+class Site:
+    """A place a rule's `check` reports."""
+
+    node: ast.AST | int
+    detail: str = ""
+    info: bool = False  # only informs, whatever the rule's action
+
+
+@dataclass(frozen=True)
+class Def:
+    """A module- or class-level function: whether it is a fixture (and the name it is requested by) or a test."""
+
+    cls: str  # enclosing class name, "" at module level
+    owner: ast.ClassDef | None
+    fn: ast.FunctionDef | ast.AsyncFunctionDef
+    deco: ast.Call | bool | None  # the fixture decorator's call, True when bare, None when not a fixture
+    fixture: str | None  # the name a fixture is requested by (None when not a fixture or dynamic)
+    is_test: bool
+
+    @property
+    def params(self) -> list[str]:
+        return params(self.fn)
+
+
+@dataclass(frozen=True)
+class ModuleFacts:
+    """One Python file as the pytest-asyncio rules see it."""
+
+    path: str
+    kind: FileKind
+    text: str
+    tree: ast.Module
+    imports: Imports
+    test_module: bool
+    module_marked: bool  # a module-level pytestmark holds the asyncio marker
+    defs: tuple[Def, ...]
+    calls: tuple[tuple[ast.Call, bool], ...]  # every call, with whether its innermost function is async
+
+
+def pytestmark_values(body: Iterable[ast.stmt]) -> Iterator[ast.expr]:
+    for node in body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets
+        ):
+            yield node.value
+
+
+def ast_marked(exprs: Iterable[ast.expr], imports: Imports, names: Sequence[str] = (MARK,)) -> bool:
+    """Whether any of the marker expressions (or list/tuple of them) is one of `names`."""
+    for e in exprs:
+        items = e.elts if isinstance(e, (ast.List, ast.Tuple)) else [e]
+        for it in items:
+            f = it.func if isinstance(it, ast.Call) else it
+            if imports.qualname(f) in names:
+                return True
+    return False
+
+
+def calls_with_context(tree: ast.AST) -> Iterator[tuple[ast.Call, bool]]:
+    """Every Call with whether its innermost enclosing function is async."""
+
+    def walk(node: ast.AST, is_async: bool) -> Iterator[tuple[ast.Call, bool]]:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.AsyncFunctionDef):
+                yield from walk(child, True)
+            elif isinstance(child, (ast.FunctionDef, ast.Lambda)):
+                yield from walk(child, False)
+            else:
+                if isinstance(child, ast.Call):
+                    yield child, is_async
+                yield from walk(child, is_async)
+
+    yield from walk(tree, False)
+
+
+def module_facts(src: SourceFile) -> ModuleFacts:
+    tree, imports = src.tree, Imports(src.tree)
+    test_module = pc.is_test_module(src.path) and src.kind == "test"
+    owners = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+    found = []
+    for cls, fn in defs(tree):
+        deco = pc.ast_fixture_call(fn, imports)
+        is_test = test_module and fn.name.startswith("test") and deco is None and (not cls or cls.startswith("Test"))
+        name = fixture_name(fn, deco) if deco is not None else None
+        found.append(Def(cls, owners.get(cls) if cls else None, fn, deco, name, is_test))
+    return ModuleFacts(
+        src.path,
+        src.kind,
+        src.text,
+        tree,
+        imports,
+        test_module,
+        ast_marked(pytestmark_values(tree.body), imports),
+        tuple(found),
+        tuple(calls_with_context(tree)),
+    )
+
+
+@dataclass(frozen=True)
+class AsyncFixture:
+    """An async or `pytest_asyncio` fixture and its scope arguments as written."""
+
+    d: Def
+    is_async: bool
+    pa: bool  # decorated with pytest_asyncio.fixture
+    has_scope: bool
+    scope: str | None  # None when not a literal
+    has_loop: bool
+
+
+def async_fixtures(facts: ModuleFacts) -> Iterator[AsyncFixture]:
+    """Every async or `pytest_asyncio` fixture (event_loop overrides excepted)."""
+    for d in facts.defs:
+        if d.deco is None or d.fixture == "event_loop":
+            continue
+        is_async = isinstance(d.fn, ast.AsyncFunctionDef)
+        pa = any(facts.imports.qualname(f) == "pytest_asyncio.fixture" for f, _ in decorator_calls(d.fn))
+        if is_async or pa:
+            has_scope, scope = str_kw(d.deco, "scope")
+            has_loop, _ = str_kw(d.deco, "loop_scope")
+            yield AsyncFixture(d, is_async, pa, has_scope, scope, has_loop)

@@ -1,0 +1,389 @@
+"""What the rules' LibCST fixes share about one file, and the edits several of them make.
+
+`file_facts` reads a parsed module once, before the fixes' walk, into a frozen `FileFacts`: the service
+survey, the imports, each test/fixture function and class with what it is (keyed by its original node), the
+calls inside coroutines, and line numbers. The builders below (markers, `@pytest_asyncio.fixture`, loop
+scopes) return new nodes and never change the facts; a fix records the imports its new code needs itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+
+from fleetshift.model import Finding, Severity
+from fleetshift.recipes import _pytest_config as pc
+from fleetshift.recipes._pytest_config import syntax as pcs
+from fleetshift.recipes.base import FileKind, Recipe
+from fleetshift.recipes.pytest_asyncio.rules import MARK, RANK, WIDE
+from fleetshift.recipes.pytest_asyncio.survey import Survey
+
+Fixture = tuple[int, str, cst.Call | None]  # pcs.fixture_decorator: decorator index, qualname, its call
+
+
+@dataclass(frozen=True)
+class ClassInfo:
+    """A class: whether it holds tests, is marked, the loop its tests share, and whether it has sync tests."""
+
+    name: str
+    is_test: bool
+    marked: bool
+    loop: str | None  # loop scope of a deleted class-level event_loop override
+    has_sync_tests: bool
+
+
+@dataclass(frozen=True)
+class FuncInfo:
+    """A test or fixture candidate (a function not nested in another function or in a nested class)."""
+
+    name: str
+    cls: ClassInfo | None
+    fixture: str | None  # the name the fixture is requested by, None when not a fixture
+    is_test: bool
+    line: int
+
+    @property
+    def loop_owner(self) -> bool:
+        """A fixture whose own rule handles it (an event_loop or event_loop_policy override)."""
+        return self.fixture in ("event_loop", "event_loop_policy")
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """One file as the fixes see it, read before they rewrite it."""
+
+    recipe: Recipe
+    path: str
+    kind: FileKind
+    text: str
+    survey: Survey
+    imports: pcs.ImportMap  # read only; `pytest` and `pytest_asyncio` resolve even when not imported yet
+    asyncio_name: str  # the local name of the asyncio module
+    test_module: bool
+    module_marked: bool
+    module_loop: str | None  # loop scope of a deleted module-level event_loop override
+    module_sync_tests: bool
+    funcs: Mapping[cst.FunctionDef, FuncInfo]
+    classes: Mapping[cst.ClassDef, ClassInfo]
+    async_calls: frozenset[cst.Call]  # calls whose innermost function is a coroutine
+    positions: Mapping[cst.CSTNode, CodeRange]
+
+    def line(self, node: cst.CSTNode | int, fallback: int = 0) -> int:
+        if isinstance(node, int):
+            return node or fallback
+        pos = self.positions.get(node)
+        return pos.start.line if pos is not None else fallback
+
+    def finding(
+        self,
+        node: cst.CSTNode | int,
+        rule: str,
+        message: str = "",
+        severity: Severity | None = None,
+        fallback: int = 0,
+    ) -> Finding:
+        return self.recipe.finding(self.path, self.line(node, fallback), rule, message, severity)
+
+    def container(self, info: FuncInfo) -> tuple[str | None, bool]:
+        """The loop a function's class or module shares after a deleted override, and whether it has sync tests."""
+        if info.cls is not None and info.cls.loop:
+            return info.cls.loop, info.cls.has_sync_tests
+        return self.module_loop, self.module_sync_tests
+
+
+def sync_test(node: cst.CSTNode) -> bool:
+    return isinstance(node, cst.FunctionDef) and node.asynchronous is None and node.name.value.startswith("test")
+
+
+class _Reader(cst.CSTVisitor):
+    def __init__(self, path: str, survey: Survey, imports: pcs.ImportMap, test_module: bool) -> None:
+        self.path, self.survey, self.imports, self.test_module = path, survey, imports, test_module
+        self.funcs: dict[cst.FunctionDef, FuncInfo] = {}
+        self.classes: dict[cst.ClassDef, ClassInfo] = {}
+        self.class_stack: list[ClassInfo] = []
+        self.func_stack: list[bool] = []  # async flag of each enclosing function/lambda
+        self.async_calls: set[cst.Call] = set()
+        self.positions: Mapping[cst.CSTNode, CodeRange] = {}
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        exprs = [d.decorator for d in node.decorators] + pytestmark_exprs(node.body.body)
+        info = ClassInfo(
+            node.name.value,
+            node.name.value.startswith("Test"),
+            has_mark(exprs, self.imports, (MARK,)),
+            self.survey.shared_loop(self.path, node.name.value),
+            any(sync_test(sub) for sub in node.body.body),
+        )
+        self.classes[node] = info
+        self.class_stack.append(info)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.class_stack.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if not self.func_stack and len(self.class_stack) <= 1:
+            cls = self.class_stack[-1] if self.class_stack else None
+            fix = pcs.fixture_decorator(node, self.imports)
+            name = node.name.value
+            fixture = (pcs.kwarg_string(fix[2], "name") or name) if fix is not None else None
+            is_test = self.test_module and name.startswith("test") and fix is None and (cls is None or cls.is_test)
+            pos = self.positions.get(node)
+            self.funcs[node] = FuncInfo(name, cls, fixture, is_test, pos.start.line if pos else 0)
+        self.func_stack.append(node.asynchronous is not None)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.func_stack.pop()
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self.func_stack.append(False)
+
+    def leave_Lambda(self, original_node: cst.Lambda) -> None:
+        self.func_stack.pop()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.func_stack and self.func_stack[-1]:
+            self.async_calls.add(node)
+
+
+def file_facts(
+    recipe: Recipe, path: str, kind: FileKind, text: str, survey: Survey, module: cst.Module
+) -> FileFacts:
+    """Read a parsed module (the very nodes the fixes will see) into its facts."""
+    imports = pcs.ImportMap(module)
+    asyncio_name = next((local for local, full in imports.names.items() if full == "asyncio"), "asyncio")
+    imports.names.setdefault("pytest", "pytest")  # the names the fixes' new code uses
+    imports.names.setdefault("pytest_asyncio", "pytest_asyncio")
+    test_module = pc.is_test_module(path) and kind == "test"
+    reader = _Reader(path, survey, imports, test_module)
+    reader.positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    module.visit(reader)
+    module_sync_tests = any(
+        sync_test(stmt)
+        or (
+            isinstance(stmt, cst.ClassDef)
+            and stmt.name.value.startswith("Test")
+            and any(sync_test(sub) for sub in stmt.body.body)
+        )
+        for stmt in module.body
+    )
+    return FileFacts(
+        recipe,
+        path,
+        kind,
+        text,
+        survey,
+        imports,
+        asyncio_name,
+        test_module,
+        has_mark(pytestmark_exprs(module.body), imports, (MARK,)),
+        survey.shared_loop(path),
+        module_sync_tests,
+        MappingProxyType(reader.funcs),
+        MappingProxyType(reader.classes),
+        frozenset(reader.async_calls),
+        reader.positions,
+    )
+
+
+# ---- markers ----------------------------------------------------------------------------------------
+
+
+def marker_dec(imports: pcs.ImportMap, dec: cst.Decorator) -> bool:
+    """Whether a decorator is the asyncio marker (bare or called)."""
+    func, _ = pcs.callee(dec)
+    return imports.qualname(func) == MARK
+
+
+def has_mark(exprs: Iterable[cst.BaseExpression], imports: pcs.ImportMap, names: Sequence[str]) -> bool:
+    """Whether any marker expression is one of `names` (or an attribute below one)."""
+    for e in exprs:
+        func, _ = pcs.callee(e)
+        q = imports.qualname(func)
+        if q and any(q == n or q.startswith(n + ".") for n in names):
+            return True
+    return False
+
+
+def pytestmark_exprs(body: Sequence[cst.CSTNode]) -> list[cst.BaseExpression]:
+    """The marker expressions assigned to `pytestmark` in a module or class body."""
+    out: list[cst.BaseExpression] = []
+    for stmt in body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if pcs.is_pytestmark(small):
+                v = small.value
+                if isinstance(v, (cst.List, cst.Tuple)):
+                    out.extend(e.value for e in v.elements)
+                else:
+                    out.append(v)
+    return out
+
+
+def mark(loop: str | None = None) -> cst.BaseExpression:
+    """`pytest.mark.asyncio`, or `pytest.mark.asyncio(loop_scope=loop)` (the caller makes sure pytest is imported)."""
+    base = cst.Attribute(cst.Attribute(cst.Name("pytest"), cst.Name("mark")), cst.Name("asyncio"))
+    if loop is None:
+        return base
+    return pcs.with_kwarg(cst.Call(base), "loop_scope", pcs.string_like(None, loop))
+
+
+def scoped(
+    facts: FileFacts, expr: cst.BaseExpression, loop: str, line: int
+) -> tuple[cst.BaseExpression, Finding | None]:
+    """An asyncio marker expression with loop_scope=loop (bare markers become calls); a Finding when it has another."""
+    func, call = pcs.callee(expr)
+    if call is None:
+        return pcs.with_kwarg(cst.Call(func), "loop_scope", pcs.string_like(None, loop)), None
+    have = pcs.kwarg(call, "loop_scope")
+    if have is not None:
+        if pcs.string_value(have.value) != loop:
+            return expr, facts.finding(
+                call,
+                "event-loop-override",
+                f"this asyncio marker sets loop_scope but the deleted event_loop override shared a {loop} "
+                f"loop; check which loop this test needs",
+                Severity.HUMAN,
+                fallback=line,
+            )
+        return expr, None
+    return pcs.with_kwarg(call, "loop_scope", pcs.string_like(None, loop)), None
+
+
+def module_marker(facts: FileFacts, module: cst.Module, loop: str) -> tuple[cst.Module, list[Finding]]:
+    """The module with `pytestmark` carrying the asyncio marker with loop_scope=loop (added when missing)."""
+    body = list(module.body)
+    for i, stmt in enumerate(body):
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for j, small in enumerate(stmt.body):
+            if not (
+                isinstance(small, cst.Assign)
+                and isinstance(small.targets[0].target, cst.Name)
+                and small.targets[0].target.value == "pytestmark"
+            ):
+                continue
+            found: list[Finding] = []
+            value = small.value
+            if isinstance(value, (cst.List, cst.Tuple)):
+                elems = list(value.elements)
+                for k, el in enumerate(elems):
+                    if has_mark([el.value], facts.imports, (MARK,)):
+                        new_value, f = scoped(facts, el.value, loop, 1)
+                        found += [f] if f else []
+                        elems[k] = el.with_changes(value=new_value)
+                        break
+                else:
+                    last = elems[-1] if elems else None
+                    if last is not None and not isinstance(last.comma, cst.Comma):
+                        elems[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+                    elems.append(cst.Element(mark(loop)))
+                value = value.with_changes(elements=elems)
+            elif has_mark([value], facts.imports, (MARK,)):
+                value, f = scoped(facts, value, loop, 1)
+                found += [f] if f else []
+            else:
+                value = cst.List(
+                    [
+                        cst.Element(value, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+                        cst.Element(mark(loop)),
+                    ]
+                )
+            body[i] = stmt.with_changes(body=[*stmt.body[:j], small.with_changes(value=value), *stmt.body[j + 1 :]])
+            return module.with_changes(body=body), found
+    # no pytestmark yet: add one after the imports
+    at = 0
+    for i, stmt in enumerate(body):
+        if isinstance(stmt, cst.SimpleStatementLine) and all(
+            isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body
+        ):
+            at = i + 1
+        elif i == 0 and isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], cst.Expr):
+            at = 1
+    line = cst.SimpleStatementLine(
+        [cst.Assign([cst.AssignTarget(cst.Name("pytestmark"))], mark(loop))],
+        leading_lines=[cst.EmptyLine()] if at else [],
+    )
+    body.insert(at, line)
+    if at < len(body) - 1 and not body[at + 1].leading_lines:
+        body[at + 1] = body[at + 1].with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+    return module.with_changes(body=body), []
+
+
+# ---- fixtures ---------------------------------------------------------------------------------------
+
+
+def to_pa_fixture(fn: cst.FunctionDef, fix: Fixture) -> cst.FunctionDef:
+    """`fn` with its fixture decorator made `pytest_asyncio.fixture` (arguments kept)."""
+    idx, _, call = fix
+    decs = list(fn.decorators)
+    attr = cst.Attribute(cst.Name("pytest_asyncio"), cst.Name("fixture"))
+    decs[idx] = decs[idx].with_changes(decorator=call.with_changes(func=attr) if call is not None else attr)
+    return fn.with_changes(decorators=decs)
+
+
+@dataclass(frozen=True)
+class FixturePlan:
+    """What becomes of an async (or pytest_asyncio) fixture: strict mode, loop_scope, or a human's call."""
+
+    fix: Fixture
+    strict: bool = False  # @pytest.fixture on a coroutine in strict mode: becomes @pytest_asyncio.fixture
+    blocked: bool = False  # it would have to become @pytest_asyncio.fixture, but anyio/trio may own it
+    dynamic: bool = False  # its scope is not a literal, so its loop_scope cannot be inferred
+    loop: str | None = None  # the loop_scope it gets
+
+
+def fixture_plan(facts: FileFacts, info: FuncInfo, fn: cst.FunctionDef) -> FixturePlan | None:
+    """The plan for a fixture as it stands (after earlier fixes), or None when it is not an async fixture."""
+    fix = pcs.fixture_decorator(fn, facts.imports)
+    if fix is None or info.loop_owner or not (fn.asynchronous is not None or fix[1] == "pytest_asyncio.fixture"):
+        return None
+    s = facts.survey
+    pa = fix[1] == "pytest_asyncio.fixture"
+    strict = not pa and fn.asynchronous is not None and s.mode == "strict"
+    if strict and s.other_plugin:
+        return FixturePlan(fix, blocked=True)
+    call = fix[2]
+    if pcs.kwarg(call, "loop_scope") is not None:
+        return FixturePlan(fix, strict)
+    scope_arg = pcs.kwarg(call, "scope")
+    scope = "function" if scope_arg is None else pcs.string_value(scope_arg.value)
+    if scope is None or scope not in RANK:
+        return FixturePlan(fix, strict, dynamic=True)
+    container, _ = facts.container(info)
+    loop = None
+    if container and RANK[container] >= RANK[scope]:
+        loop = container
+    elif scope in WIDE:
+        loop = scope
+        if s.root_loop and RANK[s.root_loop] >= RANK[scope]:
+            loop = s.root_loop
+    if loop is not None and not pa and not strict and s.other_plugin:
+        return FixturePlan(fix, blocked=True)
+    return FixturePlan(fix, strict, loop=loop)
+
+
+# ---- layout -----------------------------------------------------------------------------------------
+
+
+def no_blank_lead(stmt: cst.BaseStatement) -> cst.BaseStatement:
+    """`stmt` without the blank lines above it, unless one of them holds a comment."""
+    if stmt.leading_lines and all(line.comment is None for line in stmt.leading_lines):
+        return stmt.with_changes(leading_lines=[])
+    return stmt
+
+
+def tidy_class(original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
+    """A class that lost statements: no blank lines above its new first one, and `pass` when it is empty."""
+    body = updated.body
+    if isinstance(body, cst.IndentedBlock) and body.body and len(body.body) < len(original.body.body):
+        first = no_blank_lead(body.body[0])
+        if first is not body.body[0]:
+            updated = updated.with_changes(body=body.with_changes(body=[first, *body.body[1:]]))
+    if isinstance(updated.body, cst.IndentedBlock) and not updated.body.body:
+        updated = updated.with_changes(body=updated.body.with_changes(body=[cst.SimpleStatementLine([cst.Pass()])]))
+    return updated
