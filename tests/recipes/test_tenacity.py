@@ -529,6 +529,20 @@ def test_quiet(source: str) -> None:
     assert [s for s in detect(R, source, "svc/tests/test_q.py") if s.action is not Action.INFO] == []
 
 
+def test_custom_wait_built_in_waits_imported_from_a_service_module_are_not_reported() -> None:
+    files = {
+        "svc/app/policy.py": "from tenacity import wait_exponential, wait_fixed, wait_random\n\n"
+        "WAIT = wait_fixed(1) + wait_random(0, 2)\n\n\ndef backoff():\n"
+        "    return wait_exponential(multiplier=1, max=10) + wait_random(0, 1)\n\n\n"
+        "def counting(state):\n    print(state.attempt_number)\n    return 1\n",
+        "svc/app/jobs.py": "from tenacity import retry\n\nfrom app.policy import WAIT, backoff, counting\n\n\n"
+        "@retry(wait=WAIT)\ndef a():\n    pass\n\n\n@retry(wait=backoff())\ndef b():\n    pass\n\n\n"
+        "@retry(wait=counting)\ndef c():\n    pass\n",
+    }
+    _, findings = rewrite_files(R, files)
+    assert [(f.file, f.line, f.rule) for f in findings] == [("svc/app/jobs.py", 16, "tenacity/custom-wait")]
+
+
 def test_statistics_across_files() -> None:
     files = {
         "svc/app/client.py": "from tenacity import retry\n\n@retry\ndef fetch():\n    return 1\n",
@@ -775,6 +789,61 @@ CASES = [
     _twin("retrying-subclass", "subclass-without-init"),
     _flagged("custom-wait-counting"),
     _twin("custom-wait", "pure-custom-wait"),
+    Case(
+        "custom-wait",
+        """\
+        from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_chain, wait_exponential, wait_fixed, wait_random
+
+        WAIT = wait_fixed(1) + wait_random(0, 2)
+
+
+        def backoff(max_wait=10):
+            base = wait_exponential(multiplier=1, max=max_wait)
+            return base + wait_random(0, 1)
+
+
+        @retry(wait=backoff(), stop=stop_after_attempt(3), retry=retry_if_exception_type(IOError))
+        def fetch():
+            pass
+
+
+        @retry(wait=WAIT)
+        def push():
+            pass
+
+
+        @retry(wait=wait_chain(*[wait_fixed(3) for _ in range(3)] + [wait_fixed(7)] * 2 + [wait_fixed(9)]))
+        def sync():
+            pass
+        """,
+        name="helpers-composing-built-in-waits",
+    ),
+    Case(
+        "custom-wait",
+        """\
+        from tenacity import Retrying, wait_fixed
+
+        SEEN = []
+
+
+        def counting(base):
+            def wait(retry_state):
+                SEEN.append(retry_state.attempt_number)
+                return base
+            return wait
+
+
+        def backoff():
+            return counting(0.5) + wait_fixed(1)
+
+
+        for attempt in Retrying(wait=backoff()):
+            with attempt:
+                pass
+        """,
+        findings=("custom-wait",),
+        name="helper-composing-a-counting-wait",
+    ),
     _flagged("async-callback"),
     _twin("async-callback", "sync-callback"),
     _flagged("patched-asyncio-sleep"),

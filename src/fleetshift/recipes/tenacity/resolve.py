@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from fleetshift.recipes._ast import Imports, decorator_calls, keyword
 from fleetshift.recipes.rule import Scope
@@ -61,6 +61,7 @@ class ModuleSummary:
     method_names: set[str] = field(default_factory=set)
     strategies: set[str] = field(default_factory=set)
     uses_tenacity: bool = False
+    facts: Facts | None = field(default=None, compare=False, repr=False)  # the module's own facts
 
 
 class ServiceIndex:
@@ -75,7 +76,8 @@ class ServiceIndex:
                 tree = ast.parse(text)
             except SyntaxError:
                 continue
-            self.modules.append((module_parts(path), Facts.of(tree, text, path).summary()))
+            facts = Facts.of(tree, text, path)
+            self.modules.append((module_parts(path), replace(facts.summary(), facts=facts)))
 
     def lookup(self, module: str) -> ModuleSummary | None:
         want = module.split(".")
@@ -241,6 +243,12 @@ class Facts:
         module, attr = self.from_imports[name]
         summary = self.index.lookup(module) if module else None
         return (summary, attr) if summary else None
+
+    def imported_facts(self, name: str) -> tuple[Facts, str] | None:
+        """The facts of the service module `name` is imported from, and its name there."""
+        imported = self.imported(name)
+        facts = imported[0].facts if imported else None
+        return (facts, imported[1]) if facts is not None and imported else None
 
     def retry_decorator(self, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.Call | ast.expr | None:
         """The tenacity `retry` decorator of `fn` (its Call, or the bare name), if any."""

@@ -68,29 +68,27 @@ def pure(fn: ast.AST, first_param: str | None) -> bool:
 
 
 def impure_wait(facts: Facts, expr: ast.AST, depth: int = 0) -> bool:
-    """Whether a wait expression may have side effects (anything not known to be built-in or pure)."""
-    if depth > 6:
+    """Whether a wait expression may have side effects: anything not known to be built from tenacity's own
+    waits (`wait_fixed(1) + wait_random(0, 1)`, `wait_chain(*[wait_fixed(3)] * 2)`, a helper or a name that
+    only builds such a wait, here or in a service module it is imported from) or a pure function of the
+    retry state."""
+    if depth > 8:
         return True
     if isinstance(expr, ast.Constant):
         return False
+    if isinstance(expr, ast.Starred):
+        return impure_wait(facts, expr.value, depth + 1)
+    if isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
+        return any(impure_wait(facts, e, depth + 1) for e in expr.elts)
+    if isinstance(expr, (ast.ListComp, ast.GeneratorExp)):
+        return impure_wait(facts, expr.elt, depth + 1)
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Mult):  # [wait_fixed(3)] * 3
+        sides = [e for e in (expr.left, expr.right) if isinstance(e, (ast.List, ast.Tuple, ast.ListComp))]
+        return not sides or any(impure_wait(facts, e, depth + 1) for e in sides)
     if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
         return impure_wait(facts, expr.left, depth + 1) or impure_wait(facts, expr.right, depth + 1)
     if isinstance(expr, ast.Call):
-        q = facts.qual(expr.func)
-        if q and q.startswith("tenacity.wait_"):
-            if q in ("tenacity.wait_chain", "tenacity.wait_combine"):
-                return any(impure_wait(facts, a, depth + 1) for a in expr.args)
-            return False
-        if isinstance(expr.func, ast.Name):
-            found = facts.only(expr.func.id, {"class"})
-            if found and len(found) == 1:
-                calls = [
-                    f for f in found[0][1].body if isinstance(f, ast.FunctionDef) and f.name == "__call__"
-                ]  # type: ignore[attr-defined]
-                if calls:
-                    params = calls[0].args.args
-                    return not pure(calls[0], params[1].arg if len(params) > 1 else None)
-        return True
+        return impure_call(facts, expr, depth)
     if isinstance(expr, ast.Lambda):
         params = expr.args.args
         return not pure(expr.body, params[0].arg if params else None)
@@ -102,6 +100,50 @@ def impure_wait(facts: Facts, expr: ast.AST, depth: int = 0) -> bool:
             return bool(fn.decorator_list) or not pure(fn, params[0].arg if params else None)  # type: ignore[attr-defined]
         if len(found) == 1 and found[0][0] == "assign":
             return impure_wait(facts, found[0][1], depth + 1)
+        elsewhere = facts.imported_facts(expr.id)
+        if elsewhere is not None:
+            return impure_wait(elsewhere[0], ast.Name(elsewhere[1]), depth + 1)
         q = facts.qual(expr)
         return not (q and q.startswith("tenacity.wait_"))
     return True
+
+
+def impure_call(facts: Facts, call: ast.Call, depth: int) -> bool:
+    """Whether the wait a call builds may have side effects: a tenacity wait, a wait class's instance, or a
+    helper function whose every `return` builds a wait."""
+    q = facts.qual(call.func)
+    if q and q.startswith("tenacity.wait_"):
+        if q in ("tenacity.wait_chain", "tenacity.wait_combine"):
+            return any(impure_wait(facts, a, depth + 1) for a in call.args)
+        return False
+    if not isinstance(call.func, ast.Name):
+        return True
+    elsewhere = facts.imported_facts(call.func.id)
+    if elsewhere is not None:
+        return impure_call(elsewhere[0], ast.Call(ast.Name(elsewhere[1]), [], []), depth + 1)
+    found = facts.bindings.get(call.func.id, ())
+    if len(found) != 1:
+        return True
+    kind, node = found[0]
+    if kind == "class":
+        calls = [f for f in node.body if isinstance(f, ast.FunctionDef) and f.name == "__call__"]  # type: ignore[attr-defined]
+        if calls:
+            params = calls[0].args.args
+            return not pure(calls[0], params[1].arg if len(params) > 1 else None)
+        return True
+    if kind == "def" and not node.decorator_list:  # type: ignore[attr-defined]
+        returned = list(returns(node))
+        return not returned or any(r is None or impure_wait(facts, r, depth + 1) for r in returned)
+    return True
+
+
+def returns(fn: ast.AST) -> Iterator[ast.expr | None]:
+    """The values a function returns (None for a bare `return`), not those of functions nested in it."""
+    stack = list(ast.iter_child_nodes(fn))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        if isinstance(node, ast.Return):
+            yield node.value
+        stack.extend(ast.iter_child_nodes(node))
