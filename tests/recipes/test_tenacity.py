@@ -394,14 +394,15 @@ HUMAN = [
     ),
     (
         "patched-asyncio-sleep",
-        "from unittest import mock\n\ndef test_x():\n    with mock.patch('asyncio.sleep') as s:\n        pass\n    assert s.call_count == 0\n",
+        "from unittest import mock\n\nfrom tenacity import AsyncRetrying\n\ndef test_x():\n    with mock.patch('asyncio.sleep') as s:\n"
+        "        pass\n    assert s.call_count == 0\n",
         "svc/tests/test_a.py",
         "tenacity/patched-asyncio-sleep",
         "pass sleep= explicitly",
     ),
     (
         "patched-asyncio-sleep-monkeypatch",
-        "import asyncio\n\ndef test_x(monkeypatch):\n    monkeypatch.setattr(asyncio, 'sleep', lambda s: None)\n",
+        "import asyncio\n\nimport tenacity\n\ndef test_x(monkeypatch):\n    monkeypatch.setattr(asyncio, 'sleep', lambda s: None)\n",
         "svc/tests/test_a.py",
         "tenacity/patched-asyncio-sleep",
         "tenacity back-off sleeps",
@@ -770,6 +771,56 @@ def _flagged(name: str) -> Case:
     return Case(rule.split("/", 1)[1], source, findings=(rule,), path=path, name=name)
 
 
+# a test that patches asyncio.sleep, and the code it tests: with tenacity, or with a back-off loop of its own
+PATCHING_TEST = """\
+import asyncio
+from unittest import mock
+
+from app.client import poll
+
+
+def test_poll_backs_off():
+    with mock.patch("asyncio.sleep", new=mock.AsyncMock()) as sleep:
+        assert asyncio.run(poll()) == 3
+    assert sleep.await_count == 2
+"""
+RETRIED_POLL = """\
+from tenacity import retry, stop_after_attempt, wait_fixed
+
+CALLS = []
+
+
+@retry(stop=stop_after_attempt(3), wait=wait_fixed(1))
+async def poll():
+    CALLS.append(1)
+    if len(CALLS) < 3:
+        raise IOError
+    return len(CALLS)
+"""
+HAND_BACKOFF_POLL = """\
+import asyncio
+
+
+async def poll():
+    for attempt in range(1, 4):
+        try:
+            if attempt < 3:
+                raise IOError
+            return attempt
+        except IOError:
+            await asyncio.sleep(attempt)
+"""
+
+
+def test_patched_asyncio_sleep_is_information_until_the_service_is_known_to_use_tenacity() -> None:
+    """Scanning one file: a test that imports tenacity is a site for a person, one that does not is
+    information only (so a service without tenacity is not counted as using it)."""
+    alone = detect(R, PATCHING_TEST, "svc/tests/test_client.py")
+    assert [(s.rule, s.action) for s in alone] == [("tenacity/patched-asyncio-sleep", Action.INFO)]
+    with_import = detect(R, "import tenacity\n" + PATCHING_TEST, "svc/tests/test_client.py")
+    assert [(s.rule, s.action) for s in with_import] == [("tenacity/patched-asyncio-sleep", Action.HUMAN)]
+
+
 CASES = [
     _rewritten("asyncio-module", "asyncio-from-import"),
     _flagged("asyncio-unknown-name"),
@@ -848,6 +899,22 @@ CASES = [
     _twin("async-callback", "sync-callback"),
     _flagged("patched-asyncio-sleep"),
     _twin("patched-asyncio-sleep", "patch-other-sleep"),
+    Case(
+        "patched-asyncio-sleep",
+        PATCHING_TEST,
+        findings=("patched-asyncio-sleep",),
+        path="svc/tests/test_client.py",
+        extra_files={"svc/app/client.py": RETRIED_POLL},
+        name="test-of-a-tenacity-service-without-its-own-import",
+    ),
+    Case(
+        "patched-asyncio-sleep",
+        PATCHING_TEST,
+        path="svc/tests/test_client.py",
+        extra_files={"svc/app/client.py": HAND_BACKOFF_POLL},
+        name="service-without-tenacity",
+    ),
+
     _rewritten("retry-compose", "compose-or-def"),
     _twin("retry-compose", "compose-strategies"),
     _flagged("compose-unresolved"),

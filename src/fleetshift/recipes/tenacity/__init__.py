@@ -55,17 +55,19 @@ class TenacityRecipe(Recipe):
         return list(self._detect(src, Facts.of(src.tree, src.text, src.path)))
 
     def _detect(self, src: SourceFile, facts: Facts) -> Iterator[UsageSite]:
-        """Every rule's `check` on one module's facts, in source order; a rule module's `SITE_ACTION` (e.g.
-        INFO for a fix that only some targets get) overrides its action for detection."""
+        """Every rule's `check` on one module's facts, in source order. A check yields (node, detail) or
+        (node, detail, action); a rule module's `SITE_ACTION` (e.g. INFO for a fix that only some targets
+        get) overrides its action for the sites that do not say theirs."""
         found = []
         for m in self.rule_modules:
             check = m.hook("check")
             if check is None:
                 continue
             action = getattr(m.module, "SITE_ACTION", m.rule.action)
-            for node, detail in check(facts):  # type: ignore[attr-defined]
+            for node, detail, *given in check(facts):  # type: ignore[attr-defined]
                 site = self.site(src, node, m.rule.id, detail)
-                found.append(site if action is site.action else replace(site, action=action))
+                act = given[0] if given else action
+                found.append(site if act is site.action else replace(site, action=act))
         return iter(sorted(found, key=lambda s: (s.line, s.col)))
 
     # ---- rewriting ---------------------------------------------------------------------------------

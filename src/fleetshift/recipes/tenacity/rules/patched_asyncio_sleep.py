@@ -9,19 +9,27 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
+from fleetshift.model import Action
 from fleetshift.recipes._ast import dotted
-from fleetshift.recipes.rule import HUMAN, rule
+from fleetshift.recipes.rule import HUMAN, INFO, rule
 from fleetshift.recipes.tenacity.resolve import Facts
 
 RULE = rule(__name__, __doc__, HUMAN, since="8.3.0", link="https://github.com/jd/tenacity/pull/450", order=7)
 
 
-def check(facts: Facts) -> Iterator[tuple[ast.AST, str]]:
-    """`patch("asyncio.sleep")`, `patch.object(asyncio, "sleep")` and `monkeypatch.setattr` of either."""
+def check(facts: Facts) -> Iterator[tuple[ast.AST, str, Action]]:
+    """`patch("asyncio.sleep")`, `patch.object(asyncio, "sleep")` and `monkeypatch.setattr` of either, in a
+    service that uses tenacity: none when the service's files are known and none imports tenacity; as
+    information when only this file is known and it does not import tenacity (a test patching asyncio.sleep
+    for code of its own is no tenacity use)."""
+    service_uses = facts.index.uses_tenacity() if facts.index is not None else None
+    if service_uses is False:
+        return
+    action = HUMAN if facts.uses_tenacity or service_uses else INFO
     for node in facts.nodes(ast.Call):
         assert isinstance(node, ast.Call)
         if patches_asyncio_sleep(facts, node):
-            yield node, ""
+            yield node, "", action
 
 
 def patches_asyncio_sleep(facts: Facts, node: ast.Call) -> bool:
