@@ -715,3 +715,23 @@ def test_crlf_and_bom_are_kept(migrated: Migrated, rel: str) -> None:
         assert b"\r" not in body, rel
     if rel.endswith(".py"):
         ast.parse(text_of(after))
+
+
+def test_dry_run_diff_shows_only_the_changed_lines_of_a_long_module() -> None:
+    """A long test module (blank lines and closing brackets everywhere) with an import added at the top and
+    one line changed near the end: the diff removes and adds just those lines, no unchanged line shown as
+    removed and re-added (difflib's autojunk heuristic did that on files over 200 lines)."""
+    from fleetshift.model import FileChange
+    from fleetshift.rewrite import unified_diff
+
+    body = []
+    for i in range(80):
+        body += [f"def test_{i}(client):\n", "    assert client.get(\n", f"        '/x/{i}',\n", "    )\n", "\n", "\n"]
+    old = "import pytest\n\n\n" + "".join(body)
+    new_lines = ["import asyncio\n", *old.splitlines(keepends=True)]
+    at = new_lines.index("        '/x/79',\n")
+    new_lines[at] = "        '/y/79',\n"
+    new = "".join(new_lines)
+    diff = unified_diff(FileChange("tests/test_api.py", old.encode(), new.encode()))
+    changed = [ln for ln in diff.splitlines() if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
+    assert changed == ["+import asyncio", "-        '/x/79',", "+        '/y/79',"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ast
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -422,6 +422,36 @@ def unified_diff(change: FileChange) -> str:
 
     old_name = f"a/{change.file}" if change.old is not None else "/dev/null"
     new_name = f"b/{change.file}" if change.new is not None else "/dev/null"
-    diff = difflib.unified_diff(lines(change.old), lines(change.new), old_name, new_name)
+    diff = _unified(lines(change.old), lines(change.new), old_name, new_name)
     text = "".join(d if d.endswith("\n") else d + "\n\\ No newline at end of file\n" for d in diff)
     return text
+
+
+def _unified(a: list[str], b: list[str], old_name: str, new_name: str, context: int = 3) -> Iterator[str]:
+    """difflib's unified diff without its "autojunk" heuristic, which on files over 200 lines treats frequent
+    lines (blank lines, `)`) as junk and shows unchanged lines as removed and added again."""
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    started = False
+    for group in matcher.get_grouped_opcodes(context):
+        if not started:
+            started = True
+            yield f"--- {old_name}\n"
+            yield f"+++ {new_name}\n"
+        first, last = group[0], group[-1]
+        yield f"@@ -{_range(first[1], last[2])} +{_range(first[3], last[4])} @@\n"
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                yield from (" " + line for line in a[i1:i2])
+                continue
+            yield from ("-" + line for line in a[i1:i2])
+            yield from ("+" + line for line in b[j1:j2])
+
+
+def _range(start: int, stop: int) -> str:
+    """A hunk's range as unified diffs write it (difflib's `_format_range_unified`)."""
+    beginning, length = start + 1, stop - start
+    if length == 1:
+        return f"{beginning}"
+    if not length:
+        beginning -= 1
+    return f"{beginning},{length}"
