@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 
 import pytest
@@ -953,13 +954,91 @@ def test_existing_default_is_kept() -> None:
 
 
 def test_no_config_creates_pytest_ini_or_pyproject_table() -> None:
-    new, findings = rewrite_files(R, {"svc/tests/test_a.py": "def test_a():\n    pass\n"})
+    marked = "import pytest\n\n\n@pytest.mark.asyncio\nasync def test_a():\n    pass\n"
+    new, findings = rewrite_files(R, {"svc/tests/test_a.py": marked})
     assert new["svc/pytest.ini"] == "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
     assert rid("default-loop-scope") in rules_of(findings)
-    new, _ = rewrite_files(R, {"svc/pyproject.toml": '[project]\nname = "x"\n'})
+    pyproject = '[project]\nname = "x"\n\n[dependency-groups]\ntest = ["pytest-asyncio==0.23.8"]\n'
+    new, _ = rewrite_files(R, {"svc/pyproject.toml": pyproject})
     assert new["svc/pyproject.toml"] == (
-        '[project]\nname = "x"\n\n[tool.pytest.ini_options]\nasyncio_default_fixture_loop_scope = "function"\n'
+        pyproject + '\n[tool.pytest.ini_options]\nasyncio_default_fixture_loop_scope = "function"\n'
     )
+
+
+# ---- scope: test code of services that use pytest-asyncio ----------------------------------------------
+
+PRODUCTION = """\
+import asyncio
+
+
+def start():
+    loop = asyncio.get_event_loop()
+    return loop
+
+
+async def serve():
+    loop = asyncio.get_event_loop()
+    return loop
+"""
+
+
+@pytest.mark.parametrize("path", ["svc/app/server.py", "svc/src/pkg/loop.py", "svc/app/asyncio_utils.py"])
+def test_production_code_is_neither_rewritten_nor_counted(path: str) -> None:
+    new, findings = rewrite_files(R, {path: PRODUCTION, **CONFIGURED})
+    assert new[path] == PRODUCTION and not findings, findings
+    assert detect(R, PRODUCTION, path) == []
+
+
+@pytest.mark.parametrize(
+    "path", ["svc/tests/helpers.py", "svc/tests/conftest.py", "svc/app/loop_test.py", "svc/testing/plugin.py"]
+)
+def test_test_code_and_pytest_plugins_are_migrated(path: str) -> None:
+    source = ("import pytest\n\n\n" if path.endswith("plugin.py") else "") + PRODUCTION
+    new, findings = rewrite_files(R, {path: source, **CONFIGURED})
+    assert new[path] == source.replace(
+        "async def serve():\n    loop = asyncio.get_event_loop()", "async def serve():\n    loop = asyncio.get_running_loop()"
+    )
+    assert rules_of(findings) == {rid("get-event-loop-sync")}
+    assert rules_of(detect(R, source, path)) == {rid("get-event-loop"), rid("get-event-loop-sync")}
+
+
+NOT_A_USER = {
+    "svc/pyproject.toml": '[project]\nname = "x"\ndependencies = ["aiohttp"]\n\n[tool.pytest.ini_options]\naddopts = "-ra"\n',
+    "svc/tests/test_plain.py": "import asyncio\n\n\ndef test_sync():\n    assert asyncio.get_event_loop_policy()\n",
+    "svc/app/main.py": "import asyncio\n\n\ndef main():\n    asyncio.get_event_loop().run_forever()\n",
+}
+
+
+def test_a_service_not_using_pytest_asyncio_gets_no_asyncio_config() -> None:
+    new, findings = rewrite_files(R, NOT_A_USER)
+    assert new == {p: textwrap.dedent(t) for p, t in NOT_A_USER.items()} and not findings, findings
+    assert "svc/pytest.ini" not in new
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        ("svc/tests/test_a.py", "import pytest_asyncio\n"),
+        ("svc/tests/test_a.py", "import pytest\n\npytestmark = pytest.mark.asyncio\n"),
+        ("svc/tox.ini", "[testenv]\ndeps = pytest-asyncio<0.24\n"),
+        ("svc/setup.cfg", "[tool:pytest]\naddopts = --asyncio-mode=auto\n"),
+    ],
+)
+def test_any_sign_of_pytest_asyncio_gets_the_default(path: str, text: str) -> None:
+    new, _ = rewrite_files(R, {**NOT_A_USER, path: text})
+    assert "asyncio_default_fixture_loop_scope" in new["svc/pyproject.toml"] + new.get("svc/setup.cfg", "")
+
+
+def test_a_pytest_asyncio_pin_is_a_use() -> None:
+    from recipe_harness import _ctx
+
+    from fleetshift.model import Manifest, ManifestKind, Pin
+
+    ctx = _ctx(NOT_A_USER, None, False)
+    pin = Pin("pytest-asyncio", "==0.23.8", "svc/requirements-dev.txt", 1, "pytest-asyncio==0.23.8")
+    service = dataclasses.replace(ctx.service, manifests=(Manifest("svc/requirements-dev.txt", ManifestKind.REQUIREMENTS, (pin,)),))
+    out = get(R).migrate(dataclasses.replace(ctx, service=service))
+    assert "asyncio_default_fixture_loop_scope" in out.texts["svc/pyproject.toml"]
 
 
 def test_active_config_wins_and_inactive_asyncio_keys_are_flagged() -> None:
@@ -1262,9 +1341,9 @@ CASES = [
     _quiet("event-loop-request", "def test_a(request):\n    request.getfixturevalue('tmp_path')\n"),
     _rewritten("event-loop-override", "PA-2 function-scoped plain override"),
     _rewritten("event-loop-override", "PA-2 module override -> pytestmark"),
-    _twin("event-loop-override", "PA-2 an ordinary fixture named loop", also=("default-loop-scope",)),
+    _twin("event-loop-override", "PA-2 an ordinary fixture named loop"),
     _flagged("PA-2 override with a custom loop"),
-    _twin("event-loop-override-custom", "PA-2 an ordinary fixture named loop", also=("default-loop-scope",)),
+    _twin("event-loop-override-custom", "PA-2 an ordinary fixture named loop"),
     _rewritten("event-loop-policy", "PA-3 DefaultEventLoopPolicy"),
     _flagged("PA-3 uvloop policy fixture"),
     _quiet(
@@ -1334,5 +1413,8 @@ CASES = [
         path=TEST,
         extra_files=AUTO_INI,
     ),
+    Case("get-event-loop", PRODUCTION, path="svc/app/server.py", extra_files=CONFIGURED, name="production-code"),
+    Case("get-event-loop-sync", PRODUCTION, path="svc/app/server.py", extra_files=CONFIGURED, name="production-code"),
+    Case("default-loop-scope", "[pytest]\naddopts = -ra\n", path="svc/pytest.ini", name="service-without-pytest-asyncio"),
     Case("loop-scope-mismatch", MODULE_SCOPED + "async def test_a(client_from_conftest):\n    pass\n", path=TEST, extra_files=AUTO_INI),
 ]

@@ -441,3 +441,76 @@ def test_false_claims_are_not_applied_and_would_break(tmp_path: Path) -> None:
     broken["svc/pytest.ini"] = broken["svc/pytest.ini"].replace("asyncio_mode = auto\n", "")
     res = run_pytest(env, _write(tmp_path / "removed", broken))
     assert res.returncode != 0, res.stdout
+
+
+# ---- pytest-asyncio: deeper cases, each proved on the old pins, unmigrated on 1.x (fails) and migrated (passes) --
+
+NEW_13 = NEW["9.0.2+1.3.0"]
+
+
+def _prove(tmp_path: Path, old_reqs: list[str], raw: dict[str, str], *, timeout: float = 120) -> dict[str, str]:
+    """The suite passes on the old pins, fails unmigrated on pytest-asyncio 1.x and passes migrated on both new
+    pin sets; returns the migrated files."""
+    files = _files(raw)
+    old = run_pytest(uv_env(old_reqs), _write(tmp_path / "old", files), "-p", "no:randomly", timeout=timeout)
+    assert old.returncode == 0, old.stdout + old.stderr
+    before = _passed(old.stdout)
+    unmigrated = run_pytest(uv_env(NEW_13), _write(tmp_path / "unmigrated", files), timeout=timeout)
+    assert unmigrated.returncode != 0, unmigrated.stdout
+    new_files, findings = migrate(files)
+    assert migrate(new_files)[0] == new_files
+    for label, reqs in NEW.items():
+        res = run_pytest(uv_env(reqs), _write(tmp_path / label, new_files), timeout=timeout)
+        out = res.stdout + res.stderr
+        assert res.returncode == 0, f"{label}\n{out}\n" + "\n".join(f"--- {p}\n{t}" for p, t in new_files.items())
+        assert _passed(out) >= before, out
+    return new_files
+
+
+# Production code calling asyncio.get_event_loop() next to tests that request event_loop: the tests are
+# migrated, the production module is not the recipe's business and stays byte for byte.
+PRODUCTION_BESIDE_TESTS = {
+    "pytest.ini": """\
+    [pytest]
+    asyncio_mode = auto
+    pythonpath = .
+    """,
+    "app/__init__.py": "",
+    "app/clock.py": """\
+    import asyncio
+
+
+    def loop_time():
+        return asyncio.get_event_loop().time()
+
+
+    async def now():
+        loop = asyncio.get_event_loop()
+        return loop.time()
+    """,
+    "tests/test_clock.py": """\
+    from app.clock import now
+
+
+    async def test_now(event_loop):
+        assert await now() <= event_loop.time()
+    """,
+}
+
+
+def test_production_code_is_left_alone(tmp_path: Path) -> None:
+    new_files = _prove(tmp_path, OLD_023, PRODUCTION_BESIDE_TESTS)
+    assert new_files["svc/app/clock.py"] == textwrap.dedent(PRODUCTION_BESIDE_TESTS["app/clock.py"])
+    assert "event_loop" not in new_files["svc/tests/test_clock.py"]
+
+
+def test_a_project_without_pytest_asyncio_gets_no_asyncio_config() -> None:
+    files = _files(
+        {
+            "pytest.ini": "[pytest]\naddopts = -ra\n",
+            "app/main.py": "import asyncio\n\n\ndef main():\n    asyncio.get_event_loop().run_until_complete(asyncio.sleep(0))\n",
+            "tests/test_main.py": "from app.main import main\n\n\ndef test_main():\n    main()\n",
+        }
+    )
+    new_files, findings = migrate(files)
+    assert new_files == files and not [f for f in findings if f.recipe == "pytest-asyncio"], findings

@@ -1,5 +1,9 @@
 """pytest-asyncio 0.21/0.23 -> 1.x: event_loop fixture and overrides, loop scopes, strict-mode markers, config.
 
+Only test code is read and rewritten (test modules, files under tests/, conftest.py, modules importing pytest):
+production code calling asyncio.get_event_loop() is not this recipe's business. A service that does not use
+pytest-asyncio at all gets no asyncio config keys.
+
 The service-wide survey (active pytest config, effective asyncio mode, `event_loop` overrides and where they
 live, anyio/trio use, marker hooks) decides what each file rewrite may do. `asyncio_mode` is never removed:
 strict is the default, so dropping `auto` breaks unmarked tests. `asyncio_default_fixture_loop_scope` is always
@@ -48,7 +52,7 @@ from fleetshift.recipes.pytest_asyncio.rules import (
     SCOPES,
     WIDE,
 )
-from fleetshift.recipes.pytest_asyncio.survey import Override, Survey, survey
+from fleetshift.recipes.pytest_asyncio.survey import Override, Survey, is_test_code, survey
 
 
 class PytestAsyncioRecipe(Recipe):
@@ -71,6 +75,8 @@ class PytestAsyncioRecipe(Recipe):
     # -- detection --
 
     def detect(self, src: SourceFile) -> Iterable[UsageSite]:
+        if not is_test_code(src.path, src.text):
+            return
         facts = module_facts(src)
         for m in self.rule_modules:
             check = m.hook("check")
@@ -100,6 +106,8 @@ class PytestAsyncioRecipe(Recipe):
     def rewrite_file(self, path: str, text: str, ctx: RewriteContext, prepared: object) -> RewriteResult | None:
         if not path.endswith(".py") or not any(t.decode() in text for t in self.tokens):
             return None  # config files are written once, by `finish`
+        if not is_test_code(path, text):
+            return None
         assert isinstance(prepared, Survey)
         return RewriteResult(*self.rewrite_module(path, text, file_kind(path), prepared, self.active_rules(ctx)))
 

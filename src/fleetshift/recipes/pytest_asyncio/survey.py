@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -13,6 +14,10 @@ from fleetshift.recipes._ast import Imports, keyword
 from fleetshift.recipes.base import RewriteContext, file_kind
 from fleetshift.recipes.pytest_asyncio.rules import BUILTIN_FIXTURES, RANK, WIDE
 
+# a module importing pytest is test support (a conftest-like helper or a pytest plugin), never production code
+_PYTEST_IMPORT = re.compile(r"^[ \t]*(?:import|from)[ \t]+(?:pytest|pytest_asyncio|_pytest)\b", re.MULTILINE)
+_USES = re.compile(r"\bpytest_asyncio\b|\bmark\.asyncio\b")
+_CONFIG_USES = ("asyncio_mode", "asyncio_default_", "--asyncio-mode", "pytest-asyncio", "pytest_asyncio")
 _LOOP_FACTORIES = {"asyncio.new_event_loop", "asyncio.get_event_loop", "asyncio.get_event_loop_policy"}
 
 
@@ -43,6 +48,7 @@ class Survey:
     overrides: Mapping[tuple[str, str, str], Override] = field(default_factory=lambda: MappingProxyType({}))
     root_loop: str | None = None
     kept_override: Override | None = None
+    uses_pytest_asyncio: bool = True  # a requirement, an import, an asyncio marker or an asyncio_* setting
 
     def shared_loop(self, path: str, cls: str = "") -> str | None:
         """The loop scope ("module", or "class" for a class) a deleted event_loop override there shared."""
@@ -51,6 +57,12 @@ class Survey:
             if ov.path == path and ov.cls == cls and ov.action == "delete" and ov.loop == want:
                 return want
         return None
+
+
+def is_test_code(path: str, text: str) -> bool:
+    """Test code: a test module, a file under tests/, a conftest.py, or a module importing pytest (a plugin or
+    fixture library). The recipe reads and rewrites nothing else: production code is not its business."""
+    return file_kind(path) != "source" or _PYTEST_IMPORT.search(text) is not None
 
 
 def str_kw(call: ast.Call | bool | None, name: str) -> tuple[bool, str | None]:
@@ -168,7 +180,7 @@ def survey(ctx: RewriteContext, root: str | None = None) -> Survey:
     root = ctx.service.path if root is None else root
     files = ctx.files
     cfg = pc.active(files, root)
-    py = {p: t for p, t in files.items() if p.endswith(".py")}
+    py = {p: t for p, t in files.items() if p.endswith(".py") and is_test_code(p, t)}
     other = any(
         tok in t
         for t in py.values()
@@ -212,7 +224,12 @@ def survey(ctx: RewriteContext, root: str | None = None) -> Survey:
                 root_loop = ov.loop
         if ov.action == "finding":
             kept = ov
-    return Survey(root, cfg, pc.asyncio_mode(cfg), other, hook, MappingProxyType(overrides), root_loop, kept)
+    uses = (
+        any(p.package == "pytest-asyncio" for p in ctx.service.pins)
+        or any(_USES.search(t) for t in py.values())
+        or any(tok in t for p, t in files.items() if not p.endswith(".py") for tok in _CONFIG_USES)
+    )
+    return Survey(root, cfg, pc.asyncio_mode(cfg), other, hook, MappingProxyType(overrides), root_loop, kept, uses)
 
 
 def _judged(ov: Override) -> Override:

@@ -26,7 +26,12 @@ def check_config(cfg: ConfigFile, conf: pc.PytestConfig) -> Iterator[Site]:
 
 
 def finish(recipe: Recipe, ctx: RewriteContext, s: Survey, out: ServiceRewrite) -> None:
-    """Set the default loop scopes in the active config (after `out`'s edits); a service without one gets one."""
+    """Set the default loop scopes in the active config (after `out`'s edits); a service without one gets one.
+
+    A service that does not use pytest-asyncio (no requirement, import, asyncio marker or setting) is left alone.
+    """
+    if not s.uses_pytest_asyncio:
+        return
     files = {**ctx.files, **out.texts}
     cfg = pc.active(files, s.root)
     if cfg is None:
