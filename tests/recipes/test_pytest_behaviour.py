@@ -448,9 +448,11 @@ def test_false_claims_are_not_applied_and_would_break(tmp_path: Path) -> None:
 NEW_13 = NEW["9.0.2+1.3.0"]
 
 
-def _prove(tmp_path: Path, old_reqs: list[str], raw: dict[str, str], *, timeout: float = 120) -> dict[str, str]:
+def _prove(
+    tmp_path: Path, old_reqs: list[str], raw: dict[str, str], *, timeout: float = 120
+) -> tuple[dict[str, str], list[Finding]]:
     """The suite passes on the old pins, fails unmigrated on pytest-asyncio 1.x and passes migrated on both new
-    pin sets; returns the migrated files."""
+    pin sets; returns the migrated files and the findings."""
     files = _files(raw)
     old = run_pytest(uv_env(old_reqs), _write(tmp_path / "old", files), "-p", "no:randomly", timeout=timeout)
     assert old.returncode == 0, old.stdout + old.stderr
@@ -464,7 +466,7 @@ def _prove(tmp_path: Path, old_reqs: list[str], raw: dict[str, str], *, timeout:
         out = res.stdout + res.stderr
         assert res.returncode == 0, f"{label}\n{out}\n" + "\n".join(f"--- {p}\n{t}" for p, t in new_files.items())
         assert _passed(out) >= before, out
-    return new_files
+    return new_files, findings
 
 
 # Production code calling asyncio.get_event_loop() next to tests that request event_loop: the tests are
@@ -499,7 +501,7 @@ PRODUCTION_BESIDE_TESTS = {
 
 
 def test_production_code_is_left_alone(tmp_path: Path) -> None:
-    new_files = _prove(tmp_path, OLD_023, PRODUCTION_BESIDE_TESTS)
+    new_files, _ = _prove(tmp_path, OLD_023, PRODUCTION_BESIDE_TESTS)
     assert new_files["svc/app/clock.py"] == textwrap.dedent(PRODUCTION_BESIDE_TESTS["app/clock.py"])
     assert "event_loop" not in new_files["svc/tests/test_clock.py"]
 
