@@ -826,7 +826,76 @@ CASES = [
     _flagged("asyncio-unknown-name"),
     _twin("asyncio-module", "asyncio-new-import"),
     _twin("asyncio-module", "asyncio-other-lib"),
+    Case(
+        "asyncio-module",
+        """\
+        import asyncio
+        from unittest import mock
+
+        import tenacity._asyncio
+
+
+        @mock.patch("tenacity._asyncio.AsyncRetrying.__call__")
+        def test_patched(call, mocker, monkeypatch):
+            mocker.patch(target="tenacity._asyncio.RetryCallState")
+            monkeypatch.setattr(tenacity._asyncio, "DoSleep", None)
+            with mock.patch.object(tenacity._asyncio, 'AsyncRetrying'), mock.patch.multiple(
+                "tenacity._asyncio", AttemptManager=mock.DEFAULT, create=True
+            ):
+                assert tenacity._asyncio.AsyncRetrying is not None
+        """,
+        """\
+        import asyncio
+        from unittest import mock
+
+        import tenacity.asyncio
+
+
+        @mock.patch("tenacity.asyncio.AsyncRetrying.__call__")
+        def test_patched(call, mocker, monkeypatch):
+            mocker.patch(target="tenacity.asyncio.RetryCallState")
+            monkeypatch.setattr(tenacity.asyncio, "DoSleep", None)
+            with mock.patch.object(tenacity.asyncio, 'AsyncRetrying'), mock.patch.multiple(
+                "tenacity.asyncio", AttemptManager=mock.DEFAULT, create=True
+            ):
+                assert tenacity.AsyncRetrying is not None
+        """,
+        path="svc/tests/test_a.py",
+        name="patch-targets-by-string-and-by-module",
+    ),
+    Case(
+        "asyncio-module",
+        """\
+        from unittest import mock
+
+        import tenacity
+
+
+        @mock.patch("tenacity.nap.time")
+        def test_a(nap_time, mocker):
+            mocker.patch.object(tenacity.nap, "sleep")
+            mocker.patch.object(tenacity.Retrying, "__call__", lambda self, fn, *a, **k: fn(*a, **k))
+            mock.patch("tenacity.asyncio.AsyncRetrying.__call__")
+        """,
+        path="svc/tests/test_a.py",
+        name="patch-targets-that-stay",
+    ),
     _flagged("asyncio-patch-string"),
+    Case(
+        "asyncio-patch-target",
+        """\
+        from tenacity import _asyncio
+
+
+        def test_a(mocker, monkeypatch):
+            mocker.patch.object(_asyncio, "sleep")
+            monkeypatch.setattr("tenacity._asyncio.sleep", lambda s: None)
+            return _asyncio.AsyncRetrying
+        """,
+        findings=("asyncio-patch-target", "asyncio-module"),
+        path="svc/tests/test_a.py",
+        name="sleep-patched-on-the-module-keeps-its-import",
+    ),
     Case(
         "asyncio-patch-target",
         'from unittest import mock\n\n\n@mock.patch("tenacity.nap.sleep")\ndef test_a(sleep):\n    pass\n',

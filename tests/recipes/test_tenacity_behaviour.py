@@ -233,3 +233,95 @@ def test_old_suite_passes_on_8_2_3_fails_unmigrated_and_passes_migrated_on_9(tmp
     for version in ("9.1.2", "9.2.1"):
         outcomes, log = _suite(new_root, uv_env(NEW[version]))
         assert outcomes == dict.fromkeys(ALL, "passed"), f"tenacity {version}\n{log}"
+
+
+# Patch targets naming tenacity._asyncio: by string (mock.patch, monkeypatch.setattr, patch.multiple) and on
+# the module object (patch.object); tenacity.nap.time is patched too and must stay as it is.
+PATCHES = {
+    "svc/app/fetch.py": """\
+        import tenacity
+
+
+        @tenacity.retry(stop=tenacity.stop_after_attempt(3), wait=tenacity.wait_fixed(0.01))
+        async def fetch():
+            return "real"
+
+
+        @tenacity.retry(stop=tenacity.stop_after_attempt(2), wait=tenacity.wait_fixed(5))
+        def flaky(calls=[]):
+            calls.append(1)
+            if len(calls) < 2:
+                raise ConnectionError
+            return len(calls)
+        """,
+    "svc/tests/test_patch_targets.py": """\
+        import asyncio
+        from unittest import mock
+
+        import tenacity
+
+        from app.fetch import fetch, flaky
+
+
+        async def fake_call(self, fn, *args, **kwargs):
+            return "patched"
+
+
+        def test_patch_by_string():
+            with mock.patch("tenacity._asyncio.AsyncRetrying.__call__", fake_call):
+                assert asyncio.run(fetch()) == "patched"
+            assert asyncio.run(fetch()) == "real"
+
+
+        def test_setattr_by_string(monkeypatch):
+            monkeypatch.setattr("tenacity._asyncio.AsyncRetrying.__call__", fake_call)
+            assert asyncio.run(fetch()) == "patched"
+
+
+        def test_patch_object_on_the_module():
+            with mock.patch.object(tenacity._asyncio, "RetryCallState", "stand-in"):
+                assert tenacity._asyncio.RetryCallState == "stand-in"
+            assert tenacity._asyncio.RetryCallState is tenacity.RetryCallState
+
+
+        def test_patch_multiple():
+            with mock.patch.multiple("tenacity._asyncio", AttemptManager="a", DoSleep="d"):
+                assert (tenacity._asyncio.AttemptManager, tenacity._asyncio.DoSleep) == ("a", "d")
+
+
+        @mock.patch("tenacity.nap.time")
+        def test_sync_sleep_patched_as_before(nap_time):
+            assert flaky() == 2
+            assert nap_time.sleep.call_args_list == [mock.call(5.0)]
+        """,
+    "svc/tests/conftest.py": SUITE["svc/tests/conftest.py"],
+}
+
+
+def _tests(root: Path, python: Path) -> tuple[dict[str, str], str]:
+    """Per test function: PASSED, FAILED or ERROR."""
+    proc = run_pytest(python, root, "-rA", "tests")
+    found = re.findall(r"^(PASSED|FAILED|ERROR) tests/[\w/]+\.py::(\w+)", proc.stdout, re.M)
+    return {name: status for status, name in found}, proc.stdout + proc.stderr
+
+
+def test_patch_targets_naming_the_private_module_are_moved_and_work_on_9(tmp_path: Path) -> None:
+    old_files = {p: textwrap.dedent(t) for p, t in PATCHES.items()}
+    old_root = _write(tmp_path / "old", old_files)
+    moved = {"test_patch_by_string", "test_setattr_by_string", "test_patch_object_on_the_module", "test_patch_multiple"}
+    every = moved | {"test_sync_sleep_patched_as_before"}
+
+    outcomes, log = _tests(old_root, uv_env(OLD))
+    assert outcomes == dict.fromkeys(every, "PASSED"), log
+    # on 9.1.2 each patch of tenacity._asyncio fails on its own; the tenacity.nap.time patch still works
+    outcomes, log = _tests(old_root, uv_env(NEW["9.1.2"]))
+    assert outcomes == {**dict.fromkeys(moved, "FAILED"), "test_sync_sleep_patched_as_before": "PASSED"}, log
+
+    new_files, findings = rewrite_files("tenacity", old_files)
+    assert findings == []
+    migrated = new_files["svc/tests/test_patch_targets.py"]
+    assert "_asyncio" not in migrated and 'mock.patch("tenacity.nap.time")' in migrated
+    new_root = _write(tmp_path / "new", new_files)
+    for version in ("9.1.2", "9.2.1"):
+        outcomes, log = _tests(new_root, uv_env(NEW[version]))
+        assert outcomes == dict.fromkeys(every, "PASSED"), f"tenacity {version}\n{log}"

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from fleetshift.recipes._ast import dotted
+from fleetshift.recipes._ast import dotted, keyword
 from fleetshift.recipes.rule import AUTO, rule
 from fleetshift.recipes.tenacity.resolve import Facts
 from fleetshift.recipes.tenacity.rewrite import SiteFix, comma_separated
@@ -33,8 +34,57 @@ ASYNCIO_NAMES = frozenset(
 )
 
 
+MOVED = ASYNCIO_NAMES | {"AsyncRetrying"}  # every name `tenacity.asyncio` offers as `tenacity._asyncio` did
+# patch.multiple's own keywords (the others name the attributes it patches)
+MULTIPLE_OPTIONS = frozenset({"spec", "create", "spec_set", "autospec", "new_callable"})
+
+
+@dataclass(frozen=True)
+class PatchTarget:
+    """Something inside `tenacity._asyncio` a test patches: the string naming it (`mock.patch("...")`,
+    `monkeypatch.setattr("...", v)`, `patch.multiple("...", ...)`) or the expression standing for the module
+    (`patch.object(tenacity._asyncio, "...")`, `monkeypatch.setattr(ta, "...", v)`), and the names patched in it."""
+
+    node: ast.expr
+    names: tuple[str, ...]  # empty when they cannot be read
+
+    @property
+    def movable(self) -> bool:
+        """Whether every patched name is in `tenacity.asyncio` too (so the target can name that module)."""
+        return bool(self.names) and all(n in MOVED for n in self.names)
+
+
+def patch_targets(facts: Facts) -> Iterator[PatchTarget]:
+    """Every patch of something inside `tenacity._asyncio`, by string or by module object."""
+    for call in facts.nodes(ast.Call):
+        assert isinstance(call, ast.Call)
+        name = dotted(call.func) or ""
+        last = name.rsplit(".", 1)[-1]
+        if last not in ("patch", "object", "setattr", "multiple"):
+            continue
+        target = keyword(call, "target")
+        first = call.args[0] if call.args else target.value if target is not None else None
+        if first is None:
+            continue
+        kw_names = tuple(k.arg for k in call.keywords if k.arg and k.arg not in MULTIPLE_OPTIONS)
+        if isinstance(first, ast.Constant) and isinstance(first.value, str) and last != "object":
+            text = first.value
+            if last == "multiple" and text == "tenacity._asyncio":
+                yield PatchTarget(first, kw_names)
+            elif text.startswith("tenacity._asyncio."):
+                yield PatchTarget(first, (text.split(".")[2],))
+        elif last != "patch" and facts.imports.qualname(first) == "tenacity._asyncio":
+            if last == "multiple":
+                yield PatchTarget(first, kw_names)
+                continue
+            attr = call.args[1] if len(call.args) > 1 else getattr(keyword(call, "attribute"), "value", None)
+            text = attr.value if isinstance(attr, ast.Constant) and isinstance(attr.value, str) else ""
+            yield PatchTarget(first, (text,) if text else ())
+
+
 def check(facts: Facts) -> Iterator[tuple[ast.AST, str]]:
-    """Imports of `tenacity._asyncio` and attributes read through it."""
+    """Imports of `tenacity._asyncio`, attributes read through it, and patches of names it shares with
+    `tenacity.asyncio` (by string, or on the module object written `tenacity._asyncio`)."""
     for node in facts.nodes(ast.ImportFrom, ast.Import, ast.Attribute):
         if isinstance(node, ast.ImportFrom) and not node.level:
             if node.module == "tenacity._asyncio" or (
@@ -50,10 +100,14 @@ def check(facts: Facts) -> Iterator[tuple[ast.AST, str]]:
                 and facts.imports.qualname(node.value) == "tenacity._asyncio"
             ):
                 yield node, f"`{dotted(node) or node.attr}`"
+    for patch in patch_targets(facts):
+        if patch.movable and isinstance(patch.node, (ast.Constant, ast.Attribute)):
+            yield patch.node, f"patch target `{ast.unparse(patch.node)}` -> `tenacity.asyncio`"
 
 
 def aliases_ok(facts: Facts) -> dict[str, bool]:
-    """For names bound to the `tenacity._asyncio` module: may the import move to `tenacity.asyncio`?"""
+    """For names bound to the `tenacity._asyncio` module: may the import move to `tenacity.asyncio`? Not
+    when a name it is read or patched for is missing from `tenacity.asyncio`."""
     out = {
         local: True
         for local, qual in facts.imports.names.items()
@@ -62,8 +116,11 @@ def aliases_ok(facts: Facts) -> dict[str, bool]:
     for node in facts.nodes(ast.Attribute):
         assert isinstance(node, ast.Attribute)
         if isinstance(node.value, ast.Name) and node.value.id in out:
-            if node.attr not in ASYNCIO_NAMES | {"AsyncRetrying"}:
+            if node.attr not in MOVED:
                 out[node.value.id] = False
+    for patch in patch_targets(facts):
+        if isinstance(patch.node, ast.Name) and patch.node.id in out and not patch.movable:
+            out[patch.node.id] = False
     return out
 
 
@@ -78,12 +135,15 @@ class Fix(SiteFix):
     """Move imports to `tenacity`/`tenacity.asyncio`; `tenacity._asyncio.X` attributes to their new home."""
 
     def __init__(self, facts: Facts) -> None:
-        chains = {
-            facts.key(node): node.attr
+        sites: dict[tuple[int, int, int, int], tuple[str, str]] = {
+            facts.key(node): ("chain", node.attr)
             for node, _ in check(facts)
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
         }
-        super().__init__(facts, chains)
+        for patch in patch_targets(facts):
+            if patch.movable and isinstance(patch.node, (ast.Constant, ast.Attribute)):
+                sites[facts.key(patch.node)] = ("patch", "")
+        super().__init__(facts, sites)
         self.alias_ok = aliases_ok(facts)
 
     def split(self, node: cst.ImportFrom) -> list[cst.ImportFrom] | None:
@@ -173,11 +233,25 @@ class Fix(SiteFix):
     ) -> cst.BaseExpression:
         import libcst as cst
 
-        attr, value = self.site(original_node), updated_node.value
-        if attr is None or not isinstance(value, cst.Attribute):
+        found, value = self.site(original_node), updated_node.value
+        if found is None:
+            return updated_node
+        kind, attr = found
+        if kind == "patch":  # the module object given to patch.object/setattr/multiple
+            return updated_node.with_changes(attr=cst.Name("asyncio"))
+        if not isinstance(value, cst.Attribute):
             return updated_node
         if attr == "AsyncRetrying":
             return updated_node.with_changes(value=value.value)
         if attr in ASYNCIO_NAMES:
             return updated_node.with_changes(value=value.with_changes(attr=cst.Name("asyncio")))
         return updated_node
+
+    def leave_SimpleString(
+        self, original_node: cst.SimpleString, updated_node: cst.SimpleString
+    ) -> cst.SimpleString:
+        if self.site(original_node) is None or "tenacity._asyncio" not in updated_node.value:
+            return updated_node
+        return updated_node.with_changes(
+            value=updated_node.value.replace("tenacity._asyncio", "tenacity.asyncio", 1)
+        )
