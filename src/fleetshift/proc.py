@@ -87,9 +87,14 @@ class Captured:
 
 
 def run_captured(
-    cmd: Sequence[str], timeout: float, cwd: Path | str | None = None, env: Mapping[str, str] | None = None
+    cmd: Sequence[str],
+    timeout: float,
+    cwd: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+    input: str | None = None,
 ) -> Captured:
-    """Run a command with its output captured as text; on timeout its whole process group is killed."""
+    """Run a command with its output captured as text (`input` on its standard input); on timeout its whole
+    process group is killed."""
     try:
         proc = subprocess.Popen(
             list(cmd),
@@ -97,14 +102,14 @@ def run_captured(
             env=None if env is None else dict(env),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
             text=True,
             start_new_session=True,
         )
     except OSError as exc:
         return Captured(None, error=f"cannot run {cmd[0]}: {exc}")
     try:
-        out, err = proc.communicate(timeout=max(timeout, 0.1))
+        out, err = proc.communicate(input, timeout=max(timeout, 0.1))
     except subprocess.TimeoutExpired:
         kill_group(proc)  # type: ignore[arg-type]
         out, err = proc.communicate()

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from fleetshift.config import FleetConfig
+from fleetshift.importorder import keeps_order, resort
 from fleetshift.manifests import apply_pin_changes
 from fleetshift.model import (
     ChangeSet,
@@ -184,6 +185,7 @@ def rewrite_service(root: Path, service: Service, chain: Sequence[str], config: 
                     texts[rel] = new
                     touched.setdefault(rel, []).append("todo-comments")
 
+    _keep_import_order(root, service, texts, decoded, touched, findings)
     locks = detect_locks(root, service)
     generated = {lk.file for lk in locks if lk.kind in (LockKind.PIP_COMPILE, LockKind.EXPORT)}
     pin_changes = _settle(service, pin_changes, floor, resolver, generated, rewrote, findings)
@@ -198,6 +200,19 @@ def rewrite_service(root: Path, service: Service, chain: Sequence[str], config: 
             if old != data:
                 changes.append(FileChange(rel, old, data, tuple(dict.fromkeys(touched[rel]))))
     return ChangeSet(service.name, tuple(changes), tuple(findings), tuple(chain))
+
+
+def _keep_import_order(root: Path, service: Service, texts: dict[str, str], decoded: dict[str, Decoded],
+                       touched: dict[str, list[str]], findings: list[Finding]) -> None:
+    """Rewritten modules whose imports were sorted the project's declared way are sorted again (see importorder)."""
+    rewritten = [rel for rel in touched if rel.endswith(".py") and rel in decoded]
+    if not rewritten or not keeps_order(root, service.path):
+        return
+    for rel in rewritten:
+        new = resort(decoded[rel].text, texts[rel], rel, root)
+        if new != texts[rel] and _parses(new) is None:
+            findings[:] = _remap(findings, rel, texts[rel], new)
+            texts[rel] = new
 
 
 def _wide_ranges(service: Service, chain: Sequence[str], config: FleetConfig) -> dict[str, str]:
