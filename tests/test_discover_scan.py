@@ -197,7 +197,8 @@ def test_the_demo_fleet_discovers_the_same_services_with_and_without_its_pattern
     automatic = discover(root, FleetConfig(root=root))
     expected = {
         "ai-core-service", "api-automation-edge", "automation-miner", "calendar-service", "data-api", "data-retention",
-        "device-registry", "energy-correlator", "ha-simulator", "rag-service", "weather-api", "websocket-ingestion",
+        "device-registry", "energy-correlator", "ha-simulator", "rag-service", "usage-reports", "weather-api",
+        "websocket-ingestion",
         "homeiq-common",
     }
     assert {s.name for s in configured.services} == {s.name for s in automatic.services} == expected

@@ -274,7 +274,7 @@ def _walk_service(root: Path, folder: Path, prune: set[str] | frozenset[str] = f
             if name.endswith(".py"):
                 python.append(rel)
                 continue
-            if depth == 0 and config_kind(name) is not None:
+            if (depth == 0 and config_kind(name) is not None) or name.endswith(".flux"):
                 configs.append(rel)
             in_req_dir = depth == 1 and os.path.basename(dirpath) in {"requirements", "reqs"} and name.endswith(".txt")
             if (depth == 0 and manifest_kind(name) is not None) or in_req_dir:

@@ -201,7 +201,7 @@ class Service:
     path: str  # fleet-relative folder, "" for a fleet that is one service
     manifests: tuple[Manifest, ...] = ()
     python_files: tuple[str, ...] = ()  # fleet-relative
-    config_files: tuple[str, ...] = ()  # pytest.ini, tox.ini, setup.cfg, pyproject.toml, pytest.toml
+    config_files: tuple[str, ...] = ()  # pytest.ini, tox.ini, setup.cfg, pyproject.toml, pytest.toml; *.flux queries
     test_files: tuple[str, ...] = ()
     import_names: tuple[str, ...] = ()  # top-level packages this service provides
     critical: bool = False

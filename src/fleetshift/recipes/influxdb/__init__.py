@@ -18,6 +18,7 @@ from fleetshift.recipes.base import (
     Recipe,
     RewriteContext,
     RewriteResult,
+    ServiceRewrite,
     SourceFile,
 )
 from fleetshift.recipes.influxdb.facts import facts_of
@@ -45,7 +46,7 @@ class InfluxDB3Recipe(Recipe):
         "0.20.0",
         "0.21.0",
     )
-    tokens = (b"influxdb_client",)
+    tokens = (b"influxdb_client", b"|>", b".flux")  # Flux is found by its own syntax too (see flux.find)
     rules_package = "fleetshift.recipes.influxdb.rules"
     advisories = (
         Advisory(
@@ -81,7 +82,7 @@ class InfluxDB3Recipe(Recipe):
         """Every site of one module: each node offered to each rule's `check` (`old_api=False`: only the traps
         of migrated influxdb3-python code)."""
         facts = facts_of(src.text, src.tree, old_api=old_api)
-        if not (facts.v2 or facts.v3):
+        if not (facts.v2 or facts.v3 or "|>" in src.text or ".flux" in src.text):  # Flux by its own syntax
             return
         checks = [(m.rule.id, check) for m in self.rule_modules if (check := m.hook("check")) is not None]
         for node in ast.walk(src.tree):
@@ -94,9 +95,14 @@ class InfluxDB3Recipe(Recipe):
     def rewrite_python(self, path: str, text: str, kind: FileKind, ctx: RewriteContext) -> RewriteResult:
         from fleetshift.recipes.influxdb.rewrite import rewrite_module
 
+        from fleetshift.recipes.influxdb.flux.migrate import migrate_strings, migrate_wrappers
+
         buckets, bucket_attrs = self._service_buckets(ctx)
         try:
-            new, notes = rewrite_module(text, buckets, bucket_attrs)
+            strings = migrate_strings(path, text, ctx.files)
+            new, notes = rewrite_module(strings.text, buckets, bucket_attrs)
+            wrapped = migrate_wrappers(new, text, ctx.files)
+            new = wrapped.text
         except Exception as exc:  # never lose a file to a rewrite bug: report it instead
             return RewriteResult(
                 text,
@@ -112,10 +118,28 @@ class InfluxDB3Recipe(Recipe):
                     )
                 ],
             )
-        findings = [self.finding(path, n.line, n.rule, n.message) for n in notes]
+        notes = [
+            n
+            for n in notes
+            if not (n.rule == "flux" and n.line in wrapped.handled_lines)
+            and not (n.rule == "database" and n.line in wrapped.database_lines)
+        ]
+        findings = [
+            self.finding(path, n.line, n.rule, n.message) for n in (*strings.notes, *notes, *wrapped.notes)
+        ]
         if "influxdb_client_3" in text:  # already-migrated code: only the version traps apply
             findings.extend(self._migrated_findings(path, new))
         return RewriteResult(new, _dedupe(findings))
+
+    def finish(self, ctx: RewriteContext, prepared: object, out: ServiceRewrite) -> None:
+        """The `.sql` siblings of the loaded `.flux` files, and a Finding for each one that does not translate."""
+        from fleetshift.recipes.influxdb.flux.migrate import sql_files
+
+        written, plans = sql_files(ctx.files)
+        out.texts.update(written)
+        for path, plan in plans:
+            if not plan.exact:
+                out.findings.append(self.finding(path, 1, "flux-manual", plan.message()))
 
     def _migrated_findings(self, path: str, text: str) -> list[Finding]:
         """What a human still has to do in already-migrated code: the same sites `check` reports there."""

@@ -13,7 +13,7 @@ from fleetshift.recipes.influxdb.flux.sql import ident, literal
 from fleetshift.recipes.influxdb.flux.syntax import Query, Str, parse, plain
 from fleetshift.recipes.influxdb.flux.translate import PipelineTranslator, translate
 
-UTC_TIME = "arrow_cast(time, 'Timestamp(Microsecond, Some(\"UTC\"))')"
+UTC_TIME = "arrow_cast(time, 'Timestamp(Microsecond, None)') AT TIME ZONE 'UTC'"  # what influxdb-client gave
 LONG_STAGES = {
     "filter",
     "group",
@@ -147,6 +147,8 @@ def shaped(
         else:
             try:
                 tr = translate(pipeline, param_names, time_holes=time_holes)
+                if long and tr.wide:
+                    _flux_names(tr)
             except FluxError as exc:
                 if "several fields" not in str(exc):
                     raise
@@ -161,6 +163,22 @@ def shaped(
         tr.proposed, tr.sql = tr.sql or tr.proposed, None
         tr.reason = "; ".join((*prep.blockers, *([tr.reason] if tr.reason else [])))
     return tr, ""
+
+
+def _flux_names(tr: Translation) -> None:
+    """Pivoted rows under Flux's own names: `_time` (UTC) and `_measurement` beside the tags and fields."""
+    for attr in ("sql", "proposed"):
+        sql = getattr(tr, attr)
+        if sql is not None and tr.has_time:
+            wrapped = (
+                f"SELECT {UTC_TIME} AS _time, {literal(tr.measurement or '')} AS _measurement, "
+                f"* EXCLUDE (time) FROM ({sql}) ORDER BY _time"
+            )
+            setattr(tr, attr, wrapped)
+    if tr.has_time:
+        tr.columns = {**tr.columns, "_time": "_time", "_measurement": "_measurement"}
+        tr.constants.pop("_measurement", None)
+        tr.long = True
 
 
 def bucket_of(text: str) -> str | None:

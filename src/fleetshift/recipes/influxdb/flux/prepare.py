@@ -78,6 +78,9 @@ def prepare(text: str) -> Prepared:
 
     Raises FluxError when the script is not one pipeline (several results, functions defined in it)."""
     text = _strip_comments(text)
+    every = re.search(r"option\s+task\s*=\s*\{[^}]*\bevery\s*:\s*(\w+)", text)
+    if every:  # the task's own period stands for `task.every` in what it reads
+        text = re.sub(r"\btask\.every\b", every.group(1), text)
     toks = tokenize(text)
     blockers: list[str] = []
     variables: dict[str, str] = {}

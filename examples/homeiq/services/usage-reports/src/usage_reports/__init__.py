@@ -1,0 +1,1 @@
+"""Climate and power reports for the HomeIQ dashboard, read from InfluxDB."""

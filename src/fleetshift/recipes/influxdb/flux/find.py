@@ -1,0 +1,285 @@
+"""Flux found by its own syntax, on the standard `ast` only: string literals and f-strings that start a Flux
+pipeline anywhere in a module, paths of `.flux` files a module loads, the service's own wrapper functions
+that hand a query to influxdb-client, and the record keys the code around a query reads."""
+
+from __future__ import annotations
+
+import ast
+import posixpath
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+from fleetshift.recipes.influxdb.flux.lexer import hole
+
+FLUX_START = re.compile(r"(?:^|\n)\s*(?:import\s+\"[^\"]*\"\s*)*(?:from\s*\(\s*bucket\s*:|buckets\s*\(\s*\))")
+PIPE = re.compile(r"(?:^|\n)\s*\|>\s*[A-Za-z_][\w.]*\s*\(")
+QUERY_METHODS = ("query", "query_stream", "query_data_frame")
+TIME_HOLE = re.compile(r"isoformat\(|strftime\(|:%|rfc3339", re.IGNORECASE)
+META_KEYS = ("_start", "_stop", "result", "table")
+
+
+@dataclass(frozen=True)
+class FluxString:
+    """A Python string expression holding Flux: its span, its text with f-string holes as sentinels, the
+    source of each hole, and the holes that hold RFC3339 times."""
+
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+    text: str
+    holes: tuple[str, ...]
+    time_holes: tuple[str, ...]
+    function: str  # the enclosing function's name ("" at module level)
+    keys: tuple[str, ...]  # record keys read in the enclosing function
+    extended: str = ""  # how the code changes the text at run time (`query += ...`, `.format()`), if it does
+    node: int = field(default=0, compare=False)  # id() of the ast node, for the per-node checks
+
+    @property
+    def fragment(self) -> bool:
+        """A piece of a pipeline (`|> filter(...)`) joined to others at run time, not a whole query."""
+        return FLUX_START.search(self.text) is None
+
+
+@dataclass(frozen=True)
+class FluxPath:
+    """A string naming a `.flux` file (or a pattern of them, `f"{name}.flux"`) in a module."""
+
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+    pattern: str  # the path with each hole as `*`
+    function: str
+    keys: tuple[str, ...]
+    node: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Wrapper:
+    """A function of the service that passes its parameter to an influxdb-client query call."""
+
+    name: str
+    param: str
+    method: str  # query | query_stream | query_data_frame
+    line: int  # the query call's line
+    function: ast.FunctionDef | ast.AsyncFunctionDef
+    call: ast.Call
+
+
+def _template(node: ast.expr, source: str) -> tuple[str, tuple[str, ...]] | None:
+    """Text with hole sentinels and the holes' source for a str constant, f-string or `+` of them."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value, ()
+    if isinstance(node, ast.JoinedStr):
+        parts: list[str] = []
+        holes: list[str] = []
+        for v in node.values:
+            if isinstance(v, ast.Constant):
+                parts.append(str(v.value))
+            elif isinstance(v, ast.FormattedValue):
+                code = ast.get_source_segment(source, v.value) or ast.unparse(v.value)
+                if v.conversion != -1:
+                    code += "!" + chr(v.conversion)
+                if v.format_spec is not None:
+                    spec = _template(v.format_spec, source)
+                    code += ":" + (spec[0] if spec else "")
+                parts.append(hole(len(holes)))
+                holes.append(code)
+        return "".join(parts), tuple(holes)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _template(node.left, source), _template(node.right, source)
+        if left is None or right is None:
+            return None
+        shift = len(left[1])
+        text = re.sub("\x00(\\d+)\x01", lambda m: hole(int(m.group(1)) + shift), right[0])
+        return left[0] + text, left[1] + right[1]
+    return None
+
+
+def is_flux(text: str) -> bool:
+    """Whether text starts a Flux pipeline (`from(bucket:`, `buckets()`) or is a piece of one (`|> f(`)."""
+    return FLUX_START.search(text) is not None or PIPE.search(text) is not None
+
+
+class _Scopes(ast.NodeVisitor):
+    def __init__(self) -> None:
+        self.function_of: dict[int, ast.FunctionDef | ast.AsyncFunctionDef | None] = {}
+        self.stack: list[ast.FunctionDef | ast.AsyncFunctionDef | None] = [None]
+
+    def generic_visit(self, node: ast.AST) -> None:
+        self.function_of[id(node)] = self.stack[-1]
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            self.stack.append(node)
+            super().generic_visit(node)
+            self.stack.pop()
+        else:
+            super().generic_visit(node)
+
+
+def record_keys(fn: ast.AST | None) -> tuple[str, ...]:
+    """String keys read from loop variables (`row["room"]`, `row.get("room")`) and from `record.values[...]`
+    in a function: what the code there reads of query rows."""
+    if fn is None:
+        return ()
+    loop_vars: set[str] = set()
+    for node in ast.walk(fn):
+        if isinstance(node, ast.For | ast.comprehension) and isinstance(node.target, ast.Name):
+            loop_vars.add(node.target.id)
+    keys: list[str] = []
+
+    def rowish(value: ast.expr) -> bool:
+        if isinstance(value, ast.Name):
+            return value.id in loop_vars
+        return isinstance(value, ast.Attribute) and value.attr == "values"
+
+    for node in ast.walk(fn):
+        key = None
+        if isinstance(node, ast.Subscript) and rowish(node.value):
+            if isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
+                key = node.slice.value
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and rowish(node.func.value)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            key = node.args[0].value
+        if key is not None and key not in keys:
+            keys.append(key)
+    return tuple(keys)
+
+
+def _extended(node: ast.expr, parents: dict[int, ast.AST], fn: ast.AST | None) -> str:
+    """How code changes a string at run time: joined to a value, formatted, or appended to after assignment."""
+    if fn is not None and any(
+        isinstance(n, ast.Constant) and isinstance(n.value, str) and "/api/v2/query" in n.value
+        for n in ast.walk(fn)
+    ):
+        return "sent to InfluxDB 2's /api/v2/query over HTTP: post the SQL to /api/v3/query_sql by hand"
+    par = parents.get(id(node))
+    if isinstance(par, ast.BinOp) and isinstance(par.op, ast.Add | ast.Mod):
+        return "the query is joined to other text at run time"
+    if isinstance(par, ast.Attribute) and par.attr in ("format", "format_map", "replace"):
+        return f"the query is changed with .{par.attr}() at run time"
+    if isinstance(par, ast.Assign) and len(par.targets) == 1 and isinstance(par.targets[0], ast.Name):
+        name = par.targets[0].id
+        for n in ast.walk(fn if fn is not None else parents.get(id(par)) or par):
+            if isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name) and n.target.id == name:
+                return f"the query is extended at run time (`{name} += ...`)"
+    return ""
+
+
+def flux_strings(tree: ast.Module, source: str) -> Iterator[FluxString]:
+    """Every outermost string expression of the module that holds Flux."""
+    scopes = _Scopes()
+    scopes.visit(tree)
+    keys_cache: dict[int, tuple[str, ...]] = {}
+    parents: dict[int, ast.AST] = {}
+    for p in ast.walk(tree):
+        for c in ast.iter_child_nodes(p):
+            parents[id(c)] = p
+
+    def visit(node: ast.AST) -> Iterator[FluxString]:
+        if isinstance(node, ast.expr) and not isinstance(node, ast.Name | ast.Attribute | ast.Call):
+            t = _template(node, source)
+            if t is not None:
+                text, holes = t
+                if is_flux(text):
+                    fn = scopes.function_of.get(id(node))
+                    if id(fn) not in keys_cache:
+                        keys_cache[id(fn)] = record_keys(fn)
+                    yield FluxString(
+                        node.lineno,
+                        node.col_offset,
+                        node.end_lineno or node.lineno,
+                        node.end_col_offset or 0,
+                        text,
+                        holes,
+                        tuple(hole(i) for i, h in enumerate(holes) if TIME_HOLE.search(h)),
+                        fn.name if fn is not None else "",
+                        keys_cache[id(fn)],
+                        _extended(node, parents, fn),
+                        id(node),
+                    )
+                return
+        for child in ast.iter_child_nodes(node):
+            yield from visit(child)
+
+    yield from visit(tree)
+
+
+def flux_paths(tree: ast.Module, source: str) -> Iterator[FluxPath]:
+    """String literals and f-strings naming `.flux` files."""
+    scopes = _Scopes()
+    scopes.visit(tree)
+    inner = {id(v) for n in ast.walk(tree) if isinstance(n, ast.JoinedStr) for v in n.values}
+    compared = {id(c) for n in ast.walk(tree) if isinstance(n, ast.Compare) for c in (n.left, *n.comparators)}
+    inner |= compared  # `"vnd.flux" in content_type` names no file
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Constant | ast.JoinedStr) or id(node) in inner:
+            continue
+        if isinstance(node, ast.Constant) and not isinstance(node.value, str):
+            continue
+        t = _template(node, source)
+        if t is None or not t[0].endswith(".flux") or "\n" in t[0] or " " in t[0]:
+            continue
+        if re.match(r"(application|text)/", t[0]):  # a media type (application/vnd.flux), not a file
+            continue
+        fn = scopes.function_of.get(id(node))
+        yield FluxPath(
+            node.lineno,
+            node.col_offset,
+            node.end_lineno or node.lineno,
+            node.end_col_offset or 0,
+            re.sub("\x00\\d+\x01", "*", t[0]),
+            fn.name if fn is not None else "",
+            record_keys(fn),
+            id(node),
+        )
+
+
+def flux_files(pattern: str, module_path: str, files: Mapping[str, str]) -> list[str]:
+    """The service's `.flux` files a path pattern from `module_path` may name: relative to the module's folder,
+    to any folder above it, or (a bare name) anywhere in the service."""
+    name_re = re.compile("(?:^|/)" + ".*".join(map(re.escape, pattern.lstrip("./").split("*"))) + "$")
+    found = [p for p in files if p.endswith(".flux") and name_re.search(p)]
+    if "/" not in pattern.lstrip("./"):
+        return sorted(found)
+    here = posixpath.dirname(module_path)
+    near = [p for p in found if p.startswith(here.rsplit("/", 2)[0])]
+    return sorted(near or found)
+
+
+def wrappers(tree: ast.Module) -> Iterator[Wrapper]:
+    """Functions whose parameter (or a name assigned from it) reaches `X.query(...)`-like calls."""
+    for fn in ast.walk(tree):
+        if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        params = [a.arg for a in (*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs)]
+        params = [p for p in params if p not in ("self", "cls")]
+        alias = {p: p for p in params}
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and node.value.id in alias:
+                for t in node.targets:
+                    if isinstance(t, ast.Name):
+                        alias[t.id] = alias[node.value.id]
+        for node in ast.walk(fn):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in QUERY_METHODS
+            ):
+                continue
+            arg = (
+                node.args[0]
+                if node.args
+                else next((k.value for k in node.keywords if k.arg == "query"), None)
+            )
+            if isinstance(arg, ast.Name) and arg.id in alias:
+                yield Wrapper(fn.name, alias[arg.id], node.func.attr, node.lineno, fn, node)
+                break

@@ -1,0 +1,322 @@
+"""The run's Flux edits as text edits at `ast` positions (formatting elsewhere untouched): Flux strings become
+SQL literals spanning as many lines as they did (so every other line keeps its number), `.flux` paths become
+`.sql` paths with the SQL written beside each file, and the service's query wrappers call `client.query()`
+and read rows (see `wrapping`)."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from fleetshift.recipes.influxdb.flux.find import flux_paths
+from fleetshift.recipes.influxdb.flux.lexer import HOLE_RE
+from fleetshift.recipes.influxdb.flux.sites import FilePlan, module_wrappers, path_plans, string_plans
+from fleetshift.recipes.influxdb.flux.wrapping import Edit, binding_reads, plan_wrapper, span
+
+
+@dataclass
+class FluxNote:
+    """A Finding to emit: rule slug, line (of the module as it was given), message."""
+
+    rule: str
+    line: int
+    message: str
+
+
+@dataclass
+class FluxResult:
+    text: str
+    notes: list[FluxNote] = field(default_factory=list)
+    handled_lines: set[int] = field(default_factory=set)  # query calls of wrappers this pass rewrote
+    database_lines: set[int] = field(default_factory=set)  # client constructions given database= here
+
+
+def apply_edits(text: str, edits: Iterable[Edit]) -> str:
+    lines = text.splitlines(keepends=True)
+    starts = [0]
+    for ln in lines:
+        starts.append(starts[-1] + len(ln))
+
+    def offset(pos: tuple[int, int]) -> int:
+        line, col = pos
+        if line - 1 >= len(lines):
+            return len(text)
+        return starts[line - 1] + len(lines[line - 1].encode()[:col].decode(errors="ignore"))
+
+    out = text
+    for e in sorted(edits, key=lambda e: (offset(e.start), offset(e.end)), reverse=True):
+        a, b = offset(e.start), offset(e.end)
+        out = out[:a] + e.text + out[b:]
+    return out
+
+
+def _sql_pieces(sql: str, n: int) -> list[str]:
+    """`sql` cut at spaces outside quotes into `n` pieces of similar length (fewer when it has few spaces)."""
+    cuts = []
+    quoted = False
+    for i, c in enumerate(sql):
+        if c == "'":
+            quoted = not quoted
+        elif c == " " and not quoted:
+            cuts.append(i)
+    if n <= 1 or not cuts:
+        return [sql]
+    want = [len(sql) * k // n for k in range(1, n)]
+    chosen = sorted({min(cuts, key=lambda c, w=w: abs(c - w)) for w in want})
+    pieces, last = [], 0
+    for c in chosen:
+        pieces.append(sql[last:c])
+        last = c + 1
+    pieces.append(sql[last:])
+    while len(pieces) < n:  # too few spaces: keep the line count with empty continuation pieces
+        pieces.append("")
+    return pieces
+
+
+def _body(text: str, holes: tuple[str, ...], quote: str) -> str:
+    body = text.replace("\\", "\\\\")
+    if len(quote) == 1:
+        body = body.replace(quote, "\\" + quote)
+    if HOLE_RE.search(body):
+        body = body.replace("{", "{{").replace("}", "}}")
+        body = HOLE_RE.sub(lambda m: "{" + holes[int(m.group(1))] + "}", body)
+    return body
+
+
+def render(sql: str, holes: tuple[str, ...], original: str, lines: int, indent: str) -> str:
+    """Python source of a string literal for `sql` over `lines` lines, in the quoting of `original`."""
+    m = re.match(r"([rRbBuUfF]*)('''|\"\"\"|'|\")", original)
+    quote = m.group(2) if m else '"'
+    pieces = _sql_pieces(sql, lines)
+    if len(quote) == 3:
+        text = "\n".join(pieces)
+        prefix = "f" if HOLE_RE.search(text) else ""
+        return f"{prefix}{quote}{_body(text, holes, quote)}{quote}"
+    parts = []
+    for i, p in enumerate(pieces):
+        p = p + (" " if i < len(pieces) - 1 else "")
+        prefix = "f" if HOLE_RE.search(p) else ""
+        parts.append(f"{prefix}{quote}{_body(p, holes, quote)}{quote}")
+    return ("\n" + indent).join(parts)
+
+
+def migrate_strings(path: str, text: str, files: Mapping[str, str]) -> FluxResult:
+    """Flux strings -> SQL literals, `.flux` paths -> `.sql` where at least one file they name translates."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return FluxResult(text)
+    result = FluxResult(text)
+    edits: list[Edit] = []
+    src_lines = text.splitlines()
+    for plan in string_plans(tree, text):
+        s = plan.site
+        if not plan.exact:
+            rule = "flux-shape" if plan.unread else "flux-manual"
+            result.notes.append(FluxNote(rule, s.line, plan.message()))
+            continue
+        sql = plan.translation.sql  # type: ignore[union-attr]
+        node_src = "\n".join(src_lines[s.line - 1 : s.end_line])
+        first = src_lines[s.line - 1].encode()[s.col :].decode(errors="ignore")
+        nxt = src_lines[s.line] if s.end_line > s.line else ""
+        indent = nxt[: len(nxt) - len(nxt.lstrip())]
+        new = render(sql, s.holes, first or node_src, s.end_line - s.line + 1, indent)  # type: ignore[arg-type]
+        edits.append(Edit((s.line, s.col), (s.end_line, s.end_col), new))
+        result.notes.append(FluxNote("flux-string", s.line, plan.message()))
+    for site, plans in path_plans(tree, text, path, files):
+        if not any(p.exact for p in plans):
+            continue
+        quote_end = (site.end_line, site.end_col - 1)
+        start = (site.end_line, site.end_col - 1 - len(".flux"))
+        edits.append(Edit(start, quote_end, ".sql"))
+        done = ", ".join(p.flux_path.rsplit("/", 1)[-1] for p in plans if p.exact)
+        result.notes.append(FluxNote("flux-file", site.line, f"the loader now reads .sql files: {done}"))
+    result.text = apply_edits(text, edits)
+    return result
+
+
+def sql_files(files: Mapping[str, str]) -> tuple[dict[str, str], list[tuple[str, FilePlan]]]:
+    """The `.sql` siblings to write for the service's loaded `.flux` files, and every file's plan by path."""
+    out: dict[str, str] = {}
+    plans: dict[str, FilePlan] = {}
+    for path, text in files.items():
+        if not path.endswith(".py") or ".flux" not in text:
+            continue
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        if not any(True for _ in flux_paths(tree, text)):
+            continue
+        for _site, fps in path_plans(tree, text, path, files):
+            for p in fps:
+                plans.setdefault(p.flux_path, p)
+    for p in plans.values():
+        if p.exact and p.translation is not None and p.sql_path not in files:
+            header = f"-- {p.flux_path.rsplit('/', 1)[-1]} in SQL: one row per field value (_time in UTC, _field, _value, tags)\n"
+            out[p.sql_path] = header + p.translation.sql.replace(" UNION ALL ", "\nUNION ALL\n") + "\n"  # type: ignore[union-attr]
+    return out, sorted(plans.items())
+
+
+def migrate_wrappers(text: str, original: str, files: Mapping[str, str]) -> FluxResult:
+    """The module's query wrappers rewritten (after the rest of the recipe ran on it); notes point at the
+    lines of `original`, the module as the recipe was given it."""
+    result = FluxResult(text)
+    try:
+        tree = ast.parse(text)
+        before = ast.parse(original)
+    except SyntaxError:
+        return result
+    old = {w.name: w for w in module_wrappers(before)}
+    edits: list[Edit] = []
+    receivers: set[int] = set()  # query_api receivers of the calls rewritten
+    bindings: dict[int, ast.stmt] = {}
+    for w in _wrappers_of(tree):
+        plan = plan_wrapper(w, tree, text)
+        line = old[w.name].line if w.name in old else 0
+        if plan.why:
+            result.notes.append(
+                FluxNote("flux-wrapper-manual", line, f"query wrapper {w.name}(): {plan.why}")
+            )
+            continue
+        edits.extend(plan.edits)
+        for outer, inner, iter_text in plan.loops:
+            edits.extend(_flatten(outer, inner, iter_text, text))
+        receivers.add(id(w.call.func.value))  # type: ignore[attr-defined]
+        bindings.update((id(b), b) for b in plan.drop)
+        result.handled_lines.add(line)
+        result.notes.append(
+            FluxNote(
+                "flux-wrapper",
+                line,
+                f"query wrapper {w.name}() calls client.query({w.param}) and reads the rows of the Arrow table",
+            )
+        )
+    for stmt in bindings.values():  # `self.q = client.query_api()` goes once only rewritten calls read it
+        if all(id(r) in receivers for r in binding_reads(stmt, tree)):  # type: ignore[arg-type]
+            (l0, _c0), (l1, _c1) = span(stmt)
+            edits.append(Edit((l0, 0), (l1 + 1, 0), ""))
+    added = _database(tree, text, files)
+    edits.extend(added)
+    if added:  # the constructions of the module as given: the same __init__ functions, in order
+        result.database_lines = {
+            c.lineno
+            for fn in ast.walk(before)
+            if isinstance(fn, ast.FunctionDef) and fn.name == "__init__"
+            for c in ast.walk(fn)
+            if isinstance(c, ast.Call)
+            and isinstance(c.func, ast.Name)
+            and c.func.id.startswith("InfluxDBClient")
+        }
+        result.notes.append(
+            FluxNote(
+                "flux-wrapper",
+                min(result.database_lines, default=0),
+                "InfluxDBClient3 gets database= from the attribute the service's Flux names its bucket by; "
+                "SQL from .flux files that named a literal bucket runs on that database too",
+            )
+        )
+    result.text = apply_edits(text, edits)
+    return result
+
+
+def _database(tree: ast.Module, text: str, files: Mapping[str, str]) -> list[Edit]:
+    """`database=P` for an `InfluxDBClient3(...)` built without one in an `__init__` that keeps P as the
+    attribute the service's Flux names its bucket by (`from(bucket: "{self.db.bucket}")` -> `bucket`)."""
+    names = flux_bucket_attrs(files)
+    if len(names) != 1:
+        return []
+    (attr,) = names
+    edits = []
+    for fn in ast.walk(tree):
+        if not (isinstance(fn, ast.FunctionDef) and fn.name == "__init__"):
+            continue
+        params = {a.arg for a in fn.args.args}
+        kept = [
+            n.value.id
+            for n in ast.walk(fn)
+            if isinstance(n, ast.Assign)
+            and len(n.targets) == 1
+            and ast.unparse(n.targets[0]) == f"self.{attr}"
+            and isinstance(n.value, ast.Name)
+            and n.value.id in params
+        ]
+        if len(kept) != 1:
+            continue
+        for call in ast.walk(fn):
+            if (
+                isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Name)
+                and call.func.id == "InfluxDBClient3"
+                and not any(k.arg == "database" for k in call.keywords)
+                and not any(isinstance(a, ast.Starred) for a in call.args)
+            ):
+                end = span(call)[1]
+                edits.append(Edit((end[0], end[1] - 1), (end[0], end[1] - 1), f", database={kept[0]}"))
+    return edits
+
+
+def flux_bucket_attrs(files: Mapping[str, str]) -> set[str]:
+    """The attribute names Flux f-strings of the service take their bucket from (`{db.bucket}` -> bucket)."""
+    from fleetshift.recipes.influxdb.flux.find import flux_strings
+    from fleetshift.recipes.influxdb.flux.long import bucket_of
+
+    out: set[str] = set()
+    for path, source in files.items():
+        if not path.endswith(".py") or "bucket" not in source:
+            continue
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for s in flux_strings(tree, source):
+            b = bucket_of(s.text) if not s.fragment else None
+            m = HOLE_RE.fullmatch(b or "")
+            if m:
+                code = s.holes[int(m.group(1))]
+                out.add(code.rsplit(".", 1)[-1])
+    return out
+
+
+def _wrappers_of(tree: ast.Module):
+    """Wrappers of a module after the recipe's own rewrite (its influxdb_client imports may be gone)."""
+    from fleetshift.recipes.influxdb.flux.find import wrappers
+
+    return [w for w in wrappers(tree) if _is_query_api(w.call.func.value, tree)]  # type: ignore[attr-defined]
+
+
+def _is_query_api(receiver: ast.expr, tree: ast.Module) -> bool:
+    if isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Attribute):
+        return receiver.func.attr == "query_api"
+    want = ast.unparse(receiver)
+    return any(
+        isinstance(n, ast.Assign)
+        and len(n.targets) == 1
+        and ast.unparse(n.targets[0]) == want
+        and isinstance(n.value, ast.Call)
+        and isinstance(n.value.func, ast.Attribute)
+        and n.value.func.attr == "query_api"
+        for n in ast.walk(tree)
+    )
+
+
+def _flatten(outer: ast.For, inner: ast.For, iter_text: str, text: str) -> list[Edit]:
+    """`for T in X:\\n    for R in T.records:\\n        BODY` -> `for R in X.to_pylist():\\n    BODY`."""
+    lines = text.splitlines()
+    first = inner.body[0]
+    shift = inner.col_offset - outer.col_offset
+    target = ast.get_source_segment(text, inner.target) or ast.unparse(inner.target)
+    edits = [
+        Edit(
+            (outer.lineno, outer.col_offset),
+            (first.lineno, first.col_offset),
+            f"for {target} in {iter_text}:\n" + " " * (first.col_offset - shift),
+        )
+    ]
+    for ln in range(first.lineno + 1, (inner.end_lineno or first.lineno) + 1):
+        line = lines[ln - 1]
+        if line[:shift].strip() == "" and len(line) >= shift:
+            edits.append(Edit((ln, 0), (ln, shift), ""))
+    return edits

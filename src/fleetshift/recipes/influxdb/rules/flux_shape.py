@@ -1,0 +1,25 @@
+"""code reads Flux-only columns of the records (`_start`, `_stop`, `table`, `result`)
+
+SQL rows carry _time, _measurement, _field, _value and tags only: compute the window bounds in Python, or
+select them in the SQL (`<start> AS _start`)
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from fleetshift.recipes.influxdb.facts import Facts
+from fleetshift.recipes.influxdb.rules import SQL_DOCS
+from fleetshift.recipes.rule import HUMAN, rule
+
+RULE = rule(__name__, __doc__, HUMAN, link=SQL_DOCS, order=35)
+
+
+def check(node: ast.AST, facts: Facts) -> Iterator[str]:
+    """A Flux string whose readers read `_start`/`_stop`/`table`/`result`."""
+    from fleetshift.recipes.influxdb.flux.sites import module_flux
+
+    plan = module_flux(facts.tree, facts.text).strings.get(id(node))
+    if plan is not None and plan.unread:
+        yield plan.message()
