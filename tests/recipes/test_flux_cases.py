@@ -175,12 +175,13 @@ CASES = [
     ),
     Case("flux-wrapper-manual", V3_GATEWAY),
     Case("flux-shape", START_STOP, findings=("flux-shape",)),
+    Case("flux-manual", 'HELP = "a query is from(bucket: ...) piped into filters"\n'),
     Case(
-        "flux",
+        "flux-manual",
         START_STOP.replace('row["_start"], row["_stop"], ', "").replace(
             "-1h)", '-1h)\n          |> keep(columns: ["_time", "_value"])'
         ),
-        findings=("flux",),
+        findings=("flux-manual",),
         name="renamed-value",
     ),
     Case("flux-shape", "def windows(rows):\n    return [(r['_start'], r['_value']) for r in rows]\n"),

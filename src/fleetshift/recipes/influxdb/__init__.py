@@ -93,9 +93,8 @@ class InfluxDB3Recipe(Recipe):
     # ---- rewriting -----------------------------------------------------------------------------------
 
     def rewrite_python(self, path: str, text: str, kind: FileKind, ctx: RewriteContext) -> RewriteResult:
-        from fleetshift.recipes.influxdb.rewrite import rewrite_module
-
         from fleetshift.recipes.influxdb.flux.migrate import migrate_strings, migrate_wrappers
+        from fleetshift.recipes.influxdb.rewrite import rewrite_module
 
         buckets, bucket_attrs = self._service_buckets(ctx)
         try:
