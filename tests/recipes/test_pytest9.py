@@ -564,6 +564,182 @@ OTHER_CASES = [
         "list argvalues",
         'import pytest\n\n\n@pytest.mark.parametrize("x", [1, 2])\ndef test_a(x):\n    pass\n',
     ),
+    _rewrite(
+        "parametrize-generator",
+        "local generator helper, module-level generator variable, itertools and argvalues=",
+        """\
+        import itertools
+
+        import pytest
+
+
+        def cases():
+            for i in range(3):
+                yield i, i * 2
+
+
+        PAIRS = (p for p in cases())
+
+
+        @pytest.mark.parametrize(("a", "b"), cases(), ids=str)
+        def test_local(a, b):
+            assert b == 2 * a
+
+
+        @pytest.mark.parametrize(("a", "b"), PAIRS)
+        def test_var(a, b):
+            assert b == 2 * a
+
+
+        @pytest.mark.parametrize(argnames="x,y", argvalues=itertools.product([1], [2]))
+        def test_product(x, y):
+            assert x < y
+        """,
+        """\
+        import itertools
+
+        import pytest
+
+
+        def cases():
+            for i in range(3):
+                yield i, i * 2
+
+
+        PAIRS = (p for p in cases())
+
+
+        @pytest.mark.parametrize(("a", "b"), list(cases()), ids=str)
+        def test_local(a, b):
+            assert b == 2 * a
+
+
+        @pytest.mark.parametrize(("a", "b"), list(PAIRS))
+        def test_var(a, b):
+            assert b == 2 * a
+
+
+        @pytest.mark.parametrize(argnames="x,y", argvalues=list(itertools.product([1], [2])))
+        def test_product(x, y):
+            assert x < y
+        """,
+    ),
+    Case(
+        "parametrize-generator",
+        """\
+        import pytest
+        from helpers import payloads as load
+
+        from tests import helpers
+
+        from .conftest import ids_of, ROWS
+
+
+        @pytest.mark.parametrize("payload", load())
+        @pytest.mark.parametrize("n", helpers.numbers(), ids=str)
+        def test_api(payload, n):
+            assert payload and n
+
+
+        @pytest.mark.parametrize("row", ROWS)
+        def test_rows(row):
+            assert row
+
+
+        def pytest_generate_tests(metafunc):
+            metafunc.parametrize("i", ids_of(2))
+        """,
+        """\
+        import pytest
+        from helpers import payloads as load
+
+        from tests import helpers
+
+        from .conftest import ids_of, ROWS
+
+
+        @pytest.mark.parametrize("payload", list(load()))
+        @pytest.mark.parametrize("n", list(helpers.numbers()), ids=str)
+        def test_api(payload, n):
+            assert payload and n
+
+
+        @pytest.mark.parametrize("row", list(ROWS))
+        def test_rows(row):
+            assert row
+
+
+        def pytest_generate_tests(metafunc):
+            metafunc.parametrize("i", list(ids_of(2)))
+        """,
+        path="svc/tests/test_api.py",
+        name="helpers imported from the service's own modules (annotated, yielding, a module, a variable)",
+        extra_files={
+            "svc/tests/helpers.py": (
+                "from collections.abc import Iterator\nfrom typing import Generator\n\n\n"
+                "def payloads() -> Iterator[dict]:\n    return iter([{'a': 1}])\n\n\n"
+                "def numbers() -> 'Generator[int, None, None]':\n    return (n for n in range(2))\n"
+            ),
+            "svc/tests/conftest.py": "def ids_of(n):\n    yield from range(n)\n\n\nROWS = map(str, range(2))\n",
+        },
+    ),
+    Case(
+        "parametrize-generator",
+        """\
+        import pytest
+        from helpers import rows
+
+
+        def cases():
+            return [(1, 2)]
+
+
+        def gen():
+            yield 1
+
+
+        def map(*values):
+            return list(values)
+
+
+        VALUES = [1, 2]
+
+
+        @pytest.mark.parametrize(("a", "b"), cases())
+        def test_a(a, b):
+            assert a < b
+
+
+        @pytest.mark.parametrize("x", list(gen()), ids=str)
+        def test_b(x):
+            assert x
+
+
+        @pytest.mark.parametrize("x", VALUES)
+        def test_c(x):
+            assert x
+
+
+        @pytest.mark.parametrize("x", rows())
+        def test_d(x):
+            assert x
+
+
+        @pytest.mark.parametrize("x", map(1, 2))
+        def test_e(x):
+            assert x
+        """,
+        path="svc/tests/test_x.py",
+        name="list helpers, an already wrapped generator, a list variable, a local map",
+        extra_files={"svc/tests/helpers.py": "def rows():\n    return [1, 2]\n"},
+    ),
+    Case(
+        "parametrize-generator",
+        'import pytest\n\n\n@pytest.mark.parametrize("x", (i for i in range(3)))\ndef test_a(x):\n    pass\n',
+        path="svc/tests/test_x.py",
+        name="a target that stays on pytest 9.0",
+        targets={"pytest": ">=9.0.2,<9.1"},
+    ),
     _noop(
         "hook-path-args-human",
         "pathlib argument",

@@ -516,3 +516,127 @@ def test_a_project_without_pytest_asyncio_gets_no_asyncio_config() -> None:
     )
     new_files, findings = migrate(files)
     assert new_files == files and not [f for f in findings if f.recipe == "pytest-asyncio"], findings
+
+
+# pytest 9.1: a non-Collection iterable as parametrize argvalues warns PytestRemovedIn10Warning at collection,
+# which stops the module's collection where warnings are errors. One module per kind of one-shot iterator
+# (helper imported from the tests' helpers, a helpers.<function> call, a local generator with a module-level
+# generator variable and itertools, metafunc.parametrize in conftest), and one that is fine as it is.
+PARAMETRIZE_GENERATORS = {
+    "pytest.ini": "[pytest]\nfilterwarnings =\n    error\n",
+    "tests/helpers.py": """\
+    from collections.abc import Iterator
+
+
+    def payloads() -> Iterator[dict]:
+        return iter([{"id": 1}, {"id": 2}])
+
+
+    def pairs():
+        for i in range(3):
+            yield i, i * 2
+
+
+    def rows():
+        return [(1, "a"), (2, "b")]
+    """,
+    "tests/conftest.py": """\
+    def sizes():
+        yield from (1, 2, 3)
+
+
+    def pytest_generate_tests(metafunc):
+        if "size" in metafunc.fixturenames:
+            metafunc.parametrize("size", sizes())
+    """,
+    "tests/test_imported.py": """\
+    import pytest
+    from helpers import pairs
+
+
+    @pytest.mark.parametrize(("a", "b"), pairs(), ids=str)
+    def test_pairs(a, b):
+        assert b == 2 * a
+    """,
+    "tests/test_module_call.py": """\
+    import helpers
+    import pytest
+
+
+    @pytest.mark.parametrize("payload", helpers.payloads())
+    def test_payload(payload):
+        assert payload["id"] > 0
+    """,
+    "tests/test_local.py": """\
+    import itertools
+
+    import pytest
+
+
+    def cases():
+        yield "a"
+        yield "b"
+
+
+    LETTERS = (c.upper() for c in "xy")
+
+
+    @pytest.mark.parametrize("name", cases())
+    def test_local_helper(name):
+        assert name in "ab"
+
+
+    @pytest.mark.parametrize("letter", LETTERS)
+    def test_module_variable(letter):
+        assert letter.isupper()
+
+
+    @pytest.mark.parametrize(argnames=("x", "y"), argvalues=itertools.product([1, 2], [3]))
+    def test_product(x, y):
+        assert x < y
+    """,
+    "tests/test_generated.py": "def test_size(size):\n    assert size > 0\n",
+    "tests/test_fine.py": """\
+    import pytest
+    from helpers import pairs, rows
+
+
+    @pytest.mark.parametrize(("a", "b"), list(pairs()))
+    def test_wrapped(a, b):
+        assert b == 2 * a
+
+
+    @pytest.mark.parametrize(("n", "s"), rows())
+    def test_rows(n, s):
+        assert n > 0 and s
+    """,
+}
+
+
+def test_parametrize_generators_fail_unmigrated_and_pass_migrated(tmp_path: Path) -> None:
+    files = _files(PARAMETRIZE_GENERATORS)
+    old = run_pytest(uv_env(["pytest==8.3.5"]), _write(tmp_path / "old", files))
+    assert old.returncode == 0, old.stdout + old.stderr
+    before = _passed(old.stdout)
+    assert before == 19, old.stdout
+    new_files, findings = rewrite_files("pytest", files)
+    assert not [f for f in findings if f.severity is Severity.HUMAN], findings
+    assert new_files["svc/tests/test_fine.py"] == files["svc/tests/test_fine.py"]
+    assert "list(pairs())" in new_files["svc/tests/test_imported.py"]
+    assert "list(helpers.payloads())" in new_files["svc/tests/test_module_call.py"]
+    assert 'metafunc.parametrize("size", list(sizes()))' in new_files["svc/tests/conftest.py"]
+    local = new_files["svc/tests/test_local.py"]
+    assert "list(cases())" in local and "list(LETTERS)" in local and "argvalues=list(itertools.product(" in local
+    for version in ("9.1.0", "9.2.0"):
+        env = uv_env([f"pytest=={version}"])
+        res = run_pytest(env, _write(tmp_path / f"unmigrated-{version}", files))
+        out = res.stdout + res.stderr
+        # every module with a one-shot iterator fails to collect; the one that is fine does not
+        assert res.returncode == 2 and "4 errors during collection" in out, out
+        assert out.count("Passing a non-Collection iterable to parametrize is deprecated") >= 4, out
+        res = run_pytest(env, _write(tmp_path / f"migrated-{version}", new_files))
+        out = res.stdout + res.stderr
+        assert res.returncode == 0 and _passed(out) == before, out
+    # a campaign that stays on pytest 9.0 (no 9.1 release admitted) leaves the code alone
+    kept, _ = rewrite_files("pytest", files, targets={"pytest": "==9.0.3"})
+    assert kept == files

@@ -107,10 +107,11 @@ class PytestRecipe(Recipe):
     def rewrite_module(
         self, path: str, text: str, ctx: RewriteContext | None = None
     ) -> tuple[str, list[Finding]]:
-        """Rewrite one Python file; returns the new text and findings."""
+        """Rewrite one Python file (the context's files tell the rules what the modules it imports hold);
+        returns the new text and findings."""
         from fleetshift.recipes.pytest9.rewrite import rewrite_file
 
-        return rewrite_file(self, path, text, self.slugs(ctx))
+        return rewrite_file(self, path, text, self.slugs(ctx), ctx.files if ctx is not None else None)
 
     def rewrite_config_text(
         self, path: str, text: str, ctx: RewriteContext | None = None

@@ -35,6 +35,7 @@ class Facts:
     nodes: Mapping[type, tuple[ast.AST, ...]] = field(default_factory=dict)  # every node by its type
     active: frozenset[str] = frozenset()  # slugs of the rules the run applies (empty for detection)
     code_imports: ImportMap | None = None  # the LibCST tree's top-level imports (when rewriting)
+    files: Mapping[str, str] = field(default_factory=dict)  # the service's files by path (when rewriting)
 
     def of(self, *kinds: type[N]) -> Iterator[N]:
         """The module's nodes of these types, in walk order per type."""
@@ -47,6 +48,7 @@ def facts_of(
     tree: ast.Module,
     active: frozenset[str] = frozenset(),
     code_imports: ImportMap | None = None,
+    files: Mapping[str, str] | None = None,
 ) -> Facts:
     """The facts of one parsed module: its imports and its nodes by type, from one walk."""
     nodes: dict[type, list[ast.AST]] = {}
@@ -60,6 +62,7 @@ def facts_of(
         {k: tuple(v) for k, v in nodes.items()},
         active,
         code_imports,
+        files or {},
     )
 
 
@@ -77,6 +80,18 @@ def is_parametrize(node: ast.Call, imports: Imports) -> bool:
         and isinstance(node.func.value, ast.Name)
         and node.func.value.id == "metafunc"
     )
+
+
+def yields(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether `fn` itself (not a nested function, class or lambda) yields."""
+    todo: list[ast.AST] = list(fn.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.Yield, ast.YieldFrom)):
+            return True
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            todo.extend(ast.iter_child_nodes(node))
+    return False
 
 
 class Metadata:

@@ -4,6 +4,7 @@ what the rules report (a human rule's `check` sites, a fix's own findings, the i
 from __future__ import annotations
 
 import ast
+from collections.abc import Mapping
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -16,15 +17,18 @@ from fleetshift.recipes.base import Recipe
 from fleetshift.recipes.pytest9.facts import facts_of
 
 
-def rewrite_file(recipe: Recipe, path: str, text: str, active: frozenset[str]) -> tuple[str, list[Finding]]:
-    """Rewrite one Python file with the rules whose slugs are in `active`; returns the new text and findings."""
+def rewrite_file(
+    recipe: Recipe, path: str, text: str, active: frozenset[str], files: Mapping[str, str] | None = None
+) -> tuple[str, list[Finding]]:
+    """Rewrite one Python file with the rules whose slugs are in `active` (`files`: the service's files, for
+    rules that look at the modules a file imports); returns the new text and findings."""
     try:
         module = cst.parse_module(text)
         tree = ast.parse(text)
     except (cst.ParserSyntaxError, SyntaxError) as exc:
         message = f"not parsed ({exc}); nothing rewritten"
         return text, [recipe.finding(path, 0, "hook-path-args", message, Severity.ERROR)]
-    facts = facts_of(path, tree, active, pcs.ImportMap(module))
+    facts = facts_of(path, tree, active, pcs.ImportMap(module), files)
     rules = [m for m in recipe.rule_modules if m.rule.slug in active]
     findings = []
     for m in rules:

@@ -9,7 +9,7 @@ import ast
 from collections.abc import Iterable, Iterator
 
 from fleetshift.recipes import _pytest_config as pc
-from fleetshift.recipes.pytest9.facts import Facts, Site
+from fleetshift.recipes.pytest9.facts import Facts, Site, yields
 from fleetshift.recipes.rule import HUMAN, rule
 
 RULE = rule(__name__, __doc__, HUMAN, since="8.4", order=17)
@@ -33,15 +33,3 @@ def _tests(body: Iterable[ast.stmt], facts: Facts, collected: bool) -> Iterator[
             and yields(node)
         ):
             yield node, ""
-
-
-def yields(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    """Whether `fn` itself (not a nested function, class or lambda) yields."""
-    todo: list[ast.AST] = list(fn.body)
-    while todo:
-        node = todo.pop()
-        if isinstance(node, (ast.Yield, ast.YieldFrom)):
-            return True
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-            todo.extend(ast.iter_child_nodes(node))
-    return False
