@@ -527,6 +527,50 @@ class TestOutcome:
 
 
 @dataclass(frozen=True)
+class ApiDiagnostic:
+    """One diagnostic of the API check: a use of a library's name the installed release does not support
+    (`file` fleet-relative, `code` the checker's error code: attr-defined, operator, call-arg, unused-coroutine)."""
+
+    file: str
+    line: int
+    column: int
+    code: str
+    message: str
+    hint: str = ""
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    def key(self) -> tuple[str, str, str]:
+        """What matches it on the other side of a migration: lines move, the file, code and message do not."""
+        return (self.file, self.code, self.message)
+
+    def describe(self) -> str:
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{self.where}: {self.message} [{self.code}]{hint}"
+
+
+@dataclass(frozen=True)
+class ApiCheck:
+    """The API check of one environment: a type checker run on the service's files that use the migrated
+    libraries, with those libraries installed. On the baseline `diagnostics` holds every diagnostic of the
+    checked files; after the migration only those that involve the migrated libraries' names."""
+
+    checker: str
+    files: tuple[str, ...] = ()  # fleet-relative
+    packages: tuple[str, ...] = ()  # the migrated distributions the check is about
+    diagnostics: tuple[ApiDiagnostic, ...] = ()
+    error: str = ""  # why the check could not run ("" when it ran)
+    log: str = ""
+    duration: float = 0.0
+
+    @property
+    def ran(self) -> bool:
+        return not self.error
+
+
+@dataclass(frozen=True)
 class TestRun:
     """A service's tests run once in an isolated environment, on its old ("old") or new ("new") pins.
 
@@ -553,6 +597,7 @@ class TestRun:
     sources: tuple[str, ...] = ()  # where the install list came from: "poetry.lock", "hatch env default" ...
     python: str = ""  # the interpreter version the environment ran on
     command: str = ""  # the test command as run
+    api: ApiCheck | None = None  # the API check in the same environment (None: not run)
 
     def outcome(self, test_id: str) -> TestOutcome | None:
         for o in self.outcomes:
@@ -621,6 +666,7 @@ class Verdict:
     files: tuple[str, ...] = ()
     state: VerdictState | None = None  # None: derived from passed/skipped for records written before states
     renamed: tuple[tuple[str, str], ...] = ()  # (id on the baseline, id after): only the parametrize id changed
+    api_regressions: tuple[ApiDiagnostic, ...] = ()  # API check diagnostics after that the baseline did not have
 
     @property
     def outcome(self) -> VerdictState:
@@ -649,6 +695,8 @@ def to_jsonable(obj: Any) -> Any:
 
 __all__ = [
     "Action",
+    "ApiCheck",
+    "ApiDiagnostic",
     "ChangeSet",
     "FileChange",
     "Finding",

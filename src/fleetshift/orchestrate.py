@@ -215,7 +215,8 @@ class Campaign:
         opts = self.config.options(sp.service, service.path)
         self._step(sp.service, "baseline", StepStatus.RUNNING)
         run = verify.baseline(self.root, service, self.run_dir, timeout=self._timeout(service),
-                              test_command=opts.test_command, options=opts, config_file=self.config.source)
+                              test_command=opts.test_command, options=opts, config_file=self.config.source,
+                              api_packages=self._moved_packages())
         detail = run.summary() if run.state is RunState.RAN else verify.unverifiable_reason(run)
         self._step(sp.service, "baseline", StepStatus.DONE if run.state is RunState.RAN else StepStatus.FAILED, detail)
         with self._lock:

@@ -80,7 +80,27 @@ def _tests(run: dict[str, Any] | None) -> dict[str, Any] | None:
         "log": run.get("log", ""),
         "cached": run.get("cached", False),
         "error": run.get("error", ""),
+        "api_check": _api(run.get("api")),
     }
+
+
+def _api(api: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The API check of one side: what ran, on which files, against which packages, and what it found."""
+    if not api:
+        return None
+    return {
+        "checker": api.get("checker", ""),
+        "files": api.get("files", []),
+        "packages": api.get("packages", []),
+        "diagnostics": len(api.get("diagnostics", [])),
+        "error": api.get("error", ""),
+        "log": api.get("log", ""),
+        "duration": round(api.get("duration", 0.0), 2),
+    }
+
+
+def _where(d: dict[str, Any]) -> dict[str, Any]:
+    return {**d, "where": f"{d.get('file', '')}:{d.get('line', 0)}"}
 
 
 def build_results(run_dir: Path) -> dict[str, Any]:
@@ -118,6 +138,7 @@ def build_results(run_dir: Path) -> dict[str, Any]:
                 "files_changed": v.get("files", []),
                 "tests": {"before": _tests(v.get("baseline")), "after": _tests(v.get("after"))},
                 "failing_tests": v.get("regressions", []),
+                "api_regressions": [_where(d) for d in v.get("api_regressions", [])],
                 "pre_existing_failures": v.get("pre_existing", []),
                 "renamed_tests": renamed,
                 "missing_tests": v.get("missing", []),
@@ -175,6 +196,7 @@ def build_results(run_dir: Path) -> dict[str, Any]:
                     "name": s["name"],
                     "reason": s["reason"],
                     "failing_tests": s["failing_tests"],
+                    "api_regressions": [d["where"] for d in s["api_regressions"]],
                     "log": s["log"],
                 }
                 for s in services
@@ -252,6 +274,7 @@ def _execution(r: dict[str, Any]) -> str:
         for f in s["failed_services"]:
             out.append(f"- **{f['name']}**: {f['reason']}\n")
             out += [f"  - `{t}`\n" for t in f["failing_tests"]]
+            out += [f"  - API: `{w}`\n" for w in f.get("api_regressions", [])]
     return "".join(out)
 
 
@@ -287,7 +310,7 @@ def _test_report(r: dict[str, Any]) -> str:
     for svc in r["services"]:
         unproven = svc["verdict"] in {"unverifiable", "not-verified"}
         if not (svc["failing_tests"] or svc["pre_existing_failures"] or svc["renamed_tests"] or unproven
-                or svc["missing_tests"]):  # fmt: skip
+                or svc["missing_tests"] or svc.get("api_regressions")):  # fmt: skip
             continue
         out.append(f"\n## {svc['name']} — {svc['verdict_label']}\n\n")
         if unproven:
@@ -298,6 +321,10 @@ def _test_report(r: dict[str, Any]) -> str:
                 py = f" on Python {t['python']}" if t.get("python") else ""
                 out.append(f"- {side}: `{t['command']}`{py} [{t.get('state', 'ran')}]; log: `{t['log']}`\n")
         out += [f"- regression: `{t}`\n" for t in svc["failing_tests"]]
+        out += [
+            f"- API regression (the tests do not reach it): `{d['where']}` {d['message']} [{d['code']}]\n"
+            for d in svc.get("api_regressions", [])
+        ]
         out += [
             f"- pre-existing (failing before and after, not blamed): `{t}`\n"
             for t in svc["pre_existing_failures"]

@@ -18,10 +18,21 @@ Modules: `envs` (what to install, uv environments), `runs` (pytest via JUnit XML
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from fleetshift.config import ServiceOptions
-from fleetshift.model import RunState, Service, TestOutcome, TestRun, TestStatus, Verdict, VerdictState
+from fleetshift.model import (
+    ApiDiagnostic,
+    RunState,
+    Service,
+    TestOutcome,
+    TestRun,
+    TestStatus,
+    Verdict,
+    VerdictState,
+)
+from fleetshift.verify.apicheck import check_packages, files_using, library_names, new_diagnostics, run_check
 from fleetshift.verify.cache import baseline, baseline_cache_path, baseline_key, run_from_json, shadow_tree
 from fleetshift.verify.envs import (
     BASELINE_CACHE_DIR,
@@ -69,7 +80,8 @@ def after(
     config_file: str = "",
 ) -> TestRun:
     """The service's tests on its new pins (its files as they are now); the "new" environment is kept for
-    the health check. `options` (the service's config), `before` (the service as discovered before the
+    the health check, where the API check also runs on the Python files the migration touched (`old_files`)
+    against the moved packages (`upgrade`, test tooling aside). `options` (the service's config), `before` (the service as discovered before the
     rewrite), `upgrade` (targets and replaced packages) and `old_files` go to `make_env`, which keeps a lock's
     versions but the moved ones; the test command's environment gets `extra_env` or else `options.env`."""
     env = make_env(
@@ -89,7 +101,24 @@ def after(
     )
     if extra_env is None and options is not None:
         extra_env = options.env
-    return run_tests(root, service, env, run_dir, timeout=timeout, test_command=test_command, extra_env=extra_env)
+    run = run_tests(root, service, env, run_dir, timeout=timeout, test_command=test_command, extra_env=extra_env)
+    packages = check_packages(upgrade)
+    touched = [f for f in (old_files or {}) if f.endswith(".py") and _in_service(service, f)]
+    if env.ok and packages and touched:
+        logs = log_dir(run_dir, service)
+        modules, _ = library_names(env.python, packages, logs)
+        modules |= {p.replace("-", "_") for p in packages}
+        checked = set(files_using(root, service, modules))  # as the baseline chose: files importing them
+        files = [f for f in touched if f in checked]
+        api = run_check(root, service, env.python, files, packages, logs, label="new",
+                        python_version=env.python_version)  # fmt: skip
+        run = replace(run, api=api)
+    return run
+
+
+def _in_service(service: Service, file: str) -> bool:
+    base = service.path.strip("/")
+    return not base or base == "." or file.startswith(base + "/")
 
 
 def _base_id(test_id: str) -> str:
@@ -202,17 +231,37 @@ def compare(baseline: TestRun | None, after: TestRun) -> Verdict:
                   f"{_log_of(after)}")
         return Verdict(name, False, reason, (), pre_existing, fixed, missing, after.error, after.log, baseline, after,
                        state=state.FAILED, renamed=renamed)  # fmt: skip
+    api_new = new_diagnostics(baseline.api if baseline is not None else None, after.api)
+    api_note = api_summary(after, api_new)
     if regressions:
         shown = ", ".join(regressions[:5]) + (
             f" and {len(regressions) - 5} more" if len(regressions) > 5 else ""
         )
-        reason = f"{len(regressions)} regression(s): {shown}; {counts}{note} {_log_of(after)}"
+        reason = f"{len(regressions)} regression(s): {shown}; {counts}{note}{api_note} {_log_of(after)}"
+        passed = False
+    elif api_new:
+        reason = f"{after.kind}: {counts}{note}{api_note} (log: {after.api.log if after.api else ''})"
         passed = False
     else:
-        reason = f"{after.kind}: {counts}{note}"
+        reason = f"{after.kind}: {counts}{note}{api_note}"
         passed = True
     return Verdict(name, passed, reason, regressions, pre_existing, fixed, missing, after.error, after.log,
-                   baseline, after, state=state.PASSED if passed else state.FAILED, renamed=renamed)  # fmt: skip
+                   baseline, after, state=state.PASSED if passed else state.FAILED, renamed=renamed,
+                   api_regressions=api_new)  # fmt: skip
+
+
+def api_summary(after: TestRun, new: tuple[ApiDiagnostic, ...]) -> str:
+    """The API check in a verdict's reason: its regressions with file:line, or what it checked."""
+    api = after.api
+    if api is None or (api.ran and not api.files):
+        return ""
+    if not api.ran:
+        return f"; API check not run: {api.error}"
+    if new:
+        shown = "; ".join(d.describe() for d in new[:5]) + (f"; and {len(new) - 5} more" if len(new) > 5 else "")
+        return f"; {len(new)} API regression(s) ({api.checker}, the new release of {', '.join(api.packages)}): {shown}"
+    return f"; API check ({api.checker}): {len(api.files)} touched file(s) clean against {', '.join(api.packages)}"
+
 
 
 __all__ = [
@@ -222,6 +271,7 @@ __all__ = [
     "Env",
     "InstallPlan",
     "after",
+    "api_summary",
     "as_baseline",
     "baseline",
     "baseline_cache_path",

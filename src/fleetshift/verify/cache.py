@@ -9,7 +9,7 @@ import posixpath
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,12 +24,14 @@ from fleetshift.model import (
     TestStatus,
     to_jsonable,
 )
+from fleetshift.verify.apicheck import api_from_json, check_packages, files_using, library_names, run_check
 from fleetshift.verify.envs import (
     BASELINE_CACHE_DIR,
     CACHE_VERSION,
     DEFAULT_TIMEOUT,
     ENVS_DIR,
     _service_slug,
+    log_dir,
     make_env,
     remove_env,
 )
@@ -152,6 +154,7 @@ def run_from_json(data: Mapping[str, object]) -> TestRun:
     d["requirements"] = tuple(d.get("requirements", ()))  # type: ignore[arg-type]
     d["sources"] = tuple(d.get("sources", ()))  # type: ignore[arg-type]
     d["state"] = RunState(d.get("state", RunState.RAN.value))
+    d["api"] = api_from_json(d.get("api"))  # type: ignore[arg-type]
     return TestRun(outcomes=outcomes, **d)  # type: ignore[arg-type]
 
 
@@ -173,6 +176,7 @@ def baseline(
     old_files: Mapping[str, bytes | None] | None = None,
     options: ServiceOptions | None = None,
     config_file: str = "",
+    api_packages: Iterable[str] = (),
 ) -> TestRun:
     """The service's tests on its old pins, as it is before rewriting; cached, so a second call on unchanged
     files returns the stored run (`cached` True) without installing anything.
@@ -180,10 +184,14 @@ def baseline(
     `old_files` (fleet-relative path -> bytes before this run, None if it did not exist) puts back files this
     run already rewrote — e.g. a shared library migrated in an earlier phase — in a scratch copy of the
     service and its local dependencies; the fleet itself is not touched.
+
+    `api_packages` (the distributions the campaign moves) turns on the API check in the same environment, on
+    the files that import them: every diagnostic is kept, for the run on the new pins to be compared with.
     """
     root = Path(root).resolve()
     env_root = Path(env_root or root / ENVS_DIR)
     extra_env = dict(options.env) if options else {}
+    packages = check_packages(api_packages)
     with tempfile.TemporaryDirectory(prefix="fleetshift-baseline-") as scratch:
         source = shadow_tree(root, service, old_files, Path(scratch)) if old_files else root
         try:
@@ -194,7 +202,8 @@ def baseline(
             interp = None  # make_env records the error as an install failure
         key = baseline_key(
             source, service, python=str(interp.path) if interp else python, pin_overrides=pin_overrides,
-            test_command=test_command + "".join(f"\0{k}={v}" for k, v in sorted(extra_env.items())),
+            test_command=test_command + "".join(f"\0{k}={v}" for k, v in sorted(extra_env.items()))
+            + "".join(f"\0api:{p}" for p in packages),
             options=options, python_version=interp.version if interp else "",
         )  # fmt: skip
         cache = baseline_cache_path(root, service, key)
@@ -210,6 +219,14 @@ def baseline(
             source, service, env, run_dir, timeout=timeout, test_command=test_command, extra_env=extra_env
         )
         run = as_baseline(replace(run, sources=run.sources or env.sources, python=run.python or env.python_version))
+        if env.ok and packages:
+            logs = log_dir(run_dir, service)
+            modules, _ = library_names(env.python, packages, logs)
+            modules |= {p.replace("-", "_") for p in packages}
+            files = files_using(source, service, modules)
+            api = run_check(source, service, env.python, files, packages, logs, label="old",
+                            python_version=env.python_version, keep_all=True)  # fmt: skip
+            run = replace(run, api=api)
         if not keep_env:
             remove_env(root, service, "old", env_root)
     if run.ran:  # an install or a hang may be passing trouble (network): try again next time
