@@ -965,6 +965,29 @@ def test_no_config_creates_pytest_ini_or_pyproject_table() -> None:
     )
 
 
+def test_every_missing_name_is_flagged_at_its_line() -> None:
+    src = """\
+    import pytest_asyncio
+    import pytest_asyncio.plugin
+    from pytest_asyncio.plugin import SubRequest, event_loop, Mode
+
+
+    def helper():
+        pytest_asyncio.plugin.wrap_in_sync(None)
+        return pytest_asyncio.fixture, pytest_asyncio.plugin.Mode.STRICT, pytest_asyncio.plugin.event_loop
+    """
+    new, findings = rewrite(R, src, extra_files=CONFIGURED)
+    flagged = sorted((f.line, f.message.split(" ")[0]) for f in findings if f.rule == rid("removed-import"))
+    assert flagged == [
+        (3, "pytest_asyncio.plugin.event_loop"),
+        (7, "pytest_asyncio.plugin.wrap_in_sync"),
+        (8, "pytest_asyncio.plugin.event_loop"),
+    ]
+    assert "from pytest_asyncio.plugin import event_loop, Mode\nfrom _pytest.fixtures import SubRequest\n" in new
+    sites = sorted((s.line, s.rule) for s in detect(R, src) if s.rule.endswith("import"))
+    assert sites == [(3, rid("removed-import")), (3, rid("subrequest-import")), (7, rid("removed-import")), (8, rid("removed-import"))]
+
+
 # ---- scope: test code of services that use pytest-asyncio ----------------------------------------------
 
 PRODUCTION = """\
@@ -1416,5 +1439,31 @@ CASES = [
     Case("get-event-loop", PRODUCTION, path="svc/app/server.py", extra_files=CONFIGURED, name="production-code"),
     Case("get-event-loop-sync", PRODUCTION, path="svc/app/server.py", extra_files=CONFIGURED, name="production-code"),
     Case("default-loop-scope", "[pytest]\naddopts = -ra\n", path="svc/pytest.ini", name="service-without-pytest-asyncio"),
+    Case(
+        "subrequest-import",
+        "import pytest\nfrom pytest_asyncio.plugin import Mode, SubRequest\n\n\n"
+        "@pytest.fixture(params=[1])\ndef one(request: SubRequest):\n    return request.param\n",
+        "import pytest\nfrom pytest_asyncio.plugin import Mode\nfrom _pytest.fixtures import SubRequest\n\n\n"
+        "@pytest.fixture(params=[1])\ndef one(request: SubRequest):\n    return request.param\n",
+        path=TEST,
+        extra_files=CONFIGURED,
+    ),
+    _quiet(
+        "subrequest-import",
+        "import pytest\nfrom _pytest.fixtures import SubRequest\n\n\n"
+        "@pytest.fixture(params=[1])\ndef one(request: SubRequest):\n    return request.param\n",
+    ),
+    Case(
+        "removed-import",
+        "import pytest_asyncio.plugin\nfrom pytest_asyncio.plugin import event_loop, wrap_in_sync\n",
+        findings=("removed-import",),
+        path=TEST,
+        extra_files=CONFIGURED,
+    ),
+    _quiet(
+        "removed-import",
+        "import pytest_asyncio.plugin\nfrom pytest_asyncio import fixture, is_async_test\n"
+        "from pytest_asyncio.plugin import Mode, unused_tcp_port\n\nMODE = pytest_asyncio.plugin.Mode.AUTO\n",
+    ),
     Case("loop-scope-mismatch", MODULE_SCOPED + "async def test_a(client_from_conftest):\n    pass\n", path=TEST, extra_files=AUTO_INI),
 ]

@@ -377,72 +377,6 @@ def migrate(files: dict[str, str]) -> tuple[dict[str, str], list[Finding]]:
     return files, f1 + f2
 
 
-@pytest.mark.parametrize("suite", list(SUITES))
-def test_suite_passes_before_and_after(suite: str, tmp_path: Path) -> None:
-    old_reqs, raw = SUITES[suite]
-    files = _files(raw)
-    old = run_pytest(uv_env(old_reqs), _write(tmp_path / "old", files), "-p", "no:randomly")
-    assert old.returncode == 0, old.stdout + old.stderr
-    before = _passed(old.stdout)
-    new_files, findings = migrate(files)
-    assert not [f for f in findings if f.severity is Severity.HUMAN], findings  # all of it is mechanical
-    assert migrate(new_files)[0] == new_files  # the chain is idempotent
-    for label, reqs in NEW.items():
-        res = run_pytest(
-            uv_env(reqs), _write(tmp_path / label, new_files), "-W", "error::pytest.PytestDeprecationWarning"
-        )
-        out = res.stdout + res.stderr
-        assert res.returncode == 0, f"{label}\n{out}\n" + "\n".join(
-            f"--- {p}\n{t}" for p, t in new_files.items()
-        )
-        assert "skipped" not in out and _passed(out) >= before, out
-
-
-def test_unmigrated_root_override_fails_on_new_versions(tmp_path: Path) -> None:
-    """The proof above can fail: the 0.21 suite as it is breaks on pytest 9 + pytest-asyncio 1.x."""
-    root = _write(tmp_path, _files(ROOT_SESSION_OVERRIDE))
-    res = run_pytest(uv_env(NEW["9.0.2+1.3.0"]), root)
-    # the override is now an ordinary fixture: tests and fixtures silently run in different loops (PA-2)
-    assert res.returncode == 1 and "attached to a different loop" in res.stdout, res.stdout
-    # pytest 9.2 + filterwarnings = error: the unset loop-scope default stops the run before any test (PA-6)
-    res = run_pytest(uv_env(NEW["9.2.0+1.5.0"]), root)
-    assert res.returncode == 3 and "asyncio_default_fixture_loop_scope" in res.stdout + res.stderr
-
-
-def test_false_claims_are_not_applied_and_would_break(tmp_path: Path) -> None:
-    """asyncio_mode = auto is kept (strict is the default) and scope="function" gets no loop_scope="function"."""
-    files = _files(ROOT_SESSION_OVERRIDE)
-    files["svc/tests/test_fn_scope.py"] = textwrap.dedent(
-        """\
-        import asyncio
-
-        import pytest
-
-
-        @pytest.fixture(scope="function")
-        async def fn_fixture():
-            return asyncio.get_running_loop()
-
-
-        async def test_fn(fn_fixture):
-            assert fn_fixture is asyncio.get_running_loop()
-        """
-    )
-    new_files, _ = migrate(files)
-    assert "asyncio_mode = auto" in new_files["svc/pytest.ini"]
-    assert 'loop_scope="function"' not in "".join(new_files.values())
-    assert (
-        '@pytest.fixture(scope="function")\nasync def fn_fixture' in new_files["svc/tests/test_fn_scope.py"]
-    )
-    env = uv_env(NEW["9.0.2+1.3.0"])
-    assert run_pytest(env, _write(tmp_path / "kept", new_files)).returncode == 0
-    # applying the false claim (removing asyncio_mode) breaks the migrated suite on the new versions
-    broken = dict(new_files)
-    broken["svc/pytest.ini"] = broken["svc/pytest.ini"].replace("asyncio_mode = auto\n", "")
-    res = run_pytest(env, _write(tmp_path / "removed", broken))
-    assert res.returncode != 0, res.stdout
-
-
 # ---- pytest-asyncio: deeper cases, each proved on the old pins, unmigrated on 1.x (fails) and migrated (passes) --
 
 NEW_13 = NEW["9.0.2+1.3.0"]
@@ -516,6 +450,109 @@ def test_a_project_without_pytest_asyncio_gets_no_asyncio_config() -> None:
     )
     new_files, findings = migrate(files)
     assert new_files == files and not [f for f in findings if f.recipe == "pytest-asyncio"], findings
+
+
+# 0.21's pytest_asyncio.plugin had a SubRequest (an alias of typing.Any, for its own annotations) that projects
+# imported for theirs; 0.23 and 1.x do not have it.
+SUBREQUEST_IMPORT = {
+    "pytest.ini": "[pytest]\nasyncio_mode = strict\n",
+    "tests/conftest.py": """\
+    import pytest
+    from pytest_asyncio.plugin import SubRequest
+
+
+    @pytest.fixture(params=["a", "b"])
+    def letter(request: SubRequest) -> str:
+        return request.param
+    """,
+    "tests/test_letters.py": """\
+    import asyncio
+
+    import pytest
+
+
+    def test_letter(letter):
+        assert letter in "ab"
+
+
+    @pytest.mark.asyncio
+    async def test_async_letter(letter):
+        await asyncio.sleep(0)
+        assert letter in "ab"
+    """,
+}
+
+
+def test_subrequest_import_moves_to_pytest(tmp_path: Path) -> None:
+    new_files, _ = _prove(tmp_path, OLD_021, SUBREQUEST_IMPORT)
+    assert "from _pytest.fixtures import SubRequest" in new_files["svc/tests/conftest.py"]
+
+
+@pytest.mark.parametrize("suite", list(SUITES))
+def test_suite_passes_before_and_after(suite: str, tmp_path: Path) -> None:
+    old_reqs, raw = SUITES[suite]
+    files = _files(raw)
+    old = run_pytest(uv_env(old_reqs), _write(tmp_path / "old", files), "-p", "no:randomly")
+    assert old.returncode == 0, old.stdout + old.stderr
+    before = _passed(old.stdout)
+    new_files, findings = migrate(files)
+    assert not [f for f in findings if f.severity is Severity.HUMAN], findings  # all of it is mechanical
+    assert migrate(new_files)[0] == new_files  # the chain is idempotent
+    for label, reqs in NEW.items():
+        res = run_pytest(
+            uv_env(reqs), _write(tmp_path / label, new_files), "-W", "error::pytest.PytestDeprecationWarning"
+        )
+        out = res.stdout + res.stderr
+        assert res.returncode == 0, f"{label}\n{out}\n" + "\n".join(
+            f"--- {p}\n{t}" for p, t in new_files.items()
+        )
+        assert "skipped" not in out and _passed(out) >= before, out
+
+
+def test_unmigrated_root_override_fails_on_new_versions(tmp_path: Path) -> None:
+    """The proof above can fail: the 0.21 suite as it is breaks on pytest 9 + pytest-asyncio 1.x."""
+    root = _write(tmp_path, _files(ROOT_SESSION_OVERRIDE))
+    res = run_pytest(uv_env(NEW["9.0.2+1.3.0"]), root)
+    # the override is now an ordinary fixture: tests and fixtures silently run in different loops (PA-2)
+    assert res.returncode == 1 and "attached to a different loop" in res.stdout, res.stdout
+    # pytest 9.2 + filterwarnings = error: the unset loop-scope default stops the run before any test (PA-6)
+    res = run_pytest(uv_env(NEW["9.2.0+1.5.0"]), root)
+    assert res.returncode == 3 and "asyncio_default_fixture_loop_scope" in res.stdout + res.stderr
+
+
+def test_false_claims_are_not_applied_and_would_break(tmp_path: Path) -> None:
+    """asyncio_mode = auto is kept (strict is the default) and scope="function" gets no loop_scope="function"."""
+    files = _files(ROOT_SESSION_OVERRIDE)
+    files["svc/tests/test_fn_scope.py"] = textwrap.dedent(
+        """\
+        import asyncio
+
+        import pytest
+
+
+        @pytest.fixture(scope="function")
+        async def fn_fixture():
+            return asyncio.get_running_loop()
+
+
+        async def test_fn(fn_fixture):
+            assert fn_fixture is asyncio.get_running_loop()
+        """
+    )
+    new_files, _ = migrate(files)
+    assert "asyncio_mode = auto" in new_files["svc/pytest.ini"]
+    assert 'loop_scope="function"' not in "".join(new_files.values())
+    assert (
+        '@pytest.fixture(scope="function")\nasync def fn_fixture' in new_files["svc/tests/test_fn_scope.py"]
+    )
+    env = uv_env(NEW["9.0.2+1.3.0"])
+    assert run_pytest(env, _write(tmp_path / "kept", new_files)).returncode == 0
+    # applying the false claim (removing asyncio_mode) breaks the migrated suite on the new versions
+    broken = dict(new_files)
+    broken["svc/pytest.ini"] = broken["svc/pytest.ini"].replace("asyncio_mode = auto\n", "")
+    res = run_pytest(env, _write(tmp_path / "removed", broken))
+    assert res.returncode != 0, res.stdout
+
 
 
 # pytest 9.1: a non-Collection iterable as parametrize argvalues warns PytestRemovedIn10Warning at collection,

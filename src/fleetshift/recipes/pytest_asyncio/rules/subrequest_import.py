@@ -1,0 +1,68 @@
+"""`from pytest_asyncio.plugin import SubRequest` (gone since 0.23)
+
+imported from _pytest.fixtures, where pytest defines the class (pytest-asyncio 0.21 only aliased it to
+typing.Any for its own annotations); _pytest.fixtures.SubRequest is there in pytest 8 and 9
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site
+from fleetshift.recipes.pytest_asyncio.rules import CHANGELOG
+from fleetshift.recipes.rule import AUTO, rule
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from fleetshift.recipes.pytest_asyncio.tree import FileFacts
+
+RULE = rule(__name__, __doc__, AUTO, since="0.23", link=CHANGELOG, order=18)
+
+PLUGIN = "pytest_asyncio.plugin"
+HOME = "_pytest.fixtures"
+
+
+def check(facts: ModuleFacts) -> Iterator[Site]:
+    """`from pytest_asyncio.plugin import SubRequest` (with or without `as`)."""
+    for node in ast.walk(facts.tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module == PLUGIN:
+            if any(a.name == "SubRequest" for a in node.names):
+                yield Site(node)
+
+
+class Fix:
+    """The import moves to `_pytest.fixtures`; other names of the same import stay where they were."""
+
+    def __init__(self, facts: FileFacts) -> None:
+        self.facts = facts
+
+    def leave_SimpleStatementLine(
+        self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+        import libcst as cst
+        from libcst.helpers import get_full_name_for_node
+
+        if len(updated.body) != 1 or not isinstance(updated.body[0], cst.ImportFrom):
+            return updated
+        imp = updated.body[0]
+        if imp.relative or imp.module is None or get_full_name_for_node(imp.module) != PLUGIN:
+            return updated
+        if isinstance(imp.names, cst.ImportStar):
+            return updated
+        moved = [a for a in imp.names if get_full_name_for_node(a.name) == "SubRequest"]
+        if not moved:
+            return updated
+        home = cst.parse_expression(HOME)
+        assert isinstance(home, cst.Attribute)
+        kept = [a for a in imp.names if a not in moved]
+        if not kept:
+            return updated.with_changes(body=[imp.with_changes(module=home)])
+        if imp.rpar is None:
+            kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        new = cst.SimpleStatementLine(
+            [cst.ImportFrom(module=home, names=[m.with_changes(comma=cst.MaybeSentinel.DEFAULT) for m in moved])]
+        )
+        return cst.FlattenSentinel([updated.with_changes(body=[imp.with_changes(names=kept)]), new])
