@@ -14,6 +14,41 @@ HEAD = "from asyncio_mqtt import Client\n"
 NEW_HEAD = "from aiomqtt import Client\n"
 
 
+LIFECYCLE_CLASS = """import asyncio
+import logging
+
+from asyncio_mqtt import Client, MqttError
+
+log = logging.getLogger(__name__)
+
+
+class Bridge:
+    def __init__(self, host: str, grace: float = 3) -> None:
+        self.host, self.grace = host, grace
+        self.client: Client | None = None
+
+    async def start(self, attempts: int = 5) -> None:
+        self.client = Client(self.host, client_id="bridge")
+        for attempt in range(attempts):
+            try:
+                # the broker may still be starting
+                await self.client.connect(timeout=2)
+                break
+            except (MqttError, asyncio.TimeoutError) as exc:
+                log.warning("connect %d failed: %s", attempt, exc)
+                await asyncio.sleep(0.2)
+        else:
+            raise RuntimeError("broker unreachable")
+
+    async def stop(self) -> None:
+        try:
+            await self.client.disconnect(timeout=self.grace)  # polite first
+        except MqttError:
+            log.warning("forcing")
+            await self.client.force_disconnect()
+"""
+
+
 def flagged(rule: str, before: str) -> Case:
     """Human work: the site stays as it is (only the import moves to aiomqtt) and a Finding names the rule."""
     return Case(rule, before, before.replace("asyncio_mqtt", "aiomqtt"), findings=(rule,))
@@ -316,6 +351,39 @@ CASES = [
         "from aiomqtt import Client\nasync def f(db):\n    await db.connect()\n    await db.disconnect()\n",
         name="lookalike-connect",
     ),
+    Case(
+        "connect-disconnect",
+        HEAD + "async def f():\n    c = Client('h')\n    await c.connect()\n",
+        NEW_HEAD + "async def f():\n    c = Client('h')\n    await c.__aenter__()\n",
+        name="lone-connect",
+    ),
+    Case(
+        "connect-disconnect",
+        "import asyncio\n" + HEAD + "async def f():\n    c = Client('h')\n    try:\n        await c.connect(timeout=3)\n"
+        "    except asyncio.TimeoutError:\n        return None\n    return c\n",
+        "import asyncio\n" + NEW_HEAD + "async def f():\n    c = Client('h')\n    try:\n        c.timeout = 3\n"
+        "        await c.__aenter__()\n        c.timeout = 10\n    except asyncio.TimeoutError:\n        return None\n    return c\n",
+        findings=("connect-disconnect",),
+        name="timeout-handler-that-never-fires",
+    ),
+    Case(
+        "connect-disconnect",
+        LIFECYCLE_CLASS,
+        LIFECYCLE_CLASS.replace("asyncio_mqtt", "aiomqtt")
+        .replace('client_id="bridge"', 'identifier="bridge"')
+        .replace(
+            "                await self.client.connect(timeout=2)\n",
+            "                self.client.timeout = 2\n                await self.client.__aenter__()\n"
+            "                self.client.timeout = 10\n",
+        )
+        .replace(
+            "            await self.client.disconnect(timeout=self.grace)  # polite first\n",
+            "            self.client.timeout = self.grace\n            await self.client.__aexit__(None, None, None)  # polite first\n"
+            "            self.client.timeout = 10\n",
+        )
+        .replace("await self.client.force_disconnect()", "await self.client.__aexit__(None, None, None)"),
+        name="retry-loop-class",
+    ),
     # shared-message-queue
     flagged(
         "shared-message-queue",
@@ -382,23 +450,36 @@ CASES = [
     # connect-manual
     flagged(
         "connect-manual",
-        HEAD
-        + "async def f():\n    c = Client('h')\n    while True:\n        try:\n            await c.connect()\n            break\n"
-        "        except Exception:\n            pass\n    await c.disconnect()\n",
+        "import asyncio\nfrom asyncio_mqtt import Client, MqttError\nasync def run(c: Client, handle):\n    while True:\n"
+        "        try:\n            await c.connect()\n            await handle(c)\n        except MqttError:\n"
+        "            await asyncio.sleep(1)\n",
     ),
-    flagged(
+    flagged("connect-manual", "import asyncio\n" + HEAD + "async def f(c: Client):\n    await asyncio.wait_for(c.connect(), 5)\n"),
+    flagged("connect-manual", HEAD + "async def f(c: Client):\n    ok = await c.connect()\n    return ok\n"),
+    Case(
         "connect-manual",
-        HEAD
-        + "async def f():\n    c = Client('h')\n    await c.connect(timeout=3)\n    await c.disconnect()\n",
+        "from aiomqtt import Client\nasync def f():\n    c = Client('h', timeout=2)\n    await c.connect(timeout=5)\n"
+        "    await c.disconnect()\n",
+        "from aiomqtt import Client\nasync def f():\n    c = Client('h', timeout=2)\n    await c.connect(timeout=5)\n"
+        "    await c.__aexit__(None, None, None)\n",
+        findings=("connect-manual",),
+        name="timeout-on-a-1x-client-with-its-own",
     ),
-    flagged("connect-manual", HEAD + "async def f():\n    c = Client('h')\n    await c.connect()\n"),
     Case(
         "connect-manual",
         "from aiomqtt import Client\nasync def f():\n    async with Client('h') as c:\n        await c.publish('t')\n",
         name="async-with-client",
     ),
     # force-disconnect
-    flagged("force-disconnect", HEAD + "async def f(c: Client):\n    await c.force_disconnect()\n"),
+    Case(
+        "force-disconnect",
+        "from asyncio_mqtt import Client, MqttError\nasync def stop(c: Client):\n    try:\n        await c.disconnect()\n"
+        "    except MqttError:\n        await c.force_disconnect()\n",
+        "from aiomqtt import Client, MqttError\nasync def stop(c: Client):\n    try:\n        await c.__aexit__(None, None, None)\n"
+        "    except MqttError:\n        await c.__aexit__(None, None, None)\n",
+        name="in-except",
+    ),
+    flagged("force-disconnect", HEAD + "class S:\n    async def stop(self):\n        await self.mqtt.force_disconnect()\n"),
     Case("force-disconnect", "import websockets\nasync def f(ws):\n    await ws.force_disconnect()\n"),
     # client-outside-loop
     flagged("client-outside-loop", HEAD + "client = Client('h')\n"),
@@ -491,7 +572,12 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.findings and c.rule != "tls-deferred"], ids=Case.id)
+ADVICE_ONLY = {"tls-deferred", "timeout-handler-that-never-fires"}  # cases whose findings are advice
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if c.findings and not {c.rule, c.name} & ADVICE_ONLY], ids=Case.id
+)
 def test_human_work_is_a_finding_with_a_link(case: Case) -> None:
     _got, findings = rewrite(R, case.before, path=case.path)
     human = [f for f in findings if f.severity is Severity.HUMAN and f.rule == f"aiomqtt/{case.rule}"]

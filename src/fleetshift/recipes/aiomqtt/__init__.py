@@ -72,7 +72,7 @@ class AiomqttRecipe(Recipe):
         **dict.fromkeys(
             (
                 "client-identifier", "max-queued-messages", "message-retry-set", "tls-insecure", "tls-deferred",
-                "client-kwargs-dynamic", "force-disconnect", "timeout-none", "topic-matches-hash",
+                "client-kwargs-dynamic", "timeout-none", "topic-matches-hash",
                 "private-paho", "subscribe-result", "rc-codes",
             ),
             1,
@@ -85,7 +85,7 @@ class AiomqttRecipe(Recipe):
             ),
             3,
         ),
-        **dict.fromkeys(("connect-disconnect", "connect-manual"), 4),
+        **dict.fromkeys(("connect-disconnect", "force-disconnect", "connect-manual"), 4),
     }  # fmt: skip
 
     # ---- detection ----------------------------------------------------------------------------

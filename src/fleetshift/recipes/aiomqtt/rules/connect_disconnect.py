@@ -1,7 +1,8 @@
 """Client.connect()/disconnect() were removed
 
-A connect()/disconnect() pair becomes __aenter__()/__aexit__(None, None, None), or `async with client:`
-around try/finally.
+connect() becomes __aenter__() and disconnect() __aexit__(None, None, None), each where it is (a
+connect(timeout=T) sets client.timeout = T around it); connect() followed by try/finally disconnect()
+becomes `async with client:`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,13 @@ from typing import TYPE_CHECKING
 
 from fleetshift.recipes.aiomqtt.edits import CallOp, edit_call, key_of, planned, positions
 from fleetshift.recipes.aiomqtt.facts import Facts, Site
-from fleetshift.recipes.aiomqtt.lifecycle import DropStatement, TryToWith, sites_of
+from fleetshift.recipes.aiomqtt.lifecycle import (
+    DEFAULT_TIMEOUT,
+    DropStatement,
+    TryToWith,
+    WithTimeout,
+    sites_of,
+)
 from fleetshift.recipes.aiomqtt.rules import GUIDE
 from fleetshift.recipes.rule import AUTO, rule
 
@@ -21,7 +28,7 @@ RULE = rule(__name__, __doc__, AUTO, since="2.0.0", link=GUIDE, order=8)
 
 
 def check(facts: Facts) -> list[Site]:
-    """connect()/disconnect() pairs on one known Client (judged with connect-manual, in lifecycle)."""
+    """Awaited connect()/disconnect() statements on a known Client (judged with connect-manual, in lifecycle)."""
     return sites_of(facts, "connect-disconnect")
 
 
@@ -38,20 +45,34 @@ class Fix:
 
     def leave_SimpleStatementLine(
         self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
-    ) -> cst.BaseStatement | cst.RemovalSentinel:
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel:
         import libcst as cst
 
-        if len(original.body) == 1 and self.edits:
-            small = original.body[0]
-            if (
-                isinstance(small, cst.Expr)
-                and isinstance(small.value, cst.Await)
-                and isinstance(small.value.expression, cst.Call)
-                and any(isinstance(e, DropStatement) for e in self._at(small.value.expression))
-            ):
-                self.pending_leading.append(list(updated.leading_lines))
-                return cst.RemoveFromParent()
-        return updated
+        if len(original.body) != 1 or not self.edits:
+            return updated
+        small = original.body[0]
+        if not (
+            isinstance(small, cst.Expr)
+            and isinstance(small.value, cst.Await)
+            and isinstance(small.value.expression, cst.Call)
+        ):
+            return updated
+        edits = self._at(small.value.expression)
+        if any(isinstance(e, DropStatement) for e in edits):
+            self.pending_leading.append(list(updated.leading_lines))
+            return cst.RemoveFromParent()
+        timeout = next((e for e in edits if isinstance(e, WithTimeout)), None)
+        if timeout is None:
+            return updated
+        before = cst.parse_statement(f"{timeout.receiver}.timeout = {timeout.code}\n")
+        after = cst.parse_statement(f"{timeout.receiver}.timeout = {DEFAULT_TIMEOUT}\n")
+        return cst.FlattenSentinel(
+            [
+                before.with_changes(leading_lines=updated.leading_lines),
+                updated.with_changes(leading_lines=()),
+                after,
+            ]
+        )
 
     def leave_Try(self, original: cst.Try, updated: cst.Try) -> cst.BaseStatement:
         import libcst as cst
