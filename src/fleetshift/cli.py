@@ -26,6 +26,7 @@ from fleetshift.recipes import RecipeError, all_recipes
 
 if TYPE_CHECKING:
     from fleetshift.pipeline import Analysis, Survey
+    from fleetshift.recipes.base import Recipe
     from fleetshift.runner import Finished
 
 app = typer.Typer(
@@ -267,30 +268,29 @@ def recipes_list(ctx: typer.Context) -> None:
     out.print("Details: fleetshift recipes show ID   ·   guide: fleetshift recipes guide ID > guide.md")
 
 
+def _recipe(recipe_id: str) -> Recipe:
+    from fleetshift.recipes import get
+
+    try:
+        return get(recipe_id)
+    except RecipeError as exc:
+        raise fail(str(exc)) from None
+
+
 @recipes_app.command("show")
 def recipes_show(recipe_id: Annotated[str, typer.Argument(help="Recipe id or package name.")]) -> None:
     """What one recipe changes automatically, what it flags for a human, with links."""
-    from fleetshift.recipes import get
     from fleetshift.report.guide import recipe_summary
 
-    try:
-        recipe = get(recipe_id)
-    except RecipeError as exc:
-        raise fail(str(exc)) from None
-    out.print(recipe_summary(recipe), markup=False)
+    out.print(recipe_summary(_recipe(recipe_id)), markup=False)
 
 
 @recipes_app.command("guide")
 def recipes_guide(recipe_id: Annotated[str, typer.Argument(help="Recipe id or package name.")]) -> None:
     """A Markdown migration guide generated from the recipe itself (print to stdout)."""
-    from fleetshift.recipes import get
     from fleetshift.report.guide import recipe_guide
 
-    try:
-        recipe = get(recipe_id)
-    except RecipeError as exc:
-        raise fail(str(exc)) from None
-    sys.stdout.write(recipe_guide(recipe))
+    sys.stdout.write(recipe_guide(_recipe(recipe_id)))
 
 
 
