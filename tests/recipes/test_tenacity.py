@@ -730,8 +730,10 @@ def test_rule_modules_load_and_check_without_libcst() -> None:
         "text = 'from tenacity._asyncio import AsyncRetrying\\nimport tenacity\\nR = tenacity.retry_if_result(bool) | (lambda s: 1)\\n'\n"
         "sites = list(RECIPE.detect(SourceFile('a.py', text, ast.parse(text), 'source')))\n"
         "assert {s.rule for s in sites} == {'tenacity/asyncio-module', 'tenacity/retry-compose'}, sites\n"
-        "assert [m.rule.slug for m in RECIPE.rule_modules if hasattr(m.module, 'Fix')] == "
-        "['asyncio-module', 'retry-statistics', 'retry-compose', 'log-format', 'jitter-initial']\n"
+        "from fleetshift.model import Action\n"
+        "fixed = {m.rule.slug for m in RECIPE.rule_modules if hasattr(m.module, 'Fix')}\n"
+        "assert fixed == {m.rule.slug for m in RECIPE.rule_modules if m.rule.action is Action.AUTO}, fixed\n"
+        "assert all(m.hook('check') for m in RECIPE.rule_modules if m.rule.slug != 'python-floor')\n"
         "assert 'libcst' not in sys.modules\n"
     )
     env = {**os.environ, "PYTHONPATH": str(Path(fleetshift.__file__).parents[1])}
@@ -879,6 +881,12 @@ CASES = [
         """,
         path="svc/tests/test_a.py",
         name="patch-targets-that-stay",
+    ),
+    Case(
+        "asyncio-module",
+        "import importlib\n\nimport tenacity._asyncio\n\nimportlib.reload(tenacity._asyncio)\nMODULES = {'retry': tenacity._asyncio}\n",
+        "import importlib\n\nimport tenacity.asyncio\n\nimportlib.reload(tenacity.asyncio)\nMODULES = {'retry': tenacity.asyncio}\n",
+        name="the-module-object-itself",
     ),
     _flagged("asyncio-patch-string"),
     Case(

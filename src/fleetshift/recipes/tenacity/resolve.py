@@ -61,7 +61,7 @@ class ModuleSummary:
     method_names: set[str] = field(default_factory=set)
     strategies: set[str] = field(default_factory=set)
     uses_tenacity: bool = False
-    facts: Facts | None = field(default=None, compare=False, repr=False)  # the module's own facts
+    path: str = ""  # the module's file, to build its facts again when a rule must look inside it
 
 
 class ServiceIndex:
@@ -76,8 +76,18 @@ class ServiceIndex:
                 tree = ast.parse(text)
             except SyntaxError:
                 continue
-            facts = Facts.of(tree, text, path)
-            self.modules.append((module_parts(path), replace(facts.summary(), facts=facts)))
+            self.modules.append(
+                (module_parts(path), replace(Facts.of(tree, text, path).summary(), path=path))
+            )
+        self.files = files
+        self.facts: dict[str, Facts] = {}  # built on demand: a service's trees are not all kept
+
+    def facts_of(self, summary: ModuleSummary) -> Facts:
+        """The facts of a summarised module (parsed again once, then kept)."""
+        if summary.path not in self.facts:
+            text = self.files[summary.path]
+            self.facts[summary.path] = Facts.of(ast.parse(text), text, summary.path, self)
+        return self.facts[summary.path]
 
     def lookup(self, module: str) -> ModuleSummary | None:
         want = module.split(".")
@@ -247,8 +257,9 @@ class Facts:
     def imported_facts(self, name: str) -> tuple[Facts, str] | None:
         """The facts of the service module `name` is imported from, and its name there."""
         imported = self.imported(name)
-        facts = imported[0].facts if imported else None
-        return (facts, imported[1]) if facts is not None and imported else None
+        if imported is None or self.index is None:
+            return None
+        return self.index.facts_of(imported[0]), imported[1]
 
     def retry_decorator(self, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.Call | ast.expr | None:
         """The tenacity `retry` decorator of `fn` (its Call, or the bare name), if any."""

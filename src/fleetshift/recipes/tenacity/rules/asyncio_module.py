@@ -100,9 +100,30 @@ def check(facts: Facts) -> Iterator[tuple[ast.AST, str]]:
                 and facts.imports.qualname(node.value) == "tenacity._asyncio"
             ):
                 yield node, f"`{dotted(node) or node.attr}`"
+    for node in moved_references(facts):
+        yield node, f"`{ast.unparse(node)}` -> `tenacity.asyncio`"
+
+
+def moved_references(facts: Facts) -> Iterator[ast.Constant | ast.Attribute]:
+    """What names the module itself and can name `tenacity.asyncio` instead: patch targets whose names are
+    all there, and the module object written `tenacity._asyncio` (unless it is patched for a name that is not)."""
+    stays = set()
     for patch in patch_targets(facts):
         if patch.movable and isinstance(patch.node, (ast.Constant, ast.Attribute)):
-            yield patch.node, f"patch target `{ast.unparse(patch.node)}` -> `tenacity.asyncio`"
+            yield patch.node
+        stays.add(id(patch.node))
+    for node in facts.nodes(ast.Attribute):
+        assert isinstance(node, ast.Attribute)
+        parent = facts.parents.get(node)
+        if id(node) in stays or not isinstance(node.ctx, ast.Load):
+            continue
+        if isinstance(parent, ast.Attribute) and parent.value is node:
+            continue  # tenacity._asyncio.X: the attribute chain's own site
+        if (
+            isinstance(node.value, (ast.Name, ast.Attribute))
+            and facts.imports.qualname(node) == "tenacity._asyncio"
+        ):
+            yield node
 
 
 def aliases_ok(facts: Facts) -> dict[str, bool]:
@@ -140,9 +161,8 @@ class Fix(SiteFix):
             for node, _ in check(facts)
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
         }
-        for patch in patch_targets(facts):
-            if patch.movable and isinstance(patch.node, (ast.Constant, ast.Attribute)):
-                sites[facts.key(patch.node)] = ("patch", "")
+        for node in moved_references(facts):
+            sites[facts.key(node)] = ("module", "")
         super().__init__(facts, sites)
         self.alias_ok = aliases_ok(facts)
 
@@ -237,7 +257,7 @@ class Fix(SiteFix):
         if found is None:
             return updated_node
         kind, attr = found
-        if kind == "patch":  # the module object given to patch.object/setattr/multiple
+        if kind == "module":  # the module object itself
             return updated_node.with_changes(attr=cst.Name("asyncio"))
         if not isinstance(value, cst.Attribute):
             return updated_node
