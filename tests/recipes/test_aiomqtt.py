@@ -49,6 +49,34 @@ class Bridge:
 """
 
 
+# a listener task started once per connection of a reconnect loop (`make` builds the client outside the loop)
+RECONNECT_LOOP = """import asyncio
+
+from asyncio_mqtt import Client, MqttError
+
+
+async def listen(client, board):
+    async with client.messages() as messages:
+        await client.subscribe('game/+/moves', qos=1)
+        async for message in messages:
+            board.append(message.payload)
+
+
+async def main(host, board):
+{make}    while True:
+        try:
+            async with {enter}:
+                tasks = [asyncio.create_task(listen(client, board)), asyncio.create_task(asyncio.sleep(3600))]
+                done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+                for task in pending:
+                    task.cancel()
+                for task in done:
+                    task.result()
+        except MqttError:
+            await asyncio.sleep(1)
+"""
+
+
 def flagged(rule: str, before: str) -> Case:
     """Human work: the site stays as it is (only the import moves to aiomqtt) and a Finding names the rule."""
     return Case(rule, before, before.replace("asyncio_mqtt", "aiomqtt"), findings=(rule,))
@@ -277,6 +305,19 @@ CASES = [
         "from aiomqtt import Client\nasync def f(client: Client):\n    async for m in client.messages:\n        break\n",
         name="queue-maxsize-zero",
     ),
+    Case(
+        "messages-iterator",
+        RECONNECT_LOOP.format(make="", enter="Client(host) as client"),
+        RECONNECT_LOOP.format(make="", enter="Client(host) as client")
+        .replace("asyncio_mqtt", "aiomqtt")
+        .replace(
+            "    async with client.messages() as messages:\n        await client.subscribe('game/+/moves', qos=1)\n"
+            "        async for message in messages:\n            board.append(message.payload)\n",
+            "    await client.subscribe('game/+/moves', qos=1)\n    async for message in client.messages:\n"
+            "        board.append(message.payload)\n",
+        ),
+        name="listener-started-once-per-connection",
+    ),
     # incoming-queue-args
     Case(
         "incoming-queue-args",
@@ -402,6 +443,13 @@ CASES = [
         HEAD
         + "async def a(client: Client):\n    async with client.filtered_messages('x/#') as ms:\n        async for m in ms:\n            pass\n"
         "async def b(client: Client):\n    async with client.unfiltered_messages() as ms:\n        async for m in ms:\n            pass\n",
+    ),
+    Case(
+        "shared-message-queue",
+        RECONNECT_LOOP.format(make="    client = Client(host)\n", enter="client"),
+        RECONNECT_LOOP.format(make="    client = Client(host)\n", enter="client").replace("asyncio_mqtt", "aiomqtt"),
+        findings=("shared-message-queue",),
+        name="listener-started-per-pass-on-one-reused-client",
     ),
     Case(
         "shared-message-queue",

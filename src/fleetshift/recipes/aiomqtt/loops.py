@@ -106,7 +106,7 @@ def _overlaps(facts: Facts, func: ast.AST | None, name: str) -> bool:
         return False
     parent = facts.func_of(func) if func is not None else None
     if isinstance(parent, ast.FunctionDef | ast.AsyncFunctionDef):
-        return may_overlap(call_stats(parent), name)
+        return may_overlap(call_stats(parent, facts.imports), name)
     return may_overlap(facts.stats, name)
 
 

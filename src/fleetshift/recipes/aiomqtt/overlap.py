@@ -7,6 +7,8 @@ import sys
 from collections import Counter
 from collections.abc import Mapping
 
+from fleetshift.recipes._ast import Imports
+from fleetshift.recipes.aiomqtt import names as N
 from fleetshift.recipes.aiomqtt.tree import callee_name, parents
 
 TASK_SPAWNERS = frozenset(
@@ -16,12 +18,16 @@ TASK_SPAWNERS = frozenset(
 CallStats = dict[str, tuple[int, bool]]  # function name -> (call sites, whether two of its calls may overlap)
 
 
-def call_stats(tree: ast.AST) -> CallStats:
+def call_stats(tree: ast.AST, imports: Imports | None = None) -> CallStats:
     """How often each function name is called in a file, and whether two of its calls may run at once.
 
     Calls overlap when one is handed to a task API (create_task, gather, TaskGroup...) inside a loop or a
-    comprehension, or when one function body both spawns it and calls it again.
+    comprehension, or when one function body both spawns it and calls it again. A call spawned once per pass
+    of a loop that makes a new Client each pass and hands it that client (a listener started once per
+    connection of a reconnect loop) does not overlap: each pass's task reads its own client.
+    `imports` resolves `Client` when `tree` is a function rather than its module.
     """
+    imports = imports if imports is not None else Imports(tree)
     up = parents(tree)
     counts: Counter[str] = Counter()
     per_body: Counter[tuple[str, int]] = Counter()
@@ -46,8 +52,10 @@ def call_stats(tree: ast.AST) -> CallStats:
                 parent, ast.comprehension | ast.ListComp | ast.GeneratorExp | ast.SetComp | ast.Starred
             ):
                 in_loop = True
-            if isinstance(parent, ast.For | ast.AsyncFor | ast.While) and child is not getattr(
-                parent, "iter", None
+            if (
+                isinstance(parent, ast.For | ast.AsyncFor | ast.While)
+                and child is not getattr(parent, "iter", None)
+                and not (in_loop is False and _gets_a_new_client(node, parent, imports))
             ):
                 in_loop = True
             child, parent = parent, up.get(id(parent))
@@ -59,6 +67,27 @@ def call_stats(tree: ast.AST) -> CallStats:
                 overlap.add(name)
     overlap |= {name for (name, body) in spawned_in if per_body[(name, body)] > 1}
     return {n: (c, n in overlap) for n, c in counts.items()}
+
+
+def _gets_a_new_client(call: ast.Call, loop: ast.For | ast.AsyncFor | ast.While, imports: Imports) -> bool:
+    """Whether `call` is handed a name that each pass of `loop` binds to a new Client."""
+    fresh: set[str] = set()
+    for stmt in loop.body:
+        for n in ast.walk(stmt):
+            if isinstance(n, ast.With | ast.AsyncWith):
+                fresh.update(
+                    i.optional_vars.id
+                    for i in n.items
+                    if isinstance(i.optional_vars, ast.Name) and _is_client(i.context_expr, imports)
+                )
+            elif isinstance(n, ast.Assign) and _is_client(n.value, imports):
+                fresh.update(t.id for t in n.targets if isinstance(t, ast.Name))
+    given = [*call.args, *(kw.value for kw in call.keywords)]
+    return any(isinstance(a, ast.Name) and a.id in fresh for a in given)
+
+
+def _is_client(node: ast.AST, imports: Imports) -> bool:
+    return isinstance(node, ast.Call) and imports.qualname(node.func) in N.CLIENT_QUALNAMES
 
 
 def defined_functions(tree: ast.AST) -> set[str]:
