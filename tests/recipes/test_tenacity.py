@@ -949,6 +949,67 @@ CASES = [
     Case(
         "custom-wait",
         """\
+        import functools
+
+        from tenacity import AsyncRetrying, wait_exponential, wait_fixed, wait_random
+
+
+        @functools.lru_cache(maxsize=None)
+        def default_wait():
+            return wait_exponential(multiplier=0.5, max=8) + wait_random(0, 0.5)
+
+
+        class Client:
+            WAIT = wait_fixed(1) + wait_random(0, 1)
+
+            def __init__(self, max_wait=10):
+                self.max_wait = max_wait
+
+            def backoff(self):
+                if self.max_wait > 30:
+                    return wait_exponential(max=self.max_wait)
+                return wait_exponential(max=self.max_wait) + wait_random(0, 1)
+
+            async def get(self):
+                async for attempt in AsyncRetrying(wait=self.backoff()):
+                    with attempt:
+                        pass
+                async for attempt in AsyncRetrying(wait=self.WAIT):
+                    with attempt:
+                        pass
+                async for attempt in AsyncRetrying(wait=default_wait()):
+                    with attempt:
+                        pass
+        """,
+        name="helper-methods-and-cached-helpers-composing-built-in-waits",
+    ),
+    Case(
+        "custom-wait",
+        """\
+        from tenacity import AsyncRetrying
+
+
+        class Client:
+            def __init__(self):
+                self.waits = []
+
+            def backoff(self):
+                def wait(retry_state):
+                    self.waits.append(retry_state.attempt_number)
+                    return 0
+                return wait
+
+            async def get(self):
+                async for attempt in AsyncRetrying(wait=self.backoff()):
+                    with attempt:
+                        pass
+        """,
+        findings=("custom-wait",),
+        name="helper-method-returning-a-recording-wait",
+    ),
+    Case(
+        "custom-wait",
+        """\
         from tenacity import Retrying, wait_fixed
 
         SEEN = []

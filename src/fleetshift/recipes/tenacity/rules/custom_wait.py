@@ -33,6 +33,7 @@ PURE_CALLS = frozenset(
     }
 )
 PURE_MODULES = ("math.", "random.")
+CACHES = frozenset({"functools.cache", "functools.lru_cache"})
 
 
 def check(facts: Facts) -> Iterator[tuple[ast.AST, str]]:
@@ -92,6 +93,14 @@ def impure_wait(facts: Facts, expr: ast.AST, depth: int = 0) -> bool:
     if isinstance(expr, ast.Lambda):
         params = expr.args.args
         return not pure(expr.body, params[0].arg if params else None)
+    if (
+        isinstance(expr, ast.Attribute)
+        and isinstance(expr.value, ast.Name)
+        and expr.value.id in ("self", "cls")
+    ):
+        members = class_members(facts, expr.attr)  # a wait kept on the class: `WAIT = wait_fixed(1)`
+        if len(members) == 1 and isinstance(members[0], ast.expr):
+            return impure_wait(facts, members[0], depth + 1)
     if isinstance(expr, ast.Name):
         found = facts.bindings.get(expr.id, ())
         if len(found) == 1 and found[0][0] == "def":
@@ -116,6 +125,11 @@ def impure_call(facts: Facts, call: ast.Call, depth: int) -> bool:
         if q in ("tenacity.wait_chain", "tenacity.wait_combine"):
             return any(impure_wait(facts, a, depth + 1) for a in call.args)
         return False
+    if isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name):
+        if call.func.value.id in ("self", "cls"):  # a helper method of the class
+            methods = [m for m in class_members(facts, call.func.attr) if isinstance(m, ast.FunctionDef)]
+            return len(methods) != 1 or impure_factory(facts, methods[0], depth)
+        return True
     if not isinstance(call.func, ast.Name):
         return True
     elsewhere = facts.imported_facts(call.func.id)
@@ -131,10 +145,41 @@ def impure_call(facts: Facts, call: ast.Call, depth: int) -> bool:
             params = calls[0].args.args
             return not pure(calls[0], params[1].arg if len(params) > 1 else None)
         return True
-    if kind == "def" and not node.decorator_list:  # type: ignore[attr-defined]
-        returned = list(returns(node))
-        return not returned or any(r is None or impure_wait(facts, r, depth + 1) for r in returned)
+    if kind == "def":
+        return impure_factory(facts, node, depth)  # type: ignore[arg-type]
     return True
+
+
+def impure_factory(facts: Facts, fn: ast.FunctionDef | ast.AsyncFunctionDef, depth: int) -> bool:
+    """Whether a helper may build something else than a built-in wait (plain, or only cached: `@cache`,
+    `@lru_cache(...)`): it must return, and every value it returns must be such a wait."""
+    for dec in fn.decorator_list:
+        callee = dec.func if isinstance(dec, ast.Call) else dec
+        if (facts.qual(callee) or "") not in CACHES:
+            return True
+    returned = list(returns(fn))
+    return not returned or any(r is None or impure_wait(facts, r, depth + 1) for r in returned)
+
+
+def class_members(facts: Facts, name: str) -> list[ast.AST]:
+    """What the module's classes bind `name` to in their bodies (methods, or assigned values)."""
+    found: list[ast.AST] = []
+    for cls in facts.nodes(ast.ClassDef):
+        for item in cls.body:  # type: ignore[attr-defined]
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == name:
+                found.append(item)
+            elif isinstance(item, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == name for t in item.targets
+            ):
+                found.append(item.value)
+            elif (
+                isinstance(item, ast.AnnAssign)
+                and isinstance(item.target, ast.Name)
+                and item.target.id == name
+            ):
+                if item.value is not None:
+                    found.append(item.value)
+    return found
 
 
 def returns(fn: ast.AST) -> Iterator[ast.expr | None]:
