@@ -874,6 +874,18 @@ def test_detect(source: str, rule: str, action: Action) -> None:
     assert sites and all(s.action is action and s.line > 0 for s in sites)
 
 
+def test_check_labels_a_hook_as_the_run_treats_it() -> None:
+    """A hook whose py.path argument has no pathlib twin is a human site (the run leaves it and says why);
+    one the run renames is an automatic site."""
+    human = "def pytest_collect_file(parent, path):\n    return path.join('x')\n"
+    auto = "def pytest_collect_file(parent, path):\n    return path.basename\n"
+    assert {(s.rule, s.action) for s in detect(R, human, CONFTEST)} == {(rid("hook-path-args-human"), Action.HUMAN)}
+    assert {(s.rule, s.action) for s in detect(R, auto, CONFTEST)} == {(rid("hook-path-args"), Action.AUTO)}
+    _, findings = rewrite_files(R, {CONFTEST: human})
+    assert [(f.rule, f.line) for f in findings] == [(rid("hook-path-args-human"), 1)]
+    assert "because of .join" in findings[0].message
+
+
 def test_detect_nothing_on_migrated_code() -> None:
     src = """\
     import pytest

@@ -82,6 +82,18 @@ def is_parametrize(node: ast.Call, imports: Imports) -> bool:
     )
 
 
+def outer_functions(tree: ast.Module) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """The functions not nested in another function: module-level ones and methods (in any block)."""
+    todo: list[ast.AST] = [tree]
+    while todo:
+        node = todo.pop()
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                yield child
+            elif isinstance(child, (ast.stmt, ast.excepthandler, ast.match_case)):
+                todo.append(child)
+
+
 def yields(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     """Whether `fn` itself (not a nested function, class or lambda) yields."""
     todo: list[ast.AST] = list(fn.body)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from fleetshift.recipes._ast import keyword
 from fleetshift.recipes.pytest9.facts import Facts, Metadata, Site
 from fleetshift.recipes.pytest9.rules import DEPRECATIONS
+from fleetshift.recipes.pytest9.rules.hook_path_args import renamed
 from fleetshift.recipes.rule import AUTO, rule
 
 if TYPE_CHECKING:
@@ -42,14 +43,14 @@ class Fix:
         self.needs_imports: set[str] = set()  # modules the rewritten file must import
         self.depth = 0
         self.hook_argument: str | None = None  # the renamed py.path argument of the hook we are in
+        self.renamed = renamed(facts) if "hook-path-args" in facts.active else {}
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        from fleetshift.recipes.pytest9.rules.hook_path_args import renamed_argument
+        from fleetshift.recipes.pytest9.syntax import line
 
         self.depth += 1
-        if self.depth == 1 and "hook-path-args" in self.facts.active:
-            assert self.facts.code_imports is not None
-            self.hook_argument = renamed_argument(node, self.facts.code_imports)
+        if self.depth == 1:
+            self.hook_argument = self.renamed.get(line(self, node))
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
         self.depth -= 1

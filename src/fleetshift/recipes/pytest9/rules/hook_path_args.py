@@ -10,151 +10,110 @@ import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from fleetshift.recipes.pytest9.facts import Facts, Metadata, Site
+from fleetshift.recipes._ast import Imports, dotted
+from fleetshift.recipes.pytest9.facts import Facts, Metadata, Site, outer_functions
 from fleetshift.recipes.pytest9.rules import HOOK_ARGS, PATH_ATTRS, PATH_METHODS, PATH_SAFE_CALLS, PY_PATH
 from fleetshift.recipes.rule import AUTO, rule
 
 if TYPE_CHECKING:
     import libcst as cst
 
-    from fleetshift.recipes._pytest_config.syntax import ImportMap
-
 RULE = rule(__name__, __doc__, AUTO, since="9.1", link=PY_PATH, order=0)
+
+Hook = tuple[ast.FunctionDef | ast.AsyncFunctionDef, str, list[str]]
 
 
 def check(facts: Facts) -> Iterator[Site]:
-    """A hook that declares its py.path argument."""
-    for node in facts.of(ast.FunctionDef, ast.AsyncFunctionDef):
-        if node.name in HOOK_ARGS and HOOK_ARGS[node.name][0] in {a.arg for a in node.args.args}:
-            yield node, f"{node.name}({HOOK_ARGS[node.name][0]})"
+    """A hook that declares its py.path argument and uses it only in ways pathlib has a twin for."""
+    for node, old, bad in hooks(facts):
+        if not bad:
+            yield node, f"{node.name}({old})"
+
+
+def hooks(facts: Facts) -> Iterator[Hook]:
+    """Each hook (a function not nested in another) that declares its py.path argument: the hook, the
+    argument, and the uses of it pathlib does not support ([] when the fix renames it)."""
+    for node in outer_functions(facts.tree):
+        if node.name in HOOK_ARGS and (old := HOOK_ARGS[node.name][0]) in {a.arg for a in node.args.args}:
+            yield node, old, bad_uses(node, old, facts.imports)
+
+
+def renamed(facts: Facts) -> dict[int, str]:
+    """Line of each hook whose py.path argument the fix renames -> that argument."""
+    return {node.lineno: old for node, old, bad in hooks(facts) if not bad}
+
+
+def bad_uses(fn: ast.FunctionDef | ast.AsyncFunctionDef, name: str, imports: Imports) -> list[str]:
+    """The uses of parameter `name` in `fn`'s body that pathlib does not support ([] when all do)."""
+    parents: dict[ast.AST, ast.AST] = {}
+    for node in ast.walk(fn):
+        for child in ast.iter_child_nodes(node):
+            parents[child] = node
+    bad = []
+    for node in (n for stmt in fn.body for n in ast.walk(stmt)):
+        if isinstance(node, ast.arg) and node.arg == name:
+            bad.append("rebound in a nested scope")
+        elif isinstance(node, ast.Name) and node.id == name:
+            if isinstance(node.ctx, ast.Store):
+                bad.append("reassigned")
+            elif (why := _use(node, parents, imports)) is not None:
+                bad.append(why)
+    return bad
+
+
+def _use(node: ast.Name, parents: dict[ast.AST, ast.AST], imports: Imports) -> str | None:
+    """Why reading the argument here has no pathlib twin, or None when it has one."""
+    parent = parents[node]
+    if isinstance(parent, ast.Attribute):
+        attr = parent.attr
+        if attr in PATH_ATTRS or attr in ("dirname", "strpath"):
+            return None
+        grand = parents.get(parent)
+        called = (
+            isinstance(grand, ast.Call) and grand.func is parent and not grand.args and not grand.keywords
+        )
+        return None if called and (attr in PATH_METHODS or attr == "dirpath") else f".{attr}"
+    call = parents.get(parent) if isinstance(parent, ast.keyword) else parent
+    if isinstance(call, ast.Call) and call.func is not node:
+        q = imports.qualname(call.func) or dotted(call.func) or ""
+        if q in PATH_SAFE_CALLS or q.startswith("os.path.") or q.endswith(".from_parent"):
+            return None
+    if isinstance(parent, ast.FormattedValue):
+        return None
+    return "used as a value"
 
 
 class Fix:
-    """Rename the py.path argument of a top-level hook and map its attributes, when every use has a pathlib
-    twin; otherwise report hook-path-args-human."""
+    """Rename the py.path argument of each hook `check` found and map its attributes to pathlib."""
 
     METADATA_DEPENDENCIES = Metadata("PositionProvider")
 
     def __init__(self, facts: Facts) -> None:
-        self.facts = facts
-        self.findings: list[tuple[int, str, str]] = []
+        self.renamed = renamed(facts)
         self.depth = 0
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.depth += 1
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        import libcst as cst
+
         from fleetshift.recipes._pytest_config import syntax as pcs
         from fleetshift.recipes.pytest9.syntax import Rename, line, transform_body
 
         self.depth -= 1
-        if self.depth or updated.name.value not in HOOK_ARGS:
+        if self.depth or not self.renamed or (old := self.renamed.get(line(self, original))) is None:
             return updated
-        old, new = HOOK_ARGS[updated.name.value]
-        names = [p.name.value for p in updated.params.params]
-        if old not in names:
-            return updated
-        assert self.facts.code_imports is not None
-        bad = bad_uses(updated, old, self.facts.code_imports)
-        if bad:
-            self.findings.append(
-                (
-                    line(self, original),
-                    "hook-path-args-human",
-                    f"{updated.name.value}({old}): pytest 9.1 removes the py.path argument `{old}`; use `{new}` "
-                    f"(pathlib.Path) — not rewritten because of {', '.join(sorted(set(bad)))}",
-                )
-            )
-            return updated
+        new = HOOK_ARGS[updated.name.value][1]
         fn = updated
-        if new in names:
+        if new in [p.name.value for p in fn.params.params]:
             fn = pcs.drop_param(fn, old)
         else:
-            import libcst as cst
-
             params = [
                 p.with_changes(name=cst.Name(new)) if p.name.value == old else p for p in fn.params.params
             ]
             fn = fn.with_changes(params=fn.params.with_changes(params=params))
         return transform_body(fn, Rename(old, new), PathAttributes(new))
-
-
-def renamed_argument(fn: cst.FunctionDef, imports: ImportMap) -> str | None:
-    """The py.path argument of hook `fn` that the fix renames, or None."""
-    if fn.name.value not in HOOK_ARGS:
-        return None
-    old, _ = HOOK_ARGS[fn.name.value]
-    names = [p.name.value for p in fn.params.params]
-    return old if old in names and not bad_uses(fn, old, imports) else None
-
-
-def bad_uses(fn: cst.FunctionDef, name: str, imports: ImportMap) -> list[str]:
-    """The uses of parameter `name` in `fn`'s body that pathlib does not support ([] when all do)."""
-    from fleetshift.recipes.pytest9.syntax import visit_body
-
-    uses = Uses(name, imports)
-    visit_body(fn, uses)
-    return uses.bad
-
-
-class Uses:
-    """Classifies every use of a py.path hook argument inside a hook body."""
-
-    METADATA_DEPENDENCIES = Metadata("ParentNodeProvider")
-
-    def __init__(self, name: str, imports: ImportMap) -> None:
-        self.name = name
-        self.imports = imports
-        self.bad: list[str] = []
-
-    def parent(self, node: cst.CSTNode) -> cst.CSTNode:
-        from libcst.metadata import ParentNodeProvider
-
-        return self.get_metadata(ParentNodeProvider, node)  # type: ignore[attr-defined]
-
-    def visit_Param(self, node: cst.Param) -> None:
-        if node.name.value == self.name:
-            self.bad.append("rebound in a nested scope")
-
-    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-        import libcst as cst
-
-        if isinstance(node.target, cst.Name) and node.target.value == self.name:
-            self.bad.append("reassigned")
-
-    def visit_Name(self, node: cst.Name) -> None:
-        import libcst as cst
-
-        from fleetshift.recipes._pytest_config import syntax as pcs
-
-        if node.value != self.name:
-            return
-        parent = self.parent(node)
-        if (isinstance(parent, cst.Param) and parent.name is node) or (
-            isinstance(parent, cst.Arg) and parent.keyword is node
-        ):
-            return  # a parameter name or a keyword name
-        if isinstance(parent, cst.Attribute) and parent.attr is node:
-            return
-        if isinstance(parent, cst.Attribute) and parent.value is node:
-            attr = parent.attr.value
-            if attr in PATH_ATTRS or attr in ("dirname", "strpath"):
-                return
-            grand = self.parent(parent)
-            called = isinstance(grand, cst.Call) and grand.func is parent and not grand.args
-            if called and (attr in PATH_METHODS or attr == "dirpath"):
-                return
-            self.bad.append(f".{attr}")
-            return
-        if isinstance(parent, cst.Arg):
-            call = self.parent(parent)
-            if isinstance(call, cst.Call):
-                q = self.imports.qualname(call.func) or pcs.get_full_name_for_node(call.func) or ""
-                if q in PATH_SAFE_CALLS or q.startswith("os.path.") or q.endswith(".from_parent"):
-                    return
-        if isinstance(parent, cst.FormattedStringExpression):
-            return
-        self.bad.append("used as a value")
 
 
 class PathAttributes:
