@@ -8,14 +8,25 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import libcst
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
-from fleetshift.model import Action, Finding, Service, UsageSite
+from fleetshift.model import Action, Finding, Manifest, ManifestKind, Pin, Service, UsageSite
 from fleetshift.recipes import get
 from fleetshift.recipes.base import ConfigFile, RewriteContext, SourceFile, config_kind, file_kind
 
 
-def _ctx(files: Mapping[str, str], targets: Mapping[str, str] | None, todo_comments: bool) -> RewriteContext:
-    service = Service(name="svc", path="svc", python_files=tuple(p for p in files if p.endswith(".py")))
+def _ctx(
+    files: Mapping[str, str], targets: Mapping[str, str] | None, todo_comments: bool, requirements: Iterable[str] = ()
+) -> RewriteContext:
+    pins = []
+    for i, raw in enumerate(requirements, 1):
+        req = Requirement(raw)
+        pins.append(Pin(canonicalize_name(req.name), str(req.specifier), "svc/requirements.txt", i, raw))
+    manifests = (Manifest("svc/requirements.txt", ManifestKind.REQUIREMENTS, tuple(pins)),) if pins else ()
+    service = Service(
+        name="svc", path="svc", manifests=manifests, python_files=tuple(p for p in files if p.endswith(".py"))
+    )
     return RewriteContext(service=service, targets=dict(targets or {}), files=dict(files), todo_comments=todo_comments)
 
 
@@ -24,11 +35,13 @@ def rewrite_files(
     files: Mapping[str, str],
     targets: Mapping[str, str] | None = None,
     todo_comments: bool = False,
+    requirements: Iterable[str] = (),
 ) -> tuple[dict[str, str], list[Finding]]:
-    """Run one recipe's service rewrite over in-memory files; returns every file's new text."""
+    """Run one recipe's service rewrite over in-memory files (of a service requiring `requirements`); returns every
+    file's new text."""
     recipe = get(recipe_id)
     files = {p: textwrap.dedent(t) if not t.startswith("\n") else textwrap.dedent(t[1:]) for p, t in files.items()}
-    out = recipe.migrate(_ctx(files, targets, todo_comments))
+    out = recipe.migrate(_ctx(files, targets, todo_comments, requirements))
     new = {**files, **out.texts}
     for path, text in new.items():
         if path.endswith(".py"):

@@ -660,11 +660,11 @@ def test_noop(source: str, extra: dict[str, str]) -> None:
 
 FINDINGS = [
     (
-        "PA-1 sync test with other loop calls",
+        "PA-1 sync test driving the loop itself",
         """\
         def test_sync(event_loop):
-            event_loop.call_soon(print)
-            event_loop.run_until_complete(f())
+            event_loop.call_soon(event_loop.stop)
+            event_loop.run_forever()
         """,
         "event-loop-fixture",
     ),
@@ -1347,6 +1347,92 @@ def _quiet(rule: str, source: str, path: str = TEST) -> Case:
     return Case(rule, source, path=path, extra_files=CONFIGURED)
 
 
+# tangled like real conftests: a coroutine stored before it is run, teardown in try/except RuntimeError, the loop
+# passed to a constructor, an autouse generator fixture with a timer handle and a pending-task sweep, a sync
+# test creating futures on the loop
+SYNC_LOOP_USERS = """\
+import asyncio
+
+import pytest
+
+
+class Client:
+    def __init__(self, loop, port):
+        self.loop, self.port = loop, port
+
+
+@pytest.fixture
+def server(event_loop, unused_tcp_port):
+    coro = event_loop.create_server(asyncio.Protocol, "127.0.0.1", unused_tcp_port)
+    srv = event_loop.run_until_complete(coro)
+    client = Client(loop=event_loop, port=unused_tcp_port)
+    yield srv, client
+    srv.close()
+    try:
+        event_loop.run_until_complete(srv.wait_closed())
+    except RuntimeError:
+        pass
+
+
+@pytest.fixture(autouse=True)
+def no_leaks(event_loop):
+    handle = event_loop.call_later(60, print)
+    yield
+    handle.cancel()
+    pending = asyncio.all_tasks(event_loop)
+    for task in pending:
+        task.cancel()
+    event_loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+
+
+def test_future(event_loop):
+    fut = event_loop.create_future()
+    event_loop.call_soon(fut.set_result, 1)
+    assert event_loop.run_until_complete(fut) == 1
+"""
+SYNC_LOOP_USERS_AFTER = """\
+import asyncio
+
+import pytest
+import pytest_asyncio
+
+
+class Client:
+    def __init__(self, loop, port):
+        self.loop, self.port = loop, port
+
+
+@pytest_asyncio.fixture
+async def server(unused_tcp_port):
+    event_loop = asyncio.get_running_loop()
+    coro = event_loop.create_server(asyncio.Protocol, "127.0.0.1", unused_tcp_port)
+    srv = await coro
+    client = Client(loop=event_loop, port=unused_tcp_port)
+    yield srv, client
+    srv.close()
+    try:
+        await srv.wait_closed()
+    except RuntimeError:
+        pass
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def no_leaks():
+    event_loop = asyncio.get_running_loop()
+    handle = event_loop.call_later(60, print)
+    yield
+    handle.cancel()
+    pending = asyncio.all_tasks(event_loop) - {asyncio.current_task()}
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+
+
+def test_future(event_loop):
+    fut = event_loop.create_future()
+    event_loop.call_soon(fut.set_result, 1)
+    assert event_loop.run_until_complete(fut) == 1
+"""
 ASYNC_FIXTURE = "import pytest_asyncio\n\n\n@pytest_asyncio.fixture\nasync def client():\n    return 1\n"
 ANYIO = 'import pytest\n\n\n@pytest.fixture\ndef anyio_backend():\n    return "asyncio"\n\n\n@pytest.fixture\n'
 MODULE_OVERRIDE = (
@@ -1358,7 +1444,16 @@ MODULE_SCOPED = 'import pytest\n\npytestmark = pytest.mark.asyncio(loop_scope="m
 CASES = [
     _rewritten("event-loop-fixture", "PA-1 async test: event_loop attribute"),
     _rewritten("event-loop-fixture", "PA-1 sync test run_until_complete"),
-    _flagged("PA-1 sync test with other loop calls"),
+    _flagged("PA-1 sync test driving the loop itself"),
+    Case("event-loop-sync-use", SYNC_LOOP_USERS, SYNC_LOOP_USERS_AFTER, path="svc/tests/conftest.py", extra_files=STRICT_INI),
+    Case(
+        "event-loop-sync-use",
+        "import pytest\n\n\n@pytest.fixture\ndef server(loop):\n    srv = loop.run_until_complete(start())\n"
+        "    yield srv\n    loop.run_until_complete(srv.close())\n",
+        path="svc/tests/conftest.py",
+        extra_files=CONFIGURED,
+        name="another-plugins-loop-fixture",
+    ),
     _twin("event-loop-fixture", "PA-1 no event_loop request"),
     _flagged("PA-1 getfixturevalue"),
     _quiet("event-loop-request", "def test_a(request):\n    request.getfixturevalue('tmp_path')\n"),

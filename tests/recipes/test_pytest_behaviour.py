@@ -370,10 +370,10 @@ def _passed(out: str) -> int:
     return int(m.group(1)) if m else 0
 
 
-def migrate(files: dict[str, str]) -> tuple[dict[str, str], list[Finding]]:
-    """Apply the chain a service gets: pytest-asyncio first, then pytest."""
-    files, f1 = rewrite_files("pytest-asyncio", files)
-    files, f2 = rewrite_files("pytest", files)
+def migrate(files: dict[str, str], requirements: list[str] | None = None) -> tuple[dict[str, str], list[Finding]]:
+    """Apply the chain a service (requiring `requirements`) gets: pytest-asyncio first, then pytest."""
+    files, f1 = rewrite_files("pytest-asyncio", files, requirements=requirements or ())
+    files, f2 = rewrite_files("pytest", files, requirements=requirements or ())
     return files, f1 + f2
 
 
@@ -393,8 +393,8 @@ def _prove(
     before = _passed(old.stdout)
     unmigrated = run_pytest(uv_env(NEW_13), _write(tmp_path / "unmigrated", files), timeout=timeout)
     assert unmigrated.returncode != 0, unmigrated.stdout
-    new_files, findings = migrate(files)
-    assert migrate(new_files)[0] == new_files
+    new_files, findings = migrate(files, old_reqs)
+    assert migrate(new_files, old_reqs)[0] == new_files
     for label, reqs in NEW.items():
         res = run_pytest(uv_env(reqs), _write(tmp_path / label, new_files), timeout=timeout)
         out = res.stdout + res.stderr
@@ -488,6 +488,110 @@ def test_subrequest_import_moves_to_pytest(tmp_path: Path) -> None:
     assert "from _pytest.fixtures import SubRequest" in new_files["svc/tests/conftest.py"]
 
 
+# Sync fixtures and tests that use event_loop beyond run_until_complete (0.23, strict mode): an echo server
+# whose coroutine is stored before it is run and whose teardown awaits wait_closed() in try/except RuntimeError,
+# the loop passed to a client's constructor, an autouse generator fixture with a timer handle and a pending-task
+# sweep, a sync test creating a future for a protocol object.
+SYNC_LOOP_USERS = {
+    "pytest.ini": "[pytest]\nasyncio_mode = strict\n",
+    "tests/conftest.py": """\
+    import asyncio
+
+    import pytest
+
+
+    class Echo(asyncio.Protocol):
+        def connection_made(self, transport):
+            self.transport = transport
+
+        def data_received(self, data):
+            self.transport.write(data)
+
+
+    class Client:
+        def __init__(self, loop, port):
+            self.loop, self.port = loop, port
+
+        async def roundtrip(self, payload):
+            reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+            writer.write(payload)
+            await writer.drain()
+            data = await reader.readexactly(len(payload))
+            writer.close()
+            await writer.wait_closed()
+            return data
+
+
+    @pytest.fixture
+    def server(event_loop, unused_tcp_port):
+        coro = event_loop.create_server(Echo, "127.0.0.1", unused_tcp_port)
+        srv = event_loop.run_until_complete(coro)
+        client = Client(loop=event_loop, port=unused_tcp_port)
+        yield srv, client
+        srv.close()
+        try:
+            event_loop.run_until_complete(srv.wait_closed())
+        except RuntimeError:
+            pass
+
+
+    SWEPT = []
+
+
+    @pytest.fixture(autouse=True)
+    def no_leaks(event_loop):
+        fired = []
+        handle = event_loop.call_later(60, fired.append, 1)
+        yield
+        handle.cancel()
+        pending = asyncio.all_tasks(event_loop)
+        for task in pending:
+            task.cancel()
+        event_loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        SWEPT.extend(t for t in pending if t.cancelled())
+        assert not fired
+    """,
+    "tests/test_echo.py": """\
+    import asyncio
+
+    import pytest
+
+    from conftest import SWEPT, Echo
+
+
+    @pytest.mark.asyncio
+    async def test_echo(server):
+        srv, client = server
+        assert client.loop is asyncio.get_running_loop()
+        assert await client.roundtrip(b"ping") == b"ping"
+
+
+    @pytest.mark.asyncio
+    async def test_leaves_a_task():
+        asyncio.get_running_loop().create_task(asyncio.sleep(30), name="leaked")
+
+
+    def test_leaked_task_was_swept():
+        assert [t.get_name() for t in SWEPT] == ["leaked"]
+
+
+    def test_protocol_future(event_loop):
+        done = event_loop.create_future()
+        proto = Echo()
+        event_loop.call_soon(done.set_result, proto)
+        assert event_loop.run_until_complete(done) is proto
+    """,
+}
+
+
+def test_sync_event_loop_users_become_async(tmp_path: Path) -> None:
+    new_files, findings = _prove(tmp_path, OLD_023, SYNC_LOOP_USERS)
+    assert not [f for f in findings if f.severity is Severity.HUMAN], findings
+    assert "def server(event_loop" not in new_files["svc/tests/conftest.py"]
+    assert "async def no_leaks():" in new_files["svc/tests/conftest.py"]
+    assert "async def test_protocol_future():" in new_files["svc/tests/test_echo.py"]
+
+
 @pytest.mark.parametrize("suite", list(SUITES))
 def test_suite_passes_before_and_after(suite: str, tmp_path: Path) -> None:
     old_reqs, raw = SUITES[suite]
@@ -495,9 +599,9 @@ def test_suite_passes_before_and_after(suite: str, tmp_path: Path) -> None:
     old = run_pytest(uv_env(old_reqs), _write(tmp_path / "old", files), "-p", "no:randomly")
     assert old.returncode == 0, old.stdout + old.stderr
     before = _passed(old.stdout)
-    new_files, findings = migrate(files)
+    new_files, findings = migrate(files, old_reqs)
     assert not [f for f in findings if f.severity is Severity.HUMAN], findings  # all of it is mechanical
-    assert migrate(new_files)[0] == new_files  # the chain is idempotent
+    assert migrate(new_files, old_reqs)[0] == new_files  # the chain is idempotent
     for label, reqs in NEW.items():
         res = run_pytest(
             uv_env(reqs), _write(tmp_path / label, new_files), "-W", "error::pytest.PytestDeprecationWarning"

@@ -23,6 +23,8 @@ class LoopNames(cst.CSTVisitor):
         self.run_calls = 0  # `event_loop.run_until_complete(E)` at function level, one positional argument
         self.nested = 0
         self.attrs: set[str] = set()
+        self.nested_attrs: set[str] = set()  # `event_loop.x` inside a nested function, lambda or comprehension
+        self.run_attrs = 0  # `event_loop.run_until_complete` at function level, however it is called
         self.loop_calls = 0  # other loop helpers in the body (get_event_loop, new_event_loop, ...)
 
     def _enter(self, node: cst.CSTNode) -> bool:
@@ -47,6 +49,9 @@ class LoopNames(cst.CSTVisitor):
         if isinstance(node.value, cst.Name) and node.value.value == self.name and not self.depth:
             self.attr_uses += 1
             self.attrs.add(node.attr.value)
+            self.run_attrs += node.attr.value == "run_until_complete"
+        elif isinstance(node.value, cst.Name) and node.value.value == self.name:
+            self.nested_attrs.add(node.attr.value)
         elif (
             isinstance(node.value, cst.Name)
             and node.value.value == "asyncio"
@@ -145,3 +150,72 @@ def insert_first(fn: cst.FunctionDef, stmt: cst.BaseStatement) -> cst.FunctionDe
             at = 1
     stmts.insert(at, stmt)
     return fn.with_changes(body=body.with_changes(body=stmts))
+
+
+# loop methods a coroutine cannot call on its own running loop
+DRIVERS = frozenset({"run_forever", "run_until_complete", "stop", "close"})
+
+
+def sync_use(names: LoopNames) -> str:
+    """How a sync test/fixture uses the loop it was given: "none", "run" (only `event_loop.run_until_complete(E)`),
+    "other" (it also creates futures, schedules callbacks, passes the loop on, ...: convertible), or "drives" (it
+    starts, stops or closes the loop, or makes or sets loops of its own: a human's call)."""
+    if names.total == 0:
+        return "none"
+    if names.loop_calls or (names.attrs - {"run_until_complete"}) & DRIVERS or names.nested_attrs & DRIVERS:
+        return "drives"
+    if names.run_attrs != names.run_calls:
+        return "drives"
+    if names.total == names.run_calls and not names.nested:
+        return "run"
+    return "other"
+
+
+class ExceptCurrent(cst.CSTTransformer):
+    """`asyncio.all_tasks(...)` -> `asyncio.all_tasks(...) - {asyncio.current_task()}`: once a sync function runs
+    as a coroutine on the loop, its own task is among the loop's tasks, and cancelling it would cancel itself."""
+
+    def __init__(self, is_all_tasks: object, asyncio_name: str) -> None:
+        self.is_all_tasks = is_all_tasks  # a predicate on a Call's func
+        self.asyncio = asyncio_name
+        self.ours: set[int] = set()
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        if not self.is_all_tasks(updated.func):  # type: ignore[operator]
+            return updated
+        current = cst.Call(cst.Attribute(cst.Name(self.asyncio), cst.Name("current_task")))
+        node = cst.BinaryOperation(
+            updated, cst.Subtract(), cst.Set([cst.Element(current)]), lpar=[cst.LeftParen()], rpar=[cst.RightParen()]
+        )
+        self.ours.add(id(node))
+        return node
+
+    def _bare(self, value: cst.BaseExpression) -> cst.BaseExpression:
+        if isinstance(value, cst.BinaryOperation) and id(value) in self.ours:
+            return value.with_changes(lpar=[], rpar=[])
+        return value
+
+    def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign:
+        return updated.with_changes(value=self._bare(updated.value))
+
+    def leave_For(self, original: cst.For, updated: cst.For) -> cst.For:
+        return updated.with_changes(iter=self._bare(updated.iter))
+
+    def leave_Arg(self, original: cst.Arg, updated: cst.Arg) -> cst.Arg:
+        return updated.with_changes(value=self._bare(updated.value))
+
+
+def make_async(
+    fn: cst.FunctionDef, names: LoopNames, asyncio_name: str, is_all_tasks: object
+) -> cst.FunctionDef:
+    """A sync test/fixture given `event_loop` as a coroutine on the running loop: `run_until_complete(E)` becomes
+    `await E`, the other uses reach `asyncio.get_running_loop()`, and `asyncio.all_tasks()` leaves out its own task."""
+    body = fn.body.visit(ToAwait("event_loop"))
+    left = names.total - names.run_calls
+    if left and left == names.attr_uses - names.run_calls and not names.nested:
+        body = body.visit(LoopAttr("event_loop", asyncio_name))
+    body = body.visit(ExceptCurrent(is_all_tasks, asyncio_name))
+    fn = fn.with_changes(body=body, asynchronous=cst.Asynchronous(whitespace_after=cst.SimpleWhitespace(" ")))
+    if left and not (left == names.attr_uses - names.run_calls and not names.nested):
+        fn = insert_first(fn, cst.parse_statement(f"event_loop = {asyncio_name}.get_running_loop()\n"))
+    return fn

@@ -139,3 +139,53 @@ def async_fixtures(facts: ModuleFacts) -> Iterator[AsyncFixture]:
             has_scope, scope = str_kw(d.deco, "scope")
             has_loop, _ = str_kw(d.deco, "loop_scope")
             yield AsyncFixture(d, is_async, pa, has_scope, scope, has_loop)
+
+
+_NESTING = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_LOOP_HELPERS = frozenset({"get_event_loop", "new_event_loop", "set_event_loop", "get_event_loop_policy"})
+_DRIVERS = frozenset({"run_forever", "run_until_complete", "stop", "close"})
+
+
+def sync_loop_use(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    """How a sync function uses its `event_loop` parameter (the `ast` twin of event_loop.sync_use): "none", "run",
+    "other" or "drives"."""
+    total = nested = run_calls = run_attrs = loop_calls = 0
+    attrs: set[str] = set()
+    nested_attrs: set[str] = set()
+
+    def walk(node: ast.AST, depth: int) -> None:
+        nonlocal total, nested, run_calls, run_attrs, loop_calls
+        for child in ast.iter_child_nodes(node):
+            d = depth + isinstance(child, _NESTING)
+            if isinstance(child, ast.Name) and child.id == "event_loop":
+                total += 1
+                nested += bool(depth)
+            elif isinstance(child, ast.Attribute) and isinstance(child.value, ast.Name):
+                if child.value.id == "event_loop":
+                    (nested_attrs if depth else attrs).add(child.attr)
+                    run_attrs += not depth and child.attr == "run_until_complete"
+                elif child.value.id == "asyncio" and child.attr in _LOOP_HELPERS:
+                    loop_calls += 1
+            if (
+                not depth
+                and isinstance(child, ast.Call)
+                and isinstance(child.func, ast.Attribute)
+                and isinstance(child.func.value, ast.Name)
+                and child.func.value.id == "event_loop"
+                and child.func.attr == "run_until_complete"
+                and len(child.args) == 1
+                and not child.keywords
+                and not isinstance(child.args[0], ast.Starred)
+            ):
+                run_calls += 1
+            walk(child, d)
+
+    for stmt in fn.body:
+        walk(ast.Module([stmt], []), 0)
+    if total == 0:
+        return "none"
+    if loop_calls or (attrs - {"run_until_complete"}) & _DRIVERS or nested_attrs & _DRIVERS or run_attrs != run_calls:
+        return "drives"
+    if total == run_calls and not nested:
+        return "run"
+    return "other"

@@ -16,7 +16,7 @@ from fleetshift.recipes.pytest_asyncio.rules import BUILTIN_FIXTURES, RANK, WIDE
 
 # a module importing pytest is test support (a conftest-like helper or a pytest plugin), never production code
 _PYTEST_IMPORT = re.compile(r"^[ \t]*(?:import|from)[ \t]+(?:pytest|pytest_asyncio|_pytest)\b", re.MULTILINE)
-_USES = re.compile(r"\bpytest_asyncio\b|\bmark\.asyncio\b")
+_USES = re.compile(r"\bpytest_asyncio\b|\bmark\.asyncio\b|\bevent_loop\b")  # event_loop: its fixture
 _CONFIG_USES = ("asyncio_mode", "asyncio_default_", "--asyncio-mode", "pytest-asyncio", "pytest_asyncio")
 _LOOP_FACTORIES = {"asyncio.new_event_loop", "asyncio.get_event_loop", "asyncio.get_event_loop_policy"}
 
@@ -48,7 +48,7 @@ class Survey:
     overrides: Mapping[tuple[str, str, str], Override] = field(default_factory=lambda: MappingProxyType({}))
     root_loop: str | None = None
     kept_override: Override | None = None
-    uses_pytest_asyncio: bool = True  # a requirement, an import, an asyncio marker or an asyncio_* setting
+    uses_pytest_asyncio: bool = True  # a requirement, an import, an asyncio marker, its event_loop, a setting
 
     def shared_loop(self, path: str, cls: str = "") -> str | None:
         """The loop scope ("module", or "class" for a class) a deleted event_loop override there shared."""

@@ -7,11 +7,12 @@ test/fixture and use asyncio.get_running_loop() (pytest-asyncio >=1.0 removed th
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from fleetshift.model import Finding, Severity
-from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site
+from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site, sync_loop_use
 from fleetshift.recipes.rule import AUTO, rule
 
 if TYPE_CHECKING:
@@ -23,10 +24,12 @@ RULE = rule(__name__, __doc__, AUTO, since="1.0.0", order=0)
 
 
 def check(facts: ModuleFacts) -> Iterator[Site]:
-    """Tests and fixtures (not event_loop overrides) with an `event_loop` parameter."""
+    """Tests and fixtures (not event_loop overrides) with an `event_loop` parameter (a sync one that uses the loop
+    beyond `run_until_complete` is event-loop-sync-use's)."""
     for d in facts.defs:
         if d.fixture != "event_loop" and "event_loop" in d.params and (d.is_test or d.deco is not None):
-            yield Site(d.fn, f"{d.fn.name} requests event_loop")
+            if isinstance(d.fn, ast.AsyncFunctionDef) or sync_loop_use(d.fn) != "other":
+                yield Site(d.fn, f"{d.fn.name} requests event_loop")
 
 
 class Fix:
@@ -52,7 +55,13 @@ class Fix:
         import libcst as cst
 
         from fleetshift.recipes._pytest_config import syntax as pcs
-        from fleetshift.recipes.pytest_asyncio.event_loop import LoopAttr, LoopNames, ToAwait, insert_first
+        from fleetshift.recipes.pytest_asyncio.event_loop import (
+            LoopAttr,
+            LoopNames,
+            ToAwait,
+            insert_first,
+            sync_use,
+        )
         from fleetshift.recipes.pytest_asyncio.tree import to_pa_fixture
 
         facts = self.facts
@@ -94,16 +103,21 @@ class Fix:
                 assign = cst.parse_statement(f"event_loop = {facts.asyncio_name}.get_running_loop()\n")
                 return insert_first(fn, assign)
             return fn
-        # sync test/fixture: only `event_loop.run_until_complete(E)` can be turned into `await E`
-        if names.total == 0:
+        # sync test/fixture: `event_loop.run_until_complete(E)` becomes `await E`; richer uses are
+        # event-loop-sync-use's, a loop it drives itself is a human's call
+        use = sync_use(names)
+        if use == "none":
             return pcs.drop_param(fn, "event_loop")
-        if names.total != names.run_calls or names.nested or names.loop_calls:
+        if use == "other":
+            return fn
+        if use == "drives":
             self.findings.append(
                 facts.finding(
                     original,
                     RULE.id,
-                    f"pytest-asyncio >=1.0 removed the event_loop fixture; convert {what} {fn.name.value} to an "
-                    f"async {what} and use asyncio.get_running_loop() (see migrate_from_0_21)",
+                    f"pytest-asyncio >=1.0 removed the event_loop fixture; {what} {fn.name.value} starts, stops or "
+                    f"closes the loop or makes loops of its own: convert it to an async {what} and use "
+                    "asyncio.get_running_loop() (see migrate_from_0_21)",
                     Severity.HUMAN,
                     line,
                 )
