@@ -886,6 +886,43 @@ def test_check_labels_a_hook_as_the_run_treats_it() -> None:
     assert "because of .join" in findings[0].message
 
 
+def test_check_labels_a_fixture_method_as_the_run_treats_it() -> None:
+    """A wider-scoped fixture method reading only class attributes is an automatic site, one writing to self a
+    human site (the run leaves it), and a @classmethod above the fixture decorator an automatic site (moved)."""
+    src = """\
+    import pytest
+
+
+    class TestA:
+        base = 1
+
+        @pytest.fixture(scope="class")
+        def ok(self):
+            return self.base
+
+        @pytest.fixture(scope="class")
+        def kept(self):
+            self.value = 1
+            return 1
+
+        @classmethod
+        @pytest.fixture(scope="module")
+        def moved(cls):
+            return 1
+    """
+    sites = {(s.line, s.rule, s.action) for s in detect(R, src, CONFTEST)}
+    assert sites == {
+        (8, rid("fixture-instance-method"), Action.AUTO),
+        (12, rid("fixture-instance-method-human"), Action.HUMAN),
+        (18, rid("fixture-instance-method"), Action.AUTO),
+    }
+    new, findings = rewrite_files(R, {CONFTEST: src})
+    assert [(f.rule, f.line) for f in findings] == [(rid("fixture-instance-method-human"), 12)]
+    assert "@pytest.fixture(scope=\"module\")\n    @classmethod\n    def moved(cls)" in new[CONFTEST]
+    assert "@classmethod\n    def ok(cls):\n        return cls.base" in new[CONFTEST]
+    assert [s.rule for s in detect(R, new[CONFTEST], CONFTEST)] == [rid("fixture-instance-method-human")]
+
+
 def test_detect_nothing_on_migrated_code() -> None:
     src = """\
     import pytest

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from fleetshift.recipes import _pytest_config as pc
+from fleetshift.recipes._ast import dotted
 from fleetshift.recipes.pytest9.facts import Facts, Metadata, Site, const
 from fleetshift.recipes.pytest9.rules import DEPRECATIONS, WIDE
 from fleetshift.recipes.rule import AUTO, rule
@@ -20,137 +21,127 @@ if TYPE_CHECKING:
 
 RULE = rule(__name__, __doc__, AUTO, since="9.1", link=DEPRECATIONS, order=9)
 
+CONVERT, MOVE = "convert", "move"  # what the fix does to a fixture method
+Method = ast.FunctionDef | ast.AsyncFunctionDef
+
 
 def check(facts: Facts) -> Iterator[Site]:
-    """A class/module/package/session-scoped fixture whose first parameter is `self`."""
-    for node in facts.of(ast.FunctionDef, ast.AsyncFunctionDef):
+    """A wider-scoped fixture method the fix turns into a classmethod, or whose @classmethod it moves below the
+    fixture decorator."""
+    for node, scope, action, _ in fixture_methods(facts):
+        if action == CONVERT:
+            yield node, f"{scope}-scoped {node.name}"
+        elif action == MOVE:
+            yield node, f"@classmethod above the fixture decorator of {scope}-scoped {node.name}"
+
+
+def fixture_methods(facts: Facts) -> Iterator[tuple[Method, str, str, list[str]]]:
+    """Each class/module/package/session-scoped fixture defined in a class (not inside a function): the method,
+    its scope, what the fix does (CONVERT, MOVE or "" to leave it), and what it uses through `self` beyond
+    class attributes (when that is why it is left)."""
+    todo: list[ast.AST] = [facts.tree]
+    while todo:
+        node = todo.pop()
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.ClassDef):
+                yield from _methods(child, facts)
+                todo.append(child)
+            elif isinstance(child, ast.stmt) and not isinstance(
+                child, (ast.FunctionDef, ast.AsyncFunctionDef)
+            ):
+                todo.append(child)
+
+
+def _methods(cls: ast.ClassDef, facts: Facts) -> Iterator[tuple[Method, str, str, list[str]]]:
+    safe = class_attributes(cls)
+    for node in cls.body:
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
         fixture = pc.ast_fixture_call(node, facts.imports)
         scope = const(fixture, "scope") if isinstance(fixture, ast.Call) else None
+        if not isinstance(scope, str) or scope not in WIDE:
+            continue
+        names = [dotted(d.func if isinstance(d, ast.Call) else d) for d in node.decorator_list]
         args = node.args.args
-        if scope in WIDE and args and args[0].arg == "self":
-            yield node, f"{scope}-scoped {node.name}"
+        if not args or args[0].arg != "self":
+            fixture_at = next(i for i, d in enumerate(node.decorator_list) if _is_fixture(d, facts))
+            cm = names.index("classmethod") if "classmethod" in names else None
+            yield node, scope, MOVE if cm is not None and cm < fixture_at else "", []
+        elif not {"staticmethod", "property"} & set(names):
+            attrs, other = self_uses(node)
+            beyond = sorted(attrs - safe) + (["self"] if other else [])
+            yield node, scope, "" if beyond else CONVERT, beyond
+
+
+def _is_fixture(dec: ast.expr, facts: Facts) -> bool:
+    return facts.imports.qualname(dec.func if isinstance(dec, ast.Call) else dec) in pc.FIXTURE_NAMES
+
+
+def self_uses(fn: Method) -> tuple[set[str], bool]:
+    """Attributes read through `self` in a fixture method, and whether self is used otherwise (written
+    through, passed on, or taken by a nested function)."""
+    parents: dict[ast.AST, ast.AST] = {}
+    for node in ast.walk(fn):
+        for child in ast.iter_child_nodes(node):
+            parents[child] = node
+    attrs: set[str] = set()
+    other = False
+    for node in (n for stmt in fn.body for n in ast.walk(stmt)):
+        if isinstance(node, ast.arg) and node.arg == "self":
+            other = True
+        elif isinstance(node, ast.Name) and node.id == "self":
+            parent = parents[node]
+            if isinstance(parent, ast.Attribute) and parent.value is node:
+                other = other or not isinstance(parent.ctx, ast.Load)
+                attrs.add(parent.attr)
+            else:
+                other = True
+    return attrs, other
+
+
+def class_attributes(cls: ast.ClassDef) -> set[str]:
+    """Names in a class body that read the same through the class as through an instance."""
+    safe: set[str] = set()
+    for stmt in cls.body:
+        if isinstance(stmt, ast.Assign):
+            safe |= {t.id for t in stmt.targets if isinstance(t, ast.Name)}
+        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
+            safe.add(stmt.target.id)
+        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if {dotted(d) for d in stmt.decorator_list} & {"classmethod", "staticmethod"}:
+                safe.add(stmt.name)
+    return safe
 
 
 class Fix:
-    """In a class, make a wider-scoped instance-method fixture a classmethod below its fixture decorator when
-    it reads only class attributes through `self` (else report fixture-instance-method-human), and move a
-    @classmethod written above the fixture decorator below it."""
+    """Make each fixture method `check` found a classmethod below its fixture decorator (self renamed to cls),
+    or move its @classmethod below the fixture decorator."""
 
     METADATA_DEPENDENCIES = Metadata("PositionProvider")
 
     def __init__(self, facts: Facts) -> None:
         assert facts.code_imports is not None
         self.imports = facts.code_imports
-        self.findings: list[tuple[int, str, str]] = []
-        self.classes: list[cst.ClassDef] = []
-        self.depth = 0
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self.classes.append(node)
-
-    def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
-        self.classes.pop()
-        return updated
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.depth += 1
+        self.actions = {node.lineno: action for node, _, action, _ in fixture_methods(facts) if action}
 
     def leave_FunctionDef(self, original: cst.FunctionDef, fn: cst.FunctionDef) -> cst.FunctionDef:
         import libcst as cst
 
         from fleetshift.recipes._pytest_config import syntax as pcs
-        from fleetshift.recipes.pytest9.syntax import Rename, line, transform_body, visit_body
+        from fleetshift.recipes.pytest9.syntax import Rename, line, transform_body
 
-        self.depth -= 1
-        fix = pcs.fixture_decorator(fn, self.imports)
-        if self.depth or fix is None or not self.classes:
+        action = self.actions.get(line(self, original)) if self.actions else None
+        fixture = pcs.fixture_decorator(fn, self.imports) if action else None
+        if fixture is None:
             return fn
-        idx, _, call = fix
-        scope = pcs.kwarg_string(call, "scope")
-        if scope not in WIDE:
-            return fn
+        at = fixture[0]
         decs = list(fn.decorators)
-        params = fn.params.params
-        if not params or params[0].name.value != "self":
+        if action == MOVE:  # pytest 9.2 warns when @classmethod sits above the fixture decorator
             cm = [i for i, d in enumerate(decs) if pcs.get_full_name_for_node(d.decorator) == "classmethod"]
-            if cm and cm[0] < idx:  # pytest 9.2 warns when @classmethod sits above the fixture decorator
-                decs.insert(idx, decs.pop(cm[0]))
-                return fn.with_changes(decorators=decs)
-            return fn
-        if {pcs.get_full_name_for_node(d.decorator) for d in decs} & {"staticmethod", "property"}:
-            return fn
-        uses = SelfUses()
-        visit_body(fn, uses)
-        if uses.other or not uses.attrs <= class_attributes(self.classes[-1]):
-            self.findings.append(
-                (
-                    line(self, original),
-                    "fixture-instance-method-human",
-                    f"{scope}-scoped fixture {fn.name.value} is an instance method (deprecated from pytest 9.1/9.2) "
-                    "and uses self beyond class attributes; make it a @classmethod below the fixture decorator, "
-                    "or move it out of the class",
-                )
-            )
-            return fn
-        decs.insert(idx + 1, cst.Decorator(cst.Name("classmethod")))
+            decs.insert(at, decs.pop(cm[0]))
+            return fn.with_changes(decorators=decs)
+        decs.insert(at + 1, cst.Decorator(cst.Name("classmethod")))
+        params = fn.params.params
         new_params = [params[0].with_changes(name=cst.Name("cls")), *params[1:]]
         fn = fn.with_changes(decorators=decs, params=fn.params.with_changes(params=new_params))
-        return transform_body(fn, Rename("self", "cls")) if uses.attrs else fn
-
-
-class SelfUses:
-    """Attributes read through `self` in a fixture method, and whether self is used otherwise."""
-
-    METADATA_DEPENDENCIES = Metadata("ParentNodeProvider")
-
-    def __init__(self) -> None:
-        self.attrs: set[str] = set()
-        self.other = False
-
-    def parent(self, node: cst.CSTNode) -> cst.CSTNode:
-        from libcst.metadata import ParentNodeProvider
-
-        return self.get_metadata(ParentNodeProvider, node)  # type: ignore[attr-defined]
-
-    def visit_Param(self, node: cst.Param) -> None:
-        if node.name.value == "self":
-            self.other = True  # a nested function taking self
-
-    def visit_Name(self, node: cst.Name) -> None:
-        import libcst as cst
-
-        if node.value != "self":
-            return
-        parent = self.parent(node)
-        if isinstance(parent, cst.Param):
-            return
-        if isinstance(parent, cst.Attribute) and parent.value is node:
-            grand = self.parent(parent)
-            if isinstance(grand, (cst.AssignTarget, cst.AugAssign, cst.Del)) or (
-                isinstance(grand, cst.AnnAssign) and grand.target is parent
-            ):
-                self.other = True
-            self.attrs.add(parent.attr.value)
-            return
-        self.other = True
-
-
-def class_attributes(cls: cst.ClassDef) -> set[str]:
-    """Names in a class body that read the same through the class as through an instance."""
-    import libcst as cst
-
-    from fleetshift.recipes._pytest_config import syntax as pcs
-
-    safe: set[str] = set()
-    for stmt in cls.body.body:
-        if isinstance(stmt, cst.SimpleStatementLine):
-            for small in stmt.body:
-                if isinstance(small, cst.Assign):
-                    safe |= {t.target.value for t in small.targets if isinstance(t.target, cst.Name)}
-                elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.value:
-                    safe.add(small.target.value)
-        elif isinstance(stmt, cst.FunctionDef):
-            names = {pcs.get_full_name_for_node(d.decorator) for d in stmt.decorators}
-            if names & {"classmethod", "staticmethod"}:
-                safe.add(stmt.name.value)
-    return safe
+        return transform_body(fn, Rename("self", "cls"))
