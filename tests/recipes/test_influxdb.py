@@ -286,9 +286,9 @@ def test_noop(source: str) -> None:
 
 # (source, rules of the Findings a human must handle) -- the sites themselves are left unchanged
 FINDINGS = {
-    "config-file": (NOOPS["config-file"], {"influxdb3/from-config-file"}),
-    "async-client": (NOOPS["async-client"], {"influxdb3/async-client"}),
-    "untranslatable-flux": (NOOPS["untranslatable-flux"], {"influxdb3/flux"}),
+    "config-file": (NOOPS["config-file"], {"influxdb3/from-config-file", "influxdb3/import-manual"}),
+    "async-client": (NOOPS["async-client"], {"influxdb3/async-client", "influxdb3/import-manual"}),
+    "untranslatable-flux": (NOOPS["untranslatable-flux"], {"influxdb3/flux", "influxdb3/import-manual"}),
     "no-equivalent": (
         """\
 from influxdb_client import InfluxDBClient
@@ -619,7 +619,8 @@ def test_detect_old_api_sites() -> None:
         sites
     )
     human = {s.rule for s in sites if s.action.value == "human"}
-    assert human == {"influxdb3/no-equivalent", "influxdb3/flux"}  # the query_csv Flux has no measurement
+    # the query_csv Flux has no measurement, and a query_api() used for query_csv is not rewritten
+    assert human == {"influxdb3/no-equivalent", "influxdb3/flux", "influxdb3/query-manual"}
 
 
 def test_detect_flags_untranslatable_flux_and_async() -> None:
@@ -1000,6 +1001,13 @@ def test_refused(store):
 
 # what the flagged sources above become: the rest of the file is migrated, the flagged sites stay
 FLAGGED_AFTER = {
+    "options-without-constructor": """\
+from influxdb_client_3 import WriteOptions
+
+
+def writer(client):
+    return client.write_api(write_options=WriteOptions(batch_size=10))
+""",
     "unknown-database": """\
 from influxdb_client_3 import InfluxDBClient3
 
@@ -1179,3 +1187,163 @@ CASES = [
         name="target-has-the-fix",
     ),
 ]
+
+
+# ---- no half-migrated client: import-only modules, leftovers, filters, **mapping, patch targets ---------
+
+FLUX_RECORD = """\
+from influxdb_client.client.flux_table import FluxRecord
+
+
+def show(record: FluxRecord) -> None:
+    print(record.get_value())
+"""
+MODEL = """\
+from influxdb_client import Point, WritePrecision
+
+
+def reading(room: str, celsius: float, ts: int) -> Point:
+    return Point("temp").tag("room", room).field("celsius", celsius).time(ts, WritePrecision.S)
+"""
+WARNING_FILTER = """\
+import warnings
+
+from influxdb_client import InfluxDBClient
+from influxdb_client.client.warnings import MissingPivotFunction
+
+warnings.simplefilter("ignore", MissingPivotFunction)
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
+def make(url: str, token: str) -> InfluxDBClient:
+    return InfluxDBClient(url=url, token=token, org="o")
+"""
+WARNING_FILTER_AFTER = """\
+import warnings
+
+from influxdb_client_3 import InfluxDBClient3
+
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
+def make(url: str, token: str) -> InfluxDBClient3:
+    return InfluxDBClient3(host=url, token=token, org="o")
+"""
+OTHER_FILTER = """\
+import warnings
+
+from influxdb_client_3 import InfluxDBClient3
+
+warnings.simplefilter("ignore", DeprecationWarning)
+"""
+MAPPING = """\
+from influxdb_client import InfluxDBClient
+
+from app.settings import settings
+
+client = InfluxDBClient(**settings.model_dump())
+"""
+PATCHES = """\
+from unittest import mock
+
+from app.db import make
+
+
+def test_make():
+    with mock.patch("app.db.InfluxDBClient") as cls, mock.patch("influxdb_client.InfluxDBClient.close"):
+        make("http://h:8086", "t")
+        cls.assert_called_once_with(url="http://h:8086", token="t", org="o")
+"""
+DB = """\
+from influxdb_client import InfluxDBClient
+
+
+def make(url, token):
+    return InfluxDBClient(url=url, token=token, org="o")
+"""
+V1_DB = """\
+from influxdb import InfluxDBClient
+
+
+def make(url, token):
+    return InfluxDBClient(host=url, password=token)
+"""
+INLINE_FLUSH = """\
+from influxdb_client import InfluxDBClient
+
+
+class Store:
+    def __init__(self, client: InfluxDBClient) -> None:
+        self.client = client
+
+    def save(self, record) -> None:
+        self.client.write_api().write(bucket="home", record=record)
+        self.client.write_api().flush()
+"""
+INLINE_FLUSH_AFTER = """\
+from influxdb_client_3 import InfluxDBClient3
+
+
+class Store:
+    def __init__(self, client: InfluxDBClient3) -> None:
+        self.client = client
+
+    def save(self, record) -> None:
+        self.client.write(record=record, database="home")
+        self.client.flush()
+"""
+QUERY_PARAM = """\
+from influxdb_client import InfluxDBClient
+
+
+def rows(client: InfluxDBClient, flux: str):
+    return client.query_api().query(flux)
+"""
+QUERY_PASSED = """\
+from influxdb_client import InfluxDBClient
+
+from app.queries import FLUX
+
+
+def rows(client: InfluxDBClient, name: str):
+    return client.query_api().query(FLUX[name])
+"""
+
+CASES += [
+    Case("import", MODEL, MODEL.replace("influxdb_client ", "influxdb_client_3 "), name="import-only-module"),
+    Case("import-manual", FLUX_RECORD, findings=("import-manual",), sites=("import-manual",)),
+    _twin("import-manual", V3, "already-v3"),
+    Case("warnings-filter", WARNING_FILTER, WARNING_FILTER_AFTER, findings=("database", "host-port")),
+    _twin("warnings-filter", OTHER_FILTER, "other-warning"),
+    Case("client-mapping", MAPPING, MAPPING.replace("InfluxDBClient", "InfluxDBClient3").replace("influxdb_client ", "influxdb_client_3 "), findings=("client-mapping",), sites=("client-mapping",)),
+    _twin("client-mapping", V3, "already-v3"),
+    Case("patch-target", PATCHES, PATCHES.replace('"app.db.InfluxDBClient"', '"app.db.InfluxDBClient3"').replace("influxdb_client.InfluxDBClient.close", "influxdb_client_3.InfluxDBClient3.close"), path="svc/tests/test_db.py", extra_files={"svc/app/db.py": DB}, sites=("patch-target",)),
+    _twin("patch-target", PATCHES.replace("InfluxDBClient", "InfluxDBClient3").replace("influxdb_client.", "influxdb_client_3."), "already-v3"),
+    Case("flush-close", INLINE_FLUSH, INLINE_FLUSH_AFTER, findings=("write-api-batching",), name="inline-write-api"),
+    Case("query-manual", QUERY_PASSED, QUERY_PASSED.replace("InfluxDBClient", "InfluxDBClient3").replace("influxdb_client ", "influxdb_client_3 "), findings=("flux",), sites=("query-manual",), name="flux-not-visible"),
+]
+
+
+def test_patch_targets_of_another_influxdb_library_stay() -> None:
+    """`patch("app.db.InfluxDBClient")` where app/db.py uses the InfluxDB 1.x library: not this migration's."""
+    new, findings = rewrite(R, PATCHES.replace(', mock.patch("influxdb_client.InfluxDBClient.close")', ""), path="svc/tests/test_db.py", extra_files={"svc/app/db.py": V1_DB})
+    assert '"app.db.InfluxDBClient"' in new and not findings
+
+
+def test_patch_target_of_a_method_v3_lacks_is_a_finding() -> None:
+    source = 'from unittest.mock import patch\n\n\ndef test_w():\n    with patch("influxdb_client.InfluxDBClient.write_api"):\n        pass\n'
+    new, findings = rewrite(R, source, path="svc/tests/test_w.py")
+    assert new == source
+    assert [(f.line, f.rule) for f in findings] == [(5, "influxdb3/no-equivalent")]
+    assert [(s.line, s.rule, s.action.value) for s in detect(R, source, path="svc/tests/test_w.py")] == [(5, "influxdb3/no-equivalent", "human")]
+
+
+def test_check_labels_auto_only_what_the_run_rewrites() -> None:
+    """Every [auto] site of a tangled service is gone after one run, and a second run changes nothing."""
+    files = {"svc/app/db.py": WARNING_FILTER, "svc/app/model.py": MODEL, "svc/app/rows.py": QUERY_PARAM, "svc/app/show.py": FLUX_RECORD, "svc/tests/test_db.py": PATCHES, "svc/app/mod.py": DB}
+    new, _ = rewrite_files(R, files)
+    again, _ = rewrite_files(R, new)
+    assert again == new
+    for path, text in new.items():
+        left = [s for s in detect(R, text, path) if s.action.value == "auto"]
+        assert not left, (path, left)

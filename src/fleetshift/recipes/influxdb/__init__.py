@@ -46,7 +46,12 @@ class InfluxDB3Recipe(Recipe):
         "0.20.0",
         "0.21.0",
     )
-    tokens = (b"influxdb_client", b"|>", b".flux")  # Flux is found by its own syntax too (see flux.find)
+    tokens = (
+        b"influxdb_client",
+        b"InfluxDBClient",
+        b"|>",
+        b".flux",
+    )  # Flux is found by its own syntax too (see flux.find)
     rules_package = "fleetshift.recipes.influxdb.rules"
     advisories = (
         Advisory(
@@ -82,7 +87,9 @@ class InfluxDB3Recipe(Recipe):
         """Every site of one module: each node offered to each rule's `check` (`old_api=False`: only the traps
         of migrated influxdb3-python code)."""
         facts = facts_of(src.text, src.tree, old_api=old_api)
-        if not (facts.v2 or facts.v3 or "|>" in src.text or ".flux" in src.text):  # Flux by its own syntax
+        if not (
+            facts.v2 or facts.v3 or "|>" in src.text or ".flux" in src.text or "InfluxDBClient" in src.text
+        ):
             return
         checks = [(m.rule.id, check) for m in self.rule_modules if (check := m.hook("check")) is not None]
         for node in ast.walk(src.tree):
@@ -95,11 +102,19 @@ class InfluxDB3Recipe(Recipe):
     def rewrite_python(self, path: str, text: str, kind: FileKind, ctx: RewriteContext) -> RewriteResult:
         from fleetshift.recipes.influxdb.flux.migrate import migrate_strings, migrate_wrappers
         from fleetshift.recipes.influxdb.rewrite import rewrite_module
+        from fleetshift.recipes.influxdb.rules import patch_target
 
         buckets, bucket_attrs = self._service_buckets(ctx)
         try:
-            strings = migrate_strings(path, text, ctx.files)
-            new, notes = rewrite_module(strings.text, buckets, bucket_attrs)
+            notes = []
+            if "InfluxDBClient" in text:  # mock.patch targets, also in modules that import no client
+                migrated = patch_target.migrated_modules(ctx.files)
+                patched, notes = patch_target.rewrite(text, ast.parse(text), migrated)
+            else:
+                patched = text
+            strings = migrate_strings(path, patched, ctx.files)
+            new, more = rewrite_module(strings.text, buckets, bucket_attrs)
+            notes = [*notes, *more]
             wrapped = migrate_wrappers(new, text, ctx.files)
             new = wrapped.text
         except Exception as exc:  # never lose a file to a rewrite bug: report it instead

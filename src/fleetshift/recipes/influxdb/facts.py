@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from fleetshift.recipes._ast import Imports
 from fleetshift.recipes.influxdb.receivers import Receivers
@@ -42,6 +43,63 @@ class Facts:
     v2: bool
     v3: bool
 
+    @cached_property
+    def used(self) -> frozenset[str]:
+        """Names the module reads, leaving out the warning filters the rewrite removes."""
+        from fleetshift.recipes.influxdb.rules.warnings_filter import is_v2_filter
+
+        dropped = {id(n) for s in ast.walk(self.tree) if is_v2_filter(self.imports, s) for n in ast.walk(s)}
+        return frozenset(
+            n.id for n in ast.walk(self.tree) if isinstance(n, ast.Name) and id(n) not in dropped
+        )
+
+    @cached_property
+    def api_uses(self) -> Mapping[int, list[ast.Call]]:
+        """The method calls made on each `X.query_api()` / `X.write_api()` call (by id() of that call): inline
+        (`X.query_api().query(...)`) or through the one name or `self.` attribute it is assigned to."""
+        out: dict[int, list[ast.Call]] = {}
+        bound: dict[str, list[int]] = {}
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and is_api_call(node.value):
+                target = node.targets[0]
+                if isinstance(target, ast.Name | ast.Attribute):
+                    bound.setdefault(ast.unparse(target), []).append(id(node.value))
+                    out.setdefault(id(node.value), [])
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                inner = node.func.value
+                if is_api_call(inner):
+                    out.setdefault(id(inner), []).append(node)
+                elif (
+                    isinstance(inner, ast.Name | ast.Attribute)
+                    and len(ids := bound.get(ast.unparse(inner), [])) == 1
+                ):
+                    out[ids[0]].append(node)
+        return out
+
+    def assigned_text(self, name: ast.Name) -> str | None:
+        """The text of the one string (or f-string) a name is assigned in its own scope, or None (a parameter,
+        several assignments, another expression)."""
+        from fleetshift.recipes.influxdb.hosts import ast_text
+
+        scope = self.receivers.scope_of.get(id(name))
+        if scope is not None and name.id in {a.arg for a in ast.walk(scope.args) if isinstance(a, ast.arg)}:
+            return None
+
+        def assigned(where: ast.AST | None) -> list[ast.expr]:
+            return [
+                n.value
+                for n in ast.walk(where if where is not None else self.tree)
+                if isinstance(n, ast.Assign)
+                and self.receivers.scope_of.get(id(n)) is where
+                and any(isinstance(t, ast.Name) and t.id == name.id for t in n.targets)
+            ]
+
+        values = assigned(scope)
+        if not values and scope is not None and name.id not in self.receivers.bound.get(id(scope), set()):
+            values = assigned(None)  # a module-level name read in a function
+        return ast_text(values[0]) if len(values) == 1 else None
+
     @property
     def v2_env(self) -> bool:
         """The module names the v2 client's environment variables."""
@@ -55,6 +113,14 @@ def facts_of(text: str, tree: ast.Module, *, old_api: bool = True) -> Facts:
     v3 = imports.imports_module("influxdb_client_3")
     guards = query_guards(tree, imports) if v2 else {}
     return Facts(text, tree, imports, Receivers(tree, imports), guards, v2, v3)
+
+
+def is_api_call(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("query_api", "write_api")
+    )
 
 
 def named(imports: Imports, node: ast.AST, module: str, *names: str) -> bool:

@@ -5,8 +5,8 @@ The rewrite is planned before it is applied, since sites depend on each other: a
 a query's readers change with its SQL. So each rule module with a rewrite has a `plan(planning)` function
 that adds node edits and Findings to the module's edit plan, in the order of the modules' `STAGE` (0:
 calls with no equivalent, 1: writes and queries, 2: what they left, 3: constructors, 4: names); the
-plan is then applied in one LibCST walk, and each rule's `finish(code, plan)` (the imports) runs on
-the new text.
+plan is then applied in one LibCST walk, and each rule's `finish(code, planning)` (the imports, then what
+they left) runs on the new text.
 """
 
 from __future__ import annotations
@@ -34,8 +34,7 @@ def rewrite_module(
     for module in sorted((m for m in modules if hasattr(m, "plan")), key=lambda m: getattr(m, "STAGE", 1)):
         module.plan(p)
     code = facts.module.visit(ApplyPlan(p.plan)).code
-    if code != text:
-        for module in modules:
-            if hasattr(module, "finish"):
-                code = module.finish(code, p.plan)
+    for module in modules:  # also on an unchanged module: its v2 imports move even when nothing else does
+        if hasattr(module, "finish"):
+            code = module.finish(code, p)
     return code, p.plan.notes

@@ -6,7 +6,7 @@ A rule module holds its `RULE`, and as it needs them:
   module imports (old-API sites are checked on v2 code, the traps of migrated code on v3 code);
 - `plan(planning)` and `STAGE`: adds its node edits and Findings to the module's edit plan (see
   `influxdb.rewrite` for the stages and `influxdb.plan.Planning` for the records it reads);
-- `finish(code, plan)`: a pass over the rewritten text (the imports).
+- `finish(code, planning)`: a pass over the rewritten text (the imports, then the v2 imports left).
 LibCST is imported inside functions only, so scanning never loads it.
 """
 

@@ -44,6 +44,7 @@ def plan_ctor(p: Planning, call: cst.Call) -> None:
 
     from fleetshift.recipes.influxdb.edits import relayout
     from fleetshift.recipes.influxdb.rules import (
+        client_mapping,
         database,
         default_tags,
         gzip_threshold,
@@ -72,6 +73,7 @@ def plan_ctor(p: Planning, call: cst.Call) -> None:
         elif name == "timeout":
             new.extend(timeout.arguments(value))
         elif name in ("*", "**"):
+            client_mapping.note(p, call, name, value)
             new.append((name, value))
         else:
             unsupported_args.argument(p, call, name)  # type: ignore[arg-type]

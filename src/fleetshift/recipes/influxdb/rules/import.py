@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 from fleetshift.recipes.influxdb.facts import Facts
 from fleetshift.recipes.influxdb.names import V3, V3_NAMES, is_v2_module
 from fleetshift.recipes.influxdb.rules import V3_README
+from fleetshift.recipes.influxdb.rules.import_manual import staying
 from fleetshift.recipes.rule import AUTO, rule
 
 if TYPE_CHECKING:
     import libcst as cst
 
-    from fleetshift.recipes.influxdb.edits import Plan
     from fleetshift.recipes.influxdb.plan import Planning
 
 RULE = rule(__name__, __doc__, AUTO, link=V3_README, order=0)
@@ -29,7 +29,9 @@ def check(node: ast.AST, facts: Facts) -> Iterator[str]:
     if not facts.v2:
         return
     if isinstance(node, ast.ImportFrom) and node.module and is_v2_module(node.module):
-        if not (facts.guards and all(a.name == "ApiException" for a in node.names)):
+        if facts.guards and all(a.name == "ApiException" for a in node.names):
+            return
+        if len(staying(node, facts.used)) < len(node.names):  # some name moves or goes
             yield f"from {node.module} import ..."
     elif isinstance(node, ast.Import) and any(is_v2_module(a.name) for a in node.names):
         yield ""
@@ -53,11 +55,13 @@ def plan(p: Planning) -> None:
             p.set(node, lambda x, v=new: cst.Attribute(value=cst.Name(V3), attr=cst.Name(v)))
 
 
-def finish(code: str, plan: Plan) -> str:
+def finish(code: str, p: Planning) -> str:
     """Drop v2 imports nothing references any more, import the v3 names the rewritten code uses.
 
     The new import statements take the place of the first influxdb_client import.
     """
+    if code == p.facts.text and not moves(p.facts.tree):
+        return code  # nothing rewritten and nothing to move: unused imports stay as the author left them
     import libcst as cst
 
     from fleetshift.recipes.influxdb.edits import code_of
@@ -161,7 +165,7 @@ def finish(code: str, plan: Plan) -> str:
     wanted = sorted(set(wanted) - {local for _n, local in aliased_v3})
     names = [*wanted, *(f"{n} as {local}" if n != local else n for n, local in aliased_v3)]
     lines: list[str] = []
-    if plan.need_timezone and "timezone" not in bound:
+    if p.plan.need_timezone and "timezone" not in bound:
         lines.append("from datetime import timezone")
     if names:
         lines.append(f"from {V3} import {', '.join(dict.fromkeys(names))}")
@@ -191,6 +195,19 @@ def finish(code: str, plan: Plan) -> str:
         body[at:at] = new_stmts
         module = module.with_changes(body=body)
     return module.visit(Insert()).code
+
+
+def moves(tree: ast.Module) -> bool:
+    """Whether a module imports a v2 name with a v3 counterpart that it uses (`from influxdb_client import Point`
+    in a model module): the import moves even when no other rule rewrites the module."""
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    return any(
+        isinstance(node, ast.ImportFrom)
+        and node.module
+        and is_v2_module(node.module)
+        and any(a.name in V3_NAMES and (a.asname or a.name) in used for a in node.names)
+        for node in ast.walk(tree)
+    )
 
 
 def import_anchor(body: list[cst.CSTNode]) -> int:

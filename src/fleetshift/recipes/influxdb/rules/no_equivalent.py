@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from fleetshift.recipes.influxdb.facts import Facts
 from fleetshift.recipes.influxdb.names import CLIENT_NO_EQUIVALENT, QUERY_NO_EQUIVALENT
 from fleetshift.recipes.influxdb.rules import MIGRATE
+from fleetshift.recipes.influxdb.rules.patch_target import target_of, unpatchable
 from fleetshift.recipes.rule import HUMAN, rule
 
 if TYPE_CHECKING:
@@ -25,6 +26,9 @@ STAGE = 0
 
 
 def check(node: ast.AST, facts: Facts) -> Iterator[str]:
+    target = target_of(node)
+    if target is not None and (why := unpatchable(target)):
+        yield why
     if (facts.v2 or facts.v3) and isinstance(node, ast.Call):
         name = facts.receivers.no_equivalent(node)
         if name is not None:

@@ -29,10 +29,60 @@ QUERY_PARAMETERS = {  # influxdb-client QueryApi methods the rewrite translates,
 }
 
 
+OTHER_RULE = "\0"  # marks a reason another rule's site already reports (flux, flux-wrapper-manual)
+
+
 def check(node: ast.AST, facts: Facts) -> Iterator[str]:
+    """A `query_api()` whose queries the run rewrites: each one's Flux is visible and translates exactly."""
     if facts.v2 and isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-        if node.func.attr == "query_api":
+        if node.func.attr == "query_api" and not unrewritten(node, facts):
             yield ""
+
+
+def flux_text(arg: ast.AST, facts: Facts) -> str | None:
+    """The text of a query argument as the rewrite sees it: a literal, an f-string, a `+` of them, or the
+    one string a name is assigned."""
+    from fleetshift.recipes.influxdb.hosts import ast_text
+
+    if isinstance(arg, ast.BinOp) and isinstance(arg.op, ast.Add):
+        left, right = flux_text(arg.left, facts), flux_text(arg.right, facts)
+        return None if left is None or right is None else left + right
+    if isinstance(arg, ast.Name):
+        return facts.assigned_text(arg)
+    return ast_text(arg)
+
+
+def unrewritten(api: ast.Call, facts: Facts) -> str:
+    """Why the queries made on a `query_api()` call are not all rewritten ("" when they are)."""
+    from fleetshift.recipes.influxdb import flux
+    from fleetshift.recipes.influxdb.flux.sites import module_flux
+
+    uses = facts.api_uses.get(id(api), [])
+    if not uses:
+        return "the query_api object is passed around: call `client.query(sql)` where it is used"
+    wrappers = module_flux(facts.tree, facts.text).wrappers  # query wrappers: the flux-wrapper rules' sites
+    for call in uses:
+        if id(call) in wrappers:
+            if wrappers[id(call)][1]:
+                return OTHER_RULE + "a query wrapper the flux-wrapper-manual rule reports"
+            continue
+        method = call.func.attr  # type: ignore[attr-defined]
+        if method not in QUERY_PARAMETERS:
+            return f"`{method}()` has no influxdb3-python equivalent"
+        arg = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "query"), None)
+        text = flux_text(arg, facts) if arg is not None else None
+        if text is None:
+            return "Flux query text not visible here: translate it to SQL and call `client.query(sql, database=...)`"
+        params = next((k.value for k in call.keywords if k.arg == "params"), None)
+        names = (
+            [k.value for k in params.keys if isinstance(k, ast.Constant)]
+            if isinstance(params, ast.Dict)
+            else []
+        )
+        tr, why = flux.try_translate(text, names)
+        if tr is None or not tr.exact:
+            return OTHER_RULE + f"Flux query not translatable: {why or (tr.reason if tr is not None else '')}"
+    return ""
 
 
 def plan(p: Planning) -> None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from fleetshift.recipes.influxdb.facts import Facts
 from fleetshift.recipes.influxdb.rules import SQL_DOCS
+from fleetshift.recipes.influxdb.rules.query import OTHER_RULE, unrewritten
 from fleetshift.recipes.influxdb.rules.write_manual import v3_api_calls
 from fleetshift.recipes.rule import HUMAN, rule
 
@@ -23,6 +24,11 @@ STAGE = 2
 
 def check(node: ast.AST, facts: Facts) -> Iterator[str]:
     yield from v3_api_calls(node, facts, "query_api")
+    if facts.v2 and isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        if node.func.attr == "query_api":
+            why = unrewritten(node, facts)
+            if why and not why.startswith(OTHER_RULE):
+                yield why
 
 
 def plan(p: Planning) -> None:

@@ -34,7 +34,7 @@ def plan(p: Planning) -> None:
     import libcst as cst
 
     from fleetshift.recipes.influxdb.edits import code_of
-    from fleetshift.recipes.influxdb.rules import write_options
+    from fleetshift.recipes.influxdb.rules import flush_close, write_options
 
     for b in p.apis.values():
         if b.kind == "write":
@@ -58,6 +58,7 @@ def plan(p: Planning) -> None:
                 if write_options.options_ok(p, inner, None) and plan_write_call(p, call, code_of(client)):
                     continue
             elif api == "write_api" and f.attr.value in ("flush", "close"):
+                flush_close.plan_call(p, call, code_of(client))
                 continue
         if f.attr.value == "write" and {a.keyword.value for a in call.args if a.keyword} >= {
             "bucket",
