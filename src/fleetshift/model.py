@@ -598,6 +598,9 @@ class TestRun:
     python: str = ""  # the interpreter version the environment ran on
     command: str = ""  # the test command as run
     api: ApiCheck | None = None  # the API check in the same environment (None: not run)
+    imports: tuple[TestOutcome, ...] = ()  # the migrated production modules imported (`import:<module>`)
+    migrated: tuple[str, ...] = ()  # the Python files the migration changed (fleet-relative), after it
+    exercises: tuple[tuple[str, tuple[str, ...]], ...] = ()  # test module -> migrated files it imports (static)
 
     def outcome(self, test_id: str) -> TestOutcome | None:
         for o in self.outcomes:
@@ -667,6 +670,8 @@ class Verdict:
     state: VerdictState | None = None  # None: derived from passed/skipped for records written before states
     renamed: tuple[tuple[str, str], ...] = ()  # (id on the baseline, id after): only the parametrize id changed
     api_regressions: tuple[ApiDiagnostic, ...] = ()  # API check diagnostics after that the baseline did not have
+    not_covered: tuple[str, ...] = ()  # migrated files no test that ran imports: "passed, not covered"
+    unreached: tuple[tuple[str, tuple[str, ...]], ...] = ()  # tests that could not run -> migrated files they import
 
     @property
     def outcome(self) -> VerdictState:

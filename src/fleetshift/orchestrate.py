@@ -440,6 +440,9 @@ def closing_line(verdicts: dict[str, Verdict]) -> str:
         n = sum(1 for v in verdicts.values() if v.outcome is state)
         if n:
             parts.append(f"{n} {label}")
+            uncovered = [k for k, v in verdicts.items() if v.outcome is state and v.not_covered]
+            if uncovered:  # never a plain "passed": no test that ran imports their migrated files
+                parts[-1] += f" ({len(uncovered)} not covered: {', '.join(uncovered)})"
     unverifiable = [n for n, v in verdicts.items() if v.outcome is VerdictState.UNVERIFIABLE]
     kept = [n for n in unverifiable if not verdicts[n].rolled_back]
     dropped = [n for n in unverifiable if verdicts[n].rolled_back]

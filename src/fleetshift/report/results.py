@@ -56,6 +56,9 @@ def verdict_of(status: str, v: dict[str, Any]) -> tuple[str, str]:
     }.get(state, state)
     if state == "unverifiable":
         label = "unverifiable, rolled back (not applied)" if v.get("rolled_back") else "unverifiable, kept (not proven)"
+    if state == "passed" and v.get("not_covered"):
+        files = list(v["not_covered"])
+        label = "passed, not covered: " + ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
     return state, label
 
 
@@ -139,6 +142,12 @@ def build_results(run_dir: Path) -> dict[str, Any]:
                 "tests": {"before": _tests(v.get("baseline")), "after": _tests(v.get("after"))},
                 "failing_tests": v.get("regressions", []),
                 "api_regressions": [_where(d) for d in v.get("api_regressions", [])],
+                "not_covered": v.get("not_covered", []) if verdict == "passed" else [],
+                "could_not_run": [{"test": t, "would_exercise": files} for t, files in v.get("unreached", [])],
+                "imports_after": [
+                    {"module": o["id"].removeprefix("import:"), "status": o["status"]}
+                    for o in after_run.get("imports", [])
+                ],
                 "pre_existing_failures": v.get("pre_existing", []),
                 "renamed_tests": renamed,
                 "missing_tests": v.get("missing", []),
@@ -202,6 +211,12 @@ def build_results(run_dir: Path) -> dict[str, Any]:
                 for s in services
                 if s["status"] in {"failed", "rolled-back"}
             ],
+            "not_covered_services": [
+                {"name": s["name"], "label": s["verdict_label"], "not_covered": s["not_covered"],
+                 "could_not_run": s["could_not_run"]}
+                for s in services
+                if s["not_covered"]
+            ],
             "unproven_services": [
                 {
                     "name": s["name"],
@@ -228,6 +243,10 @@ def _count(values: Any) -> dict[str, int]:
 def headline(s: dict[str, Any]) -> str:
     """The summary sentence every report opens with: proven, unproven (by kind), failed, not reached."""
     parts = [f"{s['succeeded']} of {s['services']} services passed (proven by their tests, or nothing to migrate)"]
+    not_covered = s.get("not_covered_services", [])
+    if not_covered:
+        names = ", ".join(n["name"] for n in not_covered)
+        parts[0] += f" — {len(not_covered)} of them passed, not covered (no test that ran imports migrated files): {names}"
     if s["unverifiable"]:
         parts.append(
             f"{s['unverifiable']} unverifiable (the baseline could not run: {s['kept_unverified']} kept unproven, "
@@ -257,7 +276,7 @@ def _execution(r: dict[str, Any]) -> str:
         out.append("\n")
     out.append("## Services\n\n")
     for svc in r["services"]:
-        mark = _MARK.get(svc["verdict"], "❌")
+        mark = "⚠️" if svc.get("not_covered") else _MARK.get(svc["verdict"], "❌")
         recipes = ", ".join(m["recipe"] for m in svc["migrations"]) or "nothing to migrate"
         out.append(
             f"- {mark} **{svc['name']}** (phase {svc['phase']}, {svc['priority']}): {recipes} — "
@@ -269,6 +288,12 @@ def _execution(r: dict[str, Any]) -> str:
         for u in s["unproven_services"]:
             log = f" Log: `{u['log']}`" if u["log"] and u["log"] not in u["reason"] else ""
             out.append(f"- **{u['name']}** — {u['label']}: {u['reason']}{log}\n")
+    if s.get("not_covered_services"):
+        out.append("\n## Passed, not covered: no test that ran imports these migrated files\n\n")
+        for n in s["not_covered_services"]:
+            out.append(f"- **{n['name']}** — {', '.join(f'`{f}`' for f in n['not_covered'])}\n")
+            out += [f"  - could not run on either side: `{c['test']}` would exercise {', '.join(c['would_exercise'])}\n"
+                    for c in n["could_not_run"]]  # fmt: skip
     if s["failed_services"]:
         out.append("\n## Failed services\n\n")
         for f in s["failed_services"]:
@@ -310,7 +335,8 @@ def _test_report(r: dict[str, Any]) -> str:
     for svc in r["services"]:
         unproven = svc["verdict"] in {"unverifiable", "not-verified"}
         if not (svc["failing_tests"] or svc["pre_existing_failures"] or svc["renamed_tests"] or unproven
-                or svc["missing_tests"] or svc.get("api_regressions")):  # fmt: skip
+                or svc["missing_tests"] or svc.get("api_regressions") or svc.get("not_covered")
+                or svc.get("could_not_run")):  # fmt: skip
             continue
         out.append(f"\n## {svc['name']} — {svc['verdict_label']}\n\n")
         if unproven:
@@ -324,6 +350,11 @@ def _test_report(r: dict[str, Any]) -> str:
         out += [
             f"- API regression (the tests do not reach it): `{d['where']}` {d['message']} [{d['code']}]\n"
             for d in svc.get("api_regressions", [])
+        ]
+        out += [f"- not covered (no test that ran imports it): `{f}`\n" for f in svc.get("not_covered", [])]
+        out += [
+            f"- could not run on either side: `{c['test']}`, would have exercised {', '.join(c['would_exercise'])}\n"
+            for c in svc.get("could_not_run", [])
         ]
         out += [
             f"- pre-existing (failing before and after, not blamed): `{t}`\n"

@@ -34,6 +34,7 @@ from fleetshift.model import (
 )
 from fleetshift.verify.apicheck import check_packages, files_using, library_names, new_diagnostics, run_check
 from fleetshift.verify.cache import baseline, baseline_cache_path, baseline_key, run_from_json, shadow_tree
+from fleetshift.verify.coverage import could_not_run, exercised, not_covered, smoke_modules
 from fleetshift.verify.envs import (
     BASELINE_CACHE_DIR,
     DEFAULT_TIMEOUT,
@@ -54,6 +55,7 @@ from fleetshift.verify.runs import (
     as_baseline,
     classify,
     describe,
+    import_smoke,
     parse_junit,
     resolve_test_command,
     run_tests,
@@ -113,6 +115,11 @@ def after(
         api = run_check(root, service, env.python, files, packages, logs, label="new",
                         python_version=env.python_version)  # fmt: skip
         run = replace(run, api=api)
+    if touched:
+        smoke = smoke_modules(root, service, touched)
+        imports = import_smoke(root, service, env, run_dir, list(smoke), timeout=min(timeout, 120.0),
+                               extra_env=extra_env)  # fmt: skip
+        run = replace(run, imports=imports, migrated=tuple(touched), exercises=exercised(root, service, touched))
     return run
 
 
@@ -210,6 +217,11 @@ def compare(baseline: TestRun | None, after: TestRun) -> Verdict:
     regressions = tuple(t for t in failing_now if not (t in before and before[t].failing))
     pre_existing = tuple(t for t in failing_now if t in before and before[t].failing)
     fixed = tuple(t for t, o in before.items() if o.failing and t in now and not now[t].failing)
+    before_imports = {o.id: o for o in baseline.imports} if baseline is not None else {}
+    import_failing = [o for o in after.imports if o.failing]
+    import_regressions = [o for o in import_failing if not (o.id in before_imports and before_imports[o.id].failing)]
+    regressions += tuple(o.id for o in import_regressions)
+    pre_existing += tuple(o.id for o in import_failing if o not in import_regressions)
     was_renamed = {old for old, _ in renamed}
     missing = tuple(
         t for t, o in before.items() if o.status == TestStatus.PASSED and t not in now and t not in was_renamed
@@ -233,6 +245,21 @@ def compare(baseline: TestRun | None, after: TestRun) -> Verdict:
                        state=state.FAILED, renamed=renamed)  # fmt: skip
     api_new = new_diagnostics(baseline.api if baseline is not None else None, after.api)
     api_note = api_summary(after, api_new)
+    for o in import_regressions[:3]:
+        api_note += f"; {o.id} fails on the new pins: {_last_line(o.message)}"
+    exercises = dict(after.exercises)
+    skipped_both = [t for t, o in now.items() if o.status is TestStatus.SKIPPED
+                    and (t not in before or before[t].status is TestStatus.SKIPPED)]  # fmt: skip
+    unreached = could_not_run([t for t in pre_existing if not t.startswith("import:")] + skipped_both,
+                              exercises, after.kind)  # fmt: skip
+    uncovered: tuple[str, ...] = ()
+    if after.migrated:
+        found = not_covered(after.passed, after.migrated, exercises, after.kind)
+        uncovered = after.migrated if found is None else found
+    if unreached:
+        shown_u = "; ".join(f"{t} would exercise {', '.join(files)}" for t, files in unreached[:5])
+        more = f"; and {len(unreached) - 5} more" if len(unreached) > 5 else ""
+        api_note += f"; could not run on either side: {shown_u}{more}"
     if regressions:
         shown = ", ".join(regressions[:5]) + (
             f" and {len(regressions) - 5} more" if len(regressions) > 5 else ""
@@ -245,9 +272,23 @@ def compare(baseline: TestRun | None, after: TestRun) -> Verdict:
     else:
         reason = f"{after.kind}: {counts}{note}{api_note}"
         passed = True
+        if uncovered:
+            reason = f"{not_covered_label(uncovered)} (no test that ran imports them); {reason}"
     return Verdict(name, passed, reason, regressions, pre_existing, fixed, missing, after.error, after.log,
                    baseline, after, state=state.PASSED if passed else state.FAILED, renamed=renamed,
-                   api_regressions=api_new)  # fmt: skip
+                   api_regressions=api_new, not_covered=uncovered, unreached=unreached)  # fmt: skip
+
+
+def not_covered_label(files: Iterable[str]) -> str:
+    """The label of a passed service whose migrated files no test that ran imports: never a plain "passed"."""
+    files = list(files)
+    shown = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
+    return f"passed, not covered: {shown}"
+
+
+def _last_line(message: str) -> str:
+    lines = [ln.strip() for ln in message.strip().splitlines() if ln.strip()]
+    return lines[-1][:300] if lines else "failed"
 
 
 def api_summary(after: TestRun, new: tuple[ApiDiagnostic, ...]) -> str:
@@ -287,6 +328,7 @@ __all__ = [
     "installable",
     "log_dir",
     "make_env",
+    "not_covered_label",
     "parse_junit",
     "remove_env",
     "renamed_tests",

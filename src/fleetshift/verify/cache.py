@@ -25,6 +25,7 @@ from fleetshift.model import (
     to_jsonable,
 )
 from fleetshift.verify.apicheck import api_from_json, check_packages, files_using, library_names, run_check
+from fleetshift.verify.coverage import smoke_modules
 from fleetshift.verify.envs import (
     BASELINE_CACHE_DIR,
     CACHE_VERSION,
@@ -37,7 +38,7 @@ from fleetshift.verify.envs import (
 )
 from fleetshift.verify.install import _is_url, lock_for, select
 from fleetshift.verify.pythons import PythonUnavailable, ResolvedPython, python_for, resolve
-from fleetshift.verify.runs import as_baseline, run_tests
+from fleetshift.verify.runs import as_baseline, import_smoke, run_tests
 
 
 def _walk(folder: Path) -> Iterator[Path]:
@@ -155,6 +156,12 @@ def run_from_json(data: Mapping[str, object]) -> TestRun:
     d["sources"] = tuple(d.get("sources", ()))  # type: ignore[arg-type]
     d["state"] = RunState(d.get("state", RunState.RAN.value))
     d["api"] = api_from_json(d.get("api"))  # type: ignore[arg-type]
+    d["imports"] = tuple(
+        TestOutcome(str(o["id"]), TestStatus(o["status"]), str(o.get("message", "")), float(o.get("duration", 0.0)))
+        for o in d.get("imports", []) or []  # type: ignore[union-attr]
+    )
+    d["migrated"] = tuple(d.get("migrated", ()) or ())  # type: ignore[arg-type]
+    d["exercises"] = tuple((str(k), tuple(v)) for k, v in d.get("exercises", []) or [])  # type: ignore[union-attr]
     return TestRun(outcomes=outcomes, **d)  # type: ignore[arg-type]
 
 
@@ -226,7 +233,10 @@ def baseline(
             files = files_using(source, service, modules)
             api = run_check(source, service, env.python, files, packages, logs, label="old",
                             python_version=env.python_version, keep_all=True)  # fmt: skip
-            run = replace(run, api=api)
+            smoke = smoke_modules(source, service, files)  # the production modules using them: do they import?
+            imports = import_smoke(source, service, env, run_dir, list(smoke), timeout=min(timeout, 120.0),
+                                   extra_env=extra_env)  # fmt: skip
+            run = replace(run, api=api, imports=imports)
         if not keep_env:
             remove_env(root, service, "old", env_root)
     if run.ran:  # an install or a hang may be passing trouble (network): try again next time

@@ -208,6 +208,33 @@ def _smoke(root: Path, service: Service, env: Env, run_dir: Path, timeout: float
     )
 
 
+def import_smoke(
+    root: Path, service: Service, env: Env, run_dir: Path, modules: list[str], *, timeout: float = 120.0,
+    extra_env: Mapping[str, str] | None = None,
+) -> tuple[TestOutcome, ...]:  # fmt: skip
+    """Import each of `modules` (dotted) in the environment, in the service folder (`src/` on the path): an
+    outcome `import:<module>` each, failed with the traceback's end. Logged to `<label>-imports.log`."""
+    if not modules or not env.ok:
+        return ()
+    folder = Path(root) / service.path
+    logs = log_dir(run_dir, service)
+    logs.mkdir(parents=True, exist_ok=True)
+    out = logs / f"{env.label}-imports.json"
+    out.unlink(missing_ok=True)
+    with open(logs / f"{env.label}-imports.log", "w", encoding="utf-8") as log:
+        cmd = [str(env.python), "-c", _SMOKE, str(out), "import", *modules]
+        child = {**child_env(service, env.bin_dir, Path(env.path)), **(extra_env or {})}
+        code, timed_out = _run(cmd, folder, child, log, timeout)
+    try:
+        got = [TestOutcome(f"import:{n}", TestStatus(s), m, d) for n, s, m, d in json.loads(out.read_text("utf-8"))]
+    except (OSError, ValueError, TypeError):
+        got = []
+    done = {o.id for o in got}
+    why = f"the import smoke test did not finish within {timeout:.0f} s" if timed_out else f"exit code {code}"
+    got += [TestOutcome(f"import:{m}", TestStatus.ERROR, why) for m in modules if f"import:{m}" not in done]
+    return tuple(got)
+
+
 def _words(command: str) -> list[str]:
     try:
         return shlex.split(command)
