@@ -7,6 +7,7 @@ from recipe_harness import Case, assert_noop, detect, rewrite, rewrite_files, ru
 
 from fleetshift.model import Action, Service, Severity
 from fleetshift.recipes import get
+from fleetshift.recipes.aiomqtt.rules.messages_router import ROUTER
 from fleetshift.recipes.base import RewriteContext
 
 R = "aiomqtt"
@@ -74,6 +75,71 @@ async def main(host, board):
                     task.result()
         except MqttError:
             await asyncio.sleep(1)
+"""
+
+
+# the asyncio-mqtt README's "advanced example", with a handler reading str topics and a method-held stream
+STACK_EXAMPLE = """import asyncio
+from contextlib import AsyncExitStack
+
+from asyncio_mqtt import Client, MqttError
+
+
+async def log_messages(messages, template):
+    async for message in messages:
+        if message.topic == "floors/basement/humidity":
+            continue
+        print(template.format(message.topic, message.payload.decode()))
+
+
+async def cancel_tasks(tasks):
+    for task in tasks:
+        if task.done():
+            continue
+        try:
+            task.cancel()
+            await task
+        except asyncio.CancelledError:
+            pass
+
+
+async def advanced_example():
+    async with AsyncExitStack() as stack:
+        tasks = set()
+        stack.push_async_callback(cancel_tasks, tasks)
+        client = Client("test.mosquitto.org")
+        await stack.enter_async_context(client)
+        topic_filters = ("floors/+/humidity", "floors/rooftop/#")
+        for topic_filter in topic_filters:
+            manager = client.filtered_messages(topic_filter)
+            messages = await stack.enter_async_context(manager)
+            template = f'[topic_filter="{topic_filter}"] {{}}: {{}}'
+            task = asyncio.create_task(log_messages(messages, template))
+            tasks.add(task)
+        messages = await stack.enter_async_context(client.unfiltered_messages())
+        task = asyncio.create_task(log_messages(messages, "[unfiltered] {}: {}"))
+        tasks.add(task)
+        await client.subscribe("floors/#")
+        await asyncio.gather(*tasks)
+
+
+class Plugin:
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    async def init_tasks(self, stack: AsyncExitStack, topics) -> set:
+        tasks = set()
+        for topic in topics:
+            messages = await stack.enter_async_context(self.client.filtered_messages(topic))
+            tasks.add(asyncio.create_task(self._subscribe(topic, messages)))
+            await self.client.subscribe(topic)
+        return tasks
+
+    @staticmethod
+    async def _subscribe(topic, messages):
+        async for message in messages:
+            site = message.topic.split("/")[1]
+            print(topic, site, message.payload.decode())
 """
 
 
@@ -318,6 +384,24 @@ CASES = [
         ),
         name="listener-started-once-per-connection",
     ),
+    # messages-router
+    Case(
+        "messages-router",
+        STACK_EXAMPLE,
+        STACK_EXAMPLE.replace("from asyncio_mqtt import Client, MqttError\n", "from aiomqtt import Client, MqttError\nimport contextlib\nimport weakref\n" + ROUTER)
+        .replace("client.filtered_messages(topic_filter)", "filtered_messages(client, topic_filter)")
+        .replace("self.client.filtered_messages(topic)", "filtered_messages(self.client, topic)")
+        .replace("client.unfiltered_messages()", "unfiltered_messages(client)")
+        .replace('if message.topic == "floors/basement/humidity"', 'if message.topic.value == "floors/basement/humidity"')
+        .replace("site = message.topic.split", "site = message.topic.value.split"),
+        name="readme-advanced-example",
+    ),
+    Case(
+        "messages-router",
+        "from contextlib import AsyncExitStack\nfrom aiomqtt import Client\nasync def f():\n    async with AsyncExitStack() as stack:\n"
+        "        client = await stack.enter_async_context(Client('h'))\n        async for m in client.messages:\n            print(m.payload)\n",
+        name="stack-of-an-aiomqtt-2-client",
+    ),
     # incoming-queue-args
     Case(
         "incoming-queue-args",
@@ -475,8 +559,9 @@ CASES = [
     flagged(
         "messages-manual",
         HEAD
-        + "async def f(client: Client, stack):\n    ms = await stack.enter_async_context(client.filtered_messages('a'))\n",
+        + "async def f(client: Client, stack):\n    ms = await stack.enter_async_context(client.filtered_messages('a', queue_maxsize=5))\n",
     ),
+    flagged("messages-manual", HEAD + "async def f(client: Client):\n    return client.filtered_messages('a')\n"),
     Case(
         "messages-manual",
         "from aiomqtt import Client\nasync def f(client: Client):\n    async for m in client.messages:\n        print(m.payload)\n",

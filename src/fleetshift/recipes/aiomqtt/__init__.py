@@ -80,7 +80,7 @@ class AiomqttRecipe(Recipe):
         **dict.fromkeys(("client-outside-loop", "disconnect-errors", "paho-direct"), 2),
         **dict.fromkeys(
             (
-                "messages-manual", "shared-message-queue", "messages-iterator", "incoming-queue-args",
+                "messages-manual", "shared-message-queue", "messages-iterator", "messages-router", "incoming-queue-args",
                 "topic-value", "message-type",
             ),
             3,

@@ -3,8 +3,9 @@ contexts become the client-wide `client.messages` iterator where one consumer re
 Finding says why not.
 
 `message_sites(facts)` judges every message stream of a file once (cached per file) and returns the sites
-of messages-iterator (with the loop edits), incoming-queue-args (the constructor keywords), topic-value
-(`.value` reads), message-type, messages-manual and shared-message-queue; each of those rule modules
+of messages-iterator (with the loop edits), messages-router (streams entered on an AsyncExitStack),
+incoming-queue-args (the constructor keywords), topic-value (`.value` reads), message-type,
+messages-manual and shared-message-queue; each of those rule modules
 reports its own share and its Fix makes its own edits.
 """
 
@@ -31,6 +32,9 @@ QUEUE_KWARGS = {
     "queue_class": "queue_type",
 }  # -> Client(...)
 FLATTEN = "flatten"  # the edit of an `async with` whose body replaces it
+ROUTER_NAMES = frozenset(
+    {"MessageRouter", "filtered_messages", "unfiltered_messages"}
+)  # what the router adds
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,10 @@ def message_sites(facts: Facts) -> tuple[Site, ...]:
                 sites.append((node, node.iter, "iterator"))
     for node in ast.walk(facts.tree):
         if isinstance(node, ast.Call) and id(node) not in context_calls and facts.message_call(node, node):
+            routed = _routed(facts, node)
+            if routed:
+                out.extend(routed)
+                continue
             out.append(
                 facts.human(
                     "messages-manual",
@@ -98,6 +106,172 @@ def message_sites(facts: Facts) -> tuple[Site, ...]:
         assert isinstance(node, ast.AsyncWith) and isinstance(call, ast.Call)
         out.extend(_convert(facts, node, call, kind))
     return tuple(replace(s, order=(i,)) for i, s in enumerate(out))
+
+
+@dataclass(frozen=True)
+class Route:
+    """Replace a message-stream call by `<helper>(<receiver>[, <filter>])`, a stream of the module's router."""
+
+    code: str
+
+
+def _routed(facts: Facts, call: ast.Call) -> list[Site]:
+    """A stream entered on an AsyncExitStack (`await stack.enter_async_context(client.filtered_messages(f))`,
+    directly or through a name): read from one router over client.messages instead, its consumers untouched."""
+    func = call.func
+    assert isinstance(func, ast.Attribute)
+    entered, bound = _entered(facts, call)
+    if entered is None:
+        return []
+    kind, recv = func.attr, func.value
+    problem = ""
+    if ROUTER_NAMES & set(facts.imports.names) or any(
+        isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and n.name in ROUTER_NAMES
+        for n in facts.tree.body
+    ):
+        problem = f"the module already defines one of {', '.join(sorted(ROUTER_NAMES))}"
+    elif not isinstance(recv, ast.Name | ast.Attribute):
+        problem = "the client is not a plain name"
+    filter_node = (
+        call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "topic_filter"), None)
+    )
+    wanted = 1 if kind == "filtered_messages" else 0
+    if not problem and (len(call.args) + len(call.keywords) != wanted or (wanted and filter_node is None)):
+        problem = "arguments other than the topic filter (queue_maxsize/queue_class need Client(...))"
+    if problem:
+        message = f"{ast.unparse(func)}(): not rewritten ({problem}). {fix_text('messages-manual')}"
+        return [facts.human("messages-manual", call, message)]
+    helper = "filtered_messages" if kind == "filtered_messages" else "unfiltered_messages"
+    args = ", ".join([facts.src(recv), *([facts.src(filter_node)] if filter_node is not None else [])])
+    message = f"{ast.unparse(func)}() on an AsyncExitStack -> {helper}({args}), one router over {ast.unparse(recv)}.messages"
+    out = [
+        facts.site("messages-router", call, message, edits=((facts.key(call), Route(f"{helper}({args})")),))
+    ]
+    if kind != "messages" and bound is not None:
+        out.extend(_consumers(facts, entered, bound))
+    return out
+
+
+def _entered(facts: Facts, call: ast.Call) -> tuple[ast.AST | None, str | None]:
+    """The awaited enter_async_context(...) that enters `call` (directly or through a local name), and the
+    name its stream is bound to; (None, None) when the call is not used that way."""
+    parent = facts.parents.get(id(call))
+    if (
+        isinstance(parent, ast.Assign)
+        and len(parent.targets) == 1
+        and isinstance(parent.targets[0], ast.Name)
+    ):
+        name = parent.targets[0].id
+        scope = facts.func_of(parent) or facts.tree
+        uses = [
+            n
+            for n in ast.walk(scope)
+            if isinstance(n, ast.Name) and n.id == name and n is not parent.targets[0]
+        ]
+        if len(uses) != 1:
+            return None, None
+        call_arg: ast.AST = uses[0]
+    else:
+        call_arg = call
+    enter = facts.parents.get(id(call_arg))
+    if not (
+        isinstance(enter, ast.Call)
+        and isinstance(enter.func, ast.Attribute)
+        and enter.func.attr == "enter_async_context"
+        and enter.args[:1] == [call_arg]
+        and isinstance(facts.parents.get(id(enter)), ast.Await)
+    ):
+        return None, None
+    stmt = facts.parents.get(id(facts.parents[id(enter)]))
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+        return stmt, stmt.targets[0].id
+    return stmt, None
+
+
+def _consumers(facts: Facts, stmt: ast.AST, name: str) -> list[Site]:
+    """The `.topic.value` edits in the loops that read a routed filtered/unfiltered stream (now aiomqtt
+    Messages, whose topic is a Topic): in the function that binds it, or in a module function it is handed to."""
+    scope = facts.func_of(stmt) or facts.tree
+    loops: list[ast.AsyncFor] = []
+    escapes: list[ast.AST] = []
+    for n in ast.walk(scope):
+        if not (isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)):
+            continue
+        parent = facts.parents.get(id(n))
+        if isinstance(parent, ast.AsyncFor) and parent.iter is n:
+            loops.append(parent)
+        elif isinstance(parent, ast.Call) and (found := _handler_loops(facts, parent, n)) is not None:
+            loops.extend(found)
+        else:
+            escapes.append(n)
+    out: list[Site] = []
+    for loop in loops:
+        problem, topic_edits, _passed_on = _plain_message_uses(facts, loop)
+        if problem:
+            escapes.append(loop)
+            continue
+        for attr in topic_edits:
+            out.append(
+                facts.site(
+                    "topic-value",
+                    attr,
+                    "message.topic is a Topic, not str",
+                    edits=((facts.key(attr), "+value"),),
+                )
+            )
+    for n in escapes:
+        message = (
+            f"`{name}` yields aiomqtt Messages now (their .topic is a Topic: use .topic.value for the string; "
+            ".timestamp/.dup/.state/.info are gone); check the code that reads it."
+        )
+        out.append(facts.human("message-type", n, message))
+    return out
+
+
+def _handler_loops(facts: Facts, call: ast.Call, arg: ast.Name) -> list[ast.AsyncFor] | None:
+    """The loops over the parameter that receives `arg` in the module function (or method of the same class) called."""
+    func = call.func
+    if isinstance(func, ast.Name):
+        defs = [
+            n
+            for n in facts.tree.body
+            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == func.id
+        ]
+    elif (
+        isinstance(func, ast.Attribute)
+        and isinstance(func.value, ast.Name)
+        and func.value.id in ("self", "cls")
+    ):
+        cls = facts.class_of(call)
+        defs = [
+            n
+            for n in (cls.body if cls is not None else [])
+            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == func.attr
+        ]
+    else:
+        return None
+    if len(defs) != 1:
+        return None
+    params = [a.arg for a in [*defs[0].args.posonlyargs, *defs[0].args.args]]
+    if isinstance(func, ast.Attribute) and params:
+        is_static = any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in defs[0].decorator_list)
+        params = params if is_static else params[1:]
+    if arg in call.args:
+        at = call.args.index(arg)
+        if any(isinstance(a, ast.Starred) for a in call.args[: at + 1]) or at >= len(params):
+            return None
+        param = params[at]
+    else:
+        param = next((k.arg for k in call.keywords if k.value is arg), None)
+        if param is None:
+            return None
+    loops = [
+        n
+        for n in ast.walk(defs[0])
+        if isinstance(n, ast.AsyncFor) and isinstance(n.iter, ast.Name) and n.iter.id == param
+    ]
+    uses = [n for n in ast.walk(defs[0]) if isinstance(n, ast.Name) and n.id == param]
+    return loops if loops and len(uses) == len(loops) else None
 
 
 def _overlaps(facts: Facts, func: ast.AST | None, name: str) -> bool:
