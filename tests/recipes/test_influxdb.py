@@ -1347,3 +1347,100 @@ def test_check_labels_auto_only_what_the_run_rewrites() -> None:
     for path, text in new.items():
         left = [s for s in detect(R, text, path) if s.action.value == "auto"]
         assert not left, (path, left)
+
+
+# ---- v2-only APIs as guided work: errors around queries, the async client ------------------------------
+
+CONNECTION_GUARD = """\
+import requests
+from influxdb_client import InfluxDBClient
+
+
+def usage(client: InfluxDBClient) -> list:
+    try:
+        tables = client.query_api().query('from(bucket: "home") |> range(start: -1h) |> filter(fn: (r) => r._measurement == "cpu" and r._field == "usage")')
+    except (requests.exceptions.ConnectionError, TimeoutError):
+        return []
+    return [record.get_value() for table in tables for record in table.records]
+"""
+CONNECTION_GUARD_AFTER = """\
+import requests
+from influxdb_client_3 import InfluxDBClient3
+
+
+def usage(client: InfluxDBClient3) -> list:
+    try:
+        tables = client.query("SELECT * FROM cpu WHERE time >= now() - INTERVAL '1 hour' AND time < now() AND usage IS NOT NULL ORDER BY time", database="home")
+    except (requests.exceptions.ConnectionError, TimeoutError):
+        return []
+    return [record["usage"] for record in tables.to_pylist()]
+"""
+V3_WRITE_GUARD = """\
+from influxdb_client_3 import InfluxDBClient3
+
+
+def save(client: InfluxDBClient3, line: str) -> bool:
+    try:
+        client.write(record=line, database="home")
+    except ConnectionError:
+        return False
+    return True
+"""
+ASYNC_CALLS = """\
+import asyncio
+
+from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
+
+
+async def latest(url: str, token: str) -> list:
+    async with InfluxDBClientAsync(url=url, token=token, org="home") as client:
+        tables = await client.query_api().query('from(bucket: "home") |> range(start: -1h) |> filter(fn: (r) => r._measurement == "cpu")')
+        frame = await client.query_api().query_data_frame('from(bucket: "home") |> range(start: -1h) |> filter(fn: (r) => r._measurement == "cpu")')
+        await client.write_api().write(bucket="home", record="cpu v=1")
+        await client.close()
+        return [tables, frame]
+"""
+V3_AWAITED_CLOSE = """\
+from influxdb_client_3 import InfluxDBClient3
+
+
+async def latest(client: InfluxDBClient3):
+    table = await client.query_async("SELECT * FROM cpu", database="home")
+    await client.close()
+    return table
+"""
+V3_ASYNC_OK = """\
+from influxdb_client_3 import InfluxDBClient3
+
+
+async def latest(client: InfluxDBClient3):
+    table = await client.query_async("SELECT * FROM cpu", database="home")
+    client.close()
+    return table
+"""
+
+CASES += [
+    Case("query-exceptions", CONNECTION_GUARD, CONNECTION_GUARD_AFTER, findings=("query-exceptions",), sites=("query-exceptions",), name="connection-error"),
+    _twin("query-exceptions", V3_WRITE_GUARD, "connection-error-around-a-write"),
+    Case("async-client", ASYNC_CALLS, findings=("async-client", "import-manual"), sites=("async-client",), name="calls-on-the-async-client"),
+    Case("async-client", V3_AWAITED_CLOSE, findings=("async-client",), sites=("async-client",), name="awaited-close"),
+    _twin("async-client", V3_ASYNC_OK, "query-async"),
+]
+
+
+def test_calls_on_the_async_client_each_name_the_v3_way() -> None:
+    """Every call on an InfluxDBClientAsync is a Finding with its influxdb3-python form; none is [auto]."""
+    _new, findings = rewrite(R, ASYNC_CALLS, path="svc/app/mod.py")
+    ways = {f.line: f.message for f in findings if f.rule == "influxdb3/async-client"}
+    assert 'query_async(sql, database=..., mode="pandas")' in ways[9]
+    assert "asyncio.to_thread(client.write" in ways[10]
+    assert "without await" in ways[11]
+    sites = detect(R, ASYNC_CALLS, path="svc/app/mod.py")
+    assert not [s for s in sites if s.action.value == "auto"], sites
+    assert {s.line for s in sites if s.rule == "influxdb3/async-client"} == {7, 8, 9, 10, 11}
+
+
+def test_connection_error_around_a_query_names_the_v3_error() -> None:
+    _new, findings = rewrite(R, CONNECTION_GUARD, path="svc/app/mod.py")
+    (f,) = [f for f in findings if f.rule == "influxdb3/query-exceptions"]
+    assert f.line == 8 and "InfluxDB3ClientQueryError" in f.message and "requests.exceptions.ConnectionError" in f.message

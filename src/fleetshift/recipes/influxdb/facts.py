@@ -8,12 +8,15 @@ site (an empty string for the rule's summary). Nothing here imports LibCST.
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TypeVar
 
 from fleetshift.recipes._ast import Imports
 from fleetshift.recipes.influxdb.receivers import Receivers
+
+T = TypeVar("T")
 
 QUERY_METHODS = frozenset(
     {
@@ -28,6 +31,9 @@ QUERY_METHODS = frozenset(
 )
 WRITE_METHODS = frozenset({"write_api", "write", "flush"})
 V2_ENV_PREFIX = "INFLUXDB_V2_"
+CONNECTION_ERRORS = frozenset(  # what services catch around influxdb-client queries when the server is away
+    {"ConnectionError", "ConnectionRefusedError", "TimeoutError", "socket.timeout", "OSError", "IOError"}
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,19 @@ class Facts:
     guards: Mapping[int, str]  # lines of `ApiException` references that may guard a query, with the reason
     v2: bool
     v3: bool
+
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        """A value computed once per module for the rules' checks (which are offered every node)."""
+        cache = self.__dict__.setdefault("_memo", {})
+        if key not in cache:
+            cache[key] = compute()
+        return cache[key]
+
+    @cached_property
+    def connection_guards(self) -> Mapping[int, str]:
+        """Lines of `except <connection error>` types around queries (requests, urllib3, builtin), with the
+        name: influxdb3-python raises `InfluxDB3ClientQueryError` for every failed query, these never match."""
+        return connection_guards(self.tree, self.imports) if self.v2 or self.v3 else {}
 
     @cached_property
     def used(self) -> frozenset[str]:
@@ -185,4 +204,33 @@ def query_guards(tree: ast.Module, imports: Imports) -> dict[int, str]:
             out[node.lineno] = "it guards a query"
         elif module_queries and not called & WRITE_METHODS:
             out[node.lineno] = "the module queries and this use is not tied to a write"
+    return out
+
+
+def connection_error(imports: Imports, node: ast.AST) -> str | None:
+    """The name of a connection-error class an except clause names, or None."""
+    q = imports.qualname(node)
+    if q is None and isinstance(node, ast.Name) and node.id not in imports.names:
+        q = node.id  # a builtin
+    if q is None:
+        return None
+    if q.startswith(("requests.", "urllib3.exceptions.", "httpx.")) or q in CONNECTION_ERRORS:
+        return q
+    return None
+
+
+def connection_guards(tree: ast.Module, imports: Imports) -> dict[int, str]:
+    """Lines of connection-error types in `except` clauses whose `try` body calls a query method."""
+    out: dict[int, str] = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Try | ast.TryStar) or not called_methods(node.body) & QUERY_METHODS:
+            continue
+        for handler in node.handlers:
+            if handler.type is None:
+                continue
+            types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+            for t in types:
+                name = connection_error(imports, t)
+                if name is not None:
+                    out.setdefault(t.lineno, name)
     return out

@@ -19,7 +19,9 @@ V3_EXPORTS = {*V3_NAMES.values(), "write_client_options"}
 CLIENT_NO_EQUIVALENT = {
     "delete_api": "InfluxDB 3 has no predicate/time-range delete in the client; delete whole tables or databases "
     "with `influxdb3 delete table|database` (Core) or an ops step",
-    "buckets_api": "create/delete databases with `influxdb3 create database` / the HTTP database API (an ops step)",
+    "buckets_api": "buckets are databases on InfluxDB 3, created with their retention outside the client: "
+    "`influxdb3 create database <db> --retention-period 30d` (or the HTTP database API) as an ops step; "
+    "`retention_rules=` has no client equivalent",
     "organizations_api": "InfluxDB 3 has no organizations API in the client; manage it outside the service",
     "users_api": "InfluxDB 3 has no users API in the client; manage tokens with `influxdb3 create token`",
     "authorizations_api": "manage tokens with `influxdb3 create token` (ops step)",

@@ -32,6 +32,13 @@ QUERY_PARAMETERS = {  # influxdb-client QueryApi methods the rewrite translates,
 OTHER_RULE = "\0"  # marks a reason another rule's site already reports (flux, flux-wrapper-manual)
 
 
+V3_CALLS = {
+    "query": "`client.query(sql, database=...)` (one pyarrow.Table; rows: `.to_pylist()`)",
+    "query_stream": '`client.query(sql, database=..., mode="reader")` and iterate its batches',
+    "query_data_frame": '`client.query(sql, database=..., mode="pandas")`',
+}
+
+
 def check(node: ast.AST, facts: Facts) -> Iterator[str]:
     """A `query_api()` whose queries the run rewrites: each one's Flux is visible and translates exactly."""
     if facts.v2 and isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
@@ -56,7 +63,10 @@ def unrewritten(api: ast.Call, facts: Facts) -> str:
     """Why the queries made on a `query_api()` call are not all rewritten ("" when they are)."""
     from fleetshift.recipes.influxdb import flux
     from fleetshift.recipes.influxdb.flux.sites import module_flux
+    from fleetshift.recipes.influxdb.rules.async_client import on_async_client
 
+    if on_async_client(api, facts):
+        return OTHER_RULE + "the async-client rule reports the calls on an InfluxDBClientAsync"
     uses = facts.api_uses.get(id(api), [])
     if not uses:
         return "the query_api object is passed around: call `client.query(sql)` where it is used"
@@ -230,6 +240,7 @@ def plan_query_call(p: Planning, call: cst.Call, client: cst.BaseExpression) -> 
         msg = f"Flux is not supported by InfluxDB 3 and this query is not translated automatically ({why or tr.reason})."  # type: ignore[union-attr]
         if proposed:
             msg += f" Proposed SQL: {template.render(proposed)}"
+        msg += f" Then call {V3_CALLS[method]}."
         p.note("flux", call, msg)
         return False
     consumer = query_results.plan_consumers(p, call, method, tr, template)

@@ -10,7 +10,7 @@ import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from fleetshift.recipes.influxdb.facts import Facts, named
+from fleetshift.recipes.influxdb.facts import Facts, connection_error, connection_guards, named
 from fleetshift.recipes.rule import HUMAN, rule
 
 if TYPE_CHECKING:
@@ -18,6 +18,14 @@ if TYPE_CHECKING:
 
 RULE = rule(__name__, __doc__, HUMAN, order=26)
 STAGE = 4
+
+
+CONNECTION = (
+    "influxdb3-python raises `InfluxDB3ClientQueryError` (from influxdb_client_3.exceptions; an Arrow Flight "
+    "error inside) for every failed query, an unreachable server included, so `except {name}` around a query "
+    "never matches any more: catch `InfluxDB3ClientQueryError` (or `InfluxDB3ClientError` for queries and "
+    "writes) there"
+)
 
 
 def check(node: ast.AST, facts: Facts) -> Iterator[str]:
@@ -28,12 +36,21 @@ def check(node: ast.AST, facts: Facts) -> Iterator[str]:
     ):
         if node.lineno in facts.guards:
             yield f"except ApiException: {facts.guards[node.lineno]}"
+    if isinstance(node, ast.ExceptHandler) and node.type is not None:
+        types = node.type.elts if isinstance(node.type, ast.Tuple) else [node.type]
+        for t in types:
+            name = facts.connection_guards.get(t.lineno)
+            if name is not None and connection_error(facts.imports, t) == name:
+                yield CONNECTION.format(name=name)
 
 
 def plan(p: Planning) -> None:
-    """An `ApiException` that may guard a query stays as it is, with a Finding once per line."""
+    """A connection error caught around a query, and an `ApiException` that may guard a query (it stays as it
+    is): a Finding once per line."""
     from fleetshift.recipes.influxdb.plan import v2_references
 
+    for line, name in connection_guards(p.facts.tree, p.facts.imports).items():
+        p.note("query-exceptions", line, CONNECTION.format(name=name))
     noted: set[int] = set()
     for node, name in v2_references(p):
         line = p.line(node)

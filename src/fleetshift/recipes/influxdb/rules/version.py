@@ -5,8 +5,11 @@ renamed
 
 from __future__ import annotations
 
+import ast
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from fleetshift.recipes.influxdb.facts import Facts
 from fleetshift.recipes.rule import AUTO, rule
 
 if TYPE_CHECKING:
@@ -14,6 +17,13 @@ if TYPE_CHECKING:
 
 RULE = rule(__name__, __doc__, AUTO, since="0.15.0", order=23)
 STAGE = 0
+
+
+def check(node: ast.AST, facts: Facts) -> Iterator[str]:
+    """`client.version()` on an influxdb-client InfluxDBClient (the run renames it)."""
+    if facts.v2 and isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and not node.args:
+        if node.func.attr == "version" and facts.receivers.kind(node.func.value) == "client":
+            yield ""
 
 
 def plan(p: Planning) -> None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from fleetshift.recipes.influxdb.facts import Facts
 from fleetshift.recipes.influxdb.rules import V3_README
+from fleetshift.recipes.influxdb.rules.async_client import on_async_client
 from fleetshift.recipes.rule import AUTO, rule
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ WRITE_POSITIONAL = ("bucket", "org", "record", "write_precision")  # influxdb-cl
 
 def check(node: ast.AST, facts: Facts) -> Iterator[str]:
     if facts.v2 and isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-        if node.func.attr == "write_api":
+        if node.func.attr == "write_api" and not on_async_client(node, facts):
             yield ""
 
 
