@@ -1347,6 +1347,11 @@ def _quiet(rule: str, source: str, path: str = TEST) -> Case:
     return Case(rule, source, path=path, extra_files=CONFIGURED)
 
 
+SERVER_FIXTURE = (
+    "import pytest\n\n\n@pytest.fixture\ndef server(event_loop):\n    s = event_loop.run_until_complete(start())\n"
+    "    yield s\n    event_loop.run_until_complete(s.close())\n"
+)
+
 # tangled like real conftests: a coroutine stored before it is run, teardown in try/except RuntimeError, the loop
 # passed to a constructor, an autouse generator fixture with a timer handle and a pending-task sweep, a sync
 # test creating futures on the loop
@@ -1445,6 +1450,21 @@ CASES = [
     _rewritten("event-loop-fixture", "PA-1 async test: event_loop attribute"),
     _rewritten("event-loop-fixture", "PA-1 sync test run_until_complete"),
     _flagged("PA-1 sync test driving the loop itself"),
+    Case(
+        "converted-fixture-loop",
+        SERVER_FIXTURE,
+        "import pytest\nimport pytest_asyncio\n\n\n@pytest_asyncio.fixture(loop_scope=\"function\")\nasync def server():\n"
+        "    s = await start()\n    yield s\n    await s.close()\n",
+        path="svc/tests/conftest.py",
+        extra_files={"svc/pytest.ini": "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = session\n"},
+    ),
+    Case(
+        "converted-fixture-loop",
+        "import pytest\n\n\n@pytest.fixture\nasync def server():\n    s = await start()\n    yield s\n    await s.close()\n",
+        path="svc/tests/conftest.py",
+        extra_files={"svc/pytest.ini": "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = session\n"},
+        name="written-async",
+    ),
     Case("event-loop-sync-use", SYNC_LOOP_USERS, SYNC_LOOP_USERS_AFTER, path="svc/tests/conftest.py", extra_files=STRICT_INI),
     Case(
         "event-loop-sync-use",

@@ -592,6 +592,69 @@ def test_sync_event_loop_users_become_async(tmp_path: Path) -> None:
     assert "async def test_protocol_future():" in new_files["svc/tests/test_echo.py"]
 
 
+# A 0.25 project that already set asyncio_default_fixture_loop_scope = session, with function-scoped tests: its
+# sync fixture ran the echo server on the test's (function) event_loop. Converted to an async fixture without a
+# loop_scope it would run on the session loop, which is not running during a test: the client waits forever
+# (here: a 2 s timeout).
+SESSION_DEFAULT_CONVERTED = {
+    "pytest.ini": """\
+    [pytest]
+    asyncio_mode = auto
+    asyncio_default_fixture_loop_scope = session
+    """,
+    "tests/conftest.py": """\
+    import asyncio
+
+    import pytest
+
+
+    class Echo(asyncio.Protocol):
+        def connection_made(self, transport):
+            self.transport = transport
+
+        def data_received(self, data):
+            self.transport.write(data)
+
+
+    @pytest.fixture
+    def echo_port(event_loop, unused_tcp_port):
+        srv = event_loop.run_until_complete(event_loop.create_server(Echo, "127.0.0.1", unused_tcp_port))
+        yield unused_tcp_port
+        srv.close()
+        event_loop.run_until_complete(srv.wait_closed())
+    """,
+    "tests/test_echo.py": """\
+    import asyncio
+
+
+    async def roundtrip(port, payload):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(payload)
+        data = await reader.readexactly(len(payload))
+        writer.close()
+        return data
+
+
+    async def test_echo(echo_port):
+        assert await asyncio.wait_for(roundtrip(echo_port, b"ping"), 2) == b"ping"
+
+
+    async def test_echo_again(echo_port):
+        assert await asyncio.wait_for(roundtrip(echo_port, b"pong"), 2) == b"pong"
+    """,
+}
+
+
+def test_converted_fixture_keeps_the_tests_loop(tmp_path: Path) -> None:
+    new_files, _ = _prove(tmp_path, ["pytest==8.3.5", "pytest-asyncio==0.25.3"], SESSION_DEFAULT_CONVERTED)
+    conftest = new_files["svc/tests/conftest.py"]
+    assert '@pytest_asyncio.fixture(loop_scope="function")\nasync def echo_port(unused_tcp_port):' in conftest
+    # without the loop_scope the converted fixture's server sits on the idle session loop and the tests time out
+    hung = dict(new_files, **{"svc/tests/conftest.py": conftest.replace('(loop_scope="function")', "")})
+    res = run_pytest(uv_env(NEW_13), _write(tmp_path / "hung", hung), timeout=120)
+    assert res.returncode == 1 and "TimeoutError" in res.stdout and "2 failed" in res.stdout, res.stdout
+
+
 @pytest.mark.parametrize("suite", list(SUITES))
 def test_suite_passes_before_and_after(suite: str, tmp_path: Path) -> None:
     old_reqs, raw = SUITES[suite]

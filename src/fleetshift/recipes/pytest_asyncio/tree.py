@@ -45,6 +45,7 @@ class FuncInfo:
     fixture: str | None  # the name the fixture is requested by, None when not a fixture
     is_test: bool
     line: int
+    is_async: bool = False  # as written, before any fix converted it
 
     @property
     def loop_owner(self) -> bool:
@@ -87,6 +88,12 @@ class FileFacts:
         fallback: int = 0,
     ) -> Finding:
         return self.recipe.finding(self.path, self.line(node, fallback), rule, message, severity)
+
+    def default_fixture_loop(self) -> str:
+        """The asyncio_default_fixture_loop_scope the service runs with after the migration."""
+        cfg = self.survey.cfg
+        configured = str(cfg.get("asyncio_default_fixture_loop_scope") or "").strip() if cfg is not None else ""
+        return self.survey.root_loop or configured or "function"
 
     def container(self, info: FuncInfo) -> tuple[str | None, bool]:
         """The loop a function's class or module shares after a deleted override, and whether it has sync tests."""
@@ -132,7 +139,9 @@ class _Reader(cst.CSTVisitor):
             fixture = (pcs.kwarg_string(fix[2], "name") or name) if fix is not None else None
             is_test = self.test_module and name.startswith("test") and fix is None and (cls is None or cls.is_test)
             pos = self.positions.get(node)
-            self.funcs[node] = FuncInfo(name, cls, fixture, is_test, pos.start.line if pos else 0)
+            self.funcs[node] = FuncInfo(
+                name, cls, fixture, is_test, pos.start.line if pos else 0, node.asynchronous is not None
+            )
         self.func_stack.append(node.asynchronous is not None)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
