@@ -178,3 +178,131 @@ def test_old_program_migrates_and_behaves_the_same(tmp_path: Path) -> None:
         new_out, new_stored = _run(uv_env(reqs), new_dir)
         assert new_out == old_out, f"influxdb3-python {version}:\n{migrated}"
         assert new_stored == old_stored, f"influxdb3-python {version} stored other points"
+
+
+# ---- no half-migrated client: a service's model module, warning filter, inline flush and mock targets ----
+
+SERVICE = {
+    "app/__init__.py": "",
+    "app/models.py": '''\
+from influxdb_client import Point, WritePrecision
+
+
+def reading(room: str, celsius: float, ts: int) -> Point:
+    return Point("temp").tag("room", room).field("celsius", celsius).time(ts, WritePrecision.S)
+''',
+    "app/db.py": '''\
+import warnings
+
+from influxdb_client import InfluxDBClient
+from influxdb_client.client.warnings import MissingPivotFunction
+from influxdb_client.client.write_api import SYNCHRONOUS
+
+from app.models import reading
+
+warnings.simplefilter("ignore", MissingPivotFunction)
+
+
+class Store:
+    def __init__(self, url: str, token: str) -> None:
+        self.client = InfluxDBClient(url=url, token=token, org="home")
+
+    def save(self, room: str, celsius: float, ts: int) -> None:
+        self.client.write_api(write_options=SYNCHRONOUS).write(bucket="home", record=reading(room, celsius, ts))
+        self.client.write_api().flush()
+
+    def close(self) -> None:
+        self.client.close()
+''',
+    "tests/test_db.py": '''\
+import os
+from unittest import mock
+
+from app.db import Store
+
+
+def test_one_client_is_built():
+    with mock.patch("app.db.InfluxDBClient") as cls, mock.patch("influxdb_client.InfluxDBClient.close") as close:
+        Store("http://127.0.0.1:8181", "t").close()
+    cls.assert_called_once()
+    close.assert_not_called()  # the class is patched: its close is the mock's
+
+
+def test_save_reaches_the_server():
+    store = Store(os.environ["INFLUX_URL"], "test-token")
+    store.save("kitchen", 21.5, 1704067200)
+    store.close()
+''',
+}
+PYTEST_NEW = ["influxdb3-python[pandas]==0.21.0", "pytest"]
+
+
+def _pytest(python: Path, root: Path) -> tuple[int, str, list]:
+    with InfluxDB3TestServer() as srv:
+        proc = run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=root, env={"INFLUX_URL": srv.url}, timeout=180)
+        stored = srv.store.arrow("home", "temp").to_pylist() if "temp" in srv.store.measurements("home") else []
+        return proc.returncode, proc.stdout + proc.stderr, stored
+
+
+def _tree(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root
+
+
+def test_import_only_modules_filters_flush_and_mock_targets_follow_the_rename(tmp_path: Path) -> None:
+    old_rc, old_out, old_stored = _pytest(uv_env([*OLD, "pytest"]), _tree(tmp_path / "old", SERVICE))
+    assert old_rc == 0, old_out
+    new_python = uv_env(PYTEST_NEW)
+    rc, out, _ = _pytest(new_python, _tree(tmp_path / "unmigrated", SERVICE))
+    assert rc != 0 and "influxdb_client" in out  # the old code does not run on the new pins
+
+    new_files, findings = rewrite_files("influxdb3", {f"svc/{k}": v for k, v in SERVICE.items()})
+    migrated = {k: new_files[f"svc/{k}"] for k in SERVICE}
+    assert all("from influxdb_client " not in t and "influxdb_client." not in t for t in migrated.values()), migrated
+    assert "MissingPivotFunction" not in migrated["app/db.py"] and "write_api" not in migrated["app/db.py"]
+    assert {f.rule for f in findings} <= {"influxdb3/host-port", "influxdb3/write-api-batching"}, findings
+    again, _ = rewrite_files("influxdb3", new_files)
+    assert again == new_files  # a second run changes nothing
+    rc, out, stored = _pytest(new_python, _tree(tmp_path / "migrated", migrated))
+    assert rc == 0, out + "\n".join(migrated.values())
+    assert stored == old_stored and stored, stored
+
+
+ERRORS = '''\
+import sys
+
+try:
+    from influxdb_client import InfluxDBClient
+
+    client = InfluxDBClient(url="http://127.0.0.1:1", token="t", org="o", timeout=2000)
+    query = lambda: client.query_api().query('from(bucket: "b") |> range(start: -1h)')
+    QueryError = ()
+except ImportError:
+    from influxdb_client_3 import InfluxDBClient3
+    from influxdb_client_3.exceptions import InfluxDB3ClientQueryError as QueryError
+
+    client = InfluxDBClient3(host="http://127.0.0.1:1", token="t", database="b", query_timeout=2000)
+    query = lambda: client.query("SELECT 1")
+import urllib3
+
+try:
+    try:
+        query()
+    except urllib3.exceptions.HTTPError:  # what a service catches around influxdb-client queries
+        print("old handler")
+except QueryError:
+    print("InfluxDB3ClientQueryError")
+'''
+
+
+@pytest.mark.parametrize("version", ["0.17.0", "0.21.0"])
+def test_a_failed_query_is_an_influxdb3_client_query_error(tmp_path: Path, version: str) -> None:
+    """What the query-exceptions Finding says: the v2 handler caught the unreachable server, on influxdb3-python
+    only `InfluxDB3ClientQueryError` does."""
+    (tmp_path / "errors.py").write_text(ERRORS)
+    old = run(uv_env(OLD), "errors.py", cwd=tmp_path, timeout=120)
+    assert old.stdout.strip() == "old handler", old.stdout + old.stderr
+    new = run(uv_env([f"influxdb3-python[pandas]=={version}"]), "errors.py", cwd=tmp_path, timeout=120)
+    assert new.stdout.strip() == "InfluxDB3ClientQueryError", new.stdout + new.stderr
