@@ -695,6 +695,29 @@ CASES = [
         HEAD + "async def f(opts):\n    async with Client('h', **opts) as c:\n        pass\n",
     ),
     Case("client-kwargs-dynamic", "from aiomqtt import Client\nasync def f(opts):\n    async with Client('h', port=1) as c:\n        pass\n"),
+    # mocked-messages
+    flagged(
+        "mocked-messages",
+        "import asyncio\nfrom contextlib import AsyncExitStack\nfrom unittest.mock import AsyncMock\n\nfrom asyncio_mqtt import Client\n\n"
+        "from unipi_control.plugins.features import FeaturesMqttPlugin\n\n\n"
+        "async def init_tasks(plugin_cls, messages):\n    mock_mqtt_messages: AsyncMock = AsyncMock()\n"
+        "    mock_mqtt_messages.__aenter__.return_value = messages\n    mock_mqtt_client: AsyncMock = AsyncMock(spec=Client)\n"
+        "    mock_mqtt_client.filtered_messages.return_value = mock_mqtt_messages\n    async with AsyncExitStack() as stack:\n"
+        "        await stack.enter_async_context(mock_mqtt_client)\n        return await plugin_cls(mock_mqtt_client).init_tasks(stack)\n\n\n"
+        "def test_features():\n    asyncio.run(init_tasks(FeaturesMqttPlugin, []))\n",
+    ),
+    flagged(
+        "mocked-messages",
+        "async def test_mqtt(mocker):\n    mock = mocker.patch('senor_octopus.sources.mqtt.Client')\n"
+        "    inner = mock.return_value.__aenter__.return_value\n    inner.messages.return_value.__aenter__ = mocker.AsyncMock()\n",
+    ),
+    Case(
+        "mocked-messages",
+        "from unittest.mock import MagicMock\nfrom aiomqtt import Client\n\n\nasync def messages(*items):\n    for item in items:\n        yield item\n\n\n"
+        "def test_listen():\n    client = MagicMock(spec=Client)\n    client.messages = messages()\n"
+        "    context = MagicMock()\n    context.get_filtered_messages.return_value = []\n",
+        name="mocks-client-messages",
+    ),
     # topic-matches-hash
     Case(
         "topic-matches-hash",

@@ -154,6 +154,52 @@ def test_cancelled_before_any_message():
     assert stopped and received == {"floors/+/humidity": [], "floors/rooftop/#": [], "unfiltered": []}
 """
 
+# a unit test that mocks the removed stream methods: it passes on asyncio-mqtt 0.16.2 and cannot on aiomqtt 2
+MOCKED_TESTS = """import asyncio
+from dataclasses import dataclass
+from unittest.mock import AsyncMock, patch
+
+from asyncio_mqtt import Client
+
+import floors
+
+
+@dataclass
+class FakeMessage:
+    topic: str
+    payload: bytes
+
+
+async def fake_stream(messages):
+    for message in messages:
+        yield message
+
+
+def stream_of(*messages):
+    stream = AsyncMock()
+    stream.__aenter__.return_value = fake_stream(messages)
+    return stream
+
+
+def test_route_with_a_mocked_client():
+    async def main():
+        client = AsyncMock(spec=Client)
+        client.filtered_messages.side_effect = lambda topic_filter: stream_of(
+            *([FakeMessage("floors/kitchen/humidity", b"40")] if topic_filter == "floors/+/humidity" else [])
+        )
+        client.unfiltered_messages.return_value = stream_of(FakeMessage("floors/hall/temperature", b"20"))
+        received = {}
+        with patch("floors.Client", return_value=client):
+            await floors.route(received, asyncio.Event())
+        return received
+
+    assert asyncio.run(main()) == {
+        "floors/+/humidity": [("kitchen", "40")],
+        "floors/rooftop/#": [],
+        "unfiltered": [("hall", "20")],
+    }
+"""
+
 SERVICE = {"floors.py": FLOORS, "tests/test_floors.py": FLOORS_TESTS, "tests/conftest.py": CONFTEST}
 TEST_NAMES = {
     "test_wildcards_and_several_topics",
@@ -188,3 +234,17 @@ def test_import_rename_alone_fails_on_aiomqtt_2(tmp_path: Path, broker: Broker) 
     renamed = {**migrated, "floors.py": FLOORS.replace("asyncio_mqtt", "aiomqtt")}
     outcome = run_tests(NEW_PINS["2.5.1"], write(tmp_path, renamed), broker_env(broker))
     assert all("'Client' object has no attribute 'filtered_messages'" in outcome[name] for name in TEST_NAMES)
+
+
+def test_a_test_that_mocks_the_removed_streams_is_named(tmp_path: Path, broker: Broker) -> None:
+    """The mock-based test passes on 0.16.2, fails on aiomqtt 2 after the migration, and a Finding names it."""
+    service = {**SERVICE, "tests/test_mocked.py": MOCKED_TESTS}
+    old = run_tests(OLD_PINS, write(tmp_path / "old", service), broker_env(broker))
+    assert old["test_route_with_a_mocked_client"] == ""
+    migrated, findings = rewrite_files("aiomqtt", service)
+    named = [f for f in findings if f.rule == "aiomqtt/mocked-messages"]
+    assert {f.file for f in named} == {"tests/test_mocked.py"}
+    assert all("test_route_with_a_mocked_client()" in f.message for f in named)
+    new = run_tests(NEW_PINS["2.5.1"], write(tmp_path / "new", migrated), broker_env(broker))
+    assert "has no attribute 'filtered_messages'" in new["test_route_with_a_mocked_client"]
+    assert all(new[name] == "" for name in TEST_NAMES)

@@ -46,7 +46,14 @@ class AiomqttRecipe(Recipe):
         "1.0.0", "1.1.0", "1.2.0", "1.2.1", "2.0.0", "2.0.1", "2.1.0", "2.2.0", "2.3.0", "2.3.1", "2.3.2",
         "2.4.0", "2.5.0", "2.5.1",
     )  # fmt: skip
-    tokens = (b"asyncio_mqtt", b"aiomqtt", b"paho", b"filtered_messages", b".messages(")
+    tokens = (
+        b"asyncio_mqtt",
+        b"aiomqtt",
+        b"paho",
+        b"filtered_messages",
+        b".messages(",
+        b".messages.return_value",
+    )
     rules_package = "fleetshift.recipes.aiomqtt.rules"
     advisories = (
         Advisory(
@@ -77,7 +84,7 @@ class AiomqttRecipe(Recipe):
             ),
             1,
         ),
-        **dict.fromkeys(("client-outside-loop", "disconnect-errors", "paho-direct"), 2),
+        **dict.fromkeys(("client-outside-loop", "disconnect-errors", "paho-direct", "mocked-messages"), 2),
         **dict.fromkeys(
             (
                 "messages-manual", "shared-message-queue", "messages-iterator", "messages-router", "incoming-queue-args",
