@@ -250,7 +250,7 @@ def migrated(
 
 # ---- 1. dry run ----------------------------------------------------------------------------------------
 
-HEADER = re.compile(r"^--- a/(\S+)\n\+\+\+ b/(\S+)\n@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@", re.M)
+HEADER = re.compile(r"^--- (?:a/(\S+)|/dev/null)\n\+\+\+ b/(\S+)\n@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@", re.M)
 
 
 def test_dry_run_prints_the_diffs_of_run_and_writes_nothing(migrated: Migrated, dry_run: DryRun) -> None:
@@ -262,16 +262,17 @@ def test_dry_run_prints_the_diffs_of_run_and_writes_nothing(migrated: Migrated, 
     printed = out.decode()
     assert "nothing was written" in printed
     hunks = HEADER.findall(printed)
-    assert all(a == b for a, b in hunks)
-    services = {re.match(r"(?:services|libs)/([^/]+)/", a).group(1) for a, _ in hunks}  # type: ignore[union-attr]
+    assert all(a in ("", b) for a, b in hunks)  # "": a new file (`--- /dev/null`)
+    services = {re.match(r"(?:services|libs)/([^/]+)/", b).group(1) for _, b in hunks}  # type: ignore[union-attr]
     assert len(services) >= 8 and {"data-api", "energy-correlator", "device-registry"} <= services, services
     assert "weather-api" not in services
     assert re.search(r"^-.*asyncio_mqtt", printed, re.M) and re.search(r"^\+.*aiomqtt", printed, re.M)
     # Exactly the files, and exactly the diffs, of what `run` then writes.
     written = changed_files(migrated.original, migrated.after)
-    assert {a for a, _ in hunks} == written
+    assert {b for _, b in hunks} == written
     for rel in sorted(written):
-        diff = unified_diff(FileChange(rel, migrated.original[rel][1], migrated.after[rel][1]))
+        old = migrated.original[rel][1] if rel in migrated.original else None  # None: a file the run creates
+        diff = unified_diff(FileChange(rel, old, migrated.after[rel][1]))
         assert diff in printed, f"the dry-run diff of {rel} is not what run wrote"
 
 
@@ -289,7 +290,10 @@ def test_run_applies_and_journals_every_write(migrated: Migrated) -> None:
     live = {e["path"]: e for e in migrated.files if e["state"] == "done"}
     assert set(live) == written
     for rel, e in live.items():
-        assert e["before"] == hashlib.sha256(migrated.original[rel][1]).hexdigest(), rel
+        if rel not in migrated.original:  # a file the run creates (the .sql beside a .flux query)
+            assert e["before"] == "absent", rel
+        else:
+            assert e["before"] == hashlib.sha256(migrated.original[rel][1]).hexdigest(), rel
         assert e["after"] == hashlib.sha256(migrated.after[rel][1]).hexdigest(), rel
         assert e["recipes"], rel
     assert not [rel for rel in written if rel.startswith("services/weather-api/")]
@@ -340,7 +344,9 @@ def test_rollback_restores_the_exact_original_tree(migrated: Migrated, tmp_path:
     res = invoke("rollback", root)
     assert res.exit_code == 0, res.output
     assert tree_hash(tree(root)) == tree_hash(migrated.original), tree_diff(migrated.original, tree(root))
-    assert res.stdout.count("restored ") == len(changed_files(migrated.original, migrated.after))
+    created = changed_files(migrated.original, migrated.after) - migrated.original.keys()
+    assert res.stdout.count("restored ") == len(changed_files(migrated.original, migrated.after)) - len(created)
+    assert res.stdout.count("(created by the run)") == len(created)
     assert latest_state(root)["status"] == "rolled-back"  # type: ignore[index]
     again = invoke("rollback", root)
     assert again.exit_code == 0 and "0 restored" in again.stdout
@@ -676,7 +682,7 @@ def test_false_claims_are_applied_nowhere(migrated: Migrated) -> None:
     assert reraise_before > 0
     assert sum(t.count("reraise=True") for t in texts_after.values()) == reraise_before
     for rel, text in texts_after.items():
-        assert text.count("reraise=True") == texts_before[rel].count("reraise=True"), rel
+        assert text.count("reraise=True") == texts_before.get(rel, "").count("reraise=True"), rel
     # pytest-asyncio: asyncio_mode = auto is kept (strict is the default, even on 1.x).
     auto_configs = [rel for rel, t in texts_before.items() if AUTO_MODE.search(t)]
     assert len(auto_configs) >= 3, auto_configs
@@ -694,7 +700,7 @@ def test_false_claims_are_applied_nowhere(migrated: Migrated) -> None:
     assert "InfluxDB3Client" not in everything
     # tenacity: retry_error_callback is not new in 9, so nothing adds it.
     for rel, text in texts_after.items():
-        assert text.count("retry_error_callback") == texts_before[rel].count("retry_error_callback"), rel
+        assert text.count("retry_error_callback") == texts_before.get(rel, "").count("retry_error_callback"), rel
 
 
 # ---- 9. encodings ------------------------------------------------------------------------------------------

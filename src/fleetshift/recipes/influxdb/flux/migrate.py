@@ -111,11 +111,24 @@ def migrate_strings(path: str, text: str, files: Mapping[str, str]) -> FluxResul
     result = FluxResult(text)
     edits: list[Edit] = []
     src_lines = text.splitlines()
+    runners = service_wrappers(files)
+    handed = handed_to(tree)
     for plan in string_plans(tree, text):
         s = plan.site
+        if s.node in handed:
+            name = handed[s.node]
+            where = runners.get(name)
+            route = (
+                f" -- it runs through {where[0]}:{name}()"
+                + (f", which needs a hand ({where[1]})" if where[1] else ", rewritten to client.query()")
+                if where
+                else f" -- it is handed to {name}(), not a query wrapper of this service: check that it runs SQL"
+            )
+        else:
+            route = ""
         if not plan.exact:
             rule = "flux-shape" if plan.unread else "flux-manual"
-            result.notes.append(FluxNote(rule, s.line, plan.message()))
+            result.notes.append(FluxNote(rule, s.line, plan.message() + route))
             continue
         sql = plan.translation.sql  # type: ignore[union-attr]
         node_src = "\n".join(src_lines[s.line - 1 : s.end_line])
@@ -124,7 +137,7 @@ def migrate_strings(path: str, text: str, files: Mapping[str, str]) -> FluxResul
         indent = nxt[: len(nxt) - len(nxt.lstrip())]
         new = render(sql, s.holes, first or node_src, s.end_line - s.line + 1, indent)  # type: ignore[arg-type]
         edits.append(Edit((s.line, s.col), (s.end_line, s.end_col), new))
-        result.notes.append(FluxNote("flux-string", s.line, plan.message()))
+        result.notes.append(FluxNote("flux-string", s.line, plan.message() + route))
     for site, plans in path_plans(tree, text, path, files):
         if not any(p.exact for p in plans):
             continue
@@ -135,6 +148,55 @@ def migrate_strings(path: str, text: str, files: Mapping[str, str]) -> FluxResul
         result.notes.append(FluxNote("flux-file", site.line, f"the loader now reads .sql files: {done}"))
     result.text = apply_edits(text, edits)
     return result
+
+
+def handed_to(tree: ast.Module) -> dict[int, str]:
+    """id() of a Flux string node -> the name of the function or method it is handed to (directly, or
+    through the one local name it is assigned to)."""
+    parents: dict[int, ast.AST] = {}
+    for p in ast.walk(tree):
+        for c in ast.iter_child_nodes(p):
+            parents[id(c)] = p
+    out: dict[int, str] = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+        if name is None:
+            continue
+        for arg in (*node.args, *(k.value for k in node.keywords)):
+            if isinstance(arg, ast.Name):
+                scope = parents.get(id(node))
+                while scope is not None and not isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef):
+                    scope = parents.get(id(scope))
+                for a in ast.walk(scope or tree):
+                    if (
+                        isinstance(a, ast.Assign)
+                        and len(a.targets) == 1
+                        and isinstance(a.targets[0], ast.Name)
+                        and a.targets[0].id == arg.id
+                    ):
+                        out.setdefault(id(a.value), name)
+            else:
+                out.setdefault(id(arg), name)
+    return out
+
+
+def service_wrappers(files: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """The service's query wrappers by name: (file, why it cannot be rewritten or "")."""
+    from fleetshift.recipes.influxdb.flux.wrapping import plan_wrapper
+
+    out: dict[str, tuple[str, str]] = {}
+    for path, source in files.items():
+        if not path.endswith(".py") or "influxdb_client" not in source or "query" not in source:
+            continue
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for w in module_wrappers(tree):
+            out.setdefault(w.name, (path, plan_wrapper(w, tree, source).why))
+    return out
 
 
 def sql_files(files: Mapping[str, str]) -> tuple[dict[str, str], list[tuple[str, FilePlan]]]:
