@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 from packaging.specifiers import SpecifierSet
 
-from fleetshift.manifests import apply_pin_changes, manifest_kind, poetry_to_pep440, read_manifest
+from fleetshift.manifests import (
+    apply_pin_changes,
+    installed_with_tests,
+    is_minimum_pins,
+    manifest_kind,
+    poetry_to_pep440,
+    read_manifest,
+)
+from fleetshift.manifests.dockerfile import edit_dockerfile, read_dockerfile
 from fleetshift.model import Finding, Manifest, ManifestKind, Severity
 from fleetshift.recipes.base import PinChange
 
@@ -65,10 +73,73 @@ def changed_lines(before: str, after: str) -> list[str]:
         ("svc/notes.txt", None),
         ("svc/requirements.py", None),
         ("svc/poetry.lock", None),
+        ("svc/deploy/provisioning/requirements/base.txt", REQ),
+        ("svc/reqs/prod.txt", REQ),
+        ("svc/install-min.txt", REQ),
+        ("svc/ci/min-deps.txt", REQ),
+        ("svc/minimum-versions.txt", REQ),
+        ("svc/admin.txt", None),
+        ("svc/terminal.txt", None),
+        ("svc/MANIFEST.in", None),
     ],
 )
 def test_manifest_kind(name: str, kind: ManifestKind | None) -> None:
     assert manifest_kind(name) == kind
+
+
+@pytest.mark.parametrize(
+    ("name", "minimum", "installed"),
+    [
+        ("svc/requirements.txt", False, True),
+        ("svc/requirements/test.txt", False, True),
+        ("svc/constraints.txt", False, True),
+        ("svc/install-min.txt", True, False),
+        ("svc/requirements-min.txt", True, False),
+        ("svc/requirements/minimum.txt", True, False),
+        ("svc/docker/requirements.txt", False, False),
+        ("svc/deploy/provisioning/requirements/base.txt", False, False),
+    ],
+)
+def test_minimum_pins_and_what_the_tests_install(name: str, minimum: bool, installed: bool) -> None:
+    assert is_minimum_pins(name) is minimum
+    assert installed_with_tests(name, "svc") is installed
+
+
+# ---- Dockerfile `pip install` lines ---------------------------------------------------------------
+
+DOCKERFILE = """\
+FROM python:3.11-slim
+ARG INFLUX=1.39.0
+RUN pip install --no-cache-dir -r /tmp/requirements.txt
+RUN pip install --no-cache-dir "influxdb-client==1.39.0" python-dotenv==1.0.1 \\
+    && python -m pip install -U pip \\
+    && pip3 install -i https://pypi.org/simple tenacity==8.2.3 ./wheels/x.whl; echo done
+RUN pip install "influxdb-client[ciso]==${INFLUX}" && echo tenacity==8.2.3
+"""
+
+
+def test_dockerfile_pins_are_read() -> None:
+    got = [(p.package, p.spec, p.line) for p in read_dockerfile("Dockerfile", DOCKERFILE)]
+    assert got == [("influxdb-client", "==1.39.0", 4), ("python-dotenv", "==1.0.1", 4), ("pip", "", 5),
+                   ("tenacity", "==8.2.3", 6)]
+
+
+def test_dockerfile_edit_moves_pins_and_reports_build_arguments() -> None:
+    changes = [
+        PinChange("influxdb-client", "influxdb3-python", ">=0.17,<1", resolved="0.21.0"),
+        PinChange("tenacity", "tenacity", ">=9.1.2,<10", resolved="9.2.1"),
+        PinChange("python-dotenv", "python-dotenv", ">=1.2.1,<2"),
+    ]
+    new, findings = edit_dockerfile("Dockerfile", DOCKERFILE, changes)
+    assert changed_lines(DOCKERFILE, new) == [
+        '- RUN pip install --no-cache-dir "influxdb-client==1.39.0" python-dotenv==1.0.1 \\',
+        '+ RUN pip install --no-cache-dir "influxdb3-python==0.21.0" "python-dotenv>=1.2.1,<2" \\',
+        "-     && pip3 install -i https://pypi.org/simple tenacity==8.2.3 ./wheels/x.whl; echo done",
+        "+     && pip3 install -i https://pypi.org/simple tenacity==9.2.1 ./wheels/x.whl; echo done",
+    ]
+    assert [(f.line, f.rule) for f in findings] == [(7, "manifest/cannot-edit")]
+    assert "build argument" in findings[0].message
+    assert edit_dockerfile("Dockerfile", new, changes[1:2]) == (new, [])  # idempotent
 
 
 # ---- requirements: reading ------------------------------------------------------------------------
@@ -785,3 +856,47 @@ def test_locked_file_removal_takes_the_via_block() -> None:
         "-     #   asyncio-mqtt",
     ]
     assert [(f.rule, f.line) for f in findings] == [("manifest/stale-hash", 3)]
+
+
+# ---- a change that brings extras ('influxdb3-python[pandas]') ------------------------------------------
+
+PANDAS = PinChange("influxdb-client", "influxdb3-python[pandas]", ">=0.17.0,<1", resolved="0.21.0")
+PANDAS_AGAIN = PinChange("influxdb3-python", "influxdb3-python[pandas]", ">=0.17.0,<1", resolved="0.21.0")
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "rules"),
+    [
+        # Poetry: the extras go in the table form; a key "influxdb3-python[pandas]" would be another package
+        ('[tool.poetry.dependencies]\ninfluxdb-client = "^1.39"  # tsdb\n',
+         '[tool.poetry.dependencies]\ninfluxdb3-python = {version = "^0.21", extras = ["pandas"]}  # tsdb\n', []),
+        ('[tool.poetry.dependencies]\ninfluxdb-client = {version = "1.39.0", extras = ["extra"]}\n',
+         '[tool.poetry.dependencies]\ninfluxdb3-python = {version = "0.21.0", extras = ["pandas"]}\n',
+         ["manifest/dropped-extras"]),
+        ('[tool.poetry.group.dev.dependencies]\ninfluxdb-client = {version = ">=1.30", optional = true}\n',
+         '[tool.poetry.group.dev.dependencies]\ninfluxdb3-python = {version = ">=0.17.0,<1", optional = true, '
+         'extras = ["pandas"]}\n', []),
+        # PEP 621 and requirements: `name[extra]spec` is PEP 508
+        ('[project]\ndependencies = ["influxdb-client[ciso]>=1.30; python_version >= \'3.9\'"]\n',
+         '[project]\ndependencies = ["influxdb3-python[pandas]>=0.17.0,<1; python_version >= \'3.9\'"]\n',
+         ["manifest/dropped-extras"]),
+        ("influxdb-client==1.39.0  # tsdb\n", "influxdb3-python[pandas]==0.21.0  # tsdb\n", []),
+        ("influxdb-client[pandas]==1.39.0\n", "influxdb3-python[pandas]==0.21.0\n", []),
+    ],
+)
+def test_extras_of_a_change_are_written_as_each_format_says(before: str, after: str, rules: list[str]) -> None:
+    kind = PYP if before.startswith("[") else REQ
+    got, findings = apply_pin_changes("f", before, kind, [PANDAS])
+    assert got == after
+    assert [f.rule for f in findings] == rules
+    # a second run on the migrated file changes nothing and says nothing
+    assert apply_pin_changes("f", got, kind, [PANDAS_AGAIN]) == (got, [])
+
+
+def test_extras_join_the_ones_already_there(tmp_path: Path) -> None:
+    before = '[tool.poetry.dependencies]\ninfluxdb3-python = {version = "0.21.0", extras = ["polars"]}\n'
+    got, findings = apply_pin_changes("pyproject.toml", before, PYP, [PANDAS_AGAIN])
+    assert got == '[tool.poetry.dependencies]\ninfluxdb3-python = {version = "0.21.0", extras = ["pandas", "polars"]}\n'
+    assert findings == []
+    m, _ = read(tmp_path, "pyproject.toml", got)
+    assert [(p.package, p.extras, p.spec) for p in m.pins] == [("influxdb3-python", ("pandas", "polars"), "==0.21.0")]

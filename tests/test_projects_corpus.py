@@ -334,6 +334,8 @@ CASES = [
     Case("needs-py312", "3.12", _test_extra),
     Case("poetry-lock-vs-fresh", "3.11", _poetry_lock_vs_fresh),
     Case("setup-py-only", "3.10", _test_extra),
+    Case("deep-requirements", "3.11", _app_examples),
+    Case("poetry-dataframes-numpy1", "3.11", _poetry_fresh_resolve),
     # what each pattern is there to prove
     Case("broken-baseline", "3.11", _broken, "cannot-run", "ImportError while loading conftest"),
     Case("poetry-lock-vs-fresh", "3.11", _poetry_fresh_resolve, "fail",

@@ -22,7 +22,7 @@ import yaml
 
 from fleetshift.config import CONFIG_NAME, ConfigError, FleetConfig
 from fleetshift.manifests import manifest_kind, read_manifest
-from fleetshift.model import Finding, Fleet, Manifest, Service, Severity
+from fleetshift.model import Finding, Fleet, Manifest, ManifestKind, Service, Severity
 from fleetshift.project import DOC_TOOLS, is_doc_tool, is_real_project, read_project
 from fleetshift.recipes.base import config_kind, file_kind
 
@@ -39,6 +39,8 @@ _NOT_SERVICES = {
     "benchmarks": "benchmarks", "benchmark": "benchmarks",
 }
 _TEST_DIRS = {"tests", "test", "testing"}
+# folders of a project's image builds and deployments: their requirements belong to the project
+_BUILD_DIRS = {"docker", "deploy", "deployment", "deployments", "provisioning", "ops", "infra", "k8s", "helm"}
 _FIXTURE_DIRS = {"fixtures", "fixture"}
 _GLOB_CHARS = set("*?[")
 _DOC_WORDS = tuple(sorted({w.encode() for w in (*DOC_TOOLS, "sphinx", "mkdocs")}))
@@ -165,6 +167,8 @@ def _not_a_service(root: Path, folder: Path, rel: str, *, root_project: bool) ->
         return category[1]
     if root_project and rel.split("/")[0].lower() in _TEST_DIRS:
         return "part of the project at the fleet root (its tests)"
+    if root_project and rel.split("/")[0].lower() in _BUILD_DIRS:
+        return "part of the project at the fleet root (its image build or deployment)"
     doc = _doc_tools_only(root, folder)
     if doc:
         return doc
@@ -276,8 +280,10 @@ def _walk_service(root: Path, folder: Path, prune: set[str] | frozenset[str] = f
                 continue
             if (depth == 0 and config_kind(name) is not None) or name.endswith(".flux"):
                 configs.append(rel)
-            in_req_dir = depth == 1 and os.path.basename(dirpath) in {"requirements", "reqs"} and name.endswith(".txt")
-            if (depth == 0 and manifest_kind(name) is not None) or in_req_dir:
+            # pyproject.toml, setup.cfg, Pipfile at the service's root; requirements and constraints files at
+            # any depth (requirements/ folders, deploy/.../requirements/base.txt, docker/requirements.txt)
+            kind = manifest_kind(rel) if name.endswith(_MANIFEST_ENDINGS) or name == "Pipfile" else None
+            if kind is not None and (depth == 0 or kind is ManifestKind.REQUIREMENTS):
                 manifests.append(rel)
     return python, configs, manifests, skipped
 

@@ -433,7 +433,7 @@ def settle(pins: Sequence[Any], changes: Sequence[tuple[str, Any]], pythons: Seq
     the advisories rule out."""
     from dataclasses import replace as _replace
 
-    from fleetshift.manifests._common import _styled, is_runtime
+    from fleetshift.manifests._common import _styled, is_runtime, split_extras
     from fleetshift.model import Finding, Severity
 
     out = Settlement(list(changes))
@@ -441,7 +441,7 @@ def settle(pins: Sequence[Any], changes: Sequence[tuple[str, Any]], pythons: Seq
     by: dict[str, Any] = {}
     for _, c in out.changes:
         by[canonicalize_name(c.package)] = c
-    moving = {canonicalize_name(c.new_package) for c in by.values() if not c.remove}
+    moving = {_base(c.new_package) for c in by.values() if not c.remove}
 
     def requirements(group: Sequence[Any]) -> list[str]:
         reqs: list[str] = list(extra)
@@ -449,17 +449,21 @@ def settle(pins: Sequence[Any], changes: Sequence[tuple[str, Any]], pythons: Seq
             c = by.get(p.package)
             if c is not None and c.remove:
                 continue
-            name = canonicalize_name(c.new_package) if c is not None else p.package
+            name = _base(c.new_package) if c is not None else p.package
+            extras = tuple(p.extras)
+            if c is not None:
+                new_extras = split_extras(c.new_package)[1]
+                extras = tuple(sorted({*(extras if name == p.package else ()), *new_extras}))
             spec = c.new_spec if c is not None and c.new_spec is not None else p.spec
             if c is not None and c.library and c.new_spec is not None and is_runtime(p.section):
                 spec = _styled(p.spec, _normal(c.new_spec), c, p.section)  # what will be written: kept wide
             bad = [f"!={v}" for v in avoid.get(name, ())]
             spec = ",".join(x for x in (_normal(spec), *bad) if x)
-            reqs.append(_req(name, p.extras, spec, p.marker))
+            reqs.append(_req(name, extras, spec, p.marker))
         return reqs
 
     def targets() -> list[str]:
-        return [f"{canonicalize_name(c.new_package)}{_normal(c.new_spec)}" for c in by.values()
+        return [f"{_base(c.new_package)}{_normal(c.new_spec)}" for c in by.values()
                 if not c.remove and c.new_spec]
 
     sets = install_sets(pins)
@@ -513,9 +517,16 @@ def settle(pins: Sequence[Any], changes: Sequence[tuple[str, Any]], pythons: Seq
     if floor_py in last and not failures:
         out.versions = dict(last[floor_py])
         out.changes = [(rid, c if c.remove or c.resolved or c.new_spec is None
-                        else _replace(c, resolved=out.versions.get(canonicalize_name(c.new_package), "")))
+                        else _replace(c, resolved=out.versions.get(_base(c.new_package), "")))
                        for rid, c in out.changes]
     return out
+
+
+def _base(package: str) -> str:
+    """The canonical name of a package as a change names it, without extras ('influxdb3-python[pandas]')."""
+    from fleetshift.manifests._common import split_extras
+
+    return canonicalize_name(split_extras(package)[0])
 
 
 def _pin_change(package: str, spec: str, reason: str, resolved: str) -> Any:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from fleetshift.config import FleetConfig
 from fleetshift.importorder import keeps_order, resort
-from fleetshift.manifests import apply_pin_changes
+from fleetshift.manifests import apply_pin_changes, split_extras
 from fleetshift.model import (
     ChangeSet,
     FileChange,
@@ -295,10 +295,11 @@ def _settle(service: Service, pin_changes: list[tuple[str, PinChange]], floor: F
     pins = [p for p in service.pins if not p.path and p.file not in generated]
     avoid: dict[str, list[str]] = {}
     for _, c in pin_changes:
-        recipe = for_package(c.new_package)
+        name = split_extras(c.new_package)[0]  # 'influxdb3-python[pandas]'
+        recipe = for_package(name)
         for adv in recipe.advisories if recipe else ():
             if adv.versions.startswith("=="):
-                avoid.setdefault(c.new_package, []).append(adv.versions[2:])
+                avoid.setdefault(name, []).append(adv.versions[2:])
     extra = [r for td in service.project.test_deps for r in td.requirements if not r.startswith("-")]
     if service.project.is_library:
         pin_changes = _library_ranges(service, pin_changes, rewrote, findings)
@@ -318,7 +319,7 @@ def _known_release(change: PinChange) -> PinChange:
     """Offline fallback: the oldest release a recipe knows inside the change's target."""
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-    recipe = for_package(change.new_package)
+    recipe = for_package(split_extras(change.new_package)[0])
     if change.resolved or change.remove or not change.new_spec or recipe is None:
         return change
     try:
@@ -412,6 +413,30 @@ def _apply_pin_changes(root: Path, service: Service, pin_changes: list[tuple[str
         if new_text != texts[manifest.file]:
             texts[manifest.file] = new_text
             touched.setdefault(manifest.file, []).extend(r for r, _ in mine)
+    _edit_dockerfiles(root, service, pin_changes, texts, decoded, touched, findings)
+
+
+def _edit_dockerfiles(root: Path, service: Service, pin_changes: list[tuple[str, PinChange]], texts: dict[str, str],
+                      decoded: dict[str, Decoded], touched: dict[str, list[str]], findings: list[Finding]) -> None:
+    """`pip install name==x` lines of the service's Dockerfiles move with the manifests (or get a Finding)."""
+    from fleetshift.manifests.dockerfile import dockerfiles, edit_dockerfile, read_dockerfile
+
+    if not pin_changes:
+        return
+    for rel in dockerfiles(root, service.path):
+        if not _load(root, rel, texts, decoded, findings):
+            continue
+        names = {p.package for p in read_dockerfile(rel, texts[rel])}
+        names |= {c.package for _, c in pin_changes if c.package in texts[rel].lower()}  # `${VERSION}` pins
+        mine = [(r, c) for r, c in pin_changes if c.package in names]
+        unique = list({(c.package, c.new_spec, c.remove): c for _, c in mine}.values())
+        if not unique:
+            continue
+        new_text, problems = edit_dockerfile(rel, texts[rel], unique)
+        findings.extend(problems)
+        if new_text != texts[rel]:
+            texts[rel] = new_text
+            touched.setdefault(rel, []).extend(r for r, _ in mine)
 
 
 def rewrite_fleet(fleet: Fleet, plan: Plan, config: FleetConfig, options: RewriteOptions = RewriteOptions()) -> list[ChangeSet]:

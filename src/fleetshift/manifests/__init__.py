@@ -10,11 +10,12 @@ setup.cfg (setuptools), Pipfile. Sections of a Pin: "" for requirements lines; "
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
-from fleetshift.manifests._common import RELOCK, _error
+from fleetshift.manifests._common import RELOCK, _error, split_extras
 from fleetshift.manifests._toml import poetry_to_pep440
 from fleetshift.manifests.pipfile import _edit_pipfile, _read_pipfile
 from fleetshift.manifests.pyproject import _edit_pyproject, _read_pyproject
@@ -23,7 +24,22 @@ from fleetshift.manifests.setupcfg import _edit_setup_cfg, _read_setup_cfg
 from fleetshift.model import Finding, Manifest, ManifestKind
 from fleetshift.recipes.base import PinChange
 
-__all__ = ["RELOCK", "apply_pin_changes", "decode", "manifest_kind", "poetry_to_pep440", "read_manifest"]
+__all__ = [
+    "RELOCK",
+    "apply_pin_changes",
+    "decode",
+    "installed_with_tests",
+    "is_minimum_pins",
+    "manifest_kind",
+    "poetry_to_pep440",
+    "read_manifest",
+    "split_extras",
+]
+
+# files of exact minimum pins (`install-min.txt`, `requirements-min.txt`, `minimum-versions.txt`, `min.txt`):
+# a test run on the oldest releases the project supports, installed on their own
+_MINIMUM_RE = re.compile(r"(?:^|[-_.])min(?:imum|imal)?(?:[-_.]|$)")
+_REQUIREMENT_FOLDERS = {"requirements", "reqs", "requirement"}
 
 
 def manifest_kind(filename: str) -> ManifestKind | None:
@@ -39,10 +55,32 @@ def manifest_kind(filename: str) -> ManifestKind | None:
     if name.endswith((".txt", ".in")) and (
         "requirements" in name
         or name.startswith("constraints")
-        or (p.parent.name.lower() == "requirements" and name.endswith(".txt"))
+        or (p.parent.name.lower() in _REQUIREMENT_FOLDERS and name.endswith(".txt"))
+        or (name.endswith(".txt") and _MINIMUM_RE.search(name[:-4]) is not None)
     ):
         return ManifestKind.REQUIREMENTS
     return None
+
+
+def is_minimum_pins(filename: str) -> bool:
+    """A requirements file of exact minimum pins (`install-min.txt`, `requirements-min.txt`, `minimum.txt`):
+    its `==` pins name the oldest releases the project supports, and stay exact."""
+    name = PurePosixPath(filename.replace("\\", "/")).name.lower()
+    stem = name.rsplit(".", 1)[0]
+    return manifest_kind(filename) is ManifestKind.REQUIREMENTS and _MINIMUM_RE.search(stem) is not None
+
+
+def installed_with_tests(filename: str, service_path: str) -> bool:
+    """Whether a requirements file is part of the service's test environment: one at the service's root or
+    in its `requirements/` folder, and not a file of minimum pins. Deeper files (`docker/requirements.txt`,
+    `deploy/provisioning/requirements/base.txt`) and minimum pins are kept up to date, not installed."""
+    rel = filename.replace("\\", "/")
+    if service_path:
+        rel = posixpath.relpath(rel, service_path)
+    parts = PurePosixPath(rel).parts
+    if is_minimum_pins(rel) or parts[:1] == ("..",):
+        return False
+    return len(parts) == 1 or (len(parts) == 2 and parts[0].lower() in _REQUIREMENT_FOLDERS)
 
 
 def read_manifest(root: Path, rel: str) -> tuple[Manifest, list[Finding]]:

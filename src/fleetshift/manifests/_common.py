@@ -50,6 +50,16 @@ _NAME_AT_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?\s*(\[[^\]
 _ARCHIVE_EXTS = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar", ".zip")
 
 
+def split_extras(package: str) -> tuple[str, tuple[str, ...]]:
+    """A package as a recipe names it, split into name and extras ('influxdb3-python[pandas]' ->
+    ('influxdb3-python', ('pandas',)))."""
+    m = re.match(r"^\s*([^\[\s]+)\s*(?:\[([^\]]*)\])?\s*$", package)
+    if m is None:
+        return package, ()
+    extras = tuple(sorted({e.strip() for e in (m.group(2) or "").split(",") if e.strip()}))
+    return m.group(1), extras
+
+
 def _spec_text(head: str) -> str:
     """The specifier of a requirement head ('name[x] >= 1, <2') as compact text ('>=1,<2')."""
     m = _HEAD_RE.match(head.strip())
@@ -178,24 +188,30 @@ def _edit_head(
     m = _HEAD_RE.match(head)
     req = Requirement(head)
     assert m is not None
-    renamed = canonicalize_name(change.new_package) != canonicalize_name(m["name"])
-    name = change.new_package if renamed else m["name"]
+    new_name, new_extras = split_extras(change.new_package)
+    renamed = canonicalize_name(new_name) != canonicalize_name(m["name"])
+    name = new_name if renamed else m["name"]
     extras = m["extras"] or ""
     spec, bad = _target_spec(rel, line, change, _spec_text(head), section)
     if bad is not None:
         return head, [bad]
-    if not renamed and SpecifierSet(spec) == req.specifier:
+    missing = set(new_extras) - {canonicalize_name(e) for e in req.extras}
+    if not renamed and SpecifierSet(spec) == req.specifier and not missing:
         return head, []
     findings: list[Finding] = []
-    if renamed and req.extras:
-        extras = ""
+    dropped = sorted(e for e in req.extras if e not in new_extras) if renamed else []
+    if renamed:
+        extras = f"[{','.join(new_extras)}]" if new_extras else ""
+    elif missing:
+        extras = f"[{','.join(sorted({*req.extras, *new_extras}))}]"
+    if dropped:
         findings.append(
             _error(
                 rel,
                 line,
                 "dropped-extras",
-                f"{rel}:{line}: extras [{','.join(sorted(req.extras))}] of {req.name} dropped when renaming it to "
-                f"{change.new_package}; add the extras back if {change.new_package} offers them",
+                f"{rel}:{line}: extras [{','.join(dropped)}] of {req.name} dropped when renaming it to "
+                f"{new_name}; add the extras back if {new_name} offers them",
                 Severity.HUMAN,
             )
         )

@@ -28,6 +28,7 @@ from fleetshift.manifests._common import (
     _target_spec,
     _unmanaged,
     _why,
+    split_extras,
 )
 from fleetshift.model import Finding, Pin, Severity
 from fleetshift.recipes.base import PinChange
@@ -285,11 +286,10 @@ def _edit_table(rel: str, index: _TomlIndex, tbl: _TableDeps, changes: list[PinC
         if isinstance(value, list) or not (isinstance(value, str) or hasattr(value, "get")):
             findings.append(_cannot_edit(rel, line, key, "it has several constraints"))
             continue
-        renamed = canonicalize_name(change.new_package) != canon
+        new_name, new_extras = split_extras(change.new_package)
+        renamed = canonicalize_name(new_name) != canon
         if renamed and isinstance(value, tomlkit.items.Table):
-            findings.append(
-                _cannot_edit(rel, line, key, f"rename it to {change.new_package} (its own [table])")
-            )
+            findings.append(_cannot_edit(rel, line, key, f"rename it to {new_name} (its own [table])"))
             continue
         try:
             old = _table_entry(rel, line, key, value, tbl, None)
@@ -300,32 +300,45 @@ def _edit_table(rel: str, index: _TomlIndex, tbl: _TableDeps, changes: list[PinC
         if bad is not None:
             findings.append(bad)
             continue
-        if not renamed and SpecifierSet(spec) == SpecifierSet(old.spec):
+        missing = set(new_extras) - {canonicalize_name(e) for e in old.extras}
+        if not renamed and SpecifierSet(spec) == SpecifierSet(old.spec) and not missing:
             continue
         written = spec or "*"
         raw = value if isinstance(value, str) else value.get("version")
         if tbl.poetry and isinstance(raw, str) and change.new_spec is not None:
             written = _poetry_styled(str(raw), written, change, tbl.section)
-        if isinstance(value, str):
+        if isinstance(value, str) and not new_extras:
             new_value: Any = _like(value, written)
+        elif isinstance(value, str):
+            # extras go in the table form: a key "name[extra]" is a package of that literal name to Poetry
+            new_value = tomlkit.inline_table()
+            new_value["version"] = _like(value, written)
+            new_value["extras"] = list(new_extras)
         else:
             new_value = value
             if "version" in value or spec:
                 value["version"] = _like(value.get("version"), written)
-            if renamed and value.get("extras"):
-                del value["extras"]
+            kept = [str(e) for e in (value.get("extras") or []) if not renamed]
+            dropped = [str(e) for e in (value.get("extras") or []) if renamed and str(e) not in new_extras]
+            if new_extras or (renamed and value.get("extras")):
+                extras = sorted({*kept, *new_extras})
+                if extras:
+                    value["extras"] = extras
+                elif "extras" in value:
+                    del value["extras"]
+            if dropped:
                 findings.append(
                     _error(
                         rel,
                         line,
                         "dropped-extras",
-                        f"{rel}:{line}: extras of {key} dropped when renaming it to {change.new_package}; "
-                        f"add them back if {change.new_package} offers them",
+                        f"{rel}:{line}: extras [{','.join(dropped)}] of {key} dropped when renaming it to "
+                        f"{new_name}; add them back if {new_name} offers them",
                         Severity.HUMAN,
                     )
                 )
-        if renamed and not _rename_key(tbl.table, key, change.new_package, new_value):
-            findings.append(_cannot_edit(rel, line, key, f"rename it to {change.new_package}"))
+        if renamed and not _rename_key(tbl.table, key, new_name, new_value):
+            findings.append(_cannot_edit(rel, line, key, f"rename it to {new_name}"))
         elif not renamed and isinstance(value, str):
             tbl.table[key] = new_value
     return findings

@@ -39,6 +39,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from fleetshift.config import ServiceOptions
+from fleetshift.manifests import installed_with_tests
 from fleetshift.manifests._toml import poetry_to_pep440
 from fleetshift.model import LockFile, LockKind, ManifestKind, Pin, Service
 
@@ -784,6 +785,8 @@ def plan_install(
         if m.file in included or (m.file.endswith(".in") and m.file[:-3] + ".txt" in files):
             continue
         if m.file in (lock_file, lock_source) or docs_only(posixpath.relpath(m.file, base)):
+            continue
+        if not installed_with_tests(m.file, service.path):  # deploy/docker requirements, minimum pins
             continue
         req_files.append(m.file)
 

@@ -1,0 +1,1 @@
+"""Sensor gateway: readings in, InfluxDB points out."""

@@ -1,0 +1,111 @@
+"""Every dependency file of a service moves with the campaign, end to end through `fleetshift run` with
+real uv against the index: requirements files at any depth (`deploy/provisioning/requirements/base.txt`),
+constraints, files included with `-r`/`-c` from other folders, Docker build requirements and `pip install`
+lines of a Dockerfile; the test environment still installs only the service's own requirements."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tomllib
+from pathlib import Path
+
+import pytest
+from test_pins_e2e import CORPUS, assert_resolves, changed, git_snapshot, run
+from typer.testing import CliRunner
+
+from fleetshift.cli import app
+from fleetshift.config import load_config
+from fleetshift.discover import discover
+from fleetshift.verify.install import plan_install
+
+pytestmark = pytest.mark.slow
+
+
+def corpus_copy(tmp_path: Path, name: str) -> Path:
+    root = tmp_path / name
+    shutil.copytree(CORPUS / name, root)
+    git_snapshot(root)
+    assert CliRunner().invoke(app, ["init", str(root)]).exit_code == 0
+    return root
+
+
+def test_deep_requirements_are_all_moved(tmp_path: Path) -> None:
+    from fleetshift.resolve import Resolver
+
+    root = corpus_copy(tmp_path, "deep-requirements")
+    fleet = discover(root, load_config(root))
+    (service,) = fleet.services  # docker/ and deploy/ belong to the project at the root
+    files = {m.file for m in service.manifests}
+    assert {"deploy/provisioning/requirements/base.txt", "deploy/provisioning/requirements/production.txt",
+            "docker/requirements.txt", "constraints.txt"} <= files
+    # the test environment is the service's own requirements, not the deployment's or the image's
+    plan = plan_install(root, service)
+    assert not any("deploy/" in r or "docker/" in r for r in plan.requirements), plan.requirements
+
+    res = CliRunner().invoke(app, ["scan", str(root), "--json"])
+    assert res.exit_code == 0, res.output
+    scan = res.stdout
+    code, dry = run(root, "run", "--dry-run")
+    assert code == 0, dry
+    code, output = run(root, "run", "--no-verify", "--yes")
+    assert code == 0, output
+    touched = set(changed(root))
+    for rel in ("requirements.txt", "constraints.txt", "deploy/provisioning/requirements/base.txt",
+                "docker/requirements.txt", "docker/Dockerfile", "gateway/store.py"):
+        assert rel in touched, (rel, touched)
+    for rel in ("requirements.txt", "deploy/provisioning/requirements/base.txt", "docker/requirements.txt",
+                "docker/Dockerfile", "constraints.txt"):
+        text = (root / rel).read_text()
+        assert "influxdb-client" not in text and "tenacity==8" not in text, (rel, text)
+    base = (root / "deploy/provisioning/requirements/base.txt").read_text().splitlines()
+    assert base[0].startswith("# installed on the provisioned hosts") and base[-1] == "certifi>=2023.7.22"
+    assert base[1].startswith("influxdb3-python==0.") and base[2].startswith("tenacity==9.")  # `==` stays `==`
+    assert base[3].startswith("python-dotenv==1.2")
+    docker = (root / "docker/Dockerfile").read_text()
+    assert 'pip install --no-cache-dir "influxdb3-python==0.' in docker and "python-dotenv==1.2" in docker
+    assert "extras [ciso] of influxdb-client dropped" in dry  # influxdb3-python has no [ciso]
+    pins = {(p["file"], p["package"]) for p in json.loads(scan)["services"][0]["pins"]}
+    assert ("deploy/provisioning/requirements/base.txt", "influxdb-client") in pins  # scan sees what run moves
+    assert ("docker/requirements.txt", "tenacity") in pins
+    assert (root / "deploy/provisioning/requirements/production.txt").read_text() == (
+        CORPUS / "deep-requirements/deploy/provisioning/requirements/production.txt").read_text()
+    assert_resolves(root, Resolver(tmp_path / "cache"))
+    # a second run finds nothing left to do in any of them
+    code, again = run(root, "run", "--dry-run")
+    assert code == 0 and "0 file(s) would change" in again, again
+
+
+def test_dockerfile_pin_from_a_build_argument_is_reported(tmp_path: Path) -> None:
+    root = tmp_path / "fleet"
+    (root / "svc").mkdir(parents=True)
+    (root / "fleetshift.toml").write_text('[targets]\ntenacity = ">=9.1.2,<10"\n')
+    (root / "svc/requirements.txt").write_text("tenacity==8.2.3\n")
+    (root / "svc/svc.py").write_text("import tenacity\n")
+    (root / "svc/Dockerfile").write_text(
+        'FROM python:3.12-slim\nARG TENACITY=8.2.3\nRUN pip install "tenacity==${TENACITY}" \\\n    && pip check\n')
+    git_snapshot(root)
+    code, dry = run(root, "run", "--dry-run")
+    assert code == 0, dry
+    assert "svc/Dockerfile:3: manifest/cannot-edit" in dry and "build argument" in dry, dry
+    code, output = run(root, "run", "--no-verify", "--yes")
+    assert code == 0, output
+    assert (root / "svc/requirements.txt").read_text().startswith("tenacity==9.")
+    assert "svc/Dockerfile" not in changed(root)
+
+
+def test_poetry_extras_go_in_the_table_form(tmp_path: Path) -> None:
+    root = corpus_copy(tmp_path, "poetry-dataframes-numpy1")
+    code, dry = run(root, "run", "--dry-run")
+    assert code == 0, dry
+    code, output = run(root, "run", "--no-verify", "--yes")
+    assert code == 0, output
+    doc = tomllib.loads((root / "pyproject.toml").read_text())
+    deps = doc["tool"]["poetry"]["dependencies"]
+    assert not any("[" in key for key in deps), deps  # never the key "influxdb3-python[pandas]"
+    assert deps["influxdb3-python"]["extras"] == ["pandas"] and deps["influxdb3-python"]["version"].startswith("^0.")
+    assert "influxdb-client" not in deps and deps["numpy"] == "<2"
+    assert "extras [extra] of influxdb-client dropped" in dry
+    # a second run has nothing to add, and no bogus dropped-extras finding
+    code, again = run(root, "run", "--dry-run")
+    assert code == 0 and "dropped-extras" not in again and "pyproject.toml" not in again.split("dry run:")[-1], again
