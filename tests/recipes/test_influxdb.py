@@ -1444,3 +1444,75 @@ def test_connection_error_around_a_query_names_the_v3_error() -> None:
     _new, findings = rewrite(R, CONNECTION_GUARD, path="svc/app/mod.py")
     (f,) = [f for f in findings if f.rule == "influxdb3/query-exceptions"]
     assert f.line == 8 and "InfluxDB3ClientQueryError" in f.message and "requests.exceptions.ConnectionError" in f.message
+
+
+# ---- consistent numbers: check and run name the same human work; other libraries are not this recipe's ------
+
+TANGLED = """\
+import warnings
+
+import requests
+from influxdb_client import InfluxDBClient, Point, WritePrecision
+from influxdb_client.client.flux_table import FluxRecord, FluxTable
+from influxdb_client.client.warnings import MissingPivotFunction
+from influxdb_client.client.write_api import SYNCHRONOUS
+from influxdb_client.rest import ApiException
+
+from app.settings import Settings
+
+warnings.simplefilter("ignore", MissingPivotFunction)
+
+
+class Store:
+    def __init__(self, settings: Settings) -> None:
+        self.client = InfluxDBClient(**settings.model_dump())
+        self.writer = self.client.write_api(write_options=SYNCHRONOUS)
+
+    def healthy(self) -> bool:
+        return self.client.ping()
+
+    def drop(self) -> None:
+        self.client.delete_api().delete("1970-01-01T00:00:00Z", "2100-01-01T00:00:00Z", '_measurement="cpu"', bucket="b")
+
+    def setup(self) -> None:
+        self.client.buckets_api().create_bucket(bucket_name="b", retention_rules=None)
+
+    def rows(self, flux: str) -> list[FluxRecord]:
+        try:
+            tables: list[FluxTable] = self.client.query_api().query(flux)
+        except requests.exceptions.ConnectionError:
+            return []
+        return [r for t in tables for r in t.records]
+
+    def frame(self):
+        return self.client.query_api().query_data_frame('from(bucket: "b") |> range(start: -1h)')
+
+    def flush(self) -> None:
+        self.client.write_api().flush()
+
+    def close(self) -> None:
+        self.client.close()
+"""
+
+
+def test_check_and_run_name_the_same_human_work() -> None:
+    """A tangled module (v2 names kept as annotations, **settings, ping/delete/buckets, a Flux wrapper, a
+    connection error around a query, an inline flush): each [human] site of check is one Finding of the run,
+    on the same line, and no line is listed twice."""
+    files = {"svc/app/db.py": TANGLED, "svc/app/settings.py": "class Settings:\n    pass\n"}
+    _new, findings = rewrite_files(R, files)
+    sites = detect(R, TANGLED, path="svc/app/db.py")
+    human = sorted((s.line, s.rule) for s in sites if s.action.value == "human")
+    reported = sorted((f.line, f.rule) for f in findings if f.file == "svc/app/db.py" and f.severity is Severity.HUMAN)
+    assert human == reported
+    lines = [(s.line, s.rule, s.detail) for s in sites]
+    assert len(lines) == len(set(lines))
+
+
+def test_another_influxdb_library_is_not_this_recipe() -> None:
+    """InfluxDB 1.x's `influxdb.InfluxDBClient` (and a test patching it by its module path) is no site, no
+    rewrite and no Finding of the influxdb-client migration."""
+    files = {"svc/app/db.py": V1_DB, "svc/tests/test_db.py": PATCHES.replace(', mock.patch("influxdb_client.InfluxDBClient.close")', "")}
+    new, findings = rewrite_files(R, files)
+    assert new == {k: v for k, v in files.items()} and not findings
+    assert not [s for path, text in files.items() for s in detect(R, text, path)]

@@ -92,10 +92,14 @@ class InfluxDB3Recipe(Recipe):
         ):
             return
         checks = [(m.rule.id, check) for m in self.rule_modules if (check := m.hook("check")) is not None]
+        seen: set[tuple[int, str, str]] = set()
         for node in ast.walk(src.tree):
             for rule_id, check in checks:
                 for detail in check(node, facts):
-                    yield self.site(src, node, rule_id, detail)
+                    key = (getattr(node, "lineno", 0), rule_id, detail)
+                    if key not in seen:  # one line per site: the same finding twice is one
+                        seen.add(key)
+                        yield self.site(src, node, rule_id, detail)
 
     # ---- rewriting -----------------------------------------------------------------------------------
 
@@ -132,10 +136,11 @@ class InfluxDB3Recipe(Recipe):
                     )
                 ],
             )
+        wrapper_lines = {n.line for n in wrapped.notes if n.rule.startswith("flux-wrapper")}
         notes = [
             n
             for n in notes
-            if not (n.rule == "flux" and n.line in wrapped.handled_lines)
+            if not (n.rule == "flux" and (n.line in wrapped.handled_lines or n.line in wrapper_lines))
             and not (n.rule == "database" and n.line in wrapped.database_lines)
         ]
         findings = [

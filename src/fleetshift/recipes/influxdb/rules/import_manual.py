@@ -52,6 +52,10 @@ def guide(name: str) -> str:
     return GUIDE.get(name, OTHER)
 
 
+def message(module: str, names: list[str]) -> str:
+    return f"still imported from {module}: " + "; ".join(f"`{n}`: {guide(n)}" for n in names)
+
+
 def staying(node: ast.ImportFrom, used: set[str]) -> list[str]:
     """The names of a v2 `from ... import` that the rewrite cannot move: used, with no v3 counterpart."""
     return [a.name for a in node.names if a.name not in V3_NAMES and (a.asname or a.name) in used]
@@ -60,8 +64,9 @@ def staying(node: ast.ImportFrom, used: set[str]) -> list[str]:
 def check(node: ast.AST, facts: Facts) -> Iterator[str]:
     if facts.v2 and isinstance(node, ast.ImportFrom) and node.module and is_v2_module(node.module):
         if not (facts.guards and all(a.name == "ApiException" for a in node.names)):
-            for name in staying(node, facts.used):
-                yield f"`{name}`: {guide(name)}"
+            names = staying(node, facts.used)
+            if names:  # one site per import, as the run reports it
+                yield message(node.module, names)
 
 
 def finish(code: str, p: Planning) -> str:
@@ -84,8 +89,7 @@ def finish(code: str, p: Planning) -> str:
                 a.name for a in node.names if f"{node.module}.{a.name}" in left and a.name != "ApiException"
             ]
             if names:
-                detail = "; ".join(f"`{n}`: {guide(n)}" for n in names)
-                p.note("import-manual", node.lineno, f"still imported from {node.module}: {detail}")
+                p.note("import-manual", node.lineno, message(node.module, names))
         elif isinstance(node, ast.Import):
             for a in node.names:
                 if a.name in left:
