@@ -143,6 +143,28 @@ class Plugin:
 """
 
 
+# plain paho-mqtt 1.x code (a sync bridge with callbacks)
+PAHO_BRIDGE = """import paho.mqtt.client as mqtt
+
+
+def on_connect(client, userdata, flags, rc):
+    client.subscribe("sensors/#")
+
+
+def on_message(client, userdata, msg):
+    userdata.append((msg.topic, msg.payload))
+
+
+def start(host, received):
+    client = mqtt.Client("bridge-1", userdata=received)
+    client.on_connect = on_connect
+    client.on_message = on_message
+    client.connect(host, 1883, 60)
+    client.loop_start()
+    return client
+"""
+
+
 def flagged(rule: str, before: str) -> Case:
     """Human work: the site stays as it is (only the import moves to aiomqtt) and a Finding names the rule."""
     return Case(rule, before, before.replace("asyncio_mqtt", "aiomqtt"), findings=(rule,))
@@ -687,7 +709,15 @@ CASES = [
     ),
     Case("private-paho", "from aiomqtt import Client\nasync def f(api):\n    api._client.message_callback_add('a', cb)\n"),
     # paho-direct
-    flagged("paho-direct", "import paho.mqtt.client as mqtt\nc = mqtt.Client('svc-1')\n"),
+    Case(
+        "paho-direct",
+        PAHO_BRIDGE,
+        findings=("paho-direct",),
+        extra_files={"svc/app/bus.py": HEAD + "async def main():\n    async with Client('h') as c:\n        await c.publish('t')\n"},
+        name="raw-paho-beside-asyncio-mqtt",
+    ),
+    flagged("paho-direct", HEAD + "import paho.mqtt.client as mqtt\nc = mqtt.Client('svc-1')\n"),
+    Case("paho-direct", PAHO_BRIDGE, name="plain-paho-service"),
     Case("paho-direct", "import paho.mqtt.client as mqtt\nm = mqtt.MQTTMessage()\n"),
     # client-kwargs-dynamic
     flagged(
@@ -735,7 +765,7 @@ ADVICE_ONLY = {"tls-deferred", "timeout-handler-that-never-fires"}  # cases whos
     "case", [c for c in CASES if c.findings and not {c.rule, c.name} & ADVICE_ONLY], ids=Case.id
 )
 def test_human_work_is_a_finding_with_a_link(case: Case) -> None:
-    _got, findings = rewrite(R, case.before, path=case.path)
+    _got, findings = rewrite(R, case.before, path=case.path, extra_files=dict(case.extra_files))
     human = [f for f in findings if f.severity is Severity.HUMAN and f.rule == f"aiomqtt/{case.rule}"]
     assert human and all(f.link.startswith("https://github.com/empicano/aiomqtt/") and f.line > 0 for f in human)
 
@@ -859,3 +889,36 @@ def test_one_consumer_spawned_from_separate_tests_is_rewritten() -> None:
     )
     got, findings = rewrite(R, source)
     assert "async for m in client.messages:" in got and findings == []
+
+
+def test_plain_paho_code_is_not_an_aiomqtt_site() -> None:
+    """A service with paho-mqtt code and no asyncio-mqtt: no aiomqtt site, so no aiomqtt use nor 'unpinned' noise."""
+    assert detect(R, PAHO_BRIDGE, "svc/app/bridge.py") == []
+    both = HEAD + PAHO_BRIDGE
+    assert rules_of(detect(R, both, "svc/app/bridge.py")) == {"aiomqtt/imports", "aiomqtt/paho-direct"}
+
+
+def test_a_plain_paho_service_is_left_out_of_the_aiomqtt_migration(tmp_path) -> None:
+    """In a fleet whose campaign moves aiomqtt, the service that only uses paho-mqtt gets no aiomqtt site,
+    use or 'unpinned' finding; the one that also uses asyncio-mqtt gets its paho-direct site."""
+    from fleet_factory import make_fleet
+
+    from fleetshift.pipeline import analyse
+
+    root = make_fleet(
+        tmp_path,
+        {
+            "services/raw/requirements.txt": "paho-mqtt==1.6.1\n",
+            "services/raw/raw/__init__.py": "",
+            "services/raw/raw/bridge.py": PAHO_BRIDGE,
+            "services/both/requirements.txt": "asyncio-mqtt==0.16.2\npaho-mqtt==1.6.1\n",
+            "services/both/both/__init__.py": "",
+            "services/both/both/bridge.py": HEAD + PAHO_BRIDGE,
+        },
+    )
+    inventory = analyse(root).inventory
+    raw, both = inventory.service("raw"), inventory.service("both")
+    assert not [s for s in raw.sites if s.recipe == "aiomqtt"]
+    assert not [u for u in raw.uses if u.recipe == "aiomqtt"]
+    assert not [f for f in inventory.findings if f.rule.startswith("aiomqtt/")]
+    assert "aiomqtt/paho-direct" in {s.rule for s in both.sites}

@@ -15,6 +15,7 @@ from fleetshift.model import Action, Severity, UsageSite
 from fleetshift.recipes.aiomqtt.facts import Facts, Site, client_fixtures, facts_of
 from fleetshift.recipes.aiomqtt.overlap import call_stats, defined_functions, merge_stats
 from fleetshift.recipes.aiomqtt.rules import CHANGELOG, GUIDE
+from fleetshift.recipes.aiomqtt.rules.paho_direct import uses_an_mqtt_client
 from fleetshift.recipes.base import (
     Advisory,
     FileKind,
@@ -147,13 +148,15 @@ class AiomqttRecipe(Recipe):
             )
         )
         active = self.active_rules(ctx)
+        uses_mqtt = uses_an_mqtt_client(self.scope(ctx))
         out = ServiceRewrite()
         for path, tree in trees.items():
             text = ctx.files[path]
             if not any(t.decode() in text for t in self.tokens) and not any(f in text for f in fixtures):
                 continue
             others = [v for p, v in per_file.items() if p != path]
-            res = self._rewrite(path, text, tree, merge_stats(per_file[path][0], others), active, fixtures)
+            stats = merge_stats(per_file[path][0], others)
+            res = self._rewrite(path, text, tree, stats, active, fixtures, uses_mqtt)
             if res.text != text:
                 out.texts[path] = res.text
             out.findings.extend(res.findings)
@@ -161,7 +164,14 @@ class AiomqttRecipe(Recipe):
 
     def rewrite_python(self, path: str, text: str, kind: FileKind, ctx: RewriteContext) -> RewriteResult:
         tree = ast.parse(text)
-        return self._rewrite(path, text, tree, call_stats(tree), self.active_rules(ctx))
+        return self._rewrite(
+            path,
+            text,
+            tree,
+            call_stats(tree),
+            self.active_rules(ctx),
+            service_uses_mqtt=uses_an_mqtt_client(self.scope(ctx)),
+        )
 
     def _rewrite(
         self,
@@ -171,8 +181,9 @@ class AiomqttRecipe(Recipe):
         stats: Mapping[str, tuple[int, bool]],
         active: frozenset[str],
         fixtures: frozenset[str] = frozenset(),
+        service_uses_mqtt: bool = False,
     ) -> RewriteResult:
-        facts = facts_of(text, tree, stats, fixtures | client_fixtures(text, tree))
+        facts = facts_of(text, tree, stats, fixtures | client_fixtures(text, tree), service_uses_mqtt)
         sites = self.sites(facts)
         new = text
         if sites:

@@ -65,6 +65,7 @@ class Facts:
     receivers: Mapping[tuple[int, str], tuple[ast.Call | None, ...]]  # (scope id, code) -> constructors
     fixtures: frozenset[str]
     walk_index: Mapping[int, int]  # each node's place in ast.walk order
+    service_uses_mqtt: bool = False  # another file of the service imports asyncio-mqtt/aiomqtt (rewrite only)
 
     # ---- positions and sites ----------------------------------------------------------------------
 
@@ -194,8 +195,10 @@ def facts_of(
     tree: ast.Module,
     stats: Mapping[str, tuple[int, bool]] | None = None,
     fixtures: frozenset[str] = frozenset(),
+    service_uses_mqtt: bool = False,
 ) -> Facts:
-    """The facts of one file; `stats` are the service's call statistics, `fixtures` its Client fixtures."""
+    """The facts of one file; `stats` are the service's call statistics, `fixtures` its Client fixtures,
+    `service_uses_mqtt` whether the service (not only this file) imports asyncio-mqtt or aiomqtt."""
     imports = Imports(tree)
     old_file = imports.imports_module(N.OLD_PACKAGE)
     mqtt_file = old_file or imports.imports_module(N.NEW_PACKAGE)
@@ -217,6 +220,7 @@ def facts_of(
         receivers={},
         fixtures=fixtures,
         walk_index={id(n): i for i, n in enumerate(ast.walk(tree))},
+        service_uses_mqtt=service_uses_mqtt,
     )
     return replace(base, receivers=_receivers(base))
 
