@@ -988,6 +988,14 @@ def test_every_missing_name_is_flagged_at_its_line() -> None:
     assert sites == [(3, rid("removed-import")), (3, rid("subrequest-import")), (7, rid("removed-import")), (8, rid("removed-import"))]
 
 
+def test_running_loop_stop_is_flagged_at_its_line_with_the_change() -> None:
+    src = "import asyncio\n\n\nasync def test_a(event_loop):\n    await asyncio.sleep(0)\n    event_loop.stop()\n"
+    _, findings = rewrite(R, src, extra_files=AUTO_INI)
+    (hit,) = [f for f in findings if f.rule == rid("running-loop-stop")]
+    assert hit.line == 6 and "proposed change: delete `event_loop.stop()`" in hit.message
+    assert [s.line for s in detect(R, src) if s.rule == rid("running-loop-stop")] == [6]
+
+
 # ---- scope: test code of services that use pytest-asyncio ----------------------------------------------
 
 PRODUCTION = """\
@@ -1450,6 +1458,32 @@ CASES = [
     _rewritten("event-loop-fixture", "PA-1 async test: event_loop attribute"),
     _rewritten("event-loop-fixture", "PA-1 sync test run_until_complete"),
     _flagged("PA-1 sync test driving the loop itself"),
+    Case(
+        "running-loop-stop",
+        "import asyncio\n\n\nasync def test_shutdown(event_loop):\n    srv = await asyncio.start_server(print, port=0)\n"
+        "    srv.close()\n    event_loop.stop()\n",
+        "import asyncio\n\n\nasync def test_shutdown():\n    srv = await asyncio.start_server(print, port=0)\n"
+        "    srv.close()\n    asyncio.get_running_loop().stop()\n",
+        findings=("running-loop-stop",),
+        path=TEST,
+        extra_files=AUTO_INI,
+    ),
+    Case(
+        "running-loop-stop",
+        "import asyncio\n\n\nasync def test_close():\n    loop = asyncio.get_event_loop()\n    loop.close()\n",
+        "import asyncio\n\n\nasync def test_close():\n    loop = asyncio.get_running_loop()\n    loop.close()\n",
+        findings=("running-loop-stop",),
+        path=TEST,
+        extra_files=AUTO_INI,
+        name="bound-by-get-event-loop",
+    ),
+    Case(
+        "running-loop-stop",
+        "import asyncio\n\n\nasync def test_shutdown():\n    srv = await asyncio.start_server(print, port=0)\n"
+        "    srv.close()\n    await srv.wait_closed()\n",
+        path=TEST,
+        extra_files={"svc/pytest.ini": "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"},
+    ),
     Case(
         "converted-fixture-loop",
         SERVER_FIXTURE,

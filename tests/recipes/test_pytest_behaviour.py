@@ -655,6 +655,46 @@ def test_converted_fixture_keeps_the_tests_loop(tmp_path: Path) -> None:
     assert res.returncode == 1 and "TimeoutError" in res.stdout and "2 failed" in res.stdout, res.stdout
 
 
+# A 0.21 async test that stops its event_loop as its last act: the run migrates the request and flags the stop()
+# with the proposed change (delete it), and the suite passes on 1.x both as migrated and with the change applied.
+RUNNING_LOOP_STOP = {
+    "pytest.ini": "[pytest]\nasyncio_mode = strict\n",
+    "tests/test_stop.py": """\
+    import asyncio
+
+    import pytest
+
+
+    async def handler(reader, writer):
+        writer.close()
+
+
+    @pytest.mark.asyncio
+    async def test_serve_and_stop(event_loop):
+        srv = await asyncio.start_server(handler, "127.0.0.1", 0)
+        srv.close()
+        await srv.wait_closed()
+        event_loop.stop()
+
+
+    @pytest.mark.asyncio
+    async def test_next_one_runs():
+        await asyncio.sleep(0)
+    """,
+}
+
+
+def test_running_loop_stop_is_flagged_with_a_change_that_works(tmp_path: Path) -> None:
+    new_files, findings = _prove(tmp_path, OLD_021, RUNNING_LOOP_STOP)
+    (hit,) = [f for f in findings if f.rule == "pytest-asyncio/running-loop-stop"]
+    migrated = new_files["svc/tests/test_stop.py"]
+    assert hit.line == 15 and "proposed change: delete `event_loop.stop()`" in hit.message
+    (flagged,) = [line for line in migrated.splitlines() if line.strip().endswith(".stop()")]
+    changed = dict(new_files, **{"svc/tests/test_stop.py": migrated.replace(flagged + "\n", "")})
+    res = run_pytest(uv_env(NEW_13), _write(tmp_path / "changed", changed))
+    assert res.returncode == 0 and "2 passed" in res.stdout, res.stdout
+
+
 @pytest.mark.parametrize("suite", list(SUITES))
 def test_suite_passes_before_and_after(suite: str, tmp_path: Path) -> None:
     old_reqs, raw = SUITES[suite]

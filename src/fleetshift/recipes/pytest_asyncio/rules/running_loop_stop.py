@@ -1,0 +1,78 @@
+"""`loop.stop()` / `loop.close()` on the running loop inside an async test or fixture
+
+pytest-asyncio runs the test on its own loop and closes it itself: stop() ends the run early unless it is the
+last thing the test does (RuntimeError: Event loop stopped before Future completed) and close() raises
+RuntimeError (Cannot close a running event loop); delete the call, and to end a wait use an asyncio.Event or
+cancel the task
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from fleetshift.model import Finding
+from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site
+from fleetshift.recipes.pytest_asyncio.rules import CHANGELOG
+from fleetshift.recipes.rule import HUMAN, rule
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from fleetshift.recipes.pytest_asyncio.tree import FileFacts
+
+RULE = rule(__name__, __doc__, HUMAN, since="1.1.0", link=CHANGELOG, order=20)
+
+_RUNNING = frozenset({"asyncio.get_running_loop", "asyncio.get_event_loop"})
+
+
+def check(facts: ModuleFacts) -> Iterator[Site]:
+    """In async tests and fixtures: `X.stop()`/`X.close()` where X is the `event_loop` parameter, a name bound to
+    `asyncio.get_running_loop()`/`get_event_loop()` there, or such a call itself."""
+    for d in facts.defs:
+        if not isinstance(d.fn, ast.AsyncFunctionDef) or not (d.is_test or d.deco is not None):
+            continue
+        loops = {"event_loop"} & set(d.params)
+        for node in ast.walk(d.fn):
+            if (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Call)
+                and facts.imports.qualname(node.value.func) in _RUNNING
+            ):
+                loops |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+        for node in ast.walk(d.fn):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            if node.func.attr not in ("stop", "close") or node.args or node.keywords:
+                continue
+            target = node.func.value
+            named = isinstance(target, ast.Name) and target.id in loops
+            called = isinstance(target, ast.Call) and facts.imports.qualname(target.func) in _RUNNING
+            if named or called:
+                expr = ast.unparse(node)
+                yield Site(
+                    node,
+                    f"{expr} in {d.fn.name} acts on the loop pytest-asyncio runs it on; proposed change: delete "
+                    f"`{expr}` (pytest-asyncio >=1.0 closes its loops itself; to end a wait, set an asyncio.Event or "
+                    "cancel the task)",
+                )
+
+
+class Fix:
+    """Nothing to rewrite: what `check` finds is reported at its line with the proposed change."""
+
+    def __init__(self, facts: FileFacts) -> None:
+        self.facts = facts
+        self.findings: list[Finding] = []
+
+    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
+        from fleetshift.recipes.base import SourceFile
+        from fleetshift.recipes.pytest_asyncio.facts import module_facts
+
+        facts = self.facts
+        src = SourceFile(facts.path, facts.text, ast.parse(facts.text), facts.kind)
+        for site in check(module_facts(src)):
+            line = site.node if isinstance(site.node, int) else getattr(site.node, "lineno", 0)
+            self.findings.append(facts.finding(line, RULE.id, site.detail))
+        return updated
