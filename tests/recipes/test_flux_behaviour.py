@@ -92,7 +92,7 @@ def test_the_migrated_service_prints_the_same_report(fleet: Path) -> None:
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=4)
     old_python = uv_env(OLD)
     service = fleet / SERVICE
-    assert "3 passed" in _tests(old_python, fleet)  # the baseline: its own tests on the old pins
+    assert "4 passed" in _tests(old_python, fleet)  # the baseline: its own tests on the old pins
 
     with InfluxDB3TestServer() as srv:
         srv.write("home", _seed(start))
@@ -126,4 +126,4 @@ def test_the_migrated_service_prints_the_same_report(fleet: Path) -> None:
     lines = before.splitlines()
     assert len(lines) >= 20 and any(re.match(r"comfort \S+\+00:00 ", ln) for ln in lines), before
     assert after == before, f"--- before ---\n{before}\n--- after ---\n{after}"
-    assert "3 passed" in _tests(new_python, fleet)  # its own tests on the new pins
+    assert "4 passed" in _tests(new_python, fleet)  # its own tests on the new pins

@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from conftest import START
 
+from usage_reports import power
 from usage_reports.climate import ClimateReports
 
 
@@ -32,3 +33,9 @@ def test_series_in_server_order(db):
         (timedelta(seconds=602), "watts", 260.0),
         (timedelta(seconds=1202), "watts", 270.0),
     ]
+
+
+def test_circuit_readings(db):
+    readings = power.circuit_readings(db, "heat", START, START + timedelta(hours=1))
+    assert [v for _t, v in readings] == [1500.0, 1480.0, 1460.0, 1440.0, 1420.0, 1400.0]
+    assert readings[0][0] == START + timedelta(seconds=3)

@@ -17,6 +17,16 @@ def circuit_draw(db: InfluxGateway, circuit: str, since: str = "-24h") -> list[t
     return [(t, v) for t, _field, v in db.series(flux)]
 
 
+def circuit_readings(db: InfluxGateway, circuit: str, start: datetime, stop: datetime) -> list[tuple[datetime, float]]:
+    query = (
+        f'from(bucket: "{db.bucket}")\n'
+        f"  |> range(start: {start.isoformat()}, stop: {stop.isoformat()})\n"
+        f'  |> filter(fn: (r) => r["_measurement"] == "power" and r["circuit"] == "{circuit}")\n'
+        '  |> filter(fn: (r) => r["_field"] == "watts")'
+    )
+    return [(row["_time"], row["_value"]) for row in db.exec_flux(query)]
+
+
 def peaks(db: InfluxGateway) -> dict[str, list[tuple[datetime, float]]]:
     out: dict[str, list[tuple[datetime, float]]] = {}
     for row in db.exec_flux(load_query("circuit_peaks")):
