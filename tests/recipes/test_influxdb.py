@@ -1516,3 +1516,26 @@ def test_another_influxdb_library_is_not_this_recipe() -> None:
     new, findings = rewrite_files(R, files)
     assert new == {k: v for k, v in files.items()} and not findings
     assert not [s for path, text in files.items() for s in detect(R, text, path)]
+
+
+V3_V2_SETTINGS = """\
+from influxdb_client_3 import InfluxDBClient3
+from pydantic import BaseModel
+
+
+class InfluxSettings(BaseModel):
+    url: str = "http://influxdb:8086"
+    token: str = "t"
+    org: str = "home"
+    bucket: str = "home"
+
+
+def make(settings: InfluxSettings) -> InfluxDBClient3:
+    return InfluxDBClient3(**settings.model_dump())
+"""
+
+CASES += [
+    Case("client-mapping", V3_V2_SETTINGS, findings=("client-mapping",), sites=("client-mapping",), name="v3-client-from-v2-settings"),
+    _twin("client-mapping", V3_V2_SETTINGS.replace("url:", "host:").replace("bucket:", "database:"), "v3-client-from-v3-settings"),
+    Case("client-mapping", "from influxdb_client_3 import InfluxDBClient3\n\nclient = InfluxDBClient3(**dict(url=URL, token=TOKEN))\n", findings=("client-mapping",), sites=("client-mapping",), name="v3-client-from-dict"),
+]
