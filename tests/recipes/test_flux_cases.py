@@ -128,6 +128,20 @@ def windows(db):
     return [(row["_start"], row["_stop"], row["_value"]) for row in db.exec_flux(query)]
 """
 
+CONTINUED = """\
+def draw(db, circuit):
+    query = 'from(bucket: "home") |> range(start: -1h) ' + \\
+        f'|> filter(fn: (r) => r._measurement == "power" and r._field == "watts" and r.circuit == "{circuit}")'
+    return [row["_value"] for row in db.exec_flux(query)]
+"""
+
+CONTINUED_AFTER = """\
+def draw(db, circuit):
+    query = ("SELECT arrow_cast(time, 'Timestamp(Microsecond, None)') AT TIME ZONE 'UTC' AS _time, 'power' AS _measurement, 'watts' AS _field, watts AS _value, circuit FROM "
+        f"(SELECT * FROM power WHERE time >= now() - INTERVAL '1 hour' AND time < now() AND watts IS NOT NULL AND circuit = '{circuit}' ORDER BY time) ORDER BY _field, circuit, _time")
+    return [row["_value"] for row in db.exec_flux(query)]
+"""
+
 EXTENDED = """\
 HEAVY = '|> filter(fn: (r) => r.circuit == "heat")'
 
@@ -153,6 +167,7 @@ class Gateway:
 
 CASES = [
     Case("flux-string", STRING, STRING_AFTER, findings=("flux-string",)),
+    Case("flux-string", CONTINUED, CONTINUED_AFTER, findings=("flux-string",), name="backslash-continued"),
     Case("flux-string", 'HELP = "a query is from(bucket: ...) piped into filters"\n'),
     Case("flux-manual", EXTENDED, findings=("flux-manual",), name="extended-at-run-time"),
     Case(

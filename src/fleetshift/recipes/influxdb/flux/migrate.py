@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from fleetshift.recipes.influxdb.flux.find import flux_paths
+from fleetshift.recipes.influxdb.flux.find import FluxString, flux_paths
 from fleetshift.recipes.influxdb.flux.lexer import HOLE_RE
 from fleetshift.recipes.influxdb.flux.sites import FilePlan, module_wrappers, path_plans, string_plans
 from fleetshift.recipes.influxdb.flux.wrapping import Edit, binding_reads, plan_wrapper, span
@@ -89,6 +89,9 @@ def render(sql: str, holes: tuple[str, ...], original: str, lines: int, indent: 
     """Python source of a string literal for `sql` over `lines` lines, in the quoting of `original`."""
     m = re.match(r"([rRbBuUfF]*)('''|\"\"\"|'|\")", original)
     quote = m.group(2) if m else '"'
+    other = {"'": '"', '"': "'"}.get(quote)
+    if other and quote in sql and other not in sql and not any(other in h for h in holes):  # no escapes
+        quote = other
     pieces = _sql_pieces(sql, lines)
     if len(quote) == 3:
         text = "\n".join(pieces)
@@ -136,6 +139,8 @@ def migrate_strings(path: str, text: str, files: Mapping[str, str]) -> FluxResul
         nxt = src_lines[s.line] if s.end_line > s.line else ""
         indent = nxt[: len(nxt) - len(nxt.lstrip())]
         new = render(sql, s.holes, first or node_src, s.end_line - s.line + 1, indent)  # type: ignore[arg-type]
+        if "\n" in new and not TRIPLE.match(new) and not _in_parens(text, s):
+            new = f"({new})"  # pieces of a literal over several lines need brackets around them
         edits.append(Edit((s.line, s.col), (s.end_line, s.end_col), new))
         result.notes.append(FluxNote("flux-string", s.line, plan.message() + route))
     for site, plans in path_plans(tree, text, path, files):
@@ -197,6 +202,19 @@ def service_wrappers(files: Mapping[str, str]) -> dict[str, tuple[str, str]]:
         for w in module_wrappers(tree):
             out.setdefault(w.name, (path, plan_wrapper(w, tree, source).why))
     return out
+
+
+TRIPLE = re.compile(r"[rRbBuUfF]*(\'\'\'|\"\"\")")
+
+
+def _in_parens(text: str, s: FluxString) -> bool:
+    """Whether brackets already enclose the string's span (so its lines may break without backslashes)."""
+    lines = text.splitlines()
+    before = "\n".join([*lines[: s.line - 1], lines[s.line - 1].encode()[: s.col].decode(errors="ignore")])
+    after = "\n".join(
+        [lines[s.end_line - 1].encode()[s.end_col :].decode(errors="ignore"), *lines[s.end_line :]]
+    )
+    return before.rstrip().endswith(("(", "[", ",")) and after.lstrip().startswith((")", "]", ","))
 
 
 def sql_files(files: Mapping[str, str]) -> tuple[dict[str, str], list[tuple[str, FilePlan]]]:
