@@ -111,6 +111,63 @@ def test_second_scan_uses_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert parsed == ["services/alpha/alpha/jobs.py"]
 
 
+RETRIED = "from tenacity import retry\n\n\n@retry\ndef fetch():\n    return 1\n"
+READER = "from svc.jobs import fetch\n\n\ndef stats():\n    return fetch.retry.statistics\n"
+
+
+def _labels(root: Path, **kw) -> set[tuple[str, int, str, Action]]:
+    sites = analyse(root, **kw).inventory.service("svc").sites
+    return {(s.file, s.line, s.rule, s.action) for s in sites if s.recipe == "tenacity"}
+
+
+def test_scan_judges_a_file_with_the_service_and_a_change_to_another_file_rescans(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A function imported from a module of the service is judged as the run judges it (the run rewrites the
+    [auto] site); the service's cached result goes when any of its files changes, even one without tokens."""
+    root = make_fleet(tmp_path, {
+        "svc/requirements.txt": "tenacity==8.2.3\n",
+        "svc/svc/__init__.py": "",
+        "svc/svc/jobs.py": RETRIED,
+        "svc/svc/report.py": READER,
+    })
+    auto = ("svc/svc/report.py", 5, "tenacity/retry-statistics", Action.AUTO)
+    assert auto in _labels(root)
+    from fleetshift.rewrite import rewrite_fleet
+
+    a = analyse(root, use_cache=False)
+    new = {c.file: c.new for cs in rewrite_fleet(a.fleet, a.plan, a.config) for c in cs.changes}
+    assert b"fetch.statistics" in new["svc/svc/report.py"]
+    calls: list[str] = []
+    real = scan_module._service_worker
+    monkeypatch.setattr(scan_module, "_service_worker", lambda job: calls.append(job[0]) or real(job))
+    assert auto in _labels(root)
+    assert calls == []  # cached
+    (root / "svc/svc/jobs.py").write_text(RETRIED.replace("@retry\n", ""))
+    assert _labels(root) == {("svc/svc/report.py", 5, "tenacity/retry-statistics-unresolved", Action.HUMAN)}
+    assert len(calls) == 1
+    (root / "svc/svc/jobs.py").write_text(RETRIED)
+    (root / "svc/svc/jobs.py").rename(root / "svc/svc/tasks.py")  # the import no longer resolves
+    assert ("svc/svc/report.py", 5, "tenacity/retry-statistics-unresolved", Action.HUMAN) in _labels(root)
+    assert len(calls) == 2
+
+
+def test_scan_follows_a_pytest_generator_helper_imported_from_another_module(tmp_path: Path) -> None:
+    root = make_fleet(tmp_path, {
+        "svc/requirements.txt": "pytest==8.3.5\n",
+        "svc/tests/__init__.py": "",
+        "svc/tests/helpers.py": "def cases():\n    yield 1\n    yield 2\n",
+        "svc/tests/test_a.py": (
+            "import pytest\n\nfrom tests.helpers import cases\n\n\n"
+            "@pytest.mark.parametrize('x', cases())\ndef test_a(x):\n    assert x\n"
+        ),
+    })
+    sites = analyse(root).inventory.service("svc").sites
+    assert ("svc/tests/test_a.py", 6, "pytest/parametrize-generator", Action.AUTO) in {
+        (s.file, s.line, s.rule, s.action) for s in sites
+    }
+
+
 def test_ignore_comment_silences_a_site(tmp_path: Path) -> None:
     root = make_fleet(tmp_path, {
         "svc/requirements.txt": "tenacity==8.2.3\n",

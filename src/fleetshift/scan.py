@@ -12,7 +12,7 @@ import hashlib
 import os
 import pickle
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -58,20 +58,42 @@ def _suppressed(lines: list[str], site: UsageSite) -> bool:
     return wanted is None or any(r.strip() in (site.rule, site.recipe) for r in wanted.split(","))
 
 
-def scan_python(rel: str, data: bytes, recipes: Iterable[Recipe]) -> FileResult:
-    """Detection sites of the given recipes in one Python file's bytes; problems become Findings."""
+def _parse(rel: str, data: bytes) -> SourceFile | Finding:
+    """One Python file parsed for detection, or the Finding saying why it cannot be."""
     try:
         decoded = decode_python(data)
         tree = ast.parse(decoded.text, filename=rel)
     except UnreadableFile as exc:
-        return FileResult(findings=(Finding(rel, 0, "scan/unreadable", str(exc), Severity.ERROR),))
+        return Finding(rel, 0, "scan/unreadable", str(exc), Severity.ERROR)
     except SyntaxError as exc:
         msg = f"does not parse as Python ({exc.msg}); fix the syntax or exclude the file — it was not scanned"
-        return FileResult(findings=(Finding(rel, exc.lineno or 0, "scan/syntax-error", msg, Severity.ERROR),))
+        return Finding(rel, exc.lineno or 0, "scan/syntax-error", msg, Severity.ERROR)
     except (ValueError, RecursionError) as exc:
-        return FileResult(findings=(Finding(rel, 0, "scan/unparseable", f"cannot parse: {exc}", Severity.ERROR),))
-    src = SourceFile(rel, decoded.text, tree, file_kind(rel))
-    lines = decoded.text.splitlines()
+        return Finding(rel, 0, "scan/unparseable", f"cannot parse: {exc}", Severity.ERROR)
+    return SourceFile(rel, decoded.text, tree, file_kind(rel))
+
+
+def _kept(texts: Mapping[str, str], found: Iterable[UsageSite]) -> list[UsageSite]:
+    """The sites not silenced by a `# fleetshift: ignore` comment on their line."""
+    lines: dict[str, list[str]] = {}
+    out = []
+    for s in found:
+        if s.file not in lines:
+            lines[s.file] = texts[s.file].splitlines() if s.file in texts else []
+        if not _suppressed(lines[s.file], s):
+            out.append(s)
+    return out
+
+
+def _site_order(s: UsageSite) -> tuple[int, int, str]:
+    return (s.line, s.col, s.rule)
+
+
+def scan_python(rel: str, data: bytes, recipes: Iterable[Recipe]) -> FileResult:
+    """Detection sites of the given recipes in one Python file's bytes; problems become Findings."""
+    src = _parse(rel, data)
+    if isinstance(src, Finding):
+        return FileResult(findings=(src,))
     sites: list[UsageSite] = []
     findings: list[Finding] = []
     for recipe in recipes:
@@ -80,8 +102,62 @@ def scan_python(rel: str, data: bytes, recipes: Iterable[Recipe]) -> FileResult:
         except Exception as exc:  # a recipe bug must not stop the scan
             findings.append(Finding(rel, 0, "scan/recipe-error", f"recipe {recipe.id} failed on this file: {exc!r}", Severity.ERROR))
             continue
-        sites.extend(s for s in found if not _suppressed(lines, s))
-    return FileResult(tuple(sorted(sites, key=lambda s: (s.line, s.col, s.rule))), tuple(findings))
+        sites.extend(_kept({rel: src.text}, found))
+    return FileResult(tuple(sorted(sites, key=_site_order)), tuple(findings))
+
+
+class _Texts(Mapping[str, str]):
+    """A service's Python files by fleet-relative path, read and decoded on access."""
+
+    def __init__(self, root: Path, rels: Iterable[str], known: Mapping[str, str]) -> None:
+        self.root, self.rels, self.cache = root, list(dict.fromkeys(rels)), dict(known)
+
+    def __getitem__(self, rel: str) -> str:
+        if rel not in self.cache:
+            if rel not in self.rels:
+                raise KeyError(rel)
+            try:
+                self.cache[rel] = decode_python((self.root / rel).read_bytes()).text
+            except (OSError, UnreadableFile):
+                self.cache[rel] = ""
+        return self.cache[rel]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.rels)
+
+    def __len__(self) -> int:
+        return len(self.rels)
+
+
+def scan_service(root: Path, rels: list[str], sources: Mapping[str, bool], recipes: Iterable[Recipe]) -> FileResult:
+    """Detection sites of service-level recipes across one service: `rels` are its Python files, `sources` the
+    ones holding a token of these recipes (True: report a file that does not parse; no other pass did)."""
+    parsed: list[SourceFile] = []
+    findings: list[Finding] = []
+    for rel, report in sources.items():
+        try:
+            data = (root / rel).read_bytes()
+        except OSError as exc:
+            if report:
+                findings.append(Finding(rel, 0, "scan/unreadable", f"cannot read: {exc}", Severity.ERROR))
+            continue
+        src = _parse(rel, data)
+        if isinstance(src, SourceFile):
+            parsed.append(src)
+        elif report:
+            findings.append(src)
+    texts = _Texts(root, rels, {src.path: src.text for src in parsed})
+    sites: list[UsageSite] = []
+    for recipe in recipes:
+        mine = [src for src in parsed if any(t.decode() in src.text for t in recipe.tokens)]
+        if not mine:
+            continue
+        try:
+            sites.extend(_kept(texts, recipe.detect_service(mine, texts)))
+        except Exception as exc:  # a recipe bug must not stop the scan
+            where = mine[0].path
+            findings.append(Finding(where, 0, "scan/recipe-error", f"recipe {recipe.id} failed on this service: {exc!r}", Severity.ERROR))
+    return FileResult(tuple(sites), tuple(findings))
 
 
 def _scan_worker(job: tuple[str, bytes, tuple[str, ...]]) -> FileResult:
@@ -90,16 +166,26 @@ def _scan_worker(job: tuple[str, bytes, tuple[str, ...]]) -> FileResult:
     return scan_python(rel, data, recipes)
 
 
+def _service_worker(job: tuple[str, list[str], dict[str, bool], tuple[str, ...]]) -> FileResult:
+    root, rels, sources, recipe_ids = job
+    recipes = [r for r in all_recipes() if r.id in recipe_ids]
+    return scan_service(Path(root), rels, sources, recipes)
+
+
 def _signature() -> str:
-    """Changes whenever fleetshift or a recipe module changes, so stale cache entries are never used."""
+    """Changes whenever fleetshift or a module of a recipe changes, so stale cache entries are never used."""
     h = hashlib.sha256(__version__.encode())
     for recipe in all_recipes():
         module = __import__(type(recipe).__module__, fromlist=["_"])
         h.update(recipe.id.encode())
         path = getattr(module, "__file__", None)
-        if path:
-            st = os.stat(path)
-            h.update(f"{path}:{st.st_mtime_ns}:{st.st_size}".encode())
+        if not path:
+            continue
+        # a recipe package's rule modules and helpers count as much as its __init__
+        paths = sorted(Path(path).parent.rglob("*.py")) if path.endswith("__init__.py") else [Path(path)]
+        for p in paths:
+            st = p.stat()
+            h.update(f"{p}:{st.st_mtime_ns}:{st.st_size}".encode())
     return h.hexdigest()[:16]
 
 
@@ -147,14 +233,27 @@ def _relocate(result: FileResult, rel: str) -> FileResult:
     )
 
 
+@dataclass(frozen=True)
+class Seen:
+    """What reading one file told: its content digest and the service-level recipes whose tokens it holds."""
+
+    digest: bytes
+    service_recipes: tuple[str, ...] = ()
+    parsed: bool = False  # the per-file pass parsed it (and reported it if it does not parse)
+
+
 def _scan_files(root: Path, rels: list[str], cache: ScanCache, jobs: int,
-                imports: re.Pattern[bytes] | None = None) -> tuple[dict[str, FileResult], dict[str, set[str]]]:
-    """Read every file once: the token prefilter, the sibling-import regex, then (cached) parsing."""
+                imports: re.Pattern[bytes] | None = None
+                ) -> tuple[dict[str, FileResult], dict[str, set[str]], dict[str, Seen]]:
+    """Read every file once: the token prefilter, the sibling-import regex, then (cached) parsing for the
+    recipes that detect file by file; what service-level detection needs of each file is returned."""
     recipes = all_recipes()
-    tokens = [(r, r.tokens) for r in recipes]
+    tokens = [(r, r.tokens) for r in recipes if not r.service_level]
+    service_tokens = [(r, r.tokens) for r in recipes if r.service_level]
     prefilter = re.compile(b"|".join(re.escape(t) for r in recipes for t in r.tokens)) if recipes else None
     results: dict[str, FileResult] = {}
     imported: dict[str, set[str]] = {}
+    seen: dict[str, Seen] = {}
     todo: list[tuple[str, bytes, tuple[str, ...], bytes]] = []
     base = str(root) + os.sep
     for rel in rels:
@@ -168,9 +267,14 @@ def _scan_files(root: Path, rels: list[str], cache: ScanCache, jobs: int,
             found = {m.decode() for m in imports.findall(data)}
             if found:
                 imported[rel] = found
+        digest = hashlib.blake2b(data, digest_size=16).digest()
         if prefilter is None or prefilter.search(data) is None:
+            seen[rel] = Seen(digest)
             continue
         wanted = tuple(r.id for r, toks in tokens if any(t in data for t in toks))
+        seen[rel] = Seen(digest, tuple(r.id for r, toks in service_tokens if any(t in data for t in toks)), bool(wanted))
+        if not wanted:
+            continue
         key = hashlib.blake2b(data + b"\0" + ",".join(wanted).encode(), digest_size=20).digest()
         hit = cache.get(key)
         if hit is not None:
@@ -185,7 +289,39 @@ def _scan_files(root: Path, rels: list[str], cache: ScanCache, jobs: int,
     for (rel, _, _, key), result in zip(todo, computed, strict=True):
         cache.put(key, _relocate(result, ""))
         results[rel] = result
-    return results, imported
+    return results, imported, seen
+
+
+def _scan_services(root: Path, services: Iterable[Service], seen: Mapping[str, Seen], cache: ScanCache,
+                   jobs: int) -> dict[str, FileResult]:
+    """Service-level detection, per service, cached on the content of every Python file of the service (a
+    change to any of them, an added or a removed file, invalidates the service's result)."""
+    results: dict[str, FileResult] = {}
+    todo: list[tuple[str, tuple[str, list[str], dict[str, bool], tuple[str, ...]], bytes]] = []
+    for service in services:
+        rels = [rel for rel in service.python_files if rel in seen]
+        wanted = tuple(sorted({rid for rel in rels for rid in seen[rel].service_recipes}))
+        if not wanted:
+            continue
+        h = hashlib.blake2b(b"service\0" + ",".join(wanted).encode(), digest_size=20)
+        for rel in rels:
+            h.update(rel.encode() + b"\0" + seen[rel].digest)
+        key = h.digest()
+        hit = cache.get(key)
+        if hit is not None:
+            results[service.name] = hit
+            continue
+        sources = {rel: not seen[rel].parsed for rel in rels if seen[rel].service_recipes}
+        todo.append((service.name, (str(root), rels, sources, wanted), key))
+    if len(todo) > 1 and jobs > 1 and sum(len(job[2]) for _, job, _ in todo) >= PARALLEL_MIN_FILES:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            computed = list(pool.map(_service_worker, [job for _, job, _ in todo]))
+    else:
+        computed = [_service_worker(job) for _, job, _ in todo]
+    for (name, _, key), result in zip(todo, computed, strict=True):
+        cache.put(key, result)
+        results[name] = result
+    return results
 
 
 def _scan_configs(root: Path, service: Service) -> FileResult:
@@ -296,17 +432,27 @@ def scan(fleet: Fleet, config: FleetConfig, *, use_cache: bool = True, jobs: int
     cache = ScanCache(root, enabled=use_cache)
     all_files = [rel for s in fleet.services for rel in s.python_files]
     pattern, owners = _import_pattern(fleet)
-    results, imported = _scan_files(root, all_files, cache, jobs or os.cpu_count() or 1, pattern)
+    workers = jobs or os.cpu_count() or 1
+    results, imported, seen = _scan_files(root, all_files, cache, workers, pattern)
+    by_service = _scan_services(root, fleet.services, seen, cache, workers)
     cache.save()
     services: list[ServiceInventory] = []
     for service in fleet.services:
         sites: list[UsageSite] = []
         findings: list[Finding] = []
+        across = by_service.get(service.name, FileResult())
+        more: dict[str, list[UsageSite]] = {}
+        for site in across.sites:
+            more.setdefault(site.file, []).append(site)
         for rel in service.python_files:
             res = results.get(rel)
-            if res:
+            if rel in more:
+                sites.extend(sorted([*(res.sites if res else ()), *more[rel]], key=_site_order))
+            elif res:
                 sites.extend(res.sites)
+            if res:
                 findings.extend(res.findings)
+        findings.extend(across.findings)
         cfg = _scan_configs(root, service)
         sites.extend(cfg.sites)
         findings.extend(cfg.findings)

@@ -850,6 +850,18 @@ DETECT = [
         "parametrize-keywords",
         Action.AUTO,
     ),
+    # what the run only reports is a human site: *args, a keyword given twice, fspath= beside path=
+    (
+        "import pytest\nA = ('x', [1])\n@pytest.mark.parametrize(*A, True)\ndef test_a(x):\n    pass\n",
+        "parametrize-keywords",
+        Action.HUMAN,
+    ),
+    (
+        "import pytest\n@pytest.mark.parametrize('x', [1], True, indirect=False)\ndef test_a(x):\n    pass\n",
+        "parametrize-keywords",
+        Action.HUMAN,
+    ),
+    ("def f(p):\n    return Item.from_parent(p, fspath=p.fspath, path=p.path)\n", "from-parent-fspath", Action.HUMAN),
     (
         "import pytest\nclass TestA:\n    @pytest.fixture(scope='class')\n    def f(self):\n        pass\n",
         "fixture-instance-method",
@@ -872,6 +884,28 @@ DETECT = [
 def test_detect(source: str, rule: str, action: Action) -> None:
     sites = [s for s in detect(R, source) if s.rule == rid(rule)]
     assert sites and all(s.action is action and s.line > 0 for s in sites)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import pytest\nA = ('x', [1])\n@pytest.mark.parametrize(*A, True)\ndef test_a(x):\n    pass\n",
+        "import pytest\n@pytest.mark.parametrize('x', [1], True, indirect=False)\ndef test_a(x):\n    pass\n",
+        "import pytest\n@pytest.mark.parametrize('x', [1], **OPTS)\ndef test_a(x):\n    pass\n",
+        "import pytest\n@pytest.mark.parametrize('x', (i for i in range(2)), **OPTS)\ndef test_a(x):\n    pass\n",
+        "def f(p):\n    return Item.from_parent(p, fspath=p.fspath, path=p.path)\n",
+    ],
+    ids=["star-args", "keyword-twice", "double-star", "generator-double-star", "fspath-and-path"],
+)
+def test_check_labels_no_site_auto_that_the_run_leaves(source: str) -> None:
+    """Every [auto] site of check is one the run rewrites; every site the run only reports is [human] in check."""
+    path = "svc/tests/test_x.py"
+    new, findings = rewrite_files(R, {path: source})
+    changed = new.get(path, source) != source
+    sites = [s for s in detect(R, source, path) if s.action is not Action.INFO]
+    assert all(s.action is Action.HUMAN for s in sites) or changed
+    assert {(s.rule, s.line) for s in sites if s.action is Action.HUMAN} <= {(f.rule, f.line) for f in findings}
+    assert not changed
 
 
 def test_check_labels_a_hook_as_the_run_treats_it() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
@@ -180,6 +180,19 @@ class Recipe:
     def detect(self, src: SourceFile) -> Iterable[UsageSite]:
         """Usage sites in one Python file. Called only for files containing one of `tokens`."""
         return ()
+
+    def detect_service(self, sources: Sequence[SourceFile], files: Mapping[str, str]) -> Iterable[UsageSite]:
+        """Usage sites across one service: `sources` are its parsed Python files holding one of `tokens`, `files`
+        the text of each of its Python files by fleet-relative path (the same keys the run's `RewriteContext.files`
+        has, read on access), for detection that follows imports across modules as the run does. The default is
+        `detect` on each source; a recipe overriding it is scanned once per service (see `service_level`)."""
+        for src in sources:
+            yield from self.detect(src)
+
+    @property
+    def service_level(self) -> bool:
+        """Whether detection looks across a service's files (its scan result depends on every file of it)."""
+        return type(self).detect_service is not Recipe.detect_service
 
     def detect_config(self, cfg: ConfigFile) -> Iterable[UsageSite]:
         """Usage sites in one config file (pytest.ini, tox.ini, setup.cfg, pyproject.toml, pytest.toml)."""

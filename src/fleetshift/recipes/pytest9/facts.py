@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from fleetshift.model import Action
 from fleetshift.recipes import _pytest_config as pc
 from fleetshift.recipes._ast import Imports, keyword
 
@@ -20,8 +21,9 @@ if TYPE_CHECKING:
 
 N = TypeVar("N", bound=ast.AST)
 
-# what a rule's `check` yields: the node (or line) of a site and its detail ("" for the rule's summary)
-Site = tuple[ast.AST | int, str]
+# what a rule's `check` yields: the node (or line) of a site and its detail ("" for the rule's summary), and
+# optionally the site's action when it is not the rule's (a site the rule's fix only reports is HUMAN)
+Site = tuple[ast.AST | int, str] | tuple[ast.AST | int, str, Action]
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ def rewrite_file(
     for m in rules:
         check = m.hook("check")
         if m.rule.action is Action.HUMAN and check is not None:
-            for at, detail in check(facts):
+            for at, detail, *_ in check(facts):
                 line = at if isinstance(at, int) else getattr(at, "lineno", 0)
                 findings.append(recipe.finding(path, line, m.rule.slug, detail))
     findings.sort(key=lambda f: f.line)

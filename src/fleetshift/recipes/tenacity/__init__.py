@@ -12,7 +12,7 @@ fixes share, and the one walk that applies them).
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 
 from fleetshift.model import Action, Finding, Severity, UsageSite
@@ -53,6 +53,12 @@ class TenacityRecipe(Recipe):
 
     def detect(self, src: SourceFile) -> Iterable[UsageSite]:
         return list(self._detect(src, Facts.of(src.tree, src.text, src.path)))
+
+    def detect_service(self, sources: Sequence[SourceFile], files: Mapping[str, str]) -> Iterable[UsageSite]:
+        """The sites of each file judged with the service's other modules, as the run judges them."""
+        index = ServiceIndex(files)
+        for src in sources:
+            yield from self._detect(src, Facts.of(src.tree, src.text, src.path, index))
 
     def _detect(self, src: SourceFile, facts: Facts) -> Iterator[UsageSite]:
         """Every rule's `check` on one module's facts, in source order. A check yields (node, detail) or

@@ -65,22 +65,35 @@ class ModuleSummary:
 
 
 class ServiceIndex:
-    """Module summaries of every Python file of a service, found by dotted-name suffix."""
+    """Module summaries of every Python file of a service, found by dotted-name suffix.
+
+    Lazy: a module is parsed only when a question needs it (the module an import names, the modules whose text
+    holds `tenacity` or the method name asked about), so detection over a whole service stays cheap and the
+    answers are those of parsing every module."""
 
     def __init__(self, files: Mapping[str, str]) -> None:
-        self.modules: list[tuple[list[str], ModuleSummary]] = []
-        for path, text in files.items():
-            if not path.endswith(".py"):
-                continue
+        self.modules: list[tuple[list[str], str]] = [(module_parts(p), p) for p in files if p.endswith(".py")]
+        self.files = files
+        self.summaries: dict[str, ModuleSummary | None] = {}
+        self.facts: dict[str, Facts] = {}  # built on demand: a service's trees are not all kept
+
+    def summary_of(self, path: str) -> ModuleSummary | None:
+        """The summary of one module (None when it does not parse), computed once."""
+        if path not in self.summaries:
+            text = self.files[path]
             try:
                 tree = ast.parse(text)
-            except SyntaxError:
-                continue
-            self.modules.append(
-                (module_parts(path), replace(Facts.of(tree, text, path).summary(), path=path))
-            )
-        self.files = files
-        self.facts: dict[str, Facts] = {}  # built on demand: a service's trees are not all kept
+            except (SyntaxError, ValueError, RecursionError):
+                self.summaries[path] = None
+            else:
+                self.summaries[path] = replace(Facts.of(tree, text, path).summary(), path=path)
+        return self.summaries[path]
+
+    def _summaries(self, needle: str) -> Iterator[ModuleSummary]:
+        """The summaries of the modules whose text holds `needle` (no other module can answer the question)."""
+        for _, path in self.modules:
+            if needle in self.files[path] and (s := self.summary_of(path)) is not None:
+                yield s
 
     def facts_of(self, summary: ModuleSummary) -> Facts:
         """The facts of a summarised module (parsed again once, then kept)."""
@@ -91,18 +104,20 @@ class ServiceIndex:
 
     def lookup(self, module: str) -> ModuleSummary | None:
         want = module.split(".")
-        hits = [s for parts, s in self.modules if parts[-len(want) :] == want]
-        return hits[0] if len(hits) == 1 else None
+        hits = [p for parts, p in self.modules if parts[-len(want) :] == want]
+        return self.summary_of(hits[0]) if len(hits) == 1 else None
 
-    def retry_methods(self) -> set[str]:
-        return {m for _, s in self.modules for m in s.retry_methods}
+    def has_retry_method(self, name: str) -> bool:
+        """Whether a module of the service defines a tenacity-retried method `name`."""
+        return any(name in s.retry_methods for s in self._summaries("tenacity") if name in s.method_names)
 
-    def plain_methods(self) -> set[str]:
-        return {m for _, s in self.modules for m in s.method_names - s.retry_methods}
+    def has_plain_method(self, name: str) -> bool:
+        """Whether a module of the service defines a method `name` that tenacity does not retry."""
+        return any(name in s.method_names - s.retry_methods for s in self._summaries(name))
 
     def uses_tenacity(self) -> bool:
         """Whether any Python file of the service imports tenacity."""
-        return any(s.uses_tenacity for _, s in self.modules)
+        return any(s.uses_tenacity for s in self._summaries("tenacity"))
 
 
 Binding = tuple[str, ast.AST]  # (kind: def, class, assign, import, other; the node it is bound to)
@@ -342,10 +357,19 @@ class Facts:
             summary = self.index.lookup(module) if module and self.index is not None else None
             if summary is not None:
                 return expr.attr in summary.retry_funcs
+            if isinstance(expr.value, ast.Name) and (classes := self.only(expr.value.id, {"class"})):
+                methods = [
+                    item
+                    for _, cls in classes
+                    for item in cls.body  # type: ignore[attr-defined]
+                    if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == expr.attr
+                ]
+                if methods:  # `Class.method` of a class of this module: its own decorators tell
+                    return all(self.retry_decorator(m) is not None for m in methods)
             if expr.attr in self.retry_methods and expr.attr not in self.method_names - self.retry_methods:
-                return self.index is None or expr.attr not in self.index.plain_methods()
-            if self.index is not None and expr.attr in self.index.retry_methods():
-                return expr.attr not in self.index.plain_methods()
+                return self.index is None or not self.index.has_plain_method(expr.attr)
+            if self.index is not None and self.index.has_retry_method(expr.attr):
+                return not self.index.has_plain_method(expr.attr)
         return False
 
     def imported_from_elsewhere(self, expr: ast.AST) -> bool:

@@ -9,6 +9,7 @@ import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from fleetshift.model import Action
 from fleetshift.recipes._ast import keyword
 from fleetshift.recipes.pytest9.facts import Facts, Metadata, Site
 from fleetshift.recipes.pytest9.rules import DEPRECATIONS
@@ -19,17 +20,21 @@ if TYPE_CHECKING:
     import libcst as cst
 
 RULE = rule(__name__, __doc__, AUTO, since="9.1", link=DEPRECATIONS, order=2)
+BOTH = "from_parent gets both fspath= and path=; keep only path="
 
 
 def check(facts: Facts) -> Iterator[Site]:
-    """`<Node>.from_parent(..., fspath=...)`."""
+    """`<Node>.from_parent(..., fspath=...)`; one also given `path=` is reported by the run, not rewritten."""
     for node in facts.of(ast.Call):
         if (
             isinstance(node.func, ast.Attribute)
             and node.func.attr == "from_parent"
             and keyword(node, "fspath")
         ):
-            yield node, ""
+            if keyword(node, "path"):
+                yield node, BOTH, Action.HUMAN
+            else:
+                yield node, ""
 
 
 class Fix:
@@ -68,8 +73,7 @@ class Fix:
         if not name.endswith(".from_parent") or pcs.kwarg(updated, "fspath") is None:
             return updated
         if pcs.kwarg(updated, "path") is not None:
-            message = "from_parent gets both fspath= and path=; keep only path="
-            self.findings.append((line(self, original), "from-parent-fspath", message))
+            self.findings.append((line(self, original), "from-parent-fspath", BOTH))
             return updated
         args = []
         for a in updated.args:

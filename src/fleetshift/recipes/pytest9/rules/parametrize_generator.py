@@ -62,8 +62,8 @@ def check(facts: Facts) -> Iterator[Site]:
 
 
 def argvalues(call: ast.Call) -> ast.expr | None:
-    """The argvalues given to a `parametrize` call (None when passed through *args/**kwargs)."""
-    if any(isinstance(a, ast.Starred) for a in call.args[:2]):
+    """The argvalues given to a `parametrize` call (None when the call has *args/**kwargs: the fix leaves it)."""
+    if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
         return None
     if len(call.args) > 1:
         return call.args[1]

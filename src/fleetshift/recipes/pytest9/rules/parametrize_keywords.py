@@ -6,9 +6,10 @@ turned into keywords (pytest 9.2 makes them keyword-only: TypeError at collectio
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import TYPE_CHECKING
 
+from fleetshift.model import Action
 from fleetshift.recipes.pytest9.facts import Facts, Metadata, Site, is_parametrize
 from fleetshift.recipes.pytest9.rules import PARAMETRIZE_KW
 from fleetshift.recipes.rule import AUTO, rule
@@ -19,11 +20,39 @@ if TYPE_CHECKING:
 RULE = rule(__name__, __doc__, AUTO, since="9.2", order=12)
 
 
+def verdict(positional: int, star: bool, double_star: bool, keywords: Collection[str]) -> str | None:
+    """What the rule does to a `parametrize` call, judged once for the check and the fix from its arguments
+    (`positional`: those without a keyword, `*args` and `**kwargs` included): "" rewrite, a message when it
+    only reports the call, None when there is nothing to do."""
+    if star or double_star:
+        if positional > 2 or star:
+            return "parametrize gets *args; pass indirect/ids/scope as keywords (keyword-only from pytest 9.2)"
+        return None
+    if positional <= 2:
+        return None
+    for name in PARAMETRIZE_KW[: positional - 2]:
+        if name in keywords:
+            return f"parametrize gets {name} twice"
+    return ""
+
+
 def check(facts: Facts) -> Iterator[Site]:
-    """`parametrize(names, values, <indirect>, ...)` with more than two positional arguments."""
+    """`parametrize(names, values, <indirect>, ...)` with more than two positional arguments; a call with
+    `*args` or one giving a keyword twice is a site the run reports, not one it rewrites."""
     for node in facts.of(ast.Call):
-        if len(node.args) > 2 and is_parametrize(node, facts.imports):
+        if not is_parametrize(node, facts.imports):
+            continue
+        double = sum(1 for k in node.keywords if k.arg is None)
+        found = verdict(
+            len(node.args) + double,
+            any(isinstance(a, ast.Starred) for a in node.args),
+            bool(double),
+            {k.arg for k in node.keywords if k.arg},
+        )
+        if found == "":
             yield node, ""
+        elif found is not None:
+            yield node, found, Action.HUMAN
 
 
 class Fix:
@@ -46,15 +75,16 @@ class Fix:
             return call
         args = list(call.args)
         positional = [i for i, a in enumerate(args) if a.keyword is None]
-        if any(a.star for a in args):
-            if len(positional) > 2 or any(a.star == "*" for a in args):
-                message = "parametrize gets *args; pass indirect/ids/scope as keywords (keyword-only from pytest 9.2)"
-                self.findings.append((line(self, original), RULE.slug, message))
+        found = verdict(
+            len(positional),
+            any(a.star == "*" for a in args),
+            any(a.star == "**" for a in args),
+            {a.keyword.value for a in args if a.keyword is not None},
+        )
+        if found:
+            self.findings.append((line(self, original), RULE.slug, found))
+        if found != "":
             return call
         for n, i in enumerate(positional[2:5]):
-            name = PARAMETRIZE_KW[n]
-            if pcs.kwarg(call, name) is not None:
-                self.findings.append((line(self, original), RULE.slug, f"parametrize gets {name} twice"))
-                return call
-            args[i] = args[i].with_changes(keyword=cst.Name(name), equal=pcs.tight_equal())
-        return call.with_changes(args=args) if len(positional) > 2 else call
+            args[i] = args[i].with_changes(keyword=cst.Name(PARAMETRIZE_KW[n]), equal=pcs.tight_equal())
+        return call.with_changes(args=args)

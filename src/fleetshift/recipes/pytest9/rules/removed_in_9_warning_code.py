@@ -31,7 +31,7 @@ class Fix:
 
     def __init__(self, facts: Facts) -> None:
         self.findings: list[tuple[int, str, str]] = []
-        self.reported = {getattr(at, "lineno", at) for at, _ in check(facts)}
+        self.reported = {getattr(at, "lineno", at) for at, *_ in check(facts)}
 
     def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
         for n, text in enumerate(updated.code.splitlines(), 1):
