@@ -118,7 +118,7 @@ def test_the_api_check_catches_a_property_called_and_removed_methods_while_the_t
                             old_files=old)  # fmt: skip
     assert again.cached and again.api == base.api
     log = Path(after.api.log).read_text()  # type: ignore[union-attr]
-    assert "--follow-imports=silent" in log and ".fleetshift/cache/apicheck" in log
+    assert "follow_imports = skip" in log and "[mypy-aiomqtt,aiomqtt.*," in log and ".fleetshift/cache/apicheck" in log
     record = json.loads(json.dumps(to_jsonable(verdict.after)))
     assert verify.run_from_json(record).api == after.api  # what a resumed run reads back
 
@@ -193,6 +193,9 @@ def test_compare_fails_a_green_suite_on_an_api_regression_and_says_where() -> No
     v = verify.compare(base, after)
     assert not v.passed and v.outcome is VerdictState.FAILED and v.api_regressions == (diag,)
     assert 'svc/app.py:12: "MessagesIterator" not callable [operator]' in v.reason and "/x/new-apicheck.log" in v.reason
+    unchecked = TestRun("svc", "old", outcomes=ok)  # a baseline taken before the check existed (a resumed run)
+    v = verify.compare(unchecked, after)
+    assert v.passed and v.api_regressions == () and "API check not run: the baseline was taken without" in v.reason
     clean = TestRun("svc", "new", outcomes=ok, api=ApiCheck("mypy 1.13.0", ("svc/app.py",), ("aiomqtt",)))
     v = verify.compare(base, clean)
     assert v.passed and "API check (mypy 1.13.0): 1 touched file(s) clean" in v.reason

@@ -108,12 +108,12 @@ def after(
     touched = [f for f in (old_files or {}) if f.endswith(".py") and _in_service(service, f)]
     if env.ok and packages and touched:
         logs = log_dir(run_dir, service)
-        modules, _ = library_names(env.python, packages, logs)
+        modules, names = library_names(env.python, packages, logs)
         modules |= {p.replace("-", "_") for p in packages}
         checked = set(files_using(root, service, modules))  # as the baseline chose: files importing them
         files = [f for f in touched if f in checked]
         api = run_check(root, service, env.python, files, packages, logs, label="new",
-                        python_version=env.python_version)  # fmt: skip
+                        python_version=env.python_version, library=(modules, names))  # fmt: skip
         run = replace(run, api=api)
     if touched:
         smoke = smoke_modules(root, service, touched)
@@ -243,6 +243,8 @@ def compare(baseline: TestRun | None, after: TestRun) -> Verdict:
                   f"{_log_of(after)}")
         return Verdict(name, False, reason, (), pre_existing, fixed, missing, after.error, after.log, baseline, after,
                        state=state.FAILED, renamed=renamed)  # fmt: skip
+    if baseline is not None and baseline.api is None and after.api is not None:  # a baseline from before the check
+        after = replace(after, api=replace(after.api, error="the baseline was taken without the API check"))
     api_new = new_diagnostics(baseline.api if baseline is not None else None, after.api)
     api_note = api_summary(after, api_new)
     for o in import_regressions[:3]:

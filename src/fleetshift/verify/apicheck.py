@@ -15,7 +15,7 @@ tests themselves.
 
 The checker is a pinned mypy installed once with uv into `<fleet>/.fleetshift/cache/apicheck/`, its cache (the
 standard library's types read once for every service) under the same folder; only the files that matter are
-checked, `--follow-imports=silent`.
+checked, following (silently) the migrated libraries and the service's own modules, skipping the rest.
 Never raises: a check that cannot run says why (`ApiCheck.error`) and is no regression.
 """
 
@@ -37,6 +37,7 @@ from uv import find_uv_bin
 
 from fleetshift.model import ApiCheck, ApiDiagnostic, Service
 from fleetshift.proc import run_captured
+from fleetshift.verify.coverage import module_names
 
 MYPY = "mypy==1.13.0"
 CHECKER = "mypy 1.13.0"
@@ -203,10 +204,16 @@ def run_check(
     python_version: str = "",
     keep_all: bool = False,
     extra_modules: Iterable[str] = (),
+    library: tuple[set[str], set[str]] | None = None,
 ) -> ApiCheck:
     """Check `files` (fleet-relative, the service's) in the environment of `env_python`. `keep_all` (the
     baseline) keeps every diagnostic; otherwise only those that involve the migrated libraries (`packages`,
-    plus `extra_modules`: the modules of replaced libraries the environment no longer has). Never raises."""
+    plus `extra_modules`: the modules of replaced libraries the environment no longer has). `library` is
+    `library_names` of the packages when the caller has it. Never raises.
+
+    Only the migrated libraries and the service's own modules are followed (silently); every other import is
+    skipped (Any), so a service on pandas or pyarrow is not type-checked through them: that is what keeps a
+    check to a few seconds."""
     started = time.monotonic()
     root = Path(root).resolve()
     folder = root / service.path
@@ -226,9 +233,18 @@ def run_check(
     if python is None:
         return done(error=f"{MYPY} could not be installed (see {log_path})")
     rel = [posixpath.relpath(f, service.path or ".") for f in files]
+    modules, names = library if library is not None else library_names(env_python, packages, scratch)
+    modules = set(modules) | {_module_guess(p) for p in packages} | {_top(m) for m in extra_modules}
+    own = {name.split(".")[0] for name in module_names(service)}
+    followed = sorted(m for m in modules | own if m.isidentifier())
+    config = scratch / f"{label}-mypy.ini"
+    config.write_text("[mypy]\nfollow_imports = skip\n"
+                      + (f"[mypy-{','.join(f'{m},{m}.*' for m in followed)}]\nfollow_imports = silent\n" if followed else ""),
+                      encoding="utf-8")  # fmt: skip
+    lines.append(f"{config}:\n{config.read_text('utf-8')}")
     cache = root / CHECK_DIR / "mypy-cache"  # shared: mypy writes it atomically and checks every entry's source
     minor = ".".join(python_version.split(".")[:2]) if python_version else ""
-    cmd = [str(python), "-m", "mypy", "--python-executable", str(env_python), "--follow-imports=silent",
+    cmd = [str(python), "-m", "mypy", "--config-file", str(config), "--python-executable", str(env_python),
            "--check-untyped-defs", "--explicit-package-bases", "--show-error-codes", "--show-column-numbers",
            "--no-error-summary", "--hide-error-context", "-O", "json", "--cache-dir", str(cache),
            *(["--python-version", minor] if minor and tuple(map(int, minor.split("."))) >= (3, 8) else []),
@@ -252,8 +268,6 @@ def run_check(
                                    str(d.get("message", "")), str(d.get("hint") or "")))  # fmt: skip
     if keep_all:
         return done(tuple(found))
-    modules, names = library_names(env_python, packages, scratch)
-    modules |= {_module_guess(p) for p in packages} | {_top(m) for m in extra_modules}
     kept = []
     texts: dict[str, list[str]] = {}
     for d in found:

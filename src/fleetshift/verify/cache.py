@@ -228,11 +228,11 @@ def baseline(
         run = as_baseline(replace(run, sources=run.sources or env.sources, python=run.python or env.python_version))
         if env.ok and packages:
             logs = log_dir(run_dir, service)
-            modules, _ = library_names(env.python, packages, logs)
+            modules, names = library_names(env.python, packages, logs)
             modules |= {p.replace("-", "_") for p in packages}
             files = files_using(source, service, modules)
             api = run_check(source, service, env.python, files, packages, logs, label="old",
-                            python_version=env.python_version, keep_all=True)  # fmt: skip
+                            python_version=env.python_version, keep_all=True, library=(modules, names))  # fmt: skip
             smoke = smoke_modules(source, service, files)  # the production modules using them: do they import?
             imports = import_smoke(source, service, env, run_dir, list(smoke), timeout=min(timeout, 120.0),
                                    extra_env=extra_env)  # fmt: skip
