@@ -996,6 +996,17 @@ def test_running_loop_stop_is_flagged_at_its_line_with_the_change() -> None:
     assert [s.line for s in detect(R, src) if s.rule == rid("running-loop-stop")] == [6]
 
 
+def test_a_draining_override_something_requests_by_name_is_kept() -> None:
+    files = {
+        "svc/tests/conftest.py": DRAINING_OVERRIDE,
+        "svc/tests/test_a.py": "def test_a(request):\n    request.getfixturevalue('event_loop')\n",
+        **AUTO_INI,
+    }
+    new, findings = rewrite_files(R, files)
+    assert new["svc/tests/conftest.py"] == DRAINING_OVERRIDE
+    assert {rid("event-loop-override-custom"), rid("event-loop-request")} <= rules_of(findings)
+
+
 # ---- scope: test code of services that use pytest-asyncio ----------------------------------------------
 
 PRODUCTION = """\
@@ -1355,6 +1366,24 @@ def _quiet(rule: str, source: str, path: str = TEST) -> Case:
     return Case(rule, source, path=path, extra_files=CONFIGURED)
 
 
+DRAINING_OVERRIDE = """\
+import asyncio
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def event_loop():
+    loop = asyncio.get_event_loop_policy().new_event_loop()
+    yield loop
+    pending = asyncio.all_tasks(loop)
+    for task in pending:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
+"""
+SESSION_DB = '\n\n@pytest.fixture(scope="session")\nasync def db():\n    return 1\n'
 SERVER_FIXTURE = (
     "import pytest\n\n\n@pytest.fixture\ndef server(event_loop):\n    s = event_loop.run_until_complete(start())\n"
     "    yield s\n    event_loop.run_until_complete(s.close())\n"
@@ -1458,6 +1487,25 @@ CASES = [
     _rewritten("event-loop-fixture", "PA-1 async test: event_loop attribute"),
     _rewritten("event-loop-fixture", "PA-1 sync test run_until_complete"),
     _flagged("PA-1 sync test driving the loop itself"),
+    Case(
+        "event-loop-override-drain",
+        DRAINING_OVERRIDE + SESSION_DB,
+        "import pytest_asyncio\n" + SESSION_DB.replace(
+            "@pytest.fixture(scope=\"session\")", "@pytest_asyncio.fixture(scope=\"session\", loop_scope=\"session\")"
+        ),
+        findings=("event-loop-override-drain",),
+        path="svc/tests/conftest.py",
+        extra_files=AUTO_INI,
+    ),
+    Case(
+        "event-loop-override-drain",
+        DRAINING_OVERRIDE,
+        findings=("event-loop-override-custom",),
+        targets={"pytest-asyncio": ">=1.0,<2"},
+        path="svc/tests/conftest.py",
+        extra_files={"svc/pytest.ini": "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"},
+        name="target-admits-1.0",
+    ),
     Case(
         "running-loop-stop",
         "import asyncio\n\n\nasync def test_shutdown(event_loop):\n    srv = await asyncio.start_server(print, port=0)\n"

@@ -695,6 +695,67 @@ def test_running_loop_stop_is_flagged_with_a_change_that_works(tmp_path: Path) -
     assert res.returncode == 0 and "2 passed" in res.stdout, res.stdout
 
 
+# A 0.21 session event_loop override whose teardown cancels and awaits the pending tasks, and a test that leaves a
+# worker task behind: pytest-asyncio >=1.1 cancels it at the end of the session loop as the override did, so the
+# override goes (its scope becomes the config defaults) and the worker's finally still runs.
+DRAINING_OVERRIDE = {
+    "pytest.ini": "[pytest]\nasyncio_mode = auto\n",
+    "tests/conftest.py": """\
+    import asyncio
+
+    import pytest
+
+
+    @pytest.fixture(scope="session")
+    def event_loop():
+        loop = asyncio.get_event_loop_policy().new_event_loop()
+        yield loop
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
+    @pytest.fixture(scope="session")
+    async def session_loop():
+        return asyncio.get_running_loop()
+    """,
+    "tests/test_worker.py": """\
+    import asyncio
+    from pathlib import Path
+
+    DRAINED = Path(__file__).parent / "drained"
+
+
+    async def worker():
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            DRAINED.write_text("cancelled")
+
+
+    async def test_starts_a_worker(session_loop):
+        assert session_loop is asyncio.get_running_loop()
+        asyncio.get_running_loop().create_task(worker())
+
+
+    async def test_same_loop(session_loop):
+        assert session_loop is asyncio.get_running_loop()
+        assert not DRAINED.exists()
+    """,
+}
+
+
+def test_draining_override_goes_and_the_tasks_are_still_cancelled(tmp_path: Path) -> None:
+    new_files, findings = _prove(tmp_path, OLD_021, DRAINING_OVERRIDE)
+    assert "def event_loop" not in new_files["svc/tests/conftest.py"]
+    assert "pytest-asyncio/event-loop-override-drain" in {f.rule for f in findings}
+    for label in ("old", *NEW):
+        assert (tmp_path / label / "svc/tests/drained").read_text() == "cancelled", label
+
+
 @pytest.mark.parametrize("suite", list(SUITES))
 def test_suite_passes_before_and_after(suite: str, tmp_path: Path) -> None:
     old_reqs, raw = SUITES[suite]

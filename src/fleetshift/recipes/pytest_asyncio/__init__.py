@@ -101,7 +101,7 @@ class PytestAsyncioRecipe(Recipe):
     # -- rewriting --
 
     def prepare(self, ctx: RewriteContext) -> Survey:
-        return survey(ctx)
+        return survey(ctx, drain_ok="pytest-asyncio/event-loop-override-drain" in self.active_rules(ctx))
 
     def rewrite_file(self, path: str, text: str, ctx: RewriteContext, prepared: object) -> RewriteResult | None:
         if not path.endswith(".py") or not any(t.decode() in text for t in self.tokens):

@@ -17,6 +17,7 @@ from fleetshift.recipes.pytest_asyncio.rules import BUILTIN_FIXTURES, RANK, WIDE
 # a module importing pytest is test support (a conftest-like helper or a pytest plugin), never production code
 _PYTEST_IMPORT = re.compile(r"^[ \t]*(?:import|from)[ \t]+(?:pytest|pytest_asyncio|_pytest)\b", re.MULTILINE)
 _USES = re.compile(r"\bpytest_asyncio\b|\bmark\.asyncio\b|\bevent_loop\b")  # event_loop: its fixture
+_BY_NAME = re.compile(r"""(?:getfixturevalue|usefixtures)\(\s*['"]event_loop['"]""")
 _CONFIG_USES = ("asyncio_mode", "asyncio_default_", "--asyncio-mode", "pytest-asyncio", "pytest_asyncio")
 _LOOP_FACTORIES = {"asyncio.new_event_loop", "asyncio.get_event_loop", "asyncio.get_event_loop_policy"}
 
@@ -32,6 +33,7 @@ class Override:
     scope: str | None  # None when not a literal
     plain: bool
     where: str  # "root-conftest", "conftest", "module", "class", "other"
+    drain: bool = False  # plain but for a teardown that cancels and awaits the loop's pending tasks
     action: str = "finding"  # "delete" or "finding"
     loop: str | None = None  # loop scope given to the tests it served
 
@@ -175,8 +177,63 @@ def plain_loop_body(fn: ast.FunctionDef | ast.AsyncFunctionDef, imports: Imports
     return bool(names) or any(isinstance(s, (ast.Expr, ast.Return)) for s in stmts)
 
 
-def survey(ctx: RewriteContext, root: str | None = None) -> Survey:
-    """Look across a service: its active config and mode, event_loop overrides, other async plugins."""
+_DRAIN_CALLS = frozenset(
+    {"asyncio.all_tasks", "asyncio.Task.all_tasks", "asyncio.tasks.all_tasks", "asyncio.gather", "asyncio.wait"}
+)
+_DRAIN_METHODS = frozenset({"cancel", "done", "cancelled", "run_until_complete"})
+
+
+def _drain_stmt(stmt: ast.stmt, imports: Imports) -> bool:
+    """A teardown statement that only gathers, cancels and awaits the loop's pending tasks (or logs)."""
+    if not isinstance(stmt, (ast.Assign, ast.Expr, ast.For, ast.If)):
+        return False
+    for node in ast.walk(stmt):
+        if isinstance(node, (ast.Yield, ast.YieldFrom, ast.Return, ast.Lambda, ast.Await)):
+            return False
+        if not isinstance(node, ast.Call):
+            continue
+        q = imports.qualname(node.func) or ""
+        f = node.func
+        if q in _DRAIN_CALLS or (isinstance(f, ast.Name) and f.id in ("list", "set", "len")):
+            continue
+        if isinstance(f, ast.Attribute) and (f.attr in _DRAIN_METHODS or f.attr in ("debug", "info", "warning")):
+            continue
+        return False
+    return True
+
+
+def drain_body(fn: ast.FunctionDef | ast.AsyncFunctionDef, imports: Imports) -> bool:
+    """True when an event_loop fixture is plain (see `plain_loop_body`) but for teardown statements that cancel
+    and await the loop's pending tasks, which pytest-asyncio >=1.1 does itself when a loop scope ends."""
+    at = next((i for i, s in enumerate(fn.body) if isinstance(s, ast.Expr) and isinstance(s.value, ast.Yield)), None)
+    if at is None or isinstance(fn, ast.AsyncFunctionDef):
+        return False
+    after = fn.body[at + 1 :]
+    drains = [s for s in after if _drain_stmt(s, imports) and not _closing(s)]
+    if not any(imports.qualname(c.func) in _DRAIN_CALLS - {"asyncio.gather", "asyncio.wait"}
+               for s in drains for c in ast.walk(s) if isinstance(c, ast.Call)):
+        return False
+    rest = [*fn.body[: at + 1], *(s for s in after if s not in drains)]
+    return plain_loop_body(ast.FunctionDef(fn.name, fn.args, rest, fn.decorator_list, fn.returns), imports)
+
+
+def _closing(stmt: ast.stmt) -> bool:
+    """`loop.run_until_complete(loop.shutdown_asyncgens())` and the like, which the plain check accepts itself."""
+    return (
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Call)
+        and bool(stmt.value.args)
+        and isinstance(stmt.value.args[0], ast.Call)
+        and isinstance(stmt.value.args[0].func, ast.Attribute)
+        and stmt.value.args[0].func.attr in ("shutdown_asyncgens", "shutdown_default_executor")
+    )
+
+
+def survey(ctx: RewriteContext, root: str | None = None, drain_ok: bool = True) -> Survey:
+    """Look across a service: its active config and mode, event_loop overrides, other async plugins.
+
+    `drain_ok`: an override that drains pending tasks at teardown may go (the event-loop-override-drain rule is
+    active: every release the campaign may install cancels them itself)."""
     root = ctx.service.path if root is None else root
     files = ctx.files
     cfg = pc.active(files, root)
@@ -193,6 +250,7 @@ def survey(ctx: RewriteContext, root: str | None = None) -> Survey:
     )
     tests = [p for p in py if pc.is_test_module(p)]
     overrides: dict[tuple[str, str, str], Override] = {}
+    by_name = any(_BY_NAME.search(t) for t in py.values())  # something else still uses the override
     for path, text in py.items():
         if "event_loop" not in text:
             continue
@@ -214,7 +272,9 @@ def survey(ctx: RewriteContext, root: str | None = None) -> Survey:
                 where = "class" if cls else "module"
             else:
                 where = "other"
-            ov = Override(path, fn.lineno, cls, fn.name, scope, plain_loop_body(fn, imports), where)
+            plain = plain_loop_body(fn, imports)
+            drain = not plain and drain_ok and not by_name and drain_body(fn, imports)
+            ov = Override(path, fn.lineno, cls, fn.name, scope, plain or drain, where, drain)
             overrides[(path, cls, fn.name)] = _judged(ov)
     root_loop: str | None = None
     kept: Override | None = None

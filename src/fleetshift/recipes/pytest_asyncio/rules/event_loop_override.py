@@ -53,7 +53,7 @@ class Fix:
             return updated
         if info.fixture == "event_loop":
             ov = facts.survey.overrides.get((facts.path, info.cls.name if info.cls else "", info.name))
-            if ov is not None and ov.action == "delete":
+            if ov is not None and ov.action == "delete" and not ov.drain:
                 self.removed = True
                 return cst.RemoveFromParent()
             return updated

@@ -1,0 +1,54 @@
+"""`event_loop` override that cancels pending tasks at teardown (ignored by pytest-asyncio >=1.0)
+
+deleted like a plain override: pytest-asyncio >=1.1 cancels a loop's pending tasks when its loop scope ends
+(#200), which is what the override's teardown did; while the target admits 1.0.x it is left for a human
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fleetshift.model import Finding, Severity
+from fleetshift.recipes.pytest_asyncio.rules import CHANGELOG
+from fleetshift.recipes.rule import AUTO, rule
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from fleetshift.recipes.pytest_asyncio.tree import FileFacts
+
+RULE = rule(__name__, __doc__, AUTO, since="1.1.0", link=CHANGELOG, min_target="1.1.0", order=2)
+
+
+class Fix:
+    """Delete the override the survey judged deletable for its draining teardown, and say where the draining went."""
+
+    def __init__(self, facts: FileFacts) -> None:
+        self.facts = facts
+        self.findings: list[Finding] = []
+        self.removed = False
+
+    def leave_FunctionDef(
+        self, original: cst.FunctionDef, updated: cst.FunctionDef
+    ) -> cst.FunctionDef | cst.RemovalSentinel:
+        import libcst as cst
+
+        facts = self.facts
+        info = facts.funcs.get(original)
+        if info is None or info.fixture != "event_loop":
+            return updated
+        ov = facts.survey.overrides.get((facts.path, info.cls.name if info.cls else "", info.name))
+        if ov is None or ov.action != "delete" or not ov.drain:
+            return updated
+        self.removed = True
+        self.findings.append(
+            facts.finding(
+                original,
+                RULE.id,
+                f"the deleted event_loop override {info.name} cancelled and awaited pending tasks at teardown; "
+                "pytest-asyncio >=1.1 does that itself when the loop scope ends",
+                Severity.ADVICE,
+                info.line,
+            )
+        )
+        return cst.RemoveFromParent()
