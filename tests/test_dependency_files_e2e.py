@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -109,3 +110,39 @@ def test_poetry_extras_go_in_the_table_form(tmp_path: Path) -> None:
     # a second run has nothing to add, and no bogus dropped-extras finding
     code, again = run(root, "run", "--dry-run")
     assert code == 0 and "dropped-extras" not in again and "pyproject.toml" not in again.split("dry run:")[-1], again
+
+
+def _installed_suite(root: Path, skip: str = "") -> subprocess.CompletedProcess[str]:
+    """The project's tests in a real environment of what its manifest now says (each pin as written)."""
+    from uvenv import run as run_python
+    from uvenv import uv_env
+
+    (manifest,) = discover(root, load_config(root)).services[0].manifests
+    reqs = [f"{p.package}{'[' + ','.join(p.extras) + ']' if p.extras else ''}{p.spec}"
+            for p in manifest.pins if p.package != skip]
+    python = uv_env(reqs)
+    return run_python(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=root,
+                      env={"PYTHONPATH": str(root)})
+
+
+def test_numpy1_project_gets_a_pyarrow_that_imports(tmp_path: Path) -> None:
+    """influxdb3-python pulls in pyarrow, and pyarrow 26 on imports only on NumPy 2 though no metadata says so:
+    uv resolves the project's `numpy = "<2"` beside pyarrow 26 without a word. The run bounds pyarrow beside the
+    target and says why; the migrated suite then imports, and without that bound it does not."""
+    root = corpus_copy(tmp_path, "poetry-dataframes-numpy1")
+    code, dry = run(root, "run", "--dry-run")
+    assert code == 0, dry
+    assert "pins/import-conflict" in dry and "numpy<2 (pyproject.toml:13)" in dry and "pyarrow<26 added" in dry
+    code, output = run(root, "run", "--no-verify", "--yes")
+    assert code == 0, output
+    text = (root / "pyproject.toml").read_text()
+    lines = text.splitlines()
+    at = next(i for i, ln in enumerate(lines) if ln.startswith("influxdb3-python = "))
+    assert lines[at + 1].startswith('pyarrow = "<26"  # pyarrow>=26 imports only with numpy>=2'), text
+    assert 'numpy = "<2"' in text  # the project's own pin is not moved
+    fixed = _installed_suite(root)
+    assert fixed.returncode == 0, fixed.stdout[-3000:] + fixed.stderr[-2000:]
+    unbounded = _installed_suite(root, skip="pyarrow")
+    assert unbounded.returncode != 0 and "pyarrow requires NumPy 2.0 or newer" in unbounded.stdout, unbounded.stdout[-3000:]
+    code, again = run(root, "run", "--dry-run")
+    assert code == 0 and "import-conflict" not in again and "0 file(s) would change" in again, again

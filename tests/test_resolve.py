@@ -171,3 +171,31 @@ def test_floor_policy_raise_and_keep(tmp_path: Path) -> None:
     assert narrowed.findings[0].rule == "tenacity/python-floor"
     nothing = plan_floor("svc", "svc", ["tenacity"], {"tenacity": ">=9.1.2,<10"}, ["3.10"], "keep", resolver)
     assert nothing.findings == [] and nothing.targets == {"tenacity": ">=9.1.2,<10"}
+
+
+@pytest.mark.slow
+def test_a_target_bringing_a_package_that_needs_numpy2_is_bounded_or_flagged(tmp_path: Path) -> None:
+    """uv alone resolves influxdb3-python beside numpy<2 with pyarrow 26 (which imports only on NumPy 2):
+    settle finds it, bounds pyarrow beside the target's pin, and checks that this resolves."""
+    resolver = Resolver(tmp_path)
+    target = PinChange("influxdb-client", "influxdb3-python[pandas]", ">=0.17.0,<1")
+    assert Version(resolver.compile(["influxdb3-python[pandas]>=0.17.0,<1", "numpy<2"], "3.12").versions["pyarrow"]) >= Version("26")
+    pins = [Pin("influxdb-client", "==1.39.0", "svc/requirements.txt", 1, "influxdb-client==1.39.0"),
+            Pin("numpy", "<2", "svc/requirements.txt", 2, "numpy<2"),
+            Pin("pytest", "==8.3.5", "svc/requirements-dev.txt", 1, "pytest==8.3.5")]
+    out = settle(pins, [("influxdb3", target)], ["3.11", "3.12"], resolver)
+    added = [c for _, c in out.changes if c.package == "pyarrow"]
+    assert [(c.new_spec, c.add_after, c.files) for c in added] == [("<26", "influxdb-client", ("svc/requirements.txt",))]
+    (finding,) = [f for f in out.findings if f.rule == "pins/import-conflict"]
+    assert finding.severity is Severity.ADVICE and (finding.file, finding.line) == ("svc/requirements.txt", 2)
+    assert "numpy<2" in finding.message and "influxdb3-python" in finding.message and "pyarrow<26" in finding.message
+    assert Version(out.versions["pyarrow"]) < Version("26") and out.versions["numpy"].startswith("1.")
+    # the project pins pyarrow itself: nothing is added, a Finding names both packages and the fix
+    own = [*pins, Pin("pyarrow", ">=20", "svc/requirements.txt", 3, "pyarrow>=20")]
+    out = settle(own, [("influxdb3", target)], ["3.12"], resolver)
+    assert not [c for _, c in out.changes if c.package == "pyarrow"]
+    (finding,) = [f for f in out.findings if f.rule == "pins/import-conflict"]
+    assert finding.severity is Severity.HUMAN and "move numpy to >=2, or pin pyarrow<26" in finding.message
+    # NumPy 2 allowed: nothing to say
+    free = settle([pins[0]], [("influxdb3", target)], ["3.12"], resolver)
+    assert not [f for f in free.findings if f.rule == "pins/import-conflict"]

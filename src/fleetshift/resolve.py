@@ -468,11 +468,13 @@ def settle(pins: Sequence[Any], changes: Sequence[tuple[str, Any]], pythons: Seq
 
     sets = install_sets(pins)
     last: dict[str, dict[str, str]] = {}
+    solved: list[tuple[str, int, Mapping[str, str]]] = []
     for _ in range(rounds):
         failures: list[Resolution] = []
         last = {}
+        solved = []
         for py in pythons:
-            for group in sets:
+            for gi, group in enumerate(sets):
                 res = resolver.compile(requirements(group), py)
                 if res.unavailable:
                     out.offline = True
@@ -480,6 +482,7 @@ def settle(pins: Sequence[Any], changes: Sequence[tuple[str, Any]], pythons: Seq
                 if not res.ok:
                     failures.append(res)
                 else:
+                    solved.append((py, gi, res.versions))
                     for name, version in res.versions.items():
                         last.setdefault(py, {}).setdefault(name, version)
         if not failures:
@@ -513,6 +516,10 @@ def settle(pins: Sequence[Any], changes: Sequence[tuple[str, Any]], pythons: Seq
                 f"{failures[0].reason()}; pins that conflict: {involved}. Move them by hand or add them to "
                 "[targets]", Severity.HUMAN))
             break
+    if not failures:
+        for rule in UNDECLARED:
+            if _import_conflict(rule, solved, sets, pins, by, requirements, resolver, out, last):
+                break
     floor_py = pythons[0] if pythons else ""
     if floor_py in last and not failures:
         out.versions = dict(last[floor_py])
@@ -520,6 +527,107 @@ def settle(pins: Sequence[Any], changes: Sequence[tuple[str, Any]], pythons: Seq
                         else _replace(c, resolved=out.versions.get(_base(c.new_package), "")))
                        for rid, c in out.changes]
     return out
+
+
+@dataclass(frozen=True)
+class ImportRequirement:
+    """A requirement some releases of a package have when imported that their metadata does not declare, so
+    no resolver sees it: uv happily installs them beside a pin that excludes what they need."""
+
+    package: str
+    releases: str  # the releases that need it
+    needs: str
+    needs_spec: str
+    evidence: str
+
+    @property
+    def bound(self) -> str:
+        """The releases of `package` that do without it."""
+        return f"<{lowest_of(self.releases)}"
+
+
+UNDECLARED = (
+    ImportRequirement(
+        "pyarrow", ">=26", "numpy", ">=2",
+        "pyarrow 26.0.0 and later raise `ImportError: pyarrow requires NumPy 2.0 or newer` on NumPy 1.x, "
+        "though their metadata names no numpy; 25.0.0 imports on NumPy 1.26"),
+)
+
+
+def _import_conflict(rule: ImportRequirement, solved: Sequence[tuple[str, int, Mapping[str, str]]],
+                     sets: Sequence[Sequence[Any]], pins: Sequence[Any], by: Mapping[str, Any],
+                     requirements: Any, resolver: Resolver, out: Settlement,
+                     last: dict[str, dict[str, str]]) -> bool:
+    """Find the releases uv chose that cannot be imported together (`rule`), and bound the package that a
+    target brings in below the releases that need more, beside that target's pin; when that does not
+    resolve, or the project pins the package itself, a Finding names both packages and the fix. True when
+    something was found."""
+    from fleetshift.manifests._common import split_extras
+    from fleetshift.model import Finding, Severity
+    from fleetshift.recipes.base import PinChange
+
+    found = False
+    files: dict[str, None] = {}
+    after = ""
+    chosen = ""
+    holder_text = ""
+    target_text = ""
+    where: tuple[str, int] = ("", 0)
+    for py, gi, versions in solved:
+        have, dep = versions.get(rule.package), versions.get(rule.needs)
+        try:
+            if not have or not dep or not SpecifierSet(rule.releases).contains(have, prereleases=True) or \
+                    SpecifierSet(rule.needs_spec).contains(dep, prereleases=True):
+                continue
+        except (InvalidSpecifier, InvalidVersion):
+            continue
+        found = True
+        group = sets[gi]
+        holder = next((p for p in group if p.package == rule.needs and p.spec), None)
+        holder_text = (f"{holder.package}{holder.spec} ({holder.file}:{holder.line})" if holder
+                       else f"{rule.needs} (through other pins)")
+        where = (holder.file, holder.line) if holder else where
+        own = next((p for p in pins if p.package == rule.package), None)
+        bringers = []
+        for c in by.values():
+            if c.remove or not c.new_spec or not any(p.package == c.package for p in group):
+                continue
+            name, extras = split_extras(c.new_package)
+            alone = resolver.compile([_req(canonicalize_name(name), extras, c.new_spec, "")], py)
+            if alone.ok and rule.package in alone.versions:
+                bringers.append(c)
+        conflict = (f"{rule.package} {have} needs {rule.needs}{rule.needs_spec} at import ({rule.evidence}), "
+                    f"but {holder_text} keeps {rule.needs} at {dep} on Python {py}")
+        if own is not None or not bringers:
+            out.findings.append(Finding(where[0], where[1], "pins/import-conflict",
+                                        f"{conflict}: move {rule.needs} to {rule.needs_spec}, or pin "
+                                        f"{rule.package}{rule.bound}", Severity.HUMAN))
+            return True
+        c = bringers[0]
+        target_text = f"{split_extras(c.new_package)[0]}{_normal(c.new_spec)}"
+        fixed = resolver.compile([*requirements(group), f"{rule.package}{rule.bound}"], py)
+        if not fixed.ok:
+            out.findings.append(Finding(where[0], where[1], "pins/import-conflict",
+                                        f"{conflict}; {target_text} brings it in, and {rule.package}{rule.bound} "
+                                        f"does not resolve with the pins ({fixed.reason()}): move {rule.needs} to "
+                                        f"{rule.needs_spec}", Severity.HUMAN))
+            return True
+        chosen = fixed.versions.get(rule.package, "")
+        after = c.package
+        files.update(dict.fromkeys(p.file for p in group if p.package == c.package))
+        last.setdefault(py, {}).update(fixed.versions)
+    if not found or not after:
+        return found
+    note = f"{rule.package}{rule.releases} imports only with {rule.needs}{rule.needs_spec}, which {holder_text.split(' (')[0]} excludes"
+    out.changes.append(("pins", PinChange(rule.package, rule.package, rule.bound, reason=note, add_after=after,
+                                          files=tuple(files))))
+    out.findings.append(Finding(where[0], where[1], "pins/import-conflict",
+                                f"{target_text} brings in {rule.package}, whose releases {rule.releases} need "
+                                f"{rule.needs}{rule.needs_spec} at import ({rule.evidence}); {holder_text} keeps "
+                                f"{rule.needs} below that: {rule.package}{rule.bound} added beside {target_text} in "
+                                f"{', '.join(files)} (uv then chooses {rule.package} {chosen}). Drop it when "
+                                f"{rule.needs} moves to {rule.needs_spec}", Severity.ADVICE))
+    return True
 
 
 def _base(package: str) -> str:

@@ -389,7 +389,8 @@ def _apply_pin_changes(root: Path, service: Service, pin_changes: list[tuple[str
         if generated and manifest.file in generated:
             continue
         names = {p.package for p in manifest.pins if not p.path}
-        mine = [(r, c) for r, c in pin_changes if c.package in names]
+        mine = [(r, c) for r, c in pin_changes
+                if (c.package in names or c.add_after in names) and (not c.files or manifest.file in c.files)]
         if not mine:
             continue
         if not _inside(service, manifest.file):
@@ -428,7 +429,7 @@ def _edit_dockerfiles(root: Path, service: Service, pin_changes: list[tuple[str,
             continue
         names = {p.package for p in read_dockerfile(rel, texts[rel])}
         names |= {c.package for _, c in pin_changes if c.package in texts[rel].lower()}  # `${VERSION}` pins
-        mine = [(r, c) for r, c in pin_changes if c.package in names]
+        mine = [(r, c) for r, c in pin_changes if c.package in names and not c.add_after]
         unique = list({(c.package, c.new_spec, c.remove): c for _, c in mine}.values())
         if not unique:
             continue

@@ -269,7 +269,9 @@ def _table_pins(
 def _edit_table(rel: str, index: _TomlIndex, tbl: _TableDeps, changes: list[PinChange]) -> list[Finding]:
     findings: list[Finding] = []
     keys = {canonicalize_name(k): k for k in tbl.table.keys() if not (tbl.poetry and k == "python")}
-    by_name = _resolve_changes(changes, set(keys))
+    additions = [c for c in changes if c.add_after and canonicalize_name(c.package) not in keys]
+    by_name = _resolve_changes([c for c in changes if c not in additions], set(keys))
+    placed = {canon: key for canon, key in keys.items()}  # where each entry stands after the edits
     for canon, key in list(keys.items()):
         change = by_name.get(canon)
         if change is None:
@@ -339,9 +341,31 @@ def _edit_table(rel: str, index: _TomlIndex, tbl: _TableDeps, changes: list[PinC
                 )
         if renamed and not _rename_key(tbl.table, key, new_name, new_value):
             findings.append(_cannot_edit(rel, line, key, f"rename it to {new_name}"))
+        elif renamed:
+            placed[canon] = new_name
         elif not renamed and isinstance(value, str):
             tbl.table[key] = new_value
+    for c in additions:
+        beside = placed.get(c.add_after)
+        if beside is not None and not (hasattr(tbl.table[beside], "get") and any(
+                tbl.table[beside].get(src) for src in _SOURCE_KEYS)):
+            _insert_after(tbl.table, beside, c.new_package, tomlkit.item(c.new_spec or "*"), c.reason)
     return findings
+
+
+def _insert_after(table: Any, beside: str, key: str, value: Any, note: str) -> None:
+    """Add `key = value` right below the entry `beside` (tomlkit appends at the end otherwise)."""
+    if note:
+        value.comment(note)
+        value.trivia.comment_ws = "  "
+    for part in getattr(table, "_tables", None) or [table]:
+        container = part.value if isinstance(part, (tomlkit.items.Table, tomlkit.items.InlineTable)) else part
+        if isinstance(container, tomlkit.container.Container) and beside in container:
+            at = next((i for k, i in container._map.items() if k == beside and isinstance(i, int)), None)
+            if at is not None:
+                container._insert_at(at + 1, key, value)
+                return
+    table[key] = value
 
 
 def _poetry_styled(raw: str, spec: str, change: PinChange, section: str) -> str:

@@ -3,7 +3,7 @@ PEP 508 strings) and Poetry's dependency tables."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,11 +115,13 @@ def _read_pyproject(rel: str, text: str, root: Path) -> tuple[list[Pin], list[st
     return sorted(pins, key=lambda p: p.line), [], findings
 
 
-def _edit_array(rel: str, index: _TomlIndex, arr: _Array, by_name: dict[str, PinChange]) -> list[Finding]:
+def _edit_array(rel: str, index: _TomlIndex, arr: _Array, by_name: dict[str, PinChange],
+                additions: Sequence[PinChange] = ()) -> list[Finding]:
     findings: list[Finding] = []
     values = list(arr.array)
     lines = _array_lines(index, arr)
     doomed: list[int] = []
+    after: dict[int, list[PinChange]] = {}
     for i, (item, line) in enumerate(zip(values, lines, strict=True)):
         if not isinstance(item, str):
             continue
@@ -128,6 +130,9 @@ def _edit_array(rel: str, index: _TomlIndex, arr: _Array, by_name: dict[str, Pin
             pin = _pin_of(rel, line, value, arr.section)
         except _BAD_REQUIREMENT:
             continue
+        for c in additions:
+            if c.add_after == pin.package and not pin.path:
+                after.setdefault(i, []).append(c)
         change = by_name.get(pin.package)
         if change is None:
             continue
@@ -143,8 +148,11 @@ def _edit_array(rel: str, index: _TomlIndex, arr: _Array, by_name: dict[str, Pin
         findings += more
         if new_head != head:
             arr.array[i] = _like(item, lead + new_head + tail)
-    for i in reversed(doomed):
-        del arr.array[i]
+    for i in sorted({*doomed, *after}, reverse=True):
+        for c in reversed(after.get(i, [])):
+            arr.array.insert(i + 1, _like(values[i], f"{c.new_package}{c.new_spec or ''}"))
+        if i in doomed:
+            del arr.array[i]
     return findings
 
 
@@ -154,11 +162,15 @@ def _edit_pyproject(rel: str, text: str, changes: list[PinChange]) -> tuple[str,
         return text, findings
     index = _TomlIndex(text)
     arrays, tables = _pyproject_containers(doc)
+    everywhere = {p for arr in arrays for p in _names_in_array(arr)}
+    everywhere |= {canonicalize_name(str(k)) for tbl in tables for k in tbl.table.keys()}
+    additions = [c for c in changes if c.add_after and c.package not in everywhere]
+    changes = [c for c in changes if c not in additions]
     for arr in arrays:
         present = {p for p in _names_in_array(arr)}
-        findings += _edit_array(rel, index, arr, _resolve_changes(changes, present))
+        findings += _edit_array(rel, index, arr, _resolve_changes(changes, present), additions)
     for tbl in tables:
-        findings += _edit_table(rel, index, tbl, changes)
+        findings += _edit_table(rel, index, tbl, changes + additions)
     return tomlkit.dumps(doc), findings
 
 

@@ -211,7 +211,10 @@ def _via_end(lines: list[str], end: int) -> int:
 def _edit_requirements(rel: str, text: str, changes: list[PinChange]) -> tuple[str, list[Finding]]:
     entries, _, _ = _parse_requirements(rel, text, None)
     lines = _lines(text)
-    by_name = _resolve_changes(changes, {e.pin.package for e in entries})
+    present = {e.pin.package for e in entries}
+    additions = [c for c in changes if c.add_after and c.package not in present]
+    changes = [c for c in changes if c not in additions]
+    by_name = _resolve_changes(changes, present)
     findings: list[Finding] = []
     drop: set[int] = set()
     columns = [_comment_column(_split_ending(line)[0]) for line in lines]
@@ -239,7 +242,23 @@ def _edit_requirements(rel: str, text: str, changes: list[PinChange]) -> tuple[s
         if col is not None and columns.count(col) > 1:
             rest = _aligned(rest, len(new_head) - len(e.head))
         lines[e.start] = content[:indent] + new_head + rest + ending
-    return "".join(line for i, line in enumerate(lines) if i not in drop), findings
+    added: dict[int, list[str]] = {}
+    for c in additions:
+        beside = next((e for e in entries if e.pin.package == c.add_after and not e.pin.path), None)
+        if beside is None:
+            continue
+        end = _via_end(lines, beside.end)
+        ending = _split_ending(lines[end])[1] or ("\r\n" if "\r\n" in text else "\n")
+        if not _split_ending(lines[end])[1]:
+            lines[end] += ending
+        note = f"  # {c.reason}" if c.reason else ""
+        added.setdefault(end, []).append(f"{c.new_package}{c.new_spec or ''}{note}{ending}")
+    out = []
+    for i, line in enumerate(lines):
+        if i not in drop:
+            out.append(line)
+        out += added.get(i, [])
+    return "".join(out), findings
 
 
 def _comment_column(content: str) -> int | None:

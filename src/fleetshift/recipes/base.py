@@ -43,6 +43,8 @@ class PinChange:
     reason: str = ""
     resolved: str = ""  # the release the resolver chose for it, written where the pin is exact (`==`)
     library: bool = False  # a published library's runtime/extra range: raise the upper bound, keep the floor
+    add_after: str = ""  # a requirement the manifests lack: written beside the pin of this (canonical) package
+    files: tuple[str, ...] = ()  # only in these manifests (all when empty)
 
 
 @dataclass(frozen=True)
