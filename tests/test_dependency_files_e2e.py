@@ -146,3 +146,71 @@ def test_numpy1_project_gets_a_pyarrow_that_imports(tmp_path: Path) -> None:
     assert unbounded.returncode != 0 and "pyarrow requires NumPy 2.0 or newer" in unbounded.stdout, unbounded.stdout[-3000:]
     code, again = run(root, "run", "--dry-run")
     assert code == 0 and "import-conflict" not in again and "0 file(s) would change" in again, again
+
+
+def test_minimum_pins_stay_exact(tmp_path: Path) -> None:
+    """A library's `requirements/install-min.txt` (tox -e min): the pins whose floor the library keeps stay,
+    the test runner moves to the oldest release its target admits, every line stays `==`; the oldest env
+    then installs and its suite passes."""
+    from uvenv import run as run_python
+    from uvenv import uv_env
+
+    root = corpus_copy(tmp_path, "lib-min-pins")
+    code, output = run(root, "run", "--no-verify", "--yes")
+    assert code == 0, output
+    lines = (root / "requirements/install-min.txt").read_text().splitlines()
+    original = (CORPUS / "lib-min-pins/requirements/install-min.txt").read_text().splitlines()
+    assert lines[:4] == original[:4]  # comments; tenacity==8.2.0 and python-dotenv==1.0.0: floors kept
+    assert lines[4] == "pytest==9.0.2", lines  # the oldest pytest 9 the target >=9.0.2,<10 admits
+    assert "tenacity>=8.2,<10" in (root / "pyproject.toml").read_text()
+    python = uv_env([f"-e{root}", *(ln for ln in lines if ln and not ln.startswith("#"))])
+    done = run_python(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=root)
+    assert done.returncode == 0 and "3 passed" in done.stdout, done.stdout[-3000:]
+
+
+def test_application_minimum_pins_move_to_the_oldest_target_or_stay_with_a_finding(tmp_path: Path) -> None:
+    root = tmp_path / "fleet"
+    files = {
+        "fleetshift.toml": '[targets]\ntenacity = ">=9.1.2,<10"\npytest = ">=9.0.2,<10"\n',
+        "svc/requirements.txt": "tenacity==8.2.3\npytest==8.3.5\n",
+        "svc/requirements-min.txt": "tenacity==8.2.0  # oldest supported\n",
+        "svc/ci/oldest-deps.txt": "pytest==8.0.0\npytest-describe==2.2.0\n",
+        "svc/svc.py": "import tenacity\n",
+        "svc/tests/test_svc.py": "def test_ok():\n    assert True\n",
+    }
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    git_snapshot(root)
+    code, dry = run(root, "run", "--dry-run")
+    assert code == 0, dry
+    code, output = run(root, "run", "--no-verify", "--yes")
+    assert code == 0, output
+    assert (root / "svc/requirements-min.txt").read_text() == "tenacity==9.1.2  # oldest supported\n"
+    assert (root / "svc/requirements.txt").read_text().startswith("tenacity==9.")
+    # every pytest-describe 2.x needs pytest<9: the exact minimum pin is left as it is, and said so
+    assert (root / "svc/ci/oldest-deps.txt").read_text() == files["svc/ci/oldest-deps.txt"]
+    assert "svc/ci/oldest-deps.txt:1: pins/minimum" in dry and "left as it is" in dry, dry
+
+
+def test_a_deep_file_on_the_old_release_keeps_the_migration_to_do(tmp_path: Path) -> None:
+    """The root requirements are already on tenacity 9, the production requirements two folders deep are not:
+    scan says there is work, and the run moves that file."""
+    root = tmp_path / "fleet"
+    files = {
+        "fleetshift.toml": '[targets]\ntenacity = ">=9.1.2,<10"\n',
+        "svc/requirements.txt": "tenacity==9.1.2\n",
+        "svc/deploy/provisioning/requirements/base.txt": "tenacity==8.2.3\nrequests==2.32.3\n",
+        "svc/svc.py": "import tenacity\n",
+    }
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    git_snapshot(root)
+    res = CliRunner().invoke(app, ["scan", str(root), "--json"])
+    (svc,) = json.loads(res.stdout)["services"]
+    (use,) = [u for u in svc["uses"] if u["recipe"] == "tenacity"]
+    assert not use["already_done"] and "deploy/provisioning/requirements/base.txt:1" in use["reason"], use
+    code, output = run(root, "run", "--no-verify", "--yes")
+    assert code == 0, output
+    assert (root / "svc/deploy/provisioning/requirements/base.txt").read_text().startswith("tenacity==9.")

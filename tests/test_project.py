@@ -433,6 +433,8 @@ EXPECTED = {
                       test=("pytest -q tests/unit", ".github/workflows/ci.yml", "pytest")),
     "deep-requirements": dict(kind="application", versions=("3.11",), skipped=("docker",)),
     "poetry-dataframes-numpy1": dict(kind="application", spec=">=3.10,<4.0", versions=("3.11",), pinned="3.11"),
+    "lib-min-pins": dict(kind="library", spec=">=3.10", versions=("3.10", "3.11", "3.12"), skipped=("requirements",),
+                         test_deps=(("tox testenv", "tox.ini", (".[test]",)),), test=("pytest", "tox.ini [testenv]", "pytest")),
     "hatch-test-env": dict(kind="library", spec=">=3.9", versions=("3.9", "3.10", "3.11", "3.12"),
                            test_deps=(("hatch env default", "pyproject.toml",
                                        ("coverage[toml]>=6.5", "pytest", "pytest-asyncio==0.23.8", "respx>=0.20")),),

@@ -243,6 +243,13 @@ def _tox_only(env: Env) -> list[str]:
     return commands[0]
 
 
+def _tox_min(env: Env) -> list[str]:
+    deps, commands = tox_testenv(env, "py310-min")
+    env.pip_install("-e", ".")
+    install_tox_deps(env, deps)
+    return commands[0]
+
+
 def _test_extra(env: Env) -> list[str]:
     env.pip_install("-e", ".[test]")
     return ["pytest", "-q"]
@@ -336,6 +343,7 @@ CASES = [
     Case("setup-py-only", "3.10", _test_extra),
     Case("deep-requirements", "3.11", _app_examples),
     Case("poetry-dataframes-numpy1", "3.11", _poetry_fresh_resolve),
+    Case("lib-min-pins", "3.10", _tox_min),
     # what each pattern is there to prove
     Case("broken-baseline", "3.11", _broken, "cannot-run", "ImportError while loading conftest"),
     Case("poetry-lock-vs-fresh", "3.11", _poetry_fresh_resolve, "fail",

@@ -529,6 +529,69 @@ def settle(pins: Sequence[Any], changes: Sequence[tuple[str, Any]], pythons: Seq
     return out
 
 
+def minimum_pins(file: str, pins: Sequence[Any], changes: Sequence[tuple[str, Any]], pythons: Sequence[str],
+                 resolver: Resolver, avoid: Mapping[str, Sequence[str]] | None = None,
+                 kept: Iterable[str] = ()) -> tuple[list[tuple[str, Any]], list[Any]]:
+    """The changes for a file of exact minimum pins (`install-min.txt`): each moved pin stays `==`, at the
+    oldest release its target admits (advisories' releases left out) that uv resolves with the file's other
+    pins on every Python; what does not resolve is left as it is, with a Finding. The changes name the file.
+    `kept`: packages whose floor the project keeps (a published library's runtime range): their minimum
+    pins are still the minimum, and stay."""
+    from dataclasses import replace as _replace
+
+    from fleetshift.manifests._common import split_extras
+    from fleetshift.model import Finding, Severity
+
+    avoid = avoid or {}
+    kept = set(kept)
+    mine = [(rid, c) for rid, c in changes if not c.remove and not c.add_after and c.new_spec
+            and c.package not in kept and any(p.package == c.package for p in pins)]
+    if not mine:
+        return [], []
+    by = {c.package: (rid, c) for rid, c in mine}
+    reqs: list[str] = []
+    for p in pins:
+        if p.package in by:
+            c = by[p.package][1]
+            name, extras = split_extras(c.new_package)
+            bad = [f"!={v}" for v in avoid.get(canonicalize_name(name), ())]
+            spec = ",".join(x for x in (_normal(c.new_spec), *bad) if x)
+            reqs.append(_req(canonicalize_name(name), tuple(sorted({*p.extras, *extras})), spec, p.marker))
+        else:
+            reqs.append(_req(p.package, p.extras, p.spec, p.marker))
+    lowest: dict[str, Version] = {}
+    failure: Resolution | None = None
+    for py in pythons:
+        res = resolver.compile(reqs, py, lowest=True)
+        if not res.ok:
+            failure = res
+            break
+        for _rid, c in mine:
+            v = res.versions.get(_base(c.new_package))
+            if v is not None:
+                lowest[c.package] = max(lowest.get(c.package, Version(v)), Version(v))
+    out: list[tuple[str, Any]] = []
+    findings: list[Any] = []
+    for rid, c in mine:
+        pin = next(p for p in pins if p.package == c.package)
+        target = f"{split_extras(c.new_package)[0]}{_normal(c.new_spec)}"
+        if failure is not None or c.package not in lowest:
+            why = failure.reason() if failure is not None and not failure.unavailable else "uv could not be asked"
+            findings.append(Finding(pin.file, pin.line, "pins/minimum",
+                                    f"{file}:{pin.line}: {pin.package}{pin.spec} left as it is: this file holds exact "
+                                    f"minimum pins, and no release of {target} resolves with its other pins "
+                                    f"({why}); raise the minimum by hand", Severity.HUMAN))
+            continue
+        version = str(lowest[c.package])
+        out.append((rid, _replace(c, new_spec=f"=={version}", resolved="", library=False, files=(file,),
+                                  reason=f"{c.reason}; the oldest release of {target} for minimum pins")))
+        findings.append(Finding(pin.file, pin.line, "pins/minimum",
+                                f"{file}:{pin.line}: {pin.package}{pin.spec} -> {split_extras(c.new_package)[0]}=="
+                                f"{version}: a file of minimum pins stays exact, at the oldest release of {target} "
+                                f"that resolves with its other pins", Severity.ADVICE))
+    return out, findings
+
+
 @dataclass(frozen=True)
 class ImportRequirement:
     """A requirement some releases of a package have when imported that their metadata does not declare, so

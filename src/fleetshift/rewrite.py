@@ -14,7 +14,7 @@ from pathlib import Path
 
 from fleetshift.config import FleetConfig
 from fleetshift.importorder import keeps_order, resort
-from fleetshift.manifests import apply_pin_changes, split_extras
+from fleetshift.manifests import apply_pin_changes, is_minimum_pins, split_extras
 from fleetshift.model import (
     ChangeSet,
     FileChange,
@@ -33,7 +33,7 @@ from fleetshift.recipes._floors import declared_model, policy, pythons_to_check,
 from fleetshift.recipes.base import PinChange, RewriteContext
 from fleetshift.relock import detect_locks
 from fleetshift.relock import relock as relock_file
-from fleetshift.resolve import FloorPlan, Resolver, _floor_rule, plan_floor, settle
+from fleetshift.resolve import FloorPlan, Resolver, _floor_rule, minimum_pins, plan_floor, settle
 from fleetshift.textio import Decoded, UnreadableFile, decode_python, decode_text
 
 TODO_PREFIX = "# fleetshift: TODO"
@@ -292,7 +292,7 @@ def _settle(service: Service, pin_changes: list[tuple[str, PinChange]], floor: F
     and a library keeps its runtime ranges wide unless its migrated code needs the new release."""
     if not pin_changes:
         return pin_changes
-    pins = [p for p in service.pins if not p.path and p.file not in generated]
+    pins = [p for p in service.pins if not p.path and p.file not in generated and not is_minimum_pins(p.file)]
     avoid: dict[str, list[str]] = {}
     for _, c in pin_changes:
         name = split_extras(c.new_package)[0]  # 'influxdb3-python[pandas]'
@@ -306,6 +306,16 @@ def _settle(service: Service, pin_changes: list[tuple[str, PinChange]], floor: F
     settled = settle(pins, pin_changes, floor.pythons, resolver, extra, avoid)
     findings += [f if f.file else replace(f, file=service.path or ".") for f in settled.findings]
     changes = settled.changes
+    minimum = sorted({p.file for p in service.pins if not p.path and p.file not in generated and is_minimum_pins(p.file)})
+    from fleetshift.manifests._common import is_runtime
+
+    kept = {c.package for _, c in changes if c.library and any(p.package == c.package and is_runtime(p.section)
+                                                                for p in pins)}  # a library's floor stays
+    for rel in minimum if not (settled.offline or floor.offline) else ():
+        own = [p for p in service.pins if p.file == rel and not p.path]
+        more, said = minimum_pins(rel, own, changes, floor.pythons, resolver, avoid, kept)
+        changes = changes + more
+        findings += said
     if settled.offline or floor.offline:
         findings.append(Finding(service.path or ".", 0, "pins/offline",
                                 "uv could not reach the package index, so the pins were not checked by the resolver; "
@@ -391,6 +401,10 @@ def _apply_pin_changes(root: Path, service: Service, pin_changes: list[tuple[str
         names = {p.package for p in manifest.pins if not p.path}
         mine = [(r, c) for r, c in pin_changes
                 if (c.package in names or c.add_after in names) and (not c.files or manifest.file in c.files)]
+        own = {c.package for _, c in mine if c.files and not c.add_after}  # a file's own changes come first
+        mine = [(r, c) for r, c in mine if c.files or c.add_after or c.package not in own]
+        if is_minimum_pins(manifest.file):  # exact minimum pins: moved by their own changes, or left
+            mine = [(r, c) for r, c in mine if c.files or c.remove]
         if not mine:
             continue
         if not _inside(service, manifest.file):

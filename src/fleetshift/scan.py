@@ -32,7 +32,7 @@ from fleetshift.model import (
     Severity,
     UsageSite,
 )
-from fleetshift.recipes import all_recipes
+from fleetshift.recipes import all_recipes, for_package
 from fleetshift.recipes.base import ConfigFile, Recipe, SourceFile, config_kind, file_kind
 from fleetshift.textio import UnreadableFile, decode_python, decode_text
 
@@ -357,6 +357,12 @@ def recipe_uses(service: Service, sites: Iterable[UsageSite], config: FleetConfi
     for pin in service.pins:
         if not pin.path:
             pins.setdefault(pin.package, pin)
+    for pin in service.pins:  # a file still on the old release (deploy/.../base.txt) keeps the recipe to do
+        if not pin.path and pin.package in pins and pin.spec and pins[pin.package].spec:
+            recipe = for_package(pin.package)
+            if recipe is not None and recipe.is_old(pin.package, pin.spec) and not recipe.is_old(
+                    pin.package, pins[pin.package].spec):
+                pins[pin.package] = pin
     active_sites = {s.recipe for s in sites if s.action is not Action.INFO}
     uses: list[RecipeUse] = []
     findings: list[Finding] = []

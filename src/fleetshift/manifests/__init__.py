@@ -36,9 +36,10 @@ __all__ = [
     "split_extras",
 ]
 
-# files of exact minimum pins (`install-min.txt`, `requirements-min.txt`, `minimum-versions.txt`, `min.txt`):
+# files of exact minimum pins (`install-min.txt`, `requirements-min.txt`, `minimum-versions.txt`, `min.txt`,
+# `oldest-deps.txt`):
 # a test run on the oldest releases the project supports, installed on their own
-_MINIMUM_RE = re.compile(r"(?:^|[-_.])min(?:imum|imal)?(?:[-_.]|$)")
+_MINIMUM_RE = re.compile(r"(?:^|[-_.])(?:min(?:imum|imal)?|oldest|lowest)(?:[-_.]|$)")
 _REQUIREMENT_FOLDERS = {"requirements", "reqs", "requirement"}
 
 
