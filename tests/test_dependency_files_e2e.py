@@ -156,6 +156,8 @@ def test_minimum_pins_stay_exact(tmp_path: Path) -> None:
     from uvenv import uv_env
 
     root = corpus_copy(tmp_path, "lib-min-pins")
+    code, dry = run(root, "run", "--dry-run")
+    assert code == 0 and "pins/offline" not in dry, dry  # tox's `extras = test` (`.[test]`) is not sent to uv
     code, output = run(root, "run", "--no-verify", "--yes")
     assert code == 0, output
     lines = (root / "requirements/install-min.txt").read_text().splitlines()

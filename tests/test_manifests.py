@@ -900,3 +900,31 @@ def test_extras_join_the_ones_already_there(tmp_path: Path) -> None:
     assert findings == []
     m, _ = read(tmp_path, "pyproject.toml", got)
     assert [(p.package, p.extras, p.spec) for p in m.pins] == [("influxdb3-python", ("pandas", "polars"), "==0.21.0")]
+
+
+# ---- a requirement added beside another (a target's companion bound) ------------------------------------
+
+BOUND = PinChange("pyarrow", "pyarrow", "<26", reason="pyarrow>=26 imports only with numpy>=2", add_after="influxdb-client")
+
+
+@pytest.mark.parametrize(
+    ("kind", "before", "after"),
+    [
+        (REQ, "influxdb-client==1.39.0\n    # via -r requirements.in\nnumpy<2\n",
+         "influxdb3-python[pandas]==0.21.0\n    # via -r requirements.in\n"
+         "pyarrow<26  # pyarrow>=26 imports only with numpy>=2\nnumpy<2\n"),
+        (REQ, "numpy<2\r\ninfluxdb-client==1.39.0",
+         "numpy<2\r\ninfluxdb3-python[pandas]==0.21.0\r\npyarrow<26  # pyarrow>=26 imports only with numpy>=2\r\n"),
+        (PYP, '[project]\ndependencies = [\n    "influxdb-client>=1.39",\n    "numpy<2",\n]\n',
+         '[project]\ndependencies = [\n    "influxdb3-python[pandas]>=0.17.0,<1",\n    "pyarrow<26",\n    "numpy<2",\n]\n'),
+        (PYP, '[tool.poetry.dependencies]\npython = "^3.11"\ninfluxdb-client = "^1.39"  # tsdb\n# plots\nnumpy = "<2"\n',
+         '[tool.poetry.dependencies]\npython = "^3.11"\ninfluxdb3-python = {version = "^0.21", extras = ["pandas"]}  # tsdb\n'
+         'pyarrow = "<26"  # pyarrow>=26 imports only with numpy>=2\n# plots\nnumpy = "<2"\n'),
+        # already pinned by the project: nothing is added
+        (REQ, "influxdb-client==1.39.0\npyarrow>=20\n", "influxdb3-python[pandas]==0.21.0\npyarrow>=20\n"),
+    ],
+)
+def test_a_bound_is_added_beside_the_target(kind: ManifestKind, before: str, after: str) -> None:
+    got, findings = apply_pin_changes("f", before, kind, [PANDAS, BOUND])
+    assert got == after
+    assert findings == []

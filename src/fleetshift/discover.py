@@ -39,6 +39,8 @@ _NOT_SERVICES = {
     "benchmarks": "benchmarks", "benchmark": "benchmarks",
 }
 _TEST_DIRS = {"tests", "test", "testing"}
+# folders of other projects' code copied into a service: their requirements are not the service's
+_VENDORED = {"vendor", "vendored", "third_party", "third-party", "thirdparty", "_vendor", "external"}
 # folders of a project's image builds and deployments: their requirements belong to the project
 _BUILD_DIRS = {"docker", "deploy", "deployment", "deployments", "provisioning", "ops", "infra", "k8s", "helm"}
 _FIXTURE_DIRS = {"fixtures", "fixture"}
@@ -295,6 +297,8 @@ def _nested_not_part(root: Path, folder: Path, inner: str) -> str | None:
     category = _category(inner)
     if category:
         return category[1]
+    if any(part.lower() in _VENDORED for part in inner.split("/")):
+        return "vendored third-party code, not part of the service"
     if inner in ("requirements", "reqs"):
         return None
     return _doc_tools_only(root, folder)

@@ -300,7 +300,8 @@ def _settle(service: Service, pin_changes: list[tuple[str, PinChange]], floor: F
         for adv in recipe.advisories if recipe else ():
             if adv.versions.startswith("=="):
                 avoid.setdefault(name, []).append(adv.versions[2:])
-    extra = [r for td in service.project.test_deps for r in td.requirements if not r.startswith("-")]
+    # the test environment's own requirements by name (not `-r file`, nor the project itself: `.[test]`)
+    extra = [r for td in service.project.test_deps for r in td.requirements if _named_requirement(r)]
     if service.project.is_library:
         pin_changes = _library_ranges(service, pin_changes, rewrote, findings)
     settled = settle(pins, pin_changes, floor.pythons, resolver, extra, avoid)
@@ -323,6 +324,16 @@ def _settle(service: Service, pin_changes: list[tuple[str, PinChange]], floor: F
                                 "release lists). Run again with network access to let uv decide", Severity.ADVICE))
         changes = [(rid, _known_release(c)) for rid, c in changes]
     return changes
+
+
+def _named_requirement(text: str) -> bool:
+    """A PEP 508 requirement by name that uv can resolve anywhere (not an option, a path or a URL)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        return not text.startswith("-") and Requirement(text).url is None
+    except InvalidRequirement:
+        return False
 
 
 def _known_release(change: PinChange) -> PinChange:

@@ -270,7 +270,7 @@ def _edit_table(rel: str, index: _TomlIndex, tbl: _TableDeps, changes: list[PinC
     findings: list[Finding] = []
     keys = {canonicalize_name(k): k for k in tbl.table.keys() if not (tbl.poetry and k == "python")}
     additions = [c for c in changes if c.add_after and canonicalize_name(c.package) not in keys]
-    by_name = _resolve_changes([c for c in changes if c not in additions], set(keys))
+    by_name = _resolve_changes([c for c in changes if not c.add_after], set(keys))
     placed = {canon: key for canon, key in keys.items()}  # where each entry stands after the edits
     for canon, key in list(keys.items()):
         change = by_name.get(canon)

@@ -165,7 +165,7 @@ def _edit_pyproject(rel: str, text: str, changes: list[PinChange]) -> tuple[str,
     everywhere = {p for arr in arrays for p in _names_in_array(arr)}
     everywhere |= {canonicalize_name(str(k)) for tbl in tables for k in tbl.table.keys()}
     additions = [c for c in changes if c.add_after and c.package not in everywhere]
-    changes = [c for c in changes if c not in additions]
+    changes = [c for c in changes if not c.add_after]
     for arr in arrays:
         present = {p for p in _names_in_array(arr)}
         findings += _edit_array(rel, index, arr, _resolve_changes(changes, present), additions)

@@ -213,7 +213,7 @@ def _edit_requirements(rel: str, text: str, changes: list[PinChange]) -> tuple[s
     lines = _lines(text)
     present = {e.pin.package for e in entries}
     additions = [c for c in changes if c.add_after and c.package not in present]
-    changes = [c for c in changes if c not in additions]
+    changes = [c for c in changes if not c.add_after]
     by_name = _resolve_changes(changes, present)
     findings: list[Finding] = []
     drop: set[int] = set()
