@@ -99,7 +99,7 @@ class AiomqttRecipe(Recipe):
     # ---- detection ----------------------------------------------------------------------------
 
     def detect(self, src: SourceFile) -> Iterable[UsageSite]:
-        facts = facts_of(src.text, src.tree, fixtures=client_fixtures(src.text, src.tree))
+        facts = facts_of(src.text, src.tree)
         out = []
         for site in self.sites(facts):
             rule = self.rule(site.rule)
@@ -183,7 +183,7 @@ class AiomqttRecipe(Recipe):
         fixtures: frozenset[str] = frozenset(),
         service_uses_mqtt: bool = False,
     ) -> RewriteResult:
-        facts = facts_of(text, tree, stats, fixtures | client_fixtures(text, tree), service_uses_mqtt)
+        facts = facts_of(text, tree, stats, fixtures, service_uses_mqtt)
         sites = self.sites(facts)
         new = text
         if sites:

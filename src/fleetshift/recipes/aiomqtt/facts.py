@@ -17,7 +17,6 @@ from fleetshift.model import Severity
 from fleetshift.recipes._ast import Imports
 from fleetshift.recipes.aiomqtt import names as N
 from fleetshift.recipes.aiomqtt.overlap import CallStats, call_stats
-from fleetshift.recipes.aiomqtt.tree import parents
 from fleetshift.recipes.rule import by_slug
 
 RULES = "fleetshift.recipes.aiomqtt.rules"
@@ -64,7 +63,8 @@ class Facts:
     scopes: Mapping[int, tuple[ast.AST | None, ast.ClassDef | None]]
     receivers: Mapping[tuple[int, str], tuple[ast.Call | None, ...]]  # (scope id, code) -> constructors
     fixtures: frozenset[str]
-    walk_index: Mapping[int, int]  # each node's place in ast.walk order
+    nodes: tuple[ast.AST, ...]  # every node, in ast.walk order (walk once, read many times)
+    walk_index: Mapping[int, int]  # each node's place in that order
     service_uses_mqtt: bool = False  # another file of the service imports asyncio-mqtt/aiomqtt (rewrite only)
 
     # ---- positions and sites ----------------------------------------------------------------------
@@ -155,7 +155,7 @@ class Facts:
 
     def client_keywords(self) -> Iterator[tuple[ast.Call, ast.keyword, tuple[int, ...]]]:
         """Every keyword of every Client(...) call, with the order the report gives its site."""
-        for node in ast.walk(self.tree):
+        for node in self.nodes:
             if self.is_client_call(node):
                 assert isinstance(node, ast.Call)
                 for i, kw in enumerate(node.keywords):
@@ -197,32 +197,37 @@ def facts_of(
     fixtures: frozenset[str] = frozenset(),
     service_uses_mqtt: bool = False,
 ) -> Facts:
-    """The facts of one file; `stats` are the service's call statistics, `fixtures` its Client fixtures,
-    `service_uses_mqtt` whether the service (not only this file) imports asyncio-mqtt or aiomqtt."""
+    """The facts of one file; `stats` are the service's call statistics, `fixtures` the Client fixtures of its
+    other files (the file's own are found here), `service_uses_mqtt` whether the service (not only this file)
+    imports asyncio-mqtt or aiomqtt."""
     imports = Imports(tree)
     old_file = imports.imports_module(N.OLD_PACKAGE)
-    mqtt_file = old_file or imports.imports_module(N.NEW_PACKAGE)
-    if fixtures and not mqtt_file:
-        mqtt_file = any(isinstance(n, ast.arg) and n.arg in fixtures for n in ast.walk(tree))
-    up = parents(tree)
+    nodes = tuple(ast.walk(tree))
     scopes: dict[int, tuple[ast.AST | None, ast.ClassDef | None]] = {}
     _index(tree, None, None, scopes)
-    base = Facts(
+    facts = Facts(
         text=text,
         tree=tree,
         lines=tuple(text.splitlines(keepends=True)),
         imports=imports,
         old_file=old_file,
-        mqtt_file=mqtt_file,
-        stats=stats if stats is not None else call_stats(tree),
-        parents=up,
+        mqtt_file=old_file or imports.imports_module(N.NEW_PACKAGE),
+        stats=stats if stats is not None else call_stats(tree, imports),
+        parents={id(child): node for node in nodes for child in ast.iter_child_nodes(node)},
         scopes=scopes,
         receivers={},
-        fixtures=fixtures,
-        walk_index={id(n): i for i, n in enumerate(ast.walk(tree))},
+        fixtures=frozenset(),
+        nodes=nodes,
+        walk_index={id(n): i for i, n in enumerate(nodes)},
         service_uses_mqtt=service_uses_mqtt,
     )
-    return replace(base, receivers=_receivers(base))
+    facts = replace(facts, receivers=_receivers(facts))
+    fixtures = fixtures | fixtures_of(facts)
+    if not fixtures:
+        return facts
+    with_fixtures = replace(facts, fixtures=fixtures)
+    mqtt_file = facts.mqtt_file or any(isinstance(n, ast.arg) and n.arg in fixtures for n in nodes)
+    return replace(with_fixtures, receivers=_receivers(with_fixtures), mqtt_file=mqtt_file)
 
 
 def _index(
@@ -263,7 +268,7 @@ def _receivers(facts: Facts) -> dict[tuple[int, str], tuple[ast.Call | None, ...
         if scope is not None:
             found.setdefault((scope, ast.unparse(target)), []).append(ctor)
 
-    for node in ast.walk(facts.tree):
+    for node in facts.nodes:
         if isinstance(node, ast.AsyncWith | ast.With):
             for item in node.items:
                 if facts.is_client_call(item.context_expr) and item.optional_vars is not None:
@@ -289,12 +294,11 @@ def _receivers(facts: Facts) -> dict[tuple[int, str], tuple[ast.Call | None, ...
     return {k: tuple(v) for k, v in found.items()}
 
 
-def client_fixtures(text: str, tree: ast.Module) -> frozenset[str]:
+def fixtures_of(facts: Facts) -> frozenset[str]:
     """Names of the pytest fixtures in a file that yield or return an MQTT Client."""
-    facts = facts_of(text, tree, {})
     found = set()
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+    for node in facts.nodes:
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or not node.decorator_list:
             continue
         if not any(
             ast.unparse(d.func if isinstance(d, ast.Call) else d).endswith("fixture")
@@ -308,4 +312,19 @@ def client_fixtures(text: str, tree: ast.Module) -> frozenset[str]:
     return frozenset(found)
 
 
-__all__ = ["RULES", "CallStats", "Facts", "Key", "Site", "client_fixtures", "facts_of", "fix_text"]
+def client_fixtures(text: str, tree: ast.Module) -> frozenset[str]:
+    """Names of the pytest fixtures in a file that yield or return an MQTT Client."""
+    return facts_of(text, tree, {}).fixtures
+
+
+__all__ = [
+    "RULES",
+    "CallStats",
+    "Facts",
+    "Key",
+    "Site",
+    "client_fixtures",
+    "facts_of",
+    "fix_text",
+    "fixtures_of",
+]

@@ -33,7 +33,7 @@ def check(facts: Facts) -> list[Site]:
         for call, kw, order in facts.client_keywords()
         if kw.arg == "client_id"
     ]
-    for node in ast.walk(facts.tree):
+    for node in facts.nodes:
         if not (isinstance(node, ast.Attribute) and node.attr == "id" and isinstance(node.ctx, ast.Load)):
             continue
         if facts.known(node.value, node):

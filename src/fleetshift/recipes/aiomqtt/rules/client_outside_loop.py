@@ -22,12 +22,12 @@ def check(facts: Facts) -> list[Site]:
         return []
     called_from_async: Counter[str] = Counter()
     called_elsewhere: Counter[str] = Counter()
-    for node in ast.walk(facts.tree):
+    for node in facts.nodes:
         if isinstance(node, ast.Call) and (name := callee_name(node.func)):
             func = facts.func_of(node)
             (called_from_async if isinstance(func, ast.AsyncFunctionDef) else called_elsewhere)[name] += 1
     out = []
-    for node in ast.walk(facts.tree):
+    for node in facts.nodes:
         if not facts.is_client_call(node):
             continue
         func = facts.func_of(node)

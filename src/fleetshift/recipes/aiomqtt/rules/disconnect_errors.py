@@ -21,7 +21,7 @@ def check(facts: Facts) -> list[Site]:
     if not facts.mqtt_file:
         return []
     out = []
-    for node in ast.walk(facts.tree):
+    for node in facts.nodes:
         if not isinstance(node, ast.Try):
             continue
         code_errors = [

@@ -27,7 +27,7 @@ def check(facts: Facts) -> list[Site]:
     """Old imports; attribute chains, bare module names and patch strings that spell the old modules."""
     out: list[Site] = []
     module_aliases: dict[str, str] = {}
-    for node in ast.walk(facts.tree):
+    for node in facts.nodes:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name == N.OLD_PACKAGE or alias.name.startswith(
@@ -44,7 +44,7 @@ def check(facts: Facts) -> list[Site]:
             names = tuple(a.name for a in node.names)
             if N.is_old_module(node.module, names):
                 out.append(facts.site("imports", node, f"from {node.module} import {', '.join(names)}"))
-    for node in ast.walk(facts.tree):
+    for node in facts.nodes:
         if isinstance(node, ast.Attribute) and not isinstance(facts.parents.get(id(node)), ast.Attribute):
             out.extend(_chain(facts, node, module_aliases))
         elif isinstance(node, ast.Name) and node.id == N.OLD_PACKAGE and N.OLD_PACKAGE in module_aliases:

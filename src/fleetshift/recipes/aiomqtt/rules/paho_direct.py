@@ -35,6 +35,6 @@ def check(facts: Facts) -> list[Site]:
         return []
     return [
         facts.human("paho-direct", node)
-        for node in ast.walk(facts.tree)
+        for node in facts.nodes
         if isinstance(node, ast.Call) and facts.imports.qualname(node.func) == "paho.mqtt.client.Client"
     ]

@@ -20,7 +20,7 @@ def check(facts: Facts) -> list[Site]:
     if not facts.mqtt_file:
         return []
     out = []
-    for node in ast.walk(facts.tree):
+    for node in facts.nodes:
         if is_private_client(facts, node):
             parent = facts.parents.get(id(node))
             if not (isinstance(parent, ast.Attribute) and parent.attr == "tls_insecure_set"):

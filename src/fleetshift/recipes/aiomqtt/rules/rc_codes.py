@@ -23,7 +23,7 @@ def check(facts: Facts) -> list[Site]:
         return []
     return [
         facts.human("rc-codes", node)
-        for node in ast.walk(facts.tree)
+        for node in facts.nodes
         if isinstance(node, ast.Compare)
         and not compares_subscribe_result(facts, node)  # one Finding a comparison: subscribe-result's
         and any(_is_code(facts, o, node) for o in [node.left, *node.comparators])

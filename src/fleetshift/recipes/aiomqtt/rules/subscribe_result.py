@@ -19,7 +19,7 @@ def check(facts: Facts) -> list[Site]:
         return []
     return [
         facts.human("subscribe-result", node)
-        for node in ast.walk(facts.tree)
+        for node in facts.nodes
         if isinstance(node, ast.Compare) and compares_subscribe_result(facts, node)
     ]
 

@@ -24,7 +24,7 @@ def check(facts: Facts) -> list[Site]:
         for _c, kw, order in facts.client_keywords()
         if kw.arg == "tls_insecure"
     ]
-    for node in ast.walk(facts.tree):
+    for node in facts.nodes:
         if is_private_client(facts, node):
             parent = facts.parents.get(id(node))
             if isinstance(parent, ast.Attribute) and parent.attr == "tls_insecure_set":

@@ -19,7 +19,7 @@ def check(facts: Facts) -> list[Site]:
         return []
     return [
         facts.site("topic-matches-hash", node)
-        for node in ast.walk(facts.tree)
+        for node in facts.nodes
         if isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
         and node.func.attr == "matches"
