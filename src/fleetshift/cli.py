@@ -435,7 +435,13 @@ def run_cmd(
             raise fail("nothing was changed; " + "\n".join(problems))
     options = RunOptions(phases, tuple(service or ()), tuple(recipe or ()), jobs, limit, yes, not no_verify, todo_comments,
                          keep_unverified=keep_unverified)
-    _finish(start_run(a, options, out, approve=None if yes else _approver()))
+    from fleetshift.journal import FleetLocked
+
+    try:
+        done = start_run(a, options, out, approve=None if yes else _approver())
+    except FleetLocked as exc:
+        raise fail(str(exc)) from None
+    _finish(done)
 
 
 @app.command("resume")
@@ -526,11 +532,14 @@ def rollback_cmd(
     force: Annotated[bool, typer.Option("--force", help="Also overwrite files edited by hand since the run.")] = False,
 ) -> None:
     """Restore the exact bytes every file had before a run; refuses to clobber files edited since (names them)."""
-    from fleetshift.journal import Journal, JournalError
+    from fleetshift.journal import FleetLock, Journal, JournalError
 
     try:
         journal = Journal.open(path.resolve(), run)
-        report = journal.rollback(service=service, recipe=recipe, force=force)
+        with FleetLock.acquire(path.resolve(), "rollback", journal.run_id) as lock:
+            if lock.message:
+                err.print(lock.message)
+            report = journal.rollback(service=service, recipe=recipe, force=force)
     except JournalError as exc:
         raise fail(str(exc)) from None
     for rel in report.restored:

@@ -13,6 +13,7 @@ import copy
 import datetime as dt
 import json
 import os
+import socket
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -87,6 +88,130 @@ class RollbackReport:
 
 
 _UNSET: Any = object()
+
+LOCK_FILE = "lock"
+
+
+class FleetLocked(JournalError):
+    """Another run, resume or rollback holds the fleet's lock; the message names the holder and the fix."""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    except OSError:
+        return False
+    return True
+
+
+class FleetLock:
+    """One run per fleet: `<fleet>/.fleetshift/lock` holds the pid, host, run id and start time of the command
+    that writes to the fleet (run, resume, rollback). The file is also held with `flock` while the command runs,
+    so the kernel frees it when the process dies; a lock left by a process that is gone (same host, pid not
+    alive) is taken over with a message. Reading (`status`) never takes it."""
+
+    def __init__(self, fleet_root: Path, fd: int, command: str, message: str) -> None:
+        self.fleet_root = Path(fleet_root)
+        self.path = self.fleet_root / STATE_DIR / LOCK_FILE
+        self.command = command
+        self.message = message
+        self._fd: int | None = fd
+        self.started = _now()
+        self.run_id = ""
+
+    @classmethod
+    def acquire(cls, fleet_root: Path, command: str, run_id: str = "") -> FleetLock:
+        """Take the fleet's lock, or raise FleetLocked naming who holds it."""
+        root = Path(fleet_root).resolve()
+        base = root / STATE_DIR
+        base.mkdir(exist_ok=True)
+        path = base / LOCK_FILE
+        host = socket.gethostname()
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                if fcntl is not None:
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        raise FleetLocked(_held_message(path, _read_lock(fd))) from None
+                # The holder before us may have removed the file after we opened it: lock the file that is there.
+                try:
+                    same = os.fstat(fd).st_ino == os.stat(path).st_ino
+                except FileNotFoundError:
+                    same = False
+                if not same:
+                    os.close(fd)
+                    continue
+                holder = _read_lock(fd)
+                message = ""
+                if holder:
+                    pid, their_host = holder.get("pid"), holder.get("host")
+                    if their_host != host:
+                        raise FleetLocked(_held_message(path, holder, other_host=True))
+                    if isinstance(pid, int) and pid != os.getpid() and _pid_alive(pid) and fcntl is None:
+                        raise FleetLocked(_held_message(path, holder))
+                    message = (f"took over the fleet lock {path} left by {holder.get('command', 'a command')} "
+                               f"(pid {pid}, run {holder.get('run_id') or '-'}, since {holder.get('started', '?')}): "
+                               f"that process is gone")
+                lock = cls(root, fd, command, message)
+                lock.set_run(run_id)
+                return lock
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+                raise
+
+    def set_run(self, run_id: str) -> None:
+        """Record which run the holder is working on (known only once a new run is started)."""
+        if self._fd is None:
+            return
+        self.run_id = run_id
+        record = {"pid": os.getpid(), "host": socket.gethostname(), "run_id": run_id, "started": self.started,
+                  "command": self.command}
+        data = (json.dumps(record) + "\n").encode()
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, data, 0)
+        os.fsync(self._fd)
+
+    def release(self) -> None:
+        """Remove the lock file and let go of it."""
+        if self._fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+        os.close(self._fd)
+        self._fd = None
+
+    def __enter__(self) -> FleetLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _read_lock(fd: int) -> dict[str, Any]:
+    try:
+        data = json.loads(os.pread(fd, 65536, 0) or b"{}")
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _held_message(path: Path, holder: dict[str, Any], other_host: bool = False) -> str:
+    who = (f"{holder.get('command', 'a fleetshift command')} (pid {holder.get('pid', '?')} on {holder.get('host', '?')}, "
+           f"run {holder.get('run_id') or '-'}, since {holder.get('started', '?')})")
+    if other_host:
+        fix = (f"wait for it to finish; if no fleetshift command is running on {holder.get('host', '?')}, "
+               f"remove {path}")
+    else:
+        fix = "wait for it to finish (follow it with: fleetshift status --watch), or stop that process"
+    return f"another fleetshift command is working on this fleet: {who}. Fix: {fix}"
+
 
 
 def _now() -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 
 from fleetshift.hooks import Hooks
-from fleetshift.journal import Journal, JournalError
+from fleetshift.journal import FleetLock, Journal, JournalError
 from fleetshift.model import Phase, Plan, RunStatus, ServicePlan, ServiceStatus, to_jsonable
 from fleetshift.orchestrate import Campaign, RunOptions, RunOutcome
 from fleetshift.pipeline import Analysis, analyse
@@ -80,14 +80,30 @@ def _execute(a: Analysis, options: RunOptions, journal: Journal, console: Consol
 def start_run(a: Analysis, options: RunOptions, console: Console, approve: Callable[[str], bool] | None = None) -> Finished:
     """A new run over the analysed fleet."""
     meta = {**options.to_meta(), "command": "run", "plan": plan_snapshot(a.plan), "pid": os.getpid()}
-    journal = Journal.start(Path(a.fleet.root), meta)
-    return _execute(a, options, journal, console, approve)
+    with _fleet_lock(Path(a.fleet.root), "run", console) as lock:
+        journal = Journal.start(Path(a.fleet.root), meta)
+        lock.set_run(journal.run_id)
+        return _execute(a, options, journal, console, approve)
+
+
+def _fleet_lock(root: Path, command: str, console: Console, run_id: str = "") -> FleetLock:
+    """The fleet's lock for a command that writes (raises FleetLocked naming the holder); says so on a takeover."""
+    lock = FleetLock.acquire(root, command, run_id)
+    if lock.message:
+        console.print(lock.message)
+    return lock
 
 
 def resume_run(root: Path, console: Console, run_id: str | None = None, approve: Callable[[str], bool] | None = None,
                yes: bool | None = None, jobs: int | None = None, keep_unverified: bool | None = None) -> Finished:
     """Continue an interrupted run from its last completed step; finished services are never redone."""
     journal = Journal.open(root, run_id)
+    with _fleet_lock(root, "resume", console, journal.run_id):
+        return _resume(journal, root, console, approve, yes, jobs, keep_unverified)
+
+
+def _resume(journal: Journal, root: Path, console: Console, approve: Callable[[str], bool] | None, yes: bool | None,
+            jobs: int | None, keep_unverified: bool | None) -> Finished:
     state = journal.state()
     if state["status"] not in RESUMABLE:
         raise JournalError(f"run {journal.run_id} is {state['status']}; there is nothing to resume (start a new run instead)")
