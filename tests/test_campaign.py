@@ -21,6 +21,7 @@ from fleet_factory import make_fleet
 from typer.testing import CliRunner, Result
 
 from fleetshift.cli import app
+from fleetshift.journal import JournalError, read_state
 
 pytestmark = pytest.mark.slow
 
@@ -161,7 +162,7 @@ def run_dir(root: Path) -> Path:
 
 
 def state(root: Path) -> dict[str, Any]:
-    return json.loads((run_dir(root) / "state.json").read_text())
+    return read_state(run_dir(root))
 
 
 def results(root: Path) -> dict[str, Any]:
@@ -247,7 +248,7 @@ def _wait_for(root: Path, ready: Any, proc: subprocess.Popen[bytes], limit: floa
         assert proc.poll() is None, "the run ended before the awaited state"
         try:
             s = state(root)
-        except (OSError, ValueError, IndexError):
+        except (OSError, ValueError, IndexError, JournalError):
             s = None
         if s is not None and ready(s):
             return s

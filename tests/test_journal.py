@@ -11,6 +11,7 @@ import os
 import random
 import shutil
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -250,7 +251,7 @@ def test_write_fsyncs_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
     def replace(src: str | Path, dst: str | Path) -> None:
         if Path(dst) == fleet / "svc-a" / "app.py":  # the intent is on disk before the file changes
-            [entry] = json.loads((journal.path / "state.json").read_text())["services"]["svc-a"]["files"]
+            [entry] = Journal.open(fleet, journal.run_id).entries()  # committed: another process sees it
             assert entry["state"] == "intent" and entry["path"] == "svc-a/app.py"
         events.append(("replace", str(dst)))
         real_replace(src, dst)
@@ -259,22 +260,21 @@ def test_write_fsyncs_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(os, "replace", replace)
     journal.write("svc-a", "svc-a/app.py", b"new\n")
     blob = journal.path / "blobs" / journal.entries()[0]["before"]
-    run, state, svc = str(journal.path), str(journal.path / "state.json"), str(fleet / "svc-a")
+    svc = str(fleet / "svc-a")
     tmp = f"{svc}/.app.py.fleetshift-{journal.run_id}-1.tmp"
+    # The state database's own fsyncs (synchronous=FULL, WAL) happen inside SQLite, at each commit.
     assert events == [
         ("fsync", f"{journal.path}/blobs/.{blob.name}.tmp"),
         ("replace", str(blob)),
         ("fsync", f"{journal.path}/blobs"),
-        ("fsync", f"{run}/.state.json.tmp"),
-        ("replace", state),
-        ("fsync", run),
         ("fsync", tmp),
         ("replace", f"{svc}/app.py"),
         ("fsync", svc),
-        ("fsync", f"{run}/.state.json.tmp"),
-        ("replace", state),
-        ("fsync", run),
     ]
+    assert journal.entries()[0]["state"] == "done"
+    db = sqlite3.connect(journal.path / "state.db")
+    assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    db.close()
 
 
 # ---- refusals ----------------------------------------------------------------------------------------
@@ -497,7 +497,7 @@ def test_state_records_steps_statuses_and_entries(tmp_path: Path) -> None:
     journal.set_service_status("svc-a", "failed")
     journal.set_status("failed")
 
-    state = json.loads((journal.path / "state.json").read_text())
+    state = Journal.open(fleet, journal.run_id).state()  # a fresh handle reads what is on disk
     assert state == journal.state()
     assert state["run_id"] == journal.run_id and state["fleet_root"] == str(fleet.resolve())
     assert state["meta"] == {"command": "upgrade", "options": {"jobs": 4}} and state["status"] == "failed"

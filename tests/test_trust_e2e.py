@@ -26,6 +26,7 @@ from fleetshift import verify
 from fleetshift.cli import app
 from fleetshift.config import FleetConfig
 from fleetshift.discover import discover
+from fleetshift.journal import read_state
 from fleetshift.model import Project, RunState, TestCommand
 
 pytestmark = pytest.mark.slow
@@ -335,7 +336,7 @@ def test_a_baseline_that_cannot_run_is_unverifiable_and_nothing_is_applied(fleet
 
 
 def state_of(root: Path, name: str) -> dict[str, Any]:
-    return json.loads((run_dir(root) / "state.json").read_text())["services"][name]
+    return read_state(run_dir(root))["services"][name]
 
 
 def test_each_way_of_not_running_is_told_apart(fleet_run: Any) -> None:

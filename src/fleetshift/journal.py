@@ -1,19 +1,24 @@
-"""The only writer of fleet files: content-addressed backups, atomic writes, a run state file, exact rollback.
+"""The only writer of fleet files: content-addressed backups, atomic writes, a transactional run state, exact rollback.
 
-A run lives in `<fleet>/.fleetshift/runs/<run-id>/`: `state.json` (the authority: run status, per-service
-step statuses and every file entry), `blobs/<sha256>` (the bytes of each file before it was written) and
-`journal.jsonl` (an append-only event log for people). Every write goes backup -> intent -> atomic replace
--> done, each step durable before the next, so a crash at any point leaves a state that `rollback` finishes.
+A run lives in `<fleet>/.fleetshift/runs/<run-id>/`: `state.db` (the authority: an SQLite database in WAL mode
+with synchronous=FULL holding the run status, per-service statuses and steps, every file entry and every
+rollback), `blobs/<sha256>` (the bytes of each file before it was written) and `journal.jsonl` (an append-only
+event log for people). Every change of state is one transaction, so a step costs the same in a run of ten
+services or of ten thousand, and another process (`status --watch`) reads a consistent snapshot while a run
+writes. Every write goes backup -> intent (committed) -> atomic replace -> done (committed), each step durable
+before the next, so a crash at any point, even inside a transaction, leaves a state that `rollback` finishes.
+A run folder written by an earlier release (`state.json`) is converted to `state.db` when it is opened.
+`<fleet>/.fleetshift/lock` lets one command at a time write to a fleet (see `FleetLock`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import datetime as dt
 import json
 import os
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -45,6 +50,9 @@ STATE_DIR = ".fleetshift"
 RUN_STATUSES = frozenset(RunStatus) - {RunStatus.AWAITING_APPROVAL}
 STEP_STATUSES = frozenset(StepStatus)
 CRASH_ENV = "FLEETSHIFT_TEST_CRASH_AT"
+PAUSE_ENV = "FLEETSHIFT_TEST_PAUSE_AT"
+STATE_DB = "state.db"
+LEGACY_STATE = "state.json"
 
 # Entry states: "intent" (recorded, replace may or may not have happened), "done", "rolled-back",
 # "abandoned" (an intent whose replace provably never happened).
@@ -54,18 +62,33 @@ _FORMAT = 1
 _checkpoints = 0
 
 
-def _checkpoint() -> None:
-    """Count an internal step; with FLEETSHIFT_TEST_CRASH_AT=<n> the process dies at the n-th (tests only)."""
+_paused: dict[str, int] = {}
+
+
+def _checkpoint(label: str = "") -> None:
+    """Count an internal step; with FLEETSHIFT_TEST_CRASH_AT=<n> the process dies at the n-th, with
+    FLEETSHIFT_TEST_PAUSE_AT=<label>@<k> it says so on stderr and waits (to be killed) at the k-th step named
+    `label` (tests only)."""
     global _checkpoints
     _checkpoints += 1
     at = os.environ.get(CRASH_ENV)
     if at and int(at) == _checkpoints:
         os._exit(137)
+    pause = os.environ.get(PAUSE_ENV)
+    if pause and label and pause.partition("@")[0] == label:
+        _paused[label] = _paused.get(label, 0) + 1
+        if _paused[label] == int(pause.partition("@")[2] or 1):
+            os.write(2, f"paused at {pause}\n".encode())
+            time.sleep(600)
 
 
 def checkpoints_passed() -> int:
     """How many internal checkpoints this process has passed (lets tests enumerate crash points)."""
     return _checkpoints
+
+
+def _replace_step() -> None:
+    _checkpoint("replace")
 
 
 class JournalError(Exception):
@@ -231,6 +254,74 @@ def _new_run_id(runs_dir: Path) -> str:
         return run_id
 
 
+_SCHEMA = """
+CREATE TABLE run (id INTEGER PRIMARY KEY CHECK (id = 1), format INTEGER NOT NULL, run_id TEXT NOT NULL,
+    created TEXT NOT NULL, updated TEXT NOT NULL, fleet_root TEXT NOT NULL, meta TEXT NOT NULL, status TEXT NOT NULL,
+    next_seq INTEGER NOT NULL);
+CREATE TABLE services (name TEXT PRIMARY KEY, status TEXT NOT NULL);
+CREATE TABLE steps (service TEXT NOT NULL, step TEXT NOT NULL, status TEXT NOT NULL, detail TEXT NOT NULL,
+    updated TEXT NOT NULL, PRIMARY KEY (service, step));
+CREATE TABLE files (seq INTEGER PRIMARY KEY, service TEXT NOT NULL, path TEXT NOT NULL, before TEXT NOT NULL,
+    after TEXT NOT NULL, before_mode INTEGER, after_mode INTEGER, recipes TEXT NOT NULL, created_dirs TEXT NOT NULL,
+    state TEXT NOT NULL, time TEXT NOT NULL);
+CREATE INDEX files_state ON files (state);
+CREATE INDEX files_service ON files (service);
+CREATE INDEX files_path ON files (path);
+CREATE TABLE rollbacks (id INTEGER PRIMARY KEY, record TEXT NOT NULL);
+"""
+_FILE_COLUMNS = ("seq", "service", "path", "before", "after", "before_mode", "after_mode", "recipes", "created_dirs",
+                 "state", "time")
+_FILE_SELECT = "SELECT " + ", ".join(_FILE_COLUMNS) + " FROM files"
+
+
+def _entry(row: Sequence[Any]) -> dict[str, Any]:
+    """A file entry (with its service) from a row of `files`."""
+    e = dict(zip(_FILE_COLUMNS, row, strict=True))
+    e["recipes"] = json.loads(e["recipes"])
+    e["created_dirs"] = json.loads(e["created_dirs"])
+    return e
+
+
+def _create_db(path: Path, state: dict[str, Any]) -> None:
+    """Write a new state database holding `state` (the JSON layout) at `path`, through a temp file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    db = sqlite3.connect(tmp, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode=DELETE")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("BEGIN")
+        for stmt in _SCHEMA.split(";"):
+            if stmt.strip():
+                db.execute(stmt)
+        db.execute(
+            "INSERT INTO run VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (state.get("format", _FORMAT), state["run_id"], state["created"], state.get("updated", state["created"]),
+             state["fleet_root"], json.dumps(state.get("meta", {})), state["status"], state["next_seq"]),
+        )
+        for name, svc in state.get("services", {}).items():
+            db.execute("INSERT INTO services VALUES (?, ?)", (name, svc["status"]))
+            for step, info in svc.get("steps", {}).items():
+                db.execute("INSERT INTO steps VALUES (?, ?, ?, ?, ?)",
+                           (name, step, info["status"], info.get("detail", ""), info.get("updated", "")))
+            for e in svc.get("files", []):
+                db.execute(
+                    "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (e["seq"], name, e["path"], e["before"], e["after"], e["before_mode"], e["after_mode"],
+                     json.dumps(e["recipes"]), json.dumps(e["created_dirs"]), e["state"], e["time"]),
+                )
+        for record in state.get("rollbacks", []):
+            db.execute("INSERT INTO rollbacks (record) VALUES (?)", (json.dumps(record),))
+        db.execute("COMMIT")
+    finally:
+        db.close()
+    _checkpoint()
+    os.replace(tmp, path)
+    _checkpoint()
+    fsync_dir(path.parent)
+
+
 class Journal:
     """One run's journal; every write of a fleet file goes through `write`, and `rollback` undoes them exactly."""
 
@@ -238,20 +329,34 @@ class Journal:
         self.fleet_root = Path(fleet_root).resolve()
         self.run_id = run_id
         self.path = self.fleet_root / STATE_DIR / "runs" / run_id
-        self._state_file = self.path / "state.json"
+        self._db_file = self.path / STATE_DB
         self._blobs = BlobStore(self.path / "blobs", _checkpoint)
         self._thread_lock = threading.RLock()
         self._depth = 0
+        self._db: sqlite3.Connection | None = None
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
+    def close(self) -> None:
+        """Close the state database (it is opened again on the next use)."""
+        with self._thread_lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
 
     # ---- runs ---------------------------------------------------------------------------------------
 
     @staticmethod
     def runs(fleet_root: Path) -> list[str]:
-        """Run ids of the fleet, oldest first (runs whose state file was never written are ignored)."""
+        """Run ids of the fleet, oldest first (runs whose state was never written are ignored)."""
         runs_dir = Path(fleet_root) / STATE_DIR / "runs"
         if not runs_dir.is_dir():
             return []
-        return sorted(p.name for p in runs_dir.iterdir() if (p / "state.json").is_file())
+        return sorted(
+            p.name for p in runs_dir.iterdir() if (p / STATE_DB).is_file() or (p / LEGACY_STATE).is_file()
+        )
 
     @classmethod
     def start(cls, fleet_root: Path, meta: dict[str, Any] | None = None) -> Journal:
@@ -283,11 +388,9 @@ class Journal:
             "meta": meta,
             "status": RunStatus.RUNNING,
             "next_seq": 1,
-            "services": {},
-            "rollbacks": [],
         }
         with journal._locked():
-            journal._save(state)
+            _create_db(journal._db_file, state)
         fsync_dir(runs_dir)
         journal._log({"event": "start", "meta": state["meta"]})
         return journal
@@ -311,44 +414,94 @@ class Journal:
     # ---- state --------------------------------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:
-        """A copy of the run's state as recorded on disk."""
-        with self._locked():
-            return self._load()
+        """The run's state as recorded on disk (one consistent snapshot, even while another process writes)."""
+        with self._thread_lock:
+            db = self._conn()
+            db.execute("BEGIN")
+            try:
+                run = db.execute(
+                    "SELECT format, run_id, created, updated, fleet_root, meta, status, next_seq FROM run"
+                ).fetchone()
+                if run is None:
+                    raise JournalError(f"state database {self._db_file} is damaged: it has no run record")
+                services: dict[str, Any] = {
+                    name: {"status": status, "steps": {}, "files": []}
+                    for name, status in db.execute("SELECT name, status FROM services ORDER BY rowid")
+                }
+                for service, step, status, detail, updated in db.execute(
+                    "SELECT service, step, status, detail, updated FROM steps ORDER BY rowid"
+                ):
+                    services.setdefault(service, {"status": ServiceStatus.RUNNING, "steps": {}, "files": []})
+                    services[service]["steps"][step] = {"status": status, "detail": detail, "updated": updated}
+                for row in db.execute(_FILE_SELECT + " ORDER BY seq"):
+                    e = _entry(row)
+                    services[e.pop("service")]["files"].append(e)
+                rollbacks = [json.loads(r) for (r,) in db.execute("SELECT record FROM rollbacks ORDER BY id")]
+            finally:
+                db.execute("COMMIT")
+        keys = ("format", "run_id", "created", "updated", "fleet_root", "meta", "status", "next_seq")
+        state = dict(zip(keys, run, strict=True))
+        state["meta"] = json.loads(state["meta"])
+        state["services"] = services
+        state["rollbacks"] = rollbacks
+        return state
+
+    def status(self) -> str:
+        """The run's status."""
+        with self._thread_lock:
+            row = self._conn().execute("SELECT status FROM run").fetchone()
+        return str(row[0])
+
+    def service_status(self, service: str) -> str | None:
+        """One service's recorded status (None when the run has not reached it); costs the same for any fleet."""
+        with self._thread_lock:
+            row = self._conn().execute("SELECT status FROM services WHERE name = ?", (service,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def service_statuses(self) -> dict[str, str]:
+        """Every recorded service's status, by name."""
+        with self._thread_lock:
+            return dict(self._conn().execute("SELECT name, status FROM services ORDER BY rowid").fetchall())
 
     def set_status(self, status: str) -> None:
         """Set the run's status (running, completed, failed, rolled-back, interrupted)."""
         if status not in RUN_STATUSES:
             raise JournalError(f"unknown run status {status!r}; use one of {sorted(RUN_STATUSES)}")
-        with self._locked():
-            state = self._load()
-            state["status"] = status
-            self._save(state)
+        with self._locked(), self._tx() as db:
+            db.execute("UPDATE run SET status = ?", (str(status),))
         self._log({"event": "status", "status": status})
 
     def set_service_status(self, service: str, status: str) -> None:
         """Set one service's status (free-form, e.g. running, passed, failed, skipped, rolled-back)."""
         if not status:
             raise JournalError(f"empty status for service {service!r}")
-        with self._locked():
-            state = self._load()
-            self._service(state, service)["status"] = status
-            self._save(state)
+        with self._locked(), self._tx() as db:
+            self._service(db, service)
+            db.execute("UPDATE services SET status = ? WHERE name = ?", (str(status), service))
         self._log({"event": "service-status", "service": service, "status": status})
 
     def set_step(self, service: str, step: str, status: str, detail: str = "") -> None:
         """Record the status of one step (e.g. "rewrite", "verify") of a service, durably."""
         if status not in STEP_STATUSES:
             raise JournalError(f"unknown step status {status!r}; use one of {sorted(STEP_STATUSES)}")
-        with self._locked():
-            state = self._load()
-            steps = self._service(state, service)["steps"]
-            steps[step] = {"status": status, "detail": detail, "updated": _now()}
-            self._save(state)
+        with self._locked(), self._tx() as db:
+            self._service(db, service)
+            db.execute(
+                "INSERT INTO steps VALUES (?, ?, ?, ?, ?) ON CONFLICT (service, step) DO UPDATE SET "
+                "status = excluded.status, detail = excluded.detail, updated = excluded.updated",
+                (service, step, str(status), detail, _now()),
+            )
         self._log({"event": "step", "service": service, "step": step, "status": status, "detail": detail})
 
     def entries(self, service: str | None = None) -> list[dict[str, Any]]:
         """The file entries of the run (or of one service), in write order."""
-        return _entries(self.state(), service)
+        with self._thread_lock:
+            db = self._conn()
+            if service is None:
+                rows = db.execute(_FILE_SELECT + " ORDER BY seq").fetchall()
+            else:
+                rows = db.execute(_FILE_SELECT + " WHERE service = ? ORDER BY seq", (service,)).fetchall()
+        return [_entry(r) for r in rows]
 
     # ---- write --------------------------------------------------------------------------------------
 
@@ -370,10 +523,9 @@ class Journal:
             raise TypeError(f"{rel}: new content must be bytes (or None to delete), not {type(new).__name__}")
         path = self.fleet_root / rel
         with self._locked():
-            state = self._load()
-            self._recover(state)
+            self._settle()
             try:
-                entry = self._record_intent(state, service, rel, new, recipes, expect)
+                entry = self._record_intent(service, rel, new, recipes, expect)
             except OSError as exc:
                 raise JournalError(
                     f"cannot back up {rel}: {exc.strerror or exc}; nothing was written"
@@ -389,18 +541,16 @@ class Journal:
                     for d in entry["created_dirs"]:
                         (self.fleet_root / d).mkdir(exist_ok=True)
                         fsync_dir((self.fleet_root / d).parent)
-                    atomic_write(path, new, entry["after_mode"], self._tmp(path, entry["seq"]), _checkpoint)
+                    atomic_write(path, new, entry["after_mode"], self._tmp(path, entry["seq"]), _replace_step)
             except OSError as exc:
-                self._recover(state)
-                self._save(state)
+                self._settle()
                 raise JournalError(f"cannot write {rel}: {exc.strerror or exc}") from exc
-            entry["state"] = "done"
-            self._save(state)
+            with self._tx("done") as db:
+                db.execute("UPDATE files SET state = 'done' WHERE seq = ?", (entry["seq"],))
         self._log({"event": "done", "service": service, "seq": entry["seq"], "path": rel})
 
     def _record_intent(
         self,
-        state: dict[str, Any],
         service: str,
         rel: str,
         new: bytes | None,
@@ -426,22 +576,27 @@ class Journal:
         if old is not None:
             self._blobs.store(before, old)
         _checkpoint()
-        seq = state["next_seq"]
-        state["next_seq"] = seq + 1
-        entry = {
-            "seq": seq,
-            "path": rel,
-            "before": before,
-            "after": after,
-            "before_mode": old_mode,
-            "after_mode": None if new is None else (old_mode if old_mode is not None else CREATE_MODE),
-            "recipes": list(recipes),
-            "created_dirs": [] if new is None else missing_dirs(self.fleet_root, path.parent),
-            "state": "intent",
-            "time": _now(),
-        }
-        self._service(state, service)["files"].append(entry)
-        self._save(state)
+        with self._tx("intent") as db:
+            self._service(db, service)
+            (seq,) = db.execute("SELECT next_seq FROM run").fetchone()
+            db.execute("UPDATE run SET next_seq = ?", (seq + 1,))
+            entry = {
+                "seq": seq,
+                "path": rel,
+                "before": before,
+                "after": after,
+                "before_mode": old_mode,
+                "after_mode": None if new is None else (old_mode if old_mode is not None else CREATE_MODE),
+                "recipes": list(recipes),
+                "created_dirs": [] if new is None else missing_dirs(self.fleet_root, path.parent),
+                "state": "intent",
+                "time": _now(),
+            }
+            db.execute(
+                "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (seq, service, rel, before, after, entry["before_mode"], entry["after_mode"],
+                 json.dumps(entry["recipes"]), json.dumps(entry["created_dirs"]), "intent", entry["time"]),
+            )
         self._log({"event": "intent", "service": service, **entry})
         return entry
 
@@ -449,11 +604,9 @@ class Journal:
         """Settle intents left by a crashed process (done if the new bytes landed, else abandoned); mark the
         run interrupted if it was running. Returns the paths whose intent was left unsettled (edited since)."""
         with self._locked():
-            state = self._load()
-            unsettled = self._recover(state)
-            if state["status"] == RunStatus.RUNNING:
-                state["status"] = RunStatus.INTERRUPTED
-            self._save(state)
+            unsettled = self._settle()
+            with self._tx() as db:
+                db.execute("UPDATE run SET status = ? WHERE status = ?", (RunStatus.INTERRUPTED, RunStatus.RUNNING))
         return unsettled
 
     # ---- rollback -----------------------------------------------------------------------------------
@@ -470,21 +623,28 @@ class Journal:
         skipped: list[tuple[str, str]] = []
         conflicts: list[str] = []
         with self._locked():
-            state = self._load()
-            if service is not None and service not in state["services"]:
-                known = ", ".join(sorted(state["services"])) or "none"
+            db = self._conn()
+            names = [n for (n,) in db.execute("SELECT name FROM services ORDER BY rowid")]
+            if service is not None and service not in names:
+                known = ", ".join(sorted(names)) or "none"
                 raise JournalError(f"run {self.run_id} has no service {service!r} (services: {known})")
-            self._recover(state)
+            self._settle()
+            if service is None:
+                rows = db.execute(_FILE_SELECT + " ORDER BY seq").fetchall()
+            else:  # every write to a file this service wrote (another service may have written it too)
+                rows = db.execute(
+                    _FILE_SELECT + " WHERE path IN (SELECT path FROM files WHERE service = ?) ORDER BY seq", (service,)
+                ).fetchall()
             chains: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-            for name, svc in state["services"].items():
-                for entry in svc["files"]:
-                    if entry["state"] in _LIVE:
-                        chains.setdefault(entry["path"], []).append((name, entry))
-            for chain in chains.values():
-                chain.sort(key=lambda se: se[1]["seq"])
+            for row in rows:
+                entry = _entry(row)
+                if entry["state"] in _LIVE:
+                    chains.setdefault(entry["path"], []).append((entry["service"], entry))
             created_dirs = {
-                d for svc in state["services"].values() for e in svc["files"] for d in e["created_dirs"]
+                d for (dirs,) in db.execute("SELECT created_dirs FROM files WHERE created_dirs != '[]'")
+                for d in json.loads(dirs)
             }
+            rolled: list[int] = []
             # Latest writes first, so files leave a created folder before the folder itself goes.
             for rel, chain in sorted(chains.items(), key=lambda kv: -kv[1][-1][1]["seq"]):
                 reason = _out_of_scope(chain, service, recipe)
@@ -498,37 +658,36 @@ class Journal:
                     conflicts.append(rel)
                 elif outcome in ("restored", "removed"):
                     (restored if outcome == "restored" else removed).append(rel)
-                    for _, entry in chain:
-                        entry["state"] = "rolled-back"
+                    rolled.extend(e["seq"] for _, e in chain)
                 else:
                     skipped.append((rel, outcome))
             clean = not conflicts and not skipped
-            if recipe is None and clean:
-                scope = [service] if service is not None else list(state["services"])
-                for name in scope:
-                    state["services"][name]["status"] = ServiceStatus.ROLLED_BACK
-                if service is None:
-                    state["status"] = RunStatus.ROLLED_BACK
             report = RollbackReport(
                 tuple(sorted(restored)),
                 tuple(sorted(removed)),
                 tuple(sorted(skipped)),
                 tuple(sorted(conflicts)),
             )
-            state["rollbacks"].append(
-                {
-                    "time": _now(),
-                    "service": service,
-                    "recipe": recipe,
-                    "force": force,
-                    "restored": len(restored),
-                    "removed": len(removed),
-                    "skipped": len(skipped),
-                    "conflicts": list(report.conflicts),
-                }
-            )
-            self._save(state)
-        self._log({"event": "rollback", **state["rollbacks"][-1]})
+            record = {
+                "time": _now(),
+                "service": service,
+                "recipe": recipe,
+                "force": force,
+                "restored": len(restored),
+                "removed": len(removed),
+                "skipped": len(skipped),
+                "conflicts": list(report.conflicts),
+            }
+            with self._tx() as db:
+                db.executemany("UPDATE files SET state = 'rolled-back' WHERE seq = ?", [(s,) for s in rolled])
+                if recipe is None and clean:
+                    if service is not None:
+                        db.execute("UPDATE services SET status = ? WHERE name = ?", (ServiceStatus.ROLLED_BACK, service))
+                    else:
+                        db.execute("UPDATE services SET status = ?", (ServiceStatus.ROLLED_BACK,))
+                        db.execute("UPDATE run SET status = ?", (RunStatus.ROLLED_BACK,))
+                db.execute("INSERT INTO rollbacks (record) VALUES (?)", (json.dumps(record),))
+        self._log({"event": "rollback", **record})
         return report
 
     def _restore(self, rel: str, chain: list[dict[str, Any]], force: bool, created_dirs: set[str]) -> str:
@@ -569,7 +728,8 @@ class Journal:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        """Hold the run's lock (threads of this process and other processes alike)."""
+        """Hold the run's lock (threads of this process and other processes alike) for a write that spans
+        several transactions (backup, intent, replace, done)."""
         with self._thread_lock:
             if self._depth or fcntl is None:
                 self._depth += 1
@@ -591,33 +751,65 @@ class Journal:
             finally:
                 os.close(fd)
 
-    def _load(self) -> dict[str, Any]:
+    def _conn(self) -> sqlite3.Connection:
+        """The run's state database (WAL, synchronous=FULL), opened once per handle; a run folder in the JSON
+        layout of earlier releases is converted first."""
+        if self._db is not None:
+            return self._db
+        if not self._db_file.is_file():
+            self._migrate()
         try:
-            return json.loads(self._state_file.read_bytes())
-        except FileNotFoundError:
-            raise JournalError(f"run {self.run_id} has no state file at {self._state_file}") from None
-        except ValueError as exc:
-            raise JournalError(f"state file {self._state_file} is damaged: {exc}") from exc
+            db = sqlite3.connect(self._db_file, timeout=60, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+        except sqlite3.Error as exc:
+            raise JournalError(f"state database {self._db_file} cannot be opened: {exc}") from exc
+        self._db = db
+        return db
 
-    def _save(self, state: dict[str, Any]) -> None:
-        state["updated"] = _now()
-        data = json.dumps(state).encode() + b"\n"  # no indent: the C encoder is ~10x faster
-        atomic_write(self._state_file, data, 0o644, self.path / ".state.json.tmp", _checkpoint)
+    def _migrate(self) -> None:
+        """Convert `state.json` (the layout of earlier releases) to the state database; the JSON file is kept."""
+        legacy = self.path / LEGACY_STATE
+        if not legacy.is_file():
+            raise JournalError(f"run {self.run_id} has no state at {self._db_file}")
+        with self._locked():
+            if self._db_file.is_file():
+                return
+            try:
+                _create_db(self._db_file, json.loads(legacy.read_bytes()))
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                raise JournalError(
+                    f"state file {legacy} (the JSON layout of an earlier fleetshift) cannot be read ({exc}); "
+                    f"roll it back with the fleetshift release that wrote it, or remove the folder {self.path}"
+                ) from exc
+
+    @contextlib.contextmanager
+    def _tx(self, name: str = "state") -> Iterator[sqlite3.Connection]:
+        """One durable transaction: all of it is on disk after the block, or none of it."""
+        db = self._conn()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+            db.execute("UPDATE run SET updated = ?", (_now(),))
+            _checkpoint(f"{name}:open")  # dying here leaves the transaction uncommitted: none of it happened
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        _checkpoint(f"{name}:committed")
 
     def _log(self, event: dict[str, Any]) -> None:
-        """Append one event to journal.jsonl (informational; state.json is the authority)."""
+        """Append one event to journal.jsonl (informational; the state database is the authority)."""
         line = json.dumps({"time": _now(), **event}) + "\n"
         with contextlib.suppress(OSError), open(self.path / "journal.jsonl", "a", encoding="utf-8") as fh:
             fh.write(line)
 
     @staticmethod
-    def _service(state: dict[str, Any], service: str) -> dict[str, Any]:
+    def _service(db: sqlite3.Connection, service: str) -> None:
         if not service:
             raise JournalError("a service name is required")
-        services = state["services"]
-        if service not in services:
-            services[service] = {"status": ServiceStatus.RUNNING, "steps": {}, "files": []}
-        return services[service]
+        db.execute("INSERT OR IGNORE INTO services VALUES (?, ?)", (service, ServiceStatus.RUNNING))
 
     def _check_rel(self, rel: str) -> str:
         raw = str(rel).replace(os.sep, "/")
@@ -640,35 +832,48 @@ class Journal:
     def _tmp(self, path: Path, token: object) -> Path:
         return tmp_path(path, self.run_id, token)
 
-    def _recover(self, state: dict[str, Any]) -> list[str]:
-        """Settle intents of crashed writers (the lock is held, so no intent is in progress). Mutates `state`."""
+    def _settle(self) -> list[str]:
+        """Settle intents of crashed writers (the lock is held, so no intent is in progress): done if the new
+        bytes landed, abandoned if the old ones are still there. Returns the paths left unsettled."""
         unsettled: list[str] = []
-        for svc in state["services"].values():
-            for entry in svc["files"]:
-                if entry["state"] != "intent":
-                    continue
-                path = self.fleet_root / entry["path"]
-                with contextlib.suppress(FileNotFoundError):
-                    self._tmp(path, entry["seq"]).unlink()
-                current = current_state(path)[0]
-                if current == entry["after"]:
-                    entry["state"] = "done"
-                elif current == entry["before"]:
-                    entry["state"] = "abandoned"
-                    prune_dirs(self.fleet_root, entry["path"], set(entry["created_dirs"]))
-                else:
-                    unsettled.append(entry["path"])
+        db = self._conn()
+        rows = db.execute(_FILE_SELECT + " WHERE state = 'intent' ORDER BY seq").fetchall()
+        if not rows:
+            return unsettled
+        changes: list[tuple[str, int]] = []
+        for row in rows:
+            entry = _entry(row)
+            path = self.fleet_root / entry["path"]
+            with contextlib.suppress(FileNotFoundError):
+                self._tmp(path, entry["seq"]).unlink()
+            current = current_state(path)[0]
+            if current == entry["after"]:
+                changes.append(("done", entry["seq"]))
+            elif current == entry["before"]:
+                changes.append(("abandoned", entry["seq"]))
+                prune_dirs(self.fleet_root, entry["path"], set(entry["created_dirs"]))
+            else:
+                unsettled.append(entry["path"])
+        if changes:
+            with self._tx() as tx:
+                tx.executemany("UPDATE files SET state = ? WHERE seq = ?", changes)
         return unsettled
 
 
-def _entries(state: dict[str, Any], service: str | None) -> list[dict[str, Any]]:
-    out = [
-        {"service": name, **entry}
-        for name, svc in state["services"].items()
-        if service is None or name == service
-        for entry in svc["files"]
-    ]
-    return copy.deepcopy(sorted(out, key=lambda e: e["seq"]))
+def read_state(run_dir: Path) -> dict[str, Any]:
+    """The state of the run whose folder is `run_dir` (`<fleet>/.fleetshift/runs/<run-id>`), read without a lock."""
+    run_dir = Path(run_dir).resolve()
+    legacy = run_dir / LEGACY_STATE
+    if not (run_dir / STATE_DB).is_file() and legacy.is_file():  # an earlier release's layout: read as it is
+        try:
+            return json.loads(legacy.read_bytes())
+        except ValueError as exc:
+            raise JournalError(f"state file {legacy} is damaged: {exc}") from exc
+    journal = Journal(run_dir.parents[2], run_dir.name)
+    try:
+        return journal.state()
+    finally:
+        journal.close()
 
 
 def _out_of_scope(

@@ -129,8 +129,7 @@ class Campaign:
     # ---- the run --------------------------------------------------------------------------------
 
     def run(self) -> RunOutcome:
-        state = self.journal.state()
-        done = {n for n, s in state["services"].items() if ServiceStatus.of(s.get("status")).done}
+        done = {n for n, s in self.journal.service_statuses().items() if ServiceStatus.of(s).done}
         env = {"RUN_ID": self.journal.run_id, "FLEET_ROOT": str(self.root), "RUN_DIR": str(self.run_dir)}
         if not self.resumed:
             res = self.hooks.run("before_run", cwd=self.root, **{k.lower(): v for k, v in env.items()})
@@ -205,7 +204,7 @@ class Campaign:
     # ---- one service ----------------------------------------------------------------------------
 
     def _status(self, service: str) -> ServiceStatus:
-        return ServiceStatus.of(self.journal.state()["services"].get(service, {}).get("status"))
+        return ServiceStatus.of(self.journal.service_status(service))
 
     def _timeout(self, service: Service) -> float:
         return self.config.options(service.name, service.path).timeout or self.config.step_timeout
@@ -239,7 +238,7 @@ class Campaign:
         if not services:
             return
         # Waiting for its turn is "pending"; the entry a step's record creates would say "running".
-        recorded = self.journal.state()["services"]
+        recorded = self.journal.service_statuses()
         for sp in services:
             if sp.service not in recorded:
                 self.journal.set_service_status(sp.service, ServiceStatus.PENDING)

@@ -1,6 +1,6 @@
 """Run results: `results.json` and the Markdown reports, built only from what the run folder holds.
 
-The run folder (`.fleetshift/runs/<id>/`) has `state.json` (journal), `verdicts/<service>.json` and
+The run folder (`.fleetshift/runs/<id>/`) has `state.db` (the journal's state), `verdicts/<service>.json` and
 `findings/<service>.json`; the plan snapshot is in the state's meta. Reading files, not live objects,
 lets `status`, `resume` and a crashed run all produce the same reports.
 
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from fleetshift.fsutil import replace_file
+from fleetshift.journal import read_state
 from fleetshift.report.html import render
 
 REPORT_FILES = ("results.json", "execution-report.md", "test-report.md", "residual-work.md", "report.html")
@@ -108,7 +109,7 @@ def _where(d: dict[str, Any]) -> dict[str, Any]:
 
 def build_results(run_dir: Path) -> dict[str, Any]:
     """The results record of a run, per service and summarised by phase, priority and migration."""
-    state = json.loads((run_dir / "state.json").read_text("utf-8"))
+    state = read_state(run_dir)
     meta = state.get("meta", {})
     plan: dict[str, dict[str, Any]] = meta.get("plan", {})
     verdicts = _load_dir(run_dir / "verdicts")

@@ -1,0 +1,131 @@
+"""The journal's state database: a process killed with SIGKILL inside a commit (between the intent and the
+replace, in the middle of a transaction) loses nothing and rollback restores exact bytes; another process reads
+a consistent state while a run writes; a run folder in the JSON layout of earlier releases is converted."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_journal import CRLF, PLAN, fleet_copy, make_fleet, snapshot, start_many
+
+from fleetshift.journal import PAUSE_ENV, Journal, JournalError
+
+WORKER = str(Path(__file__).with_name("test_journal.py"))
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+
+def paused_writer(fleet: Path, at: str) -> subprocess.Popen[bytes]:
+    """Start the PLAN writer in a child process and return once it waits at checkpoint `at`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLEETSHIFT_TEST")}
+    env[PAUSE_ENV] = at
+    proc = subprocess.Popen([sys.executable, WORKER, "write", str(fleet), "--no-fsync"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    assert line == f"paused at {at}\n".encode(), (line, proc.stderr.read())
+    return proc
+
+
+# The second write of PLAN replaces svc-a/data.bin; "replace" is passed twice per write (temp durable, replaced).
+SECOND = PLAN[1]
+CASES = [
+    # (where the child is killed, entries the other process sees, state of the second entry, file replaced?)
+    ("intent:open@2", 1, None, False),  # inside the intent's transaction: not committed, as if never begun
+    ("intent:committed@2", 2, "intent", False),  # the intent is durable, the file not yet touched
+    ("replace@3", 2, "intent", False),  # between the intent record and the replace (temp file written)
+    ("replace@4", 2, "intent", True),  # replaced, "done" not yet recorded
+    ("done:open@2", 2, "intent", True),  # inside the "done" transaction
+    ("done:committed@2", 2, "done", True),
+]
+
+
+@pytest.mark.parametrize(("at", "count", "second", "replaced"), CASES, ids=[c[0] for c in CASES])
+def test_sigkill_inside_a_commit_loses_nothing(tmp_path: Path, at: str, count: int, second: str | None,
+                                               replaced: bool) -> None:
+    original_fleet = make_fleet(tmp_path / "original")
+    original = snapshot(original_fleet)
+    fleet = fleet_copy(tmp_path, "fleet", original_fleet)
+    proc = paused_writer(fleet, at)
+    try:
+        # Another process reads while the writer holds the run: a consistent, committed state.
+        entries = Journal.open(fleet).entries()
+        assert len(entries) == count, entries
+        if second is not None:
+            assert entries[1]["path"] == SECOND[1] and entries[1]["state"] == second
+        assert ((fleet / SECOND[1]).read_bytes() == SECOND[2]) is replaced
+        status = subprocess.run([sys.executable, "-m", "fleetshift", "status", str(fleet)], capture_output=True,
+                                text=True, timeout=120, env={**os.environ, "PYTHONPATH": SRC})
+        assert status.returncode == 0 and "running" in status.stdout, status.stdout + status.stderr
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+        assert proc.stderr is not None
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+    done = subprocess.run([sys.executable, WORKER, "rollback", str(fleet), "--no-fsync"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert snapshot(fleet) == original, f"killed at {at}: tree differs after rollback"
+    journal = Journal.open(fleet)
+    assert journal.state()["status"] == "rolled-back"
+    assert {e["state"] for e in journal.entries()} <= {"rolled-back", "abandoned"}
+
+
+def test_readers_see_a_consistent_state_while_another_process_writes(tmp_path: Path) -> None:
+    fleet = tmp_path / "fleet"
+    fleet.mkdir()
+    from test_journal import many_files
+
+    many_files(fleet)
+    original = snapshot(fleet)
+    proc = start_many(fleet)
+    reads = 0
+    try:
+        while proc.poll() is None:
+            state = Journal.open(fleet).state()
+            seqs = sorted(e["seq"] for s in state["services"].values() for e in s["files"])
+            assert seqs == list(range(1, len(seqs) + 1)) and state["next_seq"] == len(seqs) + 1
+            assert {e["state"] for s in state["services"].values() for e in s["files"]} <= {"intent", "done"}
+            reads += 1
+    finally:
+        proc.wait(60)
+        assert proc.stdout is not None
+        proc.stdout.close()
+    assert proc.returncode == 0 and reads >= 3
+    assert Journal.open(fleet).rollback().clean and snapshot(fleet) == original
+
+
+def test_a_run_folder_in_the_json_layout_is_converted_and_rolled_back(tmp_path: Path) -> None:
+    fleet = make_fleet(tmp_path / "fleet")
+    original = snapshot(fleet)
+    journal = Journal.start(fleet, {"command": "run"})
+    journal.set_step("svc-a", "rewrite", "done", "2 file(s)")
+    journal.write("svc-a", "svc-a/app.py", b"new\n", ("tenacity",))
+    journal.write("svc-b", "svc-b/new.py", b"x\n", ("aiomqtt",), expect=None)
+    state = journal.state()
+    journal.close()
+    for name in ("state.db", "state.db-wal", "state.db-shm"):
+        (journal.path / name).unlink(missing_ok=True)
+    (journal.path / "state.json").write_text(json.dumps(state))  # as an earlier release left it
+
+    assert Journal.runs(fleet) == [journal.run_id]
+    old = Journal.open(fleet)
+    assert old.state() == state
+    assert (journal.path / "state.db").is_file() and (journal.path / "state.json").is_file()
+    assert old.rollback().clean and snapshot(fleet) == original
+    assert (fleet / "svc-a/app.py").read_bytes() == CRLF
+
+    broken = fleet_copy(tmp_path, "broken", fleet)
+    run = broken / ".fleetshift" / "runs" / journal.run_id
+    shutil.rmtree(run)
+    run.mkdir()
+    (run / "state.json").write_text('{"run_id": ')
+    with pytest.raises(JournalError, match=rf"state file {run}/state.json .*cannot be read.*remove the folder {run}"):
+        Journal.open(broken).state()
