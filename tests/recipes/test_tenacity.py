@@ -1073,4 +1073,73 @@ CASES = [
          targets=T914, name="gated-out-before-9.2.1"),
     Case("empty-wait-chain", "from tenacity import wait_chain\nw = wait_chain()\n", sites=("empty-wait-chain",)),
     Case("empty-wait-chain", "from tenacity import wait_chain, wait_fixed\nw = wait_chain(wait_fixed(1))\n"),
+    # tenacity.iscoroutinefunction (8.2.3/8.3.0 re-exported inspect's; gone from 8.4): a name among others in a
+    # parenthesised import, the module under an alias, an aliased import moved whole
+    Case(
+        "iscoroutinefunction",
+        """\
+        import functools
+
+        import tenacity as tn
+        from tenacity import (
+            AsyncRetrying,
+            iscoroutinefunction,
+            retry,
+        )
+
+
+        def wrap(fn):
+            if iscoroutinefunction(fn):
+                return AsyncRetrying()
+            return retry(fn)
+
+
+        def maybe_async(fn):
+            return fn if tn.iscoroutinefunction(fn) else functools.partial(fn)
+        """,
+        """\
+        import functools
+
+        import tenacity as tn
+        from tenacity import (
+            AsyncRetrying,
+            retry,
+        )
+        import inspect
+        from inspect import iscoroutinefunction
+
+
+        def wrap(fn):
+            if iscoroutinefunction(fn):
+                return AsyncRetrying()
+            return retry(fn)
+
+
+        def maybe_async(fn):
+            return fn if inspect.iscoroutinefunction(fn) else functools.partial(fn)
+        """,
+    ),
+    Case(
+        "iscoroutinefunction",
+        "from tenacity import iscoroutinefunction as is_async\n\nOK = is_async(print)\n",
+        "from inspect import iscoroutinefunction as is_async\n\nOK = is_async(print)\n",
+        name="aliased-import",
+    ),
+    Case(
+        "iscoroutinefunction",
+        "import asyncio\nimport inspect\n\nimport tenacity\n\nA = inspect.iscoroutinefunction(print) or asyncio.iscoroutinefunction(print)\n",
+        name="inspect-already",
+    ),
+    Case(
+        "iscoroutinefunction",
+        "from unittest import mock\n\n\n@mock.patch('tenacity.iscoroutinefunction', return_value=True)\ndef test_x(m):\n    pass\n",
+        findings=("tenacity/iscoroutinefunction",),
+        name="patched",
+    ),
+    Case(
+        "iscoroutinefunction",
+        "import tenacity\n\ninspect = None\nOK = tenacity.iscoroutinefunction(print)\n",
+        findings=("tenacity/iscoroutinefunction",),
+        name="inspect-is-taken",
+    ),
 ]

@@ -325,3 +325,71 @@ def test_patch_targets_naming_the_private_module_are_moved_and_work_on_9(tmp_pat
     for version in ("9.1.2", "9.2.1"):
         outcomes, log = _tests(new_root, uv_env(NEW[version]))
         assert outcomes == dict.fromkeys(every, "PASSED"), f"tenacity {version}\n{log}"
+
+
+# tenacity.iscoroutinefunction: 8.2.3 re-exported inspect's; from 8.4 on the name is gone.
+ISCORO = {
+    "svc/app/dispatch.py": """\
+        import functools
+
+        import tenacity as tn
+        from tenacity import (
+            AsyncRetrying,
+            iscoroutinefunction,
+            stop_after_attempt,
+        )
+
+
+        def retried(fn):
+            if iscoroutinefunction(fn):
+                async def run(*a):
+                    async for attempt in AsyncRetrying(stop=stop_after_attempt(2)):
+                        with attempt:
+                            return await fn(*a)
+                return functools.wraps(fn)(run)
+            return tn.retry(stop=stop_after_attempt(2))(fn)
+
+
+        def kind(fn):
+            return "async" if tn.iscoroutinefunction(fn) else "sync"
+        """,
+    "svc/tests/test_dispatch.py": """\
+        import asyncio
+        import functools
+
+        from app.dispatch import kind, retried
+
+
+        async def fetch():
+            return 1
+
+
+        def compute():
+            return 2
+
+
+        def test_kinds_and_retries():
+            assert kind(fetch) == "async" and kind(compute) == "sync"
+            assert kind(functools.partial(fetch)) == "async"  # inspect's own answer on 3.8+
+            assert asyncio.run(retried(fetch)()) == 1
+            assert retried(compute)() == 2
+        """,
+    "svc/tests/conftest.py": SUITE["svc/tests/conftest.py"],
+}
+
+
+def test_iscoroutinefunction_moves_to_inspect_and_works_on_every_release(tmp_path: Path) -> None:
+    old_files = {p: textwrap.dedent(t) for p, t in ISCORO.items()}
+    old_root = _write(tmp_path / "old", old_files)
+    assert _suite(old_root, uv_env(OLD))[0] == {"test_dispatch": "passed"}
+    outcomes, log = _suite(old_root, uv_env(NEW["9.1.2"]))
+    assert outcomes == {"test_dispatch": "failed"} and "iscoroutinefunction" in log, log
+
+    new_files, findings = rewrite_files("tenacity", old_files)
+    assert findings == []
+    assert "from inspect import iscoroutinefunction" in new_files["svc/app/dispatch.py"]
+    assert "inspect.iscoroutinefunction(fn)" in new_files["svc/app/dispatch.py"]
+    new_root = _write(tmp_path / "new", new_files)
+    for python in (uv_env(OLD), uv_env(NEW["9.1.2"]), uv_env(NEW["9.2.1"])):
+        outcomes, log = _suite(new_root, python)
+        assert outcomes == {"test_dispatch": "passed"}, log
