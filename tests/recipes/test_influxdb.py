@@ -1539,3 +1539,17 @@ CASES += [
     _twin("client-mapping", V3_V2_SETTINGS.replace("url:", "host:").replace("bucket:", "database:"), "v3-client-from-v3-settings"),
     Case("client-mapping", "from influxdb_client_3 import InfluxDBClient3\n\nclient = InfluxDBClient3(**dict(url=URL, token=TOKEN))\n", findings=("client-mapping",), sites=("client-mapping",), name="v3-client-from-dict"),
 ]
+
+
+@pytest.mark.parametrize(
+    ("url", "flagged"),
+    [("config.url", True), ('"http://influxdb:8086"', False), ('"http://influxdb"', False), ("URL", False), ('f"http://{host}"', True)],
+)
+def test_check_lists_the_host_port_findings_the_run_makes(url: str, flagged: bool) -> None:
+    """A v2 `url=` whose port the rewrite cannot see is a [human] host-port site of check and a Finding of the
+    run on the same line; a literal URL is made `scheme://host:port` (http://influxdb -> :80) and says nothing."""
+    source = f'import os\n\nfrom influxdb_client import InfluxDBClient\n\nURL = os.getenv("INFLUX_URL", "http://influxdb:8086")\n\n\ndef make(config, host):\n    return InfluxDBClient(url={url}, token="t")\n'
+    _new, findings = rewrite(R, source, path="svc/app/mod.py")
+    ran = sorted(f.line for f in findings if f.rule == "influxdb3/host-port")
+    checked = sorted(s.line for s in detect(R, source, path="svc/app/mod.py") if s.rule == "influxdb3/host-port")
+    assert ran == checked == ([9] if flagged else [])
