@@ -222,6 +222,19 @@ import pytest
 def client():
     import fleetshift_helpers_not_installed  # noqa: F401
 """
+# tenacity code the migration rewrites (`f.retry.statistics` -> `f.statistics`) in a module no test imports
+STATS = """\
+from tenacity import retry, stop_after_attempt
+
+
+@retry(stop=stop_after_attempt(2))
+def ping():
+    return 1
+
+
+def attempts():
+    return ping.retry.statistics.get("attempt_number")
+"""
 SERVICES = {
     "failedfirst": service("failedfirst", **{"pytest.ini": "[pytest]\naddopts = --failed-first --exitfirst -q\n"}),
     "conftest": service("conftest", **{"conftest.py": CONFTEST_BROKEN}),
@@ -231,6 +244,7 @@ SERVICES = {
     "hang": service("hang", **{"tests/test_hang.py": "import time\n\n\ndef test_hangs():\n    time.sleep(300)\n"}),
     "kept": service("kept", **{"conftest.py": CONFTEST_BROKEN}),
     "allerror": service("allerror", **{"conftest.py": CONFTEST_FIXTURE_BROKEN}),
+    "uncovered": service("uncovered", **{"stats.py": STATS}),
     "behave": {
         "services/behave/requirements.txt": "tenacity==8.2.3\nbehave==1.2.6\n",
         "services/behave/app.py": APP,
@@ -349,6 +363,24 @@ def test_each_way_of_not_running_is_told_apart(fleet_run: Any) -> None:
     assert "not applied even with keep_unverified" in svcs["noinstall"]["reason"]
     assert "did not finish within 25 s" in svcs["hang"]["reason"]
     assert "not one passed" in svcs["allerror"]["reason"] and "fleetshift_helpers_not_installed" in svcs["allerror"]["reason"]
+
+
+def test_a_service_whose_migrated_module_no_test_imports_is_passed_not_covered_everywhere(fleet_run: Any) -> None:
+    root, _, res = fleet_run
+    svc = by_name(root)["uncovered"]
+    assert "services/uncovered/stats.py" in svc["files_changed"], svc
+    assert svc["verdict"] == "passed" and svc["status"] == "passed", svc
+    assert svc["verdict_label"] == "passed, not covered: services/uncovered/stats.py"
+    assert svc["not_covered"] == ["services/uncovered/stats.py"]
+    assert svc["reason"].startswith("passed, not covered: services/uncovered/stats.py (no test that ran imports them)")
+    assert svc["imports_after"] == [{"module": "stats", "status": "passed"}]  # it imports on the new release
+    assert svc["tests"]["after"]["api_check"]["files"] == ["services/uncovered/stats.py"] and not svc["api_regressions"]
+    closing = [line for line in res.output.splitlines() if "service(s) processed" in line][-1]
+    assert "not covered: uncovered)" in closing
+    texts = reports(root)
+    for name in ("execution-report.md", "test-report.md", "report.html"):
+        assert "passed, not covered: services/uncovered/stats.py" in texts[name], name
+    assert "uncovered" in json.loads(texts["results.json"])["summary"]["not_covered_services"][0]["name"]
 
 
 def test_kept_unverified_service_is_migrated_and_labelled_never_passed(fleet_run: Any) -> None:
