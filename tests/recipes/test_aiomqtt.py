@@ -922,3 +922,18 @@ def test_a_plain_paho_service_is_left_out_of_the_aiomqtt_migration(tmp_path) -> 
     assert not [u for u in raw.uses if u.recipe == "aiomqtt"]
     assert not [f for f in inventory.findings if f.rule.startswith("aiomqtt/")]
     assert "aiomqtt/paho-direct" in {s.rule for s in both.sites}
+
+
+def test_the_router_goes_after_the_docstring_of_a_module_without_imports() -> None:
+    import ast
+
+    source = (
+        '"""Doc."""\n\n\nasync def f(client, stack):\n'
+        '    ms = await stack.enter_async_context(client.filtered_messages("a/#"))\n'
+        '    async for m in ms:\n        print(m.topic.split("/"))\n'
+    )
+    got, findings = rewrite(R, source, path="svc/app/x.py")
+    tree = ast.parse(got)
+    assert ast.get_docstring(tree) == "Doc." and findings == []
+    assert [type(n).__name__ for n in tree.body[1:6]] == ["Import", "Import", "Import", "ClassDef", "FunctionDef"]
+    assert 'filtered_messages(client, "a/#")' in got and 'm.topic.value.split("/")' in got

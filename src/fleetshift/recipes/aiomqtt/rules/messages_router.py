@@ -128,6 +128,8 @@ class Fix:
             ),
             default=-1,
         )
+        if last_import < 0 and body and _is_docstring(body[0]):
+            last_import = 0  # no import: the router goes after the module's docstring
         helper = list(cst.parse_module(ROUTER).body)
         helper[0] = helper[0].with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
         if last_import + 1 < len(body):
@@ -144,3 +146,14 @@ class Fix:
         for name in ("asyncio", "contextlib", "weakref"):
             AddImportsVisitor.add_needed_import(context, name)
         return AddImportsVisitor(context).transform_module(module)
+
+
+def _is_docstring(stmt: object) -> bool:
+    import libcst as cst
+
+    return (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Expr)
+        and isinstance(stmt.body[0].value, cst.SimpleString | cst.ConcatenatedString)
+    )
