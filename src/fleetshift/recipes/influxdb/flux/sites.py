@@ -137,8 +137,13 @@ def owned_strings(tree: ast.Module) -> set[tuple[int, int]]:
         ):
             continue
         arg = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "query"), None)
-        values = assigned.get(arg.id, []) if isinstance(arg, ast.Name) else [arg] if arg is not None else []
-        out.update((v.lineno, v.col_offset) for v in values)
+        if arg is None:
+            continue
+        for part in ast.walk(arg):  # the literal, the names it is built from (`WINDOW + "|> ..."`) and theirs
+            if isinstance(part, ast.Name):
+                out.update((v.lineno, v.col_offset) for v in assigned.get(part.id, []))
+            elif isinstance(part, ast.expr):
+                out.add((part.lineno, part.col_offset))
     return out
 
 
