@@ -119,3 +119,39 @@ class Metadata:
         import libcst.metadata
 
         return tuple(getattr(libcst.metadata, n) for n in self.names)
+
+
+class RuleFix:
+    """What a pytest rule's `Fix` starts from: the module's facts, its LibCST imports (`self.imports`), and the
+    findings it reports as (line, rule slug, message). No LibCST here: subclasses import it in their methods."""
+
+    def __init__(self, facts: Facts) -> None:
+        self.facts = facts
+        self.imports: ImportMap = facts.code_imports  # type: ignore[assignment]
+        self.findings: list[tuple[int, str, str]] = []
+
+
+class OuterFunctionFix(RuleFix):
+    """A fix that rewrites functions not nested in another one: `leave_outer_function` gets each of them on
+    the way up as `rewrite_outer` (methods count as outer), with `self.depth` > 0 while inside one."""
+
+    def __init__(self, facts: Facts) -> None:
+        super().__init__(facts)
+        self.depth = 0
+
+    def visit_FunctionDef(self, node: object) -> None:
+        self.depth += 1
+        if self.depth == 1:
+            self.enter_outer(node)
+
+    def leave_FunctionDef(self, original: Any, updated: Any) -> Any:
+        self.depth -= 1
+        return updated if self.depth else self.rewrite_outer(original, updated)
+
+    def enter_outer(self, node: Any) -> None:
+        """Called on the way down into each outer function."""
+
+    def rewrite_outer(self, original: Any, updated: Any) -> Any:
+        """Each outer function on the way up: what it becomes."""
+        return updated
+

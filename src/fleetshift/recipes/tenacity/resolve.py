@@ -454,8 +454,8 @@ def compose_verdict(facts: Facts, node: ast.BinOp, in_retry_kw: bool) -> str | N
     return "human"
 
 
-def compositions(facts: Facts) -> Iterator[tuple[ast.BinOp, str]]:
-    """Every whole `a | b` / `a & b` chain of the module with its verdict ('auto' or 'human')."""
+def compositions(facts: Facts, verdict: str) -> Iterator[ast.BinOp]:
+    """Every whole `a | b` / `a & b` chain of the module with this verdict ('auto' or 'human')."""
     retry_values = {
         id(kw.value) for call in facts.retry_calls() if (kw := keyword(call, "retry")) is not None
     }
@@ -466,6 +466,5 @@ def compositions(facts: Facts) -> Iterator[tuple[ast.BinOp, str]]:
         parent = facts.parents.get(node)
         if isinstance(parent, ast.BinOp) and parent.left is node and type(parent.op) is type(node.op):
             continue  # judged with its whole chain
-        verdict = compose_verdict(facts, node, id(node) in retry_values)
-        if verdict is not None:
-            yield node, verdict
+        if compose_verdict(facts, node, id(node) in retry_values) == verdict:
+            yield node

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from fleetshift.recipes import _pytest_config as pc
 from fleetshift.recipes._ast import dotted
-from fleetshift.recipes.pytest9.facts import Facts, Metadata, Site, const
+from fleetshift.recipes.pytest9.facts import Facts, Metadata, RuleFix, Site, const
 from fleetshift.recipes.pytest9.rules import DEPRECATIONS, WIDE
 from fleetshift.recipes.rule import AUTO, rule
 
@@ -113,15 +113,14 @@ def class_attributes(cls: ast.ClassDef) -> set[str]:
     return safe
 
 
-class Fix:
+class Fix(RuleFix):
     """Make each fixture method `check` found a classmethod below its fixture decorator (self renamed to cls),
     or move its @classmethod below the fixture decorator."""
 
     METADATA_DEPENDENCIES = Metadata("PositionProvider")
 
     def __init__(self, facts: Facts) -> None:
-        assert facts.code_imports is not None
-        self.imports = facts.code_imports
+        super().__init__(facts)
         self.actions = {node.lineno: action for node, _, action, _ in fixture_methods(facts) if action}
 
     def leave_FunctionDef(self, original: cst.FunctionDef, fn: cst.FunctionDef) -> cst.FunctionDef:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from fleetshift.model import Action
 from fleetshift.recipes._ast import keyword
-from fleetshift.recipes.pytest9.facts import Facts, Metadata, Site
+from fleetshift.recipes.pytest9.facts import Facts, Metadata, OuterFunctionFix, Site
 from fleetshift.recipes.pytest9.rules import DEPRECATIONS
 from fleetshift.recipes.pytest9.rules.hook_path_args import renamed
 from fleetshift.recipes.rule import AUTO, rule
@@ -37,30 +37,24 @@ def check(facts: Facts) -> Iterator[Site]:
                 yield node, ""
 
 
-class Fix:
+class Fix(OuterFunctionFix):
     """`fspath=x` becomes `path=pathlib.Path(x)`, or `path=x` for a hook argument hook-path-args renames."""
 
     METADATA_DEPENDENCIES = Metadata("PositionProvider")
 
     def __init__(self, facts: Facts) -> None:
-        self.facts = facts
-        self.findings: list[tuple[int, str, str]] = []
+        super().__init__(facts)
         self.needs_imports: set[str] = set()  # modules the rewritten file must import
-        self.depth = 0
         self.hook_argument: str | None = None  # the renamed py.path argument of the hook we are in
         self.renamed = renamed(facts) if "hook-path-args" in facts.active else {}
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+    def enter_outer(self, node: cst.FunctionDef) -> None:
         from fleetshift.recipes.pytest9.syntax import line
 
-        self.depth += 1
-        if self.depth == 1:
-            self.hook_argument = self.renamed.get(line(self, node))
+        self.hook_argument = self.renamed.get(line(self, node))
 
-    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
-        self.depth -= 1
-        if not self.depth:
-            self.hook_argument = None
+    def rewrite_outer(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        self.hook_argument = None
         return updated
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from fleetshift.recipes._ast import Imports, dotted
-from fleetshift.recipes.pytest9.facts import Facts, Metadata, Site, outer_functions
+from fleetshift.recipes.pytest9.facts import Facts, Metadata, OuterFunctionFix, Site, outer_functions
 from fleetshift.recipes.pytest9.rules import HOOK_ARGS, PATH_ATTRS, PATH_METHODS, PATH_SAFE_CALLS, PY_PATH
 from fleetshift.recipes.rule import AUTO, rule
 
@@ -83,26 +83,22 @@ def _use(node: ast.Name, parents: dict[ast.AST, ast.AST], imports: Imports) -> s
     return "used as a value"
 
 
-class Fix:
+class Fix(OuterFunctionFix):
     """Rename the py.path argument of each hook `check` found and map its attributes to pathlib."""
 
     METADATA_DEPENDENCIES = Metadata("PositionProvider")
 
     def __init__(self, facts: Facts) -> None:
+        super().__init__(facts)
         self.renamed = renamed(facts)
-        self.depth = 0
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.depth += 1
-
-    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+    def rewrite_outer(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
         import libcst as cst
 
         from fleetshift.recipes._pytest_config import syntax as pcs
         from fleetshift.recipes.pytest9.syntax import Rename, line, transform_body
 
-        self.depth -= 1
-        if self.depth or not self.renamed or (old := self.renamed.get(line(self, original))) is None:
+        if not self.renamed or (old := self.renamed.get(line(self, original))) is None:
             return updated
         new = HOOK_ARGS[updated.name.value][1]
         fn = updated

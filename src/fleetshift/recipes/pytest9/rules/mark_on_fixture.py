@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from fleetshift.recipes import _pytest_config as pc
 from fleetshift.recipes._ast import decorator_calls
-from fleetshift.recipes.pytest9.facts import Facts, Site
+from fleetshift.recipes.pytest9.facts import Facts, OuterFunctionFix, Site
 from fleetshift.recipes.pytest9.rules import DEPRECATIONS
 from fleetshift.recipes.rule import AUTO, rule
 
@@ -30,21 +30,12 @@ def check(facts: Facts) -> Iterator[Site]:
                     yield node, ""
 
 
-class Fix:
+class Fix(OuterFunctionFix):
     """Delete `@pytest.mark.asyncio` from fixtures that are not nested in a function."""
 
-    def __init__(self, facts: Facts) -> None:
-        assert facts.code_imports is not None
-        self.imports = facts.code_imports
-        self.depth = 0
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.depth += 1
-
-    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+    def rewrite_outer(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
         from fleetshift.recipes._pytest_config import syntax as pcs
 
-        self.depth -= 1
-        if self.depth or pcs.fixture_decorator(updated, self.imports) is None:
+        if pcs.fixture_decorator(updated, self.imports) is None:
             return updated
         return pcs.without_decorator(updated, self.imports, "pytest.mark.asyncio")

@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from fleetshift.recipes._ast import dotted, keyword
-from fleetshift.recipes.pytest9.facts import Facts, Site, is_parametrize, yields
+from fleetshift.recipes.pytest9.facts import Facts, RuleFix, Site, is_parametrize, yields
 from fleetshift.recipes.pytest9.rules import DEPRECATIONS, target_admits
 from fleetshift.recipes.rule import AUTO, rule
 
@@ -71,14 +71,12 @@ def argvalues(call: ast.Call) -> ast.expr | None:
     return kw.value if kw is not None else None
 
 
-class Fix:
+class Fix(RuleFix):
     """Argvalues that give a one-shot iterator become a list: a generator expression a list comprehension,
     a call or a variable `list(...)`."""
 
     def __init__(self, facts: Facts) -> None:
-        assert facts.code_imports is not None
-        self.facts = facts
-        self.imports = facts.code_imports
+        super().__init__(facts)
         self.one_shot: OneShot | None = None  # worked out on the first parametrize call that needs it
 
     def leave_Call(self, original: cst.Call, call: cst.Call) -> cst.Call:

@@ -10,7 +10,7 @@ from collections.abc import Collection, Iterator
 from typing import TYPE_CHECKING
 
 from fleetshift.model import Action
-from fleetshift.recipes.pytest9.facts import Facts, Metadata, Site, is_parametrize
+from fleetshift.recipes.pytest9.facts import Facts, Metadata, RuleFix, Site, is_parametrize
 from fleetshift.recipes.pytest9.rules import PARAMETRIZE_KW
 from fleetshift.recipes.rule import AUTO, rule
 
@@ -55,15 +55,10 @@ def check(facts: Facts) -> Iterator[Site]:
             yield node, found, Action.HUMAN
 
 
-class Fix:
+class Fix(RuleFix):
     """The third to fifth positional arguments of `parametrize` get their keywords (indirect, ids, scope)."""
 
     METADATA_DEPENDENCIES = Metadata("PositionProvider")
-
-    def __init__(self, facts: Facts) -> None:
-        assert facts.code_imports is not None
-        self.imports = facts.code_imports
-        self.findings: list[tuple[int, str, str]] = []
 
     def leave_Call(self, original: cst.Call, call: cst.Call) -> cst.Call:
         import libcst as cst

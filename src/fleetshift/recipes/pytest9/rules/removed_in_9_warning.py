@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, TypeVar
 
 from fleetshift.recipes import _pytest_config as pc
-from fleetshift.recipes.pytest9.facts import Facts, Site
+from fleetshift.recipes.pytest9.facts import Facts, RuleFix, Site
 from fleetshift.recipes.rule import AUTO, rule
 
 if TYPE_CHECKING:
@@ -56,13 +56,9 @@ def fix_config(path: str, text: str) -> tuple[str, list[tuple[int, str]]]:
     return pc.sub_args(conf, text, "addopts", W_OPTION, ""), []
 
 
-class Fix:
+class Fix(RuleFix):
     """Delete `pytest.mark.filterwarnings(...)` marks whose single filter names the warning (decorators and
     `pytestmark` entries)."""
-
-    def __init__(self, facts: Facts) -> None:
-        assert facts.code_imports is not None
-        self.imports = facts.code_imports
 
     def undecorated(self, updated: Decorated) -> Decorated:
         decs = [d for d in updated.decorators if not removed_in_9(d.decorator, self.imports)]

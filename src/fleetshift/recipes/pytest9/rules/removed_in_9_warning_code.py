@@ -9,7 +9,7 @@ import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from fleetshift.recipes.pytest9.facts import Facts, Site
+from fleetshift.recipes.pytest9.facts import Facts, RuleFix, Site
 from fleetshift.recipes.rule import HUMAN, rule
 
 if TYPE_CHECKING:
@@ -25,12 +25,12 @@ def check(facts: Facts) -> Iterator[Site]:
             yield node, ""
 
 
-class Fix:
+class Fix(RuleFix):
     """Nothing to rewrite: after the other fixes, report each line that still names the warning (an imported
     name, a string) that `check` did not."""
 
     def __init__(self, facts: Facts) -> None:
-        self.findings: list[tuple[int, str, str]] = []
+        super().__init__(facts)
         self.reported = {getattr(at, "lineno", at) for at, *_ in check(facts)}
 
     def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:

@@ -9,7 +9,7 @@ import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from fleetshift.recipes.pytest9.facts import Facts, Metadata, Site
+from fleetshift.recipes.pytest9.facts import Facts, Metadata, RuleFix, Site
 from fleetshift.recipes.pytest9.rules import DEPRECATIONS
 from fleetshift.recipes.rule import AUTO, rule
 
@@ -29,14 +29,10 @@ def check(facts: Facts) -> Iterator[Site]:
             yield node, ""
 
 
-class Fix:
+class Fix(RuleFix):
     """`pytest.yield_fixture` and an imported `yield_fixture` become `fixture`."""
 
     METADATA_DEPENDENCIES = Metadata("ParentNodeProvider")
-
-    def __init__(self, facts: Facts) -> None:
-        assert facts.code_imports is not None
-        self.imports = facts.code_imports
 
     def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom) -> cst.ImportFrom:
         import libcst as cst

@@ -22,15 +22,7 @@ RULE = rule(__name__, __doc__, AUTO, since="8.4.0", link="https://github.com/jd/
 
 # Names `tenacity._asyncio` offered in 8.2.3 that `tenacity.asyncio` still offers in 9.1.2 and 9.2.1 (ran).
 ASYNCIO_NAMES = frozenset(
-    {
-        "AttemptManager",
-        "BaseRetrying",
-        "DoAttempt",
-        "DoSleep",
-        "RetryCallState",
-        "WrappedFn",
-        "WrappedFnReturnT",
-    }
+    {"AttemptManager", "BaseRetrying", "DoAttempt", "DoSleep", "RetryCallState", "WrappedFn", "WrappedFnReturnT"}
 )
 
 

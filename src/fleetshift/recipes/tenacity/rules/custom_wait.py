@@ -16,21 +16,7 @@ from fleetshift.recipes.tenacity.resolve import Facts
 RULE = rule(__name__, __doc__, HUMAN, since="8.3.0", link="https://github.com/jd/tenacity/pull/423", order=5)
 
 PURE_CALLS = frozenset(
-    {
-        "min",
-        "max",
-        "abs",
-        "float",
-        "int",
-        "round",
-        "pow",
-        "len",
-        "isinstance",
-        "getattr",
-        "hasattr",
-        "str",
-        "bool",
-    }
+    {"min", "max", "abs", "float", "int", "round", "pow", "len", "isinstance", "getattr", "hasattr", "str", "bool"}
 )
 PURE_MODULES = ("math.", "random.")
 CACHES = frozenset({"functools.cache", "functools.lru_cache"})

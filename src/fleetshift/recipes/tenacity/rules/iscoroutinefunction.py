@@ -14,11 +14,12 @@ from fleetshift.model import Action
 from fleetshift.recipes.rule import AUTO, rule
 from fleetshift.recipes.tenacity.resolve import Facts
 from fleetshift.recipes.tenacity.rewrite import SiteFix
+from fleetshift.recipes.tenacity.rules import CHANGELOG
 
 if TYPE_CHECKING:
     import libcst as cst
 
-RULE = rule(__name__, __doc__, AUTO, since="8.4.0", link="https://github.com/jd/tenacity/pull/451", order=19)
+RULE = rule(__name__, __doc__, AUTO, since="8.4.0", link=CHANGELOG, order=19)
 
 NAME = "iscoroutinefunction"
 QUAL = f"tenacity.{NAME}"
@@ -28,9 +29,9 @@ def sites(facts: Facts) -> Iterator[tuple[ast.AST, str, bool]]:
     """Every use of `tenacity.iscoroutinefunction`: its `from tenacity import` and the attributes read through
     the module, each with whether the rewrite can move it to `inspect` (not when the name `inspect` stands for
     something else here, nor for an assignment to it or a patch of it)."""
-    inspect_free = all(kind == "import" for kind, _ in facts.bindings.get("inspect", ())) and facts.imports.names.get(
-        "inspect", "inspect"
-    ) == "inspect"
+    inspect_free = facts.imports.names.get("inspect", "inspect") == "inspect" and all(
+        kind == "import" for kind, _ in facts.bindings.get("inspect", ())
+    )
     for node in facts.nodes(ast.ImportFrom):
         assert isinstance(node, ast.ImportFrom)
         if node.module == "tenacity" and not node.level and any(a.name == NAME for a in node.names):

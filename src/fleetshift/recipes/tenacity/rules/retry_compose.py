@@ -20,9 +20,8 @@ RULE = rule(__name__, __doc__, AUTO, since="8.4.0", link="https://github.com/jd/
 
 
 def check(facts: Facts) -> Iterator[tuple[ast.AST, str]]:
-    for node, verdict in compositions(facts):
-        if verdict == "auto":
-            yield node, f"`{ast.unparse(node)}` -> retry_any/retry_all"
+    for node in compositions(facts, "auto"):
+        yield node, f"`{ast.unparse(node)}` -> retry_any/retry_all"
 
 
 def combinator(facts: Facts, node: ast.BinOp) -> tuple[str, str | None]:
@@ -43,7 +42,7 @@ class Fix(SiteFix):
 
     def __init__(self, facts: Facts) -> None:
         super().__init__(
-            facts, {facts.key(n): combinator(facts, n) for n, v in compositions(facts) if v == "auto"}
+            facts, {facts.key(n): combinator(facts, n) for n in compositions(facts, "auto")}
         )
         self.needed: set[str] = set()
 

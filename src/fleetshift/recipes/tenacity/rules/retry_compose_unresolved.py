@@ -16,10 +16,8 @@ RULE = rule(__name__, __doc__, HUMAN, since="8.4.0", link="https://github.com/jd
 
 
 def check(facts: Facts) -> Iterator[tuple[ast.AST, str]]:
-    for node, verdict in compositions(facts):
-        if verdict == "human":
-            yield (
-                node,
-                f"`{ast.unparse(node)}`: if an operand is a plain function this raises AttributeError on tenacity "
-                "8.4-9.1.4; write retry_any(...) / retry_all(...)",
-            )
+    for node in compositions(facts, "human"):
+        yield node, (
+            f"`{ast.unparse(node)}`: if an operand is a plain function this raises AttributeError on tenacity "
+            "8.4-9.1.4; write retry_any(...) / retry_all(...)"
+        )

@@ -15,15 +15,12 @@ from fleetshift.recipes.tenacity.resolve import Facts, norm
 RULE = rule(__name__, __doc__, HUMAN, since="8.4.2", link="https://github.com/jd/tenacity/pull/479", order=4)
 
 RETRYING_BASES = frozenset(
-    {
-        "tenacity.Retrying",
-        "tenacity.AsyncRetrying",
-        "tenacity.BaseRetrying",
-        "tenacity.TornadoRetrying",
-        "tenacity.asyncio.AsyncRetrying",
-        "tenacity.tornadoweb.TornadoRetrying",
-    }
-)
+    f"tenacity.{name}"
+    for name in (
+        "Retrying", "AsyncRetrying", "BaseRetrying", "TornadoRetrying", "asyncio.AsyncRetrying",
+        "tornadoweb.TornadoRetrying",
+    )
+)  # fmt: skip
 
 
 def check(facts: Facts) -> Iterator[tuple[ast.AST, str]]:
