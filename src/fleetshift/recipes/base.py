@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import ast
 import functools
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import ClassVar, Literal
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -140,6 +140,20 @@ class Recipe:
         line = node if isinstance(node, int) else getattr(node, "lineno", 0)
         col = 0 if isinstance(node, int) else getattr(node, "col_offset", 0)
         return UsageSite(self.id, rule.id, src.path, line, col, detail or rule.summary, rule.action)
+
+    def rule_sites(self, src: SourceFile | ConfigFile, *facts: object, hook: str = "check") -> Iterator[UsageSite]:
+        """The sites each rule module's `hook` (`check`, `check_config`) finds given `facts`, in rule order. A hook
+        yields (node or line, detail) or (node or line, detail, action); a rule module's `SITE_ACTION` overrides
+        its rule's action for the sites that do not say theirs."""
+        for m in self.rule_modules:
+            check = m.hook(hook)
+            if check is None:
+                continue
+            action = getattr(m.module, "SITE_ACTION", m.rule.action)
+            for at, detail, *given in check(*facts):
+                site = self.site(src, at, m.rule.id, detail)
+                act = given[0] if given else action
+                yield site if act is site.action else replace(site, action=act)
 
     def finding(self, path: str, line: int, rule_id: str, message: str = "", severity: Severity | None = None) -> Finding:
         """A Finding for `rule_id`; the message defaults to the rule's fix text."""

@@ -15,7 +15,6 @@ and the new text with findings), and `check_service(files, root)` (findings acro
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
 from typing import ClassVar
 
 from fleetshift.model import Finding, UsageSite
@@ -69,13 +68,7 @@ class PytestRecipe(Recipe):
     # -- detection --
 
     def detect(self, src: SourceFile, files: Mapping[str, str] | None = None) -> Iterable[UsageSite]:
-        facts = facts_of(src.path, src.tree, files=files)
-        for m in self.rule_modules:
-            check = m.hook("check")
-            if check is not None:
-                for at, detail, *given in check(facts):
-                    site = self.site(src, at, m.rule.id, detail)
-                    yield replace(site, action=given[0]) if given else site
+        return self.rule_sites(src, facts_of(src.path, src.tree, files=files))
 
     def detect_service(self, sources: Sequence[SourceFile], files: Mapping[str, str]) -> Iterable[UsageSite]:
         """The sites of each file with the service's modules known (what a file imports from them), as in the run."""
@@ -83,11 +76,7 @@ class PytestRecipe(Recipe):
             yield from self.detect(src, files)
 
     def detect_config(self, cfg: ConfigFile) -> Iterable[UsageSite]:
-        for m in self.rule_modules:
-            check = m.hook("check_config")
-            if check is not None:
-                for line, detail in check(cfg.path, cfg.text):
-                    yield self.site(cfg, line, m.rule.id, detail)
+        return self.rule_sites(cfg, cfg.path, cfg.text, hook="check_config")
 
     # -- rewriting --
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
 
 from fleetshift.model import Action, Finding, Severity, UsageSite
 from fleetshift.recipes.base import (
@@ -61,20 +60,9 @@ class TenacityRecipe(Recipe):
             yield from self._detect(src, Facts.of(src.tree, src.text, src.path, index))
 
     def _detect(self, src: SourceFile, facts: Facts) -> Iterator[UsageSite]:
-        """Every rule's `check` on one module's facts, in source order. A check yields (node, detail) or
-        (node, detail, action); a rule module's `SITE_ACTION` (e.g. INFO for a fix that only some targets
-        get) overrides its action for the sites that do not say theirs."""
-        found = []
-        for m in self.rule_modules:
-            check = m.hook("check")
-            if check is None:
-                continue
-            action = getattr(m.module, "SITE_ACTION", m.rule.action)
-            for node, detail, *given in check(facts):  # type: ignore[attr-defined]
-                site = self.site(src, node, m.rule.id, detail)
-                act = given[0] if given else action
-                found.append(site if act is site.action else replace(site, action=act))
-        return iter(sorted(found, key=lambda s: (s.line, s.col)))
+        """Every rule's `check` on one module's facts, in source order (`SITE_ACTION`: INFO for a fix that only
+        some targets get)."""
+        return iter(sorted(self.rule_sites(src, facts), key=lambda s: (s.line, s.col)))
 
     # ---- rewriting ---------------------------------------------------------------------------------
 
