@@ -8,7 +8,7 @@ code reading FluxTables is rewritten to read rows of one Arrow table. Everything
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from fleetshift.model import Finding, Severity, UsageSite
 from fleetshift.recipes.base import (
@@ -91,15 +91,32 @@ class InfluxDB3Recipe(Recipe):
             facts.v2 or facts.v3 or "|>" in src.text or ".flux" in src.text or "InfluxDBClient" in src.text
         ):
             return
-        checks = [(m.rule.id, check) for m in self.rule_modules if (check := m.hook("check")) is not None]
+        by_type, every = self._checks()
         seen: set[tuple[int, str, str]] = set()
         for node in ast.walk(src.tree):
-            for rule_id, check in checks:
+            for rule_id, check in (*by_type.get(type(node), ()), *every):
                 for detail in check(node, facts):
                     key = (getattr(node, "lineno", 0), rule_id, detail)
                     if key not in seen:  # one line per site: the same finding twice is one
                         seen.add(key)
                         yield self.site(src, node, rule_id, detail)
+
+    def _checks(self) -> tuple[dict[type, list[tuple[str, Callable]]], list[tuple[str, Callable]]]:
+        """The rules' checks by the node type they look at (a module's `NODES`), and those offered every node."""
+        if "_by_type" not in self.__dict__:
+            by_type: dict[type, list[tuple[str, Callable]]] = {}
+            every: list[tuple[str, Callable]] = []
+            for m in self.rule_modules:
+                check = m.hook("check")
+                if check is None:
+                    continue
+                types = getattr(m.module, "NODES", None)
+                for t in types or ():
+                    by_type.setdefault(t, []).append((m.rule.id, check))
+                if types is None:
+                    every.append((m.rule.id, check))
+            self.__dict__["_by_type"] = (by_type, every)
+        return self.__dict__["_by_type"]
 
     # ---- rewriting -----------------------------------------------------------------------------------
 

@@ -130,7 +130,7 @@ def facts_of(text: str, tree: ast.Module, *, old_api: bool = True) -> Facts:
     imports = Imports(tree)
     v2 = old_api and imports.imports_module("influxdb_client")
     v3 = imports.imports_module("influxdb_client_3")
-    guards = query_guards(tree, imports) if v2 else {}
+    guards = query_guards(tree, imports) if v2 and "ApiException" in text else {}
     return Facts(text, tree, imports, Receivers(tree, imports), guards, v2, v3)
 
 

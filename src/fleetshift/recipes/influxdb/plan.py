@@ -59,7 +59,7 @@ def module_facts(
         LazyMetadata(wrapper.resolve(PositionProvider)),
         LazyMetadata(wrapper.resolve(ParentNodeProvider)),
         LazyMetadata(wrapper.resolve(QualifiedNameProvider)),
-        query_guards(tree, imports),
+        query_guards(tree, imports) if "ApiException" in text else {},
         Receivers(tree, imports),
         service_buckets,
         bucket_attrs,

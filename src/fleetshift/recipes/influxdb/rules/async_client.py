@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from fleetshift.recipes.influxdb.plan import Planning
 
 RULE = rule(__name__, __doc__, HUMAN, link=V3_README, order=24)
+NODES = (ast.Call,)  # the node types its check looks at
 STAGE = 0
 CLIENT = (
     "influxdb3-python has no async client: use `with InfluxDBClient3(...)` and "

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from fleetshift.recipes.influxdb.plan import Planning
 
 RULE = rule(__name__, __doc__, AUTO, link=V3_README, order=1)
+NODES = (ast.Call,)  # the node types its check looks at
 STAGE = 3
 POSITIONAL = ("url", "token", "debug", "timeout", "enable_gzip", "org", "default_tags")  # InfluxDBClient()
 

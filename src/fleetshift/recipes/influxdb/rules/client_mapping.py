@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from fleetshift.recipes.influxdb.plan import Planning
 
 RULE = rule(__name__, __doc__, HUMAN, link=V3_README, order=39)
+NODES = (ast.Call,)  # the node types its check looks at
 
 
 def check(node: ast.AST, facts: Facts) -> Iterator[str]:

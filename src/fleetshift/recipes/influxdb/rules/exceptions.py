@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from fleetshift.recipes.influxdb.plan import Planning
 
 RULE = rule(__name__, __doc__, AUTO, order=25)
+NODES = (ast.Name,)  # the node types its check looks at
 STAGE = 4
 
 

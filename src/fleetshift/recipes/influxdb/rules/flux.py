@@ -13,6 +13,7 @@ from fleetshift.recipes.influxdb.rules import FLUX_FUTURE
 from fleetshift.recipes.rule import HUMAN, rule
 
 RULE = rule(__name__, __doc__, HUMAN, link=FLUX_FUTURE, order=18)
+NODES = (ast.Constant,)  # the node types its check looks at
 
 
 def check(node: ast.AST, facts: Facts) -> Iterator[str]:

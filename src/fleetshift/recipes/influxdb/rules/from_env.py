@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from fleetshift.recipes.influxdb.plan import Planning
 
 RULE = rule(__name__, __doc__, AUTO, since="0.13.0", order=5)
+NODES = (ast.Call,)  # the node types its check looks at
 STAGE = 3
 
 

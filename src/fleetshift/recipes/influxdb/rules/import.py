@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from fleetshift.recipes.influxdb.plan import Planning
 
 RULE = rule(__name__, __doc__, AUTO, link=V3_README, order=0)
+NODES = (ast.ImportFrom, ast.Import)  # the node types its check looks at
 STAGE = 4
 
 

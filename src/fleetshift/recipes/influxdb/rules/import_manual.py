@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from fleetshift.recipes.influxdb.plan import Planning
 
 RULE = rule(__name__, __doc__, HUMAN, link=V3_README, order=37)
+NODES = (ast.ImportFrom,)  # the node types its check looks at
 
 RESULTS = "query results are one pyarrow.Table (`client.query(sql)`), its rows dicts (`.to_pylist()`): annotate with `pyarrow.Table` / `dict`"
 API = "influxdb3-python has no api objects: pass and annotate the `InfluxDBClient3`"

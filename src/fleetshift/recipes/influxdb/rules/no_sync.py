@@ -13,6 +13,7 @@ from fleetshift.recipes.influxdb.facts import Facts, is_const, named
 from fleetshift.recipes.rule import HUMAN, rule
 
 RULE = rule(__name__, __doc__, HUMAN, since="0.20.0", order=29)
+NODES = (ast.Call,)  # the node types its check looks at
 
 
 def check(node: ast.AST, facts: Facts) -> Iterator[str]:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from fleetshift.recipes.influxdb.edits import Note
 
 RULE = rule(__name__, __doc__, AUTO, order=40)
+NODES = (ast.Call,)  # the node types its check looks at
 PATCHERS = ("patch", "setattr", "delattr")  # mock.patch, mocker.patch, monkeypatch.setattr("a.b", ...)
 V3_METHODS = frozenset(
     {"close", "write", "write_dataframe", "write_file", "query", "query_async", "query_dataframe", "flush",

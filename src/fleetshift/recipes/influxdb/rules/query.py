@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from fleetshift.recipes.influxdb.strings import Template
 
 RULE = rule(__name__, __doc__, AUTO, link=SQL_DOCS, order=16)
+NODES = (ast.Call,)  # the node types its check looks at
 STAGE = 1
 QUERY_PARAMETERS = {  # influxdb-client QueryApi methods the rewrite translates, with their parameters
     "query": ["query", "org", "params"],

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from fleetshift.recipes.influxdb.plan import Planning
 
 RULE = rule(__name__, __doc__, HUMAN, order=26)
+NODES = (ast.Name, ast.ExceptHandler)  # the node types its check looks at
 STAGE = 4
 
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from fleetshift.recipes.influxdb.plan import Planning
 
 RULE = rule(__name__, __doc__, HUMAN, link=SQL_DOCS, order=17)
+NODES = (ast.Call,)  # the node types its check looks at
 STAGE = 2
 
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
 RULE = rule(__name__, __doc__, AUTO, since="0.16.0", order=2)
+NODES = (ast.Call,)  # the node types its check looks at
 
 
 def check(node: ast.AST, facts: Facts) -> Iterator[str]:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from fleetshift.recipes.influxdb.plan import Planning
 
 RULE = rule(__name__, __doc__, HUMAN, since="0.20.0", order=27)
+NODES = (ast.Call,)  # the node types its check looks at
 ARGUMENTS = ("profilers", "auth_basic", "username", "password")
 
 

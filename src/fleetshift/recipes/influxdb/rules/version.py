@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from fleetshift.recipes.influxdb.plan import Planning
 
 RULE = rule(__name__, __doc__, AUTO, since="0.15.0", order=23)
+NODES = (ast.Call,)  # the node types its check looks at
 STAGE = 0
 
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from fleetshift.recipes.influxdb.plan import ApiBinding, Planning
 
 RULE = rule(__name__, __doc__, AUTO, link=V3_README, order=8)
+NODES = (ast.Call,)  # the node types its check looks at
 STAGE = 1
 WRITE_POSITIONAL = ("bucket", "org", "record", "write_precision")  # influxdb-client WriteApi.write()
 
