@@ -76,12 +76,19 @@ def assert_noop(recipe_id: str, source: str, path: str = "svc/tests/test_x.py", 
     return findings
 
 
-def detect(recipe_id: str, source: str, path: str = "svc/tests/test_x.py") -> list[UsageSite]:
-    """Detection sites of one recipe in one Python or config file."""
+def detect(
+    recipe_id: str, source: str, path: str = "svc/tests/test_x.py", extra_files: Mapping[str, str] | None = None
+) -> list[UsageSite]:
+    """Detection sites of one recipe in one Python or config file (as a scan of its service sees it, when the
+    service's other files are given)."""
     recipe = get(recipe_id)
     source = textwrap.dedent(source)
     if path.endswith(".py"):
-        return list(recipe.detect(SourceFile(path, source, ast.parse(source), file_kind(path))))
+        src = SourceFile(path, source, ast.parse(source), file_kind(path))
+        if extra_files:
+            files = {**{p: textwrap.dedent(t) for p, t in extra_files.items()}, path: source}
+            return [s for s in recipe.detect_service([src], files) if s.file == path]
+        return list(recipe.detect(src))
     kind = config_kind(path)
     assert kind is not None, path
     return list(recipe.detect_config(ConfigFile(path, source, kind)))
@@ -138,15 +145,16 @@ def check_case(recipe_id: str, case: Case) -> None:
     assert wanted <= reported, f"expected findings {sorted(wanted)}, got {findings}"
     # detection sees a file without the campaign's targets, so a case with targets judges the rewrite alone
     detectable = case.targets is None and (case.path.endswith(".py") or config_kind(case.path) is not None)
-    seen = {s.rule.split("/", 1)[-1] for s in detect(recipe_id, before, case.path)} if detectable else set()
+    extra = dict(case.extra_files)
+    seen = {s.rule.split("/", 1)[-1] for s in detect(recipe_id, before, case.path, extra)} if detectable else set()
     assert {r.split("/", 1)[-1] for r in case.sites} <= seen, f"expected sites {case.sites}"
     if case.positive:  # a whole-file rewrite cannot say which rule made which edit: a change counts too
         acted = case.rule in reported | seen or (case.after is not None and got != before)
         assert acted, f"{case.rule} neither detected nor reported, and nothing changed: {findings}"
         if case.after is not None and detectable:  # what the rule rewrote is not an automatic site any more
-            left = detect(recipe_id, got, case.path)
+            left = detect(recipe_id, got, case.path, extra)
             assert not [s for s in left if s.rule.endswith(f"/{case.rule}") and s.action is Action.AUTO], left
     else:
         assert reported == wanted, f"a no-op case reported {findings}"
-        noted = {s.rule.split("/", 1)[-1] for s in detect(recipe_id, before, case.path) if s.action is not Action.INFO} if detectable else set()
+        noted = {s.rule.split("/", 1)[-1] for s in detect(recipe_id, before, case.path, extra) if s.action is not Action.INFO} if detectable else set()
         assert case.rule not in noted, f"{case.rule} detected in its no-op case"

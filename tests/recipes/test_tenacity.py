@@ -1073,6 +1073,22 @@ CASES = [
          targets=T914, name="gated-out-before-9.2.1"),
     Case("empty-wait-chain", "from tenacity import wait_chain\nw = wait_chain()\n", sites=("empty-wait-chain",)),
     Case("empty-wait-chain", "from tenacity import wait_chain, wait_fixed\nw = wait_chain(wait_fixed(1))\n"),
+    # `.retry.statistics` of a function another module of the service defines: judged with that module, by
+    # check as by the run (retried there: rewritten; not retried: left for a person)
+    Case(
+        "retry-statistics",
+        "from app.jobs import fetch\n\n\ndef stats():\n    return fetch.retry.statistics\n",
+        "from app.jobs import fetch\n\n\ndef stats():\n    return fetch.statistics\n",
+        extra_files={"svc/app/jobs.py": "from tenacity import retry\n\n\n@retry\ndef fetch():\n    return 1\n"},
+        name="imported-retried-function",
+    ),
+    Case(
+        "retry-statistics",
+        "from app.jobs import fetch\n\n\ndef stats():\n    return fetch.retry.statistics\n",
+        findings=("tenacity/retry-statistics-unresolved",),
+        extra_files={"svc/app/jobs.py": "def fetch():\n    return 1\n"},
+        name="imported-plain-function",
+    ),
     # tenacity.iscoroutinefunction (8.2.3/8.3.0 re-exported inspect's; gone from 8.4): a name among others in a
     # parenthesised import, the module under an alias, an aliased import moved whole
     Case(
