@@ -129,3 +129,47 @@ def test_a_run_folder_in_the_json_layout_is_converted_and_rolled_back(tmp_path: 
     (run / "state.json").write_text('{"run_id": ')
     with pytest.raises(JournalError, match=rf"state file {run}/state.json .*cannot be read.*remove the folder {run}"):
         Journal.open(broken).state()
+
+
+def _opcodes(journal: Journal, method: str, *args: object) -> int:
+    """SQLite virtual-machine steps (in tens) that calling `journal.<method>(*args)` runs."""
+    count = [0]
+
+    def tick() -> int:
+        count[0] += 1
+        return 0
+
+    journal._conn().set_progress_handler(tick, 10)
+    try:
+        getattr(journal, method)(*args)
+    finally:
+        journal._conn().set_progress_handler(None, 10)
+    return count[0]
+
+
+def test_a_step_costs_the_same_in_a_small_and_a_large_run(tmp_path: Path) -> None:
+    """Recording a step, a status or a file write reads and writes a few rows, however many services the run
+    holds (the JSON state was loaded and rewritten whole on every step)."""
+    costs = {}
+    for n in (10, 5000):
+        fleet = make_fleet(tmp_path / f"fleet-{n}")
+        journal = Journal.start(fleet)
+        with journal._locked(), journal._tx() as db:  # a run that has recorded n services, with steps and files
+            db.executemany("INSERT INTO services VALUES (?, 'passed')", [(f"s{i}",) for i in range(n)])
+            db.executemany("INSERT INTO steps VALUES (?, 'rewrite', 'done', '', '')", [(f"s{i}",) for i in range(n)])
+            db.executemany(
+                "INSERT INTO files VALUES (?, ?, ?, 'absent', 'x', NULL, 420, '[]', '[]', 'done', '')",
+                [(i + 1, f"s{i}", f"s{i}/f.py") for i in range(n)],
+            )
+            db.execute("UPDATE run SET next_seq = ?", (n + 1,))
+        costs[n] = [
+            _opcodes(journal, "set_step", "svc-a", "rewrite", "running"),
+            _opcodes(journal, "set_step", "svc-a", "rewrite", "done", "1 file"),
+            _opcodes(journal, "set_service_status", "svc-a", "passed"),
+            _opcodes(journal, "service_status", "svc-a"),
+            _opcodes(journal, "write", "svc-a", "svc-a/app.py", b"new\n"),
+            _opcodes(journal, "set_status", "completed"),
+        ]
+    small, large = costs[10], costs[5000]
+    assert all(b <= a + 2 for a, b in zip(small, large, strict=True)), costs
+    assert sum(large) < 60, costs  # a few hundred steps in all, not a pass over the 5000 services

@@ -76,6 +76,7 @@ class RunProgress:
         self.console = console
         self.read_state = read_state
         self.live: Live | None = None
+        self._drawn = 0.0
 
     def __enter__(self) -> RunProgress:
         if self.console.is_terminal:
@@ -90,7 +91,12 @@ class RunProgress:
 
     def __call__(self, kind: str, **info: Any) -> None:
         if self.live:
-            self.live.update(state_table(self.read_state()))
+            # Reading the whole run's state costs as much as the fleet is large: redraw at most twice a second,
+            # not on every event, so a step's cost does not grow with the fleet.
+            now = time.monotonic()
+            if now - self._drawn >= 0.5:
+                self._drawn = now
+                self.live.update(state_table(self.read_state()))
             return
         stamp = time.strftime("%H:%M:%S")
         if kind == "phase":
