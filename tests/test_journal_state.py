@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from test_journal import CRLF, PLAN, fleet_copy, make_fleet, snapshot, start_many
 
+import fleetshift.journal as journal_module
 from fleetshift.journal import PAUSE_ENV, Journal, JournalError
 
 WORKER = str(Path(__file__).with_name("test_journal.py"))
@@ -173,3 +174,65 @@ def test_a_step_costs_the_same_in_a_small_and_a_large_run(tmp_path: Path) -> Non
     small, large = costs[10], costs[5000]
     assert all(b <= a + 2 for a, b in zip(small, large, strict=True)), costs
     assert sum(large) < 60, costs  # a few hundred steps in all, not a pass over the 5000 services
+
+
+def run_batches(fleet: Path) -> None:
+    """PLAN's writes (the first of each file) as one `write_many` per service."""
+    journal = Journal.start(fleet, {"command": "run"})
+    seen: set[str] = set()
+    for service in ("svc-a", "svc-b"):
+        batch = []
+        for svc, rel, new, recipes in PLAN:
+            if svc == service and rel not in seen:
+                seen.add(rel)
+                path = fleet / rel
+                batch.append((rel, new, recipes, path.read_bytes() if path.exists() else None))
+        journal.write_many(service, batch)
+    journal.set_status("completed")
+
+
+def _forked(fleet: Path, crash_at: int, out: Path | None = None, rollback: bool = False) -> int:
+    """Run the batches (or a rollback) in a forked child that dies at checkpoint `crash_at` (0: never)."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.environ[journal_module.CRASH_ENV] = str(crash_at) if crash_at else ""
+            journal_module._checkpoints = 0
+            os.fsync = lambda fd: None
+            if rollback:
+                os._exit(0 if Journal.open(fleet).rollback().clean else 2)
+            run_batches(fleet)
+            if out is not None:
+                out.write_text(str(journal_module.checkpoints_passed()))
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+def test_write_many_killed_at_every_checkpoint_then_rollback_restores_everything(tmp_path: Path) -> None:
+    original_fleet = make_fleet(tmp_path / "original")
+    original = snapshot(original_fleet)
+    probe = fleet_copy(tmp_path, "probe", original_fleet)
+    assert _forked(probe, 0, tmp_path / "count") == 0
+    total = int((tmp_path / "count").read_text())
+    batch_files = {rel for _, rel, _, _ in PLAN}
+    assert {e["path"] for e in Journal.open(probe).entries()} == batch_files
+    assert all(e["state"] == "done" for e in Journal.open(probe).entries())
+    assert total > 3 * len(batch_files)
+    for n in range(1, total + 1):
+        fleet = fleet_copy(tmp_path, f"c{n}", original_fleet)
+        assert _forked(fleet, n) == 137, n
+        if Journal.runs(fleet):  # rolled back in a fresh process
+            assert _forked(fleet, 0, rollback=True) == 0, n
+        assert snapshot(fleet) == original, f"batch killed at checkpoint {n}: tree differs after rollback"
+        shutil.rmtree(fleet)
+
+
+def test_write_many_checks_every_file_before_writing_any(tmp_path: Path) -> None:
+    fleet = make_fleet(tmp_path / "fleet")
+    original = snapshot(fleet)
+    journal = Journal.start(fleet)
+    with pytest.raises(JournalError, match=r"svc-a/bom\.py changed since it was read"):
+        journal.write_many("svc-a", [("svc-a/app.py", b"new\n", ("r",), CRLF), ("svc-a/bom.py", b"x\n", ("r",), b"stale")])
+    assert snapshot(fleet) == original and journal.entries() == []

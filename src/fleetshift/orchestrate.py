@@ -300,8 +300,7 @@ class Campaign:
             if not res.ok:
                 self._step(name, "rewrite", StepStatus.SKIPPED, res.detail)
                 return self._skip(sp, f"before_recipe hook failed for {recipe}: {res.detail}")
-        for change in cs.changes:
-            self.journal.write(name, change.file, change.new, change.recipes, expect=change.old)
+        self.journal.write_many(name, [(c.file, c.new, c.recipes, c.old) for c in cs.changes])
         self._save_findings(name, cs)
         self._step(name, "rewrite", StepStatus.DONE, f"{len(cs.changes)} file(s) changed by {', '.join(chain) or 'no recipe'}")
         for recipe in chain:
