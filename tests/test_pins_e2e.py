@@ -62,7 +62,7 @@ def assert_resolves(root: Path, resolver: Resolver) -> None:
         pythons = pythons_to_check(declared_model(service, texts))
         pins = [p for m in service.manifests if m.file not in generated for p in read_manifest(root, m.file)[0].pins
                 if not p.path]
-        for group in install_sets(pins):
+        for group in install_sets(pins, service.path):
             reqs = [f"{p.package}{'[' + ','.join(p.extras) + ']' if p.extras else ''}{p.spec}"
                     + (f"; {p.marker}" if p.marker else "") for p in group]
             for py in pythons:

@@ -199,3 +199,31 @@ def test_a_target_bringing_a_package_that_needs_numpy2_is_bounded_or_flagged(tmp
     # NumPy 2 allowed: nothing to say
     free = settle([pins[0]], [("influxdb3", target)], ["3.12"], resolver)
     assert not [f for f in free.findings if f.rule == "pins/import-conflict"]
+
+
+def test_deeper_requirements_files_are_environments_of_their_own() -> None:
+    from fleetshift.resolve import install_sets
+
+    pins = [Pin("tenacity", "==8.2.3", "svc/requirements.txt", 1, "tenacity==8.2.3"),
+            Pin("urllib3", "==2.2.3", "svc/requirements.txt", 2, "urllib3==2.2.3"),
+            Pin("pytest", "==8.3.5", "svc/requirements/test.txt", 1, "pytest==8.3.5"),
+            Pin("tenacity", "==8.2.3", "svc/docker/requirements.txt", 1, "tenacity==8.2.3"),
+            Pin("urllib3", "==1.26.20", "svc/docker/requirements.txt", 2, "urllib3==1.26.20")]
+    sets = [[(p.file, p.package) for p in group] for group in install_sets(pins, "svc")]
+    assert sets == [
+        [("svc/requirements.txt", "tenacity"), ("svc/requirements.txt", "urllib3"), ("svc/requirements/test.txt", "pytest")],
+        [("svc/docker/requirements.txt", "tenacity"), ("svc/docker/requirements.txt", "urllib3")],
+    ]
+    assert install_sets(pins) == install_sets(pins, "svc")  # the folder of the shallowest manifest
+
+
+@pytest.mark.slow
+def test_an_image_pinning_other_releases_is_no_conflict(tmp_path: Path) -> None:
+    pins = [Pin("tenacity", "==8.2.3", "svc/requirements.txt", 1, "tenacity==8.2.3"),
+            Pin("urllib3", "==2.2.3", "svc/requirements.txt", 2, "urllib3==2.2.3"),
+            Pin("tenacity", "==8.2.3", "svc/docker/requirements.txt", 1, "tenacity==8.2.3"),
+            Pin("urllib3", "==1.26.20", "svc/docker/requirements.txt", 2, "urllib3==1.26.20")]
+    out = settle(pins, [("tenacity", PinChange("tenacity", "tenacity", ">=9.1.2,<10"))], ["3.12"], Resolver(tmp_path),
+                 service_path="svc")
+    assert out.findings == [] and Version(out.versions["tenacity"]) >= Version("9.1.2")
+    assert out.versions["urllib3"] == "2.2.3"  # the test environment's, for `==` pins

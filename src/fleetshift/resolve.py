@@ -406,27 +406,42 @@ class Settlement:
     versions: dict[str, str] = field(default_factory=dict)  # at the service's floor Python
 
 
-def install_sets(pins: Sequence[Any]) -> list[list[Any]]:
+def install_sets(pins: Sequence[Any], service_path: str | None = None) -> list[list[Any]]:
     """The sets of pins that are installed together: the runtime pins (project dependencies, a plain
     requirements.txt) alone, and with each other group, extra or requirements file (a docs group need not
-    resolve with the test group)."""
+    resolve with the test group). A requirements file deeper in the service (`docker/requirements.txt`,
+    `deploy/provisioning/requirements/base.txt`) is an environment of its own, resolved alone. Without
+    `service_path`, the service's folder is the one of its shallowest manifest."""
+    import posixpath
+
+    from fleetshift.manifests import installed_with_tests
     from fleetshift.manifests._common import RUNTIME_SECTIONS
+
+    if service_path is None:
+        files = sorted({p.file for p in pins}, key=lambda f: (f.count("/"), f))
+        service_path = posixpath.dirname(files[0]) if files else ""
+
+    def own_env(p: Any) -> bool:
+        return not p.section and not installed_with_tests(p.file, service_path)
 
     def runtime(p: Any) -> bool:
         name = p.file.rsplit("/", 1)[-1]
         return p.section in RUNTIME_SECTIONS or (not p.section and name in ("requirements.txt", "requirements.in"))
 
-    base = [p for p in pins if runtime(p)]
+    base = [p for p in pins if runtime(p) and not own_env(p)]
     groups: dict[tuple[str, str], list[Any]] = {}
+    alone: dict[str, list[Any]] = {}
     for p in pins:
-        if not runtime(p):
+        if own_env(p):
+            alone.setdefault(p.file, []).append(p)
+        elif not runtime(p):
             groups.setdefault((p.file, p.section), []).append(p)
-    return [base + g for g in groups.values()] or [base]
+    return ([base + g for g in groups.values()] or [base]) + list(alone.values())
 
 
 def settle(pins: Sequence[Any], changes: Sequence[tuple[str, Any]], pythons: Sequence[str], resolver: Resolver,
            extra: Sequence[str] = (), avoid: Mapping[str, Sequence[str]] | None = None,
-           rounds: int = 3) -> Settlement:
+           rounds: int = 3, service_path: str | None = None) -> Settlement:
     """Resolve the service's pins with `changes` applied for every Python (each set of pins installed
     together on its own); move each companion pin that blocks a target to its lowest release that resolves
     with the targets; give every change the release uv chose (for `==` pins). `avoid`: package -> releases
@@ -466,7 +481,7 @@ def settle(pins: Sequence[Any], changes: Sequence[tuple[str, Any]], pythons: Seq
         return [f"{_base(c.new_package)}{_normal(c.new_spec)}" for c in by.values()
                 if not c.remove and c.new_spec]
 
-    sets = install_sets(pins)
+    sets = install_sets(pins, service_path)
     last: dict[str, dict[str, str]] = {}
     solved: list[tuple[str, int, Mapping[str, str]]] = []
     for _ in range(rounds):

@@ -304,7 +304,7 @@ def _settle(service: Service, pin_changes: list[tuple[str, PinChange]], floor: F
     extra = [r for td in service.project.test_deps for r in td.requirements if _named_requirement(r)]
     if service.project.is_library:
         pin_changes = _library_ranges(service, pin_changes, rewrote, findings)
-    settled = settle(pins, pin_changes, floor.pythons, resolver, extra, avoid)
+    settled = settle(pins, pin_changes, floor.pythons, resolver, extra, avoid, service_path=service.path)
     findings += [f if f.file else replace(f, file=service.path or ".") for f in settled.findings]
     changes = settled.changes
     minimum = sorted({p.file for p in service.pins if not p.path and p.file not in generated and is_minimum_pins(p.file)})
