@@ -1007,6 +1007,23 @@ def test_a_draining_override_something_requests_by_name_is_kept() -> None:
     assert {rid("event-loop-override-custom"), rid("event-loop-request")} <= rules_of(findings)
 
 
+@pytest.mark.parametrize(
+    ("source", "action"),
+    [
+        ("def test_a(event_loop):\n    event_loop.run_until_complete(f())\n", Action.AUTO),
+        ("def test_a(event_loop):\n    event_loop.call_soon(event_loop.stop)\n    event_loop.run_forever()\n", Action.INFO),
+        ("async def test_a(event_loop):\n    event_loop.run_until_complete(f())\n", Action.INFO),
+        ("async def test_a(event_loop):\n    event_loop.stop()\n", Action.AUTO),
+    ],
+)
+def test_event_loop_requests_the_run_leaves_to_a_human_are_not_automatic_sites(source: str, action: Action) -> None:
+    (site,) = [s for s in detect(R, source) if s.rule == rid("event-loop-fixture")]
+    assert site.action is action
+    _, findings = rewrite(R, source, extra_files=AUTO_INI)
+    human = [f for f in findings if f.rule == rid("event-loop-fixture") and f.severity is Severity.HUMAN]
+    assert bool(human) is (action is Action.INFO)
+
+
 # ---- scope: test code of services that use pytest-asyncio ----------------------------------------------
 
 PRODUCTION = """\

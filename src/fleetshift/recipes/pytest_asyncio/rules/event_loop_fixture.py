@@ -28,8 +28,21 @@ def check(facts: ModuleFacts) -> Iterator[Site]:
     beyond `run_until_complete` is event-loop-sync-use's)."""
     for d in facts.defs:
         if d.fixture != "event_loop" and "event_loop" in d.params and (d.is_test or d.deco is not None):
-            if isinstance(d.fn, ast.AsyncFunctionDef) or sync_loop_use(d.fn) != "other":
-                yield Site(d.fn, f"{d.fn.name} requests event_loop")
+            if isinstance(d.fn, ast.AsyncFunctionDef):
+                drives = any(
+                    isinstance(n, ast.Attribute)
+                    and isinstance(n.value, ast.Name)
+                    and n.value.id == "event_loop"
+                    and n.attr in ("run_until_complete", "run_forever")
+                    for n in ast.walk(d.fn)
+                )
+            else:
+                use = sync_loop_use(d.fn)
+                if use == "other":
+                    continue  # event-loop-sync-use's
+                drives = use == "drives"
+            # one the run cannot rewrite is reported there, for a human: not an automatic site
+            yield Site(d.fn, f"{d.fn.name} requests event_loop", info=drives)
 
 
 class Fix:
