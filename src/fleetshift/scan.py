@@ -110,7 +110,7 @@ class _Texts(Mapping[str, str]):
     """A service's Python files by fleet-relative path, read and decoded on access."""
 
     def __init__(self, root: Path, rels: Iterable[str], known: Mapping[str, str]) -> None:
-        self.root, self.rels, self.cache = root, list(dict.fromkeys(rels)), dict(known)
+        self.root, self.rels, self.cache = root, dict.fromkeys(rels), dict(known)
 
     def __getitem__(self, rel: str) -> str:
         if rel not in self.cache:
@@ -121,6 +121,9 @@ class _Texts(Mapping[str, str]):
             except (OSError, UnreadableFile):
                 self.cache[rel] = ""
         return self.cache[rel]
+
+    def __contains__(self, rel: object) -> bool:  # without reading the file
+        return rel in self.rels
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.rels)
