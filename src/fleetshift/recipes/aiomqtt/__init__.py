@@ -8,10 +8,11 @@ rule's check for detection and Findings, and applies the fixes of the active rul
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import ClassVar
 
 from fleetshift.model import Action, Severity, UsageSite
+from fleetshift.recipes.aiomqtt.entry import imported_elsewhere
 from fleetshift.recipes.aiomqtt.facts import Facts, Site, client_fixtures, facts_of
 from fleetshift.recipes.aiomqtt.overlap import call_stats, defined_functions, merge_stats
 from fleetshift.recipes.aiomqtt.rules import CHANGELOG, GUIDE
@@ -85,7 +86,7 @@ class AiomqttRecipe(Recipe):
             ),
             1,
         ),
-        **dict.fromkeys(("client-outside-loop", "disconnect-errors", "paho-direct", "mocked-messages"), 2),
+        **dict.fromkeys(("client-in-entry", "client-outside-loop", "disconnect-errors", "paho-direct", "mocked-messages"), 2),
         **dict.fromkeys(
             (
                 "messages-manual", "shared-message-queue", "messages-iterator", "messages-router", "incoming-queue-args",
@@ -99,7 +100,15 @@ class AiomqttRecipe(Recipe):
     # ---- detection ----------------------------------------------------------------------------
 
     def detect(self, src: SourceFile) -> Iterable[UsageSite]:
-        facts = facts_of(src.text, src.tree)
+        return self._detect(src, frozenset())
+
+    def detect_service(self, sources: Sequence[SourceFile], files: Mapping[str, str]) -> Iterable[UsageSite]:
+        """Each file's sites, judged knowing which of its module-level clients other modules import (as the run)."""
+        for src in sources:
+            yield from self._detect(src, imported_elsewhere(src.path, src.text, files))
+
+    def _detect(self, src: SourceFile, imported: frozenset[str]) -> list[UsageSite]:
+        facts = facts_of(src.text, src.tree, imported_elsewhere=imported)
         out = []
         for site in self.sites(facts):
             rule = self.rule(site.rule)
@@ -156,7 +165,8 @@ class AiomqttRecipe(Recipe):
                 continue
             others = [v for p, v in per_file.items() if p != path]
             stats = merge_stats(per_file[path][0], others)
-            res = self._rewrite(path, text, tree, stats, active, fixtures, uses_mqtt)
+            imported = imported_elsewhere(path, text, ctx.files)
+            res = self._rewrite(path, text, tree, stats, active, fixtures, uses_mqtt, imported)
             if res.text != text:
                 out.texts[path] = res.text
             out.findings.extend(res.findings)
@@ -182,8 +192,9 @@ class AiomqttRecipe(Recipe):
         active: frozenset[str],
         fixtures: frozenset[str] = frozenset(),
         service_uses_mqtt: bool = False,
+        imported: frozenset[str] = frozenset(),
     ) -> RewriteResult:
-        facts = facts_of(text, tree, stats, fixtures, service_uses_mqtt)
+        facts = facts_of(text, tree, stats, fixtures, service_uses_mqtt, imported)
         sites = self.sites(facts)
         new = text
         if sites:

@@ -66,6 +66,7 @@ class Facts:
     nodes: tuple[ast.AST, ...]  # every node, in ast.walk order (walk once, read many times)
     walk_index: Mapping[int, int]  # each node's place in that order
     service_uses_mqtt: bool = False  # another file of the service imports asyncio-mqtt/aiomqtt (rewrite only)
+    imported_elsewhere: frozenset[str] = frozenset()  # module-level names another file of the service may import
 
     # ---- positions and sites ----------------------------------------------------------------------
 
@@ -196,6 +197,7 @@ def facts_of(
     stats: Mapping[str, tuple[int, bool]] | None = None,
     fixtures: frozenset[str] = frozenset(),
     service_uses_mqtt: bool = False,
+    imported_elsewhere: frozenset[str] = frozenset(),
 ) -> Facts:
     """The facts of one file; `stats` are the service's call statistics, `fixtures` the Client fixtures of its
     other files (the file's own are found here), `service_uses_mqtt` whether the service (not only this file)
@@ -220,6 +222,7 @@ def facts_of(
         nodes=nodes,
         walk_index={id(n): i for i, n in enumerate(nodes)},
         service_uses_mqtt=service_uses_mqtt,
+        imported_elsewhere=imported_elsewhere,
     )
     facts = replace(facts, receivers=_receivers(facts))
     fixtures = fixtures | fixtures_of(facts)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 from collections import Counter
 
+from fleetshift.recipes.aiomqtt.entry import moves
 from fleetshift.recipes.aiomqtt.facts import Facts, Site
 from fleetshift.recipes.aiomqtt.tree import callee_name
 from fleetshift.recipes.rule import HUMAN, rule
@@ -27,8 +28,9 @@ def check(facts: Facts) -> list[Site]:
             func = facts.func_of(node)
             (called_from_async if isinstance(func, ast.AsyncFunctionDef) else called_elsewhere)[name] += 1
     out = []
+    moved = {id(m.assign.value) for m in moves(facts)}  # client-in-entry rewrites these
     for node in facts.nodes:
-        if not facts.is_client_call(node):
+        if not facts.is_client_call(node) or id(node) in moved:
             continue
         func = facts.func_of(node)
         if isinstance(func, ast.AsyncFunctionDef):
