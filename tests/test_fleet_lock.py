@@ -98,3 +98,35 @@ def test_lock_of_another_host_is_refused_and_released_lock_is_free(tmp_path: Pat
     assert not lock.exists()
     with FleetLock.acquire(tmp_path, "run"):
         pass
+
+
+def test_status_watch_follows_a_run_from_another_process_to_its_end(tmp_path: Path) -> None:
+    fleet = tmp_path / "fleet"
+    scan_bench.generate(fleet, 6, 8, 0.5)
+    started, release = tmp_path / "started", tmp_path / "release"
+    hook = f"touch {started}; while [ ! -e {release} ]; do sleep 0.1; done"
+    (fleet / "fleetshift.toml").write_text(f"[hooks]\nbefore_run = {json.dumps(hook)}\n")
+    cmd = [sys.executable, "-m", "fleetshift", "run", str(fleet), "--no-verify", "--yes"]
+    run = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           env=env(), start_new_session=True)
+    watch: subprocess.Popen[str] | None = None
+    try:
+        wait_for(started, run)
+        watch = subprocess.Popen([sys.executable, "-m", "fleetshift", "status", str(fleet), "--watch"],
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 env=env())
+        release.touch()
+        assert run.wait(240) == 0
+        out, errors = watch.communicate(timeout=120)
+    finally:
+        for proc in (run, watch):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+    assert watch.returncode == 0, errors
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert any("0/" in line for line in lines[:2]), out  # it saw the run before any service was done
+    assert "A:" in out and "elapsed" in lines[-1], out
+    phases = [p for p in " ".join(lines[-2:]).split(" · ") if "/" in p]  # "A: 2/2 done, ..." per phase
+    done = [int(p.split("/")[0].split()[-1]) for p in phases]
+    totals = [int(p.split("/")[1].split()[0]) for p in phases]
+    assert done == totals and sum(totals) == 6, out  # and it followed the run to its end
