@@ -174,6 +174,30 @@ def run():
     asyncio.run(relay())
 """
 
+# annotated, with its own comment, the entry a sync main() of a console script runs
+ANNOTATED = """import asyncio
+import aiomqtt
+bus: aiomqtt.Client = aiomqtt.Client("broker")  # the one connection
+async def serve() -> None:
+    async with bus:
+        await bus.publish("up", b"1")
+def cli() -> None:
+    asyncio.run(serve())
+"""
+
+ANNOTATED_AFTER = """import asyncio
+import aiomqtt
+# the one connection
+bus: aiomqtt.Client  # built in serve(): aiomqtt 2 needs a running event loop
+async def serve() -> None:
+    global bus
+    bus = aiomqtt.Client("broker")
+    async with bus:
+        await bus.publish("up", b"1")
+def cli() -> None:
+    asyncio.run(serve())
+"""
+
 NEW = "from aiomqtt import Client\n"
 MAIN = "async def main():\n    async with client:\n        await client.publish('t', b'1')\n"
 RUN = "if __name__ == '__main__':\n    asyncio.run(main())\n"
@@ -187,6 +211,7 @@ def human(name: str, before: str, **kw: object) -> Case:
 CASES = [
     Case("client-in-entry", SERVICE, SERVICE_AFTER, name="demo-service-shape"),
     Case("client-in-entry", TWO, TWO_AFTER, name="two-clients-run-from-a-sync-function"),
+    Case("client-in-entry", ANNOTATED, ANNOTATED_AFTER, name="annotated-with-a-comment"),
     human(
         "also-used-in-sync-code",
         "import asyncio\n"

@@ -24,7 +24,7 @@ _RUNNERS = {"asyncio.run"}
 class Move:
     """Build the client bound by `assign` (module level) at the top of the entry coroutine `entry`."""
 
-    assign: ast.Assign
+    assign: ast.Assign | ast.AnnAssign
     name: str
     entry: ast.AsyncFunctionDef
 
@@ -40,12 +40,7 @@ def _moves(facts: Facts) -> tuple[Move, ...]:
         return ()
     tree = facts.tree
     candidates = [
-        stmt
-        for stmt in tree.body
-        if isinstance(stmt, ast.Assign)
-        and len(stmt.targets) == 1
-        and isinstance(stmt.targets[0], ast.Name)
-        and facts.is_client_call(stmt.value)
+        stmt for stmt in tree.body if _target(stmt) is not None and facts.is_client_call(stmt.value)
     ]
     if not candidates:
         return ()
@@ -56,11 +51,20 @@ def _moves(facts: Facts) -> tuple[Move, ...]:
     reached = _reached(entry, defs)
     out = []
     for assign in candidates:
-        name = assign.targets[0].id  # type: ignore[attr-defined]
+        name = _target(assign).id  # type: ignore[union-attr]
         if name in facts.imported_elsewhere or not _only_in(facts, assign, name, entry, reached, defs):
             continue
         out.append(Move(assign, name, entry))
     return tuple(out)
+
+
+def _target(stmt: ast.stmt) -> ast.Name | None:
+    """The one plain name a module-level `name = ...` or `name: T = ...` binds."""
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+        return stmt.targets[0]
+    if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
+        return stmt.target
+    return None
 
 
 def _entry(facts: Facts) -> ast.AsyncFunctionDef | None:
@@ -101,15 +105,18 @@ def _reached(entry: ast.AsyncFunctionDef, defs: Mapping[str, ast.AST]) -> set[st
 
 def _only_in(
     facts: Facts,
-    assign: ast.Assign,
+    assign: ast.Assign | ast.AnnAssign,
     name: str,
     entry: ast.AsyncFunctionDef,
     reached: set[str],
     defs: Mapping[str, ast.AST],
 ) -> bool:
     """Whether every other mention of `name` is a read inside async code the entry reaches first."""
-    target = assign.targets[0]
-    own = {id(n) for n in ast.walk(assign.value)}  # Client(..., identifier="client") names nothing
+    target = _target(assign)
+    # the statement's own parts name nothing: Client(..., identifier="client"), its annotation
+    own = {
+        id(n) for part in (assign.value, getattr(assign, "annotation", None)) if part for n in ast.walk(part)
+    }
     used = False
     for node in facts.nodes:
         if node is target or id(node) in own:
@@ -148,7 +155,7 @@ def _only_in(
     bound = {a.arg for a in ast.walk(entry.args) if isinstance(a, ast.arg)} | {
         n.id for n in ast.walk(entry) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)
     }
-    loaded = {n.id for n in ast.walk(assign.value) if isinstance(n, ast.Name)}
+    loaded = {n.id for n in ast.walk(assign.value) if isinstance(n, ast.Name)} if assign.value else set()
     return not (loaded & bound) and assign.lineno < _first_use_line(facts, name, entry)
 
 
@@ -170,7 +177,7 @@ def imported_elsewhere(path: str, text: str, files: Mapping[str, str]) -> frozen
 
     A text test, on the safe side: another file that imports the module (by its name) and mentions the name.
     """
-    names = re.findall(r"^([A-Za-z_]\w*)\s*=\s*[\w.]*Client\(", text, re.M)
+    names = re.findall(r"^([A-Za-z_]\w*)\s*(?::[^=\n]*)?=\s*[\w.]*Client\(", text, re.M)
     if not names:
         return frozenset()
     stem = PurePosixPath(path).stem

@@ -65,20 +65,26 @@ class Fix:
         if not self.moves or self.depth or len(updated.body) != 1:
             return updated
         small = updated.body[0]
+        if isinstance(small, cst.Assign) and len(small.targets) == 1:
+            target, annotation = small.targets[0].target, None
+        elif isinstance(small, cst.AnnAssign):
+            target, annotation = small.target, small.annotation
+        else:
+            return updated
         if not (
-            isinstance(small, cst.Assign)
-            and len(small.targets) == 1
-            and isinstance(small.targets[0].target, cst.Name)
-            and small.targets[0].target.value in self.moves
-            and isinstance(small.value, cst.Call)
+            isinstance(target, cst.Name) and target.value in self.moves and isinstance(small.value, cst.Call)
         ):
             return updated
-        name = small.targets[0].target.value
+        name = target.value
         entry = self.moves.pop(name)
         self.calls.setdefault(entry, []).append(small.value)
         self._names.setdefault(entry, []).append(name)
-        annotation = cst.Annotation(small.value.func)
+        annotation = annotation or cst.Annotation(small.value.func)
+        leading = list(updated.leading_lines)
+        if updated.trailing_whitespace.comment is not None:  # the line's own comment stays, above it
+            leading.append(cst.EmptyLine(comment=updated.trailing_whitespace.comment))
         return updated.with_changes(
+            leading_lines=leading,
             body=[cst.AnnAssign(target=cst.Name(name), annotation=annotation, value=None)],
             trailing_whitespace=cst.TrailingWhitespace(
                 whitespace=cst.SimpleWhitespace("  "),
