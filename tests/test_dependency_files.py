@@ -46,3 +46,21 @@ def test_dependency_files_at_any_depth_and_not_in_other_projects(tmp_path: Path)
     ]
     skipped = dict(fleet.skipped)
     assert "vendored" in skipped["svc/vendor/otherlib"] and "documentation" in skipped["svc/docs"]
+
+
+def test_tox_envs_of_the_oldest_releases_name_their_files(tmp_path: Path) -> None:
+    from fleetshift.manifests import installed_with_tests, is_minimum_pins, tox_minimum_files
+
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc/tox.ini").write_text(
+        "[tox]\nenvlist = py310, py310-oldestdeps, min\n\n"
+        "[testenv]\ndeps =\n    -r requirements-test.txt\n    oldestdeps: -r requirements/floor.txt\n"
+        "    py311: -cconstraints.txt\n\n"
+        "[testenv:min]\ndeps = -r ci/lowest.txt\n    pytest\n\n"
+        "[testenv:docs]\ndeps = -r docs/requirements.txt\n")
+    tox = tox_minimum_files(tmp_path, "svc")
+    assert tox == {"svc/requirements/floor.txt", "svc/ci/lowest.txt"}
+    assert is_minimum_pins("svc/requirements/floor.txt", tox) and not is_minimum_pins("svc/requirements/floor.txt")
+    assert not installed_with_tests("svc/requirements/floor.txt", "svc", tox)
+    assert installed_with_tests("svc/requirements/floor.txt", "svc")
+    assert tox_minimum_files(tmp_path, "nothing-here") == frozenset()

@@ -177,6 +177,10 @@ def test_application_minimum_pins_move_to_the_oldest_target_or_stay_with_a_findi
         "svc/requirements.txt": "tenacity==8.2.3\npytest==8.3.5\n",
         "svc/requirements-min.txt": "tenacity==8.2.0  # oldest supported\n",
         "svc/ci/oldest-deps.txt": "pytest==8.0.0\npytest-describe==2.2.0\n",
+        # a file known as minimum pins only by the tox env that installs it
+        "svc/requirements/floor.txt": "tenacity==8.2.1\n",
+        "svc/tox.ini": "[tox]\nenvlist = py312, py312-oldestdeps\n\n[testenv]\ndeps =\n    -r requirements.txt\n"
+                       "    oldestdeps: -r requirements/floor.txt\ncommands = pytest\n",
         "svc/svc.py": "import tenacity\n",
         "svc/tests/test_svc.py": "def test_ok():\n    assert True\n",
     }
@@ -189,6 +193,9 @@ def test_application_minimum_pins_move_to_the_oldest_target_or_stay_with_a_findi
     code, output = run(root, "run", "--no-verify", "--yes")
     assert code == 0, output
     assert (root / "svc/requirements-min.txt").read_text() == "tenacity==9.1.2  # oldest supported\n"
+    assert (root / "svc/requirements/floor.txt").read_text() == "tenacity==9.1.2\n"
+    (service,) = discover(root, load_config(root)).services
+    assert not any("floor.txt" in r or "min" in r for r in plan_install(root, service).requirements)
     assert (root / "svc/requirements.txt").read_text().startswith("tenacity==9.")
     # every pytest-describe 2.x needs pytest<9: the exact minimum pin is left as it is, and said so
     assert (root / "svc/ci/oldest-deps.txt").read_text() == files["svc/ci/oldest-deps.txt"]

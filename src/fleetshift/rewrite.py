@@ -14,7 +14,7 @@ from pathlib import Path
 
 from fleetshift.config import FleetConfig
 from fleetshift.importorder import keeps_order, resort
-from fleetshift.manifests import apply_pin_changes, is_minimum_pins, split_extras
+from fleetshift.manifests import apply_pin_changes, is_minimum_pins, split_extras, tox_minimum_files
 from fleetshift.model import (
     ChangeSet,
     FileChange,
@@ -188,7 +188,7 @@ def rewrite_service(root: Path, service: Service, chain: Sequence[str], config: 
     _keep_import_order(root, service, texts, decoded, touched, findings)
     locks = detect_locks(root, service)
     generated = {lk.file for lk in locks if lk.kind in (LockKind.PIP_COMPILE, LockKind.EXPORT)}
-    pin_changes = _settle(service, pin_changes, floor, resolver, generated, rewrote, findings)
+    pin_changes = _settle(root, service, pin_changes, floor, resolver, generated, rewrote, findings)
     _apply_pin_changes(root, service, pin_changes, texts, decoded, touched, findings, generated)
     _relock(root, service, locks, floor.pythons, texts, decoded, touched, findings)
     changes: list[FileChange] = []
@@ -286,13 +286,14 @@ def explicit_moves(service: Service, config: FleetConfig) -> list[PinChange]:
     return out
 
 
-def _settle(service: Service, pin_changes: list[tuple[str, PinChange]], floor: FloorPlan, resolver: Resolver,
+def _settle(root: Path, service: Service, pin_changes: list[tuple[str, PinChange]], floor: FloorPlan, resolver: Resolver,
             generated: set[str], rewrote: dict[str, set[str]], findings: list[Finding]) -> list[tuple[str, PinChange]]:
     """Let uv settle the pins: companions that block a target move, every change gets the release uv chose,
     and a library keeps its runtime ranges wide unless its migrated code needs the new release."""
     if not pin_changes:
         return pin_changes
-    pins = [p for p in service.pins if not p.path and p.file not in generated and not is_minimum_pins(p.file)]
+    tox = tox_minimum_files(root, service.path)  # files a tox env of the oldest releases installs
+    pins = [p for p in service.pins if not p.path and p.file not in generated and not is_minimum_pins(p.file, tox)]
     avoid: dict[str, list[str]] = {}
     for _, c in pin_changes:
         name = split_extras(c.new_package)[0]  # 'influxdb3-python[pandas]'
@@ -307,7 +308,8 @@ def _settle(service: Service, pin_changes: list[tuple[str, PinChange]], floor: F
     settled = settle(pins, pin_changes, floor.pythons, resolver, extra, avoid, service_path=service.path)
     findings += [f if f.file else replace(f, file=service.path or ".") for f in settled.findings]
     changes = settled.changes
-    minimum = sorted({p.file for p in service.pins if not p.path and p.file not in generated and is_minimum_pins(p.file)})
+    minimum = sorted({p.file for p in service.pins
+                      if not p.path and p.file not in generated and is_minimum_pins(p.file, tox)})
     from fleetshift.manifests._common import is_runtime
 
     kept = {c.package for _, c in changes if c.library and any(p.package == c.package and is_runtime(p.section)
@@ -406,6 +408,7 @@ def _apply_pin_changes(root: Path, service: Service, pin_changes: list[tuple[str
                        generated: set[str] | None = None) -> None:
     """Edit each manifest's pins in `texts` (on top of what recipes already changed in that file); generated
     files (pip-compile outputs) are never edited by hand: they are regenerated from their source."""
+    tox = tox_minimum_files(root, service.path)
     for manifest in service.manifests:
         if generated and manifest.file in generated:
             continue
@@ -414,7 +417,7 @@ def _apply_pin_changes(root: Path, service: Service, pin_changes: list[tuple[str
                 if (c.package in names or c.add_after in names) and (not c.files or manifest.file in c.files)]
         own = {c.package for _, c in mine if c.files and not c.add_after}  # a file's own changes come first
         mine = [(r, c) for r, c in mine if c.files or c.add_after or c.package not in own]
-        if is_minimum_pins(manifest.file):  # exact minimum pins: moved by their own changes, or left
+        if is_minimum_pins(manifest.file, tox):  # exact minimum pins: moved by their own changes, or left
             mine = [(r, c) for r, c in mine if c.files or c.remove]
         if not mine:
             continue

@@ -9,9 +9,10 @@ setup.cfg (setuptools), Pipfile. Sections of a Pin: "" for requirements lines; "
 
 from __future__ import annotations
 
+import configparser
 import posixpath
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
@@ -34,6 +35,7 @@ __all__ = [
     "poetry_to_pep440",
     "read_manifest",
     "split_extras",
+    "tox_minimum_files",
 ]
 
 # files of exact minimum pins (`install-min.txt`, `requirements-min.txt`, `minimum-versions.txt`, `min.txt`,
@@ -63,15 +65,55 @@ def manifest_kind(filename: str) -> ManifestKind | None:
     return None
 
 
-def is_minimum_pins(filename: str) -> bool:
-    """A requirements file of exact minimum pins (`install-min.txt`, `requirements-min.txt`, `minimum.txt`):
-    its `==` pins name the oldest releases the project supports, and stay exact."""
+def is_minimum_pins(filename: str, tox: Collection[str] = ()) -> bool:
+    """A requirements file of exact minimum pins (`install-min.txt`, `requirements-min.txt`, `minimum.txt`, or
+    one of `tox`, the files a tox environment of the oldest releases installs): its `==` pins name the oldest
+    releases the project supports, and stay exact."""
+    if filename in tox:
+        return True
     name = PurePosixPath(filename.replace("\\", "/")).name.lower()
     stem = name.rsplit(".", 1)[0]
     return manifest_kind(filename) is ManifestKind.REQUIREMENTS and _MINIMUM_RE.search(stem) is not None
 
 
-def installed_with_tests(filename: str, service_path: str) -> bool:
+_MIN_FACTOR_RE = re.compile(r"^(?:min|minimum|minimal|oldest|lowest|mindeps|oldestdeps|lowestdeps|minversions?)$")
+_TOX_INCLUDE_RE = re.compile(r"^(?:-[rc]\s*=?\s*|--(?:requirement|constraint)[=\s]+)(\S+)$")
+
+
+def tox_minimum_files(root: Path, service_path: str) -> frozenset[str]:
+    """The requirements files (fleet-relative) that the service's tox.ini installs in an environment of the
+    oldest releases: `[testenv:min]` / `[testenv:py310-oldestdeps]` deps, or `min: -r file` factor lines."""
+    folder = Path(root) / service_path if service_path else Path(root)
+    parser = configparser.RawConfigParser(strict=False, interpolation=None)
+    try:
+        parser.read_string((folder / "tox.ini").read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, configparser.Error):
+        return frozenset()
+
+    def minimal(factors: str) -> bool:
+        return any(_MIN_FACTOR_RE.match(f.strip().lower()) for f in re.split(r"[-,]", factors))
+
+    out: set[str] = set()
+    for section in parser.sections():
+        if section != "testenv" and not section.startswith("testenv:"):
+            continue
+        whole = section.startswith("testenv:") and minimal(section.split(":", 1)[1])
+        for line in parser.get(section, "deps", fallback="").splitlines():
+            line = line.strip()
+            factor, sep, rest = line.partition(":")
+            if sep and re.fullmatch(r"[\w,!.-]+", factor.strip()) and not rest.startswith("//"):
+                if not minimal(factor):
+                    continue
+                line = rest.strip()
+            elif not whole:
+                continue
+            m = _TOX_INCLUDE_RE.match(line)
+            if m:
+                out.add(posixpath.normpath(posixpath.join(service_path, m.group(1).replace("\\", "/"))))
+    return frozenset(out)
+
+
+def installed_with_tests(filename: str, service_path: str, minimum: Collection[str] = ()) -> bool:
     """Whether a requirements file is part of the service's test environment: one at the service's root or
     in its `requirements/` folder, and not a file of minimum pins. Deeper files (`docker/requirements.txt`,
     `deploy/provisioning/requirements/base.txt`) and minimum pins are kept up to date, not installed."""
@@ -79,7 +121,7 @@ def installed_with_tests(filename: str, service_path: str) -> bool:
     if service_path:
         rel = posixpath.relpath(rel, service_path)
     parts = PurePosixPath(rel).parts
-    if is_minimum_pins(rel) or parts[:1] == ("..",):
+    if is_minimum_pins(filename, minimum) or is_minimum_pins(rel) or parts[:1] == ("..",):
         return False
     return len(parts) == 1 or (len(parts) == 2 and parts[0].lower() in _REQUIREMENT_FOLDERS)
 

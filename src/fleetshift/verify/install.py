@@ -39,7 +39,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from fleetshift.config import ServiceOptions
-from fleetshift.manifests import installed_with_tests
+from fleetshift.manifests import installed_with_tests, tox_minimum_files
 from fleetshift.manifests._toml import poetry_to_pep440
 from fleetshift.model import LockFile, LockKind, ManifestKind, Pin, Service
 
@@ -779,6 +779,7 @@ def plan_install(
     lock_file = lock.file if lock and lock.kind in _REQUIREMENT_LOCKS else ""
     lock_source = lock.source if lock_file else ""
     req_files: list[str] = []
+    minimum = tox_minimum_files(root, service.path)
     for m in service.manifests:
         if m.kind != ManifestKind.REQUIREMENTS:
             continue
@@ -786,7 +787,7 @@ def plan_install(
             continue
         if m.file in (lock_file, lock_source) or docs_only(posixpath.relpath(m.file, base)):
             continue
-        if not installed_with_tests(m.file, service.path):  # deploy/docker requirements, minimum pins
+        if not installed_with_tests(m.file, service.path, minimum):  # deploy/docker requirements, minimum pins
             continue
         req_files.append(m.file)
 
