@@ -86,14 +86,15 @@ class InfluxDB3Recipe(Recipe):
     def _sites(self, src: SourceFile, old_api: bool) -> Iterator[UsageSite]:
         """Every site of one module: each node offered to each rule's `check` (`old_api=False`: only the traps
         of migrated influxdb3-python code)."""
-        facts = facts_of(src.text, src.tree, old_api=old_api)
-        if not (
-            facts.v2 or facts.v3 or "|>" in src.text or ".flux" in src.text or "InfluxDBClient" in src.text
-        ):
+        text = src.text
+        if not ("influxdb_client" in text or "|>" in text or ".flux" in text or "InfluxDBClient" in text):
+            return  # (facts.v2 and facts.v3 need an import naming influxdb_client)
+        facts = facts_of(text, src.tree, old_api=old_api)
+        if not (facts.v2 or facts.v3 or "|>" in text or ".flux" in text or "InfluxDBClient" in text):
             return
         by_type, every = self._checks()
         seen: set[tuple[int, str, str]] = set()
-        for node in ast.walk(src.tree):
+        for node in facts.nodes:
             for rule_id, check in (*by_type.get(type(node), ()), *every):
                 for detail in check(node, facts):
                     key = (getattr(node, "lineno", 0), rule_id, detail)

@@ -11,10 +11,13 @@ import ast
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from fleetshift.recipes._ast import Imports
 from fleetshift.recipes.influxdb.receivers import Receivers
+
+if TYPE_CHECKING:
+    from fleetshift.recipes.influxdb.flux.sites import ModuleFlux
 
 T = TypeVar("T")
 
@@ -49,12 +52,24 @@ class Facts:
     v2: bool
     v3: bool
 
+    @property
+    def nodes(self) -> tuple[ast.AST, ...]:
+        """Every node of the module, in `ast.walk` order."""
+        return module_nodes(self.tree)
+
     def memo(self, key: str, compute: Callable[[], T]) -> T:
         """A value computed once per module for the rules' checks (which are offered every node)."""
         cache = self.__dict__.setdefault("_memo", {})
         if key not in cache:
             cache[key] = compute()
         return cache[key]
+
+    @cached_property
+    def flux(self) -> ModuleFlux:
+        """The module's Flux strings, `.flux` paths and query wrappers, as the Flux rules read them."""
+        from fleetshift.recipes.influxdb.flux.sites import ModuleFlux
+
+        return ModuleFlux(self.tree, self.text, self.imports, self.receivers)
 
     @cached_property
     def connection_guards(self) -> Mapping[int, str]:
@@ -67,10 +82,8 @@ class Facts:
         """Names the module reads, leaving out the warning filters the rewrite removes."""
         from fleetshift.recipes.influxdb.rules.warnings_filter import is_v2_filter
 
-        dropped = {id(n) for s in ast.walk(self.tree) if is_v2_filter(self.imports, s) for n in ast.walk(s)}
-        return frozenset(
-            n.id for n in ast.walk(self.tree) if isinstance(n, ast.Name) and id(n) not in dropped
-        )
+        dropped = {id(n) for s in self.nodes if is_v2_filter(self.imports, s) for n in ast.walk(s)}
+        return frozenset(n.id for n in self.nodes if isinstance(n, ast.Name) and id(n) not in dropped)
 
     @cached_property
     def api_uses(self) -> Mapping[int, list[ast.Call]]:
@@ -78,13 +91,13 @@ class Facts:
         (`X.query_api().query(...)`) or through the one name or `self.` attribute it is assigned to."""
         out: dict[int, list[ast.Call]] = {}
         bound: dict[str, list[int]] = {}
-        for node in ast.walk(self.tree):
+        for node in self.nodes:
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and is_api_call(node.value):
                 target = node.targets[0]
                 if isinstance(target, ast.Name | ast.Attribute):
                     bound.setdefault(ast.unparse(target), []).append(id(node.value))
                     out.setdefault(id(node.value), [])
-        for node in ast.walk(self.tree):
+        for node in self.nodes:
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 inner = node.func.value
                 if is_api_call(inner):
@@ -108,7 +121,7 @@ class Facts:
         def assigned(where: ast.AST | None) -> list[ast.expr]:
             return [
                 n.value
-                for n in ast.walk(where if where is not None else self.tree)
+                for n in (ast.walk(where) if where is not None else self.nodes)
                 if isinstance(n, ast.Assign)
                 and self.receivers.scope_of.get(id(n)) is where
                 and any(isinstance(t, ast.Name) and t.id == name.id for t in n.targets)
@@ -123,6 +136,20 @@ class Facts:
     def v2_env(self) -> bool:
         """The module names the v2 client's environment variables."""
         return V2_ENV_PREFIX in self.text
+
+
+_NODES: list[tuple[ast.AST, tuple[ast.AST, ...]]] = []
+
+
+def module_nodes(tree: ast.AST) -> tuple[ast.AST, ...]:
+    """`tuple(ast.walk(tree))`, listed once per tree: detection reads the same module in many passes (the
+    dispatch to the checks, the facts, the Flux finder), and walking the tree is the most of their cost."""
+    for seen, nodes in _NODES:
+        if seen is tree:
+            return nodes
+    nodes = tuple(ast.walk(tree))
+    _NODES[:] = [(tree, nodes), *_NODES[:1]]
+    return nodes
 
 
 def facts_of(text: str, tree: ast.Module, *, old_api: bool = True) -> Facts:
@@ -181,10 +208,10 @@ def query_guards(tree: ast.Module, imports: Imports) -> dict[int, str]:
     """
     module_queries = any(
         isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in QUERY_METHODS
-        for n in ast.walk(tree)
+        for n in module_nodes(tree)
     )
     guarded: dict[int, list[ast.stmt]] = {}  # id(ApiException node) -> statements it guards
-    for node in ast.walk(tree):
+    for node in module_nodes(tree):
         if isinstance(node, ast.Try | ast.TryStar):
             for handler in node.handlers:
                 if handler.type is not None:
@@ -195,7 +222,7 @@ def query_guards(tree: ast.Module, imports: Imports) -> dict[int, str]:
                 for ref in ast.walk(item.context_expr):
                     guarded[id(ref)] = node.body
     out: dict[int, str] = {}
-    for node in ast.walk(tree):
+    for node in module_nodes(tree):
         if not isinstance(node, ast.Name | ast.Attribute) or not is_api_exception(imports, node):
             continue
         body = guarded.get(id(node))
@@ -222,7 +249,7 @@ def connection_error(imports: Imports, node: ast.AST) -> str | None:
 def connection_guards(tree: ast.Module, imports: Imports) -> dict[int, str]:
     """Lines of connection-error types in `except` clauses whose `try` body calls a query method."""
     out: dict[int, str] = {}
-    for node in ast.walk(tree):
+    for node in module_nodes(tree):
         if not isinstance(node, ast.Try | ast.TryStar) or not called_methods(node.body) & QUERY_METHODS:
             continue
         for handler in node.handlers:

@@ -9,7 +9,9 @@ import posixpath
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
+from fleetshift.recipes.influxdb.facts import module_nodes
 from fleetshift.recipes.influxdb.flux.lexer import hole
 
 FLUX_START = re.compile(r"(?:^|\n)\s*(?:import\s+\"[^\"]*\"\s*)*(?:from\s*\(\s*bucket\s*:|buckets\s*\(\s*\))")
@@ -68,6 +70,29 @@ class Wrapper:
     call: ast.Call
 
 
+LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+")  # a line with its end, as `ast.get_source_segment` splits
+
+
+@lru_cache(maxsize=4)
+def _lines(source: str) -> list[str]:
+    """A module's lines, split once per module (not once per f-string hole)."""
+    return LINE.findall(source)
+
+
+def source_segment(source: str, node: ast.AST) -> str:
+    """`ast.get_source_segment(source, node) or ast.unparse(node)`, on lines split once per module."""
+    end_line, end_col = getattr(node, "end_lineno", None), getattr(node, "end_col_offset", None)
+    if end_line is None or end_col is None:
+        return ast.unparse(node)
+    lines = _lines(source)
+    line, col = node.lineno - 1, node.col_offset  # type: ignore[attr-defined]
+    if line == end_line - 1:
+        return lines[line].encode()[col:end_col].decode() or ast.unparse(node)
+    first = lines[line].encode()[col:].decode()
+    last = lines[end_line - 1].encode()[:end_col].decode()
+    return "".join([first, *lines[line + 1 : end_line - 1], last]) or ast.unparse(node)
+
+
 def _template(node: ast.expr, source: str) -> tuple[str, tuple[str, ...]] | None:
     """Text with hole sentinels and the holes' source for a str constant, f-string or `+` of them."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
@@ -79,7 +104,7 @@ def _template(node: ast.expr, source: str) -> tuple[str, tuple[str, ...]] | None
             if isinstance(v, ast.Constant):
                 parts.append(str(v.value))
             elif isinstance(v, ast.FormattedValue):
-                code = ast.get_source_segment(source, v.value) or ast.unparse(v.value)
+                code = source_segment(source, v.value)
                 if v.conversion != -1:
                     code += "!" + chr(v.conversion)
                 if v.format_spec is not None:
@@ -96,6 +121,12 @@ def _template(node: ast.expr, source: str) -> tuple[str, tuple[str, ...]] | None
         text = re.sub("\x00(\\d+)\x01", lambda m: hole(int(m.group(1)) + shift), right[0])
         return left[0] + text, left[1] + right[1]
     return None
+
+
+def might_hold_flux(source: str) -> bool:
+    """The cheap test before any Flux is looked for in a module's source: a Flux string holds `|>` or the word
+    `bucket` (`from(bucket:`, `buckets()`), and so does the source that spells it."""
+    return "|>" in source or "bucket" in source
 
 
 def is_flux(text: str) -> bool:
@@ -175,22 +206,19 @@ def _extended(node: ast.expr, parents: dict[int, ast.AST], fn: ast.AST | None) -
 
 
 def flux_strings(tree: ast.Module, source: str) -> Iterator[FluxString]:
-    """Every outermost string expression of the module that holds Flux."""
-    scopes = _Scopes()
-    scopes.visit(tree)
+    """Every outermost string expression of the module that holds Flux (in source order, outer first)."""
+    if not might_hold_flux(source):
+        return
     keys_cache: dict[int, tuple[str, ...]] = {}
     parents: dict[int, ast.AST] = {}
-    for p in ast.walk(tree):
-        for c in ast.iter_child_nodes(p):
-            parents[id(c)] = p
-
-    def visit(node: ast.AST) -> Iterator[FluxString]:
+    todo: list[tuple[ast.AST, ast.FunctionDef | ast.AsyncFunctionDef | None]] = [(tree, None)]
+    while todo:  # one pre-order walk: the enclosing function and the parents are known on the way down
+        node, fn = todo.pop()
         if isinstance(node, ast.expr) and not isinstance(node, ast.Name | ast.Attribute | ast.Call):
             t = _template(node, source)
-            if t is not None:
+            if t is not None:  # a string expression: Flux or not, nothing inside it is another one
                 text, holes = t
                 if is_flux(text):
-                    fn = scopes.function_of.get(id(node))
                     if id(fn) not in keys_cache:
                         keys_cache[id(fn)] = record_keys(fn)
                     yield FluxString(
@@ -206,21 +234,26 @@ def flux_strings(tree: ast.Module, source: str) -> Iterator[FluxString]:
                         _extended(node, parents, fn),
                         id(node),
                     )
-                return
-        for child in ast.iter_child_nodes(node):
-            yield from visit(child)
-
-    yield from visit(tree)
+                continue
+        inner = node if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else fn
+        children = list(ast.iter_child_nodes(node))
+        for child in children:
+            parents[id(child)] = node
+        todo.extend((child, inner) for child in reversed(children))
 
 
 def flux_paths(tree: ast.Module, source: str) -> Iterator[FluxPath]:
     """String literals and f-strings naming `.flux` files."""
+    if ".flux" not in source:
+        return
     scopes = _Scopes()
     scopes.visit(tree)
-    inner = {id(v) for n in ast.walk(tree) if isinstance(n, ast.JoinedStr) for v in n.values}
-    compared = {id(c) for n in ast.walk(tree) if isinstance(n, ast.Compare) for c in (n.left, *n.comparators)}
+    inner = {id(v) for n in module_nodes(tree) if isinstance(n, ast.JoinedStr) for v in n.values}
+    compared = {
+        id(c) for n in module_nodes(tree) if isinstance(n, ast.Compare) for c in (n.left, *n.comparators)
+    }
     inner |= compared  # `"vnd.flux" in content_type` names no file
-    for node in ast.walk(tree):
+    for node in module_nodes(tree):
         if not isinstance(node, ast.Constant | ast.JoinedStr) or id(node) in inner:
             continue
         if isinstance(node, ast.Constant) and not isinstance(node.value, str):
@@ -257,7 +290,7 @@ def flux_files(pattern: str, module_path: str, files: Mapping[str, str]) -> list
 
 def wrappers(tree: ast.Module) -> Iterator[Wrapper]:
     """Functions whose parameter (or a name assigned from it) reaches `X.query(...)`-like calls."""
-    for fn in ast.walk(tree):
+    for fn in module_nodes(tree):
         if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
             continue
         params = [a.arg for a in (*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs)]

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from fleetshift.recipes.influxdb.flux.find import FluxString, flux_paths
+from fleetshift.recipes.influxdb.flux.find import FluxString, flux_paths, source_segment
 from fleetshift.recipes.influxdb.flux.lexer import HOLE_RE
 from fleetshift.recipes.influxdb.flux.sites import FilePlan, module_wrappers, path_plans, string_plans
 from fleetshift.recipes.influxdb.flux.wrapping import Edit, binding_reads, plan_wrapper, span
@@ -387,7 +387,7 @@ def _flatten(outer: ast.For, inner: ast.For, iter_text: str, text: str) -> list[
     lines = text.splitlines()
     first = inner.body[0]
     shift = inner.col_offset - outer.col_offset
-    target = ast.get_source_segment(text, inner.target) or ast.unparse(inner.target)
+    target = source_segment(text, inner.target)
     edits = [
         Edit(
             (outer.lineno, outer.col_offset),

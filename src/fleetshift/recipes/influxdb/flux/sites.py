@@ -8,8 +8,10 @@ import ast
 import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from fleetshift.recipes._ast import Imports
+from fleetshift.recipes.influxdb.facts import module_nodes
 from fleetshift.recipes.influxdb.flux.filters import Translation
 from fleetshift.recipes.influxdb.flux.find import (
     META_KEYS,
@@ -24,6 +26,7 @@ from fleetshift.recipes.influxdb.flux.find import (
 )
 from fleetshift.recipes.influxdb.flux.lexer import HOLE_RE
 from fleetshift.recipes.influxdb.flux.long import shaped
+from fleetshift.recipes.influxdb.receivers import Receivers
 
 LONG_NOTE = (
     "rows keep Flux's long shape (_time in UTC, _measurement, _field, _value, tags; fields of mixed types "
@@ -115,21 +118,21 @@ class FilePlan:
         )
 
 
-def owned_strings(tree: ast.Module) -> set[tuple[int, int]]:
+def owned_strings(
+    tree: ast.Module, imports: Imports | None = None, receivers: Receivers | None = None
+) -> set[tuple[int, int]]:
     """Positions of strings passed straight to a `query_api()` query call of influxdb-client (directly or
     through one local name): the query rewrite translates those together with their readers."""
-    from fleetshift.recipes.influxdb.receivers import Receivers
-
-    imports = Imports(tree)
+    imports = imports or Imports(tree)
     if not imports.imports_module("influxdb_client"):
         return set()
-    receivers = Receivers(tree, imports)
+    receivers = receivers or Receivers(tree, imports)
     assigned: dict[str, list[ast.expr]] = {}
-    for node in ast.walk(tree):
+    for node in module_nodes(tree):
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             assigned.setdefault(node.targets[0].id, []).append(node.value)
     out: set[tuple[int, int]] = set()
-    for node in ast.walk(tree):
+    for node in module_nodes(tree):
         if not (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -147,11 +150,14 @@ def owned_strings(tree: ast.Module) -> set[tuple[int, int]]:
     return out
 
 
-def string_plans(tree: ast.Module, text: str) -> list[StringPlan]:
+def string_plans(
+    tree: ast.Module, text: str, imports: Imports | None = None, receivers: Receivers | None = None
+) -> list[StringPlan]:
     """Every Flux string of a module that the query rewrite does not own, with its translation."""
-    owned = owned_strings(tree)
+    sites = list(flux_strings(tree, text))
+    owned = owned_strings(tree, imports, receivers) if sites else set()
     plans = []
-    for site in flux_strings(tree, text):
+    for site in sites:
         if (site.line, site.col) in owned:
             continue
         if site.fragment:
@@ -208,45 +214,46 @@ def path_plans(
     return out
 
 
-def module_wrappers(tree: ast.Module) -> list[Wrapper]:
+def module_wrappers(tree: ast.Module, imports: Imports | None = None) -> list[Wrapper]:
     """The query wrappers a module defines (only in modules that use influxdb-client)."""
-    if not Imports(tree).imports_module("influxdb_client"):
+    if not (imports or Imports(tree)).imports_module("influxdb_client"):
         return []
     return list(wrappers(tree))
 
 
-@dataclass(frozen=True)
 class ModuleFlux:
-    """The Flux of one module as the per-node checks read it, by id() of the ast node."""
+    """The Flux of one module as the per-node checks read it, by id() of the ast node; each part is worked out
+    the first time a check asks for it (a module with no `|>`, `bucket` or `.flux` in its text has none)."""
 
-    strings: Mapping[int, StringPlan]
-    paths: Mapping[int, FluxPath]
-    wrappers: Mapping[int, tuple[Wrapper, str]]  # query call -> (wrapper, why it cannot be rewritten or "")
+    def __init__(self, tree: ast.Module, text: str, imports: Imports, receivers: Receivers) -> None:
+        self.tree, self.text, self.imports, self.receivers = tree, text, imports, receivers
 
+    @cached_property
+    def strings(self) -> Mapping[int, StringPlan]:
+        return {p.site.node: p for p in string_plans(self.tree, self.text, self.imports, self.receivers)}
 
-_LAST: list[tuple[ast.Module, ModuleFlux]] = []
+    @cached_property
+    def paths(self) -> Mapping[int, FluxPath]:
+        return {p.node: p for p in flux_paths(self.tree, self.text)}
 
+    @cached_property
+    def wrappers(self) -> Mapping[int, tuple[Wrapper, str]]:
+        """Query call -> (its wrapper, why that wrapper cannot be rewritten or "")."""
+        from fleetshift.recipes.influxdb.flux.wrapping import plan_wrapper
 
-def module_flux(tree: ast.Module, text: str) -> ModuleFlux:
-    """`ModuleFlux` of a module, computed once per tree (the checks see the same tree node after node)."""
-    from fleetshift.recipes.influxdb.flux.find import flux_paths
-    from fleetshift.recipes.influxdb.flux.wrapping import plan_wrapper
+        return {
+            id(w.call): (w, plan_wrapper(w, self.tree, self.text).why)
+            for w in module_wrappers(self.tree, self.imports)
+        }
 
-    if _LAST and _LAST[0][0] is tree:
-        return _LAST[0][1]
-    found = ModuleFlux(
-        {p.site.node: p for p in string_plans(tree, text)},
-        {p.node: p for p in flux_paths(tree, text)},
-        {id(w.call): (w, plan_wrapper(w, tree, text).why) for w in module_wrappers(tree)},
-    )
-    _LAST[:] = [(tree, found)]
-    return found
+    @cached_property
+    def string_lines(self) -> frozenset[int]:
+        """The lines the Flux strings span."""
+        return frozenset(n for p in self.strings.values() for n in range(p.site.line, p.site.end_line + 1))
 
-
-def is_flux_node(node: ast.AST, tree: ast.Module, text: str) -> bool:
-    """Whether a node is (inside) a Flux string the Flux rules judge (for the query rule to leave alone)."""
-    flux = module_flux(tree, text)
-    if id(node) in flux.strings:
-        return True
-    line = getattr(node, "lineno", None)
-    return line is not None and any(p.site.line <= line <= p.site.end_line for p in flux.strings.values())
+    def holds(self, node: ast.AST) -> bool:
+        """Whether a node is (inside) a Flux string the Flux rules judge (for the query rule to leave alone)."""
+        if id(node) in self.strings:
+            return True
+        line = getattr(node, "lineno", None)
+        return line is not None and line in self.string_lines

@@ -10,6 +10,7 @@ import ast
 from dataclasses import dataclass, field
 
 from fleetshift.recipes.influxdb.flux.find import Wrapper
+from fleetshift.recipes.influxdb.flux.find import source_segment as segment
 
 GETTERS = {
     "get_value": "_value",
@@ -49,10 +50,6 @@ class WrapperPlan:
 
 def span(node: ast.AST) -> tuple[tuple[int, int], tuple[int, int]]:
     return (node.lineno, node.col_offset), (node.end_lineno or node.lineno, node.end_col_offset or 0)  # type: ignore[attr-defined]
-
-
-def segment(source: str, node: ast.AST) -> str:
-    return ast.get_source_segment(source, node) or ast.unparse(node)
 
 
 def _parents(tree: ast.AST) -> dict[int, ast.AST]:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from fleetshift.recipes._ast import Imports
-from fleetshift.recipes.influxdb.facts import Facts, named
+from fleetshift.recipes.influxdb.facts import Facts, module_nodes, named
 from fleetshift.recipes.influxdb.rules import V3_README
 from fleetshift.recipes.rule import HUMAN, rule
 
@@ -56,7 +56,7 @@ CALLS = {  # (api object or "", method) on an InfluxDBClientAsync -> the influxd
 def async_clients(tree: ast.Module, imports: Imports) -> set[str]:
     """The names (`client`, `self.client`) bound to an `InfluxDBClientAsync(...)`."""
     out: set[str] = set()
-    for node in ast.walk(tree):
+    for node in module_nodes(tree):
         pairs: list[tuple[ast.AST | None, ast.AST]] = []
         if isinstance(node, ast.Assign):
             pairs = [(t, node.value) for t in node.targets]
@@ -109,7 +109,7 @@ def awaited_close(node: ast.Call, facts: Facts) -> bool:
     f = node.func
     if not (isinstance(f, ast.Attribute) and f.attr == "close" and facts.receivers.kind(f.value) == "client"):
         return False
-    return any(isinstance(a, ast.Await) and a.value is node for a in ast.walk(facts.tree))
+    return any(isinstance(a, ast.Await) and a.value is node for a in facts.nodes)
 
 
 def plan(p: Planning) -> None:

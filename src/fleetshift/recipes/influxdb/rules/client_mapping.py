@@ -11,7 +11,7 @@ import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from fleetshift.recipes.influxdb.facts import Facts, named
+from fleetshift.recipes.influxdb.facts import Facts, module_nodes, named
 from fleetshift.recipes.influxdb.rules import V3_README
 from fleetshift.recipes.rule import HUMAN, rule
 
@@ -70,7 +70,7 @@ def v2_keys(expr: ast.AST, facts: Facts) -> list[str]:
 def settings_fields(tree: ast.Module) -> dict[str, set[str]]:
     """Annotated fields of the module's classes that look like InfluxDB 2 settings (a `url` and a `token`)."""
     out: dict[str, set[str]] = {}
-    for node in ast.walk(tree):
+    for node in module_nodes(tree):
         if isinstance(node, ast.ClassDef):
             names = {
                 b.target.id

@@ -20,12 +20,9 @@ def check(node: ast.AST, facts: Facts) -> Iterator[str]:
     """A Flux query text (`from(bucket: ...) |> ...`) that does not translate to SQL exactly."""
     if not (facts.v2 and isinstance(node, ast.Constant) and isinstance(node.value, str)):
         return
-    from fleetshift.recipes.influxdb.flux.sites import is_flux_node
-
-    if is_flux_node(node, facts.tree, facts.text):
-        return  # a Flux string the Flux rules judge by its own syntax (flux-string, flux-manual, ...)
     text = node.value
-    if "from(" in text and "bucket" in text and "|>" in text:
+    if "from(" in text and "bucket" in text and "|>" in text and not facts.flux.holds(node):
+        # (a Flux string the Flux rules judge by its own syntax is theirs: flux-string, flux-manual, ...)
         from fleetshift.recipes.influxdb import flux
 
         tr, why = flux.try_translate(text)

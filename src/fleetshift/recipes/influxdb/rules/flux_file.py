@@ -16,12 +16,11 @@ from fleetshift.recipes.influxdb.rules import SQL_DOCS
 from fleetshift.recipes.rule import AUTO, rule
 
 RULE = rule(__name__, __doc__, AUTO, link=SQL_DOCS, order=32)
+NODES = (ast.Constant, ast.JoinedStr)  # the node types its check looks at
 
 
 def check(node: ast.AST, facts: Facts) -> Iterator[str]:
     """A path of a `.flux` file (or a pattern of them) in the module."""
-    from fleetshift.recipes.influxdb.flux.sites import module_flux
-
-    site = module_flux(facts.tree, facts.text).paths.get(id(node))
+    site = facts.flux.paths.get(id(node))
     if site is not None:
         yield f"loads Flux from {site.pattern}: written as .sql beside it"

@@ -15,12 +15,11 @@ from fleetshift.recipes.influxdb.rules import FLUX_FUTURE
 from fleetshift.recipes.rule import HUMAN, rule
 
 RULE = rule(__name__, __doc__, HUMAN, link=FLUX_FUTURE, order=36)
+NODES = (ast.Constant, ast.JoinedStr, ast.BinOp)  # the node types its check looks at
 
 
 def check(node: ast.AST, facts: Facts) -> Iterator[str]:
     """A Flux string (or piece of one) the query rewrite does not own and that does not translate exactly."""
-    from fleetshift.recipes.influxdb.flux.sites import module_flux
-
-    plan = module_flux(facts.tree, facts.text).strings.get(id(node))
+    plan = facts.flux.strings.get(id(node))
     if plan is not None and not plan.exact and not plan.unread:
         yield plan.message()

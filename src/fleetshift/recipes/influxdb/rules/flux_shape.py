@@ -14,12 +14,11 @@ from fleetshift.recipes.influxdb.rules import SQL_DOCS
 from fleetshift.recipes.rule import HUMAN, rule
 
 RULE = rule(__name__, __doc__, HUMAN, link=SQL_DOCS, order=35)
+NODES = (ast.Constant, ast.JoinedStr, ast.BinOp)  # the node types its check looks at
 
 
 def check(node: ast.AST, facts: Facts) -> Iterator[str]:
     """A Flux string whose readers read `_start`/`_stop`/`table`/`result`."""
-    from fleetshift.recipes.influxdb.flux.sites import module_flux
-
-    plan = module_flux(facts.tree, facts.text).strings.get(id(node))
+    plan = facts.flux.strings.get(id(node))
     if plan is not None and plan.unread:
         yield plan.message()

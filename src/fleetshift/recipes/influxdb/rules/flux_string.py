@@ -15,12 +15,11 @@ from fleetshift.recipes.influxdb.rules import SQL_DOCS
 from fleetshift.recipes.rule import AUTO, rule
 
 RULE = rule(__name__, __doc__, AUTO, link=SQL_DOCS, order=31)
+NODES = (ast.Constant, ast.JoinedStr, ast.BinOp)  # the node types its check looks at
 
 
 def check(node: ast.AST, facts: Facts) -> Iterator[str]:
     """A Flux string the query rewrite does not own that translates exactly (the shape its readers read)."""
-    from fleetshift.recipes.influxdb.flux.sites import module_flux
-
-    plan = module_flux(facts.tree, facts.text).strings.get(id(node))
+    plan = facts.flux.strings.get(id(node))
     if plan is not None and plan.exact:
         yield plan.message()

@@ -15,13 +15,12 @@ from fleetshift.recipes.influxdb.rules import SQL_DOCS
 from fleetshift.recipes.rule import AUTO, rule
 
 RULE = rule(__name__, __doc__, AUTO, link=SQL_DOCS, order=33)
+NODES = (ast.Call,)  # the node types its check looks at
 
 
 def check(node: ast.AST, facts: Facts) -> Iterator[str]:
     """The query call of a wrapper the run rewrites."""
-    from fleetshift.recipes.influxdb.flux.sites import module_flux
-
-    found = module_flux(facts.tree, facts.text).wrappers.get(id(node))
+    found = facts.flux.wrappers.get(id(node))
     if found is not None and not found[1]:
         w = found[0]
         yield f"query wrapper {w.name}({w.param}) -> client.query({w.param})"

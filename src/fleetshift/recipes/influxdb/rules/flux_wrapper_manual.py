@@ -14,12 +14,11 @@ from fleetshift.recipes.influxdb.rules import SQL_DOCS
 from fleetshift.recipes.rule import HUMAN, rule
 
 RULE = rule(__name__, __doc__, HUMAN, link=SQL_DOCS, order=34)
+NODES = (ast.Call,)  # the node types its check looks at
 
 
 def check(node: ast.AST, facts: Facts) -> Iterator[str]:
     """The query call of a wrapper whose readers cannot be rewritten."""
-    from fleetshift.recipes.influxdb.flux.sites import module_flux
-
-    found = module_flux(facts.tree, facts.text).wrappers.get(id(node))
+    found = facts.flux.wrappers.get(id(node))
     if found is not None and found[1]:
         yield f"query wrapper {found[0].name}(): {found[1]}"

@@ -10,7 +10,7 @@ import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from fleetshift.recipes.influxdb.facts import Facts
+from fleetshift.recipes.influxdb.facts import Facts, module_nodes
 from fleetshift.recipes.influxdb.names import V3, V3_NAMES, is_v2_module
 from fleetshift.recipes.influxdb.rules import V3_README
 from fleetshift.recipes.influxdb.rules.import_manual import staying
@@ -201,13 +201,13 @@ def finish(code: str, p: Planning) -> str:
 def moves(tree: ast.Module) -> bool:
     """Whether a module imports a v2 name with a v3 counterpart that it uses (`from influxdb_client import Point`
     in a model module): the import moves even when no other rule rewrites the module."""
-    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    used = {n.id for n in module_nodes(tree) if isinstance(n, ast.Name)}
     return any(
         isinstance(node, ast.ImportFrom)
         and node.module
         and is_v2_module(node.module)
         and any(a.name in V3_NAMES and (a.asname or a.name) in used for a in node.names)
-        for node in ast.walk(tree)
+        for node in module_nodes(tree)
     )
 
 

@@ -63,7 +63,6 @@ def flux_text(arg: ast.AST, facts: Facts) -> str | None:
 def unrewritten(api: ast.Call, facts: Facts) -> str:
     """Why the queries made on a `query_api()` call are not all rewritten ("" when they are)."""
     from fleetshift.recipes.influxdb import flux
-    from fleetshift.recipes.influxdb.flux.sites import module_flux
     from fleetshift.recipes.influxdb.rules.async_client import on_async_client
 
     if on_async_client(api, facts):
@@ -71,7 +70,7 @@ def unrewritten(api: ast.Call, facts: Facts) -> str:
     uses = facts.api_uses.get(id(api), [])
     if not uses:
         return "the query_api object is passed around: call `client.query(sql)` where it is used"
-    wrappers = module_flux(facts.tree, facts.text).wrappers  # query wrappers: the flux-wrapper rules' sites
+    wrappers = facts.flux.wrappers  # query wrappers: the flux-wrapper rules' sites
     for call in uses:
         if id(call) in wrappers:
             if wrappers[id(call)][1]:
