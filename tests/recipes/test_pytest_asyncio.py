@@ -1681,3 +1681,73 @@ CASES = [
     ),
     Case("loop-scope-mismatch", MODULE_SCOPED + "async def test_a(client_from_conftest):\n    pass\n", path=TEST, extra_files=AUTO_INI),
 ]
+
+
+DEBUG_OVERRIDE = """\
+import asyncio
+
+import pytest
+
+
+@pytest.fixture
+def event_loop():
+    # debug mode catches never-awaited pushes
+    loop = asyncio.new_event_loop()
+    loop.set_debug(True)
+    yield loop
+    loop.close()
+"""
+
+PLAIN_SESSION_OVERRIDE = """\
+import asyncio
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def event_loop():
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+"""
+
+
+@pytest.mark.parametrize(
+    ("conftest", "override", "by_name", "rule", "action"),
+    [
+        ("svc/tests/conftest.py", PLAIN_SESSION_OVERRIDE, False, "event-loop-override", Action.AUTO),
+        ("svc/tests/conftest.py", DEBUG_OVERRIDE, False, "event-loop-override-custom", Action.HUMAN),
+        ("svc/tests/a/conftest.py", PLAIN_SESSION_OVERRIDE, False, "event-loop-override-custom", Action.HUMAN),
+        ("svc/tests/conftest.py", DRAINING_OVERRIDE, False, "event-loop-override-drain", Action.AUTO),
+        ("svc/tests/conftest.py", DRAINING_OVERRIDE, True, "event-loop-override-custom", Action.HUMAN),
+    ],
+    ids=["plain-root", "custom-body", "package-level", "draining", "draining-requested-by-name"],
+)
+def test_an_override_is_labelled_as_the_service_run_judges_it(
+    conftest: str, override: str, by_name: bool, rule: str, action: Action
+) -> None:
+    """Scanned with its service, an override is [auto] only where the run deletes it, [human] where it is kept."""
+    files = {
+        conftest: override,
+        "svc/tests/a/test_a.py": "async def test_a():\n    pass\n",
+        "svc/tests/b/test_b.py": (
+            "def test_b(request):\n    request.getfixturevalue('event_loop')\n" if by_name else "async def test_b():\n    pass\n"
+        ),
+        **AUTO_INI,
+    }
+    sites = [s for s in detect(R, override, conftest, files) if s.rule.startswith(rid("event-loop-override"))]
+    assert [(s.rule, s.action, s.line) for s in sites] == [(rid(rule), action, override.splitlines().index("def event_loop():") + 1)]
+    new, _ = rewrite_files(R, files)
+    assert ("def event_loop" in new[conftest]) is (action is Action.HUMAN)
+    # read alone, a file cannot tell: the override is the plain rule's site
+    assert {s.rule for s in detect(R, override, conftest) if s.rule.startswith(rid("event-loop-override"))} == {
+        rid("event-loop-override")
+    }
+
+
+def test_a_wide_async_fixture_is_reported_at_the_decorator_the_run_changes() -> None:
+    src = 'import pytest_asyncio\n\n\n@pytest_asyncio.fixture(scope="module")\nasync def bus():\n    yield 1\n'
+    (site,) = [s for s in detect(R, src, "svc/tests/conftest.py") if s.rule == rid("fixture-loop-scope")]
+    new, _ = rewrite_files(R, {"svc/tests/conftest.py": src, **AUTO_INI})
+    changed = [i for i, (a, b) in enumerate(zip(src.splitlines(), new["svc/tests/conftest.py"].splitlines(), strict=True), 1) if a != b]
+    assert site.line == 4 and changed == [4]

@@ -19,7 +19,7 @@ the active fixes in one walk.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from typing import ClassVar
 
 from fleetshift.model import Action, Finding, UsageSite
@@ -52,7 +52,7 @@ from fleetshift.recipes.pytest_asyncio.rules import (
     SCOPES,
     WIDE,
 )
-from fleetshift.recipes.pytest_asyncio.survey import Override, Survey, is_test_code, survey
+from fleetshift.recipes.pytest_asyncio.survey import Override, Survey, is_test_code, judged_overrides, survey
 
 
 class PytestAsyncioRecipe(Recipe):
@@ -74,15 +74,28 @@ class PytestAsyncioRecipe(Recipe):
 
     # -- detection --
 
-    def detect(self, src: SourceFile) -> Iterable[UsageSite]:
+    def detect(
+        self, src: SourceFile, overrides: Mapping[tuple[str, str, str], Override] | None = None
+    ) -> Iterable[UsageSite]:
         if not is_test_code(src.path, src.text):
             return
-        facts = module_facts(src)
+        facts = module_facts(src, overrides)
         for m in self.rule_modules:
             check = m.hook("check")
             if check is not None:
                 for site in check(facts):
                     yield self._site(src, m.rule.id, site)
+
+    def detect_service(self, sources: Sequence[SourceFile], files: Mapping[str, str]) -> Iterable[UsageSite]:
+        """The sites of each file with the service's event_loop overrides judged as the run judges them (deleted,
+        deleted for a draining teardown, or left for a human: where it lives and what the service's tests are
+        decide)."""
+        overrides = None
+        if any("event_loop" in src.text for src in sources):
+            py = {p: t for p in files if p.endswith(".py") and is_test_code(p, t := files[p])}
+            overrides = judged_overrides(py)
+        for src in sources:
+            yield from self.detect(src, overrides)
 
     def detect_config(self, cfg: ConfigFile) -> Iterable[UsageSite]:
         conf = pc.read(cfg.path, cfg.text)

@@ -7,14 +7,14 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from fleetshift.recipes import _pytest_config as pc
 from fleetshift.recipes._ast import Imports, decorator_calls
 from fleetshift.recipes.base import FileKind, SourceFile
 from fleetshift.recipes.pytest_asyncio.rules import MARK
-from fleetshift.recipes.pytest_asyncio.survey import defs, fixture_name, params, str_kw
+from fleetshift.recipes.pytest_asyncio.survey import Override, defs, fixture_name, params, str_kw
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,13 @@ class ModuleFacts:
     module_marked: bool  # a module-level pytestmark holds the asyncio marker
     defs: tuple[Def, ...]
     calls: tuple[tuple[ast.Call, bool], ...]  # every call, with whether its innermost function is async
+    # the service's event_loop overrides as the run judges them, by (path, class, function); None when the file
+    # is read alone
+    overrides: Mapping[tuple[str, str, str], Override] | None = None
+
+    def override(self, d: Def) -> Override | None:
+        """What the run makes of an event_loop override (None when the file is read without its service)."""
+        return None if self.overrides is None else self.overrides.get((self.path, d.cls, d.fn.name))
 
 
 def pytestmark_values(body: Iterable[ast.stmt]) -> Iterator[ast.expr]:
@@ -93,7 +100,7 @@ def calls_with_context(tree: ast.AST) -> Iterator[tuple[ast.Call, bool]]:
     yield from walk(tree, False)
 
 
-def module_facts(src: SourceFile) -> ModuleFacts:
+def module_facts(src: SourceFile, overrides: Mapping[tuple[str, str, str], Override] | None = None) -> ModuleFacts:
     tree, imports = src.tree, Imports(src.tree)
     test_module = pc.is_test_module(src.path) and src.kind == "test"
     owners = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
@@ -113,6 +120,7 @@ def module_facts(src: SourceFile) -> ModuleFacts:
         ast_marked(pytestmark_values(tree.body), imports),
         tuple(found),
         tuple(calls_with_context(tree)),
+        overrides,
     )
 
 

@@ -248,6 +248,26 @@ def survey(ctx: RewriteContext, root: str | None = None, drain_ok: bool = True) 
         for p, t in py.items()
         if p.endswith("conftest.py")
     )
+    overrides = judged_overrides(py, drain_ok)
+    root_loop: str | None = None
+    kept: Override | None = None
+    for ov in overrides.values():
+        if ov.action == "delete" and ov.where == "root-conftest" and ov.loop:
+            if root_loop is None or RANK[ov.loop] > RANK[root_loop]:
+                root_loop = ov.loop
+        if ov.action == "finding":
+            kept = ov
+    uses = (
+        any(p.package == "pytest-asyncio" for p in ctx.service.pins)
+        or any(_USES.search(t) for t in py.values())
+        or any(tok in t for p, t in files.items() if not p.endswith(".py") for tok in _CONFIG_USES)
+    )
+    return Survey(root, cfg, pc.asyncio_mode(cfg), other, hook, MappingProxyType(overrides), root_loop, kept, uses)
+
+
+def judged_overrides(py: Mapping[str, str], drain_ok: bool = True) -> dict[tuple[str, str, str], Override]:
+    """Every `event_loop` override in a service's test code (`py`: path -> text), keyed by (path, class,
+    function), with what becomes of it (see `_judged`). `drain_ok` as for `survey`."""
     tests = [p for p in py if pc.is_test_module(p)]
     overrides: dict[tuple[str, str, str], Override] = {}
     by_name = any(_BY_NAME.search(t) for t in py.values())  # something else still uses the override
@@ -276,20 +296,7 @@ def survey(ctx: RewriteContext, root: str | None = None, drain_ok: bool = True) 
             drain = not plain and drain_ok and not by_name and drain_body(fn, imports)
             ov = Override(path, fn.lineno, cls, fn.name, scope, plain or drain, where, drain)
             overrides[(path, cls, fn.name)] = _judged(ov)
-    root_loop: str | None = None
-    kept: Override | None = None
-    for ov in overrides.values():
-        if ov.action == "delete" and ov.where == "root-conftest" and ov.loop:
-            if root_loop is None or RANK[ov.loop] > RANK[root_loop]:
-                root_loop = ov.loop
-        if ov.action == "finding":
-            kept = ov
-    uses = (
-        any(p.package == "pytest-asyncio" for p in ctx.service.pins)
-        or any(_USES.search(t) for t in py.values())
-        or any(tok in t for p, t in files.items() if not p.endswith(".py") for tok in _CONFIG_USES)
-    )
-    return Survey(root, cfg, pc.asyncio_mode(cfg), other, hook, MappingProxyType(overrides), root_loop, kept, uses)
+    return overrides
 
 
 def _judged(ov: Override) -> Override:

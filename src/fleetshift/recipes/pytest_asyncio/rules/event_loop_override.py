@@ -24,10 +24,12 @@ RULE = rule(__name__, __doc__, AUTO, since="1.0.0", order=2)
 
 
 def check(facts: ModuleFacts) -> Iterator[Site]:
-    """Fixtures requested as `event_loop`."""
+    """Fixtures requested as `event_loop` (with the service known: the plain ones the run deletes)."""
     for d in facts.defs:
         if d.fixture == "event_loop":
-            yield Site(d.fn, f"event_loop override {d.fn.name}")
+            ov = facts.override(d)
+            if facts.overrides is None or (ov is not None and ov.action == "delete" and not ov.drain):
+                yield Site(d.fn, f"event_loop override {d.fn.name}")
 
 
 class Fix:

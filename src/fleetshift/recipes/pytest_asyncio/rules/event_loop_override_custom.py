@@ -7,9 +7,11 @@ pytest_asyncio_loop_factories (pytest-asyncio >=1.4) or an event_loop_policy fix
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from fleetshift.model import Finding
+from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site
 from fleetshift.recipes.pytest_asyncio.survey import Override
 from fleetshift.recipes.rule import HUMAN, rule
 
@@ -38,6 +40,14 @@ def message(ov: Override | None) -> str:
         "(markers on every test module it served, or the asyncio_default_*_loop_scope config keys) and a "
         "custom loop to pytest_asyncio_loop_factories (>=1.4)"
     )
+
+
+def check(facts: ModuleFacts) -> Iterator[Site]:
+    """With the service known: the overrides the run leaves for a human."""
+    for d in facts.defs:
+        ov = facts.override(d) if d.fixture == "event_loop" else None
+        if ov is not None and ov.action != "delete":
+            yield Site(d.fn, message(ov))
 
 
 class Fix:

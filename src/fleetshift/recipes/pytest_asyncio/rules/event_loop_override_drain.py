@@ -6,9 +6,11 @@ deleted like a plain override: pytest-asyncio >=1.1 cancels a loop's pending tas
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from fleetshift.model import Finding, Severity
+from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site
 from fleetshift.recipes.pytest_asyncio.rules import CHANGELOG
 from fleetshift.recipes.rule import AUTO, rule
 
@@ -18,6 +20,14 @@ if TYPE_CHECKING:
     from fleetshift.recipes.pytest_asyncio.tree import FileFacts
 
 RULE = rule(__name__, __doc__, AUTO, since="1.1.0", link=CHANGELOG, min_target="1.1.0", order=2)
+
+
+def check(facts: ModuleFacts) -> Iterator[Site]:
+    """With the service known: the overrides the run deletes for their draining teardown."""
+    for d in facts.defs:
+        ov = facts.override(d) if d.fixture == "event_loop" else None
+        if ov is not None and ov.action == "delete" and ov.drain:
+            yield Site(d.fn, f"event_loop override {d.fn.name} draining pending tasks")
 
 
 class Fix:

@@ -6,6 +6,7 @@ the fixture fails with ScopeMismatch once asyncio_default_fixture_loop_scope is 
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -22,10 +23,10 @@ RULE = rule(__name__, __doc__, AUTO, since="0.24", link=MIGRATE_023, order=6)
 
 
 def check(facts: ModuleFacts) -> Iterator[Site]:
-    """Async fixtures with a literal wider scope and no loop_scope."""
+    """Async fixtures with a literal wider scope and no loop_scope, at the decorator the run gives loop_scope."""
     for f in async_fixtures(facts):
-        if f.scope in WIDE and not f.has_loop:
-            yield Site(f.d.fn, f"{f.scope}-scoped async fixture {f.d.fn.name}")
+        if f.scope in WIDE and not f.has_loop and isinstance(f.d.deco, ast.Call):
+            yield Site(f.d.deco.lineno, f"{f.scope}-scoped async fixture {f.d.fn.name}")
 
 
 class Fix:
