@@ -11,7 +11,7 @@ import ast
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeGuard, TypeVar
 
 from fleetshift.recipes._ast import Imports
 from fleetshift.recipes.influxdb.receivers import Receivers
@@ -56,6 +56,22 @@ class Facts:
     def nodes(self) -> tuple[ast.AST, ...]:
         """Every node of the module, in `ast.walk` order."""
         return module_nodes(self.tree)
+
+    def v2_call(self, node: ast.AST, *names: str) -> TypeGuard[ast.Call]:
+        """`node` calls one of `names` imported from influxdb_client, in a module read for the old API."""
+        return (
+            self.v2
+            and isinstance(node, ast.Call)
+            and named(self.imports, node.func, "influxdb_client", *names)
+        )
+
+    def v3_call(self, node: ast.AST, *names: str) -> TypeGuard[ast.Call]:
+        """`node` calls one of `names` imported from influxdb_client_3 (migrated code)."""
+        return (
+            self.v3
+            and isinstance(node, ast.Call)
+            and named(self.imports, node.func, "influxdb_client_3", *names)
+        )
 
     def memo(self, key: str, compute: Callable[[], T]) -> T:
         """A value computed once per module for the rules' checks (which are offered every node)."""

@@ -103,6 +103,25 @@ class Planning:
         else:
             self.plan.replace[id(node)] = lambda n, p=prev, f=fn: f(p(n))  # type: ignore[misc]
 
+    def inline_calls(self) -> Iterator[tuple[cst.Call, cst.Call | None]]:
+        """Every method call not made on an api object kept in a name, with the `X.query_api()`-like call it is
+        made on when that is not one kept in a name either (else None)."""
+        bound_calls = {id(b.call) for b in self.apis.values()}
+        bound_uses = {id(self.facts.parent[u]) for b in self.apis.values() for u in b.uses}
+        for call in self.facts.analysis.calls:
+            f = call.func
+            if not isinstance(f, cst.Attribute) or id(call) in bound_uses:
+                continue
+            inner = f.value
+            if (
+                isinstance(inner, cst.Call)
+                and isinstance(inner.func, cst.Attribute)
+                and id(inner) not in bound_calls
+            ):
+                yield call, inner
+            else:
+                yield call, None
+
     # ---- lookups ---------------------------------------------------------------------------------
 
     def line(self, node: cst.CSTNode) -> int:

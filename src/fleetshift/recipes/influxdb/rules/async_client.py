@@ -93,7 +93,7 @@ def on_async_client(api: ast.Call, facts: Facts) -> bool:
 def check(node: ast.AST, facts: Facts) -> Iterator[str]:
     if not isinstance(node, ast.Call):
         return
-    if facts.v2 and named(facts.imports, node.func, "influxdb_client", "InfluxDBClientAsync"):
+    if facts.v2_call(node, "InfluxDBClientAsync"):
         yield ""
     if facts.v2:
         clients = facts.memo("async-clients", lambda: async_clients(facts.tree, facts.imports))

@@ -10,7 +10,7 @@ import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from fleetshift.recipes.influxdb.facts import Facts, named
+from fleetshift.recipes.influxdb.facts import Facts
 from fleetshift.recipes.influxdb.names import V3
 from fleetshift.recipes.influxdb.rules import V3_README
 from fleetshift.recipes.rule import AUTO, rule
@@ -27,11 +27,7 @@ POSITIONAL = ("url", "token", "debug", "timeout", "enable_gzip", "org", "default
 
 
 def check(node: ast.AST, facts: Facts) -> Iterator[str]:
-    if (
-        facts.v2
-        and isinstance(node, ast.Call)
-        and named(facts.imports, node.func, "influxdb_client", "InfluxDBClient")
-    ):
+    if facts.v2_call(node, "InfluxDBClient"):
         yield ""
 
 

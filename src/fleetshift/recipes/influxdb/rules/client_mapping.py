@@ -11,7 +11,7 @@ import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from fleetshift.recipes.influxdb.facts import Facts, module_nodes, named
+from fleetshift.recipes.influxdb.facts import Facts, module_nodes
 from fleetshift.recipes.influxdb.rules import V3_README
 from fleetshift.recipes.rule import HUMAN, rule
 
@@ -27,7 +27,7 @@ NODES = (ast.Call,)  # the node types its check looks at
 def check(node: ast.AST, facts: Facts) -> Iterator[str]:
     if not isinstance(node, ast.Call):
         return
-    v2 = facts.v2 and named(facts.imports, node.func, "influxdb_client", "InfluxDBClient")
+    v2 = facts.v2_call(node, "InfluxDBClient")
     if v2:
         for k in node.keywords:
             if k.arg is None:
@@ -35,7 +35,7 @@ def check(node: ast.AST, facts: Facts) -> Iterator[str]:
         for a in node.args:
             if isinstance(a, ast.Starred):
                 yield f"InfluxDBClient(*{ast.unparse(a.value)}): pass host=, token=, database= by keyword"
-    if facts.v3 and named(facts.imports, node.func, "influxdb_client_3", "InfluxDBClient3"):
+    if facts.v3_call(node, "InfluxDBClient3"):
         for k in node.keywords:
             keys = v2_keys(k.value, facts) if k.arg is None else []
             if keys:

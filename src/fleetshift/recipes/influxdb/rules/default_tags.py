@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from fleetshift.recipes._ast import keyword
-from fleetshift.recipes.influxdb.facts import Facts, named
+from fleetshift.recipes.influxdb.facts import Facts
 from fleetshift.recipes.rule import HUMAN, rule
 
 if TYPE_CHECKING:
@@ -25,10 +25,10 @@ NODES = (ast.Call,)  # the node types its check looks at
 def check(node: ast.AST, facts: Facts) -> Iterator[str]:
     if not isinstance(node, ast.Call):
         return
-    if facts.v2 and named(facts.imports, node.func, "influxdb_client", "InfluxDBClient"):
+    if facts.v2_call(node, "InfluxDBClient"):
         if keyword(node, "default_tags") or len(node.args) >= 7:
             yield ""
-    if facts.v3 and named(facts.imports, node.func, "influxdb_client_3", "InfluxDBClient3"):
+    if facts.v3_call(node, "InfluxDBClient3"):
         if keyword(node, "default_tags"):
             yield ""
 

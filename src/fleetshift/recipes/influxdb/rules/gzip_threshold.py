@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from fleetshift.recipes._ast import keyword
-from fleetshift.recipes.influxdb.facts import Facts, named
+from fleetshift.recipes.influxdb.facts import Facts
 from fleetshift.recipes.rule import HUMAN, rule
 
 if TYPE_CHECKING:
@@ -23,13 +23,8 @@ NODES = (ast.Call,)  # the node types its check looks at
 
 
 def check(node: ast.AST, facts: Facts) -> Iterator[str]:
-    if (
-        facts.v3
-        and isinstance(node, ast.Call)
-        and named(facts.imports, node.func, "influxdb_client_3", "InfluxDBClient3")
-    ):
-        if keyword(node, "gzip_threshold"):
-            yield ""
+    if facts.v3_call(node, "InfluxDBClient3") and keyword(node, "gzip_threshold"):
+        yield ""
 
 
 def argument(p: Planning, call: cst.Call, name: str) -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from fleetshift.recipes._ast import keyword
-from fleetshift.recipes.influxdb.facts import Facts, named
+from fleetshift.recipes.influxdb.facts import Facts
 from fleetshift.recipes.influxdb.hosts import host_shape, normalise_host, url_shape
 from fleetshift.recipes.influxdb.rules import V3_README
 from fleetshift.recipes.rule import HUMAN, rule
@@ -34,11 +34,11 @@ PORT_UNSEEN = (
 def check(node: ast.AST, facts: Facts) -> Iterator[str]:
     if not isinstance(node, ast.Call):
         return
-    if facts.v3 and named(facts.imports, node.func, "influxdb_client_3", "InfluxDBClient3"):
+    if facts.v3_call(node, "InfluxDBClient3"):
         host = keyword(node, "host")
         if host is not None and host_shape(host.value) == "bad":
             yield f"host {ast.unparse(host.value)} needs scheme://host:port"
-    if facts.v2 and named(facts.imports, node.func, "influxdb_client", "InfluxDBClient"):
+    if facts.v2_call(node, "InfluxDBClient"):
         url = keyword(node, "url")
         first = node.args[0] if node.args and not isinstance(node.args[0], ast.Starred) else None
         value = url.value if url is not None else first

@@ -9,7 +9,7 @@ import ast
 from collections.abc import Iterator
 
 from fleetshift.recipes._ast import keyword
-from fleetshift.recipes.influxdb.facts import Facts, is_const, named
+from fleetshift.recipes.influxdb.facts import Facts, is_const
 from fleetshift.recipes.rule import HUMAN, rule
 
 RULE = rule(__name__, __doc__, HUMAN, since="0.20.0", order=29)
@@ -18,9 +18,8 @@ NODES = (ast.Call,)  # the node types its check looks at
 
 def check(node: ast.AST, facts: Facts) -> Iterator[str]:
     if (
-        facts.v3
-        and isinstance(node, ast.Call)
-        and named(facts.imports, node.func, "influxdb_client_3", "WriteOptions")
+        facts.v3_call(node, "WriteOptions")
+        and is_const(keyword(node, "no_sync"), True)
+        and not is_const(keyword(node, "use_v2_api"), False)
     ):
-        if is_const(keyword(node, "no_sync"), True) and not is_const(keyword(node, "use_v2_api"), False):
-            yield ""
+        yield ""

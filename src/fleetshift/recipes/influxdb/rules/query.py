@@ -97,26 +97,16 @@ def unrewritten(api: ast.Call, facts: Facts) -> str:
 
 def plan(p: Planning) -> None:
     """query_api objects kept in names, then queries made inline on `X.query_api()`."""
-    import libcst as cst
-
     for b in p.apis.values():
         if b.kind == "query":
             plan_binding(p, b)
-    bound_calls = {id(b.call) for b in p.apis.values()}
-    bound_uses = {id(p.facts.parent[u]) for b in p.apis.values() for u in b.uses}
-    for call in p.facts.analysis.calls:
-        f = call.func
-        if not isinstance(f, cst.Attribute) or id(call) in bound_uses:
-            continue
-        inner = f.value
+    for call, inner in p.inline_calls():
         if (
-            isinstance(inner, cst.Call)
-            and isinstance(inner.func, cst.Attribute)
-            and id(inner) not in bound_calls
-            and inner.func.attr.value == "query_api"
-            and not p.is_async(inner.func.value)
+            inner is not None
+            and inner.func.attr.value == "query_api"  # type: ignore[attr-defined]
+            and not p.is_async(inner.func.value)  # type: ignore[attr-defined]
         ):
-            plan_query_call(p, call, inner.func.value)
+            plan_query_call(p, call, inner.func.value)  # type: ignore[attr-defined]
 
 
 def plan_binding(p: Planning, b: ApiBinding) -> None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from fleetshift.recipes.influxdb.facts import Facts
 from fleetshift.recipes.influxdb.rules import SQL_DOCS
 from fleetshift.recipes.influxdb.rules.query import OTHER_RULE, unrewritten
-from fleetshift.recipes.influxdb.rules.write_manual import v3_api_calls
+from fleetshift.recipes.influxdb.rules.write_manual import note_leftover_apis, v3_api_calls
 from fleetshift.recipes.rule import HUMAN, rule
 
 if TYPE_CHECKING:
@@ -33,12 +33,4 @@ def check(node: ast.AST, facts: Facts) -> Iterator[str]:
 
 
 def plan(p: Planning) -> None:
-    from fleetshift.recipes.influxdb.rules.write_manual import leftover_apis
-
-    for call in leftover_apis(p, "query_api"):
-        p.note(
-            "query-manual",
-            call,
-            "`query_api()` objects do not exist in influxdb3-python: pass the InfluxDBClient3 "
-            "and call its write()/query() instead",
-        )
+    note_leftover_apis(p, RULE.slug, "query_api")

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from fleetshift.recipes._ast import keyword
-from fleetshift.recipes.influxdb.facts import Facts, named
+from fleetshift.recipes.influxdb.facts import Facts
 from fleetshift.recipes.rule import AUTO, rule
 
 if TYPE_CHECKING:
@@ -21,13 +21,8 @@ NODES = (ast.Call,)  # the node types its check looks at
 
 
 def check(node: ast.AST, facts: Facts) -> Iterator[str]:
-    if (
-        facts.v2
-        and isinstance(node, ast.Call)
-        and named(facts.imports, node.func, "influxdb_client", "InfluxDBClient")
-    ):
-        if keyword(node, "timeout") or len(node.args) >= 4:
-            yield ""
+    if facts.v2_call(node, "InfluxDBClient") and (keyword(node, "timeout") or len(node.args) >= 4):
+        yield ""
 
 
 def arguments(value: cst.BaseExpression) -> list[tuple[str | None, cst.BaseExpression]]:

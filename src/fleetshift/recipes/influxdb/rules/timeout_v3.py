@@ -9,7 +9,7 @@ import ast
 from collections.abc import Iterator
 
 from fleetshift.recipes._ast import keyword
-from fleetshift.recipes.influxdb.facts import Facts, named
+from fleetshift.recipes.influxdb.facts import Facts
 from fleetshift.recipes.rule import HUMAN, rule
 
 RULE = rule(__name__, __doc__, HUMAN, since="0.16.0", order=30)
@@ -17,10 +17,5 @@ NODES = (ast.Call,)  # the node types its check looks at
 
 
 def check(node: ast.AST, facts: Facts) -> Iterator[str]:
-    if (
-        facts.v3
-        and isinstance(node, ast.Call)
-        and named(facts.imports, node.func, "influxdb_client_3", "InfluxDBClient3")
-    ):
-        if keyword(node, "timeout"):
-            yield ""
+    if facts.v3_call(node, "InfluxDBClient3") and keyword(node, "timeout"):
+        yield ""

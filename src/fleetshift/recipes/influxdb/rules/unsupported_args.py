@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from fleetshift.recipes._ast import keyword
-from fleetshift.recipes.influxdb.facts import Facts, named
+from fleetshift.recipes.influxdb.facts import Facts
 from fleetshift.recipes.rule import HUMAN, rule
 
 if TYPE_CHECKING:
@@ -24,11 +24,7 @@ ARGUMENTS = ("profilers", "auth_basic", "username", "password")
 
 
 def check(node: ast.AST, facts: Facts) -> Iterator[str]:
-    if (
-        facts.v2
-        and isinstance(node, ast.Call)
-        and named(facts.imports, node.func, "influxdb_client", "InfluxDBClient")
-    ):
+    if facts.v2_call(node, "InfluxDBClient"):
         for name in ARGUMENTS:
             if keyword(node, name):
                 yield f"{name}= has no InfluxDBClient3 equivalent"

@@ -41,19 +41,10 @@ def plan(p: Planning) -> None:
     for b in p.apis.values():
         if b.kind == "write":
             plan_binding(p, b)
-    bound_calls = {id(b.call) for b in p.apis.values()}
-    bound_uses = {id(p.facts.parent[u]) for b in p.apis.values() for u in b.uses}
-    for call in p.facts.analysis.calls:
-        f = call.func
-        if not isinstance(f, cst.Attribute) or id(call) in bound_uses:
-            continue
-        inner = f.value
-        if (
-            isinstance(inner, cst.Call)
-            and isinstance(inner.func, cst.Attribute)
-            and id(inner) not in bound_calls
-        ):
-            api, client = inner.func.attr.value, inner.func.value
+    for call, inner in p.inline_calls():
+        f = cst.ensure_type(call.func, cst.Attribute)
+        if inner is not None:
+            api, client = inner.func.attr.value, inner.func.value  # type: ignore[attr-defined]
             if p.is_async(client) or api == "query_api":
                 continue
             if api == "write_api" and f.attr.value == "write":

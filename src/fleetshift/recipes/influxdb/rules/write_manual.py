@@ -35,11 +35,16 @@ def v3_api_calls(node: ast.AST, facts: Facts, api: str) -> Iterator[str]:
 
 
 def plan(p: Planning) -> None:
-    for call in leftover_apis(p, "write_api"):
+    note_leftover_apis(p, RULE.slug, "write_api")
+
+
+def note_leftover_apis(p: Planning, slug: str, api: str) -> None:
+    """A Finding of rule `slug` at each `X.<api>()` call no rule consumed."""
+    for call in leftover_apis(p, api):
         p.note(
-            "write-manual",
+            slug,
             call,
-            "`write_api()` objects do not exist in influxdb3-python: pass the InfluxDBClient3 "
+            f"`{api}()` objects do not exist in influxdb3-python: pass the InfluxDBClient3 "
             "and call its write()/query() instead",
         )
 
