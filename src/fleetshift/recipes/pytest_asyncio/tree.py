@@ -20,7 +20,7 @@ from fleetshift.recipes import _pytest_config as pc
 from fleetshift.recipes._pytest_config import syntax as pcs
 from fleetshift.recipes.base import FileKind, Recipe
 from fleetshift.recipes.pytest_asyncio.rules import MARK, RANK, WIDE
-from fleetshift.recipes.pytest_asyncio.survey import Survey
+from fleetshift.recipes.pytest_asyncio.survey import Override, Survey
 
 Fixture = tuple[int, str, cst.Call | None]  # pcs.fixture_decorator: decorator index, qualname, its call
 
@@ -88,6 +88,10 @@ class FileFacts:
         fallback: int = 0,
     ) -> Finding:
         return self.recipe.finding(self.path, self.line(node, fallback), rule, message, severity)
+
+    def override(self, info: FuncInfo) -> Override | None:
+        """What the survey made of an event_loop override (None when it is not one)."""
+        return self.survey.overrides.get((self.path, info.cls.name if info.cls else "", info.name))
 
     def default_fixture_loop(self) -> str:
         """The asyncio_default_fixture_loop_scope the service runs with after the migration."""
@@ -374,6 +378,14 @@ def fixture_plan(facts: FileFacts, info: FuncInfo, fn: cst.FunctionDef) -> Fixtu
     if loop is not None and not pa and not strict and s.other_plugin:
         return FixturePlan(fix, blocked=True)
     return FixturePlan(fix, strict, loop=loop)
+
+
+def plan_of(
+    facts: FileFacts, original: cst.FunctionDef, fn: cst.FunctionDef
+) -> tuple[FuncInfo | None, FixturePlan | None]:
+    """A function's facts and, for an async fixture, its plan as it stands (see `fixture_plan`)."""
+    info = facts.funcs.get(original)
+    return info, (fixture_plan(facts, info, fn) if info is not None else None)
 
 
 # ---- layout -----------------------------------------------------------------------------------------

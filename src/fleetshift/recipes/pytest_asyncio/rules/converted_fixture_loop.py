@@ -10,24 +10,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from fleetshift.recipes.pytest_asyncio.fixing import FileFix
 from fleetshift.recipes.pytest_asyncio.rules import MIGRATE_023, RANK
 from fleetshift.recipes.rule import AUTO, rule
 
 if TYPE_CHECKING:
     import libcst as cst
 
-    from fleetshift.recipes.pytest_asyncio.tree import FileFacts
-
 RULE = rule(__name__, __doc__, AUTO, since="1.0.0", link=MIGRATE_023, order=6)
 
 
-class Fix:
+class Fix(FileFix):
     """`loop_scope=` on a fixture converted in this walk when the configured default loop is another one
     (as `@pytest_asyncio.fixture`, since `pytest.fixture` has no loop_scope)."""
-
-    def __init__(self, facts: FileFacts) -> None:
-        self.facts = facts
-        self.needs: set[str] = set()
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
         import libcst as cst

@@ -11,14 +11,13 @@ import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from fleetshift.model import Finding, Severity
+from fleetshift.model import Severity
 from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site, sync_loop_use
+from fleetshift.recipes.pytest_asyncio.fixing import FileFix
 from fleetshift.recipes.rule import AUTO, rule
 
 if TYPE_CHECKING:
     import libcst as cst
-
-    from fleetshift.recipes.pytest_asyncio.tree import FileFacts
 
 RULE = rule(__name__, __doc__, AUTO, since="1.0.0", order=0)
 
@@ -45,14 +44,9 @@ def check(facts: ModuleFacts) -> Iterator[Site]:
             yield Site(d.fn, f"{d.fn.name} requests event_loop", info=drives)
 
 
-class Fix:
+class Fix(FileFix):
     """Drop the `event_loop` parameter: loop uses become `asyncio.get_running_loop()`, a sync
     function whose only use is `event_loop.run_until_complete(E)` becomes async and awaits E."""
-
-    def __init__(self, facts: FileFacts) -> None:
-        self.facts = facts
-        self.findings: list[Finding] = []
-        self.needs: set[str] = set()
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
         from fleetshift.recipes.pytest_asyncio.event_loop import param_names

@@ -10,15 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from fleetshift.model import Finding
 from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site
+from fleetshift.recipes.pytest_asyncio.fixing import FileFix
 from fleetshift.recipes.pytest_asyncio.rules import OTHER_MARKS
 from fleetshift.recipes.rule import AUTO, rule
 
 if TYPE_CHECKING:
     import libcst as cst
-
-    from fleetshift.recipes.pytest_asyncio.tree import FileFacts
 
 RULE = rule(__name__, __doc__, AUTO, since="1.0.0", order=2)
 
@@ -32,15 +30,9 @@ def check(facts: ModuleFacts) -> Iterator[Site]:
                 yield Site(d.fn, f"event_loop override {d.fn.name}")
 
 
-class Fix:
+class Fix(FileFix):
     """Delete a plain override; the tests of a deleted module or class override share its loop through
     `loop_scope` on their asyncio marker (the module's `pytestmark`, the class marker, or each test's own)."""
-
-    def __init__(self, facts: FileFacts) -> None:
-        self.facts = facts
-        self.findings: list[Finding] = []
-        self.needs: set[str] = set()
-        self.removed = False
 
     def leave_FunctionDef(
         self, original: cst.FunctionDef, updated: cst.FunctionDef
@@ -54,7 +46,7 @@ class Fix:
         if info is None:
             return updated
         if info.fixture == "event_loop":
-            ov = facts.survey.overrides.get((facts.path, info.cls.name if info.cls else "", info.name))
+            ov = facts.override(info)
             if ov is not None and ov.action == "delete" and not ov.drain:
                 self.removed = True
                 return cst.RemoveFromParent()

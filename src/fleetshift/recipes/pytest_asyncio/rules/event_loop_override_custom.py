@@ -10,15 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from fleetshift.model import Finding
 from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site
+from fleetshift.recipes.pytest_asyncio.fixing import FileFix
 from fleetshift.recipes.pytest_asyncio.survey import Override
 from fleetshift.recipes.rule import HUMAN, rule
 
 if TYPE_CHECKING:
     import libcst as cst
-
-    from fleetshift.recipes.pytest_asyncio.tree import FileFacts
 
 RULE = rule(__name__, __doc__, HUMAN, since="1.0.0", order=3)
 
@@ -50,19 +48,15 @@ def check(facts: ModuleFacts) -> Iterator[Site]:
             yield Site(d.fn, message(ov))
 
 
-class Fix:
+class Fix(FileFix):
     """Nothing to rewrite: an override the survey did not judge deletable is reported."""
-
-    def __init__(self, facts: FileFacts) -> None:
-        self.facts = facts
-        self.findings: list[Finding] = []
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
         facts = self.facts
         info = facts.funcs.get(original)
         if info is None or info.fixture != "event_loop":
             return updated
-        ov = facts.survey.overrides.get((facts.path, info.cls.name if info.cls else "", info.name))
+        ov = facts.override(info)
         if ov is None or ov.action != "delete":
             self.findings.append(facts.finding(original, RULE.id, message(ov), fallback=info.line))
         return updated

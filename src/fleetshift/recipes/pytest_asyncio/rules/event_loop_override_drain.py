@@ -9,15 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from fleetshift.model import Finding, Severity
+from fleetshift.model import Severity
 from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site
+from fleetshift.recipes.pytest_asyncio.fixing import FileFix
 from fleetshift.recipes.pytest_asyncio.rules import CHANGELOG
 from fleetshift.recipes.rule import AUTO, rule
 
 if TYPE_CHECKING:
     import libcst as cst
-
-    from fleetshift.recipes.pytest_asyncio.tree import FileFacts
 
 RULE = rule(__name__, __doc__, AUTO, since="1.1.0", link=CHANGELOG, min_target="1.1.0", order=2)
 
@@ -30,13 +29,8 @@ def check(facts: ModuleFacts) -> Iterator[Site]:
             yield Site(d.fn, f"event_loop override {d.fn.name} draining pending tasks")
 
 
-class Fix:
+class Fix(FileFix):
     """Delete the override the survey judged deletable for its draining teardown, and say where the draining went."""
-
-    def __init__(self, facts: FileFacts) -> None:
-        self.facts = facts
-        self.findings: list[Finding] = []
-        self.removed = False
 
     def leave_FunctionDef(
         self, original: cst.FunctionDef, updated: cst.FunctionDef
@@ -47,7 +41,7 @@ class Fix:
         info = facts.funcs.get(original)
         if info is None or info.fixture != "event_loop":
             return updated
-        ov = facts.survey.overrides.get((facts.path, info.cls.name if info.cls else "", info.name))
+        ov = facts.override(info)
         if ov is None or ov.action != "delete" or not ov.drain:
             return updated
         self.removed = True

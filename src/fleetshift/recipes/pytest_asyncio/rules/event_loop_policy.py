@@ -10,15 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from fleetshift.model import Finding
 from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site
+from fleetshift.recipes.pytest_asyncio.fixing import FileFix
 from fleetshift.recipes.pytest_asyncio.rules import CHANGELOG
 from fleetshift.recipes.rule import HUMAN, rule
 
 if TYPE_CHECKING:
     import libcst as cst
-
-    from fleetshift.recipes.pytest_asyncio.tree import FileFacts
 
 RULE = rule(__name__, __doc__, HUMAN, since="1.4.0", link=CHANGELOG, order=4)
 
@@ -30,13 +28,8 @@ def check(facts: ModuleFacts) -> Iterator[Site]:
             yield Site(d.fn)
 
 
-class Fix:
+class Fix(FileFix):
     """Delete an override that returns the default policy (what pytest-asyncio gives anyway); report the rest."""
-
-    def __init__(self, facts: FileFacts) -> None:
-        self.facts = facts
-        self.findings: list[Finding] = []
-        self.removed = False
 
     def leave_FunctionDef(
         self, original: cst.FunctionDef, updated: cst.FunctionDef

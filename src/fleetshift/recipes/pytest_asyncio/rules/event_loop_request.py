@@ -10,14 +10,12 @@ import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from fleetshift.model import Finding
 from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site
+from fleetshift.recipes.pytest_asyncio.fixing import FileFix
 from fleetshift.recipes.rule import HUMAN, rule
 
 if TYPE_CHECKING:
     import libcst as cst
-
-    from fleetshift.recipes.pytest_asyncio.tree import FileFacts
 
 RULE = rule(__name__, __doc__, HUMAN, since="1.0.0", order=1)
 
@@ -39,12 +37,8 @@ def check(facts: ModuleFacts) -> Iterator[Site]:
             yield Site(call)
 
 
-class Fix:
+class Fix(FileFix):
     """Nothing to rewrite: each request is reported."""
-
-    def __init__(self, facts: FileFacts) -> None:
-        self.facts = facts
-        self.findings: list[Finding] = []
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         import libcst as cst

@@ -13,12 +13,11 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site, sync_loop_use
+from fleetshift.recipes.pytest_asyncio.fixing import FileFix
 from fleetshift.recipes.rule import AUTO, rule
 
 if TYPE_CHECKING:
     import libcst as cst
-
-    from fleetshift.recipes.pytest_asyncio.tree import FileFacts
 
 RULE = rule(__name__, __doc__, AUTO, since="1.0.0", order=0)
 
@@ -32,13 +31,9 @@ def check(facts: ModuleFacts) -> Iterator[Site]:
             yield Site(d.fn, f"sync {'test' if d.is_test else 'fixture'} {d.fn.name} uses event_loop")
 
 
-class Fix:
+class Fix(FileFix):
     """The function becomes a coroutine on the running loop (a fixture becomes @pytest_asyncio.fixture in
     strict mode); the asyncio marker and loop_scope are left to the rules that add them."""
-
-    def __init__(self, facts: FileFacts) -> None:
-        self.facts = facts
-        self.needs: set[str] = set()
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
         from fleetshift.recipes._pytest_config import syntax as pcs

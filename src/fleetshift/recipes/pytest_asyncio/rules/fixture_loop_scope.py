@@ -11,13 +11,12 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site, async_fixtures
+from fleetshift.recipes.pytest_asyncio.fixing import FileFix
 from fleetshift.recipes.pytest_asyncio.rules import MIGRATE_023, WIDE
 from fleetshift.recipes.rule import AUTO, rule
 
 if TYPE_CHECKING:
     import libcst as cst
-
-    from fleetshift.recipes.pytest_asyncio.tree import FileFacts
 
 RULE = rule(__name__, __doc__, AUTO, since="0.24", link=MIGRATE_023, order=6)
 
@@ -29,22 +28,17 @@ def check(facts: ModuleFacts) -> Iterator[Site]:
             yield Site(f.d.deco.lineno, f"{f.scope}-scoped async fixture {f.d.fn.name}")
 
 
-class Fix:
+class Fix(FileFix):
     """Give the fixture the loop its scope (or the module/class/root loop it shares) needs, as
     `@pytest_asyncio.fixture(..., loop_scope=...)`."""
-
-    def __init__(self, facts: FileFacts) -> None:
-        self.facts = facts
-        self.needs: set[str] = set()
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
         import libcst as cst
 
         from fleetshift.recipes._pytest_config import syntax as pcs
-        from fleetshift.recipes.pytest_asyncio.tree import fixture_plan, to_pa_fixture
+        from fleetshift.recipes.pytest_asyncio.tree import plan_of, to_pa_fixture
 
-        info = self.facts.funcs.get(original)
-        plan = fixture_plan(self.facts, info, updated) if info is not None else None
+        _, plan = plan_of(self.facts, original, updated)
         if plan is None or plan.blocked or plan.loop is None:
             return updated
         fn, fix = updated, plan.fix

@@ -8,15 +8,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from fleetshift.model import Finding
 from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site, async_fixtures
+from fleetshift.recipes.pytest_asyncio.fixing import ReportFixture
 from fleetshift.recipes.pytest_asyncio.rules import MIGRATE_023
 from fleetshift.recipes.rule import HUMAN, rule
 
 if TYPE_CHECKING:
-    import libcst as cst
+    from fleetshift.recipes.pytest_asyncio.tree import FixturePlan
 
-    from fleetshift.recipes.pytest_asyncio.tree import FileFacts
 
 RULE = rule(__name__, __doc__, HUMAN, since="0.24", link=MIGRATE_023, order=7)
 
@@ -28,18 +27,10 @@ def check(facts: ModuleFacts) -> Iterator[Site]:
             yield Site(f.d.fn)
 
 
-class Fix:
+class Fix(ReportFixture):
     """Nothing to rewrite: the fixture is reported."""
 
-    def __init__(self, facts: FileFacts) -> None:
-        self.facts = facts
-        self.findings: list[Finding] = []
+    rule_id = RULE.id
 
-    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
-        from fleetshift.recipes.pytest_asyncio.tree import fixture_plan
-
-        info = self.facts.funcs.get(original)
-        plan = fixture_plan(self.facts, info, updated) if info is not None else None
-        if plan is not None and plan.dynamic and info is not None:
-            self.findings.append(self.facts.finding(original, RULE.id, fallback=info.line))
-        return updated
+    def reported(self, plan: FixturePlan) -> bool:
+        return plan.dynamic

@@ -9,13 +9,12 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site
+from fleetshift.recipes.pytest_asyncio.fixing import FileFix
 from fleetshift.recipes.pytest_asyncio.rules import FIXTURES
 from fleetshift.recipes.rule import AUTO, rule
 
 if TYPE_CHECKING:
     import libcst as cst
-
-    from fleetshift.recipes.pytest_asyncio.tree import FileFacts
 
 RULE = rule(__name__, __doc__, AUTO, since="1.4.0", link=FIXTURES, order=15)
 
@@ -27,12 +26,8 @@ def check(facts: ModuleFacts) -> Iterator[Site]:
             yield Site(call)
 
 
-class Fix:
+class Fix(FileFix):
     """`asyncio.get_event_loop()` becomes `asyncio.get_running_loop()` inside a coroutine."""
-
-    def __init__(self, facts: FileFacts) -> None:
-        self.facts = facts
-        self.needs: set[str] = set()
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         import libcst as cst

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fleetshift.model import Finding, Severity
+from fleetshift.model import Severity
+from fleetshift.recipes.pytest_asyncio.fixing import FileFix
 from fleetshift.recipes.pytest_asyncio.rules import CONCEPTS
 from fleetshift.recipes.pytest_asyncio.survey import outside_fixtures
 from fleetshift.recipes.rule import INFO, rule
@@ -16,18 +17,12 @@ from fleetshift.recipes.rule import INFO, rule
 if TYPE_CHECKING:
     import libcst as cst
 
-    from fleetshift.recipes.pytest_asyncio.tree import FileFacts
-
 RULE = rule(__name__, __doc__, INFO, since="1.0.0", link=CONCEPTS, order=17)
 
 
-class Fix:
+class Fix(FileFix):
     """Nothing to rewrite: where a deleted module or class override's tests use fixtures defined
     elsewhere, that is reported at the override."""
-
-    def __init__(self, facts: FileFacts) -> None:
-        self.facts = facts
-        self.findings: list[Finding] = []
 
     def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
         facts = self.facts

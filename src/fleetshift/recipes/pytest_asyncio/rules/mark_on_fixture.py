@@ -10,13 +10,12 @@ from typing import TYPE_CHECKING
 
 from fleetshift.recipes._ast import decorator_calls
 from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site
+from fleetshift.recipes.pytest_asyncio.fixing import FileFix
 from fleetshift.recipes.pytest_asyncio.rules import CHANGELOG, MARK
 from fleetshift.recipes.rule import AUTO, rule
 
 if TYPE_CHECKING:
     import libcst as cst
-
-    from fleetshift.recipes.pytest_asyncio.tree import FileFacts
 
 RULE = rule(__name__, __doc__, AUTO, since="9.0", link=CHANGELOG, order=14)
 
@@ -31,11 +30,8 @@ def check(facts: ModuleFacts) -> Iterator[Site]:
                 yield Site(d.fn, f"asyncio mark on fixture {d.fn.name}")
 
 
-class Fix:
+class Fix(FileFix):
     """Delete the asyncio marker from fixtures."""
-
-    def __init__(self, facts: FileFacts) -> None:
-        self.facts = facts
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
         from fleetshift.recipes._pytest_config import syntax as pcs

@@ -8,16 +8,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from fleetshift.model import Finding, Severity
+from fleetshift.model import Severity
 from fleetshift.recipes._ast import keyword
 from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site
+from fleetshift.recipes.pytest_asyncio.fixing import FileFix
 from fleetshift.recipes.pytest_asyncio.rules import MARK, MIGRATE_023
 from fleetshift.recipes.rule import AUTO, rule
 
 if TYPE_CHECKING:
     import libcst as cst
-
-    from fleetshift.recipes.pytest_asyncio.tree import FileFacts
 
 RULE = rule(__name__, __doc__, AUTO, since="0.24", link=MIGRATE_023, order=5)
 
@@ -29,12 +28,8 @@ def check(facts: ModuleFacts) -> Iterator[Site]:
             yield Site(call)
 
 
-class Fix:
+class Fix(FileFix):
     """`scope=` becomes `loop_scope=`; a marker with both is reported."""
-
-    def __init__(self, facts: FileFacts) -> None:
-        self.facts = facts
-        self.findings: list[Finding] = []
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         import libcst as cst

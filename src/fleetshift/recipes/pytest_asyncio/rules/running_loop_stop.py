@@ -10,17 +10,11 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
-from fleetshift.model import Finding
 from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site
+from fleetshift.recipes.pytest_asyncio.fixing import ReportChecks
 from fleetshift.recipes.pytest_asyncio.rules import CHANGELOG
 from fleetshift.recipes.rule import HUMAN, rule
-
-if TYPE_CHECKING:
-    import libcst as cst
-
-    from fleetshift.recipes.pytest_asyncio.tree import FileFacts
 
 RULE = rule(__name__, __doc__, HUMAN, since="1.1.0", link=CHANGELOG, order=20)
 
@@ -59,20 +53,10 @@ def check(facts: ModuleFacts) -> Iterator[Site]:
                 )
 
 
-class Fix:
+class Fix(ReportChecks):
     """Nothing to rewrite: what `check` finds is reported at its line with the proposed change."""
 
-    def __init__(self, facts: FileFacts) -> None:
-        self.facts = facts
-        self.findings: list[Finding] = []
+    rule_id = RULE.id
 
-    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
-        from fleetshift.recipes.base import SourceFile
-        from fleetshift.recipes.pytest_asyncio.facts import module_facts
-
-        facts = self.facts
-        src = SourceFile(facts.path, facts.text, ast.parse(facts.text), facts.kind)
-        for site in check(module_facts(src)):
-            line = site.node if isinstance(site.node, int) else getattr(site.node, "lineno", 0)
-            self.findings.append(facts.finding(line, RULE.id, site.detail))
-        return updated
+    def sites(self, facts: ModuleFacts) -> Iterator[Site]:
+        return check(facts)

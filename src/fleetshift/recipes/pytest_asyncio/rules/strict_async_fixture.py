@@ -9,13 +9,12 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site, async_fixtures
+from fleetshift.recipes.pytest_asyncio.fixing import FileFix
 from fleetshift.recipes.pytest_asyncio.rules import CONFIG
 from fleetshift.recipes.rule import AUTO, rule
 
 if TYPE_CHECKING:
     import libcst as cst
-
-    from fleetshift.recipes.pytest_asyncio.tree import FileFacts
 
 RULE = rule(__name__, __doc__, AUTO, since="0.25", link=CONFIG, order=10)
 
@@ -27,18 +26,13 @@ def check(facts: ModuleFacts) -> Iterator[Site]:
             yield Site(f.d.fn, f"@pytest.fixture async def {f.d.fn.name} (fails in strict mode)", info=True)
 
 
-class Fix:
+class Fix(FileFix):
     """`@pytest.fixture` becomes `@pytest_asyncio.fixture` on a coroutine when the service runs in strict mode."""
 
-    def __init__(self, facts: FileFacts) -> None:
-        self.facts = facts
-        self.needs: set[str] = set()
-
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
-        from fleetshift.recipes.pytest_asyncio.tree import fixture_plan, to_pa_fixture
+        from fleetshift.recipes.pytest_asyncio.tree import plan_of, to_pa_fixture
 
-        info = self.facts.funcs.get(original)
-        plan = fixture_plan(self.facts, info, updated) if info is not None else None
+        _, plan = plan_of(self.facts, original, updated)
         if plan is None or not plan.strict or plan.blocked:
             return updated
         self.needs.add("pytest_asyncio")

@@ -11,13 +11,12 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site
+from fleetshift.recipes.pytest_asyncio.fixing import FileFix
 from fleetshift.recipes.pytest_asyncio.rules import CHANGELOG
 from fleetshift.recipes.rule import AUTO, rule
 
 if TYPE_CHECKING:
     import libcst as cst
-
-    from fleetshift.recipes.pytest_asyncio.tree import FileFacts
 
 RULE = rule(__name__, __doc__, AUTO, since="0.23", link=CHANGELOG, order=18)
 
@@ -33,11 +32,8 @@ def check(facts: ModuleFacts) -> Iterator[Site]:
                 yield Site(node)
 
 
-class Fix:
+class Fix(FileFix):
     """The import moves to `_pytest.fixtures`; other names of the same import stay where they were."""
-
-    def __init__(self, facts: FileFacts) -> None:
-        self.facts = facts
 
     def leave_SimpleStatementLine(
         self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
