@@ -6,11 +6,11 @@ metadata and finds them again with `key_of`. LibCST is imported inside the funct
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from fleetshift.recipes.aiomqtt.facts import Key, Site
+from fleetshift.recipes.aiomqtt.facts import Facts, Key, Site
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -123,3 +123,29 @@ def edit_attribute(attr: cst.Attribute, ops: Iterable[object]) -> cst.BaseExpres
         if isinstance(op, str):
             return attr.with_changes(attr=cst.Name(op))
     return attr
+
+
+class PlannedFix:
+    """The Fix of a rule whose `check` plans its edits by position: CallOps on calls, edits of attributes.
+
+    A rule module writes `class Fix(PlannedFix): check = staticmethod(check)` and adds `leave_<Node>` methods
+    for any other node its edits name (reading them with `self.at(node)`).
+    """
+
+    check: ClassVar[Callable[[Facts], Iterable[Site]]]
+
+    def __init__(self, facts: Facts) -> None:
+        self.edits = planned(type(self).check(facts))
+        self.METADATA_DEPENDENCIES = positions()
+
+    def at(self, node: cst.CSTNode) -> list[object]:
+        """The edits planned at `node`'s position."""
+        return self.edits.get(key_of(self, node), []) if self.edits else []
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        ops = self.at(original)
+        return edit_call(updated, ops) if ops else updated
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        ops = self.at(original)
+        return edit_attribute(updated, ops) if ops else updated

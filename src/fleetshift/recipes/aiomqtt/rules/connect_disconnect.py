@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fleetshift.recipes.aiomqtt.edits import CallOp, edit_call, key_of, planned, positions
+from fleetshift.recipes.aiomqtt.edits import PlannedFix
 from fleetshift.recipes.aiomqtt.facts import Facts, Site
 from fleetshift.recipes.aiomqtt.lifecycle import (
     DEFAULT_TIMEOUT,
@@ -32,16 +32,14 @@ def check(facts: Facts) -> list[Site]:
     return sites_of(facts, "connect-disconnect")
 
 
-class Fix:
+class Fix(PlannedFix):
     """Rename the pair's methods, or fold connect()/try/finally disconnect() into `async with`."""
 
-    def __init__(self, facts: Facts) -> None:
-        self.edits = planned(check(facts))
-        self.METADATA_DEPENDENCIES = positions()
-        self.pending_leading: list[list[cst.EmptyLine]] = []
+    check = staticmethod(check)
 
-    def _at(self, node: cst.CSTNode) -> list[object]:
-        return self.edits.get(key_of(self, node), []) if self.edits else []
+    def __init__(self, facts: Facts) -> None:
+        super().__init__(facts)
+        self.pending_leading: list[list[cst.EmptyLine]] = []
 
     def leave_SimpleStatementLine(
         self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
@@ -57,7 +55,7 @@ class Fix:
             and isinstance(small.value.expression, cst.Call)
         ):
             return updated
-        edits = self._at(small.value.expression)
+        edits = self.at(small.value.expression)
         if any(isinstance(e, DropStatement) for e in edits):
             self.pending_leading.append(list(updated.leading_lines))
             return cst.RemoveFromParent()
@@ -77,7 +75,7 @@ class Fix:
     def leave_Try(self, original: cst.Try, updated: cst.Try) -> cst.BaseStatement:
         import libcst as cst
 
-        recv = next((e.receiver for e in self._at(original) if isinstance(e, TryToWith)), None)
+        recv = next((e.receiver for e in self.at(original) if isinstance(e, TryToWith)), None)
         if recv is None:
             return updated
         lead = self.pending_leading.pop() if self.pending_leading else []
@@ -87,7 +85,3 @@ class Fix:
             asynchronous=cst.Asynchronous(),
             leading_lines=[*lead, *updated.leading_lines],
         )
-
-    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
-        ops = [e for e in self._at(original) if isinstance(e, CallOp)]
-        return edit_call(updated, ops) if ops else updated

@@ -10,7 +10,7 @@ import ast
 from typing import TYPE_CHECKING
 
 from fleetshift.recipes.aiomqtt import names as N
-from fleetshift.recipes.aiomqtt.edits import edit_attribute, key_of, planned, positions
+from fleetshift.recipes.aiomqtt.edits import PlannedFix
 from fleetshift.recipes.aiomqtt.facts import Facts, Site
 from fleetshift.recipes.aiomqtt.tree import callee_name
 from fleetshift.recipes.rule import AUTO, rule
@@ -100,15 +100,10 @@ def _chain(facts: Facts, node: ast.Attribute, module_aliases: dict[str, str]) ->
     ]
 
 
-class Fix:
+class Fix(PlannedFix):
     """Imports rewritten by their shape; module chains, bare module names and patch strings by position."""
 
-    def __init__(self, facts: Facts) -> None:
-        self.edits = planned(check(facts))
-        self.METADATA_DEPENDENCIES = positions()
-
-    def _at(self, node: cst.CSTNode) -> list[object]:
-        return self.edits.get(key_of(self, node), []) if self.edits else []
+    check = staticmethod(check)
 
     def leave_SimpleStatementLine(
         self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
@@ -148,15 +143,12 @@ class Fix:
         ]
         return updated.with_changes(body=body)
 
-    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
-        return edit_attribute(updated, self._at(original))
-
     def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.Name:
-        new = next((e for e in self._at(original) if isinstance(e, str)), None)
+        new = next((e for e in self.at(original) if isinstance(e, str)), None)
         return updated.with_changes(value=new) if new else updated
 
     def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString) -> cst.SimpleString:
-        new = next((e for e in self._at(original) if isinstance(e, str)), None)
+        new = next((e for e in self.at(original) if isinstance(e, str)), None)
         if new is None:
             return updated
         return updated.with_changes(value=f"{updated.prefix}{updated.quote}{new}{updated.quote}")

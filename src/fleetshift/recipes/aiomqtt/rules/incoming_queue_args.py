@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fleetshift.recipes.aiomqtt.edits import edit_call, key_of, planned, positions
+from fleetshift.recipes.aiomqtt.edits import PlannedFix
 from fleetshift.recipes.aiomqtt.facts import Facts, Site
 from fleetshift.recipes.aiomqtt.loops import sites_of
 from fleetshift.recipes.aiomqtt.rules import GUIDE
 from fleetshift.recipes.rule import AUTO, rule
 
 if TYPE_CHECKING:
-    import libcst as cst
+    pass
 
 RULE = rule(__name__, __doc__, AUTO, since="2.0.0", link=GUIDE, order=6)
 
@@ -24,13 +24,7 @@ def check(facts: Facts) -> list[Site]:
     return sites_of(facts, "incoming-queue-args")
 
 
-class Fix:
+class Fix(PlannedFix):
     """Add the keyword to the Client constructor (the stream's own call goes with its `async with`)."""
 
-    def __init__(self, facts: Facts) -> None:
-        self.edits = planned(check(facts))
-        self.METADATA_DEPENDENCIES = positions()
-
-    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
-        ops = self.edits.get(key_of(self, original)) if self.edits else None
-        return edit_call(updated, ops) if ops else updated
+    check = staticmethod(check)

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fleetshift.recipes.aiomqtt.edits import CallOp, edit_call, key_of, planned, positions
+from fleetshift.recipes.aiomqtt.edits import CallOp, PlannedFix
 from fleetshift.recipes.aiomqtt.facts import Facts, Site
 from fleetshift.recipes.rule import AUTO, rule
 
 if TYPE_CHECKING:
-    import libcst as cst
+    pass
 
 RULE = rule(__name__, __doc__, AUTO, since="2.0.0", order=2)
 
@@ -30,13 +30,7 @@ def check(facts: Facts) -> list[Site]:
     ]
 
 
-class Fix:
+class Fix(PlannedFix):
     """Rename the keyword."""
 
-    def __init__(self, facts: Facts) -> None:
-        self.edits = planned(check(facts))
-        self.METADATA_DEPENDENCIES = positions()
-
-    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
-        ops = self.edits.get(key_of(self, original)) if self.edits else None
-        return edit_call(updated, ops) if ops else updated
+    check = staticmethod(check)

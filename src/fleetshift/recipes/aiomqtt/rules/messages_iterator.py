@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fleetshift.recipes.aiomqtt.edits import key_of, planned, positions
+from fleetshift.recipes.aiomqtt.edits import PlannedFix
 from fleetshift.recipes.aiomqtt.facts import Facts, Site
 from fleetshift.recipes.aiomqtt.loops import FLATTEN, ForOp, sites_of
 from fleetshift.recipes.aiomqtt.rules import GUIDE
@@ -25,19 +25,17 @@ def check(facts: Facts) -> list[Site]:
     return sites_of(facts, "messages-iterator")
 
 
-class Fix:
+class Fix(PlannedFix):
     """The `async with` gives its body to its block; the `async for` reads client.messages, under a filter."""
 
-    def __init__(self, facts: Facts) -> None:
-        self.edits = planned(check(facts))
-        self.METADATA_DEPENDENCIES = positions()
+    check = staticmethod(check)
 
     def leave_With(
         self, original: cst.With, updated: cst.With
     ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
         import libcst as cst
 
-        if not self.edits or FLATTEN not in self.edits.get(key_of(self, original), ()):
+        if not self.edits or FLATTEN not in self.at(original):
             return updated
         if not isinstance(updated.body, cst.IndentedBlock):
             return updated
@@ -53,7 +51,7 @@ class Fix:
         import libcst as cst
 
         op = (
-            next((e for e in self.edits.get(key_of(self, original), ()) if isinstance(e, ForOp)), None)
+            next((e for e in self.at(original) if isinstance(e, ForOp)), None)
             if self.edits
             else None
         )

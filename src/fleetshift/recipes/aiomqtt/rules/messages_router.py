@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fleetshift.recipes.aiomqtt.edits import key_of, planned, positions
+from fleetshift.recipes.aiomqtt.edits import PlannedFix
 from fleetshift.recipes.aiomqtt.facts import Facts, Site
 from fleetshift.recipes.aiomqtt.loops import Route, sites_of
 from fleetshift.recipes.aiomqtt.rules import GUIDE
@@ -92,18 +92,16 @@ def check(facts: Facts) -> list[Site]:
     return sites_of(facts, "messages-router")
 
 
-class Fix:
+class Fix(PlannedFix):
     """Route each stream through the module's router, which is added once after the imports."""
 
-    def __init__(self, facts: Facts) -> None:
-        self.edits = planned(check(facts))
-        self.METADATA_DEPENDENCIES = positions()
+    check = staticmethod(check)
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         import libcst as cst
 
         route = (
-            next((e for e in self.edits.get(key_of(self, original), ()) if isinstance(e, Route)), None)
+            next((e for e in self.at(original) if isinstance(e, Route)), None)
             if self.edits
             else None
         )

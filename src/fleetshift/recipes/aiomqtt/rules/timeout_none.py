@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING
 
-from fleetshift.recipes.aiomqtt.edits import CallOp, edit_call, key_of, planned, positions
+from fleetshift.recipes.aiomqtt.edits import CallOp, PlannedFix
 from fleetshift.recipes.aiomqtt.facts import Facts, Site
 from fleetshift.recipes.aiomqtt.tree import const_none
 from fleetshift.recipes.rule import AUTO, rule
@@ -49,16 +49,10 @@ def check(facts: Facts) -> list[Site]:
     return out
 
 
-class Fix:
+class Fix(PlannedFix):
     """timeout=None -> timeout=math.inf, and `import math` when it was needed."""
 
-    def __init__(self, facts: Facts) -> None:
-        self.edits = planned(check(facts))
-        self.METADATA_DEPENDENCIES = positions()
-
-    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
-        ops = self.edits.get(key_of(self, original)) if self.edits else None
-        return edit_call(updated, ops) if ops else updated
+    check = staticmethod(check)
 
     def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
         if not self.edits:

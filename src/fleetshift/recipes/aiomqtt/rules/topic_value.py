@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fleetshift.recipes.aiomqtt.edits import edit_attribute, key_of, planned, positions
+from fleetshift.recipes.aiomqtt.edits import PlannedFix
 from fleetshift.recipes.aiomqtt.facts import Facts, Site
 from fleetshift.recipes.aiomqtt.loops import sites_of
 from fleetshift.recipes.aiomqtt.rules import GUIDE
 from fleetshift.recipes.rule import AUTO, rule
 
 if TYPE_CHECKING:
-    import libcst as cst
+    pass
 
 RULE = rule(__name__, __doc__, AUTO, since="2.0.0", link=GUIDE, order=7)
 
@@ -24,13 +24,7 @@ def check(facts: Facts) -> list[Site]:
     return sites_of(facts, "topic-value")
 
 
-class Fix:
+class Fix(PlannedFix):
     """`m.topic` -> `m.topic.value`."""
 
-    def __init__(self, facts: Facts) -> None:
-        self.edits = planned(check(facts))
-        self.METADATA_DEPENDENCIES = positions()
-
-    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
-        ops = self.edits.get(key_of(self, original)) if self.edits else None
-        return edit_attribute(updated, ops) if ops else updated
+    check = staticmethod(check)
