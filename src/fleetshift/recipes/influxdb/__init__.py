@@ -21,7 +21,7 @@ from fleetshift.recipes.base import (
     ServiceRewrite,
     SourceFile,
 )
-from fleetshift.recipes.influxdb.facts import facts_of
+from fleetshift.recipes.influxdb.facts import facts_of, service_modules
 from fleetshift.recipes.influxdb.rules import FLUX_FUTURE, MIGRATE, V3_CHANGELOG, V3_README
 
 
@@ -193,14 +193,9 @@ class InfluxDB3Recipe(Recipe):
 
         literals: set[str] = set()
         attrs: set[str] = set()
-        for path, text in ctx.files.items():
-            if path.endswith(".py") and "influxdb_client" in text:
-                try:
-                    tree = ast.parse(text)
-                except SyntaxError:
-                    continue
-                literals |= literal_buckets(tree)
-                attrs |= attribute_buckets(tree)
+        for _path, _text, tree in service_modules(ctx.files, "influxdb_client"):
+            literals |= literal_buckets(tree)
+            attrs |= attribute_buckets(tree)
         return frozenset(literals), frozenset(attrs)
 
     def pin_changes(self, ctx: RewriteContext, pinned: Mapping[str, str]) -> list[PinChange]:

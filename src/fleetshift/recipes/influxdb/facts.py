@@ -8,7 +8,7 @@ site (an empty string for the rule's summary). Nothing here imports LibCST.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, TypeGuard, TypeVar
@@ -166,6 +166,18 @@ def module_nodes(tree: ast.AST) -> tuple[ast.AST, ...]:
     nodes = tuple(ast.walk(tree))
     _NODES[:] = [(tree, nodes), *_NODES[:1]]
     return nodes
+
+
+def service_modules(files: Mapping[str, str], *needles: str) -> Iterator[tuple[str, str, ast.Module]]:
+    """(path, text, tree) of each Python file of a service whose text holds all of `needles` and parses."""
+    for path, text in files.items():
+        if not path.endswith(".py") or not all(n in text for n in needles):
+            continue
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        yield path, text, tree
 
 
 def facts_of(text: str, tree: ast.Module, *, old_api: bool = True) -> Facts:

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from fleetshift.recipes.influxdb.facts import service_modules
 from fleetshift.recipes.influxdb.flux.find import FluxString, flux_paths, source_segment
 from fleetshift.recipes.influxdb.flux.lexer import HOLE_RE
 from fleetshift.recipes.influxdb.flux.sites import FilePlan, module_wrappers, path_plans, string_plans
@@ -192,13 +193,7 @@ def service_wrappers(files: Mapping[str, str]) -> dict[str, tuple[str, str]]:
     from fleetshift.recipes.influxdb.flux.wrapping import plan_wrapper
 
     out: dict[str, tuple[str, str]] = {}
-    for path, source in files.items():
-        if not path.endswith(".py") or "influxdb_client" not in source or "query" not in source:
-            continue
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:
-            continue
+    for path, source, tree in service_modules(files, "influxdb_client", "query"):
         for w in module_wrappers(tree):
             out.setdefault(w.name, (path, plan_wrapper(w, tree, source).why))
     return out
@@ -221,13 +216,7 @@ def sql_files(files: Mapping[str, str]) -> tuple[dict[str, str], list[tuple[str,
     """The `.sql` siblings to write for the service's loaded `.flux` files, and every file's plan by path."""
     out: dict[str, str] = {}
     plans: dict[str, FilePlan] = {}
-    for path, text in files.items():
-        if not path.endswith(".py") or ".flux" not in text:
-            continue
-        try:
-            tree = ast.parse(text)
-        except SyntaxError:
-            continue
+    for path, text, tree in service_modules(files, ".flux"):
         if not any(True for _ in flux_paths(tree, text)):
             continue
         for _site, fps in path_plans(tree, text, path, files):
@@ -344,13 +333,7 @@ def flux_bucket_attrs(files: Mapping[str, str]) -> set[str]:
     from fleetshift.recipes.influxdb.flux.long import bucket_of
 
     out: set[str] = set()
-    for path, source in files.items():
-        if not path.endswith(".py") or "bucket" not in source:
-            continue
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:
-            continue
+    for _path, source, tree in service_modules(files, "bucket"):
         for s in flux_strings(tree, source):
             b = bucket_of(s.text) if not s.fragment else None
             m = HOLE_RE.fullmatch(b or "")

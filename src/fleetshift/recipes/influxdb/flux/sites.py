@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from fleetshift.recipes._ast import Imports
-from fleetshift.recipes.influxdb.facts import module_nodes
+from fleetshift.recipes.influxdb.facts import module_nodes, service_modules
 from fleetshift.recipes.influxdb.flux.filters import Translation
 from fleetshift.recipes.influxdb.flux.find import (
     META_KEYS,
@@ -177,13 +177,7 @@ def sql_path(flux_path: str) -> str:
 def _keys_near(stem: str, files: Mapping[str, str]) -> tuple[str, ...]:
     """Record keys read in the functions of the service that name a query file's stem (`load("daily")`)."""
     keys: list[str] = []
-    for path, text in files.items():
-        if not path.endswith(".py") or stem not in text:
-            continue
-        try:
-            tree = ast.parse(text)
-        except SyntaxError:
-            continue
+    for _path, _text, tree in service_modules(files, stem):
         for fn in ast.walk(tree):
             if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef) and any(
                 isinstance(n, ast.Constant) and isinstance(n.value, str) and stem in n.value
