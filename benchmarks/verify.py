@@ -5,7 +5,7 @@ Measured in the same run (machines here are shared and noisy, so compare ratios,
   campaign --jobs 1 / --jobs 2   wall time of `fleetshift run --phase all --yes` on a fresh copy of the demo
                                  fleet with a warm uv cache (a first, unmeasured run warms the cache)
   env share                      of the per-service step time, the part spent making environments versus
-                                 running tests (from the run's state.json and results.json)
+                                 running tests (from the run's state and results.json)
   uv vs pip                      making one service's environment with `uv venv` + `uv pip install` versus
                                  `python -m venv` + `pip install`, same requirements
 
@@ -28,6 +28,8 @@ from pathlib import Path
 
 from uv import find_uv_bin
 
+from fleetshift.journal import read_state
+
 DEMO = Path(__file__).resolve().parents[1] / "examples" / "homeiq"
 
 
@@ -44,7 +46,7 @@ def campaign(jobs: int) -> tuple[float, Path]:
 def shares(fleet: Path) -> tuple[float, float, int, int]:
     """(seconds in steps, seconds running tests, services passed, services) from the last run."""
     run_dir = sorted((fleet / ".fleetshift" / "runs").iterdir())[-1]
-    state = json.loads((run_dir / "state.json").read_text())
+    state = read_state(run_dir)
     results = json.loads((run_dir / "results.json").read_text())
     step_total = 0.0
     for svc in state["services"].values():
