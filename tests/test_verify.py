@@ -689,3 +689,26 @@ def test_closing_line_and_report_labels_never_call_an_unproven_service_passed() 
     }
     assert verdict_of("passed", {"passed": True}) == ("passed", "passed")  # a record from before verdict states
     assert verdict_of("pending", {}) == ("pending", "not reached")
+
+
+def test_results_do_not_count_a_recipe_the_python_floor_blocked_as_a_success(tmp_path) -> None:
+    """A service planned for two recipes whose Python floor blocked one: the run applied only the other, so
+    results.json says the blocked one did not succeed, even though the service passed."""
+    import json
+
+    from fleetshift.model import Verdict, VerdictState, to_jsonable
+    from fleetshift.report.results import build_results
+
+    run_dir = tmp_path / "run"
+    (run_dir / "verdicts").mkdir(parents=True)
+    plan = {"svc": {"recipes": ["pytest", "tenacity"], "phase": "A", "order": 1}}
+    (run_dir / "state.json").write_text(json.dumps({
+        "run_id": "r", "fleet_root": str(tmp_path), "status": "completed", "meta": {"plan": plan},
+        "services": {"svc": {"status": "passed"}},
+    }))
+    verdict = Verdict("svc", True, "pytest: 3 passed", recipes=("pytest", "tenacity"), applied=("pytest",),
+                      state=VerdictState.PASSED)
+    (run_dir / "verdicts" / "svc.json").write_text(json.dumps(to_jsonable(verdict)))
+    (svc,) = build_results(run_dir)["services"]
+    assert svc["overall_success"]
+    assert svc["migrations"] == [{"recipe": "pytest", "success": True}, {"recipe": "tenacity", "success": False}]

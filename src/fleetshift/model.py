@@ -666,6 +666,7 @@ class Verdict:
     skipped: bool = False
     rolled_back: bool = False
     recipes: tuple[str, ...] = ()
+    applied: tuple[str, ...] = ()  # the recipes that rewrote it (a recipe the Python floor blocked is not)
     files: tuple[str, ...] = ()
     state: VerdictState | None = None  # None: derived from passed/skipped for records written before states
     renamed: tuple[tuple[str, str], ...] = ()  # (id on the baseline, id after): only the parametrize id changed

@@ -355,7 +355,8 @@ class Campaign:
         res = self._hook("after_service", sp, service, status=status)
         if not res.ok:
             return self._fail(sp, service, cs, baseline, after, f"after_service hook failed: {res.detail}")
-        verdict = Verdict(**{**verdict.__dict__, "recipes": chain, "files": tuple(c.file for c in cs.changes)})
+        verdict = Verdict(**{**verdict.__dict__, "recipes": chain, "applied": cs.recipes,
+                             "files": tuple(c.file for c in cs.changes)})
         self._save_verdict(verdict)
         self.journal.set_service_status(name, status)
         self.emit("service", service=name, status=status, detail=verdict.reason)

@@ -18,6 +18,7 @@ from typing import Any
 
 from fleetshift.fsutil import replace_file
 from fleetshift.journal import read_state
+from fleetshift.model import ServiceStatus, VerdictState
 from fleetshift.report.html import render
 
 REPORT_FILES = ("results.json", "execution-report.md", "test-report.md", "residual-work.md", "report.html")
@@ -34,19 +35,21 @@ def _load_dir(folder: Path) -> dict[str, Any]:
     return out
 
 
-_PROVEN = {"passed", "no-op"}
+_PROVEN = {VerdictState.PASSED, VerdictState.NO_OP}
+_UNPROVEN = {VerdictState.UNVERIFIABLE, VerdictState.NOT_VERIFIED}
 
 
 def verdict_of(status: str, v: dict[str, Any]) -> tuple[str, str]:
     """A service's verdict state and its label, from its journal status and its verdict record."""
-    if status in {"pending", "running"} or (not v and status not in {"skipped", "failed", "rolled-back"}):
-        return "pending", "not reached" if status == "pending" else "running"
+    status = ServiceStatus.of(status)
+    if not status.done or (not v and status not in (ServiceStatus.SKIPPED, ServiceStatus.FAILED, ServiceStatus.ROLLED_BACK)):
+        return "pending", "not reached" if status is ServiceStatus.PENDING else "running"
     state = v.get("state")
     if not state:  # a record written before verdict states
         state = "skipped" if v.get("skipped") else ("passed" if v.get("passed", True) else "failed")
-        if status == "no-op":
+        if status is ServiceStatus.NO_OP:
             state = "no-op"
-    if status == "rolled-back":
+    if status is ServiceStatus.ROLLED_BACK:
         return state, f"rolled back (its verdict was {state}; its phase went over the threshold, or a rollback command)"
     label = {
         "passed": "passed",
@@ -119,11 +122,13 @@ def build_results(run_dir: Path) -> dict[str, Any]:
     for name in sorted(names, key=lambda n: plan.get(n, {}).get("order", 0)):
         info = plan.get(name, {})
         svc_state = state["services"].get(name, {})
-        status = svc_state.get("status", "pending")
+        status = ServiceStatus.of(svc_state.get("status"))
         v = verdicts.get(name, {})
-        recipes = v.get("recipes") or info.get("recipes", [])
+        planned = list(info.get("recipes", [])) or list(v.get("recipes", []))
+        applied = set(v.get("applied") or v.get("recipes") or planned)  # a recipe the Python floor blocked is not
+        recipes = planned + [r for r in v.get("recipes", []) if r not in planned]
         verdict, label = verdict_of(status, v)
-        ok = status in {"passed", "no-op"} and verdict in _PROVEN
+        ok = status.proven and verdict in _PROVEN
         after_run = v.get("after") or {}
         outcomes_after = {o["id"]: o["status"] for o in after_run.get("outcomes", [])}
         renamed = [{"before": old, "after": new, "outcome": outcomes_after.get(new, "")} for old, new in v.get("renamed", [])]
@@ -137,8 +142,10 @@ def build_results(run_dir: Path) -> dict[str, Any]:
                 "status": status,
                 "verdict": verdict,
                 "verdict_label": label,
-                "kept": status in {"passed", "kept-unverified", "not-verified"},
-                "migrations": [{"recipe": r, "success": ok and status == "passed"} for r in recipes],
+                "kept": status.kept,
+                "migrations": [
+                    {"recipe": r, "success": ok and status is ServiceStatus.PASSED and r in applied} for r in recipes
+                ],
                 "files_changed": v.get("files", []),
                 "tests": {"before": _tests(v.get("baseline")), "after": _tests(v.get("after"))},
                 "failing_tests": v.get("regressions", []),
@@ -154,7 +161,7 @@ def build_results(run_dir: Path) -> dict[str, Any]:
                 "missing_tests": v.get("missing", []),
                 "health": v.get("health"),
                 "findings": findings.get(name, []),
-                "rolled_back": bool(v.get("rolled_back")) or status == "rolled-back",
+                "rolled_back": bool(v.get("rolled_back")) or status is ServiceStatus.ROLLED_BACK,
                 "reason": v.get("reason", ""),
                 "log": v.get("log", ""),
                 "steps": svc_state.get("steps", {}),
@@ -170,11 +177,12 @@ def build_results(run_dir: Path) -> dict[str, Any]:
             groups = [m["recipe"] for m in s["migrations"]] if key == "migration" else [s[key] or "-"]
             for g in groups:
                 out[g]["total"] += 1
-                if s["status"] in {"pending", "running", "skipped"}:
+                status = ServiceStatus.of(s["status"])
+                if not status.done or status is ServiceStatus.SKIPPED:
                     bucket = "pending"
                 elif s["overall_success"]:
                     bucket = "passed"
-                elif s["verdict"] in {"unverifiable", "not-verified"} and s["status"] != "rolled-back":
+                elif s["verdict"] in _UNPROVEN and status is not ServiceStatus.ROLLED_BACK:
                     bucket = "unproven"
                 else:
                     bucket = "failed"
@@ -192,11 +200,11 @@ def build_results(run_dir: Path) -> dict[str, Any]:
         "summary": {
             "services": len(services),
             "succeeded": sum(1 for s in services if s["overall_success"]),
-            "failed": sum(1 for s in services if s["status"] in {"failed", "rolled-back"}),
+            "failed": sum(1 for s in services if ServiceStatus.of(s["status"]).broke),
             "unverifiable": sum(1 for s in services if s["verdict"] == "unverifiable"),
             "kept_unverified": sum(1 for s in services if s["verdict"] == "unverifiable" and s["kept"]),
             "not_verified": sum(1 for s in services if s["verdict"] == "not-verified" and s["kept"]),
-            "pending": sum(1 for s in services if s["status"] in {"pending", "running"}),
+            "pending": sum(1 for s in services if not ServiceStatus.of(s["status"]).done),
             "by_verdict": dict(sorted(_count(s["verdict"] for s in services).items())),
             "by_phase": summarise("phase"),
             "by_priority": summarise("priority"),
@@ -210,7 +218,7 @@ def build_results(run_dir: Path) -> dict[str, Any]:
                     "log": s["log"],
                 }
                 for s in services
-                if s["status"] in {"failed", "rolled-back"}
+                if ServiceStatus.of(s["status"]).broke
             ],
             "not_covered_services": [
                 {"name": s["name"], "label": s["verdict_label"], "not_covered": s["not_covered"],
@@ -228,7 +236,7 @@ def build_results(run_dir: Path) -> dict[str, Any]:
                     "log": s["log"],
                 }
                 for s in services
-                if s["verdict"] in {"unverifiable", "not-verified"}
+                if s["verdict"] in _UNPROVEN
             ],
         },
     }
@@ -334,7 +342,7 @@ def _test_report(r: dict[str, Any]) -> str:
             f"| {svc['verdict_label']} |\n"
         )
     for svc in r["services"]:
-        unproven = svc["verdict"] in {"unverifiable", "not-verified"}
+        unproven = svc["verdict"] in _UNPROVEN
         if not (svc["failing_tests"] or svc["pre_existing_failures"] or svc["renamed_tests"] or unproven
                 or svc["missing_tests"] or svc.get("api_regressions") or svc.get("not_covered")
                 or svc.get("could_not_run")):  # fmt: skip
