@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from fleetshift.model import Finding, Project, ProjectKind
-from fleetshift.project._files import Reader
+from fleetshift.project._files import Reader, dig
 from fleetshift.project.locks import read_locks
 from fleetshift.project.pythons import read_pythons, read_setup_py
 from fleetshift.project.testing import read_test_command, read_test_deps, runner_of
@@ -50,14 +50,6 @@ def is_doc_tool(package: str) -> bool:
     return package in DOC_TOOLS or package.startswith(_DOC_PREFIXES)
 
 
-def _get(data: Any, *keys: str) -> Any:
-    for k in keys:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(k)
-    return data
-
-
 def is_real_project(root: Path, folder: str) -> bool:
     """Does the folder hold a project of its own: a pyproject.toml with `[project]` or `[tool.poetry]`
     (a broken one counts: it is meant to be one), a setup.py, a setup.cfg with `[metadata]` or
@@ -68,7 +60,7 @@ def is_real_project(root: Path, folder: str) -> bool:
         return True
     if r.exists("pyproject.toml"):
         data = r.toml("pyproject.toml", report=False)
-        if data is None or "project" in data or isinstance(_get(data, "tool", "poetry"), dict):
+        if data is None or "project" in data or isinstance(dig(data, "tool", "poetry"), dict):
             return True
     if r.exists("setup.cfg"):
         text = r.text("setup.cfg") or ""
@@ -83,7 +75,7 @@ def _kind(pyproject: dict[str, Any] | None, setup_cfg: Any, setup_py: dict[str, 
     build = data.get("build-system") if isinstance(data.get("build-system"), dict) else {}
     backend = build.get("build-backend", "") if isinstance(build.get("build-backend", ""), str) else ""
     project = data.get("project") if isinstance(data.get("project"), dict) else {}
-    poetry = _get(data, "tool", "poetry") if isinstance(_get(data, "tool", "poetry"), dict) else {}
+    poetry = dig(data, "tool", "poetry") if isinstance(dig(data, "tool", "poetry"), dict) else {}
     name = ""
     built = False
     if isinstance(project.get("name"), str):
@@ -116,8 +108,8 @@ def _kind(pyproject: dict[str, Any] | None, setup_cfg: Any, setup_py: dict[str, 
     )
     private = (
         poetry.get("package-mode") is False
-        or _get(data, "tool", "uv", "package") is False
-        or _get(data, "tool", "pdm", "distribution") is False
+        or dig(data, "tool", "uv", "package") is False
+        or dig(data, "tool", "pdm", "distribution") is False
         or any(c.strip().startswith(PRIVATE_CLASSIFIER) for c in classifiers)
         or _pins_exactly(project.get("dependencies"), poetry.get("dependencies"), setup_py.get("install_requires"),
                          setup_cfg.get("options", "install_requires", fallback="").splitlines() if setup_cfg else None)

@@ -240,3 +240,12 @@ def ini_line(text: str | None, section: str, key: str) -> int:
         if current == section and re.match(rf"^{re.escape(key)}\s*[=:]", raw):
             return i
     return 0
+
+
+def dig(data: Any, *keys: str) -> Any:
+    """`data[k1][k2]...` through nested tables, or None where a level is missing or not a table."""
+    for k in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(k)
+    return data

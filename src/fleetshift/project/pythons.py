@@ -20,6 +20,7 @@ from fleetshift.manifests._toml import poetry_to_pep440
 from fleetshift.model import PythonDecl, PythonModel
 from fleetshift.project._files import (
     Reader,
+    dig,
     find_line,
     finding,
     ini_line,
@@ -76,8 +77,8 @@ def read_pythons(r: Reader, pyproject: dict[str, Any] | None, setup_cfg: Any, se
     if isinstance(project, dict) and isinstance(project.get("requires-python"), str):
         value = project["requires-python"]
         add_range(PythonDecl(r.rel("pyproject.toml"), toml_line(text, "project", "requires-python"), "requires-python", value), value)
-    poetry = _get(pyproject, "tool", "poetry") or {}
-    poetry_python = _get(poetry, "dependencies", "python")
+    poetry = dig(pyproject, "tool", "poetry") or {}
+    poetry_python = dig(poetry, "dependencies", "python")
     if isinstance(poetry_python, str):
         decl = PythonDecl(r.rel("pyproject.toml"), toml_line(text, "tool.poetry.dependencies", "python"), "poetry", poetry_python)
         add_range(decl, _poetry_python(poetry_python))
@@ -139,14 +140,6 @@ def _poetry_python(value: str) -> str:
     return value
 
 
-def _get(data: Any, *keys: str) -> Any:
-    for k in keys:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(k)
-    return data
-
-
 def _classifiers(r: Reader, project: Any, poetry: Any, setup_cfg: Any, setup_py: dict[str, Any]) -> Iterator[PythonDecl]:
     sources: list[tuple[str, Any]] = []
     if isinstance(project, dict):
@@ -168,7 +161,7 @@ def _classifiers(r: Reader, project: Any, poetry: Any, setup_cfg: Any, setup_py:
 
 def _pipfile(r: Reader) -> Iterator[PythonDecl]:
     data = r.toml("Pipfile", report=False)
-    requires = _get(data, "requires") or {}
+    requires = dig(data, "requires") or {}
     for key in ("python_version", "python_full_version"):
         value = requires.get(key) if isinstance(requires, dict) else None
         if isinstance(value, str):
@@ -229,7 +222,7 @@ def tox_sources(r: Reader, pyproject: dict[str, Any] | None, setup_cfg: Any) -> 
             out.append(("tox.ini", ini, "ini"))
     if setup_cfg is not None and setup_cfg.has_section("tox:tox"):
         out.append(("setup.cfg", setup_cfg, "ini"))
-    tox = _get(pyproject, "tool", "tox")
+    tox = dig(pyproject, "tool", "tox")
     if isinstance(tox, dict):
         legacy = tox.get("legacy_tox_ini")
         if isinstance(legacy, str):
