@@ -279,6 +279,8 @@ def _walk_service(root: Path, folder: Path, prune: set[str] | frozenset[str] = f
             rel = f"{base}/{name}" if base else name
             if name.endswith(".py"):
                 python.append(rel)
+                if depth == 0 and name == "setup.py":  # its literal requirements (read with ast, never run)
+                    manifests.append(rel)
                 continue
             if (depth == 0 and config_kind(name) is not None) or name.endswith(".flux"):
                 configs.append(rel)

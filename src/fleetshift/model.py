@@ -32,6 +32,7 @@ class ManifestKind(enum.StrEnum):
     REQUIREMENTS = "requirements"
     PYPROJECT = "pyproject"
     SETUP_CFG = "setup.cfg"
+    SETUP_PY = "setup.py"
     PIPFILE = "pipfile"
 
 

@@ -1,9 +1,9 @@
 """Read dependency pins from every manifest format, and edit pins without disturbing anything else.
 
 Formats: requirements/constraints files (pip syntax), pyproject.toml (PEP 621, PEP 735, Poetry),
-setup.cfg (setuptools), Pipfile. Sections of a Pin: "" for requirements lines; "dependencies",
+setup.cfg and setup.py (setuptools, setup.py read with `ast`, never run), Pipfile. Sections of a Pin: "" for requirements lines; "dependencies",
 "optional:<extra>", "group:<name>" in pyproject.toml (Poetry's dev-dependencies are "group:dev");
-"dependencies", "setup_requires", "tests_require", "extra:<name>" in setup.cfg; "packages" and
+"dependencies", "setup_requires", "tests_require", "extra:<name>" in setup.cfg and setup.py; "packages" and
 "dev-packages" in a Pipfile.
 """
 
@@ -22,6 +22,7 @@ from fleetshift.manifests.pipfile import _edit_pipfile, _read_pipfile
 from fleetshift.manifests.pyproject import _edit_pyproject, _read_pyproject
 from fleetshift.manifests.requirements import _edit_requirements, _read_requirements
 from fleetshift.manifests.setupcfg import _edit_setup_cfg, _read_setup_cfg
+from fleetshift.manifests.setuppy import _edit_setup_py, _read_setup_py
 from fleetshift.model import Finding, Manifest, ManifestKind
 from fleetshift.recipes.base import PinChange
 
@@ -55,6 +56,8 @@ def manifest_kind(filename: str) -> ManifestKind | None:
         return ManifestKind.SETUP_CFG
     if p.name == "Pipfile":
         return ManifestKind.PIPFILE
+    if p.name == "setup.py":
+        return ManifestKind.SETUP_PY
     if name.endswith((".txt", ".in")) and (
         "requirements" in name
         or name.startswith("constraints")
@@ -177,11 +180,13 @@ _READERS = {
     ManifestKind.REQUIREMENTS: _read_requirements,
     ManifestKind.PYPROJECT: _read_pyproject,
     ManifestKind.SETUP_CFG: _read_setup_cfg,
+    ManifestKind.SETUP_PY: _read_setup_py,
     ManifestKind.PIPFILE: _read_pipfile,
 }
 _EDITORS = {
     ManifestKind.REQUIREMENTS: _edit_requirements,
     ManifestKind.PYPROJECT: _edit_pyproject,
     ManifestKind.SETUP_CFG: _edit_setup_cfg,
+    ManifestKind.SETUP_PY: _edit_setup_py,
     ManifestKind.PIPFILE: _edit_pipfile,
 }

@@ -828,7 +828,9 @@ def plan_install(
             sources.append(f"{posixpath.relpath(lock.file, base)} ({lock.kind.value})")
         manifest_sources: dict[str, None] = {}
         for m in service.manifests:
-            if m.kind == ManifestKind.REQUIREMENTS:
+            # setup.py's requirements come with the project itself (`-e .` with its dependencies, and
+            # tests_require below), read from the edited file
+            if m.kind in (ManifestKind.REQUIREMENTS, ManifestKind.SETUP_PY):
                 continue
             chosen = [p for p in m.pins if _selected(p, sel) and p.section not in SKIPPED_SECTIONS]
             if chosen or m.includes:
