@@ -95,20 +95,26 @@ def test_broken_files_become_findings_and_the_scan_goes_on(tmp_path: Path) -> No
 def test_second_scan_uses_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = small_fleet(tmp_path)
     first = analyse(root).inventory
-    parsed: list[str] = []
-    real = scan_module._scan_worker
+    parsed: list[str] = []  # files parsed alone, and services judged whole (their changed files)
+    real_file, real_service = scan_module._scan_worker, scan_module._service_worker
 
-    def counting(job):
+    def counting_file(job):
         parsed.append(job[0])
-        return real(job)
+        return real_file(job)
 
-    monkeypatch.setattr(scan_module, "_scan_worker", counting)
+    def counting_service(job):
+        parsed.extend(rel for rel in job[2])
+        return real_service(job)
+
+    monkeypatch.setattr(scan_module, "_scan_worker", counting_file)
+    monkeypatch.setattr(scan_module, "_service_worker", counting_service)
     second = analyse(root).inventory
     assert parsed == []
     assert first == second
     (root / "services/alpha/alpha/jobs.py").write_text(OLD_TENACITY + "\n# changed\n")
     analyse(root)
-    assert parsed == ["services/alpha/alpha/jobs.py"]
+    assert "services/alpha/alpha/jobs.py" in parsed
+    assert not [rel for rel in parsed if not rel.startswith("services/alpha/")]  # other services stay cached
 
 
 RETRIED = "from tenacity import retry\n\n\n@retry\ndef fetch():\n    return 1\n"
