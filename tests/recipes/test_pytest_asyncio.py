@@ -1751,3 +1751,21 @@ def test_a_wide_async_fixture_is_reported_at_the_decorator_the_run_changes() -> 
     new, _ = rewrite_files(R, {"svc/tests/conftest.py": src, **AUTO_INI})
     changed = [i for i, (a, b) in enumerate(zip(src.splitlines(), new["svc/tests/conftest.py"].splitlines(), strict=True), 1) if a != b]
     assert site.line == 4 and changed == [4]
+
+
+@pytest.mark.parametrize(
+    ("target", "python", "applies"),
+    [
+        (">=1.3.0,<2", ">=3.10,<3.13", True),  # the target admits 1.4+: no current loop after an async test
+        ("==1.3.0", ">=3.10,<3.13", False),  # 1.3 keeps a current loop, and no Python 3.14 runs it: nothing breaks
+        ("==1.3.0", ">=3.12", True),  # Python 3.14 raises without a current loop
+        ("==1.3.0", "", True),  # an undeclared Python may be 3.14
+    ],
+)
+def test_sync_get_event_loop_is_reported_only_where_it_breaks(target: str, python: str, applies: bool) -> None:
+    from fleetshift.recipes import get
+    from fleetshift.recipes.rule import Scope
+
+    recipe = get(R)
+    rule = recipe.rule("get-event-loop-sync")
+    assert rule.applies(Scope(target=target, known_versions=recipe.known_versions, python=python)) is applies

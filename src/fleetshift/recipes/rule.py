@@ -127,6 +127,32 @@ def rule(
     return Rule(rule_id, summary, action, fix, link, since, min_target, fixed_in, python, condition, order)
 
 
+def target_admits(first: str) -> Callable[[Scope], bool]:
+    """A rule `condition`: the campaign's target admits a known release at or after `first` (a change that
+    only shows from that release on). An unreadable target does not hide the rule."""
+
+    def admits(scope: Scope) -> bool:
+        try:
+            spec = SpecifierSet(scope.target)
+        except InvalidSpecifier:
+            return True
+        return any(
+            Version(v) >= Version(first) and spec.contains(v, prereleases=True) for v in scope.known_versions
+        )
+
+    return admits
+
+
+def python_admits(wanted: str) -> Callable[[Scope], bool]:
+    """A rule `condition`: the service may run on a Python inside `wanted` (an undeclared Python may)."""
+    return lambda scope: not scope.python or _overlaps(scope.python, wanted)
+
+
+def any_of(*conditions: Callable[[Scope], bool]) -> Callable[[Scope], bool]:
+    """A rule `condition` that holds when any of `conditions` does."""
+    return lambda scope: any(c(scope) for c in conditions)
+
+
 @dataclass(frozen=True)
 class RuleModule:
     """A discovered rule: its data and the module holding its detection and fix."""

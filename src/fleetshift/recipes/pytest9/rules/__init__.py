@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import Version
-
 from fleetshift.recipes import _pytest_config as pc
-from fleetshift.recipes.rule import Scope, discover
+from fleetshift.recipes.rule import discover
 
 RECIPE_ID = "pytest"
 
@@ -47,22 +42,6 @@ PATH_METHODS = {
 # calls that accept a py.path or a pathlib.Path alike
 PATH_SAFE_CALLS = {"str", "os.fspath", "open", "pathlib.Path", "os.path"}
 PARAMETRIZE_KW = ("indirect", "ids", "scope")
-
-
-def target_admits(first: str) -> Callable[[Scope], bool]:
-    """A rule `condition`: the campaign's target admits a known release at or after `first` (a change that
-    only shows from that release on). An unreadable target does not hide the rule."""
-
-    def admits(scope: Scope) -> bool:
-        try:
-            spec = SpecifierSet(scope.target)
-        except InvalidSpecifier:
-            return True
-        return any(
-            Version(v) >= Version(first) and spec.contains(v, prereleases=True) for v in scope.known_versions
-        )
-
-    return admits
 
 
 # every rule module of this package, in listing order

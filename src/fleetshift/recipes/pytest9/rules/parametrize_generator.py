@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 from fleetshift.recipes._ast import dotted, keyword
 from fleetshift.recipes.pytest9.facts import Facts, RuleFix, Site, is_parametrize, yields
-from fleetshift.recipes.pytest9.rules import DEPRECATIONS, target_admits
-from fleetshift.recipes.rule import AUTO, rule
+from fleetshift.recipes.pytest9.rules import DEPRECATIONS
+from fleetshift.recipes.rule import AUTO, rule, target_admits
 
 if TYPE_CHECKING:
     import libcst as cst

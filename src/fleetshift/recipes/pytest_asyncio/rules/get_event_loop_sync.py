@@ -12,12 +12,15 @@ from typing import TYPE_CHECKING
 from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site
 from fleetshift.recipes.pytest_asyncio.fixing import FileFix
 from fleetshift.recipes.pytest_asyncio.rules import CHANGELOG
-from fleetshift.recipes.rule import HUMAN, rule
+from fleetshift.recipes.rule import HUMAN, any_of, python_admits, rule, target_admits
 
 if TYPE_CHECKING:
     import libcst as cst
 
-RULE = rule(__name__, __doc__, HUMAN, since="1.4.0", link=CHANGELOG, order=16)
+# Where it breaks: a target admitting pytest-asyncio 1.4+ (no current loop after an async test), or a Python
+# 3.14+ the service may run on (get_event_loop() without a loop raises there). Elsewhere it still works.
+RULE = rule(__name__, __doc__, HUMAN, since="1.4.0", link=CHANGELOG, order=16,
+            condition=any_of(target_admits("1.4.0"), python_admits(">=3.14")))
 
 
 def check(facts: ModuleFacts) -> Iterator[Site]:
