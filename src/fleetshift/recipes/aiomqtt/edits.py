@@ -25,6 +25,17 @@ class CallOp:
     new: str = ""
 
 
+def keyword_sites(facts: Facts, rule: str, op: CallOp, message: str = "") -> list[Site]:
+    """`op.keyword=` on each Client(...) call of an MQTT file: a site with `op` planned on its call."""
+    if not facts.mqtt_file:
+        return []
+    return [
+        facts.site(rule, kw, message, edits=((facts.key(call), op),), order=order)
+        for call, kw, order in facts.client_keywords()
+        if kw.arg == op.keyword
+    ]
+
+
 def planned(sites: Iterable[Site]) -> dict[Key, list[object]]:
     """The edits of some sites by position (each edit once)."""
     out: dict[Key, list[object]] = {}

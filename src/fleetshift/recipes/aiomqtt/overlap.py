@@ -7,9 +7,9 @@ import sys
 from collections import Counter
 from collections.abc import Mapping
 
-from fleetshift.recipes._ast import Imports
+from fleetshift.recipes._ast import Imports, parents
 from fleetshift.recipes.aiomqtt import names as N
-from fleetshift.recipes.aiomqtt.tree import callee_name, parents
+from fleetshift.recipes.aiomqtt.tree import callee_name
 
 TASK_SPAWNERS = frozenset(
     {"create_task", "gather", "ensure_future", "start_soon", "run_coroutine_threadsafe"}

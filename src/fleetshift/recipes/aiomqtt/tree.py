@@ -1,17 +1,8 @@
-"""Small `ast` helpers of the analysis: parent links, callee names, literal None, except-handler types."""
+"""Small `ast` helpers of the analysis: callee names, literal None, except-handler types."""
 
 from __future__ import annotations
 
 import ast
-
-
-def parents(tree: ast.AST) -> dict[int, ast.AST]:
-    """Each node's parent, by the child's id."""
-    out: dict[int, ast.AST] = {}
-    for node in ast.walk(tree):
-        for child in ast.iter_child_nodes(node):
-            out[id(child)] = node
-    return out
 
 
 def callee_name(func: ast.AST) -> str | None:

@@ -6,36 +6,21 @@ client_id= becomes identifier=; .id on a known Client becomes .identifier.
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING
 
-from fleetshift.recipes.aiomqtt.edits import (
-    CallOp,
-    PlannedFix,
-)
+from fleetshift.recipes.aiomqtt.edits import CallOp, PlannedFix, keyword_sites
 from fleetshift.recipes.aiomqtt.facts import Facts, Site
 from fleetshift.recipes.rule import AUTO, rule
 
-if TYPE_CHECKING:
-    pass
-
 RULE = rule(__name__, __doc__, AUTO, since="2.0.0", order=1)
+
+RENAME = CallOp("rename", "client_id", "identifier")
 
 
 def check(facts: Facts) -> list[Site]:
     """client_id= on a Client(...) call; `.id` read on a known Client (a Finding when the receiver is unknown)."""
     if not facts.mqtt_file:
         return []
-    out = [
-        facts.site(
-            "client-identifier",
-            kw,
-            "client_id= -> identifier=",
-            edits=((facts.key(call), CallOp("rename", "client_id", "identifier")),),
-            order=order,
-        )
-        for call, kw, order in facts.client_keywords()
-        if kw.arg == "client_id"
-    ]
+    out = keyword_sites(facts, "client-identifier", RENAME, "client_id= -> identifier=")
     for node in facts.nodes:
         if not (isinstance(node, ast.Attribute) and node.attr == "id" and isinstance(node.ctx, ast.Load)):
             continue

@@ -6,16 +6,11 @@ disconnection when it cannot disconnect cleanly; elsewhere, leave the `async wit
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from fleetshift.recipes.aiomqtt.edits import PlannedFix
 from fleetshift.recipes.aiomqtt.facts import Facts, Site
 from fleetshift.recipes.aiomqtt.lifecycle import sites_of
 from fleetshift.recipes.aiomqtt.rules import GUIDE
 from fleetshift.recipes.rule import AUTO, rule
-
-if TYPE_CHECKING:
-    pass
 
 RULE = rule(__name__, __doc__, AUTO, since="1.0.0", link=GUIDE, order=13)
 

@@ -5,14 +5,9 @@ The keyword is renamed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from fleetshift.recipes.aiomqtt.edits import CallOp, PlannedFix
+from fleetshift.recipes.aiomqtt.edits import CallOp, PlannedFix, keyword_sites
 from fleetshift.recipes.aiomqtt.facts import Facts, Site
 from fleetshift.recipes.rule import AUTO, rule
-
-if TYPE_CHECKING:
-    pass
 
 RULE = rule(__name__, __doc__, AUTO, since="2.0.0", order=2)
 
@@ -21,13 +16,7 @@ RENAME = CallOp("rename", "max_queued_messages", "max_queued_outgoing_messages")
 
 def check(facts: Facts) -> list[Site]:
     """max_queued_messages= on a Client(...) call."""
-    if not facts.mqtt_file:
-        return []
-    return [
-        facts.site("max-queued-messages", kw, edits=((facts.key(call), RENAME),), order=order)
-        for call, kw, order in facts.client_keywords()
-        if kw.arg == "max_queued_messages"
-    ]
+    return keyword_sites(facts, "max-queued-messages", RENAME)
 
 
 class Fix(PlannedFix):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from fleetshift.recipes import _ast
 from fleetshift.recipes.influxdb.flux.find import Wrapper
 from fleetshift.recipes.influxdb.flux.find import source_segment as segment
 
@@ -52,18 +53,10 @@ def span(node: ast.AST) -> tuple[tuple[int, int], tuple[int, int]]:
     return (node.lineno, node.col_offset), (node.end_lineno or node.lineno, node.end_col_offset or 0)  # type: ignore[attr-defined]
 
 
-def _parents(tree: ast.AST) -> dict[int, ast.AST]:
-    out: dict[int, ast.AST] = {}
-    for node in ast.walk(tree):
-        for child in ast.iter_child_nodes(node):
-            out[id(child)] = node
-    return out
-
-
 def plan_wrapper(w: Wrapper, tree: ast.Module, source: str) -> WrapperPlan:
     """How to rewrite one wrapper; `why` is set when it cannot be done safely."""
     plan = WrapperPlan(w)
-    parents = _parents(tree)
+    parents = _ast.parents(tree)
     call = w.call
     if w.method == "query_data_frame":
         plan.why = "query_data_frame() wrapper: the DataFrame shape changes; rewrite it by hand"
