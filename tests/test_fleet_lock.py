@@ -130,3 +130,33 @@ def test_status_watch_follows_a_run_from_another_process_to_its_end(tmp_path: Pa
     done = [int(p.split("/")[0].split()[-1]) for p in phases]
     totals = [int(p.split("/")[1].split()[0]) for p in phases]
     assert done == totals and sum(totals) == 6, out  # and it followed the run to its end
+
+
+def test_status_watch_ends_when_the_run_it_follows_is_killed(tmp_path: Path) -> None:
+    """A run killed mid-way leaves its state saying "running"; nothing holds the fleet lock any more, so
+    `status --watch` stops (exit 1) and says how to resume or undo, instead of waiting forever."""
+    fleet = tmp_path / "fleet"
+    scan_bench.generate(fleet, 4, 8, 0.5)
+    started = tmp_path / "started"
+    hook = f"touch {started}; sleep 600"
+    (fleet / "fleetshift.toml").write_text(f"[hooks]\nbefore_run = {json.dumps(hook)}\n")
+    cmd = [sys.executable, "-m", "fleetshift", "run", str(fleet), "--no-verify", "--yes"]
+    run = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           env=env(), start_new_session=True)
+    watch: subprocess.Popen[str] | None = None
+    try:
+        wait_for(started, run)
+        watch = subprocess.Popen([sys.executable, "-m", "fleetshift", "status", str(fleet), "--watch"],
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 env=env())
+        time.sleep(2)
+        assert watch.poll() is None, "status --watch stopped while the run was alive"
+        os.killpg(run.pid, signal.SIGKILL)
+        run.wait(30)
+        out, errors = watch.communicate(timeout=60)
+    finally:
+        for proc in (run, watch):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+    assert watch.returncode == 1, (out, errors)
+    assert "stopped without finishing" in out and "fleetshift resume" in out, out

@@ -488,7 +488,14 @@ def status_cmd(
     if not watch:
         out.print(state_table(journal.state()))
         return
-    watch_run(out, journal.state)
+    from fleetshift.journal import fleet_lock_held
+
+    root = path.resolve()
+    gone = (f"run {journal.run_id} stopped without finishing: no fleetshift process works on {root} any more "
+            f"(killed?). Continue it with: fleetshift resume {root} — or undo it with: "
+            f"fleetshift rollback {root} --run {journal.run_id}")
+    if not watch_run(out, journal.state, alive=lambda: fleet_lock_held(root), gone=gone):
+        raise typer.Exit(1)
 
 
 @app.command("check")

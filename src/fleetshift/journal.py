@@ -217,6 +217,28 @@ class FleetLock:
         self.release()
 
 
+def fleet_lock_held(fleet_root: Path) -> bool:
+    """Whether a live process holds the fleet's lock (a run, resume or rollback is working on it); reading it
+    takes nothing."""
+    path = Path(fleet_root).resolve() / STATE_DIR / LOCK_FILE
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        if fcntl is None:
+            pid = _read_lock(fd).get("pid")
+            return isinstance(pid, int) and _pid_alive(pid)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
 def _read_lock(fd: int) -> dict[str, Any]:
     try:
         data = json.loads(os.pread(fd, 65536, 0) or b"{}")

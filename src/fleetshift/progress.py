@@ -111,23 +111,39 @@ class RunProgress:
             self.console.print(f"{stamp} phase {info['phase']}: {info['failed']} of {info['total']} failed, over the threshold")
 
 
-def watch_run(console: Console, read_state: Any, interval: float = 1.0) -> None:
-    """Follow a run from another shell until it stops: a live table on a terminal, changed summaries otherwise."""
+def watch_run(console: Console, read_state: Any, interval: float = 1.0, alive: Any = None,
+              gone: str = "") -> bool:
+    """Follow a run from another shell until it stops: a live table on a terminal, changed summaries otherwise.
+
+    `alive()` says whether the run's process still works on the fleet (its lock is held): a run whose state still
+    says running while nothing holds the lock was killed, and watching ends with `gone` printed. Returns whether
+    the run ended on its own."""
+
+    def running() -> bool:
+        return read_state()["status"] == RunStatus.RUNNING
+
+    def dead() -> bool:
+        return alive is not None and running() and not alive()
+
     if console.is_terminal:
         with Live(state_table(read_state()), console=console, refresh_per_second=1) as live:
-            while read_state()["status"] == RunStatus.RUNNING:
+            while running() and not dead():
                 time.sleep(interval)
                 live.update(state_table(read_state()))
             live.update(state_table(read_state()))
-        return
-    last = ""
-    while True:
-        state = read_state()
-        summary = state_table(state).renderables[-1]
-        text = summary.plain if isinstance(summary, Text) else str(summary)
-        if text != last:
-            console.print(text)
-            last = text
-        if state["status"] != RunStatus.RUNNING:
-            return
-        time.sleep(interval * 2)
+    else:
+        last = ""
+        while True:
+            state = read_state()
+            summary = state_table(state).renderables[-1]
+            text = summary.plain if isinstance(summary, Text) else str(summary)
+            if text != last:
+                console.print(text)
+                last = text
+            if state["status"] != RunStatus.RUNNING or dead():
+                break
+            time.sleep(interval * 2)
+    if dead():
+        console.print(gone or "the run stopped without finishing: its process is gone")
+        return False
+    return True
