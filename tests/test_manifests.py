@@ -382,7 +382,8 @@ def test_pyproject_pep621_read(tmp_path: Path) -> None:
     ]
     assert m.pins[1].marker == 'python_version >= "3.8"'
     assert m.pins[5].path == "/opt/libs/svc-lib"
-    assert [(f.rule, f.line) for f in findings] == [("manifest/unparseable-requirement", 11)]
+    # a path dependency outside the fleet root is reported, never read
+    assert [(f.rule, f.line) for f in findings] == [("manifest/unparseable-requirement", 11), ("manifest/outside-fleet", 16)]
 
 
 def test_pyproject_pep621_edit() -> None:

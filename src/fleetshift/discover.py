@@ -229,8 +229,10 @@ def _glob_service_dirs(root: Path, config: FleetConfig, exclude: tuple[str, ...]
                 continue
             seen.add(match)
             if not _inside(root, match):
-                sel.skipped.append((rel, "a link that leads outside the fleet root; not followed"))
-                continue
+                raise ConfigError(file, "fleet.services",
+                                  f"{raw!r} matches {rel}, a link that leads outside the fleet root to {match.resolve()}",
+                                  "name folders inside the fleet root (move the service in, or exclude the link with "
+                                  "[fleet] exclude)")
             pat = _excluded(rel, exclude)
             if pat is not None:
                 sel.skipped.append((rel, f"excluded by fleet.exclude {pat!r}"))
@@ -251,10 +253,13 @@ def _glob_service_dirs(root: Path, config: FleetConfig, exclude: tuple[str, ...]
 
 
 def _walk_service(root: Path, folder: Path, prune: set[str] | frozenset[str] = frozenset(),
-                  exclude: tuple[str, ...] = ()) -> tuple[list[str], list[str], list[str], list[tuple[str, str]]]:
+                  exclude: tuple[str, ...] = (), links: list[str] | None = None,
+                  ) -> tuple[list[str], list[str], list[str], list[tuple[str, str]]]:
     """Python files, config files and manifest files of one service (fleet-relative), and the folders inside
     it that were passed over. Not entered: the folders in `prune` (other services, skipped folders), those
-    `exclude` matches, and documentation, examples, benchmarks or fixtures with a manifest of their own."""
+    `exclude` matches, and documentation, examples, benchmarks or fixtures with a manifest of their own.
+    Linked folders are not entered; linked Python files and manifests are left out (and added to `links`):
+    fleetshift neither reads nor writes through a link."""
     python: list[str] = []
     configs: list[str] = []
     manifests: list[str] = []
@@ -277,6 +282,11 @@ def _walk_service(root: Path, folder: Path, prune: set[str] | frozenset[str] = f
         )
         for name in sorted(filenames):
             rel = f"{base}/{name}" if base else name
+            if (name.endswith((".py", *_MANIFEST_ENDINGS)) or name == "Pipfile") and os.path.islink(
+                    os.path.join(dirpath, name)):
+                if links is not None and (name.endswith(".py") or _is_manifest(name)):
+                    links.append(rel)
+                continue
             if name.endswith(".py"):
                 python.append(rel)
                 if depth == 0 and name == "setup.py":  # its literal requirements (read with ast, never run)
@@ -290,6 +300,18 @@ def _walk_service(root: Path, folder: Path, prune: set[str] | frozenset[str] = f
             if kind is not None and (depth == 0 or kind is ManifestKind.REQUIREMENTS):
                 manifests.append(rel)
     return python, configs, manifests, skipped
+
+
+def _link_finding(root: Path, rel: str) -> Finding:
+    try:
+        target = os.path.realpath(root / rel)
+        where = "inside" if _inside(root, Path(target)) else "outside"
+    except OSError:
+        target, where = "?", "outside"
+    return Finding(rel, 0, "discover/symlink",
+                   f"{rel} is a link (to {target}, {where} the fleet root); left untouched, not read or changed. "
+                   "Fix: replace the link with the file itself, or migrate the file where it really lives",
+                   Severity.HUMAN)
 
 
 def _nested_not_part(root: Path, folder: Path, inner: str) -> str | None:
@@ -330,7 +352,7 @@ def _read_manifests(root: Path, rels: list[str], findings: list[Finding]) -> tup
         findings.extend(problems)
         out.append(manifest)
         for inc in manifest.includes:
-            if inc not in seen and (root / inc).is_file():
+            if inc not in seen and _inside(root, root / inc) and not (root / inc).is_symlink() and (root / inc).is_file():
                 queue.append(inc)
     return tuple(out)
 
@@ -401,7 +423,9 @@ def discover(root: Path, config: FleetConfig) -> Fleet:
         opts = config.options(name, rel)
         if opts.skip:
             continue
-        python, configs, manifest_files, inner = _walk_service(root, folder, sel.prune - {rel}, exclude)
+        links: list[str] = []
+        python, configs, manifest_files, inner = _walk_service(root, folder, sel.prune - {rel}, exclude, links)
+        findings += [_link_finding(root, link) for link in links]
         skipped += [item for item in inner if item not in skipped]
         manifests = _read_manifests(root, manifest_files, findings)
         project, problems = read_project(root, rel, test_command=opts.test_command, python=opts.python)

@@ -16,7 +16,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
-from fleetshift.manifests._common import RELOCK, _error, split_extras
+from fleetshift.manifests._common import RELOCK, _error, _is_url, outside_fleet, outside_message, split_extras
 from fleetshift.manifests._toml import poetry_to_pep440
 from fleetshift.manifests.pipfile import _edit_pipfile, _read_pipfile
 from fleetshift.manifests.pyproject import _edit_pyproject, _read_pyproject
@@ -140,6 +140,9 @@ def read_manifest(root: Path, rel: str) -> tuple[Manifest, list[Finding]]:
     text, findings = decode(rel, data)
     pins, includes, more = _READERS[kind](rel, text, Path(root))
     pins = [replace(p, path=_inside(Path(root), p.path)) if posixpath.isabs(p.path) else p for p in pins]
+    # a path dependency outside the fleet root is reported, and never read or changed there
+    more = more + [outside_message(rel, p.line, "path dependency", p.raw or p.path) for p in pins
+                   if p.path and not _is_url(p.path) and outside_fleet(Path(root), p.path)]
     return Manifest(rel, kind, tuple(pins), tuple(dict.fromkeys(includes))), findings + more
 
 

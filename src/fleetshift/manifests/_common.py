@@ -117,12 +117,40 @@ def _fleet_path(rel: str, path: str) -> str:
     return "" if joined == "." else joined
 
 
+def outside_fleet(root: Path | None, fleet_path: str) -> bool:
+    """Whether a fleet-relative path (as `_fleet_path` gives it) leads outside the fleet root: it climbs out
+    (`../x`), is absolute, or resolves outside through a link. Nothing is read."""
+    if not fleet_path or fleet_path == ".":
+        return False
+    if posixpath.isabs(fleet_path) or fleet_path == ".." or fleet_path.startswith("../"):
+        if root is None or not posixpath.isabs(fleet_path):
+            return True
+    if root is None:
+        return False
+    top = Path(root).resolve()
+    try:
+        (top / fleet_path).resolve().relative_to(top)
+    except (ValueError, OSError, RuntimeError):
+        return True
+    return False
+
+
+def outside_message(rel: str, line: int, what: str, written: str) -> Finding:
+    """The Finding for an include or a path dependency that leads outside the fleet root (never followed)."""
+    msg = (f"{rel}:{line}: {what} {written} leads outside the fleet root; not read or changed. Fix: move it "
+           "inside the fleet (or add its folder to the fleet), or pin the package from an index")
+    return _error(rel, line, "outside-fleet", msg)
+
+
 def _local_name(root: Path | None, fleet_path: str, written: str) -> str:
-    """Canonical package name of a local path dependency: from its metadata, else its file or folder name."""
+    """Canonical package name of a local path dependency: from its metadata, else its file or folder name.
+    A path outside the fleet root is never read."""
     base = PurePosixPath(written.rstrip("/")).name or PurePosixPath(fleet_path).name
     dist = _dist_name(base)
     if dist is not None:
         return dist
+    if root is not None and outside_fleet(root, fleet_path):
+        return canonicalize_name(base if base not in {"", ".", ".."} else "unknown")
     if root is not None:
         folder = Path(root) / fleet_path if not posixpath.isabs(fleet_path) else Path(fleet_path)
         name = _metadata_name(folder)

@@ -26,6 +26,8 @@ from fleetshift.manifests._common import (
     _unmanaged,
     _url_name,
     _why,
+    outside_fleet,
+    outside_message,
 )
 from fleetshift.model import Finding, Pin
 from fleetshift.recipes.base import PinChange
@@ -137,8 +139,9 @@ def _parse_requirements(
                 elif _is_url(value):
                     msg = f"{rel}:{line}: remote include {value} is not followed; vendor it as a local file"
                     findings.append(_error(rel, line, "remote-include", msg))
+                elif outside_fleet(root, target := _fleet_path(rel, value)):
+                    findings.append(outside_message(rel, line, f"{opt} include", value))
                 else:
-                    target = _fleet_path(rel, value)
                     includes.append(target)
                     if root is not None and not (Path(root) / target).is_file():
                         msg = (

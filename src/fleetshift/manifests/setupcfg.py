@@ -18,6 +18,8 @@ from fleetshift.manifests._common import (
     _split_marker,
     _unmanaged,
     _why,
+    outside_fleet,
+    outside_message,
 )
 from fleetshift.model import Finding, Pin
 from fleetshift.recipes.base import PinChange
@@ -84,6 +86,9 @@ def _parse_setup_cfg(
         if req_text.startswith("file:"):
             for name in req_text[5:].split(","):
                 target = _fleet_path(rel, name.strip())
+                if outside_fleet(root, target):
+                    findings.append(outside_message(rel, line, "file: include", name.strip()))
+                    continue
                 includes.append(target)
                 if root is not None and not (Path(root) / target).is_file():
                     msg = f"{rel}:{line}: included file {name.strip()} does not exist; fix the path"
