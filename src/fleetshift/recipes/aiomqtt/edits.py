@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 from fleetshift.recipes.aiomqtt.facts import Facts, Key, Site
 
 if TYPE_CHECKING:
     import libcst as cst
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,10 @@ class PlannedFix:
     def at(self, node: cst.CSTNode) -> list[object]:
         """The edits planned at `node`'s position."""
         return self.edits.get(key_of(self, node), []) if self.edits else []
+
+    def first(self, node: cst.CSTNode, kind: type[T]) -> T | None:
+        """The first edit of type `kind` planned at `node`'s position."""
+        return next((e for e in self.at(node) if isinstance(e, kind)), None)
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         ops = self.at(original)

@@ -75,9 +75,10 @@ class Fix(PlannedFix):
     def leave_Try(self, original: cst.Try, updated: cst.Try) -> cst.BaseStatement:
         import libcst as cst
 
-        recv = next((e.receiver for e in self.at(original) if isinstance(e, TryToWith)), None)
-        if recv is None:
+        try_to_with = self.first(original, TryToWith)
+        if try_to_with is None:
             return updated
+        recv = try_to_with.receiver
         lead = self.pending_leading.pop() if self.pending_leading else []
         return cst.With(
             items=[cst.WithItem(item=cst.parse_expression(recv))],

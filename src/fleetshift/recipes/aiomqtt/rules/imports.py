@@ -144,11 +144,11 @@ class Fix(PlannedFix):
         return updated.with_changes(body=body)
 
     def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.Name:
-        new = next((e for e in self.at(original) if isinstance(e, str)), None)
+        new = self.first(original, str)
         return updated.with_changes(value=new) if new else updated
 
     def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString) -> cst.SimpleString:
-        new = next((e for e in self.at(original) if isinstance(e, str)), None)
+        new = self.first(original, str)
         if new is None:
             return updated
         return updated.with_changes(value=f"{updated.prefix}{updated.quote}{new}{updated.quote}")

@@ -50,11 +50,7 @@ class Fix(PlannedFix):
     def leave_For(self, original: cst.For, updated: cst.For) -> cst.For:
         import libcst as cst
 
-        op = (
-            next((e for e in self.at(original) if isinstance(e, ForOp)), None)
-            if self.edits
-            else None
-        )
+        op = self.first(original, ForOp)
         if op is None:
             return updated
         new = updated.with_changes(iter=cst.parse_expression(op.iter_code))

@@ -100,11 +100,7 @@ class Fix(PlannedFix):
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         import libcst as cst
 
-        route = (
-            next((e for e in self.at(original) if isinstance(e, Route)), None)
-            if self.edits
-            else None
-        )
+        route = self.first(original, Route)
         if route is None:
             return updated
         return cst.parse_expression(route.code).with_changes(lpar=updated.lpar, rpar=updated.rpar)
