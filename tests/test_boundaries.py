@@ -181,12 +181,14 @@ def test_a_linked_file_is_left_untouched_with_a_finding_and_the_service_goes_on(
     (root / "svc" / "alias.py").symlink_to(root / "svc" / "inner.py")  # a link inside the root: still untouched
     (root / "svc" / "requirements-extra.txt").symlink_to(outside / "other" / "requirements.txt")
     (root / "svc" / "vendored").symlink_to(outside / "other", target_is_directory=True)
+    (outside / "pytest.ini").write_text("[pytest]\nasyncio_mode = auto\n")
+    (root / "svc" / "pytest.ini").symlink_to(outside / "pytest.ini")  # a config file a recipe would edit
     before = snapshot(outside)
 
     res = invoke("scan", root, "--json")
     assert res.exit_code == 0, res.output
     links = sorted(f["file"] for f in findings(res.stdout) if f["rule"] == "discover/symlink")
-    assert links == ["svc/alias.py", "svc/requirements-extra.txt", "svc/shared.py"], res.stdout
+    assert links == ["svc/alias.py", "svc/pytest.ini", "svc/requirements-extra.txt", "svc/shared.py"], res.stdout
     inv = json.loads(res.stdout)
     svc = next(s for s in inv["services"] if s["service"] == "svc")
     assert {p["package"] for p in svc["pins"]} == {"tenacity"}  # not asyncio-mqtt from the linked file

@@ -282,9 +282,10 @@ def _walk_service(root: Path, folder: Path, prune: set[str] | frozenset[str] = f
         )
         for name in sorted(filenames):
             rel = f"{base}/{name}" if base else name
-            if (name.endswith((".py", *_MANIFEST_ENDINGS)) or name == "Pipfile") and os.path.islink(
-                    os.path.join(dirpath, name)):
-                if links is not None and (name.endswith(".py") or _is_manifest(name)):
+            if (name.endswith((".py", ".flux", *_MANIFEST_ENDINGS)) or name == "Pipfile"
+                    or (depth == 0 and config_kind(name) is not None)) and os.path.islink(os.path.join(dirpath, name)):
+                if links is not None and (name.endswith((".py", ".flux")) or _is_manifest(name)
+                                          or (depth == 0 and config_kind(name) is not None)):
                     links.append(rel)
                 continue
             if name.endswith(".py"):
