@@ -69,3 +69,15 @@ def apply(module: cst.Module, fixes: Sequence[object]) -> cst.Module:
     # LibCST reads a transformer's metadata needs from its class: one class per set of providers
     combined = type("_CombinedWithMetadata", (_Combined,), {"METADATA_DEPENDENCIES": providers})(fixes)
     return cst.MetadataWrapper(module, unsafe_skip_copy=True).visit(combined)
+
+
+def lone_import_from(line: cst.SimpleStatementLine, module: str) -> cst.ImportFrom | None:
+    """The line's statement when it is its only one and an absolute `from <module> import ...` (not `*`)."""
+    from libcst.helpers import get_full_name_for_node
+
+    if len(line.body) != 1 or not isinstance(line.body[0], cst.ImportFrom):
+        return None
+    imp = line.body[0]
+    if imp.relative or imp.module is None or get_full_name_for_node(imp.module) != module:
+        return None
+    return None if isinstance(imp.names, cst.ImportStar) else imp

@@ -41,12 +41,10 @@ class Fix(FileFix):
         import libcst as cst
         from libcst.helpers import get_full_name_for_node
 
-        if len(updated.body) != 1 or not isinstance(updated.body[0], cst.ImportFrom):
-            return updated
-        imp = updated.body[0]
-        if imp.relative or imp.module is None or get_full_name_for_node(imp.module) != PLUGIN:
-            return updated
-        if isinstance(imp.names, cst.ImportStar):
+        from fleetshift.recipes.fixes import lone_import_from
+
+        imp = lone_import_from(updated, PLUGIN)
+        if imp is None:
             return updated
         moved = [a for a in imp.names if get_full_name_for_node(a.name) == "SubRequest"]
         if not moved:

@@ -185,14 +185,10 @@ class Fix(SiteFix):
     ) -> cst.SimpleStatementLine | cst.FlattenSentinel[cst.SimpleStatementLine]:
         import libcst as cst
 
-        if len(updated_node.body) != 1 or not isinstance(updated_node.body[0], cst.ImportFrom):
-            return updated_node
-        imp = updated_node.body[0]
-        if (
-            imp.relative
-            or imp.module is None
-            or cst.Module([]).code_for_node(imp.module) != "tenacity._asyncio"
-        ):
+        from fleetshift.recipes.fixes import lone_import_from
+
+        imp = lone_import_from(updated_node, "tenacity._asyncio")
+        if imp is None:
             return updated_node
         parts = self.split(imp)
         if parts is None or len(parts) == 1:
