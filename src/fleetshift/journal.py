@@ -684,44 +684,15 @@ class Journal:
     ) -> dict[str, Any] | None:
         """Check the file against `expect`, back up its bytes and record the intent durably; None if
         there is nothing to write."""
-        path = self.fleet_root / rel
-        before, old, old_mode = current_state(path)
-        if before == NOT_A_FILE:
-            raise JournalError(
-                f"{rel} is not a regular file (a link or a folder); fleetshift will not replace it"
-            )
-        if expect is not _UNSET and (ABSENT if expect is None else sha(expect)) != before:
-            now = "is gone" if before == ABSENT else "exists" if expect is None else "has different bytes"
-            raise JournalError(
-                f"{rel} changed since it was read ({now}); nothing was written to it. Run again to re-read it."
-            )
-        after = ABSENT if new is None else sha(new)
-        if after == before:
+        entry = self._check_and_back_up(rel, new, recipes, expect)
+        if entry is None:
             return None
-        if old is not None:
-            self._blobs.store(before, old)
         _checkpoint()
         with self._tx("intent") as db:
             self._service(db, service)
-            (seq,) = db.execute("SELECT next_seq FROM run").fetchone()
-            db.execute("UPDATE run SET next_seq = ?", (seq + 1,))
-            entry = {
-                "seq": seq,
-                "path": rel,
-                "before": before,
-                "after": after,
-                "before_mode": old_mode,
-                "after_mode": None if new is None else (old_mode if old_mode is not None else CREATE_MODE),
-                "recipes": list(recipes),
-                "created_dirs": [] if new is None else missing_dirs(self.fleet_root, path.parent),
-                "state": "intent",
-                "time": _now(),
-            }
-            db.execute(
-                "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (seq, service, rel, before, after, entry["before_mode"], entry["after_mode"],
-                 json.dumps(entry["recipes"]), json.dumps(entry["created_dirs"]), "intent", entry["time"]),
-            )
+            (entry["seq"],) = db.execute("SELECT next_seq FROM run").fetchone()
+            db.execute("UPDATE run SET next_seq = ?", (entry["seq"] + 1,))
+            self._insert_entry(db, service, entry)
         self._log({"event": "intent", "service": service, **entry})
         return entry
 
