@@ -240,10 +240,22 @@ def test_poetry_lock_pins_of_main_and_selected_groups_on_this_python(tmp_path: P
     assert plan.sources == ("poetry.lock (main, test)",) and plan.locked == ("attrs==20.3.0", "six==1.15.0")
 
 
-def test_unreadable_lock_names_the_file_and_the_fix(tmp_path: Path) -> None:
-    root = make_fleet(tmp_path, {"svc/pyproject.toml": POETRY_PYPROJECT, "svc/poetry.lock": "[[package]\n"})
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({"svc/pyproject.toml": POETRY_PYPROJECT, "svc/poetry.lock": "[[package]\n"}, r"svc/poetry.lock: .*poetry lock"),
+        (
+            {"svc/pyproject.toml": '[project]\nname = "s"\nversion = "1"\ndependencies = ["six"]\n[tool.pdm]\n',
+             "svc/pdm.lock": "[[package]\n"},
+            r"svc/pdm.lock: .*pdm lock",
+        ),
+        ({"svc/Pipfile": '[packages]\nsix = "*"\n', "svc/Pipfile.lock": "{"}, r"svc/Pipfile.lock: .*pipenv lock"),
+    ],
+)
+def test_unreadable_lock_names_the_file_and_the_fix(tmp_path: Path, files: dict[str, str], message: str) -> None:
+    root = make_fleet(tmp_path, files)
     service = service_at(root)
-    with pytest.raises(install.LockError, match=r"svc/poetry.lock: cannot read it .*poetry lock"):
+    with pytest.raises(install.LockError, match=message.replace(": ", ": cannot read it ", 1)):
         install.plan_install(root, service, python_version="3.11.7")
 
 

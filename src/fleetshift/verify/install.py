@@ -511,17 +511,24 @@ def _extra_names(pkg: Mapping[str, Any], extras: Iterable[str]) -> set[str]:
     return names
 
 
+def _load_lock(root: Path, lock: LockFile, tool: str) -> dict[str, Any]:
+    """A lock file's data (pipenv's Pipfile.lock is JSON, the others TOML); a LockError naming `tool`'s lock
+    command if it cannot be read (TOMLDecodeError and JSONDecodeError are both ValueErrors)."""
+    try:
+        text = (Path(root) / lock.file).read_text("utf-8-sig")
+        data: dict[str, Any] = json.loads(text) if tool == "pipenv" else tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise LockError(f"{lock.file}: cannot read it ({exc}); fix the file or run `{tool} lock`") from exc
+    return data
+
+
 def poetry_locked(
     root: Path, service: Service, lock: LockFile, sel: Selection, python_version: str
 ) -> list[str]:
     """The pins of a poetry.lock that the main dependencies and the selected groups and extras need on this
     Python: the lock's dependency graph walked from the service's direct requirements (Poetry 1.x and 2.x
     formats alike; `category` is too coarse, every non-main group of 1.x is "dev")."""
-    path = Path(root) / lock.file
-    try:
-        data = tomllib.loads(path.read_text("utf-8-sig"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise LockError(f"{lock.file}: cannot read it ({exc}); fix the file or run `poetry lock`") from exc
+    data = _load_lock(root, lock, "poetry")
     env = marker_env(python_version)
     folder = Path(root) / service.path
     by_name: dict[str, list[Mapping[str, Any]]] = {}
@@ -574,11 +581,7 @@ def pdm_locked(
     root: Path, service: Service, lock: LockFile, sel: Selection, python_version: str
 ) -> list[str]:
     """The pins of a pdm.lock in the groups `default` plus the selected groups and extras, on this Python."""
-    path = Path(root) / lock.file
-    try:
-        data = tomllib.loads(path.read_text("utf-8-sig"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise LockError(f"{lock.file}: cannot read it ({exc}); fix the file or run `pdm lock`") from exc
+    data = _load_lock(root, lock, "pdm")
     env = marker_env(python_version)
     wanted = {"default", *sel.groups, *sel.extras}
     folder = Path(root) / service.path
@@ -613,11 +616,7 @@ def pipfile_locked(
     root: Path, service: Service, lock: LockFile, sel: Selection, python_version: str
 ) -> list[str]:
     """The pins of a Pipfile.lock: `default`, plus `develop` when the dev group is selected."""
-    path = Path(root) / lock.file
-    try:
-        data = json.loads(path.read_text("utf-8-sig"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise LockError(f"{lock.file}: cannot read it ({exc}); fix the file or run `pipenv lock`") from exc
+    data = _load_lock(root, lock, "pipenv")
     env = marker_env(python_version)
     folder = Path(root) / service.path
     lines: dict[str, str] = {}
