@@ -22,7 +22,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from fleetshift.model import (
     RunState,
@@ -161,6 +161,12 @@ def _sources(env: Env) -> tuple[str, ...]:
     return tuple(getattr(env, "sources", ()) or ())
 
 
+def _env_run(service: Service, env: Env, kind: str, **fields: Any) -> TestRun:
+    """A run of `service` in `env`: the environment's label, install list, sources and Python filled in."""
+    return TestRun(service.name, env.label, kind, requirements=env.requirements, sources=_sources(env),
+                   python=_python_version(env), **fields)  # fmt: skip
+
+
 def _smoke(root: Path, service: Service, env: Env, run_dir: Path, timeout: float, log: IO[str],
            extra_env: Mapping[str, str]) -> TestRun:  # fmt: skip
     """Import each top-level package of the service (or, without any, compile each Python file)."""
@@ -188,24 +194,11 @@ def _smoke(root: Path, service: Service, env: Env, run_dir: Path, timeout: float
         outcomes.append(TestOutcome(f"{kind}-smoke", TestStatus.ERROR, error))
     elif not names:
         error, state = "nothing to import or compile", RunState.NO_TESTS
-    return TestRun(
-        service.name,
-        env.label,
-        f"{kind}-smoke",
-        True,
-        code,
-        time.monotonic() - started,
-        tuple(outcomes),
-        error,
-        log.name,
-        timed_out,
-        False,
-        env.requirements,
-        state,
-        _sources(env),
-        _python_version(env),
-        f"{kind} smoke test of {', '.join(names) or 'nothing'}",
-    )
+    return _env_run(
+        service, env, f"{kind}-smoke", exit_code=code, duration=time.monotonic() - started, outcomes=tuple(outcomes),
+        error=error, log=log.name, timed_out=timed_out, state=state,
+        command=f"{kind} smoke test of {', '.join(names) or 'nothing'}",
+    )  # fmt: skip
 
 
 def import_smoke(
@@ -406,10 +399,9 @@ def run_tests(
     command, source = resolve_test_command(service, test_command)
     runner = runner_of(command)
     if not env.ok:
-        return TestRun(service.name, env.label, runner if service.has_tests or source != "default" else "import-smoke",
-                       False, None, 0.0, (), env.error, env.log, env.timed_out, False, env.requirements,
-                       RunState.TIMEOUT if env.timed_out else RunState.INSTALL_FAILED, _sources(env),
-                       _python_version(env), command)  # fmt: skip
+        return _env_run(service, env, runner if service.has_tests or source != "default" else "import-smoke",
+                        installed=False, error=env.error, log=env.log, timed_out=env.timed_out,
+                        state=RunState.TIMEOUT if env.timed_out else RunState.INSTALL_FAILED, command=command)  # fmt: skip
     root = Path(root).resolve()
     folder = root / service.path
     logs = log_dir(run_dir, service)
@@ -467,21 +459,7 @@ def run_tests(
     elif (code not in (0, 1) and runner == "pytest") or (code != 0 and not any(o.failing for o in outcomes)):
         error = f"the test command failed (exit code {code}) without a failing test: {_tail(log_path)}"
         outcomes.append(TestOutcome(f"{runner}::session", TestStatus.ERROR, error))
-    return TestRun(
-        service.name,
-        env.label,
-        runner if runner != "other" else "command",
-        True,
-        code,
-        duration,
-        tuple(outcomes),
-        error,
-        str(log_path),
-        timed_out,
-        False,
-        env.requirements,
-        state,
-        _sources(env),
-        _python_version(env),
-        shown,
-    )
+    return _env_run(
+        service, env, runner if runner != "other" else "command", exit_code=code, duration=duration,
+        outcomes=tuple(outcomes), error=error, log=str(log_path), timed_out=timed_out, state=state, command=shown,
+    )  # fmt: skip
