@@ -57,12 +57,18 @@ def set_value(text: str, section: str, key: str, value: str) -> str:
     return tomlkit.dumps(doc)
 
 
-def filter_values(text: str, section: str, key: str, drop: Callable[[str], bool]) -> str:
-    """The entries of a linelist key for which `drop` is true removed (the key too when none is left)."""
+def _with_key(text: str, section: str, key: str) -> tuple[tomlkit.TOMLDocument, Any] | None:
+    """The parsed document and the table `section` when it has `key`, else None."""
     doc = tomlkit.parse(text)
     found = table(doc, section)
-    if found is None or key not in found:
+    return None if found is None or key not in found else (doc, found)
+
+
+def filter_values(text: str, section: str, key: str, drop: Callable[[str], bool]) -> str:
+    """The entries of a linelist key for which `drop` is true removed (the key too when none is left)."""
+    if (at := _with_key(text, section, key)) is None:
         return text
+    doc, found = at
     value = found[key]
     if isinstance(value, str):
         if not drop(value):
@@ -82,10 +88,9 @@ def filter_values(text: str, section: str, key: str, drop: Callable[[str], bool]
 
 def sub_value(text: str, section: str, key: str, fix: Callable[[str], str]) -> str:
     """An args key (a string, or a list joined shell-style) passed through `fix`."""
-    doc = tomlkit.parse(text)
-    found = table(doc, section)
-    if found is None or key not in found:
+    if (at := _with_key(text, section, key)) is None:
         return text
+    doc, found = at
     value = found[key]
     if isinstance(value, str):
         new = fix(str(value))
