@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 from typing import Any
 
@@ -13,14 +14,32 @@ code{font-size:12px}
 """
 
 
-def _tests(t: dict[str, Any] | None) -> str:
+def test_side(
+    t: dict[str, Any] | None,
+    counts: Callable[[dict[str, Any]], str],
+    esc: Callable[[str], str] = str,
+    strong: Callable[[str], str] = str,
+) -> str:
+    """One side of a test comparison (a report's test record): its `counts` when it ran, else why not — no run,
+    a failed install, or the run state it ended in (`strong`) before its counts. `esc` quotes the error texts."""
     if not t:
         return "—"
     if not t["installed"]:
-        return f"not installed: {escape(t['error'])}"
-    counts = f"{t['passed']} passed, {t['failed']} failed, {t['errors']} errors, {t['skipped']} skipped"
+        return f"not installed: {esc(t['error'])}"
     if t.get("state", "ran") != "ran":
-        counts = f"<b>did not run [{escape(t['state'])}]</b>: {counts}"
+        return strong(f"did not run [{esc(t['state'])}]") + f": {counts(t)}"
+    return counts(t)
+
+
+def _tests(t: dict[str, Any] | None) -> str:
+    counts = test_side(
+        t,
+        lambda t: f"{t['passed']} passed, {t['failed']} failed, {t['errors']} errors, {t['skipped']} skipped",
+        escape,
+        lambda s: f"<b>{s}</b>",
+    )
+    if not t or not t["installed"]:
+        return counts
     extra = f"<br><small><code>{escape(t['command'])}</code>" if t.get("command") else ""
     if extra and t.get("python"):
         extra += f" · Python {escape(t['python'])}"

@@ -19,7 +19,7 @@ from typing import Any
 from fleetshift.fsutil import replace_file
 from fleetshift.journal import read_state
 from fleetshift.model import ServiceStatus, VerdictState
-from fleetshift.report.html import render
+from fleetshift.report.html import render, test_side
 
 REPORT_FILES = ("results.json", "execution-report.md", "test-report.md", "residual-work.md", "report.html")
 
@@ -317,14 +317,8 @@ _MARK = {"passed": "✅", "no-op": "✅", "pending": "⏸", "skipped": "⏭", "u
 
 def _cell(t: dict[str, Any] | None) -> str:
     """One side of a test comparison: counts when it ran, else its run state and error."""
-    if not t:
-        return "—"
-    if not t["installed"]:
-        return f"not installed: {t['error']}"
-    counts = f"{t['passed']} / {t['failed']} / {t['errors']} / {t['skipped']}"
-    if t.get("state", "ran") != "ran":
-        counts = f"did not run [{t['state']}]: {counts}"
-    return counts + (" (cached)" if t["cached"] else "")
+    cell = test_side(t, lambda t: f"{t['passed']} / {t['failed']} / {t['errors']} / {t['skipped']}")
+    return cell + (" (cached)" if t and t["installed"] and t["cached"] else "")
 
 
 def _test_report(r: dict[str, Any]) -> str:
