@@ -19,7 +19,7 @@ import re
 import shutil
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,30 +106,33 @@ def _uv_managed() -> list[Interpreter]:
     where = (_run_quiet([uv, "python", "dir"], 30) or "").strip()
     if not where:
         return []
-    found = []
-    try:
-        names = sorted(os.listdir(where))
-    except OSError:
-        return []
-    for name in names:
+
+    def version(name: str) -> str | None:
         m = re.fullmatch(r"cpython-(\d+\.\d+\.\d+)-.+", name)
-        python = Path(where) / name / "bin" / "python3"
-        if m and "freethreaded" not in name and os.access(python, os.X_OK):
-            found.append(Interpreter(m.group(1), python, "uv"))
-    return found
+        return m.group(1) if m and "freethreaded" not in name else None
+
+    return _installed(Path(where), "python3", version, "uv")
 
 
 def _pyenv() -> list[Interpreter]:
     root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
-    found = []
+    return _installed(root, "python", lambda name: name if _VERSION.fullmatch(name) else None, "pyenv")
+
+
+def _installed(
+    folder: Path, exe: str, version_of: Callable[[str], str | None], source: str
+) -> list[Interpreter]:
+    """The interpreters installed in `folder`, one a subfolder (at `bin/<exe>`), their version read from its
+    name (`version_of`: None for a folder that is not one)."""
     try:
-        names = sorted(os.listdir(root))
+        names = sorted(os.listdir(folder))
     except OSError:
         return []
+    found = []
     for name in names:
-        python = root / name / "bin" / "python"
-        if _VERSION.fullmatch(name) and os.access(python, os.X_OK):
-            found.append(Interpreter(name, python, "pyenv"))
+        version, python = version_of(name), folder / name / "bin" / exe
+        if version and os.access(python, os.X_OK):
+            found.append(Interpreter(version, python, source))
     return found
 
 
