@@ -154,6 +154,11 @@ class Facts:
     def is_client_call(self, node: ast.AST | None) -> bool:
         return isinstance(node, ast.Call) and self.imports.qualname(node.func) in N.CLIENT_QUALNAMES
 
+    def comparisons(self) -> Iterator[ast.Compare]:
+        """Every comparison of an MQTT file (none elsewhere)."""
+        if self.mqtt_file:
+            yield from (node for node in self.nodes if isinstance(node, ast.Compare))
+
     def client_keywords(self) -> Iterator[tuple[ast.Call, ast.keyword, tuple[int, ...]]]:
         """Every keyword of every Client(...) call, with the order the report gives its site."""
         for node in self.nodes:

@@ -19,13 +19,10 @@ RULE = rule(__name__, __doc__, HUMAN, since="2.2.0", order=15)
 
 def check(facts: Facts) -> list[Site]:
     """A comparison with `<caught MqttCodeError>.rc`, a paho CONNACK_* or MQTT_ERR_* constant."""
-    if not facts.mqtt_file:
-        return []
     return [
         facts.human("rc-codes", node)
-        for node in facts.nodes
-        if isinstance(node, ast.Compare)
-        and not compares_subscribe_result(facts, node)  # one Finding a comparison: subscribe-result's
+        for node in facts.comparisons()
+        if not compares_subscribe_result(facts, node)  # one Finding a comparison: subscribe-result's
         and any(_is_code(facts, o, node) for o in [node.left, *node.comparators])
     ]
 

@@ -15,12 +15,10 @@ RULE = rule(__name__, __doc__, HUMAN, since="2.2.0", order=16)
 
 def check(facts: Facts) -> list[Site]:
     """A comparison of a subscribe() result (or a name bound to one) with a tuple."""
-    if not facts.mqtt_file:
-        return []
     return [
         facts.human("subscribe-result", node)
-        for node in facts.nodes
-        if isinstance(node, ast.Compare) and compares_subscribe_result(facts, node)
+        for node in facts.comparisons()
+        if compares_subscribe_result(facts, node)
     ]
 
 
