@@ -102,26 +102,12 @@ def add_tenacity_names(module: cst.Module, names: Sequence[str]) -> cst.Module:
     from libcst.codemod import CodemodContext
     from libcst.codemod.visitors import AddImportsVisitor
 
-    class AddNames(cst.CSTTransformer):
+    from fleetshift.recipes.nesting import ModuleLevel
+
+    class AddNames(ModuleLevel, cst.CSTTransformer):
         def __init__(self) -> None:
             super().__init__()
-            self.done, self.depth = False, 0
-
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-            self.depth += 1
-
-        def leave_FunctionDef(
-            self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
-        ) -> cst.FunctionDef:
-            self.depth -= 1
-            return updated_node
-
-        def visit_ClassDef(self, node: cst.ClassDef) -> None:
-            self.depth += 1
-
-        def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
-            self.depth -= 1
-            return updated_node
+            self.done = False
 
         def leave_ImportFrom(
             self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom

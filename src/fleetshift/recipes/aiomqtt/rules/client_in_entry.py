@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from fleetshift.recipes.aiomqtt.entry import moves
 from fleetshift.recipes.aiomqtt.facts import Facts, Site
+from fleetshift.recipes.nesting import ModuleLevel
 from fleetshift.recipes.rule import AUTO, rule
 
 if TYPE_CHECKING:
@@ -34,28 +35,13 @@ def check(facts: Facts) -> list[Site]:
     ]
 
 
-class Fix:
+class Fix(ModuleLevel):
     """Replace `name = Client(...)` by `name: Client` and build it at the top of the entry coroutine."""
 
     def __init__(self, facts: Facts) -> None:
         self.moves = {m.name: m.entry.name for m in moves(facts)}
-        self.depth = 0
         self.calls: dict[str, list[cst.Call]] = {}  # entry -> the calls to build there, in order
         self._names: dict[str, list[str]] = {}  # entry -> the names they bind, in the same order
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.depth += 1
-
-    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
-        self.depth -= 1
-        return updated
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self.depth += 1
-
-    def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
-        self.depth -= 1
-        return updated
 
     def leave_SimpleStatementLine(
         self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
