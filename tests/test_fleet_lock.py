@@ -100,21 +100,30 @@ def test_lock_of_another_host_is_refused_and_released_lock_is_free(tmp_path: Pat
         pass
 
 
-def test_status_watch_follows_a_run_from_another_process_to_its_end(tmp_path: Path) -> None:
+def held_run(tmp_path: Path, services: int, hook: str) -> tuple[Path, subprocess.Popen[bytes]]:
+    """A generated fleet and a real `run` on it that waits in its before_run hook (holding the fleet lock)."""
     fleet = tmp_path / "fleet"
-    scan_bench.generate(fleet, 6, 8, 0.5)
-    started, release = tmp_path / "started", tmp_path / "release"
-    hook = f"touch {started}; while [ ! -e {release} ]; do sleep 0.1; done"
+    scan_bench.generate(fleet, services, 8, 0.5)
     (fleet / "fleetshift.toml").write_text(f"[hooks]\nbefore_run = {json.dumps(hook)}\n")
     cmd = [sys.executable, "-m", "fleetshift", "run", str(fleet), "--no-verify", "--yes"]
     run = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                            env=env(), start_new_session=True)
+    return fleet, run
+
+
+def watcher(fleet: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "fleetshift", "status", str(fleet), "--watch"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env())
+
+
+def test_status_watch_follows_a_run_from_another_process_to_its_end(tmp_path: Path) -> None:
+    started, release = tmp_path / "started", tmp_path / "release"
+    fleet, run = held_run(tmp_path, 6, f"touch {started}; while [ ! -e {release} ]; do sleep 0.1; done")
     watch: subprocess.Popen[str] | None = None
     try:
         wait_for(started, run)
-        watch = subprocess.Popen([sys.executable, "-m", "fleetshift", "status", str(fleet), "--watch"],
-                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                 env=env())
+        watch = watcher(fleet)
         release.touch()
         assert run.wait(240) == 0
         out, errors = watch.communicate(timeout=120)
@@ -135,20 +144,12 @@ def test_status_watch_follows_a_run_from_another_process_to_its_end(tmp_path: Pa
 def test_status_watch_ends_when_the_run_it_follows_is_killed(tmp_path: Path) -> None:
     """A run killed mid-way leaves its state saying "running"; nothing holds the fleet lock any more, so
     `status --watch` stops (exit 1) and says how to resume or undo, instead of waiting forever."""
-    fleet = tmp_path / "fleet"
-    scan_bench.generate(fleet, 4, 8, 0.5)
     started = tmp_path / "started"
-    hook = f"touch {started}; sleep 600"
-    (fleet / "fleetshift.toml").write_text(f"[hooks]\nbefore_run = {json.dumps(hook)}\n")
-    cmd = [sys.executable, "-m", "fleetshift", "run", str(fleet), "--no-verify", "--yes"]
-    run = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           env=env(), start_new_session=True)
+    fleet, run = held_run(tmp_path, 4, f"touch {started}; sleep 600")
     watch: subprocess.Popen[str] | None = None
     try:
         wait_for(started, run)
-        watch = subprocess.Popen([sys.executable, "-m", "fleetshift", "status", str(fleet), "--watch"],
-                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                 env=env())
+        watch = watcher(fleet)
         time.sleep(2)
         assert watch.poll() is None, "status --watch stopped while the run was alive"
         os.killpg(run.pid, signal.SIGKILL)
