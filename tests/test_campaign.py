@@ -517,3 +517,30 @@ def test_health_check_passes_or_rolls_the_service_back(tmp_path: Path) -> None:
     assert dead["health"]["ok"] is False and "not healthy within 2 s" in dead["reason"], dead
     assert dead["tests"]["after"]["passed"] == 2  # the tests passed; the health check alone failed it
     assert tree(root, "services/dead") == original_of(original, "dead")
+
+
+def test_fleetshift_failing_on_one_service_rolls_it_back_and_keeps_the_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug of fleetshift itself on one service (here: its verification raises) fails that service alone, its
+    files restored; the reason names the exception and a log file holding the whole traceback."""
+    import fleetshift.orchestrate as orchestrate
+
+    root = build_fleet(tmp_path / "fleet", {"solo": False})
+    original = tree(root)
+    real_after = orchestrate.verify.after
+
+    def broken_after(*args: Any, **kwargs: Any) -> Any:
+        raise FileNotFoundError(2, "No such file or directory", "/nonexistent/where-it-looked")
+
+    monkeypatch.setattr(orchestrate.verify, "after", broken_after)
+    res = invoke("run", root, "--yes")
+    monkeypatch.setattr(orchestrate.verify, "after", real_after)
+    assert res.exit_code == 1, res.output
+    solo = results(root)["by_name"]["solo"]
+    assert solo["status"] == "failed" and solo["rolled_back"] is True
+    assert "FileNotFoundError" in solo["reason"] and "traceback in " in solo["reason"], solo["reason"]
+    log = Path(solo["reason"].rsplit("traceback in ", 1)[1])
+    text = log.read_text()
+    assert "Traceback (most recent call last)" in text and "broken_after" in text and "where-it-looked" in text
+    assert tree(root) == original

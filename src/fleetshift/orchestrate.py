@@ -19,6 +19,7 @@ import json
 import os
 import sys
 import threading
+import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -268,7 +269,14 @@ class Campaign:
             return self._process(sp)
         except Exception as exc:  # one service's surprise must not take the fleet's run down with it
             service = self.analysis.fleet.service(sp.service)
-            why = f"fleetshift failed on this service ({type(exc).__name__}: {exc}); its files were restored"
+            log = self.run_dir / "logs" / sp.service / "fleetshift-error.log"
+            try:  # the whole traceback, for a bug report
+                log.parent.mkdir(parents=True, exist_ok=True)
+                log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+                where = f"; traceback in {log}"
+            except OSError:
+                where = ""
+            why = f"fleetshift failed on this service ({type(exc).__name__}: {exc}); its files were restored{where}"
             return self._fail(sp, service, ChangeSet(sp.service), self.baselines.get(sp.service), None, why)
 
     def _process(self, sp: ServicePlan) -> Verdict:
