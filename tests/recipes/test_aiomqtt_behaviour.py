@@ -9,12 +9,12 @@ paho-mqtt 2.x), while the code with only its imports renamed fails there.
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from mosquitto import Broker, mosquitto
+from mqtt_service import run_tests
 from recipe_harness import rewrite_files, rules_of
 from uvenv import run, uv_env
 
@@ -344,25 +344,7 @@ def _env(broker: Broker) -> dict[str, str]:
 
 def _run_service(pins: list[str], root: Path, broker: Broker) -> dict[str, str]:
     """Run the service's own tests in a real env; returns test name -> "" (passed) or the failure message."""
-    report = root / "junit.xml"
-    proc = run(
-        uv_env(pins),
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        f"--junitxml={report}",
-        cwd=root,
-        env=_env(broker),
-        timeout=120,
-    )
-    assert report.exists(), proc.stdout + proc.stderr
-    outcome = {}
-    for case in ET.parse(report).iter("testcase"):
-        bad = case.find("failure") if case.find("failure") is not None else case.find("error")
-        outcome[case.get("name", "")] = "" if bad is None else (bad.get("message") or "failed")
-    return outcome
+    return run_tests(pins, root, _env(broker), timeout=120)
 
 
 def _migrate(files: dict[str, str]) -> tuple[dict[str, str], list]:
