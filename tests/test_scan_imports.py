@@ -149,8 +149,9 @@ def test_rewriting_helpers_live_in_their_own_modules() -> None:
             "from fleetshift.recipes.pytest9.rewrite import rewrite_file\n"
             "assert 'libcst' in sys.modules\n"
             "from fleetshift.recipes.tenacity.rewrite import rewrite_module\n"
-            "from fleetshift.recipes._pytest_config.syntax import ImportMap, callee, get_full_name_for_node\n"
-            "for module, name in ((pc, 'ImportMap'), (pytest9, 'rewrite_file'), (tenacity, 'rewrite_module')):\n"
+            "from fleetshift.recipes._cst import Imports\n"
+            "from fleetshift.recipes._pytest_config.syntax import callee, get_full_name_for_node\n"
+            "for module, name in ((pc, 'callee'), (pytest9, 'rewrite_file'), (tenacity, 'rewrite_module')):\n"
             "    assert not hasattr(module, '__getattr__') and not hasattr(module, name), (module, name)\n",
         ],
         capture_output=True,

@@ -1,5 +1,5 @@
-"""The small LibCST helpers both pytest recipes share: import resolution, fixture decorators, keyword
-arguments, string literals and parameter edits (the `ast` ones live in `fixtures`, re-exported here)."""
+"""The small LibCST helpers both pytest recipes share: fixture decorators, keyword arguments, string literals
+and parameter edits (the `ast` ones live in `fixtures`, re-exported here; names resolve through `_cst.Imports`)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from typing import TypeGuard
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
+from fleetshift.recipes._cst import Imports
 from fleetshift.recipes._pytest_config.fixtures import FIXTURE_NAMES, SCOPES, WIDE, ast_fixture_call
 
 __all__ = [
     "FIXTURE_NAMES",
     "SCOPES",
     "WIDE",
-    "ImportMap",
     "ast_fixture_call",
     "callee",
     "drop_param",
@@ -31,48 +31,6 @@ __all__ = [
 ]
 
 
-class ImportMap:
-    """Local names bound by a module's top-level imports, to resolve `mark.asyncio` to `pytest.mark.asyncio`."""
-
-    def __init__(self, module: cst.Module) -> None:
-        self.names: dict[str, str] = {}
-        for stmt in module.body:
-            if not isinstance(stmt, cst.SimpleStatementLine):
-                continue
-            for small in stmt.body:
-                if isinstance(small, cst.Import):
-                    for alias in small.names:
-                        full = get_full_name_for_node(alias.name) or ""
-                        if alias.asname and isinstance(alias.asname.name, cst.Name):
-                            self.names[alias.asname.name.value] = full
-                        else:
-                            top = full.split(".")[0]
-                            self.names.setdefault(top, top)
-                elif isinstance(small, cst.ImportFrom) and not small.relative and small.module is not None:
-                    mod = get_full_name_for_node(small.module) or ""
-                    if isinstance(small.names, cst.ImportStar):
-                        continue
-                    for alias in small.names:
-                        name = get_full_name_for_node(alias.name) or ""
-                        local = (
-                            alias.asname.name.value
-                            if alias.asname and isinstance(alias.asname.name, cst.Name)
-                            else name
-                        )
-                        self.names[local] = f"{mod}.{name}"
-
-    def qualname(self, node: cst.CSTNode) -> str | None:
-        """The dotted name a Name/Attribute chain refers to through the imports, or None."""
-        full = get_full_name_for_node(node)
-        if not full:
-            return None
-        head, _, rest = full.partition(".")
-        if head not in self.names:
-            return None
-        base = self.names[head]
-        return f"{base}.{rest}" if rest else base
-
-
 def callee(dec: cst.Decorator | cst.BaseExpression) -> tuple[cst.BaseExpression, cst.Call | None]:
     """A decorator's (or expression's) callee and the Call when it is called."""
     expr = dec.decorator if isinstance(dec, cst.Decorator) else dec
@@ -81,7 +39,7 @@ def callee(dec: cst.Decorator | cst.BaseExpression) -> tuple[cst.BaseExpression,
     return expr, None
 
 
-def fixture_decorator(fn: cst.FunctionDef, imports: ImportMap) -> tuple[int, str, cst.Call | None] | None:
+def fixture_decorator(fn: cst.FunctionDef, imports: Imports) -> tuple[int, str, cst.Call | None] | None:
     """(index, qualified name, call) of a function's fixture decorator, or None."""
     for i, dec in enumerate(fn.decorators):
         func, call = callee(dec)
@@ -91,7 +49,7 @@ def fixture_decorator(fn: cst.FunctionDef, imports: ImportMap) -> tuple[int, str
     return None
 
 
-def without_decorator(fn: cst.FunctionDef, imports: ImportMap, qualname: str) -> cst.FunctionDef:
+def without_decorator(fn: cst.FunctionDef, imports: Imports, qualname: str) -> cst.FunctionDef:
     """`fn` without the decorators that resolve to `qualname` (the same node when there are none)."""
     kept = [d for d in fn.decorators if imports.qualname(callee(d)[0]) != qualname]
     return fn.with_changes(decorators=kept) if len(kept) != len(fn.decorators) else fn

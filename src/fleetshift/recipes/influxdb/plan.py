@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider, QualifiedNameProvider
+from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
 from fleetshift.recipes._ast import Imports
+from fleetshift.recipes._cst import Imports as CodeImports
 from fleetshift.recipes.influxdb.analysis import Analysis
 from fleetshift.recipes.influxdb.edits import LazyMetadata, Note, Plan, code_of, string_value
 from fleetshift.recipes.influxdb.facts import query_guards
@@ -34,7 +35,7 @@ class ModuleFacts:
     analysis: Analysis
     pos: LazyMetadata
     parent: LazyMetadata
-    qn: LazyMetadata
+    code_imports: CodeImports  # the same imports, resolving LibCST nodes
     guards: Mapping[int, str]
     receivers: Receivers
     service_buckets: frozenset[str] = frozenset()
@@ -58,7 +59,7 @@ def module_facts(
         analysis,
         LazyMetadata(wrapper.resolve(PositionProvider)),
         LazyMetadata(wrapper.resolve(ParentNodeProvider)),
-        LazyMetadata(wrapper.resolve(QualifiedNameProvider)),
+        CodeImports(imports.names),
         query_guards(tree, imports) if "ApiException" in text else {},
         Receivers(tree, imports),
         service_buckets,
@@ -130,18 +131,13 @@ class Planning:
         except KeyError:
             return 0
 
-    def qnames(self, node: cst.CSTNode) -> set[str]:
-        try:
-            v = self.facts.qn[node]
-        except KeyError:
-            return set()
-        return {q.name for q in v}
+    def qualname(self, node: cst.CSTNode) -> str:
+        """The dotted name a Name/Attribute chain stands for through the module's imports ("" when none)."""
+        return self.facts.code_imports.qualname(node) or ""
 
     def is_v2(self, node: cst.CSTNode, *names: str) -> bool:
-        for q in self.qnames(node):
-            if q.startswith("influxdb_client.") and q.rsplit(".", 1)[1] in names:
-                return True
-        return False
+        q = self.qualname(node)
+        return q.startswith("influxdb_client.") and q.rsplit(".", 1)[1] in names
 
     def key(self, expr: cst.CSTNode) -> tuple | None:
         if isinstance(expr, cst.Name):
@@ -305,10 +301,9 @@ def v2_references(p: Planning) -> Iterator[tuple[cst.Name | cst.Attribute, str]]
         if n.value in V3_NAMES and p.is_v2(n, n.value):
             yield n, n.value
     for node in p.facts.analysis.attrs:
-        qn = [q for q in p.qnames(node) if q.startswith("influxdb_client.")]
         last = node.attr.value
         if (
-            qn
+            p.qualname(node).startswith("influxdb_client.")
             and last in V3_NAMES
             and not isinstance(p.facts.parent.get(node), cst.Attribute | cst.ImportFrom)
         ):

@@ -1,8 +1,8 @@
 """What every pytest rule reads of one Python module: a frozen record built once per file.
 
 Detection gives each rule's `check` the record of the file as it is; rewriting builds it once more with the
-LibCST tree's imports and the slugs of the rules the run applies, and hands it to each active rule's `Fix`.
-Nothing here imports LibCST.
+slugs of the rules the run applies, and hands it to each active rule's `Fix`, which resolves the LibCST nodes
+it edits through the same imports (`_cst.Imports`). Nothing here imports LibCST.
 """
 
 from __future__ import annotations
@@ -10,14 +10,11 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from fleetshift.model import Action
 from fleetshift.recipes import _pytest_config as pc
 from fleetshift.recipes._ast import Imports, keyword
-
-if TYPE_CHECKING:
-    from fleetshift.recipes._pytest_config.syntax import ImportMap
 
 N = TypeVar("N", bound=ast.AST)
 
@@ -36,7 +33,6 @@ class Facts:
     test_module: bool  # a test_*.py / *_test.py file
     nodes: Mapping[type, tuple[ast.AST, ...]] = field(default_factory=dict)  # every node by its type
     active: frozenset[str] = frozenset()  # slugs of the rules the run applies (empty for detection)
-    code_imports: ImportMap | None = None  # the LibCST tree's top-level imports (when rewriting)
     files: Mapping[str, str] = field(default_factory=dict)  # the service's files by path (when rewriting)
 
     def of(self, *kinds: type[N]) -> Iterator[N]:
@@ -49,7 +45,6 @@ def facts_of(
     path: str,
     tree: ast.Module,
     active: frozenset[str] = frozenset(),
-    code_imports: ImportMap | None = None,
     files: Mapping[str, str] | None = None,
 ) -> Facts:
     """The facts of one parsed module: its imports and its nodes by type, from one walk."""
@@ -63,7 +58,6 @@ def facts_of(
         pc.is_test_module(path),
         {k: tuple(v) for k, v in nodes.items()},
         active,
-        code_imports,
         files or {},
     )
 
@@ -126,8 +120,10 @@ class RuleFix:
     findings it reports as (line, rule slug, message). No LibCST here: subclasses import it in their methods."""
 
     def __init__(self, facts: Facts) -> None:
+        from fleetshift.recipes._cst import Imports as CodeImports
+
         self.facts = facts
-        self.imports: ImportMap = facts.code_imports  # type: ignore[assignment]
+        self.imports: CodeImports = CodeImports(facts.imports.names)
         self.findings: list[tuple[int, str, str]] = []
 
 

@@ -12,7 +12,6 @@ from libcst.codemod.visitors import AddImportsVisitor
 
 from fleetshift.model import Action, Finding, Severity
 from fleetshift.recipes import fixes
-from fleetshift.recipes._pytest_config import syntax as pcs
 from fleetshift.recipes.base import Recipe
 from fleetshift.recipes.pytest9.facts import facts_of
 
@@ -28,7 +27,7 @@ def rewrite_file(
     except (cst.ParserSyntaxError, SyntaxError) as exc:
         message = f"not parsed ({exc}); nothing rewritten"
         return text, [recipe.finding(path, 0, "hook-path-args", message, Severity.ERROR)]
-    facts = facts_of(path, tree, active, pcs.ImportMap(module), files)
+    facts = facts_of(path, tree, active, files)
     rules = [m for m in recipe.rule_modules if m.rule.slug in active]
     findings = []
     for m in rules:

@@ -9,6 +9,7 @@ from typing import Any
 import libcst as cst
 from libcst.metadata import PositionProvider
 
+from fleetshift.recipes._cst import Imports
 from fleetshift.recipes._pytest_config import syntax as pcs
 from fleetshift.recipes.fixes import apply
 
@@ -59,7 +60,7 @@ class Rename:
         return updated.with_changes(value=self.new) if updated.value == self.old else updated
 
 
-def is_parametrize(call: cst.Call, imports: pcs.ImportMap) -> bool:
+def is_parametrize(call: cst.Call, imports: Imports) -> bool:
     """`pytest.mark.parametrize(...)` (however imported) or `metafunc.parametrize(...)`."""
     if imports.qualname(call.func) == "pytest.mark.parametrize":
         return True

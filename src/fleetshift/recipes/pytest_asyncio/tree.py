@@ -17,10 +17,12 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from fleetshift.model import Finding, Severity
 from fleetshift.recipes import _pytest_config as pc
+from fleetshift.recipes._ast import Imports as ast_imports
+from fleetshift.recipes._cst import Imports
 from fleetshift.recipes._pytest_config import syntax as pcs
 from fleetshift.recipes.base import FileKind, Recipe
 from fleetshift.recipes.pytest_asyncio.rules import MARK, RANK, WIDE
-from fleetshift.recipes.pytest_asyncio.survey import Override, Survey
+from fleetshift.recipes.pytest_asyncio.survey import Override, Survey, parse
 
 Fixture = tuple[int, str, cst.Call | None]  # pcs.fixture_decorator: decorator index, qualname, its call
 
@@ -62,7 +64,7 @@ class FileFacts:
     kind: FileKind
     text: str
     survey: Survey
-    imports: pcs.ImportMap  # read only; `pytest` and `pytest_asyncio` resolve even when not imported yet
+    imports: Imports  # read only; `pytest` and `pytest_asyncio` resolve even when not imported yet
     asyncio_name: str  # the local name of the asyncio module
     test_module: bool
     module_marked: bool
@@ -111,7 +113,7 @@ def sync_test(node: cst.CSTNode) -> bool:
 
 
 class _Reader(cst.CSTVisitor):
-    def __init__(self, path: str, survey: Survey, imports: pcs.ImportMap, test_module: bool) -> None:
+    def __init__(self, path: str, survey: Survey, imports: Imports, test_module: bool) -> None:
         self.path, self.survey, self.imports, self.test_module = path, survey, imports, test_module
         self.funcs: dict[cst.FunctionDef, FuncInfo] = {}
         self.classes: dict[cst.ClassDef, ClassInfo] = {}
@@ -166,7 +168,8 @@ def file_facts(
     recipe: Recipe, path: str, kind: FileKind, text: str, survey: Survey, module: cst.Module
 ) -> FileFacts:
     """Read a parsed module (the very nodes the fixes will see) into its facts."""
-    imports = pcs.ImportMap(module)
+    tree = parse(text)
+    imports = Imports(ast_imports(tree).names if tree is not None else {})
     asyncio_name = next((local for local, full in imports.names.items() if full == "asyncio"), "asyncio")
     imports.names.setdefault("pytest", "pytest")  # the names the fixes' new code uses
     imports.names.setdefault("pytest_asyncio", "pytest_asyncio")
@@ -205,13 +208,13 @@ def file_facts(
 # ---- markers ----------------------------------------------------------------------------------------
 
 
-def marker_dec(imports: pcs.ImportMap, dec: cst.Decorator) -> bool:
+def marker_dec(imports: Imports, dec: cst.Decorator) -> bool:
     """Whether a decorator is the asyncio marker (bare or called)."""
     func, _ = pcs.callee(dec)
     return imports.qualname(func) == MARK
 
 
-def has_mark(exprs: Iterable[cst.BaseExpression], imports: pcs.ImportMap, names: Sequence[str]) -> bool:
+def has_mark(exprs: Iterable[cst.BaseExpression], imports: Imports, names: Sequence[str]) -> bool:
     """Whether any marker expression is one of `names` (or an attribute below one)."""
     for e in exprs:
         func, _ = pcs.callee(e)

@@ -18,7 +18,7 @@ from fleetshift.recipes.rule import AUTO, rule
 if TYPE_CHECKING:
     import libcst as cst
 
-    from fleetshift.recipes._pytest_config.syntax import ImportMap
+    from fleetshift.recipes._cst import Imports
 
     Decorated = TypeVar("Decorated", cst.FunctionDef, cst.ClassDef)
 
@@ -90,7 +90,7 @@ class Fix(RuleFix):
         return updated
 
 
-def removed_in_9(expr: cst.BaseExpression, imports: ImportMap) -> bool:
+def removed_in_9(expr: cst.BaseExpression, imports: Imports) -> bool:
     """`pytest.mark.filterwarnings("...PytestRemovedIn9Warning...")` with that single filter."""
     from fleetshift.recipes._pytest_config import syntax as pcs
 
