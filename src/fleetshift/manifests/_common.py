@@ -7,9 +7,10 @@ import configparser
 import io
 import posixpath
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
+from typing import Protocol, TypeVar
 from urllib.parse import unquote, urlparse
 
 import tomlkit
@@ -233,16 +234,7 @@ def _edit_head(
     elif missing:
         extras = f"[{','.join(sorted({*req.extras, *new_extras}))}]"
     if dropped:
-        findings.append(
-            _error(
-                rel,
-                line,
-                "dropped-extras",
-                f"{rel}:{line}: extras [{','.join(dropped)}] of {req.name} dropped when renaming it to "
-                f"{new_name}; add the extras back if {new_name} offers them",
-                Severity.HUMAN,
-            )
-        )
+        findings.append(_dropped_extras(rel, line, dropped, req.name, new_name))
     if hashes:
         findings.append(_stale_hash(rel, line, change.new_package))
     return f"{name}{extras}{spec}", findings
@@ -336,6 +328,18 @@ def _stale_hash(rel: str, line: int, package: str) -> Finding:
     )
 
 
+def _dropped_extras(rel: str, line: int, dropped: Sequence[str], name: str, new_name: str) -> Finding:
+    """The extras a rename left behind (the new package may not offer them): a requirement's or a TOML entry's."""
+    return _error(
+        rel,
+        line,
+        "dropped-extras",
+        f"{rel}:{line}: extras [{','.join(dropped)}] of {name} dropped when renaming it to {new_name}; add the "
+        f"extras back if {new_name} offers them",
+        Severity.HUMAN,
+    )
+
+
 def _unmanaged(rel: str, line: int, pin: Pin) -> Finding:
     return _error(
         rel,
@@ -355,6 +359,39 @@ def _cannot_edit(rel: str, line: int, package: str, why: str) -> Finding:
         f"{rel}:{line}: {package} not changed: {why}; edit it by hand",
         Severity.HUMAN,
     )
+
+
+class _Pinned(Protocol):
+    pin: Pin
+
+
+V = TypeVar("V", bound=_Pinned)
+
+
+def _changes_by_section(
+    rel: str,
+    values: Sequence[V],
+    changes: Sequence[PinChange],
+    findings: list[Finding],
+    once: Callable[[V], object] | None = None,
+) -> Iterator[tuple[V, PinChange]]:
+    """Each value with the change of its package, judged section by section (a rename onto a package its
+    section already pins is a removal); a path, VCS or URL dependency gets an unmanaged-pin Finding instead.
+    Values with the same `once` key (a list two sections share) are judged once, in the first section."""
+    seen: set[object] = set()
+    for section in dict.fromkeys(v.pin.section for v in values):
+        group = [v for v in values if v.pin.section == section]
+        by_name = _resolve_changes(changes, {v.pin.package for v in group})
+        for v in group:
+            change = by_name.get(v.pin.package)
+            if change is None or (once is not None and once(v) in seen):
+                continue
+            if once is not None:
+                seen.add(once(v))
+            if v.pin.path:
+                findings.append(_unmanaged(rel, v.pin.line, v.pin))
+                continue
+            yield v, change
 
 
 def _resolve_changes(changes: Sequence[PinChange], present: set[str]) -> dict[str, PinChange]:

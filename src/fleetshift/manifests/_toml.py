@@ -20,6 +20,7 @@ from packaging.version import InvalidVersion, Version
 
 from fleetshift.manifests._common import (
     _cannot_edit,
+    _dropped_extras,
     _error,
     _fleet_path,
     _is_url,
@@ -30,7 +31,7 @@ from fleetshift.manifests._common import (
     _why,
     split_extras,
 )
-from fleetshift.model import Finding, Pin, Severity
+from fleetshift.model import Finding, Pin
 from fleetshift.recipes.base import PinChange
 
 _HEADER_RE = re.compile(r"^[ \t]*\[(\[)?[ \t]*(?P<key>[^\]\r\n]+?)[ \t]*\](?(1)\])[ \t]*(#.*)?$", re.M)
@@ -329,16 +330,7 @@ def _edit_table(rel: str, index: _TomlIndex, tbl: _TableDeps, changes: list[PinC
                 elif "extras" in value:
                     del value["extras"]
             if dropped:
-                findings.append(
-                    _error(
-                        rel,
-                        line,
-                        "dropped-extras",
-                        f"{rel}:{line}: extras [{','.join(dropped)}] of {key} dropped when renaming it to "
-                        f"{new_name}; add them back if {new_name} offers them",
-                        Severity.HUMAN,
-                    )
-                )
+                findings.append(_dropped_extras(rel, line, dropped, key, new_name))
         if renamed and not _rename_key(tbl.table, key, new_name, new_value):
             findings.append(_cannot_edit(rel, line, key, f"rename it to {new_name}"))
         elif renamed:

@@ -8,15 +8,14 @@ from pathlib import Path
 
 from fleetshift.manifests._common import (
     _BAD_REQUIREMENT,
+    _changes_by_section,
     _edit_head,
     _error,
     _fleet_path,
     _lines,
     _pin_of,
-    _resolve_changes,
     _split_ending,
     _split_marker,
-    _unmanaged,
     _why,
     outside_fleet,
     outside_message,
@@ -114,24 +113,15 @@ def _edit_setup_cfg(rel: str, text: str, changes: list[PinChange]) -> tuple[str,
     lines = _lines(text)
     findings: list[Finding] = []
     drop: set[int] = set()
-    for section in dict.fromkeys(v.pin.section for v in values):
-        group = [v for v in values if v.pin.section == section]
-        by_name = _resolve_changes(changes, {v.pin.package for v in group})
-        for v in group:
-            change = by_name.get(v.pin.package)
-            if change is None:
-                continue
-            if v.pin.path:
-                findings.append(_unmanaged(rel, v.pin.line, v.pin))
-                continue
-            content, ending = _split_ending(lines[v.index])
-            if change.remove:
-                if content[: v.column].strip():  # 'install_requires = x' on the key's own line
-                    lines[v.index] = content[: v.column].rstrip() + ending
-                else:
-                    drop.add(v.index)
-                continue
-            new_head, more = _edit_head(rel, v.pin.line, v.head, change, section=v.pin.section)
-            findings += more
-            lines[v.index] = content[: v.column] + new_head + content[v.column + len(v.head) :] + ending
+    for v, change in _changes_by_section(rel, values, changes, findings):
+        content, ending = _split_ending(lines[v.index])
+        if change.remove:
+            if content[: v.column].strip():  # 'install_requires = x' on the key's own line
+                lines[v.index] = content[: v.column].rstrip() + ending
+            else:
+                drop.add(v.index)
+            continue
+        new_head, more = _edit_head(rel, v.pin.line, v.head, change, section=v.pin.section)
+        findings += more
+        lines[v.index] = content[: v.column] + new_head + content[v.column + len(v.head) :] + ending
     return "".join(line for i, line in enumerate(lines) if i not in drop), findings

@@ -18,13 +18,12 @@ from pathlib import Path
 from fleetshift.manifests._common import (
     _BAD_REQUIREMENT,
     _cannot_edit,
+    _changes_by_section,
     _edit_head,
     _error,
     _lines,
     _pin_of,
-    _resolve_changes,
     _split_marker,
-    _unmanaged,
     _why,
 )
 from fleetshift.model import Finding, Pin, Severity
@@ -186,36 +185,26 @@ def _edit_setup_py(rel: str, text: str, changes: list[PinChange]) -> tuple[str, 
     values, _ = _parse_setup_py(rel, text)
     findings: list[Finding] = []
     edits: dict[int, tuple[int, str]] = {}  # start -> (end, replacement)
-    seen: set[int] = set()
-    for section in dict.fromkeys(v.pin.section for v in values):
-        group = [v for v in values if v.pin.section == section]
-        by_name = _resolve_changes(changes, {v.pin.package for v in group})
-        for v in group:
-            change = by_name.get(v.pin.package)
-            if change is None or v.start in seen:  # a list shared by two sections is edited once
-                continue
-            seen.add(v.start)
-            if v.pin.path:
-                findings.append(_unmanaged(rel, v.pin.line, v.pin))
-                continue
-            if change.remove:
-                span = _removal(text, v)
-                if span is None:
-                    findings.append(_cannot_edit(rel, v.pin.line, v.pin.package, "its list cannot drop it cleanly"))
-                else:
-                    edits[span[0]] = (span[1], "")
-                continue
-            if v.inner is None:
-                why = "its string has escapes or is split in parts"
-                findings.append(_cannot_edit(rel, v.pin.line, v.pin.package, why))
-                continue
-            new_head, more = _edit_head(rel, v.pin.line, v.head, change, section=v.pin.section)
-            findings += more
-            if new_head == v.head:
-                continue
-            old = text[v.inner[0] : v.inner[1]]
-            lead = len(old) - len(old.lstrip())
-            edits[v.inner[0]] = (v.inner[1], old[:lead] + new_head + old[lead + len(v.head) :])
+    # a list shared by two sections is edited once
+    for v, change in _changes_by_section(rel, values, changes, findings, once=lambda v: v.start):
+        if change.remove:
+            span = _removal(text, v)
+            if span is None:
+                findings.append(_cannot_edit(rel, v.pin.line, v.pin.package, "its list cannot drop it cleanly"))
+            else:
+                edits[span[0]] = (span[1], "")
+            continue
+        if v.inner is None:
+            why = "its string has escapes or is split in parts"
+            findings.append(_cannot_edit(rel, v.pin.line, v.pin.package, why))
+            continue
+        new_head, more = _edit_head(rel, v.pin.line, v.head, change, section=v.pin.section)
+        findings += more
+        if new_head == v.head:
+            continue
+        old = text[v.inner[0] : v.inner[1]]
+        lead = len(old) - len(old.lstrip())
+        edits[v.inner[0]] = (v.inner[1], old[:lead] + new_head + old[lead + len(v.head) :])
     out, pos = [], 0
     for start in sorted(edits):
         end, new = edits[start]
