@@ -539,7 +539,7 @@ def test_a_tox_only_test_command_is_honoured(tmp_path: Path) -> None:
     tox = TestCommand("pytest tests/unit -q {posargs}", "tox.ini [testenv]")
     if found.project.test_command.source == "default":  # what discovery reads from tox.ini, as it would
         found = replace(found, project=replace(found.project or Project(), test_command=tox))
-    run = verify.after(root, found, tmp_path / "run")
+    run = verify.after(verify.VerifyRequest(root, found, tmp_path / "run"))
     assert run.state is RunState.RAN, run.error
     assert run.command.startswith("pytest tests/unit -q --junitxml=")
     assert run.passed == ("tests.unit.test_unit::test_unit",) and run.failing == ()

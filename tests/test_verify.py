@@ -384,7 +384,7 @@ def test_requirements_for_path_deps_setup_cfg_includes_and_missing_pytest(tmp_pa
 @pytest.mark.parametrize("name", ["reqs", "pep621", "poetry", "pipenv"])
 def test_each_manifest_style_installs_and_passes(formats: Path, name: str, tmp_path: Path) -> None:
     root = formats.resolve()
-    run = verify.after(root, service_of(root, name), tmp_path / "run", timeout=240)
+    run = verify.after(verify.VerifyRequest(root, service_of(root, name), tmp_path / "run", timeout=240))
     assert run.installed, run.error
     assert run.kind == "pytest" and run.exit_code == 0 and run.failing == ()
     assert len(run.passed) >= 1 and all(i.startswith("tests.test_") for i in run.passed)
@@ -394,13 +394,13 @@ def test_each_manifest_style_installs_and_passes(formats: Path, name: str, tmp_p
 def test_pin_overrides_and_test_command(formats: Path, tmp_path: Path) -> None:
     root = formats.resolve()
     service = service_of(root, "pipenv")
-    run = verify.after(
+    run = verify.after(verify.VerifyRequest(
         root,
         service,
         tmp_path / "run",
         pin_overrides={"six": "==1.17.0"},
         test_command="python -m pytest tests",
-    )
+    ))
     assert run.installed, run.error
     assert run.failing == ("tests.test_p::test_pins",) and run.exit_code == 1  # read from the JUnit XML
     log = Path(run.log).read_text()
@@ -442,19 +442,19 @@ def test_regression_found_pre_existing_not_blamed_and_baseline_cached(
         },
     ).resolve()
     service = service_of(root, "svc")
-    base = verify.baseline(root, service, tmp_path / "run1")
+    base = verify.baseline(verify.VerifyRequest(root, service, tmp_path / "run1"))
     assert base.installed and not base.cached and base.kind == "pytest"
     assert set(base.passed) == {"tests.test_a::test_env", "tests.test_a::test_six_version"}
     assert base.failing == ("tests.test_a::test_broken_already",)
     assert not verify.env_path(root, service, "old").exists()  # the old env is gone once recorded
 
-    again = verify.baseline(root, service, tmp_path / "run2")
+    again = verify.baseline(verify.VerifyRequest(root, service, tmp_path / "run2"))
     assert again.cached and again.outcomes == base.outcomes
     assert not (verify.log_dir(tmp_path / "run2", service) / "old-install.log").exists()  # nothing installed
     assert list((root / verify.BASELINE_CACHE_DIR).glob("svc-*.json"))
 
     (root / "svc/requirements.txt").write_text(f"six==1.17.0\n{PYTEST}\n")  # the "rewrite"
-    after = verify.after(root, service, tmp_path / "run2")
+    after = verify.after(verify.VerifyRequest(root, service, tmp_path / "run2"))
     verdict = verify.compare(base, after)
     assert not verdict.passed
     assert verdict.regressions == ("tests.test_a::test_six_version",)
@@ -462,7 +462,7 @@ def test_regression_found_pre_existing_not_blamed_and_baseline_cached(
     assert "tests.test_a::test_six_version" in verdict.reason and verdict.log.endswith("new-tests.log")
     assert verify.env_path(root, service, "new").is_dir()  # kept for the health check
 
-    changed = verify.baseline(root, service, tmp_path / "run3")  # manifests changed: a new key, a new run
+    changed = verify.baseline(verify.VerifyRequest(root, service, tmp_path / "run3"))  # manifests changed: a new key, a new run
     assert not changed.cached and (verify.log_dir(tmp_path / "run3", service) / "old-install.log").exists()
 
 
@@ -479,17 +479,17 @@ def test_baseline_puts_back_a_shared_library_migrated_earlier_in_the_run(tmp_pat
     service = service_of(root, "svc")
     lib = root / "libs/x/pyproject.toml"
     before = {"libs/x/pyproject.toml": lib.read_bytes()}
-    first = verify.baseline(root, service, tmp_path / "run")
+    first = verify.baseline(verify.VerifyRequest(root, service, tmp_path / "run"))
     assert first.passed == ("tests.test_a::test_a",)
 
     lib.write_bytes(lib.read_bytes().replace(b"six==1.16.0", b"six==1.17.0"))  # phase A migrated the library
     migrated = lib.read_bytes()
-    assert verify.baseline(root, service, tmp_path / "run", old_files=before).cached  # same key as before
+    assert verify.baseline(verify.VerifyRequest(root, service, tmp_path / "run", old_files=before)).cached  # same key as before
 
     shutil.rmtree(root / verify.BASELINE_CACHE_DIR)
-    plain = verify.baseline(root, service, tmp_path / "run2")
+    plain = verify.baseline(verify.VerifyRequest(root, service, tmp_path / "run2"))
     assert not plain.installed and "six" in plain.error  # the old service cannot resolve with the new library
-    again = verify.baseline(root, service, tmp_path / "run3", old_files=before)
+    again = verify.baseline(verify.VerifyRequest(root, service, tmp_path / "run3", old_files=before))
     assert again.installed and not again.cached and again.passed == ("tests.test_a::test_a",)
     assert lib.read_bytes() == migrated  # the fleet itself was not touched
 
@@ -504,7 +504,7 @@ def test_install_failure_is_a_record_with_the_error_and_log(tmp_path: Path) -> N
         },
     ).resolve()
     service = service_of(root, "svc")
-    run = verify.after(root, service, tmp_path / "run")
+    run = verify.after(verify.VerifyRequest(root, service, tmp_path / "run"))
     assert not run.installed and run.outcomes == ()
     assert "installing failed" in run.error and "fleetshift-no-such-package" in run.error
     log = Path(run.log)
@@ -512,7 +512,7 @@ def test_install_failure_is_a_record_with_the_error_and_log(tmp_path: Path) -> N
     assert "fleetshift-no-such-package" in log.read_text()
     verdict = verify.compare(None, run)
     assert not verdict.passed and verdict.log == run.log and "could not install" in verdict.reason
-    base = verify.baseline(root, service, tmp_path / "run")  # a failed install is not cached
+    base = verify.baseline(verify.VerifyRequest(root, service, tmp_path / "run"))  # a failed install is not cached
     assert not base.installed and not list((root / verify.BASELINE_CACHE_DIR).glob("*.json"))
 
 
@@ -570,7 +570,7 @@ def test_no_tests_runs_an_import_smoke_test_but_empty_test_files_are_no_tests(tm
         },
     ).resolve()
     svc = service_of(root, "svc")
-    run = verify.after(root, svc, tmp_path / "run")
+    run = verify.after(verify.VerifyRequest(root, svc, tmp_path / "run"))
     assert run.kind == "import-smoke" and run.installed
     got = {o.id: o.status for o in run.outcomes}
     assert got == {"import:good": P, "import:bad": F}
@@ -578,7 +578,7 @@ def test_no_tests_runs_an_import_smoke_test_but_empty_test_files_are_no_tests(tm
 
     # Test files that hold no test are "no tests" (exit 5), not an import smoke test that passes: before, the
     # smoke test stood in for them and the service passed without a single test (issue: a verdict you can trust).
-    empty = verify.after(root, service_of(root, "empty"), tmp_path / "run")
+    empty = verify.after(verify.VerifyRequest(root, service_of(root, "empty"), tmp_path / "run"))
     assert empty.kind == "pytest" and empty.state is RunState.NO_TESTS and empty.exit_code == 5
     assert "exit code 5" in empty.error and "no tests ran" in empty.error and empty.outcomes == ()
 

@@ -88,7 +88,7 @@ def test_the_api_check_catches_a_property_called_and_removed_methods_while_the_t
     }).resolve()  # fmt: skip
     service = discover(root, FleetConfig(root=root)).service("svc")
     moved = ("aiomqtt", "asyncio-mqtt", "influxdb-client", "influxdb3-python", "pytest")
-    base = verify.baseline(root, service, tmp_path / "run", env_root=tmp_path / "envs", api_packages=moved)
+    base = verify.baseline(verify.VerifyRequest(root, service, tmp_path / "run", env_root=tmp_path / "envs", moved=moved))
     assert base.state is RunState.RAN and base.passed == ("tests.test_listener::test_parse",), base.error
     assert base.api is not None and base.api.ran, base.api
     assert base.api.files == ("svc/listener.py",) and "pytest" not in base.api.packages
@@ -97,8 +97,8 @@ def test_the_api_check_catches_a_property_called_and_removed_methods_while_the_t
     (root / "svc/requirements.txt").write_text(NEW_REQS)
     (root / "svc/listener.py").write_text(NEW_LISTENER)
     after_service = discover(root, FleetConfig(root=root)).service("svc")
-    after = verify.after(root, after_service, tmp_path / "run", env_root=tmp_path / "envs", before=service,
-                         upgrade=moved, old_files=old)  # fmt: skip
+    after = verify.after(verify.VerifyRequest(root, after_service, tmp_path / "run", env_root=tmp_path / "envs", before=service,
+                         moved=moved, old_files=old))  # fmt: skip
     assert after.state is RunState.RAN and after.passed == base.passed and not after.failing  # green
     verdict = verify.compare(base, after)
     assert not verdict.passed and verdict.outcome is VerdictState.FAILED and verdict.regressions == ()
@@ -114,8 +114,8 @@ def test_the_api_check_catches_a_property_called_and_removed_methods_while_the_t
     assert "3 API regression(s)" in verdict.reason and f"svc/listener.py:{line_of['client.messages()']}" in verdict.reason
     assert "MessagesIterator" in verdict.reason and "filtered_messages" in verdict.reason
     # the baseline is cached with its API check: a second call installs nothing and compares the same
-    again = verify.baseline(root, service, tmp_path / "run2", env_root=tmp_path / "envs", api_packages=moved,
-                            old_files=old)  # fmt: skip
+    again = verify.baseline(verify.VerifyRequest(root, service, tmp_path / "run2", env_root=tmp_path / "envs", moved=moved,
+                            old_files=old))  # fmt: skip
     assert again.cached and again.api == base.api
     log = Path(after.api.log).read_text()  # type: ignore[union-attr]
     assert "follow_imports = skip" in log and "[mypy-aiomqtt,aiomqtt.*," in log and ".fleetshift/cache/apicheck" in log

@@ -135,7 +135,7 @@ def test_a_green_suite_that_never_imports_the_migrated_code_is_passed_not_covere
     root = make_fleet(tmp_path / "fleet", FILES).resolve()
     service = discover(root, FleetConfig(root=root)).service("svc")
     moved = ("aiomqtt", "asyncio-mqtt", "pytest")
-    base = verify.baseline(root, service, tmp_path / "run", env_root=tmp_path / "envs", api_packages=moved)
+    base = verify.baseline(verify.VerifyRequest(root, service, tmp_path / "run", env_root=tmp_path / "envs", moved=moved))
     assert base.state is RunState.RAN and base.passed == ("tests.test_util::test_topic",), base.error
     assert {o.id: o.status for o in base.imports} == {"import:pkg.loop": P, "import:pkg.errors": P}
 
@@ -145,8 +145,8 @@ def test_a_green_suite_that_never_imports_the_migrated_code_is_passed_not_covere
     (root / "svc/pkg/loop.py").write_text(NEW_LOOP)
     (root / "svc/pkg/errors.py").write_text(ERRORS.replace("from asyncio_mqtt.error", "from aiomqtt"))
     now = discover(root, FleetConfig(root=root)).service("svc")
-    after = verify.after(root, now, tmp_path / "run", env_root=tmp_path / "envs", before=service, upgrade=moved,
-                         old_files=old)  # fmt: skip
+    after = verify.after(verify.VerifyRequest(root, now, tmp_path / "run", env_root=tmp_path / "envs", before=service, moved=moved,
+                         old_files=old))  # fmt: skip
     v = verify.compare(base, after)
     assert v.passed and v.outcome is VerdictState.PASSED, v.reason
     assert v.not_covered == ("svc/pkg/loop.py", "svc/pkg/errors.py") or set(v.not_covered) == {
@@ -171,8 +171,8 @@ def test_a_green_suite_that_never_imports_the_migrated_code_is_passed_not_covere
 
     # the same migration leaving `aiomqtt.error` (gone in 2.x): no test imports it, the smoke import fails
     (root / "svc/pkg/errors.py").write_text(ERRORS.replace("asyncio_mqtt.error", "aiomqtt.error"))
-    broken = verify.after(root, now, tmp_path / "run", env_root=tmp_path / "envs", before=service, upgrade=moved,
-                          old_files=old)  # fmt: skip
+    broken = verify.after(verify.VerifyRequest(root, now, tmp_path / "run", env_root=tmp_path / "envs", before=service, moved=moved,
+                          old_files=old))  # fmt: skip
     v = verify.compare(base, broken)
     assert broken.passed == after.passed and broken.failing == after.failing  # the suite is as before
     assert not v.passed and v.outcome is VerdictState.FAILED and v.regressions == ("import:pkg.errors",), v.reason

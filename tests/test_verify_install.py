@@ -954,7 +954,7 @@ def test_corpus_setup_py_only_baseline_runs_its_tests_with_its_dependencies_and_
         '    extras_require={', '    tests_require=TESTS_REQUIRE + ["six==1.16.0"],\n    extras_require={'))  # fmt: skip
     (root / "tests/conftest.py").write_text("import six  # only tests_require names it\n")
     service = next(s for s in discover(root, FleetConfig(root=root)).services if s.path in ("", "."))
-    run = verify.baseline(root, service, tmp_path / "run", env_root=tmp_path / "envs")
+    run = verify.baseline(verify.VerifyRequest(root, service, tmp_path / "run", env_root=tmp_path / "envs"))
     assert run.state is RunState.RAN, (run.state, run.error)
     assert len(run.passed) == 4 and not run.failing, run.outcomes
     assert "setup.py tests_require" in run.sources and any("setup.py (with its dependencies" in s for s in run.sources)

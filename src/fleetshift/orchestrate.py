@@ -28,6 +28,7 @@ from typing import Any
 
 from fleetshift import verify
 from fleetshift.config import FleetConfig
+from fleetshift.executors import Executor, make_executor
 from fleetshift.fsutil import replace_file
 from fleetshift.hooks import HookResult, Hooks
 from fleetshift.journal import Journal
@@ -67,6 +68,9 @@ class RunOptions:
     todo_comments: bool = False
     interactive: bool = False
     keep_unverified: bool = False
+    executor: str = ""  # "local" / "ray"; "" = the config's [run] executor, else local
+    ray_address: str = ""  # "" = the config's, else a local cluster
+    shared_fs: bool | None = None  # None = the config's
 
     @property
     def selection(self) -> Selection:
@@ -77,6 +81,7 @@ class RunOptions:
             "phases": [p.value for p in self.phases], "services": list(self.services), "recipes": list(self.recipes),
             "jobs": self.jobs, "threshold": self.threshold, "yes": self.yes, "verify": self.verify,
             "todo_comments": self.todo_comments, "keep_unverified": self.keep_unverified,
+            "executor": self.executor, "ray_address": self.ray_address, "shared_fs": self.shared_fs,
         }
 
     @classmethod
@@ -84,7 +89,8 @@ class RunOptions:
         base = cls(tuple(Phase(p) for p in meta.get("phases", [p.value for p in Phase])), tuple(meta.get("services", ())),
                    tuple(meta.get("recipes", ())), meta.get("jobs", 0), meta.get("threshold"), meta.get("yes", False),
                    meta.get("verify", True), meta.get("todo_comments", False),
-                   keep_unverified=meta.get("keep_unverified", False))
+                   keep_unverified=meta.get("keep_unverified", False), executor=meta.get("executor", ""),
+                   ray_address=meta.get("ray_address", ""), shared_fs=meta.get("shared_fs"))
         return cls(**{**base.__dict__, **override})
 
 
@@ -102,7 +108,8 @@ class Campaign:
     """Carries out one run over the planned services, recording everything in the journal."""
 
     def __init__(self, analysis: Analysis, options: RunOptions, journal: Journal, hooks: Hooks, on_event: Event | None = None,
-                 approve: Callable[[str], bool] | None = None, resumed: bool = False) -> None:
+                 approve: Callable[[str], bool] | None = None, resumed: bool = False,
+                 executor: Executor | None = None) -> None:
         self.analysis = analysis
         self.resumed = resumed
         self.options = options
@@ -114,7 +121,9 @@ class Campaign:
         self.emit = on_event or (lambda *a, **k: None)
         self.approve = approve
         self.threshold = options.threshold if options.threshold is not None else self.config.failure_threshold
-        self.jobs = max(1, options.jobs or self.config.jobs or os.cpu_count() or 1)
+        self.executor: Executor = executor or make_executor(options.executor or "local", address=options.ray_address,
+                                                            shared_fs=bool(options.shared_fs))
+        self.jobs = self.executor.width(max(1, options.jobs or self.config.jobs or os.cpu_count() or 1))
         self._lock = threading.Lock()
         self.baselines: dict[str, TestRun] = {}
         self._load_baselines()
@@ -130,6 +139,25 @@ class Campaign:
     # ---- the run --------------------------------------------------------------------------------
 
     def run(self) -> RunOutcome:
+        try:
+            return self._run()
+        except BaseException:  # Ctrl-C: the steps running elsewhere are cancelled too
+            self.executor.cancel()
+            raise
+        finally:
+            self.executor.close()
+
+    def _pooled(self, step: Callable[[ServicePlan], Any], services: list[ServicePlan]) -> list[Any]:
+        """`step` over `services`, `self.jobs` at a time; on Ctrl-C the executor's steps are cancelled before
+        the pool waits for its threads."""
+        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            try:
+                return list(pool.map(step, services))
+            except BaseException:
+                self.executor.cancel()
+                raise
+
+    def _run(self) -> RunOutcome:
         done = {n for n, s in self.journal.service_statuses().items() if ServiceStatus.of(s).done}
         env = {"RUN_ID": self.journal.run_id, "FLEET_ROOT": str(self.root), "RUN_DIR": str(self.run_dir)}
         if not self.resumed:
@@ -179,9 +207,8 @@ class Campaign:
                                               f"stopped before {sp.service} at your request; continue with: fleetshift resume {self.root}")
                     verdicts[sp.service] = self.process(sp)
             else:
-                with ThreadPoolExecutor(max_workers=self.jobs) as pool:
-                    for sp, verdict in zip(batch, pool.map(self.process, batch), strict=True):
-                        verdicts[sp.service] = verdict
+                for sp, verdict in zip(batch, self._pooled(self.process, batch), strict=True):
+                    verdicts[sp.service] = verdict
             failed = failed_before + sum(1 for s in services if s.service in verdicts and verdicts[s.service].outcome is VerdictState.FAILED)
             if failed / len(services) > self.threshold:
                 return self._phase_over_threshold(phase, services, failed)
@@ -212,11 +239,8 @@ class Campaign:
 
     def _baseline(self, sp: ServicePlan) -> TestRun:
         service = self.analysis.fleet.service(sp.service)
-        opts = self.config.options(sp.service, service.path)
         self._step(sp.service, "baseline", StepStatus.RUNNING)
-        run = verify.baseline(self.root, service, self.run_dir, timeout=self._timeout(service),
-                              test_command=opts.test_command, options=opts, config_file=self.config.source,
-                              api_packages=self._moved_packages())
+        run = self.executor.baseline(self._request(service))
         detail = run.summary() if run.state is RunState.RAN else verify.unverifiable_reason(run)
         self._step(sp.service, "baseline", StepStatus.DONE if run.state is RunState.RAN else StepStatus.FAILED, detail)
         with self._lock:
@@ -244,8 +268,7 @@ class Campaign:
             if sp.service not in recorded:
                 self.journal.set_service_status(sp.service, ServiceStatus.PENDING)
         self.emit("phase", phase="baseline", total=len(services), done=0)
-        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
-            list(pool.map(self._baseline, services))
+        self._pooled(self._baseline, services)
 
     def _skip(self, sp: ServicePlan, why: str) -> Verdict:
         self.journal.set_service_status(sp.service, ServiceStatus.SKIPPED)
@@ -290,7 +313,6 @@ class Campaign:
         res = self._hook("before_service", sp, service)
         if not res.ok:
             return self._skip(sp, f"before_service hook failed: {res.detail}")
-        timeout = self._timeout(service)
         opts = self.config.options(name, service.path)
         blocked = [d for d in sp.depends_on if not self._status(d).migrated]
         if blocked:
@@ -326,9 +348,8 @@ class Campaign:
             if not res.ok:
                 return self._fail(sp, service, cs, baseline, None, f"before_verify hook failed: {res.detail}")
             self._step(name, "verify", StepStatus.RUNNING)
-            after = verify.after(self.root, service, self.run_dir, timeout=timeout, test_command=opts.test_command,
-                                 options=opts, before=before_rewrite, upgrade=self._moved_packages(),
-                                 old_files={c.file: c.old for c in cs.changes}, config_file=self.config.source)
+            request = self._request(service, before=before_rewrite, old_files={c.file: c.old for c in cs.changes})
+            after = self.executor.after(request)
             verdict = verify.compare(baseline, after)
             if not chain and verdict.passed:  # nothing was rewritten: this run is the proof it works as it is
                 verdict = replace(verdict, reason=f"nothing to migrate; {after.summary()}", state=VerdictState.NO_OP)
@@ -344,7 +365,7 @@ class Campaign:
                 return self._fail(sp, service, cs, baseline, after, f"after_verify hook failed: {res.detail}")
             if opts.health:
                 self._step(name, "health", StepStatus.RUNNING)
-                health = verify.health(self.root, service, self.run_dir, opts.health)
+                health = self.executor.health(request)
                 self._step(name, "health", StepStatus.DONE if health.ok else StepStatus.FAILED, health.detail)
                 if not health.ok:
                     return self._fail(sp, service, cs, baseline, after, f"health check failed: {health.detail}",
@@ -369,6 +390,13 @@ class Campaign:
         self.journal.set_service_status(name, status)
         self.emit("service", service=name, status=status, detail=verdict.reason)
         return verdict
+
+    def _request(self, service: Service, **after: Any) -> verify.VerifyRequest:
+        """What a verification step of `service` needs, for the executor (`after`: before, old_files)."""
+        opts = self.config.options(service.name, service.path)
+        return verify.VerifyRequest(self.root, service, self.run_dir, timeout=self._timeout(service),
+                                    test_command=opts.test_command, options=opts, config_file=self.config.source,
+                                    moved=self._moved_packages(), health=opts.health, **after)
 
     def _moved_packages(self) -> tuple[str, ...]:
         """The packages this campaign moves (its targets and what they replace): the after-environment upgrades

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from pathlib import Path
 
-from fleetshift.config import ServiceOptions
 from fleetshift.model import (
     ApiDiagnostic,
     RunState,
@@ -33,7 +31,15 @@ from fleetshift.model import (
     VerdictState,
 )
 from fleetshift.verify.apicheck import check_packages, files_using, library_names, new_diagnostics, run_check
-from fleetshift.verify.cache import baseline, baseline_cache_path, baseline_key, run_from_json, shadow_tree
+from fleetshift.verify.cache import (
+    baseline,
+    baseline_cache_path,
+    baseline_key,
+    cached_baseline,
+    run_from_json,
+    shadow_tree,
+    store_baseline,
+)
 from fleetshift.verify.coverage import could_not_run, exercised, not_covered, smoke_modules
 from fleetshift.verify.envs import (
     BASELINE_CACHE_DIR,
@@ -51,6 +57,7 @@ from fleetshift.verify.envs import (
     requirements_for,
 )
 from fleetshift.verify.health import check_health, free_port, health
+from fleetshift.verify.request import VerifyRequest
 from fleetshift.verify.runs import (
     as_baseline,
     classify,
@@ -64,48 +71,26 @@ from fleetshift.verify.runs import (
 )
 
 
-def after(
-    root: Path,
-    service: Service,
-    run_dir: Path,
-    *,
-    timeout: float = DEFAULT_TIMEOUT,
-    python: str = "",
-    test_command: str = "",
-    pin_overrides: Mapping[str, str] | None = None,
-    env_root: Path | None = None,
-    extra_env: Mapping[str, str] | None = None,
-    options: ServiceOptions | None = None,
-    before: Service | None = None,
-    upgrade: Iterable[str] = (),
-    old_files: Mapping[str, bytes | None] | None = None,
-    config_file: str = "",
-) -> TestRun:
+def after(request: VerifyRequest) -> TestRun:
     """The service's tests on its new pins (its files as they are now); the "new" environment is kept for
-    the health check, where the API check also runs on the Python files the migration touched (`old_files`)
-    against the moved packages (`upgrade`, test tooling aside). `options` (the service's config), `before` (the service as discovered before the
-    rewrite), `upgrade` (targets and replaced packages) and `old_files` go to `make_env`, which keeps a lock's
-    versions but the moved ones; the test command's environment gets `extra_env` or else `options.env`."""
+    the health check, where the API check also runs on the Python files the migration touched
+    (`request.old_files`) against the moved packages (`request.moved`, test tooling aside). The options (the
+    service's config), `before` (the service as discovered before the rewrite), `moved` and `old_files` go to
+    `make_env`, which keeps a lock's versions but the moved ones; the test command's environment gets
+    `extra_env` or else `options.env`."""
+    r = request
+    root, service, run_dir, timeout = r.root, r.service, r.run_dir, r.timeout
     env = make_env(
-        root,
-        service,
-        run_dir,
-        "new",
-        python=python,
-        timeout=timeout,
-        pin_overrides=pin_overrides,
-        env_root=env_root,
-        options=options,
-        before=before,
-        upgrade=upgrade,
-        old_files=old_files,
-        config_file=config_file,
-    )
-    if extra_env is None and options is not None:
-        extra_env = options.env
-    run = run_tests(root, service, env, run_dir, timeout=timeout, test_command=test_command, extra_env=extra_env)
-    packages = check_packages(upgrade)
-    touched = [f for f in (old_files or {}) if f.endswith(".py") and _in_service(service, f)]
+        root, service, run_dir, "new", python=r.python, timeout=timeout, pin_overrides=r.pin_overrides,
+        env_root=r.env_root, options=r.options, before=r.before, upgrade=r.moved, old_files=r.old_files,
+        config_file=r.config_file,
+    )  # fmt: skip
+    extra_env = r.extra_env
+    if extra_env is None and r.options is not None:
+        extra_env = r.options.env
+    run = run_tests(root, service, env, run_dir, timeout=timeout, test_command=r.test_command, extra_env=extra_env)
+    packages = check_packages(r.moved)
+    touched = [f for f in (r.old_files or {}) if f.endswith(".py") and _in_service(service, f)]
     if env.ok and packages and touched:
         logs = log_dir(run_dir, service)
         modules, names = library_names(env.python, packages, logs)
@@ -313,12 +298,14 @@ __all__ = [
     "ENVS_DIR",
     "Env",
     "InstallPlan",
+    "VerifyRequest",
     "after",
     "api_summary",
     "as_baseline",
     "baseline",
     "baseline_cache_path",
     "baseline_key",
+    "cached_baseline",
     "check_health",
     "child_env",
     "classify",
@@ -342,6 +329,7 @@ __all__ = [
     "run_tests",
     "runner_of",
     "shadow_tree",
+    "store_baseline",
     "unverifiable_reason",
     "with_options",
 ]

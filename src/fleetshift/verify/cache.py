@@ -9,7 +9,7 @@ import posixpath
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,7 +29,6 @@ from fleetshift.verify.coverage import smoke_modules
 from fleetshift.verify.envs import (
     BASELINE_CACHE_DIR,
     CACHE_VERSION,
-    DEFAULT_TIMEOUT,
     ENVS_DIR,
     _service_slug,
     log_dir,
@@ -38,6 +37,7 @@ from fleetshift.verify.envs import (
 )
 from fleetshift.verify.install import _is_url, lock_for, select
 from fleetshift.verify.pythons import PythonUnavailable, ResolvedPython, python_for, resolve
+from fleetshift.verify.request import VerifyRequest
 from fleetshift.verify.runs import as_baseline, import_smoke, run_tests
 
 
@@ -114,7 +114,7 @@ def baseline_key(
     return h.hexdigest()[:20]
 
 
-def shadow_tree(root: Path, service: Service, old_files: Mapping[str, bytes | None], dest: Path) -> Path:
+def shadow_tree(root: Path, service: Service, old_files: Mapping[str, bytes | None] | None, dest: Path) -> Path:
     """Copy what a service's environment is built from (its folder, its local path dependencies, included
     manifests) to `dest` at the same fleet-relative places, with `old_files` (fleet-relative path -> bytes,
     None for a file that did not exist) put back: the service as it was before this run rewrote it."""
@@ -131,7 +131,7 @@ def shadow_tree(root: Path, service: Service, old_files: Mapping[str, bytes | No
         if (root / rel).is_file() and not rel.startswith(".."):
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(root / rel, dest / rel)
-    for rel, data in old_files.items():
+    for rel, data in (old_files or {}).items():
         if rel.startswith("..") or posixpath.isabs(rel):
             continue
         target = dest / rel
@@ -169,61 +169,77 @@ def baseline_cache_path(root: Path, service: Service, key: str) -> Path:
     return Path(root) / BASELINE_CACHE_DIR / f"{_service_slug(service)}-{key}.json"
 
 
-def baseline(
-    root: Path,
-    service: Service,
-    run_dir: Path,
-    *,
-    timeout: float = DEFAULT_TIMEOUT,
-    python: str = "",
-    test_command: str = "",
-    pin_overrides: Mapping[str, str] | None = None,
-    env_root: Path | None = None,
-    keep_env: bool = False,
-    old_files: Mapping[str, bytes | None] | None = None,
-    options: ServiceOptions | None = None,
-    config_file: str = "",
-    api_packages: Iterable[str] = (),
-) -> TestRun:
+def _cache_entry(request: VerifyRequest, source: Path) -> tuple[Path, ResolvedPython | None]:
+    """Where the baseline of a request is cached (its key) and the interpreter it resolves to."""
+    r = request
+    extra_env = dict(r.options.env) if r.options else {}
+    try:
+        interp: ResolvedPython | None = resolve(r.python) or python_for(r.service, r.options, config_file=r.config_file)
+    except PythonUnavailable:
+        interp = None  # make_env records the error as an install failure
+    key = baseline_key(
+        source, r.service, python=str(interp.path) if interp else r.python, pin_overrides=r.pin_overrides,
+        test_command=r.test_command + "".join(f"\0{k}={v}" for k, v in sorted(extra_env.items()))
+        + "".join(f"\0api:{p}" for p in check_packages(r.moved)),
+        options=r.options, python_version=interp.version if interp else "",
+    )  # fmt: skip
+    return baseline_cache_path(Path(r.root).resolve(), r.service, key), interp
+
+
+def _read_cached(cache: Path) -> TestRun | None:
+    try:
+        return replace(run_from_json(json.loads(cache.read_text("utf-8"))), cached=True)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def cached_baseline(request: VerifyRequest) -> tuple[Path, TestRun | None]:
+    """The cache file of a request's baseline and the run stored there (None: not cached yet), without running
+    anything: an executor that runs the baseline elsewhere looks here first and stores with `store_baseline`."""
+    root = Path(request.root).resolve()
+    with tempfile.TemporaryDirectory(prefix="fleetshift-baseline-") as scratch:
+        source = shadow_tree(root, request.service, request.old_files, Path(scratch)) if request.old_files else root
+        cache, _ = _cache_entry(request, source)
+    return cache, _read_cached(cache)
+
+
+def store_baseline(cache: Path, run: TestRun) -> None:
+    """Keep a baseline that ran for the next run; an install failure or a hang may be passing trouble
+    (network): it is tried again next time."""
+    if run.ran:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        replace_file(cache, json.dumps(to_jsonable(run), indent=1))
+
+
+def baseline(request: VerifyRequest) -> TestRun:
     """The service's tests on its old pins, as it is before rewriting; cached, so a second call on unchanged
     files returns the stored run (`cached` True) without installing anything.
 
-    `old_files` (fleet-relative path -> bytes before this run, None if it did not exist) puts back files this
-    run already rewrote — e.g. a shared library migrated in an earlier phase — in a scratch copy of the
+    `request.old_files` (fleet-relative path -> bytes before this run, None if it did not exist) puts back files
+    this run already rewrote — e.g. a shared library migrated in an earlier phase — in a scratch copy of the
     service and its local dependencies; the fleet itself is not touched.
 
-    `api_packages` (the distributions the campaign moves) turns on the API check in the same environment, on
+    `request.moved` (the distributions the campaign moves) turns on the API check in the same environment, on
     the files that import them: every diagnostic is kept, for the run on the new pins to be compared with.
     """
-    root = Path(root).resolve()
-    env_root = Path(env_root or root / ENVS_DIR)
-    extra_env = dict(options.env) if options else {}
-    packages = check_packages(api_packages)
+    r = request
+    root = Path(r.root).resolve()
+    service, run_dir, timeout = r.service, r.run_dir, r.timeout
+    env_root = Path(r.env_root or root / ENVS_DIR)
+    extra_env = dict(r.options.env) if r.options else {}
+    packages = check_packages(r.moved)
     with tempfile.TemporaryDirectory(prefix="fleetshift-baseline-") as scratch:
-        source = shadow_tree(root, service, old_files, Path(scratch)) if old_files else root
-        try:
-            interp: ResolvedPython | None = resolve(python) or python_for(
-                service, options, config_file=config_file
-            )
-        except PythonUnavailable:
-            interp = None  # make_env records the error as an install failure
-        key = baseline_key(
-            source, service, python=str(interp.path) if interp else python, pin_overrides=pin_overrides,
-            test_command=test_command + "".join(f"\0{k}={v}" for k, v in sorted(extra_env.items()))
-            + "".join(f"\0api:{p}" for p in packages),
-            options=options, python_version=interp.version if interp else "",
-        )  # fmt: skip
-        cache = baseline_cache_path(root, service, key)
-        try:
-            return replace(run_from_json(json.loads(cache.read_text("utf-8"))), cached=True)
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
+        source = shadow_tree(root, service, r.old_files, Path(scratch)) if r.old_files else root
+        cache, interp = _cache_entry(r, source)
+        hit = _read_cached(cache)
+        if hit is not None:
+            return hit
         env = make_env(
-            source, service, run_dir, "old", python=python, timeout=timeout, pin_overrides=pin_overrides,
-            env_root=env_root, options=options, resolved=interp, config_file=config_file,
+            source, service, run_dir, "old", python=r.python, timeout=timeout, pin_overrides=r.pin_overrides,
+            env_root=env_root, options=r.options, resolved=interp, config_file=r.config_file,
         )  # fmt: skip
         run = run_tests(
-            source, service, env, run_dir, timeout=timeout, test_command=test_command, extra_env=extra_env
+            source, service, env, run_dir, timeout=timeout, test_command=r.test_command, extra_env=extra_env
         )
         run = as_baseline(replace(run, sources=run.sources or env.sources, python=run.python or env.python_version))
         if env.ok and packages:
@@ -237,9 +253,7 @@ def baseline(
             imports = import_smoke(source, service, env, run_dir, list(smoke), timeout=min(timeout, 120.0),
                                    extra_env=extra_env)  # fmt: skip
             run = replace(run, api=api, imports=imports)
-        if not keep_env:
+        if not r.keep_env:
             remove_env(root, service, "old", env_root)
-    if run.ran:  # an install or a hang may be passing trouble (network): try again next time
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        replace_file(cache, json.dumps(to_jsonable(run), indent=1))
+    store_baseline(cache, run)
     return run
