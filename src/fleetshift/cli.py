@@ -21,10 +21,14 @@ from rich.table import Table
 from fleetshift import __version__
 from fleetshift.config import CONFIG_NAME, ConfigError, default_targets
 from fleetshift.discover import DiscoveryError
+from fleetshift.gitops import GitError
 from fleetshift.model import Action, Phase, Project, RunStatus, Selection, to_jsonable
 from fleetshift.recipes import RecipeError, all_recipes
 
 if TYPE_CHECKING:
+    from fleetshift.gitops import GitRecord
+    from fleetshift.gitrun import GitStart
+    from fleetshift.journal import Journal
     from fleetshift.pipeline import Analysis, Survey
     from fleetshift.recipes.base import Recipe
     from fleetshift.runner import Finished
@@ -71,7 +75,7 @@ def _guarded(stage: Callable[[], T]) -> T:
     """Run a stage; the errors a user can fix become a clean message and exit 2."""
     try:
         return stage()
-    except (ConfigError, DiscoveryError, RecipeError) as exc:
+    except (ConfigError, DiscoveryError, RecipeError, GitError) as exc:
         raise fail(str(exc)) from None
 
 
@@ -348,6 +352,11 @@ def _finish(done: Finished) -> None:
     outcome = done.outcome
     out.print(outcome.message)
     out.print(f"Run {done.journal.run_id} ({outcome.status}). Reports: " + ", ".join(str(p) for p in done.reports))
+    if done.branches:
+        out.print(f"{len(done.branches)} branch(es) made; pull-request bodies in {done.journal.path / 'prs'} "
+                  f"(print them with: fleetshift pr FLEET --run {done.journal.run_id})")
+    for problem in done.git_problems:
+        err.print(f"error: {problem}", style="bold red")
     from fleetshift.model import VerdictState
 
     # Exit 1 whenever a service is not proven by its tests (failed, or unverifiable whether rolled back or kept),
@@ -355,7 +364,7 @@ def _finish(done: Finished) -> None:
     unproven = any(v.outcome in {VerdictState.FAILED, VerdictState.UNVERIFIABLE} for v in outcome.verdicts.values())
     if outcome.status is RunStatus.AWAITING_APPROVAL:
         raise typer.Exit(3)
-    raise typer.Exit(1 if outcome.status in (RunStatus.FAILED, RunStatus.INTERRUPTED) or unproven else 0)
+    raise typer.Exit(1 if outcome.status in (RunStatus.FAILED, RunStatus.INTERRUPTED) or unproven or done.git_problems else 0)
 
 
 KeepUnverifiedOpt = Annotated[bool, typer.Option(
@@ -380,6 +389,15 @@ def run_cmd(
     no_verify: Annotated[bool, typer.Option("--no-verify", help="Apply the rewrites without running the services' tests.")] = False,
     todo_comments: Annotated[bool, typer.Option("--todo-comments", help="Insert '# fleetshift: TODO[rule-id] ...' above every flagged line.")] = False,
     keep_unverified: KeepUnverifiedOpt = False,
+    use_git: Annotated[bool, typer.Option(
+        "--git", help="Commit each kept service on its own branch fleetshift/<run-id>/<service> from the current commit, "
+                      "working in a separate git worktree: your branch, index and working tree are never touched "
+                      "(on by default with [git] enabled = true).")] = False,
+    allow_dirty: Annotated[bool, typer.Option(
+        "--allow-dirty", help="With git: start even with uncommitted changes (they are not part of the branches).")] = False,
+    push: Annotated[bool, typer.Option(
+        "--push", help="With git or a multi-repo fleet: push the branches to origin with your git credentials, then "
+                       "run [git] pr_command per branch.")] = False,
 ) -> None:
     """Migrate the fleet phase by phase: baseline tests, rewrite (journaled), tests on the new pins, roll back what breaks.
 
@@ -398,6 +416,7 @@ def run_cmd(
 
     phases = _phases(phase)
     limit = _threshold(threshold)
+    git_start = _git_start(path, dry_run, use_git, allow_dirty, push)
     a = _analyse(path)
     _say_no_targets(a)
     _check_choices(a, service, recipe)
@@ -435,13 +454,58 @@ def run_cmd(
             raise fail("nothing was changed; " + "\n".join(problems))
     options = RunOptions(phases, tuple(service or ()), tuple(recipe or ()), jobs, limit, yes, not no_verify, todo_comments,
                          keep_unverified=keep_unverified)
-    from fleetshift.journal import FleetLocked
+    from fleetshift.journal import FleetLocked, JournalError
 
     try:
-        done = start_run(a, options, out, approve=None if yes else _approver())
-    except FleetLocked as exc:
+        done = start_run(a, options, out, approve=None if yes else _approver(), git=git_start)
+    except (FleetLocked, JournalError) as exc:
         raise fail(str(exc)) from None
+    if push and done.branches:
+        done = _push(done, a)
     _finish(done)
+
+
+def _git_start(path: Path, dry_run: bool, use_git: bool, allow_dirty: bool, push: bool) -> GitStart | None:
+    """Whether `run` works in git, decided (and the tree checked) before anything is read or written: the
+    monorepo's start commit, or None (a multi-repo fleet's clones are fetched here; they are always git)."""
+    from fleetshift.config import load_config
+    from fleetshift.gitops import toplevel
+    from fleetshift.gitrun import check_start
+
+    root = path.resolve()
+    config = _guarded(lambda: load_config(root)) if root.is_dir() else None
+    if config is not None and config.repos:
+        from fleetshift.workspace import sync
+
+        if not dry_run:
+            _guarded(lambda: sync(root, config, fetch=True, say=out.print))
+        return None
+    wanted = use_git or (config is not None and config.git.enabled and toplevel(root) is not None)
+    if not wanted:
+        if push:
+            raise fail("--push needs a git run: pass --git (or set [git] enabled = true, or [fleet] repos)")
+        return None
+    if dry_run:
+        return None
+    start = _guarded(lambda: check_start(root, allow_dirty))
+    if start.dirty:
+        err.print(f"warning: --allow-dirty: the uncommitted changes ({', '.join(start.dirty[:10])}"
+                  f"{' ...' if len(start.dirty) > 10 else ''}) are not part of the branches; the run starts from "
+                  f"commit {start.start[:12]}", style="bold yellow")
+    return start
+
+
+def _push(done: Finished, a: Analysis) -> Finished:
+    from dataclasses import replace as _replace
+
+    from fleetshift.gitops import GitRecord
+    from fleetshift.gitrun import push
+
+    record = GitRecord.load(done.journal.path)
+    if record is None:
+        return done
+    problems = push(record, done.journal.path, a.config, out.print)
+    return _replace(done, git_problems=done.git_problems + tuple(problems))
 
 
 @app.command("resume")
@@ -539,15 +603,20 @@ def rollback_cmd(
     force: Annotated[bool, typer.Option("--force", help="Also overwrite files edited by hand since the run.")] = False,
 ) -> None:
     """Restore the exact bytes every file had before a run; refuses to clobber files edited since (names them)."""
+    from fleetshift.gitops import GitRecord
     from fleetshift.journal import FleetLock, Journal, JournalError
 
     try:
         journal = Journal.open(path.resolve(), run)
+        record = GitRecord.load(journal.path)
         with FleetLock.acquire(path.resolve(), "rollback", journal.run_id) as lock:
             if lock.message:
                 err.print(lock.message)
+            if record is not None:
+                _git_rollback(journal, record, service, recipe)
+                return
             report = journal.rollback(service=service, recipe=recipe, force=force)
-    except JournalError as exc:
+    except (JournalError, GitError) as exc:
         raise fail(str(exc)) from None
     for rel in report.restored:
         out.print(f"restored {rel}")
@@ -559,6 +628,58 @@ def rollback_cmd(
         err.print(f"refused {rel}: changed by hand since run {journal.run_id}; keep your edit, or pass --force to restore the original")
     out.print(f"Run {journal.run_id}: {len(report.restored)} restored, {len(report.removed)} removed, {len(report.conflicts)} refused.")
     raise typer.Exit(1 if report.conflicts else 0)
+
+
+def _git_rollback(journal: Journal, record: GitRecord, service: str | None, recipe: str | None) -> None:
+    """A git run changed no file of yours: its rollback deletes exactly the branches and worktrees it created."""
+    from fleetshift.gitrun import rollback
+
+    if recipe is not None:
+        raise fail(f"run {journal.run_id} made git branches: it is undone per run or per service (--service), not per recipe")
+    done = rollback(record, journal.path, service)
+    for branch in done.deleted:
+        out.print(f"deleted branch {branch}")
+    for where in done.worktrees:
+        out.print(f"removed worktree {where}")
+    for branch, why in done.kept:
+        err.print(f"kept branch {branch}: {why}")
+    if service is None and not done.kept:
+        journal.set_status(RunStatus.ROLLED_BACK)
+    out.print(f"Run {journal.run_id}: {len(done.deleted)} branch(es) deleted, {len(done.worktrees)} worktree(s) removed, "
+              f"{len(done.kept)} kept; no file of your working tree was touched.")
+    raise typer.Exit(1 if done.kept else 0)
+
+
+@app.command("pr")
+def pr_cmd(
+    path: FleetArg,
+    run: Annotated[str | None, typer.Option("--run", help="Which run (default: the latest).")] = None,
+    write: Annotated[Path | None, typer.Option("--write", help="Write the bodies into this folder instead of printing them.")] = None,
+) -> None:
+    """The pull-request bodies of a git run, one per branch (Markdown): print them, or write them to a folder."""
+    import shutil
+
+    from fleetshift.gitrun import pr_bodies
+    from fleetshift.journal import Journal, JournalError
+
+    try:
+        journal = Journal.open(path.resolve(), run)
+    except JournalError as exc:
+        raise fail(str(exc)) from None
+    bodies = pr_bodies(journal.path)
+    if not bodies:
+        raise fail(f"run {journal.run_id} made no branches (not a git run, or no service's change was kept); "
+                   f"start one with: fleetshift run {path} --git", 1)
+    if write is not None:
+        write.mkdir(parents=True, exist_ok=True)
+        for body in bodies:
+            shutil.copyfile(body, write / body.name)
+            out.print(f"wrote {write / body.name}")
+        return
+    for body in bodies:
+        out.rule(body.stem)
+        sys.stdout.write(body.read_text("utf-8"))
+        sys.stdout.flush()
 
 
 def demo_fleet() -> Path:

@@ -84,6 +84,15 @@ class ServiceOptions:
 
 
 @dataclass(frozen=True)
+class GitConfig:
+    """`[git]`: runs over a git work tree commit each kept service on its own branch."""
+
+    enabled: bool = False  # a fleet that is a git work tree runs as with --git
+    branch_per: str = "service"  # "service" or "phase"
+    pr_command: str = ""  # run per branch after --push, e.g. gh pr create --head {branch} --title {title} --body-file {body}
+
+
+@dataclass(frozen=True)
 class FleetConfig:
     """Everything the stages need to know about a campaign."""
 
@@ -102,6 +111,8 @@ class FleetConfig:
     hooks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     python_floor: str = ""  # "raise" / "keep" for every service; "" = raise for apps, keep for libraries
     keep_unverified: bool = False  # keep changes of services whose baseline could not run
+    git: GitConfig = GitConfig()
+    repos: tuple[str, ...] = ()  # a multi-repo fleet: the repositories (paths or URLs) cloned into the workspace
 
     def options(self, name: str, path: str | None = None) -> ServiceOptions:
         """The settings of a service, addressed in the config by its name or by its folder ("." for the
@@ -144,13 +155,20 @@ _FLEET_KEYS = {
     "step_timeout": "seconds per migration step, a number > 0",
     "python_floor": "\"raise\" (move the declared Python floor to what the targets need) or \"keep\" (pick target releases that still support it)",
     "keep_unverified": "true or false: keep the change of a service whose baseline could not run",
+    "repos": "a list of repositories (paths or git URLs) making a multi-repo fleet",
+    "repos_file": "a file beside the config listing repositories, one per line",
+}
+_GIT_KEYS = {
+    "enabled": "true or false: a fleet that is a git work tree runs as with --git",
+    "branch_per": "\"service\" (a branch per service) or \"phase\" (a branch per phase)",
+    "pr_command": "a command run per branch after --push, with {branch}, {title}, {body} and {repo}",
 }
 _SERVICE_KEYS = {
     "critical", "phase", "skip", "health", "test_command", "python", "python_floor", "groups", "extras",
     "keep_unverified", "timeout", "env",
 }
 _HEALTH_KEYS = {"start", "url", "command", "timeout", "stop"}
-_TOP_KEYS = {"fleet", "targets", "services", "hooks"}
+_TOP_KEYS = {"fleet", "targets", "services", "hooks", "git"}
 
 
 def _known(file: str, key: str, got: Mapping[str, Any], known: Any) -> None:
@@ -341,7 +359,41 @@ def parse_config(root: Path, data: Mapping[str, Any], file: str) -> FleetConfig:
         hooks=_hooks(file, data.get("hooks", {})),
         python_floor=_floor_policy(file, "fleet.python_floor", fleet["python_floor"]) if "python_floor" in fleet else "",
         keep_unverified=_flag(file, "fleet.keep_unverified", fleet.get("keep_unverified", False)),
+        git=_git(file, data.get("git", {})),
+        repos=_repos(root, file, fleet),
     )
+
+
+def _git(file: str, raw: Any) -> GitConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(file, "git", "expected a table", "write a [git] table with enabled = true")
+    _known(file, "git.", raw, _GIT_KEYS)
+    branch_per = raw.get("branch_per", "service")
+    if branch_per not in ("service", "phase"):
+        raise ConfigError(file, "git.branch_per", f"expected \"service\" or \"phase\", got {branch_per!r}",
+                          'write branch_per = "service"')
+    command = raw.get("pr_command", "")
+    if not isinstance(command, str):
+        raise ConfigError(file, "git.pr_command", "expected a string",
+                          'write pr_command = "gh pr create --head {branch} --title {title} --body-file {body}"')
+    return GitConfig(_flag(file, "git.enabled", raw.get("enabled", False)), branch_per, command)
+
+
+def _repos(root: Path, file: str, fleet: Mapping[str, Any]) -> tuple[str, ...]:
+    """The repositories of a multi-repo fleet, from [fleet] repos and/or the file [fleet] repos_file names."""
+    repos = list(_str_list(file, "fleet.repos", fleet["repos"])) if "repos" in fleet else []
+    if "repos_file" in fleet:
+        name = fleet["repos_file"]
+        if not isinstance(name, str):
+            raise ConfigError(file, "fleet.repos_file", "expected a file name", 'write repos_file = "repos.txt"')
+        path = root / name
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(file, "fleet.repos_file", f"cannot read {path} ({exc.strerror or exc})",
+                              "create it with one repository (path or git URL) per line") from None
+        repos += [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+    return tuple(dict.fromkeys(r for r in repos if r.strip()))
 
 
 def _flag(file: str, key: str, value: Any) -> bool:

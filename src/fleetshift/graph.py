@@ -1,4 +1,5 @@
-"""The service dependency graph: path/editable deps on siblings, docker-compose depends_on, sibling imports.
+"""The service dependency graph: path/editable deps on siblings, a sibling's published package, docker-compose
+depends_on, sibling imports.
 
 Edges point from a service to what it depends on, so dependencies are migrated first.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 import posixpath
 
 import networkx as nx
+from packaging.utils import canonicalize_name
 
 from fleetshift.model import Fleet, Inventory
 
@@ -33,6 +35,15 @@ def build_graph(fleet: Fleet, inventory: Inventory) -> nx.DiGraph:
                 target = by_path.get(posixpath.normpath(pin.path))
                 if target:
                     add(s.name, target, f"path dependency in {pin.file}:{pin.line}")
+    published: dict[str, str] = {}  # distribution name -> the service publishing it (across repositories too)
+    for s in fleet.services:
+        if s.project.name:
+            published.setdefault(canonicalize_name(s.project.name), s.name)
+    for s in fleet.services:
+        for pin in s.pins:
+            owner = published.get(pin.package)
+            if owner and not pin.path:
+                add(s.name, owner, f"consumes its published package {pin.package} ({pin.file}:{pin.line})")
     for a, b in fleet.compose_depends_on:
         add(a, b, "docker-compose depends_on")
     for inv in inventory.services:

@@ -31,6 +31,10 @@ def survey(root: Path, *, use_cache: bool = True, jobs: int | None = None) -> Su
     """Config, services and inventory; enough for `scan` and `check`, which need no plan."""
     root = root.resolve()
     config = load_config(root)
+    if config.repos:  # a multi-repo fleet: its services live in fleetshift's clones of the repositories
+        from fleetshift.workspace import sync
+
+        root = sync(root, config, fetch=False)
     fleet = discover(root, config)
     inventory = with_projects(fleet, scan(fleet, config, use_cache=use_cache, jobs=jobs or config.jobs or None))
     return Survey(config, fleet, inventory)

@@ -7,16 +7,20 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
+from fleetshift.gitops import GitError, GitRecord
 from fleetshift.hooks import Hooks
 from fleetshift.journal import FleetLock, Journal, JournalError
 from fleetshift.model import Phase, Plan, RunStatus, ServicePlan, ServiceStatus, to_jsonable
 from fleetshift.orchestrate import Campaign, RunOptions, RunOutcome
 from fleetshift.pipeline import Analysis, analyse
 from fleetshift.progress import RunProgress
+
+if TYPE_CHECKING:
+    from fleetshift.gitrun import GitStart
 from fleetshift.report.results import write_run_reports
 
 RESUMABLE = {RunStatus.RUNNING, RunStatus.INTERRUPTED}
@@ -27,6 +31,8 @@ class Finished:
     journal: Journal
     outcome: RunOutcome
     reports: list[Path]
+    branches: tuple[str, ...] = ()  # git runs: the branches made
+    git_problems: tuple[str, ...] = ()
 
 
 def plan_snapshot(plan: Plan) -> dict[str, Any]:
@@ -50,7 +56,7 @@ def _hooks(a: Analysis, journal: Journal) -> Hooks:
 
 
 def _execute(a: Analysis, options: RunOptions, journal: Journal, console: Console, approve: Callable[[str], bool] | None,
-             resumed: bool = False) -> Finished:
+             resumed: bool = False, git: GitRecord | None = None) -> Finished:
     interrupted = {"count": 0}
     previous = signal.getsignal(signal.SIGINT)
 
@@ -74,16 +80,54 @@ def _execute(a: Analysis, options: RunOptions, journal: Journal, console: Consol
     finally:
         signal.signal(signal.SIGINT, previous)
     reports = write_run_reports(journal.path)
-    return Finished(journal, outcome, reports)
+    if git is None or outcome.status in (RunStatus.INTERRUPTED, RunStatus.AWAITING_APPROVAL):
+        return Finished(journal, outcome, reports)
+    from fleetshift.gitrun import finish
+
+    try:
+        branches = finish(git, journal.path, journal.run_id, a.config, lambda line: console.print(line))
+    except GitError as exc:
+        return Finished(journal, outcome, reports, git_problems=(f"the branches could not be made: {exc}",))
+    return Finished(journal, outcome, reports, tuple(branches))
 
 
-def start_run(a: Analysis, options: RunOptions, console: Console, approve: Callable[[str], bool] | None = None) -> Finished:
-    """A new run over the analysed fleet."""
+def _in_git(a: Analysis, journal: Journal, git: GitStart | None) -> tuple[Analysis, GitRecord | None]:
+    """A git run's analysis with its fleet root where the campaign rewrites (the run's worktree, or the
+    multi-repo workspace); the journal writes fleet files there, its run folder stays in the user's fleet."""
+    from fleetshift.gitrun import prepare_monorepo, prepare_multirepo
+
+    if git is not None:
+        record, root = prepare_monorepo(git, journal.path, journal.run_id, a.config.git.branch_per)
+    elif a.config.repos:
+        record, root = prepare_multirepo(a, journal.path), Path(a.fleet.root)
+    else:
+        return a, None
+    journal.fleet_root = root.resolve()
+    return at_root(a, root), record
+
+
+def at_root(a: Analysis, root: Path) -> Analysis:
+    """The same analysis over a copy of the fleet at `root` (services and files are root-relative)."""
+    where = str(root.resolve())
+    return Analysis(a.config, replace(a.fleet, root=where), replace(a.inventory, root=where), replace(a.plan, root=where))
+
+
+def start_run(a: Analysis, options: RunOptions, console: Console, approve: Callable[[str], bool] | None = None,
+              git: GitStart | None = None) -> Finished:
+    """A new run over the analysed fleet (with `git`, or for a multi-repo fleet: on branches, see gitrun)."""
     meta = {**options.to_meta(), "command": "run", "plan": plan_snapshot(a.plan), "pid": os.getpid()}
-    with _fleet_lock(Path(a.fleet.root), "run", console) as lock:
-        journal = Journal.start(Path(a.fleet.root), meta)
+    root = Path(a.config.root) if git is not None or a.config.repos else Path(a.fleet.root)
+    if git is not None or a.config.repos:
+        meta["git"] = "monorepo" if git is not None else "multi-repo"
+    with _fleet_lock(root, "run", console) as lock:
+        journal = Journal.start(root, meta)
         lock.set_run(journal.run_id)
-        return _execute(a, options, journal, console, approve)
+        try:
+            a, record = _in_git(a, journal, git)
+        except GitError as exc:
+            journal.set_status(RunStatus.FAILED)
+            raise JournalError(f"run {journal.run_id} could not start in git, nothing was changed: {exc}") from None
+        return _execute(a, options, journal, console, approve, git=record)
 
 
 def _fleet_lock(root: Path, command: str, console: Console, run_id: str = "") -> FleetLock:
@@ -107,6 +151,17 @@ def _resume(journal: Journal, root: Path, console: Console, approve: Callable[[s
     state = journal.state()
     if state["status"] not in RESUMABLE:
         raise JournalError(f"run {journal.run_id} is {state['status']}; there is nothing to resume (start a new run instead)")
+    record = GitRecord.load(journal.path)
+    work = None
+    if record is not None:  # a git run goes on where it rewrote: its worktree, or the multi-repo workspace
+        from fleetshift.workspace import workspace_root
+
+        first = record.repos[0]
+        work = Path(first.work) / first.prefix if record.mode == "monorepo" else workspace_root(root)
+        if not work.is_dir():
+            raise JournalError(f"run {journal.run_id}'s worktree {work} is gone; roll it back with: "
+                               f"fleetshift rollback {root} --run {journal.run_id}")
+        journal.fleet_root = work.resolve()
     for name, svc in state["services"].items():
         if ServiceStatus.of(svc.get("status")) is ServiceStatus.RUNNING:
             # Cut off mid-way: put its files back first, then it starts over cleanly.
@@ -115,6 +170,8 @@ def _resume(journal: Journal, root: Path, console: Console, approve: Callable[[s
     journal.recover()
     journal.set_status(RunStatus.RUNNING)
     fresh = analyse(root)
+    if work is not None:
+        fresh = at_root(fresh, work)
     plan = plan_from_snapshot(fresh.inventory.root, state["meta"]["plan"])
     options = RunOptions.from_meta(state["meta"])
     if yes is not None:
@@ -124,4 +181,4 @@ def _resume(journal: Journal, root: Path, console: Console, approve: Callable[[s
     if keep_unverified:
         options = replace(options, keep_unverified=True)
     a = Analysis(fresh.config, fresh.fleet, fresh.inventory, plan)
-    return _execute(a, options, journal, console, approve, resumed=True)
+    return _execute(a, options, journal, console, approve, resumed=True, git=record)
