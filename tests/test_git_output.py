@@ -129,8 +129,8 @@ def test_pr_bodies_say_what_changed_findings_evidence_and_diffstat(mono: Mono, t
     assert "## What changed and why" in body and "**influxdb3**" in body and "advisory:" in body
     assert svc["findings"]
     for f in svc["findings"]:
-        assert f"`{f['file']}:{f['line']}` `{f['rule']}`" in body
-        assert f"`{f['file']}:{f['line']}`" in res.stdout
+        assert f"`platform/{f['file']}:{f['line']}` `{f['rule']}`" in body  # as the repository sees it
+        assert f"`platform/{f['file']}:{f['line']}`" in res.stdout
     assert "**Not verified** (`--no-verify`)" in body
     assert "## Diffstat" in body and "files changed" in body
     written = fleetshift("pr", mono.fleet, "--run", mono.run_id, "--write", tmp_path / "prs", env=mono.env)

@@ -167,7 +167,9 @@ def commit_message(s: dict[str, Any], run_id: str, config: FleetConfig, files: l
     return "\n".join(lines) + "\n"
 
 
-def _service_section(s: dict[str, Any], config: FleetConfig, level: str = "##") -> list[str]:
+def _service_section(s: dict[str, Any], config: FleetConfig, level: str = "##",
+                     where: Callable[[str], str] = str) -> list[str]:
+    """One service's part of a pull-request body; `where` turns a fleet path into one of the repository."""
     from fleetshift.recipes import RecipeError, get
 
     lines = [f"{level} What changed and why", ""]
@@ -185,8 +187,8 @@ def _service_section(s: dict[str, Any], config: FleetConfig, level: str = "##") 
     lines += ["", f"{level} Findings left for a human", ""]
     if s["findings"]:
         for f in s["findings"]:
-            where = f"{f['file']}:{f['line']}" if f.get("line") else f["file"]
-            lines.append(f"- [ ] `{where}` `{f['rule']}`: {f['message']}" + (f" ({f['link']})" if f.get("link") else ""))
+            at = f"{where(f['file'])}:{f['line']}" if f.get("line") else where(f["file"])
+            lines.append(f"- [ ] `{at}` `{f['rule']}`: {f['message']}" + (f" ({f['link']})" if f.get("link") else ""))
     else:
         lines.append("None: every site found was rewritten.")
     lines += ["", f"{level} Test evidence", ""]
@@ -206,14 +208,14 @@ def _service_section(s: dict[str, Any], config: FleetConfig, level: str = "##") 
 
 
 def pr_body(title: str, branch: str, run_id: str, start: str, items: list[dict[str, Any]], config: FleetConfig,
-            stat: str) -> str:
+            stat: str, where: Callable[[str], str] = str) -> str:
     lines = [f"# {title}", "", f"Branch `{branch}`, made by fleetshift run `{run_id}` on top of commit `{start[:12]}`.", ""]
     if len(items) == 1:
-        lines += _service_section(items[0], config)
+        lines += _service_section(items[0], config, where=where)
     else:
         lines += [f"Services: {', '.join(s['name'] for s in items)} (one commit each).", ""]
         for s in items:
-            lines += [f"## {s['name']}", "", *_service_section(s, config, "###"), ""]
+            lines += [f"## {s['name']}", "", *_service_section(s, config, "###", where), ""]
     lines += ["", "## Diffstat", "", "```", stat, "```", ""]
     return "\n".join(lines)
 
@@ -257,7 +259,8 @@ def make_branches(record: GitRecord, run_dir: Path, run_id: str, config: FleetCo
             names = ", ".join(s["name"] for s in items)
             title = (f"{items[0]['name']}: migrate {', '.join(_recipes(items[0]))}" if len(items) == 1
                      else f"fleetshift: migrate {names}")
-            body = pr_body(title, branch, run_id, rec.start, items, config, diffstat(work, rec.start, tip))
+            body = pr_body(title, branch, run_id, rec.start, items, config, diffstat(work, rec.start, tip),
+                           lambda p, rec=rec: _work_path(rec, p))
             prs.mkdir(exist_ok=True)
             (prs / f"{_pr_name(record, rec, branch)}.md").write_text(body, encoding="utf-8")
             say(f"branch {branch} ({rec.name}): {len(changed_paths(work, rec.start, tip))} file(s), {names}")

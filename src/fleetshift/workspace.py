@@ -71,6 +71,12 @@ def sync(root: Path, config: FleetConfig, fetch: bool = True, say: Callable[[str
             except GitError as exc:
                 raise GitError(f"cannot clone {spec} (fleet.repos): {exc}. Fix: check the path or URL and your "
                                f"git access to it") from None
+            if not git(["rev-parse", "--verify", "--quiet", "HEAD"], dest, check=False):
+                import shutil
+
+                shutil.rmtree(dest, ignore_errors=True)
+                raise GitError(f"{spec} (fleet.repos) has no commit on its default branch (HEAD). Fix: push a branch "
+                               f"and point the repository's HEAD at it (git symbolic-ref HEAD refs/heads/main)")
             git(["checkout", "--quiet", "--detach"], dest)
             if say:
                 say(f"cloned {spec} into {dest}")
