@@ -178,6 +178,15 @@ def _known(file: str, key: str, got: Mapping[str, Any], known: Any) -> None:
             raise ConfigError(file, f"{key}{k}", "unknown key", f"use one of: {names} (or remove it)")
 
 
+def _table(file: str, key: str, raw: Any, hint: str, known: Any = None, what: str = "a table") -> dict[str, Any]:
+    """`raw` when it is a table (holding only `known` keys, when given); else a ConfigError at `key` with `hint`."""
+    if not isinstance(raw, dict):
+        raise ConfigError(file, key, f"expected {what}", hint)
+    if known is not None:
+        _known(file, f"{key}.", raw, known)
+    return raw
+
+
 def _str_list(file: str, key: str, value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
@@ -230,10 +239,8 @@ def _spec(file: str, key: str, value: Any) -> str:
 
 
 def _targets(file: str, raw: Any) -> dict[str, Target]:
-    if not isinstance(raw, dict):
-        raise ConfigError(file, "targets", "expected a table", 'write [targets] with lines like tenacity = ">=9.1.2,<10"')
     out: dict[str, Target] = {}
-    for name, value in raw.items():
+    for name, value in _table(file, "targets", raw, 'write [targets] with lines like tenacity = ">=9.1.2,<10"').items():
         key = f"targets.{name}"
         package = _package(file, key, name)
         replaces = None
@@ -253,9 +260,8 @@ def _targets(file: str, raw: Any) -> dict[str, Target]:
 
 
 def _health(file: str, key: str, raw: Any) -> HealthCheck:
-    if not isinstance(raw, dict):
-        raise ConfigError(file, key, "expected a table", f'write {key} = {{ start = "...", url = "http://127.0.0.1:{{port}}/health" }}')
-    _known(file, f"{key}.", raw, _HEALTH_KEYS)
+    hint = f'write {key} = {{ start = "...", url = "http://127.0.0.1:{{port}}/health" }}'
+    raw = _table(file, key, raw, hint, _HEALTH_KEYS)
     for k in ("start", "url", "command", "stop"):
         if k in raw and not isinstance(raw[k], str):
             raise ConfigError(file, f"{key}.{k}", "expected a string", f'write {k} = "..."')
@@ -266,15 +272,12 @@ def _health(file: str, key: str, raw: Any) -> HealthCheck:
 
 
 def _services(file: str, raw: Any) -> dict[str, ServiceOptions]:
-    if not isinstance(raw, dict):
-        raise ConfigError(file, "services", "expected a table of per-service tables", "write [services.<name>] tables")
+    raw = _table(file, "services", raw, "write [services.<name>] tables", what="a table of per-service tables")
     out: dict[str, ServiceOptions] = {}
     for name, opts in raw.items():
         key = f"services.{name}"
-        if not isinstance(opts, dict):
-            raise ConfigError(file, key, "expected a table", f"write [{key}] with critical/phase/skip/health/test_command")
-        _known(file, f"{key}.", opts, _SERVICE_KEYS)
-        for flag in ("critical", "skip"):
+        _table(file, key, opts, f"write [{key}] with critical/phase/skip/health/test_command", _SERVICE_KEYS)
+        for flag in ("critical", "skip", "keep_unverified"):
             if flag in opts and not isinstance(opts[flag], bool):
                 raise ConfigError(file, f"{key}.{flag}", f"expected true or false, got {opts[flag]!r}", f"set {flag} = true")
         test_command = opts.get("test_command", "")
@@ -283,9 +286,6 @@ def _services(file: str, raw: Any) -> dict[str, ServiceOptions]:
         env = opts.get("env", {})
         if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
             raise ConfigError(file, f"{key}.env", "expected a table of strings", 'write env = { DATABASE_URL = "sqlite://" }')
-        if "keep_unverified" in opts and not isinstance(opts["keep_unverified"], bool):
-            raise ConfigError(file, f"{key}.keep_unverified", f"expected true or false, got {opts['keep_unverified']!r}",
-                              "set keep_unverified = true")
         out[name] = ServiceOptions(
             critical=opts.get("critical", False),
             phase=_phase(file, f"{key}.phase", opts["phase"]) if "phase" in opts else None,
@@ -318,22 +318,15 @@ def _floor_policy(file: str, key: str, value: Any) -> str:
 
 
 def _hooks(file: str, raw: Any) -> dict[str, tuple[str, ...]]:
-    if not isinstance(raw, dict):
-        raise ConfigError(file, "hooks", "expected a table", 'write [hooks] with e.g. build = "docker compose build $FLEETSHIFT_SERVICE"')
-    _known(file, "hooks.", raw, HOOK_POINTS)
+    raw = _table(file, "hooks", raw, 'write [hooks] with e.g. build = "docker compose build $FLEETSHIFT_SERVICE"', HOOK_POINTS)
     return {point: _str_list(file, f"hooks.{point}", cmds) for point, cmds in raw.items()}
 
 
 def parse_config(root: Path, data: Mapping[str, Any], file: str) -> FleetConfig:
     """Validate a parsed config table; raises ConfigError on the first problem."""
     _known(file, "", data, _TOP_KEYS)
-    fleet = data.get("fleet", {})
-    if not isinstance(fleet, dict):
-        raise ConfigError(file, "fleet", "expected a table", "write a [fleet] table")
-    _known(file, "fleet.", fleet, _FLEET_KEYS)
-    phases = fleet.get("phases", {})
-    if not isinstance(phases, dict):
-        raise ConfigError(file, "fleet.phases", "expected a table", 'write [fleet.phases] with lines like data-api = "D"')
+    fleet = _table(file, "fleet", data.get("fleet", {}), "write a [fleet] table", _FLEET_KEYS)
+    phases = _table(file, "fleet.phases", fleet.get("phases", {}), 'write [fleet.phases] with lines like data-api = "D"')
     from fleetshift.recipes import all_recipes
 
     targets = default_targets() if "targets" not in data else _targets(file, data["targets"])
