@@ -10,6 +10,17 @@ A rule module holds its `RULE`, and as it needs them:
 LibCST is imported inside functions only, so scanning never loads it.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from fleetshift.recipes.influxdb.plan import Planning
+    from fleetshift.recipes.rule import Rule
+
 RECIPE_ID = "influxdb3"
 V3_README = "https://github.com/InfluxCommunity/influxdb3-python#readme"
 V3_CHANGELOG = "https://github.com/InfluxCommunity/influxdb3-python/blob/main/CHANGELOG.md"
@@ -17,3 +28,12 @@ MIGRATE = "https://docs.influxdata.com/influxdb3/core/get-started/migrate-from-i
 FLUX_FUTURE = "https://docs.influxdata.com/flux/v0/future-of-flux/"
 SQL_DOCS = "https://docs.influxdata.com/influxdb3/core/query-data/sql/"
 LINK = V3_CHANGELOG
+
+
+def noted(rule: Rule, message: str) -> Callable[[Planning, cst.CSTNode], None]:
+    """A rule's `note(p, node)`: its Finding with a fixed `message` at a node another rule's plan rewrites."""
+
+    def note(p: Planning, node: cst.CSTNode) -> None:
+        p.note(rule.slug, node, message)
+
+    return note

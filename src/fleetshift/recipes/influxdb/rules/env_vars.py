@@ -7,16 +7,10 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from fleetshift.recipes.influxdb.facts import V2_ENV_PREFIX, Facts, named
-from fleetshift.recipes.influxdb.rules import V3_README
+from fleetshift.recipes.influxdb.rules import V3_README, noted
 from fleetshift.recipes.rule import HUMAN, rule
-
-if TYPE_CHECKING:
-    import libcst as cst
-
-    from fleetshift.recipes.influxdb.plan import Planning
 
 RULE = rule(__name__, __doc__, HUMAN, link=V3_README, order=6)
 NODES = (ast.Call,)  # the node types its check looks at
@@ -37,14 +31,12 @@ def check(node: ast.AST, facts: Facts) -> Iterator[str]:
             yield f"from_env() reads INFLUX_HOST/INFLUX_TOKEN/INFLUX_DATABASE; the module still names {V2_ENV_PREFIX}*"
 
 
-def note(p: Planning, call: cst.Call) -> None:
-    """`from_env_properties()` became `from_env()`: the variables a human renames."""
-    p.note(
-        "env-vars",
-        call,
-        "from_env() reads other variables: rename INFLUXDB_V2_URL -> INFLUX_HOST (scheme://host:port), "
-        "INFLUXDB_V2_TOKEN -> INFLUX_TOKEN, INFLUXDB_V2_ORG -> INFLUX_ORG, INFLUXDB_V2_TIMEOUT -> "
-        "INFLUX_WRITE_TIMEOUT and INFLUX_QUERY_TIMEOUT, and add INFLUX_DATABASE (the bucket) in every "
-        "deployment file (.env, compose, k8s); INFLUX_HOST, INFLUX_TOKEN and INFLUX_DATABASE are required "
-        "(no defaults); TLS/pool/tag variables have no equivalent: pass them as from_env(**kwargs)",
-    )
+# `from_env_properties()` became `from_env()`: the variables a human renames.
+note = noted(
+    RULE,
+    "from_env() reads other variables: rename INFLUXDB_V2_URL -> INFLUX_HOST (scheme://host:port), "
+    "INFLUXDB_V2_TOKEN -> INFLUX_TOKEN, INFLUXDB_V2_ORG -> INFLUX_ORG, INFLUXDB_V2_TIMEOUT -> "
+    "INFLUX_WRITE_TIMEOUT and INFLUX_QUERY_TIMEOUT, and add INFLUX_DATABASE (the bucket) in every "
+    "deployment file (.env, compose, k8s); INFLUX_HOST, INFLUX_TOKEN and INFLUX_DATABASE are required "
+    "(no defaults); TLS/pool/tag variables have no equivalent: pass them as from_env(**kwargs)",
+)
