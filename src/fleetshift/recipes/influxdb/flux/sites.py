@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ast
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -66,6 +66,12 @@ class StringPlan:
     def unread(self) -> tuple[str, ...]:
         """Record keys the code reads that SQL rows do not have."""
         return tuple(k for k in self.site.keys if k in META_KEYS)
+
+    @property
+    def rule(self) -> str:
+        """The slug of the one rule that reports this string: flux-string when it translates exactly, flux-shape
+        when its readers read Flux-only columns, flux-manual otherwise."""
+        return "flux-string" if self.exact else "flux-shape" if self.unread else "flux-manual"
 
     def message(self) -> str:
         tr = self.translation
@@ -244,6 +250,12 @@ class ModuleFlux:
     def string_lines(self) -> frozenset[int]:
         """The lines the Flux strings span."""
         return frozenset(n for p in self.strings.values() for n in range(p.site.line, p.site.end_line + 1))
+
+    def reported(self, node: ast.AST, rule: str) -> Iterator[str]:
+        """The message of the Flux string at `node` when `rule` is the one that reports it."""
+        plan = self.strings.get(id(node))
+        if plan is not None and plan.rule == rule:
+            yield plan.message()
 
     def holds(self, node: ast.AST) -> bool:
         """Whether a node is (inside) a Flux string the Flux rules judge (for the query rule to leave alone)."""

@@ -20,6 +20,4 @@ NODES = (ast.Constant, ast.JoinedStr, ast.BinOp)  # the node types its check loo
 
 def check(node: ast.AST, facts: Facts) -> Iterator[str]:
     """A Flux string (or piece of one) the query rewrite does not own and that does not translate exactly."""
-    plan = facts.flux.strings.get(id(node))
-    if plan is not None and not plan.exact and not plan.unread:
-        yield plan.message()
+    return facts.flux.reported(node, RULE.slug)

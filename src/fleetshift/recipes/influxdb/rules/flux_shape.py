@@ -19,6 +19,4 @@ NODES = (ast.Constant, ast.JoinedStr, ast.BinOp)  # the node types its check loo
 
 def check(node: ast.AST, facts: Facts) -> Iterator[str]:
     """A Flux string whose readers read `_start`/`_stop`/`table`/`result`."""
-    plan = facts.flux.strings.get(id(node))
-    if plan is not None and plan.unread:
-        yield plan.message()
+    return facts.flux.reported(node, RULE.slug)

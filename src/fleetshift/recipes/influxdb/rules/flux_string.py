@@ -20,6 +20,4 @@ NODES = (ast.Constant, ast.JoinedStr, ast.BinOp)  # the node types its check loo
 
 def check(node: ast.AST, facts: Facts) -> Iterator[str]:
     """A Flux string the query rewrite does not own that translates exactly (the shape its readers read)."""
-    plan = facts.flux.strings.get(id(node))
-    if plan is not None and plan.exact:
-        yield plan.message()
+    return facts.flux.reported(node, RULE.slug)
