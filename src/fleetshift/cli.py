@@ -226,16 +226,26 @@ def scan_cmd(path: FleetArg, as_json: JsonOpt = False, no_cache: NoCacheOpt = Fa
 def plan_cmd(
     path: FleetArg,
     as_json: JsonOpt = False,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Write the report files (Markdown and JSON) into this folder.")] = None,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Write the report files (Markdown, JSON and plan.html with the dependency graph) into this folder; "
+                      "or, for a name ending in .html or .svg, only the page or the picture of the graph by phase.")] = None,
     no_cache: NoCacheOpt = False,
 ) -> None:
     """The risk-phased rollout: phases A-D, batches, order and the reason for each decision."""
     from fleetshift.report import write_plan_reports
+    from fleetshift.report.html import write_plan_picture
 
     a = _analyse(path, use_cache=not no_cache)
     _say_no_targets(a)
-    if out_dir is not None:
+    if out_dir is not None and out_dir.suffix.lower() in (".html", ".svg"):
+        if not out_dir.parent.is_dir():
+            raise fail(f"--out {out_dir}: the folder {out_dir.parent} does not exist. Fix: create it, or name another file")
+        written = [write_plan_picture(out_dir, a.inventory, a.plan)]
+        if not as_json:
+            out.print("Reports written: " + ", ".join(str(p) for p in written))
+    elif out_dir is not None:
         written = write_plan_reports(out_dir, a.inventory, a.plan)
+        written.append(write_plan_picture(out_dir / "plan.html", a.inventory, a.plan))
         if not as_json:
             out.print("Reports written: " + ", ".join(str(p) for p in written))
     if as_json:
@@ -411,7 +421,7 @@ def run_cmd(
     back; exit 1); no-op; skipped.
     """
     from fleetshift.orchestrate import RunOptions
-    from fleetshift.rewrite import RewriteOptions, rewrite_fleet, unified_diff
+    from fleetshift.rewrite import RewriteOptions, rewrite_fleet
     from fleetshift.runner import start_run
 
     phases = _phases(phase)
@@ -423,17 +433,9 @@ def run_cmd(
     selection = Selection(phases, tuple(service or ()), tuple(recipe or ()))
     if dry_run:
         options = RewriteOptions(selection, todo_comments)
-        changesets = rewrite_fleet(a.fleet, a.plan, a.config, options)
-        for cs in changesets:
-            if not cs.changes and not cs.findings:
-                continue
-            out.rule(f"{cs.service}: {', '.join(cs.recipes) or 'no-op'}")
-            for change in cs.changes:
-                sys.stdout.write(unified_diff(change))
-            for f in cs.findings:
-                out.print(f"{f.location()}: {f.rule}: {f.message}")
-        n_files = sum(len(c.changes) for c in changesets)
-        out.print(f"dry run: {n_files} file(s) would change in {sum(1 for c in changesets if c.changes)} service(s); nothing was written.")
+        from fleetshift.report.changes import print_changesets
+
+        print_changesets(out, rewrite_fleet(a.fleet, a.plan, a.config, options))
         return
     if no_verify and not yes:
         from fleetshift.orchestrate import is_interactive
@@ -680,6 +682,55 @@ def pr_cmd(
         out.rule(body.stem)
         sys.stdout.write(body.read_text("utf-8"))
         sys.stdout.flush()
+
+
+@app.command("wizard")
+def wizard_cmd(
+    path: Annotated[Path, typer.Argument(help="The fleet (default: this folder).", show_default=False)] = Path("."),
+    recipe: Annotated[list[str] | None, typer.Option(
+        "--recipe", "-r", help="A migration to run (repeatable; 'none' for none). Default: every one the fleet needs.")] = None,
+    target: Annotated[list[str] | None, typer.Option(
+        "--target", "-t", help="Where a package should end up, as PACKAGE=SPEC (repeatable), e.g. 'tenacity=>=9.1.2,<10'. "
+                               "Default: fleetshift.toml's target, else the recipe's.")] = None,
+    diff: Annotated[list[str] | None, typer.Option(
+        "--diff", help="Show the dry-run diff of this service (repeatable; 'all' for every one). Default: none.")] = None,
+    write_config: Annotated[bool | None, typer.Option(
+        "--write-config/--no-write-config", help=f"Write {CONFIG_NAME} with the chosen targets (replaces only its [targets] "
+                                                 "when it exists). Default: yes when there is none, else no.",
+        show_default=False)] = None,
+    start: Annotated[bool | None, typer.Option(
+        "--start-phase-a/--no-start", help="Start phase A (the canaries) at the end. Default: no.", show_default=False)] = None,
+    verify: Annotated[bool | None, typer.Option(
+        "--verify/--no-verify", help="When phase A starts, test each service before and after (default: yes).",
+        show_default=False)] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Ask nothing: take the default of every question no flag answers.")] = False,
+) -> None:
+    """A guided first run: what the fleet holds, which migrations to which targets, the plan, the diffs,
+    fleetshift.toml, and phase A. Every question has a flag; the commands that do the same without questions
+    are printed at the end. Without a terminal it needs --yes, or --write-config/--no-write-config and
+    --start-phase-a/--no-start."""
+    from fleetshift.orchestrate import is_interactive
+    from fleetshift.wizard import Answers, Wizard, WizardError, refusal
+
+    if not path.is_dir():
+        raise fail(f"{path} is not a folder. Fix: name the folder that holds your services")
+    recipes = None if recipe is None else tuple(r for r in recipe if r.lower() != "none")
+    answers = Answers(recipes, dict(t.split("=", 1) if "=" in t else (t, "") for t in target or ()),
+                      None if diff is None else tuple(diff), write_config, start, verify, yes)
+    interactive = is_interactive()
+    if not interactive and not answers.complete():
+        err.print("error: fleetshift wizard asks its questions on a terminal, and there is none (standard input is not "
+                  "a terminal).", style="bold red")
+        for line in refusal(path):
+            out.print(line)
+        raise typer.Exit(2)
+    wizard = Wizard(path, out, answers, interactive)
+    try:
+        done = wizard.run()
+    except (WizardError, ConfigError, DiscoveryError, RecipeError) as exc:
+        raise fail(str(exc)) from None
+    if done is not None:
+        _finish(done)  # type: ignore[arg-type]
 
 
 def demo_fleet() -> Path:

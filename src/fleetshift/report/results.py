@@ -19,6 +19,7 @@ from typing import Any
 from fleetshift.fsutil import replace_file
 from fleetshift.journal import read_state
 from fleetshift.model import ServiceStatus, VerdictState
+from fleetshift.report.changes import service_changes
 from fleetshift.report.html import render, test_side
 
 REPORT_FILES = ("results.json", "execution-report.md", "test-report.md", "residual-work.md", "report.html")
@@ -139,6 +140,8 @@ def build_results(run_dir: Path) -> dict[str, Any]:
                 "phase": info.get("phase", ""),
                 "priority": info.get("risk", ""),
                 "order": info.get("order", 0),
+                "batch": info.get("batch", 1),
+                "depends_on": list(info.get("depends_on", [])),
                 "status": status,
                 "verdict": verdict,
                 "verdict_label": label,
@@ -407,7 +410,7 @@ def write_run_reports(run_dir: Path) -> list[Path]:
         "execution-report.md": _execution(results),
         "test-report.md": _test_report(results),
         "residual-work.md": _residual(results),
-        "report.html": render(results),
+        "report.html": render(results, service_changes(run_dir)),
     }
     paths = []
     for name, text in texts.items():

@@ -1,0 +1,112 @@
+"""What a run changed, file by file, as unified diffs for the reports: read from the run folder alone.
+
+The journal records every write with the hash of the bytes before and after, and keeps the bytes before in
+its content-addressed store. The bytes after are in the fleet while the change is kept (checked against the
+recorded hash), or in the store when a later write backed them up; a change that was rolled back, or a file
+edited by hand since, is named with the reason its diff cannot be shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fleetshift.fsutil import ABSENT, BlobStore, sha
+from fleetshift.journal import read_state
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from fleetshift.model import ChangeSet
+
+MAX_DIFF_CHARS = 200_000  # per file; a longer diff is cut with a note (the fleet holds the whole file)
+
+
+@dataclass(frozen=True)
+class FileDiff:
+    """One changed file of a service: its unified diff (empty when it cannot be shown) and a note."""
+
+    file: str
+    diff: str
+    recipes: tuple[str, ...] = ()
+    note: str = ""
+    kept: bool = True
+
+
+def service_changes(run_dir: Path, state: dict[str, Any] | None = None) -> dict[str, list[FileDiff]]:
+    """Per service, its changed files in write order, each as a diff from the bytes before the run's first
+    write to the bytes after its last."""
+    from fleetshift.model import FileChange
+    from fleetshift.rewrite import unified_diff
+
+    state = state if state is not None else read_state(run_dir)
+    blobs = BlobStore(run_dir / "blobs")
+    root = Path(state["fleet_root"])
+    out: dict[str, list[FileDiff]] = {}
+    for name, svc in state["services"].items():
+        chains: dict[str, list[dict[str, Any]]] = {}
+        for e in svc.get("files", []):
+            if e["state"] in ("done", "rolled-back"):
+                chains.setdefault(e["path"], []).append(e)
+        diffs = []
+        for rel, chain in chains.items():
+            first, last = chain[0], chain[-1]
+            kept = last["state"] == "done"
+            old = None if first["before"] == ABSENT else blobs.load(first["before"])
+            new, note = _after(root / rel, last["after"], blobs, kept)
+            recipes = tuple(dict.fromkeys(r for e in chain for r in e["recipes"]))
+            if old is None and first["before"] != ABSENT:
+                note = note or "the backup of its old bytes is missing"
+                new = None
+            if new is None and last["after"] != ABSENT:
+                diffs.append(FileDiff(rel, "", recipes, note, kept))
+                continue
+            text = unified_diff(FileChange(rel, old, new))
+            if len(text) > MAX_DIFF_CHARS:
+                text = text[:MAX_DIFF_CHARS] + "\n"
+                note = f"diff cut at {MAX_DIFF_CHARS} characters"
+            if not kept:
+                note = "rolled back: the file holds its old bytes again"
+            diffs.append(FileDiff(rel, text, recipes, note, kept))
+        if diffs:
+            out[name] = diffs
+    return out
+
+
+def _after(path: Path, digest: str, blobs: BlobStore, kept: bool) -> tuple[bytes | None, str]:
+    """The bytes a write left (None when the write deleted the file or they are gone) and why they are gone."""
+    if digest == ABSENT:
+        return None, ""
+    stored = blobs.load(digest)
+    if stored is not None:
+        return stored, ""
+    if kept:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None, "the file is gone from the fleet since the run"
+        if sha(data) == digest:
+            return data, ""
+        return None, "edited since the run: the fleet no longer holds the bytes the run wrote"
+    return None, "rolled back: the file holds its old bytes again, and the run's new bytes were not kept"
+
+
+def print_changesets(console: Console, changesets: Iterable[ChangeSet]) -> None:
+    """Proposed changes as `run --dry-run` prints them: per service a rule, its unified diffs, its findings,
+    then a count of what would change."""
+    from fleetshift.rewrite import unified_diff
+
+    changesets = list(changesets)
+    for cs in changesets:
+        if not cs.changes and not cs.findings:
+            continue
+        console.rule(f"{cs.service}: {', '.join(cs.recipes) or 'no-op'}")
+        for change in cs.changes:
+            console.file.write(unified_diff(change))
+        for f in cs.findings:
+            console.print(f"{f.location()}: {f.rule}: {f.message}")
+    n_files = sum(len(c.changes) for c in changesets)
+    console.print(f"dry run: {n_files} file(s) would change in {sum(1 for c in changesets if c.changes)} service(s); "
+                  "nothing was written.")
