@@ -57,6 +57,16 @@ def test_side(
     return counts(t)
 
 
+def _counts(t: dict[str, Any] | None) -> str:
+    """One side's test counts (or why it did not run), without the command: the service's section has that."""
+    return test_side(
+        t,
+        lambda t: f"{t['passed']} passed, {t['failed']} failed, {t['errors']} errors, {t['skipped']} skipped",
+        escape,
+        lambda s: f"<b>{s}</b>",
+    )
+
+
 def _tests(t: dict[str, Any] | None) -> str:
     counts = test_side(
         t,
@@ -220,7 +230,7 @@ def render(results: dict[str, Any], changes: dict[str, list[FileDiff]] | None = 
         rows.append(
             f'<tr><td><a href="#{escape(anchor(svc["name"]))}">{escape(svc["name"])}</a></td><td>{escape(svc["phase"])}</td>'
             f"<td>{escape(svc['priority'])}</td>"
-            f"<td>{escape(recipes)}</td><td>{_tests(svc['tests']['before'])}</td><td>{_tests(svc['tests']['after'])}</td>"
+            f"<td>{escape(recipes)}</td><td>{_counts(svc['tests']['before'])}</td><td>{_counts(svc['tests']['after'])}</td>"
             f"<td class={cls}>{escape(svc['verdict_label'])}{failing}<br><small>{escape(svc['reason'])}</small></td>"
             f"<td>{len(svc['findings'])}</td></tr>"
         )
