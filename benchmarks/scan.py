@@ -1,21 +1,33 @@
-"""Scan benchmark: fleetshift scan (cold and warm cache) against `grep -rl` and against LibCST-parsing every file.
+"""Scan benchmark: fleetshift scan (cold and warm) against ast-grep and ruff, measured in the same run on the
+same generated fleet, and against `grep -rl` and LibCST-parsing every file.
 
 Generates a synthetic fleet (default 300 services, ~34 files each, ~10 % of the files touching the
-migrated libraries), then times, in the same run on the same machine:
+migrated libraries), then times, in the same run on the same machine, rounds of:
 
+  ast-grep  `ast-grep scan` with one import rule per migrated library's module (pytest, pytest_asyncio,
+            tenacity, asyncio_mqtt, aiomqtt, influxdb_client, dotenv): `import X[.y]` and `from X[.y] import ...`
+  ruff      `ruff check --no-cache --select TID251` with those modules as flake8-tidy-imports banned-api
+  cold      `fleetshift scan --json` by a fresh process after deleting .fleetshift/cache (interpreter start-up
+            and imports included: the scan as a user runs it)
+  warm      a second `fleetshift scan --json` by a fresh process, with the cache of the first, nothing changed
   grep      grep -rl with every recipe token over the fleet (the floor: read every byte once)
-  cold      fleetshift scan --json after deleting .fleetshift/cache (includes interpreter start-up)
-  warm      a second fleetshift scan of the unchanged fleet
-  libcst    libcst.parse_module on every Python file (measured on a sample, scaled to all files)
 
-and prints the ratios. Targets: cold <= 5x grep, warm <= 1.5x grep, >= 20x faster than LibCST-everything.
+The same cold and warm scans are also timed in this process (`survey` plus the JSON rendering, without
+interpreter start-up and imports), and LibCST's `parse_module` on every Python file (measured on a sample,
+scaled to all files). Each figure is the median of its rounds; the rounds interleave the tools, so a busy
+machine slows every tool alike. ast-grep and ruff are installed with `uv` into the benchmark's own
+environment (reused from --tools-dir), never into fleetshift's.
 
-    python benchmarks/scan.py [--services 300] [--files-per-service 34] [--libcst-sample 600] [--keep DIR]
+Targets (verdict on the fresh-process figures): cold <= 1.0x ast-grep, warm <= 0.5x ast-grep.
+
+    python benchmarks/scan.py [--services 300] [--files-per-service 34] [--repeat 5] [--keep DIR] [--tools-dir DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import random
 import shutil
 import statistics
@@ -128,13 +140,83 @@ def generate(root: Path, services: int, per_service: int, share: float, seed: in
     return n
 
 
-def timed(cmd: list[str], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
+MODULES = {  # the migrated libraries' import names, as ast-grep and ruff are told of them
+    "pytest": "pytest", "pytest_asyncio": "pytest-asyncio", "tenacity": "tenacity", "asyncio_mqtt": "asyncio-mqtt",
+    "aiomqtt": "aiomqtt", "influxdb_client": "influxdb-client", "dotenv": "python-dotenv",
+}
+AST_GREP_RULE = """id: import-{module}
+language: python
+severity: info
+message: imports {module} ({package})
+rule:
+  any:
+    - kind: import_statement
+      has:
+        stopBy: end
+        kind: dotted_name
+        regex: ^{module}(\\.|$)
+    - kind: import_from_statement
+      has:
+        field: module_name
+        regex: ^{module}(\\.|$)
+"""
+
+
+def tools_env(folder: Path) -> tuple[Path, Path]:
+    """ast-grep and ruff in the benchmark's own `uv` virtual environment (created once, then reused)."""
+    bindir = folder / ("Scripts" if os.name == "nt" else "bin")
+    ast_grep, ruff = bindir / "ast-grep", bindir / "ruff"
+    if not (ast_grep.exists() and ruff.exists()):
+        uv = shutil.which("uv")
+        if uv is None:
+            sys.exit("benchmarks/scan.py needs uv (https://docs.astral.sh/uv/) to install ast-grep and ruff")
+        subprocess.run([uv, "venv", "-q", str(folder)], check=True)
+        subprocess.run([uv, "pip", "install", "-q", "--python", str(bindir / "python"), "ast-grep-cli", "ruff"],
+                       check=True)
+    return ast_grep, ruff
+
+
+def tool_configs(folder: Path) -> tuple[Path, Path]:
+    """The ast-grep project (sgconfig.yml and one rule file per module) and the ruff.toml, outside the fleet."""
+    rules = folder / "rules"
+    rules.mkdir(parents=True, exist_ok=True)
+    for module, package in MODULES.items():
+        (rules / f"{module}.yml").write_text(AST_GREP_RULE.format(module=module, package=package))
+    sgconfig = folder / "sgconfig.yml"
+    sgconfig.write_text("ruleDirs:\n  - rules\n")
+    ruff_toml = folder / "ruff.toml"
+    ruff_toml.write_text("[lint.flake8-tidy-imports.banned-api]\n"
+                         + "".join(f'"{m}".msg = "{p} is migrated"\n' for m, p in MODULES.items()))
+    return sgconfig, ruff_toml
+
+
+def timed(cmd: list[str], out: Path | None = None, env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system, all threads) of one command; its stdout goes to `out` (or nowhere)."""
+    with open(out or os.devnull, "wb") as sink:
+        before = os.times()
         start = time.perf_counter()
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        done = subprocess.run(cmd, stdout=sink, stderr=subprocess.PIPE, check=False, env=env)
+        took = time.perf_counter() - start
+        after = os.times()
+    if done.returncode not in (0, 1):
+        sys.exit(f"{cmd[0]} failed ({done.returncode}): {done.stderr.decode(errors='replace')[-2000:]}")
+    return took, (after.children_user - before.children_user) + (after.children_system - before.children_system)
+
+
+def in_process(root: Path, cold: bool) -> float:
+    """Seconds of one scan in this process: the survey (config, discovery, scan) and its JSON rendering."""
+    from fleetshift.model import to_jsonable
+    from fleetshift.pipeline import survey
+
+    if cold:
+        shutil.rmtree(root / ".fleetshift", ignore_errors=True)
+    start = time.perf_counter()
+    json.dumps(to_jsonable(survey(root).inventory))
+    return time.perf_counter() - start
+
+
+def verdict(ratio: float, target: float) -> str:
+    return f"(target <= {target:.1f}x: {'met' if ratio <= target else 'NOT met'})"
 
 
 def main() -> None:
@@ -143,28 +225,53 @@ def main() -> None:
     ap.add_argument("--files-per-service", type=int, default=34)
     ap.add_argument("--share", type=float, default=0.10, help="share of files that touch a migrated library")
     ap.add_argument("--libcst-sample", type=int, default=600, help="files parsed with LibCST (0 = all)")
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5, help="rounds; each figure is the median of its rounds")
     ap.add_argument("--keep", type=Path, help="generate the fleet here and keep it")
+    ap.add_argument("--tools-dir", type=Path, default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+                    / "fleetshift-bench" / "tools", help="the uv environment holding ast-grep and ruff")
     args = ap.parse_args()
 
-    root = args.keep or Path(tempfile.mkdtemp(prefix="fleetshift-bench-"))
+    ast_grep, ruff = tools_env(args.tools_dir)
+    versions = [subprocess.run([t, "--version"], capture_output=True, text=True).stdout.strip() for t in (ast_grep, ruff)]
+    work = Path(tempfile.mkdtemp(prefix="fleetshift-bench-tools-"))
+    sgconfig, ruff_toml = tool_configs(work)
+    root = (args.keep or Path(tempfile.mkdtemp(prefix="fleetshift-bench-"))).resolve()
     root.mkdir(parents=True, exist_ok=True)
     n = generate(root, args.services, args.files_per_service, args.share)
     py_files = sorted(root.rglob("*.py"))
-    print(f"fleet: {root}  services={args.services}  files={n}  python={len(py_files)}")
+    print(f"fleet: {root}  services={args.services}  files={n}  python={len(py_files)}  cores={os.cpu_count()}  "
+          f"load={os.getloadavg()[0]:.1f}")
+    print(f"peers: {', '.join(versions)}")
 
     tokens = sorted({t.decode() for r in all_recipes() for t in r.tokens})
     grep = ["grep", "-rlF", "--include=*.py", *[a for t in tokens for a in ("-e", t)], str(root)]
     scan = [sys.executable, "-m", "fleetshift", "scan", "--json", str(root)]
+    sg = [str(ast_grep), "scan", "-c", str(sgconfig), "--json=compact", str(root)]
+    rf = [str(ruff), "check", "--config", str(ruff_toml), "--no-cache", "--select", "TID251", "--output-format",
+          "json", "--exit-zero", str(root)]
     cache = root / ".fleetshift"
-
-    t_grep = timed(grep, args.repeat)
-    colds = []
+    # fleetshift runs as installed: its modules' bytecode cached (as pip's install writes it), here in a folder
+    # of the benchmark's own, so a PYTHONDONTWRITEBYTECODE in the caller's environment does not make every
+    # fresh process compile fleetshift from source
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
+    timed(scan, env=env)  # writes the bytecode
+    in_process(root, cold=True)  # loads every module the scan needs once, so the in-process rounds time the work
+    names = ("ast-grep", "ruff", "grep", "cold", "warm")
+    wall: dict[str, list[float]] = {k: [] for k in (*names, "in-cold", "in-warm")}
+    cpu: dict[str, list[float]] = {k: [] for k in names}
+    outputs = {k: work / f"{k}.json" for k in ("ast-grep", "ruff", "cold", "warm")}
     for _ in range(args.repeat):
-        shutil.rmtree(cache, ignore_errors=True)
-        colds.append(timed(scan, 1))
-    t_cold = statistics.median(colds)
-    t_warm = timed(scan, args.repeat)
+        for name, cmd in (("ast-grep", sg), ("ruff", rf), ("grep", grep), ("cold", scan), ("warm", scan)):
+            if name == "cold":
+                shutil.rmtree(cache, ignore_errors=True)
+            took, used = timed(cmd, outputs.get(name), env=env)
+            wall[name].append(took)
+            cpu[name].append(used)
+        wall["in-cold"].append(in_process(root, cold=True))
+        wall["in-warm"].append(in_process(root, cold=False))
+    t = {k: statistics.median(v) for k, v in wall.items()}
+    c = {k: statistics.median(v) for k, v in cpu.items()}
 
     sample = py_files if args.libcst_sample == 0 else random.Random(1).sample(py_files, min(args.libcst_sample, len(py_files)))
     start = time.perf_counter()
@@ -172,11 +279,27 @@ def main() -> None:
         libcst.parse_module(path.read_bytes())
     t_libcst = (time.perf_counter() - start) * len(py_files) / len(sample)
 
-    print(f"grep -rl         {t_grep:8.3f} s")
-    print(f"scan cold        {t_cold:8.3f} s   {t_cold / t_grep:6.2f}x grep   (target <= 5x)")
-    print(f"scan warm        {t_warm:8.3f} s   {t_warm / t_grep:6.2f}x grep   (target <= 1.5x)")
+    found = {k: json.loads(outputs[k].read_text() or "[]") for k in outputs}
+    importing = {k: len({m["file"] if k == "ast-grep" else m["filename"] for m in found[k]}) for k in ("ast-grep", "ruff")}
+    same = "identical" if found["cold"] == found["warm"] else "DIFFERENT"
+    sites = sum(len(s["sites"]) for s in found["cold"]["services"])
+    print(f"{'':16} {'wall':>8}   {'cpu':>8}")
+    print(f"ast-grep         {t['ast-grep']:8.3f} s {c['ast-grep']:8.3f} s   {len(found['ast-grep'])} imports in "
+          f"{importing['ast-grep']} files")
+    print(f"ruff             {t['ruff']:8.3f} s {c['ruff']:8.3f} s   {len(found['ruff'])} imports in {importing['ruff']} files")
+    print(f"grep -rl         {t['grep']:8.3f} s {c['grep']:8.3f} s")
+    for name, target in (("cold", 1.0), ("warm", 0.5)):
+        ratio = t[name] / t["ast-grep"]
+        print(f"scan {name}        {t[name]:8.3f} s {c[name]:8.3f} s   {ratio:5.2f}x ast-grep {verdict(ratio, target)}"
+              f"   {t[name] / t['ruff']:5.1f}x ruff   {t[name] / t['grep']:5.1f}x grep")
+    print(f"  in-process     cold {t['in-cold']:.3f} s ({t['in-cold'] / t['ast-grep']:.2f}x ast-grep), "
+          f"warm {t['in-warm']:.3f} s ({t['in-warm'] / t['ast-grep']:.2f}x ast-grep)")
+    print(f"  scan found {sites} usage sites; cold and warm output {same}")
     label = "all files" if len(sample) == len(py_files) else f"{len(sample)}-file sample, scaled"
-    print(f"libcst all files {t_libcst:8.3f} s   cold scan is {t_libcst / t_cold:6.1f}x faster   (target >= 20x; {label})")
+    print(f"libcst all files {t_libcst:8.3f} s   cold scan is {t_libcst / t['cold']:6.1f}x faster   ({label})")
+    print("verdict: fresh-process figures (interpreter start-up and imports included), medians of "
+          f"{args.repeat} interleaved rounds")
+    shutil.rmtree(work, ignore_errors=True)
     if not args.keep:
         shutil.rmtree(root, ignore_errors=True)
 
