@@ -13,10 +13,12 @@ in `[fleet] services` brings them back. Nothing is imported or run.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -25,6 +27,9 @@ from fleetshift.manifests import manifest_kind, read_manifest
 from fleetshift.model import Finding, Fleet, Manifest, ManifestKind, Service, Severity
 from fleetshift.project import DOC_TOOLS, is_doc_tool, is_real_project, read_project
 from fleetshift.recipes.base import config_kind, file_kind
+
+if TYPE_CHECKING:
+    from fleetshift.scancache import ScanCache
 
 SKIP_DIRS = {
     ".git", ".hg", ".svn", ".fleetshift", ".venv", "venv", "env", ".env", ".tox", ".nox", "node_modules",
@@ -185,10 +190,10 @@ def _auto_service_dirs(root: Path, exclude: tuple[str, ...]) -> _Selection:
     services only when they are projects themselves."""
     sel = _Selection()
     root_project = is_real_project(root, "") and _excluded("", exclude) is None
-    for dirpath, dirnames, _ in os.walk(root):
+    for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
         dirnames[:] = sorted(d for d in dirnames if not _skip(d))
-        if here == root or not _has_manifest(here):
+        if here == root or not any(_is_manifest(n) for n in (*filenames, *dirnames)):
             continue
         rel = _rel(root, here)
         pattern = _excluded(rel, exclude)
@@ -259,31 +264,41 @@ def _walk_service(root: Path, folder: Path, prune: set[str] | frozenset[str] = f
     it that were passed over. Not entered: the folders in `prune` (other services, skipped folders), those
     `exclude` matches, and documentation, examples, benchmarks or fixtures with a manifest of their own.
     Linked folders are not entered; linked Python files and manifests are left out (and added to `links`):
-    fleetshift neither reads nor writes through a link."""
+    fleetshift neither reads nor writes through a link. One `os.scandir` per folder: the entry types come
+    with the listing, so no file is stat-ed."""
     python: list[str] = []
     configs: list[str] = []
     manifests: list[str] = []
     skipped: list[tuple[str, str]] = []
     top = str(folder)
-    cut = len(str(root)) + 1
-    for dirpath, dirnames, filenames in os.walk(top):
-        base = dirpath[cut:].replace(os.sep, "/") if len(dirpath) >= cut else ""
-        sub = dirpath[len(top) + 1:]
-        depth = sub.count(os.sep) + 1 if sub else 0
-        if depth and any(_is_manifest(n) for n in filenames):
-            why = _nested_not_part(root, Path(dirpath), sub.replace(os.sep, "/"))
+    start = _rel(root, folder)
+    stack: list[tuple[str, str, str, int]] = [(top, start, "", 0)]  # os path, fleet-relative, inside the service, depth
+    while stack:
+        dirpath, base, sub, depth = stack.pop()
+        try:
+            with os.scandir(dirpath) as it:
+                entries = list(it)
+        except OSError:
+            continue
+        files: list[tuple[str, bool]] = []
+        dirs: list[str] = []
+        for e in entries:
+            try:
+                if e.is_dir(follow_symlinks=False):
+                    dirs.append(e.name)
+                else:  # files, links (a linked folder is never entered) and the rest
+                    files.append((e.name, e.is_symlink()))
+            except OSError:
+                continue
+        if depth and any(_is_manifest(n) for n, _ in files):
+            why = _nested_not_part(root, Path(dirpath), sub)
             if why:
                 skipped.append((base, why))
-                dirnames[:] = []
                 continue
-        dirnames[:] = sorted(
-            d for d in dirnames
-            if not _skip(d) and (sub_rel := f"{base}/{d}" if base else d) not in prune and _excluded(sub_rel, exclude) is None
-        )
-        for name in sorted(filenames):
+        for name, linked in sorted(files):
             rel = f"{base}/{name}" if base else name
-            if (name.endswith((".py", ".flux", *_MANIFEST_ENDINGS)) or name == "Pipfile"
-                    or (depth == 0 and config_kind(name) is not None)) and os.path.islink(os.path.join(dirpath, name)):
+            if linked and (name.endswith((".py", ".flux", *_MANIFEST_ENDINGS)) or name == "Pipfile"
+                           or (depth == 0 and config_kind(name) is not None)):
                 if links is not None and (name.endswith((".py", ".flux")) or _is_manifest(name)
                                           or (depth == 0 and config_kind(name) is not None)):
                     links.append(rel)
@@ -300,6 +315,12 @@ def _walk_service(root: Path, folder: Path, prune: set[str] | frozenset[str] = f
             kind = manifest_kind(rel) if name.endswith(_MANIFEST_ENDINGS) or name == "Pipfile" else None
             if kind is not None and (depth == 0 or kind is ManifestKind.REQUIREMENTS):
                 manifests.append(rel)
+        kept = sorted(
+            d for d in dirs
+            if not _skip(d) and (sub_rel := f"{base}/{d}" if base else d) not in prune and _excluded(sub_rel, exclude) is None
+        )
+        for d in reversed(kept):  # depth first, in name order: the order os.walk gave
+            stack.append((os.path.join(dirpath, d), f"{base}/{d}" if base else d, f"{sub}/{d}" if sub else d, depth + 1))
     return python, configs, manifests, skipped
 
 
@@ -330,17 +351,40 @@ def _nested_not_part(root: Path, folder: Path, inner: str) -> str | None:
 
 
 def _import_names(root: Path, folder: Path, python: list[str]) -> tuple[str, ...]:
+    """The packages (folders holding __init__.py) at the service's root and in its src/."""
     names: set[str] = set()
-    for base in (folder, folder / "src"):
-        if not base.is_dir():
+    for base in (str(folder), os.path.join(folder, "src")):
+        try:
+            with os.scandir(base) as it:
+                dirs = [e.name for e in it if e.name not in ("tests", "test") and e.is_dir()]
+        except OSError:
             continue
-        for entry in os.listdir(base):
-            if (base / entry / "__init__.py").is_file() and entry not in {"tests", "test"}:
-                names.add(entry)
+        names.update(d for d in dirs if os.path.isfile(os.path.join(base, d, "__init__.py")))
     return tuple(sorted(names))
 
 
-def _read_manifests(root: Path, rels: list[str], findings: list[Finding]) -> tuple[Manifest, ...]:
+def _read_manifest(root: Path, rel: str, cache: ScanCache | None) -> tuple[Manifest, list[Finding]]:
+    """read_manifest, through the scan cache by path and content. Only a manifest whose reading depended on
+    nothing but its bytes is kept: one with an include, a path dependency or a Finding is read afresh every
+    time (where such a path leads, and whether it is there, depends on the file system)."""
+    if cache is None or not cache.enabled:
+        return read_manifest(root, rel)
+    try:
+        with open(os.path.join(root, rel), "rb") as fh:
+            key = hashlib.blake2b(rel.encode() + b"\0" + fh.read(), digest_size=20).digest()
+    except OSError:
+        return read_manifest(root, rel)
+    hit = cache.manifest(key)
+    if hit is not None:
+        return hit[0], list(hit[1])
+    manifest, problems = read_manifest(root, rel)
+    if not (problems or manifest.includes or any(p.path for p in manifest.pins)):
+        cache.put_manifest(key, (manifest, tuple(problems)))
+    return manifest, problems
+
+
+def _read_manifests(root: Path, rels: list[str], findings: list[Finding],
+                    cache: ScanCache | None = None) -> tuple[Manifest, ...]:
     out: list[Manifest] = []
     seen: set[str] = set()
     queue = list(rels)
@@ -349,7 +393,7 @@ def _read_manifests(root: Path, rels: list[str], findings: list[Finding]) -> tup
         if rel in seen:
             continue
         seen.add(rel)
-        manifest, problems = read_manifest(root, rel)
+        manifest, problems = _read_manifest(root, rel, cache)
         findings.extend(problems)
         out.append(manifest)
         for inc in manifest.includes:
@@ -398,8 +442,9 @@ def _compose_edges(root: Path, services: list[Service], findings: list[Finding])
     return tuple(sorted(set(edges)))
 
 
-def discover(root: Path, config: FleetConfig) -> Fleet:
-    """Walk the fleet and describe every service; unreadable files become Findings, never crashes.
+def discover(root: Path, config: FleetConfig, cache: ScanCache | None = None) -> Fleet:
+    """Walk the fleet and describe every service; unreadable files become Findings, never crashes. With a
+    scan `cache`, manifests already parsed (same path, same bytes) are taken from it.
 
     Raises DiscoveryError for a fleet path that is not a folder, and ConfigError for a folder pattern of
     the config that is absolute, leads outside the fleet or is not a usable glob."""
@@ -428,7 +473,7 @@ def discover(root: Path, config: FleetConfig) -> Fleet:
         python, configs, manifest_files, inner = _walk_service(root, folder, sel.prune - {rel}, exclude, links)
         findings += [_link_finding(root, link) for link in links]
         skipped += [item for item in inner if item not in skipped]
-        manifests = _read_manifests(root, manifest_files, findings)
+        manifests = _read_manifests(root, manifest_files, findings, cache)
         project, problems = read_project(root, rel, test_command=opts.test_command, python=opts.python)
         findings.extend(problems)
         tests = [p for p in python if file_kind(p) != "source"]

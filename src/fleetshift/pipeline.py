@@ -9,6 +9,7 @@ from fleetshift.config import FleetConfig, load_config
 from fleetshift.discover import discover
 from fleetshift.model import Fleet, Inventory, Plan
 from fleetshift.scan import scan
+from fleetshift.scancache import ScanCache
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,9 @@ def survey(root: Path, *, use_cache: bool = True, jobs: int | None = None) -> Su
         from fleetshift.workspace import sync
 
         root = sync(root, config, fetch=False)
-    fleet = discover(root, config)
-    inventory = with_projects(fleet, scan(fleet, config, use_cache=use_cache, jobs=jobs or config.jobs or None))
+    cache = ScanCache(root, enabled=use_cache)  # one cache for discovery's manifests and the scan's files
+    fleet = discover(root, config, cache)
+    inventory = with_projects(fleet, scan(fleet, config, jobs=jobs or config.jobs or None, cache=cache))
     return Survey(config, fleet, inventory)
 
 

@@ -1,8 +1,9 @@
 """Scan a fleet: per service its pins, the recipes that apply and every usage site, without running its code.
 
 A cheap byte prefilter with the recipes' tokens decides which files are parsed at all; those are parsed
-with the standard `ast` (in parallel when there are many) and the results are cached by content hash in
-`.fleetshift/cache/`, so a second scan of an unchanged fleet only reads bytes.
+with the standard `ast` (in parallel when there are many). The scan cache (fleetshift.scancache) keeps what
+each file told and the results by content, so a second scan of an unchanged fleet reads no file: it checks
+each file's size and mtime and reuses every unchanged service's whole usage record.
 """
 
 from __future__ import annotations
@@ -10,16 +11,13 @@ from __future__ import annotations
 import ast
 import hashlib
 import os
-import pickle
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-from fleetshift import __version__
 from fleetshift.config import FleetConfig
-from fleetshift.fsutil import replace_file
 from fleetshift.model import (
     Action,
     Finding,
@@ -34,6 +32,7 @@ from fleetshift.model import (
 )
 from fleetshift.recipes import all_recipes, for_package
 from fleetshift.recipes.base import ConfigFile, Recipe, SourceFile, config_kind, file_kind
+from fleetshift.scancache import FileEntry, ScanCache, digest
 from fleetshift.textio import UnreadableFile, decode_python, decode_text
 
 IGNORE_RE = re.compile(r"#\s*fleetshift:\s*ignore(?:\[([^\]]*)\])?")
@@ -175,130 +174,104 @@ def _service_worker(job: tuple[str, list[str], dict[str, bool], tuple[str, ...]]
     return scan_service(Path(root), rels, sources, recipes)
 
 
-def _signature() -> str:
-    """Changes whenever fleetshift or a module of a recipe changes, so stale cache entries are never used."""
-    h = hashlib.sha256(__version__.encode())
-    for recipe in all_recipes():
-        module = __import__(type(recipe).__module__, fromlist=["_"])
-        h.update(recipe.id.encode())
-        path = getattr(module, "__file__", None)
-        if not path:
-            continue
-        # a recipe package's rule modules and helpers count as much as its __init__
-        paths = sorted(Path(path).parent.rglob("*.py")) if path.endswith("__init__.py") else [Path(path)]
-        for p in paths:
-            st = p.stat()
-            h.update(f"{p}:{st.st_mtime_ns}:{st.st_size}".encode())
-    return h.hexdigest()[:16]
+def _unreadable(rel: str, exc: OSError) -> FileResult:
+    return FileResult(findings=(Finding(rel, 0, "scan/unreadable", f"cannot read: {exc}", Severity.ERROR),))
 
 
-class ScanCache:
-    """Content-hash keyed results of past scans, in one pickle file under `.fleetshift/cache/`."""
+class _Reading:
+    """What the per-file pass needs of the recipes: the prefilter over every token, and per recipe its tokens."""
 
-    def __init__(self, root: Path, enabled: bool = True) -> None:
-        self.path = root / ".fleetshift" / "cache" / f"scan-{_signature()}.pickle"
-        self.enabled = enabled
-        self.entries: dict[bytes, FileResult] = {}
-        self.dirty = False
-        if enabled and self.path.is_file():
-            try:
-                self.entries = pickle.loads(self.path.read_bytes())
-            except Exception:
-                self.entries = {}
+    def __init__(self, recipes: tuple[Recipe, ...], imports: re.Pattern[bytes] | None) -> None:
+        self.tokens = [(r.id, r.tokens) for r in recipes if not r.service_level]
+        self.service_tokens = [(r.id, r.tokens) for r in recipes if r.service_level]
+        every = [t for r in recipes for t in r.tokens]
+        self.prefilter = re.compile(b"|".join(re.escape(t) for t in every)) if every else None
+        self.imports = imports
 
-    def get(self, key: bytes) -> FileResult | None:
-        return self.entries.get(key)
+    def read(self, rel: str, data: bytes, content: bytes) -> tuple[FileEntry, tuple[str, ...]]:
+        """The entry of a file's bytes (without stat) and the per-file recipes to run on it."""
+        imported = tuple(sorted({m.decode() for m in self.imports.findall(data)})) if self.imports is not None else ()
+        if self.prefilter is None or self.prefilter.search(data) is None:
+            return FileEntry(0, 0, False, content, imported=imported), ()
+        wanted = tuple(rid for rid, toks in self.tokens if any(t in data for t in toks))
+        service = tuple(rid for rid, toks in self.service_tokens if any(t in data for t in toks))
+        return FileEntry(0, 0, False, content, service, bool(wanted), imported, self.key(rel, content, wanted)), wanted
 
-    def put(self, key: bytes, result: FileResult) -> None:
-        self.entries[key] = result
-        self.dirty = True
-
-    def save(self) -> None:
-        if not (self.enabled and self.dirty):
-            return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            gitignore = self.path.parent.parent / ".gitignore"
-            if not gitignore.exists():
-                gitignore.write_text("*\n")
-            for old in self.path.parent.glob("scan-*.pickle"):
-                if old != self.path:
-                    old.unlink(missing_ok=True)
-            replace_file(self.path, pickle.dumps(self.entries, protocol=pickle.HIGHEST_PROTOCOL))
-        except OSError:
-            pass  # a read-only fleet can still be scanned
-
-
-def _relocate(result: FileResult, rel: str) -> FileResult:
-    return FileResult(
-        tuple(replace(s, file=rel) for s in result.sites),
-        tuple(replace(f, file=rel) for f in result.findings),
-    )
-
-
-@dataclass(frozen=True)
-class Seen:
-    """What reading one file told: its content digest and the service-level recipes whose tokens it holds."""
-
-    digest: bytes
-    service_recipes: tuple[str, ...] = ()
-    parsed: bool = False  # the per-file pass parsed it (and reported it if it does not parse)
+    @staticmethod
+    def key(rel: str, content: bytes, wanted: tuple[str, ...]) -> bytes | None:
+        """The key of a file's per-file result: its path (the result names it), content and recipes."""
+        if not wanted:
+            return None
+        return hashlib.blake2b(rel.encode() + b"\0" + content + ",".join(wanted).encode(), digest_size=20).digest()
 
 
 def _scan_files(root: Path, rels: list[str], cache: ScanCache, jobs: int,
                 imports: re.Pattern[bytes] | None = None
-                ) -> tuple[dict[str, FileResult], dict[str, set[str]], dict[str, Seen]]:
-    """Read every file once: the token prefilter, the sibling-import regex, then (cached) parsing for the
-    recipes that detect file by file; what service-level detection needs of each file is returned."""
-    recipes = all_recipes()
-    tokens = [(r, r.tokens) for r in recipes if not r.service_level]
-    service_tokens = [(r, r.tokens) for r in recipes if r.service_level]
-    prefilter = re.compile(b"|".join(re.escape(t) for r in recipes for t in r.tokens)) if recipes else None
+                ) -> tuple[dict[str, FileResult], dict[str, set[str]], dict[str, FileEntry]]:
+    """Every file once: a file whose stat proves it unchanged since the cache saw it is not read at all;
+    any other is read for the token prefilter and the sibling-import regex, then parsed (unless its content's
+    result is cached) for the recipes that detect file by file. What service-level detection needs of each
+    file is returned."""
+    reading = _Reading(all_recipes(), imports)
+    pattern = imports.pattern if imports is not None else b""
+    cache.new_imports = pattern
     results: dict[str, FileResult] = {}
     imported: dict[str, set[str]] = {}
-    seen: dict[str, Seen] = {}
+    seen: dict[str, FileEntry] = {}
     todo: list[tuple[str, bytes, tuple[str, ...], bytes]] = []
     base = str(root) + os.sep
     for rel in rels:
         try:
-            with open(base + rel, "rb") as fh:
-                data = fh.read()
+            st = os.stat(base + rel)
+            entry = cache.known(rel, st, pattern)
+            wanted: tuple[str, ...] = ()
+            data = b""
+            if entry is None:
+                with open(base + rel, "rb") as fh:
+                    data = fh.read()
+                content = digest(data)
+                entry = cache.same_content(rel, content, pattern)
+                if entry is None:
+                    entry, wanted = reading.read(rel, data, content)
         except OSError as exc:
-            results[rel] = FileResult(findings=(Finding(rel, 0, "scan/unreadable", f"cannot read: {exc}", Severity.ERROR),))
+            results[rel] = _unreadable(rel, exc)
             continue
-        if imports is not None:
-            found = {m.decode() for m in imports.findall(data)}
-            if found:
-                imported[rel] = found
-        digest = hashlib.blake2b(data, digest_size=16).digest()
-        if prefilter is None or prefilter.search(data) is None:
-            seen[rel] = Seen(digest)
+        entry = cache.record(rel, st, entry)
+        seen[rel] = entry
+        if entry.imported:
+            imported[rel] = set(entry.imported)
+        if entry.result is None:
             continue
-        wanted = tuple(r.id for r, toks in tokens if any(t in data for t in toks))
-        seen[rel] = Seen(digest, tuple(r.id for r, toks in service_tokens if any(t in data for t in toks)), bool(wanted))
-        if not wanted:
-            continue
-        key = hashlib.blake2b(data + b"\0" + ",".join(wanted).encode(), digest_size=20).digest()
-        hit = cache.get(key)
+        hit = cache.result(entry.result)
         if hit is not None:
-            results[rel] = _relocate(hit, rel)
-        else:
-            todo.append((rel, data, wanted, key))
+            results[rel] = FileResult(*hit)
+            continue
+        if not data:  # known, but its result was not kept: read it again
+            try:
+                with open(base + rel, "rb") as fh:
+                    data = fh.read()
+            except OSError as exc:
+                results[rel] = _unreadable(rel, exc)
+                continue
+        if not wanted:
+            wanted = reading.read(rel, data, entry.digest)[1]
+        todo.append((rel, data, wanted, entry.result))
     if len(todo) >= PARALLEL_MIN_FILES and jobs > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             computed = list(pool.map(_scan_worker, [(r, d, w) for r, d, w, _ in todo], chunksize=16))
     else:
         computed = [_scan_worker((r, d, w)) for r, d, w, _ in todo]
     for (rel, _, _, key), result in zip(todo, computed, strict=True):
-        cache.put(key, _relocate(result, ""))
+        cache.put_result(key, (result.sites, result.findings))
         results[rel] = result
     return results, imported, seen
 
 
-def _scan_services(root: Path, services: Iterable[Service], seen: Mapping[str, Seen], cache: ScanCache,
+def _scan_services(root: Path, services: Iterable[Service], seen: Mapping[str, FileEntry], cache: ScanCache,
                    jobs: int) -> dict[str, FileResult]:
     """Service-level detection, per service, cached on the content of every Python file of the service (a
-    change to any of them, an added or a removed file, invalidates the service's result)."""
+    change to any of them, an added or a removed file, invalidates the service's result; an unchanged service
+    reuses its whole result without reading a file)."""
     results: dict[str, FileResult] = {}
     todo: list[tuple[str, tuple[str, list[str], dict[str, bool], tuple[str, ...]], bytes]] = []
     for service in services:
@@ -310,9 +283,9 @@ def _scan_services(root: Path, services: Iterable[Service], seen: Mapping[str, S
         for rel in rels:
             h.update(rel.encode() + b"\0" + seen[rel].digest)
         key = h.digest()
-        hit = cache.get(key)
+        hit = cache.service(key)
         if hit is not None:
-            results[service.name] = hit
+            results[service.name] = FileResult(*hit)
             continue
         sources = {rel: not seen[rel].parsed for rel in rels if seen[rel].service_recipes}
         todo.append((service.name, (str(root), rels, sources, wanted), key))
@@ -322,7 +295,7 @@ def _scan_services(root: Path, services: Iterable[Service], seen: Mapping[str, S
     else:
         computed = [_service_worker(job) for _, job, _ in todo]
     for (name, _, key), result in zip(todo, computed, strict=True):
-        cache.put(key, result)
+        cache.put_service(key, (result.sites, result.findings))
         results[name] = result
     return results
 
@@ -435,10 +408,11 @@ def _import_pattern(fleet: Fleet) -> tuple[re.Pattern[bytes] | None, dict[str, s
     return re.compile(rb"^[ \t]*(?:from|import)[ \t]+(" + names + rb")\b", re.M), owners
 
 
-def scan(fleet: Fleet, config: FleetConfig, *, use_cache: bool = True, jobs: int | None = None) -> Inventory:
-    """Build the Inventory of a discovered fleet."""
+def scan(fleet: Fleet, config: FleetConfig, *, use_cache: bool = True, jobs: int | None = None,
+         cache: ScanCache | None = None) -> Inventory:
+    """Build the Inventory of a discovered fleet (`cache`: the one discovery used, else this opens it)."""
     root = Path(fleet.root)
-    cache = ScanCache(root, enabled=use_cache)
+    cache = cache if cache is not None else ScanCache(root, enabled=use_cache)
     all_files = [rel for s in fleet.services for rel in s.python_files]
     pattern, owners = _import_pattern(fleet)
     workers = jobs or os.cpu_count() or 1

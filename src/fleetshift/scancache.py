@@ -1,0 +1,207 @@
+"""The scan cache: what past scans learned of each file, so a scan of an unchanged fleet reads no file again.
+
+One file, `.fleetshift/cache/scan-<signature>.pickle`, whose name changes with fleetshift and its recipes'
+code. It holds, per fleet-relative path, the file's size and mtime_ns as last seen, its content digest and
+what reading it told (the recipes whose tokens it holds, the sibling packages it imports, the key of its
+detection result); the detection results by content key; the service-level results by the digests of the
+service's files; and the parsed manifests by content. An entry is reused without reading the file only when
+size and mtime_ns are unchanged and the file was already at least `SETTLED_NS` old when it was read (a file
+written in the same clock tick as the read could change again without its mtime moving); otherwise the file
+is read and its digest decides. Each save keeps only what the scan used, so the cache never outgrows the fleet.
+
+The file is fleetshift's own, but it lies in the fleet's folder: it is read with an unpickler that builds
+nothing but fleetshift's model records and plain containers, so a planted file cannot run code. A cache that
+cannot be read (corrupted, truncated, from another format) is ignored and rewritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+import time
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from fleetshift import __version__
+
+FORMAT = 2
+SETTLED_NS = 2_000_000_000  # coarser than any file system's timestamp granularity (FAT: 2 s)
+_SAFE_BUILTINS = frozenset({"tuple", "list", "dict", "set", "frozenset", "bytes", "bytearray", "str", "int",
+                            "float", "bool", "complex", "NoneType"})
+
+
+class FileEntry(NamedTuple):
+    """What one read of a file told, and the stat it was read under."""
+
+    size: int
+    mtime_ns: int
+    settled: bool  # the file was older than SETTLED_NS when read: a matching stat proves it unchanged
+    digest: bytes
+    service_recipes: tuple[str, ...] = ()  # service-level recipes whose tokens the file holds
+    parsed: bool = False  # the per-file pass parsed it (and reported it if it does not parse)
+    imported: tuple[str, ...] = ()  # sibling packages it imports (under the cache's import pattern)
+    result: bytes | None = None  # key of its per-file detection result
+
+
+class _Loader(pickle.Unpickler):
+    """Builds only fleetshift's model records and plain containers."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "fleetshift.model" or (module == "builtins" and name in _SAFE_BUILTINS):
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a scan cache")
+
+
+def signature() -> str:
+    """Changes whenever fleetshift's code (any module of the package, recipes included) or a plugin recipe's
+    module changes, so stale entries are never used. Built from stats, without importing anything."""
+    import fleetshift
+    from fleetshift import recipes
+
+    h = hashlib.sha256(__version__.encode())
+    for folder in fleetshift.__path__:
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+            for name in sorted(filenames):
+                if name.endswith(".py"):
+                    st = os.stat(os.path.join(dirpath, name))
+                    h.update(f"{dirpath}/{name}:{st.st_mtime_ns}:{st.st_size}".encode())
+    for recipe in recipes.all_recipes():  # plugins' recipes count too
+        module = type(recipe).__module__
+        if module.startswith("fleetshift."):
+            continue
+        h.update(recipe.id.encode())
+        path = getattr(__import__(module, fromlist=["_"]), "__file__", None)
+        if path:
+            st = os.stat(path)
+            h.update(f"{path}:{st.st_mtime_ns}:{st.st_size}".encode())
+    return h.hexdigest()[:16]
+
+
+def digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+class ScanCache:
+    """The scan cache of one fleet (see the module's doc). With `enabled=False` nothing is read or written
+    and every lookup misses."""
+
+    def __init__(self, root: Path, enabled: bool = True) -> None:
+        self.root = root
+        self.enabled = enabled
+        self.started_ns = time.time_ns()
+        self.path = root / ".fleetshift" / "cache" / f"scan-{signature()}.pickle" if enabled else None
+        self.imports = b""  # the sibling-import pattern the stored `imported` fields were found with
+        self.files: dict[str, tuple[Any, ...]] = {}  # FileEntry fields, stored as plain tuples (faster to load)
+        self.results: dict[bytes, Any] = {}
+        self.services: dict[bytes, Any] = {}
+        self.manifests: dict[bytes, Any] = {}
+        # what this scan used or learned: the next save writes exactly this
+        self.new_files: dict[str, FileEntry] = {}
+        self.new_results: dict[bytes, Any] = {}
+        self.new_services: dict[bytes, Any] = {}
+        self.new_manifests: dict[bytes, Any] = {}
+        self.new_imports = b""
+        if self.path is not None:
+            self._load()
+
+    def _load(self) -> None:
+        assert self.path is not None
+        try:
+            with open(self.path, "rb") as fh:
+                data = _Loader(io.BytesIO(fh.read())).load()
+            if not (isinstance(data, dict) and data.get("format") == FORMAT):
+                return
+            files, results, services, manifests = (data["files"], data["results"], data["services"],
+                                                   data["manifests"])
+            if not all(isinstance(x, dict) for x in (files, results, services, manifests)):
+                return
+            if files and not all(isinstance(v, tuple) and len(v) == len(FileEntry._fields) for v in files.values()):
+                return
+            imports = data["imports"]
+        except Exception:  # unreadable, corrupted, truncated, planted: start afresh
+            return
+        self.imports = imports if isinstance(imports, bytes) else b""
+        self.files, self.results, self.services, self.manifests = files, results, services, manifests
+
+    # ---- files
+
+    def known(self, rel: str, st: os.stat_result, imports: bytes) -> FileEntry | None:
+        """The entry of a file whose stat proves it unchanged since it was read (None: read it)."""
+        raw = self.files.get(rel)
+        if raw is not None and raw[2] and raw[0] == st.st_size and raw[1] == st.st_mtime_ns and imports == self.imports:
+            return FileEntry._make(raw)
+        return None
+
+    def same_content(self, rel: str, content: bytes, imports: bytes) -> FileEntry | None:
+        """The entry of a file read again whose content is what it was (its stat moved, or was not settled)."""
+        raw = self.files.get(rel)
+        if raw is not None and raw[3] == content and imports == self.imports:
+            return FileEntry._make(raw)
+        return None
+
+    def record(self, rel: str, st: os.stat_result, entry: FileEntry) -> FileEntry:
+        """Keep a file's entry, under the stat it was read with."""
+        settled = st.st_mtime_ns + SETTLED_NS < self.started_ns
+        if entry.size != st.st_size or entry.mtime_ns != st.st_mtime_ns or entry.settled != settled:
+            entry = entry._replace(size=st.st_size, mtime_ns=st.st_mtime_ns, settled=settled)
+        self.new_files[rel] = entry
+        return entry
+
+    # ---- results by key
+
+    def result(self, key: bytes) -> Any | None:
+        hit = self.results.get(key)
+        if hit is not None:
+            self.new_results[key] = hit
+        return hit
+
+    def put_result(self, key: bytes, value: Any) -> None:
+        self.new_results[key] = value
+
+    def service(self, key: bytes) -> Any | None:
+        hit = self.services.get(key)
+        if hit is not None:
+            self.new_services[key] = hit
+        return hit
+
+    def put_service(self, key: bytes, value: Any) -> None:
+        self.new_services[key] = value
+
+    def manifest(self, key: bytes) -> Any | None:
+        hit = self.manifests.get(key)
+        if hit is not None:
+            self.new_manifests[key] = hit
+        return hit
+
+    def put_manifest(self, key: bytes, value: Any) -> None:
+        self.new_manifests[key] = value
+
+    # ---- saving
+
+    def save(self) -> None:
+        """Write what this scan used and learned, when that differs from what was loaded."""
+        if self.path is None:
+            return
+        if (self.new_files == self.files and self.new_results.keys() == self.results.keys()
+                and self.new_services.keys() == self.services.keys()
+                and self.new_manifests.keys() == self.manifests.keys() and self.new_imports == self.imports):
+            return
+        files = {rel: tuple(entry) for rel, entry in self.new_files.items()}
+        data = {"format": FORMAT, "imports": self.new_imports, "files": files, "results": self.new_results,
+                "services": self.new_services, "manifests": self.new_manifests}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            gitignore = self.path.parent.parent / ".gitignore"
+            if not gitignore.exists():
+                gitignore.write_text("*\n")
+            for old in self.path.parent.glob("scan-*.pickle"):
+                if old != self.path:
+                    old.unlink(missing_ok=True)
+            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # a read-only fleet can still be scanned

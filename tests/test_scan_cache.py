@@ -1,0 +1,174 @@
+"""The scan cache: a scan with it gives what a scan without it gives; an edit is seen; an unchanged file is not
+read again; a corrupted or planted cache file is ignored (no traceback, no code run)."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from fleet_factory import make_fleet
+
+import fleetshift
+from fleetshift import scan as scan_module
+from fleetshift.model import to_jsonable
+from fleetshift.pipeline import survey
+
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(fleetshift.__file__).parents[1]),
+                                                   os.environ.get("PYTHONPATH", "")])}
+
+JOBS = """
+from tenacity import retry, stop_after_attempt
+
+
+@retry(stop=stop_after_attempt(3))
+def fetch():
+    return 1
+
+
+def stats():
+    return fetch.retry.statistics
+"""
+STORE = """
+from influxdb_client import InfluxDBClient
+
+client = InfluxDBClient(url="http://db:8086", token="t", org="o")
+"""
+CLEAN = "def fetch():\n    return 1\n"
+
+
+def fleet(root: Path) -> Path:
+    return make_fleet(root, {
+        "services/alpha/requirements.txt": "tenacity==8.2.3\ninfluxdb-client==1.40.0\n",
+        "services/alpha/alpha/__init__.py": "",
+        "services/alpha/alpha/jobs.py": JOBS,
+        "services/alpha/alpha/store.py": STORE,
+        "services/alpha/alpha/plain.py": "import json\n",
+        "services/beta/requirements.txt": "tenacity==8.2.3\n",
+        "services/beta/beta/__init__.py": "from alpha import jobs\n",
+        "services/beta/beta/jobs.py": JOBS,
+    })
+
+
+def settle(root: Path, seconds_ago: float = 60) -> None:
+    """Give every file of the fleet an mtime in the past, as files not touched for a while have."""
+    past = time.time() - seconds_ago
+    for path in root.rglob("*"):
+        if path.is_file() and ".fleetshift" not in path.parts:
+            os.utime(path, (past, past))
+
+
+def inventory(root: Path, **kw: object) -> object:
+    return to_jsonable(survey(root, jobs=1, **kw).inventory)  # type: ignore[arg-type]
+
+
+def rules(root: Path, file: str) -> list[str]:
+    return sorted(s.rule for inv in survey(root, jobs=1).inventory.services for s in inv.sites if s.file == file)
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The Python files the scan's per-file pass opens."""
+    opened: list[str] = []
+    real_open = open
+
+    def counting(file, *args, **kw):  # type: ignore[no-untyped-def]
+        if str(file).endswith(".py"):
+            opened.append(str(file))
+        return real_open(file, *args, **kw)
+
+    monkeypatch.setattr(scan_module, "open", counting, raising=False)
+    return opened
+
+
+def test_cached_scan_equals_uncached_and_sees_an_edit(tmp_path: Path) -> None:
+    root = fleet(tmp_path / "fleet")
+    settle(root)
+    first = inventory(root)
+    assert list((root / ".fleetshift" / "cache").glob("scan-*.pickle"))
+    assert inventory(root) == first == inventory(root, use_cache=False)
+    jobs = "services/alpha/alpha/jobs.py"
+    assert "tenacity/retry-statistics" in rules(root, jobs)
+    # one file edited (its stat moves): the next scan sees the edit, the rest comes from the cache
+    (root / jobs).write_text(CLEAN)
+    assert rules(root, jobs) == []
+    assert inventory(root) == inventory(root, use_cache=False)
+    # the old-API text back (a file the cache has seen, under a new stat): seen again
+    (root / jobs).write_text(JOBS.lstrip("\n"))
+    assert "tenacity/retry-statistics" in rules(root, jobs)
+    assert inventory(root) == inventory(root, use_cache=False)
+    # a file added and one removed change the service's record too
+    (root / "services/alpha/alpha/more.py").write_text(STORE)
+    (root / "services/alpha/alpha/store.py").unlink()
+    assert inventory(root) == inventory(root, use_cache=False)
+    files = {s["file"] for inv in inventory(root)["services"] for s in inv["sites"]}
+    assert "services/alpha/alpha/more.py" in files and "services/alpha/alpha/store.py" not in files
+
+
+def test_an_unchanged_fleet_is_not_read_again(tmp_path: Path, reads: list[str]) -> None:
+    root = fleet(tmp_path / "fleet")
+    settle(root)
+    first = inventory(root)
+    assert reads  # the first scan reads every file
+    reads.clear()
+    assert inventory(root) == first
+    assert reads == []  # size and mtime unchanged since a settled read: nothing opened
+
+
+def test_a_file_changed_within_its_mtime_tick_is_read_again(tmp_path: Path, reads: list[str]) -> None:
+    """A file read while it was fresh could change again without its mtime moving (coarse clocks): the
+    next scan checks its content even when size and mtime match; a settled file is trusted by its stat."""
+    root = fleet(tmp_path / "fleet")
+    settle(root)
+    fresh, old = root / "services/alpha/alpha/jobs.py", root / "services/beta/beta/jobs.py"
+    now = time.time()
+    os.utime(fresh, (now, now))  # just written
+    inventory(root)
+    for path in (fresh, old):  # same size, same mtime, other text
+        st = path.stat()
+        path.write_text(path.read_text().replace("fetch.retry.statistics", "fetch.retry.statisticz"))
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+        assert path.stat().st_size == st.st_size
+    reads.clear()
+    assert rules(root, "services/alpha/alpha/jobs.py") == []  # re-read: the edit is seen
+    assert str(fresh) in reads and str(old) not in reads
+    # the settled file's stat vouches for it: its old result stands until its stat moves
+    assert "tenacity/retry-statistics" in rules(root, "services/beta/beta/jobs.py")
+    os.utime(old, None)
+    assert rules(root, "services/beta/beta/jobs.py") == []
+
+
+def scan_cli(root: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "fleetshift", "scan", "--json", str(root)], capture_output=True,
+                          text=True, env=ENV, timeout=120, cwd=root)
+
+
+class Planted:
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.system, ("touch PLANTED",))
+
+
+def test_a_corrupted_or_planted_cache_is_ignored(tmp_path: Path) -> None:
+    root = fleet(tmp_path / "fleet")
+    good = scan_cli(root)
+    assert good.returncode == 0, good.stderr
+    (cache,) = (root / ".fleetshift" / "cache").glob("scan-*.pickle")
+    payloads = [
+        b"not a pickle at all",
+        cache.read_bytes()[: len(cache.read_bytes()) // 2],  # truncated
+        pickle.dumps({"format": 2, "files": [], "results": 1}),  # another shape
+        pickle.dumps({"format": 2, "imports": b"", "files": {"x": Planted()}, "results": {}, "services": {},
+                      "manifests": {}}),
+    ]
+    for payload in payloads:
+        cache.write_bytes(payload)
+        again = scan_cli(root)
+        assert again.returncode == 0, again.stderr
+        assert "Traceback" not in again.stderr
+        assert again.stdout == good.stdout
+        assert not (root / "PLANTED").exists()
+        assert cache.read_bytes() != payload  # rewritten by the scan
