@@ -197,3 +197,23 @@ def test_dirty_tree_is_refused_and_allow_dirty_leaves_the_changes_out(tmp_path: 
     assert "notes.txt" not in git(repo, "ls-tree", "-r", "--name-only", branch, env=env)
     assert git(repo, "log", "-1", "--format=%an <%ae>", branch, env=env) == "Fleet Owner <owner@example.invalid>"
     assert snapshot(repo) == before  # the uncommitted changes are still there, as they were
+
+
+def test_a_verified_run_puts_the_test_evidence_in_the_commit_and_the_pr_body(tmp_path: Path) -> None:
+    repo, fleet, env, start = build(tmp_path, ("services/ai-core-service",))
+    before = snapshot(repo)
+    res = fleetshift("run", fleet, "--git", "--yes", env=env)
+    assert res.returncode == 0, res.stdout + res.stderr
+    run_id = run_id_of(res.stdout)
+    svc = results(fleet, run_id)["services"][0]
+    assert svc["verdict"] == "passed"
+    before_n, after_n = svc["tests"]["before"]["passed"], svc["tests"]["after"]["passed"]
+    assert before_n > 0 and after_n >= before_n
+    branch = f"fleetshift/{run_id}/ai-core-service"
+    message = git(repo, "log", "-1", "--format=%B", branch, env=env)
+    assert f"Evidence: baseline (old pins) {before_n} passed; after (new pins) {after_n} passed" in message
+    body = (run_dir(fleet, run_id) / "prs" / f"fleetshift--{run_id}--ai-core-service.md").read_text()
+    assert f"| passed | {before_n} | {after_n} |" in body and "Verdict: **passed" in body
+    assert sorted(git(repo, "diff", "--name-only", start, branch, env=env).splitlines()) == sorted(
+        f"platform/{f}" for f in svc["files_changed"])
+    assert snapshot(repo) == before

@@ -76,7 +76,8 @@ def multi(tmp_path_factory: pytest.TempPathFactory) -> Multi:
     fleet.mkdir()
     (fleet / "repos.txt").write_text(f"# the third one, as a URL\n{ai.as_uri()}\n")
     (fleet / "fleetshift.toml").write_text(
-        f'[fleet]\nrepos = ["../remotes/platform-libs.git", "{devices}"]\nrepos_file = "repos.txt"\n' + TARGETS)
+        f'[fleet]\nrepos = ["../remotes/platform-libs.git", "{devices}"]\nrepos_file = "repos.txt"\n' + TARGETS
+        + f'\n[git]\npr_command = "echo {{repo}} {{branch}} {{title}} {{body}} >> {base / "opened.log"}"\n')
     res = fleetshift("run", fleet, "--yes", "--no-verify", "--push", env=env)
     return Multi(base, fleet, env, {"platform-libs": libs, "devices": devices, "ai-core-service": ai},
                  {"platform-libs": libs_start, "devices": devices_start, "ai-core-service": ai_start},
@@ -128,6 +129,16 @@ def test_one_campaign_across_repos_one_branch_per_repo_pushed(multi: Multi) -> N
     assert git(multi.remotes["devices"], "rev-parse", "main", env=multi.env) == multi.starts["devices"]  # main untouched
 
 
+def test_pr_command_runs_per_pushed_branch(multi: Multi) -> None:
+    lines = sorted((multi.base / "opened.log").read_text().splitlines())
+    assert len(lines) == 3
+    for line, name in zip(lines, sorted(multi.remotes), strict=True):
+        repo, branch, *rest = line.split()
+        assert (repo, branch) == (name, f"fleetshift/{multi.run_id}")
+        body = Path(rest[-1])
+        assert body.is_file() and body.read_text().startswith("# " + " ".join(rest[:-1]))
+
+
 def test_the_dependency_graph_crosses_repositories(multi: Multi) -> None:
     res = fleetshift("plan", multi.fleet, "--json", env=multi.env)
     assert res.returncode == 0, res.stderr
@@ -160,3 +171,16 @@ def test_rerun_reuses_the_clones_and_fetches_new_commits(multi: Multi) -> None:
     assert res.returncode == 0, res.stdout + res.stderr
     assert branch not in branches(ws / "ai-core-service", env=multi.env)
     assert f"fleetshift/{multi.run_id}" in branches(ws / "ai-core-service", env=multi.env)
+
+
+def test_demo_runs_as_a_multi_repo_fleet_from_local_bare_remotes(tmp_path: Path) -> None:
+    env = isolated_env(tmp_path / "home")
+    res = fleetshift("demo", "--multi-repo", "--no-verify", "--dir", tmp_path / "demo", env=env)
+    assert res.returncode == 0, res.stdout + res.stderr
+    run_id = run_id_of(res.stdout)
+    remotes = tmp_path / "demo" / "remotes"
+    assert sorted(p.name for p in remotes.iterdir()) == ["homeiq-assistants.git", "homeiq-core.git", "homeiq-edge.git"]
+    for bare in remotes.iterdir():
+        assert f"fleetshift/{run_id}" in branches(bare, env=env)
+    prs = sorted(p.name for p in (run_dir(tmp_path / "demo" / "fleet", run_id) / "prs").iterdir())
+    assert prs == sorted(f"{p.name.removesuffix('.git')}--fleetshift--{run_id}.md" for p in remotes.iterdir())

@@ -746,8 +746,14 @@ def demo_fleet() -> Path:
 def demo(
     workdir: Annotated[Path | None, typer.Option("--dir", help="Copy the demo fleet here instead of a new temporary folder.")] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Services verified at once (default: cores).")] = 0,
+    use_git: Annotated[bool, typer.Option("--git", help="Make the copy a git repository and run with --git: a branch "
+                                          "and pull-request body per service.")] = False,
+    multi_repo: Annotated[bool, typer.Option("--multi-repo", help="Split the copy into three repositories behind local "
+                                             "bare remotes, run them as one multi-repo fleet and --push the branches.")] = False,
+    no_verify: Annotated[bool, typer.Option("--no-verify", help="Apply the rewrites without running the tests (fast).")] = False,
 ) -> None:
-    """Copy the bundled demo fleet (examples/homeiq) to a temporary folder and run the whole verified campaign on it."""
+    """Copy the bundled demo fleet (examples/homeiq) to a temporary folder and run the whole verified campaign on it
+    (as a git monorepo with --git, or as a fleet of three repositories with --multi-repo)."""
     import shutil
     import tempfile
 
@@ -761,6 +767,18 @@ def demo(
         raise fail(f"{fleet_dir} already exists; pass another --dir or remove it")
     shutil.copytree(demo_fleet(), fleet_dir, ignore=shutil.ignore_patterns(".fleetshift", "__pycache__", ".pytest_cache", ".venv"))
     out.print(f"Demo fleet copied to {fleet_dir}")
+    git_start = None
+    if multi_repo:
+        from fleetshift.demorepos import multirepo
+
+        fleet_dir = _guarded(lambda: multirepo(fleet_dir, base))
+        out.print(f"Demo repositories: {base / 'remotes'} (bare, local); the fleet listing them: {fleet_dir}")
+    elif use_git:
+        from fleetshift.demorepos import monorepo
+        from fleetshift.gitrun import check_start
+
+        _guarded(lambda: monorepo(fleet_dir))
+        git_start = _guarded(lambda: check_start(fleet_dir, False))
     a = _analyse(fleet_dir)
     plan_reports = write_plan_reports(fleet_dir / ".fleetshift" / "plan-reports", a.inventory, a.plan)
     todo = sum(1 for s in a.inventory.services for u in s.uses if not u.already_done)
@@ -768,7 +786,10 @@ def demo(
     for phase, services in a.plan.by_phase().items():
         out.print(f"plan: phase {phase.value}: " + (", ".join(s.service for s in services) or "-"))
     out.print(f"plan reports: {plan_reports[0].parent}")
-    _finish(start_run(a, RunOptions(jobs=jobs, yes=True), out))
+    done = start_run(a, RunOptions(jobs=jobs, yes=True, verify=not no_verify), out, git=git_start)
+    if multi_repo and done.branches:
+        done = _push(done, a)
+    _finish(done)
 
 
 def main() -> None:
