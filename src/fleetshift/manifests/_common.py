@@ -317,48 +317,29 @@ def _styled(current: str, target: str, change: PinChange, section: str) -> str:
     return target
 
 
+def _for_human(rel: str, line: int, slug: str, what: str) -> Finding:
+    """A Finding a person must act on, its message led by the place (`<file>:<line>: <what>`)."""
+    return _error(rel, line, slug, f"{rel}:{line}: {what}", Severity.HUMAN)
+
+
 def _stale_hash(rel: str, line: int, package: str) -> Finding:
-    return _error(
-        rel,
-        line,
-        "stale-hash",
-        f"{rel}:{line}: the --hash options of {package} belong to the old release and are stale now; "
-        f"{RELOCK}",
-        Severity.HUMAN,
-    )
+    what = f"the --hash options of {package} belong to the old release and are stale now"
+    return _for_human(rel, line, "stale-hash", f"{what}; {RELOCK}")
 
 
 def _dropped_extras(rel: str, line: int, dropped: Sequence[str], name: str, new_name: str) -> Finding:
     """The extras a rename left behind (the new package may not offer them): a requirement's or a TOML entry's."""
-    return _error(
-        rel,
-        line,
-        "dropped-extras",
-        f"{rel}:{line}: extras [{','.join(dropped)}] of {name} dropped when renaming it to {new_name}; add the "
-        f"extras back if {new_name} offers them",
-        Severity.HUMAN,
-    )
+    what = f"extras [{','.join(dropped)}] of {name} dropped when renaming it to {new_name}"
+    return _for_human(rel, line, "dropped-extras", f"{what}; add the extras back if {new_name} offers them")
 
 
 def _unmanaged(rel: str, line: int, pin: Pin) -> Finding:
-    return _error(
-        rel,
-        line,
-        "unmanaged-pin",
-        f"{rel}:{line}: {pin.package} comes from {pin.path} (a path, VCS or URL dependency) and was not "
-        "changed; move that source to the target release by hand",
-        Severity.HUMAN,
-    )
+    what = f"{pin.package} comes from {pin.path} (a path, VCS or URL dependency) and was not changed"
+    return _for_human(rel, line, "unmanaged-pin", f"{what}; move that source to the target release by hand")
 
 
 def _cannot_edit(rel: str, line: int, package: str, why: str) -> Finding:
-    return _error(
-        rel,
-        line,
-        "cannot-edit",
-        f"{rel}:{line}: {package} not changed: {why}; edit it by hand",
-        Severity.HUMAN,
-    )
+    return _for_human(rel, line, "cannot-edit", f"{package} not changed: {why}; edit it by hand")
 
 
 class _Pinned(Protocol):
