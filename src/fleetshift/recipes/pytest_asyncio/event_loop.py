@@ -80,12 +80,51 @@ class LoopNames(cst.CSTVisitor):
             self.run_calls += 1
 
 
-class ToAwait(cst.CSTTransformer):
-    """`event_loop.run_until_complete(E)` -> `await E` (parenthesised unless it is a whole statement value)."""
+class OwnParens(cst.CSTTransformer):
+    """A transformer that parenthesises each expression it makes (`wrap`), then drops those parentheses again
+    where the expression stands alone: a statement's value, a for loop's iterable, or an argument."""
+
+    def __init__(self) -> None:
+        self.ours: set[int] = set()
+
+    def wrap(self, node: cst.BaseExpression) -> cst.BaseExpression:
+        wrapped = node.with_changes(lpar=[cst.LeftParen(), *node.lpar], rpar=[*node.rpar, cst.RightParen()])
+        self.ours.add(id(wrapped))
+        return wrapped
+
+    def _bare(self, value: cst.BaseExpression | None) -> cst.BaseExpression | None:
+        if value is not None and id(value) in self.ours:
+            return value.with_changes(lpar=value.lpar[1:], rpar=value.rpar[:-1])
+        return value
+
+    def on_leave(
+        self, original: cst.CSTNode, updated: cst.CSTNode
+    ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
+        out = super().on_leave(original, updated)
+        field = _STANDS_ALONE.get(type(out))
+        if field is None:
+            return out
+        return out.with_changes(**{field: self._bare(getattr(out, field))})  # type: ignore[union-attr]
+
+
+# where an expression stands alone, so it needs no parentheses: the field of each node that holds it
+_STANDS_ALONE: dict[type[cst.CSTNode], str] = {
+    cst.Expr: "value",
+    cst.Assign: "value",
+    cst.AnnAssign: "value",
+    cst.AugAssign: "value",
+    cst.Return: "value",
+    cst.For: "iter",
+    cst.Arg: "value",
+}
+
+
+class ToAwait(OwnParens):
+    """`event_loop.run_until_complete(E)` -> `await E` (parenthesised unless it stands alone)."""
 
     def __init__(self, name: str) -> None:
+        super().__init__()
         self.name = name
-        self.ours: set[int] = set()
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         f = updated.func
@@ -95,34 +134,8 @@ class ToAwait(cst.CSTTransformer):
             and f.value.value == self.name
             and f.attr.value == "run_until_complete"
         ):
-            node = cst.Await(
-                expression=updated.args[0].value,
-                lpar=[cst.LeftParen(), *updated.lpar],
-                rpar=[*updated.rpar, cst.RightParen()],
-            )
-            self.ours.add(id(node))
-            return node
+            return self.wrap(cst.Await(expression=updated.args[0].value, lpar=updated.lpar, rpar=updated.rpar))
         return updated
-
-    def _bare(self, value: cst.BaseExpression | None) -> cst.BaseExpression | None:
-        if isinstance(value, cst.Await) and id(value) in self.ours:
-            return value.with_changes(lpar=value.lpar[1:], rpar=value.rpar[:-1])
-        return value
-
-    def leave_Expr(self, original: cst.Expr, updated: cst.Expr) -> cst.Expr:
-        return updated.with_changes(value=self._bare(updated.value))
-
-    def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign:
-        return updated.with_changes(value=self._bare(updated.value))
-
-    def leave_AnnAssign(self, original: cst.AnnAssign, updated: cst.AnnAssign) -> cst.AnnAssign:
-        return updated.with_changes(value=self._bare(updated.value))
-
-    def leave_AugAssign(self, original: cst.AugAssign, updated: cst.AugAssign) -> cst.AugAssign:
-        return updated.with_changes(value=self._bare(updated.value))
-
-    def leave_Return(self, original: cst.Return, updated: cst.Return) -> cst.Return:
-        return updated.with_changes(value=self._bare(updated.value))
 
 
 class LoopAttr(cst.CSTTransformer):
@@ -171,38 +184,20 @@ def sync_use(names: LoopNames) -> str:
     return "other"
 
 
-class ExceptCurrent(cst.CSTTransformer):
+class ExceptCurrent(OwnParens):
     """`asyncio.all_tasks(...)` -> `asyncio.all_tasks(...) - {asyncio.current_task()}`: once a sync function runs
     as a coroutine on the loop, its own task is among the loop's tasks, and cancelling it would cancel itself."""
 
     def __init__(self, is_all_tasks: object, asyncio_name: str) -> None:
+        super().__init__()
         self.is_all_tasks = is_all_tasks  # a predicate on a Call's func
         self.asyncio = asyncio_name
-        self.ours: set[int] = set()
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         if not self.is_all_tasks(updated.func):  # type: ignore[operator]
             return updated
         current = cst.Call(cst.Attribute(cst.Name(self.asyncio), cst.Name("current_task")))
-        node = cst.BinaryOperation(
-            updated, cst.Subtract(), cst.Set([cst.Element(current)]), lpar=[cst.LeftParen()], rpar=[cst.RightParen()]
-        )
-        self.ours.add(id(node))
-        return node
-
-    def _bare(self, value: cst.BaseExpression) -> cst.BaseExpression:
-        if isinstance(value, cst.BinaryOperation) and id(value) in self.ours:
-            return value.with_changes(lpar=[], rpar=[])
-        return value
-
-    def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign:
-        return updated.with_changes(value=self._bare(updated.value))
-
-    def leave_For(self, original: cst.For, updated: cst.For) -> cst.For:
-        return updated.with_changes(iter=self._bare(updated.iter))
-
-    def leave_Arg(self, original: cst.Arg, updated: cst.Arg) -> cst.Arg:
-        return updated.with_changes(value=self._bare(updated.value))
+        return self.wrap(cst.BinaryOperation(updated, cst.Subtract(), cst.Set([cst.Element(current)])))
 
 
 def make_async(
