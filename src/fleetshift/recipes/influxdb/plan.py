@@ -104,6 +104,10 @@ class Planning:
         else:
             self.plan.replace[id(node)] = lambda n, p=prev, f=fn: f(p(n))  # type: ignore[misc]
 
+    def kept(self, kind: str) -> Iterator[ApiBinding]:
+        """The `write_api`/`query_api` objects (`kind` "write" or "query") kept in a name or attribute."""
+        return (b for b in self.apis.values() if b.kind == kind)
+
     def inline_calls(self) -> Iterator[tuple[cst.Call, cst.Call | None]]:
         """Every method call not made on an api object kept in a name, with the `X.query_api()`-like call it is
         made on when that is not one kept in a name either (else None)."""

@@ -97,9 +97,8 @@ def unrewritten(api: ast.Call, facts: Facts) -> str:
 
 def plan(p: Planning) -> None:
     """query_api objects kept in names, then queries made inline on `X.query_api()`."""
-    for b in p.apis.values():
-        if b.kind == "query":
-            plan_binding(p, b)
+    for b in p.kept("query"):
+        plan_binding(p, b)
     for call, inner in p.inline_calls():
         if (
             inner is not None

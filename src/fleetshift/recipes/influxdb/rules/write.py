@@ -38,9 +38,8 @@ def plan(p: Planning) -> None:
     from fleetshift.recipes.influxdb.edits import code_of
     from fleetshift.recipes.influxdb.rules import flush_close, write_options
 
-    for b in p.apis.values():
-        if b.kind == "write":
-            plan_binding(p, b)
+    for b in p.kept("write"):
+        plan_binding(p, b)
     for call, inner in p.inline_calls():
         f = cst.ensure_type(call.func, cst.Attribute)
         if inner is not None:
