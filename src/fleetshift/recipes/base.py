@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import ast
 import functools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
@@ -141,14 +141,19 @@ class Recipe:
         col = 0 if isinstance(node, int) else getattr(node, "col_offset", 0)
         return UsageSite(self.id, rule.id, src.path, line, col, detail or rule.summary, rule.action)
 
+    def hooks(self, name: str, active: Set[str] | None = None) -> Iterator[tuple[RuleModule, Callable[..., Any]]]:
+        """Each rule module that has the function `name` (`check`, `check_config`, `finish`, ...), with it, in rule
+        order; only the rules whose ids (or slugs) are in `active`, when given."""
+        for m in self.rule_modules:
+            fn = m.hook(name)
+            if fn is not None and (active is None or m.rule.id in active or m.rule.slug in active):
+                yield m, fn
+
     def rule_sites(self, src: SourceFile | ConfigFile, *facts: object, hook: str = "check") -> Iterator[UsageSite]:
         """The sites each rule module's `hook` (`check`, `check_config`) finds given `facts`, in rule order. A hook
         yields (node or line, detail) or (node or line, detail, action); a rule module's `SITE_ACTION` overrides
         its rule's action for the sites that do not say theirs."""
-        for m in self.rule_modules:
-            check = m.hook(hook)
-            if check is None:
-                continue
+        for m, check in self.hooks(hook):
             action = getattr(m.module, "SITE_ACTION", m.rule.action)
             for at, detail, *given in check(*facts):
                 site = self.site(src, at, m.rule.id, detail)

@@ -125,10 +125,8 @@ class AiomqttRecipe(Recipe):
     def sites(self, facts: Facts, active: frozenset[str] | None = None) -> list[Site]:
         """Every rule's sites in one file (only the `active` rules' when given), in report order."""
         found: list[Site] = []
-        for module in self.rule_modules:
-            check = module.hook("check")
-            if check is not None and (active is None or module.rule.id in active):
-                found.extend(check(facts))  # type: ignore[arg-type]
+        for _, check in self.hooks("check", active):
+            found.extend(check(facts))
         rank = {r.slug: (self.report_passes.get(r.slug, 5), r.order) for r in self.rules}
         return sorted(
             found, key=lambda s: (rank[s.rule][0], rank[s.rule][1] if rank[s.rule][0] == 2 else 0, s.order)

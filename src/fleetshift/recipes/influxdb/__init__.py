@@ -107,10 +107,7 @@ class InfluxDB3Recipe(Recipe):
         if "_by_type" not in self.__dict__:
             by_type: dict[type, list[tuple[str, Callable]]] = {}
             every: list[tuple[str, Callable]] = []
-            for m in self.rule_modules:
-                check = m.hook("check")
-                if check is None:
-                    continue
+            for m, check in self.hooks("check"):
                 types = getattr(m.module, "NODES", None)
                 for t in types or ():
                     by_type.setdefault(t, []).append((m.rule.id, check))

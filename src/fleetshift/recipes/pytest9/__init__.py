@@ -93,12 +93,9 @@ class PytestRecipe(Recipe):
 
     def finish(self, ctx: RewriteContext, prepared: object, out: ServiceRewrite) -> None:
         files = {**ctx.files, **out.texts}
-        active = self.slugs(ctx)
-        for m in self.rule_modules:
-            check = m.hook("check_service")
-            if check is not None and m.rule.slug in active:
-                for path, line, message in check(files, ctx.service.path):
-                    out.findings.append(self.finding(path, line, m.rule.id, message))
+        for m, check in self.hooks("check_service", self.slugs(ctx)):
+            for path, line, message in check(files, ctx.service.path):
+                out.findings.append(self.finding(path, line, m.rule.id, message))
 
     def rewrite_module(
         self, path: str, text: str, ctx: RewriteContext | None = None
@@ -115,17 +112,12 @@ class PytestRecipe(Recipe):
         """Rewrite one config file with each active rule's `fix_config`; report what `check_config` still
         finds in the new text."""
         active = self.slugs(ctx)
-        rules = [m for m in self.rule_modules if m.rule.slug in active]
         findings: list[Finding] = []
-        for m in rules:
-            fix = m.hook("fix_config")
-            if fix is not None:
-                text, found = fix(path, text)
-                findings.extend(self.finding(path, line, m.rule.id, message) for line, message in found)
-        for m in rules:
-            check = m.hook("check_config")
-            if check is not None:
-                findings.extend(self.finding(path, line, m.rule.id) for line, _ in check(path, text))
+        for m, fix in self.hooks("fix_config", active):
+            text, found = fix(path, text)
+            findings.extend(self.finding(path, line, m.rule.id, message) for line, message in found)
+        for m, check in self.hooks("check_config", active):
+            findings.extend(self.finding(path, line, m.rule.id) for line, _ in check(path, text))
         return text, findings
 
 

@@ -30,9 +30,8 @@ def rewrite_file(
     facts = facts_of(path, tree, active, files)
     rules = [m for m in recipe.rule_modules if m.rule.slug in active]
     findings = []
-    for m in rules:
-        check = m.hook("check")
-        if m.rule.action is Action.HUMAN and check is not None:
+    for m, check in recipe.hooks("check", active):
+        if m.rule.action is Action.HUMAN:
             for at, detail, *_ in check(facts):
                 line = at if isinstance(at, int) else getattr(at, "lineno", 0)
                 findings.append(recipe.finding(path, line, m.rule.slug, detail))

@@ -80,11 +80,9 @@ class PytestAsyncioRecipe(Recipe):
         if not is_test_code(src.path, src.text):
             return
         facts = module_facts(src, overrides)
-        for m in self.rule_modules:
-            check = m.hook("check")
-            if check is not None:
-                for site in check(facts):
-                    yield self._site(src, m.rule.id, site)
+        for m, check in self.hooks("check"):
+            for site in check(facts):
+                yield self._site(src, m.rule.id, site)
 
     def detect_service(self, sources: Sequence[SourceFile], files: Mapping[str, str]) -> Iterable[UsageSite]:
         """The sites of each file with the service's event_loop overrides judged as the run judges them (deleted,
@@ -101,11 +99,9 @@ class PytestAsyncioRecipe(Recipe):
         conf = pc.read(cfg.path, cfg.text)
         if conf is None:
             return
-        for m in self.rule_modules:
-            check = m.hook("check_config")
-            if check is not None:
-                for site in check(cfg, conf):
-                    yield self._site(cfg, m.rule.id, site)
+        for m, check in self.hooks("check_config"):
+            for site in check(cfg, conf):
+                yield self._site(cfg, m.rule.id, site)
 
     def _site(self, src: SourceFile | ConfigFile, rule_id: str, site: Site) -> UsageSite:
         found = self.site(src, site.node, rule_id, site.detail)
@@ -126,11 +122,8 @@ class PytestAsyncioRecipe(Recipe):
 
     def finish(self, ctx: RewriteContext, prepared: object, out: ServiceRewrite) -> None:
         assert isinstance(prepared, Survey)
-        active = self.active_rules(ctx)
-        for m in self.rule_modules:
-            finish = m.hook("finish")
-            if finish is not None and m.rule.id in active:
-                finish(self, ctx, prepared, out)
+        for _, finish in self.hooks("finish", self.active_rules(ctx)):
+            finish(self, ctx, prepared, out)
 
     def rewrite_module(
         self, path: str, text: str, kind: FileKind, s: Survey, active: Set[str] | None = None
