@@ -199,17 +199,25 @@ def test_dirty_tree_is_refused_and_allow_dirty_leaves_the_changes_out(tmp_path: 
     assert snapshot(repo) == before  # the uncommitted changes are still there, as they were
 
 
-def test_a_verified_run_puts_the_test_evidence_in_the_commit_and_the_pr_body(tmp_path: Path) -> None:
-    repo, fleet, env, start = build(tmp_path, ("services/ai-core-service",))
+def test_a_verified_git_run_waiting_for_approval_resumes_and_commits_the_test_evidence(tmp_path: Path) -> None:
+    config = '[fleet]\nservices = ["services/*"]\ncritical = ["ai-core-service"]\n' + TARGETS
+    repo, fleet, env, start = build(tmp_path, ("services/ai-core-service",), config)
     before = snapshot(repo)
-    res = fleetshift("run", fleet, "--git", "--yes", env=env)
-    assert res.returncode == 0, res.stdout + res.stderr
+    res = fleetshift("run", fleet, "--git", env=env)  # phase D, no terminal: it stops before the service
+    assert res.returncode == 3, res.stdout + res.stderr
+    assert f"fleetshift resume {fleet}" in res.stdout and ".fleetshift/worktrees" not in res.stdout
     run_id = run_id_of(res.stdout)
+    assert (fleet / ".fleetshift" / "worktrees" / run_id).is_dir() and branches(repo, env=env) == {}
+    res = fleetshift("resume", fleet, "--yes", env=env)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert list(branches(repo, env=env)) == [f"fleetshift/{run_id}/ai-core-service"]
+    assert not (fleet / ".fleetshift" / "worktrees" / run_id).exists()
+    branch = f"fleetshift/{run_id}/ai-core-service"
+    assert git(repo, "rev-parse", f"{branch}^", env=env) == start
     svc = results(fleet, run_id)["services"][0]
     assert svc["verdict"] == "passed"
     before_n, after_n = svc["tests"]["before"]["passed"], svc["tests"]["after"]["passed"]
     assert before_n > 0 and after_n >= before_n
-    branch = f"fleetshift/{run_id}/ai-core-service"
     message = git(repo, "log", "-1", "--format=%B", branch, env=env)
     assert f"Evidence: baseline (old pins) {before_n} passed; after (new pins) {after_n} passed" in message
     body = (run_dir(fleet, run_id) / "prs" / f"fleetshift--{run_id}--ai-core-service.md").read_text()

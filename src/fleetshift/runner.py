@@ -79,6 +79,8 @@ def _execute(a: Analysis, options: RunOptions, journal: Journal, console: Consol
                                      f"— or undo with: fleetshift rollback {a.fleet.root} --run {journal.run_id}")
     finally:
         signal.signal(signal.SIGINT, previous)
+    if git is not None and git.mode == "monorepo":  # what to type next names the user's fleet, not the worktree
+        outcome.message = outcome.message.replace(str(a.fleet.root), str(journal.path.parents[2]))
     reports = write_run_reports(journal.path)
     if git is None or outcome.status in (RunStatus.INTERRUPTED, RunStatus.AWAITING_APPROVAL):
         return Finished(journal, outcome, reports)
