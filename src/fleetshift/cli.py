@@ -120,6 +120,17 @@ def _no_services(path: Path, skipped: tuple[tuple[str, str], ...] = ()) -> None:
     )
 
 
+def _said_all(path: Path, a: Survey, record: object, as_json: bool) -> bool:
+    """Whether a report command has said all it will: `record` as JSON when asked, or that there are no services."""
+    if as_json:
+        _print_json(record)
+        return True
+    if not a.fleet.services:
+        _no_services(path, a.fleet.skipped)
+        return True
+    return False
+
+
 @app.callback(invoke_without_command=True)
 def _main(
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
@@ -188,11 +199,7 @@ def scan_cmd(path: FleetArg, as_json: JsonOpt = False, no_cache: NoCacheOpt = Fa
     """Who uses what: per service, its pins of the migrated libraries and every old-API usage site."""
     a = _survey(path, use_cache=not no_cache)
     _say_no_targets(a)
-    if as_json:
-        _print_json(a.inventory)
-        return
-    if not a.fleet.services:
-        _no_services(path, a.fleet.skipped)
+    if _said_all(path, a, a.inventory, as_json):
         return
     recipes = all_recipes()
     table = Table(title=f"fleetshift scan: {a.fleet.root}", caption="cell: pin · old-API usage sites (✓ = already on the target)")
@@ -248,11 +255,7 @@ def plan_cmd(
         written.append(write_plan_picture(out_dir / "plan.html", a.inventory, a.plan))
         if not as_json:
             out.print("Reports written: " + ", ".join(str(p) for p in written))
-    if as_json:
-        _print_json(a.plan)
-        return
-    if not a.fleet.services:
-        _no_services(path, a.fleet.skipped)
+    if _said_all(path, a, a.plan, as_json):
         return
     _print_projects([(s.service, s.path, s.project) for s in sorted(a.plan.services, key=lambda s: s.order)])
     _print_skipped(a.plan.skipped)
