@@ -10,7 +10,8 @@ detection and rewriting read the same decision.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator, Mapping
+import functools
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
 from fleetshift.model import Severity
@@ -194,6 +195,17 @@ class Facts:
         if call.func.attr in ("filtered_messages", "unfiltered_messages"):
             return True
         return call.func.attr == "messages" and (in_with or self.known(call.func.value, at))
+
+
+def mqtt_files_only(check: Callable[[Facts], list[Site]]) -> Callable[[Facts], list[Site]]:
+    """A rule's `check` that looks only at files using an MQTT client (`Facts.mqtt_file`): other files have none
+    of its sites."""
+
+    @functools.wraps(check)
+    def checked(facts: Facts) -> list[Site]:
+        return check(facts) if facts.mqtt_file else []
+
+    return checked
 
 
 def facts_of(

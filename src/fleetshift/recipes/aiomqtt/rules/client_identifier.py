@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 
 from fleetshift.recipes.aiomqtt.edits import CallOp, PlannedFix, keyword_sites
-from fleetshift.recipes.aiomqtt.facts import Facts, Site
+from fleetshift.recipes.aiomqtt.facts import Facts, Site, mqtt_files_only
 from fleetshift.recipes.rule import AUTO, rule
 
 RULE = rule(__name__, __doc__, AUTO, since="2.0.0", order=1)
@@ -16,10 +16,9 @@ RULE = rule(__name__, __doc__, AUTO, since="2.0.0", order=1)
 RENAME = CallOp("rename", "client_id", "identifier")
 
 
+@mqtt_files_only
 def check(facts: Facts) -> list[Site]:
     """client_id= on a Client(...) call; `.id` read on a known Client (a Finding when the receiver is unknown)."""
-    if not facts.mqtt_file:
-        return []
     out = keyword_sites(facts, "client-identifier", RENAME, "client_id= -> identifier=")
     for node in facts.nodes:
         if not (isinstance(node, ast.Attribute) and node.attr == "id" and isinstance(node.ctx, ast.Load)):

@@ -6,16 +6,15 @@ Check the options for client_id (now identifier), message_retry_set (removed) an
 
 from __future__ import annotations
 
-from fleetshift.recipes.aiomqtt.facts import Facts, Site
+from fleetshift.recipes.aiomqtt.facts import Facts, Site, mqtt_files_only
 from fleetshift.recipes.rule import HUMAN, rule
 
 RULE = rule(__name__, __doc__, HUMAN, since="2.0.0", order=22)
 
 
+@mqtt_files_only
 def check(facts: Facts) -> list[Site]:
     """A Client(...) call given `**options`."""
-    if not facts.mqtt_file:
-        return []
     return [
         facts.human("client-kwargs-dynamic", call, order=order)
         for call, kw, order in facts.client_keywords()

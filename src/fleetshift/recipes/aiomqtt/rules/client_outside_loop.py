@@ -10,17 +10,16 @@ import ast
 from collections import Counter
 
 from fleetshift.recipes.aiomqtt.entry import moves
-from fleetshift.recipes.aiomqtt.facts import Facts, Site
+from fleetshift.recipes.aiomqtt.facts import Facts, Site, mqtt_files_only
 from fleetshift.recipes.aiomqtt.tree import callee_name
 from fleetshift.recipes.rule import HUMAN, rule
 
 RULE = rule(__name__, __doc__, HUMAN, since="2.3.1", order=14)
 
 
+@mqtt_files_only
 def check(facts: Facts) -> list[Site]:
     """Client() built where no event loop runs (module level, class body, sync functions)."""
-    if not facts.mqtt_file:
-        return []
     called_from_async: Counter[str] = Counter()
     called_elsewhere: Counter[str] = Counter()
     for node in facts.nodes:

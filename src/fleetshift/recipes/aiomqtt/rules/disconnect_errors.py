@@ -9,17 +9,16 @@ from __future__ import annotations
 import ast
 
 from fleetshift.recipes.aiomqtt import names as N
-from fleetshift.recipes.aiomqtt.facts import Facts, Site
+from fleetshift.recipes.aiomqtt.facts import Facts, Site, mqtt_files_only
 from fleetshift.recipes.aiomqtt.tree import handler_types
 from fleetshift.recipes.rule import HUMAN, rule
 
 RULE = rule(__name__, __doc__, HUMAN, since="2.5.0", order=19)
 
 
+@mqtt_files_only
 def check(facts: Facts) -> list[Site]:
     """MqttCodeError handlers around a client context or a message loop."""
-    if not facts.mqtt_file:
-        return []
     out = []
     for node in facts.nodes:
         if not isinstance(node, ast.Try):

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import ast
 
-from fleetshift.recipes.aiomqtt.facts import Facts, Site
+from fleetshift.recipes.aiomqtt.facts import Facts, Site, mqtt_files_only
 from fleetshift.recipes.aiomqtt.rules.tls_insecure import is_private_client
 from fleetshift.recipes.rule import HUMAN, rule
 
 RULE = rule(__name__, __doc__, HUMAN, since="2.2.0", order=20)
 
 
+@mqtt_files_only
 def check(facts: Facts) -> list[Site]:
     """`<client>._client` on a known Client (except the TLS hack, which tls-insecure reports)."""
-    if not facts.mqtt_file:
-        return []
     out = []
     for node in facts.nodes:
         if is_private_client(facts, node):

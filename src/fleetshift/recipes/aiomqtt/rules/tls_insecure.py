@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import ast
 
-from fleetshift.recipes.aiomqtt.facts import Facts, Site
+from fleetshift.recipes.aiomqtt.facts import Facts, Site, mqtt_files_only
 from fleetshift.recipes.rule import HUMAN, rule
 
 RULE = rule(__name__, __doc__, HUMAN, since="2.5.0", order=17)
 
 
+@mqtt_files_only
 def check(facts: Facts) -> list[Site]:
     """Client(tls_insecure=...) and client._client.tls_insecure_set(...) on a known Client."""
-    if not facts.mqtt_file:
-        return []
     out = [
         facts.human("tls-insecure", kw, order=order)
         for _c, kw, order in facts.client_keywords()
