@@ -12,10 +12,10 @@ from fleetshift.gitops import git, identity
 # The demo's services as three repositories; the services that use homeiq-common through a relative path
 # stay in its repository, so their `-e ../../libs/homeiq-common` still resolves.
 MULTI_REPO = {
-    "homeiq-core": ("libs/homeiq-common", "services/data-api", "services/data-retention", "services/device-registry",
-                    "services/energy-correlator", "services/ha-simulator", "services/rag-service",
-                    "services/usage-reports", "services/websocket-ingestion"),
-    "homeiq-edge": ("services/api-automation-edge", "services/automation-miner", "services/calendar-service"),
+    "homeiq-core": ("libs/homeiq-common", "services/api-automation-edge", "services/data-api", "services/data-retention",
+                    "services/device-registry", "services/energy-correlator", "services/ha-simulator",
+                    "services/rag-service", "services/usage-reports", "services/websocket-ingestion"),
+    "homeiq-edge": ("services/automation-miner", "services/calendar-service"),
     "homeiq-assistants": ("services/ai-core-service", "services/weather-api"),
 }
 
