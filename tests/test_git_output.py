@@ -184,7 +184,10 @@ def test_dirty_tree_is_refused_and_allow_dirty_leaves_the_changes_out(tmp_path: 
     assert "platform/services/calendar-service/requirements.txt" in res.stderr
     assert "platform/services/calendar-service/notes.txt" in res.stderr
     assert not (fleet / ".fleetshift" / "runs").exists() and branches(repo, env=env) == {}
-    res = fleetshift("run", fleet, "--yes", "--no-verify", "--allow-dirty", env=env)
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin), env=env)
+    git(repo, "remote", "add", "origin", str(origin), env=env)
+    res = fleetshift("run", fleet, "--yes", "--no-verify", "--allow-dirty", "--push", env=env)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "are not part of the branches" in res.stderr
     run_id = run_id_of(res.stdout)
@@ -197,6 +200,10 @@ def test_dirty_tree_is_refused_and_allow_dirty_leaves_the_changes_out(tmp_path: 
     assert "notes.txt" not in git(repo, "ls-tree", "-r", "--name-only", branch, env=env)
     assert git(repo, "log", "-1", "--format=%an <%ae>", branch, env=env) == "Fleet Owner <owner@example.invalid>"
     assert snapshot(repo) == before  # the uncommitted changes are still there, as they were
+    assert branches(origin, env=env) == made  # --push: git push origin <branch>
+    res = fleetshift("rollback", fleet, env=env)
+    assert res.returncode == 0 and branches(repo, env=env) == {}
+    assert f"left on the remote: {branch}" in res.stdout and branches(origin, env=env) == made
 
 
 def test_a_verified_git_run_waiting_for_approval_resumes_and_commits_the_test_evidence(tmp_path: Path) -> None:

@@ -648,6 +648,8 @@ def _git_rollback(journal: Journal, record: GitRecord, service: str | None, reci
         out.print(f"removed worktree {where}")
     for branch, why in done.kept:
         err.print(f"kept branch {branch}: {why}")
+    for repo, branch in done.pushed:  # a pushed branch may carry an open pull request: a person deletes it
+        out.print(f"pushed earlier, left on the remote: {branch} (delete it with: git -C {repo} push origin --delete {branch})")
     if service is None and not done.kept:
         journal.set_status(RunStatus.ROLLED_BACK)
     out.print(f"Run {journal.run_id}: {len(done.deleted)} branch(es) deleted, {len(done.worktrees)} worktree(s) removed, "

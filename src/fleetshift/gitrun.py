@@ -300,7 +300,7 @@ def push(record: GitRecord, run_dir: Path, config: FleetConfig, say: Say) -> lis
             except GitError as exc:
                 problems.append(f"push of {branch} ({rec.name}) failed: {exc}")
                 continue
-            if branch not in record.pushed:
+            if f"{rec.name}:{branch}" not in record.pushed:
                 record.pushed.append(f"{rec.name}:{branch}")
             say(f"pushed {branch} to {rec.name}'s origin")
             command = config.git.pr_command
@@ -324,6 +324,7 @@ class GitRollback:
     deleted: tuple[str, ...]
     kept: tuple[tuple[str, str], ...]
     worktrees: tuple[str, ...]
+    pushed: tuple[tuple[str, str], ...] = ()  # (repository, branch) pushed by the run: left on the remote
 
 
 def rollback(record: GitRecord, run_dir: Path, service: str | None = None) -> GitRollback:
@@ -352,7 +353,12 @@ def rollback(record: GitRecord, run_dir: Path, service: str | None = None) -> Gi
         if service is None and rec.worktree and remove_worktree(Path(rec.repo), Path(rec.worktree)):
             worktrees.append(rec.worktree)
     record.save(run_dir)
-    return GitRollback(tuple(deleted), tuple(kept), tuple(worktrees))
+    pushed = []
+    for item in record.pushed:
+        repo, _, branch = item.partition(":")
+        if branch in deleted:
+            pushed.append((next((r.repo for r in record.repos if r.name == repo), repo), branch))
+    return GitRollback(tuple(deleted), tuple(kept), tuple(worktrees), tuple(pushed))
 
 
 def pr_bodies(run_dir: Path) -> list[Path]:
