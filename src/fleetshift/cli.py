@@ -389,6 +389,36 @@ KeepUnverifiedOpt = Annotated[bool, typer.Option(
 )]
 
 
+ExecutorOpt = Annotated[str, typer.Option(
+    "--executor",
+    help="Where the services' tests run: 'local' (this machine, the default) or 'ray' (a Ray cluster: each baseline and "
+         "run on the new pins is a Ray task; needs pip install 'fleetshift[ray]'). Rewrites, rollbacks and the journal "
+         "stay here. Config: [run] executor.",
+)]
+RayAddressOpt = Annotated[str, typer.Option(
+    "--ray-address",
+    help="The Ray cluster: 'auto' (the one running here, e.g. after 'ray start --head'), 'ray://host:10001' (a remote "
+         "one), or empty to start a local one. Config: [run] ray_address.",
+)]
+SharedFsOpt = Annotated[bool | None, typer.Option(
+    "--shared-fs/--no-shared-fs",
+    help="Every Ray node sees the fleet at the same path: services travel as paths, not as packed bytes. "
+         "Config: [run] shared_filesystem.",
+    show_default=False,
+)]
+
+
+def _executor_choice(executor: str) -> str:
+    """The executor asked for, checked: exit 2 when unknown or when Ray is not installed."""
+    from fleetshift.executors import EXECUTORS, RAY_MISSING, ray_available
+
+    if executor and executor not in EXECUTORS:
+        raise fail(f"unknown executor {executor!r}; use one of: {', '.join(EXECUTORS)}")
+    if executor == "ray" and not ray_available():
+        raise fail(RAY_MISSING)
+    return executor
+
+
 @app.command("run")
 def run_cmd(
     path: FleetArg,
@@ -411,6 +441,9 @@ def run_cmd(
     push: Annotated[bool, typer.Option(
         "--push", help="With git or a multi-repo fleet: push the branches to origin with your git credentials, then "
                        "run [git] pr_command per branch.")] = False,
+    executor: ExecutorOpt = "",
+    ray_address: RayAddressOpt = "",
+    shared_fs: SharedFsOpt = None,
 ) -> None:
     """Migrate the fleet phase by phase: baseline tests, rewrite (journaled), tests on the new pins, roll back what breaks.
 
@@ -431,6 +464,8 @@ def run_cmd(
     limit = _threshold(threshold)
     git_start = _git_start(path, dry_run, use_git, allow_dirty, push)
     a = _analyse(path)
+    if not dry_run and not no_verify:
+        _executor_choice(executor or a.config.executor)
     _say_no_targets(a)
     _check_choices(a, service, recipe)
     selection = Selection(phases, tuple(service or ()), tuple(recipe or ()))
@@ -458,7 +493,7 @@ def run_cmd(
         if problems:
             raise fail("nothing was changed; " + "\n".join(problems))
     options = RunOptions(phases, tuple(service or ()), tuple(recipe or ()), jobs, limit, yes, not no_verify, todo_comments,
-                         keep_unverified=keep_unverified)
+                         keep_unverified=keep_unverified, executor=executor, ray_address=ray_address, shared_fs=shared_fs)
     from fleetshift.journal import FleetLocked, JournalError
 
     try:
@@ -520,14 +555,20 @@ def resume_cmd(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="No approval prompts from here on.")] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Override the run's --jobs.")] = 0,
     keep_unverified: KeepUnverifiedOpt = False,
+    executor: Annotated[str, typer.Option("--executor", help="Override the run's executor ('local' or 'ray').")] = "",
+    ray_address: RayAddressOpt = "",
+    shared_fs: SharedFsOpt = None,
 ) -> None:
     """Continue an interrupted run from its last completed step; finished services are never redone."""
     from fleetshift.journal import JournalError
     from fleetshift.runner import resume_run
 
+    _executor_choice(executor)
+    where = {k: v for k, v in {"executor": executor, "ray_address": ray_address, "shared_fs": shared_fs}.items()
+             if v not in ("", None)}  # fmt: skip
     try:
         done = resume_run(path.resolve(), out, run, approve=None if yes else _approver(), yes=yes, jobs=jobs or None,
-                          keep_unverified=keep_unverified or None)
+                          keep_unverified=keep_unverified or None, where=where)
     except (JournalError, ConfigError, DiscoveryError) as exc:
         raise fail(str(exc)) from None
     _finish(done)

@@ -113,6 +113,9 @@ class FleetConfig:
     keep_unverified: bool = False  # keep changes of services whose baseline could not run
     git: GitConfig = GitConfig()
     repos: tuple[str, ...] = ()  # a multi-repo fleet: the repositories (paths or URLs) cloned into the workspace
+    executor: str = ""  # [run] executor: "local" / "ray"; "" = local
+    ray_address: str = ""  # [run] ray_address: "auto", "ray://host:10001"; "" = start a local cluster
+    shared_filesystem: bool = False  # [run] shared_filesystem: Ray nodes see the fleet at the same path
 
     def options(self, name: str, path: str | None = None) -> ServiceOptions:
         """The settings of a service, addressed in the config by its name or by its folder ("." for the
@@ -168,7 +171,12 @@ _SERVICE_KEYS = {
     "keep_unverified", "timeout", "env",
 }
 _HEALTH_KEYS = {"start", "url", "command", "timeout", "stop"}
-_TOP_KEYS = {"fleet", "targets", "services", "hooks", "git"}
+_TOP_KEYS = {"fleet", "targets", "services", "hooks", "git", "run"}
+_RUN_KEYS = {
+    "executor": '"local" (this machine, the default) or "ray" (a Ray cluster; pip install \'fleetshift[ray]\')',
+    "ray_address": '"auto" (the running cluster), "ray://host:10001" (a remote one), or "" for a local cluster',
+    "shared_filesystem": "true when every Ray node sees the fleet at the same path: services go as paths, not bytes",
+}
 
 
 def _known(file: str, key: str, got: Mapping[str, Any], known: Any) -> None:
@@ -354,6 +362,7 @@ def parse_config(root: Path, data: Mapping[str, Any], file: str) -> FleetConfig:
         keep_unverified=_flag(file, "fleet.keep_unverified", fleet.get("keep_unverified", False)),
         git=_git(file, data.get("git", {})),
         repos=_repos(root, file, fleet),
+        **_run(file, data.get("run", {})),
     )
 
 
@@ -387,6 +396,22 @@ def _repos(root: Path, file: str, fleet: Mapping[str, Any]) -> tuple[str, ...]:
                               "create it with one repository (path or git URL) per line") from None
         repos += [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
     return tuple(dict.fromkeys(r for r in repos if r.strip()))
+
+
+def _run(file: str, raw: Any) -> dict[str, Any]:
+    """The [run] table: where verification steps run."""
+    if not isinstance(raw, dict):
+        raise ConfigError(file, "run", "expected a table", 'write [run] with e.g. executor = "ray"')
+    _known(file, "run.", raw, _RUN_KEYS)
+    executor = raw.get("executor", "")
+    if executor not in ("", "local", "ray"):
+        raise ConfigError(file, "run.executor", f"expected \"local\" or \"ray\", got {executor!r}", 'set executor = "ray"')
+    address = raw.get("ray_address", "")
+    if not isinstance(address, str):
+        raise ConfigError(file, "run.ray_address", f"expected a string, got {address!r}",
+                          'set ray_address = "auto" or "ray://host:10001"')
+    return {"executor": executor, "ray_address": address,
+            "shared_filesystem": _flag(file, "run.shared_filesystem", raw.get("shared_filesystem", False))}
 
 
 def _flag(file: str, key: str, value: Any) -> bool:

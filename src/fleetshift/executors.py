@@ -9,6 +9,7 @@ runs tests and hands back their records (and writes their logs under the run fol
 from __future__ import annotations
 
 import importlib.util
+import os
 from typing import Protocol
 
 from fleetshift import verify
@@ -21,8 +22,8 @@ RAY_MISSING = "the ray executor needs Ray: install it with: pip install 'fleetsh
 
 class Executor(Protocol):
     """Runs verification steps for the conductor; each call blocks until its step is done and never raises for
-    a failing service (every problem is in the record it returns). `width` is how many services the conductor
-    works on at once with this executor."""
+    a failing service (every problem is in the record it returns). `width(jobs)` is how many services the
+    conductor works on at once with this executor (`jobs` 0: the executor's default)."""
 
     name: str
 
@@ -45,7 +46,8 @@ class LocalExecutor:
     name = "local"
 
     def width(self, jobs: int) -> int:
-        return jobs
+        """`jobs` services at once; 0: one per core."""
+        return jobs or os.cpu_count() or 1
 
     def baseline(self, request: VerifyRequest) -> TestRun:
         return verify.baseline(request)

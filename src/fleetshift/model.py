@@ -423,6 +423,7 @@ class RunState(enum.StrEnum):
     INSTALL_FAILED = "install-failed"  # the environment could not be made
     TIMEOUT = "timeout"  # killed at the step timeout
     NO_PASSING = "no-passing"  # tests ran on the old pins and not one passed: no evidence either
+    LOST = "lost"  # the worker (or node) running it died, and so did its retry: nothing is known
 
 
 class VerdictState(enum.StrEnum):
@@ -602,6 +603,7 @@ class TestRun:
     imports: tuple[TestOutcome, ...] = ()  # the migrated production modules imported (`import:<module>`)
     migrated: tuple[str, ...] = ()  # the Python files the migration changed (fleet-relative), after it
     exercises: tuple[tuple[str, tuple[str, ...]], ...] = ()  # test module -> migrated files it imports (static)
+    node: str = ""  # where it ran when not in the conductor's process: host, worker pid and Ray node
 
     def outcome(self, test_id: str) -> TestOutcome | None:
         for o in self.outcomes:

@@ -16,7 +16,6 @@ state as it completes, so `resume` continues where a crash or Ctrl-C left off.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import threading
 import traceback
@@ -121,9 +120,11 @@ class Campaign:
         self.emit = on_event or (lambda *a, **k: None)
         self.approve = approve
         self.threshold = options.threshold if options.threshold is not None else self.config.failure_threshold
-        self.executor: Executor = executor or make_executor(options.executor or "local", address=options.ray_address,
-                                                            shared_fs=bool(options.shared_fs))
-        self.jobs = self.executor.width(max(1, options.jobs or self.config.jobs or os.cpu_count() or 1))
+        shared_fs = self.config.shared_filesystem if options.shared_fs is None else options.shared_fs
+        self.executor: Executor = executor or make_executor(options.executor or self.config.executor or "local",
+                                                            address=options.ray_address or self.config.ray_address,
+                                                            shared_fs=shared_fs)
+        self.jobs = max(1, self.executor.width(options.jobs or self.config.jobs))  # 0: the executor's default
         self._lock = threading.Lock()
         self.baselines: dict[str, TestRun] = {}
         self._load_baselines()
@@ -242,7 +243,8 @@ class Campaign:
         self._step(sp.service, "baseline", StepStatus.RUNNING)
         run = self.executor.baseline(self._request(service))
         detail = run.summary() if run.state is RunState.RAN else verify.unverifiable_reason(run)
-        self._step(sp.service, "baseline", StepStatus.DONE if run.state is RunState.RAN else StepStatus.FAILED, detail)
+        self._step(sp.service, "baseline", StepStatus.DONE if run.state is RunState.RAN else StepStatus.FAILED,
+                   _on_node(run, detail), node=run.node)
         with self._lock:
             self.baselines[sp.service] = run
         (self.run_dir / "baselines").mkdir(exist_ok=True)
@@ -278,9 +280,9 @@ class Campaign:
         self.emit("service", service=sp.service, status=ServiceStatus.SKIPPED, detail=why)
         return verdict
 
-    def _step(self, service: str, step: str, status: StepStatus, detail: str = "") -> None:
+    def _step(self, service: str, step: str, status: StepStatus, detail: str = "", node: str = "") -> None:
         self.journal.set_step(service, step, status, detail)
-        self.emit("step", service=service, step=step, status=status, detail=detail)
+        self.emit("step", service=service, step=step, status=status, detail=detail, **({"node": node} if node else {}))
 
     def _hook(self, point: str, sp: ServicePlan, service: Service, **extra: str) -> HookResult:
         return self.hooks.run(point, cwd=self.root / service.path, run_id=self.journal.run_id, service=sp.service,
@@ -356,7 +358,8 @@ class Campaign:
             kept_unverified = verdict.outcome is VerdictState.UNVERIFIABLE and keep and bool(chain)
             if kept_unverified:
                 verdict = replace(verdict, reason=f"kept, unverified ({self._keep_source(service)}): {verdict.reason}")
-            self._step(name, "verify", StepStatus.DONE if verdict.passed or kept_unverified else StepStatus.FAILED, verdict.reason)
+            self._step(name, "verify", StepStatus.DONE if verdict.passed or kept_unverified else StepStatus.FAILED,
+                       _on_node(after, verdict.reason), node=after.node)
             hook_status = "passed" if verdict.outcome in {VerdictState.PASSED, VerdictState.NO_OP} else verdict.outcome.value
             res = self._hook("after_verify", sp, service, status=hook_status)
             if not verdict.passed and not kept_unverified:
@@ -490,6 +493,11 @@ def closing_line(verdicts: dict[str, Verdict]) -> str:
         if names:
             parts.append(f"{len(names)} {label}" + (f": {', '.join(names)}" if state is VerdictState.FAILED else ""))
     return f"{len(verdicts)} service(s) processed: " + ("; ".join(parts) or "nothing to do")
+
+
+def _on_node(run: TestRun, detail: str) -> str:
+    """A step's detail, prefixed with the node it ran on when it ran elsewhere than here."""
+    return f"on node {run.node}: {detail}" if run.node else detail
 
 
 def _reread_manifests(root: Path, service: Service) -> Service:

@@ -106,7 +106,10 @@ class RunProgress:
             shown = STATUS_TEXT.get(info["status"], info["status"])
             self.console.print(f"{stamp} {info['service']}: {shown}{detail}")
         elif kind == "step" and info.get("status") in (StepStatus.RUNNING, StepStatus.FAILED):
-            self.console.print(f"{stamp} {info['service']}: {info['step']} {info['status']}")
+            self.console.print(f"{stamp} {info['service']}: {info['step']} {info['status']}"
+                               + (f" on node {info['node']}" if info.get("node") else ""))
+        elif kind == "step" and info.get("node"):
+            self.console.print(f"{stamp} {info['service']}: {info['step']} {info['status']} on node {info['node']}")
         elif kind == "threshold":
             self.console.print(f"{stamp} phase {info['phase']}: {info['failed']} of {info['total']} failed, over the threshold")
 

@@ -141,15 +141,17 @@ def _fleet_lock(root: Path, command: str, console: Console, run_id: str = "") ->
 
 
 def resume_run(root: Path, console: Console, run_id: str | None = None, approve: Callable[[str], bool] | None = None,
-               yes: bool | None = None, jobs: int | None = None, keep_unverified: bool | None = None) -> Finished:
-    """Continue an interrupted run from its last completed step; finished services are never redone."""
+               yes: bool | None = None, jobs: int | None = None, keep_unverified: bool | None = None,
+               where: dict[str, Any] | None = None) -> Finished:
+    """Continue an interrupted run from its last completed step; finished services are never redone. `where`
+    overrides the run's executor, ray_address or shared_fs (a run may resume on another executor)."""
     journal = Journal.open(root, run_id)
     with _fleet_lock(root, "resume", console, journal.run_id):
-        return _resume(journal, root, console, approve, yes, jobs, keep_unverified)
+        return _resume(journal, root, console, approve, yes, jobs, keep_unverified, where or {})
 
 
 def _resume(journal: Journal, root: Path, console: Console, approve: Callable[[str], bool] | None, yes: bool | None,
-            jobs: int | None, keep_unverified: bool | None) -> Finished:
+            jobs: int | None, keep_unverified: bool | None, where: dict[str, Any]) -> Finished:
     state = journal.state()
     if state["status"] not in RESUMABLE:
         raise JournalError(f"run {journal.run_id} is {state['status']}; there is nothing to resume (start a new run instead)")
@@ -182,5 +184,7 @@ def _resume(journal: Journal, root: Path, console: Console, approve: Callable[[s
         options = replace(options, jobs=jobs)
     if keep_unverified:
         options = replace(options, keep_unverified=True)
+    if where:
+        options = replace(options, **where)
     a = Analysis(fresh.config, fresh.fleet, fresh.inventory, plan)
     return _execute(a, options, journal, console, approve, resumed=True, git=record)

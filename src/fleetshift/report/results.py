@@ -89,6 +89,7 @@ def _tests(run: dict[str, Any] | None) -> dict[str, Any] | None:
         "cached": run.get("cached", False),
         "error": run.get("error", ""),
         "api_check": _api(run.get("api")),
+        "node": run.get("node", ""),  # where it ran with a cluster executor ("": the conductor's machine)
     }
 
 
@@ -163,6 +164,7 @@ def build_results(run_dir: Path) -> dict[str, Any]:
                 "renamed_tests": renamed,
                 "missing_tests": v.get("missing", []),
                 "health": v.get("health"),
+                "node": after_run.get("node") or (v.get("baseline") or {}).get("node", ""),
                 "findings": findings.get(name, []),
                 "rolled_back": bool(v.get("rolled_back")) or status is ServiceStatus.ROLLED_BACK,
                 "reason": v.get("reason", ""),

@@ -175,6 +175,10 @@ def compare(baseline: TestRun | None, after: TestRun) -> Verdict:
                            after=after, state=state.FAILED)
         return Verdict(name, False, f"{why}; after: {run_summary(after)}", error=baseline.error or after.error,
                        log=baseline.log, baseline=baseline, after=after, state=state.UNVERIFIABLE)  # fmt: skip
+    if after.state is RunState.LOST:  # nothing ran to its end: no evidence either way
+        reason = f"unverifiable: on the new pins {describe(after.state)}: {after.error}"
+        return Verdict(name, False, reason, error=after.error, log=after.log, baseline=baseline, after=after,
+                       state=state.UNVERIFIABLE)  # fmt: skip
     if not after.installed:
         reason = f"could not install the new pins: {after.error} {_log_of(after)}"
         state_now = state.FAILED if baseline is not None else state.UNVERIFIABLE

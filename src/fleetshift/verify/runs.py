@@ -357,6 +357,7 @@ _STATE_TEXT = {
     RunState.TIMEOUT: "the tests did not finish in time",
     RunState.INSTALL_FAILED: "the environment could not be installed",
     RunState.NO_PASSING: "tests ran but not one passed (each failed, errored or was skipped)",
+    RunState.LOST: "the worker running the tests was lost (its process or node died), twice",
 }
 
 

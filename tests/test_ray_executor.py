@@ -1,0 +1,262 @@
+"""The Ray executor on a real local Ray cluster (one head on 127.0.0.1 with two CPUs, started once for the module):
+the demo campaign gets the same verdict per service through Ray as on the local executor; a worker killed
+mid-task is retried and its service passes, killed twice it is unverifiable and restored; a service whose tests
+regress is rolled back by the conductor; a run stopped on Ray resumes on the local executor."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fleet_factory import make_fleet
+from test_campaign import BROKEN_TEST_ID, MIGRATED_APP, service_files, tree
+from typer.testing import CliRunner, Result
+
+from fleetshift.cli import app
+from fleetshift.journal import read_state
+
+if os.environ.get("CI"):  # CI installs the ray extra: its absence must fail there, not skip
+    import ray
+else:
+    ray = pytest.importorskip("ray")
+
+pytestmark = pytest.mark.slow
+
+DEMO = Path(__file__).resolve().parents[1] / "examples" / "homeiq"
+IGNORE = shutil.ignore_patterns(".fleetshift", "__pycache__", ".pytest_cache", ".venv")
+runner = CliRunner()
+
+# Kills the Ray worker running this test session (found among the pytest process's ancestors by its
+# "ray::" process title) on the attempts KILL_AT names, counting every pytest start in KILL_COUNTER.
+KILLER = '''\
+import os
+import signal
+
+
+def pytest_configure(config):
+    counter = os.environ.get("KILL_COUNTER")
+    if not counter:
+        return
+    n = int(open(counter).read()) if os.path.exists(counter) else 0
+    with open(counter, "w") as fh:
+        fh.write(str(n + 1))
+    if str(n) not in os.environ.get("KILL_AT", "").split(","):
+        return
+    pid = os.getpid()
+    while pid > 1:
+        with open(f"/proc/{pid}/stat") as fh:
+            pid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            if fh.read().startswith(b"ray::"):
+                os.kill(pid, signal.SIGKILL)
+                os._exit(1)
+    raise RuntimeError("no Ray worker among this process's ancestors")
+'''
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Any:
+    """A local Ray cluster on the loopback interface, shared by the module (its CLI runs join it)."""
+    from fleetshift.executors_ray import runtime_env
+
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env=runtime_env(),
+             _node_ip_address="127.0.0.1")  # fmt: skip
+    yield ray
+    ray.shutdown()
+
+
+def invoke(*args: object) -> Result:
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+def results(root: Path) -> dict[str, Any]:
+    run_dir = sorted((root / ".fleetshift" / "runs").iterdir())[-1]
+    data = json.loads((run_dir / "results.json").read_text())
+    return {"run_dir": run_dir, "by_name": {s["name"]: s for s in data["services"]}}
+
+
+def test_faults_retry_unverifiable_rollback_and_resume_on_local(cluster: Any, tmp_path: Path) -> None:
+    """One fleet, one run on Ray: `solo`'s worker is killed on the first attempt of its run on the new pins and
+    the retry passes; `twice`'s worker is killed on both attempts: unverifiable, its files restored; `bad`'s
+    tests regress: failed, rolled back by the conductor. The run stops before phase D (no approval) and is
+    resumed with `--executor local`, which verifies `later` here."""
+    counters = {name: tmp_path / f"{name}.count" for name in ("solo", "twice")}
+    config = f"""\
+        failure_threshold = 0.9
+
+        [services.solo]
+        env = {{ KILL_COUNTER = "{counters['solo']}", KILL_AT = "1" }}
+
+        [services.twice]
+        env = {{ KILL_COUNTER = "{counters['twice']}", KILL_AT = "1,2" }}
+        """
+    phases = {"solo": "A", "twice": "A", "bad": "A", "later": "D"}
+    toml = '[fleet]\nservices = ["services/*"]\n' + textwrap.dedent(config)
+    toml += "\n[fleet.phases]\n" + "".join(f'"{name}" = "{letter}"\n' for name, letter in phases.items())
+    files: dict[str, str] = {"fleetshift.toml": toml}
+    for name in phases:
+        files.update(service_files(name, broken=name == "bad"))
+    files["services/solo/conftest.py"] = files["services/twice/conftest.py"] = KILLER
+    root = make_fleet(tmp_path / "fleet", files)
+    original = tree(root)
+
+    first = invoke("run", root, "--executor", "ray", "--jobs", "3")
+    assert "phase D needs approval" in first.output, first.output
+    assert "on node " in first.output  # progress says where each step ran
+    state = read_state(results(root)["run_dir"])
+    assert state["meta"]["executor"] == "ray"
+
+    # Baseline (0), the killed attempt (1), its retry (2); `twice`: both attempts killed.
+    assert counters["solo"].read_text() == "3" and counters["twice"].read_text() == "3"
+    resumed = invoke("resume", root, "--executor", "local", "--yes")
+    assert resumed.exit_code == 0, resumed.output  # this run's one service, `later`, passed
+    got = results(root)
+    by = got["by_name"]
+
+    solo = by["solo"]
+    assert solo["verdict"] == "passed", solo["reason"]
+    assert "ray node" in solo["node"] and "ray node" in solo["tests"]["before"]["node"]
+    assert (root / "services/solo/app.py").read_text() == MIGRATED_APP
+    log = Path(solo["tests"]["after"]["log"])  # the node's log, written under the real run folder
+    assert log.is_file() and log.is_relative_to(got["run_dir"]) and "passed" in log.read_text()
+
+    twice = by["twice"]
+    assert twice["verdict"] == "unverifiable" and twice["rolled_back"], twice
+    assert "lost" in twice["reason"] and "WorkerCrashedError" in twice["reason"], twice["reason"]
+    assert {k: v for k, v in tree(root).items() if k.startswith("services/twice/")} == {
+        k: v for k, v in original.items() if k.startswith("services/twice/")
+    }
+
+    bad = by["bad"]
+    assert bad["verdict"] == "failed" and bad["rolled_back"] and bad["failing_tests"] == [BROKEN_TEST_ID], bad
+    assert "ray node" in bad["node"]
+    assert {k: v for k, v in tree(root).items() if k.startswith("services/bad/")} == {
+        k: v for k, v in original.items() if k.startswith("services/bad/")
+    }
+
+    later = by["later"]  # its baseline was taken on Ray; phase D ran on the resume, on the local executor
+    assert later["verdict"] == "passed", later
+    assert "ray node" in later["tests"]["before"]["node"] and later["tests"]["after"]["node"] == ""
+
+
+@pytest.fixture(scope="module")
+def demo_verdicts(cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """The whole demo campaign, verified, through Ray (baselines and runs on the new pins as Ray tasks), then on
+    the local executor on a fresh copy given the Ray run's baseline cache (so the local side runs only the
+    steps on the new pins: the suite stays shorter, and the cache the conductor kept for Ray serves a local run)."""
+    out: dict[str, dict[str, Any]] = {}
+    cache: Path | None = None
+    for executor in ("ray", "local"):
+        root = tmp_path_factory.mktemp(f"demo-{executor}") / "homeiq"
+        shutil.copytree(DEMO, root, ignore=IGNORE)
+        if cache is not None:
+            shutil.copytree(cache, root / ".fleetshift" / "cache" / "baseline")
+        res = invoke("run", root, "--yes", "--jobs", "2", "--executor", executor)
+        assert res.exit_code in (0, 1), res.output
+        out[executor] = results(root)["by_name"]
+        cache = root / ".fleetshift" / "cache" / "baseline"
+    return out
+
+
+def test_demo_campaign_on_ray_has_the_local_verdicts(demo_verdicts: dict[str, dict[str, Any]]) -> None:
+    local, remote = demo_verdicts["local"], demo_verdicts["ray"]
+    assert len(local) >= 13 and set(local) == set(remote)
+    assert {n: s["verdict"] for n, s in remote.items()} == {n: s["verdict"] for n, s in local.items()}
+    assert {n: s["rolled_back"] for n, s in remote.items()} == {n: s["rolled_back"] for n, s in local.items()}
+    assert any(s["verdict"] == "passed" for s in remote.values())
+    for name, svc in remote.items():
+        if svc["tests"]["before"]:  # every step that ran, ran on the cluster
+            assert "ray node" in svc["tests"]["before"]["node"] and not svc["tests"]["before"]["cached"], name
+            assert local[name]["tests"]["before"]["cached"], name  # the local side took Ray's baseline
+        if svc["tests"]["after"]:
+            assert "ray node" in svc["tests"]["after"]["node"], name
+            assert local[name]["tests"]["after"]["node"] == ""
+            assert svc["tests"]["after"]["passed"] == local[name]["tests"]["after"]["passed"], name
+
+
+def test_ray_executor_without_ray_installed_exits_2(tmp_path: Path) -> None:
+    root = make_fleet(tmp_path / "fleet", {"fleetshift.toml": '[fleet]\nservices = ["services/*"]\n',
+                                           **service_files("solo")})  # fmt: skip
+    code = "import sys; sys.modules['ray'] = None; from fleetshift.cli import main; sys.argv[0] = 'fleetshift'; main()"
+    proc = subprocess.run([sys.executable, "-c", code, "run", str(root), "--executor", "ray", "--yes"],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "pip install 'fleetshift[ray]'" in proc.stdout + proc.stderr
+    assert not (root / ".fleetshift" / "runs").exists()
+
+
+def test_run_help_documents_the_executor_options() -> None:
+    res = invoke("run", "--help")
+    for option in ("--executor", "--ray-address", "--shared-fs"):
+        assert option in res.output
+
+
+SLEEPER = '''\
+import os
+import time
+
+
+def pytest_configure(config):
+    path = os.environ.get("SLEEP_PIDFILE")
+    if path:
+        with open(path, "w") as fh:
+            fh.write(str(os.getpid()))
+        time.sleep(600)
+'''
+
+
+def _dead(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_cancel_ends_the_task_and_the_tests_it_started(cluster: Any, tmp_path: Path) -> None:
+    """Ctrl-C's path: `cancel` interrupts a running task; the test process it started on the node is killed and
+    the conductor thread waiting for it gets Cancelled, in seconds (the tests would sleep ten minutes)."""
+    from fleetshift.config import ServiceOptions
+    from fleetshift.executors_ray import Cancelled, RayExecutor
+    from fleetshift.pipeline import analyse
+    from fleetshift.verify import VerifyRequest
+
+    pidfile = tmp_path / "pytest.pid"
+    root = make_fleet(tmp_path / "fleet", {"fleetshift.toml": '[fleet]\nservices = ["services/*"]\n',
+                                           **service_files("slow"), "services/slow/conftest.py": SLEEPER})  # fmt: skip
+    service = analyse(root).fleet.service("slow")
+    request = VerifyRequest(root, service, tmp_path / "run", options=ServiceOptions(env={"SLEEP_PIDFILE": str(pidfile)}))
+    executor = RayExecutor()
+    box: dict[str, BaseException | object] = {}
+
+    def wait() -> None:
+        try:
+            box["out"] = executor.after(request)
+        except BaseException as exc:
+            box["out"] = exc
+
+    thread = threading.Thread(target=wait)
+    thread.start()
+    deadline = time.monotonic() + 240
+    while not pidfile.is_file() or not pidfile.read_text():
+        assert time.monotonic() < deadline and thread.is_alive(), box
+        time.sleep(0.5)
+    pid = int(pidfile.read_text())
+    assert not _dead(pid)
+    start = time.monotonic()
+    executor.cancel()
+    thread.join(60)
+    assert not thread.is_alive() and isinstance(box["out"], Cancelled), box
+    assert time.monotonic() - start < 30
+    while not _dead(pid) and time.monotonic() - start < 40:
+        time.sleep(0.5)
+    assert _dead(pid), "the tests started by the cancelled task still run"
