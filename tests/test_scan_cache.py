@@ -166,9 +166,86 @@ def test_a_corrupted_or_planted_cache_is_ignored(tmp_path: Path) -> None:
     ]
     for payload in payloads:
         cache.write_bytes(payload)
+        (root / ".fleetshift/cache/snapshot.pickle").unlink(missing_ok=True)  # not answered from the snapshot
         again = scan_cli(root)
         assert again.returncode == 0, again.stderr
         assert "Traceback" not in again.stderr
         assert again.stdout == good.stdout
         assert not (root / "PLANTED").exists()
         assert cache.read_bytes() != payload  # rewritten by the scan
+
+
+PROBE = """
+import json, sys
+sys.argv = ["fleetshift", "scan", "--json", sys.argv[1]]
+from fleetshift.__main__ import main
+try:
+    main()
+except SystemExit as exc:
+    assert not exc.code, exc.code
+loaded = [m for m in ("typer", "rich", "fleetshift.cli", "fleetshift.recipes", "fleetshift.discover") if m in sys.modules]
+sys.stderr.write(json.dumps(loaded))
+"""
+
+
+def quick(root: Path) -> tuple[str, list[str]]:
+    """`scan --json` as the command runs it: its output, and which heavy modules it loaded to answer."""
+    import json
+
+    proc = subprocess.run([sys.executable, "-c", PROBE, str(root)], capture_output=True, text=True, env=ENV,
+                          timeout=120, cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout, json.loads(proc.stderr.strip().splitlines()[-1])
+
+
+def test_scan_json_of_an_unchanged_fleet_is_answered_from_its_snapshot(tmp_path: Path) -> None:
+    root = fleet(tmp_path / "fleet")
+    settle(root)
+    full, loaded = quick(root)
+    assert "fleetshift.cli" in loaded and (root / ".fleetshift/cache/snapshot.pickle").is_file()
+    again, loaded = quick(root)
+    assert again == full and loaded == []  # answered before the command line, recipes or discovery loaded
+    assert again == scan_cli_no_cache(root)
+    # an edit (the stat moves): the full scan runs and sees it; a new snapshot is kept once the file is settled
+    jobs = root / "services/alpha/alpha/jobs.py"
+    jobs.write_text(CLEAN)
+    edited, loaded = quick(root)
+    assert "fleetshift.cli" in loaded and edited != full and edited == scan_cli_no_cache(root)
+    assert "tenacity/retry-statistics" in site_rules(full, "alpha")
+    assert "tenacity/retry-statistics" not in site_rules(edited, "alpha")
+    _, loaded = quick(root)
+    assert "fleetshift.cli" in loaded  # the edited file is not settled yet: no snapshot was kept
+    settle(root)
+    quick(root)
+    assert quick(root) == (edited, [])
+    # a file added, a folder added: the full scan again
+    (root / "services/beta/beta/more.py").write_text(STORE)
+    settle(root)
+    added, loaded = quick(root)
+    assert "fleetshift.cli" in loaded and added == scan_cli_no_cache(root) and "influxdb" in added
+    (root / "services/beta/empty").mkdir()
+    assert "fleetshift.cli" in quick(root)[1]
+
+
+def site_rules(output: str, service: str) -> list[str]:
+    import json
+
+    return [s["rule"] for inv in json.loads(output)["services"] if inv["service"] == service for s in inv["sites"]]
+
+
+def scan_cli_no_cache(root: Path) -> str:
+    proc = subprocess.run([sys.executable, "-m", "fleetshift", "scan", "--json", "--no-cache", str(root)],
+                          capture_output=True, text=True, env=ENV, timeout=120, cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_a_planted_snapshot_runs_nothing(tmp_path: Path) -> None:
+    root = fleet(tmp_path / "fleet")
+    settle(root)
+    full, _ = quick(root)
+    snapshot = root / ".fleetshift/cache/snapshot.pickle"
+    snapshot.write_bytes(pickle.dumps({"format": 1, "root": str(root), "plugins": (), "output": Planted()}))
+    again, loaded = quick(root)
+    assert again == full and "fleetshift.cli" in loaded
+    assert not (root / "PLANTED").exists()

@@ -1,3 +1,21 @@
-from fleetshift.cli import main
+"""`python -m fleetshift` and the `fleetshift` command. A `scan --json` of a fleet unchanged since its last
+scan is answered from the stored snapshot (fleetshift.quickscan) before the command line is loaded; every
+other command goes to fleetshift.cli."""
 
-main()
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    from fleetshift.quickscan import answer
+
+    if answer(sys.argv[1:]):
+        return
+    from fleetshift.cli import main as cli_main
+
+    cli_main()
+
+
+if __name__ == "__main__":
+    main()

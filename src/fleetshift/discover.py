@@ -26,15 +26,12 @@ from fleetshift.config import CONFIG_NAME, ConfigError, FleetConfig
 from fleetshift.manifests import manifest_kind, read_manifest
 from fleetshift.model import Finding, Fleet, Manifest, ManifestKind, Service, Severity
 from fleetshift.project import DOC_TOOLS, is_doc_tool, is_real_project, read_project
+from fleetshift.quickscan import SKIP_DIRS
 from fleetshift.recipes.base import config_kind, file_kind
 
 if TYPE_CHECKING:
     from fleetshift.scancache import ScanCache
 
-SKIP_DIRS = {
-    ".git", ".hg", ".svn", ".fleetshift", ".venv", "venv", "env", ".env", ".tox", ".nox", "node_modules",
-    "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", "build", "dist", "site-packages", ".eggs",
-}
 COMPOSE_NAMES = ("docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml")
 
 # folders that hold a manifest but are not services unless the config names them

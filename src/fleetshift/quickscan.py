@@ -1,0 +1,177 @@
+"""`fleetshift scan --json FLEET` on a fleet unchanged since the last such scan: the stored answer, given before
+the command line, the recipes or discovery are even imported.
+
+Each full `scan --json` that may use the cache first records the fleet's state: every folder and file under the
+root (all but the folders discovery never enters and `.fleetshift` itself) with its size and mtime_ns, and the
+code that will answer (the Python, its import path and the mtimes of those folders, so an install or an
+uninstall counts; fleetshift's own modules; plugin recipes' modules). After the scan, the state and the exact
+output go to `.fleetshift/cache/snapshot.pickle`, but only when every file was already `SETTLED_NS` old
+(a file written within its mtime tick could change again unseen), no link was met (discovery may follow one
+where this walk does not), the fleet is not a multi-repo workspace and the scan printed no warning.
+
+The next `scan --json` walks the fleet again and, when the state and the code are exactly as recorded, prints
+the stored output. Any difference (a file edited, added or removed, a folder added, fleetshift or a package
+changed) falls through to the full scan, which reads only what changed (fleetshift.scancache). The snapshot
+is read with an unpickler that builds nothing but plain containers; an unreadable one is ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+FORMAT = 1
+NAME = "snapshot.pickle"
+SETTLED_NS = 2_000_000_000  # as fleetshift.scancache: coarser than any file system's timestamp granularity
+# folders discovery never enters, and so no scan reads (hidden folders are walked: project files such as
+# .github/workflows/*.yml are read)
+SKIP_DIRS = frozenset({
+    ".git", ".hg", ".svn", ".fleetshift", ".venv", "venv", "env", ".env", ".tox", ".nox", "node_modules",
+    "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", "build", "dist", "site-packages", ".eggs",
+})
+
+
+class _Plain(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(f"{module}.{name}: a snapshot holds plain values only")
+
+
+def scan_json_path(argv: list[str]) -> Path | None:
+    """The fleet of exactly `scan --json FLEET` (in either order); None for any other command line."""
+    if len(argv) != 3 or argv[0] != "scan" or "--json" not in argv[1:]:
+        return None
+    rest = [a for a in argv[1:] if a != "--json"]
+    if len(rest) != 1 or rest[0].startswith("-") or not rest[0]:
+        return None
+    return Path(rest[0])
+
+
+def fleet_state(root: Path) -> tuple[dict[str, tuple[int, int]], bool] | None:
+    """Every folder ((-1, 0)) and file ((size, mtime_ns)) under the root that a scan could read, by relative
+    path, and whether every file is settled; None when a link or an unreadable folder is met."""
+    now = time.time_ns()
+    state: dict[str, tuple[int, int]] = {}
+    settled = True
+    stack = [""]
+    top = str(root)
+    while stack:
+        rel = stack.pop()
+        try:
+            with os.scandir(os.path.join(top, rel) if rel else top) as it:
+                for e in it:
+                    if e.name == ".fleetshift":  # fleetshift's own records: the scan itself writes there
+                        continue
+                    path = f"{rel}/{e.name}" if rel else e.name
+                    if e.is_symlink():
+                        return None
+                    if e.is_dir(follow_symlinks=False):
+                        state[path] = (-1, 0)
+                        if e.name not in SKIP_DIRS:
+                            stack.append(path)
+                        continue
+                    st = e.stat(follow_symlinks=False)
+                    state[path] = (st.st_size, st.st_mtime_ns)
+                    if st.st_mtime_ns + SETTLED_NS >= now:
+                        settled = False
+        except OSError:
+            return None
+    return state, settled
+
+
+def _stat(path: str) -> tuple[int, int]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (-2, 0)
+    return (st.st_size, st.st_mtime_ns)
+
+
+def code_state(plugins: tuple[str, ...] = ()) -> str:
+    """The Python, its import path (and the mtimes of those folders), fleetshift's modules and the plugin
+    recipes' module files: what decides the answer besides the fleet."""
+    import fleetshift
+
+    h = hashlib.sha256(f"{FORMAT}\0{sys.version}\0{sys.executable}\0{fleetshift.__version__}".encode())
+    for entry in sys.path:
+        h.update(f"{entry}:{_stat(entry or '.')}\0".encode())
+    for folder in fleetshift.__path__:
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+            for name in sorted(filenames):
+                if name.endswith(".py"):
+                    path = os.path.join(dirpath, name)
+                    h.update(f"{path}:{_stat(path)}\0".encode())
+    for path in plugins:
+        h.update(f"{path}:{_stat(path)}\0".encode())
+    return h.hexdigest()
+
+
+_TAKEN: dict[Path, tuple[dict[str, tuple[int, int]], bool] | None] = {}  # states `answer` took (and found changed)
+
+
+def state_before_scan(root: Path) -> tuple[dict[str, tuple[int, int]], bool] | None:
+    """The fleet's state now, before the full scan reads it (the one `answer` just took, when it took one)."""
+    return _TAKEN.pop(root) if root in _TAKEN else fleet_state(root)
+
+
+def _snapshot_path(root: Path) -> Path:
+    return root / ".fleetshift" / "cache" / NAME
+
+
+def answer(argv: list[str]) -> bool:
+    """Print the stored output of `scan --json FLEET` when the fleet and the code are as they were; True
+    when it did (the caller is done), False to run the command in full."""
+    path = scan_json_path(argv)
+    if path is None:
+        return False
+    try:
+        root = path.resolve()
+        with open(_snapshot_path(root), "rb") as fh:
+            snap = _Plain(io.BytesIO(fh.read())).load()
+        if not (isinstance(snap, dict) and snap.get("format") == FORMAT and snap.get("root") == str(root)):
+            return False
+        plugins, output = snap["plugins"], snap["output"]
+        if not (isinstance(plugins, tuple) and all(isinstance(p, str) for p in plugins) and isinstance(output, str)):
+            return False
+        if snap.get("code") != code_state(plugins):
+            return False
+        now = _TAKEN[root] = fleet_state(root)
+        if now is None or now[0] != snap.get("state"):
+            return False
+    except Exception:  # no snapshot, an unreadable or planted one: the full scan decides
+        return False
+    if sys.stdout.isatty():  # as fleetshift.cli prints JSON: indented for a person
+        import json
+
+        output = json.dumps(json.loads(output), indent=2)
+    sys.stdout.write(output + "\n")
+    sys.stdout.flush()
+    return True
+
+
+def record(root: Path, state: tuple[dict[str, tuple[int, int]], bool] | None, output: str,
+           plugins: tuple[str, ...]) -> None:
+    """Keep the output of a full scan whose fleet was in `state` (taken before the scan read anything) when
+    every file was settled; otherwise drop any older snapshot."""
+    target = _snapshot_path(root)
+    try:
+        if state is None or not state[1]:
+            target.unlink(missing_ok=True)
+            return
+        data = {"format": FORMAT, "root": str(root), "code": code_state(plugins), "plugins": plugins,
+                "state": state[0], "output": output}
+        target.parent.mkdir(parents=True, exist_ok=True)
+        gitignore = target.parent.parent / ".gitignore"
+        if not gitignore.exists():
+            gitignore.write_text("*\n")
+        tmp = target.with_name(f".{NAME}.{os.getpid()}.tmp")
+        tmp.write_bytes(pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(tmp, target)
+    except OSError:
+        pass  # a read-only fleet can still be scanned
