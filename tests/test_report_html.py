@@ -117,10 +117,11 @@ def test_report_has_the_graph_the_bars_and_every_change(run_dir: Path) -> None:
     assert "services/clock/app.py:14</code> <code>tenacity/retrying-subclass</code>" in section
     assert section.count("1 passed, 0 failed, 0 errors, 0 skipped") == 2
     assert 'href="logs/clock/old-tests.log"' in section and 'href="logs/clock/new-tests.log"' in section
-    # ledger: failed, its regression named; its rolled-back change is listed with why no diff is kept.
+    # ledger: failed, its regression named; its rolled-back change is shown too (recomputed, same hash).
     ledger = _section(html, "ledger")
-    assert "test_still_on_tenacity_8" in ledger and "rolled back" in ledger
-    assert "services/ledger/requirements.txt" in ledger
+    assert "test_still_on_tenacity_8" in ledger and "rolled back: the file holds its old bytes again" in ledger
+    assert re.search(r'<span class="del">-tenacity==8\.2\.3</span><span class="add">\+tenacity==9\.[0-9.]+</span>', ledger)
+    assert (run_dir.parents[2] / "services/ledger/requirements.txt").read_text() == "tenacity==8.2.3\n"
     # Self-contained: nothing is loaded from elsewhere.
     assert not re.search(r"<(script|img|link|iframe)[^>]+(src|href)=", html) and "@import" not in html and "url(http" not in html
 

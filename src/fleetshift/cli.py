@@ -768,6 +768,7 @@ def wizard_cmd(
     fleetshift.toml, and phase A. Every question has a flag; the commands that do the same without questions
     are printed at the end. Without a terminal it needs --yes, or --write-config/--no-write-config and
     --start-phase-a/--no-start."""
+    from fleetshift.journal import JournalError
     from fleetshift.orchestrate import is_interactive
     from fleetshift.wizard import Answers, Wizard, WizardError, refusal
 
@@ -786,10 +787,13 @@ def wizard_cmd(
     wizard = Wizard(path, out, answers, interactive)
     try:
         done = wizard.run()
-    except (WizardError, ConfigError, DiscoveryError, RecipeError) as exc:
+    except (WizardError, ConfigError, DiscoveryError, RecipeError, JournalError) as exc:
         raise fail(str(exc)) from None
+    except (KeyboardInterrupt, EOFError):
+        err.print("\nwizard stopped; nothing was written after the last step it reported.")
+        raise typer.Exit(130) from None
     if done is not None:
-        _finish(done)  # type: ignore[arg-type]
+        _finish(done)
 
 
 def demo_fleet() -> Path:

@@ -13,6 +13,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import tomlkit
 from rich.console import Console
@@ -24,6 +25,9 @@ from fleetshift.model import Inventory, Phase, Selection
 from fleetshift.pipeline import Analysis, Survey, plan_with_projects, survey, with_projects
 from fleetshift.recipes import all_recipes, get
 from fleetshift.recipes.base import Recipe
+
+if TYPE_CHECKING:
+    from fleetshift.runner import Finished
 
 
 class WizardError(Exception):
@@ -57,6 +61,9 @@ class Choices:
     write_config: bool = False
     start: bool = False
     verify: bool = True
+    default_recipes: list[str] = field(default_factory=list)  # what Enter (or --yes) picks
+    default_targets: dict[str, str] = field(default_factory=dict)  # recipe id -> what Enter picks
+    configured: list[str] = field(default_factory=list)  # recipe ids the config on disk targets
 
 
 def parse_targets(values: Sequence[str]) -> dict[str, str]:
@@ -122,6 +129,7 @@ class Wizard:
 
         self._step(1, f"what is in {self.root}")
         s = survey(self.root)
+        self.choices.configured = [r.id for r in all_recipes() if r.package in s.config.targets]
         wide = replace(s.config, targets={**default_targets(), **s.config.targets})
         s = Survey(wide, s.fleet, with_projects(s.fleet, _scan(s, wide)))
         source = s.config.source or "no fleetshift.toml yet: the recipes' defaults apply"
@@ -163,6 +171,8 @@ class Wizard:
             for adv in r.advisories:
                 self.console.print(f"  {r.id}: {r.package}{adv.versions}: {adv.message}")
         default = [rid for rid in recipes if rid in in_use]
+        self.choices.default_recipes = default
+        self.choices.default_targets = {rid: self._default_target(s, r) for rid, r in recipes.items()}
         given_targets = parse_targets([f"{k}={v}" for k, v in self.answers.targets.items()])
         if self.answers.recipes is not None:
             chosen = [_recipe_id(r) for r in self.answers.recipes]
@@ -290,12 +300,13 @@ class Wizard:
             question, default = f"Replace {path} with this?", False
         self.choices.write_config = self._confirm(question, self.answers.write_config, default)
         if self.choices.write_config:
+            self.choices.configured = list(self.choices.recipes)
             path.write_text(text, encoding="utf-8")
             self.console.print(f"Wrote {path}.")
         else:
             self.console.print(f"{path} was not written.")
 
-    def start(self, a: Analysis) -> object | None:
+    def start(self, a: Analysis) -> Finished | None:
         """Step 6: offer to start phase A, verified by each service's tests as `run` does; the run's Finished."""
         from fleetshift.orchestrate import RunOptions
         from fleetshift.runner import start_run
@@ -329,8 +340,11 @@ class Wizard:
 
     # ---- the whole walk -------------------------------------------------------------------------
 
-    def run(self) -> object | None:
+    def run(self) -> Finished | None:
         """Every step in order; returns the phase A run (a runner.Finished) when one was started."""
+        self.console.print(f"fleetshift wizard: a first migration campaign for {self.root}, in 6 steps. Nothing is "
+                           f"written before step 5 asks about {CONFIG_NAME}, and no service changes unless step 6 "
+                           "starts phase A. Enter takes the default shown in parentheses; Ctrl-C leaves.")
         s = self.discover()
         if not s.fleet.services:
             self.console.print(f"No services found in {self.root}: no folder there holds requirements*.txt, pyproject.toml, "
@@ -419,9 +433,10 @@ def _same(current: object, t: Target) -> bool:
 def commands(root: Path, c: Choices, source: str = "") -> list[str]:
     """The commands that do what the wizard did, without questions."""
     fleet = shlex.quote(str(root))
-    recipes = "".join(f" -r {r}" for r in c.recipes)
-    flags = [f"--recipe {r}" for r in c.recipes] or ["--recipe none"]
-    flags += [f"--target {shlex.quote(f'{get(r).package}={spec}')}" for r, spec in c.targets.items()]
+    recipes = "" if set(c.recipes) == set(c.configured) else "".join(f" -r {r}" for r in c.recipes)
+    flags = [] if c.recipes == c.default_recipes else [f"--recipe {r}" for r in c.recipes] or ["--recipe none"]
+    flags += [f"--target {shlex.quote(f'{get(r).package}={spec}')}" for r, spec in c.targets.items()
+              if spec != c.default_targets.get(r)]
     flags += [f"--diff {shlex.quote(d)}" for d in c.diffs]
     flags += ["--write-config" if c.write_config else "--no-write-config"]
     flags += ["--start-phase-a" if c.start else "--no-start"]
@@ -429,16 +444,18 @@ def commands(root: Path, c: Choices, source: str = "") -> list[str]:
         flags.append("--no-verify")
     lines = [f"  fleetshift wizard {fleet} " + " ".join(flags) + " --yes", "Or one stage at a time:"]
     if not c.write_config and not source:
-        lines.append(f"  fleetshift init {fleet}                     # a commented {CONFIG_NAME}; set [targets] there")
+        lines.append(f"  fleetshift init {fleet}   # a commented {CONFIG_NAME}; set [targets] there")
     elif not c.write_config:
         lines.append(f"  # the commands below use the [targets] of {source}")
-    lines += [
-        f"  fleetshift scan {fleet}                     # who uses what",
-        f"  fleetshift plan {fleet} --out plan.html     # the phases, as a page with the dependency graph",
-        f"  fleetshift run {fleet} --dry-run{recipes}   # every diff, nothing written",
-        f"  fleetshift run {fleet} --phase a{recipes}   # phase A, verified by each service's tests",
-        f"  fleetshift status {fleet}                   # where the run stands; the report is in .fleetshift/runs/",
+    steps = [
+        (f"fleetshift scan {fleet}", "who uses what"),
+        (f"fleetshift plan {fleet} --out plan.html", "the phases, as a page with the dependency graph"),
+        (f"fleetshift run {fleet} --dry-run{recipes}", "every diff, nothing written"),
+        (f"fleetshift run {fleet} --phase a{recipes}", "phase A, verified by each service's tests"),
+        (f"fleetshift status {fleet}", "where the run stands; its report.html is in .fleetshift/runs/<run>/"),
     ]
+    width = max(len(cmd) for cmd, _ in steps)
+    lines += [f"  {cmd.ljust(width)}   # {why}" for cmd, why in steps]
     return lines
 
 

@@ -2,8 +2,9 @@
 
 The journal records every write with the hash of the bytes before and after, and keeps the bytes before in
 its content-addressed store. The bytes after are in the fleet while the change is kept (checked against the
-recorded hash), or in the store when a later write backed them up; a change that was rolled back, or a file
-edited by hand since, is named with the reason its diff cannot be shown.
+recorded hash), or in the store when a later write backed them up. A change that was rolled back is
+recomputed by the same rewrite and shown when its hash matches the journal's; a file edited by hand since, or
+a change that cannot be recomputed exactly, is named with the reason its diff cannot be shown.
 """
 
 from __future__ import annotations
@@ -44,18 +45,25 @@ def service_changes(run_dir: Path, state: dict[str, Any] | None = None) -> dict[
     state = state if state is not None else read_state(run_dir)
     blobs = BlobStore(run_dir / "blobs")
     root = Path(state["fleet_root"])
-    out: dict[str, list[FileDiff]] = {}
+    chains: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for name, svc in state["services"].items():
-        chains: dict[str, list[dict[str, Any]]] = {}
         for e in svc.get("files", []):
             if e["state"] in ("done", "rolled-back"):
-                chains.setdefault(e["path"], []).append(e)
+                chains.setdefault(name, {}).setdefault(e["path"], []).append(e)
+    lost = {name: {rel: chain[-1]["after"] for rel, chain in files.items()
+                   if chain[-1]["state"] != "done" and chain[-1]["after"] != ABSENT and blobs.load(chain[-1]["after"]) is None}
+            for name, files in chains.items()}
+    redone = recomputed(state, {name: files for name, files in lost.items() if files})
+    out: dict[str, list[FileDiff]] = {}
+    for name, files in chains.items():
         diffs = []
-        for rel, chain in chains.items():
+        for rel, chain in files.items():
             first, last = chain[0], chain[-1]
             kept = last["state"] == "done"
             old = None if first["before"] == ABSENT else blobs.load(first["before"])
-            new, note = _after(root / rel, last["after"], blobs, kept)
+            new, note = redone.get((name, rel)), ""
+            if new is None:
+                new, note = _after(root / rel, last["after"], blobs, kept)
             recipes = tuple(dict.fromkeys(r for e in chain for r in e["recipes"]))
             if old is None and first["before"] != ABSENT:
                 note = note or "the backup of its old bytes is missing"
@@ -70,8 +78,39 @@ def service_changes(run_dir: Path, state: dict[str, Any] | None = None) -> dict[
             if not kept:
                 note = "rolled back: the file holds its old bytes again"
             diffs.append(FileDiff(rel, text, recipes, note, kept))
-        if diffs:
-            out[name] = diffs
+        out[name] = diffs
+    return {name: diffs for name, diffs in out.items() if diffs}
+
+
+def recomputed(state: dict[str, Any], wanted: dict[str, dict[str, str]]) -> dict[tuple[str, str], bytes]:
+    """The bytes a run wrote and then rolled back, recomputed: the same rewrite (the run's plan, recipes and
+    options) applied again to the files, which hold their old bytes again. Only bytes whose hash is the one
+    the journal recorded are returned, so a diff shown is exactly the change that was tried. `wanted`:
+    service -> path -> hash after."""
+    if not wanted:
+        return {}
+    from fleetshift.config import load_config
+    from fleetshift.discover import discover
+    from fleetshift.model import Phase, Selection
+    from fleetshift.rewrite import RewriteOptions, rewrite_fleet
+    from fleetshift.runner import plan_from_snapshot
+
+    meta = state.get("meta", {})
+    root = Path(state["fleet_root"])
+    try:
+        config = load_config(root)
+        fleet = discover(root, config)
+        plan = plan_from_snapshot(str(root), meta.get("plan", {}))
+        selection = Selection(tuple(Phase), tuple(wanted), tuple(meta.get("recipes", ())))
+        changesets = rewrite_fleet(fleet, plan, config, RewriteOptions(selection, bool(meta.get("todo_comments"))))
+    except Exception:  # the report goes on without these diffs; the page says why each is missing
+        return {}
+    out: dict[tuple[str, str], bytes] = {}
+    for cs in changesets:
+        for change in cs.changes:
+            digest = wanted.get(cs.service, {}).get(change.file)
+            if digest and change.new is not None and sha(change.new) == digest:
+                out[(cs.service, change.file)] = change.new
     return out
 
 
