@@ -160,7 +160,7 @@ def test_declining_to_replace_the_config_then_starting_phase_a_without_tests(tmp
         "from tenacity import AsyncRetrying" in (fleet / "services/clock/clock.py").read_text()
     runs = list((fleet / ".fleetshift" / "runs").iterdir())
     assert len(runs) == 1 and (runs[0] / "report.html").is_file()
-    assert "applied, not verified" in text
+    assert "applied, not verified" in text and (runs[0] / "report.html").as_uri() in text
     assert f"fleetshift wizard {fleet} --target 'tenacity=>=9.1.2,<10' --no-write-config " \
            "--start-phase-a --no-verify --yes" in text
 
@@ -178,6 +178,7 @@ def test_without_a_terminal_it_refuses_and_names_the_commands(tmp_path: Path) ->
 def test_flags_answer_every_question_without_a_terminal(tmp_path: Path) -> None:
     files = dict(TINY)
     del files["fleetshift.toml"]
+    files["docs/requirements.txt"] = "sphinx\n"  # not a service: the wizard says it skipped it, and why
     fleet = make_fleet(tmp_path / "tiny", files)
     before = _tree(fleet)
     res = subprocess.run(
@@ -190,3 +191,4 @@ def test_flags_answer_every_question_without_a_terminal(tmp_path: Path) -> None:
     assert tomllib.loads((fleet / "fleetshift.toml").read_text())["targets"] == {"tenacity": ">=9.1.2,<10"}
     assert _tree(fleet) == before
     assert "Start phase A now? no (from the command line)" in res.stdout
+    assert re.search(r"Skipped .*:\n  docs: ", res.stdout), res.stdout

@@ -148,7 +148,12 @@ class Wizard:
             self.console.print(f"Skipped (not services; name them in [fleet] services of {CONFIG_NAME} to include them):")
             for folder, why in s.fleet.skipped:
                 self.console.print(f"  {folder or '.'}: {why}")
-        for f in list(s.inventory.findings) + [f for inv in s.inventory.services for f in inv.findings]:
+        else:
+            self.console.print("Skipped: no folder (every folder with a manifest is one of the services above).")
+        notes = list(s.inventory.findings) + [f for inv in s.inventory.services for f in inv.findings]
+        if notes:
+            self.console.print("Noticed while reading the files:")
+        for f in notes:
             self.console.print(f"  {f.location()}: {f.rule}: {f.message}")
         return s
 
@@ -331,7 +336,11 @@ class Wizard:
             if problems:
                 raise WizardError("phase A was not started, nothing was changed; " + "\n".join(problems))
         options = RunOptions(phases=(Phase.A,), recipes=tuple(self.choices.recipes), yes=True, verify=self.choices.verify)
-        return start_run(a, options, self.console)
+        done = start_run(a, options, self.console)
+        page = next((p for p in done.reports if p.name == "report.html"), None)
+        if page is not None:
+            self.console.print(f"The run's picture and every change: open {page.as_uri()} in a browser.")
+        return done
 
     def targets(self) -> dict[str, Target]:
         recipes = {r.id: r for r in all_recipes()}
