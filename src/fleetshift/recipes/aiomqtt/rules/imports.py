@@ -26,7 +26,8 @@ PATCH_CALLS = frozenset({"patch", "setattr", "delattr", "import_module"})
 def check(facts: Facts) -> list[Site]:
     """Old imports; attribute chains, bare module names and patch strings that spell the old modules."""
     out: list[Site] = []
-    module_aliases: dict[str, str] = {}
+    # the local names bound to the old or new package itself (`import asyncio_mqtt as mqtt`)
+    module_aliases = {k: v for k, v in facts.imports.names.items() if v in (N.OLD_PACKAGE, N.NEW_PACKAGE)}
     for node in facts.nodes:
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -34,12 +35,6 @@ def check(facts: Facts) -> list[Site]:
                     (N.OLD_PACKAGE + ".", "aiomqtt.error")
                 ):
                     out.append(facts.site("imports", node, f"import {alias.name}"))
-                if alias.asname:
-                    if alias.name in (N.OLD_PACKAGE, N.NEW_PACKAGE):
-                        module_aliases[alias.asname] = alias.name
-                elif alias.name.split(".")[0] in (N.OLD_PACKAGE, N.NEW_PACKAGE):
-                    top = alias.name.split(".")[0]
-                    module_aliases[top] = top
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             names = tuple(a.name for a in node.names)
             if N.is_old_module(node.module, names):
