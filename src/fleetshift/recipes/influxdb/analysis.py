@@ -25,7 +25,6 @@ class Analysis(cst.CSTVisitor):
         self.attrs: list[cst.Attribute] = []
         self.calls: list[cst.Call] = []
         self.assigns: list[tuple[cst.CSTNode, cst.BaseExpression, cst.BaseExpression | None]] = []
-        self.v2_import = False
         self.module_bindings: set[str] = set()
 
     def _fid(self) -> int:
@@ -91,15 +90,10 @@ class Analysis(cst.CSTVisitor):
     def visit_Import(self, node: cst.Import) -> None:
         for alias in node.names:
             name = code_of(alias.name)
-            if name == "influxdb_client" or name.startswith("influxdb_client."):
-                self.v2_import = True
             bound = alias.asname.name.value if alias.asname else name.split(".")[0]  # type: ignore[union-attr]
             self._bind(cst.Name(bound))
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        mod = code_of(node.module) if node.module else ""
-        if mod == "influxdb_client" or mod.startswith("influxdb_client."):
-            self.v2_import = True
         if not isinstance(node.names, cst.ImportStar):
             for alias in node.names:
                 bound = alias.asname.name.value if alias.asname else code_of(alias.name)  # type: ignore[union-attr]

@@ -27,7 +27,7 @@ def rewrite_module(
     (`self.settings.influx_bucket`), both gathered over all its files.
     """
     facts = module_facts(text, service_buckets, bucket_attrs)
-    if not facts.analysis.v2_import:
+    if not facts.imports.imports_module("influxdb_client"):
         return text, []
     p = planning(facts)
     modules = [m.module for m in discover(RULES)]
