@@ -7,8 +7,13 @@ BOM and newline style. A recipe that crashes or emits unparseable code changes n
 from __future__ import annotations
 
 import ast
+import contextlib
 import difflib
+import multiprocessing
+import os
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -37,6 +42,8 @@ from fleetshift.resolve import FloorPlan, Resolver, _floor_rule, minimum_pins, p
 from fleetshift.textio import Decoded, UnreadableFile, decode_python, decode_text
 
 TODO_PREFIX = "# fleetshift: TODO"
+PROCESSES_MIN_SERVICES = 24  # fewer services than this are rewritten in the calling process
+_pool: Executor | None = None
 
 
 @dataclass(frozen=True)
@@ -109,14 +116,63 @@ def _inside(service: Service, rel: str) -> bool:
     return not service.path or rel.startswith(service.path.rstrip("/") + "/")
 
 
+@contextlib.contextmanager
+def worker_processes(jobs: int, services: int) -> Iterator[None]:
+    """While open, `rewrite_service` computes each ChangeSet in one of `jobs` worker processes.
+
+    A rewrite is pure CPU-bound Python (LibCST), so the campaign's threads would share one core under the GIL;
+    in processes they use every core, and the calling thread only waits. Used for runs of at least
+    `PROCESSES_MIN_SERVICES` services with `jobs` > 1. Open it before any thread starts: the workers are forked
+    at once (they inherit the imported modules), while this process is still single-threaded."""
+    global _pool
+    if jobs < 2 or services < PROCESSES_MIN_SERVICES or _pool is not None or os.name != "posix":
+        yield
+        return
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"))
+    try:
+        pool.submit(_warm).result()  # a fork pool starts all its workers on the first job
+    except (OSError, BrokenProcessPool):
+        pool.shutdown(wait=False, cancel_futures=True)
+        yield
+        return
+    _pool = pool
+    try:
+        yield
+    finally:
+        _pool = None
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _warm() -> None:
+    """A worker's first job: import what every rewrite needs, once per worker."""
+    import libcst.codemod.visitors
+    import libcst.metadata  # noqa: F401
+
+    import fleetshift.recipes.fixes  # noqa: F401
+
+
 def rewrite_service(root: Path, service: Service, chain: Sequence[str], config: FleetConfig, todo_comments: bool = False,
                     resolver: Resolver | None = None) -> ChangeSet:
-    """The ChangeSet of one service for the given recipe chain (in order).
+    """The ChangeSet of one service for the given recipe chain (in order); in a worker process when
+    `worker_processes` is open (a recipe's exception is raised here all the same).
 
     Before anything is rewritten the Python-floor policy is applied (a recipe whose target cannot install on
     a Python the service keeps is narrowed or left out); after the recipes, the resolver settles the pins
     (companions that block a target move, exact pins get the chosen release) and the locks are regenerated.
     """
+    pool = _pool
+    if pool is not None and resolver is None:
+        try:
+            return pool.submit(_rewrite_here, root, service, tuple(chain), config, todo_comments).result()
+        except BrokenProcessPool:  # a worker died (killed, out of memory): this process does the work
+            pass
+    return _rewrite_here(root, service, chain, config, todo_comments, resolver)
+
+
+def _rewrite_here(root: Path, service: Service, chain: Sequence[str], config: FleetConfig, todo_comments: bool = False,
+                  resolver: Resolver | None = None) -> ChangeSet:
+    import fleetshift.recipes.fixes  # noqa: F401  (makes LibCST's per-instance introspection per class)
+
     findings: list[Finding] = []
     decoded: dict[str, Decoded] = {}
     for rel in (*service.python_files, *service.config_files):

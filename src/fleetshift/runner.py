@@ -22,6 +22,7 @@ from fleetshift.progress import RunProgress
 if TYPE_CHECKING:
     from fleetshift.gitrun import GitStart
 from fleetshift.report.results import write_run_reports
+from fleetshift.rewrite import worker_processes
 
 RESUMABLE = {RunStatus.RUNNING, RunStatus.INTERRUPTED}
 
@@ -67,8 +68,10 @@ def _execute(a: Analysis, options: RunOptions, journal: Journal, console: Consol
         console.print("still stopping safely; the run state is already saved — resume or roll back afterwards")
 
     signal.signal(signal.SIGINT, on_sigint)
+    jobs = max(1, options.jobs or a.config.jobs or os.cpu_count() or 1)
+    rewrites = sum(1 for sp in options.selection.services_of(a.plan) if options.selection.chain(sp))
     try:
-        with RunProgress(console, journal.state) as progress:
+        with worker_processes(jobs, rewrites), RunProgress(console, journal.state) as progress:
             campaign = Campaign(a, options, journal, _hooks(a, journal), on_event=progress, approve=approve, resumed=resumed)
             try:
                 outcome = campaign.run()

@@ -23,6 +23,7 @@ a `FlattenSentinel` ends the chain for that node. A fix that needs LibCST metada
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -81,3 +82,82 @@ def lone_import_from(line: cst.SimpleStatementLine, module: str) -> cst.ImportFr
     if imp.relative or imp.module is None or get_full_name_for_node(imp.module) != module:
         return None
     return None if isinstance(imp.names, cst.ImportStar) else imp
+
+
+ORIGINAL: dict[str, Callable[..., Any]] = {}  # LibCST's own searches, replaced below (kept for the tests)
+
+
+def _introspect_once_per_class() -> None:
+    """Make LibCST look through a visitor class once, not through every new instance of it.
+
+    LibCST's matcher-decorated visitors (`AddImportsVisitor`, `RemoveImportsVisitor` and the gatherers they run)
+    and its batchable metadata providers (parents, scopes, qualified names) search every attribute of each new
+    instance (`dir()` over some 800 `visit_`/`leave_` methods) for decorated or visiting methods: tens of
+    milliseconds per instance, many times the cost of parsing a small file, paid for every file a recipe rewrites.
+    What the search finds depends on the class alone, so its names are kept per class and each instance gets
+    its own bound methods under those names, exactly what the search would have returned."""
+    from libcst import _batched_visitor as bv
+    from libcst.matchers import _visitors as mv
+
+    if getattr(mv, "_fleetshift_per_class", False):
+        return
+    ORIGINAL.update(gather_matchers=mv._gather_matchers, visit_funcs=mv._gather_constructed_visit_funcs,
+                    leave_funcs=mv._gather_constructed_leave_funcs, get_visitors=bv.BatchableCSTVisitor.get_visitors)
+    names: dict[tuple[type, str], tuple[str, ...]] = {}
+
+    def marked(obj: object, attrs: tuple[str, ...], methods: bool) -> list[Any]:
+        key = (type(obj), ",".join(attrs) + (":methods" if methods else ""))
+        found = names.get(key)
+        if found is None:
+            hits = []
+            for name in dir(obj):
+                if mv.is_property(obj, name):
+                    continue
+                value = getattr(obj, name)
+                if methods and not inspect.ismethod(value):
+                    continue
+                if any(getattr(value, a, None) for a in attrs):
+                    hits.append(name)
+            found = names[key] = tuple(hits)
+        return [getattr(obj, name) for name in found]
+
+    def gather_matchers(obj: object) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        for func in marked(obj, (mv.VISIT_POSITIVE_MATCHER_ATTR, mv.VISIT_NEGATIVE_MATCHER_ATTR), False):
+            for matcher in getattr(func, mv.VISIT_POSITIVE_MATCHER_ATTR, []):
+                out[matcher] = None
+            for matcher in getattr(func, mv.VISIT_NEGATIVE_MATCHER_ATTR, []):
+                out[matcher] = None
+        return out
+
+    def constructed(attr: str, decorator: str) -> Callable[[object], dict[Any, Any]]:
+        def gather(obj: object) -> dict[Any, Any]:
+            out: dict[Any, Any] = {}
+            for func in marked(obj, (attr,), True):
+                matchers = getattr(func, attr, [])
+                if matchers:
+                    mv._assert_not_concrete(decorator, func)
+                for matcher in matchers:
+                    out[matcher] = (*out.get(matcher, ()), func)
+            return out
+        return gather
+
+    def is_visitor(m: object) -> bool:
+        name = getattr(m, "__name__", "")
+        return inspect.ismethod(m) and name.startswith(("visit_", "leave_")) and not getattr(m, "_is_no_op", False)
+
+    def get_visitors(self: object) -> dict[str, Any]:
+        key = (type(self), "batched")
+        found = names.get(key)
+        if found is None:
+            found = names[key] = tuple(name for name, _ in inspect.getmembers(self, is_visitor))
+        return {name: getattr(self, name) for name in found}
+
+    mv._gather_matchers = gather_matchers
+    mv._gather_constructed_visit_funcs = constructed(mv.CONSTRUCTED_VISIT_MATCHER_ATTR, "visit")
+    mv._gather_constructed_leave_funcs = constructed(mv.CONSTRUCTED_LEAVE_MATCHER_ATTR, "leave")
+    bv.BatchableCSTVisitor.get_visitors = get_visitors  # type: ignore[method-assign]
+    mv._fleetshift_per_class = True
+
+
+_introspect_once_per_class()

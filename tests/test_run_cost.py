@@ -1,0 +1,84 @@
+"""What makes `run` cost grow with the work, checked for sameness: LibCST's visitor searches done once per class
+return what LibCST's own searches return, and rewrites in worker processes equal rewrites in this process."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import libcst as cst
+import libcst.matchers as m
+import pytest
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor, GatherImportsVisitor, RemoveImportsVisitor
+from libcst.metadata import ParentNodeProvider, QualifiedNameProvider, ScopeProvider
+
+from fleetshift import rewrite
+from fleetshift.model import Selection
+from fleetshift.pipeline import analyse
+from fleetshift.recipes import fixes
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import scan as scan_bench
+
+
+class Decorated(m.MatcherDecoratableTransformer):
+    @m.call_if_inside(m.FunctionDef(name=m.Name("f")))
+    def visit_Call(self, node: cst.Call) -> None:
+        pass
+
+    @m.visit(m.Name("x"))
+    def on_x(self, node: cst.Name) -> None:
+        pass
+
+    @m.leave(m.Name("y") | m.Name("z"))
+    def off_yz(self, original: cst.Name, updated: cst.Name) -> cst.Name:
+        return updated
+
+    @m.call_if_not_inside(m.ClassDef())
+    @m.leave(m.Integer())
+    def off_int(self, original: cst.Integer, updated: cst.Integer) -> cst.Integer:
+        return updated
+
+    @property
+    def broken(self) -> int:
+        raise AssertionError("a property is never read by the search")
+
+
+def test_visitor_searches_once_per_class_find_what_libcst_finds() -> None:
+    from libcst.matchers import _visitors as mv
+
+    assert mv._gather_matchers is not fixes.ORIGINAL["gather_matchers"]  # installed when fixes is imported
+    for make in (Decorated, lambda: AddImportsVisitor(CodemodContext()), lambda: RemoveImportsVisitor(CodemodContext()),
+                 lambda: GatherImportsVisitor(CodemodContext())):
+        for _ in range(2):  # the first instance fills the per-class record, the second reads it
+            obj = make()
+            assert mv._gather_matchers(obj) == fixes.ORIGINAL["gather_matchers"](obj)
+            assert mv._gather_constructed_visit_funcs(obj) == fixes.ORIGINAL["visit_funcs"](obj)
+            assert mv._gather_constructed_leave_funcs(obj) == fixes.ORIGINAL["leave_funcs"](obj)
+    assert fixes.ORIGINAL["visit_funcs"](Decorated())  # the decorated class does have something to find
+    for provider in (ParentNodeProvider, ScopeProvider, QualifiedNameProvider):
+        for _ in range(2):
+            obj = provider()
+            if hasattr(obj, "get_visitors"):
+                assert obj.get_visitors() == fixes.ORIGINAL["get_visitors"](obj)
+                assert obj.get_visitors()
+
+
+def test_rewrites_in_worker_processes_equal_rewrites_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fleet = tmp_path / "fleet"
+    scan_bench.generate(fleet, 4, 12, 0.5)
+    a = analyse(fleet)
+    sel = Selection()
+    work = [(a.fleet.service(sp.service), sel.chain(sp)) for sp in sel.services_of(a.plan) if sel.chain(sp)]
+    assert len(work) == 4
+    here = [rewrite.rewrite_service(fleet, svc, chain, a.config) for svc, chain in work]
+    assert any(cs.changes for cs in here)
+    monkeypatch.setattr(rewrite, "PROCESSES_MIN_SERVICES", 2)
+    with rewrite.worker_processes(2, len(work)):
+        assert rewrite._pool is not None
+        there = [rewrite.rewrite_service(fleet, svc, chain, a.config) for svc, chain in work]
+    assert rewrite._pool is None
+    assert there == here
+    with rewrite.worker_processes(1, len(work)):  # one job: no worker
+        assert rewrite._pool is None
