@@ -234,7 +234,7 @@ def test_a_verified_git_run_waiting_for_approval_resumes_and_commits_the_test_ev
     message = git(repo, "log", "-1", "--format=%B", branch, env=env)
     assert f"Evidence: baseline (old pins) {before_n} passed; after (new pins) {after_n} passed" in message
     body = (run_dir(fleet, run_id) / "prs" / f"fleetshift--{run_id}--ai-core-service.md").read_text()
-    assert f"| passed | {before_n} | {after_n} |" in body and "Verdict: **passed" in body
+    assert f"| passed | {before_n} | {after_n} |" in body and "Verdict: **passed**" in body and "Ran: pytest" in body
     assert sorted(git(repo, "diff", "--name-only", start, branch, env=env).splitlines()) == sorted(
         f"platform/{f}" for f in svc["files_changed"])
     assert snapshot(repo) == before

@@ -113,7 +113,8 @@ def _work_path(rec: RepoRecord, rel: str) -> str:
 
 
 def _kept(results: dict[str, Any]) -> list[dict[str, Any]]:
-    return [s for s in results["services"] if s["kept"] and s["verdict"] in KEPT and s["files_changed"]]
+    return [s for s in results["services"]
+            if (s["kept"] or s["status"] == "no-op") and s["verdict"] in KEPT and s["files_changed"]]
 
 
 def _counts(t: dict[str, Any] | None) -> str:
@@ -181,7 +182,8 @@ def _service_section(s: dict[str, Any], config: FleetConfig, level: str = "##",
             continue
         target = config.targets.get(r.package)
         to = f" → `{r.package} {target.spec}`" if target else ""
-        lines.append(f"- **{r.id}**: {r.title}{to}" + (f" ({r.docs})" if r.docs else ""))
+        docs = " ".join(r.docs.split())
+        lines.append(f"- **{r.id}**: {r.title}{to}" + (f" ({docs})" if docs else ""))
         for adv in r.advisories:
             lines.append(f"  - advisory: avoid `{r.package}{adv.versions}`: {adv.message}" + (f" ({adv.link})" if adv.link else ""))
     lines += ["", f"{level} Findings left for a human", ""]
@@ -199,9 +201,12 @@ def _service_section(s: dict[str, Any], config: FleetConfig, level: str = "##",
         lines += ["| | baseline (old pins) | after (new pins) |", "|---|---|---|"]
         for key in ("passed", "failed", "errors", "skipped"):
             lines.append(f"| {key} | {(before or {}).get(key, '-')} | {(after or {}).get(key, '-')} |")
-        lines += ["", f"Verdict: **{s['verdict_label']}**."]
+        ran = after or before or {}
+        how = f"{ran.get('kind') or 'tests'}" + (f", `{ran['command']}`" if ran.get("command") else "")
+        how += f", Python {ran['python']}" if ran.get("python") else ""
+        lines += ["", f"Ran: {how}. Verdict: **{s['verdict']}**."]
         if s.get("not_covered"):
-            lines.append(f"⚠ Not covered: no test that ran imports {', '.join(s['not_covered'])}.")
+            lines.append(f"⚠ Not covered: no test that ran imports {', '.join(where(f) for f in s['not_covered'])}.")
         if s["verdict"] == "unverifiable":
             lines.append("⚠ Kept **unverified**: the baseline could not run, so nothing proves this change.")
     return lines
