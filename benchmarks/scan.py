@@ -10,6 +10,8 @@ migrated libraries), then times, in the same run on the same machine, rounds of:
   cold      `fleetshift scan --json` by a fresh process after deleting .fleetshift/cache (interpreter start-up
             and imports included: the scan as a user runs it)
   warm      a second `fleetshift scan --json` by a fresh process, with the cache of the first, nothing changed
+            (answered from the snapshot the first scan kept, fleetshift.quickscan)
+  edit1     a third, after one file was edited: the full scan, which reads only that file (fleetshift.scancache)
   grep      grep -rl with every recipe token over the fleet (the floor: read every byte once)
 
 The same cold and warm scans are also timed in this process (`survey` plus the JSON rendering, without
@@ -257,14 +259,19 @@ def main() -> None:
     env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
     timed(scan, env=env)  # writes the bytecode
     in_process(root, cold=True)  # loads every module the scan needs once, so the in-process rounds time the work
-    names = ("ast-grep", "ruff", "grep", "cold", "warm")
+    names = ("ast-grep", "ruff", "grep", "cold", "warm", "edit1")
+    edited = root / "services" / "svc-000" / "svc_000" / "__init__.py"  # no token of any recipe
     wall: dict[str, list[float]] = {k: [] for k in (*names, "in-cold", "in-warm")}
     cpu: dict[str, list[float]] = {k: [] for k in names}
     outputs = {k: work / f"{k}.json" for k in ("ast-grep", "ruff", "cold", "warm")}
     for _ in range(args.repeat):
-        for name, cmd in (("ast-grep", sg), ("ruff", rf), ("grep", grep), ("cold", scan), ("warm", scan)):
+        for name, cmd in (("ast-grep", sg), ("ruff", rf), ("grep", grep), ("cold", scan), ("warm", scan),
+                          ("edit1", scan)):
             if name == "cold":
                 shutil.rmtree(cache, ignore_errors=True)
+            if name == "edit1":  # one file edited since the warm scan: the full scan, reading only that file
+                with open(edited, "a") as fh:
+                    fh.write("\n")
             took, used = timed(cmd, outputs.get(name), env=env)
             wall[name].append(took)
             cpu[name].append(used)
@@ -292,6 +299,8 @@ def main() -> None:
         ratio = t[name] / t["ast-grep"]
         print(f"scan {name}        {t[name]:8.3f} s {c[name]:8.3f} s   {ratio:5.2f}x ast-grep {verdict(ratio, target)}"
               f"   {t[name] / t['ruff']:5.1f}x ruff   {t[name] / t['grep']:5.1f}x grep")
+    print(f"scan 1 edit      {t['edit1']:8.3f} s {c['edit1']:8.3f} s   {t['edit1'] / t['ast-grep']:5.2f}x ast-grep"
+          "   (warm, one file edited since: the full scan, reading only that file)")
     print(f"  in-process     cold {t['in-cold']:.3f} s ({t['in-cold'] / t['ast-grep']:.2f}x ast-grep), "
           f"warm {t['in-warm']:.3f} s ({t['in-warm'] / t['ast-grep']:.2f}x ast-grep)")
     print(f"  scan found {sites} usage sites; cold and warm output {same}")

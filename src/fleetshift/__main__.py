@@ -10,8 +10,14 @@ import sys
 def main() -> None:
     from fleetshift.quickscan import answer
 
-    if answer(sys.argv[1:]):
-        return
+    try:
+        if answer(sys.argv[1:]):
+            return
+    except BrokenPipeError:  # `fleetshift scan --json | head`: the reader left; that is not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
     from fleetshift.cli import main as cli_main
 
     cli_main()
