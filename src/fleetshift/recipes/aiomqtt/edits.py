@@ -6,9 +6,10 @@ metadata and finds them again with `key_of`. LibCST is imported inside the funct
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from fleetshift.recipes.aiomqtt.facts import Facts, Key, Site
 
@@ -141,14 +142,13 @@ def edit_attribute(attr: cst.Attribute, ops: Iterable[object]) -> cst.BaseExpres
 class PlannedFix:
     """The Fix of a rule whose `check` plans its edits by position: CallOps on calls, edits of attributes.
 
-    A rule module writes `class Fix(PlannedFix): check = staticmethod(check)` and adds `leave_<Node>` methods
-    for any other node its edits name (reading them with `self.at(node)`).
+    A rule module writes `class Fix(PlannedFix)`, which applies the edits its module's own `check` plans, and adds
+    `leave_<Node>` methods for any other node its edits name (reading them with `self.at(node)`).
     """
 
-    check: ClassVar[Callable[[Facts], Iterable[Site]]]
-
     def __init__(self, facts: Facts) -> None:
-        self.edits = planned(type(self).check(facts))
+        check: Callable[[Facts], Iterable[Site]] = sys.modules[type(self).__module__].check
+        self.edits = planned(check(facts))
         self.METADATA_DEPENDENCIES = positions()
 
     def at(self, node: cst.CSTNode) -> list[object]:

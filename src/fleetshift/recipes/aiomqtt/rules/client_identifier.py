@@ -45,5 +45,3 @@ def check(facts: Facts) -> list[Site]:
 
 class Fix(PlannedFix):
     """Rename the keyword and the attribute."""
-
-    check = staticmethod(check)

@@ -35,8 +35,6 @@ def check(facts: Facts) -> list[Site]:
 class Fix(PlannedFix):
     """Rename the pair's methods, or fold connect()/try/finally disconnect() into `async with`."""
 
-    check = staticmethod(check)
-
     def __init__(self, facts: Facts) -> None:
         super().__init__(facts)
         self.pending_leading: list[list[cst.EmptyLine]] = []

@@ -22,5 +22,3 @@ def check(facts: Facts) -> list[Site]:
 
 class Fix(PlannedFix):
     """force_disconnect() -> __aexit__(None, None, None)."""
-
-    check = staticmethod(check)

@@ -21,5 +21,3 @@ def check(facts: Facts) -> list[Site]:
 
 class Fix(PlannedFix):
     """Add the keyword to the Client constructor (the stream's own call goes with its `async with`)."""
-
-    check = staticmethod(check)

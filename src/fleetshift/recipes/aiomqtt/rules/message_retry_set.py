@@ -21,5 +21,3 @@ def check(facts: Facts) -> list[Site]:
 
 class Fix(PlannedFix):
     """Delete the keyword."""
-
-    check = staticmethod(check)

@@ -28,8 +28,6 @@ def check(facts: Facts) -> list[Site]:
 class Fix(PlannedFix):
     """The `async with` gives its body to its block; the `async for` reads client.messages, under a filter."""
 
-    check = staticmethod(check)
-
     def leave_With(
         self, original: cst.With, updated: cst.With
     ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:

@@ -95,8 +95,6 @@ def check(facts: Facts) -> list[Site]:
 class Fix(PlannedFix):
     """Route each stream through the module's router, which is added once after the imports."""
 
-    check = staticmethod(check)
-
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         import libcst as cst
 

@@ -52,8 +52,6 @@ def check(facts: Facts) -> list[Site]:
 class Fix(PlannedFix):
     """timeout=None -> timeout=math.inf, and `import math` when it was needed."""
 
-    check = staticmethod(check)
-
     def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
         if not self.edits:
             return updated

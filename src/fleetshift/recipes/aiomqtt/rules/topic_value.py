@@ -21,5 +21,3 @@ def check(facts: Facts) -> list[Site]:
 
 class Fix(PlannedFix):
     """`m.topic` -> `m.topic.value`."""
-
-    check = staticmethod(check)
