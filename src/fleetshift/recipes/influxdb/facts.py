@@ -189,6 +189,13 @@ def facts_of(text: str, tree: ast.Module, *, old_api: bool = True) -> Facts:
     return Facts(text, tree, imports, Receivers(tree, imports), guards, v2, v3)
 
 
+def v3_api_calls(node: ast.AST, facts: Facts, api: str) -> Iterator[str]:
+    """`client.<api>()` on a client of migrated code (InfluxDBClient3 has none)."""
+    if facts.v3 and isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        if node.func.attr == api and facts.receivers.kind(node.func.value) == "client":
+            yield f"InfluxDBClient3 has no {api}()"
+
+
 def is_api_call(node: ast.AST) -> bool:
     return (
         isinstance(node, ast.Call)

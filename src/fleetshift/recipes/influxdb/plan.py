@@ -104,6 +104,38 @@ class Planning:
         else:
             self.plan.replace[id(node)] = lambda n, p=prev, f=fn: f(p(n))  # type: ignore[misc]
 
+    def note_leftover_apis(self, slug: str, api: str) -> None:
+        """A Finding of rule `slug` at each `X.<api>()` call no rule consumed."""
+        for call in self.leftover_apis(api):
+            self.note(
+                slug,
+                call,
+                f"`{api}()` objects do not exist in influxdb3-python: pass the InfluxDBClient3 "
+                "and call its write()/query() instead",
+            )
+
+    def leftover_apis(self, api: str) -> Iterator[cst.Call]:
+        """`X.<api>()` calls (write_api/query_api) that no rule consumed: not bound to a name the write or query
+        rule planned, not called on directly, not a `with` item, not on an async client."""
+        handled = {id(b.call) for b in self.apis.values()}
+        for call in self.facts.analysis.calls:
+            f = call.func
+            if isinstance(f, cst.Attribute) and isinstance(f.value, cst.Call):
+                inner = f.value.func
+                if isinstance(inner, cst.Attribute) and inner.attr.value in ("write_api", "query_api"):
+                    handled.add(id(f.value))
+            if isinstance(self.facts.parent.get(call), cst.WithItem):
+                handled.add(id(call))
+        for call in self.facts.analysis.calls:
+            f = call.func
+            if (
+                isinstance(f, cst.Attribute)
+                and f.attr.value == api
+                and id(call) not in handled
+                and not self.is_async(f.value)
+            ):
+                yield call
+
     def kept(self, kind: str) -> Iterator[ApiBinding]:
         """The `write_api`/`query_api` objects (`kind` "write" or "query") kept in a name or attribute."""
         return (b for b in self.apis.values() if b.kind == kind)

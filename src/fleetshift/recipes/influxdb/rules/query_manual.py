@@ -9,10 +9,9 @@ import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from fleetshift.recipes.influxdb.facts import Facts
+from fleetshift.recipes.influxdb.facts import Facts, v3_api_calls
 from fleetshift.recipes.influxdb.rules import SQL_DOCS
 from fleetshift.recipes.influxdb.rules.query import OTHER_RULE, unrewritten
-from fleetshift.recipes.influxdb.rules.write_manual import note_leftover_apis, v3_api_calls
 from fleetshift.recipes.rule import HUMAN, rule
 
 if TYPE_CHECKING:
@@ -33,4 +32,4 @@ def check(node: ast.AST, facts: Facts) -> Iterator[str]:
 
 
 def plan(p: Planning) -> None:
-    note_leftover_apis(p, RULE.slug, "query_api")
+    p.note_leftover_apis(RULE.slug, "query_api")
