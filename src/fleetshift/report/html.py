@@ -205,14 +205,15 @@ def run_graph(results: dict[str, Any]) -> tuple[str, dict[str, dict[str, int]]]:
     return graph_svg(nodes, edges, title=f"run {results['run_id']}: services by phase and status"), counts
 
 
-def render(results: dict[str, Any], changes: dict[str, list[FileDiff]] | None = None) -> str:
+def render(results: dict[str, Any], changes: dict[str, list[FileDiff]] | None = None, run_dir: Path | None = None) -> str:
     """The results record (see report.results.build_results) as one HTML page: the dependency graph coloured by
     phase and status, bars per phase, the tables, and a section per service with its diffs, findings and tests.
-    `changes` (see report.changes.service_changes) gives the diffs."""
+    `changes` (see report.changes.service_changes) gives the diffs; links to logs inside `run_dir` (the page's
+    folder) are relative."""
     from fleetshift.report.results import headline
 
     changes = changes or {}
-    base = str(Path(results["fleet"]) / ".fleetshift" / "runs" / results["run_id"])
+    base = str(run_dir or Path(results["fleet"]) / ".fleetshift" / "runs" / results["run_id"])
     s = results["summary"]
     graph, counts = run_graph(results)
     rows = []

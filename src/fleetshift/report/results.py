@@ -412,7 +412,7 @@ def write_run_reports(run_dir: Path) -> list[Path]:
         "execution-report.md": _execution(results),
         "test-report.md": _test_report(results),
         "residual-work.md": _residual(results),
-        "report.html": render(results, service_changes(run_dir)),
+        "report.html": render(results, service_changes(run_dir), run_dir.resolve()),
     }
     paths = []
     for name, text in texts.items():
