@@ -288,6 +288,13 @@ class Wizard:
         self._step(5, CONFIG_NAME)
         path = self.root / CONFIG_NAME
         old = path.read_text(encoding="utf-8") if path.is_file() else None
+        if old is None and s.config.source.endswith("[tool.fleetshift]"):
+            self.console.print(f"The config lives in {s.config.source}; a {CONFIG_NAME} beside it would hide it, so the "
+                               "wizard writes none. Its [tool.fleetshift.targets] would say:")
+            for name, t in self.targets().items():
+                value = f'{{ spec = "{t.spec}", replaces = "{t.replaces}" }}' if t.replaces else f'"{t.spec}"'
+                self.console.print(f"  {name} = {value}", markup=False, highlight=False)
+            return
         text = config_text(self.root, s, self.targets(), old)
         if old == text:
             self.console.print(f"{path} already says this; nothing to write.")
