@@ -171,6 +171,7 @@ def test_rollback_deletes_exactly_the_branches_the_run_made(mono: Mono) -> None:
     res = fleetshift("rollback", mono.fleet, "--run", mono.run_id, env=mono.env)
     assert res.returncode == 0, res.stdout + res.stderr
     assert set(branches(mono.repo, env=mono.env)) == {moved}
+    assert not list((run_dir(mono.fleet, mono.run_id) / "prs").iterdir())  # the bodies of deleted branches go too
     assert git(mono.repo, "rev-parse", "feature", env=mono.env) == mono.start
     assert snapshot(mono.repo) == mono.before
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,8 @@ def check_start(fleet: Path, allow_dirty: bool) -> GitStart:
     """The fleet's repository and start commit; GitError for no repository or a dirty tree (unless allowed)."""
     fleet = fleet.resolve()
     repo = toplevel(fleet)
+    if repo is None and shutil.which("git") is None:
+        raise GitError("git is not installed (or not on PATH); a git run needs it. Fix: install git, or run without --git")
     if repo is None:
         raise GitError(f"{fleet} is not inside a git work tree. Fix: run without --git, or `git init` and commit the fleet")
     start = head(repo)
@@ -351,6 +354,7 @@ def rollback(record: GitRecord, run_dir: Path, service: str | None = None) -> Gi
             if outcome == "deleted":
                 deleted.append(branch)
                 rec.branches.pop(branch)
+                (run_dir / "prs" / f"{_pr_name(record, rec, branch)}.md").unlink(missing_ok=True)
             elif outcome != "gone":
                 kept.append((branch, outcome))
             else:
