@@ -2,10 +2,10 @@
 the command line, the recipes or discovery are even imported.
 
 Each full `scan --json` that may use the cache first records the fleet's state: every folder and file under the
-root (all but the folders discovery never enters and `.fleetshift` itself) with its size and mtime_ns, and the
-code that will answer (the Python, its import path and the mtimes of those folders, so an install or an
-uninstall counts; fleetshift's own modules; plugin recipes' modules). After the scan, the state and the exact
-output go to `.fleetshift/cache/snapshot.pickle`, but only when every file was already `SETTLED_NS` old
+root (all but the folders discovery never enters and `.fleetshift` itself) with its size, mtime_ns, ctime_ns
+and mode bits, and the code that will answer (the Python, its import path and the mtimes of those folders, so
+an install or an uninstall counts; fleetshift's own files; plugin recipes' modules). After the scan, the state
+and the exact output go to `.fleetshift/cache/snapshot.pickle`, but only when every file was already `SETTLED_NS` old
 (a file written within its mtime tick could change again unseen), no link was met (discovery may follow one
 where this walk does not), the fleet is not a multi-repo workspace and the scan printed no warning.
 
@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-FORMAT = 1
+FORMAT = 2
 NAME = "snapshot.pickle"
 SETTLED_NS = 2_000_000_000  # as fleetshift.scancache: coarser than any file system's timestamp granularity
 # folders discovery never enters, and so no scan reads (hidden folders are walked: project files such as
@@ -52,11 +52,11 @@ def scan_json_path(argv: list[str]) -> Path | None:
     return Path(rest[0])
 
 
-def fleet_state(root: Path) -> tuple[dict[str, tuple[int, int]], bool] | None:
-    """Every folder ((-1, 0)) and file ((size, mtime_ns)) under the root that a scan could read, by relative
-    path, and whether every file is settled; None when a link or an unreadable folder is met."""
+def fleet_state(root: Path) -> tuple[dict[str, tuple[int, ...]], bool] | None:
+    """Every folder ((-1,)) and file (size, mtime_ns, ctime_ns, mode) under the root that a scan could read,
+    by relative path, and whether every file is settled; None when a link or an unreadable folder is met."""
     now = time.time_ns()
-    state: dict[str, tuple[int, int]] = {}
+    state: dict[str, tuple[int, ...]] = {}
     settled = True
     stack = [""]
     top = str(root)
@@ -71,12 +71,12 @@ def fleet_state(root: Path) -> tuple[dict[str, tuple[int, int]], bool] | None:
                     if e.is_symlink():
                         return None
                     if e.is_dir(follow_symlinks=False):
-                        state[path] = (-1, 0)
+                        state[path] = (-1,)
                         if e.name not in SKIP_DIRS:
                             stack.append(path)
                         continue
                     st = e.stat(follow_symlinks=False)
-                    state[path] = (st.st_size, st.st_mtime_ns)
+                    state[path] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode)
                     if st.st_mtime_ns + SETTLED_NS >= now:
                         settled = False
         except OSError:
@@ -104,18 +104,17 @@ def code_state(plugins: tuple[str, ...] = ()) -> str:
         for dirpath, dirnames, filenames in os.walk(folder):
             dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
             for name in sorted(filenames):
-                if name.endswith(".py"):
-                    path = os.path.join(dirpath, name)
-                    h.update(f"{path}:{_stat(path)}\0".encode())
+                path = os.path.join(dirpath, name)
+                h.update(f"{path}:{_stat(path)}\0".encode())
     for path in plugins:
         h.update(f"{path}:{_stat(path)}\0".encode())
     return h.hexdigest()
 
 
-_TAKEN: dict[Path, tuple[dict[str, tuple[int, int]], bool] | None] = {}  # states `answer` took (and found changed)
+_TAKEN: dict[Path, tuple[dict[str, tuple[int, ...]], bool] | None] = {}  # states `answer` took (and found changed)
 
 
-def state_before_scan(root: Path) -> tuple[dict[str, tuple[int, int]], bool] | None:
+def state_before_scan(root: Path) -> tuple[dict[str, tuple[int, ...]], bool] | None:
     """The fleet's state now, before the full scan reads it (the one `answer` just took, when it took one)."""
     return _TAKEN.pop(root) if root in _TAKEN else fleet_state(root)
 
@@ -155,7 +154,7 @@ def answer(argv: list[str]) -> bool:
     return True
 
 
-def record(root: Path, state: tuple[dict[str, tuple[int, int]], bool] | None, output: str,
+def record(root: Path, state: tuple[dict[str, tuple[int, ...]], bool] | None, output: str,
            plugins: tuple[str, ...]) -> None:
     """Keep the output of a full scan whose fleet was in `state` (taken before the scan read anything) when
     every file was settled; otherwise drop any older snapshot."""

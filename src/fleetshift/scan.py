@@ -192,10 +192,10 @@ class _Reading:
         """The entry of a file's bytes (without stat) and the per-file recipes to run on it."""
         imported = tuple(sorted({m.decode() for m in self.imports.findall(data)})) if self.imports is not None else ()
         if self.prefilter is None or self.prefilter.search(data) is None:
-            return FileEntry(0, 0, False, content, imported=imported), ()
+            return FileEntry((), False, content, imported=imported), ()
         wanted = tuple(rid for rid, toks in self.tokens if any(t in data for t in toks))
         service = tuple(rid for rid, toks in self.service_tokens if any(t in data for t in toks))
-        return FileEntry(0, 0, False, content, service, bool(wanted), imported, self.key(rel, content, wanted)), wanted
+        return FileEntry((), False, content, service, bool(wanted), imported, self.key(rel, content, wanted)), wanted
 
     @staticmethod
     def key(rel: str, content: bytes, wanted: tuple[str, ...]) -> bytes | None:

@@ -5,7 +5,7 @@ code. It holds, per fleet-relative path, the file's size and mtime_ns as last se
 what reading it told (the recipes whose tokens it holds, the sibling packages it imports, the key of its
 detection result); the detection results by content key; the service-level results by the digests of the
 service's files; and the parsed manifests by content. An entry is reused without reading the file only when
-size and mtime_ns are unchanged and the file was already at least `SETTLED_NS` old when it was read (a file
+size, mtime_ns, ctime_ns and mode are unchanged and the file was already at least `SETTLED_NS` old when it was read (a file
 written in the same clock tick as the read could change again without its mtime moving); otherwise the file
 is read and its digest decides. Each save keeps only what the scan used, so the cache never outgrows the fleet.
 
@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 from fleetshift import __version__
 
-FORMAT = 2
+FORMAT = 3
 SETTLED_NS = 2_000_000_000  # coarser than any file system's timestamp granularity (FAT: 2 s)
 _SAFE_BUILTINS = frozenset({"tuple", "list", "dict", "set", "frozenset", "bytes", "bytearray", "str", "int",
                             "float", "bool", "complex", "NoneType"})
@@ -35,9 +35,8 @@ _SAFE_BUILTINS = frozenset({"tuple", "list", "dict", "set", "frozenset", "bytes"
 class FileEntry(NamedTuple):
     """What one read of a file told, and the stat it was read under."""
 
-    size: int
-    mtime_ns: int
-    settled: bool  # the file was older than SETTLED_NS when read: a matching stat proves it unchanged
+    stamp: tuple[int, ...]  # stamp(): size, mtime_ns, ctime_ns and mode bits
+    settled: bool  # the file was older than SETTLED_NS when read: a matching stamp proves it unchanged
     digest: bytes
     service_recipes: tuple[str, ...] = ()  # service-level recipes whose tokens the file holds
     parsed: bool = False  # the per-file pass parsed it (and reported it if it does not parse)
@@ -65,9 +64,8 @@ def signature() -> str:
         for dirpath, dirnames, filenames in os.walk(folder):
             dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
             for name in sorted(filenames):
-                if name.endswith(".py"):
-                    st = os.stat(os.path.join(dirpath, name))
-                    h.update(f"{dirpath}/{name}:{st.st_mtime_ns}:{st.st_size}".encode())
+                st = os.stat(os.path.join(dirpath, name))
+                h.update(f"{dirpath}/{name}:{st.st_mtime_ns}:{st.st_size}".encode())
     for recipe in recipes.all_recipes():  # plugins' recipes count too
         module = type(recipe).__module__
         if module.startswith("fleetshift."):
@@ -78,6 +76,13 @@ def signature() -> str:
             st = os.stat(path)
             h.update(f"{path}:{st.st_mtime_ns}:{st.st_size}".encode())
     return h.hexdigest()[:16]
+
+
+def stamp(st: os.stat_result) -> tuple[int, int, int, int]:
+    """What a file's stat says of its content: size and mtime_ns, and ctime_ns and mode bits, which move on any
+    write, chmod or utime (an mtime set back by hand does not hide an edit), and on a reading becoming
+    impossible."""
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode)
 
 
 def digest(data: bytes) -> bytes:
@@ -131,22 +136,23 @@ class ScanCache:
     def known(self, rel: str, st: os.stat_result, imports: bytes) -> FileEntry | None:
         """The entry of a file whose stat proves it unchanged since it was read (None: read it)."""
         raw = self.files.get(rel)
-        if raw is not None and raw[2] and raw[0] == st.st_size and raw[1] == st.st_mtime_ns and imports == self.imports:
+        if raw is not None and raw[1] and raw[0] == stamp(st) and imports == self.imports:
             return FileEntry._make(raw)
         return None
 
     def same_content(self, rel: str, content: bytes, imports: bytes) -> FileEntry | None:
         """The entry of a file read again whose content is what it was (its stat moved, or was not settled)."""
         raw = self.files.get(rel)
-        if raw is not None and raw[3] == content and imports == self.imports:
+        if raw is not None and raw[2] == content and imports == self.imports:
             return FileEntry._make(raw)
         return None
 
     def record(self, rel: str, st: os.stat_result, entry: FileEntry) -> FileEntry:
         """Keep a file's entry, under the stat it was read with."""
         settled = st.st_mtime_ns + SETTLED_NS < self.started_ns
-        if entry.size != st.st_size or entry.mtime_ns != st.st_mtime_ns or entry.settled != settled:
-            entry = entry._replace(size=st.st_size, mtime_ns=st.st_mtime_ns, settled=settled)
+        now = stamp(st)
+        if entry.stamp != now or entry.settled != settled:
+            entry = entry._replace(stamp=now, settled=settled)
         self.new_files[rel] = entry
         return entry
 
