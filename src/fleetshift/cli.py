@@ -38,6 +38,7 @@ app = typer.Typer(
     help=(
         "Upgrade a whole fleet of Python services across breaking library releases, and prove each "
         "service still works before keeping the change.\n\n"
+        "First time: `fleetshift wizard FLEET` walks through a campaign, asking at each step.\n\n"
         "Typical session: `fleetshift scan FLEET` (who uses what), `fleetshift plan FLEET --out reports/` "
         "(risk-phased rollout), `fleetshift run FLEET --dry-run` (diffs), `fleetshift run FLEET` "
         "(rewrite, verify, roll back what breaks), `fleetshift check FLEET` (what is left)."
