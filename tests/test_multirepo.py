@@ -24,7 +24,7 @@ from gitfleet import (
     run_id_of,
 )
 
-from fleetshift.config import load_config
+from fleetshift.config import ConfigError, load_config
 from fleetshift.workspace import clone_url, repo_name, repo_names
 
 
@@ -94,6 +94,11 @@ def test_repos_config_names_and_urls(tmp_path: Path) -> None:
     (tmp_path / "fleetshift.toml").write_text('[fleet]\nrepos = ["../outside"]\nrepos_file = "r.txt"\n')
     (tmp_path / "r.txt").write_text("# comment\n\n/abs/svc-b.git\n../outside\n")
     assert load_config(tmp_path).repos == ("../outside", "/abs/svc-b.git")  # listed repos outside the root are fine
+    for bad, key in (('[git]\nbranch_per = "repo"\n', "git.branch_per"), ("[git]\nenabled = 1\n", "git.enabled"),
+                     ("[git]\npr_cmd = 'x'\n", "git.pr_cmd"), ("[fleet]\nrepos_file = \"missing.txt\"\n", "fleet.repos_file")):
+        (tmp_path / "fleetshift.toml").write_text(bad)
+        with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+            load_config(tmp_path)
 
 
 def test_one_campaign_across_repos_one_branch_per_repo_pushed(multi: Multi) -> None:
