@@ -23,7 +23,7 @@ from rich.table import Table
 from fleetshift.config import CONFIG_NAME, ConfigError, FleetConfig, Target, default_targets, parse_config
 from fleetshift.model import Inventory, Phase, Selection
 from fleetshift.pipeline import Analysis, Survey, plan_with_projects, survey, with_projects
-from fleetshift.recipes import all_recipes, get
+from fleetshift.recipes import RecipeError, all_recipes, get
 from fleetshift.recipes.base import Recipe
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def parse_targets(values: Sequence[str]) -> dict[str, str]:
             raise WizardError(f"--target {value!r}: write it as PACKAGE=SPEC, e.g. --target 'tenacity=>=9.1.2,<10'")
         try:
             recipe = get(name.strip())
-        except Exception:
+        except RecipeError:
             raise WizardError(f"--target {value!r}: no recipe migrates {name.strip()!r}; see `fleetshift recipes`") from None
         spec = spec.strip()
         if spec[0].isdigit():
@@ -387,7 +387,7 @@ def _scan(s: Survey, config: FleetConfig) -> Inventory:
 def _recipe_id(name: str) -> str:
     try:
         return get(name).id
-    except Exception:
+    except RecipeError:
         known = ", ".join(r.id for r in all_recipes())
         raise WizardError(f"--recipe {name!r}: no such recipe; the recipes are: {known}") from None
 
