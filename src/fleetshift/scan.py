@@ -37,6 +37,7 @@ from fleetshift.textio import UnreadableFile, decode_python, decode_text
 
 IGNORE_RE = re.compile(r"#\s*fleetshift:\s*ignore(?:\[([^\]]*)\])?")
 PARALLEL_MIN_FILES = 64
+TOO_DEEP = "too deeply nested to parse; simplify the nesting or exclude the file — it was not scanned"
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,9 @@ def _parse(rel: str, data: bytes) -> SourceFile | Finding:
     except SyntaxError as exc:
         msg = f"does not parse as Python ({exc.msg}); fix the syntax or exclude the file — it was not scanned"
         return Finding(rel, exc.lineno or 0, "scan/syntax-error", msg, Severity.ERROR)
-    except (ValueError, RecursionError) as exc:
+    except (RecursionError, MemoryError):  # the parser's own stack limits (deep nesting), not the machine's memory
+        return Finding(rel, 0, "scan/too-deep", TOO_DEEP, Severity.ERROR)
+    except ValueError as exc:
         return Finding(rel, 0, "scan/unparseable", f"cannot parse: {exc}", Severity.ERROR)
     return SourceFile(rel, decoded.text, tree, file_kind(rel))
 
@@ -98,6 +101,9 @@ def scan_python(rel: str, data: bytes, recipes: Iterable[Recipe]) -> FileResult:
     for recipe in recipes:
         try:
             found = list(recipe.detect(src))
+        except RecursionError:
+            findings.append(Finding(rel, 0, "scan/too-deep", f"{TOO_DEEP} for {recipe.id}", Severity.ERROR))
+            continue
         except Exception as exc:  # a recipe bug must not stop the scan
             findings.append(Finding(rel, 0, "scan/recipe-error", f"recipe {recipe.id} failed on this file: {exc!r}", Severity.ERROR))
             continue
