@@ -437,12 +437,14 @@ def load_config(root: Path) -> FleetConfig:
             raise ConfigError(str(path), "", f"not valid TOML ({exc})", "correct the TOML syntax at that line") from None
         except UnicodeDecodeError:
             raise ConfigError(str(path), "", "not UTF-8 text", "save the file as UTF-8") from None
+        except RecursionError:
+            raise ConfigError(str(path), "", "too deeply nested to parse", "flatten the nested arrays and tables") from None
         return parse_config(root, data, str(path))
     pyproject = root / "pyproject.toml"
     if pyproject.is_file():
         try:
             data = tomllib.loads(pyproject.read_text(encoding="utf-8-sig"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError):
             data = {}
         section = data.get("tool", {}).get("fleetshift")
         if isinstance(section, dict):

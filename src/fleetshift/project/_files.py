@@ -102,6 +102,11 @@ class Reader:
                         self.findings.append(finding(self.rel(name), line, "invalid-toml",
                                                      f"{self.rel(name)}: invalid TOML ({exc}); fix the syntax"
                                                      + (f" at line {line}" if line else "")))
+                except RecursionError:
+                    if report:
+                        self.findings.append(finding(self.rel(name), 0, "invalid-toml",
+                                                     f"{self.rel(name)}: too deeply nested to parse; flatten the "
+                                                     "nested arrays and tables"))
             self._toml[name] = data
         return self._toml[name]
 
