@@ -354,7 +354,7 @@ def _insert_after(table: Any, beside: str, key: str, value: Any, note: str) -> N
         container = part.value if isinstance(part, (tomlkit.items.Table, tomlkit.items.InlineTable)) else part
         if isinstance(container, tomlkit.container.Container) and beside in container:
             at = next((i for k, i in container._map.items() if k == beside and isinstance(i, int)), None)
-            if at is not None:
+            if at is not None and at + 1 < len(container.body):  # tomlkit cannot insert after the last item
                 container._insert_at(at + 1, key, value)
                 return
     table[key] = value
