@@ -277,7 +277,12 @@ class Recipe:
         prepared = self.prepare(ctx)
         out = ServiceRewrite()
         for path, text in ctx.files.items():
-            res = self.rewrite_file(path, text, ctx, prepared)
+            try:
+                res = self.rewrite_file(path, text, ctx, prepared)
+            except (RecursionError, MemoryError):  # the parsers' stack limits, on nesting no person writes
+                out.findings.append(Finding(path, 0, f"{self.id}/too-deep", "too deeply nested to parse; this file "
+                                            "was left unchanged: simplify the nesting", Severity.ERROR, recipe=self.id))
+                continue
             if res is None:
                 continue
             if res.text != text:

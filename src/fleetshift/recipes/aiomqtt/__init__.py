@@ -11,10 +11,10 @@ import ast
 from collections.abc import Iterable, Mapping, Sequence
 from typing import ClassVar
 
-from fleetshift.model import Action, Severity, UsageSite
+from fleetshift.model import Action, Finding, Severity, UsageSite
 from fleetshift.recipes.aiomqtt.entry import imported_elsewhere
 from fleetshift.recipes.aiomqtt.facts import Facts, Site, client_fixtures, facts_of
-from fleetshift.recipes.aiomqtt.overlap import call_stats, defined_functions, merge_stats
+from fleetshift.recipes.aiomqtt.overlap import CallStats, call_stats, defined_functions, merge_stats
 from fleetshift.recipes.aiomqtt.rules import CHANGELOG, GUIDE
 from fleetshift.recipes.aiomqtt.rules.paho_direct import uses_an_mqtt_client
 from fleetshift.recipes.base import (
@@ -137,26 +137,27 @@ class AiomqttRecipe(Recipe):
     def rewrite_service(self, ctx: RewriteContext) -> ServiceRewrite:
         """Rewrite every Python file, judging concurrent message consumers across the whole service."""
         trees: dict[str, ast.Module] = {}
+        per_file: dict[str, tuple[CallStats, set[str]]] = {}
+        fixtures: frozenset[str] = frozenset()
+        out = ServiceRewrite()
         for path, text in ctx.files.items():
             wanted = (*self.tokens, b"gather", b"create_task")
             if path.endswith(".py") and (
                 file_kind(path) != "source" or any(t.decode() in text for t in wanted)
             ):
                 try:
-                    trees[path] = ast.parse(text)
+                    tree = ast.parse(text)
+                    per_file[path] = (call_stats(tree), defined_functions(tree))
+                    if any(k.decode() in text for k in self.tokens):
+                        fixtures |= client_fixtures(text, tree)
+                    trees[path] = tree
                 except SyntaxError:
                     continue
-        per_file = {path: (call_stats(tree), defined_functions(tree)) for path, tree in trees.items()}
-        fixtures = frozenset().union(
-            *(
-                client_fixtures(ctx.files[p], t)
-                for p, t in trees.items()
-                if any(k.decode() in ctx.files[p] for k in self.tokens)
-            )
-        )
+                except (RecursionError, MemoryError):  # the parser's (or a visitor's) stack limits
+                    per_file.pop(path, None)
+                    out.findings.append(_too_deep(path))
         active = self.active_rules(ctx)
         uses_mqtt = uses_an_mqtt_client(self.scope(ctx))
-        out = ServiceRewrite()
         for path, tree in trees.items():
             text = ctx.files[path]
             if not any(t.decode() in text for t in self.tokens) and not any(f in text for f in fixtures):
@@ -164,7 +165,11 @@ class AiomqttRecipe(Recipe):
             others = [v for p, v in per_file.items() if p != path]
             stats = merge_stats(per_file[path][0], others)
             imported = imported_elsewhere(path, text, ctx.files)
-            res = self._rewrite(path, text, tree, stats, active, fixtures, uses_mqtt, imported)
+            try:
+                res = self._rewrite(path, text, tree, stats, active, fixtures, uses_mqtt, imported)
+            except (RecursionError, MemoryError):
+                out.findings.append(_too_deep(path))
+                continue
             if res.text != text:
                 out.texts[path] = res.text
             out.findings.extend(res.findings)
@@ -236,6 +241,11 @@ class AiomqttRecipe(Recipe):
             else c
             for c in changes
         ]
+
+
+def _too_deep(path: str) -> Finding:
+    return Finding(path, 0, "aiomqtt/too-deep", "too deeply nested to parse; this file was left unchanged: simplify "
+                   "the nesting", Severity.ERROR, recipe="aiomqtt")
 
 
 RECIPE = AiomqttRecipe()

@@ -22,10 +22,13 @@ def rewrite_file(
     """Rewrite one Python file with the rules whose slugs are in `active` (`files`: the service's files, for
     rules that look at the modules a file imports); returns the new text and findings."""
     try:
+        tree = ast.parse(text)  # first: LibCST's native parser can overflow its stack on what ast refuses
         module = cst.parse_module(text)
-        tree = ast.parse(text)
     except (cst.ParserSyntaxError, SyntaxError) as exc:
         message = f"not parsed ({exc}); nothing rewritten"
+        return text, [recipe.finding(path, 0, "hook-path-args", message, Severity.ERROR)]
+    except (RecursionError, MemoryError):  # the parser's stack limits
+        message = "too deeply nested to parse; nothing rewritten"
         return text, [recipe.finding(path, 0, "hook-path-args", message, Severity.ERROR)]
     facts = facts_of(path, tree, active, files)
     rules = [m for m in recipe.rule_modules if m.rule.slug in active]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Set
 
 import libcst as cst
@@ -20,11 +21,15 @@ def rewrite_file(
 ) -> tuple[str, list[Finding]]:
     """Rewrite one Python file given the service survey and the active rules; returns the new text and findings."""
     try:
+        ast.parse(text)  # first: LibCST's native parser can overflow its stack on what ast refuses
         module = cst.parse_module(text)
-    except cst.ParserSyntaxError as exc:
+    except (cst.ParserSyntaxError, SyntaxError) as exc:
         return text, [
             recipe.finding(path, 0, "event-loop-fixture", f"not parsed ({exc}); nothing rewritten", Severity.ERROR)
         ]
+    except (RecursionError, MemoryError):  # the parser's stack limits
+        message = "too deeply nested to parse; nothing rewritten"
+        return text, [recipe.finding(path, 0, "event-loop-fixture", message, Severity.ERROR)]
     facts = file_facts(recipe, path, kind, text, s, module)
     applied = [
         m.module.Fix(facts) for m in recipe.rule_modules if m.rule.id in active and hasattr(m.module, "Fix")

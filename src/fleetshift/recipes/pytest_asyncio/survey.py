@@ -93,7 +93,7 @@ def params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
 def parse(text: str) -> ast.Module | None:
     try:
         return ast.parse(text)
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 
 
