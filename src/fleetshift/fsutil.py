@@ -51,11 +51,13 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes, mode: int, tmp: Path, step: Callable[[], None] = _nothing) -> None:
+def atomic_write(path: Path, data: bytes, mode: int, tmp: Path, step: Callable[[], None] = _nothing,
+                 sync_dir: bool = True) -> None:
     """Write `data` to `path` through `tmp` in the same directory: write, chmod, fsync, rename, fsync dir.
 
     The owner of a file being replaced is kept where permissions allow. `step` is called once the temp file
-    is durable and again once it has replaced `path`."""
+    is durable and again once it has replaced `path`. With `sync_dir` False the caller fsyncs the folder itself
+    (once for several files) before it relies on the rename."""
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()  # a read-only leftover of a crashed attempt
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -78,7 +80,8 @@ def atomic_write(path: Path, data: bytes, mode: int, tmp: Path, step: Callable[[
     step()
     os.replace(tmp, path)
     step()
-    fsync_dir(path.parent)
+    if sync_dir:
+        fsync_dir(path.parent)
 
 
 def replace_file(path: Path, data: bytes | str) -> None:
@@ -137,12 +140,14 @@ class BlobStore:
         self.folder = folder
         self.step = step
 
-    def store(self, digest: str, data: bytes) -> None:
-        """Keep `data` (whose hash is `digest`) unless an intact copy is already there."""
+    def store(self, digest: str, data: bytes, sync_dir: bool = True) -> bool:
+        """Keep `data` (whose hash is `digest`) unless an intact copy is already there; whether it wrote one (with
+        `sync_dir` False the caller must fsync the folder before it relies on the copy)."""
         blob = self.folder / digest
         if blob.is_file() and sha(blob.read_bytes()) == digest:
-            return
-        atomic_write(blob, data, 0o444, self.folder / f".{digest}.tmp", self.step)
+            return False
+        atomic_write(blob, data, 0o444, self.folder / f".{digest}.tmp", self.step, sync_dir)
+        return True
 
     def load(self, digest: str) -> bytes | None:
         """The bytes stored under `digest`, or None when missing or damaged."""

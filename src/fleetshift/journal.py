@@ -586,13 +586,19 @@ class Journal:
         with self._locked():
             self._settle()
             planned: list[tuple[dict[str, Any], bytes | None]] = []
+            stored = False
             try:
                 for (_, new, recipes, expect), rel in zip(changes, rels, strict=True):
                     if new is not None and not isinstance(new, bytes):
                         raise TypeError(f"{rel}: new content must be bytes (or None to delete), not {type(new).__name__}")
-                    entry = self._check_and_back_up(rel, new, recipes, expect)
+                    entry, wrote = self._check_and_back_up(rel, new, recipes, expect, sync_dir=False)
+                    stored |= wrote
                     if entry is not None:
                         planned.append((entry, new))
+                # every backup's name durable at once, before any intent refers to it (also one an earlier,
+                # failed batch left unsynced)
+                if stored or any(entry["before"] != ABSENT for entry, _ in planned):
+                    fsync_dir(self._blobs.folder)
             except OSError as exc:
                 raise JournalError(f"cannot back up a file of {service}: {exc.strerror or exc}; nothing was written") from exc
             if not planned:
@@ -608,35 +614,42 @@ class Journal:
                 db.execute("UPDATE run SET next_seq = ?", (seq,))
             for entry, _ in planned:
                 self._log({"event": "intent", "service": service, **entry})
+            folders: dict[Path, None] = {}
             for entry, new in planned:
                 path = self.fleet_root / entry["path"]
                 try:
-                    self._replace(path, new, entry)
+                    self._replace(path, new, entry, sync_dir=False)
                 except OSError as exc:
                     self._settle()
                     raise JournalError(f"cannot write {entry['path']}: {exc.strerror or exc}") from exc
+                folders[path.parent] = None
+            for folder in folders:  # each folder's new entries durable once, before any write is marked done
+                fsync_dir(folder)
             with self._tx("done") as db:
                 db.executemany("UPDATE files SET state = 'done' WHERE seq = ?", [(e["seq"],) for e, _ in planned])
         for entry, _ in planned:
             self._log({"event": "done", "service": service, "seq": entry["seq"], "path": entry["path"]})
 
-    def _replace(self, path: Path, new: bytes | None, entry: dict[str, Any]) -> None:
-        """Put `new` at `path` (None: delete it), creating the folders the entry records."""
+    def _replace(self, path: Path, new: bytes | None, entry: dict[str, Any], sync_dir: bool = True) -> None:
+        """Put `new` at `path` (None: delete it), creating the folders the entry records. With `sync_dir` False
+        the caller fsyncs `path`'s folder before it marks the write done."""
         if new is None:
             os.unlink(path)
             _checkpoint()
-            fsync_dir(path.parent)
+            if sync_dir:
+                fsync_dir(path.parent)
             return
         for d in entry["created_dirs"]:
             (self.fleet_root / d).mkdir(exist_ok=True)
             fsync_dir((self.fleet_root / d).parent)
-        atomic_write(path, new, entry["after_mode"], self._tmp(path, entry["seq"]), _replace_step)
+        atomic_write(path, new, entry["after_mode"], self._tmp(path, entry["seq"]), _replace_step, sync_dir)
 
     def _check_and_back_up(
-        self, rel: str, new: bytes | None, recipes: Sequence[str], expect: bytes | None
-    ) -> dict[str, Any] | None:
+        self, rel: str, new: bytes | None, recipes: Sequence[str], expect: bytes | None, sync_dir: bool = True
+    ) -> tuple[dict[str, Any] | None, bool]:
         """Check the file against `expect` and back up its bytes; the entry to record (without its seq), or
-        None if there is nothing to write."""
+        None if there is nothing to write, and whether a backup was written (with `sync_dir` False the caller
+        fsyncs the blobs folder before it records the intent)."""
         path = self.fleet_root / rel
         before, old, old_mode = current_state(path)
         if before == NOT_A_FILE:
@@ -650,9 +663,8 @@ class Journal:
             )
         after = ABSENT if new is None else sha(new)
         if after == before:
-            return None
-        if old is not None:
-            self._blobs.store(before, old)
+            return None, False
+        wrote = old is not None and self._blobs.store(before, old, sync_dir)
         return {
             "seq": 0,
             "path": rel,
@@ -664,7 +676,7 @@ class Journal:
             "created_dirs": [] if new is None else missing_dirs(self.fleet_root, path.parent),
             "state": "intent",
             "time": _now(),
-        }
+        }, wrote
 
     @staticmethod
     def _insert_entry(db: sqlite3.Connection, service: str, e: dict[str, Any]) -> None:
@@ -684,7 +696,7 @@ class Journal:
     ) -> dict[str, Any] | None:
         """Check the file against `expect`, back up its bytes and record the intent durably; None if
         there is nothing to write."""
-        entry = self._check_and_back_up(rel, new, recipes, expect)
+        entry, _ = self._check_and_back_up(rel, new, recipes, expect)
         if entry is None:
             return None
         _checkpoint()
