@@ -202,7 +202,8 @@ def test_scan_json_of_an_unchanged_fleet_is_answered_from_its_snapshot(tmp_path:
     root = fleet(tmp_path / "fleet")
     settle(root)
     full, loaded = quick(root)
-    assert "fleetshift.cli" in loaded and (root / ".fleetshift/cache/snapshot.pickle").is_file()
+    assert "fleetshift.discover" in loaded and (root / ".fleetshift/cache/snapshot.pickle").is_file()
+    assert "typer" not in loaded and "rich" not in loaded  # a full scan --json needs no command line either
     again, loaded = quick(root)
     assert again == full and loaded == []  # answered before the command line, recipes or discovery loaded
     assert again == scan_cli_no_cache(root)
@@ -210,11 +211,11 @@ def test_scan_json_of_an_unchanged_fleet_is_answered_from_its_snapshot(tmp_path:
     jobs = root / "services/alpha/alpha/jobs.py"
     jobs.write_text(CLEAN)
     edited, loaded = quick(root)
-    assert "fleetshift.cli" in loaded and edited != full and edited == scan_cli_no_cache(root)
+    assert "fleetshift.discover" in loaded and edited != full and edited == scan_cli_no_cache(root)
     assert "tenacity/retry-statistics" in site_rules(full, "alpha")
     assert "tenacity/retry-statistics" not in site_rules(edited, "alpha")
     _, loaded = quick(root)
-    assert "fleetshift.cli" in loaded  # the edited file is not settled yet: no snapshot was kept
+    assert "fleetshift.discover" in loaded  # the edited file is not settled yet: no snapshot was kept
     settle(root)
     quick(root)
     assert quick(root) == (edited, [])
@@ -222,9 +223,9 @@ def test_scan_json_of_an_unchanged_fleet_is_answered_from_its_snapshot(tmp_path:
     (root / "services/beta/beta/more.py").write_text(STORE)
     settle(root)
     added, loaded = quick(root)
-    assert "fleetshift.cli" in loaded and added == scan_cli_no_cache(root) and "influxdb" in added
+    assert "fleetshift.discover" in loaded and added == scan_cli_no_cache(root) and "influxdb" in added
     (root / "services/beta/empty").mkdir()
-    assert "fleetshift.cli" in quick(root)[1]
+    assert "fleetshift.discover" in quick(root)[1]
 
 
 def site_rules(output: str, service: str) -> list[str]:
@@ -247,5 +248,5 @@ def test_a_planted_snapshot_runs_nothing(tmp_path: Path) -> None:
     snapshot = root / ".fleetshift/cache/snapshot.pickle"
     snapshot.write_bytes(pickle.dumps({"format": 1, "root": str(root), "plugins": (), "output": Planted()}))
     again, loaded = quick(root)
-    assert again == full and "fleetshift.cli" in loaded
+    assert again == full and "fleetshift.discover" in loaded
     assert not (root / "PLANTED").exists()

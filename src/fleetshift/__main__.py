@@ -1,6 +1,6 @@
 """`python -m fleetshift` and the `fleetshift` command. A `scan --json` of a fleet unchanged since its last
-scan is answered from the stored snapshot (fleetshift.quickscan) before the command line is loaded; every
-other command goes to fleetshift.cli."""
+scan is answered from the stored snapshot (fleetshift.quickscan) before the command line is loaded, and any
+other `scan --json FLEET` runs without it; every other command goes to fleetshift.cli."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import sys
 
 
 def main() -> None:
-    from fleetshift.quickscan import answer
+    from fleetshift.quickscan import answer, scan_json
 
     try:
-        if answer(sys.argv[1:]):
+        if answer(sys.argv[1:]) or scan_json(sys.argv[1:]):
             return
     except BrokenPipeError:  # `fleetshift scan --json | head`: the reader left; that is not an error
         import os

@@ -205,13 +205,7 @@ def scan_cmd(path: FleetArg, as_json: JsonOpt = False, no_cache: NoCacheOpt = Fa
     a = _survey(path, use_cache=not no_cache)
     _say_no_targets(a)
     if as_json:
-        text = json.dumps(to_jsonable(a.inventory))
-        sys.stdout.write((json.dumps(json.loads(text), indent=2) if sys.stdout.isatty() else text) + "\n")
-        if not no_cache:
-            plugins = tuple(sorted({str(getattr(sys.modules.get(type(r).__module__), "__file__", "") or "")
-                                    for r in all_recipes() if not type(r).__module__.startswith("fleetshift.")}))
-            quiet = before is not None and bool(a.config.targets) and not a.config.repos
-            quickscan.record(Path(a.fleet.root), before if quiet else None, text, plugins)
+        quickscan.emit(a, before, use_cache=not no_cache)
         return
     if _said_all(path, a, a.inventory, as_json):
         return

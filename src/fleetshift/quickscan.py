@@ -154,6 +154,49 @@ def answer(argv: list[str]) -> bool:
     return True
 
 
+def scan_json(argv: list[str]) -> bool:
+    """The full `scan --json FLEET` without loading the command line (typer builds a validator for every option
+    of every command, about a tenth of a cold scan): True when it printed the inventory. False, having printed
+    nothing, for any other command line and whenever the command line must speak (a bad path or config, a
+    fleet without targets): it then runs the command again and says so as it always does."""
+    path = scan_json_path(argv)
+    if path is None:
+        return False
+    root = path.resolve()
+    if not root.is_dir():
+        return False
+    before = state_before_scan(root)
+    from fleetshift.pipeline import survey
+
+    try:
+        a = survey(path)
+    except Exception:  # ConfigError, DiscoveryError, RecipeError, ...: reported by the command line
+        return False
+    if not a.config.targets:  # the command line warns about that
+        return False
+    emit(a, before, use_cache=True)
+    return True
+
+
+def emit(a: Any, before: tuple[dict[str, tuple[int, ...]], bool] | None, *, use_cache: bool) -> None:
+    """Print the inventory of a survey as JSON (indented for a person at a terminal) and, with the cache on,
+    keep it as the snapshot of the fleet's state `before` the survey read it."""
+    import json
+
+    from fleetshift.model import to_jsonable
+    from fleetshift.recipes import all_recipes
+
+    text = json.dumps(to_jsonable(a.inventory))
+    sys.stdout.write((json.dumps(json.loads(text), indent=2) if sys.stdout.isatty() else text) + "\n")
+    sys.stdout.flush()
+    if not use_cache:
+        return
+    plugins = tuple(sorted({str(getattr(sys.modules.get(type(r).__module__), "__file__", "") or "")
+                            for r in all_recipes() if not type(r).__module__.startswith("fleetshift.")}))
+    quiet = before is not None and bool(a.config.targets) and not a.config.repos
+    record(Path(a.fleet.root), before if quiet else None, text, plugins)
+
+
 def record(root: Path, state: tuple[dict[str, tuple[int, ...]], bool] | None, output: str,
            plugins: tuple[str, ...]) -> None:
     """Keep the output of a full scan whose fleet was in `state` (taken before the scan read anything) when
