@@ -11,6 +11,7 @@ import contextlib
 import difflib
 import multiprocessing
 import os
+import signal
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -128,7 +129,7 @@ def worker_processes(jobs: int, services: int) -> Iterator[None]:
     if jobs < 2 or services < PROCESSES_MIN_SERVICES or _pool is not None or os.name != "posix":
         yield
         return
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"))
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"), initializer=_worker_start)
     try:
         pool.submit(_warm).result()  # a fork pool starts all its workers on the first job
     except (OSError, BrokenProcessPool):
@@ -141,6 +142,11 @@ def worker_processes(jobs: int, services: int) -> Iterator[None]:
     finally:
         _pool = None
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _worker_start() -> None:
+    """Ctrl-C is this run's to handle: a worker finishes the rewrite it holds and the run stops as it always does."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _warm() -> None:
