@@ -152,6 +152,16 @@ class Planted:
         return (os.system, ("touch PLANTED",))
 
 
+def reaching(module: str, name: str) -> bytes:
+    """A pickle that calls `module`.`name` with the command that plants a file (protocol 4, STACK_GLOBAL)."""
+    def text(value: str) -> bytes:
+        data = value.encode()
+        return b"\x8c" + bytes([len(data)]) + data
+
+    return b"\x80\x04" + text(module) + text(name) + b"\x93" + text(
+        "__import__('os').system('touch PLANTED')") + b"\x85R."
+
+
 def test_a_corrupted_or_planted_cache_is_ignored(tmp_path: Path) -> None:
     root = fleet(tmp_path / "fleet")
     good = scan_cli(root)
@@ -163,6 +173,8 @@ def test_a_corrupted_or_planted_cache_is_ignored(tmp_path: Path) -> None:
         pickle.dumps({"format": 2, "files": [], "results": 1}),  # another shape
         pickle.dumps({"format": 2, "imports": b"", "files": {"x": Planted()}, "results": {}, "services": {},
                       "manifests": {}}),
+        reaching("fleetshift.model", "dataclasses.builtins.exec"),  # an allowed module, a dotted way out
+        reaching("fleetshift.model", "dataclass"),  # a function the model imports, not a record it defines
     ]
     for payload in payloads:
         cache.write_bytes(payload)

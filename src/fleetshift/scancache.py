@@ -48,8 +48,12 @@ class _Loader(pickle.Unpickler):
     """Builds only fleetshift's model records and plain containers."""
 
     def find_class(self, module: str, name: str) -> Any:
-        if module == "fleetshift.model" or (module == "builtins" and name in _SAFE_BUILTINS):
+        if module == "builtins" and name in _SAFE_BUILTINS:
             return super().find_class(module, name)
+        if module == "fleetshift.model" and "." not in name:  # a dotted name could reach any attribute's attribute
+            found = super().find_class(module, name)
+            if isinstance(found, type) and found.__module__ == module:  # a record or enum the model defines
+                return found
         raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a scan cache")
 
 
