@@ -255,6 +255,9 @@ def make_branches(record: GitRecord, run_dir: Path, run_id: str, config: FleetCo
             groups.setdefault(branch, []).append(s)
         work = Path(rec.work)
         for branch, items in groups.items():
+            if branch in rec.branches:  # made before an earlier attempt stopped
+                made.append(branch)
+                continue
             tip = rec.start
             for s in items:
                 files = [_work_path(rec, f) for f in s["files_changed"]]
