@@ -133,8 +133,7 @@ def evidence(s: dict[str, Any]) -> str:
     before, after = s["tests"]["before"], s["tests"]["after"]
     if before is None and after is None:
         return "not verified (--no-verify): no test ran on the old or the new pins"
-    line = f"baseline (old pins) {_counts(before)}; after (new pins) {_counts(after)} — {s['verdict_label']}"
-    return line
+    return f"baseline (old pins) {_counts(before)}; after (new pins) {_counts(after)}"
 
 
 def _recipes(s: dict[str, Any]) -> list[str]:
@@ -165,6 +164,7 @@ def commit_message(s: dict[str, Any], run_id: str, config: FleetConfig, files: l
     lines.append("Changed files:")
     lines += [f"  {f}" for f in files]
     lines.append(f"Evidence: {evidence(s)}")
+    lines.append(f"Verdict: {s['verdict_label']}")
     if s.get("not_covered"):
         lines.append("Not covered: no test that ran imports " + ", ".join(s["not_covered"]))
     lines.append(f"Findings left for a human: {len(s['findings'])}")
