@@ -688,7 +688,7 @@ class Verdict:
 
 
 _PLAIN = (str, int, float, bool, type(None))
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}  # None: not a record
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -696,9 +696,10 @@ def to_jsonable(obj: Any) -> Any:
     cls = type(obj)
     if cls in _PLAIN:  # exactly these types (an enum is a str or int subclass): the common case, first
         return obj
-    names = _FIELD_NAMES.get(cls)
-    if names is None and dataclasses.is_dataclass(cls):
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    names = _FIELD_NAMES.get(cls, ())
+    if names == ():  # not seen yet (an enum's class answers is_dataclass slowly: ask once per type)
+        names = _FIELD_NAMES[cls] = (tuple(f.name for f in dataclasses.fields(cls))
+                                     if dataclasses.is_dataclass(cls) else None)
     if names is not None:
         return {name: to_jsonable(getattr(obj, name)) for name in names}
     if isinstance(obj, enum.Enum):
