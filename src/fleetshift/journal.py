@@ -1,8 +1,9 @@
 """The only writer of fleet files: content-addressed backups, atomic writes, a transactional run state, exact rollback.
 
 A run lives in `<fleet>/.fleetshift/runs/<run-id>/`: `state.db` (the authority: an SQLite database in WAL mode
-with synchronous=FULL holding the run status, per-service statuses and steps, every file entry and every
-rollback), `blobs/<sha256>` (the bytes of each file before it was written) and `journal.jsonl` (an append-only
+holding the run status, per-service statuses and steps, every file entry and every rollback; a file entry's or a
+rollback's commit waits for the disk (synchronous=FULL), a status's or a step's only survives a killed process
+until the next such commit syncs it too), `blobs/<sha256>` (the bytes of each file before it was written) and `journal.jsonl` (an append-only
 event log for people). Every change of state is one transaction, so a step costs the same in a run of ten
 services or of ten thousand, and another process (`status --watch`) reads a consistent snapshot while a run
 writes. Every write goes backup -> intent (committed) -> atomic replace -> done (committed), each step durable
@@ -489,7 +490,7 @@ class Journal:
         """Set the run's status (running, completed, failed, rolled-back, interrupted)."""
         if status not in RUN_STATUSES:
             raise JournalError(f"unknown run status {status!r}; use one of {sorted(RUN_STATUSES)}")
-        with self._locked(), self._tx() as db:
+        with self._locked(), self._tx(durable=False) as db:
             db.execute("UPDATE run SET status = ?", (str(status),))
         self._log({"event": "status", "status": status})
 
@@ -497,7 +498,7 @@ class Journal:
         """Set one service's status (free-form, e.g. running, passed, failed, skipped, rolled-back)."""
         if not status:
             raise JournalError(f"empty status for service {service!r}")
-        with self._locked(), self._tx() as db:
+        with self._locked(), self._tx(durable=False) as db:
             self._service(db, service)
             db.execute("UPDATE services SET status = ? WHERE name = ?", (str(status), service))
         self._log({"event": "service-status", "service": service, "status": status})
@@ -506,7 +507,7 @@ class Journal:
         """Record the status of one step (e.g. "rewrite", "verify") of a service, durably."""
         if status not in STEP_STATUSES:
             raise JournalError(f"unknown step status {status!r}; use one of {sorted(STEP_STATUSES)}")
-        with self._locked(), self._tx() as db:
+        with self._locked(), self._tx(durable=False) as db:
             self._service(db, service)
             db.execute(
                 "INSERT INTO steps VALUES (?, ?, ?, ?, ?) ON CONFLICT (service, step) DO UPDATE SET "
@@ -892,19 +893,29 @@ class Journal:
                 ) from exc
 
     @contextlib.contextmanager
-    def _tx(self, name: str = "state") -> Iterator[sqlite3.Connection]:
-        """One durable transaction: all of it is on disk after the block, or none of it."""
+    def _tx(self, name: str = "state", durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One transaction: all of it happened after the block, or none of it; durable (on disk: synchronous=FULL)
+        unless `durable` is False, for a status or a step. Such a commit survives a killed process but waits for
+        no fsync: a power cut may lose the last of them, never a file's record, since the next durable commit
+        (the intent before any file is replaced) syncs the write-ahead log with everything before it. A status
+        lost that way costs a resumed run a redo of the service, whose files the journal rolls back first."""
         db = self._conn()
-        db.execute("BEGIN IMMEDIATE")
+        if not durable:
+            db.execute("PRAGMA synchronous=NORMAL")
         try:
-            yield db
-            db.execute("UPDATE run SET updated = ?", (_now(),))
-            _checkpoint(f"{name}:open")  # dying here leaves the transaction uncommitted: none of it happened
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("UPDATE run SET updated = ?", (_now(),))
+                _checkpoint(f"{name}:open")  # dying here leaves the transaction uncommitted: none of it happened
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        finally:
+            if not durable:
+                db.execute("PRAGMA synchronous=FULL")
         _checkpoint(f"{name}:committed")
 
     def _log(self, event: dict[str, Any]) -> None:
