@@ -12,6 +12,8 @@ import difflib
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -145,8 +147,17 @@ def worker_processes(jobs: int, services: int) -> Iterator[None]:
 
 
 def _worker_start() -> None:
-    """Ctrl-C is this run's to handle: a worker finishes the rewrite it holds and the run stops as it always does."""
+    """Ctrl-C is this run's to handle: a worker finishes the rewrite it holds and the run stops as it always does.
+    A worker whose run is gone (killed) ends within a second: it would otherwise wait for work forever."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="fleetshift-parent-watch", daemon=True).start()
 
 
 def _warm() -> None:
