@@ -121,7 +121,8 @@ class Campaign:
         self.approve = approve
         self.threshold = options.threshold if options.threshold is not None else self.config.failure_threshold
         shared_fs = self.config.shared_filesystem if options.shared_fs is None else options.shared_fs
-        self.executor: Executor = executor or make_executor(options.executor or self.config.executor or "local",
+        chosen = (options.executor or self.config.executor or "local") if options.verify else "local"  # no step to send
+        self.executor: Executor = executor or make_executor(chosen,
                                                             address=options.ray_address or self.config.ray_address,
                                                             shared_fs=shared_fs)
         self.jobs = max(1, self.executor.width(options.jobs or self.config.jobs))  # 0: the executor's default
