@@ -87,7 +87,7 @@ def results(root: Path) -> dict[str, Any]:
 
 def test_faults_retry_unverifiable_rollback_and_resume_on_local(cluster: Any, tmp_path: Path) -> None:
     """One fleet, one run on Ray: `solo`'s worker is killed on the first attempt of its run on the new pins and
-    the retry passes; `twice`'s worker is killed on both attempts: unverifiable, its files restored; `bad`'s
+    the retry passes (its health check too, on the node); `twice`'s worker is killed on both attempts: unverifiable, its files restored; `bad`'s
     tests regress: failed, rolled back by the conductor. The run stops before phase D (no approval) and is
     resumed with `--executor local`, which verifies `later` here."""
     counters = {name: tmp_path / f"{name}.count" for name in ("solo", "twice")}
@@ -96,6 +96,7 @@ def test_faults_retry_unverifiable_rollback_and_resume_on_local(cluster: Any, tm
 
         [services.solo]
         env = {{ KILL_COUNTER = "{counters['solo']}", KILL_AT = "1" }}
+        health = {{ command = "python -c 'import sys, app; assert sys.prefix != sys.base_prefix'", timeout = 60 }}
 
         [services.twice]
         env = {{ KILL_COUNTER = "{counters['twice']}", KILL_AT = "1,2" }}
@@ -129,6 +130,9 @@ def test_faults_retry_unverifiable_rollback_and_resume_on_local(cluster: Any, tm
     assert (root / "services/solo/app.py").read_text() == MIGRATED_APP
     log = Path(solo["tests"]["after"]["log"])  # the node's log, written under the real run folder
     assert log.is_file() and log.is_relative_to(got["run_dir"]) and "passed" in log.read_text()
+    health = solo["health"]  # run on the node, in the environment on the new pins, right after the tests
+    assert health["ok"], health
+    assert Path(health["log"]).is_relative_to(got["run_dir"]) and Path(health["log"]).is_file()
 
     twice = by["twice"]
     assert twice["verdict"] == "unverifiable" and twice["rolled_back"], twice
