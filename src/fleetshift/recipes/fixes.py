@@ -99,8 +99,11 @@ def _introspect_once_per_class() -> None:
     from libcst import _batched_visitor as bv
     from libcst.matchers import _visitors as mv
 
-    if getattr(mv, "_fleetshift_per_class", False):
-        return
+    needed = ("_gather_matchers", "_gather_constructed_visit_funcs", "_gather_constructed_leave_funcs", "is_property",
+              "_assert_not_concrete", "VISIT_POSITIVE_MATCHER_ATTR", "VISIT_NEGATIVE_MATCHER_ATTR",
+              "CONSTRUCTED_VISIT_MATCHER_ATTR", "CONSTRUCTED_LEAVE_MATCHER_ATTR")
+    if getattr(mv, "_fleetshift_per_class", False) or not all(hasattr(mv, n) for n in needed):
+        return  # already done, or a LibCST release whose internals differ: its own searches stay (slower, same)
     ORIGINAL.update(gather_matchers=mv._gather_matchers, visit_funcs=mv._gather_constructed_visit_funcs,
                     leave_funcs=mv._gather_constructed_leave_funcs, get_visitors=bv.BatchableCSTVisitor.get_visitors)
     names: dict[tuple[type, str], tuple[str, ...]] = {}
