@@ -35,7 +35,7 @@ from fleetshift.recipes.base import PinChange
 _FULL_COMMENT_RE = re.compile(r"^\s*#")
 _VIA_RE = re.compile(r"^[ \t]+#[ \t]*via\b")
 _VIA_MORE_RE = re.compile(r"^[ \t]+#[ \t]{2,}\S")
-_COMMENT_RE = re.compile(r"(^|\s+)#.*$")
+_COMMENT_RE = re.compile(r"(^|\s)#.*$")  # one space, not \s+: a long blank run made it quadratic
 _INCLUDE_OPTS = {"-r": "-r", "--requirement": "-r", "-c": "-c", "--constraint": "-c"}
 _EDITABLE_OPTS = {"-e", "--editable"}
 _VALUE_OPTS = {
@@ -118,6 +118,13 @@ def _option_values(tokens: list[str]) -> Iterator[tuple[str, str | None]]:
                 yield tok, None
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a name too long for the file system, a path through a file
+        return False
+
+
 def _parse_requirements(
     rel: str, text: str, root: Path | None
 ) -> tuple[list[_ReqEntry], list[str], list[Finding]]:
@@ -143,7 +150,7 @@ def _parse_requirements(
                     findings.append(outside_message(rel, line, f"{opt} include", value))
                 else:
                     includes.append(target)
-                    if root is not None and not (Path(root) / target).is_file():
+                    if root is not None and not _is_file(Path(root) / target):
                         msg = (
                             f"{rel}:{line}: included file {value} ({target}) does not exist; "
                             "fix the path or remove the line"
