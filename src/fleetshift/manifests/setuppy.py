@@ -87,6 +87,14 @@ def _module_names(tree: ast.Module) -> dict[str, ast.expr]:
 
 def _parse_setup_py(rel: str, text: str) -> tuple[list[_PyValue], list[Finding]]:
     try:
+        return _parse_setup_tree(rel, text)
+    except (RecursionError, MemoryError):  # the parser's (or a walk's) stack limits
+        msg = f"{rel}: setup.py is too deeply nested to parse; its requirements were not read"
+        return [], [_error(rel, 0, "unparseable", msg)]
+
+
+def _parse_setup_tree(rel: str, text: str) -> tuple[list[_PyValue], list[Finding]]:
+    try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError) as exc:
         line = getattr(exc, "lineno", 0) or 0

@@ -369,7 +369,7 @@ def read_setup_py(r: Reader) -> dict[str, Any]:
     out: dict[str, Any] = {}
     try:
         tree = ast.parse(text)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         for key in ("name", "python_requires"):
             m = re.search(rf"\b{key}\s*=\s*(['\"])(.*?)\1", text)
             if m:
