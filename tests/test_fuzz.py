@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -303,3 +304,30 @@ def test_deep_nesting_in_python_is_a_finding_of_the_scan_and_of_each_rewrite() -
             out = recipe.migrate(ctx)
             assert rel not in out.texts, recipe.id
             assert all(f.file.startswith("bad/") for f in out.findings), out.findings
+
+
+def test_an_include_whose_name_is_too_long_for_the_file_system_is_a_finding(root: Path) -> None:
+    # was: OSError "File name too long" out of Path.is_file()
+    rel = _put(root, "requirements.txt", b"-r " + b"a" * 300 + b"\ntenacity==8.2.3\n")
+    manifest, findings = read_manifest(root, rel)
+    assert [p.package for p in manifest.pins] == ["tenacity"]
+    assert [f.rule for f in findings] == ["manifest/missing-include"]
+
+
+def test_a_long_run_of_continuation_lines_is_read_in_linear_time(root: Path) -> None:
+    # was: quadratic time in the comment regex ((^|\s+)#) on the joined blank run: 16,000 lines took 2 s
+    rel = _put(root, "requirements.txt", b"tenacity==8.2.3" + b" \\\n" * 200_000 + b"\n")
+    started = time.monotonic()
+    manifest, _ = read_manifest(root, rel)
+    assert time.monotonic() - started < 10
+    assert [p.package for p in manifest.pins] == ["tenacity"]
+
+
+@pytest.mark.parametrize("body", ["x = " + "lambda: " * 6000 + "1", "setup(install_requires=" + "+".join(["['a']"] * 900) + ")"])
+def test_a_setup_py_nested_too_deeply_is_a_finding(body: str, root: Path) -> None:
+    # was: MemoryError out of ast.parse (manifest and project readers), RecursionError out of the literal walk
+    rel = _put(root, "setup.py", ("from setuptools import setup\n" + body + "\n").encode())
+    _, findings = read_manifest(root, rel)
+    assert any("too deeply nested" in f.message and f.file == rel for f in findings), findings
+    project, _ = read_project(root, "bad")
+    assert project is not None
