@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from fuzz_strategies import manifest_bytes, python_bytes
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from fleetshift.config import ConfigError, load_config
@@ -250,6 +250,9 @@ def _any_file(name: str) -> st.SearchStrategy[bytes]:
 
 
 @fuzz(2, cli=True)
+@example(pair=("pyproject.toml", '[project]\nname = "bad"\ndependencies = ["tenacity==8.2.3"]\n'.encode("utf-16")))
+@example(pair=("Pipfile", b"[packages]\nx = " + b"[" * 3000 + b"]" * 3000 + b"\n"))
+@example(pair=("tests/test_main.py", b"import pytest_asyncio\r\nname = '\xe9t\xe9'\r\n\x00"))
 @given(pair=st.sampled_from(_E2E_NAMES).flatmap(lambda n: st.tuples(st.just(n), _any_file(n))))
 def test_cli_on_a_fleet_with_one_fuzzed_file(pair: tuple[str, bytes], root: Path) -> None:
     _end_to_end(root, *pair)
