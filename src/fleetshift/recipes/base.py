@@ -19,6 +19,8 @@ from packaging.version import InvalidVersion, Version
 from fleetshift.model import Action, Finding, Service, Severity, UsageSite
 from fleetshift.recipes.rule import Rule, RuleModule, Scope, discover
 
+LIBCST_GATE = True  # a file is parsed by LibCST only where a rule may act (see `Recipe.needs_libcst`)
+
 FileKind = Literal["source", "test", "conftest"]
 ConfigKind = Literal["pytest.ini", "pytest.toml", "tox.ini", "setup.cfg", "pyproject.toml"]
 
@@ -183,6 +185,14 @@ class Recipe:
     def applies(self, rule_id: str, ctx: RewriteContext) -> bool:
         """Whether a rule's declared gates (`min_target`, `python`, `condition`) let it act on this service."""
         return self.rule(rule_id).applies(self.scope(ctx))
+
+    def needs_libcst(self, sites: bool, active: Set[str]) -> bool:
+        """Whether a file goes through LibCST: an active rule's `check` reported a site in it (`sites`), or an active
+        rule with a `Fix` must see every file (`every_file`); always, with the gate off (`LIBCST_GATE`)."""
+        if sites or not LIBCST_GATE:
+            return True
+        return any(m.rule.every_file and (m.rule.id in active or m.rule.slug in active) and hasattr(m.module, "Fix")
+                   for m in self.rule_modules)
 
     def handles(self, package: str) -> bool:
         return package in {self.package, self.replaces}

@@ -23,6 +23,9 @@ The docstring's first paragraph is the rule's summary and the rest its fix; the 
 rules package's `RECIPE_ID` and `LINK` give the id prefix and the default link. `min_target`,
 `fixed_in`, `python` and `condition` say where the rule applies and `applies` is the one place that decides it.
 
+A file goes through LibCST only when some active rule's `check` reported a site in it, or an active rule with a
+`Fix` declares `every_file=True` (its fix acts where no check reports: an import cleanup, say).
+
 `facts` is the recipe's own frozen record of one module (its imports resolved, the service index it needs), built
 once per file and shared by every rule's `check` and `Fix`. A recipe walks a file once for detection (each
 node offered to each rule's `check`, or each `check` given the whole facts) and once for rewriting: the
@@ -83,6 +86,7 @@ class Rule:
     python: str = ""
     condition: Callable[[Scope], bool] | None = field(default=None, compare=False)
     order: int = 100  # place in the recipe's listings (`recipes show`, `guide`); ties by id
+    every_file: bool = False  # its fix acts without a `check` site (import cleanups): LibCST sees every file
 
     @property
     def slug(self) -> str:
@@ -112,6 +116,7 @@ def rule(
     python: str = "",
     condition: Callable[[Scope], bool] | None = None,
     order: int = 100,
+    every_file: bool = False,
 ) -> Rule:
     """The Rule a rule module declares: `rule(__name__, __doc__, AUTO, since="2.0.0")`.
 
@@ -124,7 +129,7 @@ def rule(
     summary, fix = " ".join(summary.split()), " ".join(fix.split())
     link = getattr(package, "LINK", "") if link is None else link
     rule_id = f"{package.RECIPE_ID}/{name.replace('_', '-')}"
-    return Rule(rule_id, summary, action, fix, link, since, min_target, fixed_in, python, condition, order)
+    return Rule(rule_id, summary, action, fix, link, since, min_target, fixed_in, python, condition, order, every_file)
 
 
 def target_admits(first: str) -> Callable[[Scope], bool]:

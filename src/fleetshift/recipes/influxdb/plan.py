@@ -43,14 +43,15 @@ class ModuleFacts:
 
 
 def module_facts(
-    text: str, service_buckets: frozenset[str] = frozenset(), bucket_attrs: frozenset[str] = frozenset()
+    text: str, service_buckets: frozenset[str] = frozenset(), bucket_attrs: frozenset[str] = frozenset(),
+    tree: ast.Module | None = None, imports: Imports | None = None,
 ) -> ModuleFacts:
-    """Parse and analyse one module for the rules."""
-    wrapper = MetadataWrapper(cst.parse_module(text))
+    """Parse and analyse one module for the rules (`tree` and `imports`: its `ast` records, when already made)."""
+    wrapper = MetadataWrapper(cst.parse_module(text), unsafe_skip_copy=True)  # a fresh module: nothing else holds it
     analysis = Analysis()
     wrapper.visit(analysis)
-    tree = ast.parse(text)
-    imports = Imports(tree)
+    tree = ast.parse(text) if tree is None else tree
+    imports = Imports(tree) if imports is None else imports
     return ModuleFacts(
         text,
         wrapper.module,

@@ -11,6 +11,9 @@ they left) runs on the new text.
 
 from __future__ import annotations
 
+import ast
+
+from fleetshift.recipes._ast import Imports
 from fleetshift.recipes.influxdb.edits import ApplyPlan, Note
 from fleetshift.recipes.influxdb.plan import module_facts, planning
 from fleetshift.recipes.rule import discover
@@ -26,9 +29,11 @@ def rewrite_module(
     `service_buckets` are the service's literal bucket names, `bucket_attrs` its attribute buckets
     (`self.settings.influx_bucket`), both gathered over all its files.
     """
-    facts = module_facts(text, service_buckets, bucket_attrs)
-    if not facts.imports.imports_module("influxdb_client"):
+    tree = ast.parse(text)
+    imports = Imports(tree)
+    if not imports.imports_module("influxdb_client"):  # decided on `ast`: LibCST parses only what is rewritten
         return text, []
+    facts = module_facts(text, service_buckets, bucket_attrs, tree, imports)
     p = planning(facts)
     modules = [m.module for m in discover(RULES)]
     for module in sorted((m for m in modules if hasattr(m, "plan")), key=lambda m: getattr(m, "STAGE", 1)):

@@ -23,22 +23,32 @@ def rewrite_file(
     rules that look at the modules a file imports); returns the new text and findings."""
     try:
         tree = ast.parse(text)  # first: LibCST's native parser can overflow its stack on what ast refuses
-        module = cst.parse_module(text)
-    except (cst.ParserSyntaxError, SyntaxError) as exc:
-        message = f"not parsed ({exc}); nothing rewritten"
-        return text, [recipe.finding(path, 0, "hook-path-args", message, Severity.ERROR)]
+    except SyntaxError as exc:
+        return text, [recipe.finding(path, 0, "hook-path-args", f"not parsed ({exc}); nothing rewritten", Severity.ERROR)]
     except (RecursionError, MemoryError):  # the parser's stack limits
         message = "too deeply nested to parse; nothing rewritten"
         return text, [recipe.finding(path, 0, "hook-path-args", message, Severity.ERROR)]
     facts = facts_of(path, tree, active, files)
     rules = [m for m in recipe.rule_modules if m.rule.slug in active]
     findings = []
+    sites = False
     for m, check in recipe.hooks("check", active):
-        if m.rule.action is Action.HUMAN:
-            for at, detail, *_ in check(facts):
+        for at, detail, *_ in check(facts):
+            sites = True
+            if m.rule.action is Action.HUMAN:
                 line = at if isinstance(at, int) else getattr(at, "lineno", 0)
                 findings.append(recipe.finding(path, line, m.rule.slug, detail))
     findings.sort(key=lambda f: f.line)
+    if not recipe.needs_libcst(sites, active):
+        return text, findings
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        message = f"not parsed ({exc}); nothing rewritten"
+        return text, [recipe.finding(path, 0, "hook-path-args", message, Severity.ERROR)]
+    except (RecursionError, MemoryError):  # the parser's stack limits
+        message = "too deeply nested to parse; nothing rewritten"
+        return text, [recipe.finding(path, 0, "hook-path-args", message, Severity.ERROR)]
     applied = [m.module.Fix(facts) for m in rules if hasattr(m.module, "Fix")]
     new = fixes.apply(module, applied)
     imports: set[str] = set()

@@ -11,7 +11,8 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from fleetshift.model import Finding, Severity
 from fleetshift.recipes import fixes
-from fleetshift.recipes.base import FileKind, Recipe
+from fleetshift.recipes.base import FileKind, Recipe, SourceFile
+from fleetshift.recipes.pytest_asyncio.facts import module_facts
 from fleetshift.recipes.pytest_asyncio.survey import Survey
 from fleetshift.recipes.pytest_asyncio.tree import file_facts, no_blank_lead
 
@@ -21,7 +22,9 @@ def rewrite_file(
 ) -> tuple[str, list[Finding]]:
     """Rewrite one Python file given the service survey and the active rules; returns the new text and findings."""
     try:
-        ast.parse(text)  # first: LibCST's native parser can overflow its stack on what ast refuses
+        tree = ast.parse(text)  # first: LibCST's native parser can overflow its stack on what ast refuses
+        if not recipe.needs_libcst(_sites(recipe, path, text, kind, tree, s, active), active):
+            return text, []
         module = cst.parse_module(text)
     except (cst.ParserSyntaxError, SyntaxError) as exc:
         return text, [
@@ -57,3 +60,9 @@ def rewrite_file(
             if first is not new.body[0]:
                 new = new.with_changes(body=[first, *new.body[1:]])
     return new.code, findings
+
+
+def _sites(recipe: Recipe, path: str, text: str, kind: FileKind, tree: ast.Module, s: Survey, active: Set[str]) -> bool:
+    """Whether an active rule's `check` reports a site in the file (on `ast`, as detection does)."""
+    facts = module_facts(SourceFile(path, text, tree, kind), s.overrides)
+    return any(True for _, check in recipe.hooks("check", active) for _ in check(facts))

@@ -93,11 +93,11 @@ class TenacityRecipe(Recipe):
         try:
             tree = ast.parse(text)
             scope, active = self.scope(ctx), self.active_rules(ctx)
-            new_text = rewrite_module(
-                text,
-                Facts.of(tree, text, path, index, scope),
-                [m for m in self.rule_modules if m.rule.id in active],
-            )
+            facts = Facts.of(tree, text, path, index, scope)
+            sites = any(True for _, check in self.hooks("check", active) for _ in check(facts))
+            new_text = text
+            if self.needs_libcst(sites, active):
+                new_text = rewrite_module(text, facts, [m for m in self.rule_modules if m.rule.id in active])
         except (SyntaxError, cst.ParserSyntaxError) as exc:
             return RewriteResult(
                 text,
@@ -114,8 +114,9 @@ class TenacityRecipe(Recipe):
                 ],
             )
         findings: list[Finding] = []
-        after = SourceFile(path, new_text, ast.parse(new_text), kind)
-        for s in self._detect(after, Facts.of(after.tree, new_text, path, index, scope)):
+        after = SourceFile(path, new_text, tree if new_text == text else ast.parse(new_text), kind)
+        after_facts = facts if new_text == text else Facts.of(after.tree, new_text, path, index, scope)
+        for s in self._detect(after, after_facts):
             if s.action is Action.INFO:
                 continue
             rule = self.rule(s.rule)
