@@ -6,7 +6,6 @@ BOM and newline style. A recipe that crashes or emits unparseable code changes n
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import difflib
 import multiprocessing
@@ -37,6 +36,7 @@ from fleetshift.model import (
     Severity,
 )
 from fleetshift.recipes import for_package, get
+from fleetshift.recipes._ast import parse_tree
 from fleetshift.recipes._floors import declared_model, policy, pythons_to_check, raise_floor
 from fleetshift.recipes.base import PinChange, RewriteContext
 from fleetshift.relock import detect_locks
@@ -66,7 +66,7 @@ def _read(root: Path, rel: str, findings: list[Finding]) -> Decoded | None:
 
 def _parses(text: str) -> str | None:
     try:
-        ast.parse(text)
+        parse_tree(text)
     except SyntaxError as exc:
         return f"{exc.msg} at line {exc.lineno}"
     return None

@@ -8,7 +8,6 @@ each file's size and mtime and reuses every unchanged service's whole usage reco
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import os
 import re
@@ -31,6 +30,7 @@ from fleetshift.model import (
     UsageSite,
 )
 from fleetshift.recipes import all_recipes, for_package
+from fleetshift.recipes._ast import parse_tree
 from fleetshift.recipes.base import ConfigFile, Recipe, SourceFile, config_kind, file_kind
 from fleetshift.scancache import FileEntry, ScanCache, digest
 from fleetshift.textio import UnreadableFile, decode_python, decode_text
@@ -62,7 +62,7 @@ def _parse(rel: str, data: bytes) -> SourceFile | Finding:
     """One Python file parsed for detection, or the Finding saying why it cannot be."""
     try:
         decoded = decode_python(data)
-        tree = ast.parse(decoded.text, filename=rel)
+        tree = parse_tree(decoded.text)  # shared with the recipes' own reading of this text in this process
     except UnreadableFile as exc:
         return Finding(rel, 0, "scan/unreadable", str(exc), Severity.ERROR)
     except SyntaxError as exc:

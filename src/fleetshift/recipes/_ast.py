@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
+
+
+@functools.lru_cache(maxsize=256)
+def parse_tree(text: str) -> ast.Module:
+    """The `ast` tree of a module's text, parsed once per process and shared by every recipe and stage that reads
+    that text (scan, check, plan, rewrite): callers read it and never change it. A text that does not parse raises
+    each time (nothing is kept)."""
+    return ast.parse(text)
 
 
 class Imports:

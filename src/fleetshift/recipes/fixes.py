@@ -23,11 +23,19 @@ a `FlattenSentinel` ends the chain for that node. A fix that needs LibCST metada
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import libcst as cst
+
+
+@functools.lru_cache(maxsize=64)
+def parse(text: str) -> cst.Module:
+    """The LibCST module of a text, parsed once per process for the whole chain of recipes (and a recipe's own
+    later passes over a text it left as it was). LibCST nodes are immutable, so the module is shared as it is."""
+    return cst.parse_module(text)
 
 
 class _Combined(cst.CSTTransformer):

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import ClassVar
 
 from fleetshift.model import Action, Finding, Severity, UsageSite
+from fleetshift.recipes._ast import parse_tree
 from fleetshift.recipes.aiomqtt.entry import imported_elsewhere
 from fleetshift.recipes.aiomqtt.facts import Facts, Site, client_fixtures, facts_of
 from fleetshift.recipes.aiomqtt.overlap import CallStats, call_stats, defined_functions, merge_stats
@@ -146,7 +147,7 @@ class AiomqttRecipe(Recipe):
                 file_kind(path) != "source" or any(t.decode() in text for t in wanted)
             ):
                 try:
-                    tree = ast.parse(text)
+                    tree = parse_tree(text)
                     per_file[path] = (call_stats(tree), defined_functions(tree))
                     if any(k.decode() in text for k in self.tokens):
                         fixtures |= client_fixtures(text, tree)
@@ -176,7 +177,7 @@ class AiomqttRecipe(Recipe):
         return out
 
     def rewrite_python(self, path: str, text: str, kind: FileKind, ctx: RewriteContext) -> RewriteResult:
-        tree = ast.parse(text)
+        tree = parse_tree(text)
         return self._rewrite(
             path,
             text,
@@ -201,8 +202,6 @@ class AiomqttRecipe(Recipe):
         sites = self.sites(facts)
         new = text
         if sites:
-            import libcst as cst
-
             from fleetshift.recipes import fixes
 
             active_fixes = [
@@ -210,7 +209,7 @@ class AiomqttRecipe(Recipe):
                 for m in self.rule_modules
                 if m.rule.id in active and hasattr(m.module, "Fix")
             ]
-            new = fixes.apply(cst.parse_module(text), active_fixes).code
+            new = fixes.apply(fixes.parse(text), active_fixes).code
         findings = []
         for site in sites:
             if site.finding:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from packaging.version import Version
 
 from fleetshift.model import Action, Finding, Severity, UsageSite
-from fleetshift.recipes._ast import Imports
+from fleetshift.recipes._ast import Imports, parse_tree
 from fleetshift.recipes._targets import oldest_target
 from fleetshift.recipes.base import FileKind, Recipe, RewriteContext, RewriteResult, SourceFile
 from fleetshift.recipes.dotenv.rules import CHANGELOG, PR
@@ -72,7 +72,7 @@ class DotenvRecipe(Recipe):
 
     def rewrite_python(self, path: str, text: str, kind: FileKind, ctx: RewriteContext) -> RewriteResult:
         try:
-            tree = ast.parse(text)
+            tree = parse_tree(text)
         except SyntaxError as exc:
             return RewriteResult(text, [Finding(path, 0, "python-dotenv/implicit-path", f"could not parse: {exc}", Severity.ERROR, CHANGELOG, self.id)])  # fmt: skip
         new_text = text
@@ -80,7 +80,7 @@ class DotenvRecipe(Recipe):
             env_dir = _nearest_env_dir(path, ctx)
             if env_dir is not None:
                 new_text = _anchor(text, tree, env_dir)
-                tree = ast.parse(new_text)
+                tree = parse_tree(new_text)
         findings = []
         for node, rule, detail in _sites(tree):
             r = self.rule(rule)

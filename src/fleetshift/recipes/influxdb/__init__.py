@@ -7,10 +7,10 @@ code reading FluxTables is rewritten to read rows of one Arrow table. Everything
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from fleetshift.model import Finding, Severity, UsageSite
+from fleetshift.recipes._ast import parse_tree
 from fleetshift.recipes.base import (
     Advisory,
     FileKind,
@@ -128,7 +128,7 @@ class InfluxDB3Recipe(Recipe):
             notes = []
             if "InfluxDBClient" in text:  # mock.patch targets, also in modules that import no client
                 migrated = patch_target.migrated_modules(ctx.files)
-                patched, notes = patch_target.rewrite(text, ast.parse(text), migrated)
+                patched, notes = patch_target.rewrite(text, parse_tree(text), migrated)
             else:
                 patched = text
             strings = migrate_strings(path, patched, ctx.files)
@@ -178,7 +178,7 @@ class InfluxDB3Recipe(Recipe):
     def _migrated_findings(self, path: str, text: str) -> list[Finding]:
         """What a human still has to do in already-migrated code: the same sites `check` reports there."""
         try:
-            tree = ast.parse(text)
+            tree = parse_tree(text)
         except SyntaxError:
             return []
         src = SourceFile(path, text, tree, "source")

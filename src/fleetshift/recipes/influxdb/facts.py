@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, TypeGuard, TypeVar
 
-from fleetshift.recipes._ast import Imports
+from fleetshift.recipes._ast import Imports, parse_tree
 from fleetshift.recipes.influxdb.receivers import Receivers
 
 if TYPE_CHECKING:
@@ -174,7 +174,7 @@ def service_modules(files: Mapping[str, str], *needles: str) -> Iterator[tuple[s
         if not path.endswith(".py") or not all(n in text for n in needles):
             continue
         try:
-            tree = ast.parse(text)
+            tree = parse_tree(text)
         except SyntaxError:
             continue
         yield path, text, tree

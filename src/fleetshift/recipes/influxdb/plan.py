@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
-from fleetshift.recipes._ast import Imports
+from fleetshift.recipes import fixes
+from fleetshift.recipes._ast import Imports, parse_tree
 from fleetshift.recipes._cst import Imports as CodeImports
 from fleetshift.recipes.influxdb.analysis import Analysis
 from fleetshift.recipes.influxdb.edits import LazyMetadata, Note, Plan, code_of, string_value
@@ -47,14 +48,15 @@ def module_facts(
     tree: ast.Module | None = None, imports: Imports | None = None,
 ) -> ModuleFacts:
     """Parse and analyse one module for the rules (`tree` and `imports`: its `ast` records, when already made)."""
-    wrapper = MetadataWrapper(cst.parse_module(text), unsafe_skip_copy=True)  # a fresh module: nothing else holds it
+    module = fixes.parse(text)
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # LibCST nodes are immutable: no copy is needed
     analysis = Analysis()
     wrapper.visit(analysis)
-    tree = ast.parse(text) if tree is None else tree
+    tree = parse_tree(text) if tree is None else tree
     imports = Imports(tree) if imports is None else imports
     return ModuleFacts(
         text,
-        wrapper.module,
+        module,
         tree,
         imports,
         analysis,

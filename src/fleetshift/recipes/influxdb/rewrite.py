@@ -11,9 +11,7 @@ they left) runs on the new text.
 
 from __future__ import annotations
 
-import ast
-
-from fleetshift.recipes._ast import Imports
+from fleetshift.recipes._ast import Imports, parse_tree
 from fleetshift.recipes.influxdb.edits import ApplyPlan, Note
 from fleetshift.recipes.influxdb.plan import module_facts, planning
 from fleetshift.recipes.rule import discover
@@ -29,7 +27,7 @@ def rewrite_module(
     `service_buckets` are the service's literal bucket names, `bucket_attrs` its attribute buckets
     (`self.settings.influx_bucket`), both gathered over all its files.
     """
-    tree = ast.parse(text)
+    tree = parse_tree(text)
     imports = Imports(tree)
     if not imports.imports_module("influxdb_client"):  # decided on `ast`: LibCST parses only what is rewritten
         return text, []

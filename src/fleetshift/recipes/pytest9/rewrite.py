@@ -3,7 +3,6 @@ what the rules report (a human rule's `check` sites, a fix's own findings, the i
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Mapping
 
 import libcst as cst
@@ -12,6 +11,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 
 from fleetshift.model import Action, Finding, Severity
 from fleetshift.recipes import fixes
+from fleetshift.recipes._ast import parse_tree
 from fleetshift.recipes.base import Recipe
 from fleetshift.recipes.pytest9.facts import facts_of
 
@@ -22,7 +22,7 @@ def rewrite_file(
     """Rewrite one Python file with the rules whose slugs are in `active` (`files`: the service's files, for
     rules that look at the modules a file imports); returns the new text and findings."""
     try:
-        tree = ast.parse(text)  # first: LibCST's native parser can overflow its stack on what ast refuses
+        tree = parse_tree(text)  # first: LibCST's native parser can overflow its stack on what ast refuses
     except SyntaxError as exc:
         return text, [recipe.finding(path, 0, "hook-path-args", f"not parsed ({exc}); nothing rewritten", Severity.ERROR)]
     except (RecursionError, MemoryError):  # the parser's stack limits
@@ -42,7 +42,7 @@ def rewrite_file(
     if not recipe.needs_libcst(sites, active):
         return text, findings
     try:
-        module = cst.parse_module(text)
+        module = fixes.parse(text)
     except cst.ParserSyntaxError as exc:
         message = f"not parsed ({exc}); nothing rewritten"
         return text, [recipe.finding(path, 0, "hook-path-args", message, Severity.ERROR)]

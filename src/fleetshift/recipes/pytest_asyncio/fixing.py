@@ -5,11 +5,11 @@ No LibCST at import time: rule modules import this when a scan reads their data 
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, ClassVar
 
 from fleetshift.model import Finding
+from fleetshift.recipes._ast import parse_tree
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -43,7 +43,7 @@ class ReportChecks(FileFix):
         from fleetshift.recipes.pytest_asyncio.facts import module_facts
 
         facts = self.facts
-        src = SourceFile(facts.path, facts.text, ast.parse(facts.text), facts.kind)
+        src = SourceFile(facts.path, facts.text, parse_tree(facts.text), facts.kind)
         for site in self.sites(module_facts(src)):
             line = site.node if isinstance(site.node, int) else getattr(site.node, "lineno", 0)
             self.findings.append(facts.finding(line, self.rule_id, site.detail))

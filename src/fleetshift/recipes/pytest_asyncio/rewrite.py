@@ -11,6 +11,7 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from fleetshift.model import Finding, Severity
 from fleetshift.recipes import fixes
+from fleetshift.recipes._ast import parse_tree
 from fleetshift.recipes.base import FileKind, Recipe, SourceFile
 from fleetshift.recipes.pytest_asyncio.facts import module_facts
 from fleetshift.recipes.pytest_asyncio.survey import Survey
@@ -22,10 +23,10 @@ def rewrite_file(
 ) -> tuple[str, list[Finding]]:
     """Rewrite one Python file given the service survey and the active rules; returns the new text and findings."""
     try:
-        tree = ast.parse(text)  # first: LibCST's native parser can overflow its stack on what ast refuses
+        tree = parse_tree(text)  # first: LibCST's native parser can overflow its stack on what ast refuses
         if not recipe.needs_libcst(_sites(recipe, path, text, kind, tree, s, active), active):
             return text, []
-        module = cst.parse_module(text)
+        module = fixes.parse(text)
     except (cst.ParserSyntaxError, SyntaxError) as exc:
         return text, [
             recipe.finding(path, 0, "event-loop-fixture", f"not parsed ({exc}); nothing rewritten", Severity.ERROR)
@@ -44,15 +45,15 @@ def rewrite_file(
     needs: set[str] = set().union(*(getattr(fix, "needs", set()) for fix in applied))
     removed = any(getattr(fix, "removed", False) for fix in applied)
     cctx = CodemodContext()
-    for mod in sorted(needs):
-        if mod == "asyncio" and facts.asyncio_name != "asyncio":
-            continue
+    added = [mod for mod in sorted(needs) if not (mod == "asyncio" and facts.asyncio_name != "asyncio")]
+    for mod in added:
         AddImportsVisitor.add_needed_import(cctx, mod)
     if removed:
         for mod in ("asyncio", "pytest"):
             if mod not in needs:
                 RemoveImportsVisitor.remove_unused_import(cctx, mod)
-    new = AddImportsVisitor(cctx).transform_module(new)
+    if added:  # with nothing to add, the visitor's two walks return the module as it was
+        new = AddImportsVisitor(cctx).transform_module(new)
     if removed:
         new = RemoveImportsVisitor(cctx).transform_module(new)
         if new.body and not module.header and not text.startswith(("\n", "\r")):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from fleetshift.recipes import _pytest_config as pc
-from fleetshift.recipes._ast import Imports, keyword
+from fleetshift.recipes._ast import Imports, keyword, parse_tree
 from fleetshift.recipes.base import RewriteContext, file_kind
 from fleetshift.recipes.pytest_asyncio.rules import BUILTIN_FIXTURES, RANK, WIDE
 
@@ -92,7 +92,7 @@ def params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
 
 def parse(text: str) -> ast.Module | None:
     try:
-        return ast.parse(text)
+        return parse_tree(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 

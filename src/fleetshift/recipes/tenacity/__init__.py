@@ -11,10 +11,10 @@ fixes share, and the one walk that applies them).
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from fleetshift.model import Action, Finding, Severity, UsageSite
+from fleetshift.recipes._ast import parse_tree
 from fleetshift.recipes.base import (
     FileKind,
     Recipe,
@@ -91,7 +91,7 @@ class TenacityRecipe(Recipe):
         from fleetshift.recipes.tenacity.rewrite import rewrite_module
 
         try:
-            tree = ast.parse(text)
+            tree = parse_tree(text)
             scope, active = self.scope(ctx), self.active_rules(ctx)
             facts = Facts.of(tree, text, path, index, scope)
             sites = any(True for _, check in self.hooks("check", active) for _ in check(facts))
@@ -114,7 +114,7 @@ class TenacityRecipe(Recipe):
                 ],
             )
         findings: list[Finding] = []
-        after = SourceFile(path, new_text, tree if new_text == text else ast.parse(new_text), kind)
+        after = SourceFile(path, new_text, tree if new_text == text else parse_tree(new_text), kind)
         after_facts = facts if new_text == text else Facts.of(after.tree, new_text, path, index, scope)
         for s in self._detect(after, after_facts):
             if s.action is Action.INFO:

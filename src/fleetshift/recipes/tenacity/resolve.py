@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
-from fleetshift.recipes._ast import Imports, decorator_calls, keyword
+from fleetshift.recipes._ast import Imports, decorator_calls, keyword, parse_tree
 from fleetshift.recipes.rule import Scope
 
 SUBMODULE = re.compile(r"^tenacity\.(?:retry|wait|stop|before|after|before_sleep|nap|_asyncio)\.(\w+)$")
@@ -82,7 +82,7 @@ class ServiceIndex:
         if path not in self.summaries:
             text = self.files[path]
             try:
-                tree = ast.parse(text)
+                tree = parse_tree(text)
             except (SyntaxError, ValueError, RecursionError):
                 self.summaries[path] = None
             else:
@@ -99,7 +99,7 @@ class ServiceIndex:
         """The facts of a summarised module (parsed again once, then kept)."""
         if summary.path not in self.facts:
             text = self.files[summary.path]
-            self.facts[summary.path] = Facts.of(ast.parse(text), text, summary.path, self)
+            self.facts[summary.path] = Facts.of(parse_tree(text), text, summary.path, self)
         return self.facts[summary.path]
 
     def lookup(self, module: str) -> ModuleSummary | None:

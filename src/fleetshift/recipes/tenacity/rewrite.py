@@ -16,12 +16,11 @@ if TYPE_CHECKING:
 
 def rewrite_module(text: str, facts: Facts, rules: Iterable[RuleModule]) -> str:
     """`text` with the `Fix` of each of `rules` applied in one LibCST walk, each judging with `facts`."""
-    import libcst as cst
 
     from fleetshift.recipes import fixes
 
     applied = [m.module.Fix(facts) for m in rules if hasattr(m.module, "Fix")]
-    return fixes.apply(cst.parse_module(text), applied).code
+    return fixes.apply(fixes.parse(text), applied).code
 
 
 class SiteFix:

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from fleetshift.recipes._ast import parse_tree
 from fleetshift.recipes.influxdb.facts import service_modules
 from fleetshift.recipes.influxdb.flux.find import FluxString, flux_paths, source_segment
 from fleetshift.recipes.influxdb.flux.lexer import HOLE_RE
@@ -109,7 +110,7 @@ def render(sql: str, holes: tuple[str, ...], original: str, lines: int, indent: 
 def migrate_strings(path: str, text: str, files: Mapping[str, str]) -> FluxResult:
     """Flux strings -> SQL literals, `.flux` paths -> `.sql` where at least one file they name translates."""
     try:
-        tree = ast.parse(text)
+        tree = parse_tree(text)
     except SyntaxError:
         return FluxResult(text)
     result = FluxResult(text)
@@ -234,8 +235,8 @@ def migrate_wrappers(text: str, original: str, files: Mapping[str, str]) -> Flux
     lines of `original`, the module as the recipe was given it."""
     result = FluxResult(text)
     try:
-        tree = ast.parse(text)
-        before = ast.parse(original)
+        tree = parse_tree(text)
+        before = parse_tree(original)
     except SyntaxError:
         return result
     old = {w.name: w for w in module_wrappers(before)}

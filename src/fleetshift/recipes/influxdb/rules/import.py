@@ -65,6 +65,7 @@ def finish(code: str, p: Planning) -> str:
         return code  # nothing rewritten and nothing to move: unused imports stay as the author left them
     import libcst as cst
 
+    from fleetshift.recipes import fixes
     from fleetshift.recipes.influxdb.edits import code_of
     from fleetshift.recipes.influxdb.names import V3_EXPORTS
 
@@ -105,7 +106,7 @@ def finish(code: str, p: Planning) -> str:
         def visit_ClassDef(self, node: cst.ClassDef) -> None:
             self.bound.add(node.name.value)
 
-    module = cst.parse_module(code)
+    module = fixes.parse(code)
     refs = References()
     module.visit(refs)
     used = refs.used

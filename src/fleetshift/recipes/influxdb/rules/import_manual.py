@@ -10,6 +10,7 @@ import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from fleetshift.recipes._ast import parse_tree
 from fleetshift.recipes.influxdb.facts import Facts
 from fleetshift.recipes.influxdb.names import V3_NAMES, is_v2_module
 from fleetshift.recipes.influxdb.rules import V3_README
@@ -73,7 +74,7 @@ def check(node: ast.AST, facts: Facts) -> Iterator[str]:
 def finish(code: str, p: Planning) -> str:
     """A Finding at each original import line whose v2 names the rewritten module still imports."""
     try:
-        new = ast.parse(code)
+        new = parse_tree(code)
     except SyntaxError:
         return code
     left: set[str] = set()  # "module.name" still imported from influxdb_client

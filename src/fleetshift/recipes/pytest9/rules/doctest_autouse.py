@@ -10,7 +10,7 @@ import ast
 from collections.abc import Iterator, Mapping
 
 from fleetshift.recipes import _pytest_config as pc
-from fleetshift.recipes._ast import Imports
+from fleetshift.recipes._ast import Imports, parse_tree
 from fleetshift.recipes.pytest9.facts import const
 from fleetshift.recipes.rule import INFO, rule
 
@@ -27,7 +27,7 @@ def check_service(files: Mapping[str, str], root: str) -> Iterator[tuple[str, in
         if not pc.is_test_module(path) or "autouse" not in text:
             continue
         try:
-            tree = ast.parse(text)
+            tree = parse_tree(text)
         except SyntaxError:
             continue
         imports = Imports(tree)
