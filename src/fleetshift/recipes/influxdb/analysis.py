@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider, PositionProvider
 
 from fleetshift.recipes.influxdb.edits import code_of
 
@@ -11,7 +10,6 @@ from fleetshift.recipes.influxdb.edits import code_of
 class Analysis(cst.CSTVisitor):
     """Collects scopes, clients, write/query api objects and name references of one module."""
 
-    METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider)
 
     def __init__(self) -> None:
         self.funcs: list[cst.FunctionDef | None] = [None]

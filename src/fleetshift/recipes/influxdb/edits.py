@@ -111,10 +111,17 @@ class Plan:
 
 
 class LazyMetadata:
-    """A metadata mapping whose values may be computed lazily."""
+    """A metadata mapping whose values may be computed lazily; given a function, the mapping itself is computed
+    on the first lookup (a module whose rules never ask costs no walk)."""
 
-    def __init__(self, data: Mapping[cst.CSTNode, object]) -> None:
-        self.data = data
+    def __init__(self, data: Mapping[cst.CSTNode, object] | Callable[[], Mapping[cst.CSTNode, object]]) -> None:
+        self._data = data
+
+    @property
+    def data(self) -> Mapping[cst.CSTNode, object]:
+        if callable(self._data):
+            self._data = self._data()
+        return self._data
 
     def __getitem__(self, node: cst.CSTNode):
         v = self.data[node]

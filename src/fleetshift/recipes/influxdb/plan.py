@@ -51,7 +51,7 @@ def module_facts(
     module = fixes.parse(text)
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # LibCST nodes are immutable: no copy is needed
     analysis = Analysis()
-    wrapper.visit(analysis)
+    module.visit(analysis)  # it reads no metadata: positions and parents are resolved when a rule first asks
     tree = parse_tree(text) if tree is None else tree
     imports = Imports(tree) if imports is None else imports
     return ModuleFacts(
@@ -60,8 +60,8 @@ def module_facts(
         tree,
         imports,
         analysis,
-        LazyMetadata(wrapper.resolve(PositionProvider)),
-        LazyMetadata(wrapper.resolve(ParentNodeProvider)),
+        LazyMetadata(lambda: wrapper.resolve(PositionProvider)),
+        LazyMetadata(lambda: wrapper.resolve(ParentNodeProvider)),
         CodeImports(imports.names),
         query_guards(tree, imports) if "ApiException" in text else {},
         Receivers(tree, imports),

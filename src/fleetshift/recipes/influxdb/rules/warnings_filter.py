@@ -51,6 +51,8 @@ def plan(p: Planning) -> None:
     from fleetshift.recipes.influxdb.edits import code_of
 
     lines = {n.lineno for n in ast.walk(p.facts.tree) if is_v2_filter(p.facts.imports, n)}
+    if not lines:  # decided on `ast`: the module's parents and positions are not needed
+        return
     blocks: dict[int, tuple[cst.CSTNode, set[str]]] = {}
     for call in p.facts.analysis.calls:
         expr = p.facts.parent.get(call)
