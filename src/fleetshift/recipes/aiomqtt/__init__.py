@@ -141,6 +141,8 @@ class AiomqttRecipe(Recipe):
         per_file: dict[str, tuple[CallStats, set[str]]] = {}
         fixtures: frozenset[str] = frozenset()
         out = ServiceRewrite()
+        # without a file holding a token nothing is rewritten: the call statistics of its files would go unread
+        used = any(any(t.decode() in text for t in self.tokens) for path, text in ctx.files.items() if path.endswith(".py"))
         for path, text in ctx.files.items():
             wanted = (*self.tokens, b"gather", b"create_task")
             if path.endswith(".py") and (
@@ -148,7 +150,7 @@ class AiomqttRecipe(Recipe):
             ):
                 try:
                     tree = parse_tree(text)
-                    per_file[path] = (call_stats(tree), defined_functions(tree))
+                    per_file[path] = (call_stats(tree), defined_functions(tree)) if used else ({}, set())
                     if any(k.decode() in text for k in self.tokens):
                         fixtures |= client_fixtures(text, tree)
                     trees[path] = tree
