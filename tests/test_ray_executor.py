@@ -155,7 +155,7 @@ def test_faults_retry_unverifiable_rollback_and_resume_on_local(cluster: Any, tm
 
 # The whole demo campaign (14 services) takes minutes per side on 2 cores: the suite runs three of its services
 # (pytest, pytest-asyncio, tenacity, aiomqtt and python-dotenv rewrites, and a no-op), and the whole campaign
-# when FLEETSHIFT_WHOLE_DEMO_ON_RAY=1 (benchmarks/ray.py compares the whole campaign too, and exits 1 when a
+# when FLEETSHIFT_WHOLE_DEMO_ON_RAY=1 (benchmarks/ray_cluster.py compares the whole campaign too, and exits 1 when a
 # verdict differs).
 DEMO_SUBSET = ("ai-core-service", "calendar-service", "weather-api")
 

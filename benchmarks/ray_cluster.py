@@ -10,7 +10,7 @@ once before, unmeasured, on a cold machine). Printed:
   bytes sent (the packed service) and bytes back (logs, JUnit)
   per step: the local executor's step time against the Ray task's, per service
 
-    python benchmarks/ray.py [--jobs 2] [--cpus 2] [--service NAME ...] [--warmup] [--json FILE]
+    python benchmarks/ray_cluster.py [--jobs 2] [--cpus 2] [--service NAME ...] [--warmup] [--json FILE]
 """
 
 from __future__ import annotations
@@ -101,9 +101,6 @@ def main() -> int:
     local = campaign("local", timed, args.jobs, services)
     console.print(f"local executor: {local['wall']:.1f} s, {local['status']}")
 
-    here = Path(__file__).resolve().parent  # this file is called ray.py: its folder must not shadow Ray
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
-    sys.modules.pop("ray", None)
     import ray
 
     from fleetshift.executors_ray import RayExecutor, runtime_env
