@@ -102,9 +102,13 @@ class RunProgress:
         if kind == "phase":
             self.console.print(f"{stamp} phase {info['phase']}: {info['total']} service(s)")
         elif kind == "service":
-            detail = f": {info['detail']}" if info.get("detail") else ""
             shown = STATUS_TEXT.get(info["status"], info["status"])
-            self.console.print(f"{stamp} {info['service']}: {shown}{detail}")
+            detail = info.get("detail") or ""
+            if detail and not detail.startswith(shown):  # a detail that opens with the status says it once
+                shown = f"{shown}: {detail}"
+            elif detail:
+                shown = detail
+            self.console.print(f"{stamp} {info['service']}: {shown}")
         elif kind == "step" and info.get("status") in (StepStatus.RUNNING, StepStatus.FAILED):
             self.console.print(f"{stamp} {info['service']}: {info['step']} {info['status']}"
                                + (f" on node {info['node']}" if info.get("node") else ""))
