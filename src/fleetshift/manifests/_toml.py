@@ -3,6 +3,7 @@ tables that Poetry (pyproject.toml) and Pipfile share."""
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from collections.abc import Sequence
@@ -35,6 +36,8 @@ from fleetshift.model import Finding, Pin
 from fleetshift.recipes.base import PinChange
 
 _HEADER_RE = re.compile(r"^[ \t]*\[(\[)?[ \t]*(?P<key>[^\]\r\n]+?)[ \t]*\](?(1)\])[ \t]*(#.*)?$", re.M)
+_PART = r"(?:[A-Za-z0-9_-]+|\"[^\"\r\n]*\"|'[^'\r\n]*')"
+_KEY_LINE_RE = re.compile(r"^[ \t]*(?P<key>" + _PART + r"(?:[ \t]*\.[ \t]*" + _PART + r")*)[ \t]*=", re.M)
 
 
 def _key_parts(key: str) -> tuple[str, ...]:
@@ -55,13 +58,21 @@ class _TomlIndex:
         self.regions.append(((), 0, 0, spans[0][0] if spans else len(text)))
         for i, (start, end, path) in enumerate(spans):
             self.regions.append((path, start, end, spans[i + 1][0] if i + 1 < len(spans) else len(text)))
+        self._keys: dict[tuple[int, tuple[str, ...]], int] = {}  # (body start, key parts) -> offset past its '='
+        for body, end in {(r[2], r[3]) for r in self.regions}:
+            for m in _KEY_LINE_RE.finditer(text, body, end):
+                self._keys.setdefault((body, _key_parts(m["key"])), m.end())
 
     def _in_multiline_string(self, offset: int) -> bool:
-        before = self.text[:offset]
-        return before.count('"""') % 2 == 1 or before.count("'''") % 2 == 1
+        """Whether `offset` is inside a multi-line string (an odd number of triple quotes before it)."""
+        if not hasattr(self, "_quote_ends"):  # where each triple quote ends, found left to right as str.count does
+            self._quote_ends = {q: [m.end() for m in re.finditer(re.escape(q), self.text)] for q in ('"""', "'''")}
+        return any(bisect.bisect_right(ends, offset) % 2 == 1 for ends in self._quote_ends.values())
 
     def line(self, offset: int) -> int:
-        return self.text.count("\n", 0, offset) + 1
+        if not hasattr(self, "_newlines"):  # one pass, then each line number is a bisection
+            self._newlines = [m.start() for m in re.finditer("\n", self.text)]
+        return bisect.bisect_left(self._newlines, offset) + 1
 
     def key(self, path: tuple[str, ...]) -> int | None:
         """Offset just past 'key =' (or the end of the table header) of the value at the full key `path`."""
@@ -70,6 +81,8 @@ class _TomlIndex:
                 return body
             if path[: len(tpath)] == tpath and len(path) > len(tpath):
                 rest = path[len(tpath) :]
+                if (body, rest) in self._keys:  # the first 'key =' line of the table, indexed in one pass
+                    return self._keys[(body, rest)]
                 alts = [f"(?:{re.escape(p)}|\"{re.escape(p)}\"|'{re.escape(p)}')" for p in rest]
                 m = re.compile(r"^[ \t]*" + r"[ \t]*\.[ \t]*".join(alts) + r"[ \t]*=", re.M).search(
                     self.text, body, end
