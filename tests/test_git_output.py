@@ -4,6 +4,7 @@ pull-request bodies; a dirty tree refused (and --allow-dirty); rollback deleting
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -239,3 +240,30 @@ def test_a_verified_git_run_waiting_for_approval_resumes_and_commits_the_test_ev
     assert sorted(git(repo, "diff", "--name-only", start, branch, env=env).splitlines()) == sorted(
         f"platform/{f}" for f in svc["files_changed"])
     assert snapshot(repo) == before
+
+
+CORPUS = Path(__file__).resolve().parent / "projects"
+
+
+@pytest.mark.parametrize("project", ["uv-project", "pip-compiled"])
+def test_a_repository_that_is_one_service_gets_its_branch(project: str, tmp_path: Path) -> None:
+    """A real layout, not the demo's: the repository root is the service (its own pyproject/requirements, lock,
+    tests), and the branch holds exactly the files the run changed there."""
+    env = isolated_env(tmp_path / "home")
+    repo = init_repo(tmp_path / project, env)
+    shutil.copytree(CORPUS / project, repo, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".fleetshift", "__pycache__"))
+    start = commit_all(repo, "the project", env)
+    before = snapshot(repo)
+    res = fleetshift("run", repo, "--git", "--yes", "--no-verify", env=env)
+    assert res.returncode == 0, res.stdout + res.stderr
+    run_id = run_id_of(res.stdout)
+    services = [s for s in results(repo, run_id)["services"] if s["files_changed"]]
+    assert len(services) == 1 and services[0]["path"] in (".", ""), services
+    made = branches(repo, env=env)
+    assert list(made) == [f"fleetshift/{run_id}/{services[0]['name']}"]
+    branch = next(iter(made))
+    assert git(repo, "rev-parse", f"{branch}^", env=env) == start
+    changed = git(repo, "diff", "--name-only", start, branch, env=env).splitlines()
+    assert sorted(changed) == sorted(services[0]["files_changed"]) and changed
+    assert snapshot(repo) == before  # the user's checkout is as it was
+    assert git(repo, "status", "--porcelain", env=env) == ""
