@@ -218,14 +218,19 @@ def test_a_verified_git_run_waiting_for_approval_resumes_and_commits_the_test_ev
     config = '[fleet]\nservices = ["services/*"]\ncritical = ["ai-core-service"]\n' + TARGETS
     repo, fleet, env, start = build(tmp_path, ("services/ai-core-service",), config)
     before = snapshot(repo)
-    res = fleetshift("run", fleet, "--git", env=env)  # phase D, no terminal: it stops before the service
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin), env=env)
+    git(repo, "remote", "add", "origin", str(origin), env=env)
+    res = fleetshift("run", fleet, "--git", "--push", env=env)  # phase D, no terminal: it stops before the service
     assert res.returncode == 3, res.stdout + res.stderr
+    assert branches(origin, env=env) == {}
     assert f"fleetshift resume {fleet}" in res.stdout and ".fleetshift/worktrees" not in res.stdout
     run_id = run_id_of(res.stdout)
     assert (fleet / ".fleetshift" / "worktrees" / run_id).is_dir() and branches(repo, env=env) == {}
-    res = fleetshift("resume", fleet, "--yes", env=env)
+    res = fleetshift("resume", fleet, "--yes", env=env)  # no --push: the run was started with it
     assert res.returncode == 0, res.stdout + res.stderr
     assert list(branches(repo, env=env)) == [f"fleetshift/{run_id}/ai-core-service"]
+    assert branches(origin, env=env) == branches(repo, env=env)  # pushed when the resumed run finished
     assert not (fleet / ".fleetshift" / "worktrees" / run_id).exists()
     branch = f"fleetshift/{run_id}/ai-core-service"
     assert git(repo, "rev-parse", f"{branch}^", env=env) == start

@@ -501,7 +501,8 @@ def run_cmd(
         if problems:
             raise fail("nothing was changed; " + "\n".join(problems))
     options = RunOptions(phases, tuple(service or ()), tuple(recipe or ()), jobs, limit, yes, not no_verify, todo_comments,
-                         keep_unverified=keep_unverified, executor=executor, ray_address=ray_address, shared_fs=shared_fs)
+                         keep_unverified=keep_unverified, executor=executor, ray_address=ray_address, shared_fs=shared_fs,
+                         push=push)
     from fleetshift.journal import FleetLocked, JournalError
 
     try:
@@ -566,6 +567,9 @@ def resume_cmd(
     executor: Annotated[str, typer.Option("--executor", help="Override the run's executor ('local' or 'ray').")] = "",
     ray_address: RayAddressOpt = "",
     shared_fs: SharedFsOpt = None,
+    push: Annotated[bool, typer.Option(
+        "--push", help="A git run's branches are pushed to origin when it finishes (a run started with --push "
+                       "pushes on resume without it).")] = False,
 ) -> None:
     """Continue an interrupted run from its last completed step; finished services are never redone."""
     from fleetshift.journal import JournalError
@@ -579,6 +583,8 @@ def resume_cmd(
                           keep_unverified=keep_unverified or None, where=where)
     except (JournalError, ConfigError, DiscoveryError) as exc:
         raise fail(str(exc)) from None
+    if done.branches and (push or done.journal.state()["meta"].get("push")):
+        done = _push(done, _analyse(path))
     _finish(done)
 
 

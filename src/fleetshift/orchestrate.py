@@ -70,6 +70,7 @@ class RunOptions:
     executor: str = ""  # "local" / "ray"; "" = the config's [run] executor, else local
     ray_address: str = ""  # "" = the config's, else a local cluster
     shared_fs: bool | None = None  # None = the config's
+    push: bool = False  # a git run's branches are pushed when it finishes (a resumed run's too)
 
     @property
     def selection(self) -> Selection:
@@ -81,6 +82,7 @@ class RunOptions:
             "jobs": self.jobs, "threshold": self.threshold, "yes": self.yes, "verify": self.verify,
             "todo_comments": self.todo_comments, "keep_unverified": self.keep_unverified,
             "executor": self.executor, "ray_address": self.ray_address, "shared_fs": self.shared_fs,
+            "push": self.push,
         }
 
     @classmethod
@@ -89,7 +91,8 @@ class RunOptions:
                    tuple(meta.get("recipes", ())), meta.get("jobs", 0), meta.get("threshold"), meta.get("yes", False),
                    meta.get("verify", True), meta.get("todo_comments", False),
                    keep_unverified=meta.get("keep_unverified", False), executor=meta.get("executor", ""),
-                   ray_address=meta.get("ray_address", ""), shared_fs=meta.get("shared_fs"))
+                   ray_address=meta.get("ray_address", ""), shared_fs=meta.get("shared_fs"),
+                   push=meta.get("push", False))
         return cls(**{**base.__dict__, **override})
 
 
