@@ -21,7 +21,7 @@ from fleetshift.recipes.base import (
     ServiceRewrite,
     SourceFile,
 )
-from fleetshift.recipes.influxdb.facts import facts_of, service_modules
+from fleetshift.recipes.influxdb.facts import facts_of, per_service, service_modules
 from fleetshift.recipes.influxdb.rules import FLUX_FUTURE, MIGRATE, V3_CHANGELOG, V3_README
 
 
@@ -123,11 +123,11 @@ class InfluxDB3Recipe(Recipe):
         from fleetshift.recipes.influxdb.rewrite import rewrite_module
         from fleetshift.recipes.influxdb.rules import patch_target
 
-        buckets, bucket_attrs = self._service_buckets(ctx)
+        buckets, bucket_attrs = per_service(ctx.files, _service_buckets)
         try:
             notes = []
             if "InfluxDBClient" in text:  # mock.patch targets, also in modules that import no client
-                migrated = patch_target.migrated_modules(ctx.files)
+                migrated = per_service(ctx.files, patch_target.migrated_modules)
                 patched, notes = patch_target.rewrite(text, parse_tree(text), migrated)
             else:
                 patched = text
@@ -184,17 +184,6 @@ class InfluxDB3Recipe(Recipe):
         src = SourceFile(path, text, tree, "source")
         return [self.finding(path, s.line, s.rule, s.detail) for s in self._sites(src, old_api=False)]
 
-    def _service_buckets(self, ctx: RewriteContext) -> tuple[frozenset[str], frozenset[str]]:
-        """The service's literal bucket names and attribute-chain bucket expressions, over all its files."""
-        from fleetshift.recipes.influxdb.rules.database import attribute_buckets, literal_buckets
-
-        literals: set[str] = set()
-        attrs: set[str] = set()
-        for _path, _text, tree in service_modules(ctx.files, "influxdb_client"):
-            literals |= literal_buckets(tree)
-            attrs |= attribute_buckets(tree)
-        return frozenset(literals), frozenset(attrs)
-
     def pin_changes(self, ctx: RewriteContext, pinned: Mapping[str, str]) -> list[PinChange]:
         """influxdb-client[...] -> influxdb3-python, with the [pandas] extra when the service uses DataFrames
         or reads query rows: pyarrow turns a `timestamp[ns]` value with non-zero nanoseconds into a Python
@@ -214,6 +203,18 @@ class InfluxDB3Recipe(Recipe):
             else c
             for c in changes
         ]
+
+
+def _service_buckets(files: Mapping[str, str]) -> tuple[frozenset[str], frozenset[str]]:
+    """The service's literal bucket names and attribute-chain bucket expressions, over all its files."""
+    from fleetshift.recipes.influxdb.rules.database import attribute_buckets, literal_buckets
+
+    literals: set[str] = set()
+    attrs: set[str] = set()
+    for _path, _text, tree in service_modules(files, "influxdb_client"):
+        literals |= literal_buckets(tree)
+        attrs |= attribute_buckets(tree)
+    return frozenset(literals), frozenset(attrs)
 
 
 def _uses_pandas(ctx: RewriteContext) -> bool:

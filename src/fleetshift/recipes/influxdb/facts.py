@@ -168,6 +168,27 @@ def module_nodes(tree: ast.AST) -> tuple[ast.AST, ...]:
     return nodes
 
 
+_SERVICE: list = [None, (), {}]  # the files mapping last asked about, its items, what was computed from it
+
+
+def per_service(files: Mapping[str, str], compute: Callable[[Mapping[str, str]], T]) -> T:
+    """`compute(files)` once per service: the service-wide facts (its buckets, its query wrappers) are the same
+    for each of its files, so they are worked out for the first file and kept while the same mapping holds the
+    same texts (compared by identity: a changed or replaced text computes them again)."""
+    items = tuple(files.items())
+    last_files, last_items, memo = _SERVICE
+    if not (
+        last_files is files
+        and len(last_items) == len(items)
+        and all(a[0] == b[0] and a[1] is b[1] for a, b in zip(last_items, items, strict=True))
+    ):
+        memo = {}
+        _SERVICE[:] = [files, items, memo]
+    if compute not in memo:
+        memo[compute] = compute(files)
+    return memo[compute]
+
+
 def service_modules(files: Mapping[str, str], *needles: str) -> Iterator[tuple[str, str, ast.Module]]:
     """(path, text, tree) of each Python file of a service whose text holds all of `needles` and parses."""
     for path, text in files.items():

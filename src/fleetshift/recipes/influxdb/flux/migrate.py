@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from fleetshift.recipes._ast import parse_tree
-from fleetshift.recipes.influxdb.facts import service_modules
+from fleetshift.recipes.influxdb.facts import per_service, service_modules
 from fleetshift.recipes.influxdb.flux.find import FluxString, flux_paths, source_segment
 from fleetshift.recipes.influxdb.flux.lexer import HOLE_RE
 from fleetshift.recipes.influxdb.flux.sites import FilePlan, module_wrappers, path_plans, string_plans
@@ -116,7 +116,7 @@ def migrate_strings(path: str, text: str, files: Mapping[str, str]) -> FluxResul
     result = FluxResult(text)
     edits: list[Edit] = []
     src_lines = text.splitlines()
-    runners = service_wrappers(files)
+    runners = per_service(files, service_wrappers)
     handed = handed_to(tree)
     for plan in string_plans(tree, text):
         s = plan.site
@@ -295,7 +295,7 @@ def migrate_wrappers(text: str, original: str, files: Mapping[str, str]) -> Flux
 def _database(tree: ast.Module, text: str, files: Mapping[str, str]) -> list[Edit]:
     """`database=P` for an `InfluxDBClient3(...)` built without one in an `__init__` that keeps P as the
     attribute the service's Flux names its bucket by (`from(bucket: "{self.db.bucket}")` -> `bucket`)."""
-    names = flux_bucket_attrs(files)
+    names = per_service(files, flux_bucket_attrs)
     if len(names) != 1:
         return []
     (attr,) = names
