@@ -8,8 +8,8 @@ from fleetshift.recipes.influxdb.edits import code_of
 
 
 class Analysis(cst.CSTVisitor):
-    """Collects scopes, clients, write/query api objects and name references of one module."""
-
+    """Collects scopes, clients, write/query api objects and name references of one module, and each node's
+    parent (what LibCST's ParentNodeProvider gives, from this walk's own stack: no second walk)."""
 
     def __init__(self) -> None:
         self.funcs: list[cst.FunctionDef | None] = [None]
@@ -24,6 +24,8 @@ class Analysis(cst.CSTVisitor):
         self.calls: list[cst.Call] = []
         self.assigns: list[tuple[cst.CSTNode, cst.BaseExpression, cst.BaseExpression | None]] = []
         self.module_bindings: set[str] = set()
+        self.parent: dict[cst.CSTNode, cst.CSTNode] = {}
+        self._stack: list[cst.CSTNode] = []
 
     def _fid(self) -> int:
         f = self.funcs[-1]
@@ -51,7 +53,14 @@ class Analysis(cst.CSTVisitor):
     def on_visit(self, node: cst.CSTNode) -> bool:
         self.scope_of[id(node)] = self.funcs[-1]
         self.class_of[id(node)] = self.classes[-1]
+        if self._stack:
+            self.parent[node] = self._stack[-1]
+        self._stack.append(node)
         return super().on_visit(node)
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        super().on_leave(original_node)
+        self._stack.pop()
 
     def _bind(self, target: cst.BaseExpression) -> None:
         if isinstance(target, cst.Name):

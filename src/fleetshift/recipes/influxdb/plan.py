@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 from fleetshift.recipes import fixes
 from fleetshift.recipes._ast import Imports, parse_tree
@@ -51,7 +51,8 @@ def module_facts(
     module = fixes.parse(text)
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # LibCST nodes are immutable: no copy is needed
     analysis = Analysis()
-    module.visit(analysis)  # it reads no metadata: positions and parents are resolved when a rule first asks
+    module.visit(analysis)  # it reads no metadata; its walk records the parents; positions are resolved when a
+    # rule first asks
     tree = parse_tree(text) if tree is None else tree
     imports = Imports(tree) if imports is None else imports
     return ModuleFacts(
@@ -61,7 +62,7 @@ def module_facts(
         imports,
         analysis,
         LazyMetadata(lambda: wrapper.resolve(PositionProvider)),
-        LazyMetadata(lambda: wrapper.resolve(ParentNodeProvider)),
+        LazyMetadata(analysis.parent),
         CodeImports(imports.names),
         query_guards(tree, imports) if "ApiException" in text else {},
         Receivers(tree, imports),
