@@ -135,11 +135,29 @@ class LazyMetadata:
 
 
 class ApplyPlan(cst.CSTTransformer):
-    """Applies a Plan: replacement functions keyed by id() of original nodes."""
+    """Applies a Plan: replacement functions keyed by id() of original nodes.
 
-    def __init__(self, plan: Plan) -> None:
+    Given the module's parents (child -> parent), the walk enters only the nodes on the way to a planned one: a
+    subtree with no planned node is left as it is (the same result, without visiting it)."""
+
+    def __init__(self, plan: Plan, parents: Mapping[cst.CSTNode, cst.CSTNode] | None = None) -> None:
         super().__init__()
         self.plan = plan
+        self.enter: set[int] | None = None
+        if parents is not None:
+            up = {id(child): parent for child, parent in parents.items()}
+            enter: set[int] = set()
+            for key in plan.replace:
+                while key not in enter:
+                    enter.add(key)
+                    parent = up.get(key)
+                    if parent is None:
+                        break
+                    key = id(parent)
+            self.enter = enter
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return self.enter is None or id(node) in self.enter
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):
         updated = super().on_leave(original_node, updated_node)
