@@ -8,6 +8,7 @@ rule's check for detection and Findings, and applies the fixes of the active rul
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import ClassVar
 
@@ -15,7 +16,7 @@ from fleetshift.model import Action, Finding, Severity, UsageSite
 from fleetshift.recipes._ast import parse_tree
 from fleetshift.recipes.aiomqtt.entry import imported_elsewhere
 from fleetshift.recipes.aiomqtt.facts import Facts, Site, client_fixtures, facts_of
-from fleetshift.recipes.aiomqtt.overlap import CallStats, call_stats, defined_functions, merge_stats
+from fleetshift.recipes.aiomqtt.overlap import LazyStats, call_stats
 from fleetshift.recipes.aiomqtt.rules import CHANGELOG, GUIDE
 from fleetshift.recipes.aiomqtt.rules.paho_direct import uses_an_mqtt_client
 from fleetshift.recipes.base import (
@@ -138,7 +139,7 @@ class AiomqttRecipe(Recipe):
     def rewrite_service(self, ctx: RewriteContext) -> ServiceRewrite:
         """Rewrite every Python file, judging concurrent message consumers across the whole service."""
         trees: dict[str, ast.Module] = {}
-        per_file: dict[str, tuple[CallStats, set[str]]] = {}
+        parsed: dict[str, str] = {}  # the files whose call statistics count (computed when a rule asks)
         fixtures: frozenset[str] = frozenset()
         out = ServiceRewrite()
         # without a file holding a token nothing is rewritten: the call statistics of its files would go unread
@@ -150,14 +151,14 @@ class AiomqttRecipe(Recipe):
             ):
                 try:
                     tree = parse_tree(text)
-                    per_file[path] = (call_stats(tree), defined_functions(tree)) if used else ({}, set())
+                    parsed[path] = text
                     if any(k.decode() in text for k in self.tokens):
                         fixtures |= client_fixtures(text, tree)
                     trees[path] = tree
                 except SyntaxError:
                     continue
                 except (RecursionError, MemoryError):  # the parser's (or a visitor's) stack limits
-                    per_file.pop(path, None)
+                    parsed.pop(path, None)
                     out.findings.append(_too_deep(path))
         active = self.active_rules(ctx)
         uses_mqtt = uses_an_mqtt_client(self.scope(ctx))
@@ -165,8 +166,8 @@ class AiomqttRecipe(Recipe):
             text = ctx.files[path]
             if not any(t.decode() in text for t in self.tokens) and not any(f in text for f in fixtures):
                 continue
-            others = [v for p, v in per_file.items() if p != path]
-            stats = merge_stats(per_file[path][0], others)
+            others = [t for p, t in parsed.items() if p != path] if used else []
+            stats = LazyStats(functools.partial(call_stats, tree) if used else dict, others)
             imported = imported_elsewhere(path, text, ctx.files)
             try:
                 res = self._rewrite(path, text, tree, stats, active, fixtures, uses_mqtt, imported)
@@ -184,7 +185,7 @@ class AiomqttRecipe(Recipe):
             path,
             text,
             tree,
-            call_stats(tree),
+            LazyStats(functools.partial(call_stats, tree)),
             self.active_rules(ctx),
             service_uses_mqtt=uses_an_mqtt_client(self.scope(ctx)),
         )

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from fleetshift.model import Severity
 from fleetshift.recipes._ast import Imports
 from fleetshift.recipes.aiomqtt import names as N
-from fleetshift.recipes.aiomqtt.overlap import CallStats, call_stats
+from fleetshift.recipes.aiomqtt.overlap import CallStats, LazyStats, call_stats
 from fleetshift.recipes.rule import by_slug
 
 RULES = "fleetshift.recipes.aiomqtt.rules"
@@ -231,7 +231,7 @@ def facts_of(
         imports=imports,
         old_file=old_file,
         mqtt_file=old_file or imports.imports_module(N.NEW_PACKAGE),
-        stats=stats if stats is not None else call_stats(tree, imports),
+        stats=stats if stats is not None else LazyStats(functools.partial(call_stats, tree, imports)),
         parents={id(child): node for node in nodes for child in ast.iter_child_nodes(node)},
         scopes=scopes,
         receivers={},

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import ast
+import functools
 import sys
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 
-from fleetshift.recipes._ast import Imports, parents
+from fleetshift.recipes._ast import Imports, parents, parse_tree
 from fleetshift.recipes.aiomqtt import names as N
 from fleetshift.recipes.aiomqtt.tree import callee_name
 
@@ -95,7 +96,65 @@ def defined_functions(tree: ast.AST) -> set[str]:
     return {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
 
 
-def merge_stats(own: CallStats, others: list[tuple[CallStats, set[str]]]) -> CallStats:
+@functools.lru_cache(maxsize=256)
+def file_stats(text: str) -> tuple[CallStats, frozenset[str]]:
+    """A file's call statistics and the functions it defines, computed once per text."""
+    tree = parse_tree(text)
+    return call_stats(tree), frozenset(defined_functions(tree))
+
+
+def _may_name(text: str, name: str) -> bool:
+    """Whether a call of (or a definition named) `name` may be in `text`: a name is spelled out in the source,
+    unless the source has non-ASCII identifiers (which Python normalizes)."""
+    return name in text or not text.isascii()
+
+
+class LazyStats(Mapping[str, tuple[int, bool]]):
+    """`merge_stats(own, others)` computed name by name when a rule asks: the own file's statistics once, and of
+    the other files only those whose text names the function (their statistics cached per text)."""
+
+    def __init__(self, own: Callable[[], CallStats], others: Sequence[str] = ()) -> None:
+        self._own_of = own
+        self._own: CallStats | None = None
+        self._others = others
+        self._found: dict[str, tuple[int, bool] | None] = {}
+
+    def _own_stats(self) -> CallStats:
+        if self._own is None:
+            self._own = self._own_of()
+        return self._own
+
+    def _lookup(self, name: str) -> tuple[int, bool] | None:
+        if name not in self._found:
+            found = self._own_stats().get(name)
+            for text in self._others:
+                if not _may_name(text, name):
+                    continue
+                stats, defined = file_stats(text)
+                if name in stats and name not in defined:
+                    count, overlap = stats[name]
+                    old = found or (0, False)
+                    found = (old[0] + count, old[1] or overlap)
+            self._found[name] = found
+        return self._found[name]
+
+    def __getitem__(self, name: str) -> tuple[int, bool]:
+        found = self._lookup(name) if isinstance(name, str) else None
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    def _all(self) -> CallStats:
+        return merge_stats(self._own_stats(), [(*file_stats(t),) for t in self._others])  # type: ignore[misc]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+def merge_stats(own: CallStats, others: Sequence[tuple[CallStats, Set[str]]]) -> CallStats:
     """A file's call stats plus those of other files, skipping names another file defines for itself."""
     out: dict[str, tuple[int, bool]] = dict(own)
     for stats, defined in others:
