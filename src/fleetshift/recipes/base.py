@@ -20,6 +20,7 @@ from fleetshift.model import Action, Finding, Service, Severity, UsageSite
 from fleetshift.recipes.rule import Rule, RuleModule, Scope, discover
 
 LIBCST_GATE = True  # a file is parsed by LibCST only where a rule may act (see `Recipe.needs_libcst`)
+SPARSE = True  # a recipe with `sparse` set rewrites sparse views of its Python files (see `recipes.sparse`)
 
 FileKind = Literal["source", "test", "conftest"]
 ConfigKind = Literal["pytest.ini", "pytest.toml", "tox.ini", "setup.cfg", "pyproject.toml"]
@@ -121,6 +122,7 @@ class Recipe:
     risk_weight: ClassVar[float] = 2.0  # how much one applying migration adds to a service's risk score
     config_kinds: ClassVar[tuple[ConfigKind, ...] | None] = None  # config files it rewrites (None: all kinds)
     docs: ClassVar[str] = ""  # links to the library's own migration notes
+    sparse: ClassVar[bool] = False  # rewrite only the statements a rule may act on (see `recipes.sparse`)
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -274,6 +276,59 @@ class Recipe:
     def finish(self, ctx: RewriteContext, prepared: object, out: ServiceRewrite) -> None:
         """Service-wide edits after every file was rewritten (e.g. a config key the new release needs)."""
 
+    # ---- sparse rewriting (see `recipes.sparse`) ---------------------------------------------------
+
+    def sparse_sites(self, ctx: RewriteContext) -> dict[str, set[int]]:
+        """The lines of every site detection finds in each Python file of the service (every rule's, active or
+        not: a view keeps more than the run acts on, never less)."""
+        from fleetshift.recipes._ast import parse_tree
+
+        sources = []
+        for path, text in ctx.files.items():
+            if path.endswith(".py") and any(t.decode() in text for t in self.tokens):
+                try:
+                    sources.append(SourceFile(path, text, parse_tree(text), file_kind(path)))
+                except (SyntaxError, ValueError, RecursionError, MemoryError):
+                    continue
+        out: dict[str, set[int]] = {}
+        for site in self.detect_service(sources, ctx.files):
+            out.setdefault(site.file, set()).add(site.line)
+        return out
+
+    def sparse_needs(self, path: str, text: str, ctx: RewriteContext, prepared: object) -> Set[str] | None:
+        """Names whose mention keeps a def or class in a file's sparse view (beyond the sites and their closure), or
+        None when the file must be rewritten whole."""
+        return frozenset()
+
+    def rewrite_sparse(self, path: str, text: str, ctx: RewriteContext, prepared: object,
+                       sites: Set[int]) -> RewriteResult | None:
+        """`rewrite_file` on the sparse view of a Python file, spliced back into the whole text; the whole text when
+        the view cannot be made or spliced exactly."""
+        from fleetshift.recipes import sparse
+        from fleetshift.recipes._ast import parse_tree
+
+        if not sites:  # a file where no check reports a site goes through no LibCST: nothing to save
+            return self.rewrite_file(path, text, ctx, prepared)
+        needs = self.sparse_needs(path, text, ctx, prepared)
+        v = None
+        if needs is not None:
+            try:
+                v = sparse.view(text, parse_tree(text), sites, needs)
+            except (SyntaxError, ValueError):
+                v = None
+        if v is None:
+            return self.rewrite_file(path, text, ctx, prepared)
+        res = self.rewrite_file(path, v.text, ctx, prepared)
+        if res is None:  # its tokens are all in cold statements: the whole text says what the run does with it
+            return self.rewrite_file(path, text, ctx, prepared)
+        spliced = sparse.splice(v, res.text)
+        if spliced is not None:
+            new, after = spliced
+            findings = sparse.map_findings(v, path, res.findings, after)
+            if findings is not None:
+                return RewriteResult(new, findings)
+        return self.rewrite_file(path, text, ctx, prepared)
+
     def migrate(self, ctx: RewriteContext) -> ServiceRewrite:
         """The recipe's rewrite of a service with its rule gates enforced: what a gated-out rule reports is dropped."""
         out = self.rewrite_service(ctx)
@@ -286,9 +341,13 @@ class Recipe:
         """Rewrite every file of a service; override `prepare`/`rewrite_file`/`finish` to look across files."""
         prepared = self.prepare(ctx)
         out = ServiceRewrite()
+        sites = self.sparse_sites(ctx) if self.sparse and SPARSE else None
         for path, text in ctx.files.items():
             try:
-                res = self.rewrite_file(path, text, ctx, prepared)
+                if sites is None or not path.endswith(".py"):
+                    res = self.rewrite_file(path, text, ctx, prepared)
+                else:
+                    res = self.rewrite_sparse(path, text, ctx, prepared, sites.get(path, ()))
             except (RecursionError, MemoryError):  # the parsers' stack limits, on nesting no person writes
                 out.findings.append(Finding(path, 0, f"{self.id}/too-deep", "too deeply nested to parse; this file "
                                             "was left unchanged: simplify the nesting", Severity.ERROR, recipe=self.id))

@@ -63,6 +63,7 @@ class PytestRecipe(Recipe):
     requires: ClassVar[Mapping[str, str]] = {"pytest-asyncio": ">=1.3.0"}
     order = 20
     risk_weight = 1.0
+    sparse = True
     docs = f"{CHANGELOG} {DEPRECATIONS}"
 
     # -- detection --

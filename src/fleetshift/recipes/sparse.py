@@ -1,0 +1,239 @@
+"""Sparse views: a recipe's LibCST work follows the statements it may act on, not the module's length.
+
+A view of a Python text keeps every top-level statement a rule may act on ("hot") and replaces every other
+top-level `def`, `async def` and `class` (with its decorators, and the comments indented under its end, which
+LibCST gives to its block) by a one-line placeholder statement. Comments and blank lines between statements
+stay as they are. A recipe rewrites the view; `splice` puts each original statement back where its
+placeholder is, byte for byte, and maps the findings' lines back to the original text.
+
+Hot is: every statement that is not a def or class (imports, assignments, `if` blocks: small and module-wide);
+every def or class holding a site a rule's check reported; and, to a fixpoint, every def or class that mentions
+a name bound by a hot site statement or defined by a hot def or class (the tests using a fixture, the callers of
+a helper), or that defines a name a hot def or class or site mentions (the fixtures a test uses, the helpers it
+calls), or that mentions one of the names a recipe declares it needs. A placeholder names the module-level
+names its statement reads (`__fleetshift_cold_3__, asyncio, pytest`), so an import a cold statement uses stays
+used for whatever asks.
+
+A view that cannot be spliced exactly (a placeholder missing, moved, duplicated or edited, a finding on a
+placeholder line or whose line cannot be told apart) is refused: the caller rewrites the whole module instead.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from fleetshift.model import Finding
+
+PREFIX = "__fleetshift_cold_"
+_BREAK = re.compile(r"\r\n|\r|\n")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+_WORD = re.compile(r"[A-Za-z_]\w*")
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One cold statement: its placeholder line (with the original's last line break), where the placeholder sits in
+    the view (1-based line), the original text and how many lines it spans."""
+
+    placeholder: str
+    at: int
+    text: str
+    lines: int
+
+
+@dataclass(frozen=True)
+class View:
+    text: str
+    segments: tuple[Segment, ...]
+
+
+def lines_of(text: str) -> list[str]:
+    """The text's lines with their breaks, as Python counts them (`\\r\\n`, `\\r` and `\\n`)."""
+    return _LINE.findall(text)
+
+
+def _mentions(node: ast.AST) -> tuple[set[str], set[str]]:
+    """The names a statement mentions (names, arguments, attributes, identifiers inside short strings), and the
+    plain names it reads."""
+    words: set[str] = set()
+    reads: set[str] = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name):
+            words.add(n.id)
+            if isinstance(n.ctx, ast.Load):
+                reads.add(n.id)
+        elif isinstance(n, ast.Attribute):
+            words.add(n.attr)
+        elif isinstance(n, ast.arg):
+            words.add(n.arg)
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            words.add(n.name)
+        elif isinstance(n, ast.alias):
+            words.add((n.asname or n.name).split(".")[0])
+        elif isinstance(n, ast.Constant) and isinstance(n.value, str) and len(n.value) <= 200:
+            words.update(_WORD.findall(n.value))
+        elif isinstance(n, (ast.Global, ast.Nonlocal)):
+            words.update(n.names)
+    return words, reads
+
+
+def _binds(node: ast.stmt) -> set[str]:
+    """The module-level names a top-level statement binds."""
+    if isinstance(node, _DEFS):
+        return {node.name}
+    out: set[str] = set()
+    stack: list[ast.AST] = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, _DEFS):
+            out.add(n.name)
+            continue  # what a nested def binds is its own
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+            out.add(n.id)
+        elif isinstance(n, ast.alias):
+            out.add((n.asname or n.name).split(".")[0])
+        stack.extend(ast.iter_child_nodes(n))
+    return out
+
+
+def view(text: str, tree: ast.Module, sites: Collection[int], needs: Collection[str] = ()) -> View | None:
+    """The sparse view of `text` (whose `ast` is `tree`) given the lines of the sites a rule's check reported and
+    the names a recipe needs; None when nothing would be left out (or the text cannot have placeholders)."""
+    body = tree.body
+    if PREFIX in text or not any(isinstance(s, _DEFS) for s in body):
+        return None
+    spans = [(min([s.lineno, *(d.lineno for d in getattr(s, "decorator_list", ()))]), s.end_lineno or s.lineno)
+             for s in body]
+    site_at = [False] * len(body)
+    for line in sites:
+        if line <= 0:
+            return None
+        for i, (start, end) in enumerate(spans):
+            if start <= line <= end:
+                site_at[i] = True
+                break
+    words: list[set[str]] = []
+    reads: list[set[str]] = []
+    for s in body:
+        w, r = _mentions(s)
+        words.append(w)
+        reads.append(r)
+    binds = [_binds(s) for s in body]
+    hot = [site_at[i] or not isinstance(s, _DEFS) for i, s in enumerate(body)]
+    names = set(needs)  # names whose mention makes a def hot
+    wanted: set[str] = set()  # names whose definition is hot
+    for i in range(len(body)):
+        if site_at[i]:
+            names |= binds[i]
+            wanted |= words[i]
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(body)):
+            if hot[i]:
+                continue
+            if words[i] & names or binds[i] & wanted:
+                hot[i] = changed = True
+                names |= binds[i]
+                wanted |= words[i]
+    if all(hot):
+        return None
+    module_names = set().union(*(binds[i] for i, s in enumerate(body) if not isinstance(s, _DEFS)))
+    lines = lines_of(text)
+    out: list[str] = []
+    segments: list[Segment] = []
+    at = 0  # lines taken from `lines` so far
+    for i in range(len(body)):
+        if hot[i]:
+            continue
+        start, end = spans[i]
+        end = _footer(lines, end)
+        out.extend(lines[at:start - 1])
+        original = "".join(lines[start - 1:end])
+        brk = _BREAK.search(lines[end - 1])
+        token = f"{PREFIX}{len(segments)}__"
+        used = sorted(reads[i] & module_names)
+        placeholder = ", ".join([token, *used]) + (brk.group() if brk else "")
+        out.append(placeholder)
+        segments.append(Segment(placeholder, len(out), original, end - start + 1))
+        at = end
+    out.extend(lines[at:])
+    return View("".join(out), tuple(segments))
+
+
+def _footer(lines: Sequence[str], end: int) -> int:
+    """`end` extended over the comment lines indented under a block's last line (with the blank lines among
+    them), which LibCST keeps in the block."""
+    last = end
+    j = end
+    while j < len(lines):
+        stripped = lines[j].strip()
+        if not stripped:
+            j += 1
+            continue
+        if stripped.startswith("#") and lines[j][0] in " \t":
+            j += 1
+            last = j
+            continue
+        break
+    return last
+
+
+def splice(v: View, new: str) -> tuple[str, list[int]] | None:
+    """`new` (a rewrite of the view) with each placeholder replaced by its original statement, and where each
+    placeholder stood in `new` (1-based lines); None when a placeholder is missing, moved, duplicated or edited."""
+    if new.count(PREFIX) != len(v.segments):
+        return None
+    parts: list[str] = []
+    where: list[int] = []
+    pos = 0
+    line = 1
+    for seg in v.segments:
+        found = new.find(seg.placeholder, pos)
+        if found < 0 or (found and new[found - 1] not in "\r\n"):
+            return None
+        if not seg.placeholder.endswith(("\r", "\n")) and found + len(seg.placeholder) != len(new):
+            return None
+        if new[found + len(seg.placeholder):found + len(seg.placeholder) + 1] == "\n" and seg.placeholder.endswith("\r"):
+            return None  # a '\r' placeholder now read as part of '\r\n'
+        chunk = new[pos:found]
+        line += len(_BREAK.findall(chunk))
+        where.append(line)
+        line += 1
+        parts += [chunk, seg.text]
+        pos = found + len(seg.placeholder)
+    parts.append(new[pos:])
+    return "".join(parts), where
+
+
+def map_line(v: View, line: int, after: Sequence[int] | None) -> int | None:
+    """The original's line for a line of the view (or, when `after` is given, a line that may be of the rewritten
+    view, whose placeholders stand at `after`); None when it is a placeholder's or cannot be told."""
+    if line <= 0:
+        return line
+    before = [s.at for s in v.segments]
+    count = sum(1 for a in before if a < line)
+    if line in before:
+        return None
+    if after is not None and after != before:
+        if line in after or sum(1 for a in after if a < line) != count:
+            return None
+    return line + sum(s.lines - 1 for s in v.segments[:count])
+
+
+def map_findings(v: View, path: str, findings: Iterable[Finding], after: Sequence[int] | None) -> list[Finding] | None:
+    """The findings on `path` moved to the original's lines (others as they are); None when one cannot be."""
+    out: list[Finding] = []
+    for f in findings:
+        if f.file != path or f.line <= 0:
+            out.append(f)
+            continue
+        line = map_line(v, f.line, after)
+        if line is None:
+            return None
+        out.append(f if line == f.line else replace(f, line=line))
+    return out
