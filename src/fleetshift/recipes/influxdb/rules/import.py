@@ -74,8 +74,10 @@ def finish(code: str, p: Planning) -> str:
             self.used: set[str] = set()
             self.bound: set[str] = set()
             self.v2_bound: set[str] = set()
+            self.imports: list[cst.Import | cst.ImportFrom] = []  # in the order of the module
 
         def visit_Import(self, node: cst.Import) -> bool:
+            self.imports.append(node)
             for a in node.names:
                 name = a.asname.name.value if a.asname else code_of(a.name).split(".")[0]  # type: ignore[union-attr]
                 self.bound.add(name)
@@ -84,6 +86,7 @@ def finish(code: str, p: Planning) -> str:
             return False
 
         def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+            self.imports.append(node)
             if not isinstance(node.names, cst.ImportStar):
                 v2 = is_v2_module(code_of(node.module)) if node.module else False
                 for a in node.names:
@@ -159,8 +162,14 @@ def finish(code: str, p: Planning) -> str:
                 return updated.with_changes(names=keep)
             return updated
 
-    # first pass only to learn the aliases and what stays; the second inserts the new imports
-    module.visit(Fix())
+    # first only to learn the aliases and what stays, the second inserts the new imports. The first changes no
+    # node, so it needs no walk: imports hold no imports, and each is given as the walk would leave it
+    learn = Fix()
+    for node in refs.imports:
+        if isinstance(node, cst.ImportFrom):
+            learn.leave_ImportFrom(node, node)
+        else:
+            learn.leave_Import(node, node)
     first = state["first"]
     bound = refs.bound - refs.v2_bound | kept_bound
     wanted = sorted(n for n in V3_EXPORTS if n in used and n not in bound and n not in imported_v3)
@@ -176,6 +185,15 @@ def finish(code: str, p: Planning) -> str:
     new_stmts = [cst.parse_statement(line + "\n") for line in lines]
 
     class Insert(Fix):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            # statements are never inside expressions, and only import statements change: the walk does not
+            # enter an expression or another small statement (each is left as it is)
+            if isinstance(node, cst.BaseExpression) or (
+                isinstance(node, cst.BaseSmallStatement) and not isinstance(node, cst.Import | cst.ImportFrom)
+            ):
+                return False
+            return super().on_visit(node)
+
         def leave_SimpleStatementLine(
             self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
         ):
