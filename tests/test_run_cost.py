@@ -4,6 +4,7 @@ return what LibCST's own searches return, and rewrites in worker processes equal
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import libcst as cst
@@ -80,5 +81,17 @@ def test_rewrites_in_worker_processes_equal_rewrites_here(tmp_path: Path, monkey
         there = [rewrite.rewrite_service(fleet, svc, chain, a.config) for svc, chain in work]
     assert rewrite._pool is None
     assert there == here
+    with rewrite.worker_processes(2, len(work)):  # sent ahead: the same ChangeSets, each taken once
+        assert rewrite.rewrite_ahead(fleet, work, a.config) == len(work)
+        assert rewrite.rewrite_ahead(fleet, work, a.config) == 0
+        ahead = [rewrite.rewrite_service(fleet, svc, chain, a.config) for svc, chain in work]
+        assert not rewrite._ahead
+        other = replace(a.config)  # another config than the one the rewrite was sent with: asked anew
+        assert rewrite.rewrite_ahead(fleet, work[:1], other) == 1
+        assert rewrite.rewrite_service(fleet, work[0][0], work[0][1], a.config) == here[0]
+        assert not rewrite._ahead
+    assert not rewrite._ahead
+    assert ahead == here
+    assert rewrite.rewrite_ahead(fleet, work, a.config) == 0  # no workers: nothing is sent
     with rewrite.worker_processes(1, len(work)):  # one job: no worker
         assert rewrite._pool is None

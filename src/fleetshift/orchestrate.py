@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from fleetshift import verify
-from fleetshift.config import FleetConfig
+from fleetshift.config import HOOK_POINTS, FleetConfig
 from fleetshift.executors import Executor, make_executor
 from fleetshift.fsutil import replace_file
 from fleetshift.hooks import HookResult, Hooks
@@ -48,7 +48,7 @@ from fleetshift.model import (
     to_jsonable,
 )
 from fleetshift.pipeline import Analysis
-from fleetshift.rewrite import rewrite_service
+from fleetshift.rewrite import rewrite_ahead, rewrite_service
 
 Event = Callable[..., None]
 
@@ -174,6 +174,8 @@ class Campaign:
         if self.options.verify:
             self._baselines([sp for group in self.selected().values() for sp in group
                              if sp.service not in done and self.chain(sp) and sp.service not in self.baselines])
+        else:
+            self._rewrite_ahead(done)
         for phase, services in self.selected().items():
             todo = [s for s in services if s.service not in done]
             if not todo:
@@ -191,6 +193,32 @@ class Campaign:
         self.journal.set_status(RunStatus.COMPLETED)
         self.hooks.run("after_run", cwd=self.root, run_id=self.journal.run_id, status=RunStatus.COMPLETED)
         return RunOutcome(self.journal.run_id, RunStatus.COMPLETED, closing_line(verdicts), verdicts)
+
+    def _rewrite_ahead(self, done: set[str]) -> None:
+        """Send every rewrite this run will do to the rewrite workers at once, in the order the phases ask for
+        them, so the workers compute while the journal writes. Only where nothing can change a service's files
+        between now and its turn: no hook is configured, and no other service's folder is inside its own or holds
+        it (every other write stays inside another service's folder)."""
+        if any(self.hooks.has(point) for point in HOOK_POINTS):
+            return
+        fleet = self.analysis.fleet
+        paths = {s.path.strip("/") for s in fleet.services}
+        holders = {"/".join(parts[:i]) for parts in (p.split("/") for p in paths if p) for i in range(1, len(parts))}
+        if "" in paths and len(paths) > 1:  # a service at the fleet's root holds every other
+            return
+
+        def alone(path: str) -> bool:
+            path = path.strip("/")
+            parts = path.split("/")
+            return path not in holders and not any("/".join(parts[:i]) in paths for i in range(1, len(parts)))
+
+        work = []
+        for services in self.selected().values():
+            for sp in sorted((s for s in services if s.service not in done), key=lambda s: s.batch):
+                service = fleet.service(sp.service)
+                if self.chain(sp) and alone(service.path):
+                    work.append((service, self.chain(sp)))
+        rewrite_ahead(self.root, work, self.config, self.options.todo_comments)
 
     def _run_phase(self, phase: Phase, services: list[ServicePlan], todo: list[ServicePlan], verdicts: dict[str, Verdict]) -> RunOutcome | None:
         batches: dict[int, list[ServicePlan]] = {}

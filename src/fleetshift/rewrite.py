@@ -14,7 +14,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -47,6 +47,10 @@ from fleetshift.textio import Decoded, UnreadableFile, decode_python, decode_tex
 TODO_PREFIX = "# fleetshift: TODO"
 PROCESSES_MIN_SERVICES = 24  # fewer services than this are rewritten in the calling process
 _pool: Executor | None = None
+# rewrites sent to the workers before they are asked for (see `rewrite_ahead`): (root, service, chain, todo) ->
+# the Service and FleetConfig they were sent with, and the pending ChangeSet
+_ahead: dict[tuple[str, str, tuple[str, ...], bool], tuple[Service, FleetConfig, Future[ChangeSet]]] = {}
+_ahead_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,8 @@ def worker_processes(jobs: int, services: int) -> Iterator[None]:
         yield
     finally:
         _pool = None
+        with _ahead_lock:
+            _ahead.clear()
         pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -179,11 +185,40 @@ def rewrite_service(root: Path, service: Service, chain: Sequence[str], config: 
     """
     pool = _pool
     if pool is not None and resolver is None:
+        with _ahead_lock:
+            sent = _ahead.pop((str(root), service.name, tuple(chain), todo_comments), None)
         try:
+            if sent is not None and sent[0] is service and sent[1] is config:
+                return sent[2].result()
             return pool.submit(_rewrite_here, root, service, tuple(chain), config, todo_comments).result()
         except BrokenProcessPool:  # a worker died (killed, out of memory): this process does the work
             pass
     return _rewrite_here(root, service, chain, config, todo_comments, resolver)
+
+
+def rewrite_ahead(root: Path, work: Iterable[tuple[Service, Sequence[str]]], config: FleetConfig,
+                  todo_comments: bool = False) -> int:
+    """Send the rewrites `rewrite_service` will be asked for, in the order it will ask, to the workers now (when
+    `worker_processes` is open), so they compute the next services' ChangeSets while the caller writes the last
+    ones; `rewrite_service` then takes the result sent ahead for the same service, chain and config. Only for
+    rewrites whose inputs nothing changes in between: the caller's promise (no hook runs, no other service
+    writes this service's files). How many were sent."""
+    pool = _pool
+    if pool is None:
+        return 0
+    sent = 0
+    with _ahead_lock:
+        for service, chain in work:
+            key = (str(root), service.name, tuple(chain), todo_comments)
+            if key in _ahead:
+                continue
+            try:
+                future = pool.submit(_rewrite_here, root, service, tuple(chain), config, todo_comments)
+            except (BrokenProcessPool, RuntimeError):  # the pool is gone or shutting down: asked for one by one
+                break
+            _ahead[key] = (service, config, future)
+            sent += 1
+    return sent
 
 
 def _rewrite_here(root: Path, service: Service, chain: Sequence[str], config: FleetConfig, todo_comments: bool = False,
