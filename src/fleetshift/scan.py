@@ -1,18 +1,24 @@
 """Scan a fleet: per service its pins, the recipes that apply and every usage site, without running its code.
 
 A cheap byte prefilter with the recipes' tokens decides which files are parsed at all; those are parsed
-with the standard `ast` (in parallel when there are many). The scan cache (fleetshift.scancache) keeps what
-each file told and the results by content, so a second scan of an unchanged fleet reads no file: it checks
-each file's size and mtime and reuses every unchanged service's whole usage record.
+with the standard `ast`, service by service (a file's tree is shared by its per-file and its service-level
+detection, and the bytes read for the prefilter by the service's detection). A fleet with many files to read
+is scanned by two processes, each taking every other service (one fork; the results are merged in service
+order, so the output is the same). The scan cache (fleetshift.scancache) keeps what each file told and the
+results by content, so a second scan of an unchanged fleet reads no file: it checks each file's size and mtime
+and reuses every unchanged service's whole usage record.
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
+import pickle
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
+import sys
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +42,7 @@ from fleetshift.scancache import FileEntry, ScanCache, digest
 from fleetshift.textio import UnreadableFile, decode_python, decode_text
 
 IGNORE_RE = re.compile(r"#\s*fleetshift:\s*ignore(?:\[([^\]]*)\])?")
-PARALLEL_MIN_FILES = 64
+FORK_MIN_FILES = 2000  # files to read (not known to the cache) from which a second process pays for its fork
 TOO_DEEP = "too deeply nested to parse; simplify the nesting or exclude the file — it was not scanned"
 
 
@@ -112,17 +118,21 @@ def scan_python(rel: str, data: bytes, recipes: Iterable[Recipe]) -> FileResult:
 
 
 class _Texts(Mapping[str, str]):
-    """A service's Python files by fleet-relative path, read and decoded on access."""
+    """A service's Python files by fleet-relative path, decoded on access (from the bytes already read, else
+    read then)."""
 
-    def __init__(self, root: Path, rels: Iterable[str], known: Mapping[str, str]) -> None:
+    def __init__(self, root: Path, rels: Iterable[str], known: Mapping[str, str],
+                 raw: Mapping[str, bytes] | None = None) -> None:
         self.root, self.rels, self.cache = root, dict.fromkeys(rels), dict(known)
+        self.raw = raw or {}
 
     def __getitem__(self, rel: str) -> str:
         if rel not in self.cache:
             if rel not in self.rels:
                 raise KeyError(rel)
             try:
-                self.cache[rel] = decode_python((self.root / rel).read_bytes()).text
+                data = self.raw.get(rel)
+                self.cache[rel] = decode_python(data if data is not None else (self.root / rel).read_bytes()).text
             except (OSError, UnreadableFile):
                 self.cache[rel] = ""
         return self.cache[rel]
@@ -137,24 +147,29 @@ class _Texts(Mapping[str, str]):
         return len(self.rels)
 
 
-def scan_service(root: Path, rels: list[str], sources: Mapping[str, bool], recipes: Iterable[Recipe]) -> FileResult:
+def scan_service(root: Path, rels: list[str], sources: Mapping[str, bool], recipes: Iterable[Recipe],
+                 raw: Mapping[str, bytes] | None = None) -> FileResult:
     """Detection sites of service-level recipes across one service: `rels` are its Python files, `sources` the
-    ones holding a token of these recipes (True: report a file that does not parse; no other pass did)."""
+    ones holding a token of these recipes (True: report a file that does not parse; no other pass did); `raw`
+    the bytes of those already read."""
+    raw = raw or {}
     parsed: list[SourceFile] = []
     findings: list[Finding] = []
     for rel, report in sources.items():
-        try:
-            data = (root / rel).read_bytes()
-        except OSError as exc:
-            if report:
-                findings.append(Finding(rel, 0, "scan/unreadable", f"cannot read: {exc}", Severity.ERROR))
-            continue
+        data = raw.get(rel)
+        if data is None:
+            try:
+                data = (root / rel).read_bytes()
+            except OSError as exc:
+                if report:
+                    findings.append(Finding(rel, 0, "scan/unreadable", f"cannot read: {exc}", Severity.ERROR))
+                continue
         src = _parse(rel, data)
         if isinstance(src, SourceFile):
             parsed.append(src)
         elif report:
             findings.append(src)
-    texts = _Texts(root, rels, {src.path: src.text for src in parsed})
+    texts = _Texts(root, rels, {src.path: src.text for src in parsed}, raw)
     sites: list[UsageSite] = []
     for recipe in recipes:
         mine = [src for src in parsed if any(t.decode() in src.text for t in recipe.tokens)]
@@ -168,16 +183,18 @@ def scan_service(root: Path, rels: list[str], sources: Mapping[str, bool], recip
     return FileResult(tuple(sites), tuple(findings))
 
 
+def _recipes(ids: tuple[str, ...]) -> list[Recipe]:
+    return [r for r in all_recipes() if r.id in ids]
+
+
 def _scan_worker(job: tuple[str, bytes, tuple[str, ...]]) -> FileResult:
     rel, data, recipe_ids = job
-    recipes = [r for r in all_recipes() if r.id in recipe_ids]
-    return scan_python(rel, data, recipes)
+    return scan_python(rel, data, _recipes(recipe_ids))
 
 
-def _service_worker(job: tuple[str, list[str], dict[str, bool], tuple[str, ...]]) -> FileResult:
-    root, rels, sources, recipe_ids = job
-    recipes = [r for r in all_recipes() if r.id in recipe_ids]
-    return scan_service(Path(root), rels, sources, recipes)
+def _service_worker(job: tuple[str, list[str], dict[str, bool], tuple[str, ...], Mapping[str, bytes]]) -> FileResult:
+    root, rels, sources, recipe_ids, raw = job
+    return scan_service(Path(root), rels, sources, _recipes(recipe_ids), raw)
 
 
 def _unreadable(rel: str, exc: OSError) -> FileResult:
@@ -193,6 +210,7 @@ class _Reading:
         every = [t for r in recipes for t in r.tokens]
         self.prefilter = re.compile(b"|".join(re.escape(t) for t in every)) if every else None
         self.imports = imports
+        self.pattern = imports.pattern if imports is not None else b""
 
     def read(self, rel: str, data: bytes, content: bytes) -> tuple[FileEntry, tuple[str, ...]]:
         """The entry of a file's bytes (without stat) and the per-file recipes to run on it."""
@@ -211,20 +229,25 @@ class _Reading:
         return hashlib.blake2b(rel.encode() + b"\0" + content + ",".join(wanted).encode(), digest_size=20).digest()
 
 
-def _scan_files(root: Path, rels: list[str], cache: ScanCache, jobs: int,
-                imports: re.Pattern[bytes] | None = None
-                ) -> tuple[dict[str, FileResult], dict[str, set[str]], dict[str, FileEntry]]:
+@dataclass
+class _Scanned:
+    """What the scan of some services found: per file its result and the sibling packages it imports, per
+    service its service-level result."""
+
+    files: dict[str, FileResult]
+    imported: dict[str, set[str]]
+    services: dict[str, FileResult]
+
+
+def _scan_files(root: Path, rels: list[str], cache: ScanCache, reading: _Reading, out: _Scanned
+                ) -> tuple[dict[str, FileEntry], dict[str, bytes]]:
     """Every file once: a file whose stat proves it unchanged since the cache saw it is not read at all;
     any other is read for the token prefilter and the sibling-import regex, then parsed (unless its content's
     result is cached) for the recipes that detect file by file. What service-level detection needs of each
-    file is returned."""
-    reading = _Reading(all_recipes(), imports)
-    pattern = imports.pattern if imports is not None else b""
-    cache.new_imports = pattern
-    results: dict[str, FileResult] = {}
-    imported: dict[str, set[str]] = {}
+    file is returned: its entry, and the bytes read."""
+    pattern = reading.pattern
     seen: dict[str, FileEntry] = {}
-    todo: list[tuple[str, bytes, tuple[str, ...], bytes]] = []
+    raw: dict[str, bytes] = {}
     base = str(root) + os.sep
     for rel in rels:
         try:
@@ -240,70 +263,136 @@ def _scan_files(root: Path, rels: list[str], cache: ScanCache, jobs: int,
                 if entry is None:
                     entry, wanted = reading.read(rel, data, content)
         except OSError as exc:
-            results[rel] = _unreadable(rel, exc)
+            out.files[rel] = _unreadable(rel, exc)
             continue
         entry = cache.record(rel, st, entry)
         seen[rel] = entry
+        if data:  # kept while its service is scanned: its service-level detection reads the service's files
+            raw[rel] = data
         if entry.imported:
-            imported[rel] = set(entry.imported)
+            out.imported[rel] = set(entry.imported)
         if entry.result is None:
             continue
         hit = cache.result(entry.result)
         if hit is not None:
-            results[rel] = FileResult(*hit)
+            out.files[rel] = FileResult(*hit)
             continue
         if not data:  # known, but its result was not kept: read it again
             try:
                 with open(base + rel, "rb") as fh:
                     data = fh.read()
             except OSError as exc:
-                results[rel] = _unreadable(rel, exc)
+                out.files[rel] = _unreadable(rel, exc)
                 continue
+            raw[rel] = data
         if not wanted:
             wanted = reading.read(rel, data, entry.digest)[1]
-        todo.append((rel, data, wanted, entry.result))
-    if len(todo) >= PARALLEL_MIN_FILES and jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            computed = list(pool.map(_scan_worker, [(r, d, w) for r, d, w, _ in todo], chunksize=16))
-    else:
-        computed = [_scan_worker((r, d, w)) for r, d, w, _ in todo]
-    for (rel, _, _, key), result in zip(todo, computed, strict=True):
-        cache.put_result(key, (result.sites, result.findings))
-        results[rel] = result
-    return results, imported, seen
+        result = _scan_worker((rel, data, wanted))
+        cache.put_result(entry.result, (result.sites, result.findings))
+        out.files[rel] = result
+    return seen, raw
 
 
-def _scan_services(root: Path, services: Iterable[Service], seen: Mapping[str, FileEntry], cache: ScanCache,
-                   jobs: int) -> dict[str, FileResult]:
-    """Service-level detection, per service, cached on the content of every Python file of the service (a
+def _scan_service(root: Path, service: Service, seen: Mapping[str, FileEntry], raw: Mapping[str, bytes],
+                  cache: ScanCache, out: _Scanned) -> None:
+    """Service-level detection of one service, cached on the content of every Python file of the service (a
     change to any of them, an added or a removed file, invalidates the service's result; an unchanged service
     reuses its whole result without reading a file)."""
-    results: dict[str, FileResult] = {}
-    todo: list[tuple[str, tuple[str, list[str], dict[str, bool], tuple[str, ...]], bytes]] = []
+    rels = [rel for rel in service.python_files if rel in seen]
+    wanted = tuple(sorted({rid for rel in rels for rid in seen[rel].service_recipes}))
+    if not wanted:
+        return
+    h = hashlib.blake2b(b"service\0" + ",".join(wanted).encode(), digest_size=20)
+    for rel in rels:
+        h.update(rel.encode() + b"\0" + seen[rel].digest)
+    key = h.digest()
+    hit = cache.service(key)
+    if hit is not None:
+        out.services[service.name] = FileResult(*hit)
+        return
+    sources = {rel: not seen[rel].parsed for rel in rels if seen[rel].service_recipes}
+    result = _service_worker((str(root), rels, sources, wanted, raw))
+    cache.put_service(key, (result.sites, result.findings))
+    out.services[service.name] = result
+
+
+def _scan_group(root: Path, services: Iterable[Service], cache: ScanCache, reading: _Reading) -> _Scanned:
+    """Per-file then service-level detection, service by service (the trees parsed for one are still at hand
+    for the other, and the bytes read are dropped with the service)."""
+    out = _Scanned({}, {}, {})
     for service in services:
-        rels = [rel for rel in service.python_files if rel in seen]
-        wanted = tuple(sorted({rid for rel in rels for rid in seen[rel].service_recipes}))
-        if not wanted:
-            continue
-        h = hashlib.blake2b(b"service\0" + ",".join(wanted).encode(), digest_size=20)
-        for rel in rels:
-            h.update(rel.encode() + b"\0" + seen[rel].digest)
-        key = h.digest()
-        hit = cache.service(key)
-        if hit is not None:
-            results[service.name] = FileResult(*hit)
-            continue
-        sources = {rel: not seen[rel].parsed for rel in rels if seen[rel].service_recipes}
-        todo.append((service.name, (str(root), rels, sources, wanted), key))
-    if len(todo) > 1 and jobs > 1 and sum(len(job[2]) for _, job, _ in todo) >= PARALLEL_MIN_FILES:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            computed = list(pool.map(_service_worker, [job for _, job, _ in todo]))
-    else:
-        computed = [_service_worker(job) for _, job, _ in todo]
-    for (name, _, key), result in zip(todo, computed, strict=True):
-        cache.put_service(key, (result.sites, result.findings))
-        results[name] = result
-    return results
+        seen, raw = _scan_files(root, list(service.python_files), cache, reading, out)
+        _scan_service(root, service, seen, raw, cache, out)
+    return out
+
+
+def _forks(services: Sequence[Service], cache: ScanCache, jobs: int) -> bool:
+    """Whether a second process pays: enough files to read that the cache does not vouch for, two cores,
+    and a process that may fork (no other thread, which could hold a lock the child would inherit)."""
+    if jobs < 2 or not hasattr(os, "fork") or threading.active_count() != 1 or len(services) < 2:
+        return False
+    known = cache.files
+    todo = 0
+    for service in services:
+        todo += sum(1 for rel in service.python_files if rel not in known)
+        if todo >= FORK_MIN_FILES:
+            return True
+    return False
+
+
+def _scan_forked(root: Path, services: Sequence[Service], cache: ScanCache, reading: _Reading) -> _Scanned:
+    """Every other service scanned by a forked child while this process scans the rest; the child's results
+    and what its cache learned come back pickled over a pipe. A child that fails leaves its services to this
+    process (same results, one core)."""
+    mine, theirs = services[0::2], services[1::2]
+    marks = (len(cache.new_files), len(cache.new_results), len(cache.new_services))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    gc.freeze()  # what both processes hold already: no collection walks it (and copies its pages) again
+    try:
+        return _fork(root, mine, theirs, cache, reading, marks)
+    finally:
+        gc.unfreeze()
+
+
+def _fork(root: Path, mine: Sequence[Service], theirs: Sequence[Service], cache: ScanCache, reading: _Reading,
+          marks: tuple[int, int, int]) -> _Scanned:
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: scan, send, and leave without running anything of the parent's (atexit, buffers)
+        code = 1
+        try:
+            os.close(r)
+            done = _scan_group(root, theirs, cache, reading)
+            learned = tuple(list(d.items())[n:] for d, n in zip(
+                (cache.new_files, cache.new_results, cache.new_services), marks, strict=True))
+            with os.fdopen(w, "wb") as fh:
+                fh.write(pickle.dumps((done, learned), protocol=pickle.HIGHEST_PROTOCOL))
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    try:
+        out = _scan_group(root, mine, cache, reading)
+        with os.fdopen(r, "rb") as fh:
+            r = -1
+            payload = fh.read()
+    finally:
+        if r != -1:
+            os.close(r)
+        _, status = os.waitpid(pid, 0)
+    try:
+        if status != 0:
+            raise ValueError(f"scan process ended with status {status}")
+        done, learned = pickle.loads(payload)
+    except Exception:
+        done, learned = _scan_group(root, theirs, cache, reading), ((), (), ())
+    out.files.update(done.files)
+    out.imported.update(done.imported)
+    out.services.update(done.services)
+    for target, items in zip((cache.new_files, cache.new_results, cache.new_services), learned, strict=True):
+        target.update(items)
+    return out
 
 
 def _scan_configs(root: Path, service: Service) -> FileResult:
@@ -419,11 +508,14 @@ def scan(fleet: Fleet, config: FleetConfig, *, use_cache: bool = True, jobs: int
     """Build the Inventory of a discovered fleet (`cache`: the one discovery used, else this opens it)."""
     root = Path(fleet.root)
     cache = cache if cache is not None else ScanCache(root, enabled=use_cache)
-    all_files = [rel for s in fleet.services for rel in s.python_files]
     pattern, owners = _import_pattern(fleet)
-    workers = jobs or os.cpu_count() or 1
-    results, imported, seen = _scan_files(root, all_files, cache, workers, pattern)
-    by_service = _scan_services(root, fleet.services, seen, cache, workers)
+    reading = _Reading(all_recipes(), pattern)
+    cache.new_imports = reading.pattern
+    if _forks(fleet.services, cache, jobs or os.cpu_count() or 1):
+        scanned = _scan_forked(root, fleet.services, cache, reading)
+    else:
+        scanned = _scan_group(root, fleet.services, cache, reading)
+    results, imported, by_service = scanned.files, scanned.imported, scanned.services
     cache.save()
     services: list[ServiceInventory] = []
     for service in fleet.services:

@@ -1,0 +1,102 @@
+"""A cold scan of a large fleet is shared with one forked process (every other service): its output and the
+cache it leaves are exactly those of a scan by one process."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from fleetshift import scan as scan_module
+from fleetshift.model import to_jsonable
+from fleetshift.pipeline import survey
+
+HOMEIQ = Path(__file__).parents[1] / "examples" / "homeiq"
+BROKEN = {
+    "services/ai-core-service/src/broken.py": b"def f(:\n    import asyncio\n",
+    "services/data-api/src/latin.py": b"# -*- coding: latin-1 -*-\nimport tenacity\nname = '\xe9'\n",
+    "services/weather-api/tests/nul.py": b"import pytest\x00\n",
+}
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("fork") / "homeiq"
+    shutil.copytree(HOMEIQ, root, ignore=shutil.ignore_patterns(".fleetshift", "__pycache__"))
+    for rel, data in BROKEN.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    past = time.time() - 60  # settled files: the caches of two scans record them alike
+    for path in root.rglob("*"):
+        os.utime(path, (past, past))
+    return root
+
+
+def _scan(root: Path, jobs: int, *, use_cache: bool = False) -> str:
+    return json.dumps(to_jsonable(survey(root, use_cache=use_cache, jobs=jobs).inventory))
+
+
+def _cache(root: Path) -> dict:
+    [path] = (root / ".fleetshift" / "cache").glob("scan-*.pickle")
+    data = pickle.loads(path.read_bytes())
+    return {k: (sorted(v.items()) if isinstance(v, dict) else v) for k, v in data.items()}
+
+
+def test_a_forked_scan_is_the_scan_of_one_process(fleet: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    one = _scan(fleet, jobs=1)
+    pids = tmp_path / "pids"
+    real = scan_module._scan_group
+
+    def group(*args, **kwargs):
+        with open(pids, "a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(scan_module, "_scan_group", group)
+    monkeypatch.setattr(scan_module, "FORK_MIN_FILES", 1)
+    forked = _scan(fleet, jobs=2)
+    assert len(set(pids.read_text().split())) == len(pids.read_text().split()) == 2  # each process once: no fallback
+    assert forked == one
+    assert '"scan/syntax-error"' in one and len(json.loads(one)["services"]) > 10
+
+    # the cache the forked scan leaves is the one-process scan's, and answers the next scan without a parse
+    shutil.rmtree(fleet / ".fleetshift", ignore_errors=True)
+    assert _scan(fleet, jobs=2, use_cache=True) == one
+    forked_cache = _cache(fleet)
+    monkeypatch.setattr(scan_module, "FORK_MIN_FILES", 10**9)
+    shutil.rmtree(fleet / ".fleetshift", ignore_errors=True)
+    assert _scan(fleet, jobs=2, use_cache=True) == one
+    assert _cache(fleet) == forked_cache
+    parsed: list[str] = []
+    monkeypatch.setattr(scan_module, "_scan_worker", lambda job: parsed.append(job[0]))
+    monkeypatch.setattr(scan_module, "_service_worker", lambda job: parsed.append(job[0]))
+    monkeypatch.setattr(scan_module, "FORK_MIN_FILES", 1)
+    assert _scan(fleet, jobs=2, use_cache=True) == one
+    assert parsed == []
+
+
+def test_a_failed_child_leaves_its_services_to_the_parent(fleet: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    one = _scan(fleet, jobs=1)
+    parent = os.getpid()
+    real = scan_module._scan_group
+
+    def group(*args, **kwargs):
+        if os.getpid() != parent:
+            raise RuntimeError("the child fails")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(scan_module, "_scan_group", group)
+    monkeypatch.setattr(scan_module, "FORK_MIN_FILES", 1)
+    assert _scan(fleet, jobs=2) == one
+
+
+def test_no_fork_for_a_small_fleet_or_one_core(fleet: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "fork", lambda: pytest.fail("forked"))
+    _scan(fleet, jobs=2)  # 100-odd files, far under FORK_MIN_FILES
+    monkeypatch.setattr(scan_module, "FORK_MIN_FILES", 1)
+    _scan(fleet, jobs=1)
