@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import functools
+import weakref
+from collections import deque
 from collections.abc import Iterator
 
 
@@ -15,6 +17,26 @@ def parse_tree(text: str) -> ast.Module:
     return ast.parse(text)
 
 
+_BODIES = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
+def statements(tree: ast.AST) -> Iterator[ast.AST]:
+    """The tree's root and every statement under it (with the except handlers and match cases that hold
+    statements), in `ast.walk`'s order, without visiting an expression: no statement lies in one."""
+    todo = deque([tree])
+    while todo:
+        node = todo.popleft()
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if value.__class__ is list:
+                todo.extend(v for v in value if isinstance(v, _BODIES))
+        yield node
+
+
+# what each tree imports, read once per tree (its Imports are copies: a caller may add names to its own)
+_IMPORTS: weakref.WeakKeyDictionary[ast.AST, tuple[dict[str, str], list[tuple[str, int]]]] = weakref.WeakKeyDictionary()
+
+
 class Imports:
     """Maps local names bound by import statements to the dotted names they stand for.
 
@@ -23,21 +45,30 @@ class Imports:
     """
 
     def __init__(self, tree: ast.AST) -> None:
-        self.names: dict[str, str] = {}
-        self.modules: list[tuple[str, int]] = []  # every imported module with its line
-        for node in ast.walk(tree):
+        known = _IMPORTS.get(tree)
+        if known is None:
+            known = _IMPORTS[tree] = self._read(tree)
+        self.names: dict[str, str] = dict(known[0])
+        self.modules: list[tuple[str, int]] = list(known[1])  # every imported module with its line
+
+    @staticmethod
+    def _read(tree: ast.AST) -> tuple[dict[str, str], list[tuple[str, int]]]:
+        names: dict[str, str] = {}
+        modules: list[tuple[str, int]] = []
+        for node in statements(tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
-                    self.modules.append((alias.name, node.lineno))
+                    modules.append((alias.name, node.lineno))
                     if alias.asname:
-                        self.names[alias.asname] = alias.name
+                        names[alias.asname] = alias.name
                     else:
                         top = alias.name.split(".")[0]
-                        self.names.setdefault(top, top)
+                        names.setdefault(top, top)
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                self.modules.append((node.module, node.lineno))
+                modules.append((node.module, node.lineno))
                 for alias in node.names:
-                    self.names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+                    names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        return names, modules
 
     def qualname(self, node: ast.AST) -> str | None:
         """The dotted name `node` refers to, or None when it is not an imported name."""
