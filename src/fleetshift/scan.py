@@ -201,14 +201,27 @@ def _unreadable(rel: str, exc: OSError) -> FileResult:
     return FileResult(findings=(Finding(rel, 0, "scan/unreadable", f"cannot read: {exc}", Severity.ERROR),))
 
 
+def _trie(tokens: list[bytes]) -> bytes:
+    """A regex matching any of the tokens, as a tree of their common prefixes: the regex engine tries one
+    branch per byte instead of every token at every position (about twice as fast as a flat alternation)."""
+    if b"" in tokens:
+        return b""
+    groups: dict[bytes, list[bytes]] = {}
+    for t in tokens:
+        groups.setdefault(t[:1], []).append(t[1:])
+    alts = [re.escape(head) + _trie(rest) for head, rest in sorted(groups.items())]
+    return alts[0] if len(alts) == 1 else b"(?:" + b"|".join(alts) + b")"
+
+
 class _Reading:
     """What the per-file pass needs of the recipes: the prefilter over every token, and per recipe its tokens."""
 
     def __init__(self, recipes: tuple[Recipe, ...], imports: re.Pattern[bytes] | None) -> None:
         self.tokens = [(r.id, r.tokens) for r in recipes if not r.service_level]
         self.service_tokens = [(r.id, r.tokens) for r in recipes if r.service_level]
-        every = [t for r in recipes for t in r.tokens]
-        self.prefilter = re.compile(b"|".join(re.escape(t) for t in every)) if every else None
+        every = {t for r in recipes for t in r.tokens}
+        least = [t for t in every if not any(o != t and o in t for o in every)]  # a file holding `.retry` holds `.`
+        self.prefilter = re.compile(_trie(least)) if least else None
         self.imports = imports
         self.pattern = imports.pattern if imports is not None else b""
 
