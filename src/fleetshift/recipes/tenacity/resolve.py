@@ -120,6 +120,9 @@ class ServiceIndex:
         return any(s.uses_tenacity for s in self._summaries("tenacity"))
 
 
+# the last walks, by tree (kept with it, so its id is not reused while it is here), text and path
+_WALKED: dict[tuple[int, str, str], Facts] = {}
+
 Binding = tuple[str, ast.AST]  # (kind: def, class, assign, import, other; the node it is bound to)
 
 
@@ -151,6 +154,19 @@ class Facts:
         index: ServiceIndex | None = None,
         scope: Scope | None = None,
     ) -> Facts:
+        key = (id(tree), text, path)
+        bare = _WALKED.get(key)
+        if bare is None or bare.tree is not tree:
+            bare = cls._walk(tree, text, path)
+            _WALKED[key] = bare
+            if len(_WALKED) > 256:
+                del _WALKED[next(iter(_WALKED))]
+        return bare if index is None and scope is None else replace(bare, index=index, scope=scope)
+
+    @classmethod
+    def _walk(cls, tree: ast.Module, text: str, path: str) -> Facts:
+        """The facts of one walk of the module, which hold no index or scope (those only steer the questions
+        asked of them): a module judged alone, as part of its service and as a summary walks once."""
         imports = Imports(tree)
         package = module_parts(path)[:-1] if path else []
         from_imports: dict[str, tuple[str, str]] = {}
@@ -217,7 +233,7 @@ class Facts:
         return cls(
             tree,
             path,
-            index,
+            None,
             imports,
             from_imports,
             {k: tuple(v) for k, v in bindings.items()},
@@ -226,7 +242,6 @@ class Facts:
             parents,
             {k: tuple(v) for k, v in kinds.items()},
             tuple(text.splitlines()),
-            scope,
         )
 
     # ---- the module's nodes ------------------------------------------------------------------------
