@@ -174,6 +174,8 @@ class Service:
     libs: frozenset[str]
     primary: str
     asyncio_mode: str  # "" (unset), "auto" or "strict"
+    stack: str = "library"
+    era: int = 0
     modules: list[tuple[str, list[str], list[str]]] = field(default_factory=list)  # dotted, functions, classes
 
 
@@ -1211,34 +1213,48 @@ def init_text(r: random.Random, svc: Service, names: Sequence[tuple[str, str]]) 
 
 # ---- manifests --------------------------------------------------------------------------------------------------
 
-PINS = {
-    "pytest": ("8.3.5", "8.3.4", "8.2.2", "8.1.1"),
-    "pytest-asyncio": ("0.23.8", "0.23.6", "0.23.5"),
-    "tenacity": ("8.2.3", "8.5.0", "8.3.0"),
-    "asyncio-mqtt": ("0.16.2", "0.16.1"),
-    "influxdb-client": ("1.50.0", "1.49.0", "1.44.0"),
-    "python-dotenv": ("1.0.1", "1.0.0"),
-}
+# Services of a fleet are built from a few templates: each service takes one stack (its libraries and other
+# dependencies) and one era of pins, so the distinct requirement sets `run` resolves with uv stay bounded (about
+# 2 x len(STACKS)) whatever the fleet's size, while the manifests' form varies freely.
+ERAS = (
+    {"pytest": "==8.3.5", "pytest-asyncio": "==0.23.8", "tenacity": "==8.2.3", "asyncio-mqtt": "==0.16.2",
+     "influxdb-client": "==1.50.0", "python-dotenv": "==1.0.1", "paho-mqtt": "==1.6.1"},
+    {"pytest": "==8.2.2", "pytest-asyncio": "==0.23.6", "tenacity": "==8.3.0", "asyncio-mqtt": "==0.16.1",
+     "influxdb-client": "==1.44.0", "python-dotenv": "==1.0.0", "paho-mqtt": "<2"},
+)
 RANGES = {"pytest": ">=8.2,<9", "pytest-asyncio": ">=0.23,<0.24", "tenacity": ">=8.2,<9", "asyncio-mqtt": "~=0.16.1",
           "influxdb-client": ">=1.40,<2", "python-dotenv": ">=1.0,<1.1"}
-OTHERS = ("pydantic==2.7.1", "httpx==0.27.0", "structlog==24.1.0", "requests==2.32.3")
-# the share of services using each library (pytest: all)
-USE = {"tenacity": 0.5, "asyncio-mqtt": 0.3, "influxdb-client": 0.25, "python-dotenv": 0.45, "pytest-asyncio": 0.6}
-PRIMARY = ("tenacity", "pytest-asyncio", "asyncio-mqtt", "influxdb-client", "python-dotenv", "tenacity", "pytest-asyncio")
-
-
-def spec(r: random.Random, lib: str) -> str:
-    return RANGES[lib] if r.random() < 0.15 else f"=={r.choice(PINS[lib])}"
+# name: (libraries besides pytest, other dependencies, weight); shares of services (weights of 100): tenacity 56,
+# pytest-asyncio 64, python-dotenv 42, asyncio-mqtt 32, influxdb-client 28; pytest all
+STACKS = {
+    "ingest": (("asyncio-mqtt", "pytest-asyncio", "tenacity", "python-dotenv"), ("paho-mqtt",), 12),
+    "history": (("influxdb-client", "tenacity", "python-dotenv"), ("pydantic==2.7.1",), 10),
+    "api": (("python-dotenv", "pytest-asyncio", "tenacity"), ("pydantic==2.7.1", "httpx==0.27.0"), 14),
+    "worker": (("tenacity", "pytest-asyncio"), ("structlog==24.1.0",), 10),
+    "bridge": (("asyncio-mqtt", "influxdb-client", "pytest-asyncio"), (), 10),
+    "library": ((), ("requests==2.32.3",), 10),
+    "cli": (("python-dotenv",), (), 6),
+    "analytics": (("influxdb-client", "pytest-asyncio"), ("structlog==24.1.0",), 8),
+    "devices": (("asyncio-mqtt", "tenacity"), ("paho-mqtt",), 10),
+    "jobs": (("pytest-asyncio",), ("httpx==0.27.0",), 10),
+}
+# the first services, so a small fleet already uses every library: (stack, the library its sites start with)
+FIRST = (("ingest", "asyncio-mqtt"), ("history", "influxdb-client"), ("api", "python-dotenv"),
+         ("worker", "tenacity"), ("bridge", "pytest-asyncio"), ("library", "pytest"))
 
 
 def manifests(r: random.Random, svc: Service, src_layout: bool) -> dict[str, str]:
+    era = ERAS[svc.era]
+    ranged = svc.stack == "library"  # a library declares ranges
+
+    def spec(lib: str) -> str:
+        return RANGES[lib] if ranged else era[lib]
+
     runtime = sorted(lib for lib in svc.libs if lib not in ("pytest", "pytest-asyncio"))
     test = ["pytest"] + (["pytest-asyncio"] if "pytest-asyncio" in svc.libs else [])
-    reqs = [f"{lib}{spec(r, lib)}" for lib in runtime]
-    if "asyncio-mqtt" in svc.libs and r.random() < 0.6:
-        reqs.append("paho-mqtt==1.6.1" if r.random() < 0.7 else "paho-mqtt<2")
-    reqs += sorted(r.sample(OTHERS, r.randint(0, 2)))
-    tests = [f"{lib}{spec(r, lib)}" for lib in test]
+    reqs = [f"{lib}{spec(lib)}" for lib in runtime]
+    reqs += [f"paho-mqtt{era['paho-mqtt']}" if dep == "paho-mqtt" else dep for dep in STACKS[svc.stack][1]]
+    tests = [f"{lib}{spec(lib)}" for lib in test]
     desc = r.choice(PHRASES).format(a=r.choice(ADJS), n=r.choice(NOUNS), m=r.choice(NOUNS))
     ini: dict[str, str] = {"testpaths": "tests"}
     if r.random() < 0.6:
@@ -1270,7 +1286,7 @@ def manifests(r: random.Random, svc: Service, src_layout: bool) -> dict[str, str
         'requires = ["setuptools>=68", "wheel"]\nbuild-backend = "setuptools.build_meta"\n' if r.random() < 0.6
         else 'requires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'))
     text += (f'\n[project]\nname = "{svc.name}"\nversion = "0.{r.randint(1, 40)}.{r.randint(0, 9)}"\n'
-             f'description = "{desc}"\nrequires-python = "{r.choice((">=3.11", ">=3.11", ">=3.10", ">=3.12"))}"\n'
+             f'description = "{desc}"\nrequires-python = "{(">=3.11", ">=3.10")[svc.era]}"\n'
              "dependencies = [\n" + "".join(f"    {q}{d}{q},\n" for d in reqs) + "]\n")
     if r.random() < 0.7:
         text += "\n[project.optional-dependencies]\ntest = [\n" + "".join(f"    {q}{d}{q},\n" for d in tests) + "]\n"
@@ -1303,11 +1319,16 @@ def toml_pytest(ini: dict[str, str], markers: list[str]) -> str:
 
 def service(root: Path, seed: int, s: int, per_service: int, share: float, check: bool) -> int:
     r = random.Random(f"{seed}:{s}")
-    primary = PRIMARY[s % len(PRIMARY)]
-    libs = {"pytest", primary} | {lib for lib, p in USE.items() if r.random() < p}
+    if s < len(FIRST):
+        stack, primary = FIRST[s]
+    else:
+        stack = r.choices(list(STACKS), weights=[w for *_, w in STACKS.values()])[0]
+        primary = r.choice(STACKS[stack][0] or ("pytest",))
+    libs = {"pytest", *STACKS[stack][0]}
+    era = 0 if r.random() < 0.6 else 1
     pkg = f"{r.choice(ADJS)}_{r.choice(NOUNS)}" if r.random() < 0.5 else f"{r.choice(NOUNS)}_{r.choice(('service', 'api', 'worker', 'sync', 'core'))}"
     mode = r.choice(("auto", "strict", "")) if "pytest-asyncio" in libs else ""
-    svc = Service(s, f"svc-{s:03d}", pkg, frozenset(libs), primary, mode)
+    svc = Service(s, f"svc-{s:03d}", pkg, frozenset(libs), primary, mode, stack, era)
     base = root / "services" / svc.name
     src_layout = r.random() < 0.5
     pkg_dir = base / "src" / pkg if src_layout else base / pkg
@@ -1358,7 +1379,9 @@ def service(root: Path, seed: int, s: int, per_service: int, share: float, check
     for i in free[:deficit]:
         fit = [st for st in SITES if "test" in st.kinds and st.lib in libs]
         touching[i] = r.choices(fit, weights=[SITE_WEIGHT[st.lib] for st in fit])[0]
-    if touching and not any(st.lib == primary for st in touching.values()):  # the service's own library first
+    if share > 0 and not touching:  # every service has a site or more
+        touching[len(slots) - 1] = next(x for x in SITES if x.lib == "pytest" and "test" in x.kinds)
+    if not any(st.lib == primary for st in touching.values()):  # the service's own library first
         for i in list(touching):
             fit = [x for x in SITES if x.lib == primary and slots[i][0] in x.kinds]
             if fit:
