@@ -11,9 +11,11 @@
     or a pyproject.toml with [project] dependencies, and the pytest configuration in pytest.ini or
     [tool.pytest.ini_options] (asyncio_mode on some), pinning the releases the recipes migrate from
     (pytest 8, pytest-asyncio 0.23, tenacity 8, asyncio-mqtt 0.16, influxdb-client 1.x, python-dotenv 1.0);
-    every service uses pytest, and each other library is used by a different share of the services.
+    every service uses pytest, and the others come with one of ten stacks (ingest, history, api, worker, ...),
+    so each library is used by a different share of the services (STACKS) while the requirement sets that
+    `run` resolves with uv stay few whatever the fleet's size.
 
-Module lengths follow a lognormal law (median ~130 lines, mean ~190, capped at 1,500), each module composed
+Module lengths follow a lognormal law (median ~150 lines, mean ~195, up to ~1,500), each module composed
 of many varied blocks (classes with methods, dataclasses, enums, helpers with loops, comprehensions and
 try/except, constants and lookup tables; tests with parametrize tables, fixtures and test classes), with
 names drawn from word lists and the blocks in random order. About `share` of the Python files touch a
@@ -1286,7 +1288,7 @@ def manifests(r: random.Random, svc: Service, src_layout: bool) -> dict[str, str
         'requires = ["setuptools>=68", "wheel"]\nbuild-backend = "setuptools.build_meta"\n' if r.random() < 0.6
         else 'requires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'))
     text += (f'\n[project]\nname = "{svc.name}"\nversion = "0.{r.randint(1, 40)}.{r.randint(0, 9)}"\n'
-             f'description = "{desc}"\nrequires-python = "{(">=3.11", ">=3.10")[svc.era]}"\n'
+             f'description = "{desc}"\nrequires-python = ">=3.11"\n'
              "dependencies = [\n" + "".join(f"    {q}{d}{q},\n" for d in reqs) + "]\n")
     if r.random() < 0.7:
         text += "\n[project.optional-dependencies]\ntest = [\n" + "".join(f"    {q}{d}{q},\n" for d in tests) + "]\n"
@@ -1317,9 +1319,11 @@ def toml_pytest(ini: dict[str, str], markers: list[str]) -> str:
 # ---- services ----------------------------------------------------------------------------------------------------
 
 
-def service(root: Path, seed: int, s: int, per_service: int, share: float, check: bool) -> int:
+def service(root: Path, seed: int, s: int, per_service: int, share: float, check: bool, only: str | None) -> int:
     r = random.Random(f"{seed}:{s}")
-    if s < len(FIRST):
+    if only:
+        stack, primary = only, r.choice(STACKS[only][0] or ("pytest",))
+    elif s < len(FIRST):
         stack, primary = FIRST[s]
     else:
         stack = r.choices(list(STACKS), weights=[w for *_, w in STACKS.values()])[0]
@@ -1422,11 +1426,15 @@ def service(root: Path, seed: int, s: int, per_service: int, share: float, check
     return written
 
 
-def generate(root: Path, services: int, per_service: int = 34, share: float = 0.10, seed: int = 7) -> int:
-    """Write `services` services under root/services/ (about `per_service` files each, about `share` of the
-    Python files touching a migrated library); returns the number of files written."""
+def generate(root: Path, services: int, per_service: int = 34, share: float = 0.10, seed: int = 7, *,
+             stack: str | None = None) -> int:
+    """Write `services` services under root/services/ (`per_service` files each, about `share` of the Python
+    files touching a migrated library); returns the number of files written. `stack` (a key of STACKS): every
+    service takes that stack, so uv resolves one requirement set for the whole fleet (small fleets in tests)."""
     root = Path(root)
-    return sum(service(root, seed, s, per_service, share, check=s < 2) for s in range(services))
+    if stack is not None and stack not in STACKS:
+        raise ValueError(f"unknown stack {stack!r}: one of {', '.join(STACKS)}")
+    return sum(service(root, seed, s, per_service, share, s < 2, stack) for s in range(services))
 
 
 def describe(root: Path) -> str:

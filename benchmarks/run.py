@@ -1,7 +1,11 @@
 """Run benchmark: `fleetshift run --no-verify --yes` on generated fleets of growing size, in one go.
 
-Generates fleets with benchmarks/scan.py's generator (~34 files per service, ~10 % touching the migrated
-libraries) and, for each size, times in the same run on the same machine:
+Generates fleets shaped like real services with benchmarks/fleetgen.py (34 files per service: about half the
+Python files tests, module lengths lognormal with median ~150 lines, mean ~195, up to ~1,500; ~10 % of the Python
+files holding a site of a migrated library blended into a long module; ~200 kB per service, ~5.8 kB per file; the
+services' pins come from ten stacks and two eras, so uv resolves a bounded number of requirement sets), prints each
+fleet's size (files, bytes, mean file size, module lines) and, for each size, times in the same run on the same
+machine:
 
   rewrite   the rewrite stage alone, before the run, in this process: every planned service's ChangeSet computed
             (recipes, pins, locks; nothing is written), CPU seconds (uv's resolutions run in subprocesses and are
@@ -35,7 +39,7 @@ from pathlib import Path
 import libcst
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scan import generate
+from fleetgen import describe, generate
 
 from fleetshift.journal import Journal
 from fleetshift.pipeline import analyse
@@ -105,6 +109,7 @@ def main() -> None:
         fleet = base / f"fleet-{n}"
         shutil.rmtree(fleet, ignore_errors=True)
         files = generate(fleet, n, args.files_per_service, args.share)
+        print(f"fleet of {n}: {describe(fleet)}  share={args.share}", flush=True)
         rewrite, _ = rewrite_stage(fleet) if n <= args.rewrite_max else (None, 0)
         wall, cpu, rc = timed_run(fleet, args.jobs)
         parse, parsed = parse_floor(fleet)

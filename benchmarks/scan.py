@@ -1,8 +1,10 @@
 """Scan benchmark: fleetshift scan (cold and warm) against ast-grep and ruff, measured in the same run on the
 same generated fleet, and against `grep -rl` and LibCST-parsing every file.
 
-Generates a synthetic fleet (default 300 services, ~34 files each, ~10 % of the files touching the
-migrated libraries), then times, in the same run on the same machine, rounds of:
+Generates a fleet shaped like real services with benchmarks/fleetgen.py (default 300 services of 34 files: about
+half the Python files tests, module lengths lognormal with median ~150 lines, mean ~195, up to ~1,500; ~10 % of
+the Python files holding a site of a migrated library blended into a long module; 300 services are ~10,200
+files, ~60 MB, ~5.8 kB per file), prints its size, then times, in the same run on the same machine, rounds of:
 
   ast-grep  `ast-grep scan` with one import rule per migrated library's module (pytest, pytest_asyncio,
             tenacity, asyncio_mqtt, aiomqtt, influxdb_client, dotenv): `import X[.y]` and `from X[.y] import ...`
@@ -40,107 +42,9 @@ import time
 from pathlib import Path
 
 import libcst
+from fleetgen import describe, generate  # generate: re-exported for the tests that build a fleet with it
 
 from fleetshift.recipes import all_recipes
-
-PLAIN = '''"""Module {i} of {svc}."""
-import json
-import logging
-
-log = logging.getLogger(__name__)
-
-
-class Handler{i}:
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.count = 0
-
-    def handle(self, payload: dict) -> str:
-        self.count += 1
-        data = {{"name": self.name, "n": self.count, **payload}}
-        log.debug("handled %s", data)
-        return json.dumps(data)
-
-
-def helper_{i}(values: list[int]) -> int:
-    total = 0
-    for v in values:
-        if v % 2:
-            total += v * {i}
-        else:
-            total -= v
-    return total
-'''
-
-TOUCHING = [
-    '''from tenacity import retry, stop_after_attempt, wait_exponential
-from tenacity._asyncio import AsyncRetrying
-
-
-@retry(stop=stop_after_attempt(3), wait=wait_exponential(multiplier=0.1))
-def fetch_{i}():
-    return {i}
-
-
-def stats_{i}():
-    return fetch_{i}.retry.statistics
-''',
-    '''import asyncio
-from asyncio_mqtt import Client
-
-
-async def listen_{i}(host: str) -> None:
-    async with Client(host, client_id="svc-{i}") as client:
-        async with client.filtered_messages("sensors/+/temp") as messages:
-            await client.subscribe("sensors/#")
-            async for m in messages:
-                print(m.topic.split("/")[1])
-''',
-    '''import pytest
-
-
-@pytest.fixture(scope="session")
-def event_loop():
-    import asyncio
-    loop = asyncio.new_event_loop()
-    yield loop
-    loop.close()
-
-
-@pytest.mark.asyncio(scope="module")
-async def test_{i}():
-    assert True
-''',
-    '''from influxdb_client import InfluxDBClient, Point
-from influxdb_client.client.write_api import SYNCHRONOUS
-
-
-def store_{i}(url: str) -> None:
-    with InfluxDBClient(url=url, token="t", org="o") as client:
-        client.write_api(write_options=SYNCHRONOUS).write(bucket="b", record=Point("m").field("v", {i}))
-''',
-]
-
-
-def generate(root: Path, services: int, per_service: int, share: float, seed: int = 7) -> int:
-    rng = random.Random(seed)
-    n = 0
-    for s in range(services):
-        svc = root / "services" / f"svc-{s:03d}"
-        pkg = svc / f"svc_{s:03d}"
-        (pkg).mkdir(parents=True)
-        (svc / "tests").mkdir()
-        (svc / "requirements.txt").write_text("tenacity==8.2.3\nasyncio-mqtt==0.16.2\npytest==8.3.5\n")
-        (pkg / "__init__.py").write_text("")
-        n += 2
-        for i in range(per_service - 2):
-            folder = svc / "tests" if i % 5 == 0 else pkg
-            name = f"test_mod_{i}.py" if folder.name == "tests" else f"mod_{i}.py"
-            text = rng.choice(TOUCHING).format(i=i) if rng.random() < share else PLAIN.format(i=i, svc=svc.name)
-            (folder / name).write_text(text)
-            n += 1
-    return n
-
 
 MODULES = {  # the migrated libraries' import names, as ast-grep and ruff are told of them
     "pytest": "pytest", "pytest_asyncio": "pytest-asyncio", "tenacity": "tenacity", "asyncio_mqtt": "asyncio-mqtt",
@@ -243,6 +147,7 @@ def main() -> None:
     py_files = sorted(root.rglob("*.py"))
     print(f"fleet: {root}  services={args.services}  files={n}  python={len(py_files)}  cores={os.cpu_count()}  "
           f"load={os.getloadavg()[0]:.1f}")
+    print(f"fleet: {describe(root)}  share={args.share}")
     print(f"peers: {', '.join(versions)}")
 
     tokens = sorted({t.decode() for r in all_recipes() for t in r.tokens})
@@ -260,7 +165,8 @@ def main() -> None:
     timed(scan, env=env)  # writes the bytecode
     in_process(root, cold=True)  # loads every module the scan needs once, so the in-process rounds time the work
     names = ("ast-grep", "ruff", "grep", "cold", "warm", "edit1")
-    edited = root / "services" / "svc-000" / "svc_000" / "__init__.py"  # no token of any recipe
+    edited = next((p for p in sorted((root / "services" / "svc-000").rglob("*.py"))  # no token of any recipe
+                  if not any(t.encode() in p.read_bytes() for t in tokens)), py_files[0])
     wall: dict[str, list[float]] = {k: [] for k in (*names, "in-cold", "in-warm")}
     cpu: dict[str, list[float]] = {k: [] for k in names}
     outputs = {k: work / f"{k}.json" for k in ("ast-grep", "ruff", "cold", "warm")}

@@ -43,7 +43,7 @@ def wait_for(path: Path, proc: subprocess.Popen[bytes], timeout: float = 120) ->
 
 def test_second_command_refused_while_a_run_holds_the_fleet_and_a_dead_holder_is_taken_over(tmp_path: Path) -> None:
     fleet = tmp_path / "fleet"
-    scan_bench.generate(fleet, 4, 8, 0.5)
+    scan_bench.generate(fleet, 4, 8, 0.5, stack="worker")
     started, release = tmp_path / "started", tmp_path / "release"
     hook = f"touch {started}; while [ ! -e {release} ]; do sleep 0.1; done"
     (fleet / "fleetshift.toml").write_text(f"[hooks]\nbefore_run = {json.dumps(hook)}\n")
@@ -103,7 +103,7 @@ def test_lock_of_another_host_is_refused_and_released_lock_is_free(tmp_path: Pat
 def held_run(tmp_path: Path, services: int, hook: str) -> tuple[Path, subprocess.Popen[bytes]]:
     """A generated fleet and a real `run` on it that waits in its before_run hook (holding the fleet lock)."""
     fleet = tmp_path / "fleet"
-    scan_bench.generate(fleet, services, 8, 0.5)
+    scan_bench.generate(fleet, services, 8, 0.5, stack="worker")
     (fleet / "fleetshift.toml").write_text(f"[hooks]\nbefore_run = {json.dumps(hook)}\n")
     cmd = [sys.executable, "-m", "fleetshift", "run", str(fleet), "--no-verify", "--yes"]
     run = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -68,7 +68,7 @@ def test_visitor_searches_once_per_class_find_what_libcst_finds() -> None:
 
 def test_rewrites_in_worker_processes_equal_rewrites_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fleet = tmp_path / "fleet"
-    scan_bench.generate(fleet, 4, 12, 0.5)
+    scan_bench.generate(fleet, 4, 12, 0.5, stack="ingest")
     a = analyse(fleet)
     sel = Selection()
     work = [(a.fleet.service(sp.service), sel.chain(sp)) for sp in sel.services_of(a.plan) if sel.chain(sp)]
