@@ -1385,12 +1385,14 @@ def service(root: Path, seed: int, s: int, per_service: int, share: float, check
         touching[i] = r.choices(fit, weights=[SITE_WEIGHT[st.lib] for st in fit])[0]
     if share > 0 and not touching:  # every service has a site or more
         touching[len(slots) - 1] = next(x for x in SITES if x.lib == "pytest" and "test" in x.kinds)
-    if not any(st.lib == primary for st in touching.values()):  # the service's own library first
-        for i in list(touching):
-            fit = [x for x in SITES if x.lib == primary and slots[i][0] in x.kinds]
-            if fit:
-                touching[i] = r.choice(fit)
-                break
+    if touching and not any(st.lib == primary for st in touching.values()):  # the service's own library first
+        kinds = {k for x in SITES if x.lib == primary for k in x.kinds}
+        same = [i for i in touching if slots[i][0] in kinds]
+        if not same:  # move one touching file to a file of a kind the library's sites fit
+            del touching[r.choice(sorted(touching))]
+            same = [r.choice([i for i, (k, _) in enumerate(slots) if k in kinds and i not in touching])]
+        i = r.choice(same)
+        touching[i] = r.choice([x for x in SITES if x.lib == primary and slots[i][0] in x.kinds])
 
     written = 0
     texts: dict[Path, str] = {}
