@@ -12,7 +12,16 @@ from packaging.version import Version
 from fleetshift.model import Pin, PythonDecl, PythonModel, Service, Severity
 from fleetshift.recipes._floors import declared_model, floor_needed, policy, pythons_to_check, raise_floor
 from fleetshift.recipes.base import PinChange
-from fleetshift.resolve import Resolution, Resolver, beyond, lowest_of, plan_floor, settle, upper_bound
+from fleetshift.resolve import (
+    CACHE_DIR,
+    Resolution,
+    Resolver,
+    beyond,
+    lowest_of,
+    plan_floor,
+    settle,
+    upper_bound,
+)
 
 # ---- specifier arithmetic (no network) -------------------------------------------------------------
 
@@ -127,6 +136,18 @@ def test_compile_is_cached_on_disk(tmp_path: Path) -> None:
     second = Resolver(tmp_path)
     again = second.compile(["tenacity>=9.1.2,<10"], "3.11")
     assert second.calls == 0 and again.cached and again.versions == res.versions
+
+
+@pytest.mark.slow
+def test_the_same_question_asked_at_once_runs_uv_once(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    resolvers = [Resolver(tmp_path) for _ in range(3)]  # as the rewrite workers ask: one resolver each, one cache
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(pool.map(lambda r: r.compile(["tenacity>=9.1.2,<10"], "3.12"), resolvers))
+    assert sum(r.calls for r in resolvers) == 1
+    assert all(a.ok and a.versions == answers[0].versions for a in answers)
+    assert [p.name for p in (tmp_path / CACHE_DIR).iterdir()] == [next((tmp_path / CACHE_DIR).glob("*.json")).name]
 
 
 @pytest.mark.slow

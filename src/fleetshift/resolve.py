@@ -9,12 +9,13 @@ recipes know, with a Finding.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -25,6 +26,11 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from fleetshift.proc import run_captured
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX
+    fcntl = None  # type: ignore[assignment]
 
 CACHE_DIR = Path(".fleetshift") / "cache" / "resolve"
 _LINE_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)")
@@ -108,10 +114,15 @@ class Resolver:
         if stored is not None:
             self.memory[key] = stored
             return stored
-        result = self._run(reqs, cons, python, lowest)
-        self.memory[key] = result
-        if not result.unavailable:
-            self._store(key, result)
+        with self._asking(key):  # another process asking the same question first: its answer is read
+            stored = self._load(key)
+            if stored is not None:
+                self.memory[key] = stored
+                return stored
+            result = self._run(reqs, cons, python, lowest)
+            self.memory[key] = result
+            if not result.unavailable:
+                self._store(key, result)
         return result
 
     def newest(self, package: str, python: str, spec: str = "") -> str | None:
@@ -175,6 +186,37 @@ class Resolver:
         unavailable = not solved and any(w in error.lower() for w in _UNREACHABLE)
         return Resolution(python, False, error=error.strip(), unavailable=unavailable or not solved)
 
+    @contextlib.contextmanager
+    def _asking(self, key: str) -> Iterator[None]:
+        """Hold `<cache>/.<key>.lock` while uv answers, so processes that ask the same question at once (the
+        rewrite workers, on the first services of a fleet) run uv once: the others wait, then read the stored
+        answer. Without a cache folder, or where it cannot be written, uv is simply asked."""
+        if self.folder is None or fcntl is None:
+            yield
+            return
+        lock = self.folder / f".{key}.lock"
+        try:
+            self._make_folder()
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            yield
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(lock)  # the answer is stored before: who opened this file next reads it
+            os.close(fd)
+
+    def _make_folder(self) -> None:
+        """The cache folder, inside a `.fleetshift` that git ignores."""
+        assert self.folder is not None
+        self.folder.mkdir(parents=True, exist_ok=True)
+        gitignore = self.folder.parent.parent / ".gitignore"
+        if not gitignore.exists():
+            gitignore.write_text("*\n")
+
     def _load(self, key: str) -> Resolution | None:
         if self.folder is None:
             return None
@@ -190,10 +232,7 @@ class Resolver:
         from fleetshift.fsutil import replace_file
 
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            gitignore = self.folder.parent.parent / ".gitignore"
-            if not gitignore.exists():
-                gitignore.write_text("*\n")
+            self._make_folder()
             data = {"python": res.python, "ok": res.ok, "versions": dict(res.versions), "error": res.error}
             replace_file(self.folder / f"{key}.json", json.dumps(data, sort_keys=True))
         except OSError:

@@ -13,7 +13,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
@@ -51,6 +51,7 @@ _pool: Executor | None = None
 # the Service and FleetConfig they were sent with, and the pending ChangeSet
 _ahead: dict[tuple[str, str, tuple[str, ...], bool], tuple[Service, FleetConfig, Future[ChangeSet]]] = {}
 _ahead_lock = threading.Lock()
+_stop = threading.Event()  # set when the workers close: the questions not yet asked ahead are not asked
 
 
 @dataclass(frozen=True)
@@ -143,10 +144,12 @@ def worker_processes(jobs: int, services: int) -> Iterator[None]:
         yield
         return
     _pool = pool
+    _stop.clear()
     try:
         yield
     finally:
         _pool = None
+        _stop.set()
         with _ahead_lock:
             _ahead.clear()
         pool.shutdown(wait=True, cancel_futures=True)
@@ -218,7 +221,44 @@ def rewrite_ahead(root: Path, work: Iterable[tuple[Service, Sequence[str]]], con
                 break
             _ahead[key] = (service, config, future)
             sent += 1
+    if sent:
+        threading.Thread(target=_ask_ahead, args=(root, work, config, _stop), name="fleetshift-ask-ahead",
+                         daemon=True).start()
     return sent
+
+
+def _ask_ahead(root: Path, work: Sequence[tuple[Service, Sequence[str]]], config: FleetConfig,
+               stop: threading.Event) -> None:
+    """Ask uv, at once and side by side, the Python-floor questions the rewrites sent ahead will ask, so their
+    answers wait in the resolver's cache: a worker would otherwise ask them one after the other, idle while uv
+    reads the index. Each recipe of a chain alone, once per distinct set of inputs; a question asked twice at once
+    is asked once (the resolver's lock). Only warms the cache: every rewrite still decides for itself."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    resolver = Resolver(root)
+    distinct: dict[object, tuple[Service, Sequence[str], dict[str, str]]] = {}
+    for service, chain in work:
+        base = f"{service.path}/" if service.path else ""
+        texts: dict[str, str] = {}
+        for rel in (base + "pyproject.toml", base + "setup.cfg"):  # what declared_model reads
+            if rel in service.config_files:
+                d = _read(root, rel, [])
+                if d is not None:
+                    texts[rel] = d.text
+        options = config.options(service.name, service.path)
+        pythons = tuple(pythons_to_check(declared_model(service, texts), options.python))
+        chosen = policy(service, config.python_floor, options.python_floor)
+        for rid in chain:  # each recipe's questions on their own: they do not wait for each other
+            signature = (rid, pythons, chosen, tuple(sorted(_wide_ranges(service, [rid], config).items())))
+            distinct.setdefault(signature, (service, [rid], texts))
+
+    def ask(item: tuple[Service, Sequence[str], dict[str, str]]) -> None:
+        if not stop.is_set():
+            with contextlib.suppress(Exception):  # a cache warmer: the rewrite meets the same problem and says so
+                _floor(item[0], item[1], config, item[2], resolver)
+
+    with ThreadPoolExecutor(max_workers=min(8, len(distinct) or 1)) as threads:
+        list(threads.map(ask, distinct.values()))
 
 
 def _rewrite_here(root: Path, service: Service, chain: Sequence[str], config: FleetConfig, todo_comments: bool = False,
@@ -234,12 +274,7 @@ def _rewrite_here(root: Path, service: Service, chain: Sequence[str], config: Fl
     texts = {rel: d.text for rel, d in decoded.items()}
     touched: dict[str, list[str]] = {}
     resolver = resolver or Resolver(root)
-    options = config.options(service.name, service.path)
-    model = declared_model(service, texts)
-    floor = plan_floor(service.name, _where(service, model), chain, config.target_specs(),
-                       pythons_to_check(model, options.python),
-                       policy(service, config.python_floor, options.python_floor), resolver,
-                       _wide_ranges(service, chain, config))
+    model, floor = _floor(service, chain, config, texts, resolver)
     findings += floor.findings
     chain = floor.chain
     if floor.new_floor:
@@ -308,6 +343,17 @@ def _rewrite_here(root: Path, service: Service, chain: Sequence[str], config: Fl
             if old != data:
                 changes.append(FileChange(rel, old, data, tuple(dict.fromkeys(touched[rel]))))
     return ChangeSet(service.name, tuple(changes), tuple(findings), tuple(chain))
+
+
+def _floor(service: Service, chain: Sequence[str], config: FleetConfig, texts: Mapping[str, str],
+           resolver: Resolver) -> tuple[PythonModel, FloorPlan]:
+    """The service's declared Pythons and the Python-floor policy's decision for `chain` (asks uv)."""
+    options = config.options(service.name, service.path)
+    model = declared_model(service, texts)
+    return model, plan_floor(service.name, _where(service, model), chain, config.target_specs(),
+                             pythons_to_check(model, options.python),
+                             policy(service, config.python_floor, options.python_floor), resolver,
+                             _wide_ranges(service, chain, config))
 
 
 def _keep_import_order(root: Path, service: Service, texts: dict[str, str], decoded: dict[str, Decoded],
