@@ -10,6 +10,7 @@ import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from fleetshift.recipes._ast import parse_tree
 from fleetshift.recipes.influxdb.facts import Facts, module_nodes
 from fleetshift.recipes.influxdb.names import V3, V3_NAMES, is_v2_module
 from fleetshift.recipes.influxdb.rules import V3_README
@@ -71,7 +72,6 @@ def finish(code: str, p: Planning) -> str:
 
     class References(cst.CSTVisitor):
         def __init__(self) -> None:
-            self.used: set[str] = set()
             self.bound: set[str] = set()
             self.v2_bound: set[str] = set()
             self.imports: list[cst.Import | cst.ImportFrom] = []  # in the order of the module
@@ -96,12 +96,14 @@ def finish(code: str, p: Planning) -> str:
                         self.v2_bound.add(name)
             return False
 
-        def visit_Attribute(self, node: cst.Attribute) -> bool:
-            node.value.visit(self)
-            return False
-
-        def visit_Name(self, node: cst.Name) -> None:
-            self.used.add(node.value)
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            # what binds a name here is a statement: no expression or other small statement is entered (the
+            # names the module reads come from `ast`, see `read_names`)
+            if isinstance(node, cst.BaseExpression) or (
+                isinstance(node, cst.BaseSmallStatement) and not isinstance(node, cst.Import | cst.ImportFrom)
+            ):
+                return False
+            return super().on_visit(node)
 
         def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
             self.bound.add(node.name.value)
@@ -112,7 +114,10 @@ def finish(code: str, p: Planning) -> str:
     module = fixes.parse(code)
     refs = References()
     module.visit(refs)
-    used = refs.used
+    try:
+        used = read_names(parse_tree(code))
+    except SyntaxError:  # code LibCST reads and `ast` does not: its names as LibCST has them
+        used = cst_names(module)
     state: dict[str, object] = {"first": None}
     aliased_v3: list[tuple[str, str]] = []
     kept_bound: set[str] = set()
@@ -215,6 +220,61 @@ def finish(code: str, p: Planning) -> str:
         body[at:at] = new_stmts
         module = module.with_changes(body=body)
     return module.visit(Insert()).code
+
+
+def read_names(tree: ast.Module) -> set[str]:
+    """Every name LibCST has a `Name` node for outside the import statements and the attribute names after a dot:
+    the names a module reads or binds (`ast.Name`), and the ones `ast` keeps as strings (function, class,
+    parameter, keyword-argument, `except ... as`, `global`/`nonlocal` and match-pattern names; `None`, `True`
+    and `False`, which `ast` makes constants). Read on `ast`: a walk over LibCST's nodes costs several times more."""
+    out: set[str] = set()
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Name):
+            out.add(n.id)
+        elif isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            out.add(n.name)
+        elif isinstance(n, ast.arg):
+            out.add(n.arg)
+        elif isinstance(n, ast.keyword | ast.ExceptHandler | ast.MatchAs | ast.MatchStar):
+            name = n.arg if isinstance(n, ast.keyword) else n.name
+            if name:
+                out.add(name)
+        elif isinstance(n, ast.Global | ast.Nonlocal):
+            out.update(n.names)
+        elif isinstance(n, ast.MatchMapping):
+            if n.rest:
+                out.add(n.rest)
+        elif isinstance(n, ast.MatchClass):
+            out.update(n.kwd_attrs)
+        elif isinstance(n, ast.Constant) and (n.value is None or n.value is True or n.value is False):
+            out.add(repr(n.value))
+    return out
+
+
+def cst_names(module: cst.Module) -> set[str]:
+    """What `read_names` reads, on LibCST's nodes."""
+    import libcst as cst
+
+    class Names(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.names: set[str] = set()
+
+        def visit_Import(self, node: cst.Import) -> bool:
+            return False
+
+        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+            return False
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            node.value.visit(self)
+            return False
+
+        def visit_Name(self, node: cst.Name) -> None:
+            self.names.add(node.value)
+
+    names = Names()
+    module.visit(names)
+    return names.names
 
 
 def moves(tree: ast.Module) -> bool:
