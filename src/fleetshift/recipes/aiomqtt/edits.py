@@ -149,7 +149,8 @@ class PlannedFix:
     def __init__(self, facts: Facts) -> None:
         check: Callable[[Facts], Iterable[Site]] = sys.modules[type(self).__module__].check
         self.edits = planned(check(facts))
-        self.METADATA_DEPENDENCIES = positions()
+        # positions cost a pass over the whole module: asked only when an edit is looked up by one
+        self.METADATA_DEPENDENCIES = positions() if self.edits else ()
 
     def at(self, node: cst.CSTNode) -> list[object]:
         """The edits planned at `node`'s position."""
