@@ -8,8 +8,9 @@ scopes) return new nodes and never change the facts; a fix records the imports i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+import ast
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 import libcst as cst
@@ -73,7 +74,7 @@ class FileFacts:
     funcs: Mapping[cst.FunctionDef, FuncInfo]
     classes: Mapping[cst.ClassDef, ClassInfo]
     async_calls: frozenset[cst.Call]  # calls whose innermost function is a coroutine
-    positions: Mapping[cst.CSTNode, CodeRange]
+    positions: Mapping[cst.CSTNode, CodeRange]  # resolved when a finding first asks for a node's line
 
     def line(self, node: cst.CSTNode | int, fallback: int = 0) -> int:
         if isinstance(node, int):
@@ -120,7 +121,8 @@ class _Reader(cst.CSTVisitor):
         self.class_stack: list[ClassInfo] = []
         self.func_stack: list[bool] = []  # async flag of each enclosing function/lambda
         self.async_calls: set[cst.Call] = set()
-        self.positions: Mapping[cst.CSTNode, CodeRange] = {}
+        self.def_lines: list[int] = []  # the line of each function definition, in the order the walk meets them
+        self.defs = 0  # how many the walk met
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         exprs = [d.decorator for d in node.decorators] + pytestmark_exprs(node.body.body)
@@ -144,10 +146,9 @@ class _Reader(cst.CSTVisitor):
             name = node.name.value
             fixture = (pcs.kwarg_string(fix[2], "name") or name) if fix is not None else None
             is_test = self.test_module and name.startswith("test") and fix is None and (cls is None or cls.is_test)
-            pos = self.positions.get(node)
-            self.funcs[node] = FuncInfo(
-                name, cls, fixture, is_test, pos.start.line if pos else 0, node.asynchronous is not None
-            )
+            line = self.def_lines[self.defs] if self.defs < len(self.def_lines) else 0
+            self.funcs[node] = FuncInfo(name, cls, fixture, is_test, line, node.asynchronous is not None)
+        self.defs += 1
         self.func_stack.append(node.asynchronous is not None)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
@@ -175,8 +176,14 @@ def file_facts(
     imports.names.setdefault("pytest_asyncio", "pytest_asyncio")
     test_module = pc.is_test_module(path) and kind == "test"
     reader = _Reader(path, survey, imports, test_module)
-    reader.positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    positions = _Positions(module)
+    reader.def_lines = _def_lines(tree) if tree is not None else []
     module.visit(reader)
+    if reader.defs != len(reader.def_lines):  # never seen: both trees hold the same definitions
+        reader.funcs = {
+            node: replace(info, line=positions[node].start.line if node in positions else 0)
+            for node, info in reader.funcs.items()
+        }
     module_sync_tests = any(
         sync_test(stmt)
         or (
@@ -201,8 +208,49 @@ def file_facts(
         MappingProxyType(reader.funcs),
         MappingProxyType(reader.classes),
         frozenset(reader.async_calls),
-        reader.positions,
+        positions,
     )
+
+
+class _Positions(Mapping[cst.CSTNode, CodeRange]):
+    """LibCST's positions of a module's nodes, resolved (a code generation over the whole module) on first use."""
+
+    def __init__(self, module: cst.Module) -> None:
+        self.module = module
+        self._resolved: Mapping[cst.CSTNode, CodeRange] | None = None
+
+    def _all(self) -> Mapping[cst.CSTNode, CodeRange]:
+        if self._resolved is None:
+            self._resolved = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
+        return self._resolved
+
+    def __getitem__(self, node: cst.CSTNode) -> CodeRange:
+        return self._all()[node]
+
+    def __iter__(self) -> Iterator[cst.CSTNode]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+def _def_lines(tree: ast.Module) -> list[int]:
+    """The line of each function definition (of `async`/`def`, where LibCST's positions start it), in source
+    order: the order a LibCST walk meets the same definitions. Definitions are statements, so only statement
+    lists are searched."""
+    found: list[tuple[int, int]] = []
+    todo: list[list[ast.stmt]] = [tree.body]
+    while todo:
+        for stmt in todo.pop():
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+                found.append((stmt.lineno, stmt.col_offset))
+            for name in ("body", "orelse", "finalbody"):
+                block = getattr(stmt, name, None)
+                if isinstance(block, list):
+                    todo.append(block)
+            for holder in (*getattr(stmt, "handlers", ()), *getattr(stmt, "cases", ())):
+                todo.append(holder.body)
+    return [line for line, _ in sorted(found)]
 
 
 # ---- markers ----------------------------------------------------------------------------------------
