@@ -56,6 +56,7 @@ class Spliced:
 def _chain(service: Service, files: Mapping[str, str], targets: Mapping[str, str], on: bool,
            monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, str], list[Finding]]:
     monkeypatch.setattr(base, "SPARSE", on)
+    monkeypatch.setattr(sparse, "WORTH", 1)  # short modules too
     texts, findings = dict(files), []
     for rid in RECIPES:
         out = get(rid).migrate(RewriteContext(service=service, targets=targets, files=dict(texts)))
@@ -91,6 +92,7 @@ def _both(rid: str, files: Mapping[str, str], targets: Mapping[str, str] | None,
           monkeypatch: pytest.MonkeyPatch) -> list[tuple[dict[str, str], list[Finding]]]:
     from recipe_harness import _ctx
 
+    monkeypatch.setattr(sparse, "WORTH", 1)  # short modules too
     results = []
     for on in (True, False):
         monkeypatch.setattr(base, "SPARSE", on)
@@ -137,7 +139,10 @@ def _unrelated(i: int, names: list[str]) -> str:
                    for n in names)
     return f'''
 # ---- unrelated section {i} ----
+import asyncio
 import json as _json_{i}
+
+import pytest
 
 
 def _plain_{i}(fn):
@@ -173,6 +178,20 @@ total_{i} = a_{i} + \\
 
 def test_unrelated_{i}():
     assert helper_{i}(1) == 2
+
+
+@pytest.fixture
+def unrelated_fixture_{i}():
+    yield helper_{i}(2)
+
+
+class TestUnrelated{i}:
+    async def test_method(self, unrelated_fixture_{i}):
+        assert unrelated_fixture_{i} == 4
+
+
+async def test_async_unrelated_{i}():
+    await asyncio.sleep(0)
 {uses}
 
 '''

@@ -278,14 +278,15 @@ class Recipe:
 
     # ---- sparse rewriting (see `recipes.sparse`) ---------------------------------------------------
 
-    def sparse_sites(self, ctx: RewriteContext) -> dict[str, set[int]]:
-        """The lines of every site detection finds in each Python file of the service (every rule's, active or
-        not: a view keeps more than the run acts on, never less)."""
+    def sparse_sites(self, ctx: RewriteContext, prepared: object) -> dict[str, set[int]]:
+        """The lines of every site detection finds in each Python file of the service worth a sparse view (see
+        `sparse.worth`): every rule's, active or not, so a view keeps more than the run acts on, never less."""
+        from fleetshift.recipes import sparse
         from fleetshift.recipes._ast import parse_tree
 
         sources = []
         for path, text in ctx.files.items():
-            if path.endswith(".py") and any(t.decode() in text for t in self.tokens):
+            if path.endswith(".py") and sparse.worth(text) and any(t.decode() in text for t in self.tokens):
                 try:
                     sources.append(SourceFile(path, text, parse_tree(text), file_kind(path)))
                 except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -307,8 +308,6 @@ class Recipe:
         from fleetshift.recipes import sparse
         from fleetshift.recipes._ast import parse_tree
 
-        if not sites:  # a file where no check reports a site goes through no LibCST: nothing to save
-            return self.rewrite_file(path, text, ctx, prepared)
         needs = self.sparse_needs(path, text, ctx, prepared)
         v = None
         if needs is not None:
@@ -341,13 +340,13 @@ class Recipe:
         """Rewrite every file of a service; override `prepare`/`rewrite_file`/`finish` to look across files."""
         prepared = self.prepare(ctx)
         out = ServiceRewrite()
-        sites = self.sparse_sites(ctx) if self.sparse and SPARSE else None
+        sites = self.sparse_sites(ctx, prepared) if self.sparse and SPARSE else {}
         for path, text in ctx.files.items():
             try:
-                if sites is None or not path.endswith(".py"):
-                    res = self.rewrite_file(path, text, ctx, prepared)
+                if sites.get(path):
+                    res = self.rewrite_sparse(path, text, ctx, prepared, sites[path])
                 else:
-                    res = self.rewrite_sparse(path, text, ctx, prepared, sites.get(path, ()))
+                    res = self.rewrite_file(path, text, ctx, prepared)
             except (RecursionError, MemoryError):  # the parsers' stack limits, on nesting no person writes
                 out.findings.append(Finding(path, 0, f"{self.id}/too-deep", "too deeply nested to parse; this file "
                                             "was left unchanged: simplify the nesting", Severity.ERROR, recipe=self.id))

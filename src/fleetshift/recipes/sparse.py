@@ -51,6 +51,16 @@ class View:
     segments: tuple[Segment, ...]
 
 
+_TOP_DEF = re.compile(r"^(?:def|async|class|@)", re.MULTILINE)
+WORTH = 4  # top-level defs, classes and decorators a module needs before a view of it can pay for its sites
+
+
+def worth(text: str) -> bool:
+    """Whether a module is long enough for a sparse view to save more than finding its sites costs: a file where
+    no check reports a site goes through no LibCST anyway, and a short one has little to leave out."""
+    return len(_TOP_DEF.findall(text)) >= WORTH
+
+
 def lines_of(text: str) -> list[str]:
     """The text's lines with their breaks, as Python counts them (`\\r\\n`, `\\r` and `\\n`)."""
     return _LINE.findall(text)

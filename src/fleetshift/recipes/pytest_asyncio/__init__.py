@@ -70,6 +70,7 @@ class PytestAsyncioRecipe(Recipe):
     requires: ClassVar[Mapping[str, str]] = {"pytest": ">=8.2"}
     order = 10
     risk_weight = 1.5
+    sparse = True
     docs = f"{MIGRATE_021} {MIGRATE_023} {CHANGELOG}"
 
     # -- detection --
@@ -119,6 +120,12 @@ class PytestAsyncioRecipe(Recipe):
             return None
         assert isinstance(prepared, Survey)
         return RewriteResult(*self.rewrite_module(path, text, file_kind(path), prepared, self.active_rules(ctx)))
+
+    def sparse_needs(self, path: str, text: str, ctx: RewriteContext, prepared: object) -> Set[str] | None:
+        """A file holding an event_loop override is rewritten whole (what becomes of the override decides for
+        every test of its module or class)."""
+        assert isinstance(prepared, Survey)
+        return None if any(key[0] == path for key in prepared.overrides) else frozenset()
 
     def finish(self, ctx: RewriteContext, prepared: object, out: ServiceRewrite) -> None:
         assert isinstance(prepared, Survey)
