@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, TypeGuard, TypeVar
 
 from fleetshift.recipes._ast import Imports, parse_tree
-from fleetshift.recipes.influxdb.receivers import Receivers
+from fleetshift.recipes.influxdb.receivers import LaterReceivers, Receivers
 
 if TYPE_CHECKING:
     from fleetshift.recipes.influxdb.flux.sites import ModuleFlux
@@ -47,7 +47,6 @@ class Facts:
     text: str
     tree: ast.Module
     imports: Imports
-    receivers: Receivers
     guards: Mapping[int, str]  # lines of `ApiException` references that may guard a query, with the reason
     v2: bool
     v3: bool
@@ -81,11 +80,17 @@ class Facts:
         return cache[key]
 
     @cached_property
+    def receivers(self) -> Receivers:
+        """Which expressions are clients and api objects: worked out when a check first asks (most modules' checks
+        never do: they ask only about a call whose method name could be a site)."""
+        return Receivers(self.tree, self.imports)
+
+    @cached_property
     def flux(self) -> ModuleFlux:
         """The module's Flux strings, `.flux` paths and query wrappers, as the Flux rules read them."""
         from fleetshift.recipes.influxdb.flux.sites import ModuleFlux
 
-        return ModuleFlux(self.tree, self.text, self.imports, self.receivers)
+        return ModuleFlux(self.tree, self.text, self.imports, LaterReceivers(lambda: self.receivers))
 
     @cached_property
     def connection_guards(self) -> Mapping[int, str]:
@@ -207,7 +212,7 @@ def facts_of(text: str, tree: ast.Module, *, old_api: bool = True) -> Facts:
     v2 = old_api and imports.imports_module("influxdb_client")
     v3 = imports.imports_module("influxdb_client_3")
     guards = query_guards(tree, imports) if v2 and "ApiException" in text else {}
-    return Facts(text, tree, imports, Receivers(tree, imports), guards, v2, v3)
+    return Facts(text, tree, imports, guards, v2, v3)
 
 
 def v3_api_calls(node: ast.AST, facts: Facts, api: str) -> Iterator[str]:

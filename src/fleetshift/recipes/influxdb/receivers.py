@@ -8,6 +8,7 @@ class, or a name/attribute assigned from any of these.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from typing import Literal
 
 from fleetshift.recipes._ast import Imports
@@ -24,6 +25,17 @@ def is_client_class(imports: Imports, node: ast.AST) -> bool:
     """`node` names InfluxDBClient / InfluxDBClient3 / InfluxDBClientAsync imported from an influxdb client."""
     q = imports.qualname(node)
     return bool(q and q.startswith("influxdb_client") and q.rsplit(".", 1)[1] in CLIENT_CLASSES)
+
+
+class LaterReceivers:
+    """A module's `Receivers`, worked out when the first expression is asked about (a module whose Flux strings
+    are not handed to a query call never asks)."""
+
+    def __init__(self, make: Callable[[], Receivers]) -> None:
+        self.make = make
+
+    def kind(self, expr: ast.AST) -> Kind | None:
+        return self.make().kind(expr)
 
 
 class Receivers:

@@ -26,7 +26,7 @@ from fleetshift.recipes.influxdb.flux.find import (
 )
 from fleetshift.recipes.influxdb.flux.lexer import HOLE_RE
 from fleetshift.recipes.influxdb.flux.long import shaped
-from fleetshift.recipes.influxdb.receivers import Receivers
+from fleetshift.recipes.influxdb.receivers import LaterReceivers, Receivers
 
 LONG_NOTE = (
     "rows keep Flux's long shape (_time in UTC, _measurement, _field, _value, tags; fields of mixed types "
@@ -125,7 +125,7 @@ class FilePlan:
 
 
 def owned_strings(
-    tree: ast.Module, imports: Imports | None = None, receivers: Receivers | None = None
+    tree: ast.Module, imports: Imports | None = None, receivers: Receivers | LaterReceivers | None = None
 ) -> set[tuple[int, int]]:
     """Positions of strings passed straight to a `query_api()` query call of influxdb-client (directly or
     through one local name): the query rewrite translates those together with their readers."""
@@ -157,7 +157,7 @@ def owned_strings(
 
 
 def string_plans(
-    tree: ast.Module, text: str, imports: Imports | None = None, receivers: Receivers | None = None
+    tree: ast.Module, text: str, imports: Imports | None = None, receivers: Receivers | LaterReceivers | None = None
 ) -> list[StringPlan]:
     """Every Flux string of a module that the query rewrite does not own, with its translation."""
     sites = list(flux_strings(tree, text))
@@ -225,7 +225,7 @@ class ModuleFlux:
     """The Flux of one module as the per-node checks read it, by id() of the ast node; each part is worked out
     the first time a check asks for it (a module with no `|>`, `bucket` or `.flux` in its text has none)."""
 
-    def __init__(self, tree: ast.Module, text: str, imports: Imports, receivers: Receivers) -> None:
+    def __init__(self, tree: ast.Module, text: str, imports: Imports, receivers: Receivers | LaterReceivers) -> None:
         self.tree, self.text, self.imports, self.receivers = tree, text, imports, receivers
 
     @cached_property

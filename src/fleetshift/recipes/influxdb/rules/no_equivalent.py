@@ -30,7 +30,12 @@ def check(node: ast.AST, facts: Facts) -> Iterator[str]:
     target = target_of(node)
     if target is not None and (why := unpatchable(target)):
         yield why
-    if (facts.v2 or facts.v3) and isinstance(node, ast.Call):
+    if (
+        (facts.v2 or facts.v3)
+        and isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and (node.func.attr in CLIENT_NO_EQUIVALENT or node.func.attr in QUERY_NO_EQUIVALENT)
+    ):  # (what `no_equivalent` asks first: the module's receivers are worked out only for such a call)
         name = facts.receivers.no_equivalent(node)
         if name is not None:
             table = CLIENT_NO_EQUIVALENT if name in CLIENT_NO_EQUIVALENT else QUERY_NO_EQUIVALENT
