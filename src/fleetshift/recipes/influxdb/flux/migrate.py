@@ -116,9 +116,10 @@ def migrate_strings(path: str, text: str, files: Mapping[str, str]) -> FluxResul
     result = FluxResult(text)
     edits: list[Edit] = []
     src_lines = text.splitlines()
+    plans = string_plans(tree, text)
     runners = per_service(files, service_wrappers)
-    handed = handed_to(tree)
-    for plan in string_plans(tree, text):
+    handed = handed_to(tree) if plans else {}  # (only Flux strings are looked up in it)
+    for plan in plans:
         s = plan.site
         if s.node in handed:
             name = handed[s.node]
@@ -165,6 +166,7 @@ def handed_to(tree: ast.Module) -> dict[int, str]:
         for c in ast.iter_child_nodes(p):
             parents[id(c)] = p
     out: dict[int, str] = {}
+    assigned: dict[int, list[tuple[str, ast.expr]]] = {}  # id() of a scope -> its `name = value`, in walk order
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
@@ -176,14 +178,16 @@ def handed_to(tree: ast.Module) -> dict[int, str]:
                 scope = parents.get(id(node))
                 while scope is not None and not isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef):
                     scope = parents.get(id(scope))
-                for a in ast.walk(scope or tree):
-                    if (
-                        isinstance(a, ast.Assign)
-                        and len(a.targets) == 1
-                        and isinstance(a.targets[0], ast.Name)
-                        and a.targets[0].id == arg.id
-                    ):
-                        out.setdefault(id(a.value), name)
+                where = scope or tree
+                if id(where) not in assigned:
+                    assigned[id(where)] = [
+                        (a.targets[0].id, a.value)
+                        for a in ast.walk(where)
+                        if isinstance(a, ast.Assign) and len(a.targets) == 1 and isinstance(a.targets[0], ast.Name)
+                    ]
+                for target, value in assigned[id(where)]:
+                    if target == arg.id:
+                        out.setdefault(id(value), name)
             else:
                 out.setdefault(id(arg), name)
     return out
