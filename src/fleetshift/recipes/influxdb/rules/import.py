@@ -75,9 +75,12 @@ def finish(code: str, p: Planning) -> str:
             self.bound: set[str] = set()
             self.v2_bound: set[str] = set()
             self.imports: list[cst.Import | cst.ImportFrom] = []  # in the order of the module
+            self.path: list[cst.CSTNode] = []  # the nodes from the module down to the one visited
+            self.to_imports: set[int] = set()  # id() of the import statements and of every node above one
 
         def visit_Import(self, node: cst.Import) -> bool:
             self.imports.append(node)
+            self.to_imports.update(map(id, self.path))
             for a in node.names:
                 name = a.asname.name.value if a.asname else code_of(a.name).split(".")[0]  # type: ignore[union-attr]
                 self.bound.add(name)
@@ -87,6 +90,7 @@ def finish(code: str, p: Planning) -> str:
 
         def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
             self.imports.append(node)
+            self.to_imports.update(map(id, self.path))
             if not isinstance(node.names, cst.ImportStar):
                 v2 = is_v2_module(code_of(node.module)) if node.module else False
                 for a in node.names:
@@ -97,13 +101,17 @@ def finish(code: str, p: Planning) -> str:
             return False
 
         def on_visit(self, node: cst.CSTNode) -> bool:
-            # what binds a name here is a statement: no expression or other small statement is entered (the
-            # names the module reads come from `ast`, see `read_names`)
-            if isinstance(node, cst.BaseExpression) or (
-                isinstance(node, cst.BaseSmallStatement) and not isinstance(node, cst.Import | cst.ImportFrom)
-            ):
+            # what binds a name here is a statement: the walk enters only what holds statements (the names the
+            # module reads come from `ast`, see `read_names`)
+            if not isinstance(node, statement_holders()):
                 return False
+            self.path.append(node)
             return super().on_visit(node)
+
+        def on_leave(self, original_node: cst.CSTNode) -> None:
+            if self.path and self.path[-1] is original_node:
+                self.path.pop()
+            super().on_leave(original_node)
 
         def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
             self.bound.add(node.name.value)
@@ -191,13 +199,11 @@ def finish(code: str, p: Planning) -> str:
 
     class Insert(Fix):
         def on_visit(self, node: cst.CSTNode) -> bool:
-            # statements are never inside expressions, and only import statements change: the walk does not
-            # enter an expression or another small statement (each is left as it is)
-            if isinstance(node, cst.BaseExpression) or (
-                isinstance(node, cst.BaseSmallStatement) and not isinstance(node, cst.Import | cst.ImportFrom)
-            ):
+            # only import statements and the lines holding them change: the walk enters only the nodes on the
+            # way to an import (anything else is left as it is; its leave methods still run)
+            if enter is not None and id(node) not in enter:
                 return False
-            return super().on_visit(node)
+            return isinstance(node, statement_holders()) and super().on_visit(node)
 
         def leave_SimpleStatementLine(
             self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
@@ -214,12 +220,33 @@ def finish(code: str, p: Planning) -> str:
 
     aliased_v3.clear()
     kept_bound.clear()
+    enter: set[int] | None = refs.to_imports
     if first is None and new_stmts:
+        enter = None  # a new module: its new import lines are walked too
         body = list(module.body)
         at = import_anchor(body)
         body[at:at] = new_stmts
         module = module.with_changes(body=body)
     return module.visit(Insert()).code
+
+
+def statement_holders() -> tuple[type, ...]:
+    """The LibCST node types a statement (and so an import) can be inside, and the import statements."""
+    import libcst as cst
+
+    return (
+        cst.Module,
+        cst.BaseCompoundStatement,
+        cst.BaseSuite,
+        cst.SimpleStatementLine,
+        cst.Else,
+        cst.ExceptHandler,
+        cst.ExceptStarHandler,
+        cst.Finally,
+        cst.MatchCase,
+        cst.Import,
+        cst.ImportFrom,
+    )
 
 
 def read_names(tree: ast.Module) -> set[str]:
