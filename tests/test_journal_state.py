@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -191,7 +192,22 @@ def run_batches(fleet: Path) -> None:
     journal.set_status("completed")
 
 
-def _forked(fleet: Path, crash_at: int, out: Path | None = None, rollback: bool = False) -> int:
+def run_replacing_batches(fleet: Path) -> None:
+    """PLAN's writes that replace a file in a folder that exists (no deletion, no new folder), one `write_many`
+    per service: the batches whose temp files are written side by side."""
+    journal = Journal.start(fleet, {"command": "run"})
+    for service in ("svc-a", "svc-b"):
+        batch: dict[str, tuple[str, bytes | None, tuple[str, ...], bytes | None]] = {}
+        for svc, rel, new, recipes in PLAN:
+            path = fleet / rel
+            if svc == service and new is not None and rel not in batch and path.parent.is_dir():
+                batch[rel] = (rel, new, recipes, path.read_bytes() if path.exists() else None)
+        journal.write_many(service, list(batch.values()))
+    journal.set_status("completed")
+
+
+def _forked(fleet: Path, crash_at: int, out: Path | None = None, rollback: bool = False,
+            batches: Callable[[Path], None] = run_batches) -> int:
     """Run the batches (or a rollback) in a forked child that dies at checkpoint `crash_at` (0: never)."""
     pid = os.fork()
     if pid == 0:
@@ -201,7 +217,7 @@ def _forked(fleet: Path, crash_at: int, out: Path | None = None, rollback: bool 
             os.fsync = lambda fd: None
             if rollback:
                 os._exit(0 if Journal.open(fleet).rollback().clean else 2)
-            run_batches(fleet)
+            batches(fleet)
             if out is not None:
                 out.write_text(str(journal_module.checkpoints_passed()))
             os._exit(0)
@@ -210,19 +226,22 @@ def _forked(fleet: Path, crash_at: int, out: Path | None = None, rollback: bool 
     return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
 
 
-def test_write_many_killed_at_every_checkpoint_then_rollback_restores_everything(tmp_path: Path) -> None:
+@pytest.mark.parametrize("batches", [run_batches, run_replacing_batches])
+def test_write_many_killed_at_every_checkpoint_then_rollback_restores_everything(
+        tmp_path: Path, batches: Callable[[Path], None]) -> None:
     original_fleet = make_fleet(tmp_path / "original")
     original = snapshot(original_fleet)
     probe = fleet_copy(tmp_path, "probe", original_fleet)
-    assert _forked(probe, 0, tmp_path / "count") == 0
+    assert _forked(probe, 0, tmp_path / "count", batches=batches) == 0
     total = int((tmp_path / "count").read_text())
-    batch_files = {rel for _, rel, _, _ in PLAN}
+    batch_files = {rel for _, rel, new, _ in PLAN if batches is run_batches
+                   or (new is not None and (original_fleet / rel).parent.is_dir())}
     assert {e["path"] for e in Journal.open(probe).entries()} == batch_files
     assert all(e["state"] == "done" for e in Journal.open(probe).entries())
     assert total > 3 * len(batch_files)
     for n in range(1, total + 1):
         fleet = fleet_copy(tmp_path, f"c{n}", original_fleet)
-        assert _forked(fleet, n) == 137, n
+        assert _forked(fleet, n, batches=batches) == 137, n
         if Journal.runs(fleet):  # rolled back in a fresh process
             assert _forked(fleet, 0, rollback=True) == 0, n
         assert snapshot(fleet) == original, f"batch killed at checkpoint {n}: tree differs after rollback"

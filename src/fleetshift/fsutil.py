@@ -58,6 +58,16 @@ def atomic_write(path: Path, data: bytes, mode: int, tmp: Path, step: Callable[[
     The owner of a file being replaced is kept where permissions allow. `step` is called once the temp file
     is durable and again once it has replaced `path`. With `sync_dir` False the caller fsyncs the folder itself
     (once for several files) before it relies on the rename."""
+    _durable_tmp(path, data, mode, tmp)
+    step()
+    os.replace(tmp, path)
+    step()
+    if sync_dir:
+        fsync_dir(path.parent)
+
+
+def _durable_tmp(path: Path, data: bytes, mode: int, tmp: Path) -> None:
+    """The first half of `atomic_write`: `data` in `tmp` with the mode (and owner) `path` will have, fsynced."""
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()  # a read-only leftover of a crashed attempt
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -77,11 +87,44 @@ def atomic_write(path: Path, data: bytes, mode: int, tmp: Path, step: Callable[[
             tmp.unlink()
         raise
     os.close(fd)
-    step()
-    os.replace(tmp, path)
-    step()
-    if sync_dir:
-        fsync_dir(path.parent)
+
+
+def atomic_write_many(items: list[tuple[Path, bytes, int, Path]], step: Callable[[], None] = _nothing) -> None:
+    """`atomic_write` of several files (path, data, mode, temp file) without the folder fsyncs (the caller makes
+    them): every temp file is written and fsynced first, side by side (the disk takes the fsyncs together, not
+    one after the other), then each replaces its path in order, with `step` called around each replace as
+    `atomic_write` calls it. When any temp file cannot be made, none replaces its path, the temp files are
+    removed and the error is raised."""
+    if len(items) < 2:
+        for path, data, mode, tmp in items:
+            atomic_write(path, data, mode, tmp, step, sync_dir=False)
+        return
+    errors: list[BaseException | None] = [None] * len(items)
+
+    def prepare(i: int) -> None:
+        path, data, mode, tmp = items[i]
+        try:
+            _durable_tmp(path, data, mode, tmp)
+        except BaseException as exc:  # raised in the caller's thread
+            errors[i] = exc
+
+    threads = [threading.Thread(target=prepare, args=(i,), name="fleetshift-fsync") for i in range(1, len(items))]
+    for t in threads:
+        t.start()
+    prepare(0)
+    for t in threads:
+        t.join()
+    failed = next((e for e in errors if e is not None), None)
+    if failed is not None:
+        for (_, _, _, tmp), error in zip(items, errors, strict=True):
+            if error is None:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+        raise failed
+    for path, _, _, tmp in items:
+        step()
+        os.replace(tmp, path)
+        step()
 
 
 def replace_file(path: Path, data: bytes | str) -> None:
@@ -148,6 +191,17 @@ class BlobStore:
             return False
         atomic_write(blob, data, 0o444, self.folder / f".{digest}.tmp", self.step, sync_dir)
         return True
+
+    def store_many(self, blobs: list[tuple[str, bytes]]) -> bool:
+        """`store` of several (digest, data) without the folder's fsync (the caller makes it), their temp files
+        fsynced side by side; whether any was written."""
+        todo = []
+        for digest, data in blobs:
+            blob = self.folder / digest
+            if not (blob.is_file() and sha(blob.read_bytes()) == digest):
+                todo.append((blob, data, 0o444, self.folder / f".{digest}.tmp"))
+        atomic_write_many(todo, self.step)
+        return bool(todo)
 
     def load(self, digest: str) -> bytes | None:
         """The bytes stored under `digest`, or None when missing or damaged."""

@@ -33,6 +33,7 @@ from fleetshift.fsutil import (
     NOT_A_FILE,
     BlobStore,
     atomic_write,
+    atomic_write_many,
     current_state,
     fsync_dir,
     missing_dirs,
@@ -587,15 +588,17 @@ class Journal:
         with self._locked():
             self._settle()
             planned: list[tuple[dict[str, Any], bytes | None]] = []
-            stored = False
+            backups: dict[str, bytes] = {}
             try:
                 for (_, new, recipes, expect), rel in zip(changes, rels, strict=True):
                     if new is not None and not isinstance(new, bytes):
                         raise TypeError(f"{rel}: new content must be bytes (or None to delete), not {type(new).__name__}")
-                    entry, wrote = self._check_and_back_up(rel, new, recipes, expect, sync_dir=False)
-                    stored |= wrote
+                    entry, old = self._check(rel, new, recipes, expect)
                     if entry is not None:
                         planned.append((entry, new))
+                        if old is not None:
+                            backups.setdefault(entry["before"], old)
+                stored = self._blobs.store_many(list(backups.items()))
                 # every backup's name durable at once, before any intent refers to it (also one an earlier,
                 # failed batch left unsynced)
                 if stored or any(entry["before"] != ABSENT for entry, _ in planned):
@@ -616,14 +619,27 @@ class Journal:
             for entry, _ in planned:
                 self._log({"event": "intent", "service": service, **entry})
             folders: dict[Path, None] = {}
-            for entry, new in planned:
-                path = self.fleet_root / entry["path"]
+            if all(new is not None and not entry["created_dirs"] for entry, new in planned):
+                # every temp file written and fsynced side by side, then each replaces its file in order
+                items = [(self.fleet_root / e["path"], new, e["after_mode"], self._tmp(self.fleet_root / e["path"], e["seq"]))
+                         for e, new in planned if new is not None]
                 try:
-                    self._replace(path, new, entry, sync_dir=False)
+                    atomic_write_many(items, _replace_step)
                 except OSError as exc:
                     self._settle()
-                    raise JournalError(f"cannot write {entry['path']}: {exc.strerror or exc}") from exc
-                folders[path.parent] = None
+                    failed = next((e["path"] for (e, _), item in zip(planned, items, strict=True)
+                                   if str(item[3]) == str(getattr(exc, "filename", ""))), planned[0][0]["path"])
+                    raise JournalError(f"cannot write {failed}: {exc.strerror or exc}") from exc
+                folders.update((path.parent, None) for path, *_ in items)
+            else:  # a deletion or a new folder among them: one file after the other
+                for entry, new in planned:
+                    path = self.fleet_root / entry["path"]
+                    try:
+                        self._replace(path, new, entry, sync_dir=False)
+                    except OSError as exc:
+                        self._settle()
+                        raise JournalError(f"cannot write {entry['path']}: {exc.strerror or exc}") from exc
+                    folders[path.parent] = None
             for folder in folders:  # each folder's new entries durable once, before any write is marked done
                 fsync_dir(folder)
             with self._tx("done") as db:
@@ -651,6 +667,17 @@ class Journal:
         """Check the file against `expect` and back up its bytes; the entry to record (without its seq), or
         None if there is nothing to write, and whether a backup was written (with `sync_dir` False the caller
         fsyncs the blobs folder before it records the intent)."""
+        entry, old = self._check(rel, new, recipes, expect)
+        if entry is None:
+            return None, False
+        wrote = old is not None and self._blobs.store(entry["before"], old, sync_dir)
+        return entry, wrote
+
+    def _check(
+        self, rel: str, new: bytes | None, recipes: Sequence[str], expect: bytes | None
+    ) -> tuple[dict[str, Any] | None, bytes | None]:
+        """Check the file against `expect`: the entry to record (without its seq) and the bytes to back up, or
+        (None, None) if there is nothing to write."""
         path = self.fleet_root / rel
         before, old, old_mode = current_state(path)
         if before == NOT_A_FILE:
@@ -664,8 +691,7 @@ class Journal:
             )
         after = ABSENT if new is None else sha(new)
         if after == before:
-            return None, False
-        wrote = old is not None and self._blobs.store(before, old, sync_dir)
+            return None, None
         return {
             "seq": 0,
             "path": rel,
@@ -677,7 +703,7 @@ class Journal:
             "created_dirs": [] if new is None else missing_dirs(self.fleet_root, path.parent),
             "state": "intent",
             "time": _now(),
-        }, wrote
+        }, old
 
     @staticmethod
     def _insert_entry(db: sqlite3.Connection, service: str, e: dict[str, Any]) -> None:
