@@ -17,6 +17,7 @@ is read with an unpickler that builds nothing but plain containers; an unreadabl
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
 import os
@@ -168,13 +169,19 @@ def scan_json(argv: list[str]) -> bool:
     before = state_before_scan(root)
     from fleetshift.pipeline import survey
 
+    # a scan makes almost no cyclic garbage (the peak memory of a 300-service scan is the same without the
+    # collector), but the collector's passes over every ast node it allocates cost a twentieth of the scan
+    gc.disable()
     try:
-        a = survey(path)
-    except Exception:  # ConfigError, DiscoveryError, RecipeError, ...: reported by the command line
-        return False
-    if not a.config.targets:  # the command line warns about that
-        return False
-    emit(a, before, use_cache=True)
+        try:
+            a = survey(path)
+        except Exception:  # ConfigError, DiscoveryError, RecipeError, ...: reported by the command line
+            return False
+        if not a.config.targets:  # the command line warns about that
+            return False
+        emit(a, before, use_cache=True)
+    finally:
+        gc.enable()
     return True
 
 
