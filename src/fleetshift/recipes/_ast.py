@@ -18,6 +18,30 @@ def parse_tree(text: str) -> ast.Module:
 
 
 _BODIES = (ast.stmt, ast.excepthandler, ast.match_case)
+_WALKS: dict[int, tuple[ast.AST, list[ast.AST]]] = {}  # the last walks, by tree (kept with it: its id stays its own)
+
+
+def walk(tree: ast.AST) -> list[ast.AST]:
+    """Every node of the tree in `ast.walk`'s order, listed once per tree (for the last 256 trees, as
+    `parse_tree` keeps them) and shared by the recipes that read a tree node by node; callers never change it."""
+    known = _WALKS.get(id(tree))
+    if known is not None and known[0] is tree:
+        return known[1]
+    out = [tree]
+    i = 0
+    while i < len(out):
+        node = out[i]
+        i += 1
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, ast.AST):
+                out.append(value)
+            elif value.__class__ is list:
+                out.extend(v for v in value if isinstance(v, ast.AST))
+    _WALKS[id(tree)] = (tree, out)
+    if len(_WALKS) > 256:
+        del _WALKS[next(iter(_WALKS))]
+    return out
 
 
 def statements(tree: ast.AST) -> Iterator[ast.AST]:

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from fleetshift.model import Action
 from fleetshift.recipes import _pytest_config as pc
-from fleetshift.recipes._ast import Imports, keyword
+from fleetshift.recipes._ast import Imports, keyword, walk
 
 N = TypeVar("N", bound=ast.AST)
 
@@ -49,7 +49,7 @@ def facts_of(
 ) -> Facts:
     """The facts of one parsed module: its imports and its nodes by type, from one walk."""
     nodes: dict[type, list[ast.AST]] = {}
-    for node in ast.walk(tree):
+    for node in walk(tree):
         nodes.setdefault(type(node), []).append(node)
     return Facts(
         path,

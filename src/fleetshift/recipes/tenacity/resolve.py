@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
-from fleetshift.recipes._ast import Imports, decorator_calls, keyword, parse_tree
+from fleetshift.recipes._ast import Imports, decorator_calls, keyword, parse_tree, walk
 from fleetshift.recipes.rule import Scope
 
 SUBMODULE = re.compile(r"^tenacity\.(?:retry|wait|stop|before|after|before_sleep|nap|_asyncio)\.(\w+)$")
@@ -185,10 +185,16 @@ class Facts:
                 if isinstance(n, ast.Name):
                     bind(n.id, "other", n)
 
-        for node in ast.walk(tree):
+        for node in walk(tree):
             kinds.setdefault(type(node), []).append(node)
-            for child in ast.iter_child_nodes(node):
-                parents[child] = node
+            for name in node._fields:  # ast.iter_child_nodes, inline
+                value = getattr(node, name, None)
+                if isinstance(value, ast.AST):
+                    parents[value] = node
+                elif value.__class__ is list:
+                    for child in value:
+                        if isinstance(child, ast.AST):
+                            parents[child] = node
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 bind(node.name, "def", node)
                 for a in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]:
