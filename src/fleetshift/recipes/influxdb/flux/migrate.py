@@ -243,11 +243,12 @@ def migrate_wrappers(text: str, original: str, files: Mapping[str, str]) -> Flux
         before = parse_tree(original)
     except SyntaxError:
         return result
-    old = {w.name: w for w in module_wrappers(before)}
+    found = _wrappers_of(tree) if "query" in text or not text.isascii() else []  # (a query method's name)
+    old = {w.name: w for w in module_wrappers(before)} if found else {}
     edits: list[Edit] = []
     receivers: set[int] = set()  # query_api receivers of the calls rewritten
     bindings: dict[int, ast.stmt] = {}
-    for w in _wrappers_of(tree):
+    for w in found:
         plan = plan_wrapper(w, tree, text)
         line = old[w.name].line if w.name in old else 0
         if plan.why:
