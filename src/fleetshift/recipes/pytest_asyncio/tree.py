@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from types import MappingProxyType
 
 import libcst as cst
@@ -37,6 +37,7 @@ class ClassInfo:
     marked: bool
     loop: str | None  # loop scope of a deleted class-level event_loop override
     has_sync_tests: bool
+    line: int = 0  # of its `class` keyword
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,9 @@ class _Reader(cst.CSTVisitor):
         self.func_stack: list[bool] = []  # async flag of each enclosing function/lambda
         self.async_calls: set[cst.Call] = set()
         self.def_lines: list[int] = []  # the line of each function definition, in the order the walk meets them
-        self.defs = 0  # how many the walk met
+        self.def_nodes: list[cst.FunctionDef] = []  # the definitions the walk met, in order
+        self.class_lines: list[int] = []  # the same for class definitions
+        self.class_nodes: list[cst.ClassDef] = []
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         exprs = [d.decorator for d in node.decorators] + pytestmark_exprs(node.body.body)
@@ -132,7 +135,9 @@ class _Reader(cst.CSTVisitor):
             has_mark(exprs, self.imports, (MARK,)),
             self.survey.shared_loop(self.path, node.name.value),
             any(sync_test(sub) for sub in node.body.body),
+            self.class_lines[n] if (n := len(self.class_nodes)) < len(self.class_lines) else 0,
         )
+        self.class_nodes.append(node)
         self.classes[node] = info
         self.class_stack.append(info)
 
@@ -146,9 +151,10 @@ class _Reader(cst.CSTVisitor):
             name = node.name.value
             fixture = (pcs.kwarg_string(fix[2], "name") or name) if fix is not None else None
             is_test = self.test_module and name.startswith("test") and fix is None and (cls is None or cls.is_test)
-            line = self.def_lines[self.defs] if self.defs < len(self.def_lines) else 0
+            n = len(self.def_nodes)
+            line = self.def_lines[n] if n < len(self.def_lines) else 0
             self.funcs[node] = FuncInfo(name, cls, fixture, is_test, line, node.asynchronous is not None)
-        self.defs += 1
+        self.def_nodes.append(node)
         self.func_stack.append(node.asynchronous is not None)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
@@ -177,13 +183,15 @@ def file_facts(
     test_module = pc.is_test_module(path) and kind == "test"
     reader = _Reader(path, survey, imports, test_module)
     positions = _Positions(module)
-    reader.def_lines = _def_lines(tree) if tree is not None else []
+    reader.def_lines, reader.class_lines = _def_lines(tree) if tree is not None else ([], [])
     module.visit(reader)
-    if reader.defs != len(reader.def_lines):  # never seen: both trees hold the same definitions
-        reader.funcs = {
-            node: replace(info, line=positions[node].start.line if node in positions else 0)
-            for node, info in reader.funcs.items()
-        }
+    if len(reader.def_nodes) != len(reader.def_lines) or len(reader.class_nodes) != len(reader.class_lines):
+        # never seen (both trees hold the same definitions): read again with LibCST's own lines
+        lines = _Reader(path, survey, imports, test_module)
+        lines.def_lines = [positions[n].start.line for n in reader.def_nodes]
+        lines.class_lines = [positions[n].start.line for n in reader.class_nodes]
+        reader = lines
+        module.visit(reader)
     module_sync_tests = any(
         sync_test(stmt)
         or (
@@ -234,23 +242,26 @@ class _Positions(Mapping[cst.CSTNode, CodeRange]):
         return len(self._all())
 
 
-def _def_lines(tree: ast.Module) -> list[int]:
-    """The line of each function definition (of `async`/`def`, where LibCST's positions start it), in source
-    order: the order a LibCST walk meets the same definitions. Definitions are statements, so only statement
-    lists are searched."""
+def _def_lines(tree: ast.Module) -> tuple[list[int], list[int]]:
+    """The line of each function definition (of `async`/`def`, where LibCST's positions start it) and of each
+    class definition (of `class`), in source order: the order a LibCST walk meets the same definitions.
+    Definitions are statements, so only statement lists are searched."""
     found: list[tuple[int, int]] = []
+    classes: list[tuple[int, int]] = []
     todo: list[list[ast.stmt]] = [tree.body]
     while todo:
         for stmt in todo.pop():
             if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
                 found.append((stmt.lineno, stmt.col_offset))
+            elif isinstance(stmt, ast.ClassDef):
+                classes.append((stmt.lineno, stmt.col_offset))
             for name in ("body", "orelse", "finalbody"):
                 block = getattr(stmt, name, None)
                 if isinstance(block, list):
                     todo.append(block)
             for holder in (*getattr(stmt, "handlers", ()), *getattr(stmt, "cases", ())):
                 todo.append(holder.body)
-    return [line for line, _ in sorted(found)]
+    return [line for line, _ in sorted(found)], [line for line, _ in sorted(classes)]
 
 
 # ---- markers ----------------------------------------------------------------------------------------

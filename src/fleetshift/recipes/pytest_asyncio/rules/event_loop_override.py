@@ -78,7 +78,7 @@ class Fix(FileFix):
 
         facts = self.facts
         ctx = facts.classes[original]
-        line = facts.line(original)
+        line = ctx.line
         if ctx.loop and not ctx.has_sync_tests:
             decs = list(updated.decorators)
             for i, d in enumerate(decs):
