@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -54,10 +55,19 @@ class ModuleFacts:
     test_module: bool
     module_marked: bool  # a module-level pytestmark holds the asyncio marker
     defs: tuple[Def, ...]
-    calls: tuple[tuple[ast.Call, bool], ...]  # every call, with whether its innermost function is async
     # the service's event_loop overrides as the run judges them, by (path, class, function); None when the file
     # is read alone
     overrides: Mapping[tuple[str, str, str], Override] | None = None
+
+    @functools.cached_property
+    def calls(self) -> tuple[tuple[ast.Call, bool], ...]:
+        """Every call, with whether its innermost function is async (found when a check first asks)."""
+        return tuple(calls_with_context(self.tree))
+
+    def names(self, *words: str) -> bool:
+        """Whether the text may hold one of the identifiers `words` (a text with non-ASCII characters always may:
+        Python normalizes identifiers)."""
+        return any(w in self.text for w in words) or not self.text.isascii()
 
     def override(self, d: Def) -> Override | None:
         """What the run makes of an event_loop override (None when the file is read without its service)."""
@@ -84,20 +94,17 @@ def ast_marked(exprs: Iterable[ast.expr], imports: Imports, names: Sequence[str]
 
 
 def calls_with_context(tree: ast.AST) -> Iterator[tuple[ast.Call, bool]]:
-    """Every Call with whether its innermost enclosing function is async."""
-
-    def walk(node: ast.AST, is_async: bool) -> Iterator[tuple[ast.Call, bool]]:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.AsyncFunctionDef):
-                yield from walk(child, True)
-            elif isinstance(child, (ast.FunctionDef, ast.Lambda)):
-                yield from walk(child, False)
-            else:
-                if isinstance(child, ast.Call):
-                    yield child, is_async
-                yield from walk(child, is_async)
-
-    yield from walk(tree, False)
+    """Every Call with whether its innermost enclosing function is async, in source (depth-first) order."""
+    todo: list[tuple[ast.AST, bool]] = [(tree, False)]
+    while todo:
+        node, is_async = todo.pop()
+        if node is not tree and isinstance(node, ast.Call):
+            yield node, is_async
+        if isinstance(node, ast.AsyncFunctionDef) and node is not tree:
+            is_async = True
+        elif isinstance(node, (ast.FunctionDef, ast.Lambda)) and node is not tree:
+            is_async = False
+        todo.extend((child, is_async) for child in reversed(list(ast.iter_child_nodes(node))))
 
 
 def module_facts(src: SourceFile, overrides: Mapping[tuple[str, str, str], Override] | None = None) -> ModuleFacts:
@@ -119,7 +126,6 @@ def module_facts(src: SourceFile, overrides: Mapping[tuple[str, str, str], Overr
         test_module,
         ast_marked(pytestmark_values(tree.body), imports),
         tuple(found),
-        tuple(calls_with_context(tree)),
         overrides,
     )
 

@@ -22,6 +22,8 @@ RULE = rule(__name__, __doc__, HUMAN, since="1.0.0", order=1)
 
 def check(facts: ModuleFacts) -> Iterator[Site]:
     """`request.getfixturevalue("event_loop")` and `pytest.mark.usefixtures(..., "event_loop")`."""
+    if not facts.names("getfixturevalue", "usefixtures"):
+        return
     for call, _ in facts.calls:
         if (
             isinstance(call.func, ast.Attribute)

@@ -21,6 +21,8 @@ RULE = rule(__name__, __doc__, AUTO, since="1.4.0", link=FIXTURES, order=15)
 
 def check(facts: ModuleFacts) -> Iterator[Site]:
     """`asyncio.get_event_loop()` whose innermost function is a coroutine."""
+    if not facts.names("get_event_loop"):
+        return
     for call, in_async in facts.calls:
         if in_async and not call.args and facts.imports.qualname(call.func) == "asyncio.get_event_loop":
             yield Site(call)

@@ -25,6 +25,8 @@ RULE = rule(__name__, __doc__, HUMAN, since="1.4.0", link=CHANGELOG, order=16,
 
 def check(facts: ModuleFacts) -> Iterator[Site]:
     """`asyncio.get_event_loop()` outside a coroutine."""
+    if not facts.names("get_event_loop"):
+        return
     for call, in_async in facts.calls:
         if not in_async and not call.args and facts.imports.qualname(call.func) == "asyncio.get_event_loop":
             yield Site(call)

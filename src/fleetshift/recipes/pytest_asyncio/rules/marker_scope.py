@@ -23,6 +23,8 @@ RULE = rule(__name__, __doc__, AUTO, since="0.24", link=MIGRATE_023, order=5)
 
 def check(facts: ModuleFacts) -> Iterator[Site]:
     """`pytest.mark.asyncio(scope=...)`."""
+    if not facts.names("scope"):
+        return
     for call, _ in facts.calls:
         if facts.imports.qualname(call.func) == MARK and keyword(call, "scope") is not None:
             yield Site(call)

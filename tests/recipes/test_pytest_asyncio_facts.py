@@ -1,4 +1,5 @@
-"""pytest-asyncio's LibCST facts take function and class lines from `ast`: the same lines LibCST's positions give."""
+"""pytest-asyncio's facts read on `ast`: function and class lines equal LibCST's positions, and the calls with
+their async context come in source order."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import ast
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from fleetshift.recipes.pytest_asyncio.facts import calls_with_context
 from fleetshift.recipes.pytest_asyncio.tree import _def_lines
 
 TEXT = '''
@@ -78,3 +80,33 @@ def test_definition_lines_are_libcst_positions() -> None:
     module.visit(Order())
     assert _def_lines(ast.parse(TEXT)) == (funcs, classes)
     assert len(funcs) == 13 and len(classes) == 5
+
+
+def test_calls_in_source_order_with_their_async_context() -> None:
+    def recursive(node: ast.AST, is_async: bool) -> list[tuple[ast.Call, bool]]:
+        out = []
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.AsyncFunctionDef):
+                out += recursive(child, True)
+            elif isinstance(child, ast.FunctionDef | ast.Lambda):
+                out += recursive(child, False)
+            else:
+                if isinstance(child, ast.Call):
+                    out.append((child, is_async))
+                out += recursive(child, is_async)
+        return out
+
+    text = TEXT + """
+async def outer(x=f(g())):
+    await h(lambda: k(m()), [n() for _ in p()])
+    def inner():
+        return q(r())
+    return s(await t())
+"""
+    tree = ast.parse(text)
+    found = list(calls_with_context(tree))
+    assert found == recursive(tree, False)
+    assert [(ast.unparse(c.func), a) for c, a in found][-9:] == [
+        ("h", True), ("k", False), ("m", False), ("n", True), ("p", True), ("q", False), ("r", False), ("s", True),
+        ("t", True),
+    ]
