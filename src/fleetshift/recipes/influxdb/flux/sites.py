@@ -241,6 +241,8 @@ class ModuleFlux:
         """Query call -> (its wrapper, why that wrapper cannot be rewritten or "")."""
         from fleetshift.recipes.influxdb.flux.wrapping import plan_wrapper
 
+        if "query" not in self.text and self.text.isascii():
+            return {}  # a wrapper calls a query method, whose name is in the text
         return {
             id(w.call): (w, plan_wrapper(w, self.tree, self.text).why)
             for w in module_wrappers(self.tree, self.imports)

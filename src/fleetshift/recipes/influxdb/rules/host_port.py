@@ -70,9 +70,6 @@ def module_string(value: ast.expr, facts: Facts) -> str | None:
     """The string a module-level name is assigned once (through `os.getenv(NAME, default)`: the default)."""
     if not isinstance(value, ast.Name):
         return None
-    scope = facts.receivers.scope_of.get(id(value))
-    if scope is not None and value.id in facts.receivers.bound.get(id(scope), set()):
-        return None  # a local name
     found = [
         n.value
         for n in facts.tree.body
@@ -80,6 +77,9 @@ def module_string(value: ast.expr, facts: Facts) -> str | None:
     ]
     if len(found) != 1:
         return None
+    scope = facts.receivers.scope_of.get(id(value))  # (asked only now: the module's receivers cost a walk)
+    if scope is not None and value.id in facts.receivers.bound.get(id(scope), set()):
+        return None  # a local name
     v = found[0]
     if (
         isinstance(v, ast.Call)
