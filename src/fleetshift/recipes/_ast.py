@@ -9,11 +9,21 @@ from collections import deque
 from collections.abc import Iterator
 
 
-@functools.lru_cache(maxsize=256)
 def parse_tree(text: str) -> ast.Module:
     """The `ast` tree of a module's text, parsed once per process and shared by every recipe and stage that reads
     that text (scan, check, plan, rewrite): callers read it and never change it. A text that does not parse raises
-    each time (nothing is kept)."""
+    each time (nothing is kept). A sparse view (one recipe's, see `recipes.sparse`) is kept apart, so the views do
+    not push the whole modules every recipe shares out of the cache."""
+    return (_parse_view if "__fleetshift_cold_" in text else _parse)(text)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse(text: str) -> ast.Module:
+    return ast.parse(text)
+
+
+@functools.lru_cache(maxsize=16)
+def _parse_view(text: str) -> ast.Module:
     return ast.parse(text)
 
 

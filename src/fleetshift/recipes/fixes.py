@@ -31,10 +31,22 @@ from typing import Any
 import libcst as cst
 
 
-@functools.lru_cache(maxsize=64)
 def parse(text: str) -> cst.Module:
     """The LibCST module of a text, parsed once per process for the whole chain of recipes (and a recipe's own
-    later passes over a text it left as it was). LibCST nodes are immutable, so the module is shared as it is."""
+    later passes over a text it left as it was). LibCST nodes are immutable, so the module is shared as it is. A
+    sparse view (one recipe's, see `recipes.sparse`) is kept apart, so views do not push whole modules out."""
+    from fleetshift.recipes.sparse import PREFIX
+
+    return (_parse_view if PREFIX in text else _parse)(text)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse(text: str) -> cst.Module:
+    return cst.parse_module(text)
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_view(text: str) -> cst.Module:
     return cst.parse_module(text)
 
 
