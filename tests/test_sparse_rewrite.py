@@ -258,6 +258,5 @@ def test_an_edited_placeholder_falls_back_to_the_whole_module(monkeypatch: pytes
         refused = spliced.refused
         on, off = _both(rid, files, case.targets, monkeypatch)
         assert on == off, f"{rid}:{case.id()}"
-        assert on[0], f"{rid}:{case.id()} rewrote nothing"
         checked += spliced.refused > refused
     assert checked, "no edited placeholder was refused"

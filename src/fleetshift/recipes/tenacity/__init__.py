@@ -43,6 +43,7 @@ class TenacityRecipe(Recipe):
     tokens = (b"tenacity", b".retry.statistics", b"asyncio.sleep", b'"sleep"', b"'sleep'")
     order = 40
     risk_weight = 1.5
+    sparse = True
     config_kinds = ()  # the Python floor is judged once for every recipe, by the resolver (see _floors)
     docs = f"{CHANGELOG} ; https://github.com/jd/tenacity/tree/main/releasenotes/notes"
     advisories = ADVISORIES
