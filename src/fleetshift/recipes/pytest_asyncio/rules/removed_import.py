@@ -56,6 +56,8 @@ def _missing(module: str, name: str) -> str | None:
 
 def check(facts: ModuleFacts) -> Iterator[Site]:
     """Every import, and every attribute use, of a name pytest-asyncio 1.x lacks."""
+    if not facts.imports.imports_module("pytest_asyncio"):
+        return  # each site is an import of pytest_asyncio or a name one bound
     seen: set[tuple[int, str]] = set()
     for node in ast.walk(facts.tree):
         found: list[tuple[str, str]] = []

@@ -24,6 +24,8 @@ _RUNNING = frozenset({"asyncio.get_running_loop", "asyncio.get_event_loop"})
 def check(facts: ModuleFacts) -> Iterator[Site]:
     """In async tests and fixtures: `X.stop()`/`X.close()` where X is the `event_loop` parameter, a name bound to
     `asyncio.get_running_loop()`/`get_event_loop()` there, or such a call itself."""
+    if not (facts.names("stop", "close") and facts.names("event_loop", "get_running_loop")):
+        return  # a site calls stop/close on the event_loop parameter or on what a loop getter returned
     for d in facts.defs:
         if not isinstance(d.fn, ast.AsyncFunctionDef) or not (d.is_test or d.deco is not None):
             continue

@@ -26,6 +26,8 @@ HOME = "_pytest.fixtures"
 
 def check(facts: ModuleFacts) -> Iterator[Site]:
     """`from pytest_asyncio.plugin import SubRequest` (with or without `as`)."""
+    if not any(m == PLUGIN for m, _ in facts.imports.modules):
+        return
     for node in ast.walk(facts.tree):
         if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module == PLUGIN:
             if any(a.name == "SubRequest" for a in node.names):
