@@ -110,3 +110,31 @@ async def outer(x=f(g())):
         ("h", True), ("k", False), ("m", False), ("n", True), ("p", True), ("q", False), ("r", False), ("s", True),
         ("t", True),
     ]
+
+
+def test_imports_on_top_are_what_add_imports_leaves_be() -> None:
+    from libcst.codemod import CodemodContext
+    from libcst.codemod.visitors import AddImportsVisitor
+
+    from fleetshift.recipes.pytest_asyncio.rewrite import _imported_on_top
+
+    texts = [
+        '"""doc"""\nimport pytest\nimport asyncio, pytest_asyncio\n\nx = 1\n',
+        "import pytest as pt\nimport pytest_asyncio\n",
+        "import os; import pytest\nimport pytest_asyncio\n",
+        "x = 1\nimport pytest\nimport pytest_asyncio\n",
+        "from pytest import fixture\nimport pytest_asyncio\n",
+        "__strict__ = True\nimport pytest\nimport pytest_asyncio\n",
+        "def f():\n    import pytest, pytest_asyncio\n",
+    ]
+    verdicts = []
+    for text in texts:
+        module = cst.parse_module(text)
+        ctx = CodemodContext()
+        for mod in ("pytest", "pytest_asyncio"):
+            AddImportsVisitor.add_needed_import(ctx, mod)
+        unchanged = AddImportsVisitor(ctx).transform_module(module).code == text
+        on_top = _imported_on_top(module, ["pytest", "pytest_asyncio"])
+        assert not on_top or unchanged
+        verdicts.append(on_top)
+    assert verdicts == [True, False, False, False, False, True, False]

@@ -52,7 +52,7 @@ def rewrite_file(
         for mod in ("asyncio", "pytest"):
             if mod not in needs:
                 RemoveImportsVisitor.remove_unused_import(cctx, mod)
-    if added:  # with nothing to add, the visitor's two walks return the module as it was
+    if added and not _imported_on_top(new, added):  # else the visitor's two walks return the module as it was
         new = AddImportsVisitor(cctx).transform_module(new)
     if removed:
         new = RemoveImportsVisitor(cctx).transform_module(new)
@@ -67,3 +67,23 @@ def _sites(recipe: Recipe, path: str, text: str, kind: FileKind, tree: ast.Modul
     """Whether an active rule's `check` reports a site in the file (on `ast`, as detection does)."""
     facts = module_facts(SourceFile(path, text, tree, kind), s.overrides)
     return any(True for _, check in recipe.hooks("check", active) for _ in check(facts))
+
+
+def _imported_on_top(module: cst.Module, modules: list[str]) -> bool:
+    """Whether every module is imported plainly (`import m`, no alias) by the import lines that open the module
+    (after a docstring or `__strict__` line): those AddImportsVisitor leaves be, so it would add none of them."""
+    try:
+        from libcst.codemod.visitors._add_imports import _skip_first
+    except ImportError:  # another LibCST release: let the visitor decide
+        return False
+    have: set[str] = set()
+    for stmt in module.body[1 if _skip_first(module) else 0 :]:
+        if not (
+            isinstance(stmt, cst.SimpleStatementLine)
+            and len(stmt.body) == 1
+            and isinstance(stmt.body[0], cst.Import | cst.ImportFrom)
+        ):
+            break
+        if isinstance(stmt.body[0], cst.Import):
+            have.update(alias.evaluated_name for alias in stmt.body[0].names if alias.evaluated_alias is None)
+    return set(modules) <= have
