@@ -219,25 +219,22 @@ def facts_of(
     """The facts of one file; `stats` are the service's call statistics, `fixtures` the Client fixtures of its
     other files (the file's own are found here), `service_uses_mqtt` whether the service (not only this file)
     imports asyncio-mqtt or aiomqtt."""
-    imports = Imports(tree)
+    imports, nodes, scopes, parents, walk_index, lines = _read(text, tree)
     old_file = imports.imports_module(N.OLD_PACKAGE)
-    nodes = tuple(ast.walk(tree))
-    scopes: dict[int, tuple[ast.AST | None, ast.ClassDef | None]] = {}
-    _index(tree, None, None, scopes)
     facts = Facts(
         text=text,
         tree=tree,
-        lines=tuple(text.splitlines(keepends=True)),
+        lines=lines,
         imports=imports,
         old_file=old_file,
         mqtt_file=old_file or imports.imports_module(N.NEW_PACKAGE),
         stats=stats if stats is not None else LazyStats(functools.partial(call_stats, tree, imports)),
-        parents={id(child): node for node in nodes for child in ast.iter_child_nodes(node)},
+        parents=parents,
         scopes=scopes,
         receivers={},
         fixtures=frozenset(),
         nodes=nodes,
-        walk_index={id(n): i for i, n in enumerate(nodes)},
+        walk_index=walk_index,
         service_uses_mqtt=service_uses_mqtt,
         imported_elsewhere=imported_elsewhere,
     )
@@ -248,6 +245,26 @@ def facts_of(
     with_fixtures = replace(facts, fixtures=fixtures)
     mqtt_file = facts.mqtt_file or any(isinstance(n, ast.arg) and n.arg in fixtures for n in nodes)
     return replace(with_fixtures, receivers=_receivers(with_fixtures), mqtt_file=mqtt_file)
+
+
+@functools.lru_cache(maxsize=64)
+def _read(text: str, tree: ast.Module) -> tuple[
+    Imports,
+    tuple[ast.AST, ...],
+    dict[int, tuple[ast.AST | None, ast.ClassDef | None]],
+    dict[int, ast.AST],
+    dict[int, int],
+    tuple[str, ...],
+]:
+    """What the facts of a file read of its tree alone, read once per tree (the client fixtures of a service's
+    files are found before each file's own facts are built): callers never change it."""
+    imports = Imports(tree)
+    nodes = tuple(ast.walk(tree))
+    scopes: dict[int, tuple[ast.AST | None, ast.ClassDef | None]] = {}
+    _index(tree, None, None, scopes)
+    parents = {id(child): node for node in nodes for child in ast.iter_child_nodes(node)}
+    walk_index = {id(n): i for i, n in enumerate(nodes)}
+    return imports, nodes, scopes, parents, walk_index, tuple(text.splitlines(keepends=True))
 
 
 def _index(
