@@ -300,14 +300,15 @@ def migrate_wrappers(text: str, original: str, files: Mapping[str, str]) -> Flux
 def _database(tree: ast.Module, text: str, files: Mapping[str, str]) -> list[Edit]:
     """`database=P` for an `InfluxDBClient3(...)` built without one in an `__init__` that keeps P as the
     attribute the service's Flux names its bucket by (`from(bucket: "{self.db.bucket}")` -> `bucket`)."""
+    inits = [fn for fn in ast.walk(tree) if isinstance(fn, ast.FunctionDef) and fn.name == "__init__"]
+    if not any(_without_database(call) for fn in inits for call in ast.walk(fn)):
+        return []  # no construction to complete: the service's Flux (every module of it) is not read
     names = per_service(files, flux_bucket_attrs)
     if len(names) != 1:
         return []
     (attr,) = names
     edits = []
-    for fn in ast.walk(tree):
-        if not (isinstance(fn, ast.FunctionDef) and fn.name == "__init__"):
-            continue
+    for fn in inits:
         params = {a.arg for a in fn.args.args}
         kept = [
             n.value.id
@@ -321,16 +322,21 @@ def _database(tree: ast.Module, text: str, files: Mapping[str, str]) -> list[Edi
         if len(kept) != 1:
             continue
         for call in ast.walk(fn):
-            if (
-                isinstance(call, ast.Call)
-                and isinstance(call.func, ast.Name)
-                and call.func.id == "InfluxDBClient3"
-                and not any(k.arg == "database" for k in call.keywords)
-                and not any(isinstance(a, ast.Starred) for a in call.args)
-            ):
+            if _without_database(call):
                 end = span(call)[1]
                 edits.append(Edit((end[0], end[1] - 1), (end[0], end[1] - 1), f", database={kept[0]}"))
     return edits
+
+
+def _without_database(call: ast.AST) -> bool:
+    """`InfluxDBClient3(...)` with no `database=` (and no `*args` that could hold it)."""
+    return (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and call.func.id == "InfluxDBClient3"
+        and not any(k.arg == "database" for k in call.keywords)
+        and not any(isinstance(a, ast.Starred) for a in call.args)
+    )
 
 
 def flux_bucket_attrs(files: Mapping[str, str]) -> set[str]:
