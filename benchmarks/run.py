@@ -39,6 +39,7 @@ from pathlib import Path
 import libcst
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import fleetgen_small
 from fleetgen import describe, generate
 
 from fleetshift.journal import Journal
@@ -94,6 +95,9 @@ def main() -> None:
     ap.add_argument("--sizes", default="100,300,1000,3000", help="fleet sizes in services, comma-separated")
     ap.add_argument("--files-per-service", type=int, default=34)
     ap.add_argument("--share", type=float, default=0.10, help="share of files that touch a migrated library")
+    ap.add_argument("--shape", choices=("real", "small"), default="real",
+                    help="real: fleetgen.py, modules shaped like real services (default); small: fleetgen_small.py, "
+                         "the ~25-line modules the first targets were measured on")
     ap.add_argument("--jobs", type=int, default=0, help="--jobs for the run (default: the run's own default)")
     ap.add_argument("--keep", type=Path, help="generate the fleets under this folder and keep them")
     ap.add_argument("--rewrite-max", type=int, default=1000,
@@ -108,8 +112,9 @@ def main() -> None:
     for n in sizes:
         fleet = base / f"fleet-{n}"
         shutil.rmtree(fleet, ignore_errors=True)
-        files = generate(fleet, n, args.files_per_service, args.share)
-        print(f"fleet of {n}: {describe(fleet)}  share={args.share}", flush=True)
+        make = fleetgen_small.generate if args.shape == "small" else generate
+        files = make(fleet, n, args.files_per_service, args.share)
+        print(f"fleet of {n} ({args.shape}): {describe(fleet)}  share={args.share}", flush=True)
         rewrite, _ = rewrite_stage(fleet) if n <= args.rewrite_max else (None, 0)
         wall, cpu, rc = timed_run(fleet, args.jobs)
         parse, parsed = parse_floor(fleet)

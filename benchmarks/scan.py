@@ -41,6 +41,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import fleetgen_small
 import libcst
 from fleetgen import describe, generate  # generate: re-exported for the tests that build a fleet with it
 
@@ -130,6 +131,9 @@ def main() -> None:
     ap.add_argument("--services", type=int, default=300)
     ap.add_argument("--files-per-service", type=int, default=34)
     ap.add_argument("--share", type=float, default=0.10, help="share of files that touch a migrated library")
+    ap.add_argument("--shape", choices=("real", "small"), default="real",
+                    help="real: fleetgen.py, modules shaped like real services (default); small: fleetgen_small.py, "
+                         "the ~25-line modules the first targets were measured on")
     ap.add_argument("--libcst-sample", type=int, default=600, help="files parsed with LibCST (0 = all)")
     ap.add_argument("--repeat", type=int, default=5, help="rounds; each figure is the median of its rounds")
     ap.add_argument("--keep", type=Path, help="generate the fleet here and keep it")
@@ -143,11 +147,12 @@ def main() -> None:
     sgconfig, ruff_toml = tool_configs(work)
     root = (args.keep or Path(tempfile.mkdtemp(prefix="fleetshift-bench-"))).resolve()
     root.mkdir(parents=True, exist_ok=True)
-    n = generate(root, args.services, args.files_per_service, args.share)
+    make = fleetgen_small.generate if args.shape == "small" else generate
+    n = make(root, args.services, args.files_per_service, args.share)
     py_files = sorted(root.rglob("*.py"))
     print(f"fleet: {root}  services={args.services}  files={n}  python={len(py_files)}  cores={os.cpu_count()}  "
           f"load={os.getloadavg()[0]:.1f}")
-    print(f"fleet: {describe(root)}  share={args.share}")
+    print(f"fleet ({args.shape}): {describe(root)}  share={args.share}")
     print(f"peers: {', '.join(versions)}")
 
     tokens = sorted({t.decode() for r in all_recipes() for t in r.tokens})
