@@ -8,8 +8,10 @@ it edits through the same imports (`_cst.Imports`). Nothing here imports LibCST.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator, Mapping
+from bisect import bisect_left
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, TypeVar
 
 from fleetshift.model import Action
@@ -39,6 +41,11 @@ class Facts:
         """The module's nodes of these types, in walk order per type."""
         for kind in kinds:
             yield from self.nodes.get(kind, ())  # type: ignore[misc]
+
+    @cached_property
+    def yield_lines(self) -> tuple[int, ...]:
+        """The lines of every `yield` and `yield from` in the module, sorted (see `yields`)."""
+        return tuple(sorted(n.lineno for n in self.of(ast.Yield, ast.YieldFrom)))
 
 
 def facts_of(
@@ -90,8 +97,14 @@ def outer_functions(tree: ast.Module) -> Iterator[ast.FunctionDef | ast.AsyncFun
                 todo.append(child)
 
 
-def yields(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    """Whether `fn` itself (not a nested function, class or lambda) yields."""
+def yields(fn: ast.FunctionDef | ast.AsyncFunctionDef, lines: Sequence[int] | None = None) -> bool:
+    """Whether `fn` itself (not a nested function, class or lambda) yields. `lines`, when given, are the sorted
+    lines of every yield in the module (`Facts.yield_lines`): with none between the def and its end, it does not
+    (a yield of its body lies there), and its body is not walked."""
+    if lines is not None:
+        i = bisect_left(lines, fn.lineno)
+        if i == len(lines) or lines[i] > (fn.end_lineno or fn.lineno):
+            return False
     todo: list[ast.AST] = list(fn.body)
     while todo:
         node = todo.pop()

@@ -30,6 +30,6 @@ def _tests(body: Iterable[ast.stmt], facts: Facts, collected: bool) -> Iterator[
             and collected
             and node.name.startswith("test")
             and pc.ast_fixture_call(node, facts.imports) is None
-            and yields(node)
+            and yields(node, facts.yield_lines)
         ):
             yield node, ""
