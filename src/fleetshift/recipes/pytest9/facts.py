@@ -77,6 +77,8 @@ def const(call: ast.Call, name: str) -> object:
 
 def is_parametrize(node: ast.Call, imports: Imports) -> bool:
     """`pytest.mark.parametrize(...)` (however imported) or `metafunc.parametrize(...)`."""
+    if isinstance(node.func, ast.Attribute) and node.func.attr != "parametrize":  # its qualname ends with its attr
+        return False
     return imports.qualname(node.func) == "pytest.mark.parametrize" or (
         isinstance(node.func, ast.Attribute)
         and node.func.attr == "parametrize"

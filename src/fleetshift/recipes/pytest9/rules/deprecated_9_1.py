@@ -23,7 +23,7 @@ CONFIG_NAMES = ("config", "pytestconfig", "_config")
 def check(facts: Facts) -> Iterator[Site]:
     """`pytest.console_main`, and `config.inicfg` on a pytest config object."""
     for node in facts.of(ast.Attribute):
-        if facts.imports.qualname(node) == "pytest.console_main":
+        if node.attr == "console_main" and facts.imports.qualname(node) == "pytest.console_main":
             yield node, ""
         elif node.attr == "inicfg" and isinstance(node.value, (ast.Name, ast.Attribute)):
             if (dotted(node.value) or "").split(".")[-1] in CONFIG_NAMES:

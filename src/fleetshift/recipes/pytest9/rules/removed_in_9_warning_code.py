@@ -21,7 +21,7 @@ RULE = rule(__name__, __doc__, HUMAN, since="9.1", order=5)
 def check(facts: Facts) -> Iterator[Site]:
     """`pytest.PytestRemovedIn9Warning` (however pytest is imported)."""
     for node in facts.of(ast.Attribute):
-        if facts.imports.qualname(node) == "pytest.PytestRemovedIn9Warning":
+        if node.attr == "PytestRemovedIn9Warning" and facts.imports.qualname(node) == "pytest.PytestRemovedIn9Warning":
             yield node, ""
 
 

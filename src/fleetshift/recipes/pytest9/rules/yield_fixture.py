@@ -22,7 +22,7 @@ RULE = rule(__name__, __doc__, AUTO, since="9.2", link=DEPRECATIONS, order=11)
 def check(facts: Facts) -> Iterator[Site]:
     """`pytest.yield_fixture`, and `from pytest import yield_fixture`."""
     for node in facts.of(ast.Attribute):
-        if facts.imports.qualname(node) == "pytest.yield_fixture":
+        if node.attr == "yield_fixture" and facts.imports.qualname(node) == "pytest.yield_fixture":
             yield node, ""
     for node in facts.of(ast.ImportFrom):
         if node.module == "pytest" and any(a.name == "yield_fixture" for a in node.names):
