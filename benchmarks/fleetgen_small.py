@@ -1,4 +1,4 @@
-"""The small-module fleet issue 13's first targets were measured on: 34 files per service of about 25 lines
+"""The small-module fleet the first run and scan targets were measured on: 34 files per service of about 25 lines
 each, from one plain template and four short templates that touch tenacity, asyncio-mqtt, pytest-asyncio and
 influxdb-client (about `share` of the files). Kept beside fleetgen.py, the fleet shaped like real services, so
 the benchmarks can compare both (`--shape small`): this fleet has no long modules, few test files and the
