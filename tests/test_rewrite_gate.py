@@ -31,6 +31,12 @@ def _chain(service: Service, files: Mapping[str, str], targets: Mapping[str, str
            gated: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, str], list[Finding]]:
     """Every recipe in chain order over the service's files, as the run chains them."""
     monkeypatch.setattr(base, "LIBCST_GATE", gated)
+    return run_chain(service, files, targets)
+
+
+def run_chain(service: Service, files: Mapping[str, str],
+              targets: Mapping[str, str]) -> tuple[dict[str, str], list[Finding]]:
+    """Every recipe in chain order over the service's files, as the run chains them."""
     texts, findings = dict(files), []
     for rid in RECIPES:
         out = get(rid).migrate(RewriteContext(service=service, targets=targets, files=dict(texts)))

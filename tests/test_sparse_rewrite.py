@@ -23,14 +23,13 @@ from fleetshift.config import load_config
 from fleetshift.discover import discover
 from fleetshift.model import Finding, Service
 from fleetshift.recipes import all_recipes, base, fixes, get, sparse
-from fleetshift.recipes.base import RewriteContext
 from fleetshift.scancache import ScanCache
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "tests" / "recipes"))
 
-from test_rewrite_gate import FLEETS, RECIPES, _files  # noqa: E402
+from test_rewrite_gate import FLEETS, _files, run_chain  # noqa: E402
 
 SPARSE = [r.id for r in sorted(all_recipes(), key=lambda r: r.order) if r.sparse]
 
@@ -57,12 +56,7 @@ def _chain(service: Service, files: Mapping[str, str], targets: Mapping[str, str
            monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, str], list[Finding]]:
     monkeypatch.setattr(base, "SPARSE", on)
     monkeypatch.setattr(sparse, "WORTH", 1)  # short modules too
-    texts, findings = dict(files), []
-    for rid in RECIPES:
-        out = get(rid).migrate(RewriteContext(service=service, targets=targets, files=dict(texts)))
-        texts.update(out.texts)
-        findings += out.findings
-    return texts, findings
+    return run_chain(service, files, targets)
 
 
 def test_some_recipe_is_sparse() -> None:
