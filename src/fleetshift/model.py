@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -195,6 +196,29 @@ class Project:
 
 
 @dataclass(frozen=True)
+class RecipeDetection:
+    """What one recipe's service-level detection found in a service's Python files as the scan read them: the
+    files it parsed (`sources`), the lines of every site in each (before `# fleetshift: ignore` comments are
+    honoured: the run acts on those lines all the same), and, for a recipe that detects file by file
+    (`Recipe.file_level`), the other files each file's detection read (`reads`); None when a file's sites may
+    depend on any file of the service."""
+
+    sources: frozenset[str]
+    sites: Mapping[str, tuple[int, ...]]
+    reads: Mapping[str, frozenset[str]] | None = None
+
+
+@dataclass(frozen=True)
+class Detection:
+    """The scan's detection of one service, handed to the run so that its rewrite does not detect again what the
+    scan already did (`recipes.base.Known`): the content digest of every Python file as the scan read it, and
+    each service-level recipe's result (a service-level recipe absent found no file holding its tokens)."""
+
+    digests: Mapping[str, bytes]
+    recipes: Mapping[str, RecipeDetection | None]  # None: the recipe failed on the service (the run detects again)
+
+
+@dataclass(frozen=True)
 class Service:
     """A folder of the fleet that is deployed and tested on its own."""
 
@@ -207,6 +231,7 @@ class Service:
     import_names: tuple[str, ...] = ()  # top-level packages this service provides
     critical: bool = False
     project: Project = Project()
+    detection: Detection | None = field(default=None, compare=False, repr=False, metadata={"json": False})
 
     @property
     def pins(self) -> tuple[Pin, ...]:
@@ -298,6 +323,7 @@ class Inventory:
     findings: tuple[Finding, ...] = ()
     advisories: tuple[Finding, ...] = ()
     skipped: tuple[tuple[str, str], ...] = ()  # (folder, why) discovery did not make a service
+    detection: Mapping[str, Detection] = field(default_factory=dict, compare=False, repr=False, metadata={"json": False})
 
     def service(self, name: str) -> ServiceInventory:
         for s in self.services:
@@ -698,7 +724,7 @@ def to_jsonable(obj: Any) -> Any:
         return obj
     names = _FIELD_NAMES.get(cls, ())
     if names == ():  # not seen yet (an enum's class answers is_dataclass slowly: ask once per type)
-        names = _FIELD_NAMES[cls] = (tuple(f.name for f in dataclasses.fields(cls))
+        names = _FIELD_NAMES[cls] = (tuple(f.name for f in dataclasses.fields(cls) if f.metadata.get("json", True))
                                      if dataclasses.is_dataclass(cls) else None)
     if names is not None:
         return {name: to_jsonable(getattr(obj, name)) for name in names}

@@ -39,7 +39,15 @@ def survey(root: Path, *, use_cache: bool = True, jobs: int | None = None) -> Su
     cache = ScanCache(root, enabled=use_cache)  # one cache for discovery's manifests and the scan's files
     fleet = discover(root, config, cache)
     inventory = with_projects(fleet, scan(fleet, config, jobs=jobs or config.jobs or None, cache=cache))
-    return Survey(config, fleet, inventory)
+    return Survey(config, with_detection(fleet, inventory), inventory)
+
+
+def with_detection(fleet: Fleet, inventory: Inventory) -> Fleet:
+    """The fleet whose services carry what the scan's detection found in them (`model.Detection`), for the run."""
+    found = inventory.detection
+    if not found:
+        return fleet
+    return replace(fleet, services=tuple(replace(s, detection=found.get(s.name)) for s in fleet.services))
 
 
 def with_projects(fleet: Fleet, inventory: Inventory) -> Inventory:

@@ -38,10 +38,11 @@ from fleetshift.model import (
 from fleetshift.recipes import for_package, get
 from fleetshift.recipes._ast import parse_tree
 from fleetshift.recipes._floors import declared_model, policy, pythons_to_check, raise_floor
-from fleetshift.recipes.base import PinChange, RewriteContext
+from fleetshift.recipes.base import Known, PinChange, Recipe, RewriteContext
 from fleetshift.relock import detect_locks
 from fleetshift.relock import relock as relock_file
 from fleetshift.resolve import FloorPlan, Resolver, _floor_rule, minimum_pins, plan_floor, settle
+from fleetshift.scancache import digest
 from fleetshift.textio import Decoded, UnreadableFile, decode_python, decode_text
 
 TODO_PREFIX = "# fleetshift: TODO"
@@ -60,9 +61,11 @@ class RewriteOptions:
     todo_comments: bool = False
 
 
-def _read(root: Path, rel: str, findings: list[Finding]) -> Decoded | None:
+def _read(root: Path, rel: str, findings: list[Finding], digests: dict[str, bytes] | None = None) -> Decoded | None:
     try:
         data = (root / rel).read_bytes()
+        if digests is not None:
+            digests[rel] = digest(data)
         return decode_python(data) if rel.endswith(".py") else decode_text(data)
     except (OSError, UnreadableFile) as exc:
         findings.append(Finding(rel, 0, "rewrite/unreadable", f"{exc}; this file was left unchanged", Severity.ERROR))
@@ -261,17 +264,45 @@ def _ask_ahead(root: Path, work: Sequence[tuple[Service, Sequence[str]]], config
         list(threads.map(ask, distinct.values()))
 
 
+def _known(recipe: Recipe, service: Service, digests: Mapping[str, bytes], texts: Mapping[str, str],
+           original: Mapping[str, str]) -> Known | None:
+    """What the scan's detection found of `recipe` in the service (`Service.detection`), for the files it still
+    holds for: every Python file read now as the scan read it and left as it was by the recipes before this one in
+    the chain; a recipe that detects file by file (`Recipe.file_level`) detects again only the files that are not,
+    and those whose detection read one of them. None (the recipe detects for itself) when the scan has no record,
+    or the service's Python files are not the ones the scan read."""
+    found = service.detection
+    if found is None or not recipe.service_level or found.digests.keys() != digests.keys():
+        return None
+    if recipe.id in found.recipes:
+        record = found.recipes[recipe.id]
+        if record is None:  # the recipe failed on the service during the scan
+            return None
+        sources, sites, reads = record.sources, record.sites, record.reads
+    else:  # no file of the service held one of its tokens
+        sources, sites, reads = frozenset(), {}, {}
+    changed = {rel for rel, d in digests.items() if found.digests[rel] != d or texts.get(rel) != original.get(rel)}
+    if not changed:
+        return Known(sources, sites)
+    if not recipe.file_level or reads is None:
+        return None
+    stale = frozenset(changed | {rel for rel, read in reads.items() if read & changed})
+    return Known(sources - stale, {rel: at for rel, at in sites.items() if rel not in stale}, stale)
+
+
 def _rewrite_here(root: Path, service: Service, chain: Sequence[str], config: FleetConfig, todo_comments: bool = False,
                   resolver: Resolver | None = None) -> ChangeSet:
     import fleetshift.recipes.fixes  # noqa: F401  (makes LibCST's per-instance introspection per class)
 
     findings: list[Finding] = []
     decoded: dict[str, Decoded] = {}
+    digests: dict[str, bytes] = {}
     for rel in (*service.python_files, *service.config_files):
-        d = _read(root, rel, findings)
+        d = _read(root, rel, findings, digests if rel.endswith(".py") else None)
         if d is not None:
             decoded[rel] = d
     texts = {rel: d.text for rel, d in decoded.items()}
+    original = dict(texts)
     touched: dict[str, list[str]] = {}
     resolver = resolver or Resolver(root)
     model, floor = _floor(service, chain, config, texts, resolver)
@@ -284,7 +315,8 @@ def _rewrite_here(root: Path, service: Service, chain: Sequence[str], config: Fl
     rewrote: dict[str, set[str]] = {}  # recipe -> files of code it changed
     for recipe_id in chain:
         recipe = get(recipe_id)
-        ctx = RewriteContext(service=service, targets=floor.targets, files=dict(texts), todo_comments=todo_comments)
+        ctx = RewriteContext(service=service, targets=floor.targets, files=dict(texts), todo_comments=todo_comments,
+                             known=_known(recipe, service, digests, texts, original))
         try:
             result = recipe.migrate(ctx)
         except Exception as exc:  # a recipe bug must never cost the user their files

@@ -25,10 +25,12 @@ from pathlib import Path
 from fleetshift.config import FleetConfig
 from fleetshift.model import (
     Action,
+    Detection,
     Finding,
     Fleet,
     Inventory,
     Pin,
+    RecipeDetection,
     RecipeUse,
     Service,
     ServiceInventory,
@@ -52,6 +54,66 @@ class FileResult:
 
     sites: tuple[UsageSite, ...] = ()
     findings: tuple[Finding, ...] = ()
+    detection: tuple[_Detected, ...] = ()  # a service's: what each service-level recipe found (`_detected`)
+
+
+# one recipe's service-level detection, in plain containers (it is cached): recipe id, the files it parsed, per file
+# the lines of its sites, and per file the other files its detection read (None: any file may matter)
+_Detected = tuple[str, tuple[str, ...], tuple[tuple[str, tuple[int, ...]], ...], tuple[tuple[str, tuple[str, ...]], ...] | None]
+
+
+class _Recorded(Mapping[str, str]):
+    """A service's files, noting which ones a file's detection reads (for a recipe that detects file by file)."""
+
+    def __init__(self, files: Mapping[str, str]) -> None:
+        self.files = files
+        self.read: set[str] = set()
+
+    def __getitem__(self, rel: str) -> str:
+        self.read.add(rel)
+        return self.files[rel]
+
+    def __contains__(self, rel: object) -> bool:  # the service's set of files: the same for every file
+        return rel in self.files
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.files)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+
+def _detect(recipe: Recipe, mine: list[SourceFile], texts: Mapping[str, str]) -> tuple[list[UsageSite], _Detected]:
+    """A service-level recipe's sites in a service, and the record the run reuses (see `model.Detection`)."""
+    reads: tuple[tuple[str, tuple[str, ...]], ...] | None = None
+    if recipe.file_level:
+        found: list[UsageSite] = []
+        read = []
+        for src in mine:
+            rec = _Recorded(texts)
+            found.extend(recipe.detect_file(src, rec))
+            read.append((src.path, tuple(sorted(rec.read - {src.path}))))
+        reads = tuple(read)
+    else:
+        found = list(recipe.detect_service(mine, texts))
+    lines: dict[str, set[int]] = {}
+    for site in found:
+        lines.setdefault(site.file, set()).add(site.line)
+    sites = tuple((rel, tuple(sorted(at))) for rel, at in lines.items())
+    return found, (recipe.id, tuple(src.path for src in mine), sites, reads)
+
+
+def detection_of(digests: Mapping[str, bytes], detected: Iterable[_Detected]) -> Detection:
+    """The `Detection` the run reuses, from a service's file digests and its recipes' cached records (a recipe that
+    failed has none; a service-level recipe without a record found no file holding its tokens)."""
+    recipes: dict[str, RecipeDetection | None] = {}
+    for rid, sources, sites, reads in detected:
+        if not sources and reads == ():
+            recipes[rid] = None
+            continue
+        recipes[rid] = RecipeDetection(frozenset(sources), dict(sites),
+                                       None if reads is None else {rel: frozenset(r) for rel, r in reads})
+    return Detection(dict(digests), recipes)
 
 
 def _suppressed(lines: list[str], site: UsageSite) -> bool:
@@ -171,16 +233,21 @@ def scan_service(root: Path, rels: list[str], sources: Mapping[str, bool], recip
             findings.append(src)
     texts = _Texts(root, rels, {src.path: src.text for src in parsed}, raw)
     sites: list[UsageSite] = []
+    detected: list[_Detected] = []
     for recipe in recipes:
         mine = [src for src in parsed if any(t.decode() in src.text for t in recipe.tokens)]
         if not mine:
             continue
         try:
-            sites.extend(_kept(texts, recipe.detect_service(mine, texts)))
+            found, record = _detect(recipe, mine, texts)
         except Exception as exc:  # a recipe bug must not stop the scan
             where = mine[0].path
             findings.append(Finding(where, 0, "scan/recipe-error", f"recipe {recipe.id} failed on this service: {exc!r}", Severity.ERROR))
-    return FileResult(tuple(sites), tuple(findings))
+            detected.append((recipe.id, (), (), ()))  # no record: the run detects for itself
+            continue
+        sites.extend(_kept(texts, found))
+        detected.append(record)
+    return FileResult(tuple(sites), tuple(findings), tuple(detected))
 
 
 def _recipes(ids: tuple[str, ...]) -> list[Recipe]:
@@ -250,6 +317,7 @@ class _Scanned:
     files: dict[str, FileResult]
     imported: dict[str, set[str]]
     services: dict[str, FileResult]
+    digests: dict[str, bytes]  # every Python file read or vouched for, by the digest of its content
 
 
 def _scan_files(root: Path, rels: list[str], cache: ScanCache, reading: _Reading, out: _Scanned
@@ -280,6 +348,7 @@ def _scan_files(root: Path, rels: list[str], cache: ScanCache, reading: _Reading
             continue
         entry = cache.record(rel, st, entry)
         seen[rel] = entry
+        out.digests[rel] = entry.digest
         if data:  # kept while its service is scanned: its service-level detection reads the service's files
             raw[rel] = data
         if entry.imported:
@@ -325,14 +394,14 @@ def _scan_service(root: Path, service: Service, seen: Mapping[str, FileEntry], r
         return
     sources = {rel: not seen[rel].parsed for rel in rels if seen[rel].service_recipes}
     result = _service_worker((str(root), rels, sources, wanted, raw))
-    cache.put_service(key, (result.sites, result.findings))
+    cache.put_service(key, (result.sites, result.findings, result.detection))
     out.services[service.name] = result
 
 
 def _scan_group(root: Path, services: Iterable[Service], cache: ScanCache, reading: _Reading) -> _Scanned:
     """Per-file then service-level detection, service by service (the trees parsed for one are still at hand
     for the other, and the bytes read are dropped with the service)."""
-    out = _Scanned({}, {}, {})
+    out = _Scanned({}, {}, {}, {})
     for service in services:
         seen, raw = _scan_files(root, list(service.python_files), cache, reading, out)
         _scan_service(root, service, seen, raw, cache, out)
@@ -403,6 +472,7 @@ def _fork(root: Path, mine: Sequence[Service], theirs: Sequence[Service], cache:
     out.files.update(done.files)
     out.imported.update(done.imported)
     out.services.update(done.services)
+    out.digests.update(done.digests)
     for target, items in zip((cache.new_files, cache.new_results, cache.new_services), learned, strict=True):
         target.update(items)
     return out
@@ -531,7 +601,11 @@ def scan(fleet: Fleet, config: FleetConfig, *, use_cache: bool = True, jobs: int
     results, imported, by_service = scanned.files, scanned.imported, scanned.services
     cache.save()
     services: list[ServiceInventory] = []
+    detection: dict[str, Detection] = {}
     for service in fleet.services:
+        detection[service.name] = detection_of(
+            {rel: scanned.digests[rel] for rel in service.python_files if rel in scanned.digests},
+            by_service.get(service.name, FileResult()).detection)
         sites: list[UsageSite] = []
         findings: list[Finding] = []
         across = by_service.get(service.name, FileResult())
@@ -557,4 +631,4 @@ def scan(fleet: Fleet, config: FleetConfig, *, use_cache: bool = True, jobs: int
             ServiceInventory(service.name, service.path, service.pins, tuple(uses), tuple(sites), tuple(findings),
                              service.has_tests, service.critical, tuple(sorted(siblings)))
         )
-    return Inventory(str(root), tuple(services), fleet.findings, tuple(advisories(config)))
+    return Inventory(str(root), tuple(services), fleet.findings, tuple(advisories(config)), detection=detection)

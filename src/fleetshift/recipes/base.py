@@ -70,6 +70,18 @@ class ConfigFile:
 
 
 @dataclass(frozen=True)
+class Known:
+    """What the scan's detection found of one recipe in the service being rewritten, still true of the texts the
+    recipe is given (see `model.Detection`): the files it parsed and the lines of each one's sites (a source
+    absent from `sites` holds none), for every Python file but the `stale` ones, whose sites must be detected
+    again (changed since the scan, on disk or by an earlier recipe of the chain, or reading a file that was)."""
+
+    sources: frozenset[str]
+    sites: Mapping[str, tuple[int, ...]]
+    stale: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class RewriteContext:
     """What a recipe may know while rewriting one service.
 
@@ -82,6 +94,7 @@ class RewriteContext:
     targets: Mapping[str, str]  # canonical package -> campaign target spec
     files: Mapping[str, str]
     todo_comments: bool = False
+    known: Known | None = None  # the scan's sites of the recipe being run, when they still hold
 
 
 @dataclass
@@ -123,6 +136,7 @@ class Recipe:
     config_kinds: ClassVar[tuple[ConfigKind, ...] | None] = None  # config files it rewrites (None: all kinds)
     docs: ClassVar[str] = ""  # links to the library's own migration notes
     sparse: ClassVar[bool] = False  # rewrite only the statements a rule may act on (see `recipes.sparse`)
+    file_level: ClassVar[bool] = False  # `detect_service` is `detect_file` on each source (see `detect_file`)
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -222,6 +236,13 @@ class Recipe:
         for src in sources:
             yield from self.detect(src)
 
+    def detect_file(self, src: SourceFile, files: Mapping[str, str]) -> Iterable[UsageSite]:
+        """A `file_level` recipe's sites in one of a service's files: its `detect_service` yields these for each
+        source in turn. What it reads of `files` (other than the file itself) is all its result depends on besides
+        the file's own text: the scan records it, so that after an edit the run detects again only the files
+        edited and those that read them."""
+        return self.detect(src)
+
     @property
     def service_level(self) -> bool:
         """Whether detection looks across a service's files (its scan result depends on every file of it)."""
@@ -280,10 +301,26 @@ class Recipe:
 
     def sparse_sites(self, ctx: RewriteContext, prepared: object) -> dict[str, set[int]]:
         """The lines of every site detection finds in each Python file of the service worth a sparse view (see
-        `sparse.worth`): every rule's, active or not, so a view keeps more than the run acts on, never less."""
+        `sparse.worth`): every rule's, active or not, so a view keeps more than the run acts on, never less. The
+        scan's, where they still hold (`ctx.known`): only the stale files are detected again."""
         from fleetshift.recipes import sparse
         from fleetshift.recipes._ast import parse_tree
 
+        known = ctx.known
+        if known is not None:
+            out = {path: set(lines) for path, lines in known.sites.items()
+                   if lines and path in ctx.files and sparse.worth(ctx.files[path])}
+            for path in sorted(known.stale):
+                text = ctx.files.get(path)
+                if text is None or not sparse.worth(text) or not any(t.decode() in text for t in self.tokens):
+                    continue
+                try:
+                    src = SourceFile(path, text, parse_tree(text), file_kind(path))
+                except (SyntaxError, ValueError, RecursionError, MemoryError):
+                    continue
+                for site in self.detect_file(src, ctx.files):
+                    out.setdefault(site.file, set()).add(site.line)
+            return out
         sources = []
         for path, text in ctx.files.items():
             if path.endswith(".py") and sparse.worth(text) and any(t.decode() in text for t in self.tokens):
@@ -341,7 +378,12 @@ class Recipe:
         prepared = self.prepare(ctx)
         out = ServiceRewrite()
         sites = self.sparse_sites(ctx, prepared) if self.sparse and SPARSE else {}
+        known = ctx.known
+        if known is not None and self.needs_libcst(False, self.active_rules(ctx)):
+            known = None  # a rule acts on files where no check reports a site
         for path, text in ctx.files.items():
+            if known is not None and path in known.sources and not known.sites.get(path) and path not in known.stale:
+                continue  # the scan found no site of this recipe in it, and nothing it depends on changed since
             try:
                 if sites.get(path):
                     res = self.rewrite_sparse(path, text, ctx, prepared, sites[path])

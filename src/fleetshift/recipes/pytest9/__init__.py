@@ -64,6 +64,7 @@ class PytestRecipe(Recipe):
     order = 20
     risk_weight = 1.0
     sparse = True
+    file_level = True
     docs = f"{CHANGELOG} {DEPRECATIONS}"
 
     # -- detection --
@@ -74,7 +75,11 @@ class PytestRecipe(Recipe):
     def detect_service(self, sources: Sequence[SourceFile], files: Mapping[str, str]) -> Iterable[UsageSite]:
         """The sites of each file with the service's modules known (what a file imports from them), as in the run."""
         for src in sources:
-            yield from self.detect(src, files)
+            yield from self.detect_file(src, files)
+
+    def detect_file(self, src: SourceFile, files: Mapping[str, str]) -> Iterable[UsageSite]:
+        """One file's sites: what it reads of `files` is the modules it imports (`parametrize-generator`)."""
+        return self.detect(src, files)
 
     def detect_config(self, cfg: ConfigFile) -> Iterable[UsageSite]:
         return self.rule_sites(cfg, cfg.path, cfg.text, hook="check_config")

@@ -1,0 +1,137 @@
+"""The run reuses the scan's detection (`model.Detection`, `recipes.base.Known`) and that changes nothing.
+
+Every recipe runs in chain order twice over each service, once with the sites the scan found (for the files they
+still hold for: a file an earlier recipe changed, or one changed on disk since the scan, is detected again) and
+once detecting everything itself; texts and findings must be identical. Over the demo fleet, every project under
+tests/projects and a generated fleet shaped like real services (long test modules, where pytest-asyncio edits
+files pytest 9 then rewrites: the stale path).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+from test_rewrite_gate import FLEETS, RECIPES, _files
+
+from fleetshift.model import Finding, Service
+from fleetshift.pipeline import survey
+from fleetshift.recipes import base, get
+from fleetshift.recipes.base import RewriteContext
+from fleetshift.rewrite import _known
+from fleetshift.scancache import digest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Spy:
+    """Counts what the recipes were handed: contexts with the scan's sites, and stale files among them."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.known = self.stale = self.skipped = 0
+        migrate = base.Recipe.migrate
+
+        def counting(recipe: base.Recipe, ctx: RewriteContext) -> base.ServiceRewrite:
+            if ctx.known is not None:
+                self.known += 1
+                self.stale += len(ctx.known.stale)
+                self.skipped += sum(1 for p in ctx.known.sources if not ctx.known.sites.get(p))
+            return migrate(recipe, ctx)
+
+        monkeypatch.setattr(base.Recipe, "migrate", counting)
+
+
+def _chain(root: Path, service: Service, files: Mapping[str, str], targets: Mapping[str, str],
+           reuse: bool) -> tuple[dict[str, str], list[Finding]]:
+    """Every recipe in chain order, as `rewrite._rewrite_here` chains them (with the scan's sites when `reuse`)."""
+    digests = {rel: digest((root / rel).read_bytes()) for rel in service.python_files if rel in files}
+    texts, findings = dict(files), []
+    for rid in RECIPES:
+        recipe = get(rid)
+        known = _known(recipe, service, digests, texts, files) if reuse else None
+        out = recipe.migrate(RewriteContext(service=service, targets=targets, files=dict(texts), known=known))
+        texts.update(out.texts)
+        findings += out.findings
+    return texts, findings
+
+
+def _same(root: Path) -> None:
+    s = survey(root, use_cache=False)
+    targets = s.config.target_specs()
+    for service in s.fleet.services:
+        assert service.detection is not None, service.name
+        files = _files(root, service)
+        assert _chain(root, service, files, targets, True) == _chain(root, service, files, targets, False), service.name
+
+
+@pytest.mark.parametrize("fleet", FLEETS, ids=lambda p: p.name)
+def test_reuse_changes_nothing_on_fleets(fleet: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / fleet.name
+    shutil.copytree(fleet, root, ignore=shutil.ignore_patterns(".fleetshift", ".venv", "__pycache__"))
+    spy = Spy(monkeypatch)
+    _same(root)
+    assert spy.known or not any(s.python_files for s in survey(root, use_cache=False).fleet.services)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from fleetgen import generate
+
+    root = tmp_path_factory.mktemp("fleetgen") / "fleet"
+    generate(root, 8, 34, 0.3)
+    return root
+
+
+def test_reuse_changes_nothing_on_a_real_shaped_fleet(generated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spy = Spy(monkeypatch)
+    _same(generated)
+    assert spy.known, "no recipe was given the scan's sites"
+    assert spy.skipped, "no file was left alone for holding no site"
+    assert spy.stale, "no earlier recipe's edit made a later recipe detect a file again"
+
+
+def test_a_file_edited_after_the_scan_is_detected_again(generated: Path, tmp_path: Path) -> None:
+    root = tmp_path / "fleet"
+    shutil.copytree(generated, root, ignore=shutil.ignore_patterns(".fleetshift"))
+    s = survey(root, use_cache=False)
+    service = next(sv for sv in s.fleet.services if any("/tests/" in f"/{p}" for p in sv.python_files))
+    test_file = next(p for p in service.python_files if p.rsplit("/", 1)[-1].startswith("test_"))
+    path = root / test_file
+    path.write_text(path.read_text() + "\n\n@pytest.yield_fixture\ndef added_after_the_scan():\n    yield 1\n")
+    files = _files(root, service)
+    targets = s.config.target_specs()
+    digests = {rel: digest((root / rel).read_bytes()) for rel in service.python_files}
+    assert _known(get("pytest"), service, digests, files, files).stale == {test_file}
+    assert _known(get("pytest-asyncio"), service, digests, files, files) is None  # detects across files: all again
+    texts, _ = _chain(root, service, files, targets, True)
+    assert "@pytest.fixture\ndef added_after_the_scan" in texts[test_file]
+    assert (texts, _) == _chain(root, service, files, targets, False)
+
+
+def test_no_reuse_without_the_scan_or_when_a_file_came_or_went(generated: Path, tmp_path: Path) -> None:
+    root = tmp_path / "fleet"
+    shutil.copytree(generated, root, ignore=shutil.ignore_patterns(".fleetshift"))
+    s = survey(root, use_cache=False)
+    service = s.fleet.services[0]
+    files = _files(root, service)
+    digests = {rel: digest((root / rel).read_bytes()) for rel in service.python_files}
+    recipe = get("pytest")
+    assert _known(recipe, service, digests, files, files) is not None
+    bare = Service(service.name, service.path, service.manifests, service.python_files, service.config_files)
+    assert _known(recipe, bare, digests, files, files) is None
+    fewer = dict(list(digests.items())[1:])
+    assert _known(recipe, service, fewer, files, files) is None
+    assert _known(get("influxdb3"), service, digests, files, files) is None  # detects file by file in the scan
+
+
+def test_a_warm_scan_hands_over_the_same_detection(generated: Path, tmp_path: Path) -> None:
+    root = tmp_path / "fleet"
+    shutil.copytree(generated, root, ignore=shutil.ignore_patterns(".fleetshift"))
+    cold = {s.name: s.detection for s in survey(root).fleet.services}
+    warm = {s.name: s.detection for s in survey(root).fleet.services}
+    assert cold == warm
+    assert any(d is not None and d.recipes for d in cold.values())
