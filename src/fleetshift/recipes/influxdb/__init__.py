@@ -7,7 +7,7 @@ code reading FluxTables is rewritten to read rows of one Arrow table. Everything
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Set
 
 from fleetshift.model import Finding, Severity, UsageSite
 from fleetshift.recipes._ast import parse_tree
@@ -75,6 +75,7 @@ class InfluxDB3Recipe(Recipe):
         ),
     )
     order = 60
+    sparse = True  # its LibCST work follows the statements holding sites and their receivers (see `hot`)
     risk_weight = 4.0  # an API redesign: construction, writes, queries (Flux -> SQL) and result shapes
     docs = f"{V3_README} {MIGRATE} {FLUX_FUTURE}"
 
@@ -164,6 +165,18 @@ class InfluxDB3Recipe(Recipe):
         if "influxdb_client_3" in text:  # already-migrated code: only the version traps apply
             findings.extend(self._migrated_findings(path, new))
         return RewriteResult(new, _dedupe(findings))
+
+    def sparse_needs(self, path: str, text: str, ctx: RewriteContext, prepared: object) -> Set[str] | None:
+        """The names that keep a def or class in the module's sparse view: its imports, clients, api objects, query
+        wrappers, resolved constants (see `hot`); None for migrated code, which is checked whole."""
+        from fleetshift.recipes.influxdb.flux.migrate import service_wrappers
+        from fleetshift.recipes.influxdb.hot import hot_names
+
+        try:
+            tree = parse_tree(text)
+        except SyntaxError:
+            return None
+        return hot_names(text, tree, per_service(ctx.files, service_wrappers))
 
     def finish(self, ctx: RewriteContext, prepared: object, out: ServiceRewrite) -> None:
         """The `.sql` siblings of the loaded `.flux` files, and a Finding for each one that does not translate."""
