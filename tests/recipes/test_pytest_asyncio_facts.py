@@ -138,3 +138,38 @@ def test_imports_on_top_are_what_add_imports_leaves_be() -> None:
         assert not on_top or unchanged
         verdicts.append(on_top)
     assert verdicts == [True, False, False, False, False, True, False]
+
+
+def test_the_import_cleanup_is_skipped_only_where_it_would_change_nothing() -> None:
+    """`_kept` says the unused-import cleanup would leave a module as it is only where LibCST's own cleanup does."""
+    import libcst as cst
+    from libcst.codemod import CodemodContext
+    from libcst.codemod.visitors import RemoveImportsVisitor
+
+    from fleetshift.recipes.pytest_asyncio.rewrite import _kept
+
+    def cleanup_keeps(code: str) -> bool:
+        ctx = CodemodContext()
+        for mod in ("asyncio", "pytest"):
+            RemoveImportsVisitor.remove_unused_import(ctx, mod)
+        return RemoveImportsVisitor(ctx).transform_module(cst.parse_module(code)).code == code
+
+    used = "import asyncio\nimport pytest\n\n@pytest.fixture\ndef f():\n    return asyncio.sleep\n"
+    cases = [
+        used,
+        "import os\n",  # neither imported
+        "import asyncio\nimport pytest\n\ndef f():\n    return 1\n",  # both unused
+        "import asyncio\nimport pytest\n\ndef f(asyncio):\n    return asyncio, pytest\n",  # shadowed by a parameter
+        "import asyncio\nimport pytest\n\ndef f():\n    asyncio = 1\n    return asyncio, pytest\n",  # a local
+        "import pytest\nif True:\n    import asyncio\n\ndef f():\n    return asyncio, pytest\n",  # nested import
+        "import asyncio as aio\nimport pytest\n\ndef f():\n    return aio, pytest\n",  # aliased
+        "import asyncio.subprocess\nimport pytest\n\ndef f():\n    return asyncio, pytest\n",  # a submodule
+        "import asyncio\nimport pytest\n\nclass C:\n    asyncio = 1\n    x = asyncio, pytest\n",  # a class attribute
+        "import asyncio\nimport pytest\n\nx = [asyncio for asyncio in ()], pytest\n",  # a comprehension target
+        "import asyncio\nimport pytest\n\n__all__ = ['asyncio']\nx = pytest\n",  # named in __all__ only
+    ]
+    for code in cases:
+        if _kept(code, ["asyncio", "pytest"]):
+            assert cleanup_keeps(code), code
+    assert _kept(used, ["asyncio", "pytest"]) and _kept("import os\n", ["asyncio", "pytest"])
+    assert not _kept(cases[2], ["asyncio", "pytest"]) and not cleanup_keeps(cases[2])

@@ -54,7 +54,7 @@ def rewrite_file(
                 RemoveImportsVisitor.remove_unused_import(cctx, mod)
     if added and not _imported_on_top(new, added):  # else the visitor's two walks return the module as it was
         new = AddImportsVisitor(cctx).transform_module(new)
-    if removed:
+    if removed and not _kept(new.code, [mod for mod in ("asyncio", "pytest") if mod not in needs]):
         new = RemoveImportsVisitor(cctx).transform_module(new)
         if new.body and not module.header and not text.startswith(("\n", "\r")):
             first = no_blank_lead(new.body[0])
@@ -67,6 +67,52 @@ def _sites(recipe: Recipe, path: str, text: str, kind: FileKind, tree: ast.Modul
     """Whether an active rule's `check` reports a site in the file (on `ast`, as detection does)."""
     facts = module_facts(SourceFile(path, text, tree, kind), s.overrides)
     return any(True for _, check in recipe.hooks("check", active) for _ in check(facts))
+
+
+_BINDS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _kept(code: str, modules: list[str]) -> bool:
+    """Whether `RemoveImportsVisitor` would leave `code` as it is when asked to remove each of `modules` where
+    unused (its scope analysis is the costliest walk of the rewrite): each module is imported nowhere, or only by
+    one plain `import m` at the top level of the module that is the only binding of the name anywhere, and the
+    name is read somewhere (so every read resolves to that import: it is used)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    wanted = set(modules)
+    binds: dict[str, int] = {}
+    reads: set[str] = set()
+    imports: dict[str, int] = {}
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load):
+                reads.add(node.id)
+            else:
+                names.append(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                names.append(alias.asname or alias.name.split(".")[0])
+                if isinstance(node, ast.Import) and alias.name.split(".")[0] in wanted:
+                    top = node in tree.body and alias.asname is None and alias.name in wanted
+                    imports[alias.name.split(".")[0]] = imports.get(alias.name.split(".")[0], 0) + (1 if top else 2)
+        elif isinstance(node, _BINDS):
+            names.append(node.name)
+        elif isinstance(node, ast.arg):
+            names.append(node.arg)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            names.extend(node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.append(node.name)
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            names.append(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            names.append(node.rest)
+        for name in names:
+            binds[name] = binds.get(name, 0) + 1
+    return all(not imports.get(m) or (imports[m] == 1 and binds.get(m) == 1 and m in reads) for m in wanted)
 
 
 def _imported_on_top(module: cst.Module, modules: list[str]) -> bool:
