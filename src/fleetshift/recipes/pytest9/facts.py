@@ -16,9 +16,12 @@ from typing import Any, TypeVar
 
 from fleetshift.model import Action
 from fleetshift.recipes import _pytest_config as pc
-from fleetshift.recipes._ast import Imports, keyword, walk
+from fleetshift.recipes._ast import Imports, keyword, statements, walk
+from fleetshift.recipes.pytest_asyncio.gates import may_hold, may_name, near, word_lines
 
 N = TypeVar("N", bound=ast.AST)
+_BODIES = (ast.stmt, ast.excepthandler, ast.match_case)
+PARAMETRIZE = "pytest.mark.parametrize"
 
 # what a rule's `check` yields: the node (or line) of a site and its detail ("" for the rule's summary), and
 # optionally the site's action when it is not the rule's (a site the rule's fix only reports is HUMAN)
@@ -27,24 +30,95 @@ Site = tuple[ast.AST | int, str] | tuple[ast.AST | int, str, Action]
 
 @dataclass(frozen=True)
 class Facts:
-    """One Python module as the pytest rules see it."""
+    """One Python module as the pytest rules see it. What a rule reads of the tree is found when a rule first asks
+    for it; a rule first looks in the text (`names`) for the words its sites must hold."""
 
     path: str
     tree: ast.Module
     imports: Imports  # names bound by the module's imports, on `ast`
     test_module: bool  # a test_*.py / *_test.py file
-    nodes: Mapping[type, tuple[ast.AST, ...]] = field(default_factory=dict)  # every node by its type
     active: frozenset[str] = frozenset()  # slugs of the rules the run applies (empty for detection)
     files: Mapping[str, str] = field(default_factory=dict)  # the service's files by path (when rewriting)
+    text: str | None = None  # the text the tree was parsed from (None: unknown, every word may be there)
+    memo: dict[str, Any] = field(default_factory=dict, init=False, compare=False, repr=False)  # rules share, by name
+
+    @cached_property
+    def nodes(self) -> Mapping[type, tuple[ast.AST, ...]]:
+        """Every node by its type, in walk order per type (one walk of the whole tree)."""
+        nodes: dict[type, list[ast.AST]] = {}
+        for node in walk(self.tree):
+            nodes.setdefault(type(node), []).append(node)
+        return {k: tuple(v) for k, v in nodes.items()}
+
+    @cached_property
+    def statements(self) -> Mapping[type, tuple[ast.AST, ...]]:
+        """Every statement (and except handler, match case) by its type, in walk order per type: the order the
+        whole tree's walk gives them, without visiting an expression."""
+        nodes: dict[type, list[ast.AST]] = {}
+        for node in statements(self.tree):
+            nodes.setdefault(type(node), []).append(node)
+        return {k: tuple(v) for k, v in nodes.items()}
 
     def of(self, *kinds: type[N]) -> Iterator[N]:
         """The module's nodes of these types, in walk order per type."""
         for kind in kinds:
-            yield from self.nodes.get(kind, ())  # type: ignore[misc]
+            by_type = self.statements if issubclass(kind, _BODIES) and "nodes" not in self.__dict__ else self.nodes
+            yield from by_type.get(kind, ())  # type: ignore[misc]
+
+    def names(self, *words: str) -> bool:
+        """Whether the text may hold one of the identifiers `words` (see `gates.may_name`)."""
+        return may_name(self.text, *words)
+
+    @cached_property
+    def _words(self) -> dict[str, list[str]]:
+        """The words a `parametrize` call and a fixture decorator stand on: their names, and the names imports
+        bind to them (none when the text holds neither)."""
+        out: dict[str, list[str]] = {}
+        if self.names("parametrize"):
+            out["parametrize"] = ["parametrize", *(n for n, q in self.imports.names.items() if q == PARAMETRIZE)]
+        if self.names("fixture"):
+            out["fixture"] = ["fixture", *(n for n, q in self.imports.names.items() if q in pc.FIXTURE_NAMES)]
+        return out
+
+    @cached_property
+    def _near(self) -> list[ast.AST] | None:
+        """The calls and functions that may hold a word of `_words`, in walk order (one walk of the parts of the
+        tree that may hold one: see `gates.near`); None when the text cannot tell."""
+        words = [w for found in self._words.values() for w in found]
+        lines = word_lines(self.text, words) if words else []
+        if lines is None or "nodes" in self.__dict__:  # the text cannot tell, or the whole walk is at hand
+            return None
+        return near(self.tree, lines, (ast.Call, ast.FunctionDef, ast.AsyncFunctionDef)) if lines else []
+
+    @cached_property
+    def fixtures(self) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef, ...]:
+        """Every function decorated as a fixture (see `pc.ast_fixture_call`), in walk order per type (functions,
+        then async functions)."""
+        if "fixture" not in self._words:  # a fixture decorator is an attribute, or a name an import binds
+            return ()
+        found = self._near
+        fns = [n for kind in (ast.FunctionDef, ast.AsyncFunctionDef)
+               for n in (self.of(kind) if found is None else (f for f in found if type(f) is kind))]
+        return tuple(f for f in fns if pc.ast_fixture_call(f, self.imports) is not None)  # type: ignore[arg-type]
+
+    @cached_property
+    def parametrize_calls(self) -> tuple[ast.Call, ...]:
+        """Every `parametrize` call (see `is_parametrize`), in walk order."""
+        if "parametrize" not in self._words:  # its attribute, or a name an import binds
+            return ()
+        found = self._near
+        calls = self.of(ast.Call) if found is None else (c for c in found if type(c) is ast.Call)
+        return tuple(c for c in calls if is_parametrize(c, self.imports))  # type: ignore[arg-type]
 
     @cached_property
     def yield_lines(self) -> tuple[int, ...]:
-        """The lines of every `yield` and `yield from` in the module, sorted (see `yields`)."""
+        """The lines that may hold a `yield` or `yield from` of the module, sorted (see `yields`): the lines the
+        word stands on in the text, else those of every yield in the tree."""
+        if not may_hold(self.text, "yield"):
+            return ()
+        lines = word_lines(self.text, ("yield",), identifiers=False)  # a keyword is never spelled otherwise
+        if lines is not None:
+            return tuple(lines)
         return tuple(sorted(n.lineno for n in self.of(ast.Yield, ast.YieldFrom)))
 
 
@@ -53,20 +127,13 @@ def facts_of(
     tree: ast.Module,
     active: frozenset[str] = frozenset(),
     files: Mapping[str, str] | None = None,
+    text: str | None = None,
 ) -> Facts:
-    """The facts of one parsed module: its imports and its nodes by type, from one walk."""
-    nodes: dict[type, list[ast.AST]] = {}
-    for node in walk(tree):
-        nodes.setdefault(type(node), []).append(node)
-    return Facts(
-        path,
-        tree,
-        Imports(tree),
-        pc.is_test_module(path),
-        {k: tuple(v) for k, v in nodes.items()},
-        active,
-        files or {},
-    )
+    """The facts of one parsed module (`text`: the text it was parsed from; for a detection, `active` empty, the
+    file's own entry in `files` when not given: `Recipe.detect_service` gets the text of its sources there)."""
+    if text is None and not active and files and path in files:
+        text = files[path]
+    return Facts(path, tree, Imports(tree), pc.is_test_module(path), active, files or {}, text)
 
 
 def const(call: ast.Call, name: str) -> object:
@@ -79,7 +146,7 @@ def is_parametrize(node: ast.Call, imports: Imports) -> bool:
     """`pytest.mark.parametrize(...)` (however imported) or `metafunc.parametrize(...)`."""
     if isinstance(node.func, ast.Attribute) and node.func.attr != "parametrize":  # its qualname ends with its attr
         return False
-    return imports.qualname(node.func) == "pytest.mark.parametrize" or (
+    return imports.qualname(node.func) == PARAMETRIZE or (
         isinstance(node.func, ast.Attribute)
         and node.func.attr == "parametrize"
         and isinstance(node.func.value, ast.Name)

@@ -28,7 +28,7 @@ def rewrite_file(
     except (RecursionError, MemoryError):  # the parser's stack limits
         message = "too deeply nested to parse; nothing rewritten"
         return text, [recipe.finding(path, 0, "hook-path-args", message, Severity.ERROR)]
-    facts = facts_of(path, tree, active, files)
+    facts = facts_of(path, tree, active, files, text)
     rules = [m for m in recipe.rule_modules if m.rule.slug in active]
     findings = []
     sites = False

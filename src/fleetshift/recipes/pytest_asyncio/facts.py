@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from fleetshift.recipes import _pytest_config as pc
 from fleetshift.recipes._ast import Imports, decorator_calls
 from fleetshift.recipes.base import FileKind, SourceFile
+from fleetshift.recipes.pytest_asyncio.gates import may_name, near, word_lines
 from fleetshift.recipes.pytest_asyncio.rules import MARK
 from fleetshift.recipes.pytest_asyncio.survey import Override, defs, fixture_name, params, str_kw
 
@@ -67,7 +68,15 @@ class ModuleFacts:
     def names(self, *words: str) -> bool:
         """Whether the text may hold one of the identifiers `words` (a text with non-ASCII characters always may:
         Python normalizes identifiers)."""
-        return any(w in self.text for w in words) or not self.text.isascii()
+        return may_name(self.text, *words)
+
+    def calls_near(self, *words: str) -> list[ast.Call]:
+        """The calls that may hold one of the identifiers `words`, in the order of `calls` (see `gates.near`): a
+        call whose source holds one of them is among them."""
+        lines = None if "calls" in self.__dict__ else word_lines(self.text, words)
+        if lines is None:  # every call is at hand, or the text cannot tell
+            return [call for call, _ in self.calls]
+        return near(self.tree, lines, (ast.Call,), depth_first=True)  # type: ignore[return-value]
 
     def override(self, d: Def) -> Override | None:
         """What the run makes of an event_loop override (None when the file is read without its service)."""

@@ -22,6 +22,8 @@ CONFIG_NAMES = ("config", "pytestconfig", "_config")
 
 def check(facts: Facts) -> Iterator[Site]:
     """`pytest.console_main`, and `config.inicfg` on a pytest config object."""
+    if not facts.names("console_main", "inicfg"):
+        return
     for node in facts.of(ast.Attribute):
         if node.attr == "console_main" and facts.imports.qualname(node) == "pytest.console_main":
             yield node, ""

@@ -14,6 +14,7 @@ from fleetshift.recipes import _pytest_config as pc
 from fleetshift.recipes._ast import dotted
 from fleetshift.recipes.pytest9.facts import Facts, Metadata, RuleFix, Site, const
 from fleetshift.recipes.pytest9.rules import DEPRECATIONS, WIDE
+from fleetshift.recipes.pytest_asyncio.gates import may_hold
 from fleetshift.recipes.rule import AUTO, rule
 
 if TYPE_CHECKING:
@@ -35,10 +36,19 @@ def check(facts: Facts) -> Iterator[Site]:
             yield node, f"@classmethod above the fixture decorator of {scope}-scoped {node.name}"
 
 
-def fixture_methods(facts: Facts) -> Iterator[tuple[Method, str, str, list[str]]]:
+def fixture_methods(facts: Facts) -> list[tuple[Method, str, str, list[str]]]:
     """Each class/module/package/session-scoped fixture defined in a class (not inside a function): the method,
     its scope, what the fix does (CONVERT, MOVE or "" to leave it), and what it uses through `self` beyond
-    class attributes (when that is why it is left)."""
+    class attributes (when that is why it is left). Found once per module, for this rule and its human twin."""
+    found = facts.memo.get(__name__)
+    if found is None:
+        # a class, a fixture decorator (an attribute or a name an import binds) and its scope= keyword
+        may = facts.names("fixture") and facts.names("scope") and may_hold(facts.text, "class")
+        found = facts.memo[__name__] = list(_fixture_methods(facts)) if may else []
+    return found
+
+
+def _fixture_methods(facts: Facts) -> Iterator[tuple[Method, str, str, list[str]]]:
     todo: list[ast.AST] = [facts.tree]
     while todo:
         node = todo.pop()

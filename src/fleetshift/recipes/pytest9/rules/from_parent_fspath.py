@@ -25,6 +25,8 @@ BOTH = "from_parent gets both fspath= and path=; keep only path="
 
 def check(facts: Facts) -> Iterator[Site]:
     """`<Node>.from_parent(..., fspath=...)`; one also given `path=` is reported by the run, not rewritten."""
+    if not (facts.names("from_parent") and facts.names("fspath")):
+        return
     for node in facts.of(ast.Call):
         if (
             isinstance(node.func, ast.Attribute)

@@ -30,9 +30,17 @@ def check(facts: Facts) -> Iterator[Site]:
             yield node, f"{node.name}({old})"
 
 
-def hooks(facts: Facts) -> Iterator[Hook]:
+def hooks(facts: Facts) -> list[Hook]:
     """Each hook (a function not nested in another) that declares its py.path argument: the hook, the
-    argument, and the uses of it pathlib does not support ([] when the fix renames it)."""
+    argument, and the uses of it pathlib does not support ([] when the fix renames it). Found once per module,
+    for this rule, its human twin and from-parent-fspath."""
+    found = facts.memo.get(__name__)
+    if found is None:
+        found = facts.memo[__name__] = list(_hooks(facts)) if facts.names(*HOOK_ARGS) else []
+    return found
+
+
+def _hooks(facts: Facts) -> Iterator[Hook]:
     for node in outer_functions(facts.tree):
         if node.name in HOOK_ARGS and (old := HOOK_ARGS[node.name][0]) in {a.arg for a in node.args.args}:
             yield node, old, bad_uses(node, old, facts.imports)

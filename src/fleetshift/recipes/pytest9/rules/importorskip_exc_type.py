@@ -20,6 +20,8 @@ RULE = rule(__name__, __doc__, HUMAN, since="9.1", link=DEPRECATIONS, order=3)
 
 def check(facts: Facts) -> Iterator[Site]:
     """`pytest.importorskip(...)` that does not say which import errors skip."""
+    if not facts.names("importorskip"):  # the attribute's name, or the name an import binds to it
+        return
     for node in facts.of(ast.Call):
         func = node.func
         if isinstance(func, ast.Attribute) and func.attr != "importorskip":  # its qualname ends with its attr

@@ -5,11 +5,9 @@
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from fleetshift.recipes import _pytest_config as pc
 from fleetshift.recipes._ast import decorator_calls
 from fleetshift.recipes.pytest9.facts import Facts, OuterFunctionFix, Site
 from fleetshift.recipes.pytest9.rules import DEPRECATIONS
@@ -23,11 +21,12 @@ RULE = rule(__name__, __doc__, AUTO, since="9.0", link=DEPRECATIONS, order=7)
 
 def check(facts: Facts) -> Iterator[Site]:
     """`@pytest.mark.asyncio` on a fixture."""
-    for node in facts.of(ast.FunctionDef, ast.AsyncFunctionDef):
-        if pc.ast_fixture_call(node, facts.imports) is not None:
-            for func, _ in decorator_calls(node):
-                if facts.imports.qualname(func) == "pytest.mark.asyncio":
-                    yield node, ""
+    if not (facts.names("fixture") and facts.names("mark") and facts.names("asyncio")):
+        return  # a fixture decorator, and pytest.mark.asyncio (an attribute or a name an import binds)
+    for node in facts.fixtures:
+        for func, _ in decorator_calls(node):
+            if facts.imports.qualname(func) == "pytest.mark.asyncio":
+                yield node, ""
 
 
 class Fix(OuterFunctionFix):

@@ -6,10 +6,8 @@ dependency into the fixture's parameters, otherwise move the mark to the tests
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Iterator
 
-from fleetshift.recipes import _pytest_config as pc
 from fleetshift.recipes._ast import decorator_calls
 from fleetshift.recipes.pytest9.facts import Facts, Site
 from fleetshift.recipes.pytest9.rules import DEPRECATIONS
@@ -20,9 +18,9 @@ RULE = rule(__name__, __doc__, HUMAN, since="9.0", link=DEPRECATIONS, order=8)
 
 def check(facts: Facts) -> Iterator[Site]:
     """A `pytest.mark.*` other than asyncio on a fixture."""
-    for node in facts.of(ast.FunctionDef, ast.AsyncFunctionDef):
-        if pc.ast_fixture_call(node, facts.imports) is None:
-            continue
+    if not (facts.names("fixture") and facts.names("mark")):
+        return  # a fixture decorator, and a pytest.mark.* (an attribute or a name an import binds)
+    for node in facts.fixtures:
         for func, _ in decorator_calls(node):
             q = facts.imports.qualname(func) or ""
             if q.startswith("pytest.mark.") and q != "pytest.mark.asyncio":

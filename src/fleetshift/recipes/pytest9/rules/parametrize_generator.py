@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from fleetshift.recipes._ast import dotted, keyword
-from fleetshift.recipes.pytest9.facts import Facts, RuleFix, Site, is_parametrize, yields
+from fleetshift.recipes.pytest9.facts import Facts, RuleFix, Site, yields
 from fleetshift.recipes.pytest9.rules import DEPRECATIONS
 from fleetshift.recipes.rule import AUTO, rule, target_admits
 
@@ -47,9 +47,7 @@ def check(facts: Facts) -> Iterator[Site]:
     """`parametrize` argvalues that are a generator expression, a call giving a one-shot iterator, or a
     module-level variable holding one."""
     one_shot: OneShot | None = None
-    for node in facts.of(ast.Call):
-        if not is_parametrize(node, facts.imports):
-            continue
+    for node in facts.parametrize_calls:
         values = argvalues(node)
         if isinstance(values, ast.GeneratorExp):
             yield node, ""

@@ -10,7 +10,7 @@ from collections.abc import Collection, Iterator
 from typing import TYPE_CHECKING
 
 from fleetshift.model import Action
-from fleetshift.recipes.pytest9.facts import Facts, Metadata, RuleFix, Site, is_parametrize
+from fleetshift.recipes.pytest9.facts import Facts, Metadata, RuleFix, Site
 from fleetshift.recipes.pytest9.rules import PARAMETRIZE_KW
 from fleetshift.recipes.rule import AUTO, rule
 
@@ -39,9 +39,7 @@ def verdict(positional: int, star: bool, double_star: bool, keywords: Collection
 def check(facts: Facts) -> Iterator[Site]:
     """`parametrize(names, values, <indirect>, ...)` with more than two positional arguments; a call with
     `*args` or one giving a keyword twice is a site the run reports, not one it rewrites."""
-    for node in facts.of(ast.Call):
-        if not is_parametrize(node, facts.imports):
-            continue
+    for node in facts.parametrize_calls:
         double = sum(1 for k in node.keywords if k.arg is None)
         found = verdict(
             len(node.args) + double,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from fleetshift.recipes import _pytest_config as pc
 from fleetshift.recipes.pytest9.facts import Facts, RuleFix, Site
+from fleetshift.recipes.pytest_asyncio.gates import may_match
 from fleetshift.recipes.rule import AUTO, rule
 
 if TYPE_CHECKING:
@@ -28,8 +29,28 @@ NAME = "PytestRemovedIn9Warning"
 W_OPTION = re.compile(r"(?<!\S)(?:-W\s*|--pythonwarnings[=\s]+)\S*PytestRemovedIn9Warning\S*")
 
 
+
+
+def _prefixes(word: str) -> str:
+    """A pattern matching any non-empty prefix of `word` (`P(?:y(?:t...)?)?`)."""
+    return re.escape(word[0]) + (f"(?:{_prefixes(word[1:])})?" if len(word) > 1 else "")
+
+
+# Where a string constant may name the warning: its text spells it out, or an escape or the end of a string
+# literal (one of several written side by side, which Python joins) comes before the whole name is spelled
+# out: after a part of it spelled out (`"Pytest" "RemovedIn9Warning"`, `"Pytest\x52emoved..."`, a
+# backslash-newline), or as its first letter (`"\x50ytest..."`, `\120`, `\u0050`, `\U00000050`, `\N{...}`).
+MAY_NAME = re.compile(
+    NAME
+    + "|" + _prefixes(NAME[:-1]) + r"""(?:\\|["'](?:\s|#[^\n]*|\\\r?\n)*[rRuUfFbB]{0,2}["'])"""
+    + r"|\\(?:x50|120|u0050|U00000050|N\{)"
+)
+
+
 def check(facts: Facts) -> Iterator[Site]:
     """A string naming the warning (a filter)."""
+    if not may_match(facts.text, MAY_NAME):
+        return
     for node in facts.of(ast.Constant):
         if isinstance(node.value, str) and NAME in node.value:
             yield node, ""

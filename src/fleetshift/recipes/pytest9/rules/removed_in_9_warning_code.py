@@ -20,6 +20,8 @@ RULE = rule(__name__, __doc__, HUMAN, since="9.1", order=5)
 
 def check(facts: Facts) -> Iterator[Site]:
     """`pytest.PytestRemovedIn9Warning` (however pytest is imported)."""
+    if not facts.names("PytestRemovedIn9Warning"):
+        return
     for node in facts.of(ast.Attribute):
         if node.attr == "PytestRemovedIn9Warning" and facts.imports.qualname(node) == "pytest.PytestRemovedIn9Warning":
             yield node, ""

@@ -21,6 +21,8 @@ RULE = rule(__name__, __doc__, AUTO, since="9.2", link=DEPRECATIONS, order=11)
 
 def check(facts: Facts) -> Iterator[Site]:
     """`pytest.yield_fixture`, and `from pytest import yield_fixture`."""
+    if not facts.names("yield_fixture"):
+        return
     for node in facts.of(ast.Attribute):
         if node.attr == "yield_fixture" and facts.imports.qualname(node) == "pytest.yield_fixture":
             yield node, ""

@@ -17,7 +17,7 @@ RULE = rule(__name__, __doc__, HUMAN, since="8.4", order=17)
 
 def check(facts: Facts) -> Iterator[Site]:
     """A test function (not a fixture) in a test module, at module level or in a Test class, that yields."""
-    if facts.test_module:
+    if facts.test_module and facts.yield_lines:
         yield from _tests(facts.tree.body, facts, collected=True)
 
 

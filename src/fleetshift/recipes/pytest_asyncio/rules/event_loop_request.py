@@ -24,7 +24,8 @@ def check(facts: ModuleFacts) -> Iterator[Site]:
     """`request.getfixturevalue("event_loop")` and `pytest.mark.usefixtures(..., "event_loop")`."""
     if not facts.names("getfixturevalue", "usefixtures"):
         return
-    for call, _ in facts.calls:
+    aliases = [n for n, q in facts.imports.names.items() if q == "pytest.mark.usefixtures"]
+    for call in facts.calls_near("getfixturevalue", "usefixtures", *aliases):
         if (
             isinstance(call.func, ast.Attribute)
             and call.func.attr == "getfixturevalue"

@@ -25,7 +25,7 @@ def check(facts: ModuleFacts) -> Iterator[Site]:
     """`pytest.mark.asyncio(scope=...)`."""
     if not facts.names("scope"):
         return
-    for call, _ in facts.calls:
+    for call in facts.calls_near("scope"):  # the keyword stands in the call
         if facts.imports.qualname(call.func) == MARK and keyword(call, "scope") is not None:
             yield Site(call)
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site
 from fleetshift.recipes.pytest_asyncio.fixing import ReportChecks
+from fleetshift.recipes.pytest_asyncio.gates import near, word_lines
 from fleetshift.recipes.pytest_asyncio.rules import CHANGELOG
 from fleetshift.recipes.rule import HUMAN, rule
 
@@ -59,7 +60,11 @@ def check(facts: ModuleFacts) -> Iterator[Site]:
     if not facts.imports.imports_module("pytest_asyncio"):
         return  # each site is an import of pytest_asyncio or a name one bound
     seen: set[tuple[int, str]] = set()
-    for node in ast.walk(facts.tree):
+    # each site holds the module's name, or a name an import binds to it or to one of its names
+    words = ["pytest_asyncio", *(n for n, q in facts.imports.names.items() if q.split(".")[0] == "pytest_asyncio")]
+    lines = word_lines(facts.text, words)
+    nodes = ast.walk(facts.tree) if lines is None else near(facts.tree, lines, (ast.ImportFrom, ast.Import, ast.Attribute))
+    for node in nodes:
         found: list[tuple[str, str]] = []
         if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module in EXPORTS:
             module = node.module
