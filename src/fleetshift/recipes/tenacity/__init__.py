@@ -95,9 +95,9 @@ class TenacityRecipe(Recipe):
             tree = parse_tree(text)
             scope, active = self.scope(ctx), self.active_rules(ctx)
             facts = Facts.of(tree, text, path, index, scope)
-            sites = any(True for _, check in self.hooks("check", active) for _ in check(facts))
+            found = list(self._detect(SourceFile(path, text, tree, kind), facts))  # what is left, if it stays
             new_text = text
-            if self.needs_libcst(sites, active):
+            if self.needs_libcst(any(s.rule in active for s in found), active):
                 new_text = rewrite_module(text, facts, [m for m in self.rule_modules if m.rule.id in active])
         except (SyntaxError, cst.ParserSyntaxError) as exc:
             return RewriteResult(
@@ -115,9 +115,10 @@ class TenacityRecipe(Recipe):
                 ],
             )
         findings: list[Finding] = []
-        after = SourceFile(path, new_text, tree if new_text == text else parse_tree(new_text), kind)
-        after_facts = facts if new_text == text else Facts.of(after.tree, new_text, path, index, scope)
-        for s in self._detect(after, after_facts):
+        if new_text != text:
+            after = SourceFile(path, new_text, parse_tree(new_text), kind)
+            found = list(self._detect(after, Facts.of(after.tree, new_text, path, index, scope)))
+        for s in found:
             if s.action is Action.INFO:
                 continue
             rule = self.rule(s.rule)

@@ -9,7 +9,9 @@ other modules when a whole service is rewritten.
 from __future__ import annotations
 
 import ast
+import functools
 import re
+import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -76,6 +78,8 @@ class ServiceIndex:
         self.files = files
         self.summaries: dict[str, ModuleSummary | None] = {}
         self.facts: dict[str, Facts] = {}  # built on demand: a service's trees are not all kept
+        self._uses: bool | None = None
+        self._strategies: frozenset[str] | None = None
 
     def summary_of(self, path: str) -> ModuleSummary | None:
         """The summary of one module (None when it does not parse), computed once."""
@@ -116,8 +120,23 @@ class ServiceIndex:
         return any(name in s.method_names - s.retry_methods for s in self._summaries(name))
 
     def uses_tenacity(self) -> bool:
-        """Whether any Python file of the service imports tenacity."""
-        return any(s.uses_tenacity for s in self._summaries("tenacity"))
+        """Whether any Python file of the service imports tenacity (asked once per service)."""
+        if self._uses is None:
+            self._uses = any(s.uses_tenacity for s in self._summaries("tenacity"))
+        return self._uses
+
+    def strategy_names(self) -> frozenset[str]:
+        """The names every module of the service binds to a retry strategy at its top level. Only a module naming
+        tenacity binds one (a summary is made without the service, so it does not follow imports): a module
+        naming none of these can compose no strategy imported from the service."""
+        if self._strategies is None:
+            self._strategies = frozenset(
+                name
+                for _, path in self.modules
+                if mentions(self.files[path], "tenacity") and (s := self.summary_of(path)) is not None
+                for name in s.strategies
+            )
+        return self._strategies
 
 
 # the last walks, by tree (kept with it, so its id is not reused while it is here), text and path
@@ -126,24 +145,166 @@ _WALKED: dict[tuple[int, str, str], Facts] = {}
 Binding = tuple[str, ast.AST]  # (kind: def, class, assign, import, other; the node it is bound to)
 
 
+def mentions(text: str, word: str) -> bool:
+    """Whether `word` is written in `text`, as it is or as the parser reads a non-ASCII identifier (NFKC): a
+    module can name an identifier, an import or an attribute only by writing it."""
+    return word in text or (not text.isascii() and word in unicodedata.normalize("NFKC", text))
+
+
+class Walked:
+    """What one module's walks found, each part computed when a question first needs it and shared by every
+    `Facts` of the module (judged alone, with its service, with a scope): most modules holding a token are
+    asked nothing that needs a walk (their text names neither tenacity nor a name the rules look for)."""
+
+    def __init__(self, tree: ast.Module, text: str, path: str) -> None:
+        self.tree, self.text, self.path = tree, text, path
+        self._words: dict[str, bool] = {}
+
+    def mentions(self, word: str) -> bool:
+        """Whether the module's text names `word` (always true when the text is not known)."""
+        found = self._words.get(word)
+        if found is None:
+            found = self._words[word] = not self.text or mentions(self.text, word)
+        return found
+
+    @functools.cached_property
+    def imports(self) -> Imports:
+        return Imports(self.tree)
+
+    @functools.cached_property
+    def kinds(self) -> dict[type, tuple[ast.AST, ...]]:
+        """The module's nodes of each type, in `ast.walk` order."""
+        kinds: dict[type, list[ast.AST]] = {}
+        for node in walk(self.tree):
+            kinds.setdefault(node.__class__, []).append(node)
+        return {k: tuple(v) for k, v in kinds.items()}
+
+    @functools.cached_property
+    def parents(self) -> dict[ast.AST, ast.AST]:
+        parents: dict[ast.AST, ast.AST] = {}
+        for node in walk(self.tree):
+            for name in node._fields:  # ast.iter_child_nodes, inline
+                value = getattr(node, name, None)
+                if isinstance(value, ast.AST):
+                    parents[value] = node
+                elif value.__class__ is list:
+                    for child in value:
+                        if isinstance(child, ast.AST):
+                            parents[child] = node
+        return parents
+
+    @functools.cached_property
+    def lines(self) -> tuple[str, ...]:
+        return tuple(self.text.splitlines())
+
+    @functools.cached_property
+    def retry_calls(self) -> tuple[ast.Call, ...]:
+        """Calls to `retry`, `Retrying`, `AsyncRetrying` and `.retry_with`, in walk order."""
+        names = self.imports
+        return tuple(
+            node  # type: ignore[misc]
+            for node in self.kinds.get(ast.Call, ())
+            if norm(names.qualname(node.func)) in RETRY_CALLABLES  # type: ignore[attr-defined]
+            or (isinstance(node.func, ast.Attribute) and node.func.attr == "retry_with")  # type: ignore[attr-defined]
+        )
+
+    @functools.cached_property
+    def methods(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The names of the methods of the module's classes, and of those tenacity retries."""
+        method_names: set[str] = set()
+        retry_methods: set[str] = set()
+        for node in self.kinds.get(ast.ClassDef, ()):
+            for item in node.body:  # type: ignore[attr-defined]
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    method_names.add(item.name)
+                    if retry_decorator(self.imports, item):
+                        retry_methods.add(item.name)
+        return frozenset(method_names), frozenset(retry_methods)
+
+    @functools.cached_property
+    def binds(self) -> tuple[dict[str, tuple[str, str]], dict[str, tuple[Binding, ...]]]:
+        """from-imports (local -> (absolute module, name)) and what each name is bound to, in walk order."""
+        package = module_parts(self.path)[:-1] if self.path else []
+        from_imports: dict[str, tuple[str, str]] = {}
+        bindings: dict[str, list[Binding]] = {}
+
+        def bind(name: str, kind: str, node: ast.AST) -> None:
+            bindings.setdefault(name, []).append((kind, node))
+
+        def bind_names(target: ast.AST) -> None:
+            """Bind every name in an assignment target (tuple, starred, ...) to a value not known here."""
+            for n in ast.walk(target):
+                if isinstance(n, ast.Name):
+                    bind(n.id, "other", n)
+
+        for node in walk(self.tree):
+            if node.__class__ not in _BINDERS:
+                continue
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                bind(node.name, "def", node)
+                for a in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]:
+                    bind(a.arg, "other", a)
+                for a in (node.args.vararg, node.args.kwarg):
+                    if a:
+                        bind(a.arg, "other", a)
+            elif isinstance(node, ast.ClassDef):
+                bind(node.name, "class", node)
+            elif isinstance(node, ast.Lambda):
+                for a in node.args.args:
+                    bind(a.arg, "other", a)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                if node.value is None:
+                    continue
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for t in targets:
+                    if isinstance(t, ast.Name):
+                        bind(t.id, "assign", node.value)
+                    else:
+                        bind_names(t)
+            elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension, ast.AugAssign, ast.NamedExpr)):
+                bind_names(node.target)
+            elif isinstance(node, ast.withitem):
+                if node.optional_vars is not None:
+                    bind_names(node.optional_vars)
+            elif isinstance(node, ast.ExceptHandler):
+                if node.name:
+                    bind(node.name, "other", node)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    bind(alias.asname or alias.name.split(".")[0], "import", node)
+            elif isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                if node.level:
+                    base = package[: len(package) - (node.level - 1)] if node.level > 1 else package
+                    module = ".".join([*base, *([module] if module else [])])
+                for alias in node.names:
+                    bind(alias.asname or alias.name, "import", node)
+                    from_imports[alias.asname or alias.name] = (module, alias.name)
+        return from_imports, {k: tuple(v) for k, v in bindings.items()}
+
+
+# the node types that bind a name (what `Walked.binds` looks at)
+_BINDERS = frozenset({
+    ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.Assign, ast.AnnAssign, ast.For,
+    ast.AsyncFor, ast.comprehension, ast.AugAssign, ast.NamedExpr, ast.withitem, ast.ExceptHandler, ast.Import,
+    ast.ImportFrom,
+})  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Facts:
     """One module's names and what they stand for (retried function, plain function, strategy); build it
     with `Facts.of`. `index` holds the service's other modules (None when one file is scanned alone) and
-    `scope` what the campaign targets (None when detecting)."""
+    `scope` what the campaign targets (None when detecting). Every part of the module's walks is computed
+    when first read (see `Walked`); a rule asks `mentions` first, so a module whose text cannot hold its
+    sites is never walked for it."""
 
     tree: ast.Module
     path: str
     index: ServiceIndex | None
-    imports: Imports
-    from_imports: Mapping[str, tuple[str, str]]  # local -> (absolute module, name)
-    bindings: Mapping[str, tuple[Binding, ...]]
-    method_names: frozenset[str]
-    retry_methods: frozenset[str]
-    parents: Mapping[ast.AST, ast.AST]
-    kinds: Mapping[type, tuple[ast.AST, ...]]  # the module's nodes of each type, in `ast.walk` order
-    lines: tuple[str, ...]
+    walked: Walked
     scope: Scope | None = None
+    memo: dict[str, object] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @classmethod
     def of(
@@ -157,98 +318,67 @@ class Facts:
         key = (id(tree), text, path)
         bare = _WALKED.get(key)
         if bare is None or bare.tree is not tree:
-            bare = cls._walk(tree, text, path)
+            bare = cls(tree, path, None, Walked(tree, text, path))
             _WALKED[key] = bare
             if len(_WALKED) > 256:
                 del _WALKED[next(iter(_WALKED))]
         return bare if index is None and scope is None else replace(bare, index=index, scope=scope)
 
-    @classmethod
-    def _walk(cls, tree: ast.Module, text: str, path: str) -> Facts:
-        """The facts of one walk of the module, which hold no index or scope (those only steer the questions
-        asked of them): a module judged alone, as part of its service and as a summary walks once."""
-        imports = Imports(tree)
-        package = module_parts(path)[:-1] if path else []
-        from_imports: dict[str, tuple[str, str]] = {}
-        bindings: dict[str, list[Binding]] = {}
-        method_names: set[str] = set()
-        retry_methods: set[str] = set()
-        parents: dict[ast.AST, ast.AST] = {}
-        kinds: dict[type, list[ast.AST]] = {}
+    # ---- what the module's text names ------------------------------------------------------------
 
-        def bind(name: str, kind: str, node: ast.AST) -> None:
-            bindings.setdefault(name, []).append((kind, node))
+    def mentions(self, word: str) -> bool:
+        """Whether the module's text names `word` (see `mentions`): no site of a rule that needs `word`
+        written (an import of tenacity, a `.retry_with`, a `.statistics`) can be in a module without it."""
+        return self.walked.mentions(word)
 
-        def bind_names(target: ast.AST) -> None:
-            """Bind every name in an assignment target (tuple, starred, ...) to a value not known here."""
-            for n in ast.walk(target):
-                if isinstance(n, ast.Name):
-                    bind(n.id, "other", n)
+    def writes(self, *strings: str) -> bool:
+        """Whether the module's text holds one of `strings` as written (always true when the text is not known)."""
+        text = self.walked.text
+        return not text or any(s in text for s in strings)
 
-        for node in walk(tree):
-            kinds.setdefault(type(node), []).append(node)
-            for name in node._fields:  # ast.iter_child_nodes, inline
-                value = getattr(node, name, None)
-                if isinstance(value, ast.AST):
-                    parents[value] = node
-                elif value.__class__ is list:
-                    for child in value:
-                        if isinstance(child, ast.AST):
-                            parents[child] = node
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                bind(node.name, "def", node)
-                for a in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]:
-                    bind(a.arg, "other", a)
-                for a in (node.args.vararg, node.args.kwarg):
-                    if a:
-                        bind(a.arg, "other", a)
-            elif isinstance(node, ast.ClassDef):
-                bind(node.name, "class", node)
-                for item in node.body:
-                    if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                        method_names.add(item.name)
-                        if retry_decorator(imports, item):
-                            retry_methods.add(item.name)
-            elif isinstance(node, ast.Lambda):
-                for a in node.args.args:
-                    bind(a.arg, "other", a)
-            elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                for t in targets:
-                    if isinstance(t, ast.Name):
-                        bind(t.id, "assign", node.value)
-                    else:
-                        bind_names(t)
-            elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension, ast.AugAssign, ast.NamedExpr)):
-                bind_names(node.target)
-            elif isinstance(node, ast.withitem) and node.optional_vars is not None:
-                bind_names(node.optional_vars)
-            elif isinstance(node, ast.ExceptHandler) and node.name:
-                bind(node.name, "other", node)
-            elif isinstance(node, ast.Import):
-                for alias in node.names:
-                    bind(alias.asname or alias.name.split(".")[0], "import", node)
-            elif isinstance(node, ast.ImportFrom):
-                module = node.module or ""
-                if node.level:
-                    base = package[: len(package) - (node.level - 1)] if node.level > 1 else package
-                    module = ".".join([*base, *([module] if module else [])])
-                for alias in node.names:
-                    bind(alias.asname or alias.name, "import", node)
-                    from_imports[alias.asname or alias.name] = (module, alias.name)
-        return cls(
-            tree,
-            path,
-            None,
-            imports,
-            from_imports,
-            {k: tuple(v) for k, v in bindings.items()},
-            frozenset(method_names),
-            frozenset(retry_methods),
-            parents,
-            {k: tuple(v) for k, v in kinds.items()},
-            tuple(text.splitlines()),
-        )
+    @property
+    def tenacity(self) -> bool:
+        """Whether the module's text names tenacity: nothing else can resolve to a tenacity name."""
+        return self.walked.mentions("tenacity")
+
+    @property
+    def may_retry(self) -> bool:
+        """Whether the module may hold a retry call (`retry`, `Retrying`, `AsyncRetrying`, `.retry_with`)."""
+        return self.tenacity or self.walked.mentions("retry_with")
+
+    # ---- the module's walks, computed on first use -------------------------------------------------
+
+    @property
+    def imports(self) -> Imports:
+        return self.walked.imports
+
+    @property
+    def from_imports(self) -> Mapping[str, tuple[str, str]]:  # local -> (absolute module, name)
+        return self.walked.binds[0]
+
+    @property
+    def bindings(self) -> Mapping[str, tuple[Binding, ...]]:
+        return self.walked.binds[1]
+
+    @property
+    def method_names(self) -> frozenset[str]:
+        return self.walked.methods[0]
+
+    @property
+    def retry_methods(self) -> frozenset[str]:
+        return self.walked.methods[1]
+
+    @property
+    def parents(self) -> Mapping[ast.AST, ast.AST]:
+        return self.walked.parents
+
+    @property
+    def kinds(self) -> Mapping[type, tuple[ast.AST, ...]]:  # the module's nodes of each type, in walk order
+        return self.walked.kinds
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        return self.walked.lines
 
     # ---- the module's nodes ------------------------------------------------------------------------
 
@@ -308,9 +438,7 @@ class Facts:
         return isinstance(node.func, ast.Attribute) and node.func.attr == "retry_with"
 
     def retry_calls(self) -> Iterator[ast.Call]:
-        for node in self.nodes(ast.Call):
-            if self.is_retry_call(node):  # type: ignore[arg-type]
-                yield node  # type: ignore[misc]
+        return iter(self.walked.retry_calls)
 
     def only(self, name: str, kinds: set[str]) -> tuple[Binding, ...] | None:
         """The bindings of `name` when there are some and all are of these kinds."""
@@ -476,16 +604,33 @@ def compose_verdict(facts: Facts, node: ast.BinOp, in_retry_kw: bool) -> str | N
 
 
 def compositions(facts: Facts, verdict: str) -> Iterator[ast.BinOp]:
-    """Every whole `a | b` / `a & b` chain of the module with this verdict ('auto' or 'human')."""
+    """Every whole `a | b` / `a & b` chain of the module with this verdict ('auto' or 'human'), judged once per
+    facts for both compose rules and their fix."""
+    judged = facts.memo.get("compositions")
+    if judged is None:
+        judged = facts.memo["compositions"] = list(_judge_compositions(facts)) if may_compose(facts) else []
+    return (node for node, v in judged if v == verdict)  # type: ignore[attr-defined]
+
+
+def may_compose(facts: Facts) -> bool:
+    """Whether a composition of the module can have a verdict: one needs an operator, and a strategy or a retry
+    call's `retry=`; a strategy is named through tenacity, or imported from a service module by a name the
+    module must write (`ServiceIndex.strategy_names`)."""
+    if not (facts.mentions("|") or facts.mentions("&")):
+        return False
+    if facts.may_retry:
+        return True
+    return facts.index is not None and any(facts.mentions(n) for n in facts.index.strategy_names())
+
+
+def _judge_compositions(facts: Facts) -> Iterator[tuple[ast.BinOp, str | None]]:
     retry_values = {
         id(kw.value) for call in facts.retry_calls() if (kw := keyword(call, "retry")) is not None
     }
-    for node in facts.nodes(ast.BinOp):
+    binops = [n for n in facts.nodes(ast.BinOp) if isinstance(n.op, (ast.BitOr, ast.BitAnd))]  # type: ignore[attr-defined]
+    inner = {id(n.left) for n in binops if isinstance(n.left, ast.BinOp) and type(n.left.op) is type(n.op)}  # type: ignore[attr-defined]
+    for node in binops:
         assert isinstance(node, ast.BinOp)
-        if not isinstance(node.op, (ast.BitOr, ast.BitAnd)):
-            continue
-        parent = facts.parents.get(node)
-        if isinstance(parent, ast.BinOp) and parent.left is node and type(parent.op) is type(node.op):
+        if id(node) in inner:
             continue  # judged with its whole chain
-        if compose_verdict(facts, node, id(node) in retry_values) == verdict:
-            yield node
+        yield node, compose_verdict(facts, node, id(node) in retry_values)

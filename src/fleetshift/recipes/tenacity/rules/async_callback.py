@@ -19,6 +19,8 @@ CALLBACK_KEYWORDS = ("before", "after", "before_sleep", "retry_error_callback", 
 
 def check(facts: Facts) -> Iterator[tuple[ast.AST, str]]:
     """`async def` callbacks given to a retry call, and `iscoroutine` workarounds in modules using tenacity."""
+    if not facts.may_retry:
+        return  # no retry call, and no tenacity use, without their names written
     uses_tenacity = facts.uses_tenacity
     for node in facts.nodes(ast.Call):
         assert isinstance(node, ast.Call)

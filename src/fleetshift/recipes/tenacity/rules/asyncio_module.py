@@ -48,6 +48,8 @@ class PatchTarget:
 
 def patch_targets(facts: Facts) -> Iterator[PatchTarget]:
     """Every patch of something inside `tenacity._asyncio`, by string or by module object."""
+    if not facts.tenacity:
+        return  # no tenacity name without tenacity written
     for call in facts.nodes(ast.Call):
         assert isinstance(call, ast.Call)
         name = dotted(call.func) or ""
@@ -77,6 +79,8 @@ def patch_targets(facts: Facts) -> Iterator[PatchTarget]:
 def check(facts: Facts) -> Iterator[tuple[ast.AST, str]]:
     """Imports of `tenacity._asyncio`, attributes read through it, and patches of names it shares with
     `tenacity.asyncio` (by string, or on the module object written `tenacity._asyncio`)."""
+    if not facts.tenacity:
+        return  # no tenacity name without tenacity written
     for node in facts.nodes(ast.ImportFrom, ast.Import, ast.Attribute):
         if isinstance(node, ast.ImportFrom) and not node.level:
             if node.module == "tenacity._asyncio" or (
@@ -99,17 +103,20 @@ def check(facts: Facts) -> Iterator[tuple[ast.AST, str]]:
 def moved_references(facts: Facts) -> Iterator[ast.Constant | ast.Attribute]:
     """What names the module itself and can name `tenacity.asyncio` instead: patch targets whose names are
     all there, and the module object written `tenacity._asyncio` (unless it is patched for a name that is not)."""
+    if not facts.tenacity:
+        return  # no tenacity name without tenacity written
     stays = set()
     for patch in patch_targets(facts):
         if patch.movable and isinstance(patch.node, (ast.Constant, ast.Attribute)):
             yield patch.node
         stays.add(id(patch.node))
-    for node in facts.nodes(ast.Attribute):
+    attributes = facts.kinds.get(ast.Attribute, ())
+    inner = {id(a.value) for a in attributes}  # type: ignore[attr-defined]
+    for node in attributes:
         assert isinstance(node, ast.Attribute)
-        parent = facts.parents.get(node)
         if id(node) in stays or not isinstance(node.ctx, ast.Load):
             continue
-        if isinstance(parent, ast.Attribute) and parent.value is node:
+        if id(node) in inner:
             continue  # tenacity._asyncio.X: the attribute chain's own site
         if (
             isinstance(node.value, (ast.Name, ast.Attribute))

@@ -19,6 +19,8 @@ def check(facts: Facts) -> Iterator[tuple[ast.AST, str]]:
     """A string naming something inside `tenacity._asyncio` (a `mock.patch` target, most often) and a patch
     of the module object, that the asyncio-module rule cannot point at `tenacity.asyncio` (`sleep`, or a name
     that module does not have)."""
+    if not facts.tenacity:
+        return  # no tenacity name without tenacity written
     moved = {id(p.node) for p in patch_targets(facts) if p.movable}
     for patch in patch_targets(facts):
         if not patch.movable and not isinstance(patch.node, ast.Constant):

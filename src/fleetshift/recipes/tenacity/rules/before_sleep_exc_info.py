@@ -18,6 +18,8 @@ RULE = rule(__name__, __doc__, HUMAN, since="9.2.1", link="https://github.com/jd
 
 def check(facts: Facts) -> Iterator[tuple[ast.AST, str]]:
     """`before_sleep_log(...)` given an `exc_info` that is not a false constant."""
+    if not facts.tenacity:
+        return  # no tenacity name without tenacity written
     for node in facts.nodes(ast.Call):
         assert isinstance(node, ast.Call)
         if facts.qual(node.func) != "tenacity.before_sleep_log":

@@ -24,6 +24,8 @@ CACHES = frozenset({"functools.cache", "functools.lru_cache"})
 
 def check(facts: Facts) -> Iterator[tuple[ast.AST, str]]:
     """A `wait=` of a retry call that may do more than compute a value."""
+    if not facts.may_retry:
+        return  # no retry call without its name written
     for call in facts.retry_calls():
         wait = keyword(call, "wait")
         if wait is not None and impure_wait(facts, wait.value):

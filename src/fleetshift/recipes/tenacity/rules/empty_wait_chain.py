@@ -15,6 +15,8 @@ RULE = rule(__name__, __doc__, INFO, since="9.2.1", link="https://github.com/jd/
 
 
 def check(facts: Facts) -> Iterator[tuple[ast.AST, str]]:
+    if not facts.tenacity:
+        return  # no tenacity name without tenacity written
     for node in facts.nodes(ast.Call):
         assert isinstance(node, ast.Call)
         if facts.qual(node.func) == "tenacity.wait_chain" and not node.args and not node.keywords:

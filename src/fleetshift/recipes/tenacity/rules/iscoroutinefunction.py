@@ -29,6 +29,8 @@ def sites(facts: Facts) -> Iterator[tuple[ast.AST, str, bool]]:
     """Every use of `tenacity.iscoroutinefunction`: its `from tenacity import` and the attributes read through
     the module, each with whether the rewrite can move it to `inspect` (not when the name `inspect` stands for
     something else here, nor for an assignment to it or a patch of it)."""
+    if not facts.tenacity:
+        return  # no tenacity name without tenacity written
     inspect_free = facts.imports.names.get("inspect", "inspect") == "inspect" and all(
         kind == "import" for kind, _ in facts.bindings.get("inspect", ())
     )

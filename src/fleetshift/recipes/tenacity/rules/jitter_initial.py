@@ -33,6 +33,8 @@ POSITIONAL = ("multiplier", "max", "exp_base", "jitter")
 
 def check(facts: Facts) -> Iterator[tuple[ast.AST, str]]:
     """`wait_exponential_jitter` given `initial=` or a positional first argument."""
+    if not facts.tenacity:
+        return  # no tenacity name without tenacity written
     for node in facts.nodes(ast.Call):
         assert isinstance(node, ast.Call)
         if facts.qual(node.func) == "tenacity.wait_exponential_jitter":

@@ -37,6 +37,8 @@ CALLS: dict[str, tuple[str, int, str, Rule | None]] = {
 
 def check(facts: Facts) -> Iterator[tuple[ast.AST, str]]:
     """`after_log`/`before_sleep_log` calls that leave sec_format to the library's default."""
+    if not facts.tenacity:
+        return  # no tenacity name without tenacity written
     for node in facts.nodes(ast.Call):
         assert isinstance(node, ast.Call)
         found = CALLS.get(facts.qual(node.func) or "")

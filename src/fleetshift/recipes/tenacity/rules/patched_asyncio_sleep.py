@@ -17,11 +17,18 @@ from fleetshift.recipes.tenacity.resolve import Facts
 RULE = rule(__name__, __doc__, HUMAN, since="8.3.0", link="https://github.com/jd/tenacity/pull/450", order=7)
 
 
+# how a string naming what it patches ends: "asyncio.sleep" (or "<module>.asyncio.sleep"), or "sleep" (the
+# attribute `patch.object(asyncio, ...)` is given; these are the recipe's tokens too)
+PATCHED = ('asyncio.sleep"', "asyncio.sleep'", '"sleep"', "'sleep'")
+
+
 def check(facts: Facts) -> Iterator[tuple[ast.AST, str, Action]]:
     """`patch("asyncio.sleep")`, `patch.object(asyncio, "sleep")` and `monkeypatch.setattr` of either, in a
     service that uses tenacity: none when the service's files are known and none imports tenacity; as
     information when only this file is known and it does not import tenacity (a test patching asyncio.sleep
     for code of its own is no tenacity use)."""
+    if not facts.mentions("patch") or not facts.writes(*PATCHED):
+        return  # every patch it knows is spelled with `patch`, and names asyncio.sleep or "sleep" in a string
     service_uses = facts.index.uses_tenacity() if facts.index is not None else None
     if service_uses is False:
         return

@@ -18,6 +18,8 @@ RULE = rule(__name__, __doc__, HUMAN, since="9.0.0", link="https://github.com/jd
 
 def check(facts: Facts) -> Iterator[tuple[ast.AST, str]]:
     """`wait_random_exponential`/`wait_full_jitter` given a minimum (keyword or 4th positional)."""
+    if not facts.tenacity:
+        return  # no tenacity name without tenacity written
     for node in facts.nodes(ast.Call):
         assert isinstance(node, ast.Call)
         if facts.qual(node.func) in ("tenacity.wait_random_exponential", "tenacity.wait_full_jitter"):

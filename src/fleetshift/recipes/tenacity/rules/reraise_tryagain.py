@@ -18,6 +18,8 @@ RULE = rule(__name__, __doc__, HUMAN, since="9.2.1", link="https://github.com/jd
 
 def check(facts: Facts) -> Iterator[tuple[ast.AST, str]]:
     """`raise TryAgain` inside an `except` of a function retried with `reraise=True`."""
+    if not facts.tenacity:
+        return  # no tenacity name without tenacity written
     for fn in facts.nodes(ast.FunctionDef, ast.AsyncFunctionDef):
         assert isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
         dec = facts.retry_decorator(fn)

@@ -23,6 +23,8 @@ def statistics_reads(facts: Facts) -> Iterator[tuple[ast.Attribute, str, str]]:
     """Every `x.retry.statistics` read (not on self/cls) with its receiver's text and what `x` is:
     'retried' (a tenacity-decorated function), 'elsewhere' (imported, judged when the service is known) or
     'unknown'."""
+    if not facts.mentions("statistics"):
+        return  # no `.statistics` read without it written
     for node in facts.nodes(ast.Attribute):
         assert isinstance(node, ast.Attribute)
         if (

@@ -25,6 +25,8 @@ RETRYING_BASES = frozenset(
 
 def check(facts: Facts) -> Iterator[tuple[ast.AST, str]]:
     """A Retrying subclass that defines `__init__` or `copy`."""
+    if not facts.tenacity:
+        return  # no tenacity name without tenacity written
     for node in facts.nodes(ast.ClassDef):
         assert isinstance(node, ast.ClassDef)
         if not any(norm(facts.imports.qualname(b)) in RETRYING_BASES for b in node.bases):

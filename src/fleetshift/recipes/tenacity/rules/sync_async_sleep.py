@@ -20,6 +20,8 @@ ASYNC_SLEEPS = frozenset({"asyncio.sleep", "trio.sleep", "anyio.sleep"})
 
 def check(facts: Facts) -> Iterator[tuple[ast.AST, str]]:
     """A plain `def` whose retry decorator is given an async sleep."""
+    if not facts.tenacity:
+        return  # no tenacity name without tenacity written
     for fn in facts.nodes(ast.FunctionDef):
         assert isinstance(fn, ast.FunctionDef)
         dec = facts.retry_decorator(fn)
