@@ -306,21 +306,10 @@ class Recipe:
         from fleetshift.recipes import sparse
         from fleetshift.recipes._ast import parse_tree
 
-        known = ctx.known
+        known = self.known(ctx)
         if known is not None:
-            out = {path: set(lines) for path, lines in known.sites.items()
-                   if lines and path in ctx.files and sparse.worth(ctx.files[path])}
-            for path in sorted(known.stale):
-                text = ctx.files.get(path)
-                if text is None or not sparse.worth(text) or not any(t.decode() in text for t in self.tokens):
-                    continue
-                try:
-                    src = SourceFile(path, text, parse_tree(text), file_kind(path))
-                except (SyntaxError, ValueError, RecursionError, MemoryError):
-                    continue
-                for site in self.detect_file(src, ctx.files):
-                    out.setdefault(site.file, set()).add(site.line)
-            return out
+            return {path: set(lines) for path, lines in known.sites.items()
+                    if lines and path in ctx.files and sparse.worth(ctx.files[path])}
         sources = []
         for path, text in ctx.files.items():
             if path.endswith(".py") and sparse.worth(text) and any(t.decode() in text for t in self.tokens):
@@ -331,6 +320,41 @@ class Recipe:
         out: dict[str, set[int]] = {}
         for site in self.detect_service(sources, ctx.files):
             out.setdefault(site.file, set()).add(site.line)
+        return out
+
+    def known(self, ctx: RewriteContext) -> Known | None:
+        """`ctx.known` with its stale files detected again (`detect_file` on their current texts, as the scan
+        would): the sites of every file holding one of the recipe's tokens that parses, and none stale. Once per
+        context."""
+        known = ctx.known
+        if known is None or not known.stale:
+            return known
+        done = _DETECTED.get(id(ctx))
+        if done is not None and done[0] is ctx:
+            return done[1]
+        from fleetshift.recipes._ast import parse_tree
+
+        sources, sites = set(known.sources), dict(known.sites)
+        for path in sorted(known.stale):
+            text = ctx.files.get(path)
+            if text is None or not path.endswith(".py") or not any(t.decode() in text for t in self.tokens):
+                continue
+            try:
+                src = SourceFile(path, text, parse_tree(text), file_kind(path))
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                continue  # the rewrite meets it and says so
+            sources.add(path)
+            lines: set[int] = set()
+            for site in self.detect_file(src, ctx.files):
+                if site.file == path:
+                    lines.add(site.line)
+                else:  # a site reported elsewhere: nothing is known for sure
+                    return None
+            if lines:
+                sites[path] = tuple(sorted(lines))
+        out = Known(frozenset(sources), sites)
+        _DETECTED.clear()
+        _DETECTED[id(ctx)] = (ctx, out)
         return out
 
     def sparse_needs(self, path: str, text: str, ctx: RewriteContext, prepared: object) -> Set[str] | None:
@@ -378,12 +402,12 @@ class Recipe:
         prepared = self.prepare(ctx)
         out = ServiceRewrite()
         sites = self.sparse_sites(ctx, prepared) if self.sparse and SPARSE else {}
-        known = ctx.known
+        known = self.known(ctx)
         if known is not None and self.needs_libcst(False, self.active_rules(ctx)):
             known = None  # a rule acts on files where no check reports a site
         for path, text in ctx.files.items():
-            if known is not None and path in known.sources and not known.sites.get(path) and path not in known.stale:
-                continue  # the scan found no site of this recipe in it, and nothing it depends on changed since
+            if known is not None and path in known.sources and not known.sites.get(path):
+                continue  # detection finds no site of this recipe in it (the scan's, unless it changed since)
             try:
                 if sites.get(path):
                     res = self.rewrite_sparse(path, text, ctx, prepared, sites[path])
@@ -400,6 +424,9 @@ class Recipe:
             out.findings.extend(res.findings)
         self.finish(ctx, prepared, out)
         return out
+
+
+_DETECTED: dict[int, tuple[RewriteContext, Known | None]] = {}  # the last context's `Recipe.known`
 
 
 def _excludes(package: str, pin: str, wanted: str) -> bool:
