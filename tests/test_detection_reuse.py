@@ -32,11 +32,13 @@ class Spy:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.known = self.stale = self.skipped = 0
+        self.recipes: set[str] = set()
         migrate = base.Recipe.migrate
 
         def counting(recipe: base.Recipe, ctx: RewriteContext) -> base.ServiceRewrite:
             if ctx.known is not None:
                 self.known += 1
+                self.recipes.add(recipe.id)
                 self.stale += len(ctx.known.stale)
                 self.skipped += sum(1 for p in ctx.known.sources if not ctx.known.sites.get(p))
             return migrate(recipe, ctx)
@@ -92,6 +94,7 @@ def test_reuse_changes_nothing_on_a_real_shaped_fleet(generated: Path, monkeypat
     assert spy.known, "no recipe was given the scan's sites"
     assert spy.skipped, "no file was left alone for holding no site"
     assert spy.stale, "no earlier recipe's edit made a later recipe detect a file again"
+    assert {"pytest", "pytest-asyncio", "influxdb3"} <= spy.recipes  # service-level, file-level and per-file
 
 
 def test_a_file_edited_after_the_scan_is_detected_again(generated: Path, tmp_path: Path) -> None:
@@ -125,7 +128,7 @@ def test_no_reuse_without_the_scan_or_when_a_file_came_or_went(generated: Path, 
     assert _known(recipe, bare, digests, files, files) is None
     fewer = dict(list(digests.items())[1:])
     assert _known(recipe, service, fewer, files, files) is None
-    assert _known(get("influxdb3"), service, digests, files, files) is None  # detects file by file in the scan
+    assert _known(get("influxdb3"), service, digests, files, files) is not None  # detects file by file: its sites too
 
 
 def test_a_warm_scan_hands_over_the_same_detection(generated: Path, tmp_path: Path) -> None:

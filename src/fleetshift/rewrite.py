@@ -268,23 +268,25 @@ def _known(recipe: Recipe, service: Service, digests: Mapping[str, bytes], texts
            original: Mapping[str, str]) -> Known | None:
     """What the scan's detection found of `recipe` in the service (`Service.detection`), for the files it still
     holds for: every Python file read now as the scan read it and left as it was by the recipes before this one in
-    the chain; a recipe that detects file by file (`Recipe.file_level`) detects again only the files that are not,
-    and those whose detection read one of them. None (the recipe detects for itself) when the scan has no record,
-    or the service's Python files are not the ones the scan read."""
+    the chain; a recipe that detects file by file (`Recipe.detect`, or `Recipe.file_level`) detects again only the
+    files that are not, and those whose detection read one of them. None (the recipe detects for itself) when the
+    scan has no record, or the service's Python files are not the ones the scan read."""
     found = service.detection
-    if found is None or not recipe.service_level or found.digests.keys() != digests.keys():
+    if found is None or found.digests.keys() != digests.keys():
         return None
     if recipe.id in found.recipes:
         record = found.recipes[recipe.id]
         if record is None:  # the recipe failed on the service during the scan
             return None
         sources, sites, reads = record.sources, record.sites, record.reads
-    else:  # no file of the service held one of its tokens
+    elif recipe.service_level:  # no file of the service held one of its tokens
         sources, sites, reads = frozenset(), {}, {}
+    else:
+        return None
     changed = {rel for rel, d in digests.items() if found.digests[rel] != d or texts.get(rel) != original.get(rel)}
     if not changed:
         return Known(sources, sites)
-    if not recipe.file_level or reads is None:
+    if reads is None:  # a file's sites may depend on any file of the service
         return None
     stale = frozenset(changed | {rel for rel, read in reads.items() if read & changed})
     return Known(sources - stale, {rel: at for rel, at in sites.items() if rel not in stale}, stale)

@@ -57,9 +57,11 @@ class FileResult:
     detection: tuple[_Detected, ...] = ()  # a service's: what each service-level recipe found (`_detected`)
 
 
-# one recipe's service-level detection, in plain containers (it is cached): recipe id, the files it parsed, per file
-# the lines of its sites, and per file the other files its detection read (None: any file may matter)
-_Detected = tuple[str, tuple[str, ...], tuple[tuple[str, tuple[int, ...]], ...], tuple[tuple[str, tuple[str, ...]], ...] | None]
+# one recipe's detection in a service or a file, in plain containers (it is cached): recipe id, the files it parsed
+# (None: it failed), per file the lines of its sites, and per file the other files its detection read (None: any
+# file of the service may matter)
+_Detected = tuple[str, tuple[str, ...] | None, tuple[tuple[str, tuple[int, ...]], ...],
+                  tuple[tuple[str, tuple[str, ...]], ...] | None]
 
 
 class _Recorded(Mapping[str, str]):
@@ -103,12 +105,26 @@ def _detect(recipe: Recipe, mine: list[SourceFile], texts: Mapping[str, str]) ->
     return found, (recipe.id, tuple(src.path for src in mine), sites, reads)
 
 
+def _per_file(recipes: Sequence[str], results: Iterable[FileResult]) -> Iterator[_Detected]:
+    """The record of each recipe that detects file by file (`Recipe.detect`), from a service's per-file results: a
+    file's sites depend on its text alone. A file a recipe failed on is not among its sources."""
+    sources: dict[str, list[str]] = {rid: [] for rid in recipes}
+    sites: dict[str, list[tuple[str, tuple[int, ...]]]] = {rid: [] for rid in recipes}
+    for res in results:
+        for rid, files, found, _ in res.detection:
+            if rid in sources:
+                sources[rid].extend(files)
+                sites[rid].extend(found)
+    for rid in recipes:
+        yield rid, tuple(sources[rid]), tuple(sites[rid]), tuple((rel, ()) for rel in sources[rid])
+
+
 def detection_of(digests: Mapping[str, bytes], detected: Iterable[_Detected]) -> Detection:
     """The `Detection` the run reuses, from a service's file digests and its recipes' cached records (a recipe that
     failed has none; a service-level recipe without a record found no file holding its tokens)."""
     recipes: dict[str, RecipeDetection | None] = {}
     for rid, sources, sites, reads in detected:
-        if not sources and reads == ():
+        if sources is None:
             recipes[rid] = None
             continue
         recipes[rid] = RecipeDetection(frozenset(sources), dict(sites),
@@ -166,6 +182,7 @@ def scan_python(rel: str, data: bytes, recipes: Iterable[Recipe]) -> FileResult:
         return FileResult(findings=(src,))
     sites: list[UsageSite] = []
     findings: list[Finding] = []
+    detected: list[_Detected] = []
     for recipe in recipes:
         try:
             found = list(recipe.detect(src))
@@ -176,7 +193,11 @@ def scan_python(rel: str, data: bytes, recipes: Iterable[Recipe]) -> FileResult:
             findings.append(Finding(rel, 0, "scan/recipe-error", f"recipe {recipe.id} failed on this file: {exc!r}", Severity.ERROR))
             continue
         sites.extend(_kept({rel: src.text}, found))
-    return FileResult(tuple(sorted(sites, key=_site_order)), tuple(findings))
+        lines = tuple(sorted({site.line for site in found if site.file == rel}))
+        if any(site.file != rel for site in found):
+            continue  # a site reported in another file: nothing is known of this one for sure
+        detected.append((recipe.id, (rel,), ((rel, lines),) if lines else (), ()))
+    return FileResult(tuple(sorted(sites, key=_site_order)), tuple(findings), tuple(detected))
 
 
 class _Texts(Mapping[str, str]):
@@ -243,7 +264,7 @@ def scan_service(root: Path, rels: list[str], sources: Mapping[str, bool], recip
         except Exception as exc:  # a recipe bug must not stop the scan
             where = mine[0].path
             findings.append(Finding(where, 0, "scan/recipe-error", f"recipe {recipe.id} failed on this service: {exc!r}", Severity.ERROR))
-            detected.append((recipe.id, (), (), ()))  # no record: the run detects for itself
+            detected.append((recipe.id, None, (), None))  # no record: the run detects for itself
             continue
         sites.extend(_kept(texts, found))
         detected.append(record)
@@ -370,7 +391,7 @@ def _scan_files(root: Path, rels: list[str], cache: ScanCache, reading: _Reading
         if not wanted:
             wanted = reading.read(rel, data, entry.digest)[1]
         result = _scan_worker((rel, data, wanted))
-        cache.put_result(entry.result, (result.sites, result.findings))
+        cache.put_result(entry.result, (result.sites, result.findings, result.detection))
         out.files[rel] = result
     return seen, raw
 
@@ -602,10 +623,12 @@ def scan(fleet: Fleet, config: FleetConfig, *, use_cache: bool = True, jobs: int
     cache.save()
     services: list[ServiceInventory] = []
     detection: dict[str, Detection] = {}
+    per_file = [rid for rid, _ in reading.tokens]
     for service in fleet.services:
         detection[service.name] = detection_of(
             {rel: scanned.digests[rel] for rel in service.python_files if rel in scanned.digests},
-            by_service.get(service.name, FileResult()).detection)
+            (*by_service.get(service.name, FileResult()).detection,
+             *_per_file(per_file, [results[rel] for rel in service.python_files if rel in results])))
         sites: list[UsageSite] = []
         findings: list[Finding] = []
         across = by_service.get(service.name, FileResult())
