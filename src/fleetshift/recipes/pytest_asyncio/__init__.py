@@ -64,7 +64,8 @@ class PytestAsyncioRecipe(Recipe):
     migrates_from = "<1.0"
     migrates_to = ">=1.3.0,<2"
     known_versions = PA_VERSIONS
-    tokens = (b"event_loop", b"asyncio", b"async def", b"pytest_asyncio")
+    # every site holds one (tests/recipes/test_pytest_gates.py); `pytest_asyncio` holds `asyncio`
+    tokens = (b"event_loop", b"asyncio", b"async def")
     config_tokens = (b"asyncio",)
     rules_package = "fleetshift.recipes.pytest_asyncio.rules"
     requires: ClassVar[Mapping[str, str]] = {"pytest": ">=8.2"}

@@ -25,6 +25,8 @@ RULE = rule(__name__, __doc__, AUTO, since="1.0.0", order=0)
 def check(facts: ModuleFacts) -> Iterator[Site]:
     """Tests and fixtures (not event_loop overrides) with an `event_loop` parameter (a sync one that uses the loop
     beyond `run_until_complete` is event-loop-sync-use's)."""
+    if not facts.names("event_loop"):  # a parameter's name
+        return
     for d in facts.defs:
         if d.fixture != "event_loop" and "event_loop" in d.params and (d.is_test or d.deco is not None):
             if isinstance(d.fn, ast.AsyncFunctionDef):

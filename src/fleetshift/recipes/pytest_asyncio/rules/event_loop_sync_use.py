@@ -24,6 +24,8 @@ RULE = rule(__name__, __doc__, AUTO, since="1.0.0", order=0)
 
 def check(facts: ModuleFacts) -> Iterator[Site]:
     """Sync tests and fixtures whose `event_loop` does more than run coroutines to completion."""
+    if not facts.names("event_loop"):  # a parameter's name
+        return
     for d in facts.defs:
         if d.fixture == "event_loop" or "event_loop" not in d.params or isinstance(d.fn, ast.AsyncFunctionDef):
             continue
