@@ -40,7 +40,12 @@ class TenacityRecipe(Recipe):
         "8.2.2", "8.2.3", "8.3.0", "8.4.0", "8.4.1", "8.4.2", "8.5.0", "9.0.0", "9.1.2", "9.1.3", "9.1.4",
         "9.2.1",
     )  # fmt: skip
-    tokens = (b"tenacity", b".retry.statistics", b"asyncio.sleep", b'"sleep"', b"'sleep'")
+    # a module naming tenacity; a `.retry.statistics` read; a patch of asyncio.sleep: a string ending in
+    # asyncio.sleep, or the attribute "sleep" (`patch.object(asyncio, "sleep")`). `asyncio.sleep` itself is no
+    # token: a module awaiting it and naming none of these holds no site (tests/recipes/test_tenacity_tokens.py)
+    tokens = (
+        b"tenacity", b".retry.statistics", b'asyncio.sleep"', b"asyncio.sleep'", b'"sleep"', b"'sleep'"
+    )  # fmt: skip
     order = 40
     risk_weight = 1.5
     sparse = True
