@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from fleetshift.config import FleetConfig
+from fleetshift.gcpolicy import fewer_collections
 from fleetshift.importorder import keeps_order, resort
 from fleetshift.manifests import apply_pin_changes, is_minimum_pins, split_extras, tox_minimum_files
 from fleetshift.model import (
@@ -294,6 +295,12 @@ def _known(recipe: Recipe, service: Service, digests: Mapping[str, bytes], texts
 
 def _rewrite_here(root: Path, service: Service, chain: Sequence[str], config: FleetConfig, todo_comments: bool = False,
                   resolver: Resolver | None = None) -> ChangeSet:
+    with fewer_collections():
+        return _rewrite(root, service, chain, config, todo_comments, resolver)
+
+
+def _rewrite(root: Path, service: Service, chain: Sequence[str], config: FleetConfig, todo_comments: bool,
+             resolver: Resolver | None) -> ChangeSet:
     import fleetshift.recipes.fixes  # noqa: F401  (makes LibCST's per-instance introspection per class)
 
     findings: list[Finding] = []

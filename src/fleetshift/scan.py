@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fleetshift.config import FleetConfig
+from fleetshift.gcpolicy import fewer_collections
 from fleetshift.model import (
     Action,
     Detection,
@@ -610,6 +611,11 @@ def _import_pattern(fleet: Fleet) -> tuple[re.Pattern[bytes] | None, dict[str, s
 def scan(fleet: Fleet, config: FleetConfig, *, use_cache: bool = True, jobs: int | None = None,
          cache: ScanCache | None = None) -> Inventory:
     """Build the Inventory of a discovered fleet (`cache`: the one discovery used, else this opens it)."""
+    with fewer_collections():
+        return _scan(fleet, config, use_cache, jobs, cache)
+
+
+def _scan(fleet: Fleet, config: FleetConfig, use_cache: bool, jobs: int | None, cache: ScanCache | None) -> Inventory:
     root = Path(fleet.root)
     cache = cache if cache is not None else ScanCache(root, enabled=use_cache)
     pattern, owners = _import_pattern(fleet)
