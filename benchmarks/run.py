@@ -13,7 +13,8 @@ machine:
   run       fleetshift run --no-verify --yes (wall and CPU time of the process and its workers, interpreter
             start-up included), on a fleet with no cache left by the rewrite measurement
   parse     libcst.parse_module on the Python files the run changed, their bytes before the run (the floor of a
-            LibCST rewrite of exactly those files), CPU seconds in this process
+            LibCST rewrite of exactly those files), CPU seconds in this process, with the garbage collector's
+            thresholds the rewrite runs with (fleetshift.gcpolicy)
 
 and prints the time per service, each size against the first (cost per service should stay flat), the slope of
 a least-squares line through the sizes (seconds per extra service), and one verdict line per target.
@@ -42,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fleetgen_small
 from fleetgen import describe, generate
 
+from fleetshift.gcpolicy import fewer_collections
 from fleetshift.journal import Journal
 from fleetshift.pipeline import analyse
 from fleetshift.rewrite import rewrite_fleet
@@ -69,10 +71,11 @@ def parse_floor(fleet: Path) -> tuple[float, int]:
     blobs = journal.path / "blobs"
     sources = [(blobs / e["before"]).read_bytes() for e in journal.entries()
                if e["path"].endswith(".py") and (blobs / e["before"]).is_file()]
-    start = time.process_time()
-    for data in sources:
-        libcst.parse_module(data)
-    return time.process_time() - start, len(sources)
+    with fewer_collections():  # the collector's thresholds the rewrite stage runs with (fleetshift.gcpolicy)
+        start = time.process_time()
+        for data in sources:
+            libcst.parse_module(data)
+        return time.process_time() - start, len(sources)
 
 
 def rewrite_stage(fleet: Path) -> tuple[float, int]:
