@@ -15,10 +15,11 @@ from typing import ClassVar
 from fleetshift.model import Action, Finding, Severity, UsageSite
 from fleetshift.recipes._ast import parse_tree
 from fleetshift.recipes.aiomqtt.entry import imported_elsewhere
-from fleetshift.recipes.aiomqtt.facts import Facts, Site, client_fixtures, facts_of
-from fleetshift.recipes.aiomqtt.overlap import LazyStats, call_stats
+from fleetshift.recipes.aiomqtt.facts import Facts, Site, client_fixtures, facts_of, own_stats
+from fleetshift.recipes.aiomqtt.overlap import LazyStats
 from fleetshift.recipes.aiomqtt.rules import CHANGELOG, GUIDE
 from fleetshift.recipes.aiomqtt.rules.paho_direct import uses_an_mqtt_client
+from fleetshift.recipes.aiomqtt.view import fixed_view
 from fleetshift.recipes.base import (
     Advisory,
     FileKind,
@@ -74,6 +75,7 @@ class AiomqttRecipe(Recipe):
     drops = ("paho-mqtt",)
     order = 40
     risk_weight = 3.0  # a library replacement: every client, loop and topic use changes
+    sparse = True  # a file's fixes are applied to a sparse view of it (see `view`; its own loop, not base's)
     docs = f"{GUIDE}\n{CHANGELOG}"
 
     # the order the sites of a file are reported in: by concern (imports; Client calls and attributes;
@@ -167,7 +169,7 @@ class AiomqttRecipe(Recipe):
             if not any(t.decode() in text for t in self.tokens) and not any(f in text for f in fixtures):
                 continue
             others = [t for p, t in parsed.items() if p != path] if used else []
-            stats = LazyStats(functools.partial(call_stats, tree) if used else dict, others)
+            stats = LazyStats(functools.partial(own_stats, text, tree) if used else dict, others)
             imported = imported_elsewhere(path, text, ctx.files)
             try:
                 res = self._rewrite(path, text, tree, stats, active, fixtures, uses_mqtt, imported)
@@ -185,7 +187,7 @@ class AiomqttRecipe(Recipe):
             path,
             text,
             tree,
-            LazyStats(functools.partial(call_stats, tree)),
+            LazyStats(functools.partial(own_stats, text, tree)),
             self.active_rules(ctx),
             service_uses_mqtt=uses_an_mqtt_client(self.scope(ctx)),
         )
@@ -205,14 +207,7 @@ class AiomqttRecipe(Recipe):
         sites = self.sites(facts)
         new = text
         if sites:
-            from fleetshift.recipes import fixes
-
-            active_fixes = [
-                m.module.Fix(facts)
-                for m in self.rule_modules
-                if m.rule.id in active and hasattr(m.module, "Fix")
-            ]
-            new = fixes.apply(fixes.parse(text), active_fixes).code
+            new = self._fixed(facts, sites, active)
         findings = []
         for site in sites:
             if site.finding:
@@ -222,6 +217,20 @@ class AiomqttRecipe(Recipe):
                     self.finding(path, site.line, rule.id, message, site.severity or Severity.ADVICE)
                 )
         return RewriteResult(new, findings)
+
+    def _fixed(self, facts: Facts, sites: list[Site], active: frozenset[str]) -> str:
+        """The file's text with the active rules' fixes applied: through a sparse view of it when one stands for
+        the whole module (see `view`), else on the whole module."""
+        from fleetshift.recipes import base, fixes
+
+        def fixes_of(f: Facts) -> list[object]:
+            return [m.module.Fix(f) for m in self.rule_modules if m.rule.id in active and hasattr(m.module, "Fix")]
+
+        if self.sparse and base.SPARSE:
+            new = fixed_view(facts, sites, self.sites, fixes_of)
+            if new is not None:
+                return new
+        return fixes.apply(fixes.parse(facts.text), fixes_of(facts)).code
 
     def pin_changes(self, ctx: RewriteContext, pinned: Mapping[str, str]) -> list[PinChange]:
         """The base pin changes, except that paho-mqtt stays (moved to 2.x) when the service imports paho itself."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
@@ -109,7 +110,7 @@ class Facts:
         return self.site(rule, node, message, finding=True, severity=Severity.HUMAN, **kw)  # type: ignore[arg-type]
 
     def src(self, node: ast.AST) -> str:
-        return ast.get_source_segment(self.text, node) or ast.unparse(node)
+        return _segment(self.text, node) or ast.unparse(node)
 
     # ---- scopes -----------------------------------------------------------------------------------
 
@@ -197,6 +198,32 @@ class Facts:
         return call.func.attr == "messages" and (in_with or self.known(call.func.value, at))
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+@functools.lru_cache(maxsize=8)
+def _source_lines(text: str) -> list[str]:
+    """The text's lines as `ast.get_source_segment` splits them (at \\r\\n, \\r and \\n only), split once per text."""
+    return _LINE.findall(text)
+
+
+def _segment(text: str, node: ast.AST) -> str | None:
+    """`ast.get_source_segment(text, node)`, without splitting the text again for each node."""
+    try:
+        if node.end_lineno is None or node.end_col_offset is None:  # type: ignore[attr-defined]
+            return None
+        first, last = node.lineno - 1, node.end_lineno - 1  # type: ignore[attr-defined]
+        col, end_col = node.col_offset, node.end_col_offset  # type: ignore[attr-defined]
+    except AttributeError:
+        return None
+    lines = _source_lines(text)
+    if first == last:
+        return lines[first].encode()[col:end_col].decode()
+    return "".join(
+        [lines[first].encode()[col:].decode(), *lines[first + 1 : last], lines[last].encode()[:end_col].decode()]
+    )
+
+
 def mqtt_files_only(check: Callable[[Facts], list[Site]]) -> Callable[[Facts], list[Site]]:
     """A rule's `check` that looks only at files using an MQTT client (`Facts.mqtt_file`): other files have none
     of its sites."""
@@ -228,7 +255,7 @@ def facts_of(
         imports=imports,
         old_file=old_file,
         mqtt_file=old_file or imports.imports_module(N.NEW_PACKAGE),
-        stats=stats if stats is not None else LazyStats(functools.partial(call_stats, tree, imports)),
+        stats=stats if stats is not None else LazyStats(functools.partial(call_stats, tree, imports, nodes, parents)),
         parents=parents,
         scopes=scopes,
         receivers={},
@@ -280,6 +307,12 @@ def _index(
         func, cls = None, node
     for child in ast.iter_child_nodes(node):
         _index(child, func, cls, out)
+
+
+def own_stats(text: str, tree: ast.Module) -> CallStats:
+    """A module's call statistics, read off the walk and parents its facts hold."""
+    imports, nodes, _, parents, _, _ = _read(text, tree)
+    return call_stats(tree, imports, nodes, parents)
 
 
 def _is_client_annotation(facts: Facts, ann: ast.AST | None) -> bool:

@@ -19,22 +19,28 @@ TASK_SPAWNERS = frozenset(
 CallStats = dict[str, tuple[int, bool]]  # function name -> (call sites, whether two of its calls may overlap)
 
 
-def call_stats(tree: ast.AST, imports: Imports | None = None) -> CallStats:
+def call_stats(
+    tree: ast.AST,
+    imports: Imports | None = None,
+    nodes: Sequence[ast.AST] | None = None,
+    up: Mapping[int, ast.AST] | None = None,
+) -> CallStats:
     """How often each function name is called in a file, and whether two of its calls may run at once.
 
     Calls overlap when one is handed to a task API (create_task, gather, TaskGroup...) inside a loop or a
     comprehension, or when one function body both spawns it and calls it again. A call spawned once per pass
     of a loop that makes a new Client each pass and hands it that client (a listener started once per
     connection of a reconnect loop) does not overlap: each pass's task reads its own client.
-    `imports` resolves `Client` when `tree` is a function rather than its module.
+    `imports` resolves `Client` when `tree` is a function rather than its module; `nodes` (in `ast.walk` order) and
+    `up` (each node's parent) are the tree's when its module's facts already hold them.
     """
     imports = imports if imports is not None else Imports(tree)
-    up = parents(tree)
+    up = up if up is not None else parents(tree)
     counts: Counter[str] = Counter()
     per_body: Counter[tuple[str, int]] = Counter()
     spawned_in: set[tuple[str, int]] = set()
     overlap: set[str] = set()
-    for node in ast.walk(tree):
+    for node in nodes if nodes is not None else ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
         name = callee_name(node.func)
