@@ -70,7 +70,7 @@ class PytestRecipe(Recipe):
     # -- detection --
 
     def detect(self, src: SourceFile, files: Mapping[str, str] | None = None) -> Iterable[UsageSite]:
-        return self.rule_sites(src, facts_of(src.path, src.tree, files=files))
+        return self.rule_sites(src, facts_of(src.path, src.tree, files=files, text=src.text))
 
     def detect_service(self, sources: Sequence[SourceFile], files: Mapping[str, str]) -> Iterable[UsageSite]:
         """The sites of each file with the service's modules known (what a file imports from them), as in the run."""

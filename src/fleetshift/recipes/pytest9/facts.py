@@ -129,10 +129,7 @@ def facts_of(
     files: Mapping[str, str] | None = None,
     text: str | None = None,
 ) -> Facts:
-    """The facts of one parsed module (`text`: the text it was parsed from; for a detection, `active` empty, the
-    file's own entry in `files` when not given: `Recipe.detect_service` gets the text of its sources there)."""
-    if text is None and not active and files and path in files:
-        text = files[path]
+    """The facts of one parsed module (`text`: the text it was parsed from, which the rules' text gates read)."""
     return Facts(path, tree, Imports(tree), pc.is_test_module(path), active, files or {}, text)
 
 
