@@ -163,11 +163,9 @@ class Facts:
 
     def client_keywords(self) -> Iterator[tuple[ast.Call, ast.keyword, tuple[int, ...]]]:
         """Every keyword of every Client(...) call, with the order the report gives its site."""
-        for node in self.nodes:
-            if self.is_client_call(node):
-                assert isinstance(node, ast.Call)
-                for i, kw in enumerate(node.keywords):
-                    yield node, kw, (self.walk_index[id(node)], i)
+        for node in _client_calls(self):
+            for i, kw in enumerate(node.keywords):
+                yield node, kw, (self.walk_index[id(node)], i)
 
     def known(self, recv: ast.AST, at: ast.AST) -> bool:
         """Whether `recv` holds an MQTT Client as seen from `at`."""
@@ -222,6 +220,12 @@ def _segment(text: str, node: ast.AST) -> str | None:
     return "".join(
         [lines[first].encode()[col:].decode(), *lines[first + 1 : last], lines[last].encode()[:end_col].decode()]
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _client_calls(facts: Facts) -> tuple[ast.Call, ...]:
+    """The module's Client(...) calls in walk order, found once per facts (each keyword rule reads them)."""
+    return tuple(node for node in facts.nodes if facts.is_client_call(node))  # type: ignore[misc]
 
 
 def mqtt_files_only(check: Callable[[Facts], list[Site]]) -> Callable[[Facts], list[Site]]:
