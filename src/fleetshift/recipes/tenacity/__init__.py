@@ -72,6 +72,12 @@ class TenacityRecipe(Recipe):
 
     # ---- rewriting ---------------------------------------------------------------------------------
 
+    def _fixable(self, sites: Iterable[UsageSite], active: frozenset[str]) -> bool:
+        """Whether one of `sites` is an active rule's with a `Fix`: a fix acts only where its own rule's check
+        reports a site, so a module whose sites are all for a person goes through no LibCST."""
+        fixes = {m.rule.id for m in self.rule_modules if hasattr(m.module, "Fix")}
+        return any(s.rule in active and s.rule in fixes for s in sites)
+
     def prepare(self, ctx: RewriteContext) -> ServiceIndex:
         return ServiceIndex(ctx.files)
 
@@ -102,7 +108,7 @@ class TenacityRecipe(Recipe):
             facts = Facts.of(tree, text, path, index, scope)
             found = list(self._detect(SourceFile(path, text, tree, kind), facts))  # what is left, if it stays
             new_text = text
-            if self.needs_libcst(any(s.rule in active for s in found), active):
+            if self.needs_libcst(self._fixable(found, active), active):
                 new_text = rewrite_module(text, facts, [m for m in self.rule_modules if m.rule.id in active])
         except (SyntaxError, cst.ParserSyntaxError) as exc:
             return RewriteResult(
