@@ -203,10 +203,13 @@ def _embed(text: str, names: list[str], variant: str) -> str:
         return body.rstrip("\n")
     if variant == "bom":
         return "\ufeff" + body
+    if variant == "indent2":  # the module's first indented block, left out of a view, is indented by two spaces
+        first = "def two_space_first():\n  if True:\n    return 1\n\n\n"
+        return body + "\n\n" + first if "__future__" in text else first + body
     return body
 
 
-VARIANTS = ("crlf", "no-eol", "bom", "lf")
+VARIANTS = ("crlf", "no-eol", "bom", "indent2", "lf")
 
 
 def test_sparse_changes_nothing_in_long_modules(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -219,7 +222,7 @@ def test_sparse_changes_nothing_in_long_modules(monkeypatch: pytest.MonkeyPatch)
         if not path.endswith(".py"):
             continue
         text = files[path]
-        for variant in dict.fromkeys(("lf", VARIANTS[n % len(VARIANTS)])):
+        for variant in dict.fromkeys(("lf", "indent2", VARIANTS[n % len(VARIANTS)])):
             files[path] = _embed(text, _names(text), variant)
             on, off = _both(rid, files, case.targets, monkeypatch)  # type: ignore[attr-defined]
             assert on == off, f"{rid}:{case.id()} ({variant})"  # type: ignore[attr-defined]

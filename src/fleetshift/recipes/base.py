@@ -376,7 +376,7 @@ class Recipe:
                 v = sparse.view(text, parse_tree(text), sites, needs)
             except (SyntaxError, ValueError):
                 v = None
-        if v is None:
+        if v is None or not sparse.same_defaults(v, text):
             return self.rewrite_file(path, text, ctx, prepared)
         res = self.rewrite_file(path, v.text, ctx, prepared)
         if res is None:  # its tokens are all in cold statements: the whole text says what the run does with it

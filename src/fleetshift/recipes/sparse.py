@@ -15,13 +15,16 @@ names its statement reads (`__fleetshift_cold_3__, asyncio, pytest`), so an impo
 used for whatever asks.
 
 A view that cannot be spliced exactly (a placeholder missing, moved, duplicated or edited, a finding on a
-placeholder line or whose line cannot be told apart) is refused: the caller rewrites the whole module instead.
+placeholder line or whose line cannot be told apart), or from which LibCST would take another first line break or
+indent for the code it writes (`same_defaults`), is refused: the caller rewrites the whole module instead.
 """
 
 from __future__ import annotations
 
 import ast
+import io
 import re
+import tokenize
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -59,6 +62,33 @@ def worth(text: str) -> bool:
     """Whether a module is long enough for a sparse view to save more than finding its sites costs: a file where
     no check reports a site goes through no LibCST anyway, and a short one has little to leave out."""
     return len(_TOP_DEF.findall(text)) >= WORTH
+
+
+def first_newline(text: str) -> str:
+    """The text's first line break (what LibCST writes new lines with), "" when it has none."""
+    found = _BREAK.search(text)
+    return found.group() if found else ""
+
+
+def first_indent(text: str) -> str | None:
+    """The indent of the text's first indented block (what LibCST indents new blocks with; four spaces when it has
+    none), or None when the tokenizer cannot tell."""
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type == tokenize.INDENT:
+                return tok.string
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    return "    "
+
+
+def same_defaults(v: View, text: str) -> bool:
+    """Whether LibCST writes new lines and blocks in the view as it would in the whole text: the same first line
+    break and the same first indent (a left-out def may hold the module's first indented block)."""
+    if first_newline(v.text) != first_newline(text):
+        return False
+    indent = first_indent(text)
+    return indent is not None and first_indent(v.text) == indent
 
 
 def lines_of(text: str) -> list[str]:

@@ -12,16 +12,11 @@ indent and line break from it; and the rewritten view must splice back. Anything
 from __future__ import annotations
 
 import ast
-import io
-import re
-import tokenize
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from fleetshift.recipes.aiomqtt.entry import moves
 from fleetshift.recipes.aiomqtt.facts import Facts, Key, Site, facts_of
-
-_NEWLINE = re.compile(r"\r\n?|\n")
 
 
 def fixed_view(
@@ -47,7 +42,7 @@ def fixed_view(
         v = sparse.view(text, facts.tree, lines, needs)
     except (SyntaxError, ValueError):
         return None
-    if v is None or _first_newline(v.text) != _first_newline(text):
+    if v is None or sparse.first_newline(v.text) != sparse.first_newline(text):
         return None
     try:
         tree = parse_tree(v.text)
@@ -59,7 +54,7 @@ def fixed_view(
     if not _same(v, sites, sites_of(part)):
         return None
     module = fixes.parse(v.text)
-    if module.default_indent != _first_indent(text):
+    if module.default_indent != sparse.first_indent(text):
         return None
     spliced = sparse.splice(v, fixes.apply(module, fixes_of(part)).code)
     return spliced[0] if spliced is not None else None
@@ -68,23 +63,6 @@ def fixed_view(
 def _multi_imports(facts: Facts) -> list[int]:
     """The lines of `import a, b` statements: the imports fix drops a repeated name from any of them."""
     return [n.lineno for n in facts.nodes if isinstance(n, ast.Import) and len(n.names) > 1]
-
-
-def _first_newline(text: str) -> str:
-    found = _NEWLINE.search(text)
-    return found.group() if found else ""
-
-
-def _first_indent(text: str) -> str | None:
-    """The indent of the module's first indented block (what LibCST takes as its default indent; four spaces when
-    it has none), or None when the tokenizer cannot tell."""
-    try:
-        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
-            if tok.type == tokenize.INDENT:
-                return tok.string
-    except (tokenize.TokenError, SyntaxError):
-        return None
-    return "    "
 
 
 def _same(v: object, whole: Sequence[Site], part: Sequence[Site]) -> bool:
