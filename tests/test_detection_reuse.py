@@ -10,7 +10,6 @@ files pytest 9 then rewrites: the stale path).
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -76,16 +75,6 @@ def test_reuse_changes_nothing_on_fleets(fleet: Path, tmp_path: Path, monkeypatc
     spy = Spy(monkeypatch)
     _same(root)
     assert spy.known or not any(s.python_files for s in survey(root, use_cache=False).fleet.services)
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from fleetgen import generate
-
-    root = tmp_path_factory.mktemp("fleetgen") / "fleet"
-    generate(root, 8, 34, 0.3)
-    return root
 
 
 def test_reuse_changes_nothing_on_a_real_shaped_fleet(generated: Path, monkeypatch: pytest.MonkeyPatch) -> None:

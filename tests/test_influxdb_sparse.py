@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "tests" / "recipes"))
 import test_influxdb as cases  # noqa: E402
 from recipe_harness import _ctx  # noqa: E402
 from test_rule_cases import ALL  # noqa: E402
-from test_sparse_rewrite import VARIANTS, _case_files, _embed, _names  # noqa: E402
+from test_sparse_rewrite import VARIANTS, _case_files, _embed, _names, variant_of  # noqa: E402
 
 R = "influxdb3"
 
@@ -64,16 +64,6 @@ def _crossing(text: str) -> str:
     return "".join(out)
 
 
-def _variant(body: str, variant: str) -> str:
-    if variant == "crlf":
-        return body.replace("\n", "\r\n")
-    if variant == "no-eol":
-        return body.rstrip("\n")
-    if variant == "bom":
-        return "\ufeff" + body
-    return body
-
-
 def _both(files: Mapping[str, str], targets: Mapping[str, str] | None,
           monkeypatch: pytest.MonkeyPatch) -> list[tuple[dict[str, str], list[Finding]]]:
     results = []
@@ -105,7 +95,7 @@ def test_sparse_changes_nothing_in_long_crossing_modules(monkeypatch: pytest.Mon
         text = files[path]
         body = _embed(text, _names(text), "lf") + _crossing(text)
         for variant in dict.fromkeys(("lf", VARIANTS[n % len(VARIANTS)])):
-            on, off = _both({**files, path: _variant(body, variant)}, targets, monkeypatch)
+            on, off = _both({**files, path: variant_of(body, variant)}, targets, monkeypatch)
             assert on == off, f"{name} ({variant})"
     assert all(spliced), "a view was refused"
     assert len(spliced) > len(sources), "the long modules were not rewritten sparse"

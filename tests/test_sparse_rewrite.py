@@ -197,6 +197,12 @@ def _embed(text: str, names: list[str], variant: str) -> str:
     else:
         body = _unrelated(1, names) + "\n\n" + text + _unrelated(2, names)
     body += "\n\ndef last_one():\n    return 1\n"
+    return variant_of(body, variant, "__future__" in text)
+
+
+def variant_of(body: str, variant: str, future: bool = False) -> str:
+    """A module's text as one of VARIANTS: CRLF, no final line break, a BOM, a first indented block of two
+    spaces (after the body when it opens with a `__future__` import), or as it is."""
     if variant == "crlf":
         return body.replace("\n", "\r\n")
     if variant == "no-eol":
@@ -205,7 +211,7 @@ def _embed(text: str, names: list[str], variant: str) -> str:
         return "\ufeff" + body
     if variant == "indent2":  # the module's first indented block, left out of a view, is indented by two spaces
         first = "def two_space_first():\n  if True:\n    return 1\n\n\n"
-        return body + "\n\n" + first if "__future__" in text else first + body
+        return body + "\n\n" + first if future else first + body
     return body
 
 

@@ -9,12 +9,9 @@ patches of asyncio.sleep in a module that does not name tenacity): the sites are
 from __future__ import annotations
 
 import ast
-import sys
 import textwrap
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-
-import pytest
 
 from fleetshift.model import UsageSite
 from fleetshift.recipes import get
@@ -145,16 +142,6 @@ def test_the_cases_keep_their_sites() -> None:
 
 def test_the_projects_keep_their_sites() -> None:
     assert _same(_tree_services(ROOT / "tests" / "projects", 1)) > 0
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from fleetgen import generate
-
-    root = tmp_path_factory.mktemp("fleetgen") / "fleet"
-    generate(root, 8, 34, 0.3)
-    return root
 
 
 def test_a_generated_fleet_keeps_its_sites(generated: Path) -> None:
