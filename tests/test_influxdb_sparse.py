@@ -19,17 +19,15 @@ from pathlib import Path
 
 import pytest
 
-from fleetshift.model import Finding
-from fleetshift.recipes import base, get, sparse
+from fleetshift.recipes import get, sparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "tests" / "recipes"))
 
 import test_influxdb as cases  # noqa: E402
-from recipe_harness import _ctx  # noqa: E402
 from test_rule_cases import ALL  # noqa: E402
-from test_sparse_rewrite import VARIANTS, _case_files, _embed, _names, variant_of  # noqa: E402
+from test_sparse_rewrite import VARIANTS, _both, _case_files, _embed, _names, variant_of  # noqa: E402
 
 R = "influxdb3"
 
@@ -64,16 +62,6 @@ def _crossing(text: str) -> str:
     return "".join(out)
 
 
-def _both(files: Mapping[str, str], targets: Mapping[str, str] | None,
-          monkeypatch: pytest.MonkeyPatch) -> list[tuple[dict[str, str], list[Finding]]]:
-    results = []
-    for on in (True, False):
-        monkeypatch.setattr(base, "SPARSE", on)
-        out = get(R).migrate(_ctx(files, targets, False))
-        results.append((out.texts, out.findings))
-    return results
-
-
 def test_influxdb_is_sparse() -> None:
     assert get(R).sparse
 
@@ -95,7 +83,7 @@ def test_sparse_changes_nothing_in_long_crossing_modules(monkeypatch: pytest.Mon
         text = files[path]
         body = _embed(text, _names(text), "lf") + _crossing(text)
         for variant in dict.fromkeys(("lf", VARIANTS[n % len(VARIANTS)])):
-            on, off = _both({**files, path: variant_of(body, variant)}, targets, monkeypatch)
+            on, off = _both(R, {**files, path: variant_of(body, variant)}, targets, monkeypatch)
             assert on == off, f"{name} ({variant})"
     assert all(spliced), "a view was refused"
     assert len(spliced) > len(sources), "the long modules were not rewritten sparse"
