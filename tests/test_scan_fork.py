@@ -1,5 +1,5 @@
-"""A cold scan of a large fleet is shared with one forked process (every other service): its output and the
-cache it leaves are exactly those of a scan by one process."""
+"""A cold scan of a large fleet is shared with one forked process (each takes the next service not yet taken): its
+output and the cache it leaves are exactly those of a scan by one process."""
 
 from __future__ import annotations
 
@@ -93,6 +93,51 @@ def test_a_failed_child_leaves_its_services_to_the_parent(fleet: Path, monkeypat
     monkeypatch.setattr(scan_module, "_scan_group", group)
     monkeypatch.setattr(scan_module, "FORK_MIN_FILES", 1)
     assert _scan(fleet, jobs=2) == one
+
+
+def test_each_process_takes_the_next_service(fleet: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    one = _scan(fleet, jobs=1)
+    taken = tmp_path / "taken"
+    real = scan_module._scan_group
+
+    def group(root, services, *args, **kwargs):
+        def noted():
+            for service in services:
+                with open(taken, "a") as fh:
+                    fh.write(f"{os.getpid()} {service.name}\n")
+                if os.getpid() != parent:
+                    time.sleep(0.2)  # a slow child: the parent takes more than every other service
+                yield service
+        return real(root, noted(), *args, **kwargs)
+
+    parent = os.getpid()
+    monkeypatch.setattr(scan_module, "_scan_group", group)
+    monkeypatch.setattr(scan_module, "FORK_MIN_FILES", 1)
+    assert _scan(fleet, jobs=2) == one
+    rows = [line.split() for line in taken.read_text().splitlines()]
+    names = [name for _, name in rows]
+    assert sorted(names) == sorted(s["service"] for s in json.loads(one)["services"])  # each service once
+    mine = sum(1 for pid, _ in rows if int(pid) == parent)
+    assert len(names) - mine >= 1 and mine > len(names) // 2 + 1
+
+
+def test_a_child_that_dies_holding_the_next_turn_leaves_the_rest_to_the_parent(
+        fleet: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    one = _scan(fleet, jobs=1)
+    parent = os.getpid()
+    real = scan_module._Turns.taken
+
+    def taken(self, services, alive):
+        if os.getpid() != parent:
+            os.read(self.r, 8)  # the next index read, never written back
+            os._exit(3)
+        return real(self, services, alive)
+
+    monkeypatch.setattr(scan_module._Turns, "taken", taken)
+    monkeypatch.setattr(scan_module, "FORK_MIN_FILES", 1)
+    start = time.monotonic()
+    assert _scan(fleet, jobs=2) == one
+    assert time.monotonic() - start < 60
 
 
 def test_no_fork_for_a_small_fleet_or_one_core(fleet: Path, monkeypatch: pytest.MonkeyPatch) -> None:

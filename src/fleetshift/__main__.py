@@ -4,6 +4,7 @@ other `scan --json FLEET` runs without it; every other command goes to fleetshif
 
 from __future__ import annotations
 
+import gc
 import sys
 
 
@@ -12,6 +13,7 @@ def main() -> None:
 
     try:
         if answer(sys.argv[1:]) or scan_json(sys.argv[1:]):
+            gc.freeze()  # the process ends here: see below
             return
     except BrokenPipeError:  # `fleetshift scan --json | head`: the reader left; that is not an error
         import os
@@ -20,7 +22,12 @@ def main() -> None:
         sys.exit(0)
     from fleetshift.cli import main as cli_main
 
-    cli_main()
+    try:
+        cli_main()
+    finally:
+        # the process ends here: no collection need walk what it holds while the interpreter tears its modules
+        # down (they cost a cold scan of 60 services 1.8 s of its 4.9 s); the system takes the memory back
+        gc.freeze()
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@
 A cheap byte prefilter with the recipes' tokens decides which files are parsed at all; those are parsed
 with the standard `ast`, service by service (a file's tree is shared by its per-file and its service-level
 detection, and the bytes read for the prefilter by the service's detection). A fleet with many files to read
-is scanned by two processes, each taking every other service (one fork; the results are merged in service
-order, so the output is the same). The scan cache (fleetshift.scancache) keeps what each file told and the
+is scanned by two processes (one fork), each taking the next service not yet taken, configs included; the results
+are merged by service, so the output is the same. The scan cache (fleetshift.scancache) keeps what each file told and the
 results by content, so a second scan of an unchanged fleet reads no file: it checks each file's size and mtime
 and reuses every unchanged service's whole usage record.
 """
@@ -16,10 +16,11 @@ import hashlib
 import os
 import pickle
 import re
+import select
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fleetshift.config import FleetConfig
@@ -340,6 +341,7 @@ class _Scanned:
     imported: dict[str, set[str]]
     services: dict[str, FileResult]
     digests: dict[str, bytes]  # every Python file read or vouched for, by the digest of its content
+    configs: dict[str, FileResult] = field(default_factory=dict)  # per service: its config files' sites
 
 
 def _scan_files(root: Path, rels: list[str], cache: ScanCache, reading: _Reading, out: _Scanned
@@ -421,12 +423,13 @@ def _scan_service(root: Path, service: Service, seen: Mapping[str, FileEntry], r
 
 
 def _scan_group(root: Path, services: Iterable[Service], cache: ScanCache, reading: _Reading) -> _Scanned:
-    """Per-file then service-level detection, service by service (the trees parsed for one are still at hand
-    for the other, and the bytes read are dropped with the service)."""
+    """Per-file then service-level detection, then the config files, service by service (the trees parsed for
+    one are still at hand for the other, and the bytes read are dropped with the service)."""
     out = _Scanned({}, {}, {}, {})
     for service in services:
         seen, raw = _scan_files(root, list(service.python_files), cache, reading, out)
         _scan_service(root, service, seen, raw, cache, out)
+        out.configs[service.name] = _scan_configs(root, service)
     return out
 
 
@@ -445,29 +448,61 @@ def _forks(services: Sequence[Service], cache: ScanCache, jobs: int) -> bool:
 
 
 def _scan_forked(root: Path, services: Sequence[Service], cache: ScanCache, reading: _Reading) -> _Scanned:
-    """Every other service scanned by a forked child while this process scans the rest; the child's results
-    and what its cache learned come back pickled over a pipe. A child that fails leaves its services to this
-    process (same results, one core)."""
-    mine, theirs = services[0::2], services[1::2]
+    """The services scanned by this process and a forked child, each taking the next service not yet taken (so
+    neither waits for the other while services differ in size); the child's results and what its cache learned
+    come back pickled over a pipe. A child that fails leaves its services to this process (same results, one
+    core)."""
     marks = (len(cache.new_files), len(cache.new_results), len(cache.new_services))
     sys.stdout.flush()
     sys.stderr.flush()
     gc.freeze()  # what both processes hold already: no collection walks it (and copies its pages) again
     try:
-        return _fork(root, mine, theirs, cache, reading, marks)
+        return _fork(root, services, cache, reading, marks)
     finally:
         gc.unfreeze()
 
 
-def _fork(root: Path, mine: Sequence[Service], theirs: Sequence[Service], cache: ScanCache, reading: _Reading,
+class _Turns:
+    """Which service comes next, shared by two processes: the index of the next one travels as the only message
+    in a pipe, so whoever reads it takes that service and writes back the next index. A process that waits
+    gives up when `alive` says the other process is gone (it may have died holding the index)."""
+
+    def __init__(self) -> None:
+        self.r, self.w = os.pipe()
+        os.write(self.w, (0).to_bytes(8, "little"))
+
+    def taken(self, services: Sequence[Service], alive: Callable[[], bool]) -> Iterator[Service]:
+        while True:
+            while not select.select([self.r], [], [], 0.2)[0]:
+                if not alive():
+                    return
+            try:
+                data = os.read(self.r, 8)
+            except BlockingIOError:  # the other process took it first
+                continue
+            i = int.from_bytes(data, "little")
+            os.write(self.w, (i + 1 if i < len(services) else i).to_bytes(8, "little"))
+            if i >= len(services):
+                return
+            yield services[i]
+
+    def close(self) -> None:
+        os.close(self.r)
+        os.close(self.w)
+
+
+def _fork(root: Path, services: Sequence[Service], cache: ScanCache, reading: _Reading,
           marks: tuple[int, int, int]) -> _Scanned:
+    turns = _Turns()
+    os.set_blocking(turns.r, False)
     r, w = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # the child: scan, send, and leave without running anything of the parent's (atexit, buffers)
         code = 1
         try:
             os.close(r)
-            done = _scan_group(root, theirs, cache, reading)
+            done = _scan_group(root, turns.taken(services, lambda: os.getppid() == parent), cache, reading)
             learned = tuple(list(d.items())[n:] for d, n in zip(
                 (cache.new_files, cache.new_results, cache.new_services), marks, strict=True))
             with os.fdopen(w, "wb") as fh:
@@ -476,25 +511,37 @@ def _fork(root: Path, mine: Sequence[Service], theirs: Sequence[Service], cache:
         finally:
             os._exit(code)
     os.close(w)
+    ended: list[int] = []
+
+    def alive() -> bool:  # the child, until it ended (then reaped here, its status kept)
+        if not ended:
+            got, status = os.waitpid(pid, os.WNOHANG)
+            if got:
+                ended.append(status)
+        return not ended
+
     try:
-        out = _scan_group(root, mine, cache, reading)
+        out = _scan_group(root, turns.taken(services, alive), cache, reading)
         with os.fdopen(r, "rb") as fh:
             r = -1
             payload = fh.read()
     finally:
         if r != -1:
             os.close(r)
-        _, status = os.waitpid(pid, 0)
+        turns.close()
+        status = ended[0] if ended else os.waitpid(pid, 0)[1]
     try:
         if status != 0:
             raise ValueError(f"scan process ended with status {status}")
         done, learned = pickle.loads(payload)
     except Exception:
-        done, learned = _scan_group(root, theirs, cache, reading), ((), (), ())
+        rest = [s for s in services if s.name not in out.configs]
+        done, learned = _scan_group(root, rest, cache, reading), ((), (), ())
     out.files.update(done.files)
     out.imported.update(done.imported)
     out.services.update(done.services)
     out.digests.update(done.digests)
+    out.configs.update(done.configs)
     for target, items in zip((cache.new_files, cache.new_results, cache.new_services), learned, strict=True):
         target.update(items)
     return out
@@ -650,7 +697,7 @@ def _scan(fleet: Fleet, config: FleetConfig, use_cache: bool, jobs: int | None, 
             if res:
                 findings.extend(res.findings)
         findings.extend(across.findings)
-        cfg = _scan_configs(root, service)
+        cfg = scanned.configs[service.name]
         sites.extend(cfg.sites)
         findings.extend(cfg.findings)
         uses, use_findings = recipe_uses(service, sites, config)
