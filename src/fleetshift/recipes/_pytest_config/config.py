@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from collections.abc import Callable, Mapping
@@ -70,6 +71,17 @@ class PytestConfig:
 
 def sections(path: str, text: str) -> list[str]:
     """The pytest sections present in one config file."""
+    return list(_sections(path, text))
+
+
+@functools.lru_cache(maxsize=256)
+def _sections(path: str, text: str) -> tuple[str, ...]:
+    """`sections`, worked out once per path and text in a process: every recipe and rule asks it of the same
+    config texts, and a recipe's edit makes a new text (a new key)."""
+    return tuple(_find_sections(path, text))
+
+
+def _find_sections(path: str, text: str) -> list[str]:
     kind = config_kind(path)
     if kind in _TOML:
         return toml.sections(kind, text)
@@ -79,8 +91,10 @@ def sections(path: str, text: str) -> list[str]:
     return [section] if ini.span(text.splitlines(keepends=True), section) else []
 
 
+@functools.lru_cache(maxsize=256)
 def read(path: str, text: str) -> PytestConfig | None:
-    """The pytest config in one file, or None when the file has none."""
+    """The pytest config in one file, or None when the file has none. Read once per path and text in a process
+    (each recipe and rule asks it of the same texts; an edit makes a new text): callers never change it."""
     kind = config_kind(path)
     if kind is None:
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shlex
 from collections.abc import Callable
 from typing import Any
@@ -21,11 +22,20 @@ def table(doc: tomlkit.TOMLDocument, section: str) -> Any | None:
     return node if isinstance(node, dict) else None
 
 
+@functools.lru_cache(maxsize=64)
+def _parsed(text: str) -> tomlkit.TOMLDocument | None:
+    """The parsed document of a text, once per text in a process, or None when it does not parse: only read, never
+    changed nor written (an edit parses its own copy, see `_with_key`)."""
+    try:
+        return tomlkit.parse(text)
+    except Exception:
+        return None
+
+
 def sections(kind: ConfigKind, text: str) -> list[str]:
     """The pytest tables present in a TOML file of this kind ([] when it does not parse)."""
-    try:
-        doc = tomlkit.parse(text)
-    except Exception:
+    doc = _parsed(text)
+    if doc is None:
         return []
     if kind == "pytest.toml":
         return ["pytest"] if table(doc, "pytest") is not None else []
@@ -47,6 +57,9 @@ def values(text: str, section: str) -> dict[str, object]:
 
 def set_value(text: str, section: str, key: str, value: str) -> str:
     """`key = value` set in the table `section` (unchanged when the table is missing)."""
+    seen = _parsed(text)
+    if seen is not None and ((known := table(seen, section)) is None or known.get(key) == value):
+        return text  # what the edit below finds too, without a copy to edit
     doc = tomlkit.parse(text)
     found = table(doc, section)
     if found is None:
@@ -59,6 +72,9 @@ def set_value(text: str, section: str, key: str, value: str) -> str:
 
 def _with_key(text: str, section: str, key: str) -> tuple[tomlkit.TOMLDocument, Any] | None:
     """The parsed document and the table `section` when it has `key`, else None."""
+    seen = _parsed(text)
+    if seen is not None and ((known := table(seen, section)) is None or key not in known):
+        return None  # what the look-up below finds too, without a copy to edit
     doc = tomlkit.parse(text)
     found = table(doc, section)
     return None if found is None or key not in found else (doc, found)
@@ -66,6 +82,8 @@ def _with_key(text: str, section: str, key: str) -> tuple[tomlkit.TOMLDocument, 
 
 def filter_values(text: str, section: str, key: str, drop: Callable[[str], bool]) -> str:
     """The entries of a linelist key for which `drop` is true removed (the key too when none is left)."""
+    if not _drops(text, section, key, drop):
+        return text
     if (at := _with_key(text, section, key)) is None:
         return text
     doc, found = at
@@ -88,6 +106,8 @@ def filter_values(text: str, section: str, key: str, drop: Callable[[str], bool]
 
 def sub_value(text: str, section: str, key: str, fix: Callable[[str], str]) -> str:
     """An args key (a string, or a list joined shell-style) passed through `fix`."""
+    if not _fixes(text, section, key, fix):
+        return text
     if (at := _with_key(text, section, key)) is None:
         return text
     doc, found = at
@@ -106,3 +126,38 @@ def sub_value(text: str, section: str, key: str, fix: Callable[[str], str]) -> s
         arr.extend(shlex.split(new))
         found[key] = arr
     return tomlkit.dumps(doc)
+
+
+def _value(text: str, section: str, key: str) -> tuple[bool, Any]:
+    """(True, the value of `key` in the table `section` of the parsed text, or None when it has none), or (False,
+    None) when the text does not parse (the edit then finds out for itself)."""
+    seen = _parsed(text)
+    if seen is None:
+        return False, None
+    known = table(seen, section)
+    return True, (None if known is None or key not in known else known[key])
+
+
+def _drops(text: str, section: str, key: str, drop: Callable[[str], bool]) -> bool:
+    """Whether `filter_values` may change the text: `drop` is true of its value (a string) or of an entry (a list),
+    judged on the shared parsed document (read, not changed)."""
+    parsed, value = _value(text, section, key)
+    if not parsed:
+        return True
+    if value is None:
+        return False
+    return drop(value) if isinstance(value, str) else any(drop(str(v)) for v in value)
+
+
+def _fixes(text: str, section: str, key: str, fix: Callable[[str], str]) -> bool:
+    """Whether `sub_value` may change the text: `fix` changes its value (a string, or a list joined shell-style),
+    judged on the shared parsed document (read, not changed)."""
+    parsed, value = _value(text, section, key)
+    if not parsed:
+        return True
+    if value is None:
+        return False
+    if isinstance(value, str):
+        return fix(str(value)) != value
+    joined = " ".join(shlex.quote(str(v)) for v in value)
+    return fix(joined) != joined
