@@ -151,6 +151,48 @@ def test_the_same_question_asked_at_once_runs_uv_once(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_uv_is_named_the_interpreter_it_finds_and_answers_the_same(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every question names the interpreter uv reported it finds for that Python (asked once per run), and the
+    answers equal those of uv looking for it itself: solved, unsolvable, lowest, on an installed Python and not."""
+    from fleetshift import resolve
+
+    commands: list[list[str]] = []
+    real = resolve.run_captured
+
+    def recorded(cmd: list[str], *args: object, **kwargs: object) -> object:
+        commands.append(list(cmd))
+        return real(cmd, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(resolve, "run_captured", recorded)
+    monkeypatch.setattr(resolve, "_interpreters", {})
+    questions = [(["tenacity>=9.1.2,<10", "pytest>=9,<10"], "3.11", False),
+                 (["pytest>=9,<10", "pytest-asyncio==0.23.5"], "3.12", False),
+                 (["tenacity>=8,<10"], "3.12", True), (["tenacity>=9.1.2,<10"], "3.11", True)]
+    stale = tmp_path / "named" / ".fleetshift" / "cache" / "uv-python" / "1-2-left-by-an-earlier-run"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("/nowhere/python")
+    named = [Resolver(tmp_path / "named").compile(r, py, lowest=low) for r, py, low in questions]
+    finds = [c for c in commands if "--verbose" in c]
+    asks = [c for c in commands if "--verbose" not in c and "compile" in c]
+    assert sorted(c[c.index("--python-version") + 1] for c in finds) == ["3.11", "3.12"]  # once per Python
+    for cmd in asks:
+        interpreter = cmd[cmd.index("--python") + 1]
+        assert Path(interpreter).is_file()
+    assert not stale.exists() and len(list(stale.parent.iterdir())) == 2
+    # another process of the same run (a forked worker) reads them: uv is not asked again
+    monkeypatch.setattr(resolve, "_interpreters", {})
+    commands.clear()
+    assert Resolver(tmp_path / "named").compile(["tenacity>=8,<10"], "3.11").ok
+    assert [c for c in commands if "--verbose" in c] == [] and "--python" in commands[-1]
+    monkeypatch.setattr(resolve, "NAME_INTERPRETER", False)
+    commands.clear()
+    plain = [Resolver(tmp_path / "plain").compile(r, py, lowest=low) for r, py, low in questions]
+    assert all("--python" not in c for c in commands)
+    assert plain == named and [a.ok for a in named] == [True, False, True, True]
+
+
+@pytest.mark.slow
 def test_a_target_that_needs_a_newer_python_is_python_blocked(tmp_path: Path) -> None:
     res = Resolver(tmp_path).supports("pytest>=9.0.2,<10", "3.8")
     assert not res.ok and not res.unavailable and res.python_blocked

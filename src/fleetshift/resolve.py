@@ -15,6 +15,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -35,6 +36,11 @@ except ImportError:  # pragma: no cover - not POSIX
 CACHE_DIR = Path(".fleetshift") / "cache" / "resolve"
 _LINE_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)")
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_BUILDS_RE = re.compile(r"Using Python \S+ interpreter at `([^`]+)` for builds")
+# this process and the workers it forks: the interpreters uv finds are looked up once per run (`Resolver._interpreter`)
+_SCOPE = f"{os.getpid()}-{time.time_ns()}"
+_interpreters: dict[str, str] = {}
+NAME_INTERPRETER = True  # off: uv looks for the interpreter itself on every question (tests compare the answers)
 # uv's words when the index (or the network) could not be reached, as opposed to "no solution"
 _UNREACHABLE = ("error sending request", "dns error", "failed to fetch", "network", "connect", "timed out",
                 "offline", "not found in the cache", "no such file", "os error")
@@ -168,6 +174,9 @@ class Resolver:
                 cmd += ["--resolution", "lowest-direct"]
             if self.offline:
                 cmd.append("--offline")
+            interpreter = self._interpreter(python) if NAME_INTERPRETER else ""
+            if interpreter:
+                cmd += ["--python", interpreter]
             proc = run_captured(cmd, self.timeout, cwd=tmp, env=uv_env())
             if proc.timed_out:
                 return Resolution(python, False, error=f"uv pip compile timed out after {self.timeout:g}s",
@@ -185,6 +194,38 @@ class Resolver:
         solved = "No solution found" in error or "unsatisfiable" in error
         unavailable = not solved and any(w in error.lower() for w in _UNREACHABLE)
         return Resolution(python, False, error=error.strip(), unavailable=unavailable or not solved)
+
+    def _interpreter(self, python: str) -> str:
+        """The interpreter `uv pip compile --python-version <python>` finds by itself here, or "" when uv does not
+        say. uv looks for it on every run, and through shims (pyenv's, on many machines) every look runs shell
+        scripts: they cost more than the resolution (about 0.4 s of CPU where no interpreter of that Python is
+        installed, a failed look being one uv never caches). So uv is asked once per run which one it takes (a
+        verbose compile of no requirements names the interpreter it uses for builds, in the same environment and
+        kind of folder), and every question names it with `--python`: the same interpreter, so the same answers.
+        Shared by this process and the workers it forks (`_SCOPE`) through the cache folder; never across runs,
+        where another interpreter may have been installed since."""
+        env = uv_env()
+        key = hashlib.sha256(json.dumps([python, uv_bin(), uv_version(), sorted(env.items())]).encode()).hexdigest()[:32]
+        if key in _interpreters:
+            return _interpreters[key]
+        shared = self.folder.parent / "uv-python" / f"{_SCOPE}-{key}" if self.folder is not None else None
+        with self._asking(f"python-{key}"):
+            found = _read_text(shared)
+            if found is None:
+                found = self._find_interpreter(python, env)
+                _write_scoped(shared, found)
+        _interpreters[key] = found
+        return found
+
+    def _find_interpreter(self, python: str, env: Mapping[str, str]) -> str:
+        with tempfile.TemporaryDirectory(prefix="fleetshift-resolve-") as tmp:
+            nothing = Path(tmp) / "requirements.in"
+            nothing.write_text("", encoding="utf-8")
+            cmd = [uv_bin(), "pip", "compile", str(nothing), "--python-version", python, "--no-header",
+                   "--no-annotate", "--color", "never", "--verbose"]
+            proc = run_captured(cmd, self.timeout, cwd=tmp, env=env)
+        found = _BUILDS_RE.search(proc.stderr) if proc.ok else None
+        return found.group(1) if found is not None and os.path.isfile(found.group(1)) else ""
 
     @contextlib.contextmanager
     def _asking(self, key: str) -> Iterator[None]:
@@ -237,6 +278,29 @@ class Resolver:
             replace_file(self.folder / f"{key}.json", json.dumps(data, sort_keys=True))
         except OSError:
             pass  # a read-only fleet still resolves, only slower the next time
+
+
+def _read_text(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+def _write_scoped(path: Path | None, text: str) -> None:
+    """Keep `text` at `path` for this run's processes, and remove what earlier runs left beside it."""
+    if path is None:
+        return
+    from fleetshift.fsutil import replace_file
+
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for old in path.parent.iterdir():
+            if not old.name.startswith((_SCOPE, ".")):
+                old.unlink()
+        replace_file(path, text)
 
 
 # ---- specifier arithmetic the decisions need ------------------------------------------------------
