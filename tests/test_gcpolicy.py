@@ -73,3 +73,28 @@ def test_higher_thresholds_are_left_as_they_are() -> None:
         assert gc.get_threshold() == (500_000, 10, 10)
     finally:
         gc.set_threshold(*before)
+
+
+def test_a_fleet_rewrite_keeps_them_raised_between_services(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fleetshift import rewrite
+    from fleetshift.model import ChangeSet
+    from fleetshift.pipeline import analyse
+
+    root = tmp_path / "fleet"
+    shutil.copytree(DEMO, root, ignore=shutil.ignore_patterns(".fleetshift"))
+    a = analyse(root)
+    saved = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    seen: list[tuple[int, int, int]] = []
+
+    def spying(root: Path, service: object, chain: object, *args: object) -> ChangeSet:
+        seen.append(gc.get_threshold())  # between two services' own raised blocks
+        return ChangeSet(getattr(service, "name", ""))
+
+    monkeypatch.setattr(rewrite, "rewrite_service", spying)
+    try:
+        rewrite.rewrite_fleet(a.fleet, a.plan, a.config)
+        assert len(seen) > 1 and set(seen) == {gcpolicy.THRESHOLDS}
+        assert gc.get_threshold() == (700, 10, 10)
+    finally:
+        gc.set_threshold(*saved)

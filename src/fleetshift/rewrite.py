@@ -664,16 +664,19 @@ def _edit_dockerfiles(root: Path, service: Service, pin_changes: list[tuple[str,
 
 
 def rewrite_fleet(fleet: Fleet, plan: Plan, config: FleetConfig, options: RewriteOptions = RewriteOptions()) -> list[ChangeSet]:
-    """ChangeSets for every planned service (or the chosen ones), in plan order."""
+    """ChangeSets for every planned service (or the chosen ones), in plan order. The collector's thresholds stay
+    raised from the first service to the last (see `fleetshift.gcpolicy`), as the command line keeps them for its
+    whole process: put back after each service, the next one's first collections walked everything held since."""
     root = Path(fleet.root)
     resolver = Resolver(root)
     out: list[ChangeSet] = []
-    for sp in options.selection.services_of(plan):
-        chain = list(options.selection.chain(sp))
-        if not chain:  # as `run` does: explicit [targets] moves ride along with a service's recipes
-            out.append(ChangeSet(sp.service, recipes=()))
-            continue
-        out.append(rewrite_service(root, fleet.service(sp.service), chain, config, options.todo_comments, resolver))
+    with fewer_collections():
+        for sp in options.selection.services_of(plan):
+            chain = list(options.selection.chain(sp))
+            if not chain:  # as `run` does: explicit [targets] moves ride along with a service's recipes
+                out.append(ChangeSet(sp.service, recipes=()))
+                continue
+            out.append(rewrite_service(root, fleet.service(sp.service), chain, config, options.todo_comments, resolver))
     return out
 
 
