@@ -18,7 +18,7 @@ from fleetshift.pipeline import survey
 
 HOMEIQ = Path(__file__).parents[1] / "examples" / "homeiq"
 BROKEN = {
-    "services/ai-core-service/src/broken.py": b"def f(:\n    import asyncio\n",
+    "services/ai-core-service/src/broken.py": b"def f(:\n    import asyncio\n    asyncio.get_event_loop\n",
     "services/data-api/src/latin.py": b"# -*- coding: latin-1 -*-\nimport tenacity\nname = '\xe9'\n",
     "services/weather-api/tests/nul.py": b"import pytest\x00\n",
 }

@@ -39,7 +39,7 @@ from fleetshift.model import (
     Severity,
     UsageSite,
 )
-from fleetshift.recipes import all_recipes, for_package
+from fleetshift.recipes import all_recipes, for_package, needs
 from fleetshift.recipes._ast import parse_tree
 from fleetshift.recipes.base import ConfigFile, Recipe, SourceFile, config_kind, file_kind
 from fleetshift.scancache import FileEntry, ScanCache, digest
@@ -87,8 +87,11 @@ class _Recorded(Mapping[str, str]):
         return len(self.files)
 
 
-def _detect(recipe: Recipe, mine: list[SourceFile], texts: Mapping[str, str]) -> tuple[list[UsageSite], _Detected]:
-    """A service-level recipe's sites in a service, and the record the run reuses (see `model.Detection`)."""
+def _detect(recipe: Recipe, mine: list[SourceFile], texts: Mapping[str, str],
+            vouched: Sequence[str] = ()) -> tuple[list[UsageSite], _Detected]:
+    """A service-level recipe's sites in a service, and the record the run reuses (see `model.Detection`): its
+    sources are the files it read and those it cannot find a site in by their text (`vouched`, see
+    `recipes.needs`)."""
     reads: tuple[tuple[str, tuple[str, ...]], ...] | None = None
     if recipe.file_level:
         found: list[UsageSite] = []
@@ -97,14 +100,14 @@ def _detect(recipe: Recipe, mine: list[SourceFile], texts: Mapping[str, str]) ->
             rec = _Recorded(texts)
             found.extend(recipe.detect_file(src, rec))
             read.append((src.path, tuple(sorted(rec.read - {src.path}))))
-        reads = tuple(read)
+        reads = (*read, *((rel, ()) for rel in vouched))
     else:
-        found = list(recipe.detect_service(mine, texts))
+        found = list(recipe.detect_service(mine, texts)) if mine else []
     lines: dict[str, set[int]] = {}
     for site in found:
         lines.setdefault(site.file, set()).add(site.line)
     sites = tuple((rel, tuple(sorted(at))) for rel, at in lines.items())
-    return found, (recipe.id, tuple(src.path for src in mine), sites, reads)
+    return found, (recipe.id, (*(src.path for src in mine), *vouched), sites, reads)
 
 
 def _per_file(recipes: Sequence[str], results: Iterable[FileResult]) -> Iterator[_Detected]:
@@ -144,13 +147,18 @@ def _suppressed(lines: list[str], site: UsageSite) -> bool:
     return wanted is None or any(r.strip() in (site.rule, site.recipe) for r in wanted.split(","))
 
 
-def _parse(rel: str, data: bytes) -> SourceFile | Finding:
-    """One Python file parsed for detection, or the Finding saying why it cannot be."""
+def _decode(rel: str, data: bytes) -> str | Finding:
+    """One Python file's text, or the Finding saying why it cannot be read."""
     try:
-        decoded = decode_python(data)
-        tree = parse_tree(decoded.text)  # shared with the recipes' own reading of this text in this process
+        return decode_python(data).text
     except UnreadableFile as exc:
         return Finding(rel, 0, "scan/unreadable", str(exc), Severity.ERROR)
+
+
+def _parse_text(rel: str, text: str) -> SourceFile | Finding:
+    """One Python file's text parsed for detection, or the Finding saying why it cannot be."""
+    try:
+        tree = parse_tree(text)  # shared with the recipes' own reading of this text in this process
     except SyntaxError as exc:
         msg = f"does not parse as Python ({exc.msg}); fix the syntax or exclude the file — it was not scanned"
         return Finding(rel, exc.lineno or 0, "scan/syntax-error", msg, Severity.ERROR)
@@ -158,7 +166,13 @@ def _parse(rel: str, data: bytes) -> SourceFile | Finding:
         return Finding(rel, 0, "scan/too-deep", TOO_DEEP, Severity.ERROR)
     except ValueError as exc:
         return Finding(rel, 0, "scan/unparseable", f"cannot parse: {exc}", Severity.ERROR)
-    return SourceFile(rel, decoded.text, tree, file_kind(rel))
+    return SourceFile(rel, text, tree, file_kind(rel))
+
+
+def _parse(rel: str, data: bytes) -> SourceFile | Finding:
+    """One Python file parsed for detection, or the Finding saying why it cannot be."""
+    text = _decode(rel, data)
+    return text if isinstance(text, Finding) else _parse_text(rel, text)
 
 
 def _kept(texts: Mapping[str, str], found: Iterable[UsageSite]) -> list[UsageSite]:
@@ -236,9 +250,13 @@ def scan_service(root: Path, rels: list[str], sources: Mapping[str, bool], recip
                  raw: Mapping[str, bytes] | None = None) -> FileResult:
     """Detection sites of service-level recipes across one service: `rels` are its Python files, `sources` the
     ones holding a token of these recipes (True: report a file that does not parse; no other pass did); `raw`
-    the bytes of those already read."""
+    the bytes of those already read. A source is parsed only when a recipe whose tokens it holds may find a site
+    in it (`recipes.needs`); one parsed for no recipe is not reported when it does not parse, as a file holding
+    no token is not."""
     raw = raw or {}
+    chosen = [(recipe, [t.decode() for t in recipe.tokens]) for recipe in recipes]
     parsed: list[SourceFile] = []
+    unparsed: dict[str, str] = {}  # sources no recipe may find a site in: never parsed
     findings: list[Finding] = []
     for rel, report in sources.items():
         data = raw.get(rel)
@@ -249,22 +267,36 @@ def scan_service(root: Path, rels: list[str], sources: Mapping[str, bool], recip
                 if report:
                     findings.append(Finding(rel, 0, "scan/unreadable", f"cannot read: {exc}", Severity.ERROR))
                 continue
-        src = _parse(rel, data)
-        if isinstance(src, SourceFile):
-            parsed.append(src)
+        text = _decode(rel, data)
+        if not isinstance(text, Finding):
+            if not any(any(t in text for t in tokens) and needs.may_hold(recipe, rel, text)
+                       for recipe, tokens in chosen):
+                unparsed[rel] = text
+                continue
+            text = _parse_text(rel, text)
+        if isinstance(text, SourceFile):
+            parsed.append(text)
         elif report:
-            findings.append(src)
-    texts = _Texts(root, rels, {src.path: src.text for src in parsed}, raw)
+            findings.append(text)
+    texts = _Texts(root, rels, {**unparsed, **{src.path: src.text for src in parsed}}, raw)
     sites: list[UsageSite] = []
     detected: list[_Detected] = []
-    for recipe in recipes:
-        mine = [src for src in parsed if any(t.decode() in src.text for t in recipe.tokens)]
-        if not mine:
+    for recipe, tokens in chosen:
+        mine: list[SourceFile] = []
+        vouched: list[str] = []  # holding a token, but no site by their text
+        for src in parsed:
+            if any(t in src.text for t in tokens):
+                if needs.may_hold(recipe, src.path, src.text):
+                    mine.append(src)
+                else:
+                    vouched.append(src.path)
+        vouched.extend(rel for rel, text in unparsed.items() if any(t in text for t in tokens))
+        if not mine and not vouched:
             continue
         try:
-            found, record = _detect(recipe, mine, texts)
+            found, record = _detect(recipe, mine, texts, vouched)
         except Exception as exc:  # a recipe bug must not stop the scan
-            where = mine[0].path
+            where = mine[0].path if mine else vouched[0]
             findings.append(Finding(where, 0, "scan/recipe-error", f"recipe {recipe.id} failed on this service: {exc!r}", Severity.ERROR))
             detected.append((recipe.id, None, (), None))  # no record: the run detects for itself
             continue

@@ -76,6 +76,12 @@ class PytestAsyncioRecipe(Recipe):
 
     # -- detection --
 
+    def declines(self, path: str, text: str) -> bool:
+        """A module it finds no site in, told by its text before it is parsed (see `recipes.needs`): production
+        code (`detect` reads test code only) not naming `event_loop` (a module holding it, parsed, makes
+        `detect_service` judge the service's event_loop overrides)."""
+        return not is_test_code(path, text) and "event_loop" not in text
+
     def detect(
         self, src: SourceFile, overrides: Mapping[tuple[str, str, str], Override] | None = None
     ) -> Iterable[UsageSite]:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
 RULE = rule(__name__, __doc__, AUTO, since="9.1", link=DEPRECATIONS, order=9)
+NEEDS = (("fixture",), ("scope",), ("class",))  # a fixture method with a scope= keyword
 
 CONVERT, MOVE = "convert", "move"  # what the fix does to a fixture method
 Method = ast.FunctionDef | ast.AsyncFunctionDef

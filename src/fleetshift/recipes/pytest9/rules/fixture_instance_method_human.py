@@ -14,6 +14,7 @@ from fleetshift.recipes.pytest9.rules.fixture_instance_method import fixture_met
 from fleetshift.recipes.rule import HUMAN, rule
 
 RULE = rule(__name__, __doc__, HUMAN, since="9.1", link=DEPRECATIONS, order=10)
+NEEDS = (("fixture",), ("scope",), ("class",))  # as fixture-instance-method
 
 
 def check(facts: Facts) -> Iterator[Site]:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
 RULE = rule(__name__, __doc__, AUTO, since="9.1", link=DEPRECATIONS, order=2)
+NEEDS = (("from_parent",), ("fspath",))
 BOTH = "from_parent gets both fspath= and path=; keep only path="
 
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
 RULE = rule(__name__, __doc__, AUTO, since="9.1", link=PY_PATH, order=0)
+NEEDS = ((*HOOK_ARGS,),)  # the hook's name
 
 Hook = tuple[ast.FunctionDef | ast.AsyncFunctionDef, str, list[str]]
 

@@ -14,6 +14,7 @@ from fleetshift.recipes.pytest9.rules.hook_path_args import hooks
 from fleetshift.recipes.rule import HUMAN, rule
 
 RULE = rule(__name__, __doc__, HUMAN, since="9.1", link=PY_PATH, order=1)
+NEEDS = ((*HOOK_ARGS,),)  # the hook's name
 
 
 def check(facts: Facts) -> Iterator[Site]:

@@ -16,6 +16,7 @@ from fleetshift.recipes.pytest9.rules import DEPRECATIONS
 from fleetshift.recipes.rule import HUMAN, rule
 
 RULE = rule(__name__, __doc__, HUMAN, since="9.1", link=DEPRECATIONS, order=3)
+NEEDS = (("importorskip",),)
 
 
 def check(facts: Facts) -> Iterator[Site]:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
 RULE = rule(__name__, __doc__, AUTO, since="9.0", link=DEPRECATIONS, order=7)
+NEEDS = (("fixture",), ("mark",), ("asyncio",))
 
 
 def check(facts: Facts) -> Iterator[Site]:

@@ -14,6 +14,7 @@ from fleetshift.recipes.pytest9.rules import DEPRECATIONS
 from fleetshift.recipes.rule import HUMAN, rule
 
 RULE = rule(__name__, __doc__, HUMAN, since="9.0", link=DEPRECATIONS, order=8)
+NEEDS = (("fixture",), ("mark",))
 
 
 def check(facts: Facts) -> Iterator[Site]:

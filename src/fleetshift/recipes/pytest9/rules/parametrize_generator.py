@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
 RULE = rule(__name__, __doc__, AUTO, since="9.1", link=DEPRECATIONS, condition=target_admits("9.1"), order=13)
+NEEDS = (("parametrize",),)  # the call's attribute, or a name an import binds (spelling it)
 
 # callables that always return a one-shot iterator
 BUILTINS = frozenset({"map", "filter", "zip", "reversed", "iter", "enumerate"})

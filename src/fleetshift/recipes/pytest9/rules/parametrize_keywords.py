@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
 RULE = rule(__name__, __doc__, AUTO, since="9.2", order=12)
+NEEDS = (("parametrize",),)
 
 
 def verdict(positional: int, star: bool, double_star: bool, keywords: Collection[str]) -> str | None:

@@ -45,6 +45,7 @@ MAY_NAME = re.compile(
     + "|" + _prefixes(NAME[:-1]) + r"""(?:\\|["'](?:\s|#[^\n]*|\\\r?\n)*[rRuUfFbB]{0,2}["'])"""
     + r"|\\(?:x50|120|u0050|U00000050|N\{)"
 )
+NEEDS = ((MAY_NAME,),)  # a string constant that may spell the name
 
 
 def check(facts: Facts) -> Iterator[Site]:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
 RULE = rule(__name__, __doc__, HUMAN, since="9.1", order=5)
+NEEDS = (("PytestRemovedIn9Warning",),)
 
 
 def check(facts: Facts) -> Iterator[Site]:

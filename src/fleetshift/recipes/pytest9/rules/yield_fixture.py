@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
 RULE = rule(__name__, __doc__, AUTO, since="9.2", link=DEPRECATIONS, order=11)
+NEEDS = (("yield_fixture",),)
 
 
 def check(facts: Facts) -> Iterator[Site]:

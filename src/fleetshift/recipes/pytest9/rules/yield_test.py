@@ -13,6 +13,7 @@ from fleetshift.recipes.pytest9.facts import Facts, Site, yields
 from fleetshift.recipes.rule import HUMAN, rule
 
 RULE = rule(__name__, __doc__, HUMAN, since="8.4", order=17)
+NEEDS = (("yield",), ("test",))  # a test function that yields
 
 
 def check(facts: Facts) -> Iterator[Site]:

@@ -1,0 +1,69 @@
+"""What a module's text must hold for a recipe to find a site in it: judged before the module is parsed.
+
+A rule module whose `check` finds sites in Python files may declare `NEEDS`, the words every one of its sites
+needs in its module's text: groups, each holding words (or a compiled pattern) of which the text must hold one,
+all groups at once (`(("yield",), ("test",))`: a yielding test needs both words). A recipe may find a site in a
+module whose text satisfies the `NEEDS` of one of its rules, unless the recipe declines the module outright
+(`declines(path, text)`, a method a recipe may define: pytest-asyncio reads test code only). A recipe with a
+rule that has a `check` and no `NEEDS` may find a site in any module holding one of its tokens: the tokens choose
+the modules worth a look, the needs those worth parsing.
+
+A text holding a non-ASCII character may hold every identifier (Python normalizes them, NFKC: `ｆixture` is
+`fixture`), so it satisfies every need. The scan parses a module for a recipe only when the recipe may find a
+site in it (fleetshift.scan); `CONDITIONS` off, it parses every module holding a token, as it did before the
+needs were declared (tests/recipes/test_needs.py compares both over every case, tests/projects, the demo and a
+generated fleet, and checks every site found against its rule's needs).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fleetshift.recipes.base import Recipe
+
+CONDITIONS = True  # off: every module holding one of a recipe's tokens may hold a site (what the tests compare with)
+
+Need = Sequence[str | re.Pattern[str]]  # one group: the text holds one of these
+Needs = Sequence[Need]  # every group at once
+
+_BY_RECIPE: dict[str, tuple[Needs, ...] | None] = {}
+
+
+def holds(text: str, needs: Needs) -> bool:
+    """Whether `text` satisfies `needs`: one word (or a match of the pattern) of every group; every text with a
+    non-ASCII character does."""
+    if not text.isascii():
+        return True
+    for group in needs:
+        if not any((w in text) if isinstance(w, str) else (w.search(text) is not None) for w in group):
+            return False
+    return True
+
+
+def rule_needs(recipe: Recipe) -> tuple[Needs, ...] | None:
+    """The `NEEDS` of each of a recipe's rules that has a `check`; None when one of them declares none (or the
+    recipe has no such rule: its own code finds its sites, and any module holding a token may hold one)."""
+    if recipe.id not in _BY_RECIPE:
+        found: list[Needs] = []
+        for m, _ in recipe.hooks("check"):
+            needs = getattr(m.module, "NEEDS", None)
+            if needs is None:
+                found = []
+                break
+            found.append(needs)
+        _BY_RECIPE[recipe.id] = tuple(found) if found else None
+    return _BY_RECIPE[recipe.id]
+
+
+def may_hold(recipe: Recipe, path: str, text: str) -> bool:
+    """Whether the recipe may find a site in the module at `path` whose text is `text` (see the module's doc)."""
+    if not CONDITIONS:
+        return True
+    declines = getattr(recipe, "declines", None)
+    if declines is not None and declines(path, text):
+        return False
+    every = rule_needs(recipe)
+    return every is None or any(holds(text, needs) for needs in every)

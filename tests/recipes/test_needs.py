@@ -1,0 +1,152 @@
+"""A module is parsed for a recipe only when its text may hold a site of one of the recipe's rules
+(fleetshift.recipes.needs): every site found holds its rule's `NEEDS`, and pytest-asyncio finds none in the modules
+it declines. The scan's service-level detection (fleetshift.scan.scan_service) runs with the needs and without
+them (`needs.CONDITIONS` off: every module holding a token parsed) over every rule case of pytest 9 and
+pytest-asyncio, modules written to reach the gates' edges, every project of tests/projects, the demo fleet and a
+generated fleet: the same sites in the same order, the same findings, and each recipe's record for the run vouches
+for the same files (a module not parsed is among its sources with no site, as one parsed and found empty is)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_pytest_gates import _case_services, _edge_services, _tree_services
+
+from fleetshift import scan
+from fleetshift.recipes import all_recipes, get, needs
+from fleetshift.recipes._ast import parse_tree
+from fleetshift.recipes.base import Recipe, SourceFile, file_kind
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICE_LEVEL = [r for r in all_recipes() if r.service_level]
+
+
+# each rule's site in the fewest words (a module each): a need asking for more than a site must hold fails here
+MINIMAL = {
+    "deprecated-9-1": "import pytest\npytest.console_main\n",
+    "fixture-instance-method": "import pytest\nclass C:\n    @pytest.fixture(scope='class')\n    def f(self):\n        pass\n",
+    "fixture-instance-method-human": "import pytest\nclass C:\n    @pytest.fixture(scope='class')\n    def f(self):\n"
+                                     "        self.x = 1\n",
+    "from-parent-fspath": "N.from_parent(p, fspath=x)\n",
+    "hook-path-args": "def pytest_collect_file(path, parent):\n    return path.ext\n",
+    "hook-path-args-human": "def pytest_collect_file(path, parent):\n    return path.join('x')\n",
+    "importorskip-exc-type": "from pytest import importorskip as i\ni('x')\n",
+    "mark-on-fixture": "from pytest import fixture as f, mark as m\n@f\n@m.asyncio\ndef x():\n    pass\n",
+    "mark-on-fixture-human": "from pytest import fixture as f, mark as m\n@f\n@m.skip\ndef x():\n    pass\n",
+    "parametrize-generator": "from pytest.mark import parametrize as p\n@p('a', (i for i in 'x'))\ndef f(a):\n    pass\n",
+    "parametrize-keywords": "from pytest.mark import parametrize as p\n@p('a', [1], True)\ndef f(a):\n    pass\n",
+    "removed-in-9-warning": "W = 'Pytest' 'RemovedIn9Warning'\ndef test():\n    pass\n",  # a token: def test
+    "removed-in-9-warning-code": "import pytest\npytest.PytestRemovedIn9Warning\n",
+    "yield-fixture": "from pytest import yield_fixture\n",
+    "yield-test": "def test():\n    yield\n",
+}
+
+
+@pytest.fixture(scope="module")
+def services(generated: Path) -> list[tuple[str, dict[str, str]]]:
+    return [
+        *_case_services(),
+        *_edge_services(),
+        ("minimal", {f"svc/tests/test_{n}.py": text for n, text in enumerate(MINIMAL.values())}),
+        *_tree_services(ROOT / "tests" / "projects"),
+        *_tree_services(ROOT / "examples" / "homeiq" / "services"),
+        *_tree_services(generated / "services"),
+    ]
+
+
+def _scan(files: dict[str, str]) -> scan.FileResult:
+    """What the scan's service-level pass finds in a service given as texts (no file is read from disk)."""
+    raw = {rel: text.encode("utf-8", "surrogateescape") for rel, text in files.items() if rel.endswith(".py")}
+    sources = {rel: True for rel, data in raw.items() if any(t in data for r in SERVICE_LEVEL for t in r.tokens)}
+    return scan.scan_service(Path("/nowhere"), list(raw), sources, SERVICE_LEVEL, raw)
+
+
+def _records(result: scan.FileResult) -> dict[str, tuple[frozenset[str], object, object]]:
+    out = {}
+    for rid, sources, sites, reads in result.detection:
+        out[rid] = (frozenset(sources or ()), dict(sites), None if reads is None else dict(reads))
+    return out
+
+
+def test_the_needs_change_no_site_finding_or_record(services: list[tuple[str, dict[str, str]]],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    parses: list[str] = []
+    real = scan._parse_text
+
+    def counted(rel: str, text: str) -> object:
+        parses.append(rel)
+        return real(rel, text)
+
+    monkeypatch.setattr(scan, "_parse_text", counted)
+    chosen = [_scan(files) for _, files in services]
+    fewer = len(parses)
+    monkeypatch.setattr(needs, "CONDITIONS", False)
+    parses.clear()
+    every = [_scan(files) for _, files in services]
+    for (name, _), a, b in zip(services, chosen, every, strict=True):
+        assert a.sites == b.sites, f"{name}: with the needs {a.sites}, without {b.sites}"
+        assert a.findings == b.findings, name
+        assert _records(a) == _records(b), name
+    assert sum(len(r.sites) for r in every) > 100  # the corpus holds sites
+    assert fewer < 0.9 * len(parses)  # and modules the needs leave unparsed
+
+
+def _sites_by_rule(recipe: Recipe, files: dict[str, str]) -> Iterator[tuple[str, str]]:
+    """(rule id, file) of every site the recipe finds in a service, every module holding a token parsed."""
+    sources = []
+    for path, text in files.items():
+        if path.endswith(".py") and any(t.decode() in text for t in recipe.tokens):
+            try:
+                sources.append(SourceFile(path, text, parse_tree(text), file_kind(path)))
+            except (SyntaxError, ValueError):
+                continue
+    for site in recipe.detect_service(sources, files):
+        yield site.rule, site.file
+
+
+@pytest.mark.parametrize("rid", ["pytest", "pytest-asyncio"])
+def test_every_site_holds_its_rules_needs(rid: str, services: list[tuple[str, dict[str, str]]]) -> None:
+    recipe = get(rid)
+    declared = {m.rule.id: m.module.NEEDS for m, _ in recipe.hooks("check") if hasattr(m.module, "NEEDS")}
+    declines = getattr(recipe, "declines", None)
+    checked = 0
+    for name, files in services:
+        for rule_id, path in _sites_by_rule(recipe, files):
+            text = files[path]
+            if rule_id in declared:
+                assert needs.holds(text, declared[rule_id]), f"{name}: a {rule_id} site in {path} lacks its needs"
+                checked += 1
+            assert declines is None or not declines(path, text), f"{name}: {rule_id} site in declined {path}"
+            assert needs.may_hold(recipe, path, text), f"{name}: {rule_id} site in {path}"
+    assert checked > 50 or not declared
+
+
+def test_the_fewest_words_hold_a_site_of_every_rule_with_needs() -> None:
+    recipe = get("pytest")
+    files = {f"svc/tests/test_{n}.py": text for n, text in enumerate(MINIMAL.values())}
+    found = {(rule_id.split("/", 1)[1], path) for rule_id, path in _sites_by_rule(recipe, files)}
+    for n, slug in enumerate(MINIMAL):
+        assert (slug, f"svc/tests/test_{n}.py") in found, slug
+    assert set(MINIMAL) == {m.rule.slug for m, _ in recipe.hooks("check")}
+
+
+def test_pytest_declares_the_needs_of_every_rule_it_checks_with() -> None:
+    recipe = get("pytest")
+    assert needs.rule_needs(recipe) is not None  # a rule with a check but no NEEDS would make every module parsed
+    assert len(needs.rule_needs(recipe) or ()) == sum(1 for _ in recipe.hooks("check"))
+
+
+def test_a_text_with_a_non_ascii_character_holds_every_need() -> None:
+    assert not needs.holds("def test_a():\n    yield 1\n", (("parametrize",),))
+    assert needs.holds("def test_ａ():\n    yield 1\n", (("parametrize",),))  # ｐarametrize would be the name
+    assert needs.holds("x = 1  # yield the test\n", (("yield",), ("test",)))
+    assert not needs.holds("yield 1\n", (("yield",), ("test",)))
+
+
+def test_a_module_no_recipe_may_find_a_site_in_is_not_parsed_nor_reported_when_broken() -> None:
+    broken = "def f(:\n    import asyncio\n"  # pytest-asyncio's token, in production code (declined)
+    assert _scan({"svc/src/broken.py": broken}).findings == ()  # as a module holding no token
+    [finding] = _scan({"svc/tests/test_broken.py": broken}).findings  # test code: parsed, and reported
+    assert finding.rule == "scan/syntax-error" and finding.file == "svc/tests/test_broken.py"
