@@ -95,3 +95,24 @@ def test_rewrites_in_worker_processes_equal_rewrites_here(tmp_path: Path, monkey
     assert rewrite.rewrite_ahead(fleet, work, a.config) == 0  # no workers: nothing is sent
     with rewrite.worker_processes(1, len(work)):  # one job: no worker
         assert rewrite._pool is None
+
+
+@pytest.mark.slow
+def test_the_questions_asked_ahead_are_the_rewrites_own(generated: Path, tmp_path: Path) -> None:
+    """Asked ahead (the Python floors, then each service's pins as its rewrite will settle them), every question
+    the rewrites ask is already answered: uv does not run for them."""
+    import shutil
+    import threading
+
+    from fleetshift.resolve import Resolver
+
+    fleet = tmp_path / "fleet"
+    shutil.copytree(generated, fleet, ignore=shutil.ignore_patterns(".fleetshift"))
+    a = analyse(fleet)
+    sel = Selection()
+    work = [(a.fleet.service(sp.service), sel.chain(sp)) for sp in sel.services_of(a.plan) if sel.chain(sp)]
+    rewrite._ask_ahead(fleet, work, a.config, threading.Event())
+    resolver = Resolver(fleet)
+    changesets = [rewrite.rewrite_service(fleet, svc, chain, a.config, resolver=resolver) for svc, chain in work]
+    assert sum(1 for cs in changesets for c in cs.changes if c.file.endswith((".txt", ".toml"))) >= len(work) // 2
+    assert resolver.calls == 0

@@ -233,22 +233,20 @@ def rewrite_ahead(root: Path, work: Iterable[tuple[Service, Sequence[str]]], con
 
 def _ask_ahead(root: Path, work: Sequence[tuple[Service, Sequence[str]]], config: FleetConfig,
                stop: threading.Event) -> None:
-    """Ask uv, at once and side by side, the Python-floor questions the rewrites sent ahead will ask, so their
-    answers wait in the resolver's cache: a worker would otherwise ask them one after the other, idle while uv
-    reads the index. Each recipe of a chain alone, once per distinct set of inputs; a question asked twice at once
-    is asked once (the resolver's lock). Only warms the cache: every rewrite still decides for itself."""
+    """Ask uv, at once and side by side, the questions the rewrites sent ahead will ask, so their answers wait in
+    the resolver's cache: a worker would otherwise ask them one after the other, idle while uv reads the index.
+    First the Python-floor questions (each recipe of a chain alone, once per distinct set of inputs), then the pin
+    questions each rewrite asks after its recipes (`_warm_settle`), service by service in the order the workers
+    take them, once per distinct set of inputs. A question asked twice at once is asked once (the resolver's
+    lock). Only warms the cache: every rewrite still decides for itself."""
     from concurrent.futures import ThreadPoolExecutor
 
     resolver = Resolver(root)
     distinct: dict[object, tuple[Service, Sequence[str], dict[str, str]]] = {}
+    services: list[tuple[Service, Sequence[str], dict[str, str]]] = []
     for service, chain in work:
-        base = f"{service.path}/" if service.path else ""
-        texts: dict[str, str] = {}
-        for rel in (base + "pyproject.toml", base + "setup.cfg"):  # what declared_model reads
-            if rel in service.config_files:
-                d = _read(root, rel, [])
-                if d is not None:
-                    texts[rel] = d.text
+        texts = _declared_texts(root, service)
+        services.append((service, chain, texts))
         options = config.options(service.name, service.path)
         pythons = tuple(pythons_to_check(declared_model(service, texts), options.python))
         chosen = policy(service, config.python_floor, options.python_floor)
@@ -261,8 +259,81 @@ def _ask_ahead(root: Path, work: Sequence[tuple[Service, Sequence[str]]], config
             with contextlib.suppress(Exception):  # a cache warmer: the rewrite meets the same problem and says so
                 _floor(item[0], item[1], config, item[2], resolver)
 
+    def settle_ahead(item: tuple[Service, Sequence[str], dict[str, str]]) -> None:
+        if not stop.is_set():
+            with contextlib.suppress(Exception):
+                _warm_settle(root, item[0], item[1], config, item[2], resolver, seen)
+
+    seen: set[object] = set()
     with ThreadPoolExecutor(max_workers=min(8, len(distinct) or 1)) as threads:
         list(threads.map(ask, distinct.values()))
+        list(threads.map(settle_ahead, services))
+
+
+def _declared_texts(root: Path, service: Service) -> dict[str, str]:
+    """The texts of the service's files that `declared_model` reads (its pyproject.toml and setup.cfg)."""
+    base = f"{service.path}/" if service.path else ""
+    texts: dict[str, str] = {}
+    for rel in (base + "pyproject.toml", base + "setup.cfg"):
+        if rel in service.config_files:
+            d = _read(root, rel, [])
+            if d is not None:
+                texts[rel] = d.text
+    return texts
+
+
+_seen_lock = threading.Lock()
+
+
+def _warm_settle(root: Path, service: Service, chain: Sequence[str], config: FleetConfig, texts: dict[str, str],
+                 resolver: Resolver, seen: set[object]) -> None:
+    """Ask uv the pin questions `_settle` will ask for the service's rewrite, as `_rewrite` would reach it from the
+    files as they are now: the floor's decision, each chained recipe's pin changes (a recipe that looks at the
+    service's code for them is given its Python files), the explicit moves, and the files written by hand. The
+    recipes may yet change what their rewrite decides (a recipe that crashes, code that no longer needs a
+    package): then the rewrite asks its own questions. Services whose answers cannot differ (the same inputs,
+    paths taken inside the service) are asked once (`seen`)."""
+    _, floor = _floor(service, chain, config, texts, resolver)
+    base = f"{service.path}/" if service.path else ""
+    files = dict(texts)
+    recipes = [get(rid) for rid in floor.chain]
+    if any(type(r).pin_changes is not Recipe.pin_changes for r in recipes):  # it may read the code
+        for rel in service.python_files:
+            d = _read(root, rel, [])
+            if d is not None:
+                files[rel] = d.text
+    pinned = {p.package: p.spec for p in service.pins if not p.path}
+    changes: list[tuple[str, PinChange]] = []
+    for recipe in recipes:
+        ctx = RewriteContext(service=service, targets=floor.targets, files=files)
+        changes += [(recipe.id, c) for c in recipe.pin_changes(ctx, pinned)]
+    changes += [("targets", c) for c in explicit_moves(service, config)]
+    if not changes:
+        return
+    locks = detect_locks(root, service)
+    generated = {lk.file for lk in locks if lk.kind in (LockKind.PIP_COMPILE, LockKind.EXPORT)}
+    found = service.detection
+    rewrote: dict[str, set[str]] = {  # a library's ranges stay wide unless a recipe rewrites its code
+        rid: {rel for rel, at in found.recipes[rid].sites.items() if rel.endswith(".py") and at}
+        for rid in floor.chain if found is not None and found.recipes.get(rid) is not None
+    } if service.project.is_library else {}
+    rewrote = {rid: rels for rid, rels in rewrote.items() if rels}
+
+    def inside(rel: str) -> str:
+        return rel[len(base):] if base and rel.startswith(base) else "/" + rel
+
+    signature = (
+        tuple((rid, replace(c, files=tuple(map(inside, c.files)))) for rid, c in changes),
+        tuple((inside(p.file), p.package, p.spec, p.section, p.extras, p.marker, p.path) for p in service.pins),
+        tuple(floor.pythons), floor.offline, bool(base), frozenset(map(inside, generated)),
+        frozenset(map(inside, tox_minimum_files(root, service.path))), tuple(sorted(rewrote)),
+        service.project.is_library, tuple(r for td in service.project.test_deps for r in td.requirements),
+    )
+    with _seen_lock:
+        if signature in seen:
+            return
+        seen.add(signature)
+    _settle(root, service, changes, floor, resolver, generated, rewrote, [])
 
 
 def _known(recipe: Recipe, service: Service, digests: Mapping[str, bytes], texts: Mapping[str, str],
