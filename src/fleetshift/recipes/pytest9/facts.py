@@ -205,6 +205,11 @@ class RuleFix:
         self.imports: CodeImports = CodeImports(facts.imports.names)
         self.findings: list[tuple[int, str, str]] = []
 
+    def asks_no_metadata(self) -> None:
+        """This fix asks no metadata of this module: `fixes.apply` resolves its declared providers for the fixes
+        that ask (a provider is a walk of the whole module), not for it."""
+        self.METADATA_DEPENDENCIES = ()
+
 
 class OuterFunctionFix(RuleFix):
     """A fix that rewrites functions not nested in another one: `leave_outer_function` gets each of them on

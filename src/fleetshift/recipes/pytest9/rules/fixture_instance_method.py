@@ -133,6 +133,8 @@ class Fix(RuleFix):
     def __init__(self, facts: Facts) -> None:
         super().__init__(facts)
         self.actions = {node.lineno: action for node, _, action, _ in fixture_methods(facts) if action}
+        if not self.actions:  # a line is asked only of a fixture method to act on
+            self.asks_no_metadata()
 
     def leave_FunctionDef(self, original: cst.FunctionDef, fn: cst.FunctionDef) -> cst.FunctionDef:
         import libcst as cst

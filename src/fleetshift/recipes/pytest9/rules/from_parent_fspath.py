@@ -50,11 +50,13 @@ class Fix(OuterFunctionFix):
         self.needs_imports: set[str] = set()  # modules the rewritten file must import
         self.hook_argument: str | None = None  # the renamed py.path argument of the hook we are in
         self.renamed = renamed(facts) if "hook-path-args" in facts.active else {}
+        if not self.renamed and not facts.names("from_parent"):  # a line is asked only of these
+            self.asks_no_metadata()
 
     def enter_outer(self, node: cst.FunctionDef) -> None:
         from fleetshift.recipes.pytest9.syntax import line
 
-        self.hook_argument = self.renamed.get(line(self, node))
+        self.hook_argument = self.renamed.get(line(self, node)) if self.renamed else None
 
     def rewrite_outer(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
         self.hook_argument = None

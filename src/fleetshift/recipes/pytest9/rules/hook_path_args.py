@@ -100,6 +100,8 @@ class Fix(OuterFunctionFix):
     def __init__(self, facts: Facts) -> None:
         super().__init__(facts)
         self.renamed = renamed(facts)
+        if not self.renamed:  # a line is asked only of a hook with an argument to rename
+            self.asks_no_metadata()
 
     def rewrite_outer(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
         import libcst as cst

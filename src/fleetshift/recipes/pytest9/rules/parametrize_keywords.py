@@ -59,6 +59,11 @@ class Fix(RuleFix):
 
     METADATA_DEPENDENCIES = Metadata("PositionProvider")
 
+    def __init__(self, facts: Facts) -> None:
+        super().__init__(facts)
+        if not facts.names("parametrize"):  # a line is asked only of a parametrize call
+            self.asks_no_metadata()
+
     def leave_Call(self, original: cst.Call, call: cst.Call) -> cst.Call:
         import libcst as cst
 

@@ -37,6 +37,11 @@ class Fix(RuleFix):
 
     METADATA_DEPENDENCIES = Metadata("ParentNodeProvider")
 
+    def __init__(self, facts: Facts) -> None:
+        super().__init__(facts)
+        if self.imports.names.get("yield_fixture") != "pytest.yield_fixture":  # leave_Name asks a parent only then
+            self.asks_no_metadata()
+
     def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom) -> cst.ImportFrom:
         import libcst as cst
 
