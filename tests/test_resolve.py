@@ -124,6 +124,15 @@ def test_raise_floor_moves_every_declaration() -> None:
     assert tox["svc/tox.ini"] == "[tox]\nenvlist = py310, py312\n"
 
 
+def test_uv_asks_again_for_a_dropped_dns_lookup_after_a_second_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fleetshift.resolve import DNS_OPTIONS, uv_env
+
+    monkeypatch.delenv("RES_OPTIONS", raising=False)
+    assert uv_env()["RES_OPTIONS"] == DNS_OPTIONS == "timeout:1 attempts:4"
+    monkeypatch.setenv("RES_OPTIONS", "timeout:3")
+    assert uv_env()["RES_OPTIONS"] == "timeout:3"
+
+
 # ---- real uv against the index ------------------------------------------------------------------------
 
 
