@@ -68,9 +68,12 @@ def atomic_write(path: Path, data: bytes, mode: int, tmp: Path, step: Callable[[
 
 def _durable_tmp(path: Path, data: bytes, mode: int, tmp: Path) -> None:
     """The first half of `atomic_write`: `data` in `tmp` with the mode (and owner) `path` will have, fsynced."""
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()  # a read-only leftover of a crashed attempt
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # a (read-only) leftover of a crashed attempt
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         view = memoryview(data)
         while view:

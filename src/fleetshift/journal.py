@@ -616,8 +616,7 @@ class Journal:
                     seq += 1
                     self._insert_entry(db, service, entry)
                 db.execute("UPDATE run SET next_seq = ?", (seq,))
-            for entry, _ in planned:
-                self._log({"event": "intent", "service": service, **entry})
+            self._log(*({"event": "intent", "service": service, **entry} for entry, _ in planned))
             folders: dict[Path, None] = {}
             if all(new is not None and not entry["created_dirs"] for entry, new in planned):
                 # every temp file written and fsynced side by side, then each replaces its file in order
@@ -644,8 +643,7 @@ class Journal:
                 fsync_dir(folder)
             with self._tx("done") as db:
                 db.executemany("UPDATE files SET state = 'done' WHERE seq = ?", [(e["seq"],) for e, _ in planned])
-        for entry, _ in planned:
-            self._log({"event": "done", "service": service, "seq": entry["seq"], "path": entry["path"]})
+        self._log(*({"event": "done", "service": service, "seq": entry["seq"], "path": entry["path"]} for entry, _ in planned))
 
     def _replace(self, path: Path, new: bytes | None, entry: dict[str, Any], sync_dir: bool = True) -> None:
         """Put `new` at `path` (None: delete it), creating the folders the entry records. With `sync_dir` False
@@ -944,11 +942,13 @@ class Journal:
                 db.execute("PRAGMA synchronous=FULL")
         _checkpoint(f"{name}:committed")
 
-    def _log(self, event: dict[str, Any]) -> None:
-        """Append one event to journal.jsonl (informational; the state database is the authority)."""
-        line = json.dumps({"time": _now(), **event}) + "\n"
+    def _log(self, *events: dict[str, Any]) -> None:
+        """Append events to journal.jsonl, one line each, in one write (informational; the state database is the
+        authority)."""
+        now = _now()
+        lines = "".join(json.dumps({"time": now, **event}) + "\n" for event in events)
         with contextlib.suppress(OSError), open(self.path / "journal.jsonl", "a", encoding="utf-8") as fh:
-            fh.write(line)
+            fh.write(lines)
 
     @staticmethod
     def _service(db: sqlite3.Connection, service: str) -> None:
