@@ -140,8 +140,10 @@ class AiomqttRecipe(Recipe):
 
     def rewrite_service(self, ctx: RewriteContext) -> ServiceRewrite:
         """Rewrite every Python file, judging concurrent message consumers across the whole service."""
-        trees: dict[str, ast.Module] = {}
+        trees: dict[str, ast.Module | None] = {}  # None: a file holding no token, parsed if it names a fixture
         parsed: dict[str, str] = {}  # the files whose call statistics count (computed when a rule asks)
+        unread: set[str] = set()  # the texts of those not parsed yet (left out of the statistics if they do not parse)
+        deep: dict[str, Finding] = {}  # the files too deeply nested to parse, among those this recipe reads
         fixtures: frozenset[str] = frozenset()
         out = ServiceRewrite()
         # without a file holding a token nothing is rewritten: the call statistics of its files would go unread
@@ -151,34 +153,53 @@ class AiomqttRecipe(Recipe):
             if path.endswith(".py") and (
                 file_kind(path) != "source" or any(t.decode() in text for t in wanted)
             ):
+                if not any(k.decode() in text for k in self.tokens):  # read only if it names a client fixture, its
+                    parsed[path] = text  # statistics only if it names a function a rule asks about
+                    unread.add(text)
+                    trees[path] = None
+                    continue
                 try:
                     tree = parse_tree(text)
                     parsed[path] = text
-                    if any(k.decode() in text for k in self.tokens):
-                        fixtures |= client_fixtures(text, tree)
+                    fixtures |= client_fixtures(text, tree)
                     trees[path] = tree
                 except SyntaxError:
                     continue
                 except (RecursionError, MemoryError):  # the parser's (or a visitor's) stack limits
                     parsed.pop(path, None)
-                    out.findings.append(_too_deep(path))
+                    deep[path] = _too_deep(path)
         active = self.active_rules(ctx)
         uses_mqtt = uses_an_mqtt_client(self.scope(ctx))
-        for path, tree in trees.items():
+        found: list[Finding] = []
+        for path, lazy in trees.items():
             text = ctx.files[path]
             if not any(t.decode() in text for t in self.tokens) and not any(f in text for f in fixtures):
                 continue
+            if lazy is None:
+                try:
+                    tree = parse_tree(text)
+                except SyntaxError:
+                    parsed.pop(path)
+                    continue
+                except (RecursionError, MemoryError):
+                    parsed.pop(path)
+                    deep[path] = _too_deep(path)
+                    continue
+                unread.discard(text)
+            else:
+                tree = lazy
             others = [t for p, t in parsed.items() if p != path] if used else []
-            stats = LazyStats(functools.partial(own_stats, text, tree) if used else dict, others)
+            stats = LazyStats(functools.partial(own_stats, text, tree) if used else dict, others, unread)
             imported = imported_elsewhere(path, text, ctx.files)
             try:
                 res = self._rewrite(path, text, tree, stats, active, fixtures, uses_mqtt, imported)
             except (RecursionError, MemoryError):
-                out.findings.append(_too_deep(path))
+                found.append(_too_deep(path))
                 continue
             if res.text != text:
                 out.texts[path] = res.text
-            out.findings.extend(res.findings)
+            found.extend(res.findings)
+        out.findings = [deep[path] for path in ctx.files if path in deep] + found  # the parse failures first
         return out
 
     def rewrite_python(self, path: str, text: str, kind: FileKind, ctx: RewriteContext) -> RewriteResult:

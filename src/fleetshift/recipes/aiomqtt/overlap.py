@@ -119,11 +119,23 @@ class LazyStats(Mapping[str, tuple[int, bool]]):
     """`merge_stats(own, others)` computed name by name when a rule asks: the own file's statistics once, and of
     the other files only those whose text names the function (their statistics cached per text)."""
 
-    def __init__(self, own: Callable[[], CallStats], others: Sequence[str] = ()) -> None:
+    def __init__(self, own: Callable[[], CallStats], others: Sequence[str] = (), unread: Set[str] = frozenset()) -> None:
         self._own_of = own
         self._own: CallStats | None = None
         self._others = others
+        self._unread = unread  # texts of `others` not yet parsed: one that does not parse counts as absent
         self._found: dict[str, tuple[int, bool] | None] = {}
+
+    def _parses(self, text: str) -> bool:
+        """Whether an other file counts: it does unless it is one not parsed yet and does not parse (as a file the
+        caller failed to parse is not among the others)."""
+        if text not in self._unread:
+            return True
+        try:
+            parse_tree(text)
+        except (SyntaxError, RecursionError, MemoryError):
+            return False
+        return True
 
     def _own_stats(self) -> CallStats:
         if self._own is None:
@@ -134,7 +146,7 @@ class LazyStats(Mapping[str, tuple[int, bool]]):
         if name not in self._found:
             found = self._own_stats().get(name)
             for text in self._others:
-                if not _may_name(text, name):
+                if not _may_name(text, name) or not self._parses(text):
                     continue
                 stats, defined = file_stats(text)
                 if name in stats and name not in defined:
@@ -151,7 +163,8 @@ class LazyStats(Mapping[str, tuple[int, bool]]):
         return found
 
     def _all(self) -> CallStats:
-        return merge_stats(self._own_stats(), [(*file_stats(t),) for t in self._others])  # type: ignore[misc]
+        others = [(*file_stats(t),) for t in self._others if self._parses(t)]
+        return merge_stats(self._own_stats(), others)  # type: ignore[misc]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._all())
