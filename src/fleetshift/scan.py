@@ -257,6 +257,8 @@ def scan_service(root: Path, rels: list[str], sources: Mapping[str, bool], recip
     chosen = [(recipe, [t.decode() for t in recipe.tokens]) for recipe in recipes]
     parsed: list[SourceFile] = []
     unparsed: dict[str, str] = {}  # sources no recipe may find a site in: never parsed
+    # per source, for each recipe: None (it holds none of the recipe's tokens), else whether it may hold a site
+    wants: dict[str, list[bool | None]] = {}
     findings: list[Finding] = []
     for rel, report in sources.items():
         data = raw.get(rel)
@@ -269,8 +271,9 @@ def scan_service(root: Path, rels: list[str], sources: Mapping[str, bool], recip
                 continue
         text = _decode(rel, data)
         if not isinstance(text, Finding):
-            if not any(any(t in text for t in tokens) and needs.may_hold(recipe, rel, text)
-                       for recipe, tokens in chosen):
+            wanted = wants[rel] = [needs.may_hold(recipe, rel, text) if any(t in text for t in tokens) else None
+                                   for recipe, tokens in chosen]
+            if not any(wanted):
                 unparsed[rel] = text
                 continue
             text = _parse_text(rel, text)
@@ -281,16 +284,11 @@ def scan_service(root: Path, rels: list[str], sources: Mapping[str, bool], recip
     texts = _Texts(root, rels, {**unparsed, **{src.path: src.text for src in parsed}}, raw)
     sites: list[UsageSite] = []
     detected: list[_Detected] = []
-    for recipe, tokens in chosen:
-        mine: list[SourceFile] = []
-        vouched: list[str] = []  # holding a token, but no site by their text
-        for src in parsed:
-            if any(t in src.text for t in tokens):
-                if needs.may_hold(recipe, src.path, src.text):
-                    mine.append(src)
-                else:
-                    vouched.append(src.path)
-        vouched.extend(rel for rel, text in unparsed.items() if any(t in text for t in tokens))
+    for i, (recipe, _) in enumerate(chosen):
+        mine = [src for src in parsed if wants[src.path][i]]
+        # holding a token, but no site by their text
+        vouched = [src.path for src in parsed if wants[src.path][i] is False]
+        vouched.extend(rel for rel in unparsed if wants[rel][i] is False)
         if not mine and not vouched:
             continue
         try:

@@ -32,15 +32,27 @@ Needs = Sequence[Need]  # every group at once
 _BY_RECIPE: dict[str, tuple[Needs, ...] | None] = {}
 
 
-def holds(text: str, needs: Needs) -> bool:
+def holds(text: str, needs: Needs, seen: dict[str | re.Pattern[str], bool] | None = None) -> bool:
     """Whether `text` satisfies `needs`: one word (or a match of the pattern) of every group; every text with a
-    non-ASCII character does."""
+    non-ASCII character does. `seen`: what is known of the words in this text (each looked for once)."""
     if not text.isascii():
         return True
+    seen = {} if seen is None else seen
     for group in needs:
-        if not any((w in text) if isinstance(w, str) else (w.search(text) is not None) for w in group):
+        for w in group:
+            found = seen.get(w)
+            if found is None:
+                found = seen[w] = (w in text) if isinstance(w, str) else bool(w.search(text))
+            if found:
+                break
+        else:
             return False
     return True
+
+
+def _cost(need: str | re.Pattern[str]) -> int:
+    """How costly a word, a pattern or a need of its own (its `COST`) is to look for, in order."""
+    return 0 if isinstance(need, str) else 1 if isinstance(need, re.Pattern) else getattr(need, "COST", 9)
 
 
 def rule_needs(recipe: Recipe) -> tuple[Needs, ...] | None:
@@ -54,6 +66,8 @@ def rule_needs(recipe: Recipe) -> tuple[Needs, ...] | None:
                 found = []
                 break
             found.append(needs)
+        # the cheapest needs first: a text satisfying one is not read by the costlier ones
+        found.sort(key=lambda needs: max(_cost(w) for group in needs for w in group))
         _BY_RECIPE[recipe.id] = tuple(found) if found else None
     return _BY_RECIPE[recipe.id]
 
@@ -66,4 +80,7 @@ def may_hold(recipe: Recipe, path: str, text: str) -> bool:
     if declines is not None and declines(path, text):
         return False
     every = rule_needs(recipe)
-    return every is None or any(holds(text, needs) for needs in every)
+    if every is None:
+        return True
+    seen: dict[str | re.Pattern[str], bool] = {}
+    return any(holds(text, needs, seen) for needs in every)

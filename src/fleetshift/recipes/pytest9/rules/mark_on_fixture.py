@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from fleetshift.recipes._ast import decorator_calls
 from fleetshift.recipes.pytest9.facts import Facts, OuterFunctionFix, Site
+from fleetshift.recipes.pytest9.needs import DecoratorsNeed
 from fleetshift.recipes.pytest9.rules import DEPRECATIONS
 from fleetshift.recipes.rule import AUTO, rule
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
 RULE = rule(__name__, __doc__, AUTO, since="9.0", link=DEPRECATIONS, order=7)
-NEEDS = (("fixture",), ("mark",), ("asyncio",))
+NEEDS = ((DecoratorsNeed("fixture", "mark"),), ("asyncio",))  # a fixture decorator and a mark on one definition
 
 
 def check(facts: Facts) -> Iterator[Site]:

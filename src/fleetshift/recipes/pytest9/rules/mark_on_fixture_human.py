@@ -10,11 +10,12 @@ from collections.abc import Iterator
 
 from fleetshift.recipes._ast import decorator_calls
 from fleetshift.recipes.pytest9.facts import Facts, Site
+from fleetshift.recipes.pytest9.needs import DecoratorsNeed
 from fleetshift.recipes.pytest9.rules import DEPRECATIONS
 from fleetshift.recipes.rule import HUMAN, rule
 
 RULE = rule(__name__, __doc__, HUMAN, since="9.0", link=DEPRECATIONS, order=8)
-NEEDS = (("fixture",), ("mark",))
+NEEDS = ((DecoratorsNeed("fixture", "mark"),),)  # a fixture decorator and a mark on one definition
 
 
 def check(facts: Facts) -> Iterator[Site]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from fleetshift.recipes._ast import dotted, keyword
 from fleetshift.recipes.pytest9.facts import Facts, RuleFix, Site, yields
+from fleetshift.recipes.pytest9.needs import ArgumentsNeed, display
 from fleetshift.recipes.pytest9.rules import DEPRECATIONS
 from fleetshift.recipes.rule import AUTO, rule, target_admits
 
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
     import libcst as cst
 
 RULE = rule(__name__, __doc__, AUTO, since="9.1", link=DEPRECATIONS, condition=target_admits("9.1"), order=13)
-NEEDS = (("parametrize",),)  # the call's attribute, or a name an import binds (spelling it)
+# a call whose argvalues are a generator expression, a call or a name (see `check`)
+NEEDS = ((ArgumentsNeed(lambda a: a.values() is not None and not display(a.values())),),)
 
 # callables that always return a one-shot iterator
 BUILTINS = frozenset({"map", "filter", "zip", "reversed", "iter", "enumerate"})

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from fleetshift.model import Action
 from fleetshift.recipes.pytest9.facts import Facts, Metadata, RuleFix, Site
+from fleetshift.recipes.pytest9.needs import ArgumentsNeed
 from fleetshift.recipes.pytest9.rules import PARAMETRIZE_KW
 from fleetshift.recipes.rule import AUTO, rule
 
@@ -18,7 +19,8 @@ if TYPE_CHECKING:
     import libcst as cst
 
 RULE = rule(__name__, __doc__, AUTO, since="9.2", order=12)
-NEEDS = (("parametrize",),)
+# a call with more than two positional arguments, *args or **kwargs (see `verdict`)
+NEEDS = ((ArgumentsNeed(lambda a: len(a.positional) > 2 or a.starred),),)
 
 
 def verdict(positional: int, star: bool, double_star: bool, keywords: Collection[str]) -> str | None:

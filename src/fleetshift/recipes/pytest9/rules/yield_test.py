@@ -10,10 +10,11 @@ from collections.abc import Iterable, Iterator
 
 from fleetshift.recipes import _pytest_config as pc
 from fleetshift.recipes.pytest9.facts import Facts, Site, yields
+from fleetshift.recipes.pytest9.needs import YieldingTest
 from fleetshift.recipes.rule import HUMAN, rule
 
 RULE = rule(__name__, __doc__, HUMAN, since="8.4", order=17)
-NEEDS = (("yield",), ("test",))  # a test function that yields
+NEEDS = ((YieldingTest(),),)  # a test function that yields
 
 
 def check(facts: Facts) -> Iterator[Site]:

@@ -1,0 +1,232 @@
+"""The needs of the `parametrize` rules (see `recipes.needs`): whether a module's text may hold a `parametrize` call
+whose arguments make a site, told from the calls' own text before the module is parsed.
+
+Every `parametrize` call either spells the name before its arguments (`pytest.mark.parametrize(`, `m.parametrize(`,
+`parametrize(` after a star import or `from pytest.mark import parametrize`) or calls a name an import binds to it
+(`... import parametrize as p`). So a text may hold a site unless every whole word `parametrize` in it stands right
+before `(` (spaces and tabs between) and the arguments there, read on their own with `ast` (from the `(` to its
+matching `)`, past strings and comments), cannot make one. Anything else answers "maybe": the word elsewhere (an
+import binding it to another name, a comment, a string), a call that cannot be read on its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+_WORD = re.compile(r"parametrize(?!\w)")  # a whole word when no word character stands before it
+_OPEN = re.compile(r"[ \t]*\(")
+# what can stand between a call's brackets: strings (their brackets do not count), comments, brackets
+_TOKEN = re.compile(
+    r"""[rRbBuUfF]{0,2}(?:'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")"""
+    r"|#[^\n]*|[()\[\]{}]",
+    re.S,
+)
+_ARG_TOKEN = re.compile(_TOKEN.pattern + r"|,", re.S)
+_KEYWORD = re.compile(r"[A-Za-z_]\w*[ \t]*=(?!=)")
+_last: list[object] = [None, None]  # the last text read, and its calls (None: one could not be read)
+
+
+@dataclass(frozen=True)
+class Arguments:
+    """What a `parametrize(...)` call's text tells of its arguments: the positional ones (their text, comments
+    and the spaces around dropped), whether one is `*args` or `**kwargs`, and the keywords given."""
+
+    positional: tuple[str, ...]
+    starred: bool
+    keywords: dict[str, str]
+
+    def values(self) -> str | None:
+        """The text of the argvalues argument (None when there is none)."""
+        return self.positional[1] if len(self.positional) > 1 else self.keywords.get("argvalues")
+
+
+def calls(text: str) -> list[Arguments] | None:
+    """The arguments of every `parametrize(...)` call in the text; None when a whole word `parametrize` stands
+    anywhere but before `(`, or a call's arguments cannot be told apart."""
+    if _last[0] is text:
+        return _last[1]  # type: ignore[return-value]
+    found: list[Arguments] | None = []
+    for m in _WORD.finditer(text):
+        if m.start() and (text[m.start() - 1].isalnum() or text[m.start() - 1] == "_"):
+            continue  # another name ending in parametrize
+        opened = _OPEN.match(text, m.end())
+        args = _arguments(text, opened.end() - 1) if opened else None
+        if args is None:
+            found = None
+            break
+        found.append(args)
+    _last[:] = [text, found]
+    return found
+
+
+def _arguments(text: str, start: int) -> Arguments | None:
+    """The arguments of the call whose `(` stands at `start`, split at its own commas; None when its `)` is not
+    found."""
+    depth = 0
+    parts: list[str] = []
+    begin = start + 1
+    cut: list[tuple[int, int]] = []  # comments inside the current argument
+    for m in _ARG_TOKEN.finditer(text, start):
+        tok = m.group()
+        if tok.startswith("#"):
+            cut.append(m.span())
+        elif tok == ",":
+            if depth == 1:
+                parts.append(_strip(text, begin, m.start(), cut))
+                begin, cut = m.end(), []
+        elif tok in "([{":
+            depth += 1
+        elif tok in ")]}":
+            depth -= 1
+            if depth == 0:
+                if tok != ")":
+                    return None
+                last = _strip(text, begin, m.start(), cut)
+                if last:
+                    parts.append(last)
+                positional = [a for a in parts if not a.startswith("*") and not _KEYWORD.match(a)]
+                keywords = {}
+                for a in parts:
+                    k = _KEYWORD.match(a)
+                    if k and not a.startswith("*"):
+                        keywords[a[:k.end() - 1].strip()] = a[k.end():].strip()
+                return Arguments(tuple(positional), any(a.startswith("*") for a in parts), keywords)
+    return None
+
+
+def _strip(text: str, begin: int, end: int, cut: list[tuple[int, int]]) -> str:
+    """An argument's text without its comments, and without the spaces, tabs and line breaks around it."""
+    pieces, at = [], begin
+    for a, b in cut:
+        pieces.append(text[at:a])
+        at = b
+    pieces.append(text[at:end])
+    return "".join(pieces).strip()
+
+
+def display(arg: str | None) -> bool:
+    """Whether an argument's text is a list, dict or set display (or comprehension) and nothing after it: never a
+    generator expression, a call or a name."""
+    if not arg or arg[0] not in "[{":
+        return False
+    args = _close(arg, 0)
+    return args == len(arg) - 1
+
+
+def _close(text: str, start: int) -> int:
+    """The index of the bracket closing the one at `start`, or -1."""
+    depth = 0
+    for m in _TOKEN.finditer(text, start):
+        tok = m.group()
+        if tok in "([{":
+            depth += 1
+        elif tok in ")]}":
+            depth -= 1
+            if depth == 0:
+                return m.start() if "([{".index(text[start]) == ")]}".index(tok) else -1
+    return -1
+
+
+class ArgumentsNeed:
+    """A need (`recipes.needs`): the text may hold a `parametrize` call whose arguments `may_site` says may make a
+    site (`search` is true), or one it cannot read."""
+
+    COST = 4  # see `recipes.needs`
+
+    def __init__(self, may_site: Callable[[Arguments], bool]) -> None:
+        self.may_site = may_site
+
+    def search(self, text: str) -> bool:
+        found = calls(text)
+        return found is None or any(self.may_site(call) for call in found)
+
+
+# a decorator's start (a line's first character); inside one: strings, comments, brackets, escaped and plain line ends
+_LONE_CR = re.compile(r"\r(?!\n)")  # a line break `^` does not see
+_LINE_TOKEN = re.compile(_TOKEN.pattern + r"|\\\r?\n|\n", re.S)
+_BETWEEN = re.compile(r"(?:\s|#[^\n]*)*\Z")  # what may stand between two decorators of one definition
+
+
+def decorator_lists(text: str) -> list[str] | None:
+    """The text of every run of decorators written one after the other (blank and comment lines between), as
+    each definition's decorators stand; a line starting with `@` inside a string makes a run too (a run more, never
+    one less). None when a decorator's end cannot be found."""
+    if _LONE_CR.search(text):
+        return None
+    runs: list[str] = []
+    last_end = -1
+    at = text.find("@")
+    while at != -1:
+        line = text.rfind("\n", 0, at) + 1
+        if at >= last_end and not text[line:at].strip(" \t\f"):  # a line's first character, past the decorator before
+            end = _line_end(text, at)
+            if end < 0:
+                return None
+            if runs and _BETWEEN.match(text, last_end, line):
+                runs[-1] += text[last_end:end]
+            else:
+                runs.append(text[at:end])
+            last_end = end
+        at = text.find("@", at + 1)
+    return runs
+
+
+def _line_end(text: str, start: int) -> int:
+    """The end of the logical line starting at `start` (its line break, or the text's end), or -1."""
+    depth = 0
+    for m in _LINE_TOKEN.finditer(text, start):
+        tok = m.group()
+        if tok == "\n":
+            if depth == 0:
+                return m.start()
+        elif tok in "([{":
+            depth += 1
+        elif tok in ")]}":
+            depth -= 1
+            if depth < 0:
+                return -1
+    return len(text) if depth == 0 else -1
+
+
+# an import binding a fixture decorator or a mark to a name of its own (`fixture as fx`, `mark as m`, `from
+# pytest.mark import skip`): its decorators need not spell the words
+_ALIASED = (re.compile(r"fixture[\s\\]+as(?!\w)"), re.compile(r"mark[\s\\]+(?:as|import)(?!\w)"))
+
+
+class DecoratorsNeed:
+    """A need (`recipes.needs`): one definition's decorators may spell each of `words` (a fixture decorator and a
+    mark on it), or an import may bind them to other names, or the decorators cannot be told apart."""
+
+    COST = 3  # see `recipes.needs`
+
+    def __init__(self, *words: str) -> None:
+        self.words = words
+
+    def search(self, text: str) -> bool:
+        if any(p.search(text) for p in _ALIASED):
+            return True
+        runs = _runs(text)
+        return runs is None or any(all(w in run for w in self.words) for run in runs)
+
+
+_last_runs: list[object] = [None, None]
+
+
+def _runs(text: str) -> list[str] | None:
+    if _last_runs[0] is not text:
+        _last_runs[:] = [text, decorator_lists(text)]
+    return _last_runs[1]  # type: ignore[return-value]
+
+
+class YieldingTest:
+    """A need (`recipes.needs`): `yield` written after the first `def test...` (a test function yields after its
+    `def`; spaces, tabs, line breaks and backslashes may stand between `def` and its name)."""
+
+    COST = 2  # see `recipes.needs`
+    _DEF_TEST = re.compile(r"def[\s\\]+test")
+
+    def search(self, text: str) -> bool:
+        m = self._DEF_TEST.search(text)
+        return m is not None and text.find("yield", m.end()) != -1
