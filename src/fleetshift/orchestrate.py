@@ -376,8 +376,8 @@ class Campaign:
             return self._fail(sp, service, cs, baseline, None, f"build hook failed: {res.detail}")
         after = None
         before_rewrite = service
-        service = _reread_manifests(self.root, service)
         if self.options.verify:
+            service = _reread_manifests(self.root, service)  # to install the new pins (a hook reads only its folder)
             res = self._hook("before_verify", sp, service)
             if not res.ok:
                 return self._fail(sp, service, cs, baseline, None, f"before_verify hook failed: {res.detail}")
