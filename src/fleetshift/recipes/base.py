@@ -194,9 +194,17 @@ class Recipe:
         )
 
     def active_rules(self, ctx: RewriteContext) -> frozenset[str]:
-        """The ids of the rules whose gates let them act on this service (what a rewriter may fix)."""
+        """The ids of the rules whose gates let them act on this service (what a rewriter may fix). Judged once per
+        recipe and context (a recipe asks it for every file it rewrites; a context and its files never change)."""
+        known = _ACTIVE.get((id(self), id(ctx)))
+        if known is not None and known[0] is self and known[1] is ctx:
+            return known[2]
         scope = self.scope(ctx)
-        return frozenset(r.id for r in self.rules if r.applies(scope))
+        out = frozenset(r.id for r in self.rules if r.applies(scope))
+        _ACTIVE[(id(self), id(ctx))] = (self, ctx, out)
+        if len(_ACTIVE) > 4:
+            del _ACTIVE[next(iter(_ACTIVE))]
+        return out
 
     def applies(self, rule_id: str, ctx: RewriteContext) -> bool:
         """Whether a rule's declared gates (`min_target`, `python`, `condition`) let it act on this service."""
@@ -427,6 +435,7 @@ class Recipe:
 
 
 _DETECTED: dict[int, tuple[RewriteContext, Known | None]] = {}  # the last context's `Recipe.known`
+_ACTIVE: dict[tuple[int, int], tuple[Recipe, RewriteContext, frozenset[str]]] = {}  # the last contexts' active rules
 
 
 def _excludes(package: str, pin: str, wanted: str) -> bool:
