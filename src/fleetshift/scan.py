@@ -43,7 +43,7 @@ from fleetshift.recipes import all_recipes, for_package, needs
 from fleetshift.recipes._ast import parse_tree
 from fleetshift.recipes.base import ConfigFile, Recipe, SourceFile, config_kind, file_kind
 from fleetshift.scancache import FileEntry, ScanCache, digest
-from fleetshift.textio import UnreadableFile, decode_python, decode_text
+from fleetshift.textio import Decoded, UnreadableFile, decode_python, decode_text
 
 IGNORE_RE = re.compile(r"#\s*fleetshift:\s*ignore(?:\[([^\]]*)\])?")
 FORK_MIN_FILES = 2000  # files to read (not known to the cache) from which a second process pays for its fork
@@ -147,10 +147,10 @@ def _suppressed(lines: list[str], site: UsageSite) -> bool:
     return wanted is None or any(r.strip() in (site.rule, site.recipe) for r in wanted.split(","))
 
 
-def _decode(rel: str, data: bytes) -> str | Finding:
+def _decode(rel: str, data: bytes) -> Decoded | Finding:
     """One Python file's text, or the Finding saying why it cannot be read."""
     try:
-        return decode_python(data).text
+        return decode_python(data)
     except UnreadableFile as exc:
         return Finding(rel, 0, "scan/unreadable", str(exc), Severity.ERROR)
 
@@ -171,8 +171,8 @@ def _parse_text(rel: str, text: str) -> SourceFile | Finding:
 
 def _parse(rel: str, data: bytes) -> SourceFile | Finding:
     """One Python file parsed for detection, or the Finding saying why it cannot be."""
-    text = _decode(rel, data)
-    return text if isinstance(text, Finding) else _parse_text(rel, text)
+    decoded = _decode(rel, data)
+    return decoded if isinstance(decoded, Finding) else _parse_text(rel, decoded.text)
 
 
 def _kept(texts: Mapping[str, str], found: Iterable[UsageSite]) -> list[UsageSite]:
@@ -247,10 +247,11 @@ class _Texts(Mapping[str, str]):
 
 
 def scan_service(root: Path, rels: list[str], sources: Mapping[str, bool], recipes: Iterable[Recipe],
-                 raw: Mapping[str, bytes] | None = None) -> FileResult:
+                 raw: Mapping[str, bytes] | None = None, held: Mapping[str, Iterable[str]] | None = None) -> FileResult:
     """Detection sites of service-level recipes across one service: `rels` are its Python files, `sources` the
     ones holding a token of these recipes (True: report a file that does not parse; no other pass did); `raw`
-    the bytes of those already read. A source is parsed only when a recipe whose tokens it holds may find a site
+    the bytes of those already read; `held` the recipes whose tokens each source's bytes hold (as the text of a
+    UTF-8 file does: the tokens are ASCII), else they are looked for in its text. A source is parsed only when a recipe whose tokens it holds may find a site
     in it (`recipes.needs`); one parsed for no recipe is not reported when it does not parse, as a file holding
     no token is not."""
     raw = raw or {}
@@ -269,18 +270,26 @@ def scan_service(root: Path, rels: list[str], sources: Mapping[str, bool], recip
                 if report:
                     findings.append(Finding(rel, 0, "scan/unreadable", f"cannot read: {exc}", Severity.ERROR))
                 continue
-        text = _decode(rel, data)
-        if not isinstance(text, Finding):
-            wanted = wants[rel] = [needs.may_hold(recipe, rel, text) if any(t in text for t in tokens) else None
-                                   for recipe, tokens in chosen]
-            if not any(wanted):
-                unparsed[rel] = text
-                continue
-            text = _parse_text(rel, text)
-        if isinstance(text, SourceFile):
-            parsed.append(text)
+        decoded = _decode(rel, data)
+        if isinstance(decoded, Finding):
+            if report:
+                findings.append(decoded)
+            continue
+        text = decoded.text
+        ids = set(held[rel]) if held is not None and rel in held and decoded.encoding == "utf-8" else None
+        wanted = wants[rel] = [
+            needs.may_hold(recipe, rel, text)
+            if (recipe.id in ids if ids is not None else any(t in text for t in tokens)) else None
+            for recipe, tokens in chosen
+        ]
+        if not any(wanted):
+            unparsed[rel] = text
+            continue
+        src = _parse_text(rel, text)
+        if isinstance(src, SourceFile):
+            parsed.append(src)
         elif report:
-            findings.append(text)
+            findings.append(src)
     texts = _Texts(root, rels, {**unparsed, **{src.path: src.text for src in parsed}}, raw)
     sites: list[UsageSite] = []
     detected: list[_Detected] = []
@@ -312,9 +321,10 @@ def _scan_worker(job: tuple[str, bytes, tuple[str, ...]]) -> FileResult:
     return scan_python(rel, data, _recipes(recipe_ids))
 
 
-def _service_worker(job: tuple[str, list[str], dict[str, bool], tuple[str, ...], Mapping[str, bytes]]) -> FileResult:
-    root, rels, sources, recipe_ids, raw = job
-    return scan_service(Path(root), rels, sources, _recipes(recipe_ids), raw)
+def _service_worker(job: tuple[str, list[str], dict[str, bool], tuple[str, ...], Mapping[str, bytes],
+                                Mapping[str, tuple[str, ...]]]) -> FileResult:
+    root, rels, sources, recipe_ids, raw, held = job
+    return scan_service(Path(root), rels, sources, _recipes(recipe_ids), raw, held)
 
 
 def _unreadable(rel: str, exc: OSError) -> FileResult:
@@ -447,7 +457,8 @@ def _scan_service(root: Path, service: Service, seen: Mapping[str, FileEntry], r
         out.services[service.name] = FileResult(*hit)
         return
     sources = {rel: not seen[rel].parsed for rel in rels if seen[rel].service_recipes}
-    result = _service_worker((str(root), rels, sources, wanted, raw))
+    held = {rel: seen[rel].service_recipes for rel in sources}
+    result = _service_worker((str(root), rels, sources, wanted, raw, held))
     cache.put_service(key, (result.sites, result.findings, result.detection))
     out.services[service.name] = result
 

@@ -87,11 +87,13 @@ def services(generated: Path) -> list[tuple[str, dict[str, str]]]:
     ]
 
 
-def _scan(files: dict[str, str]) -> scan.FileResult:
-    """What the scan's service-level pass finds in a service given as texts (no file is read from disk)."""
+def _scan(files: dict[str, str], held: bool = False) -> scan.FileResult:
+    """What the scan's service-level pass finds in a service given as texts (no file is read from disk); `held`:
+    told which recipes' tokens each file's bytes hold, as the scan tells it."""
     raw = {rel: text.encode("utf-8", "surrogateescape") for rel, text in files.items() if rel.endswith(".py")}
     sources = {rel: True for rel, data in raw.items() if any(t in data for r in SERVICE_LEVEL for t in r.tokens)}
-    return scan.scan_service(Path("/nowhere"), list(raw), sources, SERVICE_LEVEL, raw)
+    tokens = {rel: [r.id for r in SERVICE_LEVEL if any(t in raw[rel] for t in r.tokens)] for rel in sources}
+    return scan.scan_service(Path("/nowhere"), list(raw), sources, SERVICE_LEVEL, raw, tokens if held else None)
 
 
 def _records(result: scan.FileResult) -> dict[str, tuple[frozenset[str], object, object]]:
@@ -113,6 +115,7 @@ def test_the_needs_change_no_site_finding_or_record(services: list[tuple[str, di
     monkeypatch.setattr(scan, "_parse_text", counted)
     chosen = [_scan(files) for _, files in services]
     fewer = len(parses)
+    assert [_scan(files, held=True) for _, files in services] == chosen  # the tokens as the bytes hold them
     monkeypatch.setattr(needs, "CONDITIONS", False)
     parses.clear()
     every = [_scan(files) for _, files in services]
