@@ -237,7 +237,7 @@ def _ask_ahead(root: Path, work: Sequence[tuple[Service, Sequence[str]]], config
     the resolver's cache: a worker would otherwise ask them one after the other, idle while uv reads the index.
     First the Python-floor questions (each recipe of a chain alone, once per distinct set of inputs), then the pin
     questions each rewrite asks after its recipes (`_warm_settle`), service by service in the order the workers
-    take them, once per distinct set of inputs. A question asked twice at once is asked once (the resolver's
+    take them, once per distinct set of inputs; a thread takes the next of them as soon as it is free. A question asked twice at once is asked once (the resolver's
     lock). Only warms the cache: every rewrite still decides for itself."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -265,9 +265,11 @@ def _ask_ahead(root: Path, work: Sequence[tuple[Service, Sequence[str]]], config
                 _warm_settle(root, item[0], item[1], config, item[2], resolver, seen)
 
     seen: set[object] = set()
-    with ThreadPoolExecutor(max_workers=min(8, len(distinct) or 1)) as threads:
-        list(threads.map(ask, distinct.values()))
-        list(threads.map(settle_ahead, services))
+    with ThreadPoolExecutor(max_workers=max(1, min(8, len(distinct) + len(services)))) as threads:
+        for item in distinct.values():  # in this order, but a thread done with the floors goes on with the pins
+            threads.submit(ask, item)
+        for item in services:
+            threads.submit(settle_ahead, item)
 
 
 def _declared_texts(root: Path, service: Service) -> dict[str, str]:
