@@ -141,8 +141,8 @@ def worker_processes(jobs: int, services: int) -> Iterator[None]:
         yield
         return
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"), initializer=_worker_start)
-    try:
-        pool.submit(_warm).result()  # a fork pool starts all its workers on the first job
+    try:  # a fork pool starts all its workers on the first job; they import while the run goes on starting
+        pool.submit(_warm)
     except (OSError, BrokenProcessPool):
         pool.shutdown(wait=False, cancel_futures=True)
         yield
