@@ -31,15 +31,21 @@ _last: list[object] = [None, None]  # the last text read, and its calls (None: o
 @dataclass(frozen=True)
 class Arguments:
     """What a `parametrize(...)` call's text tells of its arguments: the positional ones (their text, comments
-    and the spaces around dropped), whether one is `*args` or `**kwargs`, and the keywords given."""
+    and the spaces around dropped), whether one is `*args` or `**kwargs`, the keywords given, and which of those
+    arguments are a list, dict or set display (or comprehension) with nothing after it."""
 
     positional: tuple[str, ...]
     starred: bool
     keywords: dict[str, str]
+    displays: frozenset[str] = frozenset()  # "0", "1", ... for positional arguments, else the keyword
 
     def values(self) -> str | None:
         """The text of the argvalues argument (None when there is none)."""
         return self.positional[1] if len(self.positional) > 1 else self.keywords.get("argvalues")
+
+    def values_display(self) -> bool:
+        """Whether the argvalues argument is a display: never a generator expression, a call or a name."""
+        return ("1" if len(self.positional) > 1 else "argvalues") in self.displays
 
 
 def calls(text: str) -> list[Arguments] | None:
@@ -62,57 +68,65 @@ def calls(text: str) -> list[Arguments] | None:
 
 
 def _arguments(text: str, start: int) -> Arguments | None:
-    """The arguments of the call whose `(` stands at `start`, split at its own commas; None when its `)` is not
-    found."""
-    depth = 0
-    parts: list[str] = []
-    begin = start + 1
+    """The arguments of the call whose `(` stands at `start`, split at its own commas (what is nested in another
+    bracket is skipped whole); None when its `)` is not found."""
+    parts: list[tuple[str, bool]] = []  # each argument's text, and whether it is one bracketed display
+    begin, pos = start + 1, start + 1
     cut: list[tuple[int, int]] = []  # comments inside the current argument
-    for m in _ARG_TOKEN.finditer(text, start):
-        tok = m.group()
-        if tok.startswith("#"):
+    group = -1  # where the current argument's first bracket closes, when the argument starts with it
+    while True:
+        m = _ARG_TOKEN.search(text, pos)
+        if m is None:
+            return None
+        tok, pos = m.group(), m.end()
+        if tok[0] == "#":
             cut.append(m.span())
-        elif tok == ",":
-            if depth == 1:
-                parts.append(_strip(text, begin, m.start(), cut))
-                begin, cut = m.end(), []
         elif tok in "([{":
-            depth += 1
-        elif tok in ")]}":
-            depth -= 1
-            if depth == 0:
-                if tok != ")":
-                    return None
-                last = _strip(text, begin, m.start(), cut)
-                if last:
-                    parts.append(last)
-                positional = [a for a in parts if not a.startswith("*") and not _KEYWORD.match(a)]
-                keywords = {}
-                for a in parts:
-                    k = _KEYWORD.match(a)
-                    if k and not a.startswith("*"):
-                        keywords[a[:k.end() - 1].strip()] = a[k.end():].strip()
-                return Arguments(tuple(positional), any(a.startswith("*") for a in parts), keywords)
-    return None
+            close = _close(text, m.start())
+            if close < 0:
+                return None
+            before = _strip(text, begin, m.start(), cut)
+            if tok != "(" and (not before or _KEYWORD.fullmatch(before)):
+                group = close  # the argument (or the keyword's value) starts with this bracket
+            pos = close + 1
+        elif tok == "," or tok in ")]}":
+            if tok in "]}":
+                return None
+            arg = _strip(text, begin, m.start(), cut)
+            single = group >= 0 and not _strip(text, group + 1, m.start(), [c for c in cut if c[0] > group])
+            if arg:
+                parts.append((arg, single))
+            if tok == ")":
+                break
+            begin, cut, group = pos, [], -1
+    positional: list[str] = []
+    keywords: dict[str, str] = {}
+    displays: set[str] = set()
+    for arg, single in parts:
+        k = _KEYWORD.match(arg)
+        if arg.startswith("*"):
+            continue
+        if k:
+            name = arg[:k.end() - 1].strip()
+            keywords[name] = arg[k.end():].strip()
+            if single:
+                displays.add(name)
+        else:
+            if single:
+                displays.add(str(len(positional)))
+            positional.append(arg)
+    return Arguments(tuple(positional), any(a.startswith("*") for a, _ in parts), keywords, frozenset(displays))
 
 
 def _strip(text: str, begin: int, end: int, cut: list[tuple[int, int]]) -> str:
     """An argument's text without its comments, and without the spaces, tabs and line breaks around it."""
     pieces, at = [], begin
     for a, b in cut:
-        pieces.append(text[at:a])
-        at = b
+        if a >= begin and b <= end:
+            pieces.append(text[at:a])
+            at = b
     pieces.append(text[at:end])
     return "".join(pieces).strip()
-
-
-def display(arg: str | None) -> bool:
-    """Whether an argument's text is a list, dict or set display (or comprehension) and nothing after it: never a
-    generator expression, a call or a name."""
-    if not arg or arg[0] not in "[{":
-        return False
-    args = _close(arg, 0)
-    return args == len(arg) - 1
 
 
 def _close(text: str, start: int) -> int:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from fleetshift.recipes._ast import dotted, keyword
 from fleetshift.recipes.pytest9.facts import Facts, RuleFix, Site, yields
-from fleetshift.recipes.pytest9.needs import ArgumentsNeed, display
+from fleetshift.recipes.pytest9.needs import ArgumentsNeed
 from fleetshift.recipes.pytest9.rules import DEPRECATIONS
 from fleetshift.recipes.rule import AUTO, rule, target_admits
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 RULE = rule(__name__, __doc__, AUTO, since="9.1", link=DEPRECATIONS, condition=target_admits("9.1"), order=13)
 # a call whose argvalues are a generator expression, a call or a name (see `check`)
-NEEDS = ((ArgumentsNeed(lambda a: a.values() is not None and not display(a.values())),),)
+NEEDS = ((ArgumentsNeed(lambda a: a.values() is not None and not a.values_display()),),)
 
 # callables that always return a one-shot iterator
 BUILTINS = frozenset({"map", "filter", "zip", "reversed", "iter", "enumerate"})
