@@ -235,41 +235,41 @@ def _ask_ahead(root: Path, work: Sequence[tuple[Service, Sequence[str]]], config
                stop: threading.Event) -> None:
     """Ask uv, at once and side by side, the questions the rewrites sent ahead will ask, so their answers wait in
     the resolver's cache: a worker would otherwise ask them one after the other, idle while uv reads the index.
-    First the Python-floor questions (each recipe of a chain alone, once per distinct set of inputs), then the pin
-    questions each rewrite asks after its recipes (`_warm_settle`), service by service in the order the workers
-    take them, once per distinct set of inputs; a thread takes the next of them as soon as it is free. A question asked twice at once is asked once (the resolver's
-    lock). Only warms the cache: every rewrite still decides for itself."""
+    Service by service in the order the workers take them: its Python-floor questions not asked yet (each recipe
+    of its chain alone, once per distinct set of inputs), then the pin questions its rewrite asks after its
+    recipes (`_warm_settle`, once per distinct set of inputs); each goes to the next free thread as soon as it is
+    known. A question asked twice at once is asked once (the resolver's lock). Only warms the cache: every
+    rewrite still decides for itself."""
     from concurrent.futures import ThreadPoolExecutor
 
     resolver = Resolver(root)
-    distinct: dict[object, tuple[Service, Sequence[str], dict[str, str]]] = {}
-    services: list[tuple[Service, Sequence[str], dict[str, str]]] = []
-    for service, chain in work:
-        texts = _declared_texts(root, service)
-        services.append((service, chain, texts))
-        options = config.options(service.name, service.path)
-        pythons = tuple(pythons_to_check(declared_model(service, texts), options.python))
-        chosen = policy(service, config.python_floor, options.python_floor)
-        for rid in chain:  # each recipe's questions on their own: they do not wait for each other
-            signature = (rid, pythons, chosen, tuple(sorted(_wide_ranges(service, [rid], config).items())))
-            distinct.setdefault(signature, (service, [rid], texts))
+    floors: set[object] = set()
+    seen: set[object] = set()
 
-    def ask(item: tuple[Service, Sequence[str], dict[str, str]]) -> None:
+    def ask(service: Service, rid: str, texts: dict[str, str]) -> None:
         if not stop.is_set():
             with contextlib.suppress(Exception):  # a cache warmer: the rewrite meets the same problem and says so
-                _floor(item[0], item[1], config, item[2], resolver)
+                _floor(service, [rid], config, texts, resolver)
 
-    def settle_ahead(item: tuple[Service, Sequence[str], dict[str, str]]) -> None:
+    def settle_ahead(service: Service, chain: Sequence[str], texts: dict[str, str]) -> None:
         if not stop.is_set():
             with contextlib.suppress(Exception):
-                _warm_settle(root, item[0], item[1], config, item[2], resolver, seen)
+                _warm_settle(root, service, chain, config, texts, resolver, seen)
 
-    seen: set[object] = set()
-    with ThreadPoolExecutor(max_workers=max(1, min(8, len(distinct) + len(services)))) as threads:
-        for item in distinct.values():  # in this order, but a thread done with the floors goes on with the pins
-            threads.submit(ask, item)
-        for item in services:
-            threads.submit(settle_ahead, item)
+    with ThreadPoolExecutor(max_workers=max(1, min(8, 2 * len(work)))) as threads:
+        for service, chain in work:
+            if stop.is_set():
+                break
+            texts = _declared_texts(root, service)
+            options = config.options(service.name, service.path)
+            pythons = tuple(pythons_to_check(declared_model(service, texts), options.python))
+            chosen = policy(service, config.python_floor, options.python_floor)
+            for rid in chain:  # each recipe's questions on their own: they do not wait for each other
+                signature = (rid, pythons, chosen, tuple(sorted(_wide_ranges(service, [rid], config).items())))
+                if signature not in floors:
+                    floors.add(signature)
+                    threads.submit(ask, service, rid, texts)
+            threads.submit(settle_ahead, service, chain, texts)
 
 
 def _declared_texts(root: Path, service: Service) -> dict[str, str]:
