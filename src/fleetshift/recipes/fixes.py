@@ -183,4 +183,26 @@ def _introspect_once_per_class() -> None:
     mv._fleetshift_per_class = True
 
 
+def _no_walk_for_no_batch() -> None:
+    """Make LibCST's metadata resolution skip the walk of a batch of no providers.
+
+    `MetadataWrapper.resolve` (and a visit with metadata) resolves the providers that are not batchable one by one,
+    then walks the whole module once for the batchable ones, even when there are none: asked only for positions
+    (what every rule's fix asks), it walks the module a second time (every node rebuilt) to compute nothing. A batch
+    of no providers computes no metadata, so it gets none without the walk; any other batch goes through as before."""
+    from libcst.metadata import wrapper as mw
+
+    if getattr(mw, "_fleetshift_no_empty_batch", False) or not hasattr(mw, "_gen_batchable"):
+        return  # already done, or a LibCST release whose internals differ: its own resolution stays (slower, same)
+    gen_batchable = ORIGINAL["gen_batchable"] = mw._gen_batchable
+
+    def batch(wrapper: Any, providers: Any) -> Any:
+        providers = list(providers)
+        return gen_batchable(wrapper, providers) if providers else {}
+
+    mw._gen_batchable = batch
+    mw._fleetshift_no_empty_batch = True
+
+
 _introspect_once_per_class()
+_no_walk_for_no_batch()
