@@ -128,36 +128,27 @@ def sub_value(text: str, section: str, key: str, fix: Callable[[str], str]) -> s
     return tomlkit.dumps(doc)
 
 
-def _value(text: str, section: str, key: str) -> tuple[bool, Any]:
-    """(True, the value of `key` in the table `section` of the parsed text, or None when it has none), or (False,
-    None) when the text does not parse (the edit then finds out for itself)."""
+def _may_change(text: str, section: str, key: str, changes: Callable[[Any], bool]) -> bool:
+    """Whether an edit of `key` in the table `section` may change the text: `changes` judges its value (a string or
+    a list) on the shared parsed document (read, not changed); a text that does not parse may always change (the
+    edit then finds out for itself), a table without the key never does."""
     seen = _parsed(text)
     if seen is None:
-        return False, None
+        return True
     known = table(seen, section)
-    return True, (None if known is None or key not in known else known[key])
+    return known is not None and key in known and changes(known[key])
 
 
 def _drops(text: str, section: str, key: str, drop: Callable[[str], bool]) -> bool:
-    """Whether `filter_values` may change the text: `drop` is true of its value (a string) or of an entry (a list),
-    judged on the shared parsed document (read, not changed)."""
-    parsed, value = _value(text, section, key)
-    if not parsed:
-        return True
-    if value is None:
-        return False
-    return drop(value) if isinstance(value, str) else any(drop(str(v)) for v in value)
+    """Whether `filter_values` may change the text: `drop` is true of its value (a string) or of an entry (a list)."""
+    return _may_change(text, section, key,
+                       lambda v: drop(v) if isinstance(v, str) else any(drop(str(e)) for e in v))
 
 
 def _fixes(text: str, section: str, key: str, fix: Callable[[str], str]) -> bool:
-    """Whether `sub_value` may change the text: `fix` changes its value (a string, or a list joined shell-style),
-    judged on the shared parsed document (read, not changed)."""
-    parsed, value = _value(text, section, key)
-    if not parsed:
-        return True
-    if value is None:
-        return False
-    if isinstance(value, str):
-        return fix(str(value)) != value
-    joined = " ".join(shlex.quote(str(v)) for v in value)
-    return fix(joined) != joined
+    """Whether `sub_value` may change the text: `fix` changes its value (a string, or a list joined shell-style)."""
+    def changes(v: Any) -> bool:
+        joined = v if isinstance(v, str) else " ".join(shlex.quote(str(e)) for e in v)
+        return fix(str(joined)) != joined
+
+    return _may_change(text, section, key, changes)
