@@ -133,6 +133,22 @@ def test_uv_asks_again_for_a_dropped_dns_lookup_after_a_second_unless_told(monke
     assert uv_env()["RES_OPTIONS"] == "timeout:3"
 
 
+def test_environments_are_installed_with_the_dns_retry_and_the_tests_run_without_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from fleetshift.model import Service
+    from fleetshift.resolve import DNS_OPTIONS
+    from fleetshift.verify.envs import child_env, install_env
+
+    monkeypatch.delenv("RES_OPTIONS", raising=False)
+    service = Service("svc", "svc")
+    env = install_env(service, tmp_path / "venv")
+    assert env["RES_OPTIONS"] == DNS_OPTIONS and env["UV_PROJECT_ENVIRONMENT"] == str(tmp_path / "venv")
+    assert "RES_OPTIONS" not in child_env(service)  # the service's own commands run as the user's
+    monkeypatch.setenv("RES_OPTIONS", "timeout:3")
+    assert install_env(service, tmp_path / "venv")["RES_OPTIONS"] == "timeout:3"
+
+
 # ---- real uv against the index ------------------------------------------------------------------------
 
 

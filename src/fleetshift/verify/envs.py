@@ -24,6 +24,7 @@ from uv import find_uv_bin
 from fleetshift.config import ServiceOptions
 from fleetshift.model import Service
 from fleetshift.proc import run_logged as _run
+from fleetshift.resolve import DNS_OPTIONS
 from fleetshift.verify.install import (
     InstallPlan,
     LockError,
@@ -111,6 +112,17 @@ def child_env(service: Service, bin_dir: Path | None = None, venv: Path | None =
         env["PATH"] = str(bin_dir) + os.pathsep + env.get("PATH", "")
     if venv is not None:
         env["VIRTUAL_ENV"] = str(venv)
+    return env
+
+
+def install_env(service: Service, venv: Path) -> dict[str, str]:
+    """The environment of the uv commands that make a service's environment: the fleet's (`child_env`), a uv
+    project command never making .venv in the service, and a dropped DNS lookup asked again after 1 s as for
+    every uv call of fleetshift (`resolve.DNS_OPTIONS`) unless RES_OPTIONS says otherwise. The service's own
+    commands never get the DNS option."""
+    env = child_env(service)
+    env["UV_PROJECT_ENVIRONMENT"] = str(venv)
+    env.setdefault("RES_OPTIONS", DNS_OPTIONS)
     return env
 
 
@@ -362,8 +374,7 @@ def make_env(
         except OSError as exc:
             log.write(f"{exc}\n")
             return failed(f"cannot prepare {venv}: {exc}")
-        env = child_env(service)
-        env["UV_PROJECT_ENVIRONMENT"] = str(venv)  # a uv project command never makes .venv in the service
+        env = install_env(service, venv)
         vpy = str(Env(service.name, label, str(venv), True).python)
         install = [uv, "pip", "install", "--python", vpy]
         overrides: list[str] = []
