@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import posixpath
 import re
+from bisect import bisect_left
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -205,10 +206,32 @@ def _extended(node: ast.expr, parents: dict[int, ast.AST], fn: ast.AST | None) -
     return ""
 
 
+def _hot_lines(source: str) -> list[int]:
+    """The numbers of the lines that spell `|>` or `bucket` (see `might_hold_flux`), in order."""
+    return [n for n, line in enumerate(_lines(source), 1) if "|>" in line or "bucket" in line]
+
+
+_UNSPANNED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)  # their decorators stand above their first line
+
+
+def _spells(node: ast.AST, hot: list[int]) -> bool:
+    """Whether a node may hold a Flux string: its lines spell `|>` or `bucket` (as the whole source must, see
+    `might_hold_flux`). A statement or expression holds its children within its lines, but for the decorators of
+    a def or class; any other node is looked into."""
+    if not isinstance(node, ast.stmt | ast.expr) or isinstance(node, _UNSPANNED):
+        return True
+    end = node.end_lineno
+    if end is None:
+        return True
+    i = bisect_left(hot, node.lineno)
+    return i < len(hot) and hot[i] <= end
+
+
 def flux_strings(tree: ast.Module, source: str) -> Iterator[FluxString]:
     """Every outermost string expression of the module that holds Flux (in source order, outer first)."""
     if not might_hold_flux(source):
         return
+    hot = _hot_lines(source)
     keys_cache: dict[int, tuple[str, ...]] = {}
     parents: dict[int, ast.AST] = {}
     todo: list[tuple[ast.AST, ast.FunctionDef | ast.AsyncFunctionDef | None]] = [(tree, None)]
@@ -236,7 +259,7 @@ def flux_strings(tree: ast.Module, source: str) -> Iterator[FluxString]:
                     )
                 continue
         inner = node if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else fn
-        children = list(ast.iter_child_nodes(node))
+        children = [child for child in ast.iter_child_nodes(node) if _spells(child, hot)]
         for child in children:
             parents[id(child)] = node
         todo.extend((child, inner) for child in reversed(children))
