@@ -24,6 +24,24 @@ EXTRA = {  # every fix with and without what makes it look a line or a parent up
         "def pytest_ignore_collect(path, config):\n    return path.basename == 'x'\n"
     ),
     "svc/tests/test_plain.py": "import pytest\n\n\n@pytest.fixture\ndef f():\n    return 1\n\n\ndef test_a(f):\n    assert f\n",
+    # parametrize calls rewritten without a report, then each kind the run reports (a line looked up)
+    "svc/tests/test_param.py": (
+        "import pytest\nfrom pytest import mark as m\n\n\n@m.parametrize('a', [1], True, ['x'])\n"
+        "@pytest.mark.parametrize(\n    'b', [2],\n    False,\n)\ndef test_a(a, b):\n    assert a\n"
+    ),
+    "svc/tests/test_param_star.py": (
+        "import pytest\n\nARGS = (True,)\n\n\n@pytest.mark.parametrize('a', [1], *ARGS)\ndef test_a(a):\n    assert a\n"
+    ),
+    "svc/tests/test_param_twice.py": (
+        "import pytest\n\n\n@pytest.mark.parametrize('a', [1], True, indirect=True)\ndef test_a(a):\n    assert a\n"
+    ),
+    "svc/tests/test_param_kwargs.py": (
+        "import pytest\n\nKW = {}\n\n\n@pytest.mark.parametrize('a', [1], True, **KW)\ndef test_a(a):\n    assert a\n"
+    ),
+    "svc/tests/conftest.py": (  # a call only the fix takes for parametrize: its line is looked up all the same
+        "def pytest_generate_tests(metafunc):\n    metafunc.parent.parametrize('a', [1], *metafunc.x)\n"
+        "    metafunc.parametrize('b', [2], True)\n"
+    ),
 }
 
 

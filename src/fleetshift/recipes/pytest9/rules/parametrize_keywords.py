@@ -63,7 +63,9 @@ class Fix(RuleFix):
 
     def __init__(self, facts: Facts) -> None:
         super().__init__(facts)
-        if not facts.names("parametrize"):  # a line is asked only of a parametrize call
+        # a line is asked only of a call the rule reports: the fix judges each call as `check` does, and knows
+        # the same calls but `metafunc.<attr>.parametrize(...)` (positions kept wherever `metafunc` may stand)
+        if not facts.names("parametrize") or not (facts.names("metafunc") or any(site[1] for site in check(facts))):
             self.asks_no_metadata()
 
     def leave_Call(self, original: cst.Call, call: cst.Call) -> cst.Call:
