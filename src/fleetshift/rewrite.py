@@ -312,8 +312,7 @@ def _warm_settle(root: Path, service: Service, chain: Sequence[str], config: Fle
     changes += [("targets", c) for c in explicit_moves(service, config)]
     if not changes:
         return
-    locks = detect_locks(root, service)
-    generated = {lk.file for lk in locks if lk.kind in (LockKind.PIP_COMPILE, LockKind.EXPORT)}
+    generated = _generated(detect_locks(root, service))
     found = service.detection
     rewrote: dict[str, set[str]] = {  # a library's ranges stay wide unless a recipe rewrites its code
         rid: {rel for rel, at in found.recipes[rid].sites.items() if rel.endswith(".py") and at}
@@ -444,7 +443,7 @@ def _rewrite(root: Path, service: Service, chain: Sequence[str], config: FleetCo
 
     _keep_import_order(root, service, texts, decoded, touched, findings)
     locks = detect_locks(root, service)
-    generated = {lk.file for lk in locks if lk.kind in (LockKind.PIP_COMPILE, LockKind.EXPORT)}
+    generated = _generated(locks)
     pin_changes = _settle(root, service, pin_changes, floor, resolver, generated, rewrote, findings)
     _apply_pin_changes(root, service, pin_changes, texts, decoded, touched, findings, generated)
     _relock(root, service, locks, floor.pythons, texts, decoded, touched, findings)
@@ -539,6 +538,12 @@ def _raise_floor(root: Path, service: Service, model: PythonModel, floor: FloorP
         + "; ".join(floor.raised_for) + (f". Changed: {where}" if where else ". No declaration to change was found")
         + ". Check the CI images and deployment targets that still run older Pythons",
         Severity.HUMAN, recipe=rid if chain else ""))
+
+
+def _generated(locks: Iterable[LockFile]) -> set[str]:
+    """The lock files a tool writes from another file (pip-compile outputs, exports): their pins are not edited
+    by hand but written again."""
+    return {lk.file for lk in locks if lk.kind in (LockKind.PIP_COMPILE, LockKind.EXPORT)}
 
 
 def explicit_moves(service: Service, config: FleetConfig) -> list[PinChange]:
