@@ -5,7 +5,6 @@ Every key is checked; an unknown key or a bad value is a `ConfigError` naming th
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -431,6 +430,8 @@ def load_config(root: Path) -> FleetConfig:
     """Read the fleet's config; defaults when there is none. Raises ConfigError for bad files."""
     path = root / CONFIG_NAME
     if path.is_file():
+        import tomllib  # (it imports datetime: a fleet without TOML files never needs it)
+
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
         except tomllib.TOMLDecodeError as exc:
@@ -442,6 +443,8 @@ def load_config(root: Path) -> FleetConfig:
         return parse_config(root, data, str(path))
     pyproject = root / "pyproject.toml"
     if pyproject.is_file():
+        import tomllib
+
         try:
             data = tomllib.loads(pyproject.read_text(encoding="utf-8-sig"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError):

@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
-
 from fleetshift.config import CONFIG_NAME, ConfigError, FleetConfig
 from fleetshift.manifests import manifest_kind, read_manifest
 from fleetshift.model import Finding, Fleet, Manifest, ManifestKind, Service, Severity
@@ -407,6 +405,8 @@ def _compose_edges(root: Path, services: list[Service], findings: list[Finding])
         path = root / fname
         if not path.is_file():
             continue
+        import yaml  # only a fleet with a compose file needs it
+
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
         except (yaml.YAMLError, UnicodeDecodeError) as exc:

@@ -13,8 +13,6 @@ from pathlib import Path, PurePosixPath
 from typing import Protocol, TypeVar
 from urllib.parse import unquote, urlparse
 
-import tomlkit
-import tomlkit.exceptions
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import (
@@ -163,6 +161,9 @@ def _local_name(root: Path | None, fleet_path: str, written: str) -> str:
 
 
 def _metadata_name(folder: Path) -> str:
+    import tomlkit
+    import tomlkit.exceptions
+
     try:
         doc = tomlkit.parse((folder / "pyproject.toml").read_text("utf-8-sig")).unwrap()
         name = doc.get("project", {}).get("name") or doc.get("tool", {}).get("poetry", {}).get("name")

@@ -11,10 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import tomlkit
-import tomlkit.container
-import tomlkit.exceptions
-import tomlkit.items
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -116,6 +112,9 @@ class _TomlIndex:
 
 
 def _parse_toml(rel: str, text: str) -> tuple[Any, list[Finding]]:
+    import tomlkit
+    import tomlkit.exceptions
+
     try:
         return tomlkit.parse(text), []
     except tomlkit.exceptions.ParseError as exc:
@@ -141,6 +140,9 @@ def _list(node: Any, key: str) -> Any:
 
 def _like(item: Any, value: str) -> Any:
     """A tomlkit string holding `value`, quoted the way `item` was where possible."""
+    import tomlkit
+    import tomlkit.items
+
     kind = getattr(item, "type", None)
     if kind in (tomlkit.items.StringType.SLL, tomlkit.items.StringType.MLL) and "'" not in value:
         return tomlkit.string(value, literal=True, multiline=kind == tomlkit.items.StringType.MLL)
@@ -281,6 +283,9 @@ def _table_pins(
 
 
 def _edit_table(rel: str, index: _TomlIndex, tbl: _TableDeps, changes: list[PinChange]) -> list[Finding]:
+    import tomlkit
+    import tomlkit.items
+
     findings: list[Finding] = []
     keys = {canonicalize_name(k): k for k in tbl.table.keys() if not (tbl.poetry and k == "python")}
     additions = [c for c in changes if c.add_after and canonicalize_name(c.package) not in keys]
@@ -360,6 +365,10 @@ def _edit_table(rel: str, index: _TomlIndex, tbl: _TableDeps, changes: list[PinC
 
 def _insert_after(table: Any, beside: str, key: str, value: Any, note: str) -> None:
     """Add `key = value` right below the entry `beside` (tomlkit appends at the end otherwise)."""
+    import tomlkit
+    import tomlkit.container
+    import tomlkit.items
+
     if note:
         value.comment(note)
         value.trivia.comment_ws = "  "
@@ -394,6 +403,10 @@ def _poetry_styled(raw: str, spec: str, change: PinChange, section: str) -> str:
 
 def _rename_key(table: Any, old: str, new: str, value: Any) -> bool:
     """Rename a key in place, keeping its position, comment and layout (tomlkit has no public rename)."""
+    import tomlkit
+    import tomlkit.container
+    import tomlkit.items
+
     for part in getattr(table, "_tables", None) or [table]:  # an out-of-order table is several tables
         container = part.value if isinstance(part, (tomlkit.items.Table, tomlkit.items.InlineTable)) else part
         if isinstance(container, tomlkit.container.Container) and old in container:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import tomlkit
-
 from fleetshift.manifests._toml import _edit_table, _parse_toml, _table, _table_pins, _TableDeps, _TomlIndex
 from fleetshift.model import Finding, Pin
 from fleetshift.recipes.base import PinChange
@@ -30,6 +28,8 @@ def _read_pipfile(rel: str, text: str, root: Path) -> tuple[list[Pin], list[str]
 
 
 def _edit_pipfile(rel: str, text: str, changes: list[PinChange]) -> tuple[str, list[Finding]]:
+    import tomlkit
+
     doc, findings = _parse_toml(rel, text)
     if doc is None:
         return text, findings

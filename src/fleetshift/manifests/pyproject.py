@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import tomlkit
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -157,6 +156,8 @@ def _edit_array(rel: str, index: _TomlIndex, arr: _Array, by_name: dict[str, Pin
 
 
 def _edit_pyproject(rel: str, text: str, changes: list[PinChange]) -> tuple[str, list[Finding]]:
+    import tomlkit
+
     doc, findings = _parse_toml(rel, text)
     if doc is None:
         return text, findings

@@ -4,17 +4,18 @@ naming the file and the fix, never an exception."""
 from __future__ import annotations
 
 import configparser
+import functools
 import os
 import re
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from fleetshift.model import Finding, Severity
+
+if TYPE_CHECKING:
+    import yaml
 
 
 def finding(file: str, line: int, slug: str, message: str, severity: Severity = Severity.ERROR) -> Finding:
@@ -94,6 +95,8 @@ class Reader:
             text = self.text(name)
             data: dict[str, Any] | None = None
             if text is not None:
+                import tomllib  # (it imports datetime: only a service with TOML files needs it)
+
                 try:
                     data = tomllib.loads(text)
                 except tomllib.TOMLDecodeError as exc:
@@ -138,8 +141,10 @@ class Reader:
         text = self.text(name)
         if text is None:
             return None
+        import yaml  # a service without YAML files never needs it
+
         try:
-            return yaml.compose(text, Loader=_Loader)
+            return yaml.compose(text, Loader=_loader())
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else 0
@@ -152,8 +157,14 @@ class Reader:
         return sorted(self.entries(name))
 
 
-class _Loader(yaml.SafeLoader):
-    """A safe loader for composing nodes; GitHub's `on:` stays a plain key whatever YAML 1.1 says."""
+@functools.cache
+def _loader() -> type[yaml.SafeLoader]:
+    import yaml
+
+    class _Loader(yaml.SafeLoader):
+        """A safe loader for composing nodes; GitHub's `on:` stays a plain key whatever YAML 1.1 says."""
+
+    return _Loader
 
 
 def _first_line(exc: Exception) -> str:
@@ -170,16 +181,28 @@ def _line_from(message: str) -> int:
 
 def mapping(node: yaml.Node | None) -> dict[str, yaml.Node]:
     """A mapping node's items by scalar key (later keys win, as YAML loaders do)."""
+    if node is None:  # (a node is composed by yaml_nodes, which imported yaml)
+        return {}
+    import yaml
+
     if not isinstance(node, yaml.MappingNode):
         return {}
     return {k.value: v for k, v in node.value if isinstance(k, yaml.ScalarNode)}
 
 
 def sequence(node: yaml.Node | None) -> list[yaml.Node]:
+    if node is None:
+        return []
+    import yaml
+
     return list(node.value) if isinstance(node, yaml.SequenceNode) else []
 
 
 def scalar(node: yaml.Node | None) -> str | None:
+    if node is None:
+        return None
+    import yaml
+
     return str(node.value) if isinstance(node, yaml.ScalarNode) else None
 
 
@@ -189,6 +212,10 @@ def line(node: yaml.Node) -> int:
 
 def scalars(node: yaml.Node | None) -> Iterator[yaml.ScalarNode]:
     """The scalars of a scalar or a list of scalars."""
+    if node is None:
+        return
+    import yaml
+
     if isinstance(node, yaml.ScalarNode):
         yield node
     for item in sequence(node):

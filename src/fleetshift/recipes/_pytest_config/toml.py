@@ -5,11 +5,12 @@ from __future__ import annotations
 import functools
 import shlex
 from collections.abc import Callable
-from typing import Any
-
-import tomlkit
+from typing import TYPE_CHECKING, Any
 
 from fleetshift.recipes.base import ConfigKind
+
+if TYPE_CHECKING:
+    import tomlkit
 
 
 def table(doc: tomlkit.TOMLDocument, section: str) -> Any | None:
@@ -26,6 +27,8 @@ def table(doc: tomlkit.TOMLDocument, section: str) -> Any | None:
 def _parsed(text: str) -> tomlkit.TOMLDocument | None:
     """The parsed document of a text, once per text in a process, or None when it does not parse: only read, never
     changed nor written (an edit parses its own copy, see `_with_key`)."""
+    import tomlkit
+
     try:
         return tomlkit.parse(text)
     except Exception:
@@ -51,12 +54,16 @@ def sections(kind: ConfigKind, text: str) -> list[str]:
 
 def values(text: str, section: str) -> dict[str, object]:
     """The plain values of the table `section` (a nested `ini_options` table left out)."""
+    import tomlkit
+
     found = {k: v for k, v in dict(table(tomlkit.parse(text), section) or {}).items() if k != "ini_options"}
     return tomlkit.item(found).unwrap() if found else {}
 
 
 def set_value(text: str, section: str, key: str, value: str) -> str:
     """`key = value` set in the table `section` (unchanged when the table is missing)."""
+    import tomlkit
+
     seen = _parsed(text)
     if seen is not None and ((known := table(seen, section)) is None or known.get(key) == value):
         return text  # what the edit below finds too, without a copy to edit
@@ -72,6 +79,8 @@ def set_value(text: str, section: str, key: str, value: str) -> str:
 
 def _with_key(text: str, section: str, key: str) -> tuple[tomlkit.TOMLDocument, Any] | None:
     """The parsed document and the table `section` when it has `key`, else None."""
+    import tomlkit
+
     seen = _parsed(text)
     if seen is not None and ((known := table(seen, section)) is None or key not in known):
         return None  # what the look-up below finds too, without a copy to edit
@@ -82,6 +91,8 @@ def _with_key(text: str, section: str, key: str) -> tuple[tomlkit.TOMLDocument, 
 
 def filter_values(text: str, section: str, key: str, drop: Callable[[str], bool]) -> str:
     """The entries of a linelist key for which `drop` is true removed (the key too when none is left)."""
+    import tomlkit
+
     if not _drops(text, section, key, drop):
         return text
     if (at := _with_key(text, section, key)) is None:
@@ -106,6 +117,8 @@ def filter_values(text: str, section: str, key: str, drop: Callable[[str], bool]
 
 def sub_value(text: str, section: str, key: str, fix: Callable[[str], str]) -> str:
     """An args key (a string, or a list joined shell-style) passed through `fix`."""
+    import tomlkit
+
     if not _fixes(text, section, key, fix):
         return text
     if (at := _with_key(text, section, key)) is None:

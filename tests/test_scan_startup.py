@@ -1,0 +1,173 @@
+"""What a fresh `fleetshift scan --json` process loads: only what the scan of the fleet needs. Every module below is
+imported on first use by the commands or files that need it (the command line, TOML and YAML readers, the entry
+points of installed distributions, the rewriting), so a scan of a fleet that has no such files never pays for it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from fleet_factory import make_fleet
+
+import fleetshift
+
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(fleetshift.__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}
+
+# requirements files and Python only: no TOML, INI, YAML or compose file anywhere
+PLAIN_FLEET: dict[str, str | bytes] = {
+    "services/alpha/requirements.txt": "tenacity==8.2.3\nasyncio-mqtt==0.16.2\npytest==8.3.5\n",
+    "services/alpha/alpha/__init__.py": "",
+    "services/alpha/alpha/jobs.py": """
+        from tenacity import retry, stop_after_attempt
+
+
+        @retry(stop=stop_after_attempt(3))
+        def fetch():
+            return 1
+
+
+        def stats():
+            return fetch.retry.statistics
+        """,
+    "services/alpha/alpha/bus.py": """
+        from asyncio_mqtt import Client
+
+
+        async def listen():
+            async with Client("broker") as client:
+                async with client.messages() as messages:
+                    await client.subscribe("a/#")
+                    async for message in messages:
+                        print(message.payload)
+        """,
+    "services/beta/requirements.txt": "python-dotenv==1.0.1\npytest==8.3.5\npytest-asyncio==0.23.8\n",
+    "services/beta/beta/__init__.py": "",
+    "services/beta/beta/settings.py": "from dotenv import load_dotenv\n\nload_dotenv()\n",
+    "services/beta/tests/test_settings.py": """
+        import pytest
+
+
+        @pytest.mark.asyncio
+        async def test_load(event_loop):
+            assert True
+        """,
+}
+
+# the modules `scan --json` of that fleet must not import (by itself or in the process it forks)
+NEVER = (
+    "libcst", "typer", "click", "rich", "pydantic", "networkx",  # rewriting, the command line, rendering, planning
+    "yaml", "tomlkit", "tomllib",  # readers of files the fleet has none of
+    "importlib.metadata", "email",  # entry points: no distribution on the path declares a recipe
+    "fleetshift.cli", "fleetshift.gitops", "fleetshift.plan", "fleetshift.rewrite", "fleetshift.recipes.fixes",
+)
+
+
+PROBE = """
+import atexit, os, runpy, sys
+
+folder, argv = sys.argv[1], sys.argv[2:]
+
+
+def dump():  # this process's modules, by pid: the scan may fork a second process, which leaves by os._exit
+    with open(os.path.join(folder, f"{os.getpid()}.txt"), "w") as fh:
+        fh.write("\\n".join(sorted(sys.modules)))
+
+
+leave = os._exit
+os._exit = lambda code: (dump(), leave(code))
+atexit.register(dump)
+sys.argv = ["fleetshift", *argv]
+runpy.run_module("fleetshift", run_name="__main__", alter_sys=True)
+"""
+
+
+def imported(argv: list[str], folder: Path) -> tuple[set[str], str]:
+    """Every module a fresh `python -m fleetshift ARGV` holds at its end (and any process it forks), and its
+    output. (`-X importtime` does not tell: it leaves out what `importlib.import_module` loads.)"""
+    folder.mkdir()
+    proc = subprocess.run([sys.executable, "-c", PROBE, str(folder), *argv], capture_output=True, text=True, env=ENV,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return {name for f in folder.iterdir() for name in f.read_text().split()}, proc.stdout
+
+
+def test_scan_json_imports_only_what_the_scan_needs(tmp_path: Path) -> None:
+    root = make_fleet(tmp_path / "fleet", PLAIN_FLEET)
+    for round_ in ("cold", "cache"):  # the full scan, then the scan reading its cache (the snapshot is not kept:
+        (root / "services" / "alpha" / "alpha" / "jobs.py").touch()  # a file is not settled yet)
+        names, out = imported(["scan", "--json", str(root)], tmp_path / round_)
+        sites = {s["rule"] for svc in json.loads(out)["services"] for s in svc["sites"]}
+        assert {"tenacity/retry-statistics", "aiomqtt/messages-iterator"} <= sites, (round_, sites)  # it really scanned
+        assert "fleetshift.scan" in names and "fleetshift.recipes.tenacity" in names, round_
+        loaded = sorted(n for n in names if n in NEVER or n.split(".")[0] in NEVER)
+        assert loaded == [], (round_, loaded)
+
+
+def test_a_fleet_with_toml_and_yaml_still_reads_them(tmp_path: Path) -> None:
+    """The readers are imported where they are needed: a pyproject.toml and a CI workflow are still read."""
+    root = make_fleet(tmp_path / "fleet", {
+        **PLAIN_FLEET,
+        "services/alpha/pyproject.toml": '[project]\nname = "alpha"\nrequires-python = ">=3.9"\n',
+        "services/alpha/.github/workflows/ci.yml": (
+            "on: push\njobs:\n  test:\n    strategy:\n      matrix:\n        python-version: ['3.10', '3.12']\n"
+            "    steps:\n      - run: python -m pytest -q\n"
+        ),
+    })  # fmt: skip
+    names, out = imported(["scan", "--json", str(root)], tmp_path / "modules")
+    assert {"tomlkit", "yaml"} <= names
+    alpha = next(s for s in json.loads(out)["services"] if s["service"] == "alpha")
+    declared = {(d["kind"], d["value"]) for d in alpha["project"]["pythons"]["declarations"]}
+    assert {("requires-python", ">=3.9"), ("github-actions", "3.10"), ("github-actions", "3.12")} <= declared, declared
+
+
+PLUGIN = '''
+from fleetshift.recipes.base import Recipe
+
+
+class Extra(Recipe):
+    id = "extra"
+    title = "Extra"
+    package = "extra-lib"
+    migrates_from = "<2"
+    migrates_to = ">=2"
+    tokens = (b"extra_lib",)
+
+
+RECIPE = Extra()
+'''
+
+
+def test_recipe_plugins_are_still_found(tmp_path: Path) -> None:
+    """A distribution on the path declaring a `fleetshift.recipes` entry point is loaded as before (then
+    importlib.metadata is imported); without one it is not imported at all."""
+    probe = (
+        "import sys\nfrom fleetshift.recipes import all_recipes\n"
+        "print(sorted(r.id for r in all_recipes()), 'importlib.metadata' in sys.modules)\n"
+    )
+
+    def run(extra: Path | None) -> str:
+        env = dict(ENV)
+        if extra is not None:
+            env["PYTHONPATH"] = os.pathsep.join([str(extra), env["PYTHONPATH"]])
+        proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.strip()
+
+    plain = run(None)
+    assert plain.endswith("False") and "'extra'" not in plain, plain
+    plugins = make_fleet(tmp_path / "plugins", {
+        "extra_recipe.py": PLUGIN,
+        "extra_recipe-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: extra-recipe\nVersion: 1.0\n",
+        "extra_recipe-1.0.dist-info/entry_points.txt": "[fleetshift.recipes]\nextra = extra_recipe\n",
+    })  # fmt: skip
+    found = run(plugins)
+    assert "'extra'" in found and found.endswith("True"), found
+    # a distribution with entry points of other groups only: nothing to load, importlib.metadata not asked
+    other = make_fleet(tmp_path / "other", {
+        "other-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: other\nVersion: 1.0\n",
+        "other-1.0.dist-info/entry_points.txt": "[console_scripts]\nother = other:main\n",
+    })  # fmt: skip
+    assert run(other) == plain
