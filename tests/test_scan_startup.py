@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from fleet_factory import make_fleet
@@ -171,3 +172,47 @@ def test_recipe_plugins_are_still_found(tmp_path: Path) -> None:
         "other-1.0.dist-info/entry_points.txt": "[console_scripts]\nother = other:main\n",
     })  # fmt: skip
     assert run(other) == plain
+
+
+def test_the_answered_process_ends_as_any_process_does(tmp_path: Path) -> None:
+    """`python -m fleetshift scan --json` leaves without the interpreter's teardown once it has answered: the whole
+    output is out, the exit handlers ran, the exit code is 0; a reader that leaves early is no error."""
+    root = make_fleet(tmp_path / "fleet", PLAIN_FLEET)
+    past = time.time() - 60  # settled files: the first scan keeps a snapshot, the second is answered from it
+    for path in root.rglob("*.*"):
+        os.utime(path, (past, past))
+    mark = tmp_path / "atexit-ran"
+    probe = (
+        "import atexit, pathlib, runpy, sys\n"
+        f"atexit.register(lambda: pathlib.Path({str(mark)!r}).write_text('yes'))\n"
+        "sys.argv = ['fleetshift', *sys.argv[1:]]\n"
+        "runpy.run_module('fleetshift', run_name='__main__', alter_sys=True)\n"
+        "raise SystemExit(3)  # not reached: the answered process ended above\n"
+    )
+    for round_ in ("full", "snapshot"):
+        proc = subprocess.run([sys.executable, "-c", probe, "scan", "--json", str(root)], capture_output=True,
+                              text=True, env=ENV, timeout=120)
+        assert proc.returncode == 0 and proc.stderr == "", (round_, proc.returncode, proc.stderr)
+        assert json.loads(proc.stdout)["services"] and mark.read_text() == "yes", round_
+        mark.unlink()
+    assert (root / ".fleetshift" / "cache" / "snapshot.pickle").is_file()
+    # the reader takes a few bytes and leaves
+    reader = subprocess.Popen([sys.executable, "-m", "fleetshift", "scan", "--json", str(root)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+    assert reader.stdout is not None and reader.stderr is not None
+    reader.stdout.read(1)
+    reader.stdout.close()
+    assert reader.wait(timeout=120) == 0
+    assert b"Traceback" not in reader.stderr.read()
+
+
+def test_the_state_taken_aside_is_the_state(tmp_path: Path) -> None:
+    """The fleet's state walked by a forked process while the scan's modules load is the state walked here."""
+    from fleetshift import quickscan
+
+    root = make_fleet(tmp_path / "fleet", PLAIN_FLEET).resolve()
+    taken = quickscan.state_aside(root)()
+    assert taken is not None and taken == quickscan.fleet_state(root)
+    assert set(taken[0]) >= {"services/alpha/requirements.txt", "services/beta/tests/test_settings.py"}
+    (root / "services" / "link").symlink_to(root / "services" / "alpha")  # no state (a link): none either way
+    assert quickscan.state_aside(root)() is None

@@ -24,6 +24,7 @@ import os
 import pickle
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +121,49 @@ def state_before_scan(root: Path) -> tuple[dict[str, tuple[int, ...]], bool] | N
     return _TAKEN.pop(root) if root in _TAKEN else fleet_state(root)
 
 
+State = tuple[dict[str, tuple[int, ...]], bool]
+
+
+def state_aside(root: Path) -> Callable[[], State | None]:
+    """`state_before_scan(root)` taken by a forked process while this one imports the scan (the walk is mostly
+    waiting on the file system, the imports on this process's own core); the function returned waits for that
+    process and gives the state. Call it before the scan reads anything of the fleet: the state must be taken
+    before. Where no process may be forked (no fork, another thread running, a state already taken) or the child
+    fails, the state is taken here, when the function is called."""
+    threads = sys.modules.get("threading")
+    if root in _TAKEN or not hasattr(os, "fork") or (threads is not None and threads.active_count() != 1):
+        return lambda: state_before_scan(root)
+    r, w = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the child: walk, send, and leave without running anything of the parent's (atexit, buffers)
+        code = 1
+        try:
+            os.close(r)
+            data = pickle.dumps(fleet_state(root), protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(w, "wb") as fh:
+                fh.write(data)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+
+    def taken() -> State | None:
+        with os.fdopen(r, "rb") as fh:
+            data = fh.read()
+        if os.waitpid(pid, 0)[1] == 0:
+            try:
+                state = _Plain(io.BytesIO(data)).load()
+            except Exception:
+                pass
+            else:
+                return state
+        return fleet_state(root)
+
+    return taken
+
+
 def _snapshot_path(root: Path) -> Path:
     return root / ".fleetshift" / "cache" / NAME
 
@@ -166,8 +210,15 @@ def scan_json(argv: list[str]) -> bool:
     root = path.resolve()
     if not root.is_dir():
         return False
-    before = state_before_scan(root)
+    taking = state_aside(root)  # walked by a second process while this one imports the scan and loads the recipes
     from fleetshift.pipeline import survey
+    from fleetshift.recipes import all_recipes
+
+    try:
+        all_recipes()
+    except Exception:  # a broken plugin: the survey meets it again, and the command line reports it
+        pass
+    before = taking()
 
     # a scan makes almost no cyclic garbage (the peak memory of a 300-service scan is the same without the
     # collector), but the collector's passes over every ast node it allocates cost a twentieth of the scan
