@@ -368,7 +368,22 @@ def _known(recipe: Recipe, service: Service, digests: Mapping[str, bytes], texts
 def _rewrite_here(root: Path, service: Service, chain: Sequence[str], config: FleetConfig, todo_comments: bool = False,
                   resolver: Resolver | None = None) -> ChangeSet:
     with fewer_collections():
-        return _rewrite(root, service, chain, config, todo_comments, resolver)
+        try:
+            return _rewrite(root, service, chain, config, todo_comments, resolver)
+        finally:
+            _forget_trees()
+
+
+def _forget_trees() -> None:
+    """Drop the `ast` trees, LibCST modules and walks kept for a service whose rewrite is done. They are of its own
+    texts (services share no files, and a fleet's services seldom hold the same text), and while kept they are
+    young objects the cyclic collector walks at every collection: dropped, reference counting frees them at once."""
+    from fleetshift.recipes import _ast, fixes
+    from fleetshift.recipes.tenacity import resolve
+
+    _ast.forget()
+    fixes.forget()
+    resolve.forget()
 
 
 def _rewrite(root: Path, service: Service, chain: Sequence[str], config: FleetConfig, todo_comments: bool,

@@ -50,8 +50,16 @@ def walk(tree: ast.AST) -> list[ast.AST]:
                 out.extend(v for v in value if isinstance(v, ast.AST))
     _WALKS[id(tree)] = (tree, out)
     if len(_WALKS) > 256:
-        del _WALKS[next(iter(_WALKS))]
+        _WALKS.pop(next(iter(_WALKS), None), None)  # (`forget` may have emptied it since, in another thread)
     return out
+
+
+def forget() -> None:
+    """Drop the trees and walks kept so far (the texts of a service whose rewrite is done: no other service reads
+    them, and kept they are what the cyclic collector walks at each collection until they are pushed out)."""
+    _parse.cache_clear()
+    _parse_view.cache_clear()
+    _WALKS.clear()
 
 
 def statements(tree: ast.AST) -> Iterator[ast.AST]:

@@ -50,6 +50,12 @@ def _parse_view(text: str) -> cst.Module:
     return cst.parse_module(text)
 
 
+def forget() -> None:
+    """Drop the modules kept so far (see `_ast.forget`)."""
+    _parse.cache_clear()
+    _parse_view.cache_clear()
+
+
 class _Combined(cst.CSTTransformer):
     def __init__(self, fixes: Sequence[object]) -> None:
         super().__init__()

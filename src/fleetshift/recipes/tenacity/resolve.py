@@ -148,6 +148,11 @@ Binding = tuple[str, ast.AST]  # (kind: def, class, assign, import, other; the n
 GATES = True  # the rules ask the text first (off: every question is answered by the walks, as a proof's twin)
 
 
+def forget() -> None:
+    """Drop the walks kept so far (see `_ast.forget`)."""
+    _WALKED.clear()
+
+
 def mentions(text: str, word: str) -> bool:
     """Whether `word` is written in `text`, as it is or as the parser reads a non-ASCII identifier (NFKC): a
     module can name an identifier, an import or an attribute only by writing it."""
@@ -326,7 +331,7 @@ class Facts:
             bare = cls(tree, path, None, Walked(tree, text, path))
             _WALKED[key] = bare
             if len(_WALKED) > 256:
-                del _WALKED[next(iter(_WALKED))]
+                _WALKED.pop(next(iter(_WALKED), None), None)  # (`forget` may have emptied it since, in another thread)
         return bare if index is None and scope is None else replace(bare, index=index, scope=scope)
 
     # ---- what the module's text names ------------------------------------------------------------
