@@ -73,6 +73,84 @@ PARAMETRIZED = [
 ]
 
 
+# pytest-asyncio sites at the edges of their rules' needs (a module each, holding a token of the recipe): written every way the words, decorators and
+# imports may stand, and those a text may seem to hold but does not (a mark in a string, a name bound to another module)
+ASYNC_SITES = {
+    "unmarked-async-test": [
+        "import pytest\n@pytest.mark.asyncio\n\nasync def test_a():\n    pass\nasync def test_b():\n    pass\n",
+        "import pytest\nX = '''\n@pytest.mark.asyncio\n'''\nasync def test_a():\n    pass\n",
+        "import pytest\nx = 1 \\\n@pytest.mark.asyncio\nasync def test_a():\n    pass\n",
+        "import os as pytest\n@pytest.mark.asyncio\nasync def test_a():\n    pass\n",
+        "import pytest\nfrom os import path as pytest\n@pytest.mark.asyncio\nasync def test_a():\n    pass\n",
+        '"""\nimport pytest\n"""\n@pytest.mark.asyncio\nasync def test_a():\n    pass\n',
+        "import pytest\n@pytest.mark.asyncio(loop_scope='module').with_args\nasync def test_a():\n    pass\n",
+        "import pytest\n@pytest.mark.asyncio()()\nasync def test_a():\n    pass\n",
+        "import pytest\nclass TestA:\n    @pytest.mark.asyncio\n    async def test_a(self):\n        pass\n\n    async def test_b(self):\n        pass\n",
+        "import pytest\n@pytest.mark.asyncio\nasync def test_a():\n    pass\nasync \\\n  def test_b():\n    pass\n",
+        "import pytest\ntry:\n    import pytest\nexcept ImportError: import mock as pytest\n@pytest.mark.asyncio\nasync def test_a():\n    pass\n",
+        "import pytest\n@pytest.mark.asyncio(x=')')  # (\nasync def test_a():\n    pass\n@pytest.mark.asyncio\n@pytest.mark.skip(reason='''\n)''')\nasync def test_b():\n    pass\nasync def test_c():\n    pass\n",
+    ],
+    "strict-async-fixture": [
+        "import pytest\n@pytest.fixture(\n    autouse=True,\n)\n\n# a comment\n@pytest.mark.foo\nasync def f():\n    pass\n",
+        "import pytest\nimport pytest_asyncio\nfrom os import path as pytest_asyncio\n@pytest.fixture\n@pytest_asyncio.fixture\nasync def f():\n    pass\n",
+        "from pytest import fixture as fx\n@fx\nasync def f():\n    pass\n",
+        "import pytest\n@pytest.fixture(params=['''\n@x\n'''])\nasync def f():\n    pass\n",
+        "import pytest\nimport pytest_asyncio\n@pytest_asyncio.fixture\nasync def f():\n    pass\n@pytest.fixture\nasync def g():\n    pass\n",
+        "import pytest\n@pytest.yield_fixture\nasync def f():\n    yield\n",
+    ],
+    "fixture-loop-scope": [
+        "import pytest_asyncio as pa\n@pa.fixture(scope='module')\ndef f():\n    pass\n",
+        "from pytest_asyncio import fixture\n@fixture(scope='module')\ndef f():\n    pass\n",
+        "import pytest\n@pytest.fixture(\n    scope='session')\nasync def f():\n    pass\n",
+        "import pytest_asyncio.fixture as f\n@f(scope='module')\ndef g():\n    pass\n",
+    ],
+    "fixture-loop-scope-dynamic": [
+        "import pytest\nS = 'module'\n@pytest.fixture(scope=S)\nasync def f():\n    pass\n",
+    ],
+    "mark-on-fixture": [
+        "from pytest import fixture as f\nfrom pytest.mark import asyncio as a\n@f\n@a\ndef x():\n    pass\n",
+        "import pytest\n@pytest.fixture\n@pytest.mark.asyncio\nasync def x():\n    pass\n",
+    ],
+    "marker-scope": [
+        "import pytest\npytestmark = [pytest.mark.asyncio\n    # (\n    (scope='module')]\n",
+        "from pytest.mark import asyncio as am\n@am(scope='module')\nasync def test_a():\n    pass\n",
+        "import pytest\nclass TestA:\n    pytestmark = pytest.mark.asyncio \\\n        (scope='class')\n",
+    ],
+    "removed-import": [
+        "import pytest_asyncio as pa\npa.plugin.wrap_in_sync\n",
+        "import pytest_asyncio\npytest_asyncio.plugin.wrap_in_sync\n",
+        "from pytest_asyncio import fixture, event_loop\n",
+        "import pytest_asyncio\nx = pytest_asyncio . fixture2\n",
+        "import pytest_asyncio.foo\n",
+        "import pytest_asyncio\npytest_asyncio.fixture\npytest_asyncio.fixture_x\n",
+    ],
+    "event-loop-override": [
+        "import asyncio\nimport pytest\n@pytest.fixture(name='event_' 'loop')\ndef loop():\n    yield None\n",
+        "import asyncio\nimport pytest\n@pytest.fixture(name='\\x65vent_loop')\ndef loop():\n    yield None\n",
+        "import asyncio\nimport pytest\n@pytest.fixture(name='event\\x5floop')\ndef loop():\n    yield None\n",
+        "import asyncio\nimport pytest\n@pytest.fixture(name=(  # a name\n    'event_'\n    # split\n    \"\"\"loop\"\"\"))\ndef loop():\n    yield None\n",
+    ],
+    "event-loop-request": [
+        "import asyncio\ndef test_a(request):\n    request.getfixturevalue('event' '_loop')\n",
+        "import asyncio\nimport pytest\n@pytest.mark.usefixtures('\\N{LATIN SMALL LETTER E}vent_loop')\ndef test_a():\n    pass\n",
+    ],
+    "event-loop-policy": [
+        "import asyncio\nimport pytest\n@pytest.fixture(name='event_loop_\\x70olicy')\ndef policy():\n    pass\n",
+    ],
+}
+# no pytest-asyncio site: modules the needs keep from being parsed for the recipe (as test modules and conftests are
+# written: async tests under the asyncio mark, sync fixtures with a scope, async fixtures under pytest_asyncio's)
+ASYNC_PLAIN = [
+    "import asyncio\n\nimport pytest\n\n\n@pytest.mark.asyncio\nasync def test_a():\n    queue: asyncio.Queue = asyncio.Queue()\n\n"
+    "    async def work(n):\n        return n\n\n    assert await work(1) == 1\n\n\n@pytest.fixture(scope='module')\ndef f():\n"
+    "    return 1\n\n\nclass TestA:\n    @pytest.mark.asyncio\n    # a comment\n    @pytest.mark.skip(reason='(')\n"
+    "    async def test_b(self, f):\n        pass\n",
+    "import asyncio\n\nimport pytest\nimport pytest_asyncio\n\n\n@pytest.fixture(scope='session')\ndef f():\n    return 1\n\n\n"
+    "@pytest_asyncio.fixture\nasync def g():\n    queue: asyncio.Queue = asyncio.Queue()\n    yield queue\n\n\n"
+    "@pytest.mark.skip\n@pytest_asyncio.fixture(autouse=True)\nasync def h():\n    pass\n",
+]
+
+
 @pytest.fixture(scope="module")
 def services(generated: Path) -> list[tuple[str, dict[str, str]]]:
     return [
@@ -81,10 +159,17 @@ def services(generated: Path) -> list[tuple[str, dict[str, str]]]:
         ("minimal", {f"svc/tests/test_{n}.py": text for n, text in enumerate(MINIMAL.values())}),
         ("decorated", {f"svc/tests/test_{n}.py": text for n, text in enumerate(DECORATED)}),
         ("parametrized", {f"svc/tests/test_{n}.py": text for n, text in enumerate(PARAMETRIZED)}),
+        ("async-sites", {f"svc/tests/test_{n}.py": text for n, text in enumerate(_async_sites())}),
+        ("async-plain", {f"svc/tests/{name}_{n}.py": text for n, text in enumerate(ASYNC_PLAIN)
+                         for name in ("test", "conftest")}),
         *_tree_services(ROOT / "tests" / "projects"),
         *_tree_services(ROOT / "examples" / "homeiq" / "services"),
         *_tree_services(generated / "services"),
     ]
+
+
+def _async_sites() -> list[str]:
+    return [text for texts in ASYNC_SITES.values() for text in texts]
 
 
 def _scan(files: dict[str, str], held: bool = False) -> scan.FileResult:
@@ -202,3 +287,45 @@ def test_a_module_no_recipe_may_find_a_site_in_is_not_parsed_nor_reported_when_b
     assert _scan({"svc/src/broken.py": broken}).findings == ()  # as a module holding no token
     [finding] = _scan({"svc/tests/test_broken.py": broken}).findings  # test code: parsed, and reported
     assert finding.rule == "scan/syntax-error" and finding.file == "svc/tests/test_broken.py"
+
+
+def test_each_async_module_holds_a_site_of_its_rule() -> None:
+    recipe = get("pytest-asyncio")
+    for slug, texts in ASYNC_SITES.items():
+        for text in texts:  # each module a service of its own (the service's event_loop overrides are judged)
+            found = {rule_id.split("/", 1)[1] for rule_id, _ in _sites_by_rule(recipe, {"svc/tests/test_a.py": text})}
+            # an event_loop override is deleted, deleted for its draining teardown, or left for a human
+            assert slug in found or (slug == "event-loop-override" and found & {f"{slug}-custom", f"{slug}-drain"}), text
+            assert needs.may_hold(recipe, "svc/tests/test_a.py", text)
+
+
+@pytest.mark.parametrize("name", ["test_a.py", "conftest.py"])
+def test_async_tests_and_fixtures_without_a_site_are_not_parsed(name: str) -> None:
+    recipe = get("pytest-asyncio")
+    for text in ASYNC_PLAIN:
+        assert not list(_sites_by_rule(recipe, {f"svc/tests/{name}": text}))
+        assert not needs.may_hold(recipe, f"svc/tests/{name}", text), text
+        # the mark taken off an async test (a conftest holds none), `pytest` bound to another module, or pytest_asyncio's
+        # fixture taken off an async def: a site, and the module may hold it
+        for old, new in (("@pytest.mark.asyncio\n", ""), ("@pytest_asyncio.fixture\n", "@pytest.fixture\n"),
+                         ("import pytest\n", "import pytest\nimport os as pytest\n")):
+            if old in text and (("async def test" in text and name.startswith("test")) or "fixture" in old):
+                changed = text.replace(old, new, 1)
+                assert list(_sites_by_rule(recipe, {f"svc/tests/{name}": changed})), (old, new)
+                assert needs.may_hold(recipe, f"svc/tests/{name}", changed), (old, new)
+
+
+def test_a_text_the_decorator_needs_cannot_split_may_hold_every_site() -> None:
+    from fleetshift.recipes.pytest_asyncio import needs as pa_needs
+
+    for text in ("async def test_a(:\n    pass\n", "async def test_a():\n    x = 'a\n", "x = ]\nasync def test_a(): pass\n",
+                 "import pytest\r@pytest.mark.asyncio\rasync def test_a():\r    pass\r"):
+        assert pa_needs.module(text) is None
+        assert needs.holds(text, (("async",), (pa_needs.UNMARKED_ASYNC_TEST,)))
+    crlf = "import pytest\r\n@pytest.mark.asyncio\r\nasync def test_a():\r\n    pass\r\n"
+    assert not needs.holds(crlf, (("async",), (pa_needs.UNMARKED_ASYNC_TEST,)))
+
+
+def test_pytest_asyncio_declares_the_needs_of_every_rule_it_checks_with() -> None:
+    recipe = get("pytest-asyncio")
+    assert len(needs.rule_needs(recipe) or ()) == sum(1 for _ in recipe.hooks("check"))

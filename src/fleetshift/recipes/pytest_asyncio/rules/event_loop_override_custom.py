@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site
 from fleetshift.recipes.pytest_asyncio.fixing import FileFix
+from fleetshift.recipes.pytest_asyncio.needs import EVENT_LOOP
 from fleetshift.recipes.pytest_asyncio.survey import Override
 from fleetshift.recipes.rule import HUMAN, rule
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
 RULE = rule(__name__, __doc__, HUMAN, since="1.0.0", order=3)
+NEEDS = (("event_loop", "name"), (EVENT_LOOP,))  # as event-loop-override
 
 
 def message(ov: Override | None) -> str:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from fleetshift.model import Severity
 from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site
 from fleetshift.recipes.pytest_asyncio.fixing import FileFix
+from fleetshift.recipes.pytest_asyncio.needs import EVENT_LOOP
 from fleetshift.recipes.pytest_asyncio.rules import CHANGELOG
 from fleetshift.recipes.rule import AUTO, rule
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
 RULE = rule(__name__, __doc__, AUTO, since="1.1.0", link=CHANGELOG, min_target="1.1.0", order=2)
+NEEDS = (("event_loop", "name"), (EVENT_LOOP,))  # as event-loop-override
 
 
 def check(facts: ModuleFacts) -> Iterator[Site]:

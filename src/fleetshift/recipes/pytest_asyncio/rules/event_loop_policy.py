@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site
 from fleetshift.recipes.pytest_asyncio.fixing import FileFix
+from fleetshift.recipes.pytest_asyncio.needs import EVENT_LOOP_POLICY
 from fleetshift.recipes.pytest_asyncio.rules import CHANGELOG
 from fleetshift.recipes.rule import HUMAN, rule
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
 RULE = rule(__name__, __doc__, HUMAN, since="1.4.0", link=CHANGELOG, order=4)
+NEEDS = (("event_loop_policy", "name"), (EVENT_LOOP_POLICY,))  # the fixture's name: its function's, or a name= string
 
 
 def check(facts: ModuleFacts) -> Iterator[Site]:

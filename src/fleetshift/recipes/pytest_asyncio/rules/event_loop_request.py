@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING
 
 from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site
 from fleetshift.recipes.pytest_asyncio.fixing import FileFix
+from fleetshift.recipes.pytest_asyncio.needs import EVENT_LOOP
 from fleetshift.recipes.rule import HUMAN, rule
 
 if TYPE_CHECKING:
     import libcst as cst
 
 RULE = rule(__name__, __doc__, HUMAN, since="1.0.0", order=1)
+NEEDS = (("getfixturevalue", "usefixtures"), (EVENT_LOOP,))  # a call naming the fixture in a string
 
 
 def check(facts: ModuleFacts) -> Iterator[Site]:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
 RULE = rule(__name__, __doc__, AUTO, since="1.0.0", order=0)
+NEEDS = (("event_loop",),)  # a parameter's name
 
 
 def check(facts: ModuleFacts) -> Iterator[Site]:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site, async_fixtures
 from fleetshift.recipes.pytest_asyncio.fixing import FileFix
+from fleetshift.recipes.pytest_asyncio.needs import SCOPED_ASYNC_FIXTURE
 from fleetshift.recipes.pytest_asyncio.rules import MIGRATE_023, WIDE
 from fleetshift.recipes.rule import AUTO, rule
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
 RULE = rule(__name__, __doc__, AUTO, since="0.24", link=MIGRATE_023, order=6)
+NEEDS = (("scope",), ("fixture",), (SCOPED_ASYNC_FIXTURE,))  # a fixture decorator with scope= on an async or pytest_asyncio fixture
 
 
 def check(facts: ModuleFacts) -> Iterator[Site]:

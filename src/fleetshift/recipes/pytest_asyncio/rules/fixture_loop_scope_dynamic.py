@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site, async_fixtures
 from fleetshift.recipes.pytest_asyncio.fixing import ReportFixture
+from fleetshift.recipes.pytest_asyncio.needs import SCOPED_ASYNC_FIXTURE
 from fleetshift.recipes.pytest_asyncio.rules import MIGRATE_023
 from fleetshift.recipes.rule import HUMAN, rule
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 
 
 RULE = rule(__name__, __doc__, HUMAN, since="0.24", link=MIGRATE_023, order=7)
+NEEDS = (("scope",), ("fixture",), (SCOPED_ASYNC_FIXTURE,))  # as fixture-loop-scope
 
 
 def check(facts: ModuleFacts) -> Iterator[Site]:

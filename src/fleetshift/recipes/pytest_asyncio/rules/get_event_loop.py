@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
 RULE = rule(__name__, __doc__, AUTO, since="1.4.0", link=FIXTURES, order=15)
+NEEDS = (("get_event_loop",),)
 
 
 def check(facts: ModuleFacts) -> Iterator[Site]:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 # 3.14+ the service may run on (get_event_loop() without a loop raises there). Elsewhere it still works.
 RULE = rule(__name__, __doc__, HUMAN, since="1.4.0", link=CHANGELOG, order=16,
             condition=any_of(target_admits("1.4.0"), python_admits(">=3.14")))
+NEEDS = (("get_event_loop",),)
 
 
 def check(facts: ModuleFacts) -> Iterator[Site]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from fleetshift.recipes._ast import decorator_calls
 from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site
 from fleetshift.recipes.pytest_asyncio.fixing import FileFix
+from fleetshift.recipes.pytest_asyncio.needs import MARK_ON_FIXTURE
 from fleetshift.recipes.pytest_asyncio.rules import CHANGELOG, MARK
 from fleetshift.recipes.rule import AUTO, rule
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
 RULE = rule(__name__, __doc__, AUTO, since="9.0", link=CHANGELOG, order=14)
+NEEDS = (("fixture",), (MARK_ON_FIXTURE,))  # a fixture decorator and the asyncio mark on one def
 
 
 def check(facts: ModuleFacts) -> Iterator[Site]:

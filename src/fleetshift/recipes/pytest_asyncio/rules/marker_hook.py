@@ -12,6 +12,7 @@ from fleetshift.recipes.pytest_asyncio.rules import MIGRATE_023
 from fleetshift.recipes.rule import INFO, rule
 
 RULE = rule(__name__, __doc__, INFO, since="0.23", link=MIGRATE_023, order=13)
+NEEDS = (("add_marker",), ("is_async_test", "asyncio"))  # what `check` reads in the text
 
 
 def check(facts: ModuleFacts) -> Iterator[Site]:

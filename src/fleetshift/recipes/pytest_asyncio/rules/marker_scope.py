@@ -12,6 +12,7 @@ from fleetshift.model import Severity
 from fleetshift.recipes._ast import keyword
 from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site
 from fleetshift.recipes.pytest_asyncio.fixing import FileFix
+from fleetshift.recipes.pytest_asyncio.needs import ASYNCIO_ALIAS, ASYNCIO_CALL
 from fleetshift.recipes.pytest_asyncio.rules import MARK, MIGRATE_023
 from fleetshift.recipes.rule import AUTO, rule
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
 RULE = rule(__name__, __doc__, AUTO, since="0.24", link=MIGRATE_023, order=5)
+NEEDS = (("scope",), (ASYNCIO_CALL, ASYNCIO_ALIAS))  # the mark called with scope=
 
 
 def check(facts: ModuleFacts) -> Iterator[Site]:

@@ -13,10 +13,12 @@ from collections.abc import Iterator
 from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site
 from fleetshift.recipes.pytest_asyncio.fixing import ReportChecks
 from fleetshift.recipes.pytest_asyncio.gates import near, word_lines
+from fleetshift.recipes.pytest_asyncio.needs import REMOVED_IMPORT
 from fleetshift.recipes.pytest_asyncio.rules import CHANGELOG
 from fleetshift.recipes.rule import HUMAN, rule
 
 RULE = rule(__name__, __doc__, HUMAN, since="1.0.0", link=CHANGELOG, order=19)
+NEEDS = ((REMOVED_IMPORT,),)  # pytest_asyncio spelled otherwise than as what 1.x keeps
 
 # What `pytest_asyncio` and `pytest_asyncio.plugin` hold in every release from 1.0.0 to 1.5.0 (listed from
 # each installed release with dir(); the re-exported stdlib and pytest names are included, as they import).

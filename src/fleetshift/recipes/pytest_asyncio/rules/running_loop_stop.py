@@ -17,6 +17,7 @@ from fleetshift.recipes.pytest_asyncio.rules import CHANGELOG
 from fleetshift.recipes.rule import HUMAN, rule
 
 RULE = rule(__name__, __doc__, HUMAN, since="1.1.0", link=CHANGELOG, order=20)
+NEEDS = (("stop", "close"), ("event_loop", "get_running_loop"), ("async",))  # in an async def
 
 _RUNNING = frozenset({"asyncio.get_running_loop", "asyncio.get_event_loop"})
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site, async_fixtures
 from fleetshift.recipes.pytest_asyncio.fixing import FileFix
+from fleetshift.recipes.pytest_asyncio.needs import STRICT_ASYNC_FIXTURE
 from fleetshift.recipes.pytest_asyncio.rules import CONFIG
 from fleetshift.recipes.rule import AUTO, rule
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
 RULE = rule(__name__, __doc__, AUTO, since="0.25", link=CONFIG, order=10)
+NEEDS = (("fixture",), ("async",), (STRICT_ASYNC_FIXTURE,))  # an async def a fixture decorator may decorate
 
 
 def check(facts: ModuleFacts) -> Iterator[Site]:

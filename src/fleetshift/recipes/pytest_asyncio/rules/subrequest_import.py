@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
 RULE = rule(__name__, __doc__, AUTO, since="0.23", link=CHANGELOG, order=18)
+NEEDS = (("SubRequest",), ("pytest_asyncio",))
 
 PLUGIN = "pytest_asyncio.plugin"
 HOME = "_pytest.fixtures"

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from fleetshift.model import Finding, Severity
 from fleetshift.recipes.pytest_asyncio.facts import ModuleFacts, Site, ast_marked, pytestmark_values
+from fleetshift.recipes.pytest_asyncio.needs import UNMARKED_ASYNC_TEST
 from fleetshift.recipes.pytest_asyncio.rules import CONCEPTS, MARK, OTHER_MARKS
 from fleetshift.recipes.rule import AUTO, rule
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from fleetshift.recipes.pytest_asyncio.tree import FileFacts
 
 RULE = rule(__name__, __doc__, AUTO, since="0.19", link=CONCEPTS, order=12)
+NEEDS = (("async",), (UNMARKED_ASYNC_TEST,))  # an async def test... without the asyncio mark right above it
 
 
 def check(facts: ModuleFacts) -> Iterator[Site]:
