@@ -175,16 +175,19 @@ def test_recipe_plugins_are_still_found(tmp_path: Path) -> None:
 
 
 def test_the_answered_process_ends_as_any_process_does(tmp_path: Path) -> None:
-    """`python -m fleetshift scan --json` leaves without the interpreter's teardown once it has answered: the whole
-    output is out, the exit handlers ran, the exit code is 0; a reader that leaves early is no error."""
+    """`python -m fleetshift` leaves without the interpreter's teardown once the command is done: the whole output is
+    out, the exit handlers ran, the exit code is the command's; a reader that leaves early is no error."""
     root = make_fleet(tmp_path / "fleet", PLAIN_FLEET)
     past = time.time() - 60  # settled files: the first scan keeps a snapshot, the second is answered from it
     for path in root.rglob("*.*"):
         os.utime(path, (past, past))
-    mark = tmp_path / "atexit-ran"
+    mark, torn = tmp_path / "atexit-ran", tmp_path / "torn-down"
     probe = (
         "import atexit, pathlib, runpy, sys\n"
         f"atexit.register(lambda: pathlib.Path({str(mark)!r}).write_text('yes'))\n"
+        "class Held:  # freed only by the interpreter's teardown\n"
+        f"    def __del__(self, path={str(torn)!r}, open=open): open(path, 'w').close()\n"
+        "sys.held = Held()\n"
         "sys.argv = ['fleetshift', *sys.argv[1:]]\n"
         "runpy.run_module('fleetshift', run_name='__main__', alter_sys=True)\n"
         "raise SystemExit(3)  # not reached: the answered process ended above\n"
@@ -194,8 +197,14 @@ def test_the_answered_process_ends_as_any_process_does(tmp_path: Path) -> None:
                               text=True, env=ENV, timeout=120)
         assert proc.returncode == 0 and proc.stderr == "", (round_, proc.returncode, proc.stderr)
         assert json.loads(proc.stdout)["services"] and mark.read_text() == "yes", round_
+        assert not torn.exists(), round_
         mark.unlink()
     assert (root / ".fleetshift" / "cache" / "snapshot.pickle").is_file()
+    # a command of the command line ends the same way, with its own exit code (check: 1, sites to migrate)
+    proc = subprocess.run([sys.executable, "-c", probe, "check", "--json", str(root)], capture_output=True, text=True,
+                          env=ENV, timeout=120)
+    assert proc.returncode == 1 and mark.read_text() == "yes", (proc.returncode, proc.stderr[-2000:])
+    assert json.loads(proc.stdout) and not torn.exists()
     # the reader takes a few bytes and leaves
     reader = subprocess.Popen([sys.executable, "-m", "fleetshift", "scan", "--json", str(root)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)

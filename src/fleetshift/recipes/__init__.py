@@ -46,8 +46,8 @@ def _may_declare_plugins() -> bool:
     """Whether importlib.metadata could find an entry point of the group: an `entry_points.txt` naming it in a
     `*.dist-info` or `*.egg-info` folder of a folder on `sys.path` (where its path finder looks), or anything on
     the path or among the finders this look does not read (a zip, an egg, another finder of distributions).
-    Asking importlib.metadata itself costs its import and a parse of every distribution's entry points, about
-    a twentieth of a small fleet's scan, for the usual answer: none."""
+    Asking importlib.metadata itself costs its import and a parse of every distribution's entry points (~15 ms
+    of every command's start; this look ~1 ms) for the usual answer: none."""
     from importlib.machinery import PathFinder
 
     if any(f is not PathFinder and hasattr(f, "find_distributions") for f in sys.meta_path):
