@@ -14,7 +14,7 @@ import ast
 import keyword
 import sys
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -264,3 +264,64 @@ def test_an_edited_placeholder_falls_back_to_the_whole_module(monkeypatch: pytes
         assert on == off, f"{rid}:{case.id()}"
         checked += spliced.refused > refused
     assert checked, "no edited placeholder was refused"
+
+
+# ---- what a splice vouches for (sparse.vouch: the rewrite stage parses a vouched text no more) ------------------
+
+def test_every_vouched_text_parses(monkeypatch: pytest.MonkeyPatch) -> None:
+    vouched: list[str] = []
+    original = sparse.vouch
+
+    def recording(v: sparse.View, rewritten: str, after: list[int], new: str) -> None:
+        original(v, rewritten, after, new)
+        if sparse.parses(new):
+            vouched.append(new)
+
+    monkeypatch.setattr(sparse, "vouch", recording)
+    for n, (rid, case) in enumerate(_cases()):
+        files = _case_files(case)
+        path = case.path  # type: ignore[attr-defined]
+        if not case.positive or not path.endswith(".py"):  # type: ignore[attr-defined]
+            continue
+        for variant in dict.fromkeys(("lf", VARIANTS[n % len(VARIANTS)])):
+            files[path] = _embed(textwrap.dedent(case.before), _names(case.before), variant)  # type: ignore[attr-defined]
+            _both(rid, files, case.targets, monkeypatch)  # type: ignore[attr-defined]
+    assert vouched, "no sparse rewrite was vouched for"
+    for text in vouched:
+        ast.parse(text)
+
+
+def _vouched(text: str, rewrite: Callable[[str], str]) -> tuple[str, bool]:
+    """`text`'s view (its first def hot), rewritten by `rewrite` and spliced back, and whether it was vouched for."""
+    tree = ast.parse(text)
+    v = sparse.view(text, tree, [tree.body[1].lineno])
+    assert v is not None and v.segments
+    rewritten = rewrite(v.text)
+    spliced = sparse.splice(v, rewritten)
+    assert spliced is not None
+    new, after = spliced
+    sparse.forget()
+    sparse.vouch(v, rewritten, after, new)
+    return new, sparse.parses(new)
+
+
+COLD = "import os\n\ndef hot():\n    return os.sep\n\ndef cold():\n    x = 1 \\\n\ny = 2\n"
+
+
+def test_a_placeholder_put_inside_brackets_is_not_vouched_for() -> None:
+    new, vouched = _vouched(COLD.replace("    x = 1 \\\n", "    x = 1\n"),
+                            lambda t: t.replace(sparse.PREFIX, "z = (\n" + sparse.PREFIX).replace("\n\ny", "\n)\n\ny"))
+    assert not vouched
+    with pytest.raises(SyntaxError):
+        ast.parse(new)
+    new, vouched = _vouched(COLD.replace("    x = 1 \\\n", "    x = 1\n"), lambda t: t.replace("os.sep", "os.pathsep"))
+    assert vouched and "pathsep" in new
+    ast.parse(new)
+
+
+def test_a_statement_ending_in_a_backslash_is_not_vouched_for() -> None:
+    ast.parse(COLD)  # the backslash joins the blank line after it
+    new, vouched = _vouched(COLD, lambda t: t.replace("\n\ny = 2", "\ny = 2"))
+    assert not vouched
+    with pytest.raises(SyntaxError):
+        ast.parse(new)

@@ -36,7 +36,7 @@ from fleetshift.model import (
     Service,
     Severity,
 )
-from fleetshift.recipes import for_package, get
+from fleetshift.recipes import for_package, get, sparse
 from fleetshift.recipes._ast import parse_tree
 from fleetshift.recipes._floors import declared_model, policy, pythons_to_check, raise_floor
 from fleetshift.recipes.base import Known, PinChange, Recipe, RewriteContext
@@ -74,6 +74,8 @@ def _read(root: Path, rel: str, findings: list[Finding], digests: dict[str, byte
 
 
 def _parses(text: str) -> str | None:
+    if sparse.parses(text):  # spliced from a sparse view whose rewrite parses (see `sparse.vouch`)
+        return None
     try:
         parse_tree(text)
     except SyntaxError as exc:
@@ -384,6 +386,7 @@ def _forget_trees() -> None:
     _ast.forget()
     fixes.forget()
     resolve.forget()
+    sparse.forget()
 
 
 def _rewrite(root: Path, service: Service, chain: Sequence[str], config: FleetConfig, todo_comments: bool,

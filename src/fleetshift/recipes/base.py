@@ -394,6 +394,8 @@ class Recipe:
             new, after = spliced
             findings = sparse.map_findings(v, path, res.findings, after)
             if findings is not None:
+                if new != text:
+                    sparse.vouch(v, res.text, after, new)
                 return RewriteResult(new, findings)
         return self.rewrite_file(path, text, ctx, prepared)
 

@@ -263,6 +263,52 @@ def splice(v: View, new: str) -> tuple[str, list[int]] | None:
     return "".join(parts), where
 
 
+# texts spliced from a view whose rewrite parses, each placeholder a whole top-level statement line of it (`vouch`)
+_PARSES: dict[str, None] = {}
+
+
+def vouch(v: View, rewritten: str, after: Sequence[int], new: str) -> None:
+    """Record that `new` (`splice` of `rewritten`, a rewrite of `v`, whose placeholders stand at `after`) parses, when
+    `rewritten` parses and each placeholder is a whole top-level statement of it: alone on its logical line, from its
+    first column to its end. Each original statement put back is a whole top-level statement of a text that parsed
+    (its whole lines, from its first decorator to its last line or the comments indented under it), so in its
+    placeholder's stead it is read as it was read there: a statement begins at the first column of a new logical line
+    with no block open, and what follows the placeholder was read after a complete statement. One whose last line
+    ends in a backslash joins the next line to its own, so a view holding one vouches for nothing. `parses` answers
+    for `new` without parsing it: small views stand for the long modules they are cut from."""
+    if not v.segments or len(after) != len(v.segments):
+        return
+    if any(seg.text.rstrip("\r\n").endswith("\\") for seg in v.segments):
+        return
+    from fleetshift.recipes._ast import parse_tree
+
+    try:
+        tree = parse_tree(rewritten)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return
+    first: dict[int, ast.stmt] = {}
+    for stmt in tree.body:
+        first.setdefault(stmt.lineno, stmt)
+    for seg, line in zip(v.segments, after, strict=True):
+        stmt = first.get(line)
+        if (stmt is None or stmt.col_offset != 0 or stmt.end_lineno != line
+                or stmt.end_col_offset != len(seg.placeholder.rstrip("\r\n"))):
+            return
+    _PARSES[new] = None
+    if len(_PARSES) > 64:
+        _PARSES.pop(next(iter(_PARSES), None), None)
+
+
+def parses(text: str) -> bool:
+    """Whether `vouch` recorded that `text` parses (False: not known, it may parse or not)."""
+    return text in _PARSES
+
+
+def forget() -> None:
+    """Drop what `vouch` recorded (see `_ast.forget`)."""
+    _PARSES.clear()
+
+
 def map_line(v: View, line: int, after: Sequence[int] | None) -> int | None:
     """The original's line for a line of the view (or, when `after` is given, a line that may be of the rewritten
     view, whose placeholders stand at `after`); None when it is a placeholder's or cannot be told."""
