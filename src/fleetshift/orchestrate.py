@@ -130,6 +130,9 @@ class Campaign:
                                                             shared_fs=shared_fs)
         self.jobs = max(1, self.executor.width(options.jobs or self.config.jobs))  # 0: the executor's default
         self._lock = threading.Lock()
+        self._services: dict[str, Service] = {}
+        for service in analysis.fleet.services:  # the first of a name, as Fleet.service finds it
+            self._services.setdefault(service.name, service)
         self.baselines: dict[str, TestRun] = {}
         self._load_baselines()
 
@@ -140,6 +143,10 @@ class Campaign:
 
     def chain(self, sp: ServicePlan) -> tuple[str, ...]:
         return self.options.selection.chain(sp)
+
+    def service(self, name: str) -> Service:
+        """The fleet's service of this name (`Fleet.service`, looked up in a table: it is asked for every service)."""
+        return self._services[name]
 
     # ---- the run --------------------------------------------------------------------------------
 
@@ -215,7 +222,7 @@ class Campaign:
         work = []
         for services in self.selected().values():
             for sp in sorted((s for s in services if s.service not in done), key=lambda s: s.batch):
-                service = fleet.service(sp.service)
+                service = self.service(sp.service)
                 if self.chain(sp) and alone(service.path):
                     work.append((service, self.chain(sp)))
         rewrite_ahead(self.root, work, self.config, self.options.todo_comments)
@@ -255,7 +262,7 @@ class Campaign:
                 self.journal.rollback(service=sp.service)
                 self.journal.set_service_status(sp.service, ServiceStatus.ROLLED_BACK)
                 self.journal.set_step(sp.service, "phase-rollback", StepStatus.DONE, f"phase {phase.value} over the failure threshold")
-                self._hook("on_rollback", sp, self.analysis.fleet.service(sp.service))
+                self._hook("on_rollback", sp, self.service(sp.service))
         self.journal.set_status(RunStatus.FAILED)
         self.hooks.run("after_run", cwd=self.root, run_id=self.journal.run_id, status=RunStatus.FAILED)
         return RunOutcome(self.journal.run_id, RunStatus.FAILED,
@@ -271,7 +278,7 @@ class Campaign:
         return self.config.options(service.name, service.path).timeout or self.config.step_timeout
 
     def _baseline(self, sp: ServicePlan) -> TestRun:
-        service = self.analysis.fleet.service(sp.service)
+        service = self.service(sp.service)
         self._step(sp.service, "baseline", StepStatus.RUNNING)
         run = self.executor.baseline(self._request(service))
         detail = run.summary() if run.state is RunState.RAN else verify.unverifiable_reason(run)
@@ -325,7 +332,7 @@ class Campaign:
         try:
             return self._process(sp)
         except Exception as exc:  # one service's surprise must not take the fleet's run down with it
-            service = self.analysis.fleet.service(sp.service)
+            service = self.service(sp.service)
             log = self.run_dir / "logs" / sp.service / "fleetshift-error.log"
             try:  # the whole traceback, for a bug report
                 log.parent.mkdir(parents=True, exist_ok=True)
@@ -338,7 +345,7 @@ class Campaign:
 
     def _process(self, sp: ServicePlan) -> Verdict:
         name = sp.service
-        service = self.analysis.fleet.service(name)
+        service = self.service(name)
         chain = self.chain(sp)
         if self._status(name) is ServiceStatus.RUNNING:  # interrupted mid-way in an earlier process: start it over
             self.journal.rollback(service=name, force=False)

@@ -11,7 +11,7 @@ import networkx as nx
 
 from fleetshift.config import FleetConfig
 from fleetshift.graph import build_graph
-from fleetshift.model import Fleet, Inventory, Phase, Plan, ServicePlan
+from fleetshift.model import Fleet, Inventory, Phase, Plan, ServiceInventory, ServicePlan
 from fleetshift.recipes import get
 from fleetshift.risk import Risk, assess
 
@@ -30,6 +30,7 @@ def _rank_phases(inventory: Inventory, risks: dict[str, Risk], phases: dict[str,
     """Phase by rank within the fleet: A canaries, B medium, C high; critical services D; no-ops A."""
     work = sorted((n for n, r in risks.items() if r.level != "critical" and r.score > 0), key=lambda n: (risks[n].score, n))
     n = len(work)
+    rank_of = {name: rank for rank, name in enumerate(work)}
     canaries = max(1, round(n * CANARY_SHARE)) if n else 0
     medium = canaries + round(n * MEDIUM_SHARE)
     for inv in inventory.services:
@@ -37,11 +38,11 @@ def _rank_phases(inventory: Inventory, risks: dict[str, Risk], phases: dict[str,
         if risk.level == "critical":
             phases[name] = Phase.D
             reasons[name].append("phase D: critical services run last, one at a time, with an approval checkpoint")
-        elif name not in work:
+        elif name not in rank_of:
             phases[name] = Phase.A
             reasons[name].append("phase A: nothing to migrate, verified as a no-op")
         else:
-            rank = work.index(name)
+            rank = rank_of[name]
             phase = Phase.A if rank < canaries else Phase.B if rank < medium else Phase.C
             share = {Phase.A: "lowest-risk quarter (canaries)", Phase.B: "middle of the fleet by risk", Phase.C: "highest-risk part of the fleet"}
             phases[name] = phase
@@ -104,12 +105,15 @@ def make_plan(fleet: Fleet, inventory: Inventory, config: FleetConfig, graph: nx
 
     topo = list(nx.lexicographical_topological_sort(acyclic.reverse(copy=True), key=lambda n: f"{key(n)[0]:08.2f}{n}"))
     names = [n for n in topo if n in phases]
-    ordered = sorted(names, key=lambda n: (PHASE_ORDER.index(phases[n]), names.index(n)))
+    ordered = sorted(names, key=lambda n: PHASE_ORDER.index(phases[n]))  # stable: the topological order within a phase
 
     plans: list[ServicePlan] = []
     batch_of: dict[str, int] = {}
     current_phase: Phase | None = None
     batch, filled = 0, 0
+    inventories: dict[str, ServiceInventory] = {}
+    for inv in inventory.services:
+        inventories.setdefault(inv.service, inv)  # the first of a name, as Inventory.service finds it
     for index, name in enumerate(ordered, start=1):
         phase = phases[name]
         size = 1 if phase is Phase.D else config.batch_size
@@ -120,7 +124,7 @@ def make_plan(fleet: Fleet, inventory: Inventory, config: FleetConfig, graph: nx
             batch, filled = batch + 1, 0
         batch_of[name] = batch
         filled += 1
-        inv = inventory.service(name)
+        inv = inventories[name]
         chain = _chain([u.recipe for u in inv.uses if not u.already_done])
         deps = tuple(sorted(graph.successors(name))) if name in graph else ()
         why = list(reasons[name])

@@ -766,13 +766,16 @@ def rewrite_fleet(fleet: Fleet, plan: Plan, config: FleetConfig, options: Rewrit
     root = Path(fleet.root)
     resolver = Resolver(root)
     out: list[ChangeSet] = []
+    services: dict[str, Service] = {}
+    for service in fleet.services:  # the first of a name, as Fleet.service finds it
+        services.setdefault(service.name, service)
     with fewer_collections():
         for sp in options.selection.services_of(plan):
             chain = list(options.selection.chain(sp))
             if not chain:  # as `run` does: explicit [targets] moves ride along with a service's recipes
                 out.append(ChangeSet(sp.service, recipes=()))
                 continue
-            out.append(rewrite_service(root, fleet.service(sp.service), chain, config, options.todo_comments, resolver))
+            out.append(rewrite_service(root, services[sp.service], chain, config, options.todo_comments, resolver))
     return out
 
 
