@@ -205,6 +205,13 @@ def test_the_answered_process_ends_as_any_process_does(tmp_path: Path) -> None:
                           env=ENV, timeout=120)
     assert proc.returncode == 1 and mark.read_text() == "yes", (proc.returncode, proc.stderr[-2000:])
     assert json.loads(proc.stdout) and not torn.exists()
+    # the `fleetshift` command (its console script calls `run`)
+    script = probe.replace("runpy.run_module('fleetshift', run_name='__main__', alter_sys=True)",
+                           "from fleetshift.__main__ import run\nsys.exit(run())")
+    assert script != probe
+    proc = subprocess.run([sys.executable, "-c", script, "check", "--json", str(root)], capture_output=True, text=True,
+                          env=ENV, timeout=120)
+    assert proc.returncode == 1 and json.loads(proc.stdout) and not torn.exists(), proc.stderr[-2000:]
     # the reader takes a few bytes and leaves
     reader = subprocess.Popen([sys.executable, "-m", "fleetshift", "scan", "--json", str(root)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)

@@ -9,6 +9,7 @@ import sys
 
 
 def main() -> None:
+    """Run the command (`run` also ends the process once it is done)."""
     answered()
 
 
@@ -63,7 +64,9 @@ def leave(code: int = 0) -> None:
     os._exit(code)
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The `fleetshift` command and `python -m fleetshift`: the command, then the end of the process (`leave`).
+    `main` runs the command alone, for a caller that goes on after it."""
     try:
         done = answered()
     except SystemExit as exc:  # the command line ends with its exit code
@@ -72,3 +75,7 @@ if __name__ == "__main__":
         raise
     if done:
         leave()
+
+
+if __name__ == "__main__":
+    run()
