@@ -235,6 +235,9 @@ class Planning:
     clients: Mapping[tuple, cst.Call] = field(default_factory=dict)
     async_clients: frozenset[tuple] = frozenset()
     plan: Plan = field(default_factory=Plan)
+    # the text the plan's walk wrote -> the LibCST module it wrote it from (a `finish` reads that module, not a parse
+    # of the text: the same code, and the same statements, imports and names)
+    written: dict[str, cst.Module] = field(default_factory=dict)
 
     # ---- the plan ------------------------------------------------------------------------------------
 

@@ -36,7 +36,9 @@ def rewrite_module(
     modules = [m.module for m in discover(RULES)]
     for module in sorted((m for m in modules if hasattr(m, "plan")), key=lambda m: getattr(m, "STAGE", 1)):
         module.plan(p)
-    code = facts.module.visit(ApplyPlan(p.plan, facts.analysis.parent)).code
+    written = facts.module.visit(ApplyPlan(p.plan, facts.analysis.parent))
+    code = written.code
+    p.written[code] = written
     for module in modules:  # also on an unchanged module: its v2 imports move even when nothing else does
         if hasattr(module, "finish"):
             code = module.finish(code, p)

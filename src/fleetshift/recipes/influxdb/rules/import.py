@@ -119,7 +119,7 @@ def finish(code: str, p: Planning) -> str:
         def visit_ClassDef(self, node: cst.ClassDef) -> None:
             self.bound.add(node.name.value)
 
-    module = fixes.parse(code)
+    module = p.written.get(code) or fixes.parse(code)
     refs = References()
     module.visit(refs)
     try:
