@@ -9,7 +9,7 @@ import sys
 
 
 def main() -> None:
-    """Run the command (`run` also ends the process once it is done)."""
+    """Run the command (`run` also ends the process once an answered `scan --json` is done)."""
     answered()
 
 
@@ -38,12 +38,13 @@ def answered() -> bool:
     return False
 
 
-def leave(code: int = 0) -> None:
-    """End `python -m fleetshift` once the command is done: the output flushed and the exit handlers run as at any
+def leave() -> None:
+    """End the process once a `scan --json` is answered: the output flushed and the exit handlers run as at any
     exit, but without the interpreter's teardown, which frees one by one every object the modules still hold (the
-    parsed modules the scan keeps for the recipes: ~70 ms of a cold `scan --json` of fleet-60; a few hundred ms
-    after a command line command on 300 services). A thread still running, or output that cannot be flushed, is
-    left to the ordinary exit, which then behaves as it always did."""
+    parsed modules the scan keeps for the recipes: ~70 ms of a cold `scan --json` of fleet-60). The scan wrote
+    and closed its own files by then (cache, snapshot). The command line's commands end the ordinary way: they may
+    hold what only their finalizers close (the journal's SQLite database checkpoints its log when closed). A
+    thread still running, or output that cannot be flushed, is also left to the ordinary exit."""
     import atexit
     import os
     import threading
@@ -61,19 +62,13 @@ def leave(code: int = 0) -> None:
         sys.stderr.flush()
     except Exception:
         os._exit(120)  # as the interpreter does when its last flush fails
-    os._exit(code)
+    os._exit(0)
 
 
 def run() -> None:
-    """The `fleetshift` command and `python -m fleetshift`: the command, then the end of the process (`leave`).
-    `main` runs the command alone, for a caller that goes on after it."""
-    try:
-        done = answered()
-    except SystemExit as exc:  # the command line ends with its exit code
-        if exc.code is None or isinstance(exc.code, int):
-            leave(int(exc.code or 0))
-        raise
-    if done:
+    """The `fleetshift` command and `python -m fleetshift`: the command, then, for an answered `scan --json`, the
+    end of the process (`leave`). `main` runs the command alone, for a caller that goes on after it."""
+    if answered():
         leave()
 
 
