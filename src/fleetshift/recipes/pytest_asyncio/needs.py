@@ -29,10 +29,8 @@ _MARKS = str.maketrans("", "", "".join(chr(i) for i in range(128) if chr(i) not 
 _EMPTY = re.compile(r"\(\)|\[\]|\{\}")
 _SPANNING = re.compile(r"\([\nj]*\)|\[[\nj]*\]|\{[\nj]*\}")  # a pair of brackets holding line breaks (j: joined)
 _BRACKETS = re.compile(r"[()\[\]{}]")
-# a def, and the decorators right above it (blank lines and comments between them)
-_DEF = re.compile(
-    r"^((?:[ \t\f]*@[^\n]*\n(?:[ \t\f]*\x03?[ \t\f]*\n)*)*)[ \t\f]*(async[ \t\f]+)?def[ \t\f]+(\w+)", re.M
-)
+_HEAD = re.compile(r"[ \t\f]*(async[ \t\f]+)?")  # what stands before a def on its line
+_NAME = re.compile(r"[ \t\f]+(\w+)")  # after a def: its name
 _WORD_CHAR = re.compile(r"\w")
 
 
@@ -66,7 +64,27 @@ class Module:
 
     @cached_property
     def defs(self) -> list[Def]:
-        return [Def(m.group(2) is not None, m.group(3), m.group(1)) for m in _DEF.finditer(self.code)]
+        code = self.code
+        found = []
+        at = code.find("def")
+        while at != -1:
+            start = code.rfind("\n", 0, at) + 1
+            head = _HEAD.fullmatch(code, start, at)
+            name = _NAME.match(code, at + 3) if head is not None else None
+            if name is not None:
+                decorators: list[str] = []
+                end = start - 1
+                while end > 0:  # the lines above: decorators, blank lines and comments, up to any other line
+                    above = code.rfind("\n", 0, end) + 1
+                    line = code[above:end].strip(" \t\f")
+                    if line and line != STRING:
+                        if line[0] != "@":
+                            break
+                        decorators.append(code[above:end])
+                    end = above - 1
+                found.append(Def(head.group(1) is not None, name.group(1), "\n".join(reversed(decorators))))
+            at = code.find("def", at + 3)
+        return found
 
     @cached_property
     def aliases(self) -> frozenset[str]:
