@@ -204,6 +204,7 @@ def service_wrappers(files: Mapping[str, str]) -> dict[str, tuple[str, str]]:
     return out
 
 
+F_PREFIX = re.compile(r"""\b(?:[rR]?[fF]|[fF][rR])['"]""")  # the prefixes of an f-string (`rf"`, `F'`, ...)
 TRIPLE = re.compile(r"[rRbBuUfF]*(\'\'\'|\"\"\")")
 
 
@@ -345,7 +346,9 @@ def flux_bucket_attrs(files: Mapping[str, str]) -> set[str]:
     from fleetshift.recipes.influxdb.flux.long import bucket_of
 
     out: set[str] = set()
-    for _path, source, tree in service_modules(files, "bucket"):
+    # a hole comes from an f-string alone (`_template`): a module that spells no f-string prefix holds none
+    formatted = {path: text for path, text in files.items() if F_PREFIX.search(text)}
+    for _path, source, tree in service_modules(formatted, "bucket"):
         for s in flux_strings(tree, source):
             b = bucket_of(s.text) if not s.fragment else None
             m = HOLE_RE.fullmatch(b or "")
