@@ -292,7 +292,11 @@ CREATE INDEX files_state ON files (state);
 CREATE INDEX files_service ON files (service);
 CREATE INDEX files_path ON files (path);
 CREATE TABLE rollbacks (id INTEGER PRIMARY KEY, record TEXT NOT NULL);
+CREATE TABLE run_meta (id INTEGER PRIMARY KEY CHECK (id = 1), meta TEXT NOT NULL);
 """
+# The run's meta (its options and the plan's snapshot: about 0.9 kB per service) is kept in `run_meta`, apart from
+# the `run` row that every transaction updates: SQLite rewrites a row whole, so in the row it made every step cost
+# as much as the fleet is large (`run.meta` holds "{}"). A database of an earlier release keeps it in `run.meta`.
 _FILE_COLUMNS = ("seq", "service", "path", "before", "after", "before_mode", "after_mode", "recipes", "created_dirs",
                  "state", "time")
 _FILE_SELECT = "SELECT " + ", ".join(_FILE_COLUMNS) + " FROM files"
@@ -304,6 +308,15 @@ def _entry(row: Sequence[Any]) -> dict[str, Any]:
     e["recipes"] = json.loads(e["recipes"])
     e["created_dirs"] = json.loads(e["created_dirs"])
     return e
+
+
+def _run_meta(db: sqlite3.Connection) -> str | None:
+    """The run's meta as `run_meta` holds it, or None for a database of an earlier release (see `_SCHEMA`)."""
+    try:
+        row = db.execute("SELECT meta FROM run_meta").fetchone()
+    except sqlite3.OperationalError:  # no such table
+        return None
+    return None if row is None else row[0]
 
 
 def _create_db(path: Path, state: dict[str, Any]) -> None:
@@ -322,8 +335,9 @@ def _create_db(path: Path, state: dict[str, Any]) -> None:
         db.execute(
             "INSERT INTO run VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)",
             (state.get("format", _FORMAT), state["run_id"], state["created"], state.get("updated", state["created"]),
-             state["fleet_root"], json.dumps(state.get("meta", {})), state["status"], state["next_seq"]),
+             state["fleet_root"], "{}", state["status"], state["next_seq"]),
         )
+        db.execute("INSERT INTO run_meta VALUES (1, ?)", (json.dumps(state.get("meta", {})),))
         for name, svc in state.get("services", {}).items():
             db.execute("INSERT INTO services VALUES (?, ?)", (name, svc["status"]))
             for step, info in svc.get("steps", {}).items():
@@ -461,11 +475,12 @@ class Journal:
                     e = _entry(row)
                     services[e.pop("service")]["files"].append(e)
                 rollbacks = [json.loads(r) for (r,) in db.execute("SELECT record FROM rollbacks ORDER BY id")]
+                meta = _run_meta(db)
             finally:
                 db.execute("COMMIT")
         keys = ("format", "run_id", "created", "updated", "fleet_root", "meta", "status", "next_seq")
         state = dict(zip(keys, run, strict=True))
-        state["meta"] = json.loads(state["meta"])
+        state["meta"] = json.loads(state["meta"] if meta is None else meta)
         state["services"] = services
         state["rollbacks"] = rollbacks
         return state
