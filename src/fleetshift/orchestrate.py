@@ -232,6 +232,7 @@ class Campaign:
         for sp in todo:
             batches.setdefault(sp.batch, []).append(sp)
         failed_before = sum(1 for s in services if self._status(s.service).broke)
+        failed_here = 0  # this run's failures in the phase, batch by batch (each service is in one batch)
         for _, batch in sorted(batches.items()):
             if phase is Phase.D:
                 for sp in batch:
@@ -249,7 +250,8 @@ class Campaign:
             else:
                 for sp, verdict in zip(batch, self._pooled(self.process, batch), strict=True):
                     verdicts[sp.service] = verdict
-            failed = failed_before + sum(1 for s in services if s.service in verdicts and verdicts[s.service].outcome is VerdictState.FAILED)
+            failed_here += sum(1 for sp in batch if verdicts[sp.service].outcome is VerdictState.FAILED)
+            failed = failed_before + failed_here
             if failed / len(services) > self.threshold:
                 return self._phase_over_threshold(phase, services, failed)
         return None
