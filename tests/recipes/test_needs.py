@@ -73,6 +73,18 @@ PARAMETRIZED = [
 ]
 
 
+# a test function that yields, the yield written every way it may stand in the test (and fixtures yielding beside it)
+YIELDING = [
+    "import pytest\n@pytest.fixture\ndef f():\n    yield 1\n\n\ndef test_a(f):\n    if f:\n        yield f\n",
+    "class TestA:\n    @staticmethod\n    def f():\n        return 1\n\n    def test_a(self):\n        x = (\n    yield)\n",
+    "def test_a(): yield 1\n",
+    "def test_a():\n    s = '''\n    def f():\n'''\n    # def g():\n    yield s\n",
+    "def test_a():\n\tif True:\n\t\tyield 1\n",
+    "def test_b():\n    pass\ndef \\\n  test_a():\n    with x:\n        yield 1\n",
+    "async def test_a():\n    yield 1\n",
+]
+
+
 # pytest-asyncio sites at the edges of their rules' needs (a module each, holding a token of the recipe): written every way the words, decorators and
 # imports may stand, and those a text may seem to hold but does not (a mark in a string, a name bound to another module)
 ASYNC_SITES = {
@@ -159,6 +171,7 @@ def services(generated: Path) -> list[tuple[str, dict[str, str]]]:
         ("minimal", {f"svc/tests/test_{n}.py": text for n, text in enumerate(MINIMAL.values())}),
         ("decorated", {f"svc/tests/test_{n}.py": text for n, text in enumerate(DECORATED)}),
         ("parametrized", {f"svc/tests/test_{n}.py": text for n, text in enumerate(PARAMETRIZED)}),
+        ("yielding", {f"svc/tests/test_{n}.py": text for n, text in enumerate(YIELDING)}),
         ("async-sites", {f"svc/tests/test_{n}.py": text for n, text in enumerate(_async_sites())}),
         ("async-plain", {f"svc/tests/{name}_{n}.py": text for n, text in enumerate(ASYNC_PLAIN)
                          for name in ("test", "conftest")}),
@@ -329,3 +342,17 @@ def test_a_text_the_decorator_needs_cannot_split_may_hold_every_site() -> None:
 def test_pytest_asyncio_declares_the_needs_of_every_rule_it_checks_with() -> None:
     recipe = get("pytest-asyncio")
     assert len(needs.rule_needs(recipe) or ()) == sum(1 for _ in recipe.hooks("check"))
+
+
+def test_each_yielding_module_holds_a_yielding_test() -> None:
+    recipe = get("pytest")
+    for text in YIELDING:
+        assert "pytest/yield-test" in {rule_id for rule_id, _ in _sites_by_rule(recipe, {"svc/tests/test_a.py": text})}
+        assert needs.may_hold(recipe, "svc/tests/test_a.py", text), text
+    fixtures = (  # the yields are the fixtures' (and a nested function's): no site, not parsed for pytest
+        "import pytest\n\n\ndef test_a(f):\n    def gen():\n        yield 1\n    assert f\n\n\n@pytest.fixture\ndef f():\n"
+        "    yield 1\n\n\nclass TestB:\n    @pytest.fixture\n    def g(self):\n        s = '''\ndef test_c():\n    yield\n'''\n"
+        "        yield s\n\n    def test_b(self, g):\n        assert g\n"
+    )
+    assert not list(_sites_by_rule(recipe, {"svc/tests/test_a.py": fixtures}))
+    assert not needs.may_hold(recipe, "svc/tests/test_a.py", fixtures)

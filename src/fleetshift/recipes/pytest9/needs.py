@@ -236,11 +236,18 @@ def _runs(text: str) -> list[str] | None:
 
 class YieldingTest:
     """A need (`recipes.needs`): `yield` written after the first `def test...` (a test function yields after its
-    `def`; spaces, tabs, line breaks and backslashes may stand between `def` and its name)."""
+    `def`; spaces, tabs, line breaks and backslashes may stand between `def` and its name), in a def whose name
+    starts with `test` as the module's logical lines tell it (`pytest_asyncio.needs.Module.yields_in`: the yield of
+    a fixture is not a test's)."""
 
     COST = 2  # see `recipes.needs`
     _DEF_TEST = re.compile(r"def[\s\\]+test")
 
     def search(self, text: str) -> bool:
+        from fleetshift.recipes.pytest_asyncio.needs import module
+
         m = self._DEF_TEST.search(text)
-        return m is not None and text.find("yield", m.end()) != -1
+        if m is None or text.find("yield", m.end()) == -1:
+            return False
+        found = module(text)
+        return found is None or found.yields_in("test")

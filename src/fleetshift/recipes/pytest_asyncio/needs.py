@@ -31,7 +31,10 @@ _SPANNING = re.compile(r"\([\nj]*\)|\[[\nj]*\]|\{[\nj]*\}")  # a pair of bracket
 _BRACKETS = re.compile(r"[()\[\]{}]")
 _HEAD = re.compile(r"[ \t\f]*(async[ \t\f]+)?")  # what stands before a def on its line
 _NAME = re.compile(r"[ \t\f]+(\w+)")  # after a def: its name
+_DEF_LINE = re.compile(r"[ \t\f]*(?:async[ \t\f]+)?def[ \t\f]+(\w+)")  # a def's line, and its name
 _WORD_CHAR = re.compile(r"\w")
+_YIELD = re.compile(r"(?<!\w)yield(?!\w)")
+_ODD_INDENT = re.compile(r"^ *[\t\f]", re.M)
 
 
 def _joined(m: re.Match[str]) -> str:
@@ -95,6 +98,38 @@ class Module:
             word for word, alias in (("fixture", FIXTURE_ALIAS), ("pytest_asyncio", PA_ALIAS), ("asyncio", ASYNCIO_ALIAS))
             if word in text and alias.search(text)
         )
+
+    def yields_in(self, prefix: str) -> bool:
+        """Whether a `yield` may stand in a def whose name starts with `prefix` (the innermost def holding it, told
+        by the indentation of the logical lines; a tab or form feed in an indentation may make any def hold it)."""
+        code = self.code
+        found = _YIELD.search(code)
+        if found is None:
+            return False
+        if _ODD_INDENT.search(code):
+            return True
+        while found is not None:
+            start = code.rfind("\n", 0, found.start()) + 1
+            end = code.find("\n", start)
+            line = code[start:end if end != -1 else len(code)]
+            below = len(line) - len(line.lstrip(" "))
+            while True:
+                m = _DEF_LINE.match(line)
+                if m is not None:  # the innermost def holding the yield (on its own line, or the line of the yield)
+                    if m.group(1).startswith(prefix):
+                        return True
+                    break
+                if start == 0:
+                    break
+                end = start - 1
+                start = code.rfind("\n", 0, end) + 1
+                line = code[start:end]
+                body = line.lstrip(" ")
+                if not body or body == STRING or len(line) - len(body) >= below:
+                    continue  # a blank or comment line, or one of the same block
+                below = len(line) - len(body)
+            found = _YIELD.search(code, found.end())
+        return False
 
     @cached_property
     def imports(self) -> list[str]:
