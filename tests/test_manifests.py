@@ -6,6 +6,7 @@ import difflib
 from pathlib import Path
 
 import pytest
+from packaging.requirements import InvalidRequirement
 from packaging.specifiers import SpecifierSet
 
 from fleetshift.manifests import (
@@ -929,3 +930,21 @@ def test_a_bound_is_added_beside_the_target(kind: ManifestKind, before: str, aft
     got, findings = apply_pin_changes("f", before, kind, [PANDAS, BOUND])
     assert got == after
     assert findings == []
+
+
+def test_repeated_requirement_lines_read_alike_in_every_manifest() -> None:
+    """A requirement line many manifests repeat is read once and gives each manifest its own pin: its file,
+    line and relative path; a broken line fails in every manifest."""
+    from fleetshift.manifests._common import _pin_of
+
+    text = "Shared[b,a] @ file:../libs/shared ; python_version >= '3.11'"
+    one = _pin_of("svc-a/requirements.txt", 3, text, "")
+    two = _pin_of("x/svc-b/requirements.txt", 7, text, "dev", ("sha256:00",))
+    assert (one.package, one.extras, one.marker) == (two.package, two.extras, two.marker) == (
+        "shared", ("a", "b"), 'python_version >= "3.11"')
+    assert (one.file, one.line, one.section, one.path) == ("svc-a/requirements.txt", 3, "", "libs/shared")
+    assert (two.file, two.line, two.section, two.path, two.hashes) == (
+        "x/svc-b/requirements.txt", 7, "dev", "x/libs/shared", ("sha256:00",))
+    for rel in ("a/requirements.txt", "b/requirements.txt"):
+        with pytest.raises(InvalidRequirement):
+            _pin_of(rel, 1, "pytest ==", "")

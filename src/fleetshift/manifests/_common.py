@@ -84,14 +84,30 @@ def _split_marker(s: str) -> tuple[str, str]:
     return head.rstrip(), s[len(head.rstrip()) :] if sep else ""
 
 
+# What `_pin_of` reads of a requirement string, by the string: a fleet's services repeat the same lines (one
+# parse each instead of one per manifest). Only strings and tuples: nothing a caller could change.
+_PARSED: dict[str, tuple[str, str, str, tuple[str, ...], str]] = {}
+_PARSED_MAX = 4096
+
+
+def _parsed(text: str) -> tuple[str, str, str, tuple[str, ...], str]:
+    """(canonical name, url, spec text, sorted extras, marker) of a PEP 508 string (raises as Requirement)."""
+    got = _PARSED.get(text)
+    if got is None:
+        req = Requirement(text)
+        spec = "" if req.url else _spec_text(_split_marker(text)[0])
+        got = (canonicalize_name(req.name), req.url or "", spec, tuple(sorted(req.extras)), str(req.marker or ""))
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[text] = got
+    return got
+
+
 def _pin_of(rel: str, line: int, text: str, section: str, hashes: tuple[str, ...] = ()) -> Pin:
     """Pin of a PEP 508 string (raises InvalidRequirement); a direct reference gets `path` and no spec."""
-    req = Requirement(text)
-    spec, path = ("", _url_path(rel, req.url)) if req.url else (_spec_text(_split_marker(text)[0]), "")
-    extras, marker = tuple(sorted(req.extras)), str(req.marker or "")
-    return Pin(
-        canonicalize_name(req.name), spec, rel, line, text.strip(), section, extras, marker, hashes, path
-    )
+    name, url, spec, extras, marker = _parsed(text)
+    path = _url_path(rel, url) if url else ""
+    return Pin(name, spec, rel, line, text.strip(), section, extras, marker, hashes, path)
 
 
 def _url_path(rel: str, url: str) -> str:
