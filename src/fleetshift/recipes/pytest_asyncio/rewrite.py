@@ -40,7 +40,8 @@ def rewrite_file(
     ]
     new = fixes.apply(module, applied)
     findings = [f for fix in applied for f in getattr(fix, "findings", ())]
-    if new.code == text:
+    code = new.code  # generated once: each `Module.code` renders the whole module again
+    if code == text:
         return text, findings
     needs: set[str] = set().union(*(getattr(fix, "needs", set()) for fix in applied))
     removed = any(getattr(fix, "removed", False) for fix in applied)
@@ -54,13 +55,15 @@ def rewrite_file(
                 RemoveImportsVisitor.remove_unused_import(cctx, mod)
     if added and not _imported_on_top(new, added):  # else the visitor's two walks return the module as it was
         new = AddImportsVisitor(cctx).transform_module(new)
-    if removed and not _kept(new.code, [mod for mod in ("asyncio", "pytest") if mod not in needs]):
+        code = new.code
+    if removed and not _kept(code, [mod for mod in ("asyncio", "pytest") if mod not in needs]):
         new = RemoveImportsVisitor(cctx).transform_module(new)
         if new.body and not module.header and not text.startswith(("\n", "\r")):
             first = no_blank_lead(new.body[0])
             if first is not new.body[0]:
                 new = new.with_changes(body=[first, *new.body[1:]])
-    return new.code, findings
+        code = new.code
+    return code, findings
 
 
 def _sites(recipe: Recipe, path: str, text: str, kind: FileKind, tree: ast.Module, s: Survey, active: Set[str]) -> bool:

@@ -9,7 +9,7 @@ scopes) return new nodes and never change the facts; a fix records the imports i
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -74,7 +74,7 @@ class FileFacts:
     module_sync_tests: bool
     funcs: Mapping[cst.FunctionDef, FuncInfo]
     classes: Mapping[cst.ClassDef, ClassInfo]
-    async_calls: frozenset[cst.Call]  # calls whose innermost function is a coroutine
+    async_calls: Set[cst.Call]  # calls whose innermost function is a coroutine (found when first asked for)
     positions: Mapping[cst.CSTNode, CodeRange]  # resolved when a finding first asks for a node's line
 
     def line(self, node: cst.CSTNode | int, fallback: int = 0) -> int:
@@ -114,14 +114,13 @@ def sync_test(node: cst.CSTNode) -> bool:
     return isinstance(node, cst.FunctionDef) and node.asynchronous is None and node.name.value.startswith("test")
 
 
-class _Reader(cst.CSTVisitor):
+class _Reader:
     def __init__(self, path: str, survey: Survey, imports: Imports, test_module: bool) -> None:
         self.path, self.survey, self.imports, self.test_module = path, survey, imports, test_module
         self.funcs: dict[cst.FunctionDef, FuncInfo] = {}
         self.classes: dict[cst.ClassDef, ClassInfo] = {}
         self.class_stack: list[ClassInfo] = []
-        self.func_stack: list[bool] = []  # async flag of each enclosing function/lambda
-        self.async_calls: set[cst.Call] = set()
+        self.func_stack: list[bool] = []  # async flag of each enclosing function
         self.def_lines: list[int] = []  # the line of each function definition, in the order the walk meets them
         self.def_nodes: list[cst.FunctionDef] = []  # the definitions the walk met, in order
         self.class_lines: list[int] = []  # the same for class definitions
@@ -160,6 +159,78 @@ class _Reader(cst.CSTVisitor):
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.func_stack.pop()
 
+    def read(self, stmts: Sequence[cst.CSTNode]) -> None:
+        """Meet the definitions among `stmts` and the statements nested in them, in the order a LibCST walk does
+        (definitions are statements: no expression holds one, so expressions are not walked)."""
+        for stmt in stmts:
+            if isinstance(stmt, cst.ClassDef):
+                self.visit_ClassDef(stmt)
+                self._suite(stmt.body)
+                self.leave_ClassDef(stmt)
+            elif isinstance(stmt, cst.FunctionDef):
+                self.visit_FunctionDef(stmt)
+                self._suite(stmt.body)
+                self.leave_FunctionDef(stmt)
+            elif isinstance(stmt, cst.BaseCompoundStatement):
+                for name in _BLOCK_FIELDS:  # in the order of the node's fields
+                    part = getattr(stmt, name, None)
+                    if part is None:
+                        continue
+                    if isinstance(part, cst.BaseSuite):
+                        self._suite(part)
+                    elif isinstance(part, cst.If):
+                        self.read([part])
+                    elif isinstance(part, cst.CSTNode):  # Else, Finally
+                        self._suite(part.body)
+                    else:  # except handlers, match cases
+                        for holder in part:
+                            self._suite(holder.body)
+
+    def _suite(self, suite: cst.BaseSuite) -> None:
+        if isinstance(suite, cst.IndentedBlock):
+            self.read(suite.body)
+
+
+# the fields of compound statements that hold statements, in the order LibCST visits them
+_BLOCK_FIELDS = ("body", "handlers", "cases", "orelse", "finalbody")
+
+
+class _AsyncCalls(Set[cst.Call]):
+    """The calls of a module whose innermost function is a coroutine, found (a walk over the whole module) when
+    first asked for."""
+
+    def __init__(self, module: cst.Module) -> None:
+        self.module = module
+        self._found: frozenset[cst.Call] | None = None
+
+    def _all(self) -> frozenset[cst.Call]:
+        if self._found is None:
+            finder = _AsyncCallFinder()
+            self.module.visit(finder)
+            self._found = frozenset(finder.calls)
+        return self._found
+
+    def __contains__(self, node: object) -> bool:
+        return node in self._all()
+
+    def __iter__(self) -> Iterator[cst.Call]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+class _AsyncCallFinder(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.func_stack: list[bool] = []  # async flag of each enclosing function/lambda
+        self.calls: set[cst.Call] = set()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.func_stack.append(node.asynchronous is not None)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.func_stack.pop()
+
     def visit_Lambda(self, node: cst.Lambda) -> None:
         self.func_stack.append(False)
 
@@ -168,7 +239,7 @@ class _Reader(cst.CSTVisitor):
 
     def visit_Call(self, node: cst.Call) -> None:
         if self.func_stack and self.func_stack[-1]:
-            self.async_calls.add(node)
+            self.calls.add(node)
 
 
 def file_facts(
@@ -184,14 +255,14 @@ def file_facts(
     reader = _Reader(path, survey, imports, test_module)
     positions = _Positions(module)
     reader.def_lines, reader.class_lines = _def_lines(tree) if tree is not None else ([], [])
-    module.visit(reader)
+    reader.read(module.body)
     if len(reader.def_nodes) != len(reader.def_lines) or len(reader.class_nodes) != len(reader.class_lines):
         # never seen (both trees hold the same definitions): read again with LibCST's own lines
         lines = _Reader(path, survey, imports, test_module)
         lines.def_lines = [positions[n].start.line for n in reader.def_nodes]
         lines.class_lines = [positions[n].start.line for n in reader.class_nodes]
         reader = lines
-        module.visit(reader)
+        reader.read(module.body)
     module_sync_tests = any(
         sync_test(stmt)
         or (
@@ -215,7 +286,7 @@ def file_facts(
         module_sync_tests,
         MappingProxyType(reader.funcs),
         MappingProxyType(reader.classes),
-        frozenset(reader.async_calls),
+        _AsyncCalls(module),
         positions,
     )
 

@@ -36,9 +36,9 @@ class Fix(FileFix):
         import libcst as cst
 
         facts = self.facts
-        if original not in facts.async_calls or updated.args:
+        if updated.args or facts.imports.qualname(updated.func) != "asyncio.get_event_loop":
             return updated
-        if facts.imports.qualname(updated.func) != "asyncio.get_event_loop":
+        if original not in facts.async_calls:  # asked last: the calls in coroutines are found when first asked for
             return updated
         func = updated.func
         if isinstance(func, cst.Attribute):

@@ -38,8 +38,8 @@ class Fix(FileFix):
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         facts = self.facts
-        if original in facts.async_calls or updated.args:
+        if updated.args or facts.imports.qualname(updated.func) != "asyncio.get_event_loop":
             return updated
-        if facts.imports.qualname(updated.func) == "asyncio.get_event_loop":
+        if original not in facts.async_calls:  # asked last: the calls in coroutines are found when first asked for
             self.findings.append(facts.finding(original, RULE.id))
         return updated
