@@ -467,7 +467,9 @@ def discover(root: Path, config: FleetConfig, cache: ScanCache | None = None) ->
         if opts.skip:
             continue
         links: list[str] = []
-        python, configs, manifest_files, inner = _walk_service(root, folder, sel.prune - {rel}, exclude, links)
+        # the folder's own rel in prune is never met: the walk only asks about the folders inside it (a copy of
+        # prune without it per service was a copy of every service's folder per service)
+        python, configs, manifest_files, inner = _walk_service(root, folder, sel.prune, exclude, links)
         findings += [_link_finding(root, link) for link in links]
         skipped += [item for item in inner if item not in skipped]
         manifests = _read_manifests(root, manifest_files, findings, cache)

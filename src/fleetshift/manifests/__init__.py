@@ -48,20 +48,26 @@ _REQUIREMENT_FOLDERS = {"requirements", "reqs", "requirement"}
 
 def manifest_kind(filename: str) -> ManifestKind | None:
     """The kind of manifest a (fleet-relative) file name denotes, or None for any other file."""
-    p = PurePosixPath(filename.replace("\\", "/"))
-    name = p.name.lower()
-    if p.name == "pyproject.toml":
+    path = filename.replace("\\", "/")
+    if "//" in path or "/." in path or path.startswith(".") or path.endswith("/"):
+        p = PurePosixPath(path)  # what a path's parts are, where '.', '..' or doubled slashes make it a question
+        base, folder = p.name, p.parent.name
+    else:  # a plain 'a/b/name' (the walk's paths): its last two parts as written
+        *above, base = path.rsplit("/", 2)
+        folder = above[-1] if above else ""
+    name = base.lower()
+    if base == "pyproject.toml":
         return ManifestKind.PYPROJECT
-    if p.name == "setup.cfg":
+    if base == "setup.cfg":
         return ManifestKind.SETUP_CFG
-    if p.name == "Pipfile":
+    if base == "Pipfile":
         return ManifestKind.PIPFILE
-    if p.name == "setup.py":
+    if base == "setup.py":
         return ManifestKind.SETUP_PY
     if name.endswith((".txt", ".in")) and (
         "requirements" in name
         or name.startswith("constraints")
-        or (p.parent.name.lower() in _REQUIREMENT_FOLDERS and name.endswith(".txt"))
+        or (folder.lower() in _REQUIREMENT_FOLDERS and name.endswith(".txt"))
         or (name.endswith(".txt") and _MINIMUM_RE.search(name[:-4]) is not None)
     ):
         return ManifestKind.REQUIREMENTS
