@@ -366,13 +366,14 @@ def _read_manifest(root: Path, rel: str, cache: ScanCache | None) -> tuple[Manif
         return read_manifest(root, rel)
     try:
         with open(os.path.join(root, rel), "rb") as fh:
-            key = hashlib.blake2b(rel.encode() + b"\0" + fh.read(), digest_size=20).digest()
+            data = fh.read()
     except OSError:
         return read_manifest(root, rel)
+    key = hashlib.blake2b(rel.encode() + b"\0" + data, digest_size=20).digest()
     hit = cache.manifest(key)
     if hit is not None:
         return hit[0], list(hit[1])
-    manifest, problems = read_manifest(root, rel)
+    manifest, problems = read_manifest(root, rel, data)  # the bytes the key was made of
     if not (problems or manifest.includes or any(p.path for p in manifest.pins)):
         cache.put_manifest(key, (manifest, tuple(problems)))
     return manifest, problems

@@ -135,14 +135,16 @@ def installed_with_tests(filename: str, service_path: str, minimum: Collection[s
     return len(parts) == 1 or (len(parts) == 2 and parts[0].lower() in _REQUIREMENT_FOLDERS)
 
 
-def read_manifest(root: Path, rel: str) -> tuple[Manifest, list[Finding]]:
-    """Read the pins (and includes) of the manifest `rel` under the fleet `root`; never raises on bad content."""
+def read_manifest(root: Path, rel: str, data: bytes | None = None) -> tuple[Manifest, list[Finding]]:
+    """Read the pins (and includes) of the manifest `rel` under the fleet `root` (its bytes: `data` when the caller
+    has read them already); never raises on bad content."""
     kind = manifest_kind(rel) or ManifestKind.REQUIREMENTS
-    try:
-        data = (Path(root) / rel).read_bytes()
-    except OSError as exc:
-        msg = f"cannot read {rel}: {exc.strerror or exc}; check that the file exists and is readable"
-        return Manifest(rel, kind), [_error(rel, 0, "unreadable", msg)]
+    if data is None:
+        try:
+            data = (Path(root) / rel).read_bytes()
+        except OSError as exc:
+            msg = f"cannot read {rel}: {exc.strerror or exc}; check that the file exists and is readable"
+            return Manifest(rel, kind), [_error(rel, 0, "unreadable", msg)]
     text, findings = decode(rel, data)
     pins, includes, more = _READERS[kind](rel, text, Path(root))
     pins = [replace(p, path=_inside(Path(root), p.path)) if posixpath.isabs(p.path) else p for p in pins]
