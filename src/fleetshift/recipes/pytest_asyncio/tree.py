@@ -80,6 +80,9 @@ class FileFacts:
     def line(self, node: cst.CSTNode | int, fallback: int = 0) -> int:
         if isinstance(node, int):
             return node or fallback
+        info = self.funcs.get(node) if isinstance(node, cst.FunctionDef) else None
+        if info is not None and info.line:  # the line LibCST's positions give it (see `_def_lines`), known already
+            return info.line
         pos = self.positions.get(node)
         return pos.start.line if pos is not None else fallback
 
