@@ -54,7 +54,7 @@ def rewrite_file(
             if mod not in needs:
                 RemoveImportsVisitor.remove_unused_import(cctx, mod)
     if added and not _imported_on_top(new, added):  # else the visitor's two walks return the module as it was
-        new = AddImportsVisitor(cctx).transform_module(new)
+        new = _add_imports(new, cctx)
         code = new.code
     if removed and not _kept(code, [mod for mod in ("asyncio", "pytest") if mod not in needs]):
         new = RemoveImportsVisitor(cctx).transform_module(new)
@@ -64,6 +64,25 @@ def rewrite_file(
                 new = new.with_changes(body=[first, *new.body[1:]])
         code = new.code
     return code, findings
+
+
+def _add_imports(module: cst.Module, cctx: CodemodContext) -> cst.Module:
+    """`AddImportsVisitor(cctx).transform_module(module)` without its two walks over the whole module, when every
+    import asked for is a plain `import m`: then the visitor reads and changes nothing but the import lines that open
+    the module (its gatherer keeps only those, and its `leave_ImportFrom` only adds names to a `from` import), so
+    its own `leave_Module` is called on the module as it is (the walks would hand it an unchanged copy)."""
+    try:
+        from libcst.codemod.visitors._add_imports import _GatherTopImportsBeforeStatements
+    except ImportError:  # another LibCST release: let the visitor walk
+        return AddImportsVisitor(cctx).transform_module(module)
+    visitor = AddImportsVisitor(cctx)
+    if visitor.module_mapping or visitor.module_aliases or visitor.alias_mapping:
+        return AddImportsVisitor(cctx).transform_module(module)
+    gatherer = _GatherTopImportsBeforeStatements(cctx)
+    gatherer.leave_Module(module)
+    visitor.all_imports = gatherer.all_imports
+    visitor.module_imports = visitor.module_imports - gatherer.module_imports
+    return visitor.leave_Module(module, module)
 
 
 def _sites(recipe: Recipe, path: str, text: str, kind: FileKind, tree: ast.Module, s: Survey, active: Set[str]) -> bool:
