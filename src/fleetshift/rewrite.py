@@ -36,7 +36,7 @@ from fleetshift.model import (
     Service,
     Severity,
 )
-from fleetshift.recipes import for_package, get, sparse
+from fleetshift.recipes import for_package, forget_trees, get, sparse
 from fleetshift.recipes._ast import parse_tree
 from fleetshift.recipes._floors import declared_model, policy, pythons_to_check, raise_floor
 from fleetshift.recipes.base import Known, PinChange, Recipe, RewriteContext
@@ -373,20 +373,7 @@ def _rewrite_here(root: Path, service: Service, chain: Sequence[str], config: Fl
         try:
             return _rewrite(root, service, chain, config, todo_comments, resolver)
         finally:
-            _forget_trees()
-
-
-def _forget_trees() -> None:
-    """Drop the `ast` trees, LibCST modules and walks kept for a service whose rewrite is done. They are of its own
-    texts (services share no files, and a fleet's services seldom hold the same text), and while kept they are
-    young objects the cyclic collector walks at every collection: dropped, reference counting frees them at once."""
-    from fleetshift.recipes import _ast, fixes
-    from fleetshift.recipes.tenacity import resolve
-
-    _ast.forget()
-    fixes.forget()
-    resolve.forget()
-    sparse.forget()
+            forget_trees()  # the service's own texts: see recipes.forget_trees
 
 
 def _rewrite(root: Path, service: Service, chain: Sequence[str], config: FleetConfig, todo_comments: bool,

@@ -39,8 +39,8 @@ from fleetshift.model import (
     Severity,
     UsageSite,
 )
-from fleetshift.recipes import all_recipes, for_package, needs
-from fleetshift.recipes._ast import forget, parse_tree
+from fleetshift.recipes import all_recipes, for_package, forget_trees, needs
+from fleetshift.recipes._ast import parse_tree
 from fleetshift.recipes.base import ConfigFile, Recipe, SourceFile, config_kind, file_kind
 from fleetshift.scancache import FileEntry, ScanCache, digest
 from fleetshift.textio import Decoded, UnreadableFile, decode_python, decode_text
@@ -471,20 +471,9 @@ def _scan_group(root: Path, services: Iterable[Service], cache: ScanCache, readi
         seen, raw = _scan_files(root, list(service.python_files), cache, reading, out)
         _scan_service(root, service, seen, raw, cache, out)
         out.configs[service.name] = _scan_configs(root, service)
-        if gc.isenabled():
-            _forget_trees()
+        if gc.isenabled():  # with the collector off (`scan --json`) no collection walks them: they are kept
+            forget_trees()
     return out
-
-
-def _forget_trees() -> None:
-    """Drop the `ast` trees and walks kept for a service whose scan is done (no other service reads its texts): kept,
-    they are young objects the cyclic collector walks at each collection until later parses push them out. With the
-    collector off (`scan --json`, fleetshift.quickscan) they are kept: no collection walks them, and the last ones
-    parsed are never freed (the process ends without its teardown)."""
-    forget()
-    resolve = sys.modules.get("fleetshift.recipes.tenacity.resolve")
-    if resolve is not None:
-        resolve.forget()
 
 
 def _forks(services: Sequence[Service], cache: ScanCache, jobs: int) -> bool:

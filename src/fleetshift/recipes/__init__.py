@@ -112,3 +112,21 @@ def for_package(package: str) -> Recipe | None:
         if recipe.handles(package):
             return recipe
     return None
+
+
+_KEEPING_TREES = ("fleetshift.recipes.fixes", "fleetshift.recipes.tenacity.resolve", "fleetshift.recipes.sparse")
+
+
+def forget_trees() -> None:
+    """Drop the `ast` trees, LibCST modules, walks and records the recipes keep of the texts read so far: called
+    when a service's scan or rewrite is done (services share no files, and a fleet's services seldom hold the
+    same text). Kept, they are young objects the cyclic collector walks at every collection until later parses
+    push them out; dropped, reference counting frees them at once. A module not loaded keeps nothing and is not
+    imported for this (the scan never loads LibCST)."""
+    from fleetshift.recipes import _ast
+
+    _ast.forget()
+    for name in _KEEPING_TREES:
+        module = sys.modules.get(name)
+        if module is not None:
+            module.forget()
