@@ -34,17 +34,31 @@ def _check(data: bytes) -> None:
         raise UnreadableFile("file contains NUL bytes (binary?); skipped")
 
 
+def _plain_head(body: bytes) -> bool:
+    """Whether the first two lines (after a BOM) are ASCII without the word coding: tokenize.detect_encoding,
+    which reads at most those two lines, finds no cookie in them and no undecodable byte, and answers UTF-8
+    ("utf-8-sig" after a BOM)."""
+    end = body.find(b"\n")
+    if end != -1:
+        end = body.find(b"\n", end + 1)
+    head = body if end == -1 else body[:end + 1]
+    return head.isascii() and b"coding" not in head
+
+
 def decode_python(data: bytes) -> Decoded:
     """Decode Python source as the interpreter would: BOM, then a coding cookie, else UTF-8."""
     _check(data)
     bom = data.startswith(codecs.BOM_UTF8)
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError as exc:
-        raise UnreadableFile(f"bad encoding declaration: {exc}") from None
-    if encoding == "utf-8-sig":
-        encoding = "utf-8"
     body = data[len(codecs.BOM_UTF8):] if bom else data
+    if _plain_head(body):  # what tokenize.detect_encoding answers for it, without its line reader
+        encoding = "utf-8"
+    else:
+        try:
+            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        except SyntaxError as exc:
+            raise UnreadableFile(f"bad encoding declaration: {exc}") from None
+        if encoding == "utf-8-sig":
+            encoding = "utf-8"
     try:
         return Decoded(body.decode(encoding), encoding, bom)
     except (UnicodeDecodeError, LookupError) as exc:
