@@ -50,3 +50,73 @@ def test_metadata_is_given_to_fixes_that_ask() -> None:
     out = apply(cst.parse_module("x = 1\n\ny = x\n"), [lines, Rename("x", "w")])
     assert lines.seen == [("x", 1), ("y", 3), ("x", 3)]
     assert out.code == "w = 1\n\ny = w\n"
+
+
+class Trace:
+    """Records every call a fix gets, in order (what a fix may keep state across)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.calls.append(("visit", node.name.value))
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        self.calls.append(("leave", original.name.value))
+        return updated
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+        self.calls.append(("call", cst.Module([]).code_for_node(original)))
+        if cst.Module([]).code_for_node(updated.func) == "old":
+            return updated.with_changes(func=cst.Name("new"))
+        return updated
+
+
+NESTED = """\
+import os  # a comment
+
+X = [1, 2, {"a": (3, 4)}]
+
+
+class C:
+    def f(self, a=old(1), *, b: int = 2):
+        def g():
+            return [old(x) for x in range(3)]
+        return g
+
+    def h(self):  # no call here
+        y = 1 + 2
+        return y
+
+
+def k(a, b):
+    return old(a)(b) if a else None
+"""
+
+
+def test_the_walk_enters_only_what_holds_a_node_a_fix_reads() -> None:
+    module = cst.parse_module(NESTED)
+    trace = Trace()
+    out = apply(module, [trace])
+    assert out.code == NESTED.replace("old(", "new(")
+    # every call a fix gets, in the order a full walk makes them (LibCST's own transformer, every node visited)
+    full = Trace()
+
+    class Everything(cst.CSTTransformer):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            visit = getattr(full, f"visit_{type(node).__name__}", None)
+            if visit:
+                visit(node)
+            return True
+
+        def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode) -> cst.CSTNode:
+            leave = getattr(full, f"leave_{type(original).__name__}", None)
+            return leave(original, updated) if leave else updated
+
+    assert module.visit(Everything()).code == out.code
+    assert trace.calls == full.calls
+    assert ("leave", "h") in trace.calls and ("call", "range(3)") in trace.calls
+    # what holds no call nor def is the module's own node, not a copy: the walk did not enter it
+    assert out.body[0] is module.body[0] and out.body[1] is module.body[1]
+    h = module.body[2].body.body[1]
+    assert out.body[2].body.body[1].body is h.body

@@ -23,9 +23,10 @@ a `FlattenSentinel` ends the chain for that node. A fix that needs LibCST metada
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from typing import Any
 
 import libcst as cst
@@ -70,11 +71,12 @@ class _Combined(cst.CSTTransformer):
                     self._visits.setdefault(name[6:], []).append(getattr(fix, name))
                 elif name.startswith("leave_"):
                     self._leaves.setdefault(name[6:], []).append(getattr(fix, name))
+        self.enter: set[int] | None = None  # the nodes whose children the walk visits (None: every node)
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         for visit in self._visits.get(type(node).__name__, ()):
             visit(node)
-        return True
+        return self.enter is None or id(node) in self.enter
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> Any:
         updated: Any = updated_node
@@ -84,17 +86,70 @@ class _Combined(cst.CSTTransformer):
                 break  # removed or flattened: later fixes have no single node to work on
         return updated
 
+    # A fix sees nodes, never a node's fields: no per-field visit is looked up (LibCST's default formats a method
+    # name and looks it up on the transformer for every field of every node, and finds none here).
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        return None
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        return None
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+_WIDE = 64  # a fix visiting or leaving more kinds of node than this (a LibCST visitor itself) sees every node
+
+
+def _fields(kind: type) -> tuple[str, ...]:
+    names = _FIELDS.get(kind)
+    if names is None:
+        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(kind))
+    return names
+
+
+def _entered(module: cst.CSTNode, kinds: Set[str]) -> set[int]:
+    """id() of every node of `module` holding a node of one of `kinds` (by class name) below it: the nodes whose
+    children a walk calling only those kinds' visits and leaves must visit. Read through the nodes' fields, which
+    hold every child LibCST visits (nothing is built)."""
+    out: set[int] = set()
+    node_class = cst.CSTNode
+
+    def holds(node: cst.CSTNode) -> bool:
+        found = False
+        for name in _fields(node.__class__):
+            value = getattr(node, name)
+            if isinstance(value, node_class):
+                if holds(value) or value.__class__.__name__ in kinds:
+                    found = True
+            elif value.__class__ is tuple or value.__class__ is list:
+                for item in value:
+                    if isinstance(item, node_class) and (holds(item) or item.__class__.__name__ in kinds):
+                        found = True
+        if found:
+            out.add(id(node))
+        return found
+
+    holds(module)
+    return out
+
 
 def apply(module: cst.Module, fixes: Sequence[object]) -> cst.Module:
-    """`module` with every fix applied in one walk (fixes earlier in `fixes` act first on each node)."""
+    """`module` with every fix applied in one walk (fixes earlier in `fixes` act first on each node).
+
+    The walk enters only the nodes holding a node some fix visits or leaves: a subtree with none is left as it is
+    (each fix's methods are called on the same nodes in the same order, and LibCST does not rebuild the subtree
+    node by node to return it unchanged)."""
     fixes = [f for f in fixes if f is not None]
     if not fixes:
         return module
     providers = tuple({p for f in fixes for p in getattr(f, "METADATA_DEPENDENCIES", ())})
+    combined = (_Combined if not providers else
+                # LibCST reads a transformer's metadata needs from its class: one class per set of providers
+                type("_CombinedWithMetadata", (_Combined,), {"METADATA_DEPENDENCIES": providers}))(fixes)
+    kinds = combined._visits.keys() | combined._leaves.keys()
+    if len(kinds) <= _WIDE:
+        combined.enter = _entered(module, kinds)
     if not providers:
-        return module.visit(_Combined(fixes))
-    # LibCST reads a transformer's metadata needs from its class: one class per set of providers
-    combined = type("_CombinedWithMetadata", (_Combined,), {"METADATA_DEPENDENCIES": providers})(fixes)
+        return module.visit(combined)
     return cst.MetadataWrapper(module, unsafe_skip_copy=True).visit(combined)
 
 
