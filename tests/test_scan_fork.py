@@ -145,3 +145,46 @@ def test_no_fork_for_a_small_fleet_or_one_core(fleet: Path, monkeypatch: pytest.
     _scan(fleet, jobs=2)  # 100-odd files, far under FORK_MIN_FILES
     monkeypatch.setattr(scan_module, "FORK_MIN_FILES", 1)
     _scan(fleet, jobs=1)
+
+
+def test_a_forked_discovery_is_the_discovery_of_one_process(fleet: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            tmp_path: Path) -> None:
+    from fleetshift import discover as discover_module
+    from fleetshift.config import load_config
+    from fleetshift.scancache import ScanCache
+
+    config = load_config(fleet)
+    monkeypatch.setattr(discover_module, "FORK_MIN_SERVICES", 10**9)
+    shutil.rmtree(fleet / ".fleetshift", ignore_errors=True)
+    one_cache = ScanCache(fleet)  # nothing saved: both discoveries start from an empty cache
+    one = discover_module.discover(fleet, config, one_cache)
+    pids = tmp_path / "pids"
+    real = discover_module._Each.__call__
+
+    def each(self, job):
+        with open(pids, "a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        return real(self, job)
+
+    monkeypatch.setattr(discover_module._Each, "__call__", each)
+    monkeypatch.setattr(discover_module, "FORK_MIN_SERVICES", 2)
+    cache = ScanCache(fleet)
+    forked = discover_module.discover(fleet, config, cache)
+    assert len(set(pids.read_text().split())) == 2 and len(pids.read_text().split()) == len(one.services)
+    assert forked == one and len(one.services) > 10
+    assert one_cache.new_manifests  # what the child's cache learned comes back
+    assert list(cache.new_manifests.items()) == list(one_cache.new_manifests.items())
+    assert json.dumps(to_jsonable(forked)) == json.dumps(to_jsonable(one))
+
+    parent = os.getpid()
+
+    def failing(self, job):  # a child that fails: its services are read by the parent
+        if os.getpid() != parent:
+            raise RuntimeError("the child fails")
+        return real(self, job)
+
+    monkeypatch.setattr(discover_module._Each, "__call__", failing)
+    assert discover_module.discover(fleet, config) == one
+    monkeypatch.setattr(os, "fork", lambda: pytest.fail("forked"))
+    monkeypatch.setattr(discover_module, "FORK_MIN_SERVICES", 64)  # 14 services: no fork
+    assert discover_module.discover(fleet, config) == one

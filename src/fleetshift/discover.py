@@ -15,7 +15,9 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import os
+import pickle
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -440,6 +442,98 @@ def _compose_edges(root: Path, services: list[Service], findings: list[Finding])
     return tuple(sorted(set(edges)))
 
 
+_Job = tuple[Path, str, str, str, str]  # a service's folder, fleet-relative path, name, test command and python
+_Read = tuple[Service, list[Finding], list[tuple[str, str]]]  # the Service, its Findings, the folders it passed over
+FORK_MIN_SERVICES = 64  # services from which a second process pays for its fork
+
+
+class _Each:
+    """The discovery of one service: its files (one walk), manifests, project record and import names."""
+
+    def __init__(self, root: Path, config: FleetConfig, prune: set[str], exclude: tuple[str, ...],
+                 cache: ScanCache | None) -> None:
+        self.root, self.config, self.prune, self.exclude, self.cache = root, config, prune, exclude, cache
+        self.critical = {_norm_folder(c) for c in config.critical}
+
+    def __call__(self, job: _Job) -> _Read:
+        folder, rel, name, test_command, python_decl = job
+        root, config = self.root, self.config
+        findings: list[Finding] = []
+        links: list[str] = []
+        # the folder's own rel in prune is never met: the walk only asks about the folders inside it (a copy of
+        # prune without it per service was a copy of every service's folder per service)
+        python, configs, manifest_files, inner = _walk_service(root, folder, self.prune, self.exclude, links)
+        findings += [_link_finding(root, link) for link in links]
+        manifests = _read_manifests(root, manifest_files, findings, self.cache)
+        project, problems = read_project(root, rel, test_command=test_command, python=python_decl)
+        findings.extend(problems)
+        tests = [p for p in python if file_kind(p) != "source"]
+        service = Service(
+            name=name,
+            path=rel,
+            manifests=manifests,
+            python_files=tuple(python),
+            config_files=tuple(configs),
+            test_files=tuple(p for p in tests if p.rsplit("/", 1)[-1] != "conftest.py"),
+            import_names=_import_names(root, folder, python),
+            critical=config.is_critical(name, rel) or _norm_folder(rel) in self.critical,
+            project=project,
+        )
+        return service, findings, inner
+
+
+def _forks(config: FleetConfig, jobs: list[_Job]) -> bool:
+    """Whether a second process pays: enough services, two cores allowed (`[fleet] jobs`), and a process that
+    may fork (no other thread, which could hold a lock the child would inherit)."""
+    if len(jobs) < FORK_MIN_SERVICES or not hasattr(os, "fork") or (config.jobs or os.cpu_count() or 1) < 2:
+        return False
+    threads = sys.modules.get("threading")
+    return threads is None or threads.active_count() == 1
+
+
+def _each_forked(read: _Each, jobs: list[_Job]) -> list[_Read]:
+    """Every service read, the second half by a forked child (services differ little in what discovery reads of
+    them), whose results and the manifests its cache learned come back pickled over a pipe. A child that fails
+    leaves its services to this process: the same results, one core."""
+    half = (len(jobs) + 1) // 2
+    cache = read.cache
+    mark = len(cache.new_manifests) if cache is not None else 0
+    sys.stdout.flush()
+    sys.stderr.flush()
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: read, send, and leave without running anything of the parent's (atexit, buffers)
+        code = 1
+        try:
+            os.close(r)
+            done = [read(job) for job in jobs[half:]]
+            learned = list(cache.new_manifests.items())[mark:] if cache is not None else []
+            with os.fdopen(w, "wb") as fh:
+                fh.write(pickle.dumps((done, learned), protocol=pickle.HIGHEST_PROTOCOL))
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    try:
+        mine = [read(job) for job in jobs[:half]]
+        with os.fdopen(r, "rb") as fh:
+            r = -1
+            payload = fh.read()
+    finally:
+        if r != -1:
+            os.close(r)
+        status = os.waitpid(pid, 0)[1]
+    try:
+        if status != 0:
+            raise ValueError(f"discovery process ended with status {status}")
+        theirs, learned = pickle.loads(payload)
+    except Exception:
+        return [*mine, *(read(job) for job in jobs[half:])]
+    if cache is not None:
+        cache.new_manifests.update(learned)
+    return [*mine, *theirs]
+
+
 def discover(root: Path, config: FleetConfig, cache: ScanCache | None = None) -> Fleet:
     """Walk the fleet and describe every service; unreadable files become Findings, never crashes. With a
     scan `cache`, manifests already parsed (same path, same bytes) are taken from it.
@@ -458,6 +552,7 @@ def discover(root: Path, config: FleetConfig, cache: ScanCache | None = None) ->
     services: list[Service] = []
     names: set[str] = set()
     skipped = list(sel.skipped)
+    jobs: list[_Job] = []
     for folder in sel.dirs:
         rel = _rel(root, folder)
         name = folder.name if rel else root.name
@@ -465,31 +560,13 @@ def discover(root: Path, config: FleetConfig, cache: ScanCache | None = None) ->
             name = rel
         names.add(name)
         opts = config.options(name, rel)
-        if opts.skip:
-            continue
-        links: list[str] = []
-        # the folder's own rel in prune is never met: the walk only asks about the folders inside it (a copy of
-        # prune without it per service was a copy of every service's folder per service)
-        python, configs, manifest_files, inner = _walk_service(root, folder, sel.prune, exclude, links)
-        findings += [_link_finding(root, link) for link in links]
+        if not opts.skip:
+            jobs.append((folder, rel, name, opts.test_command, opts.python))
+    read = _Each(root, config, sel.prune, exclude, cache)
+    for service, found, inner in _each_forked(read, jobs) if _forks(config, jobs) else map(read, jobs):
+        findings += found
         skipped += [item for item in inner if item not in skipped]
-        manifests = _read_manifests(root, manifest_files, findings, cache)
-        project, problems = read_project(root, rel, test_command=opts.test_command, python=opts.python)
-        findings.extend(problems)
-        tests = [p for p in python if file_kind(p) != "source"]
-        services.append(
-            Service(
-                name=name,
-                path=rel,
-                manifests=manifests,
-                python_files=tuple(python),
-                config_files=tuple(configs),
-                test_files=tuple(p for p in tests if p.rsplit("/", 1)[-1] != "conftest.py"),
-                import_names=_import_names(root, folder, python),
-                critical=config.is_critical(name, rel) or _norm_folder(rel) in {_norm_folder(c) for c in config.critical},
-                project=project,
-            )
-        )
+        services.append(service)
     findings += _unknown_services(root, config, sel, names, skipped)
     edges = _compose_edges(root, services, findings)
     return Fleet(str(root), tuple(services), tuple(findings), edges, tuple(sorted(skipped)))
