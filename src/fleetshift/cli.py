@@ -86,10 +86,10 @@ def _survey(path: Path, *, use_cache: bool = True) -> Survey:
     return _guarded(lambda: survey(path, use_cache=use_cache))
 
 
-def _analyse(path: Path, *, use_cache: bool = True) -> Analysis:
+def _analyse(path: Path, *, use_cache: bool = True, pins_ahead: Selection | None = None) -> Analysis:
     from fleetshift.pipeline import analyse
 
-    return _guarded(lambda: analyse(path, use_cache=use_cache))
+    return _guarded(lambda: analyse(path, use_cache=use_cache, pins_ahead=pins_ahead))
 
 
 NO_TARGETS = "no targets: nothing will be migrated"
@@ -471,7 +471,8 @@ def run_cmd(
     phases = _phases(phase)
     limit = _threshold(threshold)
     git_start = _git_start(path, dry_run, use_git, allow_dirty, push)
-    a = _analyse(path)
+    ahead = Selection(phases, tuple(service or ()), tuple(recipe or ())) if git_start is None else None
+    a = _analyse(path, pins_ahead=ahead)  # a git run rewrites (and asks) in its worktree
     if not dry_run and not no_verify:
         _executor_choice(executor or a.config.executor)
     _say_no_targets(a)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fleetshift.config import FleetConfig, load_config
 from fleetshift.discover import discover
-from fleetshift.model import Fleet, Inventory, Plan
+from fleetshift.model import Fleet, Inventory, Plan, Selection
 from fleetshift.scan import scan
 from fleetshift.scancache import ScanCache
 
@@ -28,8 +28,9 @@ class Analysis(Survey):
     plan: Plan
 
 
-def survey(root: Path, *, use_cache: bool = True, jobs: int | None = None) -> Survey:
-    """Config, services and inventory; enough for `scan` and `check`, which need no plan."""
+def survey(root: Path, *, use_cache: bool = True, jobs: int | None = None, pins_ahead: Selection | None = None) -> Survey:
+    """Config, services and inventory; enough for `scan` and `check`, which need no plan. With `pins_ahead` (a
+    run's selection), the pin questions of its rewrites are asked while the fleet is scanned (fleetshift.pinsahead)."""
     root = root.resolve()
     config = load_config(root)
     if config.repos:  # a multi-repo fleet: its services live in fleetshift's clones of the repositories
@@ -38,6 +39,10 @@ def survey(root: Path, *, use_cache: bool = True, jobs: int | None = None) -> Su
         root = sync(root, config, fetch=False)
     cache = ScanCache(root, enabled=use_cache)  # one cache for discovery's manifests and the scan's files
     fleet = discover(root, config, cache)
+    if pins_ahead is not None:
+        from fleetshift import pinsahead
+
+        pinsahead.start(root, fleet, config, pins_ahead)
     inventory = with_projects(fleet, scan(fleet, config, jobs=jobs or config.jobs or None, cache=cache))
     return Survey(config, with_detection(fleet, inventory), inventory)
 
@@ -57,11 +62,13 @@ def with_projects(fleet: Fleet, inventory: Inventory) -> Inventory:
     return replace(inventory, services=services, skipped=fleet.skipped)
 
 
-def analyse(root: Path, *, use_cache: bool = True, jobs: int | None = None) -> Analysis:
-    """Everything known about a fleet before any change: config, services, inventory and plan."""
+def analyse(root: Path, *, use_cache: bool = True, jobs: int | None = None,
+            pins_ahead: Selection | None = None) -> Analysis:
+    """Everything known about a fleet before any change: config, services, inventory and plan (`pins_ahead`: see
+    `survey`)."""
     from fleetshift.plan import make_plan  # networkx is needed only from here on
 
-    s = survey(root, use_cache=use_cache, jobs=jobs)
+    s = survey(root, use_cache=use_cache, jobs=jobs, pins_ahead=pins_ahead)
     return Analysis(s.config, s.fleet, s.inventory, plan_with_projects(s.fleet, make_plan(s.fleet, s.inventory, s.config)))
 
 

@@ -18,7 +18,8 @@ from fleetshift.risk import Risk, assess
 PHASE_ORDER = list(Phase)
 
 
-def _chain(recipe_ids: list[str]) -> tuple[str, ...]:
+def chain_order(recipe_ids: list[str]) -> tuple[str, ...]:
+    """The recipes in the order a service's chain runs them."""
     return tuple(sorted(recipe_ids, key=lambda r: (get(r).order, r)))
 
 
@@ -125,7 +126,7 @@ def make_plan(fleet: Fleet, inventory: Inventory, config: FleetConfig, graph: nx
         batch_of[name] = batch
         filled += 1
         inv = inventories[name]
-        chain = _chain([u.recipe for u in inv.uses if not u.already_done])
+        chain = chain_order([u.recipe for u in inv.uses if not u.already_done])
         deps = tuple(sorted(graph.successors(name))) if name in graph else ()
         why = list(reasons[name])
         if deps:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
+from fleetshift import pinsahead
 from fleetshift.gitops import GitError, GitRecord
 from fleetshift.hooks import Hooks
 from fleetshift.journal import FleetLock, Journal, JournalError
@@ -82,6 +83,7 @@ def _execute(a: Analysis, options: RunOptions, journal: Journal, console: Consol
                                      f"— or undo with: fleetshift rollback {a.fleet.root} --run {journal.run_id}")
     finally:
         signal.signal(signal.SIGINT, previous)
+        pinsahead.stop()  # the pin questions asked during the scan: every rewrite has its answers by now
     if git is not None and git.mode == "monorepo":  # what to type next names the user's fleet, not the worktree
         outcome.message = outcome.message.replace(str(a.fleet.root), str(journal.path.parents[2]))
     reports = write_run_reports(journal.path)

@@ -1,0 +1,99 @@
+"""The pin questions a run asks while it scans (fleetshift.pinsahead): the chains the manifests give are the plan's,
+every question the rewrites then ask is answered (uv does not run for them), the answers change no ChangeSet,
+and the asking process ends with the run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from fleetshift import pinsahead, rewrite
+from fleetshift.config import load_config
+from fleetshift.discover import discover
+from fleetshift.model import Selection
+from fleetshift.pipeline import analyse
+from fleetshift.resolve import CACHE_DIR, Resolver
+from fleetshift.scancache import ScanCache
+
+
+def _copy(generated: Path, tmp_path: Path) -> Path:
+    fleet = tmp_path / "fleet"
+    shutil.copytree(generated, fleet, ignore=shutil.ignore_patterns(".fleetshift"))
+    return fleet
+
+
+def _wait_for_child() -> None:
+    """Wait for the asking process to end by itself (its questions answered), as a run's rewrites would."""
+    assert pinsahead._child is not None
+    pid, _ = pinsahead._child
+    _, status = os.waitpid(pid, 0)
+    pinsahead._child = None
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_manifest_chains_are_the_plans(generated: Path) -> None:
+    a = analyse(generated)
+    sel = Selection()
+    planned = {sp.service: sel.chain(sp) for sp in sel.services_of(a.plan) if sel.chain(sp)}
+    ahead = {service.name: chain for service, chain in pinsahead.chains(a.fleet, a.config, sel)}
+    assert planned and ahead == planned
+    one = next(iter(planned))
+    assert [s.name for s, _ in pinsahead.chains(a.fleet, a.config, Selection(services=(one,)))] == [one]
+    recipe = planned[one][0]
+    assert all(chain == (recipe,) for _, chain in pinsahead.chains(a.fleet, a.config, Selection(recipes=(recipe,))))
+
+
+@pytest.mark.slow
+def test_questions_asked_during_the_scan_answer_the_rewrites(generated: Path, tmp_path: Path) -> None:
+    fleet = _copy(generated, tmp_path)
+    a = analyse(fleet, pins_ahead=Selection())
+    _wait_for_child()
+    assert any((fleet / CACHE_DIR).glob("*.json"))
+    sel = Selection()
+    work = [(a.fleet.service(sp.service), sel.chain(sp)) for sp in sel.services_of(a.plan) if sel.chain(sp)]
+    resolver = Resolver(fleet)
+    ahead = [rewrite.rewrite_service(fleet, svc, chain, a.config, resolver=resolver) for svc, chain in work]
+    assert resolver.calls == 0  # every question was answered while the fleet was scanned
+    plain = _copy(generated, tmp_path / "plain")
+    b = analyse(plain)
+    alone = [rewrite.rewrite_service(plain, b.fleet.service(svc.name), chain, b.config) for svc, chain in work]
+    assert ahead == alone
+    assert any(c.file.endswith((".txt", ".toml")) for cs in ahead for c in cs.changes)
+
+
+def test_the_asking_process_ends_with_the_run(generated: Path, tmp_path: Path) -> None:
+    fleet = _copy(generated, tmp_path)
+    config = load_config(fleet)
+    found = discover(fleet, config, ScanCache(fleet, enabled=False))
+    os.environ["FLEETSHIFT_OFFLINE"] = "1"  # nothing asked of the index: uv answers from its cache or not at all
+    try:
+        assert pinsahead.start(fleet, found, config)
+    finally:
+        del os.environ["FLEETSHIFT_OFFLINE"]
+    pid, _ = pinsahead._child
+    assert not pinsahead.start(fleet, found, config)  # one at a time
+    pinsahead.stop()
+    assert pinsahead._child is None
+    with pytest.raises(ChildProcessError):  # ended and reaped
+        os.waitpid(pid, os.WNOHANG)
+    pinsahead.stop()  # nothing to stop: no error
+    assert not pinsahead.start(fleet, found, config, Selection(services=("no-such-service",)))
+    assert pinsahead._child is None
+
+
+def test_not_started_beside_another_thread(generated: Path) -> None:
+    config = load_config(generated)
+    found = discover(generated, config, ScanCache(generated, enabled=False))
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert not pinsahead.start(generated, found, config)  # a fork now could inherit a lock another thread holds
+    finally:
+        release.set()
+        other.join()
+    assert pinsahead._child is None
