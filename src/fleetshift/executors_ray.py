@@ -204,6 +204,7 @@ class RayExecutor:
         self._owned = False
         self._remote: Any = None
         self._lock = threading.Lock()
+        self._connecting = threading.Lock()  # the conductor's threads ask for the cluster at once: one joins it
         self._pending: set[Any] = set()
         self._cancelled = False
         self._health: dict[str, HealthResult | None] = {}
@@ -214,15 +215,16 @@ class RayExecutor:
     def _connect(self) -> Any:
         import ray
 
-        if self._remote is not None:
+        with self._connecting:
+            if self._remote is not None:
+                return ray
+            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+            if not ray.is_initialized():  # else: this process already joined a cluster, with its own runtime_env
+                ray.init(address=self.address or None, include_dashboard=False, log_to_driver=False,
+                         logging_level=logging.WARNING, runtime_env=runtime_env())  # fmt: skip
+                self._owned = True
+            self._remote = ray.remote(run_step).options(num_cpus=1, max_retries=self.retries, retry_exceptions=False)
             return ray
-        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        if not ray.is_initialized():  # else: this process already joined a cluster, with its own runtime_env
-            ray.init(address=self.address or None, include_dashboard=False, log_to_driver=False,
-                     logging_level=logging.WARNING, runtime_env=runtime_env())  # fmt: skip
-            self._owned = True
-        self._remote = ray.remote(run_step).options(num_cpus=1, max_retries=self.retries, retry_exceptions=False)
-        return ray
 
     def width(self, jobs: int) -> int:
         """As many services at once as the cluster has CPUs (or `jobs` when given)."""
