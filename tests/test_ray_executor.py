@@ -1,23 +1,29 @@
-"""The Ray executor on a real local Ray cluster (one head on 127.0.0.1 with two CPUs, started once for the module):
-the demo campaign gets the same verdict per service through Ray as on the local executor; a worker killed
-mid-task is retried and its service passes, killed twice it is unverifiable and restored; a service whose tests
-regress is rolled back by the conductor; a run stopped on Ray resumes on the local executor."""
+"""The Ray executor on a real local Ray cluster (one head on 127.0.0.1 with two CPUs, started once for the module
+by `ray start --head`, as processes of its own), every run a `fleetshift` process joining it with
+`--ray-address` or `[run] ray_address` (no Ray driver in the test process): the demo campaign gets the same
+verdict per service through Ray as on the local executor; a worker killed mid-task is retried and its service
+passes, killed twice it is unverifiable and restored; a service whose tests regress is rolled back by the
+conductor; a run stopped on Ray resumes on the local executor; Ctrl-C ends a run on Ray and the tests its task
+started."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fleet_factory import make_fleet
+from raycluster import RayCluster, alive, fleetshift_cli, kill_group, popen_cli, start_head, stop_head
 from test_campaign import BROKEN_TEST_ID, MIGRATED_APP, service_files, tree
 from typer.testing import CliRunner, Result
 
@@ -25,9 +31,9 @@ from fleetshift.cli import app
 from fleetshift.journal import read_state
 
 if os.environ.get("CI"):  # CI installs the ray extra: its absence must fail there, not skip
-    import ray
-else:
-    ray = pytest.importorskip("ray")
+    assert importlib.util.find_spec("ray") is not None, "CI installs the ray extra (pip install -e '.[test,ray]')"
+elif importlib.util.find_spec("ray") is None:
+    pytest.skip("the ray extra is not installed", allow_module_level=True)
 
 pytestmark = pytest.mark.slow
 
@@ -64,19 +70,25 @@ def pytest_configure(config):
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Any:
-    """A local Ray cluster on the loopback interface, shared by the module (its CLI runs join it)."""
-    from fleetshift.executors_ray import runtime_env
-
-    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env=runtime_env(),
-             _node_ip_address="127.0.0.1")  # fmt: skip
-    yield ray
-    ray.shutdown()
+def cluster() -> Iterator[RayCluster]:
+    """A local Ray cluster on the loopback interface, shared by the module (its CLI runs join it); at the end
+    every process of its session is gone."""
+    head = start_head(num_cpus=2)
+    try:
+        yield head
+    finally:
+        stop_head(head)
+        left = [pid for pid in head.pids if alive(pid)]
+        assert not left, f"processes of the Ray head still run: {left}"
 
 
 def invoke(*args: object) -> Result:
     return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+def on_ray(cluster: RayCluster, *args: object, timeout: float = 600) -> Any:
+    """`fleetshift ARGS --ray-address ADDRESS` as a process of its own, joining the module's cluster."""
+    return fleetshift_cli(*args, "--ray-address", cluster.address, env=cluster.env, timeout=timeout)
 
 
 def results(root: Path) -> dict[str, Any]:
@@ -85,7 +97,7 @@ def results(root: Path) -> dict[str, Any]:
     return {"run_dir": run_dir, "by_name": {s["name"]: s for s in data["services"]}}
 
 
-def test_faults_retry_unverifiable_rollback_and_resume_on_local(cluster: Any, tmp_path: Path) -> None:
+def test_faults_retry_unverifiable_rollback_and_resume_on_local(cluster: RayCluster, tmp_path: Path) -> None:
     """One fleet, one run on Ray: `solo`'s worker is killed on the first attempt of its run on the new pins and
     the retry passes (its health check too, on the node); `twice`'s worker is killed on both attempts: unverifiable, its files restored; `bad`'s
     tests regress: failed, rolled back by the conductor. The run stops before phase D (no approval) and is
@@ -111,16 +123,16 @@ def test_faults_retry_unverifiable_rollback_and_resume_on_local(cluster: Any, tm
     root = make_fleet(tmp_path / "fleet", files)
     original = tree(root)
 
-    first = invoke("run", root, "--executor", "ray", "--jobs", "3")
-    assert "phase D needs approval" in first.output, first.output
+    first = on_ray(cluster, "run", root, "--executor", "ray", "--jobs", "3")
+    assert first.returncode == 3 and "phase D needs approval" in first.output, first.output
     assert "on node " in first.output  # progress says where each step ran
     state = read_state(results(root)["run_dir"])
     assert state["meta"]["executor"] == "ray"
 
     # Baseline (0), the killed attempt (1), its retry (2); `twice`: both attempts killed.
     assert counters["solo"].read_text() == "3" and counters["twice"].read_text() == "3"
-    resumed = invoke("resume", root, "--executor", "local", "--yes")
-    assert resumed.exit_code == 0, resumed.output  # this run's one service, `later`, passed
+    resumed = fleetshift_cli("resume", root, "--executor", "local", "--yes")
+    assert resumed.returncode == 0, resumed.output  # this run's one service, `later`, passed
     got = results(root)
     by = got["by_name"]
 
@@ -160,7 +172,7 @@ def test_faults_retry_unverifiable_rollback_and_resume_on_local(cluster: Any, tm
 DEMO_SUBSET = ("ai-core-service", "calendar-service", "weather-api")
 
 
-def demo_on_both(base: Path, services: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+def demo_on_both(cluster: RayCluster, base: Path, services: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     """The demo campaign (or `services` of it), verified, through Ray (baselines and runs on the new pins as Ray
     tasks), then on the local executor on a fresh copy given the Ray run's baseline cache (so the local side
     runs only the steps on the new pins, and the cache the conductor kept for Ray serves a local run)."""
@@ -172,8 +184,9 @@ def demo_on_both(base: Path, services: tuple[str, ...]) -> dict[str, dict[str, A
         shutil.copytree(DEMO, root, ignore=IGNORE)
         if cache is not None:
             shutil.copytree(cache, root / ".fleetshift" / "cache" / "baseline")
-        res = invoke("run", root, "--yes", "--jobs", "2", "--executor", executor, *only)
-        assert res.exit_code in (0, 1), res.output
+        args = ("run", root, "--yes", "--jobs", "2", "--executor", executor, *only)
+        res = on_ray(cluster, *args, timeout=1800) if executor == "ray" else fleetshift_cli(*args, timeout=1800)
+        assert res.returncode in (0, 1), res.output
         out[executor] = results(root)["by_name"]
         cache = root / ".fleetshift" / "cache" / "baseline"
     return out
@@ -194,8 +207,8 @@ def assert_same_verdicts(local: dict[str, dict[str, Any]], remote: dict[str, dic
             assert svc["tests"]["after"]["passed"] == local[name]["tests"]["after"]["passed"], name
 
 
-def test_demo_services_on_ray_have_the_local_verdicts(cluster: Any, tmp_path: Path) -> None:
-    got = demo_on_both(tmp_path, DEMO_SUBSET)
+def test_demo_services_on_ray_have_the_local_verdicts(cluster: RayCluster, tmp_path: Path) -> None:
+    got = demo_on_both(cluster, tmp_path, DEMO_SUBSET)
     assert_same_verdicts(got["local"], got["ray"])
     verdicts = {n: s["verdict"] for n, s in got["ray"].items() if n in DEMO_SUBSET}
     assert verdicts == {"ai-core-service": "passed", "calendar-service": "passed", "weather-api": "no-op"}
@@ -203,8 +216,8 @@ def test_demo_services_on_ray_have_the_local_verdicts(cluster: Any, tmp_path: Pa
 
 @pytest.mark.skipif(os.environ.get("FLEETSHIFT_WHOLE_DEMO_ON_RAY") != "1",
                     reason="the whole demo on both executors takes minutes: set FLEETSHIFT_WHOLE_DEMO_ON_RAY=1")
-def test_whole_demo_campaign_on_ray_has_the_local_verdicts(cluster: Any, tmp_path: Path) -> None:
-    got = demo_on_both(tmp_path, ())
+def test_whole_demo_campaign_on_ray_has_the_local_verdicts(cluster: RayCluster, tmp_path: Path) -> None:
+    got = demo_on_both(cluster, tmp_path, ())
     assert len(got["local"]) >= 13
     assert_same_verdicts(got["local"], got["ray"])
     assert got["ray"]["data-retention"]["verdict"] == "failed" and got["ray"]["data-retention"]["rolled_back"]
@@ -241,60 +254,52 @@ def pytest_configure(config):
 '''
 
 
-def _dead(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True
-
-
-def test_cancel_ends_the_task_and_the_tests_it_started(cluster: Any, tmp_path: Path) -> None:
-    """Ctrl-C's path: `cancel` interrupts a running task; the test process it started on the node is killed and
-    the conductor thread waiting for it gets Cancelled, in seconds (the tests would sleep ten minutes)."""
-    from fleetshift.config import ServiceOptions
-    from fleetshift.executors_ray import Cancelled, RayExecutor
-    from fleetshift.pipeline import analyse
-    from fleetshift.verify import VerifyRequest
-
+def test_ctrl_c_ends_the_run_on_ray_and_the_tests_its_task_started(cluster: RayCluster, tmp_path: Path) -> None:
+    """Ctrl-C's path: SIGINT to `fleetshift run` while its task runs the service's tests on the node (they would
+    sleep ten minutes): the run cancels the task, which kills the test process it started, and ends in seconds
+    as an interrupted run does (exit 1, its state saved, what to type next)."""
     pidfile = tmp_path / "pytest.pid"
-    root = make_fleet(tmp_path / "fleet", {"fleetshift.toml": '[fleet]\nservices = ["services/*"]\n',
-                                           **service_files("slow"), "services/slow/conftest.py": SLEEPER})  # fmt: skip
-    service = analyse(root).fleet.service("slow")
-    request = VerifyRequest(root, service, tmp_path / "run", options=ServiceOptions(env={"SLEEP_PIDFILE": str(pidfile)}))
-    executor = RayExecutor()
-    box: dict[str, BaseException | object] = {}
-
-    def wait() -> None:
+    toml = f'[fleet]\nservices = ["services/*"]\n\n[services.slow]\nenv = {{ SLEEP_PIDFILE = "{pidfile}" }}\n'
+    root = make_fleet(tmp_path / "fleet", {"fleetshift.toml": toml, **service_files("slow"),
+                                           "services/slow/conftest.py": SLEEPER})  # fmt: skip
+    proc = popen_cli("run", root, "--executor", "ray", "--ray-address", cluster.address, "--yes", env=cluster.env)
+    try:
+        deadline = time.monotonic() + 240
+        while not pidfile.is_file() or not pidfile.read_text():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                kill_group(proc)
+                pytest.fail(f"the tests never started on the node; the run said:\n{proc.communicate()[0]}")
+            time.sleep(0.2)
+        pid = int(pidfile.read_text())
+        assert alive(pid)
+        start = time.monotonic()
+        os.kill(proc.pid, signal.SIGINT)
         try:
-            box["out"] = executor.after(request)
-        except BaseException as exc:
-            box["out"] = exc
-
-    thread = threading.Thread(target=wait)
-    thread.start()
-    deadline = time.monotonic() + 240
-    while not pidfile.is_file() or not pidfile.read_text():
-        assert time.monotonic() < deadline and thread.is_alive(), box
-        time.sleep(0.5)
-    pid = int(pidfile.read_text())
-    assert not _dead(pid)
-    start = time.monotonic()
-    executor.cancel()
-    thread.join(60)
-    assert not thread.is_alive() and isinstance(box["out"], Cancelled), box
-    assert time.monotonic() - start < 30
-    while not _dead(pid) and time.monotonic() - start < 40:
-        time.sleep(0.5)
-    assert _dead(pid), "the tests started by the cancelled task still run"
+            output = proc.communicate(timeout=30)[0]
+        except subprocess.TimeoutExpired:
+            kill_group(proc)
+            pytest.fail(f"the run still ran 30 s after Ctrl-C; it said:\n{proc.communicate()[0]}")
+        assert proc.returncode == 1, output
+        assert "interrupted; the state is saved" in output and "(interrupted)" in output, output
+        assert read_state(results(root)["run_dir"])["status"] == "interrupted"
+        while alive(pid) and time.monotonic() - start < 40:
+            time.sleep(0.2)
+        assert not alive(pid), "the tests started by the cancelled task still run"
+    finally:
+        if proc.poll() is None:
+            kill_group(proc)
+            proc.wait(30)
 
 
-def test_shared_filesystem_sends_paths_and_the_config_picks_ray(cluster: Any, tmp_path: Path) -> None:
-    """`[run] executor = "ray"` and `shared_filesystem = true` in fleetshift.toml: the task works on the fleet
-    in place (the baseline cache and logs are written by the node itself) and the service passes."""
-    toml = '[fleet]\nservices = ["services/*"]\n\n[run]\nexecutor = "ray"\nshared_filesystem = true\n'
+def test_shared_filesystem_sends_paths_and_the_config_picks_ray(cluster: RayCluster, tmp_path: Path) -> None:
+    """`[run] executor = "ray"`, `ray_address` and `shared_filesystem = true` in fleetshift.toml: the run joins
+    the cluster, the task works on the fleet in place (the baseline cache and logs are written by the node
+    itself) and the service passes."""
+    toml = ('[fleet]\nservices = ["services/*"]\n\n[run]\nexecutor = "ray"\n'
+            f'ray_address = "{cluster.address}"\nshared_filesystem = true\n')  # fmt: skip
     root = make_fleet(tmp_path / "fleet", {"fleetshift.toml": toml, **service_files("solo")})
-    res = invoke("run", root, "--yes")
-    assert res.exit_code == 0, res.output
+    res = fleetshift_cli("run", root, "--yes", env=cluster.env)
+    assert res.returncode == 0, res.output
     got = results(root)
     solo = got["by_name"]["solo"]
     assert solo["verdict"] == "passed" and "ray node" in solo["node"], solo
