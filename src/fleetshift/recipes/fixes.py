@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
-from collections.abc import Callable, Sequence, Set
+from collections.abc import Callable, Mapping, Sequence, Set
 from typing import Any
 
 import libcst as cst
@@ -38,7 +38,19 @@ def parse(text: str) -> cst.Module:
     sparse view (one recipe's, see `recipes.sparse`) is kept apart, so views do not push whole modules out."""
     from fleetshift.recipes.sparse import PREFIX
 
-    return (_parse_view if PREFIX in text else _parse)(text)
+    module = (_parse_view if PREFIX in text else _parse)(text)
+    _TEXTS[id(module)] = (module, text)
+    if len(_TEXTS) > 80:
+        _TEXTS.pop(next(iter(_TEXTS), None), None)
+    return module
+
+
+_TEXTS: dict[int, tuple[cst.Module, str]] = {}  # the last modules `parse` gave, by id: the text each was parsed from
+
+
+def _text_of(module: cst.Module) -> str | None:
+    known = _TEXTS.get(id(module))
+    return known[1] if known is not None and known[0] is module else None
 
 
 @functools.lru_cache(maxsize=64)
@@ -55,6 +67,7 @@ def forget() -> None:
     """Drop the modules kept so far (see `_ast.forget`)."""
     _parse.cache_clear()
     _parse_view.cache_clear()
+    _TEXTS.clear()
 
 
 class _Combined(cst.CSTTransformer):
@@ -72,8 +85,10 @@ class _Combined(cst.CSTTransformer):
                 elif name.startswith("leave_"):
                     self._leaves.setdefault(name[6:], []).append(getattr(fix, name))
         self.enter: set[int] | None = None  # the nodes whose children the walk visits (None: every node)
+        self.path: list[cst.CSTNode] = []  # the node the walk is at and the nodes holding it, outermost first
 
     def on_visit(self, node: cst.CSTNode) -> bool:
+        self.path.append(node)
         for visit in self._visits.get(type(node).__name__, ()):
             visit(node)
         return self.enter is None or id(node) in self.enter
@@ -84,6 +99,7 @@ class _Combined(cst.CSTTransformer):
             updated = leave(original_node, updated)
             if not isinstance(updated, cst.CSTNode):
                 break  # removed or flattened: later fixes have no single node to work on
+        self.path.pop()
         return updated
 
     # A fix sees nodes, never a node's fields: no per-field visit is looked up (LibCST's default formats a method
@@ -150,7 +166,53 @@ def apply(module: cst.Module, fixes: Sequence[object]) -> cst.Module:
         combined.enter = _entered(module, kinds)
     if not providers:
         return module.visit(combined)
+    positions = _positions(module, providers, combined.path)
+    if positions is not None:
+        from libcst.metadata import PositionProvider
+
+        combined.metadata = {PositionProvider: positions}
+        try:
+            return module.visit(combined)
+        finally:
+            combined.metadata = {}
     return cst.MetadataWrapper(module, unsafe_skip_copy=True).visit(combined)
+
+
+class _Above:
+    """The parent of a node on the walk's path (what `StatementPositions` asks of a node's parents); None for a
+    node off it."""
+
+    def __init__(self, path: list[cst.CSTNode]) -> None:
+        self.path = path
+
+    def get(self, node: cst.CSTNode, default: cst.CSTNode | None = None) -> cst.CSTNode | None:
+        path = self.path
+        for i in range(len(path) - 1, 0, -1):
+            if path[i] is node:
+                return path[i - 1]
+        return default
+
+
+def _positions(module: cst.Module, providers: Sequence[object], path: list[cst.CSTNode]) -> Mapping[Any, Any] | None:
+    """What the PositionProvider gives for `module`, worked out one statement at a time when a fix asks (see
+    `_positions.StatementPositions`; the statements around a node are the walk's path to it, and a node off it is
+    answered by the provider over the whole module), when positions are all the fixes ask and the module's text
+    is known and parses; else None (LibCST's own resolution, before the walk)."""
+    from libcst.metadata import PositionProvider
+
+    from fleetshift.recipes._ast import parse_tree
+    from fleetshift.recipes._positions import StatementPositions
+
+    if any(p is not PositionProvider for p in providers):
+        return None
+    text = _text_of(module)
+    if text is None:
+        return None
+    try:
+        tree = parse_tree(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return StatementPositions(module, tree, _Above(path))  # type: ignore[arg-type]
 
 
 def lone_import_from(line: cst.SimpleStatementLine, module: str) -> cst.ImportFrom | None:
