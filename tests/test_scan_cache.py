@@ -81,7 +81,15 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
             opened.append(str(file))
         return real_open(file, *args, **kw)
 
+    real_read = scan_module._read
+
+    def counting_read(path: str):  # type: ignore[no-untyped-def]
+        if path.endswith(".py"):
+            opened.append(path)
+        return real_read(path)
+
     monkeypatch.setattr(scan_module, "open", counting, raising=False)
+    monkeypatch.setattr(scan_module, "_read", counting_read)
     return opened
 
 
@@ -262,3 +270,22 @@ def test_a_planted_snapshot_runs_nothing(tmp_path: Path) -> None:
     again, loaded = quick(root)
     assert again == full and "fleetshift.discover" in loaded
     assert not (root / "PLANTED").exists()
+
+
+def test_a_file_is_read_as_open_reads_it(tmp_path: Path) -> None:
+    """scan._read gives the bytes open(path, "rb").read() gives, the stat of the file it read, and the errors
+    open() raises, word for word (a Finding quotes them)."""
+    for name, data in (("empty.py", b""), ("small.py", b"import os\n"), ("big.py", os.urandom(300_000)),
+                       ("one.py", b"x")):
+        path = tmp_path / name
+        path.write_bytes(data)
+        st, got = scan_module._read(str(path))
+        assert got == data == path.read_bytes()
+        assert (st.st_size, st.st_mtime_ns, st.st_ino) == (len(data), path.stat().st_mtime_ns, path.stat().st_ino)
+    (tmp_path / "folder.py").mkdir()
+    for name in ("folder.py", "missing.py"):
+        with pytest.raises(OSError) as ours:
+            scan_module._read(str(tmp_path / name))
+        with pytest.raises(OSError) as theirs:
+            open(tmp_path / name, "rb")
+        assert (type(ours.value), str(ours.value)) == (type(theirs.value), str(theirs.value))

@@ -11,6 +11,7 @@ and reuses every unchanged service's whole usage record.
 
 from __future__ import annotations
 
+import errno
 import gc
 import hashlib
 import importlib
@@ -18,6 +19,7 @@ import os
 import pickle
 import re
 import select
+import stat
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -331,6 +333,30 @@ def _service_worker(job: tuple[str, list[str], dict[str, bool], tuple[str, ...],
     return scan_service(Path(root), rels, sources, _recipes(recipe_ids), raw, held)
 
 
+def _read(path: str) -> tuple[os.stat_result, bytes]:
+    """A file's stat (taken before it is read) and its whole content, as open(path, "rb").read() gives it and with
+    the same errors, from os.open, os.fstat and os.read until the end: without the two file objects, their isatty
+    check, a second fstat and a seek, which cost a cold scan of 10,000 small files a third of its reading."""
+    fd = os.open(path, os.O_RDONLY)  # not inheritable, as open() makes it
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):  # open() refuses a folder, os.open does not
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+        data = os.read(fd, st.st_size + 1)
+        if not data:
+            return st, data
+        more = os.read(fd, max(st.st_size, 65536))  # the end (b""), unless the file is growing
+        if not more:
+            return st, data
+        chunks = [data, more]
+        while more:
+            more = os.read(fd, 65536)
+            chunks.append(more)
+        return st, b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def _unreadable(rel: str, exc: OSError) -> FileResult:
     return FileResult(findings=(Finding(rel, 0, "scan/unreadable", f"cannot read: {exc}", Severity.ERROR),))
 
@@ -422,16 +448,13 @@ def _scan_files(root: Path, rels: list[str], cache: ScanCache, reading: _Reading
     for rel in rels:
         try:
             # a file the cache holds is stat-ed first (unchanged, it is not read); any other is opened at once and
-            # stat-ed through its descriptor (no second lookup of its path), before it is read
+            # stat-ed through its descriptor (no second lookup of its path), before it is read (`_read`)
             st = os.stat(base + rel) if rel in known else None
             entry = cache.known(rel, st, pattern) if st is not None else None
             wanted: tuple[str, ...] = ()
             data = b""
             if entry is None:
-                with open(base + rel, "rb") as fh:
-                    if st is None:
-                        st = os.fstat(fh.fileno())
-                    data = fh.read()
+                st, data = _read(base + rel)
                 content = digest(data)
                 entry = cache.same_content(rel, content, pattern)
                 if entry is None:
