@@ -604,6 +604,9 @@ def _fork(root: Path, services: Sequence[Service], cache: ScanCache, reading: _R
             done = _scan_group(root, turns.taken(services, lambda: os.getppid() == parent), cache, reading)
             learned = tuple(list(d.items())[n:] for d, n in zip(
                 (cache.new_files, cache.new_results, cache.new_services), marks, strict=True))
+            # the file entries as the cache file keeps them, plain tuples: a NamedTuple costs pickle twice as much
+            # to write and to read, on the path both processes end on
+            learned = ([(rel, tuple(entry)) for rel, entry in learned[0]], *learned[1:])
             with os.fdopen(w, "wb") as fh:
                 fh.write(pickle.dumps((done, learned), protocol=pickle.HIGHEST_PROTOCOL))
             code = 0

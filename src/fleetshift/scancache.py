@@ -107,8 +107,9 @@ class ScanCache:
         self.results: dict[bytes, Any] = {}
         self.services: dict[bytes, Any] = {}
         self.manifests: dict[bytes, Any] = {}
-        # what this scan used or learned: the next save writes exactly this
-        self.new_files: dict[str, FileEntry] = {}
+        # what this scan used or learned: the next save writes exactly this (a forked scan's child sends its file
+        # entries as the plain tuples the cache file keeps: FileEntry or its fields, saved alike)
+        self.new_files: dict[str, FileEntry | tuple[Any, ...]] = {}
         self.new_results: dict[bytes, Any] = {}
         self.new_services: dict[bytes, Any] = {}
         self.new_manifests: dict[bytes, Any] = {}
