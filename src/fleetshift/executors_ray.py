@@ -206,6 +206,7 @@ class RayExecutor:
         self._lock = threading.Lock()
         self._connecting = threading.Lock()  # the conductor's threads ask for the cluster at once: one joins it
         self._pending: set[Any] = set()
+        self._cancelling: set[Any] = set()  # the tasks cancel() has cancelled (never twice)
         self._cancelled = False
         self._health: dict[str, HealthResult | None] = {}
         self.tasks: list[dict[str, Any]] = []  # per task: service, step, bytes sent and back, seconds (benchmark)
@@ -235,24 +236,31 @@ class RayExecutor:
 
     def cancel(self, grace: float = 5.0) -> None:
         """Cancel every outstanding task: first as a KeyboardInterrupt in the task, which kills the step's
-        commands on its node; a task still there after `grace` seconds has its worker killed."""
+        commands on its node; a task not done after `grace` seconds has its worker killed. A task is cancelled
+        once, and only one not done is forced: Ray 2.60 aborts the conductor (RAY_CHECK "Tried to complete task
+        that was not pending") when a cancel reaches a task whose result is in while its reply is still being
+        handled, as forcing a task that had just ended on its first cancel did."""
         if self._remote is None:
             return
         import ray
 
         with self._lock:
             self._cancelled = True
-            pending = list(self._pending)
-        for force in (False, True):
-            for ref in pending:
-                try:
-                    ray.cancel(ref, force=force)
-                except Exception:  # already finished or gone: nothing left to stop
-                    pass
-            if not force and pending:
-                ray.wait(pending, num_returns=len(pending), timeout=grace)
-                with self._lock:
-                    pending = list(self._pending)
+            pending = [ref for ref in self._pending if ref not in self._cancelling]
+            self._cancelling.update(pending)
+        if not pending:
+            return
+        for ref in pending:
+            try:
+                ray.cancel(ref, force=False)
+            except Exception:  # already finished or gone: nothing left to stop
+                pass
+        _, stuck = ray.wait(pending, num_returns=len(pending), timeout=grace)
+        for ref in stuck:
+            try:
+                ray.cancel(ref, force=True)
+            except Exception:
+                pass
 
     def close(self) -> None:
         if self._owned:
