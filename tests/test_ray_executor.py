@@ -257,7 +257,8 @@ def pytest_configure(config):
 def test_ctrl_c_ends_the_run_on_ray_and_the_tests_its_task_started(cluster: RayCluster, tmp_path: Path) -> None:
     """Ctrl-C's path: SIGINT to `fleetshift run` while its task runs the service's tests on the node (they would
     sleep ten minutes): the run cancels the task, which kills the test process it started, and ends in seconds
-    as an interrupted run does (exit 1, its state saved, what to type next)."""
+    as an interrupted run does (exit 1, its state saved, what to type next), not by an abort inside Ray (which
+    also exits 1, saying none of that)."""
     pidfile = tmp_path / "pytest.pid"
     toml = f'[fleet]\nservices = ["services/*"]\n\n[services.slow]\nenv = {{ SLEEP_PIDFILE = "{pidfile}" }}\n'
     root = make_fleet(tmp_path / "fleet", {"fleetshift.toml": toml, **service_files("slow"),
