@@ -120,3 +120,48 @@ def test_the_walk_enters_only_what_holds_a_node_a_fix_reads() -> None:
     assert out.body[0] is module.body[0] and out.body[1] is module.body[1]
     h = module.body[2].body.body[1]
     assert out.body[2].body.body[1].body is h.body
+
+
+class Log(cst.CSTVisitor):
+    """Every node a visitor gets, in order (a lambda's body left out: what it does not enter stays unvisited)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.log: list[tuple[str, int]] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.log.append(("visit", id(node)))
+        return not isinstance(node, cst.Lambda)
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self.log.append(("leave", id(original_node)))
+
+
+FIELDS = """\
+from . import (a as b, c)
+from x import *
+x = f"{b} {c=}" f"{a!r:>{width}}" f'{d:{e}}'
+y = lambda q, *r, s=1: q(*r, s=s)
+match p:
+    case {"k": [1, *rest], **others} if rest:
+        pass
+    case Point(x=0) | None:
+        pass
+async def g[T](a: T, /, b=2, *, c) -> T:
+    async with h() as (i, j):
+        return [k async for k in i if await j(k)]
+"""
+
+
+def test_read_visits_what_libcst_visits_in_its_order() -> None:
+    """`read` gives a visitor the nodes LibCST's own walk gives it, in the same order, an f-string's format spec
+    (a field LibCST visits only when it holds one) met after f-strings without one included."""
+    from fleetshift.recipes import fixes
+
+    fixes._ORDER.clear()  # learnt from this module's nodes: an f-string without a format spec comes first
+    module = cst.parse_module(FIELDS)
+    theirs, ours = Log(), Log()
+    module.visit(theirs)
+    fixes.read(module, ours)
+    assert len(ours.log) > 300
+    assert ours.log == theirs.log

@@ -215,6 +215,72 @@ def _positions(module: cst.Module, providers: Sequence[object], path: list[cst.C
     return StatementPositions(module, tree, _Above(path))  # type: ignore[arg-type]
 
 
+# each kind of node's fields LibCST visits, in its visiting order, and its other fields
+_ORDER: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+class _FieldOrder(cst.CSTVisitor):
+    """Records the fields a node's own `_visit_and_replace_children` visits, in its order, without descending."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[str] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return False
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        self.names.append(attribute)
+
+
+def _recorded(node: cst.CSTNode) -> tuple[str, ...]:
+    recorder = _FieldOrder()
+    node._visit_and_replace_children(recorder)
+    names = tuple(dict.fromkeys(recorder.names))
+    known = _ORDER.get(node.__class__)
+    if known is None or len(names) > len(known[0]):
+        _ORDER[node.__class__] = (names, tuple(n for n in _fields(node.__class__) if n not in names))
+    return names
+
+
+def _order(node: cst.CSTNode) -> tuple[str, ...]:
+    """The fields `node`'s own visit goes through, in its order: learnt from LibCST once per kind of node, and
+    again from a node holding a child in a field the nodes before it did not visit (a field some kinds visit only
+    when it holds something, as an f-string's format spec)."""
+    known = _ORDER.get(node.__class__)
+    if known is None:
+        return _recorded(node)
+    names, others = known
+    for name in others:
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode) or (value.__class__ in (tuple, list) and value):
+            return _recorded(node)
+    return names
+
+
+def read(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
+    """`node.visit(visitor)` for a visitor that only reads (a `CSTVisitor`: its `on_visit` and `on_leave` get the
+    same nodes in the same order), without LibCST building a copy of every node it visits to return it: each
+    node's children are read from the fields its own visit goes through, in that order (learnt once per kind of
+    node from LibCST itself). A visitor that visits fields (`visit_<Node>_<field>`) is not given them: use
+    `node.visit` for one."""
+    node_class = cst.CSTNode
+
+    def walk(node: cst.CSTNode) -> None:
+        if visitor.on_visit(node):
+            for name in _order(node):
+                value = getattr(node, name)
+                if isinstance(value, node_class):
+                    walk(value)
+                elif value.__class__ is tuple or value.__class__ is list:
+                    for item in value:
+                        if isinstance(item, node_class):
+                            walk(item)
+        visitor.on_leave(node)
+
+    walk(node)
+
+
 def lone_import_from(line: cst.SimpleStatementLine, module: str) -> cst.ImportFrom | None:
     """The line's statement when it is its only one and an absolute `from <module> import ...` (not `*`)."""
     from libcst.helpers import get_full_name_for_node

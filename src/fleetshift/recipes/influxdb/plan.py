@@ -50,7 +50,7 @@ def module_facts(
     """Parse and analyse one module for the rules (`tree` and `imports`: its `ast` records, when already made)."""
     module = fixes.parse(text)
     analysis = Analysis()
-    module.visit(analysis)  # it reads no metadata; its walk records the parents; positions are resolved when a
+    fixes.read(module, analysis)  # it reads no metadata; its walk records the parents; positions are resolved when a
     # rule first asks
     tree = parse_tree(text) if tree is None else tree
     imports = Imports(tree) if imports is None else imports

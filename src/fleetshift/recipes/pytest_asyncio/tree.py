@@ -208,8 +208,10 @@ class _AsyncCalls(Set[cst.Call]):
 
     def _all(self) -> frozenset[cst.Call]:
         if self._found is None:
+            from fleetshift.recipes import fixes
+
             finder = _AsyncCallFinder()
-            self.module.visit(finder)
+            fixes.read(self.module, finder)
             self._found = frozenset(finder.calls)
         return self._found
 
