@@ -43,8 +43,9 @@ class RayCluster:
 
 
 def free_port() -> int:
+    """A TCP port free on every interface (the GCS listens on all of them)."""
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(("", 0))
         return int(sock.getsockname()[1])
 
 
