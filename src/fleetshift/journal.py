@@ -369,7 +369,8 @@ class Journal:
         self.path = self.fleet_root / STATE_DIR / "runs" / run_id
         self._db_file = self.path / STATE_DB
         self._blobs = BlobStore(self.path / "blobs", _checkpoint)
-        self._thread_lock = threading.RLock()
+        self._thread_lock = threading.RLock()  # a write of this process (with the run's file lock: `_locked`)
+        self._db_lock = threading.RLock()  # the state database's connection, one thread at a time
         self._depth = 0
         self._db: sqlite3.Connection | None = None
 
@@ -379,7 +380,7 @@ class Journal:
 
     def close(self) -> None:
         """Close the state database (it is opened again on the next use)."""
-        with self._thread_lock:
+        with self._db_lock:
             if self._db is not None:
                 self._db.close()
                 self._db = None
@@ -453,8 +454,8 @@ class Journal:
 
     def state(self) -> dict[str, Any]:
         """The run's state as recorded on disk (one consistent snapshot, even while another process writes)."""
-        with self._thread_lock:
-            db = self._conn()
+        db = self._conn()
+        with self._db_lock:
             db.execute("BEGIN")
             try:
                 run = db.execute(
@@ -487,26 +488,29 @@ class Journal:
 
     def status(self) -> str:
         """The run's status."""
-        with self._thread_lock:
-            row = self._conn().execute("SELECT status FROM run").fetchone()
+        db = self._conn()
+        with self._db_lock:
+            row = db.execute("SELECT status FROM run").fetchone()
         return str(row[0])
 
     def service_status(self, service: str) -> str | None:
         """One service's recorded status (None when the run has not reached it); costs the same for any fleet."""
-        with self._thread_lock:
-            row = self._conn().execute("SELECT status FROM services WHERE name = ?", (service,)).fetchone()
+        db = self._conn()
+        with self._db_lock:
+            row = db.execute("SELECT status FROM services WHERE name = ?", (service,)).fetchone()
         return None if row is None else str(row[0])
 
     def service_statuses(self) -> dict[str, str]:
         """Every recorded service's status, by name."""
-        with self._thread_lock:
-            return dict(self._conn().execute("SELECT name, status FROM services ORDER BY rowid").fetchall())
+        db = self._conn()
+        with self._db_lock:
+            return dict(db.execute("SELECT name, status FROM services ORDER BY rowid").fetchall())
 
     def set_status(self, status: str) -> None:
         """Set the run's status (running, completed, failed, rolled-back, interrupted)."""
         if status not in RUN_STATUSES:
             raise JournalError(f"unknown run status {status!r}; use one of {sorted(RUN_STATUSES)}")
-        with self._locked(), self._tx(durable=False) as db:
+        with self._tx(durable=False) as db:
             db.execute("UPDATE run SET status = ?", (str(status),))
         self._log({"event": "status", "status": status})
 
@@ -514,7 +518,7 @@ class Journal:
         """Set one service's status (free-form, e.g. running, passed, failed, skipped, rolled-back)."""
         if not status:
             raise JournalError(f"empty status for service {service!r}")
-        with self._locked(), self._tx(durable=False) as db:
+        with self._tx(durable=False) as db:
             self._service(db, service)
             db.execute("UPDATE services SET status = ? WHERE name = ?", (str(status), service))
         self._log({"event": "service-status", "service": service, "status": status})
@@ -523,7 +527,7 @@ class Journal:
         """Record the status of one step (e.g. "rewrite", "verify") of a service, durably."""
         if status not in STEP_STATUSES:
             raise JournalError(f"unknown step status {status!r}; use one of {sorted(STEP_STATUSES)}")
-        with self._locked(), self._tx(durable=False) as db:
+        with self._tx(durable=False) as db:
             self._service(db, service)
             db.execute(
                 "INSERT INTO steps VALUES (?, ?, ?, ?, ?) ON CONFLICT (service, step) DO UPDATE SET "
@@ -534,8 +538,8 @@ class Journal:
 
     def entries(self, service: str | None = None) -> list[dict[str, Any]]:
         """The file entries of the run (or of one service), in write order."""
-        with self._thread_lock:
-            db = self._conn()
+        db = self._conn()
+        with self._db_lock:
             if service is None:
                 rows = db.execute(_FILE_SELECT + " ORDER BY seq").fetchall()
             else:
@@ -772,26 +776,30 @@ class Journal:
         conflicts: list[str] = []
         with self._locked():
             db = self._conn()
-            names = [n for (n,) in db.execute("SELECT name FROM services ORDER BY rowid")]
+            with self._db_lock:
+                names = [n for (n,) in db.execute("SELECT name FROM services ORDER BY rowid")]
             if service is not None and service not in names:
                 known = ", ".join(sorted(names)) or "none"
                 raise JournalError(f"run {self.run_id} has no service {service!r} (services: {known})")
             self._settle()
-            if service is None:
-                rows = db.execute(_FILE_SELECT + " ORDER BY seq").fetchall()
-            else:  # every write to a file this service wrote (another service may have written it too)
-                rows = db.execute(
-                    _FILE_SELECT + " WHERE path IN (SELECT path FROM files WHERE service = ?) ORDER BY seq", (service,)
-                ).fetchall()
+            with self._db_lock:
+                if service is None:
+                    rows = db.execute(_FILE_SELECT + " ORDER BY seq").fetchall()
+                else:  # every write to a file this service wrote (another service may have written it too)
+                    rows = db.execute(
+                        _FILE_SELECT + " WHERE path IN (SELECT path FROM files WHERE service = ?) ORDER BY seq",
+                        (service,),
+                    ).fetchall()
             chains: dict[str, list[tuple[str, dict[str, Any]]]] = {}
             for row in rows:
                 entry = _entry(row)
                 if entry["state"] in _LIVE:
                     chains.setdefault(entry["path"], []).append((entry["service"], entry))
-            created_dirs = {
-                d for (dirs,) in db.execute("SELECT created_dirs FROM files WHERE created_dirs != '[]'")
-                for d in json.loads(dirs)
-            }
+            with self._db_lock:
+                created_dirs = {
+                    d for (dirs,) in db.execute("SELECT created_dirs FROM files WHERE created_dirs != '[]'")
+                    for d in json.loads(dirs)
+                }
             rolled: list[int] = []
             # Latest writes first, so files leave a created folder before the folder itself goes.
             for rel, chain in sorted(chains.items(), key=lambda kv: -kv[1][-1][1]["seq"]):
@@ -901,19 +909,23 @@ class Journal:
 
     def _conn(self) -> sqlite3.Connection:
         """The run's state database (WAL, synchronous=FULL), opened once per handle; a run folder in the JSON
-        layout of earlier releases is converted first."""
+        layout of earlier releases is converted first (before the connection's lock is taken: the conversion takes
+        the run's lock, and a writer holding that one may be waiting for the connection)."""
         if self._db is not None:
             return self._db
         if not self._db_file.is_file():
             self._migrate()
-        try:
-            db = sqlite3.connect(self._db_file, timeout=60, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
-        except sqlite3.Error as exc:
-            raise JournalError(f"state database {self._db_file} cannot be opened: {exc}") from exc
-        self._db = db
-        return db
+        with self._db_lock:
+            if self._db is not None:
+                return self._db
+            try:
+                db = sqlite3.connect(self._db_file, timeout=60, isolation_level=None, check_same_thread=False)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=FULL")
+            except sqlite3.Error as exc:
+                raise JournalError(f"state database {self._db_file} cannot be opened: {exc}") from exc
+            self._db = db
+            return db
 
     def _migrate(self) -> None:
         """Convert `state.json` (the layout of earlier releases) to the state database; the JSON file is kept."""
@@ -937,24 +949,30 @@ class Journal:
         unless `durable` is False, for a status or a step. Such a commit survives a killed process but waits for
         no fsync: a power cut may lose the last of them, never a file's record, since the next durable commit
         (the intent before any file is replaced) syncs the write-ahead log with everything before it. A status
-        lost that way costs a resumed run a redo of the service, whose files the journal rolls back first."""
+        lost that way costs a resumed run a redo of the service, whose files the journal rolls back first.
+
+        The connection is this thread's for the transaction (`_db_lock`), not for the whole write around it: a
+        status or a step is one transaction and takes no other lock, so a thread recording one does not wait for
+        another thread's write of a service's files (its fsyncs) between two of that write's transactions. A write
+        spanning several transactions holds the run's lock (`_locked`) too; only such writes settle intents."""
         db = self._conn()
-        if not durable:
-            db.execute("PRAGMA synchronous=NORMAL")
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-                db.execute("UPDATE run SET updated = ?", (_now(),))
-                _checkpoint(f"{name}:open")  # dying here leaves the transaction uncommitted: none of it happened
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-        finally:
+        with self._db_lock:
             if not durable:
-                db.execute("PRAGMA synchronous=FULL")
+                db.execute("PRAGMA synchronous=NORMAL")
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                    db.execute("UPDATE run SET updated = ?", (_now(),))
+                    _checkpoint(f"{name}:open")  # dying here leaves the transaction uncommitted: none of it happened
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):
+                        db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+            finally:
+                if not durable:
+                    db.execute("PRAGMA synchronous=FULL")
         _checkpoint(f"{name}:committed")
 
     def _log(self, *events: dict[str, Any]) -> None:
@@ -997,7 +1015,8 @@ class Journal:
         bytes landed, abandoned if the old ones are still there. Returns the paths left unsettled."""
         unsettled: list[str] = []
         db = self._conn()
-        rows = db.execute(_FILE_SELECT + " WHERE state = 'intent' ORDER BY seq").fetchall()
+        with self._db_lock:
+            rows = db.execute(_FILE_SELECT + " WHERE state = 'intent' ORDER BY seq").fetchall()
         if not rows:
             return unsettled
         changes: list[tuple[str, int]] = []
