@@ -558,7 +558,8 @@ def crash_children(jobs: list[tuple[Path, str, int]], parallel: int = 6) -> list
     for index, (fleet, what, crash_at) in enumerate(jobs):
         while len(running) >= parallel:
             pid, status = os.wait()
-            codes[running.pop(pid)] = os.waitstatus_to_exitcode(status)
+            if pid in running:  # (a child this process had before is not one of these)
+                codes[running.pop(pid)] = os.waitstatus_to_exitcode(status)
         pid = os.fork()
         if pid == 0:  # the child: never returns into pytest
             try:
@@ -580,7 +581,8 @@ def crash_children(jobs: list[tuple[Path, str, int]], parallel: int = 6) -> list
         running[pid] = index
     while running:
         pid, status = os.wait()
-        codes[running.pop(pid)] = os.waitstatus_to_exitcode(status)
+        if pid in running:
+            codes[running.pop(pid)] = os.waitstatus_to_exitcode(status)
     return [codes[i] for i in range(len(jobs))]
 
 

@@ -97,3 +97,31 @@ def test_not_started_beside_another_thread(generated: Path) -> None:
         release.set()
         other.join()
     assert pinsahead._child is None
+
+
+def _children() -> set[int]:
+    """This process's child processes, running or not yet reaped (Linux /proc)."""
+    return {int(pid) for task in Path(f"/proc/{os.getpid()}/task").iterdir()
+            for pid in (task / "children").read_text().split()}  # fmt: skip
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc")
+@pytest.mark.parametrize("args", [["--dry-run"], ["--no-verify"]], ids=["dry-run", "refused"])
+def test_a_run_command_that_returns_leaves_no_asking_process(generated: Path, tmp_path: Path, args: list[str]) -> None:
+    """The command ends the asking process however it ends, here a dry run (which returns) and a run refused for
+    want of --yes without a terminal: none is left running or unreaped for the caller to meet (a test's
+    os.wait() met one)."""
+    from typer.testing import CliRunner
+
+    from fleetshift.cli import app
+
+    fleet = _copy(generated, tmp_path)
+    before = _children()
+    os.environ["FLEETSHIFT_OFFLINE"] = "1"
+    try:
+        res = CliRunner().invoke(app, ["run", str(fleet), *args])
+    finally:
+        del os.environ["FLEETSHIFT_OFFLINE"]
+    assert res.exit_code == (0 if args == ["--dry-run"] else 2), res.output
+    assert pinsahead._child is None
+    assert _children() <= before

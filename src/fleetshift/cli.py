@@ -473,46 +473,51 @@ def run_cmd(
     git_start = _git_start(path, dry_run, use_git, allow_dirty, push)
     ahead = Selection(phases, tuple(service or ()), tuple(recipe or ())) if git_start is None else None
     a = _analyse(path, pins_ahead=ahead)  # a git run rewrites (and asks) in its worktree
-    if not dry_run and not no_verify:
-        _executor_choice(executor or a.config.executor)
-    _say_no_targets(a)
-    _check_choices(a, service, recipe)
-    selection = Selection(phases, tuple(service or ()), tuple(recipe or ()))
-    if dry_run:
-        options = RewriteOptions(selection, todo_comments)
-        from fleetshift.report.changes import print_changesets
-
-        print_changesets(out, rewrite_fleet(a.fleet, a.plan, a.config, options))
-        return
-    if no_verify and not yes:
-        from fleetshift.orchestrate import is_interactive
-
-        if not is_interactive():
-            raise fail("--no-verify applies changes without testing them and there is no terminal to approve it. "
-                       "Fix: review with --dry-run, then pass --yes")
-        if not typer.confirm("Apply the rewrites WITHOUT running the services' tests?", default=False):
-            raise typer.Exit(1)
-    if not no_verify:  # every service's Python must be here before anything is written
-        from dataclasses import replace as _replace
-
-        from fleetshift.verify.pythons import preflight
-
-        chosen = {s.service for s in selection.services_of(a.plan)}
-        problems = preflight(_replace(a.fleet, services=tuple(s for s in a.fleet.services if s.name in chosen)), a.config)
-        if problems:
-            raise fail("nothing was changed; " + "\n".join(problems))
-    options = RunOptions(phases, tuple(service or ()), tuple(recipe or ()), jobs, limit, yes, not no_verify, todo_comments,
-                         keep_unverified=keep_unverified, executor=executor, ray_address=ray_address, shared_fs=shared_fs,
-                         push=push)
-    from fleetshift.journal import FleetLocked, JournalError
-
     try:
-        done = start_run(a, options, out, approve=None if yes else _approver(), git=git_start)
-    except (FleetLocked, JournalError) as exc:
-        raise fail(str(exc)) from None
-    if push and done.branches:
-        done = _push(done, a)
-    _finish(done)
+        if not dry_run and not no_verify:
+            _executor_choice(executor or a.config.executor)
+        _say_no_targets(a)
+        _check_choices(a, service, recipe)
+        selection = Selection(phases, tuple(service or ()), tuple(recipe or ()))
+        if dry_run:
+            options = RewriteOptions(selection, todo_comments)
+            from fleetshift.report.changes import print_changesets
+
+            print_changesets(out, rewrite_fleet(a.fleet, a.plan, a.config, options))
+            return
+        if no_verify and not yes:
+            from fleetshift.orchestrate import is_interactive
+
+            if not is_interactive():
+                raise fail("--no-verify applies changes without testing them and there is no terminal to approve it. "
+                           "Fix: review with --dry-run, then pass --yes")
+            if not typer.confirm("Apply the rewrites WITHOUT running the services' tests?", default=False):
+                raise typer.Exit(1)
+        if not no_verify:  # every service's Python must be here before anything is written
+            from dataclasses import replace as _replace
+
+            from fleetshift.verify.pythons import preflight
+
+            chosen = {s.service for s in selection.services_of(a.plan)}
+            problems = preflight(_replace(a.fleet, services=tuple(s for s in a.fleet.services if s.name in chosen)), a.config)
+            if problems:
+                raise fail("nothing was changed; " + "\n".join(problems))
+        options = RunOptions(phases, tuple(service or ()), tuple(recipe or ()), jobs, limit, yes, not no_verify, todo_comments,
+                             keep_unverified=keep_unverified, executor=executor, ray_address=ray_address, shared_fs=shared_fs,
+                             push=push)
+        from fleetshift.journal import FleetLocked, JournalError
+
+        try:
+            done = start_run(a, options, out, approve=None if yes else _approver(), git=git_start)
+        except (FleetLocked, JournalError) as exc:
+            raise fail(str(exc)) from None
+        if push and done.branches:
+            done = _push(done, a)
+        _finish(done)
+    finally:  # the process asking the pin questions ahead ends with the command, however it ends
+        from fleetshift import pinsahead
+
+        pinsahead.stop()
 
 
 def _git_start(path: Path, dry_run: bool, use_git: bool, allow_dirty: bool, push: bool) -> GitStart | None:
