@@ -15,13 +15,13 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import os
-import pickle
 import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from fleetshift import forked
 from fleetshift.config import CONFIG_NAME, ConfigError, FleetConfig
 from fleetshift.manifests import manifest_kind, read_manifest
 from fleetshift.model import Finding, Fleet, Manifest, ManifestKind, Service, Severity
@@ -498,37 +498,14 @@ def _each_forked(read: _Each, jobs: list[_Job]) -> list[_Read]:
     half = (len(jobs) + 1) // 2
     cache = read.cache
     mark = len(cache.new_manifests) if cache is not None else 0
-    sys.stdout.flush()
-    sys.stderr.flush()
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: read, send, and leave without running anything of the parent's (atexit, buffers)
-        code = 1
-        try:
-            os.close(r)
-            done = [read(job) for job in jobs[half:]]
-            learned = list(cache.new_manifests.items())[mark:] if cache is not None else []
-            with os.fdopen(w, "wb") as fh:
-                fh.write(pickle.dumps((done, learned), protocol=pickle.HIGHEST_PROTOCOL))
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(w)
-    try:
-        mine = [read(job) for job in jobs[:half]]
-        with os.fdopen(r, "rb") as fh:
-            r = -1
-            payload = fh.read()
-    finally:
-        if r != -1:
-            os.close(r)
-        status = os.waitpid(pid, 0)[1]
-    try:
-        if status != 0:
-            raise ValueError(f"discovery process ended with status {status}")
-        theirs, learned = pickle.loads(payload)
-    except Exception:
+    def child() -> tuple[list[_Read], list[Any]]:
+        done = [read(job) for job in jobs[half:]]
+        return done, list(cache.new_manifests.items())[mark:] if cache is not None else []
+
+    mine, theirs_learned = forked.share(child, lambda alive: [read(job) for job in jobs[:half]])
+    if theirs_learned is None:
         return [*mine, *(read(job) for job in jobs[half:])]
+    theirs, learned = theirs_learned
     if cache is not None:
         cache.new_manifests.update(learned)
     return [*mine, *theirs]

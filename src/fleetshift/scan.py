@@ -16,7 +16,6 @@ import gc
 import hashlib
 import importlib
 import os
-import pickle
 import re
 import select
 import stat
@@ -26,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fleetshift import forked
 from fleetshift.config import FleetConfig
 from fleetshift.gcpolicy import fewer_collections
 from fleetshift.model import (
@@ -594,49 +594,23 @@ def _fork(root: Path, services: Sequence[Service], cache: ScanCache, reading: _R
           marks: tuple[int, int, int]) -> _Scanned:
     turns = _Turns()
     os.set_blocking(turns.r, False)
-    r, w = os.pipe()
     parent = os.getpid()
-    pid = os.fork()
-    if pid == 0:  # the child: scan, send, and leave without running anything of the parent's (atexit, buffers)
-        code = 1
-        try:
-            os.close(r)
-            done = _scan_group(root, turns.taken(services, lambda: os.getppid() == parent), cache, reading)
-            learned = tuple(list(d.items())[n:] for d, n in zip(
-                (cache.new_files, cache.new_results, cache.new_services), marks, strict=True))
-            # the file entries as the cache file keeps them, plain tuples: a NamedTuple costs pickle twice as much
-            # to write and to read, on the path both processes end on
-            learned = ([(rel, tuple(entry)) for rel, entry in learned[0]], *learned[1:])
-            with os.fdopen(w, "wb") as fh:
-                fh.write(pickle.dumps((done, learned), protocol=pickle.HIGHEST_PROTOCOL))
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(w)
-    ended: list[int] = []
 
-    def alive() -> bool:  # the child, until it ended (then reaped here, its status kept)
-        if not ended:
-            got, status = os.waitpid(pid, os.WNOHANG)
-            if got:
-                ended.append(status)
-        return not ended
+    def child() -> tuple[_Scanned, tuple]:
+        done = _scan_group(root, turns.taken(services, lambda: os.getppid() == parent), cache, reading)
+        learned = tuple(list(d.items())[n:] for d, n in zip(
+            (cache.new_files, cache.new_results, cache.new_services), marks, strict=True))
+        # the file entries as the cache file keeps them, plain tuples: a NamedTuple costs pickle twice as much
+        # to write and to read, on the path both processes end on
+        return done, ([(rel, tuple(entry)) for rel, entry in learned[0]], *learned[1:])
 
     try:
-        out = _scan_group(root, turns.taken(services, alive), cache, reading)
-        with os.fdopen(r, "rb") as fh:
-            r = -1
-            payload = fh.read()
+        out, theirs = forked.share(child, lambda alive: _scan_group(root, turns.taken(services, alive), cache, reading))
     finally:
-        if r != -1:
-            os.close(r)
         turns.close()
-        status = ended[0] if ended else os.waitpid(pid, 0)[1]
-    try:
-        if status != 0:
-            raise ValueError(f"scan process ended with status {status}")
-        done, learned = pickle.loads(payload)
-    except Exception:
+    if theirs is not None:
+        done, learned = theirs
+    else:  # the child failed: what it took is scanned here
         rest = [s for s in services if s.name not in out.configs]
         done, learned = _scan_group(root, rest, cache, reading), ((), (), ())
     out.files.update(done.files)
