@@ -1,7 +1,8 @@
-"""Work shared with one forked child process: the discovery of a large fleet and the cold scan each give a forked
-child part of their work and do the rest themselves at the same time (the child's result comes back pickled over
-a pipe). The callers decide whether a fork may happen at all (fork available, no other thread running that could
-hold a lock the child would inherit)."""
+"""Work handed to one forked child process, its result pickled back over a pipe: the cold scan's state walk
+(`quickscan.state_aside`, read after the imports), and the discovery of a large fleet and the cold scan, which
+each give a child part of their work and do the rest themselves at the same time (`share`). The callers decide
+whether a fork may happen at all (fork available, no other thread running that could hold a lock the child would
+inherit)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,48 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
-def share(child: Callable[[], Any], here: Callable[[Callable[[], bool]], T]) -> tuple[T, Any | None]:
-    """`child()` run by a forked process while this one runs `here(alive)`; returns `here`'s result and the
-    child's, or None for the child's when it failed (an exception, a status other than 0, a result that does not
-    unpickle): the caller then does the child's share itself. `alive()` says whether the child still runs (and
-    reaps it once it ended). Output buffers are flushed before the fork; the child leaves with `os._exit`, without
-    running anything of this process's (exit handlers, buffers). If `here` raises, the child is waited for (its
-    writes to the closed pipe fail) and the exception goes on."""
+class Child:
+    """A forked process working on `work()` (see `start`)."""
+
+    def __init__(self, pid: int, r: int) -> None:
+        self.pid, self._r = pid, r
+        self._ended: list[int] = []
+
+    def alive(self) -> bool:
+        """Whether the child still runs (reaped here once it ended)."""
+        if not self._ended:
+            got, status = os.waitpid(self.pid, os.WNOHANG)
+            if got:
+                self._ended.append(status)
+        return not self._ended
+
+    def _status(self) -> int:
+        return self._ended[0] if self._ended else os.waitpid(self.pid, 0)[1]
+
+    def result(self, load: Callable[[bytes], Any] = pickle.loads) -> Any | None:
+        """Wait for the child and give its result, or None when it failed (an exception, a status other than 0, a
+        result `load` cannot read): the caller then does the child's work itself."""
+        try:
+            with os.fdopen(self._r, "rb") as fh:
+                payload = fh.read()
+        finally:
+            status = self._status()
+        if status != 0:
+            return None
+        try:
+            return load(payload)
+        except Exception:
+            return None
+
+    def abandon(self) -> None:
+        """Close the pipe (the child's writes to it fail) and wait for the child to end."""
+        os.close(self._r)
+        self._status()
+
+
+def start(work: Callable[[], Any]) -> Child:
+    """Fork a process that runs `work()` and sends its result back pickled. Output buffers are flushed before the
+    fork; the child leaves with `os._exit`, without running anything of this process's (exit handlers, buffers)."""
     sys.stdout.flush()
     sys.stderr.flush()
     r, w = os.pipe()
@@ -29,34 +65,24 @@ def share(child: Callable[[], Any], here: Callable[[Callable[[], bool]], T]) -> 
         code = 1
         try:
             os.close(r)
-            data = pickle.dumps(child(), protocol=pickle.HIGHEST_PROTOCOL)
+            data = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(w, "wb") as fh:
                 fh.write(data)
             code = 0
         finally:
             os._exit(code)
     os.close(w)
-    ended: list[int] = []
+    return Child(pid, r)
 
-    def alive() -> bool:
-        if not ended:
-            got, status = os.waitpid(pid, os.WNOHANG)
-            if got:
-                ended.append(status)
-        return not ended
 
+def share(child: Callable[[], Any], here: Callable[[Callable[[], bool]], T]) -> tuple[T, Any | None]:
+    """`child()` run by a forked process while this one runs `here(alive)` (`alive()`: whether the child still
+    runs); returns `here`'s result and the child's, or None for the child's when it failed. If `here` raises, the
+    child is waited for and the exception goes on."""
+    process = start(child)
     try:
-        mine = here(alive)
-        with os.fdopen(r, "rb") as fh:
-            r = -1
-            payload = fh.read()
-    finally:
-        if r != -1:
-            os.close(r)
-        status = ended[0] if ended else os.waitpid(pid, 0)[1]
-    if status != 0:
-        return mine, None
-    try:
-        return mine, pickle.loads(payload)
-    except Exception:
-        return mine, None
+        mine = here(process.alive)
+    except BaseException:
+        process.abandon()
+        raise
+    return mine, process.result()

@@ -133,33 +133,13 @@ def state_aside(root: Path) -> Callable[[], State | None]:
     threads = sys.modules.get("threading")
     if root in _TAKEN or not hasattr(os, "fork") or (threads is not None and threads.active_count() != 1):
         return lambda: state_before_scan(root)
-    r, w = os.pipe()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:  # the child: walk, send, and leave without running anything of the parent's (atexit, buffers)
-        code = 1
-        try:
-            os.close(r)
-            data = pickle.dumps(fleet_state(root), protocol=pickle.HIGHEST_PROTOCOL)
-            with os.fdopen(w, "wb") as fh:
-                fh.write(data)
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(w)
+    from fleetshift import forked
+
+    child = forked.start(lambda: fleet_state(root))
 
     def taken() -> State | None:
-        with os.fdopen(r, "rb") as fh:
-            data = fh.read()
-        if os.waitpid(pid, 0)[1] == 0:
-            try:
-                state = _Plain(io.BytesIO(data)).load()
-            except Exception:
-                pass
-            else:
-                return state
-        return fleet_state(root)
+        state = child.result(lambda data: _Plain(io.BytesIO(data)).load())
+        return fleet_state(root) if state is None else state
 
     return taken
 
