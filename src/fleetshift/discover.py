@@ -16,7 +16,6 @@ import fnmatch
 import hashlib
 import os
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -485,10 +484,7 @@ class _Each:
 def _forks(config: FleetConfig, jobs: list[_Job]) -> bool:
     """Whether a second process pays: enough services, two cores allowed (`[fleet] jobs`), and a process that
     may fork (no other thread, which could hold a lock the child would inherit)."""
-    if len(jobs) < FORK_MIN_SERVICES or not hasattr(os, "fork") or (config.jobs or os.cpu_count() or 1) < 2:
-        return False
-    threads = sys.modules.get("threading")
-    return threads is None or threads.active_count() == 1
+    return len(jobs) >= FORK_MIN_SERVICES and (config.jobs or os.cpu_count() or 1) >= 2 and forked.may_fork()
 
 
 def _each_forked(read: _Each, jobs: list[_Job]) -> list[_Read]:

@@ -2,7 +2,7 @@
 (`quickscan.state_aside`, read after the imports), and the discovery of a large fleet and the cold scan, which
 each give a child part of their work and do the rest themselves at the same time (`share`). The callers decide
 whether a fork may happen at all (fork available, no other thread running that could hold a lock the child would
-inherit)."""
+inherit: `may_fork`)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,14 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+
+def may_fork() -> bool:
+    """Whether this process may fork: the platform has fork, and no other thread runs (one could hold a lock the
+    child would inherit, locked for ever). `threading` is not imported for this: a process that never imported it
+    runs no other thread."""
+    threads = sys.modules.get("threading")
+    return hasattr(os, "fork") and (threads is None or threads.active_count() == 1)
 
 
 class Child:

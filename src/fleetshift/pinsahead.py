@@ -55,7 +55,9 @@ def start(root: Path, fleet: Fleet, config: FleetConfig, selection: Selection = 
     where no process may be forked (no fork, another thread running that could hold a lock the child inherits) or
     one is asking already."""
     global _child
-    if _child is not None or not hasattr(os, "fork") or threading.active_count() != 1:
+    from fleetshift.forked import may_fork
+
+    if _child is not None or not may_fork():
         return False
     try:
         work = chains(fleet, config, selection)

@@ -130,11 +130,10 @@ def state_aside(root: Path) -> Callable[[], State | None]:
     process and gives the state. Call it before the scan reads anything of the fleet: the state must be taken
     before. Where no process may be forked (no fork, another thread running, a state already taken) or the child
     fails, the state is taken here, when the function is called."""
-    threads = sys.modules.get("threading")
-    if root in _TAKEN or not hasattr(os, "fork") or (threads is not None and threads.active_count() != 1):
-        return lambda: state_before_scan(root)
     from fleetshift import forked
 
+    if root in _TAKEN or not forked.may_fork():
+        return lambda: state_before_scan(root)
     child = forked.start(lambda: fleet_state(root))
 
     def taken() -> State | None:

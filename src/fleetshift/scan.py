@@ -20,7 +20,6 @@ import re
 import select
 import stat
 import sys
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -531,7 +530,7 @@ def _scan_group(root: Path, services: Iterable[Service], cache: ScanCache, readi
 def _forks(services: Sequence[Service], cache: ScanCache, jobs: int) -> bool:
     """Whether a second process pays: enough files to read that the cache does not vouch for, two cores,
     and a process that may fork (no other thread, which could hold a lock the child would inherit)."""
-    if jobs < 2 or not hasattr(os, "fork") or threading.active_count() != 1 or len(services) < 2:
+    if jobs < 2 or len(services) < 2 or not forked.may_fork():
         return False
     known = cache.files
     todo = 0
