@@ -105,3 +105,9 @@ def test_the_projects_corpus_has_the_providers_positions() -> None:
         except (SyntaxError, cst.ParserSyntaxError):  # a project kept for its Python 2 or 3.12 syntax
             continue
         assert [n for n, r in whole.items() if by_statement[n] != r] == [], path
+
+
+@pytest.mark.parametrize("text", [TANGLED, TANGLED.replace("\n", "\r\n"), TABS, "x = 1", ""], ids=["tangled", "crlf", "tabs", "no-newline", "empty"])
+def test_the_whole_module_fallback_is_the_providers(text: str) -> None:
+    whole, by_statement = positions(text)
+    assert by_statement.whole() == whole

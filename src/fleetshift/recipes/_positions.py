@@ -4,11 +4,15 @@ a rule asking the line of a call pays for the code generation of its statement, 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 import libcst as cst
-from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
-from libcst.metadata.position_provider import PositionProvidingCodegenState
+from libcst._nodes.internal import CodegenState
+from libcst.metadata import CodePosition, CodeRange
+
+Span = tuple[int, int, int, int]  # start line, start column, end line, end column: a CodeRange's numbers
 
 _COMPOUND: Mapping[type, tuple[type, ...]] = {
     cst.FunctionDef: (ast.FunctionDef, ast.AsyncFunctionDef),
@@ -34,7 +38,8 @@ class StatementPositions(Mapping[cst.CSTNode, CodeRange]):
 
     def __init__(self, module: cst.Module, tree: ast.Module, parent: Mapping[cst.CSTNode, cst.CSTNode]) -> None:
         self.module, self.tree, self.parent = module, tree, parent
-        self.known: dict[cst.CSTNode, tuple[Mapping[cst.CSTNode, CodeRange], int]] = {}  # computed, lines to add
+        # id() of each node worked out -> the spans of its statement's nodes by id(), and the lines to add to them
+        self.known: dict[int, tuple[dict[int, Span], int]] = {}
         self._starts: dict[int, int] | None = None
         self._whole: Mapping[cst.CSTNode, CodeRange] | None = None
 
@@ -50,14 +55,19 @@ class StatementPositions(Mapping[cst.CSTNode, CodeRange]):
         return self._starts
 
     def whole(self) -> Mapping[cst.CSTNode, CodeRange]:
+        """The provider's positions over the whole module, node by node."""
         if self._whole is None:
-            self._whole = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
+            state = Spans(self.module.default_indent, self.module.default_newline)
+            state.nodes = []
+            self.module._codegen(state)
+            spans = state.spans
+            self._whole = {n: _range(spans[id(n)], 0) for n in state.nodes}
         return self._whole
 
     def __getitem__(self, node: cst.CSTNode) -> CodeRange:
-        got = self.known.get(node)
+        got = self.known.get(id(node))
         if got is not None:
-            return _moved(*got, node)
+            return _range(got[0][id(node)], got[1])
         starts = self.starts()
         stmt: cst.CSTNode | None = node
         while stmt is not None and id(stmt) not in starts:
@@ -70,18 +80,24 @@ class StatementPositions(Mapping[cst.CSTNode, CodeRange]):
             if isinstance(up, cst.IndentedBlock | cst.Match):
                 indents.append(self.module.default_indent if up.indent is None else up.indent)
             up = self.parent.get(up)
-        provider = PositionProvider()
-        state = PositionProvidingCodegenState(
-            default_indent=self.module.default_indent,
-            default_newline=self.module.default_newline,
-            provider=provider,
-            indent_tokens=indents[::-1],
-        )
+        state = Spans(self.module.default_indent, self.module.default_newline, indents[::-1])
         stmt._codegen(state)
-        computed = provider._computed
-        shift = starts[id(stmt)] - computed[stmt].start.line
-        self.known.update(dict.fromkeys(computed, (computed, shift)))
-        return _moved(computed, shift, node)
+        spans = state.spans
+        shift = starts[id(stmt)] - spans[id(stmt)][0]
+        self.known.update(dict.fromkeys(spans, (spans, shift)))
+        return _range(spans[id(node)], shift)
+
+    def span(self, node: cst.CSTNode) -> Span:
+        """The numbers of `self[node]` (start line, start column, end line, end column), without a CodeRange built."""
+        got = self.known.get(id(node))
+        if got is None:
+            r = self[node]
+            got = self.known.get(id(node))
+            if got is None:  # answered by the provider over the whole module
+                return (r.start.line, r.start.column, r.end.line, r.end.column)
+        spans, shift = got
+        s = spans[id(node)]
+        return (s[0] + shift, s[1], s[2] + shift, s[3]) if shift else s
 
     def __iter__(self):
         return iter(self.whole())
@@ -90,9 +106,68 @@ class StatementPositions(Mapping[cst.CSTNode, CodeRange]):
         return len(self.whole())
 
 
-def _moved(computed: Mapping[cst.CSTNode, CodeRange], shift: int, node: cst.CSTNode) -> CodeRange:
-    r = computed[node]
-    return CodeRange(CodePosition(r.start.line + shift, r.start.column), CodePosition(r.end.line + shift, r.end.column))
+def _range(span: Span, shift: int) -> CodeRange:
+    return CodeRange(CodePosition(span[0] + shift, span[1]), CodePosition(span[2] + shift, span[3]))
+
+
+_NEWLINE = re.compile(r"\r\n?|\n")
+
+
+class Spans(CodegenState):
+    """LibCST's code generation recording what its PositionProvider records (the same numbers: the provider's own
+    state's rules), as plain tuples keyed by id() of the node: no CodePosition or CodeRange built per node, no
+    node hashed (a LibCST node's hash is a Python method), no regular expression run on a token holding no line
+    break. `spans` maps id() of each node generated to its Span."""
+
+    def __init__(self, default_indent: str, default_newline: str, indent_tokens: list[str] | None = None) -> None:
+        super().__init__(default_indent, default_newline, None, indent_tokens or [], [])
+        self.line = 1  # one-indexed
+        self.column = 0  # zero-indexed
+        self.stack: list[tuple[int, int]] = []
+        self.spans: dict[int, Span] = {}
+        self.nodes: list[cst.CSTNode] | None = None  # given a list: every node generated, in order
+
+    def _moved(self, value: str) -> None:
+        if "\n" in value or "\r" in value:
+            segments = _NEWLINE.split(value)
+            self.line += len(segments) - 1
+            self.column = len(segments[-1])
+        else:
+            self.column += len(value)
+
+    def add_indent_tokens(self) -> None:
+        self.tokens.extend(self.indent_tokens)
+        for token in self.indent_tokens:
+            self._moved(token)
+
+    def add_token(self, value: str) -> None:
+        self.tokens.append(value)
+        self._moved(value)
+
+    def before_codegen(self, node: cst.CSTNode) -> None:
+        self.stack.append((self.line, self.column))
+        if self.nodes is not None:
+            self.nodes.append(node)
+
+    def after_codegen(self, node: cst.CSTNode) -> None:
+        line, column = self.stack.pop()
+        if id(node) not in self.spans:  # a syntactic position recorded already stays
+            self.spans[id(node)] = (line, column, self.line, self.column)
+
+    @contextmanager
+    def record_syntactic_position(
+        self, node: cst.CSTNode, *, start_node: cst.CSTNode | None = None, end_node: cst.CSTNode | None = None
+    ) -> Iterator[None]:
+        line, column = self.line, self.column
+        try:
+            yield
+        finally:
+            end_line, end_column = self.line, self.column
+            if start_node is not None:
+                line, column = self.spans[id(start_node)][:2]
+            if end_node is not None:
+                end_line, end_column = self.spans[id(end_node)][2:]
+            self.spans[id(node)] = (line, column, end_line, end_column)
 
 
 def _pair(stmts: Sequence[cst.BaseStatement], body: Sequence[ast.stmt], out: dict[int, int]) -> bool:

@@ -61,6 +61,9 @@ def key_of(fix: Any, node: cst.CSTNode) -> Key:
     """The position of `node`, read through the metadata `fixes.apply` gives a fix that declared `positions()`."""
     from libcst.metadata import PositionProvider
 
+    positions = getattr(getattr(fix.get_metadata, "__self__", None), "metadata", {}).get(PositionProvider)
+    if hasattr(positions, "span"):  # worked out one statement at a time (see `fixes.apply`): its numbers as they are
+        return positions.span(node)
     r = fix.get_metadata(PositionProvider, node)
     return (r.start.line, r.start.column, r.end.line, r.end.column)
 
