@@ -188,3 +188,59 @@ def test_a_forked_discovery_is_the_discovery_of_one_process(fleet: Path, monkeyp
     monkeypatch.setattr(os, "fork", lambda: pytest.fail("forked"))
     monkeypatch.setattr(discover_module, "FORK_MIN_SERVICES", 64)  # 14 services: no fork
     assert discover_module.discover(fleet, config) == one
+
+
+def test_a_discovery_shared_while_the_recipes_load_is_the_discovery_of_one_process(
+        fleet: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`scan --json` loads the recipes (`meanwhile`) while a forked child reads services; then both take the next
+    service not yet read. The fleet and the manifests its cache learned are those of one process, in its order."""
+    from fleetshift import discover as discover_module
+    from fleetshift.config import load_config
+    from fleetshift.scancache import ScanCache
+
+    config = load_config(fleet, targets=False)
+    assert not config.targets and load_config(fleet).targets  # the targets (the recipes') come with the recipes
+    shutil.rmtree(fleet / ".fleetshift", ignore_errors=True)
+    monkeypatch.setattr(discover_module, "FORK_MIN_SERVICES", 10**9)
+    one_cache = ScanCache(fleet)
+    one = discover_module.discover(fleet, config, one_cache)
+    monkeypatch.setattr(discover_module, "FORK_MIN_SERVICES", 2)
+    pids = tmp_path / "pids"
+    real = discover_module._Each.__call__
+
+    def each(self, job):
+        with open(pids, "a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        return real(self, job)
+
+    monkeypatch.setattr(discover_module._Each, "__call__", each)
+    ran: list[int] = []
+
+    def meanwhile() -> None:  # slow enough that the child reads services before this process takes any
+        ran.append(os.getpid())
+        time.sleep(0.3)
+
+    cache = ScanCache(fleet)
+    shared = discover_module.discover(fleet, config, cache, meanwhile=meanwhile)
+    assert ran == [os.getpid()]
+    read_by = pids.read_text().split()
+    assert len(read_by) == len(one.services) > 10 and set(read_by) - {str(os.getpid())}  # the child read some
+    assert shared == one and json.dumps(to_jsonable(shared)) == json.dumps(to_jsonable(one))
+    assert list(cache.new_manifests.items()) == list(one_cache.new_manifests.items()) and one_cache.new_manifests
+
+    parent = os.getpid()
+
+    def failing(self, job):  # a child that fails: its services are read by the parent
+        if os.getpid() != parent:
+            raise RuntimeError("the child fails")
+        return real(self, job)
+
+    monkeypatch.setattr(discover_module._Each, "__call__", failing)
+    ran.clear()
+    cache = ScanCache(fleet)
+    assert discover_module.discover(fleet, config, cache, meanwhile=meanwhile) == one and ran == [os.getpid()]
+    assert list(cache.new_manifests.items()) == list(one_cache.new_manifests.items())
+    monkeypatch.setattr(os, "fork", lambda: pytest.fail("forked"))
+    monkeypatch.setattr(discover_module, "FORK_MIN_SERVICES", 64)  # 14 services: no fork, `meanwhile` first
+    ran.clear()
+    assert discover_module.discover(fleet, config, meanwhile=meanwhile) == one and ran == [os.getpid()]

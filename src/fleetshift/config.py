@@ -329,20 +329,16 @@ def _hooks(file: str, raw: Any) -> dict[str, tuple[str, ...]]:
     return {point: _str_list(file, f"hooks.{point}", cmds) for point, cmds in raw.items()}
 
 
-def parse_config(root: Path, data: Mapping[str, Any], file: str) -> FleetConfig:
-    """Validate a parsed config table; raises ConfigError on the first problem."""
+def parse_config(root: Path, data: Mapping[str, Any], file: str, *, targets: bool = True) -> FleetConfig:
+    """Validate a parsed config table; raises ConfigError on the first problem. `targets=False`: without the
+    targets (none, not even the defaults, and not checked), which need the recipes loaded (see `load_config`)."""
     _known(file, "", data, _TOP_KEYS)
     fleet = _table(file, "fleet", data.get("fleet", {}), "write a [fleet] table", _FLEET_KEYS)
     phases = _table(file, "fleet.phases", fleet.get("phases", {}), 'write [fleet.phases] with lines like data-api = "D"')
-    from fleetshift.recipes import all_recipes
-
-    targets = default_targets() if "targets" not in data else _targets(file, data["targets"])
-    if "targets" in data:
-        known = {r.package: r for r in all_recipes()}
-        for name, target in list(targets.items()):
-            recipe = known.get(name)
-            if recipe and recipe.replaces and target.replaces is None:
-                targets[name] = Target(name, target.spec, recipe.replaces)
+    if not targets:
+        wanted: dict[str, Target] = {}
+    else:
+        wanted = _with_targets(file, data)
     return FleetConfig(
         root=root,
         source=file,
@@ -354,7 +350,7 @@ def parse_config(root: Path, data: Mapping[str, Any], file: str) -> FleetConfig:
         jobs=int(_number(file, "fleet.jobs", fleet.get("jobs", 0), minimum=0, integer=True)),
         failure_threshold=_threshold(file, fleet.get("failure_threshold", 0.2)),
         step_timeout=float(_number(file, "fleet.step_timeout", fleet.get("step_timeout", 300.0), minimum=1)),
-        targets=targets,
+        targets=wanted,
         services=_services(file, data.get("services", {})),
         hooks=_hooks(file, data.get("hooks", {})),
         python_floor=_floor_policy(file, "fleet.python_floor", fleet["python_floor"]) if "python_floor" in fleet else "",
@@ -363,6 +359,20 @@ def parse_config(root: Path, data: Mapping[str, Any], file: str) -> FleetConfig:
         repos=_repos(root, file, fleet),
         **_run(file, data.get("run", {})),
     )
+
+
+def _with_targets(file: str, data: Mapping[str, Any]) -> dict[str, Target]:
+    """The config's targets (the recipes' own when it names none)."""
+    from fleetshift.recipes import all_recipes
+
+    targets = default_targets() if "targets" not in data else _targets(file, data["targets"])
+    if "targets" in data:
+        known = {r.package: r for r in all_recipes()}
+        for name, target in list(targets.items()):
+            recipe = known.get(name)
+            if recipe and recipe.replaces and target.replaces is None:
+                targets[name] = Target(name, target.spec, recipe.replaces)
+    return targets
 
 
 def _git(file: str, raw: Any) -> GitConfig:
@@ -426,8 +436,10 @@ def default_targets() -> dict[str, Target]:
     return {r.package: Target(r.package, r.migrates_to, r.replaces) for r in all_recipes()}
 
 
-def load_config(root: Path) -> FleetConfig:
-    """Read the fleet's config; defaults when there is none. Raises ConfigError for bad files."""
+def load_config(root: Path, *, targets: bool = True) -> FleetConfig:
+    """Read the fleet's config; defaults when there is none. Raises ConfigError for bad files. `targets=False`:
+    the config without its targets (empty), for what needs the rest before the recipes are loaded (discovery
+    needs no target); the targets' problems are then not reported."""
     path = root / CONFIG_NAME
     if path.is_file():
         import tomllib  # (it imports datetime: a fleet without TOML files never needs it)
@@ -440,7 +452,7 @@ def load_config(root: Path) -> FleetConfig:
             raise ConfigError(str(path), "", "not UTF-8 text", "save the file as UTF-8") from None
         except RecursionError:
             raise ConfigError(str(path), "", "too deeply nested to parse", "flatten the nested arrays and tables") from None
-        return parse_config(root, data, str(path))
+        return parse_config(root, data, str(path), targets=targets)
     pyproject = root / "pyproject.toml"
     if pyproject.is_file():
         import tomllib
@@ -451,5 +463,5 @@ def load_config(root: Path) -> FleetConfig:
             data = {}
         section = data.get("tool", {}).get("fleetshift")
         if isinstance(section, dict):
-            return parse_config(root, section, f"{pyproject} [tool.fleetshift]")
-    return FleetConfig(root=root, targets=default_targets())
+            return parse_config(root, section, f"{pyproject} [tool.fleetshift]", targets=targets)
+    return FleetConfig(root=root, targets=default_targets() if targets else {})

@@ -16,6 +16,7 @@ import fnmatch
 import hashlib
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -507,9 +508,67 @@ def _each_forked(read: _Each, jobs: list[_Job]) -> list[_Read]:
     return [*mine, *theirs]
 
 
-def discover(root: Path, config: FleetConfig, cache: ScanCache | None = None) -> Fleet:
+def _each_in_turns(read: _Each, jobs: list[_Job], meanwhile: Callable[[], None]) -> list[_Read]:
+    """Every service read by this process and a forked child, each taking the next service not yet taken (as the
+    scan's two processes do, `scan._Turns`), this one once it has run `meanwhile`: the child reads the services
+    while this process does what discovery does not need (`scan --json` loads the recipes), and neither waits
+    for the other. The results, and the manifests the cache learned, in the order of the services, as one
+    process reads them; a child that fails leaves its services to this process."""
+    from itertools import islice
+
+    from fleetshift.scan import _Turns
+
+    cache = read.cache
+    mark = len(cache.new_manifests) if cache is not None else 0
+    turns = _Turns()
+    os.set_blocking(turns.r, False)
+    parent = os.getpid()
+
+    def each(alive: Callable[[], bool]) -> dict[int, tuple[_Read, list[bytes]]]:
+        done: dict[int, tuple[_Read, list[bytes]]] = {}
+        for i in turns.taken(range(len(jobs)), alive):
+            at = len(cache.new_manifests) if cache is not None else 0
+            got = read(jobs[i])
+            done[i] = (got, list(islice(cache.new_manifests, at, None)) if cache is not None else [])
+        return done
+
+    def child() -> dict[int, tuple[_Read, list[tuple[bytes, Any]]]]:
+        done = each(lambda: os.getppid() == parent)
+        learned = cache.new_manifests if cache is not None else {}
+        return {i: (got, [(k, learned[k]) for k in keys]) for i, (got, keys) in done.items()}
+
+    def here(alive: Callable[[], bool]) -> dict[int, tuple[_Read, list[bytes]]]:
+        meanwhile()
+        return each(alive)
+
+    try:
+        mine, theirs = forked.share(child, here)
+    finally:
+        turns.close()
+    theirs = theirs or {}
+    for i in range(len(jobs)):  # a failed child's services (and any it left untaken)
+        if i not in mine and i not in theirs:
+            at = len(cache.new_manifests) if cache is not None else 0
+            got = read(jobs[i])
+            mine[i] = (got, list(islice(cache.new_manifests, at, None)) if cache is not None else [])
+    if cache is not None:
+        known = cache.new_manifests
+        ordered = dict(islice(known.items(), mark))
+        for i in range(len(jobs)):
+            if i in mine:
+                ordered.update((k, known[k]) for k in mine[i][1])
+            else:
+                ordered.update(theirs[i][1])
+        cache.new_manifests = ordered
+    return [mine[i][0] if i in mine else theirs[i][0] for i in range(len(jobs))]
+
+
+def discover(root: Path, config: FleetConfig, cache: ScanCache | None = None,
+             meanwhile: Callable[[], None] | None = None) -> Fleet:
     """Walk the fleet and describe every service; unreadable files become Findings, never crashes. With a
-    scan `cache`, manifests already parsed (same path, same bytes) are taken from it.
+    scan `cache`, manifests already parsed (same path, same bytes) are taken from it. `meanwhile`: run once
+    by this process during the discovery, while a forked child reads the services, when one does (else before
+    they are read); not run when the discovery raises before reading any.
 
     Raises DiscoveryError for a fleet path that is not a folder, and ConfigError for a folder pattern of
     the config that is absolute, leads outside the fleet or is not a usable glob."""
@@ -536,7 +595,13 @@ def discover(root: Path, config: FleetConfig, cache: ScanCache | None = None) ->
         if not opts.skip:
             jobs.append((folder, rel, name, opts.test_command, opts.python))
     read = _Each(root, config, sel.prune, exclude, cache)
-    for service, found, inner in _each_forked(read, jobs) if _forks(config, jobs) else map(read, jobs):
+    if not _forks(config, jobs):
+        if meanwhile is not None:
+            meanwhile()
+        each = list(map(read, jobs))
+    else:
+        each = _each_forked(read, jobs) if meanwhile is None else _each_in_turns(read, jobs, meanwhile)
+    for service, found, inner in each:
         findings += found
         skipped += [item for item in inner if item not in skipped]
         services.append(service)

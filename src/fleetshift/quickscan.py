@@ -190,6 +190,63 @@ def scan_json(argv: list[str]) -> bool:
     if not root.is_dir():
         return False
     taking = state_aside(root)  # walked by a second process while this one imports the scan and loads the recipes
+    # a scan makes almost no cyclic garbage (the peak memory of a 300-service scan is the same without the
+    # collector), but the collector's passes over every ast node it allocates cost a twentieth of the scan
+    gc.disable()
+    try:
+        surveyed = _survey(root, taking)
+        if surveyed is None:
+            return False
+        emit(*surveyed, use_cache=True)
+    finally:
+        gc.enable()
+    return True
+
+
+def _survey(root: Path, taking: Callable[[], State | None]) -> tuple[Any, State | None] | None:
+    """`pipeline.survey(root)` and the fleet's state taken before it read the fleet; None when the command line
+    must speak (a bad config, a fleet without targets, ...). The recipes (which only the config's targets and the
+    scan need) are loaded while a forked child discovers the fleet's services (`discover(meanwhile=...)`)."""
+    from fleetshift.config import load_config
+
+    try:
+        bare = load_config(root, targets=False)
+    except Exception:  # a ConfigError: the survey meets it again, and the command line reports it
+        bare = None
+    if bare is None or bare.repos:  # (a multi-repo fleet's services live in clones the survey syncs first)
+        return _surveyed(root, taking)
+    from fleetshift.discover import discover
+    from fleetshift.scancache import ScanCache
+
+    loaded: list[Any] = []
+
+    def meanwhile() -> None:
+        from fleetshift.recipes import all_recipes
+
+        try:
+            all_recipes()
+            loaded.append(load_config(root))
+        except Exception:  # a broken plugin, a bad target: reported by the command line
+            pass
+
+    cache = ScanCache(root)  # one cache for discovery's manifests and the scan's files
+    before = taking()
+    try:
+        fleet = discover(root, bare, cache, meanwhile=meanwhile)
+        if not loaded or not loaded[0].targets:  # the command line reports the one, warns about the other
+            return None
+        config = loaded[0]
+        from fleetshift.pipeline import Survey, with_detection, with_projects
+        from fleetshift.scan import scan
+
+        inventory = with_projects(fleet, scan(fleet, config, jobs=config.jobs or None, cache=cache))
+    except Exception:  # a DiscoveryError, RecipeError, ...: reported by the command line
+        return None
+    return Survey(config, with_detection(fleet, inventory), inventory), before
+
+
+def _surveyed(root: Path, taking: Callable[[], State | None]) -> tuple[Any, State | None] | None:
+    """`pipeline.survey(root)` as it is, the state taken first."""
     from fleetshift.pipeline import survey
     from fleetshift.recipes import all_recipes
 
@@ -198,21 +255,13 @@ def scan_json(argv: list[str]) -> bool:
     except Exception:  # a broken plugin: the survey meets it again, and the command line reports it
         pass
     before = taking()
-
-    # a scan makes almost no cyclic garbage (the peak memory of a 300-service scan is the same without the
-    # collector), but the collector's passes over every ast node it allocates cost a twentieth of the scan
-    gc.disable()
     try:
-        try:
-            a = survey(path)
-        except Exception:  # ConfigError, DiscoveryError, RecipeError, ...: reported by the command line
-            return False
-        if not a.config.targets:  # the command line warns about that
-            return False
-        emit(a, before, use_cache=True)
-    finally:
-        gc.enable()
-    return True
+        a = survey(root)
+    except Exception:  # ConfigError, DiscoveryError, RecipeError, ...: reported by the command line
+        return None
+    if not a.config.targets:  # the command line warns about that
+        return None
+    return a, before
 
 
 def emit(a: Any, before: tuple[dict[str, tuple[int, ...]], bool] | None, *, use_cache: bool) -> None:

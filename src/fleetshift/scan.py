@@ -23,6 +23,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from fleetshift import forked
 from fleetshift.config import FleetConfig
@@ -52,6 +53,7 @@ FORK_MIN_FILES = 2000  # files to read (not known to the cache) from which a sec
 # modules a recipe's detection imports when it first meets its library: imported before the scan forks, once for
 # both processes, not by each of them (the child's copy of ~7 ms is time it does not scan)
 _FIRST_USE = {"fleetshift.recipes.influxdb": ("fleetshift.recipes.influxdb.flux.sites",)}
+T = TypeVar("T")
 TOO_DEEP = "too deeply nested to parse; simplify the nesting or exclude the file — it was not scanned"
 
 
@@ -563,13 +565,14 @@ def _scan_forked(root: Path, services: Sequence[Service], cache: ScanCache, read
 class _Turns:
     """Which service comes next, shared by two processes: the index of the next one travels as the only message
     in a pipe, so whoever reads it takes that service and writes back the next index. A process that waits
-    gives up when `alive` says the other process is gone (it may have died holding the index)."""
+    gives up when `alive` says the other process is gone (it may have died holding the index). (Discovery
+    shares its services alike while `scan --json` loads the recipes.)"""
 
     def __init__(self) -> None:
         self.r, self.w = os.pipe()
         os.write(self.w, (0).to_bytes(8, "little"))
 
-    def taken(self, services: Sequence[Service], alive: Callable[[], bool]) -> Iterator[Service]:
+    def taken(self, services: Sequence[T], alive: Callable[[], bool]) -> Iterator[T]:
         while True:
             while not select.select([self.r], [], [], 0.2)[0]:
                 if not alive():

@@ -70,7 +70,9 @@ def signature() -> str:
             for name in sorted(filenames):
                 st = os.stat(os.path.join(dirpath, name))
                 h.update(f"{dirpath}/{name}:{st.st_mtime_ns}:{st.st_size}".encode())
-    for recipe in recipes.all_recipes():  # plugins' recipes count too
+    # plugins' recipes count too (where no distribution may declare one, every recipe is built in: none is loaded
+    # for this, so the cold `scan --json` can discover the fleet while it loads them)
+    for recipe in recipes.all_recipes() if recipes._may_declare_plugins() else ():
         module = type(recipe).__module__
         if module.startswith("fleetshift."):
             continue
