@@ -269,10 +269,10 @@ def emit(a: Any, before: tuple[dict[str, tuple[int, ...]], bool] | None, *, use_
     keep it as the snapshot of the fleet's state `before` the survey read it."""
     import json
 
-    from fleetshift.model import to_jsonable
+    from fleetshift.model import to_json
     from fleetshift.recipes import all_recipes
 
-    text = json.dumps(to_jsonable(a.inventory))
+    text = to_json(a.inventory)
     sys.stdout.write((json.dumps(json.loads(text), indent=2) if sys.stdout.isatty() else text) + "\n")
     sys.stdout.flush()
     if not use_cache:
