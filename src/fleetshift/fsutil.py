@@ -139,6 +139,19 @@ def replace_file(path: Path, data: bytes | str) -> None:
     )
 
 
+def replace_files(folder: Path, files: dict[str, bytes | str]) -> list[Path]:
+    """`replace_file` of several files of one folder (name -> data): their temp files written and fsynced side by
+    side, each then replaces its file, and the folder is fsynced once; the paths, in the order given."""
+    items = []
+    for name, data in files.items():
+        path = folder / name
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        items.append((path, raw, CREATE_MODE, path.with_name(f".{name}.{os.getpid()}.{threading.get_ident()}.tmp")))
+    atomic_write_many(items)
+    fsync_dir(folder)
+    return [path for path, *_ in items]
+
+
 def current_state(path: Path) -> tuple[str, bytes | None, int | None]:
     """(hash or ABSENT or NOT_A_FILE, bytes, mode bits) of what is at `path` now, not following links."""
     try:

@@ -16,7 +16,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from fleetshift.fsutil import replace_file
+from fleetshift.fsutil import replace_files
 from fleetshift.journal import read_state
 from fleetshift.model import ServiceStatus, VerdictState
 from fleetshift.report.changes import service_changes
@@ -112,9 +112,10 @@ def _where(d: dict[str, Any]) -> dict[str, Any]:
     return {**d, "where": f"{d.get('file', '')}:{d.get('line', 0)}"}
 
 
-def build_results(run_dir: Path) -> dict[str, Any]:
-    """The results record of a run, per service and summarised by phase, priority and migration."""
-    state = read_state(run_dir)
+def build_results(run_dir: Path, state: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The results record of a run, per service and summarised by phase, priority and migration (`state`: the
+    run's state, read here when not given)."""
+    state = state if state is not None else read_state(run_dir)
     meta = state.get("meta", {})
     plan: dict[str, dict[str, Any]] = meta.get("plan", {})
     verdicts = _load_dir(run_dir / "verdicts")
@@ -405,18 +406,16 @@ def _residual(r: dict[str, Any]) -> str:
 
 
 def write_run_reports(run_dir: Path) -> list[Path]:
-    """Write results.json, the three Markdown reports and report.html into the run folder; returns their paths."""
-    results = build_results(run_dir)
+    """Write results.json, the three Markdown reports and report.html into the run folder; returns their paths.
+    The run's state is read once for all of them; the files are written as `replace_file` writes one, their
+    fsyncs side by side and the folder's once (the reports end a run: nothing else runs beside them)."""
+    state = read_state(run_dir)
+    results = build_results(run_dir, state)
     texts = {
         "results.json": json.dumps(results, indent=2) + "\n",
         "execution-report.md": _execution(results),
         "test-report.md": _test_report(results),
         "residual-work.md": _residual(results),
-        "report.html": render(results, service_changes(run_dir), run_dir.resolve()),
+        "report.html": render(results, service_changes(run_dir, state), run_dir.resolve()),
     }
-    paths = []
-    for name, text in texts.items():
-        path = run_dir / name
-        replace_file(path, text)
-        paths.append(path)
-    return paths
+    return replace_files(run_dir, texts)
