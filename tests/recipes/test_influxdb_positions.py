@@ -105,6 +105,62 @@ def test_the_projects_corpus_has_the_providers_positions() -> None:
         except (SyntaxError, cst.ParserSyntaxError):  # a project kept for its Python 2 or 3.12 syntax
             continue
         assert [n for n, r in whole.items() if by_statement[n] != r] == [], path
+        fresh = StatementPositions(by_statement.module, by_statement.tree, by_statement.parent)
+        assert [n for n, r in whole.items() if fresh.line(n) != r.start.line] == [], path
+
+
+HEADS = """\
+with a(1) as b, c(
+    2):
+    x = f(y); z = g(
+        w)
+    with (d(3) as e,
+          f(4)):
+        pass
+    if (h or
+        i) and j:
+        k = [m(5)]  # comment
+    elif n(6): o = 7
+    while p(
+          ): q()
+    for r, s in t(8): u(9)
+    for v in (
+        w): pass
+if a(1) or (b
+):
+    pass
+elif c(2):
+    pass
+while (d(3)):
+    e = f(4) if g else [
+        h]
+for (i, j) in k(5, l=6):
+    @m(7)
+    def n(o=p(8)): return q(9)
+async def f():
+    async with x(1) as y:
+        z = \\
+            2
+    async for a in b(c):
+        d(e)
+    x = (
+        1)
+    (y
+    ) = 2
+    f('''a
+    b''', g); h(
+    )
+"""
+
+
+@pytest.mark.parametrize("text", [TANGLED, HEADS, HEADS.replace("\n", "\r\n"), TABS], ids=["tangled", "heads", "crlf", "tabs"])
+def test_every_nodes_line_is_the_providers(text: str) -> None:
+    """Asked first (before any statement's positions are worked out), the line of each node, whether given without
+    code generation or not, is the provider's."""
+    whole, by_statement = positions(text)
+    for node, r in whole.items():
+        fresh = StatementPositions(by_statement.module, by_statement.tree, by_statement.parent)
+        assert (type(node).__name__, fresh.line(node)) == (type(node).__name__, r.start.line)
 
 
 @pytest.mark.parametrize("text", [TANGLED, TANGLED.replace("\n", "\r\n"), TABS, "x = 1", ""], ids=["tangled", "crlf", "tabs", "no-newline", "empty"])

@@ -41,18 +41,39 @@ class StatementPositions(Mapping[cst.CSTNode, CodeRange]):
         # id() of each node worked out -> the spans of its statement's nodes by id(), and the lines to add to them
         self.known: dict[int, tuple[dict[int, Span], int]] = {}
         self._starts: dict[int, int] | None = None
+        self._one_line: set[int] = set()  # id() of the paired statements whose `_HEAD` is on their first line
         self._whole: Mapping[cst.CSTNode, CodeRange] | None = None
 
     def starts(self) -> dict[int, int]:
         """id() of each LibCST statement of a body -> the line `ast` starts it on ({} when they do not pair up)."""
         if self._starts is None:
             out: dict[int, int] = {}
+            one_line: set[int] = set()
             try:
-                paired = _pair(self.module.body, self.tree.body, out)
+                paired = _pair(self.module.body, self.tree.body, out, one_line)
             except (AttributeError, TypeError, ValueError):  # a shape this pairing does not know
                 paired = False
             self._starts = out if paired else {}
+            self._one_line = one_line if paired else set()
         return self._starts
+
+    def line(self, node: cst.CSTNode) -> int:
+        """`self[node].start.line`; for an expression, argument or small statement in a simple statement line, or
+        in a header's expressions, that `ast` places on one line, that line with no code generated."""
+        got = self.known.get(id(node))
+        if got is not None:
+            return got[0][id(node)][0] + got[1]
+        if isinstance(node, cst.BaseExpression | cst.Arg | cst.BaseSmallStatement):
+            starts = self.starts()
+            child, stmt = node, self.parent.get(node)
+            while stmt is not None and id(stmt) not in starts:
+                child, stmt = stmt, self.parent.get(stmt)
+            if stmt is not None and id(stmt) in self._one_line:
+                for name in _HEAD.get(type(stmt), ()):
+                    value = getattr(stmt, name)
+                    if value is child or (isinstance(value, Sequence) and any(v is child for v in value)):
+                        return starts[id(stmt)]
+        return self[node].start.line
 
     def whole(self) -> Mapping[cst.CSTNode, CodeRange]:
         """The provider's positions over the whole module, node by node."""
@@ -170,19 +191,52 @@ class Spans(CodegenState):
             self.spans[id(node)] = (line, column, end_line, end_column)
 
 
-def _pair(stmts: Sequence[cst.BaseStatement], body: Sequence[ast.stmt], out: dict[int, int]) -> bool:
+def _pair(
+    stmts: Sequence[cst.BaseStatement], body: Sequence[ast.stmt], out: dict[int, int], one_line: set[int] | None = None
+) -> bool:
     """Pair a body's LibCST statements with its `ast` statements (`a; b` is one of the first, two of the
-    second), recording each LibCST statement's `ast` line, and the bodies inside them; False when they differ."""
+    second), recording each LibCST statement's `ast` line, and the bodies inside them; False when they differ.
+    Given `one_line`, it records there id() of each statement whose `_HEAD` fields `ast` places on its first line."""
     j = 0
     for stmt in stmts:
         want = _COMPOUND.get(type(stmt))
         if j >= len(body) or (not isinstance(body[j], want) if want else isinstance(body[j], _SIMPLE)):
             return False
         out[id(stmt)] = body[j].lineno
-        if want and not all(_pair(c, a, out) for c, a in _bodies(stmt, body[j])):
+        if want and not all(_pair(c, a, out, one_line) for c, a in _bodies(stmt, body[j])):
             return False
+        if one_line is not None and _on_its_line(stmt, body, j):
+            one_line.add(id(stmt))
         j += 1 if want else len(stmt.body)  # type: ignore[attr-defined]
     return j == len(body)
+
+
+def _on_its_line(stmt: cst.BaseStatement, body: Sequence[ast.stmt], j: int) -> bool:
+    """Whether every token `ast` places in the statement's `_HEAD` fields (a simple statement line's statements, a
+    compound statement's header expressions) is on the line the statement starts on."""
+    node = body[j]
+    if isinstance(stmt, cst.SimpleStatementLine):
+        return body[j + len(stmt.body) - 1].end_lineno == node.lineno
+    if isinstance(node, ast.With | ast.AsyncWith):
+        parts: list[ast.AST | None] = [p for i in node.items for p in (i.context_expr, i.optional_vars)]
+    elif isinstance(node, ast.If | ast.While):
+        parts = [node.test]
+    elif isinstance(node, ast.For | ast.AsyncFor):
+        parts = [node.target, node.iter]
+    else:
+        return False
+    return all(p is None or (p.lineno == node.lineno and p.end_lineno == node.lineno) for p in parts)
+
+
+# the fields of a statement whose nodes `StatementPositions.line` places on the statement's own line when `ast`
+# places all their tokens there (an expression starts at one of its tokens, or at a parenthesis before one)
+_HEAD: Mapping[type, tuple[str, ...]] = {
+    cst.SimpleStatementLine: ("body",),
+    cst.With: ("items",),
+    cst.If: ("test",),
+    cst.While: ("test",),
+    cst.For: ("target", "iter"),
+}
 
 
 def _bodies(stmt: cst.BaseStatement, node: ast.stmt) -> Iterator[tuple[Sequence, Sequence]]:

@@ -16,6 +16,8 @@ from fleetshift.recipes.aiomqtt.facts import Facts, Key, Site
 if TYPE_CHECKING:
     import libcst as cst
 
+    from fleetshift.recipes._positions import StatementPositions
+
 T = TypeVar("T")
 
 
@@ -61,11 +63,21 @@ def key_of(fix: Any, node: cst.CSTNode) -> Key:
     """The position of `node`, read through the metadata `fixes.apply` gives a fix that declared `positions()`."""
     from libcst.metadata import PositionProvider
 
-    positions = getattr(getattr(fix.get_metadata, "__self__", None), "metadata", {}).get(PositionProvider)
-    if hasattr(positions, "span"):  # worked out one statement at a time (see `fixes.apply`): its numbers as they are
+    positions = _statement_positions(fix)
+    if positions is not None:  # worked out one statement at a time (see `fixes.apply`): its numbers as they are
         return positions.span(node)
     r = fix.get_metadata(PositionProvider, node)
     return (r.start.line, r.start.column, r.end.line, r.end.column)
+
+
+def _statement_positions(fix: Any) -> StatementPositions | None:
+    """The positions `fixes.apply` gives a fix when they are worked out one statement at a time, else None."""
+    from libcst.metadata import PositionProvider
+
+    from fleetshift.recipes._positions import StatementPositions
+
+    positions = getattr(getattr(fix.get_metadata, "__self__", None), "metadata", {}).get(PositionProvider)
+    return positions if isinstance(positions, StatementPositions) else None
 
 
 def edit_call(call: cst.Call, ops: Iterable[object]) -> cst.Call:
@@ -152,12 +164,18 @@ class PlannedFix:
     def __init__(self, facts: Facts) -> None:
         check: Callable[[Facts], Iterable[Site]] = sys.modules[type(self).__module__].check
         self.edits = planned(check(facts))
+        self.lines = {key[0] for key in self.edits}  # the lines the edits start on
         # positions cost a pass over the whole module: asked only when an edit is looked up by one
         self.METADATA_DEPENDENCIES = positions() if self.edits else ()
 
     def at(self, node: cst.CSTNode) -> list[object]:
         """The edits planned at `node`'s position."""
-        return self.edits.get(key_of(self, node), []) if self.edits else []
+        if not self.edits:
+            return []
+        positions = _statement_positions(self)
+        if positions is not None and positions.line(node) not in self.lines:  # (a line costs less than a position)
+            return []
+        return self.edits.get(key_of(self, node), [])
 
     def first(self, node: cst.CSTNode, kind: type[T]) -> T | None:
         """The first edit of type `kind` planned at `node`'s position."""

@@ -110,6 +110,43 @@ class Plan:
     need_timezone: bool = False
 
 
+class Printer:
+    """Prints modules keeping each top-level statement's tokens by the statement (its identity): printing a module
+    that shares statements with one printed before (what `import.finish` walks leaves of the plan's module: every
+    statement holding no import) copies their tokens instead of generating them again. A top-level statement's
+    code depends only on the module's indentation and line break, kept with it."""
+
+    def __init__(self) -> None:
+        self.known: dict[int, tuple[cst.CSTNode, str, str, list[str]]] = {}
+
+    def code(self, module: cst.Module) -> str:
+        """`module.code`, from the statements' tokens where they are known."""
+        from libcst._nodes.internal import CodegenState
+
+        indent, newline = module.default_indent, module.default_newline
+        state = CodegenState(default_indent=indent, default_newline=newline)
+        tokens = state.tokens
+        known = self.known
+        for h in module.header:
+            h._codegen(state)
+        for stmt in module.body:
+            got = known.get(id(stmt))
+            if got is not None and got[0] is stmt and got[1] == indent and got[2] == newline:
+                tokens.extend(got[3])
+            else:
+                start = len(tokens)
+                stmt._codegen(state)
+                known[id(stmt)] = (stmt, indent, newline, tokens[start:])
+        for f in module.footer:
+            f._codegen(state)
+        if module.has_trailing_newline:  # what Module._codegen_impl does after the footer
+            if not tokens:
+                state.add_token(state.default_newline)
+        else:
+            state.pop_trailing_newline()
+        return "".join(tokens)
+
+
 class LazyMetadata:
     """A metadata mapping whose values may be computed lazily; given a function, the mapping itself is computed
     on the first lookup (a module whose rules never ask costs no walk)."""

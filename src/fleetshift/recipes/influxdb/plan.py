@@ -18,7 +18,7 @@ from fleetshift.recipes._ast import Imports, parse_tree
 from fleetshift.recipes._cst import Imports as CodeImports
 from fleetshift.recipes._positions import StatementPositions
 from fleetshift.recipes.influxdb.analysis import Analysis
-from fleetshift.recipes.influxdb.edits import LazyMetadata, Note, Plan, code_of, string_value
+from fleetshift.recipes.influxdb.edits import LazyMetadata, Note, Plan, Printer, code_of, string_value
 from fleetshift.recipes.influxdb.facts import query_guards
 from fleetshift.recipes.influxdb.names import V3_NAMES
 from fleetshift.recipes.influxdb.receivers import Receivers
@@ -96,6 +96,7 @@ class Planning:
     # the text the plan's walk wrote -> the LibCST module it wrote it from (a `finish` reads that module, not a parse
     # of the text: the same code, and the same statements, imports and names)
     written: dict[str, cst.Module] = field(default_factory=dict)
+    printer: Printer = field(default_factory=Printer)  # prints the plan's module and what `finish` makes of it
 
     # ---- the plan ------------------------------------------------------------------------------------
 
@@ -168,7 +169,10 @@ class Planning:
     # ---- lookups ---------------------------------------------------------------------------------
 
     def line(self, node: cst.CSTNode) -> int:
+        positions = self.facts.pos.data
         try:
+            if isinstance(positions, StatementPositions):
+                return positions.line(node)
             return self.facts.pos[node].start.line
         except KeyError:
             return 0

@@ -37,7 +37,7 @@ def rewrite_module(
     for module in sorted((m for m in modules if hasattr(m, "plan")), key=lambda m: getattr(m, "STAGE", 1)):
         module.plan(p)
     written = facts.module.visit(ApplyPlan(p.plan, facts.analysis.parent))
-    code = written.code
+    code = p.printer.code(written)
     p.written[code] = written
     for module in modules:  # also on an unchanged module: its v2 imports move even when nothing else does
         if hasattr(module, "finish"):

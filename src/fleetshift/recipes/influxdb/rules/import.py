@@ -7,6 +7,7 @@ WriteType and InfluxDBError come from influxdb_client_3; unused v2 imports are r
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -67,8 +68,57 @@ def finish(code: str, p: Planning) -> str:
     import libcst as cst
 
     from fleetshift.recipes import fixes
-    from fleetshift.recipes.influxdb.edits import code_of
     from fleetshift.recipes.influxdb.names import V3_EXPORTS
+
+    References, Fix, Insert = _walkers()
+    module = p.written.get(code) or fixes.parse(code)
+    refs = References()
+    fixes.read(module, refs)
+    try:
+        used = read_names(parse_tree(code))
+    except SyntaxError:  # code LibCST reads and `ast` does not: its names as LibCST has them
+        used = cst_names(module)
+
+    # first only to learn the aliases and what stays, the second inserts the new imports. The first changes no
+    # node, so it needs no walk: imports hold no imports, and each is given as the walk would leave it
+    learn = Fix(used)
+    for node in refs.imports:
+        if isinstance(node, cst.ImportFrom):
+            learn.leave_ImportFrom(node, node)
+        else:
+            learn.leave_Import(node, node)
+    first = learn.first
+    bound = refs.bound - refs.v2_bound | learn.kept_bound
+    wanted = sorted(n for n in V3_EXPORTS if n in used and n not in bound and n not in learn.imported_v3)
+    wanted = sorted(set(wanted) - {local for _n, local in learn.aliased_v3})
+    names = [*wanted, *(f"{n} as {local}" if n != local else n for n, local in learn.aliased_v3)]
+    lines: list[str] = []
+    if p.plan.need_timezone and "timezone" not in bound:
+        lines.append("from datetime import timezone")
+    if names:
+        lines.append(f"from {V3} import {', '.join(dict.fromkeys(names))}")
+    if "influxdb_client_3" in used and "influxdb_client_3" not in bound:
+        lines.append(f"import {V3}")
+    new_stmts = [cst.parse_statement(line + "\n") for line in lines]
+
+    enter: set[int] | None = refs.to_imports
+    if first is None and new_stmts:
+        enter = None  # a new module: its new import lines are walked too
+        body = list(module.body)
+        at = import_anchor(body)
+        body[at:at] = new_stmts
+        module = module.with_changes(body=body)
+    return p.printer.code(module.visit(Insert(used, first, new_stmts, enter)))
+
+
+@functools.cache
+def _walkers() -> tuple[type, type, type]:
+    """`finish`'s walks (its visitor of the bound names and imports, its fix of the imports, that fix inserting the
+    new imports), made once per process: LibCST's isinstance checks against its visitor classes (abstract base
+    classes) learn each new class afresh by searching every subclass of them, so classes made per module cost."""
+    import libcst as cst
+
+    from fleetshift.recipes.influxdb.edits import code_of
 
     class References(cst.CSTVisitor):
         def __init__(self) -> None:
@@ -119,37 +169,33 @@ def finish(code: str, p: Planning) -> str:
         def visit_ClassDef(self, node: cst.ClassDef) -> None:
             self.bound.add(node.name.value)
 
-    module = p.written.get(code) or fixes.parse(code)
-    refs = References()
-    module.visit(refs)
-    try:
-        used = read_names(parse_tree(code))
-    except SyntaxError:  # code LibCST reads and `ast` does not: its names as LibCST has them
-        used = cst_names(module)
-    state: dict[str, object] = {"first": None}
-    aliased_v3: list[tuple[str, str]] = []
-    kept_bound: set[str] = set()
-    imported_v3: set[str] = set()
-
     class Fix(cst.CSTTransformer):
+        def __init__(self, used: set[str]) -> None:
+            super().__init__()
+            self.used = used
+            self.first: cst.CSTNode | None = None  # the first v2 import statement
+            self.aliased_v3: list[tuple[str, str]] = []
+            self.kept_bound: set[str] = set()
+            self.imported_v3: set[str] = set()
+
         def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom):
             mod = code_of(updated.module) if updated.module else ""
             if mod == V3 and not isinstance(updated.names, cst.ImportStar):
-                imported_v3.update(
+                self.imported_v3.update(
                     a.asname.name.value if a.asname else code_of(a.name) for a in updated.names
                 )  # type: ignore[union-attr]
             if not is_v2_module(mod) or isinstance(updated.names, cst.ImportStar):
                 return updated
-            state["first"] = state["first"] or original
+            self.first = self.first or original
             keep = []
             for a in updated.names:
                 local = a.asname.name.value if a.asname else code_of(a.name)  # type: ignore[union-attr]
                 old = code_of(a.name)
-                if local in used and (old not in V3_NAMES or (a.asname is None and V3_NAMES[old] != old)):
+                if local in self.used and (old not in V3_NAMES or (a.asname is None and V3_NAMES[old] != old)):
                     keep.append(a)
-                    kept_bound.add(local)
-                elif local in used and a.asname is not None:
-                    aliased_v3.append((V3_NAMES[code_of(a.name)], local))
+                    self.kept_bound.add(local)
+                elif local in self.used and a.asname is not None:
+                    self.aliased_v3.append((V3_NAMES[code_of(a.name)], local))
             if not keep:
                 return cst.RemoveFromParent()
             keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
@@ -158,14 +204,14 @@ def finish(code: str, p: Planning) -> str:
         def leave_Import(self, original: cst.Import, updated: cst.Import):
             v2 = [a for a in updated.names if is_v2_module(code_of(a.name))]
             if v2:
-                state["first"] = state["first"] or original
+                self.first = self.first or original
             keep = [
                 a
                 for a in updated.names
                 if not (
                     is_v2_module(code_of(a.name))
                     and a.asname is None
-                    and code_of(a.name).split(".")[0] not in used
+                    and code_of(a.name).split(".")[0] not in self.used
                 )
             ]
             if not keep:
@@ -175,61 +221,37 @@ def finish(code: str, p: Planning) -> str:
                 return updated.with_changes(names=keep)
             return updated
 
-    # first only to learn the aliases and what stays, the second inserts the new imports. The first changes no
-    # node, so it needs no walk: imports hold no imports, and each is given as the walk would leave it
-    learn = Fix()
-    for node in refs.imports:
-        if isinstance(node, cst.ImportFrom):
-            learn.leave_ImportFrom(node, node)
-        else:
-            learn.leave_Import(node, node)
-    first = state["first"]
-    bound = refs.bound - refs.v2_bound | kept_bound
-    wanted = sorted(n for n in V3_EXPORTS if n in used and n not in bound and n not in imported_v3)
-    wanted = sorted(set(wanted) - {local for _n, local in aliased_v3})
-    names = [*wanted, *(f"{n} as {local}" if n != local else n for n, local in aliased_v3)]
-    lines: list[str] = []
-    if p.plan.need_timezone and "timezone" not in bound:
-        lines.append("from datetime import timezone")
-    if names:
-        lines.append(f"from {V3} import {', '.join(dict.fromkeys(names))}")
-    if "influxdb_client_3" in used and "influxdb_client_3" not in bound:
-        lines.append(f"import {V3}")
-    new_stmts = [cst.parse_statement(line + "\n") for line in lines]
-
     class Insert(Fix):
+        def __init__(
+            self, used: set[str], first: cst.CSTNode | None, new_stmts: list[cst.BaseStatement], enter: set[int] | None
+        ) -> None:
+            super().__init__(used)
+            self.insert_at, self.new_stmts, self.enter = first, new_stmts, enter
+
         def on_visit(self, node: cst.CSTNode) -> bool:
             # only import statements and the lines holding them change: the walk enters only the nodes on the
             # way to an import (anything else is left as it is; its leave methods still run)
-            if enter is not None and id(node) not in enter:
+            if self.enter is not None and id(node) not in self.enter:
                 return False
             return isinstance(node, statement_holders()) and super().on_visit(node)
 
         def leave_SimpleStatementLine(
             self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
         ):
-            if not any(s is first for s in original.body) or not new_stmts:
+            if not any(s is self.insert_at for s in original.body) or not self.new_stmts:
                 return updated
             stmts = [
                 s.with_changes(leading_lines=original.leading_lines) if i == 0 else s
-                for i, s in enumerate(new_stmts)
+                for i, s in enumerate(self.new_stmts)
             ]
             if updated.body:
                 return cst.FlattenSentinel([*stmts, updated.with_changes(leading_lines=[])])
             return cst.FlattenSentinel(stmts)
 
-    aliased_v3.clear()
-    kept_bound.clear()
-    enter: set[int] | None = refs.to_imports
-    if first is None and new_stmts:
-        enter = None  # a new module: its new import lines are walked too
-        body = list(module.body)
-        at = import_anchor(body)
-        body[at:at] = new_stmts
-        module = module.with_changes(body=body)
-    return module.visit(Insert()).code
+    return References, Fix, Insert
 
 
+@functools.cache
 def statement_holders() -> tuple[type, ...]:
     """The LibCST node types a statement (and so an import) can be inside, and the import statements."""
     import libcst as cst
