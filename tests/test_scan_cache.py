@@ -62,6 +62,13 @@ def settle(root: Path, seconds_ago: float = 60) -> None:
             os.utime(path, (past, past))
 
 
+def settle_for_snapshot(root: Path) -> None:
+    """Settle the files as `settle` does, then wait until their ctime (which no utime sets back) is settled too:
+    a scan keeps a snapshot only of files unchanged by either for `quickscan.SETTLED_NS`."""
+    settle(root)
+    time.sleep(2.1)
+
+
 def inventory(root: Path, **kw: object) -> object:
     return to_jsonable(survey(root, jobs=1, **kw).inventory)  # type: ignore[arg-type]
 
@@ -220,7 +227,7 @@ def quick(root: Path) -> tuple[str, list[str]]:
 
 def test_scan_json_of_an_unchanged_fleet_is_answered_from_its_snapshot(tmp_path: Path) -> None:
     root = fleet(tmp_path / "fleet")
-    settle(root)
+    settle_for_snapshot(root)
     full, loaded = quick(root)
     assert "fleetshift.discover" in loaded and (root / ".fleetshift/cache/snapshot.pickle").is_file()
     assert "typer" not in loaded and "rich" not in loaded  # a full scan --json needs no command line either
@@ -236,12 +243,12 @@ def test_scan_json_of_an_unchanged_fleet_is_answered_from_its_snapshot(tmp_path:
     assert "tenacity/retry-statistics" not in site_rules(edited, "alpha")
     _, loaded = quick(root)
     assert "fleetshift.discover" in loaded  # the edited file is not settled yet: no snapshot was kept
-    settle(root)
+    settle_for_snapshot(root)
     quick(root)
     assert quick(root) == (edited, [])
     # a file added, a folder added: the full scan again
     (root / "services/beta/beta/more.py").write_text(STORE)
-    settle(root)
+    settle_for_snapshot(root)
     added, loaded = quick(root)
     assert "fleetshift.discover" in loaded and added == scan_cli_no_cache(root) and "influxdb" in added
     (root / "services/beta/empty").mkdir()

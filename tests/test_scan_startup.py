@@ -182,6 +182,7 @@ def test_the_answered_process_ends_as_any_process_does(tmp_path: Path) -> None:
     past = time.time() - 60  # settled files: the first scan keeps a snapshot, the second is answered from it
     for path in root.rglob("*.*"):
         os.utime(path, (past, past))
+    time.sleep(2.1)  # and their ctime, which no utime sets back
     mark, torn = tmp_path / "atexit-ran", tmp_path / "torn-down"
     probe = (
         "import atexit, pathlib, runpy, sys\n"
@@ -236,5 +237,17 @@ def test_the_state_taken_aside_is_the_state(tmp_path: Path) -> None:
     taken = quickscan.state_aside(root)()
     assert taken is not None and taken == quickscan.fleet_state(root)
     assert set(taken[0]) >= {"services/alpha/requirements.txt", "services/beta/tests/test_settings.py"}
+    # a file changed once the walk was asked for, even with its mtime set back (its ctime moves): never settled
+    past = time.time() - 60
+    for path in root.rglob("*"):
+        os.utime(path, (past, past))
+    time.sleep(2.1)
+    assert quickscan.fleet_state(root)[1]  # type: ignore[index]
+    since = time.time_ns()  # (as `state_aside` notes the moment it is asked, before the scan reads anything)
+    jobs = root / "services" / "alpha" / "alpha" / "jobs.py"
+    jobs.write_text("x = 1\n")
+    os.utime(jobs, (past, past))
+    taken = quickscan.fleet_state(root, since)
+    assert taken is not None and not taken[1]
     (root / "services" / "link").symlink_to(root / "services" / "alpha")  # no state (a link): none either way
     assert quickscan.state_aside(root)() is None

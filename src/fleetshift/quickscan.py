@@ -6,8 +6,11 @@ root (all but the folders discovery never enters and `.fleetshift` itself) with 
 and mode bits, and the code that will answer (the Python, its import path and the mtimes of those folders, so
 an install or an uninstall counts; fleetshift's own files; plugin recipes' modules). After the scan, the state
 and the exact output go to `.fleetshift/cache/snapshot.pickle`, but only when every file was already `SETTLED_NS` old
-(a file written within its mtime tick could change again unseen), no link was met (discovery may follow one
-where this walk does not), the fleet is not a multi-repo workspace and the scan printed no warning.
+by its mtime and its ctime when the scan began (a file written within its mtime tick could change again unseen),
+no link was met (discovery may follow one where this walk does not), the fleet is not a multi-repo workspace and
+the scan printed no warning. The walk may run while the scan reads the fleet (`state_aside`): a file changed
+after the scan began has a ctime after that moment (no write, chmod or utime can set it back), so such a state
+is never settled and no output is kept under it.
 
 The next `scan --json` walks the fleet again and, when the state and the code are exactly as recorded, prints
 the stored output. Any difference (a file edited, added or removed, a folder added, fleetshift or a package
@@ -54,10 +57,11 @@ def scan_json_path(argv: list[str]) -> Path | None:
     return Path(rest[0])
 
 
-def fleet_state(root: Path) -> tuple[dict[str, tuple[int, ...]], bool] | None:
+def fleet_state(root: Path, since: int | None = None) -> tuple[dict[str, tuple[int, ...]], bool] | None:
     """Every folder ((-1,)) and file (size, mtime_ns, ctime_ns, mode) under the root that a scan could read,
-    by relative path, and whether every file is settled; None when a link or an unreadable folder is met."""
-    now = time.time_ns()
+    by relative path, and whether every file is settled (its mtime and ctime `SETTLED_NS` before `since`, a
+    time_ns, else now); None when a link or an unreadable folder is met."""
+    now = time.time_ns() if since is None else since
     state: dict[str, tuple[int, ...]] = {}
     settled = True
     stack = [""]
@@ -79,7 +83,7 @@ def fleet_state(root: Path) -> tuple[dict[str, tuple[int, ...]], bool] | None:
                         continue
                     st = e.stat(follow_symlinks=False)
                     state[path] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode)
-                    if st.st_mtime_ns + SETTLED_NS >= now:
+                    if st.st_mtime_ns + SETTLED_NS >= now or st.st_ctime_ns + SETTLED_NS >= now:
                         settled = False
         except OSError:
             return None
@@ -125,20 +129,24 @@ State = tuple[dict[str, tuple[int, ...]], bool]
 
 
 def state_aside(root: Path) -> Callable[[], State | None]:
-    """`state_before_scan(root)` taken by a forked process while this one imports the scan (the walk is mostly
-    waiting on the file system, the imports on this process's own core); the function returned waits for that
-    process and gives the state. Call it before the scan reads anything of the fleet: the state must be taken
-    before. Where no process may be forked (no fork, another thread running, a state already taken) or the child
-    fails, the state is taken here, when the function is called."""
+    """The fleet's state (`state_before_scan`) walked by a forked process while this one goes on: it imports the
+    scan, and the scan may read the fleet meanwhile (the state is settled only for files unchanged since this
+    call, by their ctime: see the module's doc); the function returned waits for that process and gives the
+    state. Call it before the scan reads anything of the fleet. Where no process may be forked (no fork, another
+    thread running) or the child fails, the state is walked here, when the function is called, settled only for
+    files unchanged since this call as well; a state `answer` took already is that state."""
     from fleetshift import forked
 
-    if root in _TAKEN or not forked.may_fork():
+    since = time.time_ns()  # before the scan reads anything
+    if root in _TAKEN:
         return lambda: state_before_scan(root)
-    child = forked.start(lambda: fleet_state(root))
+    if not forked.may_fork():
+        return lambda: fleet_state(root, since)
+    child = forked.start(lambda: fleet_state(root, since))
 
     def taken() -> State | None:
         state = child.result(lambda data: _Plain(io.BytesIO(data)).load())
-        return fleet_state(root) if state is None else state
+        return fleet_state(root, since) if state is None else state
 
     return taken
 
@@ -189,7 +197,7 @@ def scan_json(argv: list[str]) -> bool:
     root = path.resolve()
     if not root.is_dir():
         return False
-    taking = state_aside(root)  # walked by a second process while this one imports the scan and loads the recipes
+    taking = state_aside(root)  # walked by a second process while this one imports, discovers and scans
     # a scan makes almost no cyclic garbage (the peak memory of a 300-service scan is the same without the
     # collector), but the collector's passes over every ast node it allocates cost a twentieth of the scan
     gc.disable()
@@ -230,7 +238,6 @@ def _survey(root: Path, taking: Callable[[], State | None]) -> tuple[Any, State 
             pass
 
     cache = ScanCache(root)  # one cache for discovery's manifests and the scan's files
-    before = taking()
     try:
         fleet = discover(root, bare, cache, meanwhile=meanwhile)
         if not loaded or not loaded[0].targets:  # the command line reports the one, warns about the other
@@ -242,6 +249,8 @@ def _survey(root: Path, taking: Callable[[], State | None]) -> tuple[Any, State 
         inventory = with_projects(fleet, scan(fleet, config, jobs=config.jobs or None, cache=cache))
     except Exception:  # a DiscoveryError, RecipeError, ...: reported by the command line
         return None
+    finally:
+        before = taking()  # walked meanwhile (see `state_aside`)
     return Survey(config, with_detection(fleet, inventory), inventory), before
 
 
