@@ -160,7 +160,7 @@ def apply(module: cst.Module, fixes: Sequence[object]) -> cst.Module:
     providers = tuple({p for f in fixes for p in getattr(f, "METADATA_DEPENDENCIES", ())})
     combined = (_Combined if not providers else
                 # LibCST reads a transformer's metadata needs from its class: one class per set of providers
-                type("_CombinedWithMetadata", (_Combined,), {"METADATA_DEPENDENCIES": providers}))(fixes)
+                _with_metadata(frozenset(providers)))(fixes)
     kinds = combined._visits.keys() | combined._leaves.keys()
     if len(kinds) <= _WIDE:
         combined.enter = _entered(module, kinds)
@@ -176,6 +176,13 @@ def apply(module: cst.Module, fixes: Sequence[object]) -> cst.Module:
         finally:
             combined.metadata = {}
     return cst.MetadataWrapper(module, unsafe_skip_copy=True).visit(combined)
+
+
+@functools.cache
+def _with_metadata(providers: frozenset[object]) -> type[_Combined]:
+    """The walk's class for a set of providers, made once per process: LibCST's isinstance checks against its
+    visitor classes (abstract base classes) learn each new class by searching all their subclasses."""
+    return type("_CombinedWithMetadata", (_Combined,), {"METADATA_DEPENDENCIES": tuple(providers)})
 
 
 class _Above:
