@@ -125,7 +125,20 @@ def state_before_scan(root: Path) -> tuple[dict[str, tuple[int, ...]], bool] | N
     return _TAKEN.pop(root) if root in _TAKEN else fleet_state(root)
 
 
-State = tuple[dict[str, tuple[int, ...]], bool]
+# a fleet's state: its entries (or those entries pickled, as the process that walked them sent them: they are
+# only compared with a later state's, and kept in the snapshot as they are) and whether every file is settled
+State = tuple[dict[str, tuple[int, ...]] | bytes, bool]
+
+
+def _entries(state: State) -> dict[str, tuple[int, ...]]:
+    return _Plain(io.BytesIO(state[0])).load() if isinstance(state[0], bytes) else state[0]
+
+
+def _walked(root: Path, since: int) -> State | None:
+    """`fleet_state(root, since)` with its entries pickled (by the forked process that walks them: the process
+    that keeps the snapshot neither reads them nor writes them again)."""
+    state = fleet_state(root, since)
+    return None if state is None else (pickle.dumps(state[0], protocol=pickle.HIGHEST_PROTOCOL), state[1])
 
 
 def state_aside(root: Path) -> Callable[[], State | None]:
@@ -142,7 +155,7 @@ def state_aside(root: Path) -> Callable[[], State | None]:
         return lambda: state_before_scan(root)
     if not forked.may_fork():
         return lambda: fleet_state(root, since)
-    child = forked.start(lambda: fleet_state(root, since))
+    child = forked.start(lambda: _walked(root, since))
 
     def taken() -> State | None:
         state = child.result(lambda data: _Plain(io.BytesIO(data)).load())
@@ -173,7 +186,10 @@ def answer(argv: list[str]) -> bool:
         if snap.get("code") != code_state(plugins):
             return False
         now = _TAKEN[root] = fleet_state(root)
-        if now is None or now[0] != snap.get("state"):
+        stored = snap.get("state")
+        if isinstance(stored, bytes):  # the entries as the walking process pickled them
+            stored = _Plain(io.BytesIO(stored)).load()
+        if now is None or now[0] != stored:
             return False
     except Exception:  # no snapshot, an unreadable or planted one: the full scan decides
         return False
@@ -273,7 +289,7 @@ def _surveyed(root: Path, taking: Callable[[], State | None]) -> tuple[Any, Stat
     return a, before
 
 
-def emit(a: Any, before: tuple[dict[str, tuple[int, ...]], bool] | None, *, use_cache: bool) -> None:
+def emit(a: Any, before: State | None, *, use_cache: bool) -> None:
     """Print the inventory of a survey as JSON (indented for a person at a terminal) and, with the cache on,
     keep it as the snapshot of the fleet's state `before` the survey read it."""
     import json
@@ -292,10 +308,10 @@ def emit(a: Any, before: tuple[dict[str, tuple[int, ...]], bool] | None, *, use_
     record(Path(a.fleet.root), before if quiet else None, text, plugins)
 
 
-def record(root: Path, state: tuple[dict[str, tuple[int, ...]], bool] | None, output: str,
+def record(root: Path, state: State | None, output: str,
            plugins: tuple[str, ...]) -> None:
-    """Keep the output of a full scan whose fleet was in `state` (taken before the scan read anything) when
-    every file was settled; otherwise drop any older snapshot."""
+    """Keep the output of a full scan whose fleet was in `state` (walked as the scan began: see the module's doc)
+    when every file was settled; otherwise drop any older snapshot."""
     target = _snapshot_path(root)
     try:
         if state is None or not state[1]:
