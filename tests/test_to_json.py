@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pytest
@@ -34,3 +36,27 @@ def test_every_kind_of_value() -> None:
         assert to_json(value) == json.dumps(to_jsonable(value)), value
     with pytest.raises(TypeError):
         to_json({"path": Path("x")})
+
+
+@dataclass(frozen=True)
+class _Cached:
+    name: str
+    size: int = 0
+
+    @cached_property
+    def label(self) -> str:  # kept in the instance's __dict__ once asked: not a field, never written
+        return f"{self.name}:{self.size}"
+
+
+@dataclass
+class _Open:
+    name: str
+
+
+def test_a_record_holding_more_than_its_fields_writes_its_fields() -> None:
+    asked, fresh, opened = _Cached("a", 1), _Cached("b"), _Open("c")
+    assert asked.label == "a:1" and "label" in asked.__dict__
+    opened.extra = 1  # type: ignore[attr-defined]
+    for value in ([asked, fresh], {"o": opened}):
+        assert to_json(value) == json.dumps(to_jsonable(value)) and "label" not in to_json(value)
+    assert "extra" not in to_json(opened)

@@ -752,14 +752,27 @@ def to_json(obj: Any) -> str:
         return json.dumps(to_jsonable(obj))
 
 
+_WHOLE: dict[type, bool] = {}  # a frozen record whose every field is written: its __dict__ is its JSON mapping
+
+
 def _jsonable_one(obj: Any) -> Any:
-    """What `to_jsonable` makes of one value the json encoder does not know (its parts are the encoder's again)."""
+    """What `to_jsonable` makes of one value the json encoder does not know (its parts are the encoder's again).
+    A frozen record whose fields are all written and whose __dict__ holds nothing else (its __init__ sets every
+    field, in order, and nothing may set another) is its own __dict__."""
     cls = type(obj)
     names = _FIELD_NAMES.get(cls, ())
     if names == ():
         names = _FIELD_NAMES[cls] = (tuple(f.name for f in dataclasses.fields(cls) if f.metadata.get("json", True))
                                      if dataclasses.is_dataclass(cls) else None)
     if names is not None:
+        whole = _WHOLE.get(cls)
+        if whole is None:
+            whole = _WHOLE[cls] = (cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
+                                   and len(names) == len(dataclasses.fields(cls)))
+        if whole:
+            d = getattr(obj, "__dict__", None)
+            if d is not None and len(d) == len(names):
+                return d
         return {name: getattr(obj, name) for name in names}
     if isinstance(obj, enum.Enum):
         return obj.value
