@@ -14,7 +14,7 @@ import pytest
 from fleetshift import pinsahead, rewrite
 from fleetshift.config import load_config
 from fleetshift.discover import discover
-from fleetshift.model import Selection
+from fleetshift.model import ProjectKind, Selection
 from fleetshift.pipeline import analyse
 from fleetshift.resolve import CACHE_DIR, Resolver
 from fleetshift.scancache import ScanCache
@@ -83,6 +83,30 @@ def test_the_asking_process_ends_with_the_run(generated: Path, tmp_path: Path) -
     pinsahead.stop()  # nothing to stop: no error
     assert not pinsahead.start(fleet, found, config, Selection(services=("no-such-service",)))
     assert pinsahead._child is None
+
+
+
+def test_the_runs_own_asking_skips_what_was_asked_during_the_scan(generated: Path, tmp_path: Path) -> None:
+    """The run's own asking ahead (rewrite.rewrite_ahead) is for the services the scan's asking process was not given
+    as the run asks them: another chain, another fleet, or a library (whose questions hang on the scan's sites)."""
+    from dataclasses import replace
+
+    fleet = _copy(generated, tmp_path)
+    config = load_config(fleet)
+    found = discover(fleet, config, ScanCache(fleet, enabled=False))
+    work = pinsahead.chains(found, config, Selection())
+    os.environ["FLEETSHIFT_OFFLINE"] = "1"
+    try:
+        assert pinsahead.start(fleet, found, config)
+    finally:
+        del os.environ["FLEETSHIFT_OFFLINE"]
+    pinsahead.stop()
+    service, chain = work[0]
+    assert all(pinsahead.asked(fleet, s, c) for s, c in work if not s.project.is_library)
+    assert not pinsahead.asked(fleet, service, chain[:-1] or ("another",))
+    assert not pinsahead.asked(tmp_path / "elsewhere", service, chain)
+    library = replace(service, project=replace(service.project, kind=ProjectKind.LIBRARY))
+    assert not pinsahead.asked(fleet, library, chain)
 
 
 def test_not_started_beside_another_thread(generated: Path) -> None:

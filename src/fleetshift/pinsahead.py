@@ -31,6 +31,7 @@ from fleetshift.config import FleetConfig
 from fleetshift.model import Fleet, Selection, Service
 
 _child: tuple[int, int] | None = None  # (pid of the asking process, pid of the process that forked it)
+_asked: tuple[str, frozenset[tuple[str, tuple[str, ...]]]] = ("", frozenset())  # (fleet root, {(service, chain)})
 
 
 def chains(fleet: Fleet, config: FleetConfig, selection: Selection) -> list[tuple[Service, tuple[str, ...]]]:
@@ -54,7 +55,7 @@ def start(root: Path, fleet: Fleet, config: FleetConfig, selection: Selection = 
     """Fork the process that asks the fleet's pin questions ahead (see the module); whether it was started. Not
     where no process may be forked (no fork, another thread running that could hold a lock the child inherits) or
     one is asking already."""
-    global _child
+    global _child, _asked
     from fleetshift.forked import may_fork
 
     if _child is not None or not may_fork():
@@ -75,8 +76,18 @@ def start(root: Path, fleet: Fleet, config: FleetConfig, selection: Selection = 
     with contextlib.suppress(OSError):  # in its own group whichever of the two gets here first
         os.setpgid(pid, pid)
     _child = (pid, parent)
+    _asked = (str(root), frozenset((service.name, chain) for service, chain in work))
     atexit.register(stop)
     return True
+
+
+def asked(root: Path, service: Service, chain: Sequence[str]) -> bool:
+    """Whether the asking process forked here was given the questions of `service` with `chain` in the fleet at
+    `root`, as the run's own asking ahead would ask them: the same chain, and a service that is not a library (a
+    library's pin questions depend on the files the scan found its recipes' code in, which the asking process did not
+    know yet)."""
+    where, work = _asked
+    return where == str(root) and (service.name, tuple(chain)) in work and not service.project.is_library
 
 
 def _ask(root: Path, work: Sequence[tuple[Service, tuple[str, ...]]], config: FleetConfig, parent: int) -> None:

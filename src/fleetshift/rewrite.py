@@ -211,10 +211,12 @@ def rewrite_ahead(root: Path, work: Iterable[tuple[Service, Sequence[str]]], con
     `worker_processes` is open), so they compute the next services' ChangeSets while the caller writes the last
     ones; `rewrite_service` then takes the result sent ahead for the same service, chain and config. Only for
     rewrites whose inputs nothing changes in between: the caller's promise (no hook runs, no other service
-    writes this service's files). How many were sent."""
+    writes this service's files). Their pin questions are asked ahead too (`_ask_ahead`), those the process asking
+    during the scan was not given already (`pinsahead.asked`). How many were sent."""
     pool = _pool
     if pool is None:
         return 0
+    work = list(work)
     sent = 0
     with _ahead_lock:
         for service, chain in work:
@@ -227,8 +229,11 @@ def rewrite_ahead(root: Path, work: Iterable[tuple[Service, Sequence[str]]], con
                 break
             _ahead[key] = (service, config, future)
             sent += 1
-    if sent:
-        threading.Thread(target=_ask_ahead, args=(root, work, config, _stop), name="fleetshift-ask-ahead",
+    from fleetshift import pinsahead
+
+    ask = [(service, chain) for service, chain in work if not pinsahead.asked(root, service, chain)] if sent else []
+    if ask:  # the questions not asked during the scan already (pinsahead)
+        threading.Thread(target=_ask_ahead, args=(root, ask, config, _stop), name="fleetshift-ask-ahead",
                          daemon=True).start()
     return sent
 
