@@ -53,9 +53,17 @@ def sections(kind: ConfigKind, text: str) -> list[str]:
 
 
 def values(text: str, section: str) -> dict[str, object]:
-    """The plain values of the table `section` (a nested `ini_options` table left out)."""
+    """The plain values of the table `section` (a nested `ini_options` table left out), read from the shared parsed
+    document (`_parsed`: the callers have just asked `sections` of the same text) when each value is a plain item;
+    else from a copy of its own, as the values of a table made of them."""
     import tomlkit
+    from tomlkit.items import Item
 
+    seen = _parsed(text)
+    if seen is not None:
+        known = {k: v for k, v in dict(table(seen, section) or {}).items() if k != "ini_options"}
+        if all(isinstance(v, Item) for v in known.values()):
+            return {k: v.unwrap() for k, v in known.items()}
     found = {k: v for k, v in dict(table(tomlkit.parse(text), section) or {}).items() if k != "ini_options"}
     return tomlkit.item(found).unwrap() if found else {}
 
