@@ -27,6 +27,7 @@ import re
 import tokenize
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from fleetshift.model import Finding
 
@@ -50,8 +51,13 @@ class Segment:
 
 @dataclass(frozen=True)
 class View:
+    """A sparse view; the first indent of the whole text and of the view when the whole text's tree told them
+    (`tree_indent`; None: the tokenizer tells, see `same_defaults`)."""
+
     text: str
     segments: tuple[Segment, ...]
+    source_indent: str | None = None
+    indent: str | None = None
 
 
 _TOP_DEF = re.compile(r"^(?:def|async|class|@)", re.MULTILINE)
@@ -82,13 +88,39 @@ def first_indent(text: str) -> str | None:
     return "    "
 
 
+def tree_indent(text: str, tree: ast.Module, lines: Sequence[str]) -> tuple[str, int] | None:
+    """What `first_indent` finds in a text that parses (`tree`, split in `lines`), read off the tree without the
+    tokenizer, with the index of the top-level statement holding it (-1: the text has no indented block); None
+    when the tree alone cannot tell. The first indented block is the first top-level compound statement's: what
+    comes before it are simple statements, whose other lines continue their first one (no backslash joins lines:
+    else it cannot tell), and the lines of its own header continue its first line too. It begins with the first
+    statement of its body when that starts its own line, indented by spaces and tabs alone (else it cannot tell:
+    a body on the header's line, a `match`, a form feed or a lone carriage return)."""
+    if "\\\n" in text or "\\\r" in text or "\f" in text or ("\r" in text and text.count("\r") != text.count("\r\n")):
+        return None
+    for i, stmt in enumerate(tree.body):
+        if isinstance(stmt, ast.Match):
+            return None
+        body = getattr(stmt, "body", None)
+        if body.__class__ is not list:
+            continue  # a simple statement
+        first = body[0]
+        if not 0 < first.lineno <= len(lines):
+            return None
+        lead = lines[first.lineno - 1].encode()[:first.col_offset]
+        if not lead or lead.strip(b" \t"):
+            return None
+        return lead.decode(), i
+    return "    ", -1
+
+
 def same_defaults(v: View, text: str) -> bool:
     """Whether LibCST writes new lines and blocks in the view as it would in the whole text: the same first line
     break and the same first indent (a left-out def may hold the module's first indented block)."""
     if first_newline(v.text) != first_newline(text):
         return False
-    indent = first_indent(text)
-    return indent is not None and first_indent(v.text) == indent
+    indent = v.source_indent if v.source_indent is not None else first_indent(text)
+    return indent is not None and (v.indent if v.indent is not None else first_indent(v.text)) == indent
 
 
 def lines_of(text: str) -> list[str]:
@@ -96,41 +128,66 @@ def lines_of(text: str) -> list[str]:
     return _LINE.findall(text)
 
 
+# fields that hold no name a view looks at: contexts and operators (singletons without fields), and plain values
+_LEAVES = frozenset({"ctx", "op", "ops", "id", "attr", "arg", "name", "asname", "module", "level", "kind",
+                     "type_comment", "conversion", "is_async", "rest", "kwd_attrs", "tag"})
+_CHILDREN: dict[type, tuple[str, ...]] = {}  # node class -> the fields `_mentions` visits
+
+
+def _children(kind: type) -> tuple[str, ...]:
+    """The fields of a node class that may hold a node whose names a view reads (none for a plain value)."""
+    out: tuple[str, ...] = ()
+    if issubclass(kind, ast.AST):
+        out = tuple(f for f in kind._fields if f not in _LEAVES
+                    and not (kind is ast.Constant and f == "value") and kind not in (ast.Global, ast.Nonlocal))
+    _CHILDREN[kind] = out
+    return out
+
+
 def _mentions(node: ast.AST) -> tuple[set[str], set[str]]:
     """The names a statement mentions (names, arguments, attributes, identifiers inside short strings), and the
     plain names it reads. Its nodes are visited by their fields (what `ast.walk` visits, in another order, without
-    its generators: a view reads every statement of the module)."""
+    its generators: a view reads every statement of the module), not the fields that hold contexts, operators or
+    plain values (`_LEAVES`); a plain value or None met in a list is passed over."""
     words: set[str] = set()
     reads: set[str] = set()
-    todo = [node]
+    add = words.add
+    todo: list[object] = [node]
+    pop, push, extend = todo.pop, todo.append, todo.extend
+    children = _CHILDREN
     while todo:
-        n = todo.pop()
+        n: Any = pop()
         kind = n.__class__
         if kind is ast.Name:
-            words.add(n.id)  # type: ignore[attr-defined]
-            if n.ctx.__class__ is ast.Load:  # type: ignore[attr-defined]
-                reads.add(n.id)  # type: ignore[attr-defined]
+            add(n.id)
+            if n.ctx.__class__ is ast.Load:
+                reads.add(n.id)
             continue  # its only child is its context
-        if kind is ast.Attribute:
-            words.add(n.attr)  # type: ignore[attr-defined]
-        elif kind is ast.arg:
-            words.add(n.arg)  # type: ignore[attr-defined]
-        elif kind in _DEFS:
-            words.add(n.name)  # type: ignore[attr-defined]
-        elif kind is ast.alias:
-            words.add((n.asname or n.name).split(".")[0])  # type: ignore[attr-defined]
-        elif kind is ast.Constant:
-            value = n.value  # type: ignore[attr-defined]
+        if kind is ast.Constant:
+            value = n.value
             if isinstance(value, str) and len(value) <= 200:
                 words.update(_WORD.findall(value))
+            continue
+        if kind is ast.Attribute:
+            add(n.attr)
+        elif kind is ast.arg:
+            add(n.arg)
+        elif kind in _DEFS:
+            add(n.name)
+        elif kind is ast.alias:
+            add((n.asname or n.name).split(".")[0])
         elif kind is ast.Global or kind is ast.Nonlocal:
-            words.update(n.names)  # type: ignore[attr-defined]
-        for name in n._fields:
+            words.update(n.names)
+            continue
+        fields = children.get(kind)
+        if fields is None:
+            fields = _children(kind)
+        for name in fields:
             value = getattr(n, name, None)
-            if isinstance(value, ast.AST):
-                todo.append(value)
-            elif value.__class__ is list:
-                todo.extend(v for v in value if isinstance(v, ast.AST))
+            if value.__class__ is list:
+                extend(value)
+            elif value is not None:
+                push(value)
     return words, reads
 
 
@@ -169,14 +226,14 @@ def view(text: str, tree: ast.Module, sites: Collection[int], needs: Collection[
             if start <= line <= end:
                 site_at[i] = True
                 break
+    hot = [site_at[i] or not isinstance(s, _DEFS) for i, s in enumerate(body)]
     words: list[set[str]] = []
     reads: list[set[str]] = []
-    for s in body:
-        w, r = _mentions(s)
+    for i, s in enumerate(body):  # what a statement hot from the start mentions matters only when it holds a site
+        w, r = _mentions(s) if site_at[i] or not hot[i] else (set(), set())
         words.append(w)
         reads.append(r)
     binds = [_binds(s) for s in body]
-    hot = [site_at[i] or not isinstance(s, _DEFS) for i, s in enumerate(body)]
     names = set(needs)  # names whose mention makes a def hot
     wanted: set[str] = set()  # names whose definition is hot
     for i in range(len(body)):
@@ -215,7 +272,11 @@ def view(text: str, tree: ast.Module, sites: Collection[int], needs: Collection[
         segments.append(Segment(placeholder, len(out), original, end - start + 1))
         at = end
     out.extend(lines[at:])
-    return View("".join(out), tuple(segments))
+    known = tree_indent(text, tree, lines)
+    if known is None:
+        return View("".join(out), tuple(segments))
+    indent, holder = known  # the view is the text up to the holder's first body line when the holder is kept
+    return View("".join(out), tuple(segments), indent, indent if holder < 0 or hot[holder] else None)
 
 
 def _footer(lines: Sequence[str], end: int) -> int:
