@@ -245,7 +245,8 @@ class AiomqttRecipe(Recipe):
         from fleetshift.recipes import base, fixes
 
         def fixes_of(f: Facts) -> list[object]:
-            return [m.module.Fix(f) for m in self.rule_modules if m.rule.id in active and hasattr(m.module, "Fix")]
+            made = (m.module.Fix(f) for m in self.rule_modules if m.rule.id in active and hasattr(m.module, "Fix"))
+            return [fix for fix in made if not getattr(fix, "idle", False)]  # (one that changes nothing: not walked)
 
         if self.sparse and base.SPARSE:
             new = fixed_view(facts, sites, self.sites, fixes_of)

@@ -161,18 +161,30 @@ class PlannedFix:
     `leave_<Node>` methods for any other node its edits name (reading them with `self.at(node)`).
     """
 
+    # True: with no edit planned the fix changes nothing (its methods act only at planned positions), so the recipe
+    # leaves it out of the walk; a fix that rewrites some nodes by their shape alone says False
+    EDITS_ONLY = True
+
     def __init__(self, facts: Facts) -> None:
         check: Callable[[Facts], Iterable[Site]] = sys.modules[type(self).__module__].check
         self.edits = planned(check(facts))
         self.lines = {key[0] for key in self.edits}  # the lines the edits start on
         # positions cost a pass over the whole module: asked only when an edit is looked up by one
         self.METADATA_DEPENDENCIES = positions() if self.edits else ()
+        self._positions: StatementPositions | bool | None = False  # (False: not asked yet)
+
+    @property
+    def idle(self) -> bool:
+        """Whether the fix changes nothing in this module."""
+        return self.EDITS_ONLY and not self.edits
 
     def at(self, node: cst.CSTNode) -> list[object]:
         """The edits planned at `node`'s position."""
         if not self.edits:
             return []
-        positions = _statement_positions(self)
+        positions = self._positions
+        if positions is False:  # the walk's positions, the same for every node of it
+            positions = self._positions = _statement_positions(self)
         if positions is not None and positions.line(node) not in self.lines:  # (a line costs less than a position)
             return []
         return self.edits.get(key_of(self, node), [])

@@ -18,7 +18,32 @@ class Note:
 
 
 def code_of(node: cst.CSTNode) -> str:
-    return cst.Module([]).code_for_node(node)
+    """The node's code (as a module with the default indentation and line break prints it); a name or a dotted
+    name with no parentheses and no space around its dots is read off its nodes, with no code generated."""
+    name = _dotted(node)
+    return name if name is not None else cst.Module([]).code_for_node(node)
+
+
+def _dotted(node: cst.CSTNode) -> str | None:
+    if node.__class__ is cst.Name:
+        return None if node.lpar or node.rpar else node.value  # type: ignore[attr-defined]
+    if node.__class__ is cst.Attribute and not (node.lpar or node.rpar):  # type: ignore[attr-defined]
+        dot = node.dot  # type: ignore[attr-defined]
+        if (
+            dot.__class__ is cst.Dot
+            and _bare(dot.whitespace_before)
+            and _bare(dot.whitespace_after)
+            and node.attr.__class__ is cst.Name  # type: ignore[attr-defined]
+            and not (node.attr.lpar or node.attr.rpar)  # type: ignore[attr-defined]
+        ):
+            head = _dotted(node.value)  # type: ignore[attr-defined]
+            if head is not None:
+                return f"{head}.{node.attr.value}"  # type: ignore[attr-defined]
+    return None
+
+
+def _bare(ws: cst.BaseParenthesizableWhitespace) -> bool:
+    return ws.__class__ is cst.SimpleWhitespace and ws.value == ""  # type: ignore[attr-defined]
 
 
 def keyword_arg(name: str, value: cst.BaseExpression, like: cst.Arg | None = None) -> cst.Arg:

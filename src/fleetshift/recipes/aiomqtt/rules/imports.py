@@ -98,6 +98,8 @@ def _chain(facts: Facts, node: ast.Attribute, module_aliases: dict[str, str]) ->
 class Fix(PlannedFix):
     """Imports rewritten by their shape; module chains, bare module names and patch strings by position."""
 
+    EDITS_ONLY = False  # the imports' shapes change with no edit planned
+
     def leave_SimpleStatementLine(
         self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
     ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
