@@ -42,8 +42,19 @@ def _scan(root: Path, jobs: int, *, use_cache: bool = False) -> str:
 
 
 def _cache(root: Path) -> dict:
+    """The scan cache's records (both parts of a shared scan's, checked to be of the same scan), as sorted items."""
     [path] = (root / ".fleetshift" / "cache").glob("scan-*.pickle")
     data = pickle.loads(path.read_bytes())
+    part = data.pop("part", None)
+    more = path.with_name(path.name + ".more")
+    if part is not None:
+        theirs = pickle.loads(more.read_bytes())
+        assert theirs.pop("of") == part and theirs["imports"] == data["imports"] and not theirs["manifests"]
+        assert not data["files"].keys() & theirs["files"].keys()  # each file scanned by one of the processes
+        for key in ("files", "results", "services"):
+            data[key].update(theirs[key])
+    else:
+        assert not more.exists()
     return {k: (sorted(v.items()) if isinstance(v, dict) else v) for k, v in data.items()}
 
 
@@ -244,3 +255,40 @@ def test_a_discovery_shared_while_the_recipes_load_is_the_discovery_of_one_proce
     monkeypatch.setattr(discover_module, "FORK_MIN_SERVICES", 64)  # 14 services: no fork, `meanwhile` first
     ran.clear()
     assert discover_module.discover(fleet, config, meanwhile=meanwhile) == one and ran == [os.getpid()]
+
+
+def test_the_two_parts_of_a_shared_scans_cache(fleet: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each process of a shared scan writes its part of the cache; a child that cannot write its part sends what it
+    learned, and the whole cache is written in one file; a part of another scan makes the cache unreadable."""
+    from fleetshift import scancache
+    from fleetshift.scancache import ScanCache
+
+    monkeypatch.setattr(scan_module, "FORK_MIN_FILES", 10**9)
+    shutil.rmtree(fleet / ".fleetshift", ignore_errors=True)
+    one = _scan(fleet, jobs=2, use_cache=True)
+    whole = _cache(fleet)
+    monkeypatch.setattr(scan_module, "FORK_MIN_FILES", 1)
+    shutil.rmtree(fleet / ".fleetshift", ignore_errors=True)
+    assert _scan(fleet, jobs=2, use_cache=True) == one
+    [path] = (fleet / ".fleetshift" / "cache").glob("scan-*.pickle")
+    more = path.with_name(path.name + ".more")
+    assert more.exists() and _cache(fleet) == whole
+    assert len(ScanCache(fleet).files) == len(whole["files"])  # both parts read
+
+    parent = os.getpid()
+    real = scancache.ScanCache.save_shared
+
+    def child_cannot(self, part, marks=None):  # type: ignore[no-untyped-def]
+        return False if os.getpid() != parent else real(self, part, marks)
+
+    monkeypatch.setattr(scancache.ScanCache, "save_shared", child_cannot)
+    shutil.rmtree(fleet / ".fleetshift", ignore_errors=True)
+    assert _scan(fleet, jobs=2, use_cache=True) == one
+    assert not more.exists() and _cache(fleet) == whole
+    monkeypatch.setattr(scancache.ScanCache, "save_shared", real)
+
+    shutil.rmtree(fleet / ".fleetshift", ignore_errors=True)
+    _scan(fleet, jobs=2, use_cache=True)
+    data = pickle.loads(more.read_bytes())
+    more.write_bytes(pickle.dumps({**data, "of": b"another scan"}))
+    assert ScanCache(fleet).files == {}  # half of it is not this scan's: start afresh

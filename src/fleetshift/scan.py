@@ -600,21 +600,35 @@ def _fork(root: Path, services: Sequence[Service], cache: ScanCache, reading: _R
     os.set_blocking(turns.r, False)
     parent = os.getpid()
 
+    # each process writes what its cache learned, as a part of the cache file, while the other does too: the child
+    # sends only its results (its cache entries cost pickle as much again, on the path both processes end on)
+    part = os.urandom(8)
+
     def child() -> tuple[_Scanned, tuple]:
         done = _scan_group(root, turns.taken(services, lambda: os.getppid() == parent), cache, reading)
+        if cache.save_shared(part, marks):
+            return done, ((), (), ())
         learned = tuple(list(d.items())[n:] for d, n in zip(
             (cache.new_files, cache.new_results, cache.new_services), marks, strict=True))
         # the file entries as the cache file keeps them, plain tuples: a NamedTuple costs pickle twice as much
         # to write and to read, on the path both processes end on
         return done, ([(rel, tuple(entry)) for rel, entry in learned[0]], *learned[1:])
 
+    def here(alive: Callable[[], bool]) -> _Scanned:
+        mine = _scan_group(root, turns.taken(services, alive), cache, reading)
+        cache.written = cache.save_shared(part)  # (the child writes its part meanwhile)
+        return mine
+
     try:
-        out, theirs = forked.share(child, lambda alive: _scan_group(root, turns.taken(services, alive), cache, reading))
+        out, theirs = forked.share(child, here)
     finally:
         turns.close()
     if theirs is not None:
         done, learned = theirs
-    else:  # the child failed: what it took is scanned here
+        if any(learned):  # the child could not write its part: this process writes the whole cache
+            cache.written = False
+    else:  # the child failed: what it took is scanned here, and this process writes the whole cache
+        cache.written = False
         rest = [s for s in services if s.name not in out.configs]
         done, learned = _scan_group(root, rest, cache, reading), ((), (), ())
     out.files.update(done.files)

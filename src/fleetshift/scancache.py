@@ -1,7 +1,8 @@
 """The scan cache: what past scans learned of each file, so a scan of an unchanged fleet reads no file again.
 
 One file, `.fleetshift/cache/scan-<signature>.pickle`, whose name changes with fleetshift and its recipes'
-code. It holds, per fleet-relative path, the file's size and mtime_ns as last seen, its content digest and
+code (and, beside it, `scan-<signature>.pickle.more`: what the forked child of a scan shared by two processes
+learned, written by the child itself, read with the file it names). It holds, per fleet-relative path, the file's size and mtime_ns as last seen, its content digest and
 what reading it told (the recipes whose tokens it holds, the sibling packages it imports, the key of its
 detection result); the detection results by content key; the service-level results by the digests of the
 service's files; and the parsed manifests by content. An entry is reused without reading the file only when
@@ -21,6 +22,7 @@ import io
 import os
 import pickle
 import time
+from itertools import islice
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -116,24 +118,47 @@ class ScanCache:
         self.new_services: dict[bytes, Any] = {}
         self.new_manifests: dict[bytes, Any] = {}
         self.new_imports = b""
+        self.part: bytes | None = None  # the id the two parts of a shared scan's cache are written under
+        self.written = False  # this scan's cache is written already (by `save_shared`)
         if self.path is not None:
             self._load()
 
+    @property
+    def more(self) -> Path | None:
+        """The second part of the cache: what the forked child of a shared scan learned."""
+        return None if self.path is None else self.path.with_name(self.path.name + ".more")
+
+    def _read(self, path: Path) -> dict[str, Any] | None:
+        with open(path, "rb") as fh:
+            data = _Loader(io.BytesIO(fh.read())).load()
+        if not (isinstance(data, dict) and data.get("format") == FORMAT):
+            return None
+        if not all(isinstance(data[k], dict) for k in ("files", "results", "services", "manifests")):
+            return None
+        files = data["files"]
+        if files and not all(isinstance(v, tuple) and len(v) == len(FileEntry._fields) for v in files.values()):
+            return None
+        return data
+
     def _load(self) -> None:
-        assert self.path is not None
+        assert self.path is not None and self.more is not None
         try:
-            with open(self.path, "rb") as fh:
-                data = _Loader(io.BytesIO(fh.read())).load()
-            if not (isinstance(data, dict) and data.get("format") == FORMAT):
+            data = self._read(self.path)
+            if data is None:
                 return
             files, results, services, manifests = (data["files"], data["results"], data["services"],
                                                    data["manifests"])
-            if not all(isinstance(x, dict) for x in (files, results, services, manifests)):
-                return
-            if files and not all(isinstance(v, tuple) and len(v) == len(FileEntry._fields) for v in files.values()):
-                return
             imports = data["imports"]
-        except Exception:  # unreadable, corrupted, truncated, planted: start afresh
+            part = data.get("part")
+            if part is not None:  # the other part, written with it by the child of the same scan
+                more = self._read(self.more)
+                if more is None or more.get("of") != part or more["imports"] != imports:
+                    return
+                for mine, theirs in zip((files, results, services, manifests),
+                                        (more["files"], more["results"], more["services"], more["manifests"]),
+                                        strict=True):
+                    mine.update(theirs)
+        except Exception:  # unreadable, corrupted, truncated, planted, half of it missing: start afresh
             return
         self.imports = imports if isinstance(imports, bytes) else b""
         self.files, self.results, self.services, self.manifests = files, results, services, manifests
@@ -195,26 +220,48 @@ class ScanCache:
     # ---- saving
 
     def save(self) -> None:
-        """Write what this scan used and learned, when that differs from what was loaded."""
-        if self.path is None:
+        """Write what this scan used and learned, when that differs from what was loaded (one file: a second part
+        left by an earlier shared scan is removed)."""
+        if self.path is None or self.written:
             return
         if (self.new_files == self.files and self.new_results.keys() == self.results.keys()
                 and self.new_services.keys() == self.services.keys()
                 and self.new_manifests.keys() == self.manifests.keys() and self.new_imports == self.imports):
             return
-        files = {rel: tuple(entry) for rel, entry in self.new_files.items()}
-        data = {"format": FORMAT, "imports": self.new_imports, "files": files, "results": self.new_results,
-                "services": self.new_services, "manifests": self.new_manifests}
+        self._write(self.path, None)
+
+    def save_shared(self, part: bytes, marks: tuple[int, int, int] | None = None) -> bool:
+        """For a scan shared by two processes, each writing what it learned while the other does too (neither
+        sends it to the other): this process's part under the id `part`, the first part with the manifests and
+        what was known before the fork; with `marks` (the sizes of the records at the fork), the child's, only
+        what it learned since. True when it was written."""
+        if self.path is None or self.more is None:
+            return False
+        if marks is None:
+            return self._write(self.path, {"part": part}, keep_more=True)
+        learned = [dict(islice(d.items(), n, None)) for d, n in zip(
+            (self.new_files, self.new_results, self.new_services), marks, strict=True)]
+        return self._write(self.more, {"of": part}, learned=(*learned, {}))
+
+    def _write(self, path: Path, extra: dict[str, Any] | None, *, keep_more: bool = False,
+               learned: tuple[dict[Any, Any], ...] | None = None) -> bool:
+        assert self.path is not None and self.more is not None
+        new = learned or (self.new_files, self.new_results, self.new_services, self.new_manifests)
+        files = {rel: tuple(entry) for rel, entry in new[0].items()}
+        data = {"format": FORMAT, "imports": self.new_imports, "files": files, "results": new[1],
+                "services": new[2], "manifests": new[3], **(extra or {})}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             gitignore = self.path.parent.parent / ".gitignore"
             if not gitignore.exists():
                 gitignore.write_text("*\n")
-            for old in self.path.parent.glob("scan-*.pickle"):
-                if old != self.path:
-                    old.unlink(missing_ok=True)
-            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            if learned is None:
+                for old in (*self.path.parent.glob("scan-*.pickle"), *self.path.parent.glob("scan-*.pickle.more")):
+                    if old != self.path and (keep_more is False or old != self.more):
+                        old.unlink(missing_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
             tmp.write_bytes(pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
-            os.replace(tmp, self.path)
+            os.replace(tmp, path)
         except OSError:
-            pass  # a read-only fleet can still be scanned
+            return False  # a read-only fleet can still be scanned
+        return True
