@@ -12,11 +12,11 @@ from __future__ import annotations
 import ast
 import functools
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from fleetshift.model import Severity
-from fleetshift.recipes._ast import Imports
+from fleetshift.recipes._ast import Imports, walk
 from fleetshift.recipes.aiomqtt import names as N
 from fleetshift.recipes.aiomqtt.overlap import CallStats, LazyStats, call_stats
 from fleetshift.recipes.rule import by_slug
@@ -290,12 +290,27 @@ def _read(text: str, tree: ast.Module) -> tuple[
     """What the facts of a file read of its tree alone, read once per tree (the client fixtures of a service's
     files are found before each file's own facts are built): callers never change it."""
     imports = Imports(tree)
-    nodes = tuple(ast.walk(tree))
+    nodes = tuple(walk(tree))
     scopes: dict[int, tuple[ast.AST | None, ast.ClassDef | None]] = {}
     _index(tree, None, None, scopes)
-    parents = {id(child): node for node in nodes for child in ast.iter_child_nodes(node)}
+    parents = _parents(nodes)
     walk_index = {id(n): i for i, n in enumerate(nodes)}
     return imports, nodes, scopes, parents, walk_index, tuple(text.splitlines(keepends=True))
+
+
+def _parents(nodes: Sequence[ast.AST]) -> dict[int, ast.AST]:
+    """id() of each child of `nodes` -> its parent (what ast.iter_child_nodes gives, in its order)."""
+    out: dict[int, ast.AST] = {}
+    for node in nodes:
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, ast.AST):
+                out[id(value)] = node
+            elif value.__class__ is list:
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        out[id(item)] = node
+    return out
 
 
 def _index(
@@ -309,8 +324,14 @@ def _index(
         func = node
     elif isinstance(node, ast.ClassDef):
         func, cls = None, node
-    for child in ast.iter_child_nodes(node):
-        _index(child, func, cls, out)
+    for field in node._fields:  # (ast.iter_child_nodes' children, in its order, without its generators)
+        value = getattr(node, field, None)
+        if isinstance(value, ast.AST):
+            _index(value, func, cls, out)
+        elif value.__class__ is list:
+            for item in value:
+                if isinstance(item, ast.AST):
+                    _index(item, func, cls, out)
 
 
 def own_stats(text: str, tree: ast.Module) -> CallStats:

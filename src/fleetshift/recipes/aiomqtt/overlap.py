@@ -8,7 +8,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 
-from fleetshift.recipes._ast import Imports, parents, parse_tree
+from fleetshift.recipes._ast import Imports, parents, parse_tree, walk
 from fleetshift.recipes.aiomqtt import names as N
 from fleetshift.recipes.aiomqtt.tree import callee_name
 
@@ -40,7 +40,7 @@ def call_stats(
     per_body: Counter[tuple[str, int]] = Counter()
     spawned_in: set[tuple[str, int]] = set()
     overlap: set[str] = set()
-    for node in nodes if nodes is not None else ast.walk(tree):
+    for node in nodes if nodes is not None else walk(tree):
         if not isinstance(node, ast.Call):
             continue
         name = callee_name(node.func)
@@ -99,7 +99,7 @@ def _is_client(node: ast.AST, imports: Imports) -> bool:
 
 def defined_functions(tree: ast.AST) -> set[str]:
     """Names of the functions a file defines (at any depth)."""
-    return {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+    return {n.name for n in walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
 
 
 @functools.lru_cache(maxsize=256)

@@ -221,6 +221,14 @@ class ApplyPlan(cst.CSTTransformer):
     def on_visit(self, node: cst.CSTNode) -> bool:
         return self.enter is None or id(node) in self.enter
 
+    # A plan edits nodes, never a node's fields: no per-field visit is looked up (LibCST's default formats a method
+    # name and looks it up for every field of every node walked, and finds none here).
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        return None
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        return None
+
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):
         updated = super().on_leave(original_node, updated_node)
         fn = self.plan.replace.get(id(original_node))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, TypeGuard, TypeVar
 
-from fleetshift.recipes._ast import Imports, parse_tree
+from fleetshift.recipes._ast import Imports, parse_tree, walk
 from fleetshift.recipes.influxdb.receivers import LaterReceivers, Receivers
 
 if TYPE_CHECKING:
@@ -168,7 +168,7 @@ def module_nodes(tree: ast.AST) -> tuple[ast.AST, ...]:
     for seen, nodes in _NODES:
         if seen is tree:
             return nodes
-    nodes = tuple(ast.walk(tree))
+    nodes = tuple(walk(tree))
     _NODES[:] = [(tree, nodes), *_NODES[:1]]
     return nodes
 

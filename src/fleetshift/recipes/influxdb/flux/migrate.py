@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from fleetshift.recipes._ast import parse_tree
+from fleetshift.recipes._ast import parse_tree, walk
 from fleetshift.recipes.influxdb.facts import per_service, service_modules
 from fleetshift.recipes.influxdb.flux.find import FluxString, flux_paths, source_segment
 from fleetshift.recipes.influxdb.flux.lexer import HOLE_RE
@@ -162,12 +162,12 @@ def handed_to(tree: ast.Module) -> dict[int, str]:
     """id() of a Flux string node -> the name of the function or method it is handed to (directly, or
     through the one local name it is assigned to)."""
     parents: dict[int, ast.AST] = {}
-    for p in ast.walk(tree):
+    for p in walk(tree):
         for c in ast.iter_child_nodes(p):
             parents[id(c)] = p
     out: dict[int, str] = {}
     assigned: dict[int, list[tuple[str, ast.expr]]] = {}  # id() of a scope -> its `name = value`, in walk order
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if not isinstance(node, ast.Call):
             continue
         name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)

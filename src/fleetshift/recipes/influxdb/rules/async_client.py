@@ -9,7 +9,7 @@ import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from fleetshift.recipes._ast import Imports
+from fleetshift.recipes._ast import Imports, walk
 from fleetshift.recipes.influxdb.facts import Facts, module_nodes, named
 from fleetshift.recipes.influxdb.rules import V3_README
 from fleetshift.recipes.rule import HUMAN, rule
@@ -119,7 +119,7 @@ def plan(p: Planning) -> None:
             p.note("async-client", call, CLIENT)
     clients = async_clients(p.facts.tree, p.facts.imports)
     if clients:
-        for node in ast.walk(p.facts.tree):
+        for node in walk(p.facts.tree):
             way = async_call(node, clients)
             if way is not None:
                 p.note("async-client", node.lineno, way)  # type: ignore[attr-defined]

@@ -9,6 +9,7 @@ import ast
 import re
 from typing import TYPE_CHECKING
 
+from fleetshift.recipes._ast import walk
 from fleetshift.recipes.rule import HUMAN, rule
 
 if TYPE_CHECKING:
@@ -136,7 +137,7 @@ def attribute_buckets(tree: ast.AST) -> set[str]:
             if isinstance(chain, ast.Name):
                 out.add(ast.unparse(value))
 
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.keyword) and node.arg == "bucket":
             add(node.value)
         elif isinstance(node, ast.JoinedStr):
@@ -154,7 +155,7 @@ def attribute_buckets(tree: ast.AST) -> set[str]:
 def literal_buckets(tree: ast.AST) -> set[str]:
     """String-literal buckets of one module: `bucket="..."` keywords and Flux `from(bucket: "...")`."""
     out: set[str] = set()
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.keyword) and node.arg == "bucket" and isinstance(node.value, ast.Constant):
             if isinstance(node.value.value, str):
                 out.add(node.value.value)

@@ -11,7 +11,7 @@ import functools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from fleetshift.recipes._ast import parse_tree
+from fleetshift.recipes._ast import parse_tree, walk
 from fleetshift.recipes.influxdb.facts import Facts, module_nodes
 from fleetshift.recipes.influxdb.names import V3, V3_NAMES, is_v2_module
 from fleetshift.recipes.influxdb.rules import V3_README
@@ -178,6 +178,12 @@ def _walkers() -> tuple[type, type, type]:
             self.kept_bound: set[str] = set()
             self.imported_v3: set[str] = set()
 
+        def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+            return None  # (no per-field visits: see edits.ApplyPlan)
+
+        def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+            return None
+
         def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom):
             mod = code_of(updated.module) if updated.module else ""
             if mod == V3 and not isinstance(updated.names, cst.ImportStar):
@@ -277,7 +283,7 @@ def read_names(tree: ast.Module) -> set[str]:
     parameter, keyword-argument, `except ... as`, `global`/`nonlocal` and match-pattern names; `None`, `True`
     and `False`, which `ast` makes constants). Read on `ast`: a walk over LibCST's nodes costs several times more."""
     out: set[str] = set()
-    for n in ast.walk(tree):
+    for n in walk(tree):
         if isinstance(n, ast.Name):
             out.add(n.id)
         elif isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):

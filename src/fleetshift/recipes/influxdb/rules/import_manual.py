@@ -10,7 +10,7 @@ import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from fleetshift.recipes._ast import parse_tree
+from fleetshift.recipes._ast import parse_tree, walk
 from fleetshift.recipes.influxdb.facts import Facts
 from fleetshift.recipes.influxdb.names import V3_NAMES, is_v2_module
 from fleetshift.recipes.influxdb.rules import V3_README
@@ -78,14 +78,14 @@ def finish(code: str, p: Planning) -> str:
     except SyntaxError:
         return code
     left: set[str] = set()  # "module.name" still imported from influxdb_client
-    for node in ast.walk(new):
+    for node in walk(new):
         if isinstance(node, ast.ImportFrom) and node.module and is_v2_module(node.module):
             left.update(f"{node.module}.{a.name}" for a in node.names)
         elif isinstance(node, ast.Import):
             left.update(a.name for a in node.names if is_v2_module(a.name))
     if not left:
         return code
-    for node in ast.walk(p.facts.tree):
+    for node in walk(p.facts.tree):
         if isinstance(node, ast.ImportFrom) and node.module and is_v2_module(node.module):
             names = [
                 a.name for a in node.names if f"{node.module}.{a.name}" in left and a.name != "ApiException"

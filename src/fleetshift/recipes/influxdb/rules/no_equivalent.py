@@ -10,6 +10,7 @@ import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from fleetshift.recipes._ast import walk
 from fleetshift.recipes.influxdb.facts import Facts
 from fleetshift.recipes.influxdb.names import CLIENT_NO_EQUIVALENT, QUERY_NO_EQUIVALENT
 from fleetshift.recipes.influxdb.rules import MIGRATE
@@ -51,7 +52,7 @@ def same_calls(p: Planning, call: cst.Call) -> list[ast.Call]:
     line, attr = p.line(call), call.func.attr.value
     return [
         n
-        for n in ast.walk(p.facts.tree)
+        for n in walk(p.facts.tree)
         if isinstance(n, ast.Call)
         and isinstance(n.func, ast.Attribute)
         and n.lineno == line

@@ -10,7 +10,7 @@ import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from fleetshift.recipes._ast import Imports
+from fleetshift.recipes._ast import Imports, walk
 from fleetshift.recipes.influxdb.facts import Facts
 from fleetshift.recipes.rule import AUTO, rule
 
@@ -50,7 +50,7 @@ def plan(p: Planning) -> None:
 
     from fleetshift.recipes.influxdb.edits import code_of
 
-    lines = {n.lineno for n in ast.walk(p.facts.tree) if is_v2_filter(p.facts.imports, n)}
+    lines = {n.lineno for n in walk(p.facts.tree) if is_v2_filter(p.facts.imports, n)}
     if not lines:  # decided on `ast`: the module's parents and positions are not needed
         return
     blocks: dict[int, tuple[cst.CSTNode, set[str]]] = {}
