@@ -8,6 +8,7 @@ All of them are frozen except the edit plan; the lookups every rule needs are me
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -21,7 +22,7 @@ from fleetshift.recipes.influxdb.analysis import Analysis
 from fleetshift.recipes.influxdb.edits import LazyMetadata, Note, Plan, Printer, code_of, string_value
 from fleetshift.recipes.influxdb.facts import query_guards
 from fleetshift.recipes.influxdb.names import V3_NAMES
-from fleetshift.recipes.influxdb.receivers import Receivers
+from fleetshift.recipes.influxdb.receivers import LaterReceivers, Receivers
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class ModuleFacts:
     parent: LazyMetadata
     code_imports: CodeImports  # the same imports, resolving LibCST nodes
     guards: Mapping[int, str]
-    receivers: Receivers
+    receivers: Receivers | LaterReceivers  # worked out when a rule first asks (most modules' rules never do)
     service_buckets: frozenset[str] = frozenset()
     bucket_attrs: frozenset[str] = frozenset()
 
@@ -64,7 +65,7 @@ def module_facts(
         LazyMetadata(analysis.parent),
         CodeImports(imports.names),
         query_guards(tree, imports) if "ApiException" in text else {},
-        Receivers(tree, imports),
+        LaterReceivers(functools.cache(functools.partial(Receivers, tree, imports))),
         service_buckets,
         bucket_attrs,
     )

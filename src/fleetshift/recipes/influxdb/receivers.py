@@ -37,6 +37,9 @@ class LaterReceivers:
     def kind(self, expr: ast.AST) -> Kind | None:
         return self.make().kind(expr)
 
+    def no_equivalent(self, call: ast.Call) -> str | None:
+        return self.make().no_equivalent(call)
+
 
 class Receivers:
     """Scope-aware, flow-insensitive map from module names and `self.` attributes to client kinds."""

@@ -301,7 +301,7 @@ def migrate_wrappers(text: str, original: str, files: Mapping[str, str]) -> Flux
 def _database(tree: ast.Module, text: str, files: Mapping[str, str]) -> list[Edit]:
     """`database=P` for an `InfluxDBClient3(...)` built without one in an `__init__` that keeps P as the
     attribute the service's Flux names its bucket by (`from(bucket: "{self.db.bucket}")` -> `bucket`)."""
-    inits = [fn for fn in ast.walk(tree) if isinstance(fn, ast.FunctionDef) and fn.name == "__init__"]
+    inits = [fn for fn in walk(tree) if isinstance(fn, ast.FunctionDef) and fn.name == "__init__"]
     if not any(_without_database(call) for fn in inits for call in ast.walk(fn)):
         return []  # no construction to complete: the service's Flux (every module of it) is not read
     names = per_service(files, flux_bucket_attrs)
