@@ -251,7 +251,10 @@ def _survey(root: Path, taking: Callable[[], State | None]) -> tuple[Any, State 
             all_recipes()
             loaded.append(load_config(root))
         except Exception:  # a broken plugin, a bad target: reported by the command line
-            pass
+            return
+        from fleetshift.scan import first_use
+
+        first_use()  # (the scan imports them before it forks: here, while the discovery goes on)
 
     cache = ScanCache(root)  # one cache for discovery's manifests and the scan's files
     try:

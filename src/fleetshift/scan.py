@@ -52,7 +52,8 @@ IGNORE_RE = re.compile(r"#\s*fleetshift:\s*ignore(?:\[([^\]]*)\])?")
 FORK_MIN_FILES = 2000  # files to read (not known to the cache) from which a second process pays for its fork
 # modules a recipe's detection imports when it first meets its library: imported before the scan forks, once for
 # both processes, not by each of them (the child's copy of ~7 ms is time it does not scan)
-_FIRST_USE = {"fleetshift.recipes.influxdb": ("fleetshift.recipes.influxdb.flux.sites",)}
+_FIRST_USE = {"fleetshift.recipes.influxdb": ("fleetshift.recipes.influxdb.flux.sites",
+                                              "fleetshift.recipes.influxdb.flux.wrapping")}
 T = TypeVar("T")
 TOO_DEEP = "too deeply nested to parse; simplify the nesting or exclude the file — it was not scanned"
 
@@ -551,10 +552,7 @@ def _scan_forked(root: Path, services: Sequence[Service], cache: ScanCache, read
     come back pickled over a pipe. A child that fails leaves its services to this process (same results, one
     core)."""
     marks = (len(cache.new_files), len(cache.new_results), len(cache.new_services))
-    for package, modules in _FIRST_USE.items():
-        if package in sys.modules:
-            for module in modules:
-                importlib.import_module(module)
+    first_use()
     sys.stdout.flush()
     sys.stderr.flush()
     gc.freeze()  # what both processes hold already: no collection walks it (and copies its pages) again
@@ -562,6 +560,15 @@ def _scan_forked(root: Path, services: Sequence[Service], cache: ScanCache, read
         return _fork(root, services, cache, reading, marks)
     finally:
         gc.unfreeze()
+
+
+def first_use() -> None:
+    """Import the modules the recipes' detection imports when it first meets their library (`_FIRST_USE`): done
+    before a scan forks (`scan --json` does it while the fleet is discovered), once for both processes."""
+    for package, modules in _FIRST_USE.items():
+        if package in sys.modules:
+            for module in modules:
+                importlib.import_module(module)
 
 
 class _Turns:
