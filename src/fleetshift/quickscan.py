@@ -98,6 +98,25 @@ def _stat(path: str) -> tuple[int, int]:
     return (st.st_size, st.st_mtime_ns)
 
 
+_PACKAGE: list[tuple[str, tuple[int, int]]] = []
+
+
+def package_files() -> list[tuple[str, tuple[int, int]]]:
+    """fleetshift's own files (all but `__pycache__`), in the order of a walk of its folders with names sorted, each
+    with its (size, mtime_ns) (-2, 0 when it cannot be stat-ed): walked once per process, when first asked (the
+    scan cache's signature and the snapshot's code state both ask; the process runs the code it loaded then)."""
+    if not _PACKAGE:
+        import fleetshift
+
+        for folder in fleetshift.__path__:
+            for dirpath, dirnames, filenames in os.walk(folder):
+                dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+                for name in sorted(filenames):
+                    path = os.path.join(dirpath, name)
+                    _PACKAGE.append((path, _stat(path)))
+    return _PACKAGE
+
+
 def code_state(plugins: tuple[str, ...] = ()) -> str:
     """The Python, its import path (and the mtimes of those folders), fleetshift's modules and the plugin
     recipes' module files: what decides the answer besides the fleet."""
@@ -106,12 +125,8 @@ def code_state(plugins: tuple[str, ...] = ()) -> str:
     h = hashlib.sha256(f"{FORMAT}\0{sys.version}\0{sys.executable}\0{fleetshift.__version__}".encode())
     for entry in sys.path:
         h.update(f"{entry}:{_stat(entry or '.')}\0".encode())
-    for folder in fleetshift.__path__:
-        for dirpath, dirnames, filenames in os.walk(folder):
-            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
-            for name in sorted(filenames):
-                path = os.path.join(dirpath, name)
-                h.update(f"{path}:{_stat(path)}\0".encode())
+    for path, stat in package_files():
+        h.update(f"{path}:{stat}\0".encode())
     for path in plugins:
         h.update(f"{path}:{_stat(path)}\0".encode())
     return h.hexdigest()

@@ -62,16 +62,12 @@ class _Loader(pickle.Unpickler):
 def signature() -> str:
     """Changes whenever fleetshift's code (any module of the package, recipes included) or a plugin recipe's
     module changes, so stale entries are never used. Built from stats, without importing anything."""
-    import fleetshift
     from fleetshift import recipes
+    from fleetshift.quickscan import package_files
 
     h = hashlib.sha256(__version__.encode())
-    for folder in fleetshift.__path__:
-        for dirpath, dirnames, filenames in os.walk(folder):
-            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
-            for name in sorted(filenames):
-                st = os.stat(os.path.join(dirpath, name))
-                h.update(f"{dirpath}/{name}:{st.st_mtime_ns}:{st.st_size}".encode())
+    for path, (size, mtime_ns) in package_files():  # (the walk the snapshot's code state takes too)
+        h.update(f"{path}:{mtime_ns}:{size}".encode())
     # plugins' recipes count too (where no distribution may declare one, every recipe is built in: none is loaded
     # for this, so the cold `scan --json` can discover the fleet while it loads them)
     for recipe in recipes.all_recipes() if recipes._may_declare_plugins() else ():
