@@ -31,23 +31,47 @@ _BODIES = (ast.stmt, ast.excepthandler, ast.match_case)
 _WALKS: dict[int, tuple[ast.AST, list[ast.AST]]] = {}  # the last walks, by tree (kept with it: its id stays its own)
 
 
+# fields that never hold a node (what `walk` passes over), and the list fields that may hold something else (None,
+# names): the other lists hold nodes only
+_SCALARS = frozenset({"id", "attr", "arg", "name", "asname", "module", "level", "kind", "type_comment", "conversion",
+                      "is_async", "rest", "tag", "lineno", "simple"})
+_MIXED = frozenset({(ast.Dict, "keys"), (ast.arguments, "kw_defaults"), (ast.Global, "names"), (ast.Nonlocal, "names"),
+                    (ast.MatchClass, "kwd_attrs")})
+_FIELDS: dict[type, tuple[tuple[str, bool], ...]] = {}
+
+
+def _fields(kind: type) -> tuple[tuple[str, bool], ...]:
+    """The fields of a node class that may hold a node, each with whether it is a list that may hold something
+    else."""
+    out = _FIELDS[kind] = tuple(
+        (f, (kind, f) in _MIXED) for f in kind._fields
+        if f not in _SCALARS and not (f == "value" and kind in (ast.Constant, ast.MatchSingleton)))
+    return out
+
+
 def walk(tree: ast.AST) -> list[ast.AST]:
     """Every node of the tree in `ast.walk`'s order, listed once per tree (for the last 256 trees, as
-    `parse_tree` keeps them) and shared by the recipes that read a tree node by node; callers never change it."""
+    `parse_tree` keeps them) and shared by the recipes that read a tree node by node; callers never change it.
+    Each node's fields that may hold a node are known by its class (`_fields`)."""
     known = _WALKS.get(id(tree))
     if known is not None and known[0] is tree:
         return known[1]
     out = [tree]
-    i = 0
-    while i < len(out):
-        node = out[i]
-        i += 1
-        for field in node._fields:
+    append, extend = out.append, out.extend
+    table = _FIELDS
+    for node in out:  # the list grows while it is read: breadth first, as `ast.walk`
+        fields = table.get(node.__class__)
+        if fields is None:
+            fields = _fields(node.__class__)
+        for field, mixed in fields:
             value = getattr(node, field, None)
-            if isinstance(value, ast.AST):
-                out.append(value)
-            elif value.__class__ is list:
-                out.extend(v for v in value if isinstance(v, ast.AST))
+            if value.__class__ is list:
+                if mixed:
+                    extend(v for v in value if isinstance(v, ast.AST))
+                else:
+                    extend(value)
+            elif isinstance(value, ast.AST):
+                append(value)
     _WALKS[id(tree)] = (tree, out)
     if len(_WALKS) > 256:
         _WALKS.pop(next(iter(_WALKS), None), None)  # (`forget` may have emptied it since, in another thread)

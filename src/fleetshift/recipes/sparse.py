@@ -67,7 +67,12 @@ WORTH = 4  # top-level defs, classes and decorators a module needs before a view
 def worth(text: str) -> bool:
     """Whether a module is long enough for a sparse view to save more than finding its sites costs: a file where
     no check reports a site goes through no LibCST anyway, and a short one has little to leave out."""
-    return len(_TOP_DEF.findall(text)) >= WORTH
+    found = 0
+    for _ in _TOP_DEF.finditer(text):  # the first WORTH are enough
+        found += 1
+        if found >= WORTH:
+            return True
+    return False
 
 
 def first_newline(text: str) -> str:
