@@ -11,7 +11,8 @@ machine:
             (recipes, pins, locks; nothing is written), CPU seconds (uv's resolutions run in subprocesses and are
             not counted); for sizes up to --rewrite-max, since it costs about as much as the run's own rewrites
   run       fleetshift run --no-verify --yes (wall and CPU time of the process and its workers, interpreter
-            start-up included), on a fleet with no cache left by the rewrite measurement
+            start-up included; fleetshift's bytecode compiled beforehand, as an install leaves it), on a fleet
+            with no cache left by the rewrite measurement
   parse     libcst.parse_module on the Python files the run changed, their bytes before the run (the floor of a
             LibCST rewrite of exactly those files), CPU seconds in this process, with the garbage collector's
             thresholds the rewrite runs with (fleetshift.gcpolicy)
@@ -49,14 +50,27 @@ from fleetshift.pipeline import analyse
 from fleetshift.rewrite import rewrite_fleet
 
 
-def timed_run(fleet: Path, jobs: int) -> tuple[float, float, int]:
+def installed_env(work: Path) -> dict[str, str]:
+    """The environment a timed run gets: fleetshift as installed, its modules' bytecode cached (as pip's install
+    writes it; here compiled first into a folder of the benchmark's own), so a PYTHONDONTWRITEBYTECODE in the
+    caller's environment does not make the run compile fleetshift's modules from source."""
+    import fleetshift
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
+    package = Path(fleetshift.__file__).resolve().parent
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], env=env, check=True)
+    return env
+
+
+def timed_run(fleet: Path, jobs: int, env: dict[str, str]) -> tuple[float, float, int]:
     """Wall seconds, CPU seconds (user + system) and exit code of one `fleetshift run --no-verify --yes`."""
     cmd = [sys.executable, "-m", "fleetshift", "run", str(fleet), "--no-verify", "--yes"]
     if jobs:
         cmd += ["--jobs", str(jobs)]
     before = os.times()
     start = time.perf_counter()
-    done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, check=False)
     wall = time.perf_counter() - start
     after = os.times()
     cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
@@ -111,6 +125,7 @@ def main() -> None:
     base = args.keep or Path(tempfile.mkdtemp(prefix="fleetshift-run-bench-"))
     base.mkdir(parents=True, exist_ok=True)
     print(f"cores={os.cpu_count()}  load={os.getloadavg()[0]:.1f}  fleets under {base}")
+    env = installed_env(base)
     rows: list[tuple[int, int, float, float, float, int, int, float | None]] = []
     for n in sizes:
         fleet = base / f"fleet-{n}"
@@ -119,7 +134,7 @@ def main() -> None:
         files = make(fleet, n, args.files_per_service, args.share)
         print(f"fleet of {n} ({args.shape}): {describe(fleet)}  share={args.share}", flush=True)
         rewrite, _ = rewrite_stage(fleet) if n <= args.rewrite_max else (None, 0)
-        wall, cpu, rc = timed_run(fleet, args.jobs)
+        wall, cpu, rc = timed_run(fleet, args.jobs, env)
         parse, parsed = parse_floor(fleet)
         changed = len(Journal.open(fleet).entries())
         rows.append((n, files, wall, cpu, parse, parsed, changed, rewrite))
