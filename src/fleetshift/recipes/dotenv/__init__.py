@@ -8,13 +8,14 @@ anchoring an argument-less `load_dotenv()` to the calling file, runs only when a
 from __future__ import annotations
 
 import ast
+import functools
 import posixpath
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from packaging.version import Version
 
 from fleetshift.model import Action, Finding, Severity, UsageSite
-from fleetshift.recipes._ast import Imports, parse_tree
+from fleetshift.recipes._ast import Imports, parse_tree, walk
 from fleetshift.recipes._targets import oldest_target
 from fleetshift.recipes.base import FileKind, Recipe, RewriteContext, RewriteResult, SourceFile
 from fleetshift.recipes.dotenv.rules import CHANGELOG, PR
@@ -92,15 +93,30 @@ class DotenvRecipe(Recipe):
 
 
 def _sites(tree: ast.Module) -> Iterator[tuple[ast.AST, str, str]]:
-    """(node, rule id, detail) for every python-dotenv site in a module: each node goes to every rule's `match`."""
+    """(node, rule id, detail) for every python-dotenv site in a module: each node goes to every rule's `match` (in
+    rule order, the first that reports it), but those of a rule module declaring the node kinds it reports
+    (`MATCHES`) only nodes of those kinds."""
     imports = Imports(tree)
-    matchers = [(m.rule.id, match) for m in DotenvRecipe.rule_modules if (match := m.hook("match")) is not None]
-    for node in ast.walk(tree):
-        for rule_id, match in matchers:
+    every, by_kind = _matchers()
+    for node in walk(tree):
+        for rule_id, match in by_kind.get(node.__class__, every):
             detail = match(node, imports)
             if detail is not None:
                 yield node, rule_id, detail
                 break
+
+
+@functools.cache
+def _matchers() -> tuple[tuple[tuple[str, Callable[..., str | None]], ...],
+                         dict[type, tuple[tuple[str, Callable[..., str | None]], ...]]]:
+    """The rules' `match` functions in rule order, for a node of a kind no rule module declares (those of the rule
+    modules declaring no `MATCHES`), and for each declared kind."""
+    found = [(m.rule.id, match, getattr(m.module, "MATCHES", None))
+             for m in DotenvRecipe.rule_modules if (match := m.hook("match")) is not None]
+    kinds = {k for _, _, ks in found for k in ks or ()}
+    every = tuple((rid, match) for rid, match, ks in found if ks is None)
+    by_kind = {k: tuple((rid, match) for rid, match, ks in found if ks is None or k in ks) for k in kinds}
+    return every, by_kind
 
 
 def _nearest_env_dir(path: str, ctx: RewriteContext) -> int | None:

@@ -14,6 +14,9 @@ from fleetshift.recipes.rule import HUMAN, rule
 RULE = rule(__name__, __doc__, HUMAN, since="1.2.3", order=6)
 
 
+MATCHES = (ast.Constant,)  # the only nodes `match` reports (see `DotenvRecipe` `_sites`)
+
+
 def match(node: ast.AST, imports: Imports) -> str | None:
     """A string holding a BOM in a module that uses python-dotenv."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str) and "\ufeff" in node.value:

@@ -13,6 +13,9 @@ from fleetshift.recipes.rule import INFO, rule
 RULE = rule(__name__, __doc__, INFO, since="1.2.0", order=4)
 
 
+MATCHES = (ast.Constant,)  # the only nodes `match` reports (see `DotenvRecipe` `_sites`)
+
+
 def match(node: ast.AST, imports: Imports) -> str | None:
     """A string naming the variable (one a BOM workaround already reports is left to that rule)."""
     if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):

@@ -30,6 +30,9 @@ MESSAGE = (
 )
 
 
+MATCHES = (ast.Call,)  # the only nodes `match` reports (see `DotenvRecipe` `_sites`)
+
+
 def match(node: ast.AST, imports: Imports) -> str | None:
     """A load_dotenv()/dotenv_values()/find_dotenv() call that leaves the search start to python-dotenv."""
     if not isinstance(node, ast.Call):

@@ -13,6 +13,9 @@ from fleetshift.recipes.rule import HUMAN, rule
 RULE = rule(__name__, __doc__, HUMAN, since="1.1.0", order=3)
 
 
+MATCHES = (ast.ImportFrom, ast.Attribute)  # the only nodes `match` reports (see `DotenvRecipe` `_sites`)
+
+
 def match(node: ast.AST, imports: Imports) -> str | None:
     """An import or use of `dotenv.cli.run_command`."""
     if isinstance(node, ast.ImportFrom) and node.module == "dotenv.cli":

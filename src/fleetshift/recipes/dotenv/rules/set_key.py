@@ -17,6 +17,9 @@ RULE = rule(__name__, __doc__, HUMAN, since="1.2.2", order=5)
 SET_KEY_CALLS = {"dotenv.set_key", "dotenv.unset_key", "dotenv.main.set_key", "dotenv.main.unset_key"}
 
 
+MATCHES = (ast.Call,)  # the only nodes `match` reports (see `DotenvRecipe` `_sites`)
+
+
 def match(node: ast.AST, imports: Imports) -> str | None:
     """A set_key/unset_key call that does not say whether to follow symlinks."""
     if isinstance(node, ast.Call) and imports.qualname(node.func) in SET_KEY_CALLS:
