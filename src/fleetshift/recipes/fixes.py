@@ -79,7 +79,7 @@ class _Combined(cst.CSTTransformer):
         for fix in self.fixes:
             if getattr(fix, "METADATA_DEPENDENCIES", ()):
                 fix.get_metadata = self.get_metadata  # type: ignore[attr-defined]
-            for name in dir(fix):
+            for name in _hook_names(fix):
                 if name.startswith("visit_"):
                     self._visits.setdefault(name[6:], []).append(getattr(fix, name))
                 elif name.startswith("leave_"):
@@ -109,6 +109,22 @@ class _Combined(cst.CSTTransformer):
 
     def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
         return None
+
+
+_HOOKS: dict[type, tuple[str, ...]] = {}  # fix class -> its `visit_`/`leave_` attributes, as `dir` lists them
+
+
+def _hook_names(fix: object) -> tuple[str, ...]:
+    """The `visit_`/`leave_` names `dir(fix)` lists: its class's, looked up once per class (`dir` sorts every
+    attribute of the class and its bases, for every file a recipe rewrites), then the instance's own."""
+    kind = type(fix)
+    names = _HOOKS.get(kind)
+    if names is None:
+        names = _HOOKS[kind] = tuple(n for n in dir(kind) if n.startswith(("visit_", "leave_")))
+    own = getattr(fix, "__dict__", None)
+    if own and any(n.startswith(("visit_", "leave_")) and n not in names for n in own):
+        return tuple(n for n in dir(fix) if n.startswith(("visit_", "leave_")))
+    return names
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
