@@ -158,53 +158,12 @@ def test_no_fork_for_a_small_fleet_or_one_core(fleet: Path, monkeypatch: pytest.
     _scan(fleet, jobs=1)
 
 
+@pytest.mark.parametrize("slow_meanwhile", [False, True], ids=["discovery alone", "while the recipes load"])
 def test_a_forked_discovery_is_the_discovery_of_one_process(fleet: Path, monkeypatch: pytest.MonkeyPatch,
-                                                            tmp_path: Path) -> None:
-    from fleetshift import discover as discover_module
-    from fleetshift.config import load_config
-    from fleetshift.scancache import ScanCache
-
-    config = load_config(fleet)
-    monkeypatch.setattr(discover_module, "FORK_MIN_SERVICES", 10**9)
-    shutil.rmtree(fleet / ".fleetshift", ignore_errors=True)
-    one_cache = ScanCache(fleet)  # nothing saved: both discoveries start from an empty cache
-    one = discover_module.discover(fleet, config, one_cache)
-    pids = tmp_path / "pids"
-    real = discover_module._Each.__call__
-
-    def each(self, job):
-        with open(pids, "a") as fh:
-            fh.write(f"{os.getpid()}\n")
-        return real(self, job)
-
-    monkeypatch.setattr(discover_module._Each, "__call__", each)
-    monkeypatch.setattr(discover_module, "FORK_MIN_SERVICES", 2)
-    cache = ScanCache(fleet)
-    forked = discover_module.discover(fleet, config, cache)
-    assert len(set(pids.read_text().split())) == 2 and len(pids.read_text().split()) == len(one.services)
-    assert forked == one and len(one.services) > 10
-    assert one_cache.new_manifests  # what the child's cache learned comes back
-    assert list(cache.new_manifests.items()) == list(one_cache.new_manifests.items())
-    assert json.dumps(to_jsonable(forked)) == json.dumps(to_jsonable(one))
-
-    parent = os.getpid()
-
-    def failing(self, job):  # a child that fails: its services are read by the parent
-        if os.getpid() != parent:
-            raise RuntimeError("the child fails")
-        return real(self, job)
-
-    monkeypatch.setattr(discover_module._Each, "__call__", failing)
-    assert discover_module.discover(fleet, config) == one
-    monkeypatch.setattr(os, "fork", lambda: pytest.fail("forked"))
-    monkeypatch.setattr(discover_module, "FORK_MIN_SERVICES", 64)  # 14 services: no fork
-    assert discover_module.discover(fleet, config) == one
-
-
-def test_a_discovery_shared_while_the_recipes_load_is_the_discovery_of_one_process(
-        fleet: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """`scan --json` loads the recipes (`meanwhile`) while a forked child reads services; then both take the next
-    service not yet read. The fleet and the manifests its cache learned are those of one process, in its order."""
+                                                            tmp_path: Path, slow_meanwhile: bool) -> None:
+    """Both processes take the next service not yet read; with `meanwhile` (`scan --json` loads the recipes then)
+    this one first runs it while the child reads services. The fleet and the manifests its cache learned are those
+    of one process, in its order; a failing child's services are read here; a small fleet is not forked for."""
     from fleetshift import discover as discover_module
     from fleetshift.config import load_config
     from fleetshift.scancache import ScanCache
@@ -213,7 +172,7 @@ def test_a_discovery_shared_while_the_recipes_load_is_the_discovery_of_one_proce
     assert not config.targets and load_config(fleet).targets  # the targets (the recipes') come with the recipes
     shutil.rmtree(fleet / ".fleetshift", ignore_errors=True)
     monkeypatch.setattr(discover_module, "FORK_MIN_SERVICES", 10**9)
-    one_cache = ScanCache(fleet)
+    one_cache = ScanCache(fleet)  # nothing saved: both discoveries start from an empty cache
     one = discover_module.discover(fleet, config, one_cache)
     monkeypatch.setattr(discover_module, "FORK_MIN_SERVICES", 2)
     pids = tmp_path / "pids"
@@ -232,8 +191,8 @@ def test_a_discovery_shared_while_the_recipes_load_is_the_discovery_of_one_proce
         time.sleep(0.3)
 
     cache = ScanCache(fleet)
-    shared = discover_module.discover(fleet, config, cache, meanwhile=meanwhile)
-    assert ran == [os.getpid()]
+    shared = discover_module.discover(fleet, config, cache, meanwhile=meanwhile if slow_meanwhile else None)
+    assert ran == ([os.getpid()] if slow_meanwhile else [])
     read_by = pids.read_text().split()
     assert len(read_by) == len(one.services) > 10 and set(read_by) - {str(os.getpid())}  # the child read some
     assert shared == one and json.dumps(to_jsonable(shared)) == json.dumps(to_jsonable(one))
@@ -249,12 +208,14 @@ def test_a_discovery_shared_while_the_recipes_load_is_the_discovery_of_one_proce
     monkeypatch.setattr(discover_module._Each, "__call__", failing)
     ran.clear()
     cache = ScanCache(fleet)
-    assert discover_module.discover(fleet, config, cache, meanwhile=meanwhile) == one and ran == [os.getpid()]
+    assert discover_module.discover(fleet, config, cache, meanwhile=meanwhile if slow_meanwhile else None) == one
     assert list(cache.new_manifests.items()) == list(one_cache.new_manifests.items())
+    assert ran == ([os.getpid()] if slow_meanwhile else [])
     monkeypatch.setattr(os, "fork", lambda: pytest.fail("forked"))
     monkeypatch.setattr(discover_module, "FORK_MIN_SERVICES", 64)  # 14 services: no fork, `meanwhile` first
     ran.clear()
-    assert discover_module.discover(fleet, config, meanwhile=meanwhile) == one and ran == [os.getpid()]
+    assert discover_module.discover(fleet, config, meanwhile=meanwhile if slow_meanwhile else None) == one
+    assert ran == ([os.getpid()] if slow_meanwhile else [])
 
 
 def test_the_two_parts_of_a_shared_scans_cache(fleet: Path, monkeypatch: pytest.MonkeyPatch) -> None:

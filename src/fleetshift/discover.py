@@ -488,31 +488,11 @@ def _forks(config: FleetConfig, jobs: list[_Job]) -> bool:
     return len(jobs) >= FORK_MIN_SERVICES and (config.jobs or os.cpu_count() or 1) >= 2 and forked.may_fork()
 
 
-def _each_forked(read: _Each, jobs: list[_Job]) -> list[_Read]:
-    """Every service read, the second half by a forked child (services differ little in what discovery reads of
-    them), whose results and the manifests its cache learned come back pickled over a pipe. A child that fails
-    leaves its services to this process: the same results, one core."""
-    half = (len(jobs) + 1) // 2
-    cache = read.cache
-    mark = len(cache.new_manifests) if cache is not None else 0
-    def child() -> tuple[list[_Read], list[Any]]:
-        done = [read(job) for job in jobs[half:]]
-        return done, list(cache.new_manifests.items())[mark:] if cache is not None else []
-
-    mine, theirs_learned = forked.share(child, lambda alive: [read(job) for job in jobs[:half]])
-    if theirs_learned is None:
-        return [*mine, *(read(job) for job in jobs[half:])]
-    theirs, learned = theirs_learned
-    if cache is not None:
-        cache.new_manifests.update(learned)
-    return [*mine, *theirs]
-
-
-def _each_in_turns(read: _Each, jobs: list[_Job], meanwhile: Callable[[], None]) -> list[_Read]:
+def _each_forked(read: _Each, jobs: list[_Job], meanwhile: Callable[[], None] | None) -> list[_Read]:
     """Every service read by this process and a forked child, each taking the next service not yet taken (as the
-    scan's two processes do, `scan._Turns`), this one once it has run `meanwhile`: the child reads the services
-    while this process does what discovery does not need (`scan --json` loads the recipes), and neither waits
-    for the other. The results, and the manifests the cache learned, in the order of the services, as one
+    scan's two processes do, `scan._Turns`), this one once it has run `meanwhile`, if given: the child reads the
+    services while this process does what discovery does not need (`scan --json` loads the recipes), and neither
+    waits for the other. The results, and the manifests the cache learned, in the order of the services, as one
     process reads them; a child that fails leaves its services to this process."""
     from itertools import islice
 
@@ -538,7 +518,8 @@ def _each_in_turns(read: _Each, jobs: list[_Job], meanwhile: Callable[[], None])
         return {i: (got, [(k, learned[k]) for k in keys]) for i, (got, keys) in done.items()}
 
     def here(alive: Callable[[], bool]) -> dict[int, tuple[_Read, list[bytes]]]:
-        meanwhile()
+        if meanwhile is not None:
+            meanwhile()
         return each(alive)
 
     try:
@@ -600,7 +581,7 @@ def discover(root: Path, config: FleetConfig, cache: ScanCache | None = None,
             meanwhile()
         each = list(map(read, jobs))
     else:
-        each = _each_forked(read, jobs) if meanwhile is None else _each_in_turns(read, jobs, meanwhile)
+        each = _each_forked(read, jobs, meanwhile)
     for service, found, inner in each:
         findings += found
         skipped += [item for item in inner if item not in skipped]
