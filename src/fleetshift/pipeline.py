@@ -28,17 +28,39 @@ class Analysis(Survey):
     plan: Plan
 
 
-def survey(root: Path, *, use_cache: bool = True, jobs: int | None = None, pins_ahead: Selection | None = None) -> Survey:
+def survey(root: Path, *, use_cache: bool = True, jobs: int | None = None, pins_ahead: Selection | None = None,
+           recipes_meanwhile: bool = False) -> Survey:
     """Config, services and inventory; enough for `scan` and `check`, which need no plan. With `pins_ahead` (a
-    run's selection), the pin questions of its rewrites are asked while the fleet is scanned (fleetshift.pinsahead)."""
+    run's selection), the pin questions of its rewrites are asked while the fleet is scanned (fleetshift.pinsahead).
+    With `recipes_meanwhile` (`scan --json` in a fresh process), the recipes, which only the config's targets and
+    the scan need, are loaded while a forked child discovers the services (`discover(meanwhile=...)`)."""
     root = root.resolve()
-    config = load_config(root)
-    if config.repos:  # a multi-repo fleet: its services live in fleetshift's clones of the repositories
-        from fleetshift.workspace import sync
+    bare = load_config(root, targets=False) if recipes_meanwhile else None
+    if bare is not None and not bare.repos:
+        cache = ScanCache(root, enabled=use_cache)  # one cache for discovery's manifests and the scan's files
+        loaded: list[FleetConfig] = []
 
-        root = sync(root, config, fetch=False)
-    cache = ScanCache(root, enabled=use_cache)  # one cache for discovery's manifests and the scan's files
-    fleet = discover(root, config, cache)
+        def meanwhile() -> None:
+            from fleetshift.recipes import all_recipes
+            from fleetshift.scan import first_use
+
+            try:
+                all_recipes()
+                loaded.append(load_config(root))
+            except Exception:  # a broken plugin, a bad target: raised again below, once the child is reaped
+                return
+            first_use()  # (the scan imports them before it forks: here, while the discovery goes on)
+
+        fleet = discover(root, bare, cache, meanwhile=meanwhile)
+        config = loaded[0] if loaded else load_config(root)
+    else:
+        config = load_config(root)
+        if config.repos:  # a multi-repo fleet: its services live in fleetshift's clones of the repositories
+            from fleetshift.workspace import sync
+
+            root = sync(root, config, fetch=False)
+        cache = ScanCache(root, enabled=use_cache)
+        fleet = discover(root, config, cache)
     if pins_ahead is not None:
         from fleetshift import pinsahead
 

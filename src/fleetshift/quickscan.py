@@ -243,65 +243,16 @@ def scan_json(argv: list[str]) -> bool:
 
 
 def _survey(root: Path, taking: Callable[[], State | None]) -> tuple[Any, State | None] | None:
-    """`pipeline.survey(root)` and the fleet's state taken before it read the fleet; None when the command line
-    must speak (a bad config, a fleet without targets, ...). The recipes (which only the config's targets and the
-    scan need) are loaded while a forked child discovers the fleet's services (`discover(meanwhile=...)`)."""
-    from fleetshift.config import load_config
+    """`pipeline.survey(root)`, the recipes loaded while the services are discovered, and the fleet's state taken
+    before it read the fleet; None when the command line must speak (a bad config, a fleet without targets, ...)."""
+    from fleetshift.pipeline import survey
 
     try:
-        bare = load_config(root, targets=False)
-    except Exception:  # a ConfigError: the survey meets it again, and the command line reports it
-        bare = None
-    if bare is None or bare.repos:  # (a multi-repo fleet's services live in clones the survey syncs first)
-        return _surveyed(root, taking)
-    from fleetshift.discover import discover
-    from fleetshift.scancache import ScanCache
-
-    loaded: list[Any] = []
-
-    def meanwhile() -> None:
-        from fleetshift.recipes import all_recipes
-
-        try:
-            all_recipes()
-            loaded.append(load_config(root))
-        except Exception:  # a broken plugin, a bad target: reported by the command line
-            return
-        from fleetshift.scan import first_use
-
-        first_use()  # (the scan imports them before it forks: here, while the discovery goes on)
-
-    cache = ScanCache(root)  # one cache for discovery's manifests and the scan's files
-    try:
-        fleet = discover(root, bare, cache, meanwhile=meanwhile)
-        if not loaded or not loaded[0].targets:  # the command line reports the one, warns about the other
-            return None
-        config = loaded[0]
-        from fleetshift.pipeline import Survey, with_detection, with_projects
-        from fleetshift.scan import scan
-
-        inventory = with_projects(fleet, scan(fleet, config, jobs=config.jobs or None, cache=cache))
-    except Exception:  # a DiscoveryError, RecipeError, ...: reported by the command line
+        a = survey(root, recipes_meanwhile=True)
+    except Exception:  # ConfigError, DiscoveryError, RecipeError, ...: reported by the command line
         return None
     finally:
         before = taking()  # walked meanwhile (see `state_aside`)
-    return Survey(config, with_detection(fleet, inventory), inventory), before
-
-
-def _surveyed(root: Path, taking: Callable[[], State | None]) -> tuple[Any, State | None] | None:
-    """`pipeline.survey(root)` as it is, the state taken first."""
-    from fleetshift.pipeline import survey
-    from fleetshift.recipes import all_recipes
-
-    try:
-        all_recipes()
-    except Exception:  # a broken plugin: the survey meets it again, and the command line reports it
-        pass
-    before = taking()
-    try:
-        a = survey(root)
-    except Exception:  # ConfigError, DiscoveryError, RecipeError, ...: reported by the command line
-        return None
     if not a.config.targets:  # the command line warns about that
         return None
     return a, before
