@@ -208,3 +208,26 @@ def test_files_using_reads_imports_without_running_anything(tmp_path: Path, text
 
     service = Service("svc", "svc", python_files=("svc/a.py", "svc/b.py"))
     assert apicheck.files_using(root, service, {"aiomqtt"}) == (("svc/a.py",) if text else ())
+
+
+def test_the_checkers_uv_calls_run_in_uv_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Installing the checker and finding uv's Pythons run uv as every uv call of fleetshift does (never
+    downloading a Python on the way, no progress bars, a dropped DNS lookup asked again)."""
+    from fleetshift.proc import Captured
+    from fleetshift.verify import pythons
+
+    seen: list[tuple[list[str], dict[str, str] | None]] = []
+
+    def captured(cmd, timeout, cwd=None, env=None, input=None):
+        seen.append((list(cmd), dict(env) if env is not None else None))
+        return Captured(code=1, stderr="refused here")
+
+    monkeypatch.setattr(apicheck, "run_captured", captured)
+    monkeypatch.setattr(pythons, "run_captured", captured)
+    log: list[str] = []
+    assert apicheck.checker_python(tmp_path, log) is None  # the first uv call fails: no checker
+    assert pythons._uv_managed() == []
+    assert [cmd[1:3] for cmd, _ in seen] == [["venv", "--quiet"], ["python", "dir"]]
+    for _, env in seen:
+        assert env is not None and env["UV_PYTHON_DOWNLOADS"] == "never" and env["UV_NO_PROGRESS"] == "1"
+        assert "RES_OPTIONS" in env

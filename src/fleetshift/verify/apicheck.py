@@ -37,6 +37,7 @@ from uv import find_uv_bin
 
 from fleetshift.model import ApiCheck, ApiDiagnostic, Service
 from fleetshift.proc import run_captured
+from fleetshift.resolve import uv_env
 from fleetshift.verify.coverage import module_names
 
 MYPY = "mypy==1.13.0"
@@ -154,7 +155,7 @@ def checker_python(root: Path, log: list[str]) -> Path | None:
         uv = find_uv_bin()
         for cmd in ([uv, "venv", "--quiet", "--allow-existing", str(folder)],
                     [uv, "pip", "install", "--quiet", "--python", str(python), MYPY]):  # fmt: skip
-            done = run_captured([str(c) for c in cmd], TIMEOUT)
+            done = run_captured([str(c) for c in cmd], TIMEOUT, env=uv_env())  # as every uv call of fleetshift
             log.append(f"$ {' '.join(str(c) for c in cmd)}\n{done.stdout}{done.stderr}{done.error}")
             if not done.ok:
                 return None

@@ -30,6 +30,7 @@ from uv import find_uv_bin
 from fleetshift.config import FleetConfig, ServiceOptions
 from fleetshift.model import Fleet, PythonModel, Service
 from fleetshift.proc import run_captured
+from fleetshift.resolve import uv_env
 
 _VERSION = re.compile(r"\d+(\.\d+){0,2}")
 _PROBE = "import sys; print('.'.join(map(str, sys.version_info[:3])))"
@@ -84,8 +85,8 @@ def _admits(spec: SpecifierSet, version: str) -> bool:
         return False
 
 
-def _run_quiet(cmd: list[str], timeout: float) -> str | None:
-    done = run_captured(cmd, timeout)
+def _run_quiet(cmd: list[str], timeout: float, env: dict[str, str] | None = None) -> str | None:
+    done = run_captured(cmd, timeout, env=env)
     return done.stdout if done.ok else None
 
 
@@ -103,7 +104,7 @@ def _uv_managed() -> list[Interpreter]:
         uv = find_uv_bin()
     except FileNotFoundError:
         return []
-    where = (_run_quiet([uv, "python", "dir"], 30) or "").strip()
+    where = (_run_quiet([uv, "python", "dir"], 30, env=uv_env()) or "").strip()
     if not where:
         return []
 
