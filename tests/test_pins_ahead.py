@@ -85,8 +85,8 @@ def test_the_asking_process_ends_with_the_run(generated: Path, tmp_path: Path) -
     assert pinsahead._child is None
 
 
-
-def test_the_runs_own_asking_skips_what_was_asked_during_the_scan(generated: Path, tmp_path: Path) -> None:
+def test_the_runs_own_asking_skips_what_was_asked_during_the_scan(generated: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """The run's own asking ahead (rewrite.rewrite_ahead) is for the services the scan's asking process was not given
     as the run asks them: another chain, another fleet, or a library (whose questions hang on the scan's sites)."""
     from dataclasses import replace
@@ -95,11 +95,9 @@ def test_the_runs_own_asking_skips_what_was_asked_during_the_scan(generated: Pat
     config = load_config(fleet)
     found = discover(fleet, config, ScanCache(fleet, enabled=False))
     work = pinsahead.chains(found, config, Selection())
-    os.environ["FLEETSHIFT_OFFLINE"] = "1"
-    try:
+    with monkeypatch.context() as env:
+        env.setenv("FLEETSHIFT_OFFLINE", "1")
         assert pinsahead.start(fleet, found, config)
-    finally:
-        del os.environ["FLEETSHIFT_OFFLINE"]
     pinsahead.stop()
     service, chain = work[0]
     assert all(pinsahead.asked(fleet, s, c) for s, c in work if not s.project.is_library)

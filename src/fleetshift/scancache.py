@@ -1,14 +1,15 @@
 """The scan cache: what past scans learned of each file, so a scan of an unchanged fleet reads no file again.
 
-One file, `.fleetshift/cache/scan-<signature>.pickle`, whose name changes with fleetshift and its recipes'
-code (and, beside it, `scan-<signature>.pickle.more`: what the forked child of a scan shared by two processes
-learned, written by the child itself, read with the file it names). It holds, per fleet-relative path, the file's size and mtime_ns as last seen, its content digest and
-what reading it told (the recipes whose tokens it holds, the sibling packages it imports, the key of its
-detection result); the detection results by content key; the service-level results by the digests of the
-service's files; and the parsed manifests by content. An entry is reused without reading the file only when
-size, mtime_ns, ctime_ns and mode are unchanged and the file was already at least `SETTLED_NS` old when it was read (a file
-written in the same clock tick as the read could change again without its mtime moving); otherwise the file
-is read and its digest decides. Each save keeps only what the scan used, so the cache never outgrows the fleet.
+One file, `.fleetshift/cache/scan-<signature>.pickle`, whose name changes with fleetshift and its recipes' code
+(and, beside it, `scan-<signature>.pickle.more`: what the forked child of a scan shared by two processes learned,
+written by the child itself, read with the file it names). It holds, per fleet-relative path, the file's size and
+mtime_ns as last seen, its content digest and what reading it told (the recipes whose tokens it holds, the sibling
+packages it imports, the key of its detection result); the detection results by content key; the service-level
+results by the digests of the service's files; and the parsed manifests by content. An entry is reused without
+reading the file only when size, mtime_ns, ctime_ns and mode are unchanged and the file was already at least
+`SETTLED_NS` old when it was read (a file written in the same clock tick as the read could change again without
+its mtime moving); otherwise the file is read and its digest decides. Each save keeps only what the scan used, so
+the cache never outgrows the fleet.
 
 The file is fleetshift's own, but it lies in the fleet's folder: it is read with an unpickler that builds
 nothing but fleetshift's model records and plain containers, so a planted file cannot run code. A cache that
