@@ -356,3 +356,67 @@ def test_each_yielding_module_holds_a_yielding_test() -> None:
     )
     assert not list(_sites_by_rule(recipe, {"svc/tests/test_a.py": fixtures}))
     assert not needs.may_hold(recipe, "svc/tests/test_a.py", fixtures)
+
+
+# strings as the needs read them one character at a time (the patterns before their bodies were matched as runs)
+_CHAR_STRINGS = (
+    r"""'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|#[^\n]*"""
+)
+_TRICKY = [
+    "x = 'a\\'b' + \"c\\\"d\" # e 'f\n",
+    "s = '''one ' two '' three\\''' '''\n'''x''''\n",
+    'd = """a "" b \\""" c"""\n"""open',
+    "e = 'ends \\\\' + 'back\\\nslash'\nf = 'open\n",
+    "g = rb'\\x' f\"{h!r}\" u'''\n''' # '\n@pytest.mark.parametrize('a,b', [(1, ')'), (2, '[')])\ndef test_x(a, b): ...\n",
+    "@fixture\n@mark.x(\n  1,  # )\n)\ndef f(): ...\n@deco)\n@tail",
+]
+
+
+@pytest.mark.parametrize("text", _TRICKY)
+def test_the_string_patterns_match_what_a_character_at_a_time_matches(text: str) -> None:
+    import re
+
+    from fleetshift.recipes.pytest9 import needs as pytest9_needs
+    from fleetshift.recipes.pytest_asyncio import needs as pa_needs
+
+    old = re.compile(_CHAR_STRINGS, re.S)
+    spans = [m.span() for m in old.finditer(text)]
+    assert [m.span() for m in pa_needs._STRINGS.finditer(text)] == spans
+    old_token = re.compile(r"[rRbBuUfF]{0,2}(?:" + _CHAR_STRINGS.removesuffix(r"|#[^\n]*") + r")|#[^\n]*|[()\[\]{}]", re.S)
+    for start in range(len(text)):
+        a, b = old_token.search(text, start), pytest9_needs._TOKEN.search(text, start)
+        assert (a and a.span()) == (b and b.span())
+
+
+@pytest.mark.parametrize("text", _TRICKY)
+def test_a_decorator_line_ends_where_its_tokens_end(text: str) -> None:
+    from fleetshift.recipes.pytest9 import needs as pytest9_needs
+
+    def walked(start: int) -> int:  # the end as the tokens tell it, without the plain line's shortcut
+        depth = 0
+        for m in pytest9_needs._LINE_TOKEN.finditer(text, start):
+            tok = m.group()
+            if tok == "\n":
+                if depth == 0:
+                    return m.start()
+            elif tok in "([{":
+                depth += 1
+            elif tok in ")]}":
+                depth -= 1
+                if depth < 0:
+                    return -1
+        return len(text) if depth == 0 else -1
+
+    for start in range(len(text)):
+        assert pytest9_needs._line_end(text, start) == walked(start)
+
+
+def test_rules_needing_the_same_decorator_words_share_one_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fleetshift.recipes.pytest9 import needs as pytest9_needs
+
+    asked: list[str] = []
+    search = pytest9_needs.DecoratorsNeed.search
+    monkeypatch.setattr(pytest9_needs.DecoratorsNeed, "search", lambda self, text: asked.append(text) or search(self, text))
+    text = "import pytest\n\n@pytest.fixture\ndef db():\n    return 1\n\ndef test_db(db):\n    assert db\n"
+    needs.may_hold(get("pytest"), "tests/test_db.py", text)
+    assert asked == [text]

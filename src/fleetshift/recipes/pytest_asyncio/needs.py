@@ -19,9 +19,11 @@ from collections.abc import Callable
 from functools import cached_property
 
 # strings and comments: each becomes STRING, so the brackets, quotes and line breaks in them do not count (a string's
-# prefix, `rb` or `f`, is left before it)
+# prefix, `rb` or `f`, is left before it); a string's body is matched as runs of plain characters between its escapes
+# and lone quotes (the same strings as a character at a time, found faster)
 _STRINGS = re.compile(
-    r"""'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|#[^\n]*""",
+    r"""'''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*'''|\"\"\"[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*\"\"\""""
+    r"""|'[^'\\\n]*(?:\\.[^'\\\n]*)*'|"[^"\\\n]*(?:\\.[^"\\\n]*)*"|#[^\n]*""",
     re.S,
 )
 STRING = "\x03"
