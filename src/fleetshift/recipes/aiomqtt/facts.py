@@ -291,47 +291,40 @@ def _read(text: str, tree: ast.Module) -> tuple[
     files are found before each file's own facts are built): callers never change it."""
     imports = Imports(tree)
     nodes = tuple(walk(tree))
-    scopes: dict[int, tuple[ast.AST | None, ast.ClassDef | None]] = {}
-    _index(tree, None, None, scopes)
-    parents = _parents(nodes)
+    parents, scopes = _parents_and_scopes(nodes)
     walk_index = {id(n): i for i, n in enumerate(nodes)}
     return imports, nodes, scopes, parents, walk_index, tuple(text.splitlines(keepends=True))
 
 
-def _parents(nodes: Sequence[ast.AST]) -> dict[int, ast.AST]:
-    """id() of each child of `nodes` -> its parent (what ast.iter_child_nodes gives, in its order)."""
-    out: dict[int, ast.AST] = {}
+_FUNCTIONS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda})
+
+
+def _parents_and_scopes(nodes: Sequence[ast.AST]) -> tuple[
+    dict[int, ast.AST], dict[int, tuple[ast.AST | None, ast.ClassDef | None]]
+]:
+    """id() of each child of `nodes` -> its parent (what ast.iter_child_nodes gives, in its order), and id() of each
+    node -> the innermost function (or lambda) and class around it, in one pass over `nodes` (a walk's order: a
+    node comes before its children)."""
+    parents: dict[int, ast.AST] = {}
+    scopes: dict[int, tuple[ast.AST | None, ast.ClassDef | None]] = {id(nodes[0]): (None, None)} if nodes else {}
     for node in nodes:
+        kind = node.__class__
+        inner = scopes[id(node)]
+        if kind in _FUNCTIONS:
+            inner = (node, inner[1])
+        elif kind is ast.ClassDef:
+            inner = (None, node)  # type: ignore[assignment]
         for field in node._fields:
             value = getattr(node, field, None)
             if isinstance(value, ast.AST):
-                out[id(value)] = node
+                parents[id(value)] = node
+                scopes[id(value)] = inner
             elif value.__class__ is list:
                 for item in value:
                     if isinstance(item, ast.AST):
-                        out[id(item)] = node
-    return out
-
-
-def _index(
-    node: ast.AST,
-    func: ast.AST | None,
-    cls: ast.ClassDef | None,
-    out: dict[int, tuple[ast.AST | None, ast.ClassDef | None]],
-) -> None:
-    out[id(node)] = (func, cls)
-    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
-        func = node
-    elif isinstance(node, ast.ClassDef):
-        func, cls = None, node
-    for field in node._fields:  # (ast.iter_child_nodes' children, in its order, without its generators)
-        value = getattr(node, field, None)
-        if isinstance(value, ast.AST):
-            _index(value, func, cls, out)
-        elif value.__class__ is list:
-            for item in value:
-                if isinstance(item, ast.AST):
-                    _index(item, func, cls, out)
+                        parents[id(item)] = node
+                        scopes[id(item)] = inner
+    return parents, scopes
 
 
 def own_stats(text: str, tree: ast.Module) -> CallStats:
