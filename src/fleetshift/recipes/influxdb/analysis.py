@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import libcst as cst
 
 from fleetshift.recipes.influxdb.edits import code_of
@@ -56,10 +58,13 @@ class Analysis(cst.CSTVisitor):
         if self._stack:
             self.parent[node] = self._stack[-1]
         self._stack.append(node)
-        return super().on_visit(node)
+        visit = _hooks(self.__class__, node.__class__)[0]  # what `CSTVisitor.on_visit` calls, less its no-ops
+        return visit is None or visit(self, node) is not False
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
-        super().on_leave(original_node)
+        leave = _hooks(self.__class__, original_node.__class__)[1]
+        if leave is not None:
+            leave(self, original_node)
         self._stack.pop()
 
     def _bind(self, target: cst.BaseExpression) -> None:
@@ -116,3 +121,19 @@ class Analysis(cst.CSTVisitor):
 
     def visit_Call(self, node: cst.Call) -> None:
         self.calls.append(node)
+
+
+_HOOKS: dict[tuple[type, type], tuple[Callable[..., object] | None, Callable[..., object] | None]] = {}
+
+
+def _hooks(visitor: type, kind: type) -> tuple[Callable[..., object] | None, Callable[..., object] | None]:
+    """A visitor class's `visit_<Node>` and `leave_<Node>` for a kind of node, None where it has only LibCST's (its
+    visitor base class gives every kind of node methods that do nothing), looked up once per class and kind."""
+    got = _HOOKS.get((visitor, kind))
+    if got is None:
+        visit, leave = f"visit_{kind.__name__}", f"leave_{kind.__name__}"
+        got = _HOOKS[(visitor, kind)] = (
+            None if getattr(visitor, visit, None) is getattr(cst.CSTVisitor, visit, None) else getattr(visitor, visit),
+            None if getattr(visitor, leave, None) is getattr(cst.CSTVisitor, leave, None) else getattr(visitor, leave),
+        )
+    return got

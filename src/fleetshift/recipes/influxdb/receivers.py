@@ -27,6 +27,24 @@ def is_client_class(imports: Imports, node: ast.AST) -> bool:
     return bool(q and q.startswith("influxdb_client") and q.rsplit(".", 1)[1] in CLIENT_CLASSES)
 
 
+# the nodes `Receivers._walk` looks at itself (each other node only holds them)
+_BINDING = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Assign, ast.AnnAssign,
+                      ast.withitem, ast.For, ast.AsyncFor, ast.comprehension, ast.AugAssign, ast.NamedExpr, ast.Import,
+                      ast.ImportFrom})
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    """`list(ast.iter_child_nodes(node))`, without its two generators per node."""
+    out: list[ast.AST] = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            out.append(value)
+        elif value.__class__ is list:
+            out.extend([v for v in value if isinstance(v, ast.AST)])
+    return out
+
+
 class LaterReceivers:
     """A module's `Receivers`, worked out when the first expression is asked about (a module whose Flux strings
     are not handed to a query call never asks)."""
@@ -133,9 +151,14 @@ class Receivers:
         return id(fn) if fn is not None else 0
 
     def _walk(self, node: ast.AST, fn: _Scope | None, cls: ast.ClassDef | None) -> None:
-        for child in ast.iter_child_nodes(node):
-            self.scope_of[id(child)] = fn
-            self.class_of[id(child)] = cls
+        scope_of, class_of = self.scope_of, self.class_of
+        for child in _children(node):
+            scope_of[id(child)] = fn
+            class_of[id(child)] = cls
+            if child.__class__ not in _BINDING:  # nothing bound here: only its children are looked at
+                if child._fields:
+                    self._walk(child, fn, cls)
+                continue
             if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
                 self.bound[id(child)] = set()
                 args = child.args

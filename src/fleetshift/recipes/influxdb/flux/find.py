@@ -312,9 +312,25 @@ def flux_files(pattern: str, module_path: str, files: Mapping[str, str]) -> list
 
 
 def wrappers(tree: ast.Module) -> Iterator[Wrapper]:
-    """Functions whose parameter (or a name assigned from it) reaches `X.query(...)`-like calls."""
-    for fn in module_nodes(tree):
+    """Functions whose parameter (or a name assigned from it) reaches `X.query(...)`-like calls.
+
+    Only a function holding such a call is walked: the calls are found once in the module's node list, and a
+    function holds one when the call's span lies in the function's (decorators included), as a node's span lies in
+    its parent's and never across a sibling's."""
+    nodes = module_nodes(tree)
+    calls = [
+        (n.lineno, n.col_offset, n.end_lineno or n.lineno, n.end_col_offset or 0)
+        for n in nodes
+        if n.__class__ is ast.Call and n.func.__class__ is ast.Attribute and n.func.attr in QUERY_METHODS  # type: ignore[attr-defined]
+    ]
+    if not calls:
+        return
+    for fn in nodes:
         if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        start = min([(fn.lineno, fn.col_offset), *((d.lineno, d.col_offset) for d in fn.decorator_list)])
+        end = (fn.end_lineno or fn.lineno, fn.end_col_offset or 0)
+        if not any(start <= (c[0], c[1]) and (c[2], c[3]) <= end for c in calls):
             continue
         params = [a.arg for a in (*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs)]
         params = [p for p in params if p not in ("self", "cls")]

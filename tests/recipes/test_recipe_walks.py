@@ -1,0 +1,176 @@
+"""The influxdb and aiomqtt recipes' own walks give what the plain walks they stand for give: the query wrappers
+found only in functions holding a query call, the receivers' walk passing over nodes that bind nothing, the LibCST
+analysis calling only its own visits, and the parents and scopes of a module read in one pass."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+
+import libcst as cst
+
+from fleetshift.recipes import fixes
+from fleetshift.recipes._ast import Imports
+from fleetshift.recipes.aiomqtt.facts import _parents_and_scopes
+from fleetshift.recipes.influxdb.analysis import Analysis
+from fleetshift.recipes.influxdb.flux.find import QUERY_METHODS, wrappers
+from fleetshift.recipes.influxdb.receivers import Receivers
+
+MODULE = textwrap.dedent('''
+    import functools
+    from influxdb_client import InfluxDBClient
+
+    def cached(q):
+        return functools.lru_cache(api.query(q))
+
+    @register(lambda flux: api.query(flux))
+    def decorated(x):
+        return x
+
+    def outer(flux, other):
+        alias = flux
+        def inner(q, *, query=None):
+            return api.query_stream(q)
+        return api.query_data_frame(alias)
+
+    class Repo:
+        client: InfluxDBClient
+
+        def __init__(self, client: InfluxDBClient) -> None:
+            self.client = client
+            self.q = client.query_api()
+
+        async def run(self, text):
+            rows = [r async for r in self.q.query(query=text)]
+            return (lambda t=text: self.q.query(t))()
+
+        def plain(self):
+            return self.q.query("from(bucket: \\"b\\")")
+
+    def make() -> InfluxDBClient:
+        return InfluxDBClient(url="u")
+
+    c = make()
+    w = c.write_api()
+    if (n := c.query_api()) is not None:
+        pass
+''')
+
+
+def _plain_wrappers(tree: ast.Module) -> list[tuple[str, str, str, int]]:
+    """The wrappers as found by walking every function (what `wrappers` did before it looked for the calls first)."""
+    out = []
+    for fn in ast.walk(tree):
+        if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        params = [a.arg for a in (*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs)]
+        alias = {p: p for p in params if p not in ("self", "cls")}
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and node.value.id in alias:
+                for t in node.targets:
+                    if isinstance(t, ast.Name):
+                        alias[t.id] = alias[node.value.id]
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in QUERY_METHODS:
+                arg = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "query"), None)
+                if isinstance(arg, ast.Name) and arg.id in alias:
+                    out.append((fn.name, alias[arg.id], node.func.attr, node.lineno))
+                    break
+    return out
+
+
+def test_wrappers_are_those_of_walking_every_function() -> None:
+    tree = ast.parse(MODULE)
+    found = [(w.name, w.param, w.method, w.line) for w in wrappers(tree)]
+    assert found == _plain_wrappers(tree)
+    assert {name for name, *_ in found} == {"cached", "outer", "inner", "run"}
+    assert list(wrappers(ast.parse("def f(q):\n    return q\n"))) == []
+
+
+class _PlainReceivers(Receivers):
+    """Receivers walking every node with `ast.iter_child_nodes`, as the walk did before it passed over the nodes
+    that bind nothing."""
+
+    def _walk(self, node, fn, cls):  # type: ignore[no-untyped-def]
+        saved = Receivers.__dict__["_walk"].__globals__["_children"]
+        Receivers.__dict__["_walk"].__globals__["_children"] = lambda n: list(ast.iter_child_nodes(n))
+        try:
+            Receivers._walk(self, node, fn, cls)
+        finally:
+            Receivers.__dict__["_walk"].__globals__["_children"] = saved
+
+
+def test_receivers_walk_records_what_the_plain_walk_records() -> None:
+    tree = ast.parse(MODULE)
+    imports = Imports(tree)
+    fast, plain = Receivers(tree, imports), _PlainReceivers(tree, imports)
+    assert fast.kinds == plain.kinds and fast.returns == plain.returns and fast.bound == plain.bound
+    assert fast.scope_of == plain.scope_of
+    assert fast.class_of == plain.class_of
+    assert ("module", 0, "w") in fast.kinds and fast.returns == {"make": "client"}
+
+
+class _Counted(Analysis):
+    """An analysis whose subclass visits are seen too (the hooks are looked up on the visitor's own class)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lambdas = 0
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self.lambdas += 1
+
+
+def test_analysis_calls_its_own_visits_as_libcst_would() -> None:
+    module = fixes.parse(MODULE)
+    mine, libcsts = Analysis(), Analysis()  # the second dispatching as LibCST's visitor does
+    fixes.read(module, mine)
+
+    def on_visit(node: cst.CSTNode) -> bool:
+        libcsts.scope_of[id(node)] = libcsts.funcs[-1]
+        libcsts.class_of[id(node)] = libcsts.classes[-1]
+        if libcsts._stack:
+            libcsts.parent[node] = libcsts._stack[-1]
+        libcsts._stack.append(node)
+        return cst.CSTVisitor.on_visit(libcsts, node)
+
+    def on_leave(node: cst.CSTNode) -> None:
+        cst.CSTVisitor.on_leave(libcsts, node)
+        libcsts._stack.pop()
+
+    libcsts.on_visit, libcsts.on_leave = on_visit, on_leave  # type: ignore[method-assign]
+    fixes.read(module, libcsts)
+    for name in ("names", "attrs", "self_attrs", "calls", "assigns"):
+        assert [id(n) if not isinstance(n, tuple) else tuple(map(id, n)) for n in getattr(mine, name)] == [
+            id(n) if not isinstance(n, tuple) else tuple(map(id, n)) for n in getattr(libcsts, name)
+        ], name
+    assert mine.locals == libcsts.locals and mine.module_bindings == libcsts.module_bindings
+    assert mine.params == libcsts.params and mine.parent == libcsts.parent
+    counted = _Counted()
+    fixes.read(module, counted)
+    assert counted.lambdas == 2
+
+
+def _indexed(node: ast.AST, func: ast.AST | None, cls: ast.AST | None, out: dict) -> None:
+    """Each node's innermost function and class, by recursion (the walk the one pass stands for)."""
+    out[id(node)] = (func, cls)
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+        func = node
+    elif isinstance(node, ast.ClassDef):
+        func, cls = None, node
+    for child in ast.iter_child_nodes(node):
+        _indexed(child, func, cls, out)
+
+
+def test_parents_and_scopes_in_one_pass() -> None:
+    tree = ast.parse(MODULE)
+    nodes = list(ast.walk(tree))
+    parents, scopes = _parents_and_scopes(nodes)
+    expected: dict = {}
+    _indexed(tree, None, None, expected)
+    for node in nodes:
+        if node._fields:  # (the shared operator and context nodes have no place of their own)
+            assert scopes[id(node)] == expected[id(node)]
+        for child in ast.iter_child_nodes(node):
+            if child._fields:
+                assert parents[id(child)] is node
