@@ -174,3 +174,56 @@ def test_parents_and_scopes_in_one_pass() -> None:
         for child in ast.iter_child_nodes(node):
             if child._fields:
                 assert parents[id(child)] is node
+
+
+RECONNECT = textwrap.dedent('''
+    import asyncio
+    from asyncio_mqtt import Client
+
+    async def listen(client, n): ...
+
+    async def main():
+        while True:
+            async with Client("h") as client:
+                asyncio.create_task(listen(client, 1))
+                asyncio.create_task(listen(client, 2))
+                other = Client("h")
+                asyncio.create_task(listen(other, 3))
+                for x in range(3):
+                    asyncio.create_task(handle(x))
+            shared = make()
+            asyncio.create_task(listen(shared, 4))
+''')
+
+
+def test_call_statistics_read_each_loop_once_as_each_call_would() -> None:
+    """The names a loop binds to a new Client are found once per loop, and decide each call as before."""
+    from fleetshift.recipes.aiomqtt import overlap
+
+    tree = ast.parse(RECONNECT)
+    imports = Imports(tree)
+    walked: list[ast.AST] = []
+    plain = overlap._new_clients
+
+    def counted(loop: ast.AST, imports: Imports) -> set[str]:
+        walked.append(loop)
+        return plain(loop, imports)  # type: ignore[arg-type]
+
+    calls = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "listen"),
+                   key=lambda n: n.lineno)
+    loop = next(n for n in ast.walk(tree) if isinstance(n, ast.While))
+    each = [overlap._gets_a_new_client(c, loop, imports) for c in calls]  # type: ignore[arg-type]
+    assert each == [True, True, True, False]  # `other` too: an assignment of a Client in the pass
+    memo = overlap._gets_a_new_client
+    overlap._gets_a_new_client = lambda call, loop, imports, known=None: memo(call, loop, imports)  # type: ignore
+    try:
+        each_call = overlap.call_stats(tree)  # every call walks its loops' bodies again
+    finally:
+        overlap._gets_a_new_client = memo
+    overlap._new_clients = counted  # type: ignore[assignment]
+    try:
+        stats = overlap.call_stats(tree)
+    finally:
+        overlap._new_clients = plain  # type: ignore[assignment]
+    assert len({id(n) for n in walked}) == len(walked) > 0  # no loop's body walked twice
+    assert stats == each_call and stats["listen"] == (4, True)

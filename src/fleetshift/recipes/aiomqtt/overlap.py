@@ -40,6 +40,7 @@ def call_stats(
     per_body: Counter[tuple[str, int]] = Counter()
     spawned_in: set[tuple[str, int]] = set()
     overlap: set[str] = set()
+    fresh: dict[int, set[str]] = {}  # id() of a loop -> the names each of its passes binds to a new Client
     for node in nodes if nodes is not None else walk(tree):
         if not isinstance(node, ast.Call):
             continue
@@ -62,7 +63,7 @@ def call_stats(
             if (
                 isinstance(parent, ast.For | ast.AsyncFor | ast.While)
                 and child is not getattr(parent, "iter", None)
-                and not (in_loop is False and _gets_a_new_client(node, parent, imports))
+                and not (in_loop is False and _gets_a_new_client(node, parent, imports, fresh))
             ):
                 in_loop = True
             child, parent = parent, up.get(id(parent))
@@ -76,8 +77,21 @@ def call_stats(
     return {n: (c, n in overlap) for n, c in counts.items()}
 
 
-def _gets_a_new_client(call: ast.Call, loop: ast.For | ast.AsyncFor | ast.While, imports: Imports) -> bool:
-    """Whether `call` is handed a name that each pass of `loop` binds to a new Client."""
+def _gets_a_new_client(call: ast.Call, loop: ast.For | ast.AsyncFor | ast.While, imports: Imports,
+                       known: dict[int, set[str]] | None = None) -> bool:
+    """Whether `call` is handed a name that each pass of `loop` binds to a new Client (`known`: those names of the
+    loops asked about before, by id() of the loop; each loop's body is walked once for all the calls in it)."""
+    fresh = known.get(id(loop)) if known is not None else None
+    if fresh is None:
+        fresh = _new_clients(loop, imports)
+        if known is not None:
+            known[id(loop)] = fresh
+    given = [*call.args, *(kw.value for kw in call.keywords)]
+    return any(isinstance(a, ast.Name) and a.id in fresh for a in given)
+
+
+def _new_clients(loop: ast.For | ast.AsyncFor | ast.While, imports: Imports) -> set[str]:
+    """The names each pass of `loop` binds to a new Client."""
     fresh: set[str] = set()
     for stmt in loop.body:
         for n in ast.walk(stmt):
@@ -89,8 +103,7 @@ def _gets_a_new_client(call: ast.Call, loop: ast.For | ast.AsyncFor | ast.While,
                 )
             elif isinstance(n, ast.Assign) and _is_client(n.value, imports):
                 fresh.update(t.id for t in n.targets if isinstance(t, ast.Name))
-    given = [*call.args, *(kw.value for kw in call.keywords)]
-    return any(isinstance(a, ast.Name) and a.id in fresh for a in given)
+    return fresh
 
 
 def _is_client(node: ast.AST, imports: Imports) -> bool:
