@@ -85,7 +85,7 @@ class TenacityRecipe(Recipe):
         self, path: str, text: str, ctx: RewriteContext, prepared: object
     ) -> RewriteResult | None:
         if path.endswith(".py") and isinstance(prepared, ServiceIndex):
-            if not any(t.decode() in text for t in self.tokens):
+            if not any(t in text for t in _TOKENS):
                 return None
             return self._rewrite_python(path, text, file_kind(path), ctx, prepared)
         return super().rewrite_file(path, text, ctx, prepared)
@@ -140,3 +140,4 @@ class TenacityRecipe(Recipe):
 
 
 RECIPE = TenacityRecipe()
+_TOKENS = tuple(t.decode() for t in TenacityRecipe.tokens)  # as `rewrite_file` looks for them in a text
