@@ -271,7 +271,9 @@ def judged_overrides(py: Mapping[str, str], drain_ok: bool = True) -> dict[tuple
     function), with what becomes of it (see `_judged`). `drain_ok` as for `survey`."""
     tests = [p for p in py if pc.is_test_module(p)]
     overrides: dict[tuple[str, str, str], Override] = {}
-    by_name = any(_BY_NAME.search(t) for t in py.values())  # something else still uses the override
+    # something else still uses the override (a text matching the pattern spells event_loop: the others are passed
+    # over at the speed of a substring search)
+    by_name = any("event_loop" in t and _BY_NAME.search(t) for t in py.values())
     for path, text in py.items():
         if "event_loop" not in text:
             continue
