@@ -165,3 +165,33 @@ def test_read_visits_what_libcst_visits_in_its_order() -> None:
     fixes.read(module, ours)
     assert len(ours.log) > 300
     assert ours.log == theirs.log
+
+
+def test_trivia_holds_only_trivia_and_the_walk_enters_the_same_nodes() -> None:
+    """`fixes.TRIVIA` (whitespace, comments, operators, brackets) holds nothing else, in every kind of statement and
+    expression of these modules; so `_entered` passing over it finds what looking into every node finds, for kinds
+    that are not trivia and for kinds that are."""
+    from fleetshift.recipes import fixes
+
+    def below(node: cst.CSTNode, trivia: bool, seen: set[type]) -> None:
+        seen.add(node.__class__)
+        assert not trivia or node.__class__ in fixes.TRIVIA, node.__class__
+        for child in node.children:
+            below(child, trivia or node.__class__ in fixes.TRIVIA, seen)
+
+    found = 0
+    for text in (NESTED, FIELDS):
+        module = cst.parse_module(text)
+        seen: set[type] = set()
+        below(module, False, seen)
+        assert seen & fixes.TRIVIA and seen - fixes.TRIVIA
+        for kinds in ({"Call", "FunctionDef"}, {"Name"}, {"Comma", "Call"}, {"Comment"}, {"Await", "MatchAs"}):
+            trivia = fixes.TRIVIA
+            try:
+                fixes.TRIVIA = frozenset()  # type: ignore[misc]  (every node looked into)
+                every = fixes._entered(module, kinds)
+            finally:
+                fixes.TRIVIA = trivia  # type: ignore[misc]
+            assert fixes._entered(module, kinds) == every
+            found += len(every)
+    assert found

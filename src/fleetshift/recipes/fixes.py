@@ -138,23 +138,50 @@ def _fields(kind: type) -> tuple[str, ...]:
     return names
 
 
+def _trivia() -> frozenset[type]:
+    """LibCST's whitespace, comment, newline, operator and bracket nodes: each holds nothing but nodes of these
+    classes (about two nodes in three of a module)."""
+    from libcst._nodes import expression, op, whitespace
+
+    out: set[type] = set()
+    for module in (whitespace, op):
+        for name in dir(module):
+            kind = getattr(module, name)
+            if (isinstance(kind, type) and issubclass(kind, cst.CSTNode) and kind.__module__ == module.__name__
+                    and not inspect.isabstract(kind)):
+                out.add(kind)
+    for name in ("LeftParen", "RightParen", "LeftSquareBracket", "RightSquareBracket", "LeftCurlyBrace",
+                 "RightCurlyBrace"):
+        out.add(getattr(expression, name))
+    return frozenset(out)
+
+
+TRIVIA = _trivia()
+_TRIVIA_NAMES = frozenset(kind.__name__ for kind in TRIVIA)
+
+
 def _entered(module: cst.CSTNode, kinds: Set[str]) -> set[int]:
     """id() of every node of `module` holding a node of one of `kinds` (by class name) below it: the nodes whose
     children a walk calling only those kinds' visits and leaves must visit. Read through the nodes' fields, which
-    hold every child LibCST visits (nothing is built)."""
+    hold every child LibCST visits (nothing is built); a `TRIVIA` node, which holds only trivia, is not looked into
+    when no kind is trivia."""
     out: set[int] = set()
     node_class = cst.CSTNode
+    skip = TRIVIA if kinds.isdisjoint(_TRIVIA_NAMES) else frozenset()
 
     def holds(node: cst.CSTNode) -> bool:
         found = False
         for name in _fields(node.__class__):
             value = getattr(node, name)
+            if value.__class__ in skip:
+                continue
             if isinstance(value, node_class):
                 if holds(value) or value.__class__.__name__ in kinds:
                     found = True
             elif value.__class__ is tuple or value.__class__ is list:
                 for item in value:
-                    if isinstance(item, node_class) and (holds(item) or item.__class__.__name__ in kinds):
+                    if item.__class__ not in skip and isinstance(item, node_class) and (
+                            holds(item) or item.__class__.__name__ in kinds):
                         found = True
         if found:
             out.add(id(node))
