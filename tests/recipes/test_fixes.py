@@ -195,3 +195,50 @@ def test_trivia_holds_only_trivia_and_the_walk_enters_the_same_nodes() -> None:
             assert fixes._entered(module, kinds) == every
             found += len(every)
     assert found
+
+
+SPLICED = [
+    NESTED,
+    "# header comment\n\nimport os\n\n\n# leading\n@dec  # c\n# between\n@other(\n    1,\n)\n\ndef f():\n    old(1)\n"
+    "    # indented footer\n\n# module footer\n",
+    "x = old(1); y = 2\nif x:\n    pass\nelse:\n    old(2)\n\n\nclass C:\n    z = old(3)\nw = 4\n",
+    "import a\r\n\r\n@d\r\ndef f():\r\n    return old(1)\r\n\r\n\r\ndef g():\r\n    return 2\r\n",
+    "def f():\n    return old(1)\n\ndef g():\n    return 2",  # no trailing newline: generated whole
+    "x = 1 + \\\n    old(2)\ny = 3\n",  # a backslash continuation: generated whole
+    '"""doc"""\nfrom __future__ import annotations\ns = """a\nb"""\nv = old(s)\n',
+]
+
+
+class OldToNew:
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+        if isinstance(updated.func, cst.Name) and updated.func.value == "old":
+            return updated.with_changes(func=cst.Name("new"))
+        return updated
+
+
+def test_code_writes_only_the_statements_a_fix_changed(monkeypatch) -> None:
+    """`fixes.code` gives what `Module.code` gives for a rewritten module, with LibCST generating the code of the
+    top-level statements that changed only, the others taken as they were written (those a walk rebuilt unchanged
+    too); a text whose lines `ast` may count otherwise (backslash continuations) or a module without a trailing
+    newline is generated whole."""
+    from fleetshift.recipes import fixes
+
+    for text in SPLICED:
+        module = fixes.parse(text)
+        new = apply(module, [OldToNew(), Trace()])
+        want = new.code
+        generated: list[cst.CSTNode] = []
+        real = cst.Module.code_for_node
+
+        def record(self: cst.Module, node: cst.CSTNode, real=real, generated=generated) -> str:
+            generated.append(node)
+            return real(self, node)
+
+        monkeypatch.setattr(cst.Module, "code_for_node", record)
+        got = fixes.code(module, new)
+        monkeypatch.undo()
+        assert got == want, text
+        changed = [b for a, b in zip(module.body, new.body, strict=True) if not a.deep_equals(b)]
+        whole = "\\\n" in text or not text.endswith("\n")
+        assert generated == ([new] if whole else changed), text
+        assert changed and len(changed) < len(new.body)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import itertools
 from collections.abc import Callable, Mapping, Sequence, Set
 from typing import Any
 
@@ -68,6 +69,95 @@ def forget() -> None:
     _parse.cache_clear()
     _parse_view.cache_clear()
     _TEXTS.clear()
+
+
+def code(module: cst.Module, new: cst.Module) -> str:
+    """`new.code` for `new`, a rewrite of `module` (a module `parse` gave): each top-level statement of `new` that is
+    `module`'s statement at the same place, or equal to it field by field (`same`), is written as the lines of the
+    text it was parsed from (`statement_lines`); only the others go through LibCST's code generation. `new.code`
+    itself when the two do not line up (another number of statements, another header, footer or defaults)."""
+    text = _text_of(module)
+    if (text is None or len(new.body) != len(module.body) or not module.has_trailing_newline
+            or not new.has_trailing_newline or new.default_newline != module.default_newline
+            or new.default_indent != module.default_indent or not same(new.header, module.header)
+            or not same(new.footer, module.footer)):
+        return new.code
+    kept = [a is b or same(a, b) for a, b in zip(module.body, new.body, strict=True)]
+    if not any(kept):
+        return new.code
+    spans = statement_lines(module, text)
+    if spans is None:
+        return new.code
+    lines, starts = spans
+    out = ["".join(lines[:starts[0]])]
+    for i, stmt in enumerate(new.body):
+        out.append("".join(lines[starts[i]:starts[i + 1]]) if kept[i] else new.code_for_node(stmt))
+    out.append("".join(lines[starts[-1]:]))
+    return "".join(out)
+
+
+def same(a: object, b: object) -> bool:
+    """Whether two LibCST values (nodes, sequences of them, plain values) are equal field by field: what LibCST
+    writes for them is the same. A node met in both is not looked into."""
+    if a is b:
+        return True
+    if isinstance(a, cst.CSTNode):
+        if a.__class__ is not b.__class__:
+            return False
+        return all(same(getattr(a, name), getattr(b, name)) for name in _fields(a.__class__))
+    if a.__class__ in (tuple, list):
+        return (b.__class__ in (tuple, list) and len(a) == len(b)  # type: ignore[arg-type]
+                and all(same(x, y) for x, y in zip(a, b, strict=True)))  # type: ignore[call-overload]
+    return a.__class__ is b.__class__ and a == b
+
+
+def statement_lines(module: cst.Module, text: str) -> tuple[list[str], list[int]] | None:
+    """The text's lines (with their breaks) and, for each top-level statement of `module` (parsed from `text`), the
+    index of its first line (its leading blank and comment lines included), then the index of the footer's first
+    line: each statement's code is those whole lines. Read off the `ast` of the text, whose statements start on the
+    lines LibCST's statements start on after their leading lines (and their first decorator's); None when the text
+    has what moves a line off the `ast`'s count (a backslash continuation, a form feed, a lone carriage return) or
+    the statements do not pair up."""
+    from fleetshift.recipes._ast import parse_tree
+    from fleetshift.recipes.sparse import lines_of
+
+    if "\\\n" in text or "\\\r" in text or "\f" in text or ("\r" in text and text.count("\r") != text.count("\r\n")):
+        return None
+    try:
+        tree = parse_tree(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    lines = lines_of(text)
+    starts: list[int] = []
+    j = 0
+    body = tree.body
+    for stmt in module.body:
+        if j >= len(body):
+            return None
+        node = body[j]
+        lead = len(stmt.leading_lines)
+        decorators = getattr(stmt, "decorators", ())
+        if isinstance(stmt, cst.SimpleStatementLine):
+            first = node.lineno
+            j += len(stmt.body)
+        else:
+            decorated = getattr(node, "decorator_list", None)
+            if decorators:
+                if not decorated:
+                    return None
+                first = decorated[0].lineno
+                lead += len(decorators[0].leading_lines)
+            else:
+                first = node.lineno
+            j += 1
+        starts.append(first - 1 - lead)
+    end = len(lines) - len(module.footer)
+    if j != len(body) or not starts or starts[0] != len(module.header) or end < starts[-1]:
+        return None
+    if any(a >= b for a, b in itertools.pairwise(starts)):
+        return None
+    starts.append(end)
+    return lines, starts
 
 
 class _Combined(cst.CSTTransformer):

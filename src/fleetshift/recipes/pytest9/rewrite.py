@@ -62,4 +62,4 @@ def rewrite_file(
         for name in sorted(imports):
             AddImportsVisitor.add_needed_import(context, name)
         new = AddImportsVisitor(context).transform_module(new)
-    return new.code, findings
+    return fixes.code(module, new), findings

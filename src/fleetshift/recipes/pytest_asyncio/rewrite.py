@@ -40,7 +40,7 @@ def rewrite_file(
     ]
     new = fixes.apply(module, applied)
     findings = [f for fix in applied for f in getattr(fix, "findings", ())]
-    code = new.code  # generated once: each `Module.code` renders the whole module again
+    code = fixes.code(module, new)  # generated once: each `Module.code` renders the whole module again
     if code == text:
         return text, findings
     needs: set[str] = set().union(*(getattr(fix, "needs", set()) for fix in applied))
@@ -55,7 +55,7 @@ def rewrite_file(
                 RemoveImportsVisitor.remove_unused_import(cctx, mod)
     if added and not _imported_on_top(new, added):  # else the visitor's two walks return the module as it was
         new = _add_imports(new, cctx)
-        code = new.code
+        code = fixes.code(module, new)
     if removed and not _kept(code, [mod for mod in ("asyncio", "pytest") if mod not in needs]):
         new = RemoveImportsVisitor(cctx).transform_module(new)
         if new.body and not module.header and not text.startswith(("\n", "\r")):
