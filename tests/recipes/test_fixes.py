@@ -242,3 +242,34 @@ def test_code_writes_only_the_statements_a_fix_changed(monkeypatch) -> None:
         whole = "\\\n" in text or not text.endswith("\n")
         assert generated == ([new] if whole else changed), text
         assert changed and len(changed) < len(new.body)
+
+
+class AddAndDrop:
+    """Adds `import new` after the module's first statement and drops every `import gone`."""
+
+    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
+        body = [s for s in updated.body if cst.Module([]).code_for_node(s).strip() != "import gone"]
+        return updated.with_changes(body=[*body[:1], cst.parse_statement("import new\n"), *body[1:]])
+
+
+def test_code_keeps_the_statements_around_an_added_or_dropped_one(monkeypatch) -> None:
+    """With another number of top-level statements, those of the runs at the start and at the end equal to the
+    module's are taken as written; only the ones between are generated."""
+    from fleetshift.recipes import fixes
+
+    text = "import os\nimport gone\n\n\n@dec\ndef f():\n    return old(1)\n\n\nx = 2  # kept\n"
+    module = fixes.parse(text)
+    new = apply(module, [OldToNew(), AddAndDrop()])
+    generated: list[str] = []
+    real = cst.Module.code_for_node
+
+    def record(self: cst.Module, node: cst.CSTNode) -> str:
+        out = real(self, node)
+        generated.append(out)
+        return out
+
+    monkeypatch.setattr(cst.Module, "code_for_node", record)
+    got = fixes.code(module, new)
+    monkeypatch.undo()
+    assert got == new.code == "import os\nimport new\n\n\n@dec\ndef f():\n    return new(1)\n\n\nx = 2  # kept\n"
+    assert generated == ["import new\n", "\n\n@dec\ndef f():\n    return new(1)\n"]

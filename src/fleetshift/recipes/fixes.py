@@ -73,25 +73,38 @@ def forget() -> None:
 
 def code(module: cst.Module, new: cst.Module) -> str:
     """`new.code` for `new`, a rewrite of `module` (a module `parse` gave): each top-level statement of `new` that is
-    `module`'s statement at the same place, or equal to it field by field (`same`), is written as the lines of the
-    text it was parsed from (`statement_lines`); only the others go through LibCST's code generation. `new.code`
-    itself when the two do not line up (another number of statements, another header, footer or defaults)."""
+    one of `module`'s, or equal to it field by field (`same`), is written as the lines of the text it was parsed from
+    (`statement_lines`); only the others go through LibCST's code generation. With as many statements, each is
+    `module`'s at the same place or not; with another number (an import added or removed), those of the longest run
+    at the start and at the end equal to `module`'s. `new.code` itself when none is kept, or the two differ in
+    header, footer or defaults."""
     text = _text_of(module)
-    if (text is None or len(new.body) != len(module.body) or not module.has_trailing_newline
-            or not new.has_trailing_newline or new.default_newline != module.default_newline
-            or new.default_indent != module.default_indent or not same(new.header, module.header)
-            or not same(new.footer, module.footer)):
+    if (text is None or not module.has_trailing_newline or not new.has_trailing_newline
+            or new.default_newline != module.default_newline or new.default_indent != module.default_indent
+            or not same(new.header, module.header) or not same(new.footer, module.footer)):
         return new.code
-    kept = [a is b or same(a, b) for a, b in zip(module.body, new.body, strict=True)]
-    if not any(kept):
+    old_body, new_body = module.body, new.body
+    n, m = len(old_body), len(new_body)
+    kept: list[int | None]  # each new statement's index in `module`, None when it is generated
+    if n == m:
+        kept = [i if same(a, b) else None for i, (a, b) in enumerate(zip(old_body, new_body, strict=True))]
+    else:
+        head = 0
+        while head < min(n, m) and same(old_body[head], new_body[head]):
+            head += 1
+        tail = 0
+        while tail < min(n, m) - head and same(old_body[n - 1 - tail], new_body[m - 1 - tail]):
+            tail += 1
+        kept = [i if i < head else (n - m + i if i >= m - tail else None) for i in range(m)]
+    if all(k is None for k in kept):
         return new.code
     spans = statement_lines(module, text)
     if spans is None:
         return new.code
     lines, starts = spans
     out = ["".join(lines[:starts[0]])]
-    for i, stmt in enumerate(new.body):
-        out.append("".join(lines[starts[i]:starts[i + 1]]) if kept[i] else new.code_for_node(stmt))
+    for stmt, at in zip(new_body, kept, strict=True):
+        out.append(new.code_for_node(stmt) if at is None else "".join(lines[starts[at]:starts[at + 1]]))
     out.append("".join(lines[starts[-1]:]))
     return "".join(out)
 

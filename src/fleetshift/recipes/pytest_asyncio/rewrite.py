@@ -62,7 +62,7 @@ def rewrite_file(
             first = no_blank_lead(new.body[0])
             if first is not new.body[0]:
                 new = new.with_changes(body=[first, *new.body[1:]])
-        code = new.code
+        code = fixes.code(module, new)
     return code, findings
 
 
