@@ -333,3 +333,33 @@ def test_init_then_dry_run_at_the_root_of_a_single_repository(name: str, tmp_pat
     assert changed, res.stdout  # the root project itself is migrated
     assert not [f for f in changed if f.startswith(("docs/", "examples/", "benchmarks/"))]
     assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file() and p.name != "fleetshift.toml" and ".fleetshift" not in p.parts} == before
+
+
+
+def test_a_run_that_verifies_nothing_never_loads_the_verify_package(tmp_path: Path) -> None:
+    """orchestrate and the local executor import fleetshift.verify on first use: a --no-verify run (a fresh
+    process) never loads it."""
+    import os
+    import subprocess
+    import sys
+
+    import fleetshift
+
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "requirements.txt").write_text("tenacity==8.2.3\n")
+    (tmp_path / "svc" / "app.py").write_text("from tenacity._asyncio import AsyncRetrying\n")
+    probe = (
+        "import sys\n"
+        "from fleetshift.cli import main\n"
+        "sys.argv = ['fleetshift', 'run', sys.argv[1], '--no-verify', '--yes']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "print('verify', 'fleetshift.verify' in sys.modules)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(fleetshift.__file__).parents[1])}  # this fleetshift, not an installed one
+    done = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True, timeout=300,
+                          env=env)
+    assert done.returncode == 0, done.stderr
+    assert "verify False" in done.stdout, done.stdout

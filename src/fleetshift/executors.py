@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from fleetshift import verify
 from fleetshift.model import HealthResult, TestRun
-from fleetshift.verify import VerifyRequest
+
+if TYPE_CHECKING:  # the verify package is loaded by the first step an executor runs (a --no-verify run has none)
+    from fleetshift.verify import VerifyRequest
 
 EXECUTORS = ("local", "ray")
 RAY_MISSING = "the ray executor needs Ray: install it with: pip install 'fleetshift[ray]'"
@@ -50,12 +51,18 @@ class LocalExecutor:
         return jobs or os.cpu_count() or 1
 
     def baseline(self, request: VerifyRequest) -> TestRun:
+        from fleetshift import verify
+
         return verify.baseline(request)
 
     def after(self, request: VerifyRequest) -> TestRun:
+        from fleetshift import verify
+
         return verify.after(request)
 
     def health(self, request: VerifyRequest) -> HealthResult:
+        from fleetshift import verify
+
         assert request.health is not None
         return verify.health(request.root, request.service, request.run_dir, request.health, env_root=request.env_root)
 

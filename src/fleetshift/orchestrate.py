@@ -23,9 +23,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fleetshift import verify
 from fleetshift.config import HOOK_POINTS, FleetConfig
 from fleetshift.executors import Executor, make_executor
 from fleetshift.fsutil import replace_file
@@ -50,7 +49,19 @@ from fleetshift.model import (
 from fleetshift.pipeline import Analysis
 from fleetshift.rewrite import rewrite_ahead, rewrite_service
 
+if TYPE_CHECKING:
+    from fleetshift import verify
+
 Event = Callable[..., None]
+
+
+def __getattr__(name: str) -> Any:
+    """`verify`, imported on first use: a run that verifies nothing (--no-verify) never loads it."""
+    if name == "verify":
+        from fleetshift import verify
+
+        return verify
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -280,6 +291,8 @@ class Campaign:
         return self.config.options(service.name, service.path).timeout or self.config.step_timeout
 
     def _baseline(self, sp: ServicePlan) -> TestRun:
+        from fleetshift import verify
+
         service = self.service(sp.service)
         self._step(sp.service, "baseline", StepStatus.RUNNING)
         run = self.executor.baseline(self._request(service))
@@ -295,6 +308,8 @@ class Campaign:
     def _load_baselines(self) -> None:
         """Baselines this run already took (a resumed run must not retake them on a half-migrated fleet)."""
         for path in sorted((self.run_dir / "baselines").glob("*.json")):
+            from fleetshift import verify
+
             try:
                 self.baselines[path.stem] = verify.run_from_json(json.loads(path.read_text("utf-8")))
             except (OSError, ValueError, KeyError, TypeError):
@@ -326,6 +341,8 @@ class Campaign:
         self.emit("step", service=service, step=step, status=status, detail=detail, **({"node": node} if node else {}))
 
     def _hook(self, point: str, sp: ServicePlan, service: Service, **extra: str) -> HookResult:
+        if not self.hooks.has(point):  # what `run` answers for a point with nothing to run, without building its context
+            return HookResult(True)
         return self.hooks.run(point, cwd=self.root / service.path, run_id=self.journal.run_id, service=sp.service,
                               service_dir=str(self.root / service.path), phase=sp.phase.value, **extra)
 
@@ -386,6 +403,8 @@ class Campaign:
         after = None
         before_rewrite = service
         if self.options.verify:
+            from fleetshift import verify
+
             service = _reread_manifests(self.root, service)  # to install the new pins (a hook reads only its folder)
             res = self._hook("before_verify", sp, service)
             if not res.ok:
@@ -437,6 +456,8 @@ class Campaign:
 
     def _request(self, service: Service, **after: Any) -> verify.VerifyRequest:
         """What a verification step of `service` needs, for the executor (`after`: before, old_files)."""
+        from fleetshift import verify
+
         opts = self.config.options(service.name, service.path)
         return verify.VerifyRequest(self.root, service, self.run_dir, timeout=self._timeout(service),
                                     test_command=opts.test_command, options=opts, config_file=self.config.source,
@@ -455,6 +476,8 @@ class Campaign:
     def _not_applied(self, sp: ServicePlan, service: Service, cs: ChangeSet, baseline: TestRun, keep: bool) -> Verdict:
         """The baseline could not run: nothing proves the change, so it is not applied (the rewrite is computed
         for its findings, never written). An install failure is never kept, even with --keep-unverified."""
+        from fleetshift import verify
+
         name = sp.service
         self._save_findings(name, cs)
         why = verify.unverifiable_reason(baseline)
