@@ -10,12 +10,13 @@ a change that cannot be recomputed exactly, is named with the reason its diff ca
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fleetshift.fsutil import ABSENT, BlobStore, sha
 from fleetshift.journal import read_state
+from fleetshift.model import FileChange
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -39,9 +40,6 @@ class FileDiff:
 def service_changes(run_dir: Path, state: dict[str, Any] | None = None) -> dict[str, list[FileDiff]]:
     """Per service, its changed files in write order, each as a diff from the bytes before the run's first
     write to the bytes after its last."""
-    from fleetshift.model import FileChange
-    from fleetshift.rewrite import unified_diff
-
     state = state if state is not None else read_state(run_dir)
     blobs = BlobStore(run_dir / "blobs")
     root = Path(state["fleet_root"])
@@ -55,6 +53,7 @@ def service_changes(run_dir: Path, state: dict[str, Any] | None = None) -> dict[
             for name, files in chains.items()}
     redone = recomputed(state, {name: files for name, files in lost.items() if files})
     out: dict[str, list[FileDiff]] = {}
+    todo: list[tuple[list[FileDiff], int, FileChange, bool]] = []  # the diffs to compute: where each one goes
     for name, files in chains.items():
         diffs = []
         for rel, chain in files.items():
@@ -71,15 +70,46 @@ def service_changes(run_dir: Path, state: dict[str, Any] | None = None) -> dict[
             if new is None and last["after"] != ABSENT:
                 diffs.append(FileDiff(rel, "", recipes, note, kept))
                 continue
-            text = unified_diff(FileChange(rel, old, new))
-            if len(text) > MAX_DIFF_CHARS:
-                text = text[:MAX_DIFF_CHARS] + "\n"
-                note = f"diff cut at {MAX_DIFF_CHARS} characters"
-            if not kept:
-                note = "rolled back: the file holds its old bytes again"
-            diffs.append(FileDiff(rel, text, recipes, note, kept))
+            todo.append((diffs, len(diffs), FileChange(rel, old, new), kept))
+            diffs.append(FileDiff(rel, "", recipes, note, kept))
         out[name] = diffs
+    for (diffs, i, _, kept), text in zip(todo, _diffs([change for _, _, change, _ in todo]), strict=True):
+        note = diffs[i].note
+        if len(text) > MAX_DIFF_CHARS:
+            text = text[:MAX_DIFF_CHARS] + "\n"
+            note = f"diff cut at {MAX_DIFF_CHARS} characters"
+        if not kept:
+            note = "rolled back: the file holds its old bytes again"
+        diffs[i] = replace(diffs[i], diff=text, note=note)
     return {name: diffs for name, diffs in out.items() if diffs}
+
+
+FORK_MIN_BYTES = 1 << 20  # the diffs of a run that changed fewer bytes are made by this process alone
+
+
+def _diffs(changes: list[FileChange]) -> list[str]:
+    """`unified_diff` of each change, in order. The reports end a run on one core: for a large run a forked
+    process makes half of them (every other change, by size) while this one makes the rest, when this process may
+    fork (`forked.may_fork`); the child's share is made here when it fails. The same function on the same bytes
+    either way."""
+    from fleetshift import forked
+    from fleetshift.rewrite import unified_diff
+
+    size = sum(len(c.old or b"") + len(c.new or b"") for c in changes)
+    if size < FORK_MIN_BYTES or not forked.may_fork():
+        return [unified_diff(c) for c in changes]
+    order = sorted(range(len(changes)), key=lambda i: -(len(changes[i].old or b"") + len(changes[i].new or b"")))
+    theirs_at, mine_at = order[1::2], order[0::2]
+    mine, theirs = forked.share(lambda: [unified_diff(changes[i]) for i in theirs_at],
+                                lambda alive: [unified_diff(changes[i]) for i in mine_at])
+    if not isinstance(theirs, list) or len(theirs) != len(theirs_at):
+        theirs = [unified_diff(changes[i]) for i in theirs_at]
+    texts = [""] * len(changes)
+    for i, text in zip(mine_at, mine, strict=True):
+        texts[i] = text
+    for i, text in zip(theirs_at, theirs, strict=True):
+        texts[i] = text
+    return texts
 
 
 def recomputed(state: dict[str, Any], wanted: dict[str, dict[str, str]]) -> dict[tuple[str, str], bytes]:
