@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from fleetshift import astparse
 from fleetshift.manifests._common import (
     _BAD_REQUIREMENT,
     _cannot_edit,
@@ -95,7 +96,7 @@ def _parse_setup_py(rel: str, text: str) -> tuple[list[_PyValue], list[Finding]]
 
 def _parse_setup_tree(rel: str, text: str) -> tuple[list[_PyValue], list[Finding]]:
     try:
-        tree = ast.parse(text)
+        tree = astparse.parse(text)
     except (SyntaxError, ValueError) as exc:
         line = getattr(exc, "lineno", 0) or 0
         msg = f"{rel}:{line}: cannot parse setup.py ({_why(exc)}); its requirements were not read"

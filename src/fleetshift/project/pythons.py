@@ -16,6 +16,7 @@ from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from fleetshift import astparse
 from fleetshift.manifests._toml import poetry_to_pep440
 from fleetshift.model import PythonDecl, PythonModel
 from fleetshift.project._files import (
@@ -368,7 +369,7 @@ def read_setup_py(r: Reader) -> dict[str, Any]:
         return {}
     out: dict[str, Any] = {}
     try:
-        tree = ast.parse(text)
+        tree = astparse.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         for key in ("name", "python_requires"):
             m = re.search(rf"\b{key}\s*=\s*(['\"])(.*?)\1", text)

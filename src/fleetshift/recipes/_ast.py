@@ -8,6 +8,8 @@ import weakref
 from collections import deque
 from collections.abc import Iterator
 
+from fleetshift import astparse
+
 
 def parse_tree(text: str) -> ast.Module:
     """The `ast` tree of a module's text, parsed once per process and shared by every recipe and stage that reads
@@ -19,12 +21,12 @@ def parse_tree(text: str) -> ast.Module:
 
 @functools.lru_cache(maxsize=256)
 def _parse(text: str) -> ast.Module:
-    return ast.parse(text)
+    return astparse.parse(text)
 
 
 @functools.lru_cache(maxsize=16)
 def _parse_view(text: str) -> ast.Module:
-    return ast.parse(text)
+    return astparse.parse(text)
 
 
 _BODIES = (ast.stmt, ast.excepthandler, ast.match_case)

@@ -35,6 +35,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 from uv import find_uv_bin
 
+from fleetshift import astparse
 from fleetshift.model import ApiCheck, ApiDiagnostic, Service
 from fleetshift.proc import run_captured
 from fleetshift.resolve import uv_env
@@ -110,7 +111,7 @@ def _module_guess(dist: str) -> str:
 def imported_modules(source: str) -> dict[str, str]:
     """Local name -> module it comes from, for a file's imports (`import a.b as c`, `from a import b`)."""
     try:
-        tree = ast.parse(source)
+        tree = astparse.parse(source)
     except (SyntaxError, ValueError):
         return {}
     out: dict[str, str] = {}

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 
+from fleetshift import astparse
 from fleetshift.model import Service
 
 # a top-level call that starts the program when the module is imported: such modules are not smoke-imported
@@ -51,7 +52,7 @@ def module_names(service: Service) -> dict[str, str]:
 @lru_cache(maxsize=4096)
 def _parse(path: str, mtime: float) -> ast.Module | None:
     try:
-        return ast.parse(Path(path).read_text("utf-8"))
+        return astparse.parse(Path(path).read_text("utf-8"))
     except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
         return None
 

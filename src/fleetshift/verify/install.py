@@ -38,6 +38,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from fleetshift import astparse
 from fleetshift.config import ServiceOptions
 from fleetshift.manifests import installed_with_tests, tox_minimum_files
 from fleetshift.manifests._toml import poetry_to_pep440
@@ -225,7 +226,7 @@ def _setup_py_keyword(folder: Path, keyword: str) -> ast.expr | None:
     """The value of a `setup(...)` keyword in setup.py, read with `ast` (never run); a module-level name is
     followed to the literal it is assigned."""
     try:
-        tree = ast.parse((folder / "setup.py").read_text("utf-8-sig"))
+        tree = astparse.parse((folder / "setup.py").read_text("utf-8-sig"))
     except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
         return None
     assigned: dict[str, ast.expr] = {}
@@ -255,7 +256,7 @@ def _string_list(node: ast.expr | None, folder: Path, depth: int = 0) -> list[st
         return None if left is None or right is None else left + right
     if isinstance(node, ast.Name):
         try:
-            tree = ast.parse((folder / "setup.py").read_text("utf-8-sig"))
+            tree = astparse.parse((folder / "setup.py").read_text("utf-8-sig"))
         except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
             return None
         for stmt in tree.body:

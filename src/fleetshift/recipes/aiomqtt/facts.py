@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from fleetshift import astparse
 from fleetshift.model import Severity
 from fleetshift.recipes._ast import Imports, walk
 from fleetshift.recipes.aiomqtt import names as N
@@ -338,7 +339,7 @@ def _is_client_annotation(facts: Facts, ann: ast.AST | None) -> bool:
         return False
     if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
         try:
-            ann = ast.parse(ann.value, mode="eval")
+            ann = astparse.parse(ann.value, mode="eval")
         except SyntaxError:
             return False
     return any(

@@ -11,6 +11,7 @@ import ast
 from collections.abc import Callable
 from typing import Literal
 
+from fleetshift import astparse
 from fleetshift.recipes._ast import Imports
 from fleetshift.recipes.influxdb.names import CLIENT_NO_EQUIVALENT, QUERY_NO_EQUIVALENT
 
@@ -135,7 +136,7 @@ class Receivers:
             return None
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             try:
-                node = ast.parse(node.value, mode="eval").body
+                node = astparse.parse(node.value, mode="eval").body
             except SyntaxError:
                 return None
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):

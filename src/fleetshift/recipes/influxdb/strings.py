@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from fleetshift import astparse
 from fleetshift.recipes.influxdb.flux import HOLE_RE, hole
 
 
@@ -27,7 +28,7 @@ class Template:
         if m:
             inner = self.holes[int(m.group(1))]
             try:
-                ast.parse(inner, mode="eval")
+                astparse.parse(inner, mode="eval")
                 return inner
             except SyntaxError:
                 pass

@@ -9,6 +9,7 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
+from fleetshift import astparse
 from fleetshift.model import Finding, Severity
 from fleetshift.recipes import fixes
 from fleetshift.recipes._ast import parse_tree
@@ -100,7 +101,7 @@ def _kept(code: str, modules: list[str]) -> bool:
     one plain `import m` at the top level of the module that is the only binding of the name anywhere, and the
     name is read somewhere (so every read resolves to that import: it is used)."""
     try:
-        tree = ast.parse(code)
+        tree = astparse.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     wanted = set(modules)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from fleetshift import astparse
 from fleetshift.recipes._ast import dotted, keyword
 from fleetshift.recipes.pytest9.facts import Facts, RuleFix, Site, yields
 from fleetshift.recipes.pytest9.needs import ArgumentsNeed
@@ -174,7 +175,7 @@ def iterator_annotation(annotation: ast.expr | None) -> bool:
     """`Iterator[...]`, `Generator[...]`, `Iterable[...]` (bare, dotted or quoted)."""
     if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
         try:
-            annotation = ast.parse(annotation.value, mode="eval").body
+            annotation = astparse.parse(annotation.value, mode="eval").body
         except SyntaxError:
             return False
     if isinstance(annotation, ast.Subscript):
@@ -204,7 +205,7 @@ def generator_variables(body: Iterable[ast.stmt], calls: set[str] | frozenset[st
 def exported(text: str) -> tuple[frozenset[str], frozenset[str]]:
     """The generator functions and generator variables another module defines at its top level."""
     try:
-        body = ast.parse(text).body
+        body = astparse.parse(text).body
     except SyntaxError:
         return frozenset(), frozenset()
     funcs = frozenset(generator_functions(body))
