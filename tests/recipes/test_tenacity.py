@@ -748,6 +748,28 @@ def test_rewrite_hook_is_the_same_for_one_file() -> None:
     assert res.text == "from tenacity import AsyncRetrying\n"
 
 
+
+def test_a_service_detected_once_without_the_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no scan record to reuse, a module worth a sparse view goes through the checks once for the service: one
+    where they find no site is not checked again by its rewrite (which could only find none and change nothing)."""
+    recipe = get(R)
+    defs = "".join(f"\n\ndef f{i}():\n    return {i}\n" for i in range(5))
+    quiet = "import tenacity  # no site\n" + defs
+    hot = "from tenacity._asyncio import AsyncRetrying\n" + defs
+    files = {"s/quiet.py": quiet, "s/hot.py": hot}
+    checked: list[str] = []
+    detect = type(recipe)._detect
+
+    def counting(self: object, src: object, facts: object) -> object:
+        checked.append(src.path)  # type: ignore[attr-defined]
+        return detect(self, src, facts)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(type(recipe), "_detect", counting)
+    out = recipe.migrate(RewriteContext(service=Service("s", "s"), targets={}, files=files))
+    assert checked.count("s/quiet.py") == 1, checked
+    assert out.texts == {"s/hot.py": hot.replace("tenacity._asyncio", "tenacity")}
+    assert not out.findings
+
 # ---- cases keyed by rule (run by test_rule_cases.py), built from the tables above ---------------------------
 
 JUDGED_ELSEWHERE = ("python-floor",)  # judged with the pins and the service's Pythons, not by a file rewrite

@@ -14,9 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from fleetshift.model import Action, Finding, Severity, UsageSite
+from fleetshift.recipes import base
 from fleetshift.recipes._ast import parse_tree
 from fleetshift.recipes.base import (
     FileKind,
+    Known,
     Recipe,
     RewriteContext,
     RewriteResult,
@@ -79,7 +81,49 @@ class TenacityRecipe(Recipe):
         return any(s.rule in active and s.rule in fixes for s in sites)
 
     def prepare(self, ctx: RewriteContext) -> ServiceIndex:
-        return ServiceIndex(ctx.files)
+        return self._detected(ctx).index
+
+    def known(self, ctx: RewriteContext) -> Known | None:
+        """The scan's sites where they still hold; else, for a service with no scan record to reuse and sparse views
+        on, the sites detected once here in every file worth a sparse view (the files `sparse_sites` would detect):
+        a file among them with no site goes through no check again (see `Recipe.rewrite_service`)."""
+        if ctx.known is not None or not (base.SPARSE and self.sparse):
+            return super().known(ctx)
+        done = self._detected(ctx)
+        if done.known is None:
+            done.known = self._detect_worth(ctx, done.index)
+        return done.known
+
+    def _detected(self, ctx: RewriteContext) -> _Detected:
+        """The service's index, and what `known` detected with it: once per context."""
+        for done in _DONE:
+            if done.ctx is ctx:
+                return done
+        done = _Detected(ctx, ServiceIndex(ctx.files))
+        _DONE.append(done)
+        if len(_DONE) > 4:
+            _DONE.pop(0)
+        return done
+
+    def _detect_worth(self, ctx: RewriteContext, index: ServiceIndex) -> Known:
+        """`Known` of the files worth a sparse view holding a token that parse: each one's sites, as the rewrite
+        would detect them in its whole text (the checks never read the scope: only the fixes do)."""
+        from fleetshift.recipes import sparse
+
+        sources: set[str] = set()
+        sites: dict[str, tuple[int, ...]] = {}
+        for path, text in ctx.files.items():
+            if not (path.endswith(".py") and sparse.worth(text) and any(t in text for t in _TOKENS)):
+                continue
+            try:
+                src = SourceFile(path, text, parse_tree(text), file_kind(path))
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                continue
+            sources.add(path)
+            lines = sorted({s.line for s in self._detect(src, Facts.of(src.tree, text, path, index))})
+            if lines:
+                sites[path] = tuple(lines)
+        return Known(frozenset(sources), sites)
 
     def rewrite_file(
         self, path: str, text: str, ctx: RewriteContext, prepared: object
@@ -139,5 +183,14 @@ class TenacityRecipe(Recipe):
         return RewriteResult(new_text, findings)
 
 
+class _Detected:
+    """One rewrite context's service index and detected sites (`TenacityRecipe.known`)."""
+
+    def __init__(self, ctx: RewriteContext, index: ServiceIndex) -> None:
+        self.ctx, self.index = ctx, index
+        self.known: Known | None = None
+
+
+_DONE: list[_Detected] = []  # the last contexts'
 RECIPE = TenacityRecipe()
 _TOKENS = tuple(t.decode() for t in TenacityRecipe.tokens)  # as `rewrite_file` looks for them in a text
