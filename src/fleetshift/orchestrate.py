@@ -307,9 +307,12 @@ class Campaign:
 
     def _load_baselines(self) -> None:
         """Baselines this run already took (a resumed run must not retake them on a half-migrated fleet)."""
-        for path in sorted((self.run_dir / "baselines").glob("*.json")):
-            from fleetshift import verify
+        paths = sorted((self.run_dir / "baselines").glob("*.json"))
+        if not paths:  # (a run that verifies nothing never loads the verify package)
+            return
+        from fleetshift import verify
 
+        for path in paths:
             try:
                 self.baselines[path.stem] = verify.run_from_json(json.loads(path.read_text("utf-8")))
             except (OSError, ValueError, KeyError, TypeError):
