@@ -770,6 +770,24 @@ def test_a_service_detected_once_without_the_scan(monkeypatch: pytest.MonkeyPatc
     assert out.texts == {"s/hot.py": hot.replace("tenacity._asyncio", "tenacity")}
     assert not out.findings
 
+
+def test_a_fix_reads_what_the_check_found_on_the_same_facts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A module's rewrite runs each rule's check once: its fix reads what the detection of the same facts found."""
+    from fleetshift.recipes.tenacity.rules import asyncio_module
+
+    calls: list[object] = []
+    check = asyncio_module.check
+
+    def counting(facts: object) -> object:
+        calls.append(facts)
+        return check(facts)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(asyncio_module, "check", counting)
+    text = "import tenacity\nfrom tenacity._asyncio import AsyncRetrying\n\nx = tenacity._asyncio.AsyncRetrying\n"
+    res = get(R).rewrite_python("s/a.py", text, "source", RewriteContext(Service("s", "s"), {}, {}))
+    assert res.text == text.replace("tenacity._asyncio", "tenacity")
+    assert len(calls) == 2, calls  # the module as written, and as rewritten
+
 # ---- cases keyed by rule (run by test_rule_cases.py), built from the tables above ---------------------------
 
 JUDGED_ELSEWHERE = ("python-floor",)  # judged with the pins and the service's Pythons, not by a file rewrite

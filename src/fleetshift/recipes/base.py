@@ -173,10 +173,15 @@ class Recipe:
         its rule's action for the sites that do not say theirs."""
         for m, check in self.hooks(hook):
             action = getattr(m.module, "SITE_ACTION", m.rule.action)
-            for at, detail, *given in check(*facts):
+            for at, detail, *given in self.run_check(check, facts):
                 site = self.site(src, at, m.rule.id, detail)
                 act = given[0] if given else action
                 yield site if act is site.action else replace(site, action=act)
+
+    def run_check(self, check: Callable[..., Iterable[tuple[Any, ...]]], facts: tuple[object, ...]) -> Iterable[tuple[Any, ...]]:
+        """What one rule's `check` yields given `facts` (`rule_sites` asks it of every rule): a recipe may answer
+        from what the same check said of the same facts before."""
+        return check(*facts)
 
     def finding(self, path: str, line: int, rule_id: str, message: str = "", severity: Severity | None = None) -> Finding:
         """A Finding for `rule_id`; the message defaults to the rule's fix text."""

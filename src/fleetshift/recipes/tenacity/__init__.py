@@ -11,7 +11,8 @@ fixes share, and the one walk that applies them).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from fleetshift.model import Action, Finding, Severity, UsageSite
 from fleetshift.recipes import base
@@ -66,6 +67,12 @@ class TenacityRecipe(Recipe):
         index = ServiceIndex(files)
         for src in sources:
             yield from self._detect(src, Facts.of(src.tree, src.text, src.path, index))
+
+    def run_check(self, check: Callable[..., Iterable[tuple[Any, ...]]], facts: tuple[object, ...]) -> Iterable[tuple[Any, ...]]:
+        """A check's answer on one module's `Facts`, kept with them: a rewrite's fixes read the same facts'."""
+        if len(facts) == 1 and isinstance(facts[0], Facts):
+            return facts[0].checked(check)
+        return check(*facts)
 
     def _detect(self, src: SourceFile, facts: Facts) -> Iterator[UsageSite]:
         """Every rule's `check` on one module's facts, in source order (`SITE_ACTION`: INFO for a fix that only

@@ -12,8 +12,9 @@ import ast
 import functools
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from fleetshift.recipes._ast import Imports, decorator_calls, keyword, parse_tree, walk
 from fleetshift.recipes.rule import Scope
@@ -333,6 +334,15 @@ class Facts:
             if len(_WALKED) > 256:
                 _WALKED.pop(next(iter(_WALKED), None), None)  # (`forget` may have emptied it since, in another thread)
         return bare if index is None and scope is None else replace(bare, index=index, scope=scope)
+
+    def checked(self, check: Callable[[Facts], Iterable[tuple[Any, ...]]]) -> list[tuple[Any, ...]]:
+        """What a rule's `check` yields on these facts, computed once: the detection of a module and the fixes
+        applied to it with the same facts ask the same question."""
+        key = f"check:{check.__module__}.{check.__qualname__}"
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = list(check(self))
+        return found  # type: ignore[return-value]
 
     # ---- what the module's text names ------------------------------------------------------------
 

@@ -157,7 +157,7 @@ class Fix(SiteFix):
     def __init__(self, facts: Facts) -> None:
         sites: dict[tuple[int, int, int, int], tuple[str, str]] = {
             facts.key(node): ("chain", node.attr)
-            for node, _ in check(facts)
+            for node, _ in facts.checked(check)
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
         }
         for node in moved_references(facts):

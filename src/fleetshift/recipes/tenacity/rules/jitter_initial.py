@@ -46,7 +46,7 @@ class Fix(SiteFix):
     """`initial=` -> `multiplier=`, positional arguments named."""
 
     def __init__(self, facts: Facts) -> None:
-        super().__init__(facts, {facts.key(node): True for node, _ in check(facts)})
+        super().__init__(facts, {facts.key(node): True for node, _ in facts.checked(check)})
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         import libcst as cst

@@ -51,7 +51,7 @@ class Fix(SiteFix):
 
     def __init__(self, facts: Facts) -> None:
         sites = {}
-        for node, _ in check(facts):
+        for node, _ in facts.checked(check):
             value, _, _, gate = CALLS[facts.qual(node.func) or ""]  # type: ignore[attr-defined]
             if gate is None or (facts.scope is not None and gate.applies(facts.scope)):
                 sites[facts.key(node)] = value
