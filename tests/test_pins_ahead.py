@@ -4,6 +4,7 @@ and the asking process ends with the run."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
@@ -147,3 +148,42 @@ def test_a_run_command_that_returns_leaves_no_asking_process(generated: Path, tm
     assert res.exit_code == (0 if args == ["--dry-run"] else 2), res.output
     assert pinsahead._child is None
     assert _children() <= before
+
+
+def test_a_run_ended_while_uv_answers_leaves_no_temporary_folder(generated: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The asking process is ended (SIGTERM) while uv runs: nothing the resolver made is left in the temporary
+    folder (uv reads the question on its standard input; no folder or file is made for it)."""
+    import signal
+    import tempfile
+    import time
+
+    from fleetshift import resolve
+
+    fleet = _copy(generated, tmp_path)
+    config = load_config(fleet)
+    found = discover(fleet, config, ScanCache(fleet, enabled=False))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    asking = tmp_path / "asking"
+    uv = tmp_path / "uv"  # answers slowly, saying where it runs
+    uv.write_text("#!/bin/sh\n"
+                  'case "$*" in *--version*) echo "uv 0.0.0"; exit 0;; *--verbose*) exit 0;; esac\n'
+                  f'echo $$ >> "{asking}"; cat > /dev/null; sleep 30\n')
+    uv.chmod(0o755)
+    monkeypatch.setattr(resolve, "uv_bin", lambda: str(uv))
+    monkeypatch.setattr(resolve, "uv_version", lambda: "uv 0.0.0")
+    monkeypatch.setattr(resolve, "_interpreters", {})
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    assert pinsahead.start(fleet, found, config)
+    try:
+        deadline = time.monotonic() + 30
+        while not (asking.exists() and asking.read_text().strip()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert asking.exists(), "uv was never asked"
+    finally:
+        pinsahead.stop()
+        for pid in asking.read_text().split() if asking.exists() else ():
+            with contextlib.suppress(OSError):
+                os.kill(int(pid), signal.SIGKILL)
+    assert list(scratch.iterdir()) == []

@@ -115,13 +115,12 @@ class Resolver:
         self.memory: dict[str, Resolution] = {}
         self.calls = 0  # how many times uv actually ran (for measurements and tests)
 
-    def compile(self, requirements: Sequence[str], python: str, *, constraints: Sequence[str] = (),
-                lowest: bool = False) -> Resolution:
+    def compile(self, requirements: Sequence[str], python: str, *, lowest: bool = False) -> Resolution:
         """Resolve `requirements` (PEP 508 strings) for Python `python` ("3.10"); `lowest` prefers the lowest
         release of each requirement that resolves (uv's lowest-direct), else the newest."""
         reqs = sorted(dict.fromkeys(r.strip() for r in requirements if r.strip()))
-        cons = sorted(dict.fromkeys(c.strip() for c in constraints if c.strip()))
-        key = hashlib.sha256(json.dumps([reqs, cons, python, lowest, uv_version()]).encode()).hexdigest()[:32]
+        # the empty list stands where constraints once were: the answers stored before are still found
+        key = hashlib.sha256(json.dumps([reqs, [], python, lowest, uv_version()]).encode()).hexdigest()[:32]
         if key in self.memory:
             return self.memory[key]
         stored = self._load(key)
@@ -133,7 +132,7 @@ class Resolver:
             if stored is not None:
                 self.memory[key] = stored
                 return stored
-            result = self._run(reqs, cons, python, lowest)
+            result = self._run(reqs, python, lowest)
             self.memory[key] = result
             if not result.unavailable:
                 self._store(key, result)
@@ -148,13 +147,13 @@ class Resolver:
         """Whether `requirement` alone resolves on `python` (the check of a target's Requires-Python)."""
         return self.compile([requirement], python)
 
-    def lowest_moving(self, package: str, beyond: str, others: Sequence[str], pythons: Sequence[str],
-                      constraints: Sequence[str] = ()) -> tuple[str | None, str]:
+    def lowest_moving(self, package: str, beyond: str, others: Sequence[str],
+                      pythons: Sequence[str]) -> tuple[str | None, str]:
         """The lowest release of `package` inside `beyond` that resolves with `others` on every Python;
         (release, "") or (None, uv's reason)."""
         chosen: list[Version] = []
         for py in pythons:
-            res = self.compile([*others, f"{package}{beyond}"], py, constraints=constraints, lowest=True)
+            res = self.compile([*others, f"{package}{beyond}"], py, lowest=True)
             if not res.ok:
                 return None, res.reason()
             v = res.versions.get(canonicalize_name(package))
@@ -167,30 +166,23 @@ class Resolver:
 
     # ---- uv and the cache -----------------------------------------------------------------------
 
-    def _run(self, reqs: list[str], cons: list[str], python: str, lowest: bool) -> Resolution:
+    def _run(self, reqs: list[str], python: str, lowest: bool) -> Resolution:
         self.calls += 1
-        with tempfile.TemporaryDirectory(prefix="fleetshift-resolve-") as tmp:
-            req_file = Path(tmp) / "requirements.in"
-            req_file.write_text("\n".join(reqs) + "\n", encoding="utf-8")
-            cmd = [uv_bin(), "pip", "compile", str(req_file), "--python-version", python, "--no-header",
-                   "--no-annotate", "--quiet", "--color", "never"]
-            if cons:
-                con_file = Path(tmp) / "constraints.txt"
-                con_file.write_text("\n".join(cons) + "\n", encoding="utf-8")
-                cmd += ["-c", str(con_file)]
-            if lowest:
-                cmd += ["--resolution", "lowest-direct"]
-            if self.offline:
-                cmd.append("--offline")
-            interpreter = self._interpreter(python) if NAME_INTERPRETER else ""
-            if interpreter:
-                cmd += ["--python", interpreter]
-            proc = run_captured(cmd, self.timeout, cwd=tmp, env=uv_env())
-            if proc.timed_out:
-                return Resolution(python, False, error=f"uv pip compile timed out after {self.timeout:g}s",
-                                  unavailable=True)
-            if proc.error:
-                return Resolution(python, False, error=f"cannot run uv: {proc.error}", unavailable=True)
+        cmd = [uv_bin(), "pip", "compile", "-", "--python-version", python, "--no-header", "--no-annotate",
+               "--quiet", "--color", "never"]
+        if lowest:
+            cmd += ["--resolution", "lowest-direct"]
+        if self.offline:
+            cmd.append("--offline")
+        interpreter = self._interpreter(python) if NAME_INTERPRETER else ""
+        if interpreter:
+            cmd += ["--python", interpreter]
+        proc = run_captured(cmd, self.timeout, cwd=tempfile.gettempdir(), env=uv_env(), input=_lines(reqs))
+        if proc.timed_out:
+            return Resolution(python, False, error=f"uv pip compile timed out after {self.timeout:g}s",
+                              unavailable=True)
+        if proc.error:
+            return Resolution(python, False, error=f"cannot run uv: {proc.error}", unavailable=True)
         if proc.ok:
             versions = {}
             for line in proc.stdout.splitlines():
@@ -226,12 +218,9 @@ class Resolver:
         return found
 
     def _find_interpreter(self, python: str, env: Mapping[str, str]) -> str:
-        with tempfile.TemporaryDirectory(prefix="fleetshift-resolve-") as tmp:
-            nothing = Path(tmp) / "requirements.in"
-            nothing.write_text("", encoding="utf-8")
-            cmd = [uv_bin(), "pip", "compile", str(nothing), "--python-version", python, "--no-header",
-                   "--no-annotate", "--color", "never", "--verbose"]
-            proc = run_captured(cmd, self.timeout, cwd=tmp, env=env)
+        cmd = [uv_bin(), "pip", "compile", "-", "--python-version", python, "--no-header", "--no-annotate",
+               "--color", "never", "--verbose"]
+        proc = run_captured(cmd, self.timeout, cwd=tempfile.gettempdir(), env=env, input="")
         found = _BUILDS_RE.search(proc.stderr) if proc.ok else None
         return found.group(1) if found is not None and os.path.isfile(found.group(1)) else ""
 
@@ -286,6 +275,10 @@ class Resolver:
             replace_file(self.folder / f"{key}.json", json.dumps(data, sort_keys=True))
         except OSError:
             pass  # a read-only fleet still resolves, only slower the next time
+
+
+def _lines(reqs: Sequence[str]) -> str:
+    return "".join(f"{r}\n" for r in reqs)
 
 
 def _read_text(path: Path | None) -> str | None:
