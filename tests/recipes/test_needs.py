@@ -388,7 +388,16 @@ def test_the_string_patterns_match_what_a_character_at_a_time_matches(text: str)
         assert (a and a.span()) == (b and b.span())
 
 
-@pytest.mark.parametrize("text", _TRICKY)
+# brackets nested deeper than the one-match patterns read, left open, closed by another kind, holding strings and
+# comments that hold brackets, a line continued by a backslash
+_NESTED = [
+    *(f"@d{'(' * n}'a)', \"[\" # ]\n{')' * n}\n" for n in (1, 8, 9, 12)),
+    "@d([)]\n", "@d(]\n", "@d((\n", "@d(')\n", "@d[{'''\n)'''}]\n", "@d({1: [2, (3,)]}, \\\n x)\n@e\n",
+]
+
+
+
+@pytest.mark.parametrize("text", [*_TRICKY, *_NESTED])
 def test_a_decorator_line_ends_where_its_tokens_end(text: str) -> None:
     from fleetshift.recipes.pytest9 import needs as pytest9_needs
 
@@ -409,6 +418,41 @@ def test_a_decorator_line_ends_where_its_tokens_end(text: str) -> None:
 
     for start in range(len(text)):
         assert pytest9_needs._line_end(text, start) == walked(start)
+
+
+@pytest.mark.parametrize("text", [*_TRICKY, *_NESTED])
+def test_brackets_read_in_one_match_close_where_their_tokens_close_them(text: str) -> None:
+    from fleetshift.recipes.pytest9 import needs as pytest9_needs
+
+    def walked(start: int) -> int:  # the closing bracket as the tokens tell it, one at a time
+        depth = 0
+        for m in pytest9_needs._TOKEN.finditer(text, start):
+            tok = m.group()
+            if tok in "([{":
+                depth += 1
+            elif tok in ")]}":
+                depth -= 1
+                if depth == 0:
+                    return m.start() if "([{".index(text[start]) == ")]}".index(tok) else -1
+        return -1
+
+    for start in (i for i, ch in enumerate(text) if ch in "([{"):
+        m = pytest9_needs._GROUP.match(text, start)
+        if m is not None:
+            assert walked(start) in (m.end() - 1, -1)
+        assert pytest9_needs._close(text, start) == walked(start)
+
+
+def test_a_usual_bracket_is_read_in_one_match_and_a_deeper_one_token_by_token() -> None:
+    from fleetshift.recipes.pytest9 import needs as pytest9_needs
+
+    usual = "[('a/b', 1, True), ('c', 2, {'k': [3]})]  # )"
+    assert pytest9_needs._GROUP.match(usual).end() == usual.index("  #")  # type: ignore[union-attr]
+    deep = "(" * (pytest9_needs._DEPTH + 1) + ")" * (pytest9_needs._DEPTH + 1)
+    assert pytest9_needs._GROUP.match(deep) is None
+    assert pytest9_needs._close(deep, 0) == len(deep) - 1
+    line = "@p('x', [(1, '('), (2, ')')])  # (\ndef test(x): ..."
+    assert pytest9_needs._LINE.match(line).end() == line.index("\n")  # type: ignore[union-attr]
 
 
 def test_rules_needing_the_same_decorator_words_share_one_answer(monkeypatch: pytest.MonkeyPatch) -> None:

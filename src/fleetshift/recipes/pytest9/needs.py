@@ -27,6 +27,25 @@ _TOKEN = re.compile(
     re.S,
 )
 _ARG_TOKEN = re.compile(_TOKEN.pattern + r"|,", re.S)
+# the same tokens read by the regex engine, in one match: a string, a comment or a run of anything but a quote, `#`
+# or a bracket (an atomic group: each token is read as `_TOKEN` reads it, by the first alternative that matches, and
+# never read otherwise), and brackets nested up to `_DEPTH` deep, each pair counted as the loops below count them
+# (any closing bracket closes the last one opened). What a match cannot read (a quote opening no string, deeper
+# brackets, a bracket left open) is left to those loops.
+_STRING = (
+    r"""'''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*'''|\"\"\"[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*\"\"\""""
+    r"""|'[^'\\\n]*(?:\\.[^'\\\n]*)*'|"[^"\\\n]*(?:\\.[^"\\\n]*)*"|#[^\n]*"""
+)
+_DEPTH = 8
+
+
+def _nested(depth: int) -> str:
+    """A pair of brackets and what stands between them, pairs nested `depth` deep at most."""
+    inner = f"|{_nested(depth - 1)}" if depth > 1 else ""
+    return rf"""[(\[{{](?>[^'"#()\[\]{{}}]++|{_STRING}{inner})*+[)\]}}]"""
+
+
+_GROUP = re.compile(_nested(_DEPTH), re.S)
 _KEYWORD = re.compile(r"[A-Za-z_]\w*[ \t]*=(?!=)")
 _last: list[object] = [None, None]  # the last text read, and its calls (None: one could not be read)
 
@@ -134,6 +153,10 @@ def _strip(text: str, begin: int, end: int, cut: list[tuple[int, int]]) -> str:
 
 def _close(text: str, start: int) -> int:
     """The index of the bracket closing the one at `start`, or -1."""
+    m = _GROUP.match(text, start)
+    if m is not None:  # (what the loop below finds, token by token)
+        end = m.end() - 1
+        return end if "([{".index(text[start]) == ")]}".index(text[end]) else -1
     depth = 0
     for m in _TOKEN.finditer(text, start):
         tok = m.group()
@@ -166,6 +189,8 @@ _LINE_TOKEN = re.compile(_TOKEN.pattern + r"|\\\r?\n|\n", re.S)
 # a line holding no string, comment, bracket nor backslash, up to its break (or the text's end)
 _PLAIN_LINE = re.compile(r"[^'\"#()\[\]{}\\\n]*(?=\n|\Z)")
 _BETWEEN = re.compile(r"(?:\s|#[^\n]*)*\Z")  # what may stand between two decorators of one definition
+# a logical line's tokens up to its break (see `_GROUP`): a backslash ending a line continues the line
+_LINE = re.compile(rf"""(?>[^'"#()\[\]{{}}\\\n]++|{_STRING}|\\\r?\n|\\|{_nested(_DEPTH)})*+""", re.S)
 
 
 def decorator_lists(text: str) -> list[str] | None:
@@ -197,6 +222,11 @@ def _line_end(text: str, start: int) -> int:
     plain = _PLAIN_LINE.match(text, start)
     if plain is not None:  # no token before the line's break (or the text's end) but that break
         return plain.end()
+    end = _LINE.match(text, start).end()  # type: ignore[union-attr]  (what the loop below finds, token by token)
+    if end == len(text) or text[end] == "\n":
+        return end
+    if text[end] in ")]}":  # a bracket closing none
+        return -1
     depth = 0
     for m in _LINE_TOKEN.finditer(text, start):
         tok = m.group()
