@@ -82,6 +82,10 @@ YIELDING = [
     "def test_a():\n\tif True:\n\t\tyield 1\n",
     "def test_b():\n    pass\ndef \\\n  test_a():\n    with x:\n        yield 1\n",
     "async def test_a():\n    yield 1\n",
+    # a def nested in the test, ended before its yield: the test holds the yield, not the nearest def above it
+    "def test_a():\n    def helper():\n        return 1\n\n    yield helper()\n",
+    "class TestA:\n    def test_a(self):\n        async def g():\n            pass\n        # x\n        if g:\n"
+    "            def h(): pass\n            yield 1\n",
 ]
 
 

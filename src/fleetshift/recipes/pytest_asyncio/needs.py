@@ -102,8 +102,10 @@ class Module:
         )
 
     def yields_in(self, prefix: str) -> bool:
-        """Whether a `yield` may stand in a def whose name starts with `prefix` (the innermost def holding it, told
-        by the indentation of the logical lines; a tab or form feed in an indentation may make any def hold it)."""
+        """Whether a `yield` may stand in a def whose name starts with `prefix`: the def on the yield's own line,
+        else the innermost def holding it, told by the indentation of the logical lines (each line above with less
+        indentation than those below it opens a block holding them; a tab or form feed in an indentation may make
+        any def hold it)."""
         code = self.code
         found = _YIELD.search(code)
         if found is None:
@@ -121,15 +123,16 @@ class Module:
                     if m.group(1).startswith(prefix):
                         return True
                     break
-                if start == 0:
-                    break
-                end = start - 1
-                start = code.rfind("\n", 0, end) + 1
-                line = code[start:end]
-                body = line.lstrip(" ")
-                if not body or body == STRING or len(line) - len(body) >= below:
-                    continue  # a blank or comment line, or one of the same block
-                below = len(line) - len(body)
+                while below and start:  # up to the line opening the block the lines below stand in
+                    end = start - 1
+                    start = code.rfind("\n", 0, end) + 1
+                    line = code[start:end]
+                    body = line.lstrip(" ")
+                    if body and body != STRING and len(line) - len(body) < below:
+                        below = len(line) - len(body)
+                        break
+                else:
+                    break  # at the module's level: no def holds it
             found = _YIELD.search(code, found.end())
         return False
 
