@@ -468,3 +468,17 @@ def test_rules_needing_the_same_decorator_words_share_one_answer(monkeypatch: py
     text = "import pytest\n\n@pytest.fixture\ndef db():\n    return 1\n\ndef test_db(db):\n    assert db\n"
     needs.may_hold(get("pytest"), "tests/test_db.py", text)
     assert asked == [text]
+
+
+def test_the_word_yield_is_found_where_the_look_behind_pattern_finds_it() -> None:
+    import re
+
+    from fleetshift.recipes.pytest_asyncio import needs as pa_needs
+
+    word = re.compile(r"(?<!\w)yield(?!\w)")
+    code = "yield x\nyieldy = 1\n_yield(2)\nayield\nyield_ = 3\nx = (yield)\n9yield yield\tyieldyield yield"
+    found, at = [], 0
+    while (m := pa_needs._yield(code, at)) is not None:
+        found.append(m.start())
+        at = m.end()
+    assert found == [m.start() for m in word.finditer(code)]
