@@ -242,6 +242,46 @@ def test_default_recipe_never_rewrites() -> None:
     assert [f.rule for f in findings] == ["python-dotenv/implicit-path"]
 
 
+def test_rewrite_reads_only_around_the_scans_site_lines() -> None:
+    """With the scan's detection of the same text (`Known`), only the nodes that may hold a site line are handed to
+    the matches: the same findings as a whole walk when the lines are the sites' (the scan's), and none outside."""
+    import ast
+
+    from fleetshift.recipes._ast import parse_tree, walk
+    from fleetshift.recipes.base import Known
+    from fleetshift.recipes.dotenv import _around, _sites
+
+    source = textwrap.dedent(
+        """\
+        import os
+        from dotenv import load_dotenv, set_key
+
+        @decorate(load_dotenv())
+        def configure(path):
+            x = [1, 2, (3, 4)]
+            set_key(path, "A", "1")
+            return f"{load_dotenv()}"
+
+        class Settings:
+            flag = os.environ.get("PYTHON_DOTENV_DISABLED")
+            other = {"a": [1, 2, 3]}
+        """
+    )
+    tree = parse_tree(source)
+    whole = list(_sites(tree))
+    lines = sorted({node.lineno for node, _rule, _detail in whole})
+    assert lines == [4, 7, 8, 11]
+    assert list(_sites(tree, lines)) == whole
+    around = _around(tree, lines)
+    rest = iter(walk(tree))
+    assert all(any(n is m for m in rest) for n in around)  # in the walk's order
+    assert not any(isinstance(n, ast.List) for n in around)  # lines 6 and 12 are not looked into
+    path = "svc/app/settings.py"
+    ctx = RewriteContext(service=Service("svc", "svc"), targets={}, files={path: source},
+                         known=Known(frozenset({path}), {path: (7,)}))
+    assert [(f.line, f.rule) for f in DotenvRecipe().rewrite_service(ctx).findings] == [(7, "python-dotenv/set-key")]
+
+
 # ---- data, pins and Python floor -----------------------------------------------------------------
 
 

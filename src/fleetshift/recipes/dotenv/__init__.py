@@ -10,7 +10,8 @@ from __future__ import annotations
 import ast
 import functools
 import posixpath
-from collections.abc import Callable, Iterable, Iterator
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from packaging.version import Version
 
@@ -82,8 +83,12 @@ class DotenvRecipe(Recipe):
             if env_dir is not None:
                 new_text = _anchor(text, tree, env_dir)
                 tree = parse_tree(new_text)
+        lines = None  # the lines of the text's sites, when the scan's detection of this very text holds
+        known = self.known(ctx) if new_text == text else None
+        if known is not None and path in known.sources:
+            lines = known.sites.get(path)
         findings = []
-        for node, rule, detail in _sites(tree):
+        for node, rule, detail in _sites(tree, lines):
             r = self.rule(rule)
             sev = Severity.ADVICE if r.action is Action.INFO else Severity.HUMAN
             findings.append(
@@ -92,18 +97,38 @@ class DotenvRecipe(Recipe):
         return RewriteResult(new_text, findings)
 
 
-def _sites(tree: ast.Module) -> Iterator[tuple[ast.AST, str, str]]:
+def _sites(tree: ast.Module, lines: Sequence[int] | None = None) -> Iterator[tuple[ast.AST, str, str]]:
     """(node, rule id, detail) for every python-dotenv site in a module: each node goes to every rule's `match` (in
     rule order, the first that reports it), but those of a rule module declaring the node kinds it reports
-    (`MATCHES`) only nodes of those kinds."""
+    (`MATCHES`) only nodes of those kinds. `lines`: the lines the module's sites are known to start on (the scan's
+    detection of the same text); only the nodes that may hold one of them are looked at."""
     imports = Imports(tree)
     every, by_kind = _matchers()
-    for node in walk(tree):
+    for node in walk(tree) if lines is None else _around(tree, sorted(lines)):
         for rule_id, match in by_kind.get(node.__class__, every):
             detail = match(node, imports)
             if detail is not None:
                 yield node, rule_id, detail
                 break
+
+
+_UNSPANNED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.JoinedStr)
+
+
+def _around(tree: ast.Module, lines: list[int]) -> list[ast.AST]:
+    """The nodes of `walk(tree)` (in its order) but those in a subtree whose lines hold none of `lines`: a statement or
+    expression holds its children within its lines, but for the decorators of a def or class (and, on Python 3.11,
+    what an f-string's holes hold, whose lines may be off); a node with no lines is looked into."""
+    out: list[ast.AST] = [tree]
+    for node in out:  # the list grows while it is read: breadth first, as `walk`
+        for child in ast.iter_child_nodes(node):
+            end = getattr(child, "end_lineno", None)
+            if end is not None and not isinstance(child, _UNSPANNED):
+                i = bisect_left(lines, child.lineno)  # type: ignore[attr-defined]
+                if i == len(lines) or lines[i] > end:
+                    continue
+            out.append(child)
+    return out
 
 
 @functools.cache
