@@ -218,6 +218,66 @@ def test_uv_is_named_the_interpreter_it_finds_and_answers_the_same(tmp_path: Pat
 
 
 @pytest.mark.slow
+def test_a_question_on_packages_fetched_in_this_run_is_asked_offline_and_answered_as_online(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once an online answer of this run chose a package, a question whose requirements are all such packages is
+    asked `--offline` (uv reads the pages it just revalidated), and its answer is taken only when it solved and
+    uv looked through no package that an online answer did not choose; otherwise it is asked online. Every answer
+    equals uv's online one."""
+    from fleetshift import resolve
+
+    commands: list[list[str]] = []
+    real = resolve.run_captured
+
+    def recorded(cmd: list[str], *args: object, **kwargs: object) -> object:
+        commands.append(list(cmd))
+        return real(cmd, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(resolve, "run_captured", recorded)
+    monkeypatch.setattr(resolve._Fetched, "memory", {})
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))  # holds only what these questions fetch
+
+    def asked(question: tuple[list[str], str, bool]) -> list[str]:
+        commands.clear()
+        reqs, py, low = question
+        answers.append(resolver.compile(reqs, py, lowest=low))
+        return ["offline" if "--offline" in c else "online" for c in commands if "compile" in c and "--verbose" not in c]
+
+    questions = [
+        (["tenacity>=9.1.2,<10"], "3.11", False),
+        (["tenacity>=9.1.2,<10"], "3.12", False),  # chosen online before: offline
+        (["tenacity>=9.1.2,<10", "pytest>=9,<10"], "3.11", False),  # pytest never chosen: online at once
+        (["pytest>=9,<10"], "3.12", False),  # pytest and what it needs were chosen: offline
+        # the lowest release's metadata is not in uv's cache: offline, uv passes it over for the next one
+        (["pytest>=9,<10"], "3.12", True),
+        (["influxdb3-python>=0.17,<1"], "3.11", False),
+        (["influxdb3-python[pandas]>=0.17,<1"], "3.11", False),  # uv looks through pandas, never chosen: online
+        (["pytest-asyncio==0.23.5"], "3.11", False),
+        (["pytest>=9,<10", "pytest-asyncio==0.23.5"], "3.11", False),  # no solution offline: asked online
+        ([], "3.11", False),
+    ]
+    answers: list[Resolution] = []
+    resolver = Resolver(tmp_path / "fetched")
+    ways = [asked(q) for q in questions]
+    assert ways == [["online"], ["offline"], ["online"], ["offline"], ["offline", "online"], ["online"],
+                    ["offline", "online"], ["online"], ["offline", "online"], ["offline"]]
+    # a process forked by this one (a rewrite worker) knows what was fetched from the cache folder
+    monkeypatch.setattr(resolve._Fetched, "memory", {})
+    resolver = Resolver(tmp_path / "fetched")
+    assert asked((["tenacity>=9.1.2,<10", "pytest>=9,<10"], "3.12", False)) == ["offline"]
+    questions.append((["tenacity>=9.1.2,<10", "pytest>=9,<10"], "3.12", False))
+    monkeypatch.setattr(resolve, "FROM_FETCHED", False)
+    plain = Resolver(tmp_path / "plain")
+    assert answers == [plain.compile(reqs, py, lowest=low) for reqs, py, low in questions]
+    assert [a.ok for a in answers] == [True, True, True, True, True, True, True, True, False, True, True]
+    # what was fetched longer ago than uv itself would read a page from its cache unasked is asked online
+    monkeypatch.setattr(resolve, "FROM_FETCHED", True)
+    monkeypatch.setattr(resolve, "FETCHED_FOR", 0.0)
+    resolver = Resolver(tmp_path / "fetched")
+    assert asked((["tenacity>=9.1.2,<10"], "3.13", False)) == ["offline", "online"]
+
+
+@pytest.mark.slow
 def test_a_target_that_needs_a_newer_python_is_python_blocked(tmp_path: Path) -> None:
     res = Resolver(tmp_path).supports("pytest>=9.0.2,<10", "3.8")
     assert not res.ok and not res.unavailable and res.python_blocked

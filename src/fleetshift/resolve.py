@@ -2,7 +2,8 @@
 Python the service supports, and read what it chose or why it could not.
 
 Every answer is cached in `.fleetshift/cache/resolve/` by a hash of its inputs (requirements, Python, mode
-and uv's version), so a second dry run asks uv nothing. uv's own cache makes a first answer cheap too.
+and uv's version), so a second dry run asks uv nothing. uv's own cache makes a first answer cheap too, and a
+question on packages whose index pages this run fetched already is answered from it (`Resolver._from_fetched`).
 When uv cannot reach the index the answer says so (`unavailable`), and callers fall back to what the
 recipes know, with a Finding.
 """
@@ -15,12 +16,13 @@ import json
 import os
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
@@ -37,6 +39,15 @@ CACHE_DIR = Path(".fleetshift") / "cache" / "resolve"
 _LINE_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)")
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _BUILDS_RE = re.compile(r"Using Python \S+ interpreter at `([^`]+)` for builds")
+# uv's resolver's debug log (`RUST_LOG=uv_resolver=debug`): a package it looks through, a release it chooses
+_SEARCHING = "DEBUG Searching for a compatible version of "
+_SELECTING = "DEBUG Selecting: "
+_SELECTED_RE = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+) ")
+# off: every question is asked online (tests compare the answers)
+FROM_FETCHED = True
+# how long a package's index page an online answer of this run fetched is read from uv's cache instead: PyPI's own
+# Cache-Control (max-age=600), which uv honours online too
+FETCHED_FOR = 600.0
 # this process and the workers it forks: the interpreters uv finds are looked up once per run (`Resolver._interpreter`)
 _SCOPE = f"{os.getpid()}-{time.time_ns()}"
 _interpreters: dict[str, str] = {}
@@ -57,9 +68,18 @@ def uv_bin() -> str:
         return "uv"
 
 
+_version_lock = threading.Lock()
+
+
 @cache
-def uv_version() -> str:
+def _uv_version() -> str:
     return run_captured([uv_bin(), "--version"], 30).stdout.strip() or "uv"
+
+
+def uv_version() -> str:
+    """uv's version line, asked once per process (the threads asking ahead at once wait for the first)."""
+    with _version_lock:
+        return _uv_version()
 
 
 # glibc's resolver waits 5 s before it asks again for a lookup the name server dropped; a DNS server that drops
@@ -167,17 +187,78 @@ class Resolver:
     # ---- uv and the cache -----------------------------------------------------------------------
 
     def _run(self, reqs: list[str], python: str, lowest: bool) -> Resolution:
+        if self.offline or not FROM_FETCHED:
+            return self._uv(reqs, python, lowest, self.offline)
+        if NAME_INTERPRETER:
+            self._interpreter(python)  # (may wait for another thread's look): what was fetched meanwhile counts
+        fetched = _Fetched.names(self.folder)
+        if _requirement_names(reqs) <= fetched.keys():
+            answer = self._from_fetched(reqs, python, lowest, fetched)
+            if answer is not None:
+                return answer
+        asked = time.time()  # (uv revalidates the pages it reads from now on)
+        result = self._uv(reqs, python, lowest, False)
+        if result.ok:
+            _Fetched.add(self.folder, result.versions, asked)
+        return result
+
+    def _from_fetched(self, reqs: list[str], python: str, lowest: bool,
+                      fetched: Mapping[str, float]) -> Resolution | None:
+        """uv's answer from the index pages this run fetched already, or None. uv is asked `--offline` (it reads the
+        pages and the releases' metadata in its cache) with its resolver's debug log, and the answer is taken only
+        when uv solved it in one pass and said nothing but its debug log: no package given a release and then
+        another (offline, a release whose metadata is not in the cache is passed over, with a warning, for the
+        next one: an answer online would not give; a backtrack is asked online too), and every package it looked
+        through (the log's "Searching for a compatible version of ...") one that an online answer of this run
+        chose within `FETCHED_FOR` seconds (`_Fetched`). uv then read the index pages an online run reads now
+        (those it revalidated for these answers) and the same metadata (a release's metadata never changes), and
+        made the same choices from them one after the other: the same answer. Anything else (no solution, a
+        package never chosen online, a log that does not name every package of the answer with its release) is
+        asked online. Never an answer uv would not give online."""
+        log: list[str] = []
+        answer = self._uv(reqs, python, lowest, True, log)
+        if not answer.ok:
+            return None
+        searched: set[str] = set()
+        selected: dict[str, str] = {}
+        for line in "".join(log).splitlines():
+            if not line.startswith("DEBUG "):  # a warning, or anything else uv had to say
+                return None
+            if line.startswith(_SEARCHING):
+                name = _NAME_RE.match(line[len(_SEARCHING):])
+                if name is None:
+                    return None
+                searched.add(canonicalize_name(name.group(0)))
+            elif line.startswith(_SELECTING):
+                m = _SELECTED_RE.match(line[len(_SELECTING):])
+                if m is None or selected.setdefault(canonicalize_name(m.group(1)), m.group(2)) != m.group(2):
+                    return None  # a release chosen, then another: passed over (or backtracked)
+        if not answer.versions.keys() <= searched or any(selected.get(n) != v for n, v in answer.versions.items()):
+            return None
+        now = time.time()
+        if any(name not in fetched or now - fetched[name] > FETCHED_FOR for name in searched):
+            return None
+        return answer
+
+    def _uv(self, reqs: list[str], python: str, lowest: bool, offline: bool,
+            log: list[str] | None = None) -> Resolution:
+        """One `uv pip compile`; with `log`, uv's resolver writes its debug log there."""
         self.calls += 1
         cmd = [uv_bin(), "pip", "compile", "-", "--python-version", python, "--no-header", "--no-annotate",
                "--quiet", "--color", "never"]
         if lowest:
             cmd += ["--resolution", "lowest-direct"]
-        if self.offline:
+        if offline:
             cmd.append("--offline")
         interpreter = self._interpreter(python) if NAME_INTERPRETER else ""
         if interpreter:
             cmd += ["--python", interpreter]
-        proc = run_captured(cmd, self.timeout, cwd=tempfile.gettempdir(), env=uv_env(), input=_lines(reqs))
+        env = uv_env()
+        if log is not None:
+            env["RUST_LOG"] = "uv_resolver=debug"
+        proc = run_captured(cmd, self.timeout, cwd=tempfile.gettempdir(), env=env, input=_lines(reqs))
+        if log is not None:
+            log.append(proc.stderr)
         if proc.timed_out:
             return Resolution(python, False, error=f"uv pip compile timed out after {self.timeout:g}s",
                               unavailable=True)
@@ -275,6 +356,63 @@ class Resolver:
             replace_file(self.folder / f"{key}.json", json.dumps(data, sort_keys=True))
         except OSError:
             pass  # a read-only fleet still resolves, only slower the next time
+
+
+class _Fetched:
+    """The packages online answers of this run chose, and when, by cache folder: in memory per process and, with a
+    cache folder, appended to `<cache>/uv-online/<scope>` for the processes this one forks (`_SCOPE`; a file of an
+    earlier run is removed when this run first writes its own). A line is "name time"; a line not yet whole is
+    not read."""
+
+    memory: ClassVar[dict[str, dict[str, float]]] = {}
+    lock: ClassVar[threading.Lock] = threading.Lock()
+    cleared: ClassVar[set[str]] = set()
+
+    @classmethod
+    def _path(cls, folder: Path | None) -> Path | None:
+        return folder.parent / "uv-online" / _SCOPE if folder is not None else None
+
+    @classmethod
+    def names(cls, folder: Path | None) -> dict[str, float]:
+        with cls.lock:
+            out = dict(cls.memory.get(str(folder), {}))
+        text = _read_text(cls._path(folder)) or ""
+        for line in text[: text.rfind("\n") + 1].splitlines():
+            name, _, when = line.partition(" ")
+            with contextlib.suppress(ValueError):
+                out[name] = max(out.get(name, 0.0), float(when))
+        return out
+
+    @classmethod
+    def add(cls, folder: Path | None, names: Iterable[str], now: float) -> None:
+        names = list(names)
+        with cls.lock:
+            cls.memory.setdefault(str(folder), {}).update(dict.fromkeys(names, now))
+        path = cls._path(folder)
+        if path is None or not names:
+            return
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if str(path.parent) not in cls.cleared:
+                cls.cleared.add(str(path.parent))
+                for old in path.parent.iterdir():
+                    if old.name != _SCOPE:
+                        old.unlink()
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, "".join(f"{name} {now!r}\n" for name in names).encode())  # one append
+            finally:
+                os.close(fd)
+
+
+def _requirement_names(reqs: Sequence[str]) -> set[str]:
+    """The canonical names of the packages `reqs` require (what stands before extras, specifiers, markers)."""
+    out = set()
+    for r in reqs:
+        m = _NAME_RE.match(r)
+        if m is not None:
+            out.add(canonicalize_name(m.group(0)))
+    return out
 
 
 def _lines(reqs: Sequence[str]) -> str:
