@@ -127,3 +127,52 @@ def test_a_warm_scan_hands_over_the_same_detection(generated: Path, tmp_path: Pa
     warm = {s.name: s.detection for s in survey(root).fleet.services}
     assert cold == warm
     assert any(d is not None and d.recipes for d in cold.values())
+
+
+def _tenacity_service(root: Path) -> None:
+    """A service whose tenacity detection reads across files: a statistics read of a function retried in another
+    module, and a test patching asyncio.sleep in a module that does not import tenacity itself."""
+    files = {
+        "requirements.txt": "tenacity==8.2.3\npytest==8.3.5\n",
+        "app/__init__.py": "",
+        "app/retrying.py": "from tenacity import retry, stop_after_attempt\n\n\n@retry(stop=stop_after_attempt(3))\n"
+                           "def fetch():\n    return 1\n",
+        "app/use.py": "from app.retrying import fetch\n\n\ndef calls():\n    return fetch.retry.statistics\n",
+        "app/plain.py": "def helper():\n    return 2\n",
+        "tests/test_sleep.py": "from unittest import mock\n\n\n@mock.patch(\"asyncio.sleep\")\ndef test_waits(sleep):\n"
+                               "    assert sleep\n",
+        "tests/test_backoff.py": "from unittest import mock\n\nimport tenacity\n\n\n@mock.patch(\"asyncio.sleep\")\n"
+                                 "def test_backs_off(sleep):\n    assert tenacity.retry and sleep\n",
+    }
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+
+def test_tenacity_detects_again_only_the_files_reading_a_changed_one(tmp_path: Path) -> None:
+    root = tmp_path / "fleet"
+    _tenacity_service(root)
+    s = survey(root, use_cache=False)
+    (service,) = s.fleet.services
+    files = _files(root, service)
+    record = service.detection.recipes["tenacity"]  # type: ignore[union-attr]
+    assert record is not None and record.reads is not None, "tenacity's record says what each file's detection read"
+    assert record.reads["app/use.py"] == {"app/retrying.py"}  # the module its retried function comes from
+    assert record.reads["app/retrying.py"] == frozenset()  # imports tenacity itself: asks no other module
+    assert "app/plain.py" in record.reads["tests/test_sleep.py"]  # whether the service uses tenacity: every module
+    assert record.reads["tests/test_backoff.py"] == frozenset()  # ... which one that imports tenacity answers itself
+    assert record.sites["app/use.py"] and record.sites["tests/test_sleep.py"] and record.sites["tests/test_backoff.py"]
+
+    digests = {rel: digest((root / rel).read_bytes()) for rel in service.python_files}
+    edited = {**files, "app/plain.py": files["app/plain.py"] + "\n\ndef more():\n    return 3\n"}
+    known = _known(get("tenacity"), service, digests, edited, files)
+    assert known is not None
+    assert known.stale == {"app/plain.py", "tests/test_sleep.py"}
+    assert known.sites["app/use.py"] == record.sites["app/use.py"]
+
+    edited = {**files, "app/retrying.py": files["app/retrying.py"].replace("@retry(", "@retry(reraise=True, ")}
+    known = _known(get("tenacity"), service, digests, edited, files)
+    assert known is not None and known.stale == {"app/retrying.py", "app/use.py", "tests/test_sleep.py"}
+    targets = s.config.target_specs()
+    for texts in (files, edited):
+        assert _chain(root, service, texts, targets, True) == _chain(root, service, texts, targets, False)

@@ -56,6 +56,7 @@ class TenacityRecipe(Recipe):
     docs = f"{CHANGELOG} ; https://github.com/jd/tenacity/tree/main/releasenotes/notes"
     advisories = ADVISORIES
     rules_package = "fleetshift.recipes.tenacity.rules"
+    file_level = True
 
     # ---- detection -------------------------------------------------------------------------------
 
@@ -67,6 +68,13 @@ class TenacityRecipe(Recipe):
         index = ServiceIndex(files)
         for src in sources:
             yield from self._detect(src, Facts.of(src.tree, src.text, src.path, index))
+
+    def detect_file(self, src: SourceFile, files: Mapping[str, str]) -> Iterable[UsageSite]:
+        """One file's sites judged with the service's other modules: what it reads of `files` is the modules its
+        names are imported from, and the others only when it asks a question of the whole service (whether one of
+        them imports tenacity, defines a retried method, binds a strategy). Its own index, so that what it reads
+        is read through `files`; the modules' summaries are shared (`ServiceIndex.summary_of`)."""
+        return self._detect(src, Facts.of(src.tree, src.text, src.path, ServiceIndex(files)))
 
     def run_check(self, check: Callable[..., Iterable[tuple[Any, ...]]], facts: tuple[object, ...]) -> Iterable[tuple[Any, ...]]:
         """A check's answer on one module's `Facts`, kept with them: a rewrite's fixes read the same facts'."""

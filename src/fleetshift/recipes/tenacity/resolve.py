@@ -83,15 +83,19 @@ class ServiceIndex:
         self._strategies: frozenset[str] | None = None
 
     def summary_of(self, path: str) -> ModuleSummary | None:
-        """The summary of one module (None when it does not parse), computed once."""
+        """The summary of one module (None when it does not parse), computed once per text: a summary reads the
+        module alone, so the indexes of one service's files share it (see `TenacityRecipe.detect_file`)."""
         if path not in self.summaries:
             text = self.files[path]
-            try:
-                tree = parse_tree(text)
-            except (SyntaxError, ValueError, RecursionError):
-                self.summaries[path] = None
-            else:
-                self.summaries[path] = replace(Facts.of(tree, text, path).summary(), path=path)
+            key = (path, text)
+            if key not in _SUMMARIES:
+                try:
+                    tree = parse_tree(text)
+                except (SyntaxError, ValueError, RecursionError):
+                    _SUMMARIES[key] = None
+                else:
+                    _SUMMARIES[key] = replace(Facts.of(tree, text, path).summary(), path=path)
+            self.summaries[path] = _SUMMARIES[key]
         return self.summaries[path]
 
     def _summaries(self, needle: str) -> Iterator[ModuleSummary]:
@@ -120,8 +124,14 @@ class ServiceIndex:
         """Whether a module of the service defines a method `name` that tenacity does not retry."""
         return any(name in s.method_names - s.retry_methods for s in self._summaries(name))
 
-    def uses_tenacity(self) -> bool:
-        """Whether any Python file of the service imports tenacity (asked once per service)."""
+    def uses_tenacity(self, first: str = "") -> bool:
+        """Whether any Python file of the service imports tenacity (asked once per service); the module `first` is
+        asked first, so that a module importing tenacity answers for itself without reading the others (what a
+        file's detection reads is all it depends on: see `Recipe.detect_file`)."""
+        if first in self.files and "tenacity" in self.files[first]:
+            summary = self.summary_of(first)
+            if summary is not None and summary.uses_tenacity:
+                return True
         if self._uses is None:
             self._uses = any(s.uses_tenacity for s in self._summaries("tenacity"))
         return self._uses
@@ -140,6 +150,8 @@ class ServiceIndex:
         return self._strategies
 
 
+# the summaries of the modules read so far, by path and text (`ServiceIndex.summary_of`)
+_SUMMARIES: dict[tuple[str, str], ModuleSummary | None] = {}
 # the last walks, by tree (kept with it, so its id is not reused while it is here), text and path
 _WALKED: dict[tuple[int, str, str], Facts] = {}
 
@@ -150,8 +162,9 @@ GATES = True  # the rules ask the text first (off: every question is answered by
 
 
 def forget() -> None:
-    """Drop the walks kept so far (see `_ast.forget`)."""
+    """Drop the walks and summaries kept so far (see `_ast.forget`)."""
     _WALKED.clear()
+    _SUMMARIES.clear()
 
 
 def mentions(text: str, word: str) -> bool:

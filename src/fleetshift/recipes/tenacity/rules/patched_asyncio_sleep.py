@@ -29,7 +29,7 @@ def check(facts: Facts) -> Iterator[tuple[ast.AST, str, Action]]:
     for code of its own is no tenacity use)."""
     if not facts.mentions("patch") or not facts.writes(*PATCHED):
         return  # every patch it knows is spelled with `patch`, and names asyncio.sleep or "sleep" in a string
-    service_uses = facts.index.uses_tenacity() if facts.index is not None else None
+    service_uses = facts.index.uses_tenacity(facts.path) if facts.index is not None else None
     if service_uses is False:
         return
     action = HUMAN if facts.uses_tenacity or service_uses else INFO
