@@ -227,3 +227,49 @@ def test_call_statistics_read_each_loop_once_as_each_call_would() -> None:
         overlap._new_clients = plain  # type: ignore[assignment]
     assert len({id(n) for n in walked}) == len(walked) > 0  # no loop's body walked twice
     assert stats == each_call and stats["listen"] == (4, True)
+
+
+def _add_names_walking_everything(module: cst.Module, names: list[str]) -> cst.Module | None:
+    """tenacity's `add_tenacity_names` as a plain walk of every node (None where it would add a new import)."""
+    from fleetshift.recipes.nesting import ModuleLevel
+    from fleetshift.recipes.tenacity.rewrite import append
+
+    class AddNames(ModuleLevel, cst.CSTTransformer):
+        done = False
+
+        def leave_ImportFrom(self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom) -> cst.ImportFrom:
+            if self.done or self.depth or updated_node.relative or isinstance(updated_node.names, cst.ImportStar):
+                return updated_node
+            if updated_node.module is None or cst.Module([]).code_for_node(updated_node.module) != "tenacity":
+                return updated_node
+            self.done = True
+            return updated_node.with_changes(names=append(updated_node.names, [cst.ImportAlias(cst.Name(n)) for n in names]))
+
+    adder = AddNames()
+    new = module.visit(adder)
+    return new if adder.done else None
+
+
+def test_tenacity_names_added_where_the_walk_of_every_node_adds_them() -> None:
+    from fleetshift.recipes.tenacity.rewrite import add_tenacity_names
+
+    cases = [
+        "from tenacity import retry\nfrom tenacity import stop_after_attempt\n",
+        "import os\n\ndef f():\n    from tenacity import retry\n\nfrom tenacity import (\n    wait_fixed,\n)\n",
+        "class C:\n    from tenacity import retry\n\nif TYPE_CHECKING:\n    pass\nelif x:\n    from tenacity import a\n",
+        "try:\n    import x\nexcept ImportError:\n    from tenacity import b\nelse:\n    pass\nfinally:\n    y = 1\n",
+        "with ctx() as c:\n    for i in r:\n        while w:\n            from tenacity import c\n",
+        "match v:\n    case 1:\n        from tenacity import d\n",
+        "try:\n    pass\nexcept* E:\n    from tenacity import e\n",
+        "if a: from tenacity import f; g = 1\n",
+        "@decorate(lambda: 1)\nasync def g():\n    from tenacity import retry\n\nfrom .tenacity import x\nfrom tenacity import *\n"
+        "from tenacity.wait import w\nfrom tenacity import h\n",
+    ]
+    for source in cases:
+        module = cst.parse_module(source)
+        want = _add_names_walking_everything(module, ["retry_any", "retry_all"])
+        assert want is not None, source
+        assert add_tenacity_names(module, ["retry_any", "retry_all"]).code == want.code, source
+    module = cst.parse_module("def f():\n    from tenacity import retry\n")  # none at module level: a new import
+    assert add_tenacity_names(module, ["retry_any"]).code.startswith("from tenacity import retry_any\n")
+

@@ -20,7 +20,8 @@ def rewrite_module(text: str, facts: Facts, rules: Iterable[RuleModule]) -> str:
     from fleetshift.recipes import fixes
 
     applied = [m.module.Fix(facts) for m in rules if hasattr(m.module, "Fix")]
-    return fixes.apply(fixes.parse(text), applied).code
+    module = fixes.parse(text)
+    return fixes.code(module, fixes.apply(module, applied))
 
 
 class SiteFix:
@@ -101,22 +102,24 @@ def add_tenacity_names(module: cst.Module, names: Sequence[str]) -> cst.Module:
     from libcst.codemod import CodemodContext
     from libcst.codemod.visitors import AddImportsVisitor
 
-    from fleetshift.recipes.nesting import ModuleLevel
+    class AddNames(cst.CSTTransformer):
+        """Appends the names to the first `from tenacity import` outside functions and classes, walking only what
+        can hold one: the module's statements and the blocks of its compound statements, not into a def or a
+        class, nor into an expression, and nothing after it."""
 
-    class AddNames(ModuleLevel, cst.CSTTransformer):
         def __init__(self) -> None:
             super().__init__()
             self.done = False
 
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if self.done or isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+                return False
+            return isinstance(node, _HOLDERS)
+
         def leave_ImportFrom(
             self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom
         ) -> cst.ImportFrom:
-            if (
-                self.done
-                or self.depth
-                or updated_node.relative
-                or isinstance(updated_node.names, cst.ImportStar)
-            ):
+            if self.done or updated_node.relative or isinstance(updated_node.names, cst.ImportStar):
                 return updated_node
             if updated_node.module is None or cst.Module([]).code_for_node(updated_node.module) != "tenacity":
                 return updated_node
@@ -124,6 +127,10 @@ def add_tenacity_names(module: cst.Module, names: Sequence[str]) -> cst.Module:
             added = [cst.ImportAlias(name=cst.Name(n)) for n in names]
             return updated_node.with_changes(names=append(updated_node.names, added))
 
+    _HOLDERS = (
+        cst.Module, cst.BaseCompoundStatement, cst.BaseSuite, cst.SimpleStatementLine, cst.Else, cst.ExceptHandler,
+        cst.ExceptStarHandler, cst.Finally, cst.MatchCase,
+    )  # fmt: skip
     adder = AddNames()
     new = module.visit(adder)
     if adder.done:
