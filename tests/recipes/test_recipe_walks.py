@@ -273,3 +273,44 @@ def test_tenacity_names_added_where_the_walk_of_every_node_adds_them() -> None:
     module = cst.parse_module("def f():\n    from tenacity import retry\n")  # none at module level: a new import
     assert add_tenacity_names(module, ["retry_any"]).code.startswith("from tenacity import retry_any\n")
 
+FIXTURES = textwrap.dedent('''
+    import pytest
+    from asyncio_mqtt import Client
+
+    @pytest.fixture
+    async def mqtt():
+        async with Client("h") as c:
+            yield c
+
+    @pytest.fixture
+    def made():
+        client = Client("h")
+        return client
+
+    async def test_one(mqtt, other):
+        async for m in mqtt.filtered_messages("t"):
+            pass
+''')
+
+
+def test_a_files_clients_and_fixtures_read_once_per_tree(monkeypatch) -> None:
+    """A file's Client fixtures found before its facts are built (`client_fixtures`) and the names holding a
+    Client knowing no other file's fixture are read once per tree, and are what reading them again gives."""
+    from fleetshift.recipes.aiomqtt import facts as F
+
+    tree = ast.parse(FIXTURES)
+    walks = []
+    receivers = F._receivers
+    monkeypatch.setattr(F, "_receivers", lambda facts: walks.append(facts.fixtures) or receivers(facts))
+    own = F.client_fixtures(FIXTURES, tree)
+    assert own == {"mqtt", "made"}
+    facts = F.facts_of(FIXTURES, tree, {}, frozenset({"other"}))
+    assert walks == [frozenset(), frozenset({"mqtt", "made", "other"})]  # not the fixture-less walk again
+    fresh = F.facts_of(FIXTURES, ast.parse(FIXTURES), {}, frozenset({"other"}))
+    assert facts.fixtures == fresh.fixtures == {"mqtt", "made", "other"}
+    assert facts.mqtt_file == fresh.mqtt_file and facts.old_file == fresh.old_file
+
+    def held(receivers: dict) -> list:
+        return sorted((code, [getattr(c, "lineno", None) for c in calls]) for (_, code), calls in receivers.items())
+
+    assert held(facts.receivers) == held(fresh.receivers) and len(facts.receivers) == 4

@@ -147,13 +147,12 @@ class AiomqttRecipe(Recipe):
         fixtures: frozenset[str] = frozenset()
         out = ServiceRewrite()
         # without a file holding a token nothing is rewritten: the call statistics of its files would go unread
-        used = any(any(t.decode() in text for t in self.tokens) for path, text in ctx.files.items() if path.endswith(".py"))
+        used = any(any(t in text for t in _TOKENS) for path, text in ctx.files.items() if path.endswith(".py"))
         for path, text in ctx.files.items():
-            wanted = (*self.tokens, b"gather", b"create_task")
             if path.endswith(".py") and (
-                file_kind(path) != "source" or any(t.decode() in text for t in wanted)
+                file_kind(path) != "source" or any(t in text for t in _WANTED)
             ):
-                if not any(k.decode() in text for k in self.tokens):  # read only if it names a client fixture, its
+                if not any(k in text for k in _TOKENS):  # read only if it names a client fixture, its
                     parsed[path] = text  # statistics only if it names a function a rule asks about
                     unread.add(text)
                     trees[path] = None
@@ -173,7 +172,7 @@ class AiomqttRecipe(Recipe):
         found: list[Finding] = []
         for path, lazy in trees.items():
             text = ctx.files[path]
-            if not any(t.decode() in text for t in self.tokens) and not any(f in text for f in fixtures):
+            if not any(t in text for t in _TOKENS) and not any(f in text for f in fixtures):
                 continue
             if lazy is None:
                 try:
@@ -252,7 +251,8 @@ class AiomqttRecipe(Recipe):
             new = fixed_view(facts, sites, self.sites, fixes_of)
             if new is not None:
                 return new
-        return fixes.apply(fixes.parse(facts.text), fixes_of(facts)).code
+        module = fixes.parse(facts.text)
+        return fixes.code(module, fixes.apply(module, fixes_of(facts)))
 
     def pin_changes(self, ctx: RewriteContext, pinned: Mapping[str, str]) -> list[PinChange]:
         """The base pin changes, except that paho-mqtt stays (moved to 2.x) when the service imports paho itself."""
@@ -282,3 +282,5 @@ def _too_deep(path: str) -> Finding:
 
 
 RECIPE = AiomqttRecipe()
+_TOKENS = tuple(t.decode() for t in AiomqttRecipe.tokens)  # as the rewrite looks for them in a text, decoded once
+_WANTED = (*_TOKENS, "gather", "create_task")  # a source module's text naming these counts in the call statistics

@@ -253,6 +253,7 @@ def facts_of(
     imports asyncio-mqtt or aiomqtt."""
     imports, nodes, scopes, parents, walk_index, lines = _read(text, tree)
     old_file = imports.imports_module(N.OLD_PACKAGE)
+    receivers, own = _clients(text, tree)
     facts = Facts(
         text=text,
         tree=tree,
@@ -263,15 +264,14 @@ def facts_of(
         stats=stats if stats is not None else LazyStats(functools.partial(call_stats, tree, imports, nodes, parents)),
         parents=parents,
         scopes=scopes,
-        receivers={},
+        receivers=receivers,
         fixtures=frozenset(),
         nodes=nodes,
         walk_index=walk_index,
         service_uses_mqtt=service_uses_mqtt,
         imported_elsewhere=imported_elsewhere,
     )
-    facts = replace(facts, receivers=_receivers(facts))
-    fixtures = fixtures | fixtures_of(facts)
+    fixtures = fixtures | own
     if not fixtures:
         return facts
     with_fixtures = replace(facts, fixtures=fixtures)
@@ -295,6 +295,18 @@ def _read(text: str, tree: ast.Module) -> tuple[
     parents, scopes = _parents_and_scopes(nodes)
     walk_index = {id(n): i for i, n in enumerate(nodes)}
     return imports, nodes, scopes, parents, walk_index, tuple(text.splitlines(keepends=True))
+
+
+@functools.lru_cache(maxsize=64)
+def _clients(text: str, tree: ast.Module) -> tuple[dict[tuple[int, str], tuple[ast.Call | None, ...]], frozenset[str]]:
+    """The names that hold a Client in a file, knowing no fixture of another file, and the file's own Client
+    fixtures: read once per tree (the client fixtures of a service's files are found before each file's own facts
+    are built), as they read the file alone (not the call statistics, nor what the service's other files say);
+    callers never change them."""
+    imports, nodes, scopes, parents, walk_index, lines = _read(text, tree)
+    bare = Facts(text, tree, lines, imports, False, False, {}, parents, scopes, {}, frozenset(), nodes, walk_index)
+    receivers = _receivers(bare)
+    return receivers, fixtures_of(replace(bare, receivers=receivers))
 
 
 _FUNCTIONS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda})
@@ -403,7 +415,7 @@ def fixtures_of(facts: Facts) -> frozenset[str]:
 
 def client_fixtures(text: str, tree: ast.Module) -> frozenset[str]:
     """Names of the pytest fixtures in a file that yield or return an MQTT Client."""
-    return facts_of(text, tree, {}).fixtures
+    return _clients(text, tree)[1]
 
 
 __all__ = [

@@ -56,7 +56,7 @@ def fixed_view(
     module = fixes.parse(v.text)
     if module.default_indent != sparse.first_indent(text):
         return None
-    spliced = sparse.splice(v, fixes.apply(module, fixes_of(part)).code)
+    spliced = sparse.splice(v, fixes.code(module, fixes.apply(module, fixes_of(part))))
     return spliced[0] if spliced is not None else None
 
 

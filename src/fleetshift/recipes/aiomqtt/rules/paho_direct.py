@@ -17,7 +17,8 @@ MQTT_CLIENT_IMPORT = re.compile(r"^[ \t]*(?:from|import)[ \t]+(?:asyncio_mqtt|ai
 
 def uses_an_mqtt_client(scope: Scope) -> bool:
     """Whether the service imports asyncio-mqtt or aiomqtt anywhere: only then does the migration move its paho."""
-    return any(path.endswith(".py") and MQTT_CLIENT_IMPORT.search(text) for path, text in scope.files.items())
+    return any(path.endswith(".py") and "mqtt" in text and MQTT_CLIENT_IMPORT.search(text)
+               for path, text in scope.files.items())  # (the pattern matches only a text spelling mqtt)
 
 
 # plain paho-mqtt code is left alone where nothing moves paho: a service without asyncio-mqtt/aiomqtt
@@ -31,7 +32,7 @@ def check(facts: Facts) -> list[Site]:
     The rewrite reports it in any file of a service that does (the rule's condition), since the migration
     moves that service's paho pin to 2.x.
     """
-    if not (facts.service_uses_mqtt or MQTT_CLIENT_IMPORT.search(facts.text)):
+    if not (facts.service_uses_mqtt or ("mqtt" in facts.text and MQTT_CLIENT_IMPORT.search(facts.text))):
         return []
     return [
         facts.human("paho-direct", node)
