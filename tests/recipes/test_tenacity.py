@@ -1199,3 +1199,28 @@ CASES = [
         name="inspect-is-taken",
     ),
 ]
+
+
+def test_module_summaries_shared_bounded_and_safe_from_a_forget_meanwhile(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The summaries the indexes of a service's files share (by path and text) are kept for a service's worth of
+    modules, and an index keeps the summary it made when another thread's `forget` empties the cache meanwhile."""
+    from fleetshift.recipes.tenacity import resolve
+
+    class Forgetting(dict):  # another thread's service ends (forget_trees) right after each summary is kept
+        def __setitem__(self, key: object, value: object) -> None:
+            super().__setitem__(key, value)
+            self.clear()
+
+    text = "from tenacity import retry\n\n@retry\ndef f():\n    pass\n"
+    monkeypatch.setattr(resolve, "_SUMMARIES", Forgetting())
+    index = resolve.ServiceIndex({"svc/a.py": text})
+    summary = index.summary_of("svc/a.py")
+    assert summary is not None and summary.retry_funcs == {"f"}
+
+    monkeypatch.setattr(resolve, "_SUMMARIES", {})
+    files = {f"svc/m{i}.py": f"def f{i}():\n    pass\n" for i in range(300)}
+    index = resolve.ServiceIndex(files)
+    assert all(index.summary_of(p).plain_funcs == {f"f{i}"} for i, p in enumerate(files))  # type: ignore[union-attr]
+    assert len(resolve._SUMMARIES) <= 257
+    again = resolve.ServiceIndex(files)
+    assert again.summary_of("svc/m299.py") is index.summary_of("svc/m299.py")  # shared

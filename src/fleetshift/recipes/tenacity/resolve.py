@@ -88,14 +88,21 @@ class ServiceIndex:
         if path not in self.summaries:
             text = self.files[path]
             key = (path, text)
-            if key not in _SUMMARIES:
+            found = _SUMMARIES.get(key, _UNKNOWN)  # (read once: another thread's service may `forget` meanwhile)
+            if found is _UNKNOWN:
                 try:
                     tree = parse_tree(text)
                 except (SyntaxError, ValueError, RecursionError):
-                    _SUMMARIES[key] = None
+                    found = None
                 else:
-                    _SUMMARIES[key] = replace(Facts.of(tree, text, path).summary(), path=path)
-            self.summaries[path] = _SUMMARIES[key]
+                    found = replace(Facts.of(tree, text, path).summary(), path=path)
+                _SUMMARIES[key] = found
+                if len(_SUMMARIES) > 256:  # a scan with the collector off never forgets: a service's worth is kept
+                    try:
+                        _SUMMARIES.pop(next(iter(_SUMMARIES)), None)
+                    except (StopIteration, RuntimeError):  # emptied or changed meanwhile by another thread
+                        pass
+            self.summaries[path] = found  # type: ignore[assignment]
         return self.summaries[path]
 
     def _summaries(self, needle: str) -> Iterator[ModuleSummary]:
@@ -152,6 +159,7 @@ class ServiceIndex:
 
 # the summaries of the modules read so far, by path and text (`ServiceIndex.summary_of`)
 _SUMMARIES: dict[tuple[str, str], ModuleSummary | None] = {}
+_UNKNOWN = object()
 # the last walks, by tree (kept with it, so its id is not reused while it is here), text and path
 _WALKED: dict[tuple[int, str, str], Facts] = {}
 
