@@ -251,7 +251,8 @@ def test_a_question_on_packages_fetched_in_this_run_is_asked_offline_and_answere
         # the lowest release's metadata is not in uv's cache: offline, uv passes it over for the next one
         (["pytest>=9,<10"], "3.12", True),
         (["influxdb3-python>=0.17,<1"], "3.11", False),
-        (["influxdb3-python[pandas]>=0.17,<1"], "3.11", False),  # uv looks through pandas, never chosen: online
+        (["influxdb3-python[pandas]>=0.17,<1"], "3.11", False),  # an extra never asked for online: online at once
+        (["influxdb3-python[pandas]>=0.17,<1", "tenacity>=9.1.2,<10"], "3.11", False),  # then: offline
         (["pytest-asyncio==0.23.5"], "3.11", False),
         (["pytest>=9,<10", "pytest-asyncio==0.23.5"], "3.11", False),  # no solution offline: asked online
         ([], "3.11", False),
@@ -259,8 +260,8 @@ def test_a_question_on_packages_fetched_in_this_run_is_asked_offline_and_answere
     answers: list[Resolution] = []
     resolver = Resolver(tmp_path / "fetched")
     ways = [asked(q) for q in questions]
-    assert ways == [["online"], ["offline"], ["online"], ["offline"], ["offline", "online"], ["online"],
-                    ["offline", "online"], ["online"], ["offline", "online"], ["offline"]]
+    assert ways == [["online"], ["offline"], ["online"], ["offline"], ["offline", "online"], ["online"], ["online"],
+                    ["offline"], ["online"], ["offline", "online"], ["offline"]]
     # a process forked by this one (a rewrite worker) knows what was fetched from the cache folder
     monkeypatch.setattr(resolve._Fetched, "memory", {})
     resolver = Resolver(tmp_path / "fetched")
@@ -269,12 +270,57 @@ def test_a_question_on_packages_fetched_in_this_run_is_asked_offline_and_answere
     monkeypatch.setattr(resolve, "FROM_FETCHED", False)
     plain = Resolver(tmp_path / "plain")
     assert answers == [plain.compile(reqs, py, lowest=low) for reqs, py, low in questions]
-    assert [a.ok for a in answers] == [True, True, True, True, True, True, True, True, False, True, True]
+    assert [a.ok for a in answers] == [True, True, True, True, True, True, True, True, True, False, True, True]
     # what was fetched longer ago than uv itself would read a page from its cache unasked is asked online
     monkeypatch.setattr(resolve, "FROM_FETCHED", True)
     monkeypatch.setattr(resolve, "FETCHED_FOR", 0.0)
     resolver = Resolver(tmp_path / "fetched")
     assert asked((["tenacity>=9.1.2,<10"], "3.13", False)) == ["offline", "online"]
+
+
+@pytest.mark.slow
+def test_a_question_waits_for_the_online_answer_another_thread_is_getting_for_its_packages(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The threads asking ahead ask side by side: a question whose packages another thread is asking uv online for
+    waits for that answer, then is asked offline, rather than fetching the same pages online too."""
+    import threading
+
+    from fleetshift import resolve
+
+    commands: list[tuple[str, list[str]]] = []
+    real = resolve.run_captured
+    online = threading.Event()
+    go = threading.Event()
+
+    def recorded(cmd: list[str], *args: object, **kwargs: object) -> object:
+        if "compile" in cmd and "--verbose" not in cmd:
+            commands.append((threading.current_thread().name, list(cmd)))
+            if "--offline" not in cmd and threading.current_thread().name == "first":
+                online.set()
+                go.wait(30)  # the second question is asked meanwhile
+        return real(cmd, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(resolve, "run_captured", recorded)
+    monkeypatch.setattr(resolve._Fetched, "memory", {})
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    resolver = Resolver(tmp_path)
+    resolver._interpreter("3.11"), resolver._interpreter("3.12")
+    answers: dict[str, Resolution] = {}
+    first = threading.Thread(target=lambda: answers.update(first=resolver.compile(["tenacity>=9.1.2,<10"], "3.11")),
+                             name="first")
+    first.start()
+    assert online.wait(30)
+    second = threading.Thread(target=lambda: answers.update(second=resolver.compile(["tenacity>=9.1.2,<10"], "3.12")),
+                              name="second")
+    second.start()
+    second.join(0.5)
+    assert second.is_alive()  # waiting for the first answer
+    go.set()
+    first.join()
+    second.join()
+    assert [(who, "--offline" in cmd) for who, cmd in commands] == [("first", False), ("second", True)]
+    monkeypatch.setattr(resolve, "FROM_FETCHED", False)
+    assert answers["second"] == Resolver(tmp_path / "plain").compile(["tenacity>=9.1.2,<10"], "3.12")
 
 
 @pytest.mark.slow

@@ -191,15 +191,19 @@ class Resolver:
             return self._uv(reqs, python, lowest, self.offline)
         if NAME_INTERPRETER:
             self._interpreter(python)  # (may wait for another thread's look): what was fetched meanwhile counts
+        names = _requirement_names(reqs)
         fetched = _Fetched.names(self.folder)
-        if _requirement_names(reqs) <= fetched.keys():
+        if _Fetched.wait(self.folder, names - fetched.keys(), self.timeout):  # another thread is asking for them
+            fetched = _Fetched.names(self.folder)
+        if names <= fetched.keys():
             answer = self._from_fetched(reqs, python, lowest, fetched)
             if answer is not None:
                 return answer
         asked = time.time()  # (uv revalidates the pages it reads from now on)
-        result = self._uv(reqs, python, lowest, False)
-        if result.ok:
-            _Fetched.add(self.folder, result.versions, asked)
+        with _Fetched.fetching(self.folder, names):
+            result = self._uv(reqs, python, lowest, False)
+            if result.ok:
+                _Fetched.add(self.folder, [*result.versions, *names], asked)
         return result
 
     def _from_fetched(self, reqs: list[str], python: str, lowest: bool,
@@ -367,6 +371,41 @@ class _Fetched:
     memory: ClassVar[dict[str, dict[str, float]]] = {}
     lock: ClassVar[threading.Lock] = threading.Lock()
     cleared: ClassVar[set[str]] = set()
+    # the packages this process's threads are asking uv online for now (their questions' requirements), by folder
+    asking: ClassVar[dict[str, list[frozenset[str]]]] = {}
+    changed: ClassVar[threading.Condition] = threading.Condition(lock)
+
+    @classmethod
+    @contextlib.contextmanager
+    def fetching(cls, folder: Path | None, names: set[str]) -> Iterator[None]:
+        """While open, `names` are being asked online by this thread (see `wait`)."""
+        entry = frozenset(names)
+        with cls.lock:
+            cls.asking.setdefault(str(folder), []).append(entry)
+        try:
+            yield
+        finally:
+            with cls.lock:
+                cls.asking[str(folder)].remove(entry)
+                cls.changed.notify_all()
+
+    @classmethod
+    def wait(cls, folder: Path | None, missing: set[str], timeout: float) -> bool:
+        """When every package of `missing` is being asked online by another thread of this process (the threads
+        asking ahead ask side by side), wait until none is any more, so that their answers may serve this question
+        (`Resolver._from_fetched`) rather than this one asking online for the same pages; whether it waited."""
+        if not missing:
+            return False
+
+        def pending() -> bool:
+            return missing <= set().union(*cls.asking.get(str(folder), ()))
+
+        with cls.lock:
+            if not pending():
+                return False
+            cls.changed.wait_for(lambda: not any(missing & entry for entry in cls.asking.get(str(folder), ())),
+                                 timeout)
+        return True
 
     @classmethod
     def _path(cls, folder: Path | None) -> Path | None:
@@ -405,13 +444,22 @@ class _Fetched:
                 os.close(fd)
 
 
+_EXTRAS_RE = re.compile(r"\s*\[([^\]]*)\]")
+
+
 def _requirement_names(reqs: Sequence[str]) -> set[str]:
-    """The canonical names of the packages `reqs` require (what stands before extras, specifiers, markers)."""
+    """The canonical names of the packages `reqs` require (what stands before extras, specifiers, markers), and
+    of each with its extras ("influxdb3-python[pandas]": the packages an extra brings are fetched online by a
+    question that asks for it)."""
     out = set()
     for r in reqs:
         m = _NAME_RE.match(r)
         if m is not None:
-            out.add(canonicalize_name(m.group(0)))
+            name = canonicalize_name(m.group(0))
+            out.add(name)
+            extras = _EXTRAS_RE.match(r, m.end())
+            if extras is not None:
+                out.add(f"{name}[{','.join(sorted(canonicalize_name(e.strip()) for e in extras.group(1).split(',') if e.strip()))}]")
     return out
 
 
