@@ -346,8 +346,11 @@ def flux_bucket_attrs(files: Mapping[str, str]) -> set[str]:
     from fleetshift.recipes.influxdb.flux.long import bucket_of
 
     out: set[str] = set()
-    # a hole comes from an f-string alone (`_template`): a module that spells no f-string prefix holds none
-    formatted = {path: text for path, text in files.items() if F_PREFIX.search(text)}
+    # a hole comes from an f-string alone (`_template`): a module that spells no f-string prefix holds none, nor one
+    # whose string literals put no hole right after a double quote (a Flux string literal that is a hole, see
+    # `quoted_holes`)
+    formatted = {path: text for path, text in files.items()
+                 if F_PREFIX.search(text) and "bucket" in text and path.endswith(".py") and quoted_holes(text)}
     for _path, source, tree in service_modules(formatted, "bucket"):
         for s in flux_strings(tree, source):
             b = bucket_of(s.text) if not s.fragment else None
@@ -356,6 +359,63 @@ def flux_bucket_attrs(files: Mapping[str, str]) -> set[str]:
                 code = s.holes[int(m.group(1))]
                 out.add(code.rsplit(".", 1)[-1])
     return out
+
+
+_QUOTE = r"(?:\"|\\x22|\\0?42|\\u0022|\\U00000022|\\N\{quotation mark\})"  # `"` in a literal, or an escape of it
+_QUOTED_HOLE = re.compile(_QUOTE + r"\{", re.IGNORECASE)
+_ENDS_QUOTED = re.compile(_QUOTE + r"\Z", re.IGNORECASE)
+_CONTINUED = re.compile(r"\\(?:\r\n|\r|\n)")  # a line break a literal continues over
+_LITERAL_OR_COMMENT = re.compile(r"[#'\"]")
+_END = {  # the rest of a literal after its opening quote, through its closing one (a backslash escapes any character)
+    **{q: re.compile(r"[^\\Q\r\n]*(?:\\(?:\r\n|[\s\S])[^\\Q\r\n]*)*Q".replace("Q", q)) for q in "'\""},
+    **{q * 3: re.compile(r"[^\\Q]*(?:(?:\\(?:\r\n|[\s\S])|Q(?!QQ))[^\\Q]*)*QQQ".replace("Q", q)) for q in "'\""},
+}
+_PREFIXES = frozenset({"", "r", "u", "b", "br", "rb", "f", "rf", "fr"})
+
+
+def string_literals(text: str) -> list[tuple[bool, str]] | None:
+    """Each string literal of a Python source, in order, as (whether it is an f-string, its body between the quotes):
+    what Python 3.11's tokenizer makes of the text's comments and strings (an f-string is one token, its replacement
+    fields never holding its own quote). None when a literal does not end (the text does not parse)."""
+    out: list[tuple[bool, str]] = []
+    pos, n = 0, len(text)
+    while True:
+        m = _LITERAL_OR_COMMENT.search(text, pos)
+        if m is None:
+            return out
+        at = m.start()
+        if text[at] == "#":
+            ends = [i for i in (text.find("\n", at), text.find("\r", at)) if i != -1]
+            pos = min(ends) if ends else n
+            continue
+        start = at
+        while start > pos and (text[start - 1].isalnum() or text[start - 1] == "_"):
+            start -= 1
+        prefix = text[start:at].lower()
+        quote = text[at] * 3 if text.startswith(text[at] * 3, at) else text[at]
+        end = _END[quote].match(text, at + len(quote))
+        if end is None:
+            return None
+        out.append((prefix in _PREFIXES and "f" in prefix, text[at + len(quote):end.end() - len(quote)]))
+        pos = end.end()
+
+
+def quoted_holes(text: str) -> bool:
+    """Whether an f-string of the source may put a placeholder right after a double quote: its body spells `"` (or an
+    escape of it) right before a `{`, or begins with a `{` after a literal ending so (joined to it, or added to it
+    with `+`). A Flux string literal that is all one placeholder (`from(bucket: "{self.bucket}")`) needs one: the
+    value of a string is the text of its literals, with their escapes and the line breaks they continue over. True
+    when the literals cannot be told."""
+    literals = string_literals(text)
+    if literals is None:
+        return True
+    before = ""
+    for is_f, body in literals:
+        body = _CONTINUED.sub("", body) if "\\" in body else body
+        if is_f and (_QUOTED_HOLE.search(body) or (body.startswith("{") and _ENDS_QUOTED.search(before))):
+            return True
+        before = body
+    return False
 
 
 def _wrappers_of(tree: ast.Module):
