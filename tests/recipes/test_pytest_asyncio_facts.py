@@ -173,3 +173,33 @@ def test_the_import_cleanup_is_skipped_only_where_it_would_change_nothing() -> N
             assert cleanup_keeps(code), code
     assert _kept(used, ["asyncio", "pytest"]) and _kept("import os\n", ["asyncio", "pytest"])
     assert not _kept(cases[2], ["asyncio", "pytest"]) and not cleanup_keeps(cases[2])
+
+
+def test_calls_with_context_read_as_a_walk_of_iter_child_nodes() -> None:
+    import ast
+    from pathlib import Path
+
+    from fleetshift import astparse
+    from fleetshift.recipes.pytest_asyncio import facts as pa_facts
+
+    def walked(tree: ast.AST) -> list[tuple[ast.AST, bool]]:  # every call and its context, a node at a time
+        out, todo = [], [(tree, False)]
+        while todo:
+            node, is_async = todo.pop()
+            if node is not tree and isinstance(node, ast.Call):
+                out.append((node, is_async))
+            if isinstance(node, ast.AsyncFunctionDef) and node is not tree:
+                is_async = True
+            elif isinstance(node, (ast.FunctionDef, ast.Lambda)) and node is not tree:
+                is_async = False
+            todo.extend((child, is_async) for child in reversed(list(ast.iter_child_nodes(node))))
+        return out
+
+    text = (
+        "@d(f())\nasync def a(x=g()):\n    h({**k(), 1: m()}, *n())\n    def b():\n        return (lambda: p())()\n"
+        "    await q([r() for _ in s()])\n    global z\n    match t():\n        case C(u=1, v=w()): pass\n"
+        "class K(base()):\n    async def c(self): yield y()\n"
+    )
+    for source in (text, Path(pa_facts.__file__).read_text(), Path(ast.__file__).read_text()):
+        tree = astparse.parse(source)
+        assert list(pa_facts.calls_with_context(tree)) == walked(tree)

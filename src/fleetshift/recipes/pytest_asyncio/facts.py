@@ -11,6 +11,7 @@ import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+from fleetshift.recipes import _ast as _ast_fields
 from fleetshift.recipes import _pytest_config as pc
 from fleetshift.recipes._ast import Imports, decorator_calls
 from fleetshift.recipes.base import FileKind, SourceFile
@@ -103,17 +104,38 @@ def ast_marked(exprs: Iterable[ast.expr], imports: Imports, names: Sequence[str]
 
 
 def calls_with_context(tree: ast.AST) -> Iterator[tuple[ast.Call, bool]]:
-    """Every Call with whether its innermost enclosing function is async, in source (depth-first) order."""
-    todo: list[tuple[ast.AST, bool]] = [(tree, False)]
-    while todo:
-        node, is_async = todo.pop()
-        if node is not tree and isinstance(node, ast.Call):
-            yield node, is_async
-        if isinstance(node, ast.AsyncFunctionDef) and node is not tree:
-            is_async = True
-        elif isinstance(node, (ast.FunctionDef, ast.Lambda)) and node is not tree:
-            is_async = False
-        todo.extend((child, is_async) for child in reversed(list(ast.iter_child_nodes(node))))
+    """Every Call with whether its innermost enclosing function is async, in source (depth-first) order: each
+    node's children as `ast.iter_child_nodes` gives them, read through the fields a node of its class may hold one
+    in (the table `_ast.walk` reads), without a generator per node."""
+    table = _ast_fields._FIELDS
+    nodes: list[ast.AST] = [tree]
+    contexts: list[bool] = [False]  # for each node to visit: whether its innermost function is async
+    while nodes:
+        node, is_async = nodes.pop(), contexts.pop()
+        kind = node.__class__
+        if node is not tree:
+            if kind is ast.Call:
+                yield node, is_async  # type: ignore[misc]
+            elif kind is ast.AsyncFunctionDef:
+                is_async = True
+            elif kind is ast.FunctionDef or kind is ast.Lambda:
+                is_async = False
+        fields = table.get(kind)
+        if fields is None:
+            fields = _ast_fields._fields(kind)
+        n = len(nodes)
+        for field, mixed in fields:
+            value = getattr(node, field, None)
+            if value.__class__ is list:
+                if mixed:
+                    nodes.extend(v for v in value if isinstance(v, ast.AST))
+                else:
+                    nodes.extend(value)
+            elif isinstance(value, ast.AST):
+                nodes.append(value)
+        if len(nodes) > n:
+            nodes[n:] = reversed(nodes[n:])  # the children last first: the first is popped first
+            contexts.extend([is_async] * (len(nodes) - n))
 
 
 def module_facts(src: SourceFile, overrides: Mapping[tuple[str, str, str], Override] | None = None) -> ModuleFacts:
