@@ -482,3 +482,17 @@ def test_the_word_yield_is_found_where_the_look_behind_pattern_finds_it() -> Non
         found.append(m.start())
         at = m.end()
     assert found == [m.start() for m in word.finditer(code)]
+
+
+def test_a_pattern_tried_only_at_its_first_characters_finds_what_its_search_finds() -> None:
+    from fleetshift.recipes.pytest9.rules import removed_in_9_warning as rule
+
+    need = rule.NEEDS[0][0]
+    assert isinstance(need, needs.Starting)
+    texts = [
+        "", "P", "\\", "x = 'PytestRemovedIn9Warning'", "w = 'Pytest' 'RemovedIn9Warning'", "w = '\\x50ytestRemoved'",
+        "w = 'Pyt\\\nest'", "w = '\\120'", "w = '\\N{LATIN CAPITAL LETTER P}ytest'", "Python\\n", "P P P 'Py' # c\n'x'",
+        "PytestRemovedIn9Warnin", "Pytest\\", "a\\b\\c", "pytestRemovedIn9Warning",
+    ]
+    for text in texts:
+        assert need.search(text) == (rule.MAY_NAME.search(text) is not None), text

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, TypeVar
 
 from fleetshift.recipes import _pytest_config as pc
+from fleetshift.recipes.needs import Starting
 from fleetshift.recipes.pytest9.facts import Facts, RuleFix, Site
 from fleetshift.recipes.pytest_asyncio.gates import may_match
 from fleetshift.recipes.rule import AUTO, rule
@@ -45,7 +46,7 @@ MAY_NAME = re.compile(
     + "|" + _prefixes(NAME[:-1]) + r"""(?:\\|["'](?:\s|#[^\n]*|\\\r?\n)*[rRuUfFbB]{0,2}["'])"""
     + r"|\\(?:x50|120|u0050|U00000050|N\{)"
 )
-NEEDS = ((MAY_NAME,),)  # a string constant that may spell the name
+NEEDS = ((Starting(MAY_NAME, "P\\"),),)  # a string constant that may spell the name (each match starts with P or \\)
 
 
 def check(facts: Facts) -> Iterator[Site]:
