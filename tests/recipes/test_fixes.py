@@ -273,3 +273,58 @@ def test_code_keeps_the_statements_around_an_added_or_dropped_one(monkeypatch) -
     monkeypatch.undo()
     assert got == new.code == "import os\nimport new\n\n\n@dec\ndef f():\n    return new(1)\n\n\nx = 2  # kept\n"
     assert generated == ["import new\n", "\n\n@dec\ndef f():\n    return new(1)\n"]
+
+
+class Edits:
+    """Removals and replacements of every kind a node's fields take: a sequence item (an argument), a statement of a
+    body (one left empty, one flattened into two), an optional child (an annotation) and a sentinel one (a comma)."""
+
+    def leave_Arg(self, original: cst.Arg, updated: cst.Arg) -> cst.Arg | cst.RemovalSentinel:
+        return cst.RemoveFromParent() if cst.Module([]).code_for_node(updated.value) == "drop" else updated
+
+    def leave_SimpleStatementLine(self, original, updated):
+        code = cst.Module([]).code_for_node(updated.body[0])
+        if code == "pass":
+            return cst.RemoveFromParent()
+        if code == "two":
+            return cst.FlattenSentinel([updated, updated.with_changes(body=[cst.Expr(cst.Name("three"))])])
+        return updated
+
+    def leave_Annotation(self, original: cst.Annotation, updated: cst.Annotation) -> cst.RemovalSentinel:
+        return cst.RemoveFromParent()
+
+    def leave_Comma(self, original: cst.Comma, updated: cst.Comma) -> cst.Comma | cst.RemovalSentinel:
+        return cst.RemoveFromParent() if isinstance(original.whitespace_after, cst.SimpleWhitespace) and \
+            original.whitespace_after.value == "  " else updated
+
+
+EDITED = """\
+def f(a: int, b=1):
+    pass
+f(1, drop, 2)
+two
+x = [1,  2]
+if x:
+    y = 1
+"""
+
+
+def test_the_walk_builds_only_what_changed_as_libcst_builds_it() -> None:
+    """A node none of whose children changed is handed on as it is (LibCST's own walk builds every node it enters
+    anew); one whose child was replaced, removed or flattened is what LibCST's walk makes of it."""
+    module = cst.parse_module(EDITED)
+    assert apply(module, [Rename("nowhere", "z")]) is module
+
+    class Theirs(cst.CSTTransformer):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fix = Edits()
+
+        def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode) -> object:
+            leave = getattr(self.fix, f"leave_{type(original).__name__}", None)
+            return leave(original, updated) if leave else updated
+
+    out = apply(module, [Edits()])
+    assert out.code == module.visit(Theirs()).code
+    assert out.code == "def f(a, b=1):\n    pass\nf(1, 2)\ntwo\nthree\nx = [1, 2]\nif x:\n    y = 1\n"
+    assert out.body[-1] is module.body[-1]  # entered (it holds a statement line), nothing in it changed

@@ -114,7 +114,7 @@ def same(a: object, b: object) -> bool:
     writes for them is the same. A node met in both is not looked into."""
     if a is b:
         return True
-    if isinstance(a, cst.CSTNode):
+    if IS_NODE[a.__class__]:
         if a.__class__ is not b.__class__:
             return False
         return all(same(getattr(a, name), getattr(b, name)) for name in _fields(a.__class__))
@@ -200,7 +200,7 @@ class _Combined(cst.CSTTransformer):
         updated: Any = updated_node
         for leave in self._leaves.get(type(original_node).__name__, ()):
             updated = leave(original_node, updated)
-            if not isinstance(updated, cst.CSTNode):
+            if not IS_NODE[updated.__class__]:
                 break  # removed or flattened: later fixes have no single node to work on
         self.path.pop()
         return updated
@@ -241,6 +241,18 @@ def _fields(kind: type) -> tuple[str, ...]:
     return names
 
 
+class _Kinds(dict[type, bool]):
+    """Whether a class is a LibCST node class, learnt once per class: `isinstance(value, cst.CSTNode)` goes through
+    the abstract base class's check for every value a walk meets."""
+
+    def __missing__(self, kind: type) -> bool:
+        out = self[kind] = issubclass(kind, cst.CSTNode)
+        return out
+
+
+IS_NODE = _Kinds()
+
+
 def _trivia() -> frozenset[type]:
     """LibCST's whitespace, comment, newline, operator and bracket nodes: each holds nothing but nodes of these
     classes (about two nodes in three of a module)."""
@@ -269,22 +281,23 @@ def _entered(module: cst.CSTNode, kinds: Set[str]) -> set[int]:
     hold every child LibCST visits (nothing is built); a `TRIVIA` node, which holds only trivia, is not looked into
     when no kind is trivia."""
     out: set[int] = set()
-    node_class = cst.CSTNode
+    is_node = IS_NODE
     skip = TRIVIA if kinds.isdisjoint(_TRIVIA_NAMES) else frozenset()
 
     def holds(node: cst.CSTNode) -> bool:
         found = False
         for name in _fields(node.__class__):
             value = getattr(node, name)
-            if value.__class__ in skip:
+            kind = value.__class__
+            if kind in skip:
                 continue
-            if isinstance(value, node_class):
-                if holds(value) or value.__class__.__name__ in kinds:
+            if is_node[kind]:
+                if holds(value) or kind.__name__ in kinds:
                     found = True
-            elif value.__class__ is tuple or value.__class__ is list:
+            elif kind is tuple or kind is list:
                 for item in value:
-                    if item.__class__ not in skip and isinstance(item, node_class) and (
-                            holds(item) or item.__class__.__name__ in kinds):
+                    kind = item.__class__
+                    if kind not in skip and is_node[kind] and (holds(item) or kind.__name__ in kinds):
                         found = True
         if found:
             out.add(id(node))
@@ -311,17 +324,92 @@ def apply(module: cst.Module, fixes: Sequence[object]) -> cst.Module:
     if len(kinds) <= _WIDE:
         combined.enter = _entered(module, kinds)
     if not providers:
-        return module.visit(combined)
+        return _walk(module, combined)
     positions = _positions(module, providers, combined.path)
     if positions is not None:
         from libcst.metadata import PositionProvider
 
         combined.metadata = {PositionProvider: positions}
         try:
-            return module.visit(combined)
+            return _walk(module, combined)
         finally:
             combined.metadata = {}
-    return cst.MetadataWrapper(module, unsafe_skip_copy=True).visit(combined)
+    wrapper = cst.MetadataWrapper(module, unsafe_skip_copy=True)
+    with combined.resolve(wrapper):  # what `wrapper.visit(combined)` does around `module.visit(combined)`
+        return _walk(wrapper.module, combined)
+
+
+class _Replay(cst.CSTTransformer):
+    """Hands a node's own `_visit_and_replace_children` what the walk of each of its children gave (`results`, in
+    the order it visits them) without walking them again: the node is built by LibCST itself, with its own rules for
+    a child removed or flattened."""
+
+    def __init__(self, results: list[tuple[cst.CSTNode, Any]]) -> None:
+        super().__init__()
+        self.results = results
+        self.at = 0
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return False
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> Any:
+        child, result = self.results[self.at]
+        if child is not original_node:
+            raise RuntimeError(f"{type(original_node).__name__} visited out of the walk's order")
+        self.at += 1
+        return result
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        return None
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        return None
+
+
+def _walk(module: cst.Module, combined: _Combined) -> cst.Module:
+    """`module.visit(combined)`, without rebuilding a node none of whose children the walk changed: LibCST builds
+    every node it enters anew (the same fields, so the same code) to hand it to `on_leave`; here such a node is
+    handed on as it is, and only a node one of whose children came back changed, removed or flattened is built, by
+    its own `_visit_and_replace_children` given its children's results (`_Replay`). `combined` is called on the same
+    nodes in the same order with equal nodes (children are visited in the order LibCST's own visit takes, learnt per
+    kind of node as `read` does)."""
+    is_node = IS_NODE
+    on_visit, on_leave = combined.on_visit, combined.on_leave
+    sentinels = (cst.RemovalSentinel, cst.FlattenSentinel)
+
+    def walk(node: cst.CSTNode) -> Any:
+        updated = node
+        if on_visit(node):
+            results: list[tuple[cst.CSTNode, Any]] = []
+            changed = False
+            for name in _order(node):
+                value = getattr(node, name)
+                kind = value.__class__
+                if is_node[kind]:
+                    out = walk(value)
+                    results.append((value, out))
+                    changed = changed or out is not value
+                elif kind is tuple or kind is list:
+                    for item in value:
+                        if is_node[item.__class__]:
+                            out = walk(item)
+                            results.append((item, out))
+                            changed = changed or out is not item
+            if changed:
+                replay = _Replay(results)
+                updated = node._visit_and_replace_children(replay)
+                if replay.at != len(results):
+                    raise RuntimeError(f"{type(node).__name__} visited out of the walk's order")
+        result = on_leave(node, updated)
+        if not is_node[result.__class__] and not isinstance(result, sentinels):
+            raise cst.CSTValidationError("Expected a node of type CSTNode or a RemovalSentinel, "
+                                         f"but got a return value of {type(result).__name__}")
+        return result
+
+    result = walk(module)
+    if isinstance(result, cst.RemovalSentinel):  # as `Module.visit` answers
+        return module.with_changes(body=(), header=(), footer=())
+    return result
 
 
 @functools.cache
@@ -406,7 +494,7 @@ def _order(node: cst.CSTNode) -> tuple[str, ...]:
     names, others = known
     for name in others:
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode) or (value.__class__ in (tuple, list) and value):
+        if IS_NODE[value.__class__] or (value.__class__ in (tuple, list) and value):
             return _recorded(node)
     return names
 
@@ -417,17 +505,18 @@ def read(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     node's children are read from the fields its own visit goes through, in that order (learnt once per kind of
     node from LibCST itself). A visitor that visits fields (`visit_<Node>_<field>`) is not given them: use
     `node.visit` for one."""
-    node_class = cst.CSTNode
+    is_node = IS_NODE
 
     def walk(node: cst.CSTNode) -> None:
         if visitor.on_visit(node):
             for name in _order(node):
                 value = getattr(node, name)
-                if isinstance(value, node_class):
+                kind = value.__class__
+                if is_node[kind]:
                     walk(value)
-                elif value.__class__ is tuple or value.__class__ is list:
+                elif kind is tuple or kind is list:
                     for item in value:
-                        if isinstance(item, node_class):
+                        if is_node[item.__class__]:
                             walk(item)
         visitor.on_leave(node)
 
