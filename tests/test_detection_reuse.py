@@ -176,3 +176,37 @@ def test_tenacity_detects_again_only_the_files_reading_a_changed_one(tmp_path: P
     targets = s.config.target_specs()
     for texts in (files, edited):
         assert _chain(root, service, texts, targets, True) == _chain(root, service, texts, targets, False)
+
+
+def test_a_stale_file_whose_text_cannot_hold_a_site_is_not_detected_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file changed since the scan that holds one of the recipe's tokens but none of its rules' needs holds no
+    site (`recipes.needs`): it is among the sources, with no site, and its sites are not detected again; one that
+    may hold a site is."""
+    from fleetshift.recipes import needs, sparse
+
+    recipe = get("pytest")
+    cold = "import asyncio\n\n\nasync def test_x():\n    await asyncio.sleep(0)\n"
+    hot = "import pytest\n\n\n@pytest.yield_fixture\ndef f():\n    yield 1\n"
+    assert not needs.may_hold(recipe, "svc/tests/test_a.py", cold) and needs.may_hold(recipe, "svc/tests/test_b.py", hot)
+    files = {"svc/tests/test_a.py": cold, "svc/tests/test_b.py": hot}
+    service = Service(name="svc", path="svc", python_files=tuple(files))
+    detected: list[str] = []
+    detect_file = type(recipe).detect_file
+
+    def counting(self: base.Recipe, src: base.SourceFile, texts: Mapping[str, str]) -> object:
+        detected.append(src.path)
+        return detect_file(self, src, texts)
+
+    monkeypatch.setattr(type(recipe), "detect_file", counting)
+    stale = base.Known(frozenset(), {}, frozenset(files))
+    known = recipe.known(RewriteContext(service=service, targets={}, files=files, known=stale))
+    assert known is not None and known.sources == set(files) and set(known.sites) == {"svc/tests/test_b.py"}
+    assert detected == ["svc/tests/test_b.py"]
+    sparse._PARSES[cold] = None  # spliced from a view whose rewrite parses: not even parsed
+    monkeypatch.setattr("fleetshift.recipes._ast.parse_tree", lambda text: pytest.fail("parsed"))
+    ctx = RewriteContext(service=service, targets={}, files={"svc/tests/test_a.py": cold},
+                         known=base.Known(frozenset(), {}, frozenset({"svc/tests/test_a.py"})))
+    try:
+        assert recipe.known(ctx) == base.Known(frozenset({"svc/tests/test_a.py"}), {})
+    finally:
+        sparse.forget()

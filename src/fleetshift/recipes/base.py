@@ -337,14 +337,15 @@ class Recipe:
 
     def known(self, ctx: RewriteContext) -> Known | None:
         """`ctx.known` with its stale files detected again (`detect_file` on their current texts, as the scan
-        would): the sites of every file holding one of the recipe's tokens that parses, and none stale. Once per
-        context."""
+        would): the sites of every file holding one of the recipe's tokens that parses, and none stale; a file whose
+        text cannot hold a site (`needs.may_hold`) is not detected: it holds none. Once per context."""
         known = ctx.known
         if known is None or not known.stale:
             return known
         done = _DETECTED.get(id(ctx))
         if done is not None and done[0] is ctx:
             return done[1]
+        from fleetshift.recipes import needs, sparse
         from fleetshift.recipes._ast import parse_tree
 
         sources, sites = set(known.sources), dict(known.sites)
@@ -352,11 +353,17 @@ class Recipe:
             text = ctx.files.get(path)
             if text is None or not path.endswith(".py") or not any(t.decode() in text for t in self.tokens):
                 continue
+            may = needs.may_hold(self, path, text)
+            if not may and sparse.parses(text):
+                sources.add(path)  # parses (spliced from a view whose rewrite does), and no site by its text
+                continue
             try:
                 src = SourceFile(path, text, parse_tree(text), file_kind(path))
             except (SyntaxError, ValueError, RecursionError, MemoryError):
                 continue  # the rewrite meets it and says so
             sources.add(path)
+            if not may:
+                continue  # no site by its text
             lines: set[int] = set()
             for site in self.detect_file(src, ctx.files):
                 if site.file == path:
