@@ -1769,3 +1769,16 @@ def test_sync_get_event_loop_is_reported_only_where_it_breaks(target: str, pytho
     recipe = get(R)
     rule = recipe.rule("get-event-loop-sync")
     assert rule.applies(Scope(target=target, known_versions=recipe.known_versions, python=python)) is applies
+
+
+def test_a_finding_in_the_walk_is_placed_without_the_whole_module_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The line of a finding a fix reports while `fixes.apply` walks the module is worked out from its statement
+    (what LibCST's positions over the whole module give), not by a code generation of the whole module."""
+    from fleetshift.recipes.pytest_asyncio import tree
+
+    path = "svc/tests/helpers.py"
+    before = rewrite_files(R, {path: PRODUCTION, **CONFIGURED})
+    monkeypatch.setattr(tree._Positions, "_all", lambda self: pytest.fail("the whole module's positions"))
+    new, findings = rewrite_files(R, {path: PRODUCTION, **CONFIGURED})
+    assert (new, findings) == before
+    assert [(f.rule, f.line) for f in findings] == [(rid("get-event-loop-sync"), 5)]

@@ -39,7 +39,7 @@ def rewrite_file(
     applied = [
         m.module.Fix(facts) for m in recipe.rule_modules if m.rule.id in active and hasattr(m.module, "Fix")
     ]
-    new = fixes.apply(module, applied)
+    new = fixes.apply(module, [*applied, facts.positions.during()])
     findings = [f for fix in applied for f in getattr(fix, "findings", ())]
     code = fixes.code(module, new)  # generated once: each `Module.code` renders the whole module again
     if code == text:

@@ -75,7 +75,7 @@ class FileFacts:
     funcs: Mapping[cst.FunctionDef, FuncInfo]
     classes: Mapping[cst.ClassDef, ClassInfo]
     async_calls: Set[cst.Call]  # calls whose innermost function is a coroutine (found when first asked for)
-    positions: Mapping[cst.CSTNode, CodeRange]  # resolved when a finding first asks for a node's line
+    positions: _Positions  # resolved when a finding first asks for a node's line (one statement at a time in the walk)
 
     def line(self, node: cst.CSTNode | int, fallback: int = 0) -> int:
         if isinstance(node, int):
@@ -297,11 +297,19 @@ def file_facts(
 
 
 class _Positions(Mapping[cst.CSTNode, CodeRange]):
-    """LibCST's positions of a module's nodes, resolved (a code generation over the whole module) on first use."""
+    """LibCST's positions of a module's nodes, resolved (a code generation over the whole module) on first use; while
+    `fixes.apply` walks the module with the fix `during` gives, worked out one statement at a time instead (see
+    `_positions.StatementPositions`: what the provider gives, from the walk's path to the node)."""
 
     def __init__(self, module: cst.Module) -> None:
         self.module = module
         self._resolved: Mapping[cst.CSTNode, CodeRange] | None = None
+        self._walk: _WalkPositions | None = None
+
+    def during(self) -> _WalkPositions:
+        """A fix to hand `fixes.apply` with the others: it asks for positions, and so is given those of the walk."""
+        self._walk = _WalkPositions()
+        return self._walk
 
     def _all(self) -> Mapping[cst.CSTNode, CodeRange]:
         if self._resolved is None:
@@ -309,6 +317,12 @@ class _Positions(Mapping[cst.CSTNode, CodeRange]):
         return self._resolved
 
     def __getitem__(self, node: cst.CSTNode) -> CodeRange:
+        walk = self._walk
+        if walk is not None and self._resolved is None:
+            try:
+                return walk.get_metadata(PositionProvider, node)
+            except KeyError:  # not walking (any more), or not a node of the module: the whole module's answer
+                pass
         return self._all()[node]
 
     def __iter__(self) -> Iterator[cst.CSTNode]:
@@ -316,6 +330,15 @@ class _Positions(Mapping[cst.CSTNode, CodeRange]):
 
     def __len__(self) -> int:
         return len(self._all())
+
+
+class _WalkPositions:
+    """Declares the positions `fixes.apply` gives the fixes that ask while it walks a module (`get_metadata`)."""
+
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def get_metadata(self, key: object, node: cst.CSTNode) -> CodeRange:
+        raise KeyError(node)  # until `fixes.apply` gives its own
 
 
 def _def_lines(tree: ast.Module) -> tuple[list[int], list[int]]:
