@@ -153,6 +153,21 @@ def test_environments_are_installed_with_the_dns_retry_and_the_tests_run_without
 
 
 @pytest.mark.slow
+def _recorded_commands(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The commands fleetshift runs from now on (uv still runs them), in order."""
+    from fleetshift import resolve
+
+    commands: list[list[str]] = []
+    real = resolve.run_captured
+
+    def recorded(cmd: list[str], *args: object, **kwargs: object) -> object:
+        commands.append(list(cmd))
+        return real(cmd, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(resolve, "run_captured", recorded)
+    return commands
+
+
 def test_compile_is_cached_on_disk(tmp_path: Path) -> None:
     first = Resolver(tmp_path)
     res = first.compile(["tenacity>=9.1.2,<10"], "3.11")
@@ -182,14 +197,7 @@ def test_uv_is_named_the_interpreter_it_finds_and_answers_the_same(tmp_path: Pat
     answers equal those of uv looking for it itself: solved, unsolvable, lowest, on an installed Python and not."""
     from fleetshift import resolve
 
-    commands: list[list[str]] = []
-    real = resolve.run_captured
-
-    def recorded(cmd: list[str], *args: object, **kwargs: object) -> object:
-        commands.append(list(cmd))
-        return real(cmd, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(resolve, "run_captured", recorded)
+    commands = _recorded_commands(monkeypatch)
     monkeypatch.setattr(resolve, "_interpreters", {})
     questions = [(["tenacity>=9.1.2,<10", "pytest>=9,<10"], "3.11", False),
                  (["pytest>=9,<10", "pytest-asyncio==0.23.5"], "3.12", False),
@@ -226,14 +234,7 @@ def test_a_question_on_packages_fetched_in_this_run_is_asked_offline_and_answere
     equals uv's online one."""
     from fleetshift import resolve
 
-    commands: list[list[str]] = []
-    real = resolve.run_captured
-
-    def recorded(cmd: list[str], *args: object, **kwargs: object) -> object:
-        commands.append(list(cmd))
-        return real(cmd, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(resolve, "run_captured", recorded)
+    commands = _recorded_commands(monkeypatch)
     monkeypatch.setattr(resolve._Fetched, "memory", {})
     monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))  # holds only what these questions fetch
 

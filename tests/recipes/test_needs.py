@@ -429,16 +429,7 @@ def test_brackets_read_in_one_match_close_where_their_tokens_close_them(text: st
     from fleetshift.recipes.pytest9 import needs as pytest9_needs
 
     def walked(start: int) -> int:  # the closing bracket as the tokens tell it, one at a time
-        depth = 0
-        for m in pytest9_needs._TOKEN.finditer(text, start):
-            tok = m.group()
-            if tok in "([{":
-                depth += 1
-            elif tok in ")]}":
-                depth -= 1
-                if depth == 0:
-                    return m.start() if "([{".index(text[start]) == ")]}".index(tok) else -1
-        return -1
+        return pytest9_needs._close_by_tokens(text, start)
 
     for start in (i for i, ch in enumerate(text) if ch in "([{"):
         m = pytest9_needs._GROUP.match(text, start)

@@ -154,9 +154,14 @@ def _strip(text: str, begin: int, end: int, cut: list[tuple[int, int]]) -> str:
 def _close(text: str, start: int) -> int:
     """The index of the bracket closing the one at `start`, or -1."""
     m = _GROUP.match(text, start)
-    if m is not None:  # (what the loop below finds, token by token)
+    if m is not None:  # (what `_close_by_tokens` finds, token by token)
         end = m.end() - 1
         return end if "([{".index(text[start]) == ")]}".index(text[end]) else -1
+    return _close_by_tokens(text, start)
+
+
+def _close_by_tokens(text: str, start: int) -> int:
+    """`_close` read token by token (what the one match stands for, and where it cannot read a text)."""
     depth = 0
     for m in _TOKEN.finditer(text, start):
         tok = m.group()
