@@ -406,19 +406,7 @@ def test_a_decorator_line_ends_where_its_tokens_end(text: str) -> None:
     from fleetshift.recipes.pytest9 import needs as pytest9_needs
 
     def walked(start: int) -> int:  # the end as the tokens tell it, without the plain line's shortcut
-        depth = 0
-        for m in pytest9_needs._LINE_TOKEN.finditer(text, start):
-            tok = m.group()
-            if tok == "\n":
-                if depth == 0:
-                    return m.start()
-            elif tok in "([{":
-                depth += 1
-            elif tok in ")]}":
-                depth -= 1
-                if depth < 0:
-                    return -1
-        return len(text) if depth == 0 else -1
+        return pytest9_needs._line_end_by_tokens(text, start)
 
     for start in range(len(text)):
         assert pytest9_needs._line_end(text, start) == walked(start)

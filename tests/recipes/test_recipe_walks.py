@@ -13,7 +13,7 @@ from fleetshift.recipes import fixes
 from fleetshift.recipes._ast import Imports
 from fleetshift.recipes.aiomqtt.facts import _parents_and_scopes
 from fleetshift.recipes.influxdb.analysis import Analysis
-from fleetshift.recipes.influxdb.flux.find import QUERY_METHODS, wrappers
+from fleetshift.recipes.influxdb.flux.find import QUERY_METHODS, parameter_aliases, wrappers
 from fleetshift.recipes.influxdb.receivers import Receivers
 
 MODULE = textwrap.dedent('''
@@ -63,13 +63,7 @@ def _plain_wrappers(tree: ast.Module) -> list[tuple[str, str, str, int]]:
     for fn in ast.walk(tree):
         if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
             continue
-        params = [a.arg for a in (*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs)]
-        alias = {p: p for p in params if p not in ("self", "cls")}
-        for node in ast.walk(fn):
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and node.value.id in alias:
-                for t in node.targets:
-                    if isinstance(t, ast.Name):
-                        alias[t.id] = alias[node.value.id]
+        alias = parameter_aliases(fn)
         for node in ast.walk(fn):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in QUERY_METHODS:
                 arg = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "query"), None)

@@ -227,11 +227,16 @@ def _line_end(text: str, start: int) -> int:
     plain = _PLAIN_LINE.match(text, start)
     if plain is not None:  # no token before the line's break (or the text's end) but that break
         return plain.end()
-    end = _LINE.match(text, start).end()  # type: ignore[union-attr]  (what the loop below finds, token by token)
+    end = _LINE.match(text, start).end()  # type: ignore[union-attr]  (what `_line_end_by_tokens` finds)
     if end == len(text) or text[end] == "\n":
         return end
     if text[end] in ")]}":  # a bracket closing none
         return -1
+    return _line_end_by_tokens(text, start)
+
+
+def _line_end_by_tokens(text: str, start: int) -> int:
+    """`_line_end` read token by token (what the one match stands for, and where it cannot read a text)."""
     depth = 0
     for m in _LINE_TOKEN.finditer(text, start):
         tok = m.group()

@@ -311,6 +311,19 @@ def flux_files(pattern: str, module_path: str, files: Mapping[str, str]) -> list
     return sorted(near or found)
 
 
+def parameter_aliases(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, str]:
+    """Each name in `fn` bound to one of its parameters (but `self` and `cls`), directly or through a plain
+    assignment, mapped to that parameter."""
+    params = [a.arg for a in (*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs)]
+    alias = {p: p for p in params if p not in ("self", "cls")}
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and node.value.id in alias:
+            for t in node.targets:
+                if isinstance(t, ast.Name):
+                    alias[t.id] = alias[node.value.id]
+    return alias
+
+
 def wrappers(tree: ast.Module) -> Iterator[Wrapper]:
     """Functions whose parameter (or a name assigned from it) reaches `X.query(...)`-like calls.
 
@@ -332,14 +345,7 @@ def wrappers(tree: ast.Module) -> Iterator[Wrapper]:
         end = (fn.end_lineno or fn.lineno, fn.end_col_offset or 0)
         if not any(start <= (c[0], c[1]) and (c[2], c[3]) <= end for c in calls):
             continue
-        params = [a.arg for a in (*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs)]
-        params = [p for p in params if p not in ("self", "cls")]
-        alias = {p: p for p in params}
-        for node in ast.walk(fn):
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and node.value.id in alias:
-                for t in node.targets:
-                    if isinstance(t, ast.Name):
-                        alias[t.id] = alias[node.value.id]
+        alias = parameter_aliases(fn)
         for node in ast.walk(fn):
             if not (
                 isinstance(node, ast.Call)
