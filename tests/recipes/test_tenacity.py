@@ -139,6 +139,12 @@ REWRITES = [
         None,
     ),
     (
+        "statistics-non-ascii-name",  # the parser reads the fullwidth s as s (NFKC): a retried function's statistics
+        "from tenacity import retry\n\n@retry\ndef fetch():\n    pass\n\nprint(fetch.retry.\uff53tatistics, fetch.retry.statistics)\n",
+        "from tenacity import retry\n\n@retry\ndef fetch():\n    pass\n\nprint(fetch.\uff53tatistics, fetch.statistics)\n",
+        None,
+    ),
+    (
         "compose-or-def",
         """\
         from tenacity import retry, retry_if_exception_type
@@ -1224,3 +1230,35 @@ def test_module_summaries_shared_bounded_and_safe_from_a_forget_meanwhile(monkey
     assert len(resolve._SUMMARIES) <= 257
     again = resolve.ServiceIndex(files)
     assert again.summary_of("svc/m299.py") is index.summary_of("svc/m299.py")  # shared
+
+
+def test_statistics_fix_asks_where_only_attributes_named_statistics_stand(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The statistics fix works out the position (the code of its statement) only of an attribute spelled
+    `statistics`, or spelled in other letters the parser may read as it: no other attribute can be its site."""
+    from fleetshift.recipes.tenacity.rewrite import SiteFix
+    from fleetshift.recipes.tenacity.rules import retry_statistics
+
+    asked: list[str] = []
+    site = SiteFix.site
+
+    def spy(self: SiteFix, node: object) -> object:
+        if isinstance(self, retry_statistics.Fix):
+            asked.append(node.attr.value)  # type: ignore[attr-defined]
+        return site(self, node)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SiteFix, "site", spy)
+    before = textwrap.dedent(
+        """\
+        import os.path
+        from tenacity import retry
+
+        @retry
+        def fetch():
+            return os.path.join(os.sep, "a")
+
+        print(fetch.retry.statistics, fetch.retry.\uff53tatistics, os.path.sep)
+        """
+    )
+    new, _ = rewrite(R, before)
+    assert "fetch.statistics, fetch.\uff53tatistics, os.path.sep" in new
+    assert sorted(asked) == ["statistics", "\uff53tatistics"]

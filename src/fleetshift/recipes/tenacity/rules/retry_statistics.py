@@ -58,7 +58,9 @@ def check(facts: Facts) -> Iterator[tuple[ast.AST, str]]:
 
 
 class Fix(SiteFix):
-    """`f.retry.statistics` -> `f.statistics` where the check found a retried function."""
+    """`f.retry.statistics` -> `f.statistics` where the check found a retried function. Only an attribute spelling
+    `statistics` (or a non-ASCII name the parser may read as it) can stand where a site is: no other one's position
+    is asked (working out a node's position generates the code of its statement)."""
 
     def __init__(self, facts: Facts) -> None:
         super().__init__(
@@ -70,6 +72,9 @@ class Fix(SiteFix):
     ) -> cst.BaseExpression:
         import libcst as cst
 
+        attr = original_node.attr.value
+        if attr != "statistics" and attr.isascii():
+            return updated_node  # no site: its `ast` node reads `statistics` (NFKC of what is written)
         if self.site(original_node) and isinstance(updated_node.value, cst.Attribute):
             return updated_node.with_changes(value=updated_node.value.value)
         return updated_node
