@@ -937,3 +937,40 @@ def test_the_router_goes_after_the_docstring_of_a_module_without_imports() -> No
     assert ast.get_docstring(tree) == "Doc." and findings == []
     assert [type(n).__name__ for n in tree.body[1:6]] == ["Import", "Import", "Import", "ClassDef", "FunctionDef"]
     assert 'filtered_messages(client, "a/#")' in got and 'm.topic.value.split("/")' in got
+
+
+def test_checks_read_the_nodes_by_class_as_filtering_the_walk_gives() -> None:
+    """The checks read a module's nodes through its index by class (`Facts.of`), built with the walk: the same sites
+    as with every node tested, which no check does any more (`Facts.nodes` unreadable); and `Facts.of` gives what
+    filtering the walk by those classes gives, in its order."""
+    import ast
+    from dataclasses import replace
+
+    from fleetshift.recipes.aiomqtt.facts import facts_of
+
+    class Unread(tuple):  # type: ignore[type-arg]
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            raise AssertionError("a check tested every node of the module")
+
+    recipe = get(R)
+    entry = "import asyncio\nfrom asyncio_mqtt import Client\n\nclient = Client('b')\n\nasync def main():\n    " \
+        "async with client:\n        await client.publish('t', b'x')\n\nasyncio.run(main())\n"  # moved into main()
+    texts = [c.before for c in CASES] + [LIFECYCLE_CLASS, RECONNECT_LOOP, STACK_EXAMPLE, PAHO_BRIDGE, entry]
+    groups = [
+        (ast.Call,), (ast.Attribute, ast.Name, ast.Constant), (ast.AsyncWith, ast.With, ast.Assign, ast.AnnAssign, ast.arg),
+        (ast.Global, ast.Nonlocal, ast.arg, ast.Constant, ast.Name), (ast.FunctionDef, ast.AsyncFunctionDef),
+    ]  # fmt: skip
+    checked = 0
+    for text in texts:
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        for uses_mqtt in (False, True):
+            facts = facts_of(text, tree, {}, frozenset(), uses_mqtt)
+            for classes in groups:
+                assert list(facts.of(*classes)) == [n for n in facts.nodes if isinstance(n, classes)]
+            found = recipe.sites(facts)
+            assert recipe.sites(replace(facts, nodes=Unread(facts.nodes))) == found
+            checked += bool(found)
+    assert checked > len(CASES)

@@ -146,13 +146,15 @@ class AiomqttRecipe(Recipe):
         deep: dict[str, Finding] = {}  # the files too deeply nested to parse, among those this recipe reads
         fixtures: frozenset[str] = frozenset()
         out = ServiceRewrite()
+        # the Python files holding a token (each text searched once)
+        tokened = {path for path, text in ctx.files.items() if path.endswith(".py") and any(t in text for t in _TOKENS)}
         # without a file holding a token nothing is rewritten: the call statistics of its files would go unread
-        used = any(any(t in text for t in _TOKENS) for path, text in ctx.files.items() if path.endswith(".py"))
+        used = bool(tokened)
         for path, text in ctx.files.items():
             if path.endswith(".py") and (
-                file_kind(path) != "source" or any(t in text for t in _WANTED)
+                path in tokened or file_kind(path) != "source" or any(t in text for t in _CONCURRENT)
             ):
-                if not any(k in text for k in _TOKENS):  # read only if it names a client fixture, its
+                if path not in tokened:  # read only if it names a client fixture, its
                     parsed[path] = text  # statistics only if it names a function a rule asks about
                     unread.add(text)
                     trees[path] = None
@@ -172,7 +174,7 @@ class AiomqttRecipe(Recipe):
         found: list[Finding] = []
         for path, lazy in trees.items():
             text = ctx.files[path]
-            if not any(t in text for t in _TOKENS) and not any(f in text for f in fixtures):
+            if path not in tokened and not any(f in text for f in fixtures):
                 continue
             if lazy is None:
                 try:
@@ -283,4 +285,4 @@ def _too_deep(path: str) -> Finding:
 
 RECIPE = AiomqttRecipe()
 _TOKENS = tuple(t.decode() for t in AiomqttRecipe.tokens)  # as the rewrite looks for them in a text, decoded once
-_WANTED = (*_TOKENS, "gather", "create_task")  # a source module's text naming these counts in the call statistics
+_CONCURRENT = ("gather", "create_task")  # a source module's text naming these (or a token) counts in the call statistics

@@ -70,7 +70,7 @@ def _target(stmt: ast.stmt) -> ast.Name | None:
 def _entry(facts: Facts) -> ast.AsyncFunctionDef | None:
     """The one module-level coroutine function the module runs with asyncio.run(f())."""
     run: set[str] = set()
-    for node in facts.nodes:
+    for node in facts.of(ast.Call):
         if isinstance(node, ast.Call) and facts.imports.qualname(node.func) in _RUNNERS:
             arg = node.args[0] if node.args else None
             if not (isinstance(arg, ast.Call) and isinstance(arg.func, ast.Name)):
@@ -118,7 +118,7 @@ def _only_in(
         id(n) for part in (assign.value, getattr(assign, "annotation", None)) if part for n in ast.walk(part)
     }
     used = False
-    for node in facts.nodes:
+    for node in facts.of(ast.Global, ast.Nonlocal, ast.arg, ast.Constant, ast.Name):  # what the tests below read
         if node is target or id(node) in own:
             continue
         if isinstance(node, ast.Global | ast.Nonlocal) and name in node.names:
@@ -143,7 +143,7 @@ def _only_in(
     if not used:
         return False
     # the reached helpers run only from the entry: nothing outside the reached functions names them
-    for node in facts.nodes:
+    for node in facts.of(ast.Name):
         if isinstance(node, ast.Name) and node.id in reached - {entry.name}:
             chain = list(facts.enclosing_funcs(node))[:-1]
             if not chain or getattr(chain[-1], "name", "") not in reached:
@@ -163,7 +163,7 @@ def _first_use_line(facts: Facts, name: str, entry: ast.AsyncFunctionDef) -> int
     """Where the module calls the entry (the client must be assigned above that at module level)."""
     lines = [
         n.lineno
-        for n in facts.nodes
+        for n in facts.of(ast.Call)
         if isinstance(n, ast.Call)
         and isinstance(n.func, ast.Name)
         and n.func.id == entry.name

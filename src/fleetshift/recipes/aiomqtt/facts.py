@@ -68,8 +68,19 @@ class Facts:
     fixtures: frozenset[str]
     nodes: tuple[ast.AST, ...]  # every node, in ast.walk order (walk once, read many times)
     walk_index: Mapping[int, int]  # each node's place in that order
+    kinds: Mapping[type, tuple[ast.AST, ...]]  # the nodes of each class, in that order (see `of`)
     service_uses_mqtt: bool = False  # another file of the service imports asyncio-mqtt/aiomqtt (rewrite only)
     imported_elsewhere: frozenset[str] = frozenset()  # module-level names another file of the service may import
+
+    def of(self, *classes: type[ast.AST]) -> Sequence[ast.AST]:
+        """The nodes of these classes, in walk order: what `[n for n in nodes if isinstance(n, classes)]` gives, for
+        classes a parsed tree's nodes are of (not a base class such as `ast.expr`), read off the index built with
+        the walk rather than by testing every node of the module."""
+        if len(classes) == 1:
+            return self.kinds.get(classes[0], ())
+        found = [node for c in classes for node in self.kinds.get(c, ())]
+        found.sort(key=lambda node: self.walk_index[id(node)])
+        return found
 
     # ---- positions and sites ----------------------------------------------------------------------
 
@@ -160,7 +171,7 @@ class Facts:
     def comparisons(self) -> Iterator[ast.Compare]:
         """Every comparison of an MQTT file (none elsewhere)."""
         if self.mqtt_file:
-            yield from (node for node in self.nodes if isinstance(node, ast.Compare))
+            yield from self.of(ast.Compare)  # type: ignore[misc]
 
     def client_keywords(self) -> Iterator[tuple[ast.Call, ast.keyword, tuple[int, ...]]]:
         """Every keyword of every Client(...) call, with the order the report gives its site."""
@@ -226,7 +237,7 @@ def _segment(text: str, node: ast.AST) -> str | None:
 @functools.lru_cache(maxsize=64)
 def _client_calls(facts: Facts) -> tuple[ast.Call, ...]:
     """The module's Client(...) calls in walk order, found once per facts (each keyword rule reads them)."""
-    return tuple(node for node in facts.nodes if facts.is_client_call(node))  # type: ignore[misc]
+    return tuple(node for node in facts.of(ast.Call) if facts.is_client_call(node))  # type: ignore[misc]
 
 
 def mqtt_files_only(check: Callable[[Facts], list[Site]]) -> Callable[[Facts], list[Site]]:
@@ -251,7 +262,7 @@ def facts_of(
     """The facts of one file; `stats` are the service's call statistics, `fixtures` the Client fixtures of its
     other files (the file's own are found here), `service_uses_mqtt` whether the service (not only this file)
     imports asyncio-mqtt or aiomqtt."""
-    imports, nodes, scopes, parents, walk_index, lines = _read(text, tree)
+    imports, nodes, scopes, parents, walk_index, lines, kinds = _read(text, tree)
     old_file = imports.imports_module(N.OLD_PACKAGE)
     receivers, own = _clients(text, tree)
     facts = Facts(
@@ -268,6 +279,7 @@ def facts_of(
         fixtures=frozenset(),
         nodes=nodes,
         walk_index=walk_index,
+        kinds=kinds,
         service_uses_mqtt=service_uses_mqtt,
         imported_elsewhere=imported_elsewhere,
     )
@@ -275,7 +287,7 @@ def facts_of(
     if not fixtures:
         return facts
     with_fixtures = replace(facts, fixtures=fixtures)
-    mqtt_file = facts.mqtt_file or any(isinstance(n, ast.arg) and n.arg in fixtures for n in nodes)
+    mqtt_file = facts.mqtt_file or any(n.arg in fixtures for n in facts.of(ast.arg))  # type: ignore[attr-defined]
     return replace(with_fixtures, receivers=_receivers(with_fixtures), mqtt_file=mqtt_file)
 
 
@@ -287,6 +299,7 @@ def _read(text: str, tree: ast.Module) -> tuple[
     dict[int, ast.AST],
     dict[int, int],
     tuple[str, ...],
+    dict[type, tuple[ast.AST, ...]],
 ]:
     """What the facts of a file read of its tree alone, read once per tree (the client fixtures of a service's
     files are found before each file's own facts are built): callers never change it."""
@@ -294,7 +307,11 @@ def _read(text: str, tree: ast.Module) -> tuple[
     nodes = tuple(walk(tree))
     parents, scopes = _parents_and_scopes(nodes)
     walk_index = {id(n): i for i, n in enumerate(nodes)}
-    return imports, nodes, scopes, parents, walk_index, tuple(text.splitlines(keepends=True))
+    kinds: dict[type, list[ast.AST]] = {}
+    for node in nodes:
+        kinds.setdefault(node.__class__, []).append(node)
+    of_kind = {k: tuple(v) for k, v in kinds.items()}
+    return imports, nodes, scopes, parents, walk_index, tuple(text.splitlines(keepends=True)), of_kind
 
 
 @functools.lru_cache(maxsize=64)
@@ -303,8 +320,10 @@ def _clients(text: str, tree: ast.Module) -> tuple[dict[tuple[int, str], tuple[a
     fixtures: read once per tree (the client fixtures of a service's files are found before each file's own facts
     are built), as they read the file alone (not the call statistics, nor what the service's other files say);
     callers never change them."""
-    imports, nodes, scopes, parents, walk_index, lines = _read(text, tree)
-    bare = Facts(text, tree, lines, imports, False, False, {}, parents, scopes, {}, frozenset(), nodes, walk_index)
+    imports, nodes, scopes, parents, walk_index, lines, kinds = _read(text, tree)
+    bare = Facts(
+        text, tree, lines, imports, False, False, {}, parents, scopes, {}, frozenset(), nodes, walk_index, kinds
+    )
     receivers = _receivers(bare)
     return receivers, fixtures_of(replace(bare, receivers=receivers))
 
@@ -342,7 +361,7 @@ def _parents_and_scopes(nodes: Sequence[ast.AST]) -> tuple[
 
 def own_stats(text: str, tree: ast.Module) -> CallStats:
     """A module's call statistics, read off the walk and parents its facts hold."""
-    imports, nodes, _, parents, _, _ = _read(text, tree)
+    imports, nodes, _, parents, _, _, _ = _read(text, tree)
     return call_stats(tree, imports, nodes, parents)
 
 
@@ -369,7 +388,7 @@ def _receivers(facts: Facts) -> dict[tuple[int, str], tuple[ast.Call | None, ...
         if scope is not None:
             found.setdefault((scope, ast.unparse(target)), []).append(ctor)
 
-    for node in facts.nodes:
+    for node in facts.of(ast.AsyncWith, ast.With, ast.Assign, ast.AnnAssign, ast.arg):
         if isinstance(node, ast.AsyncWith | ast.With):
             for item in node.items:
                 if facts.is_client_call(item.context_expr) and item.optional_vars is not None:
@@ -398,7 +417,7 @@ def _receivers(facts: Facts) -> dict[tuple[int, str], tuple[ast.Call | None, ...
 def fixtures_of(facts: Facts) -> frozenset[str]:
     """Names of the pytest fixtures in a file that yield or return an MQTT Client."""
     found = set()
-    for node in facts.nodes:
+    for node in facts.of(ast.FunctionDef, ast.AsyncFunctionDef):
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or not node.decorator_list:
             continue
         if not any(

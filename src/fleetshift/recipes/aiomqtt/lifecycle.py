@@ -75,7 +75,7 @@ def lifecycle_sites(facts: Facts) -> tuple[Site, ...]:
         return ()
     groups: dict[tuple[int, str], list[ast.Call]] = {}
     out: list[Site] = []
-    for node in facts.nodes:
+    for node in facts.of(ast.Call):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
             continue
         if node.func.attr not in METHODS:

@@ -57,7 +57,7 @@ def message_sites(facts: Facts) -> tuple[Site, ...]:
     out: list[Site] = []
     sites: list[tuple[ast.AST, ast.AST, str]] = []
     context_calls: set[int] = set()
-    for node in facts.nodes:
+    for node in facts.of(ast.AsyncWith, ast.AsyncFor):
         if isinstance(node, ast.AsyncWith):
             for item in node.items:
                 call = item.context_expr
@@ -71,7 +71,7 @@ def message_sites(facts: Facts) -> tuple[Site, ...]:
         ):
             if facts.known(node.iter.value, node):
                 sites.append((node, node.iter, "iterator"))
-    for node in facts.nodes:
+    for node in facts.of(ast.Call):
         if isinstance(node, ast.Call) and id(node) not in context_calls and facts.message_call(node, node):
             routed = _routed(facts, node)
             if routed:

@@ -62,7 +62,7 @@ def fixed_view(
 
 def _multi_imports(facts: Facts) -> list[int]:
     """The lines of `import a, b` statements: the imports fix drops a repeated name from any of them."""
-    return [n.lineno for n in facts.nodes if isinstance(n, ast.Import) and len(n.names) > 1]
+    return [n.lineno for n in facts.of(ast.Import) if len(n.names) > 1]  # type: ignore[attr-defined]
 
 
 def _same(v: object, whole: Sequence[Site], part: Sequence[Site]) -> bool:

@@ -20,7 +20,7 @@ RENAME = CallOp("rename", "client_id", "identifier")
 def check(facts: Facts) -> list[Site]:
     """client_id= on a Client(...) call; `.id` read on a known Client (a Finding when the receiver is unknown)."""
     out = keyword_sites(facts, "client-identifier", RENAME, "client_id= -> identifier=")
-    for node in facts.nodes:
+    for node in facts.of(ast.Attribute):
         if not (isinstance(node, ast.Attribute) and node.attr == "id" and isinstance(node.ctx, ast.Load)):
             continue
         if facts.known(node.value, node):

@@ -22,13 +22,13 @@ def check(facts: Facts) -> list[Site]:
     """Client() built where no event loop runs (module level, class body, sync functions)."""
     called_from_async: Counter[str] = Counter()
     called_elsewhere: Counter[str] = Counter()
-    for node in facts.nodes:
+    for node in facts.of(ast.Call):
         if isinstance(node, ast.Call) and (name := callee_name(node.func)):
             func = facts.func_of(node)
             (called_from_async if isinstance(func, ast.AsyncFunctionDef) else called_elsewhere)[name] += 1
     out = []
     moved = {id(m.assign.value) for m in moves(facts)}  # client-in-entry rewrites these
-    for node in facts.nodes:
+    for node in facts.of(ast.Call):
         if not facts.is_client_call(node) or id(node) in moved:
             continue
         func = facts.func_of(node)

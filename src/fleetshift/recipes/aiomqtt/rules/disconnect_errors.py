@@ -20,7 +20,7 @@ RULE = rule(__name__, __doc__, HUMAN, since="2.5.0", order=19)
 def check(facts: Facts) -> list[Site]:
     """MqttCodeError handlers around a client context or a message loop."""
     out = []
-    for node in facts.nodes:
+    for node in facts.of(ast.Try):
         if not isinstance(node, ast.Try):
             continue
         code_errors = [

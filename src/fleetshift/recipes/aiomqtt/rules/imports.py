@@ -28,7 +28,7 @@ def check(facts: Facts) -> list[Site]:
     out: list[Site] = []
     # the local names bound to the old or new package itself (`import asyncio_mqtt as mqtt`)
     module_aliases = {k: v for k, v in facts.imports.names.items() if v in (N.OLD_PACKAGE, N.NEW_PACKAGE)}
-    for node in facts.nodes:
+    for node in facts.of(ast.Import, ast.ImportFrom):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name == N.OLD_PACKAGE or alias.name.startswith(
@@ -39,7 +39,7 @@ def check(facts: Facts) -> list[Site]:
             names = tuple(a.name for a in node.names)
             if N.is_old_module(node.module, names):
                 out.append(facts.site("imports", node, f"from {node.module} import {', '.join(names)}"))
-    for node in facts.nodes:
+    for node in facts.of(ast.Attribute, ast.Name, ast.Constant):
         if isinstance(node, ast.Attribute) and not isinstance(facts.parents.get(id(node)), ast.Attribute):
             out.extend(_chain(facts, node, module_aliases))
         elif isinstance(node, ast.Name) and node.id == N.OLD_PACKAGE and N.OLD_PACKAGE in module_aliases:

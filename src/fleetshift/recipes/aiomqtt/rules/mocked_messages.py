@@ -24,7 +24,7 @@ def check(facts: Facts) -> list[Site]:
     `m.messages.return_value.__aenter__...`, `patch.object(Client, "filtered_messages")`; one site per test."""
     seen: set[tuple[int, str]] = set()
     out = []
-    for node in facts.nodes:
+    for node in facts.of(ast.Attribute, ast.Assign, ast.AnnAssign, ast.Call):  # what `_mocked` can answer
         method = _mocked(facts, node)
         if method is None:
             continue
@@ -80,7 +80,7 @@ def _tests_calling(facts: Facts, name: str) -> set[str]:
     """The test functions of the module that call the helper `name`."""
     return {
         func.name
-        for func in facts.nodes
+        for func in facts.of(ast.FunctionDef, ast.AsyncFunctionDef)
         if isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef)
         and func.name.startswith("test")
         and any(

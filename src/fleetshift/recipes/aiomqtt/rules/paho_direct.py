@@ -36,6 +36,6 @@ def check(facts: Facts) -> list[Site]:
         return []
     return [
         facts.human("paho-direct", node)
-        for node in facts.nodes
+        for node in facts.of(ast.Call)
         if isinstance(node, ast.Call) and facts.imports.qualname(node.func) == "paho.mqtt.client.Client"
     ]

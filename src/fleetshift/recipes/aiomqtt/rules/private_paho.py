@@ -19,7 +19,7 @@ RULE = rule(__name__, __doc__, HUMAN, since="2.2.0", order=20)
 def check(facts: Facts) -> list[Site]:
     """`<client>._client` on a known Client (except the TLS hack, which tls-insecure reports)."""
     out = []
-    for node in facts.nodes:
+    for node in facts.of(ast.Attribute):
         if is_private_client(facts, node):
             parent = facts.parents.get(id(node))
             if not (isinstance(parent, ast.Attribute) and parent.attr == "tls_insecure_set"):

@@ -26,7 +26,7 @@ def check(facts: Facts) -> list[Site]:
     if not (facts.mqtt_file and facts.old_file):
         return []
     out = []
-    for node in facts.nodes:
+    for node in facts.of(ast.Call):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
             continue
         if node.func.attr not in ("publish", "subscribe", "unsubscribe"):

@@ -23,7 +23,7 @@ def check(facts: Facts) -> list[Site]:
         for _c, kw, order in facts.client_keywords()
         if kw.arg == "tls_insecure"
     ]
-    for node in facts.nodes:
+    for node in facts.of(ast.Attribute):
         if is_private_client(facts, node):
             parent = facts.parents.get(id(node))
             if isinstance(parent, ast.Attribute) and parent.attr == "tls_insecure_set":

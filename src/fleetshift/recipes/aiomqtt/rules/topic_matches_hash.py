@@ -19,7 +19,7 @@ def check(facts: Facts) -> list[Site]:
         return []
     return [
         facts.site("topic-matches-hash", node)
-        for node in facts.nodes
+        for node in facts.of(ast.Call)
         if isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
         and node.func.attr == "matches"
