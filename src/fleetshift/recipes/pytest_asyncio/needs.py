@@ -222,8 +222,26 @@ def _split(text: str) -> Module | None:
     if _BRACKETS.search(marks):
         return None  # a bracket closed that was not opened, or left open
     if "j" in marks:  # each line break, in order: a logical line's end, or joined
-        code = "".join(map(str.__add__, code.split("\n"), [*marks.replace("j", " "), ""]))
+        code = _joined_lines(code, marks)
     return Module(source, code)
+
+
+_JOINED = re.compile(r"j+")
+
+
+def _joined_lines(code: str, marks: str) -> str:
+    """`code` with each line break that `marks` (its line breaks in order, "\n" or "j") says is joined written as a
+    space: the lines between the breaks of each run of joined ones put together, the others left as they are."""
+    parts = code.split("\n")
+    lines: list[str] = []
+    done = 0
+    for run in _JOINED.finditer(marks):
+        first, last = run.span()
+        lines.extend(parts[done:first])
+        lines.append(" ".join(parts[first:last + 1]))
+        done = last + 1
+    lines.extend(parts[done:])
+    return "\n".join(lines)
 
 
 @functools.lru_cache(maxsize=8)
