@@ -81,7 +81,9 @@ def check(facts: Facts) -> Iterator[tuple[ast.AST, str]]:
     `tenacity.asyncio` (by string, or on the module object written `tenacity._asyncio`)."""
     if not facts.tenacity:
         return  # no tenacity name without tenacity written
-    for node in facts.nodes(ast.ImportFrom, ast.Import, ast.Attribute):
+    # an attribute is read through the module only from a name an import binds to it or to tenacity
+    kinds = (ast.ImportFrom, ast.Import, ast.Attribute) if _module_names(facts) else (ast.ImportFrom, ast.Import)
+    for node in facts.nodes(*kinds):
         if isinstance(node, ast.ImportFrom) and not node.level:
             if node.module == "tenacity._asyncio" or (
                 node.module == "tenacity" and any(a.name == "_asyncio" for a in node.names)
@@ -100,6 +102,13 @@ def check(facts: Facts) -> Iterator[tuple[ast.AST, str]]:
         yield node, f"`{ast.unparse(node)}` -> `tenacity.asyncio`"
 
 
+def _module_names(facts: Facts) -> bool:
+    """Whether an import binds a name to `tenacity._asyncio` or to `tenacity`: a Name/Attribute chain resolves to
+    `tenacity._asyncio` (`Imports.qualname`) only from such a name (`import tenacity._asyncio as ta`, `import
+    tenacity`)."""
+    return any(qual in ("tenacity", "tenacity._asyncio") for qual in facts.imports.names.values())
+
+
 def moved_references(facts: Facts) -> Iterator[ast.Constant | ast.Attribute]:
     """What names the module itself and can name `tenacity.asyncio` instead: patch targets whose names are
     all there, and the module object written `tenacity._asyncio` (unless it is patched for a name that is not)."""
@@ -110,6 +119,8 @@ def moved_references(facts: Facts) -> Iterator[ast.Constant | ast.Attribute]:
         if patch.movable and isinstance(patch.node, (ast.Constant, ast.Attribute)):
             yield patch.node
         stays.add(id(patch.node))
+    if not _module_names(facts):
+        return  # no attribute chain can name the module
     attributes = facts.kinds.get(ast.Attribute, ())
     inner = {id(a.value) for a in attributes}  # type: ignore[attr-defined]
     for node in attributes:
