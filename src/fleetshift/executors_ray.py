@@ -24,7 +24,6 @@ import os
 import signal
 import socket
 import tarfile
-import tempfile
 import threading
 import time
 from dataclasses import replace
@@ -33,7 +32,7 @@ from typing import Any
 
 from fleetshift import verify
 from fleetshift.discover import SKIP_DIRS
-from fleetshift.fsutil import replace_file
+from fleetshift.fsutil import replace_file, scratch_dir
 from fleetshift.model import HealthResult, RunState, TestRun, to_jsonable
 from fleetshift.verify import VerifyRequest
 from fleetshift.verify.cache import _sources
@@ -149,8 +148,8 @@ def _run_step(kind: str, request: VerifyRequest, payload: bytes | None) -> dict[
     if payload is None:
         out = _steps(kind, request)
         return {"node": node, **out, "logs": {}, "paths": [], "seconds": time.perf_counter() - start}
-    with tempfile.TemporaryDirectory(prefix="fleetshift-task-") as scratch:
-        root, run_dir = Path(scratch) / "fleet", Path(scratch) / "run"
+    with scratch_dir("fleetshift-task-") as scratch:
+        root, run_dir = scratch / "fleet", scratch / "run"
         root.mkdir()
         _unpack(payload, root)
         local = replace(request, root=root, run_dir=run_dir, env_root=None)

@@ -1,14 +1,19 @@
 """File-system helpers of the journal: atomic writes, folder fsyncs, what is at a path now, temp-file naming,
-folders a write creates and removes, and a content-addressed blob store."""
+folders a write creates and removes, a content-addressed blob store, and scratch folders a killed process leaves
+to the next one to remove."""
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
+import shutil
 import stat
+import tempfile
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 
 ABSENT = "absent"  # the "hash" of a missing file
@@ -190,6 +195,66 @@ def prune_dirs(root: Path, rel: str, created_dirs: set[str]) -> None:
             return
         fsync_dir((root / folder).parent)
         folder = folder.parent
+
+
+OWNER = ".owner"  # a scratch folder's lock file: locked (flock) for as long as its owner uses the folder
+_swept: set[str] = set()  # the prefixes whose leftovers this process removed already
+
+
+@contextlib.contextmanager
+def scratch_dir(prefix: str) -> Iterator[Path]:
+    """A new folder in the system's temp folder, removed with everything in it when the block ends, as
+    `tempfile.TemporaryDirectory` does. A process killed inside the block (SIGKILL) cannot remove it: its lock file
+    (`OWNER`, held with `flock` while the folder is in use, released by the system when its process ends however it
+    ends) tells the next process asking for a folder of the same prefix that nobody uses it, and that process removes
+    it (`sweep_scratch`), so leftovers never pile up."""
+    if prefix not in _swept:
+        _swept.add(prefix)
+        sweep_scratch(prefix)
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    fd = os.open(folder / OWNER, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.close(fd)
+
+
+def sweep_scratch(prefix: str, base: Path | None = None, young: float = 86400.0) -> list[Path]:
+    """Remove the `scratch_dir` folders of `prefix` in `base` (the temp folder) whose owner is gone: their lock file
+    is not held, or they have none and were last changed more than `young` seconds ago (a folder is made a moment
+    before its lock file; the folders of earlier versions have none, and one may still be in use by such a version:
+    no step lasts a day). The folders removed."""
+    base = Path(base or tempfile.gettempdir())
+    removed: list[Path] = []
+    try:
+        entries = [e for e in os.scandir(base) if e.name.startswith(prefix) and e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return removed
+    for entry in entries:
+        folder = Path(entry.path)
+        try:
+            fd = os.open(folder / OWNER, os.O_RDONLY)
+        except FileNotFoundError:
+            with contextlib.suppress(OSError):
+                if time.time() - entry.stat(follow_symlinks=False).st_mtime > young:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    removed.append(folder)
+            continue
+        except OSError:  # another user's, or being removed
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # its owner still works in it
+            os.close(fd)
+            continue
+        try:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+        finally:
+            os.close(fd)
+    return removed
 
 
 class BlobStore:

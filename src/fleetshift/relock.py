@@ -16,11 +16,11 @@ import posixpath
 import re
 import shlex
 import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from fleetshift.fsutil import scratch_dir
 from fleetshift.model import Finding, LockFile, LockKind, Service, Severity
 from fleetshift.proc import run_captured
 from fleetshift.resolve import CACHE_DIR, uv_bin, uv_env, uv_version
@@ -226,9 +226,9 @@ def _relock(root: Path, service: Service, lock: LockFile, texts: Mapping[str, st
         return Relocked(lock, finding=_stale(lock, "fleetshift does not run pdm or pipenv"))
     if lock.kind is LockKind.PIP_COMPILE and not lock.source:
         return Relocked(lock, finding=_stale(lock, "its header names no source file to compile from"))
-    with tempfile.TemporaryDirectory(prefix="fleetshift-lock-") as tmp:
+    with scratch_dir("fleetshift-lock-") as tmp:
         try:
-            folder = _scratch(root, service, texts, Path(tmp))
+            folder = _scratch(root, service, texts, tmp)
         except OSError as exc:
             return Relocked(lock, finding=_stale(lock, f"cannot copy the service to regenerate it ({exc})"))
         out = folder / _inner(service, lock.file)
