@@ -1,5 +1,7 @@
 """What makes `run` cost grow with the work, checked for sameness: LibCST's visitor searches done once per class
-return what LibCST's own searches return, and rewrites in worker processes equal rewrites in this process."""
+return what LibCST's own searches return, and rewrites in worker processes equal rewrites in this process; and
+where its work is done: the rewrites' modules are imported once, by the process that forks the workers, while
+the child of its discovery or scan works (`forked.meanwhile`)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, GatherImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import ParentNodeProvider, QualifiedNameProvider, ScopeProvider
 
-from fleetshift import rewrite
+from fleetshift import forked, rewrite
 from fleetshift.model import Selection
 from fleetshift.pipeline import analyse
 from fleetshift.recipes import fixes
@@ -95,6 +97,44 @@ def test_rewrites_in_worker_processes_equal_rewrites_here(tmp_path: Path, monkey
     assert rewrite.rewrite_ahead(fleet, work, a.config) == 0  # no workers: nothing is sent
     with rewrite.worker_processes(1, len(work)):  # one job: no worker
         assert rewrite._pool is None
+
+
+def test_meanwhile_runs_here_once_after_the_next_share_forks() -> None:
+    ran: list[str] = []
+
+    def work() -> None:
+        ran.append("here")
+
+    with forked.meanwhile(work):
+        mine, theirs = forked.share(lambda: list(ran), lambda alive: list(ran))
+        assert (mine, theirs) == (["here"], [])  # run here, after the fork: the child never saw it
+        forked.share(lambda: None, lambda alive: None)
+    assert ran == ["here"]  # once
+    with forked.meanwhile(work):  # no share inside the block: never run, and forgotten at its end
+        pass
+    assert ran == ["here"] and not forked._meanwhile
+    with forked.meanwhile(lambda: 1 / 0):  # a failed preparation changes nothing of the share
+        assert forked.share(lambda: 2, lambda alive: 1) == (1, 2)
+
+
+def test_run_imports_the_rewrites_modules_while_it_analyses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from fleetshift import cli
+
+    pending: list[list[object]] = []
+    real = cli._analyse
+
+    def analysed(*args: object, **kwargs: object) -> object:
+        pending.append(list(forked._meanwhile))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "_analyse", analysed)
+    fleet = tmp_path / "fleet"
+    scan_bench.generate(fleet, 2, 4, 0.5, stack="ingest")
+    CliRunner().invoke(cli.app, ["run", str(fleet), "--dry-run"])
+    assert pending == [[rewrite.warm]]
+    assert not forked._meanwhile
 
 
 @pytest.mark.slow

@@ -472,7 +472,11 @@ def run_cmd(
     limit = _threshold(threshold)
     git_start = _git_start(path, dry_run, use_git, allow_dirty, push)
     ahead = Selection(phases, tuple(service or ()), tuple(recipe or ())) if git_start is None else None
-    a = _analyse(path, pins_ahead=ahead)  # a git run rewrites (and asks) in its worktree
+    from fleetshift import forked
+    from fleetshift.rewrite import warm
+
+    with forked.meanwhile(warm):  # the rewrites' modules, once, for the workers forked from here to inherit
+        a = _analyse(path, pins_ahead=ahead)  # a git run rewrites (and asks) in its worktree
     try:
         if not dry_run and not no_verify:
             _executor_choice(executor or a.config.executor)

@@ -6,13 +6,15 @@ inherit: `may_fork`)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+_meanwhile: list[Callable[[], object]] = []  # see `meanwhile`
 
 
 def may_fork() -> bool:
@@ -89,8 +91,26 @@ def share(child: Callable[[], Any], here: Callable[[Callable[[], bool]], T]) -> 
     child is waited for and the exception goes on."""
     process = start(child)
     try:
+        while _meanwhile:  # (see `meanwhile`)
+            with contextlib.suppress(Exception):
+                _meanwhile.pop(0)()
         mine = here(process.alive)
     except BaseException:
         process.abandon()
         raise
     return mine, process.result()
+
+
+@contextlib.contextmanager
+def meanwhile(work: Callable[[], object]) -> Iterator[None]:
+    """While open, the next `share` runs `work()` in this process once its child is forked, before its own part:
+    the shares of discovery and of the scan take their work in turns, so the child takes more of it meanwhile, and
+    the child does not hold what `work` makes. For work this process needs later (a `run`'s rewrite workers, forked
+    from it, inherit the modules it imports) that the shared work does not. Its exceptions are ignored (it only
+    prepares); not run at all when no share forks inside the block."""
+    _meanwhile.append(work)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            _meanwhile.remove(work)

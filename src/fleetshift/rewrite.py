@@ -144,7 +144,7 @@ def worker_processes(jobs: int, services: int) -> Iterator[None]:
         return
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"), initializer=_worker_start)
     try:  # a fork pool starts all its workers on the first job; they import while the run goes on starting
-        pool.submit(_warm)
+        pool.submit(warm)
     except (OSError, BrokenProcessPool):
         pool.shutdown(wait=False, cancel_futures=True)
         yield
@@ -175,8 +175,9 @@ def _worker_start() -> None:
     threading.Thread(target=watch, name="fleetshift-parent-watch", daemon=True).start()
 
 
-def _warm() -> None:
-    """A worker's first job: import what every rewrite needs, once per worker."""
+def warm() -> None:
+    """A worker's first job: import what every rewrite needs, once per worker (nothing left to do when the process
+    that forked the workers imported it already: `run` does while its scan's child works, see `forked.meanwhile`)."""
     import libcst.codemod.visitors
     import libcst.metadata  # noqa: F401
 
