@@ -1262,3 +1262,29 @@ def test_statistics_fix_asks_where_only_attributes_named_statistics_stand(monkey
     new, _ = rewrite(R, before)
     assert "fetch.statistics, fetch.\uff53tatistics, os.path.sep" in new
     assert sorted(asked) == ["statistics", "\uff53tatistics"]
+
+
+def test_a_module_importing_tenacity_answers_for_itself_without_its_summary(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whether the service uses tenacity, asked by a module that imports it, is read off that module's imports: its
+    summary (which walks the whole module) is not made for it; the answers are the summaries'."""
+    from fleetshift.recipes.tenacity import resolve
+
+    made: list[str] = []
+    summary = resolve.Facts.summary
+    monkeypatch.setattr(resolve.Facts, "summary", lambda self: made.append(self.path) or summary(self))
+    resolve.forget()
+    first = "svc/tests/test_own_summary.py"
+    files = {first: "import tenacity\nfrom unittest import mock\n\n@mock.patch('asyncio.sleep')\ndef test_x(s):\n"
+             "    pass\n", "svc/app/other_summary.py": "x = 1\n"}
+    index = resolve.ServiceIndex(files)
+    assert index.uses_tenacity(first) is True
+    assert made == []
+    assert index.summary_of(first).uses_tenacity is True  # type: ignore[union-attr]
+    for texts, uses in [
+        (("# tenacity, not imported\n", "from tenacity import retry\n"), True),
+        (("# tenacity, not imported\n", "y = 2\n"), False),
+        (("import tenacity\n(\n", "z = 3\n"), False),  # does not parse: no import read
+    ]:
+        resolve.forget()
+        one = resolve.ServiceIndex({"svc/a_summary.py": texts[0], "svc/b_summary.py": texts[1]})
+        assert one.uses_tenacity("svc/a_summary.py") is uses

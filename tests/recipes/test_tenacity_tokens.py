@@ -163,3 +163,20 @@ def test_the_edges_found_what_they_reach() -> None:
     assert "tenacity/patched-asyncio-sleep" in rules["patched-sleep-elsewhere"]
     assert "tenacity/patched-asyncio-sleep" not in rules["patched-sleep-no-tenacity"]
     assert "tenacity/retry-statistics" in rules["statistics-spaced"]
+
+
+def test_holds_token_is_any_token_in_the_text() -> None:
+    """`holds_token` (the tokens spelling `sleep` looked for only in a text spelling it) answers what looking for
+    every token of the recipe answers, on each token alone, beside others, cut short, and on the repository's own
+    Python files."""
+    from fleetshift.recipes.tenacity import _TOKENS, holds_token
+
+    tokens = [t.decode() for t in RECIPE.tokens]
+    assert list(_TOKENS) == tokens
+    texts = ["", "sleep", "asyncio.sleep(1)", "x = 'sleep'", 'patch("a.asyncio.sleep")', "retry.statistics"]
+    for t in tokens:
+        texts += [t, f"x {t} y", t[:-1], t[1:], t.replace("sleep", "Sleep"), f"sleep {t[:-1]}"]
+    texts += [p.read_text(encoding="utf-8", errors="replace") for p in sorted((ROOT / "src").rglob("*.py"))]
+    texts += [p.read_text(encoding="utf-8", errors="replace") for p in sorted((ROOT / "tests").rglob("*.py"))]
+    for text in texts:
+        assert holds_token(text) == any(t in text for t in tokens), text[:80]

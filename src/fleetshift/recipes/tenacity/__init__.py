@@ -128,7 +128,7 @@ class TenacityRecipe(Recipe):
         sources: set[str] = set()
         sites: dict[str, tuple[int, ...]] = {}
         for path, text in ctx.files.items():
-            if not (path.endswith(".py") and sparse.worth(text) and any(t in text for t in _TOKENS)):
+            if not (path.endswith(".py") and sparse.worth(text) and holds_token(text)):
                 continue
             try:
                 src = SourceFile(path, text, parse_tree(text), file_kind(path))
@@ -144,7 +144,7 @@ class TenacityRecipe(Recipe):
         self, path: str, text: str, ctx: RewriteContext, prepared: object
     ) -> RewriteResult | None:
         if path.endswith(".py") and isinstance(prepared, ServiceIndex):
-            if not any(t in text for t in _TOKENS):
+            if not holds_token(text):
                 return None
             return self._rewrite_python(path, text, file_kind(path), ctx, prepared)
         return super().rewrite_file(path, text, ctx, prepared)
@@ -207,5 +207,13 @@ class _Detected:
 
 
 _DONE: list[_Detected] = []  # the last contexts'
+def holds_token(text: str) -> bool:
+    """Whether `text` holds one of the recipe's tokens, as `rewrite_file` looks for them (decoded): those spelling
+    `sleep` are looked for only in a text spelling it (most texts hold neither tenacity nor a patch of a sleep)."""
+    return any(t in text for t in _WORDS) or ("sleep" in text and any(t in text for t in _SLEEPS))
+
+
 RECIPE = TenacityRecipe()
 _TOKENS = tuple(t.decode() for t in TenacityRecipe.tokens)  # as `rewrite_file` looks for them in a text
+_SLEEPS = tuple(t for t in _TOKENS if "sleep" in t)
+_WORDS = tuple(t for t in _TOKENS if "sleep" not in t)

@@ -135,13 +135,27 @@ class ServiceIndex:
         """Whether any Python file of the service imports tenacity (asked once per service); the module `first` is
         asked first, so that a module importing tenacity answers for itself without reading the others (what a
         file's detection reads is all it depends on: see `Recipe.detect_file`)."""
-        if first in self.files and "tenacity" in self.files[first]:
-            summary = self.summary_of(first)
-            if summary is not None and summary.uses_tenacity:
-                return True
+        if first in self.files and "tenacity" in self.files[first] and self._imports_tenacity(first):
+            return True
         if self._uses is None:
             self._uses = any(s.uses_tenacity for s in self._summaries("tenacity"))
         return self._uses
+
+    def _imports_tenacity(self, path: str) -> bool:
+        """`summary_of(path).uses_tenacity` (False when it does not parse), read off the module's imports alone when
+        its summary is not made yet: the summary's other parts walk the whole module, and a module asking whether it
+        imports tenacity itself seldom needs them."""
+        summary = self.summaries.get(path, _UNKNOWN)
+        if summary is _UNKNOWN:
+            text = self.files[path]
+            summary = _SUMMARIES.get((path, text), _UNKNOWN)
+            if summary is _UNKNOWN:
+                try:
+                    tree = parse_tree(text)
+                except (SyntaxError, ValueError, RecursionError):
+                    return False
+                return Facts.of(tree, text, path).uses_tenacity
+        return summary is not None and summary.uses_tenacity  # type: ignore[union-attr]
 
     def strategy_names(self) -> frozenset[str]:
         """The names every module of the service binds to a retry strategy at its top level. Only a module naming
