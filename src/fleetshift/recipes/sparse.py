@@ -215,69 +215,125 @@ def _binds(node: ast.stmt) -> set[str]:
     return out
 
 
+# What `view` reads of a module's tree, in plain containers (the scan keeps one for each module holding a site, see
+# `model.Detection.outlines`): the digest of the bytes the text was decoded from (b"" when none was taken), the names
+# the masks below index (every module-level name a top-level statement binds, and the names a recipe needs), sorted;
+# each top-level statement as (its first line, its first decorator's when it has one; its last line; whether it is a
+# def or class; the names it binds, those it mentions and the plain names it reads, as masks over the names), and what
+# `tree_indent` finds. The mentions of a statement hot whatever the sites (not a def or class) are left out (0) when
+# it holds none of the sites given.
+Outline = tuple[bytes, tuple[str, ...], tuple[tuple[int, int, bool, int, int, int], ...], "tuple[str, int] | None"]
+
+
+def outline(text: str, tree: ast.Module, needs: Collection[str] = (), sites: Collection[int] | None = None,
+            digest: bytes = b"") -> Outline:
+    """The outline of `text`, whose `ast` is `tree`, over the module's names and `needs`; the mentions of every
+    statement when `sites` is None, else those of the defs, the classes and the statements holding one of `sites`.
+    `view` asks no more of a name than whether a statement binds or mentions it, and a name a statement mentions
+    that no statement binds and no recipe needs makes no statement hot: the masks leave such names out."""
+    body = tree.body
+    binds = [_binds(s) for s in body]
+    names = tuple(sorted(set(needs).union(*binds)))
+    bit = {name: 1 << i for i, name in enumerate(names)}
+    get = bit.get
+
+    def mask(of: Iterable[str]) -> int:
+        out = 0
+        for name in of:
+            b = get(name)
+            if b is not None:
+                out |= b
+        return out
+
+    statements = []
+    for s, bound in zip(body, binds, strict=True):
+        decorators = getattr(s, "decorator_list", ())
+        start = min([s.lineno, *(d.lineno for d in decorators)]) if decorators else s.lineno
+        end = s.end_lineno or s.lineno
+        is_def = isinstance(s, _DEFS)
+        if is_def or sites is None or any(start <= line <= end for line in sites):
+            words, reads = _mentions(s)
+            statements.append((start, end, is_def, mask(bound), mask(words), mask(reads)))
+        else:
+            statements.append((start, end, is_def, mask(bound), 0, 0))
+    return digest, names, tuple(statements), tree_indent(text, tree, lines_of(text))
+
+
+def covers(o: Outline, needs: Collection[str]) -> bool:
+    """Whether `view_of` may be given `o` with `needs`: each of them one of its names."""
+    names = o[1]
+    return all(name in names for name in needs) if len(needs) < 8 else set(needs) <= set(names)
+
+
 def view(text: str, tree: ast.Module, sites: Collection[int], needs: Collection[str] = ()) -> View | None:
     """The sparse view of `text` (whose `ast` is `tree`) given the lines of the sites a rule's check reported and
     the names a recipe needs; None when nothing would be left out (or the text cannot have placeholders)."""
-    body = tree.body
-    if PREFIX in text or not any(isinstance(s, _DEFS) for s in body):
+    if PREFIX in text or not any(isinstance(s, _DEFS) for s in tree.body):
         return None
-    spans = [(min([s.lineno, *(d.lineno for d in getattr(s, "decorator_list", ()))]), s.end_lineno or s.lineno)
-             for s in body]
-    site_at = [False] * len(body)
+    return view_of(text, outline(text, tree, needs, sites), sites, needs)
+
+
+def view_of(text: str, o: Outline, sites: Collection[int], needs: Collection[str] = ()) -> View | None:
+    """`view` read off the text's outline (`outline`, whose names hold every name of `needs`: see `covers`)."""
+    if PREFIX in text:
+        return None
+    _, names, statements, known = o
+    if not any(s[2] for s in statements):
+        return None
+    n = len(statements)
+    site_at = [False] * n
     for line in sites:
         if line <= 0:
             return None
-        for i, (start, end) in enumerate(spans):
-            if start <= line <= end:
+        for i, s in enumerate(statements):
+            if s[0] <= line <= s[1]:
                 site_at[i] = True
                 break
-    hot = [site_at[i] or not isinstance(s, _DEFS) for i, s in enumerate(body)]
-    words: list[set[str]] = []
-    reads: list[set[str]] = []
-    for i, s in enumerate(body):  # what a statement hot from the start mentions matters only when it holds a site
-        w, r = _mentions(s) if site_at[i] or not hot[i] else (set(), set())
-        words.append(w)
-        reads.append(r)
-    binds = [_binds(s) for s in body]
-    names = set(needs)  # names whose mention makes a def hot
-    wanted: set[str] = set()  # names whose definition is hot
-    for i in range(len(body)):
+    hot = [site_at[i] or not s[2] for i, s in enumerate(statements)]
+    bit = {name: 1 << i for i, name in enumerate(names)} if needs else {}
+    wanted_names = 0  # names whose mention makes a def hot
+    for name in needs:
+        wanted_names |= bit[name]
+    wanted_defs = 0  # names whose definition is hot
+    for i, s in enumerate(statements):
         if site_at[i]:
-            names |= binds[i]
-            wanted |= words[i]
+            wanted_names |= s[3]
+            wanted_defs |= s[4]
     changed = True
     while changed:
         changed = False
-        for i in range(len(body)):
+        for i, s in enumerate(statements):
             if hot[i]:
                 continue
-            if words[i] & names or binds[i] & wanted:
+            if s[4] & wanted_names or s[3] & wanted_defs:
                 hot[i] = changed = True
-                names |= binds[i]
-                wanted |= words[i]
+                wanted_names |= s[3]
+                wanted_defs |= s[4]
     if all(hot):
         return None
-    module_names = set().union(*(binds[i] for i, s in enumerate(body) if not isinstance(s, _DEFS)))
+    module_names = 0
+    for s in statements:
+        if not s[2]:
+            module_names |= s[3]
     lines = lines_of(text)
     out: list[str] = []
     segments: list[Segment] = []
     at = 0  # lines taken from `lines` so far
-    for i in range(len(body)):
+    for i, (start, end, _, _, _, reads) in enumerate(statements):
         if hot[i]:
             continue
-        start, end = spans[i]
         end = _footer(lines, end)
         out.extend(lines[at:start - 1])
         original = "".join(lines[start - 1:end])
         brk = _BREAK.search(lines[end - 1])
         token = f"{PREFIX}{len(segments)}__"
-        used = sorted(reads[i] & module_names)
-        placeholder = ", ".join([token, *used]) + (brk.group() if brk else "")
+        used = reads & module_names
+        placeholder = ", ".join([token, *(name for j, name in enumerate(names) if used >> j & 1)]) + (
+            brk.group() if brk else "")
         out.append(placeholder)
         segments.append(Segment(placeholder, len(out), original, end - start + 1))
         at = end
     out.extend(lines[at:])
-    known = tree_indent(text, tree, lines)
     if known is None:
         return View("".join(out), tuple(segments))
     indent, holder = known  # the view is the text up to the holder's first body line when the holder is kept
