@@ -216,6 +216,9 @@ class Detection:
 
     digests: Mapping[str, bytes]
     recipes: Mapping[str, RecipeDetection | None]  # None: the recipe failed on the service (the run detects again)
+    # per module holding a site of a recipe that rewrites sparse views, what the views need of its tree, with the
+    # digest of the bytes it was read off (`recipes.sparse.Outline`): the run parses no whole module for a view
+    outlines: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ from fleetshift.model import (
 from fleetshift.recipes import all_recipes, for_package, forget_trees, needs
 from fleetshift.recipes._ast import parse_tree
 from fleetshift.recipes.base import ConfigFile, Recipe, SourceFile, config_kind, file_kind
+from fleetshift.recipes.sparse import Outline, outline, worth
 from fleetshift.scancache import FileEntry, ScanCache, digest
 from fleetshift.textio import Decoded, UnreadableFile, decode_python, decode_text
 
@@ -65,6 +66,7 @@ class FileResult:
     sites: tuple[UsageSite, ...] = ()
     findings: tuple[Finding, ...] = ()
     detection: tuple[_Detected, ...] = ()  # a service's: what each service-level recipe found (`_detected`)
+    outlines: tuple[tuple[str, Outline], ...] = ()  # a service's: the outline of each module a sparse view is made of
 
 
 # one recipe's detection in a service or a file, in plain containers (it is cached): recipe id, the files it parsed
@@ -132,9 +134,11 @@ def _per_file(recipes: Sequence[str], results: Iterable[FileResult]) -> Iterator
         yield rid, tuple(sources[rid]), tuple(sites[rid]), tuple((rel, ()) for rel in sources[rid])
 
 
-def detection_of(digests: Mapping[str, bytes], detected: Iterable[_Detected]) -> Detection:
-    """The `Detection` the run reuses, from a service's file digests and its recipes' cached records (a recipe that
-    failed has none; a service-level recipe without a record found no file holding its tokens)."""
+def detection_of(digests: Mapping[str, bytes], detected: Iterable[_Detected],
+                 outlines: Iterable[tuple[str, Outline]] = ()) -> Detection:
+    """The `Detection` the run reuses, from a service's file digests, its recipes' cached records (a recipe that
+    failed has none; a service-level recipe without a record found no file holding its tokens) and the outlines of
+    its modules."""
     recipes: dict[str, RecipeDetection | None] = {}
     for rid, sources, sites, reads in detected:
         if sources is None:
@@ -142,7 +146,7 @@ def detection_of(digests: Mapping[str, bytes], detected: Iterable[_Detected]) ->
             continue
         recipes[rid] = RecipeDetection(frozenset(sources), dict(sites),
                                        None if reads is None else {rel: frozenset(r) for rel, r in reads})
-    return Detection(dict(digests), recipes)
+    return Detection(dict(digests), recipes, dict(outlines))
 
 
 def _suppressed(lines: list[str], site: UsageSite) -> bool:
@@ -269,6 +273,7 @@ def scan_service(root: Path, rels: list[str], sources: Mapping[str, bool], recip
     # per source, for each recipe: None (it holds none of the recipe's tokens), else whether it may hold a site
     wants: dict[str, list[bool | None]] = {}
     findings: list[Finding] = []
+    read: dict[str, bytes] = {}  # the bytes of each parsed source
     for rel, report in sources.items():
         data = raw.get(rel)
         if data is None:
@@ -296,6 +301,7 @@ def scan_service(root: Path, rels: list[str], sources: Mapping[str, bool], recip
         src = _parse_text(rel, text)
         if isinstance(src, SourceFile):
             parsed.append(src)
+            read[rel] = data
         elif report:
             findings.append(src)
     texts = _Texts(root, rels, {**unparsed, **{src.path: src.text for src in parsed}}, raw)
@@ -317,7 +323,18 @@ def scan_service(root: Path, rels: list[str], sources: Mapping[str, bool], recip
             continue
         sites.extend(_kept(texts, found))
         detected.append(record)
-    return FileResult(tuple(sites), tuple(findings), tuple(detected))
+    return FileResult(tuple(sites), tuple(findings), tuple(detected), _outlines(parsed, read, detected))
+
+
+def _outlines(parsed: Sequence[SourceFile], read: Mapping[str, bytes], detected: Iterable[_Detected]
+              ) -> tuple[tuple[str, Outline], ...]:
+    """The outline of each parsed module holding a site of a recipe that rewrites sparse views (through
+    `Recipe.rewrite_service`), long enough for one (`recipes.sparse.worth`): the run's views of it are read off it,
+    its tree being here already (see `model.Detection.outlines`)."""
+    sparse = {r.id for r in all_recipes() if r.sparse and type(r).rewrite_service is Recipe.rewrite_service}
+    sited = {rel for rid, _, at, _ in detected if rid in sparse for rel, lines in at if lines}
+    return tuple((src.path, outline(src.text, src.tree, digest=digest(read[src.path])))
+                 for src in parsed if src.path in sited and worth(src.text))
 
 
 def _recipes(ids: tuple[str, ...]) -> list[Recipe]:
@@ -515,7 +532,7 @@ def _scan_service(root: Path, service: Service, seen: Mapping[str, FileEntry], r
     sources = {rel: not seen[rel].parsed for rel in rels if seen[rel].service_recipes}
     held = {rel: seen[rel].service_recipes for rel in sources}
     result = _service_worker((str(root), rels, sources, wanted, raw, held))
-    cache.put_service(key, (result.sites, result.findings, result.detection))
+    cache.put_service(key, (result.sites, result.findings, result.detection, result.outlines))
     out.services[service.name] = result
 
 
@@ -782,7 +799,8 @@ def _scan(fleet: Fleet, config: FleetConfig, use_cache: bool, jobs: int | None, 
         detection[service.name] = detection_of(
             {rel: scanned.digests[rel] for rel in service.python_files if rel in scanned.digests},
             (*by_service.get(service.name, FileResult()).detection,
-             *_per_file(per_file, [results[rel] for rel in service.python_files if rel in results])))
+             *_per_file(per_file, [results[rel] for rel in service.python_files if rel in results])),
+            by_service.get(service.name, FileResult()).outlines)
         sites: list[UsageSite] = []
         findings: list[Finding] = []
         across = by_service.get(service.name, FileResult())
