@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -210,3 +211,59 @@ def test_a_stale_file_whose_text_cannot_hold_a_site_is_not_detected_again(monkey
         assert recipe.known(ctx) == base.Known(frozenset({"svc/tests/test_a.py"}), {})
     finally:
         sparse.forget()
+
+
+def test_the_views_of_unchanged_modules_are_read_off_the_scans_outlines(generated: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scan keeps an outline of each module holding a site of a recipe whose views `Recipe.rewrite_sparse` makes
+    (`model.Detection.outlines`): the run makes its views of an unchanged module without parsing the module, with
+    the same texts and findings as when it parses it."""
+    from fleetshift.recipes import _ast
+
+    s = survey(generated, use_cache=False)
+    targets = s.config.target_specs()
+    outlined = {rel: o for service in s.fleet.services if service.detection
+                for rel, o in service.detection.outlines.items()}
+    assert outlined, "the scan kept no outline"
+    parsed: list[str] = []
+    parse = _ast._parse
+
+    def counting(text: str) -> object:
+        parsed.append(text)
+        return parse(text)
+
+    monkeypatch.setattr(_ast, "_parse", counting)
+    for service in s.fleet.services:
+        files = _files(generated, service)
+        parsed.clear()
+        reused = _chain(generated, service, files, targets, True)
+        originals = {files[rel] for rel in service.python_files if rel in outlined}
+        whole = [t for t in parsed if t in originals]
+        parsed.clear()
+        assert reused == _chain(generated, service, files, targets, False), service.name
+        if originals:
+            assert len(whole) < len([t for t in parsed if t in originals]), service.name
+
+
+def test_an_outline_stands_only_for_the_bytes_it_was_read_off(generated: Path, tmp_path: Path) -> None:
+    root = tmp_path / "fleet"
+    shutil.copytree(generated, root, ignore=shutil.ignore_patterns(".fleetshift"))
+    s = survey(root, use_cache=False)
+    service = next(sv for sv in s.fleet.services if sv.detection and sv.detection.outlines)
+    assert service.detection is not None
+    rel = next(iter(service.detection.outlines))
+    files = _files(root, service)
+    digests = {p: digest((root / p).read_bytes()) for p in service.python_files}
+    recipe = next(get(rid) for rid in RECIPES
+                  if (k := _known(get(rid), service, digests, files, files)) is not None and rel in k.outlines)
+    assert rel in _known(recipe, service, digests, files, files).outlines  # type: ignore[union-attr]
+    edited = {**files, rel: files[rel] + "\n\ndef added_by_an_earlier_recipe():\n    return 1\n"}
+    known = _known(recipe, service, digests, edited, files)
+    assert known is None or rel not in known.outlines  # changed by a recipe before this one
+    other = {**digests, rel: digest(b"another text")}
+    known = _known(recipe, service, other, files, files)
+    assert known is None or rel not in known.outlines  # the file read now is not the one the scan read
+    detection = service.detection
+    wrong = replace(detection, outlines={**detection.outlines, rel: (b"0" * 16, *detection.outlines[rel][1:])})
+    known = _known(recipe, replace(service, detection=wrong), digests, files, files)
+    assert known is not None and rel not in known.outlines  # an outline of other bytes than the file's

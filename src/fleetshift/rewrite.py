@@ -365,12 +365,15 @@ def _known(recipe: Recipe, service: Service, digests: Mapping[str, bytes], texts
     else:
         return None
     changed = {rel for rel, d in digests.items() if found.digests[rel] != d or texts.get(rel) != original.get(rel)}
+    # a module's outline stands for the text it was read off (its digest), that no recipe before this one changed
+    outlines = {rel: o for rel, o in found.outlines.items()
+                if rel in sites and rel not in changed and o[0] == digests.get(rel)}
     if not changed:
-        return Known(sources, sites)
+        return Known(sources, sites, outlines=outlines)
     if reads is None:  # a file's sites may depend on any file of the service
         return None
     stale = frozenset(changed | {rel for rel, read in reads.items() if read & changed})
-    return Known(sources - stale, {rel: at for rel, at in sites.items() if rel not in stale}, stale)
+    return Known(sources - stale, {rel: at for rel, at in sites.items() if rel not in stale}, stale, outlines)
 
 
 def _rewrite_here(root: Path, service: Service, chain: Sequence[str], config: FleetConfig, todo_comments: bool = False,

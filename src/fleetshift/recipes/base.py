@@ -74,11 +74,14 @@ class Known:
     """What the scan's detection found of one recipe in the service being rewritten, still true of the texts the
     recipe is given (see `model.Detection`): the files it parsed and the lines of each one's sites (a source
     absent from `sites` holds none), for every Python file but the `stale` ones, whose sites must be detected
-    again (changed since the scan, on disk or by an earlier recipe of the chain, or reading a file that was)."""
+    again (changed since the scan, on disk or by an earlier recipe of the chain, or reading a file that was); and
+    the scan's outline of each module it holds one of (`model.Detection.outlines`) whose text is still the one the
+    scan read (`sparse.view_of` makes its views without parsing it)."""
 
     sources: frozenset[str]
     sites: Mapping[str, tuple[int, ...]]
     stale: frozenset[str] = frozenset()
+    outlines: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)  # of the texts as the scan read them
 
 
 @dataclass(frozen=True)
@@ -372,7 +375,7 @@ class Recipe:
                     return None
             if lines:
                 sites[path] = tuple(sorted(lines))
-        out = Known(frozenset(sources), sites)
+        out = Known(frozenset(sources), sites, outlines=known.outlines)
         _DETECTED.clear()
         _DETECTED[id(ctx)] = (ctx, out)
         return out
@@ -392,10 +395,14 @@ class Recipe:
         needs = self.sparse_needs(path, text, ctx, prepared)
         v = None
         if needs is not None:
-            try:
-                v = sparse.view(text, parse_tree(text), sites, needs)
-            except (SyntaxError, ValueError):
-                v = None
+            known = ctx.known.outlines.get(path) if ctx.known is not None else None
+            if known is not None and ctx.files.get(path) == text and sparse.covers(known, needs):
+                v = sparse.view_of(text, known, sites, needs)  # the scan's outline of this very text
+            else:
+                try:
+                    v = sparse.view(text, parse_tree(text), sites, needs)
+                except (SyntaxError, ValueError):
+                    v = None
         if v is None or not sparse.same_defaults(v, text):
             return self.rewrite_file(path, text, ctx, prepared)
         res = self.rewrite_file(path, v.text, ctx, prepared)
