@@ -1,11 +1,13 @@
 """pytest-asyncio's facts read on `ast`: function and class lines equal LibCST's positions, and the calls with
-their async context come in source order."""
+their async context come in source order; the modules parsed for event_loop overrides."""
 
 from __future__ import annotations
 
 import ast
+import re
 
 import libcst as cst
+import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from fleetshift.recipes.pytest_asyncio.facts import calls_with_context
@@ -203,3 +205,41 @@ def test_calls_with_context_read_as_a_walk_of_iter_child_nodes() -> None:
     for source in (text, Path(pa_facts.__file__).read_text(), Path(ast.__file__).read_text()):
         tree = astparse.parse(source)
         assert list(pa_facts.calls_with_context(tree)) == walked(tree)
+
+
+def test_only_a_module_that_may_hold_an_event_loop_override_is_parsed_for_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`judged_overrides` parses a module naming event_loop only when its text spells a def of that name or a keyword
+    name= (an ASCII one; any other is parsed), and finds what parsing every such module finds."""
+    import importlib
+    from pathlib import Path
+
+    survey = importlib.import_module("fleetshift.recipes.pytest_asyncio.survey")  # (the package's survey: a function)
+    root = Path(__file__).resolve().parents[2]
+    py = {str(p.relative_to(root)): p.read_text(encoding="utf-8") for p in sorted((root / "tests").rglob("*.py"))}
+    py = {p: t for p, t in py.items() if "event_loop" in t and survey.is_test_code(p, t)}
+    edges = {
+        "svc/conftest.py": "import pytest\n\n@pytest.fixture(\n    name \\\n  = 'event_loop')\ndef loop():\n"
+                           "    import asyncio\n    loop = asyncio.new_event_loop()\n    yield loop\n    loop.close()\n",
+        "svc/tests/conftest.py": "import asyncio\nimport pytest\n\n@pytest.fixture\ndef \\\n event_loop():\n"
+                                 "    loop = asyncio.new_event_loop()\n    yield loop\n    loop.close()\n",
+        "svc/tests/test_uses.py": "import pytest\n\nasync def test_a(event_loop):\n    assert event_loop\n",
+        "svc/tests/test_wide.py": "# ünïcode\nimport pytest\n\n@pytest.fixture\ndef ｅvent_loop():\n    yield None\n"
+                                  "def test_b(event_loop):\n    pass\n",
+    }
+    py.update(edges)
+    parsed: list[str] = []
+    parse = survey.parse
+
+    def counting(text: str) -> object:
+        parsed.append(text)
+        return parse(text)
+
+    monkeypatch.setattr(survey, "parse", counting)
+    found = survey.judged_overrides(py)
+    assert edges["svc/tests/test_uses.py"] not in parsed  # names event_loop, defines none
+    assert {edges[p] for p in ("svc/conftest.py", "svc/tests/conftest.py", "svc/tests/test_wide.py")} <= set(parsed)
+    assert {("svc/conftest.py", "", "loop"), ("svc/tests/conftest.py", "", "event_loop"),
+            ("svc/tests/test_wide.py", "", "event_loop")} <= set(found)
+    monkeypatch.setattr(survey, "_MAY_OVERRIDE", re.compile(""))  # every module parsed
+    assert survey.judged_overrides(py) == found
+    assert len(parsed) > len(py) and len(found) > 3

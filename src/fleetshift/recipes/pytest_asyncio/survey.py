@@ -18,6 +18,8 @@ from fleetshift.recipes.pytest_asyncio.rules import BUILTIN_FIXTURES, RANK, WIDE
 _PYTEST_IMPORT = re.compile(r"^[ \t]*(?:import|from)[ \t]+(?:pytest|pytest_asyncio|_pytest)\b", re.MULTILINE)
 _USES = re.compile(r"\bpytest_asyncio\b|\bmark\.asyncio\b|\bevent_loop\b")  # event_loop: its fixture
 _BY_NAME = re.compile(r"""(?:getfixturevalue|usefixtures)\(\s*['"]event_loop['"]""")
+# what an ASCII module spells to hold an event_loop override: a def of that name, or a keyword name= (a fixture's)
+_MAY_OVERRIDE = re.compile(r"\bdef[\s\\]+event_loop\b|\bname[\s\\]*=")
 _CONFIG_USES = ("asyncio_mode", "asyncio_default_", "--asyncio-mode", "pytest-asyncio", "pytest_asyncio")
 _LOOP_FACTORIES = {"asyncio.new_event_loop", "asyncio.get_event_loop", "asyncio.get_event_loop_policy"}
 
@@ -275,8 +277,8 @@ def judged_overrides(py: Mapping[str, str], drain_ok: bool = True) -> dict[tuple
     # over at the speed of a substring search)
     by_name = any("event_loop" in t and _BY_NAME.search(t) for t in py.values())
     for path, text in py.items():
-        if "event_loop" not in text:
-            continue
+        if "event_loop" not in text or (text.isascii() and _MAY_OVERRIDE.search(text) is None):
+            continue  # no fixture named event_loop: a def of that name or name="event_loop" (NFKC aside)
         tree = parse(text)
         if tree is None:
             continue
