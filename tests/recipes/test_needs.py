@@ -426,6 +426,37 @@ def test_brackets_read_in_one_match_close_where_their_tokens_close_them(text: st
         assert pytest9_needs._close(text, start) == walked(start)
 
 
+_CALLS = [
+    "@pytest.mark.parametrize(\n    ('a', \"b\"),\n    [\n        pytest.param(1, 2, marks=pytest.mark.skip, id='x'),\n"
+    "        ('s', 18),  # )\n    ],\n)\ndef test_a(a, b): ...\n",
+    "p('a', {1: [2, (3,)]})\np(\"a\", (i for i in ')'))\np('a', [1] , True)\np('a', [1]) [0]\np(['a'], {'x'},)\n",
+    "p('a', [1] # ]\n)\np('a',\n [1])\np('a\\'', [1])\np(r'a', [1])\np('a' 'b', [1])\np('''a''', [1])\np('a', [1)\n",
+    "p(argvalues=[1], argnames='a')\np(*ARGS)\np('a', *[1])\np('a', [1]\r\n)\np('a', (1]\np('a', [1], )\np( 'a' , [ ] )\n",
+]
+
+
+@pytest.mark.parametrize("text", [*_CALLS, *_TRICKY, *_NESTED])
+def test_call_arguments_read_in_one_match_are_those_their_tokens_tell(text: str) -> None:
+    from fleetshift.recipes.pytest9 import needs as pytest9_needs
+
+    for start in (i for i, ch in enumerate(text) if ch == "("):
+        two = pytest9_needs._two_arguments(text, start)
+        walked = pytest9_needs._arguments_by_tokens(text, start)
+        if two is not None:
+            assert two == walked
+        assert pytest9_needs._arguments(text, start) == walked
+
+
+def test_the_usual_parametrize_call_is_read_in_one_match() -> None:
+    from fleetshift.recipes.pytest9 import needs as pytest9_needs
+
+    text = _CALLS[0]
+    two = pytest9_needs._two_arguments(text, text.index("("))
+    assert two is not None and two.positional[0] == "('a', \"b\")" and two.values_display()
+    for other in ("p('a', [1], True)", "p('a', [1]  # x\n)", "p(argvalues=[1])", "p('a', (1])", "p('a' 'b', [1])"):
+        assert pytest9_needs._two_arguments(other, 1) is None
+
+
 def test_a_usual_bracket_is_read_in_one_match_and_a_deeper_one_token_by_token() -> None:
     from fleetshift.recipes.pytest9 import needs as pytest9_needs
 

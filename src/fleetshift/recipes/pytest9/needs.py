@@ -89,9 +89,35 @@ def calls(text: str) -> list[Arguments] | None:
     return found
 
 
+# the commonest call read in one match: two arguments, each a string without escapes or a bracketed expression
+# (`_GROUP`), spaces, tabs and line breaks around them, and perhaps a comma after the second
+_PLAIN_ARG = rf"""("[^"\\\n]*"|'[^'\\\n]*'|{_nested(_DEPTH)})"""
+_TWO = re.compile(rf"\([ \t\n]*{_PLAIN_ARG}[ \t\n]*,[ \t\n]*{_PLAIN_ARG}[ \t\n]*(?:,[ \t\n]*)?\)", re.S)
+
+
+def _two_arguments(text: str, start: int) -> Arguments | None:
+    """What `_arguments` reads of a call of the commonest shape (`_TWO`), else None (a call of any other shape, or
+    an argument in brackets of two kinds, `(...]`, which `_arguments` refuses): the two arguments as written, a
+    list, dict or set display among them (one starting with `[` or `{`: the bracket closes the whole argument)."""
+    m = _TWO.match(text, start)
+    if m is None:
+        return None
+    args = m.group(1, 2)
+    for arg in args:
+        if arg[0] in "([{" and "([{".index(arg[0]) != ")]}".index(arg[-1]):
+            return None
+    return Arguments(args, False, {}, frozenset(str(i) for i, arg in enumerate(args) if arg[0] in "[{"))
+
+
 def _arguments(text: str, start: int) -> Arguments | None:
     """The arguments of the call whose `(` stands at `start`, split at its own commas (what is nested in another
     bracket is skipped whole); None when its `)` is not found."""
+    two = _two_arguments(text, start)  # (what `_arguments_by_tokens` reads of that shape)
+    return two if two is not None else _arguments_by_tokens(text, start)
+
+
+def _arguments_by_tokens(text: str, start: int) -> Arguments | None:
+    """`_arguments` read token by token (what the one match of `_two_arguments` stands for, and any other call)."""
     parts: list[tuple[str, bool]] = []  # each argument's text, and whether it is one bracketed display
     begin, pos = start + 1, start + 1
     cut: list[tuple[int, int]] = []  # comments inside the current argument
