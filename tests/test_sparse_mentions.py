@@ -116,12 +116,13 @@ def _reference_view(text: str, tree: ast.Module, sites: set[int], needs: set[str
 
 def test_a_view_read_off_an_outline_is_the_view_of_the_tree() -> None:
     """`view_of` on a module's outline (over its module-level names only, as the scan keeps it, when the names a
-    recipe needs are among them; else over them too) makes the view the whole statements' names make."""
+    recipe needs are among them; else over them too) makes the view the whole statements' names make, and the first
+    indents it tells are the tokenizer's."""
     import random
 
     rnd = random.Random(13)
     texts = [EDGES] + [p.read_text(encoding="utf-8") for p in sorted((ROOT / "src").rglob("*.py"))]
-    compared = outlined = 0
+    compared = outlined = told = 0  # told: the view's first indent read off the tree, where the text's is in a cold def
     for text in texts:
         tree = ast.parse(text)
         count = text.count("\n") + 1
@@ -131,11 +132,25 @@ def test_a_view_read_off_an_outline_is_the_view_of_the_tree() -> None:
             sites = {rnd.randint(1, count) for _ in range(rnd.randint(1, 4))}
             needs = set(rnd.sample(words, min(len(words), k % 3)))
             expected = _reference_view(text, tree, sites, needs)
-            assert sparse.view(text, tree, sites, needs) == expected
-            assert sparse.view_of(text, sparse.outline(text, tree, needs, sites), sites, needs) == expected
+            got = [sparse.view(text, tree, sites, needs),
+                   sparse.view_of(text, sparse.outline(text, tree, needs, sites), sites, needs)]
             if sparse.covers(whole, needs):
                 outlined += 1
-                assert sparse.view_of(text, whole, sites, needs) == expected
+                got.append(sparse.view_of(text, whole, sites, needs))
+            for v in got:
+                assert _told(v, text) == _told(expected, text)
+                if v is not None and expected is not None:
+                    told += v.indent is not None and expected.indent is None
+                    assert v.source_indent == expected.source_indent
             compared += expected is not None
-    assert compared > 300 and outlined > 300
+    assert compared > 300 and outlined > 300 and told > 100
+
+
+def _told(v: sparse.View | None, text: str) -> tuple[object, ...] | None:
+    """A view with the first indents it tells (read off the tree, else the tokenizer's), which are the tokenizer's."""
+    if v is None:
+        return None
+    indents = (sparse.first_indent(text), sparse.first_indent(v.text))
+    assert v.source_indent in (None, indents[0]) and v.indent in (None, indents[1])
+    return v.text, v.segments, indents
     assert not sparse.covers(sparse.outline("def f():\n    pass\n", ast.parse("def f():\n    pass\n")), {"g"})

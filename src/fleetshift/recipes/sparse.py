@@ -101,21 +101,46 @@ def tree_indent(text: str, tree: ast.Module, lines: Sequence[str]) -> tuple[str,
     else it cannot tell), and the lines of its own header continue its first line too. It begins with the first
     statement of its body when that starts its own line, indented by spaces and tabs alone (else it cannot tell:
     a body on the header's line, a `match`, a form feed or a lone carriage return)."""
+    return _first(leads(text, tree, lines))
+
+
+def leads(text: str, tree: ast.Module, lines: Sequence[str]) -> tuple[str | None, ...] | None:
+    """For each top-level statement of a text that parses, what `tree_indent` reads of it: None for a simple
+    statement, the indent of the first statement of its body for a compound one, "" when that cannot tell (see
+    `tree_indent`); None when the text cannot tell at all. A view keeps its statements' lines as they are, and its
+    placeholders are simple statements: its first indent is that of its first compound statement kept."""
     if "\\\n" in text or "\\\r" in text or "\f" in text or ("\r" in text and text.count("\r") != text.count("\r\n")):
         return None
-    for i, stmt in enumerate(tree.body):
+    out: list[str | None] = []
+    known: dict[bytes, str] = {}  # one string per indent (the outline is kept: a string met again is a reference)
+    for stmt in tree.body:
         if isinstance(stmt, ast.Match):
-            return None
+            out.append("")
+            continue
         body = getattr(stmt, "body", None)
         if body.__class__ is not list:
-            continue  # a simple statement
+            out.append(None)  # a simple statement
+            continue
         first = body[0]
         if not 0 < first.lineno <= len(lines):
-            return None
+            out.append("")
+            continue
         lead = lines[first.lineno - 1].encode()[:first.col_offset]
         if not lead or lead.strip(b" \t"):
-            return None
-        return lead.decode(), i
+            out.append("")
+            continue
+        out.append(known.setdefault(lead, lead.decode()))
+    return tuple(out)
+
+
+def _first(indents: Sequence[str | None] | None, kept: Sequence[bool] | None = None) -> tuple[str, int] | None:
+    """The first indent (with its statement's index, -1 for none) of the statements (those `kept`, when given) whose
+    `leads` are `indents`; None when they cannot tell."""
+    if indents is None:
+        return None
+    for i, lead in enumerate(indents):
+        if lead is not None and (kept is None or kept[i]):
+            return (lead, i) if lead else None
     return "    ", -1
 
 
@@ -219,10 +244,10 @@ def _binds(node: ast.stmt) -> set[str]:
 # `model.Detection.outlines`): the digest of the bytes the text was decoded from (b"" when none was taken), the names
 # the masks below index (every module-level name a top-level statement binds, and the names a recipe needs), sorted;
 # each top-level statement as (its first line, its first decorator's when it has one; its last line; whether it is a
-# def or class; the names it binds, those it mentions and the plain names it reads, as masks over the names), and what
-# `tree_indent` finds. The mentions of a statement hot whatever the sites (not a def or class) are left out (0) when
+# def or class; the names it binds, those it mentions and the plain names it reads, as masks over the names), and
+# what `tree_indent` reads of each (`leads`). The mentions of a statement hot whatever the sites (not a def or class) are left out (0) when
 # it holds none of the sites given.
-Outline = tuple[bytes, tuple[str, ...], tuple[tuple[int, int, bool, int, int, int], ...], "tuple[str, int] | None"]
+Outline = tuple[bytes, tuple[str, ...], tuple[tuple[int, int, bool, int, int, int], ...], "tuple[str | None, ...] | None"]
 
 
 def outline(text: str, tree: ast.Module, needs: Collection[str] = (), sites: Collection[int] | None = None,
@@ -256,7 +281,7 @@ def outline(text: str, tree: ast.Module, needs: Collection[str] = (), sites: Col
             statements.append((start, end, is_def, mask(bound), mask(words), mask(reads)))
         else:
             statements.append((start, end, is_def, mask(bound), 0, 0))
-    return digest, names, tuple(statements), tree_indent(text, tree, lines_of(text))
+    return digest, names, tuple(statements), leads(text, tree, lines_of(text))
 
 
 def covers(o: Outline, needs: Collection[str]) -> bool:
@@ -277,7 +302,7 @@ def view_of(text: str, o: Outline, sites: Collection[int], needs: Collection[str
     """`view` read off the text's outline (`outline`, whose names hold every name of `needs`: see `covers`)."""
     if PREFIX in text:
         return None
-    _, names, statements, known = o
+    _, names, statements, indents = o
     if not any(s[2] for s in statements):
         return None
     n = len(statements)
@@ -334,10 +359,11 @@ def view_of(text: str, o: Outline, sites: Collection[int], needs: Collection[str
         segments.append(Segment(placeholder, len(out), original, end - start + 1))
         at = end
     out.extend(lines[at:])
+    known = _first(indents)
     if known is None:
         return View("".join(out), tuple(segments))
-    indent, holder = known  # the view is the text up to the holder's first body line when the holder is kept
-    return View("".join(out), tuple(segments), indent, indent if holder < 0 or hot[holder] else None)
+    kept = known if known[1] < 0 or hot[known[1]] else _first(indents, hot)  # the view's: its first compound kept
+    return View("".join(out), tuple(segments), known[0], kept[0] if kept is not None else None)
 
 
 def _footer(lines: Sequence[str], end: int) -> int:
