@@ -974,3 +974,17 @@ def test_checks_read_the_nodes_by_class_as_filtering_the_walk_gives() -> None:
             assert recipe.sites(replace(facts, nodes=Unread(facts.nodes))) == found
             checked += bool(found)
     assert checked > len(CASES)
+
+
+def test_a_fix_plans_its_edits_from_what_the_recipes_check_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rule's check runs once on each facts of a rewrite: its fix plans its edits from what the recipe's sites
+    found in the same facts (`Facts.checked`), not by running the check again."""
+    from fleetshift.recipes.aiomqtt.rules import client_identifier
+
+    seen: list[object] = []  # the facts each call was given (kept, so no two are one object's id)
+    check = client_identifier.check
+    monkeypatch.setattr(client_identifier, "check", lambda facts: seen.append(facts) or check(facts))
+    before = HEAD + "\n\nasync def main():\n    async with Client('h', client_id='x') as c:\n        print(c.id)\n"
+    new, _ = rewrite(R, before)
+    assert "identifier='x'" in new and "c.identifier" in new
+    assert seen and len({id(f) for f in seen}) == len(seen)

@@ -130,7 +130,7 @@ class AiomqttRecipe(Recipe):
         """Every rule's sites in one file (only the `active` rules' when given), in report order."""
         found: list[Site] = []
         for _, check in self.hooks("check", active):
-            found.extend(check(facts))
+            found.extend(facts.checked(check))
         rank = {r.slug: (self.report_passes.get(r.slug, 5), r.order) for r in self.rules}
         return sorted(
             found, key=lambda s: (rank[s.rule][0], rank[s.rule][1] if rank[s.rule][0] == 2 else 0, s.order)

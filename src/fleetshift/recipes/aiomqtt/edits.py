@@ -167,7 +167,7 @@ class PlannedFix:
 
     def __init__(self, facts: Facts) -> None:
         check: Callable[[Facts], Iterable[Site]] = sys.modules[type(self).__module__].check
-        self.edits = planned(check(facts))
+        self.edits = planned(facts.checked(check))
         self.lines = {key[0] for key in self.edits}  # the lines the edits start on
         # positions cost a pass over the whole module: asked only when an edit is looked up by one
         self.METADATA_DEPENDENCIES = positions() if self.edits else ()

@@ -10,6 +10,7 @@ detection and rewriting read the same decision.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -71,6 +72,16 @@ class Facts:
     kinds: Mapping[type, tuple[ast.AST, ...]]  # the nodes of each class, in that order (see `of`)
     service_uses_mqtt: bool = False  # another file of the service imports asyncio-mqtt/aiomqtt (rewrite only)
     imported_elsewhere: frozenset[str] = frozenset()  # module-level names another file of the service may import
+    # what each rule's check found in these facts (`checked`): not copied by `replace`, whose facts may differ
+    memo: dict[Callable[[Facts], list[Site]], list[Site]] = dataclasses.field(default_factory=dict, init=False, repr=False)
+
+    def checked(self, check: Callable[[Facts], list[Site]]) -> list[Site]:
+        """What `check` finds in these facts, found once: the recipe's sites and the fix of the same rule (which
+        plans its edits from them) ask the same check of the same facts. Callers never change the list."""
+        found = self.memo.get(check)
+        if found is None:
+            found = self.memo[check] = list(check(self))
+        return found
 
     def of(self, *classes: type[ast.AST]) -> Sequence[ast.AST]:
         """The nodes of these classes, in walk order: what `[n for n in nodes if isinstance(n, classes)]` gives, for
