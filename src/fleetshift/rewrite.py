@@ -64,7 +64,11 @@ class RewriteOptions:
 
 def _read(root: Path, rel: str, findings: list[Finding], digests: dict[str, bytes] | None = None) -> Decoded | None:
     try:
-        data = (root / rel).read_bytes()
+        try:  # unbuffered, by its path's text: `Path.read_bytes` costs twice as much on a service's many small files
+            with open(f"{root}/{rel}", "rb", buffering=0) as f:
+                data = f.readall()
+        except OSError:
+            data = (root / rel).read_bytes()  # what the path reports (or it reads now)
         if digests is not None:
             digests[rel] = digest(data)
         return decode_python(data) if rel.endswith(".py") else decode_text(data)
