@@ -93,10 +93,14 @@ def tox_minimum_files(root: Path, service_path: str) -> frozenset[str]:
     """The requirements files (fleet-relative) that the service's tox.ini installs in an environment of the
     oldest releases: `[testenv:min]` / `[testenv:py310-oldestdeps]` deps, or `min: -r file` factor lines."""
     folder = Path(root) / service_path if service_path else Path(root)
+    try:
+        text = (folder / "tox.ini").read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return frozenset()  # (most services have none: no parser is made for them)
     parser = configparser.RawConfigParser(strict=False, interpolation=None)
     try:
-        parser.read_string((folder / "tox.ini").read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, configparser.Error):
+        parser.read_string(text)
+    except configparser.Error:
         return frozenset()
 
     def minimal(factors: str) -> bool:
