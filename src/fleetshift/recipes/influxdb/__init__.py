@@ -234,12 +234,12 @@ def _uses_pandas(ctx: RewriteContext) -> bool:
     for path, text in ctx.files.items():
         if not path.endswith(".py"):
             continue
-        if "query_data_frame" in text or "data_frame_measurement_name" in text or 'mode="pandas"' in text:
+        if (("data_frame" in text and ("query_data_frame" in text or "data_frame_measurement_name" in text))
+                or 'mode="pandas"' in text):
             return True
-        if "influxdb_client" in text and ("query_api" in text or "query_stream" in text):
-            return True  # query rows are read with to_pylist(); ns timestamps need pandas
-        if ("import pandas" in text or "from pandas" in text) and "influxdb_client" in text:
-            return True
+        if "influxdb_client" in text and ("query_api" in text or "query_stream" in text or "import pandas" in text
+                                          or "from pandas" in text):
+            return True  # query rows are read with to_pylist() (ns timestamps need pandas), or pandas is imported
     return False
 
 

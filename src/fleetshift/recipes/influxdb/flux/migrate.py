@@ -350,7 +350,7 @@ def flux_bucket_attrs(files: Mapping[str, str]) -> set[str]:
     # whose string literals put no hole right after a double quote (a Flux string literal that is a hole, see
     # `quoted_holes`)
     formatted = {path: text for path, text in files.items()
-                 if F_PREFIX.search(text) and "bucket" in text and path.endswith(".py") and quoted_holes(text)}
+                 if path.endswith(".py") and "bucket" in text and F_PREFIX.search(text) and quoted_holes(text)}
     for _path, source, tree in service_modules(formatted, "bucket"):
         for s in flux_strings(tree, source):
             b = bucket_of(s.text) if not s.fragment else None

@@ -82,7 +82,8 @@ def migrated_modules(files: Mapping[str, str]) -> frozenset[str]:
     renames it there), under every prefix a test could import them by (`src/app/db.py`: app.db, src.app.db)."""
     out: set[str] = set()
     for path, text in files.items():
-        if path.endswith(".py") and V2_MODULE_IMPORT.search(text):
+        # its module's name first: the expression tries every line start of every file
+        if path.endswith(".py") and "influxdb_client" in text and V2_MODULE_IMPORT.search(text):
             parts = path[:-3].split("/")
             if parts[-1] == "__init__":
                 parts = parts[:-1]

@@ -52,10 +52,15 @@ def plan(p: Planning) -> None:
 
     for line, name in connection_guards(p.facts.tree, p.facts.imports).items():
         p.note("query-exceptions", line, CONNECTION.format(name=name))
+    guards = p.facts.guards
+    if not guards:
+        return  # no `ApiException` handler guards a query here
     noted: set[int] = set()
     for node, name in v2_references(p):
+        if name != "ApiException":
+            continue  # (the line is asked only of these: it costs the code generation of its statement)
         line = p.line(node)
-        if name != "ApiException" or line not in p.facts.guards or line in noted:
+        if line not in guards or line in noted:
             continue
         noted.add(line)
         p.note(
