@@ -133,7 +133,7 @@ def test_run_imports_the_rewrites_modules_while_it_analyses(tmp_path: Path, monk
     fleet = tmp_path / "fleet"
     scan_bench.generate(fleet, 2, 4, 0.5, stack="ingest")
     CliRunner().invoke(cli.app, ["run", str(fleet), "--dry-run"])
-    assert pending == [[rewrite.warm]]
+    assert pending == [[cli._run_modules]]
     assert not forked._meanwhile
 
 

@@ -464,19 +464,18 @@ def run_cmd(
     not applied, or kept with --keep-unverified; exit 1); applied, not verified (--no-verify); failed (rolled
     back; exit 1); no-op; skipped.
     """
-    from fleetshift.orchestrate import RunOptions
-    from fleetshift.rewrite import RewriteOptions, rewrite_fleet
-    from fleetshift.runner import start_run
+    from fleetshift import forked
 
     phases = _phases(phase)
     limit = _threshold(threshold)
     git_start = _git_start(path, dry_run, use_git, allow_dirty, push)
     ahead = Selection(phases, tuple(service or ()), tuple(recipe or ())) if git_start is None else None
-    from fleetshift import forked
-    from fleetshift.rewrite import warm
-
-    with forked.meanwhile(warm):  # the rewrites' modules, once, for the workers forked from here to inherit
+    with forked.meanwhile(_run_modules):
         a = _analyse(path, pins_ahead=ahead)  # a git run rewrites (and asks) in its worktree
+    from fleetshift.orchestrate import RunOptions
+    from fleetshift.rewrite import RewriteOptions, rewrite_fleet
+    from fleetshift.runner import start_run
+
     try:
         if not dry_run and not no_verify:
             _executor_choice(executor or a.config.executor)
@@ -522,6 +521,18 @@ def run_cmd(
         from fleetshift import pinsahead
 
         pinsahead.stop()
+
+
+def _run_modules() -> None:
+    """What `run` needs only once the fleet is analysed, imported while the child of the analysis's first share works
+    (`forked.meanwhile`), instead of before the fleet is read: the plan's graph library, the campaign, and the
+    rewrites' modules (`rewrite.warm`), once, for the rewrite workers forked from this process to inherit."""
+    import networkx  # noqa: F401
+
+    import fleetshift.runner  # noqa: F401
+    from fleetshift.rewrite import warm
+
+    warm()
 
 
 def _git_start(path: Path, dry_run: bool, use_git: bool, allow_dirty: bool, push: bool) -> GitStart | None:

@@ -7,13 +7,15 @@ depends on.
 
 from __future__ import annotations
 
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from fleetshift.config import FleetConfig
-from fleetshift.graph import build_graph
 from fleetshift.model import Fleet, Inventory, Phase, Plan, ServiceInventory, ServicePlan
 from fleetshift.recipes import get
 from fleetshift.risk import Risk, assess
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 PHASE_ORDER = list(Phase)
 
@@ -71,6 +73,10 @@ def _dependencies_first(graph: nx.DiGraph, phases: dict[str, Phase], reasons: di
 
 def make_plan(fleet: Fleet, inventory: Inventory, config: FleetConfig, graph: nx.DiGraph | None = None) -> Plan:
     """Assign phases, order and batches to every service of the inventory."""
+    import networkx as nx  # (imported here: `chain_order` is asked for before the fleet is scanned, see pinsahead)
+
+    from fleetshift.graph import build_graph
+
     graph = graph if graph is not None else build_graph(fleet, inventory)
     acyclic = graph.copy()
     cycle_notes: dict[str, str] = {}
