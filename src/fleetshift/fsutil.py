@@ -212,9 +212,11 @@ def scratch_dir(prefix: str) -> Iterator[Path]:
         _swept.add(prefix)
         sweep_scratch(prefix)
     folder = Path(tempfile.mkdtemp(prefix=prefix))
-    fd = os.open(folder / OWNER, os.O_WRONLY | os.O_CREAT, 0o600)
+    fd = os.open(folder / f"{OWNER}.new", os.O_WRONLY | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
+        # named only once locked: a sweeper never finds the lock file free while its owner has yet to take it
+        os.rename(folder / f"{OWNER}.new", folder / OWNER)
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
