@@ -10,7 +10,7 @@ files pytest 9 then rewrites: the stale path).
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -213,8 +213,8 @@ def test_a_stale_file_whose_text_cannot_hold_a_site_is_not_detected_again(monkey
         sparse.forget()
 
 
-def test_the_views_of_unchanged_modules_are_read_off_the_scans_outlines(generated: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_views_of_unchanged_modules_are_read_off_the_scans_outlines(
+        generated: Path, record_calls: Callable[[object, str], list[object]]) -> None:
     """The scan keeps an outline of each module holding a site of a recipe whose views `Recipe.rewrite_sparse` makes
     (`model.Detection.outlines`): the run makes its views of an unchanged module without parsing the module, with
     the same texts and findings as when it parses it."""
@@ -225,14 +225,7 @@ def test_the_views_of_unchanged_modules_are_read_off_the_scans_outlines(generate
     outlined = {rel: o for service in s.fleet.services if service.detection
                 for rel, o in service.detection.outlines.items()}
     assert outlined, "the scan kept no outline"
-    parsed: list[str] = []
-    parse = _ast._parse
-
-    def counting(text: str) -> object:
-        parsed.append(text)
-        return parse(text)
-
-    monkeypatch.setattr(_ast, "_parse", counting)
+    parsed = record_calls(_ast, "_parse")
     for service in s.fleet.services:
         files = _files(generated, service)
         parsed.clear()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 
 import libcst as cst
 import pytest
@@ -207,7 +208,8 @@ def test_calls_with_context_read_as_a_walk_of_iter_child_nodes() -> None:
         assert list(pa_facts.calls_with_context(tree)) == walked(tree)
 
 
-def test_only_a_module_that_may_hold_an_event_loop_override_is_parsed_for_one(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_only_a_module_that_may_hold_an_event_loop_override_is_parsed_for_one(
+        monkeypatch: pytest.MonkeyPatch, record_calls: Callable[[object, str], list[object]]) -> None:
     """`judged_overrides` parses a module naming event_loop only when its text spells a def of that name or a keyword
     name= (an ASCII one; any other is parsed), and finds what parsing every such module finds."""
     import importlib
@@ -227,14 +229,7 @@ def test_only_a_module_that_may_hold_an_event_loop_override_is_parsed_for_one(mo
                                   "def test_b(event_loop):\n    pass\n",
     }
     py.update(edges)
-    parsed: list[str] = []
-    parse = survey.parse
-
-    def counting(text: str) -> object:
-        parsed.append(text)
-        return parse(text)
-
-    monkeypatch.setattr(survey, "parse", counting)
+    parsed = record_calls(survey, "parse")
     found = survey.judged_overrides(py)
     assert edges["svc/tests/test_uses.py"] not in parsed  # names event_loop, defines none
     assert {edges[p] for p in ("svc/conftest.py", "svc/tests/conftest.py", "svc/tests/test_wide.py")} <= set(parsed)
