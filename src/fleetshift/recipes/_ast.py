@@ -6,7 +6,7 @@ import ast
 import functools
 import weakref
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from fleetshift import astparse
 
@@ -49,6 +49,15 @@ def _fields(kind: type) -> tuple[tuple[str, bool], ...]:
         (f, (kind, f) in _MIXED) for f in kind._fields
         if f not in _SCALARS and not (f == "value" and kind in (ast.Constant, ast.MatchSingleton)))
     return out
+
+
+def by_class(nodes: Iterable[ast.AST]) -> dict[type, tuple[ast.AST, ...]]:
+    """The nodes of each class, in the order given (a recipe reads a module's nodes of a few classes many times:
+    grouped once, read without testing every node again)."""
+    grouped: dict[type, list[ast.AST]] = {}
+    for node in nodes:
+        grouped.setdefault(node.__class__, []).append(node)
+    return {kind: tuple(found) for kind, found in grouped.items()}
 
 
 def walk(tree: ast.AST) -> list[ast.AST]:

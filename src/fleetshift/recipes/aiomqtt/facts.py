@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 from fleetshift import astparse
 from fleetshift.model import Severity
-from fleetshift.recipes._ast import Imports, walk
+from fleetshift.recipes._ast import Imports, by_class, walk
 from fleetshift.recipes.aiomqtt import names as N
 from fleetshift.recipes.aiomqtt.overlap import CallStats, LazyStats, call_stats
 from fleetshift.recipes.rule import by_slug
@@ -318,11 +318,7 @@ def _read(text: str, tree: ast.Module) -> tuple[
     nodes = tuple(walk(tree))
     parents, scopes = _parents_and_scopes(nodes)
     walk_index = {id(n): i for i, n in enumerate(nodes)}
-    kinds: dict[type, list[ast.AST]] = {}
-    for node in nodes:
-        kinds.setdefault(node.__class__, []).append(node)
-    of_kind = {k: tuple(v) for k, v in kinds.items()}
-    return imports, nodes, scopes, parents, walk_index, tuple(text.splitlines(keepends=True)), of_kind
+    return imports, nodes, scopes, parents, walk_index, tuple(text.splitlines(keepends=True)), by_class(nodes)
 
 
 @functools.lru_cache(maxsize=64)

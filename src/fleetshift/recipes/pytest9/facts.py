@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from fleetshift.model import Action
 from fleetshift.recipes import _pytest_config as pc
-from fleetshift.recipes._ast import Imports, keyword, statements, walk
+from fleetshift.recipes._ast import Imports, by_class, keyword, statements, walk
 from fleetshift.recipes.pytest_asyncio.gates import may_hold, may_name, near, word_lines
 
 N = TypeVar("N", bound=ast.AST)
@@ -45,19 +45,13 @@ class Facts:
     @cached_property
     def nodes(self) -> Mapping[type, tuple[ast.AST, ...]]:
         """Every node by its type, in walk order per type (one walk of the whole tree)."""
-        nodes: dict[type, list[ast.AST]] = {}
-        for node in walk(self.tree):
-            nodes.setdefault(type(node), []).append(node)
-        return {k: tuple(v) for k, v in nodes.items()}
+        return by_class(walk(self.tree))
 
     @cached_property
     def statements(self) -> Mapping[type, tuple[ast.AST, ...]]:
         """Every statement (and except handler, match case) by its type, in walk order per type: the order the
         whole tree's walk gives them, without visiting an expression."""
-        nodes: dict[type, list[ast.AST]] = {}
-        for node in statements(self.tree):
-            nodes.setdefault(type(node), []).append(node)
-        return {k: tuple(v) for k, v in nodes.items()}
+        return by_class(statements(self.tree))
 
     def of(self, *kinds: type[N]) -> Iterator[N]:
         """The module's nodes of these types, in walk order per type."""

@@ -207,6 +207,8 @@ class _Detected:
 
 
 _DONE: list[_Detected] = []  # the last contexts'
+
+
 def holds_token(text: str) -> bool:
     """Whether `text` holds one of the recipe's tokens, as `rewrite_file` looks for them (decoded): those spelling
     `sleep` are looked for only in a text spelling it (most texts hold neither tenacity nor a patch of a sleep)."""

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from fleetshift.recipes._ast import Imports, decorator_calls, keyword, parse_tree, walk
+from fleetshift.recipes._ast import Imports, by_class, decorator_calls, keyword, parse_tree, walk
 from fleetshift.recipes.rule import Scope
 
 SUBMODULE = re.compile(r"^tenacity\.(?:retry|wait|stop|before|after|before_sleep|nap|_asyncio)\.(\w+)$")
@@ -220,10 +220,7 @@ class Walked:
     @functools.cached_property
     def kinds(self) -> dict[type, tuple[ast.AST, ...]]:
         """The module's nodes of each type, in `ast.walk` order."""
-        kinds: dict[type, list[ast.AST]] = {}
-        for node in walk(self.tree):
-            kinds.setdefault(node.__class__, []).append(node)
-        return {k: tuple(v) for k, v in kinds.items()}
+        return by_class(walk(self.tree))
 
     @functools.cached_property
     def parents(self) -> dict[ast.AST, ast.AST]:
