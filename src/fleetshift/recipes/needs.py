@@ -18,7 +18,7 @@ generated fleet, and checks every site found against its rule's needs).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -35,19 +35,27 @@ _BY_RECIPE: dict[str, tuple[Needs, ...] | None] = {}
 def holds(text: str, needs: Needs, seen: dict[str | re.Pattern[str], bool] | None = None) -> bool:
     """Whether `text` satisfies `needs`: one word (or a match of the pattern) of every group; every text with a
     non-ASCII character does. `seen`: what is known of the words in this text (each looked for once)."""
-    if not text.isascii():
-        return True
-    seen = {} if seen is None else seen
-    for group in needs:
-        for w in group:
-            found = seen.get(w)
-            if found is None:
-                found = seen[w] = (w in text) if isinstance(w, str) else bool(w.search(text))
-            if found:
-                break
+    return not text.isascii() or _any_held(text, (needs,), {} if seen is None else seen)
+
+
+def _any_held(text: str, every: Iterable[Needs], seen: dict[str | re.Pattern[str], bool]) -> bool:
+    """Whether the ASCII `text` satisfies one of `every` needs (`holds`), in one loop: a text no rule may find a site
+    in (most of those `may_hold` is asked) goes through every rule's needs, and a call per rule cost as much as
+    looking up its words."""
+    known = seen.get
+    for needs in every:
+        for group in needs:
+            for w in group:
+                found = known(w)
+                if found is None:
+                    found = seen[w] = (w in text) if w.__class__ is str else bool(w.search(text))  # type: ignore[union-attr]
+                if found:
+                    break
+            else:
+                break  # a group none of whose words the text holds: not these needs
         else:
-            return False
-    return True
+            return True
+    return False
 
 
 class Starting:
@@ -104,20 +112,4 @@ def may_hold(recipe: Recipe, path: str, text: str) -> bool:
     every = rule_needs(recipe)
     if every is None or not text.isascii():
         return True
-    # `any(holds(text, needs, seen) for needs in every)`, in one loop: a text no rule may find a site in (most of
-    # those asked) goes through every rule's needs, and a call per rule cost as much as looking up its words
-    seen: dict[str | re.Pattern[str], bool] = {}
-    known = seen.get
-    for needs in every:
-        for group in needs:
-            for w in group:
-                found = known(w)
-                if found is None:
-                    found = seen[w] = (w in text) if w.__class__ is str else bool(w.search(text))  # type: ignore[union-attr]
-                if found:
-                    break
-            else:
-                break  # a group none of whose words the text holds: not this rule
-        else:
-            return True
-    return False
+    return _any_held(text, every, {})
