@@ -132,7 +132,8 @@ def test_run_imports_the_rewrites_modules_while_it_analyses(tmp_path: Path, monk
     monkeypatch.setattr(cli, "_analyse", analysed)
     fleet = tmp_path / "fleet"
     scan_bench.generate(fleet, 2, 4, 0.5, stack="ingest")
-    CliRunner().invoke(cli.app, ["run", str(fleet), "--dry-run"])
+    result = CliRunner().invoke(cli.app, ["run", str(fleet), "--dry-run"])
+    assert result.exit_code == 0, result.output  # the dry run ran whole
     assert pending == [[cli._run_modules]]
     assert not forked._meanwhile
 
