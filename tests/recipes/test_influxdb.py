@@ -1553,3 +1553,21 @@ def test_check_lists_the_host_port_findings_the_run_makes(url: str, flagged: boo
     ran = sorted(f.line for f in findings if f.rule == "influxdb3/host-port")
     checked = sorted(s.line for s in detect(R, source, path="svc/app/mod.py") if s.rule == "influxdb3/host-port")
     assert ran == checked == ([9] if flagged else [])
+
+
+def test_import_manual_parses_no_module_left_without_v2_imports(record_calls) -> None:
+    """The import-manual check reads the rewritten module's imports only when its text still names
+    `influxdb_client` (a fully migrated module imports `influxdb_client_3` alone: nothing to parse); a module that
+    keeps a v2 import is still read and reported."""
+    from fleetshift.recipes.influxdb.rewrite import rewrite_module
+    from fleetshift.recipes.influxdb.rules import import_manual
+
+    parsed = record_calls(import_manual, "parse_tree")
+    source = 'from influxdb_client import InfluxDBClient\n\nclient = InfluxDBClient(url="http://influxdb:8086", token="t", org="o")\n'
+    new, _notes = rewrite_module(source)
+    assert "influxdb_client_3" in new and "from influxdb_client import" not in new
+    assert parsed == []
+    kept = "from influxdb_client import InfluxDBClient\nfrom influxdb_client.client.flux_table import FluxTable\n\n\ndef rows(t: FluxTable) -> list:\n    return list(t.records)\n"
+    new, notes = rewrite_module(kept)
+    assert parsed == [new]
+    assert any(n.rule == "import-manual" for n in notes)

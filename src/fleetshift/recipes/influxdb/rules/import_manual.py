@@ -7,6 +7,7 @@ the InfluxDBClient3, warning classes go with their filters; the Finding names th
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -71,8 +72,14 @@ def check(node: ast.AST, facts: Facts) -> Iterator[str]:
                 yield message(node.module, names)
 
 
+# `influxdb_client` as a whole name (not the start of `influxdb_client_3`): every import of a v2 module spells it
+_V2_NAME = re.compile(r"influxdb_client(?![A-Za-z0-9_])")
+
+
 def finish(code: str, p: Planning) -> str:
     """A Finding at each original import line whose v2 names the rewritten module still imports."""
+    if code.isascii() and _V2_NAME.search(code) is None:
+        return code  # imports no v2 module: nothing to parse (a non-ASCII text may spell the name otherwise)
     try:
         new = parse_tree(code)
     except SyntaxError:
