@@ -308,3 +308,46 @@ def test_a_files_clients_and_fixtures_read_once_per_tree(monkeypatch) -> None:
         return sorted((code, [getattr(c, "lineno", None) for c in calls]) for (_, code), calls in receivers.items())
 
     assert held(facts.receivers) == held(fresh.receivers) and len(facts.receivers) == 4
+
+
+def test_event_loop_uses_read_without_rebuilding_the_body(monkeypatch) -> None:
+    """The event_loop rules count a function's loop uses by reading its body (`fixes.read`), not by LibCST's
+    `visit`, which builds a copy of every node; the counts are those LibCST's walk gives."""
+    from fleetshift.recipes.pytest_asyncio.event_loop import LoopNames
+
+    source = textwrap.dedent('''
+        import asyncio
+
+        def test_sync(event_loop):
+            event_loop.run_until_complete(work())
+            asyncio.get_event_loop()
+            [event_loop.time() for _ in range(2)]
+            def inner():
+                return event_loop.stop()
+            return lambda: event_loop
+
+        async def test_async(event_loop):
+            event_loop.call_soon(print)
+            await event_loop.run_in_executor(None, f)
+    ''')
+    module = cst.parse_module(source)
+    for fn in module.body[1:]:
+        read, visited = LoopNames("event_loop"), LoopNames("event_loop")
+        fixes.read(fn.body, read)
+        fn.body.visit(visited)
+        assert vars(read) == vars(visited)
+        assert read.total > 0
+
+    walked: list[str] = []
+    real = cst.IndentedBlock.visit
+
+    def visit(self: cst.IndentedBlock, visitor: object) -> object:
+        walked.append(type(visitor).__name__)
+        return real(self, visitor)
+
+    monkeypatch.setattr(cst.IndentedBlock, "visit", visit)
+    from recipe_harness import rewrite
+
+    new, _findings = rewrite("pytest-asyncio", source, path="svc/tests/test_loop.py")
+    assert new != source  # the rules acted
+    assert "LoopNames" not in walked

@@ -64,6 +64,7 @@ class Fix(FileFix):
     def _convert(self, original: cst.FunctionDef, fn: cst.FunctionDef, is_test: bool, line: int) -> cst.FunctionDef:
         import libcst as cst
 
+        from fleetshift.recipes import fixes
         from fleetshift.recipes._pytest_config import syntax as pcs
         from fleetshift.recipes.pytest_asyncio.event_loop import (
             LoopAttr,
@@ -90,7 +91,7 @@ class Fix(FileFix):
             )
             return fn
         names = LoopNames("event_loop")
-        fn.body.visit(names)
+        fixes.read(fn.body, names)  # it only reads: no copy of the body is built
         if fn.asynchronous is not None:
             # stop()/close() act on the running loop as they did on the fixture's: running-loop-stop reports them
             bad = (names.attrs | names.nested_attrs) & {"run_until_complete", "run_forever"}

@@ -39,6 +39,7 @@ class Fix(FileFix):
     strict mode); the asyncio marker and loop_scope are left to the rules that add them."""
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        from fleetshift.recipes import fixes
         from fleetshift.recipes._pytest_config import syntax as pcs
         from fleetshift.recipes.pytest_asyncio.event_loop import LoopNames, make_async, param_names, sync_use
         from fleetshift.recipes.pytest_asyncio.tree import to_pa_fixture
@@ -52,7 +53,7 @@ class Fix(FileFix):
         if facts.survey.kept_override is not None:
             return updated  # event-loop-fixture reports it with the override it resolves to
         names = LoopNames("event_loop")
-        updated.body.visit(names)
+        fixes.read(updated.body, names)  # it only reads: no copy of the body is built
         if sync_use(names) != "other":
             return updated
         self.needs.add("asyncio")
