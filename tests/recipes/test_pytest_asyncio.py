@@ -1782,3 +1782,20 @@ def test_a_finding_in_the_walk_is_placed_without_the_whole_module_written(monkey
     new, findings = rewrite_files(R, {path: PRODUCTION, **CONFIGURED})
     assert (new, findings) == before
     assert [(f.rule, f.line) for f in findings] == [(rid("get-event-loop-sync"), 5)]
+
+
+@pytest.mark.parametrize("source", [
+    "", "\n", '"""doc"""\nimport x\n', "'d'\n", 'f"x"\n', '"a" "b"\n', 'b"x"\n', "__strict__ = True\n",
+    "__strict__ = x = 1\n", "x = 1\n", "(__strict__) = 1\n", '"""d"""; import x\n', "import x\n", '# c\n"""doc"""\n',
+    "__strict__: bool = True\n", "a.__strict__ = 1\n", "if x:\n    pass\n", '("doc")\n', '"doc".strip()\n',
+])
+def test_skips_first_answers_as_the_import_visitor(source: str) -> None:
+    """Whether the module's first statement is one AddImportsVisitor puts its imports after, read without its
+    matchers: the visitor's own answer for every shape of a first statement."""
+    import libcst as cst
+    from libcst.codemod.visitors._add_imports import _skip_first
+
+    from fleetshift.recipes.pytest_asyncio.rewrite import _skips_first
+
+    module = cst.parse_module(source)
+    assert _skips_first(module) == _skip_first(module)

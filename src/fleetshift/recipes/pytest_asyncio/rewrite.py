@@ -142,11 +142,11 @@ def _imported_on_top(module: cst.Module, modules: list[str]) -> bool:
     """Whether every module is imported plainly (`import m`, no alias) by the import lines that open the module
     (after a docstring or `__strict__` line): those AddImportsVisitor leaves be, so it would add none of them."""
     try:
-        from libcst.codemod.visitors._add_imports import _skip_first
+        from libcst.codemod.visitors._add_imports import _skip_first  # noqa: F401 (the visitor's own test, below)
     except ImportError:  # another LibCST release: let the visitor decide
         return False
     have: set[str] = set()
-    for stmt in module.body[1 if _skip_first(module) else 0 :]:
+    for stmt in module.body[1 if _skips_first(module) else 0 :]:
         if not (
             isinstance(stmt, cst.SimpleStatementLine)
             and len(stmt.body) == 1
@@ -156,3 +156,18 @@ def _imported_on_top(module: cst.Module, modules: list[str]) -> bool:
         if isinstance(stmt.body[0], cst.Import):
             have.update(alias.evaluated_name for alias in stmt.body[0].names if alias.evaluated_alias is None)
     return set(modules) <= have
+
+
+def _skips_first(module: cst.Module) -> bool:
+    """What AddImportsVisitor's `_skip_first` answers (whether the module opens with a docstring or a `__strict__ =`
+    line, which its imports go after), read off the first statement without building its matchers."""
+    if not module.body:
+        return False
+    first = module.body[0]
+    if not isinstance(first, cst.SimpleStatementLine) or len(first.body) != 1:
+        return False
+    small = first.body[0]
+    if isinstance(small, cst.Assign):
+        return (len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)
+                and small.targets[0].target.value == "__strict__")
+    return isinstance(small, cst.Expr) and isinstance(small.value, cst.SimpleString)
