@@ -133,6 +133,32 @@ def test_uv_asks_again_for_a_dropped_dns_lookup_after_a_second_unless_told(monke
     assert uv_env()["RES_OPTIONS"] == "timeout:3"
 
 
+def test_a_question_asked_offline_runs_uv_without_the_tls_settings_an_online_one_keeps(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from fleetshift import resolve
+    from fleetshift.proc import Captured
+
+    envs: dict[str, dict[str, str]] = {}
+
+    def fake(cmd: list[str], timeout: float, cwd: object = None, env: dict[str, str] | None = None,
+             input: str | None = None) -> Captured:
+        if "compile" in cmd:
+            envs["offline" if "--offline" in cmd else "online"] = dict(env or {})
+        return Captured(0, "tenacity==9.1.2\n" if "compile" in cmd else "uv 0.0.0\n")
+
+    monkeypatch.setattr(resolve, "run_captured", fake)
+    monkeypatch.setattr(resolve, "NAME_INTERPRETER", False)
+    monkeypatch.setenv("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt")
+    monkeypatch.setenv("SSL_CERT_DIR", "/etc/ssl/certs")
+    monkeypatch.setenv("SSL_CLIENT_CERT", "/etc/ssl/client.pem")
+    assert Resolver(tmp_path / "a", offline=True).compile(["tenacity>=9.1.2,<10"], "3.11").ok
+    assert Resolver(tmp_path / "b").compile(["tenacity>=9.1.2,<10"], "3.11").ok
+    assert not {"SSL_CERT_FILE", "SSL_CERT_DIR", "SSL_CLIENT_CERT"} & envs["offline"].keys()
+    assert envs["online"]["SSL_CERT_FILE"] == "/etc/ssl/certs/ca-certificates.crt"
+    assert envs["online"]["SSL_CERT_DIR"] == "/etc/ssl/certs" and envs["online"]["SSL_CLIENT_CERT"]
+    assert {k: v for k, v in envs["online"].items() if not k.startswith("SSL_")} == envs["offline"]
+
+
 def test_environments_are_installed_with_the_dns_retry_and_the_tests_run_without_it(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
