@@ -187,3 +187,62 @@ def test_a_run_ended_while_uv_answers_leaves_no_temporary_folder(generated: Path
             with contextlib.suppress(OSError):
                 os.kill(int(pid), signal.SIGKILL)
     assert list(scratch.iterdir()) == []
+
+
+def test_the_packages_named_ahead_are_the_targets_and_the_other_pins(generated: Path) -> None:
+    from fleetshift.recipes import get
+
+    config = load_config(generated)
+    found = discover(generated, config, ScanCache(generated, enabled=False))
+    work = pinsahead.chains(found, config, Selection())
+    named = rewrite._named_ahead(work, config)
+    assert len(named) == len(set(named))
+    recipes = {get(rid) for _, chain in work for rid in chain}
+    targets = config.target_specs()
+    for recipe in recipes:  # each at its target; what it moves from is not named
+        assert f"{recipe.package}{targets.get(recipe.package, recipe.migrates_to)}" in named
+        assert not any(n.startswith(f"{recipe.replaces}=") for n in named) if recipe.replaces else True
+    moved = {recipe.package for recipe in recipes} | {recipe.replaces for recipe in recipes}
+    pins: dict[str, set[str]] = {}
+    for service, _ in work:
+        for p in service.pins:
+            if not p.path and p.package not in moved:
+                pins.setdefault(p.package, set()).add(p.spec)
+    assert pins
+    for package, specs in pins.items():  # at the pin where every service pins it alike, else by name alone
+        assert (f"{package}{next(iter(specs))}" if len(specs) == 1 else package) in named
+
+
+@pytest.mark.slow
+def test_the_index_pages_are_fetched_by_one_online_run_and_the_questions_asked_offline(
+        generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Asking ahead first fetches the pages of every package the questions will name with one uv run online
+    (`Resolver.fetch`): fewer questions are then asked online, and every answer is the one they get without it."""
+    from fleetshift import resolve
+
+    commands: list[tuple[list[str], str]] = []
+    real = resolve.run_captured
+
+    def recorded(cmd: list[str], *args: object, **kwargs: object) -> object:
+        if "compile" in cmd and "--verbose" not in cmd:
+            commands.append((list(cmd), str(kwargs.get("input") or "")))
+        return real(cmd, *args, **kwargs)  # type: ignore[arg-type]
+
+    def asked(fleet: Path) -> tuple[list[str], dict[str, str]]:
+        commands.clear()
+        monkeypatch.setattr(resolve._Fetched, "memory", {})
+        config = load_config(fleet)
+        found = discover(fleet, config, ScanCache(fleet, enabled=False))
+        rewrite._ask_ahead(fleet, pinsahead.chains(found, config, Selection()), config, threading.Event())
+        online = [text for cmd, text in commands if "--offline" not in cmd]
+        return online, {p.name: p.read_text() for p in (fleet / CACHE_DIR).glob("*.json")}
+
+    monkeypatch.setattr(resolve, "run_captured", recorded)
+    online, answers = asked(_copy(generated, tmp_path / "fetched"))
+    config = load_config(generated)
+    work = pinsahead.chains(discover(generated, config, ScanCache(generated, enabled=False)), config, Selection())
+    assert online[0] == "".join(f"{r}\n" for r in sorted(rewrite._named_ahead(work, config)))  # the first run
+    monkeypatch.setattr(resolve.Resolver, "fetch", lambda self, requirements, python: False)
+    plain_online, plain = asked(_copy(generated, tmp_path / "plain"))
+    assert len(online) < len(plain_online)
+    assert answers and answers == plain  # (the first run's own answer is not kept: nobody asks that question)

@@ -13,6 +13,7 @@ import os
 import signal
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -247,7 +248,9 @@ def _ask_ahead(root: Path, work: Sequence[tuple[Service, Sequence[str]]], config
                stop: threading.Event) -> None:
     """Ask uv, at once and side by side, the questions the rewrites sent ahead will ask, so their answers wait in
     the resolver's cache: a worker would otherwise ask them one after the other, idle while uv reads the index.
-    Service by service in the order the workers take them: its Python-floor questions not asked yet (each recipe
+    First one uv run online fetches the index pages of every package they will name (`_named_ahead`,
+    `Resolver.fetch`), so that the questions themselves are asked offline. Then service by service in the order
+    the workers take them: its Python-floor questions not asked yet (each recipe
     of its chain alone, once per distinct set of inputs), then the pin questions its rewrite asks after its
     recipes (`_warm_settle`, once per distinct set of inputs); each goes to the next free thread as soon as it is
     known. A question asked twice at once is asked once (the resolver's lock). Only warms the cache: every
@@ -268,13 +271,21 @@ def _ask_ahead(root: Path, work: Sequence[tuple[Service, Sequence[str]]], config
             with contextlib.suppress(Exception):
                 _warm_settle(root, service, chain, config, texts, resolver, seen)
 
+    known = []
+    for service, chain in work:
+        texts = _declared_texts(root, service)
+        known.append((service, chain, texts,
+                      tuple(pythons_to_check(declared_model(service, texts), config.options(service.name, service.path).python))))
+    if known and not stop.is_set():
+        with contextlib.suppress(Exception):  # a cache warmer
+            first = Counter(pythons[0] for *_, pythons in known if pythons).most_common(1)
+            if first:
+                resolver.fetch(_named_ahead(work, config), first[0][0])
     with ThreadPoolExecutor(max_workers=max(1, min(8, 2 * len(work)))) as threads:
-        for service, chain in work:
+        for service, chain, texts, pythons in known:
             if stop.is_set():
                 break
-            texts = _declared_texts(root, service)
             options = config.options(service.name, service.path)
-            pythons = tuple(pythons_to_check(declared_model(service, texts), options.python))
             chosen = policy(service, config.python_floor, options.python_floor)
             for rid in chain:  # each recipe's questions on their own: they do not wait for each other
                 signature = (rid, pythons, chosen, tuple(sorted(_wide_ranges(service, [rid], config).items())))
@@ -282,6 +293,29 @@ def _ask_ahead(root: Path, work: Sequence[tuple[Service, Sequence[str]]], config
                     floors.add(signature)
                     threads.submit(ask, service, rid, texts)
             threads.submit(settle_ahead, service, chain, texts)
+
+
+def _named_ahead(work: Sequence[tuple[Service, Sequence[str]]], config: FleetConfig) -> list[str]:
+    """The requirements the pin questions of `work` will name, as one list for `Resolver.fetch`: each chained
+    recipe's package at its target, and every other package the services pin (at its pin where all of them pin
+    it alike, else by name alone, with every extra they ask for); the packages the recipes move from are left
+    out. Only which index pages are fetched depends on it, never an answer."""
+    targets = config.target_specs()
+    moving: set[str] = set()
+    out: dict[str, tuple[set[str], set[str]]] = {}  # package -> (specs, extras)
+    for _, chain in work:
+        for rid in chain:
+            recipe = get(rid)
+            moving |= {recipe.package, recipe.replaces}
+            out.setdefault(recipe.package, (set(), set()))[0].add(targets.get(recipe.package, recipe.migrates_to))
+    for service, _ in work:
+        for p in service.pins:
+            if not p.path and p.package not in moving:
+                specs, extras = out.setdefault(p.package, (set(), set()))
+                specs.add(p.spec)
+                extras.update(p.extras)
+    return [f"{name}{'[' + ','.join(sorted(extras)) + ']' if extras else ''}{next(iter(specs)) if len(specs) == 1 else ''}"
+            for name, (specs, extras) in out.items()]
 
 
 def _declared_texts(root: Path, service: Service) -> dict[str, str]:
