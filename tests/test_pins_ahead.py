@@ -172,7 +172,7 @@ def test_a_run_ended_while_uv_answers_leaves_no_temporary_folder(generated: Path
                   f'echo $$ >> "{asking}"; cat > /dev/null; sleep 30\n')
     uv.chmod(0o755)
     monkeypatch.setattr(resolve, "uv_bin", lambda: str(uv))
-    monkeypatch.setattr(resolve, "uv_version", lambda: "uv 0.0.0")
+    monkeypatch.setattr(resolve, "uv_version", lambda folder=None: "uv 0.0.0")
     monkeypatch.setattr(resolve, "_interpreters", {})
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     assert pinsahead.start(fleet, found, config)

@@ -159,6 +159,36 @@ def test_a_question_asked_offline_runs_uv_without_the_tls_settings_an_online_one
     assert {k: v for k, v in envs["online"].items() if not k.startswith("SSL_")} == envs["offline"]
 
 
+def test_uvs_version_is_asked_once_per_run_and_read_by_the_processes_it_forks(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from fleetshift import resolve
+    from fleetshift.proc import Captured
+
+    asked: list[list[str]] = []
+
+    def fake(cmd: list[str], timeout: float, cwd: object = None, env: dict[str, str] | None = None,
+             input: str | None = None) -> Captured:
+        if "--version" in cmd:
+            asked.append(list(cmd))
+            return Captured(0, "uv 9.9.9 (test)\n")
+        return Captured(0, "tenacity==9.1.2\n")
+
+    monkeypatch.setattr(resolve, "run_captured", fake)
+    monkeypatch.setattr(resolve, "NAME_INTERPRETER", False)
+    monkeypatch.setattr(resolve, "_versions", {})
+    stale = tmp_path / ".fleetshift" / "cache" / "uv-python" / "1-2-version-left-by-an-earlier-run"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("uv 0.0.1")
+    resolver = Resolver(tmp_path)
+    assert resolver.compile(["tenacity>=9.1.2,<10"], "3.11").ok and resolver.compile(["tenacity"], "3.12").ok
+    assert len(asked) == 1 and not stale.exists()
+    monkeypatch.setattr(resolve, "_versions", {})  # another process of the run (a forked worker)
+    assert Resolver(tmp_path).compile(["tenacity>=9.1.2,<10"], "3.11").cached
+    assert resolve.uv_version(tmp_path / CACHE_DIR) == "uv 9.9.9 (test)" and len(asked) == 1
+    monkeypatch.setattr(resolve, "_versions", {})
+    assert resolve.uv_version() == "uv 9.9.9 (test)" and len(asked) == 2  # without a cache folder: asked
+
+
 def test_environments_are_installed_with_the_dns_retry_and_the_tests_run_without_it(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -69,17 +69,26 @@ def uv_bin() -> str:
 
 
 _version_lock = threading.Lock()
+_versions: dict[str, str] = {}  # uv executable -> its version line, in this process
 
 
-@cache
-def _uv_version() -> str:
-    return run_captured([uv_bin(), "--version"], 30).stdout.strip() or "uv"
-
-
-def uv_version() -> str:
-    """uv's version line, asked once per process (the threads asking ahead at once wait for the first)."""
+def uv_version(folder: Path | None = None) -> str:
+    """uv's version line, asked once per process (the threads asking ahead at once wait for the first) and, given a
+    resolver's cache `folder`, once per run: the processes this one forks (the pins-ahead process, the rewrite
+    workers) read it from there (`_SCOPE`, as the interpreters of `Resolver._interpreter`), rather than each
+    running `uv --version`."""
+    uv = uv_bin()
     with _version_lock:
-        return _uv_version()
+        if uv in _versions:
+            return _versions[uv]
+        name = hashlib.sha256(uv.encode()).hexdigest()[:16]
+        shared = folder.parent / "uv-python" / f"{_SCOPE}-version-{name}" if folder is not None else None
+        found = _read_text(shared)
+        if not found:
+            found = run_captured([uv, "--version"], 30).stdout.strip() or "uv"
+            _write_scoped(shared, found)
+        _versions[uv] = found
+        return found
 
 
 # glibc's resolver waits 5 s before it asks again for a lookup the name server dropped; a DNS server that drops
@@ -150,7 +159,7 @@ class Resolver:
         release of each requirement that resolves (uv's lowest-direct), else the newest."""
         reqs = sorted(dict.fromkeys(r.strip() for r in requirements if r.strip()))
         # the empty list stands where constraints once were: the answers stored before are still found
-        key = hashlib.sha256(json.dumps([reqs, [], python, lowest, uv_version()]).encode()).hexdigest()[:32]
+        key = hashlib.sha256(json.dumps([reqs, [], python, lowest, uv_version(self.folder)]).encode()).hexdigest()[:32]
         if key in self.memory:
             return self.memory[key]
         stored = self._load(key)
@@ -320,7 +329,7 @@ class Resolver:
         Shared by this process and the workers it forks (`_SCOPE`) through the cache folder; never across runs,
         where another interpreter may have been installed since."""
         env = uv_env()
-        key = hashlib.sha256(json.dumps([python, uv_bin(), uv_version(), sorted(env.items())]).encode()).hexdigest()[:32]
+        key = hashlib.sha256(json.dumps([python, uv_bin(), uv_version(self.folder), sorted(env.items())]).encode()).hexdigest()[:32]
         if key in _interpreters:
             return _interpreters[key]
         shared = self.folder.parent / "uv-python" / f"{_SCOPE}-{key}" if self.folder is not None else None
