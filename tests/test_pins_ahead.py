@@ -195,12 +195,13 @@ def test_the_packages_named_ahead_are_the_targets_and_the_other_pins(generated: 
     config = load_config(generated)
     found = discover(generated, config, ScanCache(generated, enabled=False))
     work = pinsahead.chains(found, config, Selection())
-    named = rewrite._named_ahead(work, config)
-    assert len(named) == len(set(named))
+    targets_named, others = rewrite._named_ahead(work, config)
+    named = [*targets_named, *others]
+    assert len(named) == len(set(named)) and others
     recipes = {get(rid) for _, chain in work for rid in chain}
     targets = config.target_specs()
     for recipe in recipes:  # each at its target; what it moves from is not named
-        assert f"{recipe.package}{targets.get(recipe.package, recipe.migrates_to)}" in named
+        assert f"{recipe.package}{targets.get(recipe.package, recipe.migrates_to)}" in targets_named
         assert not any(n.startswith(f"{recipe.replaces}=") for n in named) if recipe.replaces else True
     moved = {recipe.package for recipe in recipes} | {recipe.replaces for recipe in recipes}
     pins: dict[str, set[str]] = {}
@@ -241,8 +242,38 @@ def test_the_index_pages_are_fetched_by_one_online_run_and_the_questions_asked_o
     online, answers = asked(_copy(generated, tmp_path / "fetched"))
     config = load_config(generated)
     work = pinsahead.chains(discover(generated, config, ScanCache(generated, enabled=False)), config, Selection())
-    assert online[0] == "".join(f"{r}\n" for r in sorted(rewrite._named_ahead(work, config)))  # the first run
-    monkeypatch.setattr(resolve.Resolver, "fetch", lambda self, requirements, python: False)
+    targets, others = rewrite._named_ahead(work, config)
+    assert online[0] == "".join(f"{r}\n" for r in sorted([*targets, *others]))  # the first run
+    monkeypatch.setattr(resolve.Resolver, "fetch", lambda self, requirements, python: None)
     plain_online, plain = asked(_copy(generated, tmp_path / "plain"))
     assert len(online) < len(plain_online)
     assert answers and answers == plain  # (the first run's own answer is not kept: nobody asks that question)
+
+
+def test_when_the_packages_named_ahead_do_not_resolve_together_the_targets_and_the_rest_are_fetched_apart(
+        generated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pin that holds a target back (a plugin needing the old pytest) leaves the union without a solution: then the
+    targets are fetched on their own, and the other packages by name alone (each at its newest release)."""
+    from fleetshift import resolve
+
+    fetched: list[list[str]] = []
+
+    def fetch(self: Resolver, requirements: list[str], python: str) -> bool:
+        fetched.append(list(requirements))
+        return len(fetched) > 1  # the first (all together) has no solution
+
+    monkeypatch.setattr(resolve.Resolver, "fetch", fetch)
+    monkeypatch.setattr(rewrite, "_floor", lambda *args: None)  # no question asked after the fetches
+    monkeypatch.setattr(rewrite, "_warm_settle", lambda *args: None)
+    config = load_config(generated)
+    work = pinsahead.chains(discover(generated, config, ScanCache(generated, enabled=False)), config, Selection())
+    targets, others = rewrite._named_ahead(work, config)
+    rewrite._ask_ahead(generated, work, config, threading.Event())
+    assert fetched[0] == [*targets, *others]
+    assert sorted(fetched[1:]) == sorted([targets, [rewrite._by_name(r) for r in others]])
+    by_name = next(f for f in fetched[1:] if f != targets)
+    assert any("=" in r or "<" in r for r in others) and not any("=" in r or "<" in r for r in by_name)
+    fetched.clear()
+    monkeypatch.setattr(resolve.Resolver, "fetch", lambda self, requirements, python: fetched.append(requirements))
+    rewrite._ask_ahead(generated, work, config, threading.Event())  # None: uv not asked, nothing more to fetch
+    assert len(fetched) == 1

@@ -203,25 +203,25 @@ class Resolver:
             return None, "no Python to resolve for"
         return str(max(chosen)), ""
 
-    def fetch(self, requirements: Sequence[str], python: str) -> bool:
+    def fetch(self, requirements: Sequence[str], python: str) -> bool | None:
         """Ask uv online, once, for `requirements` together (the packages the questions that follow will name), so
         that one uv run revalidates the index pages of every package it chooses: those questions are then asked
         `--offline` (`_from_fetched`) rather than each online (an online uv run costs several times the CPU of an
-        offline one, most of it the connection). The answer itself is not kept (nobody asked that question); a union that does not resolve
-        fetches nothing, and every question is asked as before. Nothing to do offline, without a cache folder, or
-        when every package was fetched already. Whether uv was asked and solved it."""
+        offline one, most of it the connection). The answer itself is not kept (nobody asked that question); a
+        union that does not resolve fetches nothing, and every question is asked as before. Whether uv solved it:
+        None when uv was not asked (offline, no cache folder, every package fetched already) or could not answer."""
         if self.offline or not FROM_FETCHED or self.folder is None:
-            return False
+            return None
         reqs = sorted(dict.fromkeys(r.strip() for r in requirements if r.strip()))
         names = _requirement_names(reqs)
         if names <= _Fetched.names(self.folder).keys():
-            return False
+            return None
         asked = time.time()
         with _Fetched.fetching(self.folder, names):  # (a question on them asked meanwhile waits for this answer)
             result = self._uv(reqs, python, False, False)
             if result.ok:
                 _Fetched.add(self.folder, [*result.versions, *names], asked)
-        return result.ok
+        return None if result.unavailable else result.ok
 
     # ---- uv and the cache -----------------------------------------------------------------------
 

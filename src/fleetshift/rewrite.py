@@ -10,6 +10,7 @@ import contextlib
 import difflib
 import multiprocessing
 import os
+import re
 import signal
 import threading
 import time
@@ -279,8 +280,12 @@ def _ask_ahead(root: Path, work: Sequence[tuple[Service, Sequence[str]]], config
     if known and not stop.is_set():
         with contextlib.suppress(Exception):  # a cache warmer
             first = Counter(pythons[0] for *_, pythons in known if pythons).most_common(1)
-            if first:
-                resolver.fetch(_named_ahead(work, config), first[0][0])
+            targets, others = _named_ahead(work, config)
+            if first and resolver.fetch([*targets, *others], first[0][0]) is False:
+                # no solution together (a pin that holds a target back): the targets, and the rest by name alone
+                with ThreadPoolExecutor(max_workers=2) as two:
+                    two.submit(resolver.fetch, targets, first[0][0])
+                    two.submit(resolver.fetch, [_by_name(r) for r in others], first[0][0])
     with ThreadPoolExecutor(max_workers=max(1, min(8, 2 * len(work)))) as threads:
         for service, chain, texts, pythons in known:
             if stop.is_set():
@@ -295,11 +300,12 @@ def _ask_ahead(root: Path, work: Sequence[tuple[Service, Sequence[str]]], config
             threads.submit(settle_ahead, service, chain, texts)
 
 
-def _named_ahead(work: Sequence[tuple[Service, Sequence[str]]], config: FleetConfig) -> list[str]:
-    """The requirements the pin questions of `work` will name, as one list for `Resolver.fetch`: each chained
-    recipe's package at its target, and every other package the services pin (at its pin where all of them pin
-    it alike, else by name alone, with every extra they ask for); the packages the recipes move from are left
-    out. Only which index pages are fetched depends on it, never an answer."""
+def _named_ahead(work: Sequence[tuple[Service, Sequence[str]]],
+                 config: FleetConfig) -> tuple[list[str], list[str]]:
+    """The requirements the pin questions of `work` will name, for `Resolver.fetch`: each chained recipe's package
+    at its target, then every other package the services pin (at its pin where all of them pin it alike, else by
+    name alone, with every extra they ask for); the packages the recipes move from are left out. Only which index
+    pages are fetched depends on them, never an answer."""
     targets = config.target_specs()
     moving: set[str] = set()
     out: dict[str, tuple[set[str], set[str]]] = {}  # package -> (specs, extras)
@@ -308,14 +314,26 @@ def _named_ahead(work: Sequence[tuple[Service, Sequence[str]]], config: FleetCon
             recipe = get(rid)
             moving |= {recipe.package, recipe.replaces}
             out.setdefault(recipe.package, (set(), set()))[0].add(targets.get(recipe.package, recipe.migrates_to))
+    split = len(out)
     for service, _ in work:
         for p in service.pins:
             if not p.path and p.package not in moving:
                 specs, extras = out.setdefault(p.package, (set(), set()))
                 specs.add(p.spec)
                 extras.update(p.extras)
-    return [f"{name}{'[' + ','.join(sorted(extras)) + ']' if extras else ''}{next(iter(specs)) if len(specs) == 1 else ''}"
-            for name, (specs, extras) in out.items()]
+    named = [f"{name}{'[' + ','.join(sorted(extras)) + ']' if extras else ''}{next(iter(specs)) if len(specs) == 1 else ''}"
+             for name, (specs, extras) in out.items()]
+    return named[:split], named[split:]
+
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def _by_name(requirement: str) -> str:
+    """A requirement without its specifier (its extras kept): 'coverage[toml]==7.6.1' -> 'coverage[toml]'."""
+    name = _NAME.match(requirement)
+    end = requirement.find("]") + 1 if "[" in requirement else 0
+    return requirement[:end] if end else name.group(0) if name else requirement
 
 
 def _declared_texts(root: Path, service: Service) -> dict[str, str]:
