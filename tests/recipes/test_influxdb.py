@@ -1571,3 +1571,34 @@ def test_import_manual_parses_no_module_left_without_v2_imports(record_calls) ->
     new, notes = rewrite_module(kept)
     assert parsed == [new]
     assert any(n.rule == "import-manual" for n in notes)
+
+
+def test_detection_leaves_no_reference_cycle() -> None:
+    """A module's facts (its Flux strings and receivers asked) hold no reference cycle: dropped by the scan, the
+    module's tree is freed by reference counting at once, not kept (every node of it) until the cyclic collector
+    walks it."""
+    import ast
+    import gc
+    import weakref
+
+    from fleetshift.recipes.base import SourceFile, file_kind
+    from fleetshift.recipes.influxdb.facts import facts_of
+
+    source = (
+        "from influxdb_client import InfluxDBClient\n\nFLUX = 'from(bucket: \"b\") |> range(start: -1h)'\n\n\n"
+        "def read(client: InfluxDBClient) -> list:\n    return client.query_api().query(FLUX)\n"
+    )
+    path = "svc/app/mod.py"
+    assert detect(R, source, path=path)  # what the check reads of such a module
+    gc.collect()
+    gc.disable()
+    try:
+        tree = ast.parse(source)
+        facts = facts_of(source, tree)
+        assert facts.flux.receivers.make() is facts.receivers  # one Receivers, made when first asked
+        assert list(get(R).detect(SourceFile(path, source, tree, file_kind(path))))
+        gone = weakref.ref(facts)
+        del facts, tree
+        assert gone() is None
+    finally:
+        gc.enable()

@@ -8,6 +8,7 @@ site (an empty string for the rule's summary). Nothing here imports LibCST.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -83,14 +84,22 @@ class Facts:
     def receivers(self) -> Receivers:
         """Which expressions are clients and api objects: worked out when a check first asks (most modules' checks
         never do: they ask only about a call whose method name could be a site)."""
-        return Receivers(self.tree, self.imports)
+        return self._later_receivers.make()
+
+    @cached_property
+    def _later_receivers(self) -> LaterReceivers:
+        """The module's `Receivers`, made once when first asked, for these facts and their Flux strings alike. It
+        holds the tree and the imports, not these facts: a closure over them would make a reference cycle that
+        keeps the module's tree (and every node of it) alive after the scan drops it, until the cyclic collector
+        walks them all."""
+        return LaterReceivers(functools.cache(functools.partial(Receivers, self.tree, self.imports)))
 
     @cached_property
     def flux(self) -> ModuleFlux:
         """The module's Flux strings, `.flux` paths and query wrappers, as the Flux rules read them."""
         from fleetshift.recipes.influxdb.flux.sites import ModuleFlux
 
-        return ModuleFlux(self.tree, self.text, self.imports, LaterReceivers(lambda: self.receivers))
+        return ModuleFlux(self.tree, self.text, self.imports, self._later_receivers)
 
     @cached_property
     def connection_guards(self) -> Mapping[int, str]:
