@@ -206,6 +206,9 @@ class RecipeDetection:
     sources: frozenset[str]
     sites: Mapping[str, tuple[int, ...]]
     reads: Mapping[str, frozenset[str]] | None = None
+    # for a recipe that keeps its sites (`Recipe.keeps_sites`), per file holding one: each site's line, rule and
+    # detail (`UsageSite.detail`), in the order its detection reported them
+    found: Mapping[str, tuple[tuple[int, str, str], ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -71,9 +71,13 @@ class FileResult:
 
 # one recipe's detection in a service or a file, in plain containers (it is cached): recipe id, the files it parsed
 # (None: it failed), per file the lines of its sites, and per file the other files its detection read (None: any
-# file of the service may matter)
-_Detected = tuple[str, tuple[str, ...] | None, tuple[tuple[str, tuple[int, ...]], ...],
-                  tuple[tuple[str, tuple[str, ...]], ...] | None]
+# file of the service may matter); for a recipe that keeps its sites (`Recipe.keeps_sites`), a fifth: per file each
+# site's line, rule and detail in detection order (`model.RecipeDetection.found`)
+_Found = tuple[tuple[str, tuple[tuple[int, str, str], ...]], ...]
+_Detected = (tuple[str, tuple[str, ...] | None, tuple[tuple[str, tuple[int, ...]], ...],
+                   tuple[tuple[str, tuple[str, ...]], ...] | None]
+             | tuple[str, tuple[str, ...] | None, tuple[tuple[str, tuple[int, ...]], ...],
+                     tuple[tuple[str, tuple[str, ...]], ...] | None, _Found])
 
 
 class _Recorded(Mapping[str, str]):
@@ -125,13 +129,20 @@ def _per_file(recipes: Sequence[str], results: Iterable[FileResult]) -> Iterator
     file's sites depend on its text alone. A file a recipe failed on is not among its sources."""
     sources: dict[str, list[str]] = {rid: [] for rid in recipes}
     sites: dict[str, list[tuple[str, tuple[int, ...]]]] = {rid: [] for rid in recipes}
+    kept: dict[str, list[tuple[str, tuple[tuple[int, str, str], ...]]]] = {}
     for res in results:
-        for rid, files, found, _ in res.detection:
+        for rid, files, found, _, *more in res.detection:
             if rid in sources:
                 sources[rid].extend(files)
                 sites[rid].extend(found)
+                if more:
+                    kept.setdefault(rid, []).extend(more[0])
     for rid in recipes:
-        yield rid, tuple(sources[rid]), tuple(sites[rid]), tuple((rel, ()) for rel in sources[rid])
+        reads = tuple((rel, ()) for rel in sources[rid])
+        if rid in kept:
+            yield rid, tuple(sources[rid]), tuple(sites[rid]), reads, tuple(kept[rid])
+        else:
+            yield rid, tuple(sources[rid]), tuple(sites[rid]), reads
 
 
 def detection_of(digests: Mapping[str, bytes], detected: Iterable[_Detected],
@@ -140,12 +151,13 @@ def detection_of(digests: Mapping[str, bytes], detected: Iterable[_Detected],
     failed has none; a service-level recipe without a record found no file holding its tokens) and the outlines of
     its modules."""
     recipes: dict[str, RecipeDetection | None] = {}
-    for rid, sources, sites, reads in detected:
+    for rid, sources, sites, reads, *kept in detected:
         if sources is None:
             recipes[rid] = None
             continue
         recipes[rid] = RecipeDetection(frozenset(sources), dict(sites),
-                                       None if reads is None else {rel: frozenset(r) for rel, r in reads})
+                                       None if reads is None else {rel: frozenset(r) for rel, r in reads},
+                                       dict(kept[0]) if kept else {})
     return Detection(dict(digests), recipes, dict(outlines))
 
 
@@ -224,7 +236,11 @@ def scan_python(rel: str, data: bytes, recipes: Iterable[Recipe]) -> FileResult:
         lines = tuple(sorted({site.line for site in found if site.file == rel}))
         if any(site.file != rel for site in found):
             continue  # a site reported in another file: nothing is known of this one for sure
-        detected.append((recipe.id, (rel,), ((rel, lines),) if lines else (), ()))
+        if recipe.keeps_sites:
+            kept = tuple((site.line, site.rule, site.detail) for site in found)
+            detected.append((recipe.id, (rel,), ((rel, lines),) if lines else (), (), ((rel, kept),) if kept else ()))
+        else:
+            detected.append((recipe.id, (rel,), ((rel, lines),) if lines else (), ()))
     return FileResult(tuple(sorted(sites, key=_site_order)), tuple(findings), tuple(detected))
 
 
@@ -332,7 +348,7 @@ def _outlines(parsed: Sequence[SourceFile], read: Mapping[str, bytes], detected:
     `Recipe.rewrite_service`), long enough for one (`recipes.sparse.worth`): the run's views of it are read off it,
     its tree being here already (see `model.Detection.outlines`)."""
     sparse = {r.id for r in all_recipes() if r.sparse and type(r).rewrite_service is Recipe.rewrite_service}
-    sited = {rel for rid, _, at, _ in detected if rid in sparse for rel, lines in at if lines}
+    sited = {rel for rid, _, at, *_ in detected if rid in sparse for rel, lines in at if lines}
     return tuple((src.path, outline(src.text, src.tree, digest=digest(read[src.path])))
                  for src in parsed if src.path in sited and worth(src.text))
 
