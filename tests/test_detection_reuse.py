@@ -260,3 +260,63 @@ def test_an_outline_stands_only_for_the_bytes_it_was_read_off(generated: Path, t
     wrong = replace(detection, outlines={**detection.outlines, rel: (b"0" * 16, *detection.outlines[rel][1:])})
     known = _known(recipe, replace(service, detection=wrong), digests, files, files)
     assert known is not None and rel not in known.outlines  # an outline of other bytes than the file's
+
+
+DOTENV_MODULE = '''"""Settings."""
+import os
+
+from dotenv import dotenv_values, load_dotenv, set_key
+
+
+def save(value):
+    set_key(".env", "TOKEN", value)
+
+
+class Settings:
+    def load(self):
+        return dotenv_values()
+
+
+load_dotenv()  # fleetshift: ignore[python-dotenv/implicit-path]
+DISABLED = os.environ.get("PYTHON_DOTENV_DISABLED")
+'''
+
+
+def test_dotenv_reads_its_findings_off_the_scans_sites(tmp_path: Path,
+                                                       record_calls: Callable[[object, str], list[object]]) -> None:
+    """python-dotenv rewrites nothing: its findings are its sites, which the scan keeps with their rules and details
+    in the order detection reports them (`Recipe.keeps_sites`): the run parses no module of it the scan read and
+    left as it was, and tells the same findings, in the same order, as when it parses each module (a site in a def
+    is reported after one at module level; a silenced one all the same)."""
+    from fleetshift.recipes import _ast
+
+    root = tmp_path / "fleet"
+    (root / "svc").mkdir(parents=True)
+    (root / "svc" / "requirements.txt").write_text("python-dotenv==1.0.1\n")
+    (root / "svc" / "settings.py").write_text(DOTENV_MODULE)
+    s = survey(root, use_cache=False)
+    service = s.fleet.services[0]
+    files = _files(root, service)
+    digests = {rel: digest((root / rel).read_bytes()) for rel in service.python_files}
+    recipe = get("python-dotenv")
+    known = _known(recipe, service, digests, files, files)
+    assert known is not None and [rule for _, rule, _ in known.found["svc/settings.py"]] == [
+        "python-dotenv/implicit-path", "python-dotenv/set-key", "python-dotenv/disabled-env",
+        "python-dotenv/implicit-path"]
+    targets = s.config.target_specs()
+    parsed = record_calls(_ast, "_parse")
+    reused = recipe.migrate(RewriteContext(service=service, targets=targets, files=files, known=known))
+    assert DOTENV_MODULE not in parsed
+    whole = recipe.migrate(RewriteContext(service=service, targets=targets, files=files))
+    assert DOTENV_MODULE in parsed
+    assert reused.findings == whole.findings and len(whole.findings) == 4
+    assert [f.line for f in whole.findings] == [16, 8, 17, 13]  # the walk's order, not the lines'
+
+
+def test_no_dotenv_match_gives_its_rules_summary() -> None:
+    """A site whose `UsageSite.detail` is its rule's summary had no detail of its own (see `DotenvRecipe._finding`):
+    the one rule whose `match` gives a detail never gives its summary."""
+    from fleetshift.recipes.dotenv.rules.implicit_path import CALLS, MESSAGE
+
+    summary = get("python-dotenv").rule("implicit-path").summary
+    assert all(MESSAGE.format(call=call) != summary for call in CALLS.values())

@@ -415,9 +415,9 @@ def _known(recipe: Recipe, service: Service, digests: Mapping[str, bytes], texts
         record = found.recipes[recipe.id]
         if record is None:  # the recipe failed on the service during the scan
             return None
-        sources, sites, reads = record.sources, record.sites, record.reads
+        sources, sites, reads, kept = record.sources, record.sites, record.reads, record.found
     elif recipe.service_level:  # no file of the service held one of its tokens
-        sources, sites, reads = frozenset(), {}, {}
+        sources, sites, reads, kept = frozenset(), {}, {}, {}
     else:
         return None
     changed = {rel for rel, d in digests.items() if found.digests[rel] != d or texts.get(rel) != original.get(rel)}
@@ -425,11 +425,12 @@ def _known(recipe: Recipe, service: Service, digests: Mapping[str, bytes], texts
     outlines = {rel: o for rel, o in found.outlines.items()
                 if rel in sites and rel not in changed and o[0] == digests.get(rel)}
     if not changed:
-        return Known(sources, sites, outlines=outlines)
+        return Known(sources, sites, outlines=outlines, found=kept)
     if reads is None:  # a file's sites may depend on any file of the service
         return None
     stale = frozenset(changed | {rel for rel, read in reads.items() if read & changed})
-    return Known(sources - stale, {rel: at for rel, at in sites.items() if rel not in stale}, stale, outlines)
+    return Known(sources - stale, {rel: at for rel, at in sites.items() if rel not in stale}, stale, outlines,
+                 {rel: at for rel, at in kept.items() if rel not in stale} if kept else kept)
 
 
 def _rewrite_here(root: Path, service: Service, chain: Sequence[str], config: FleetConfig, todo_comments: bool = False,

@@ -76,12 +76,15 @@ class Known:
     absent from `sites` holds none), for every Python file but the `stale` ones, whose sites must be detected
     again (changed since the scan, on disk or by an earlier recipe of the chain, or reading a file that was); and
     the scan's outline of each module it holds one of (`model.Detection.outlines`) whose text is still the one the
-    scan read (`sparse.view_of` makes its views without parsing it)."""
+    scan read (`sparse.view_of` makes its views without parsing it); for a recipe that keeps its sites
+    (`Recipe.keeps_sites`), each site's line, rule and detail in detection order, for the files holding one but the
+    stale ones (`model.RecipeDetection.found`)."""
 
     sources: frozenset[str]
     sites: Mapping[str, tuple[int, ...]]
     stale: frozenset[str] = frozenset()
     outlines: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)  # of the texts as the scan read them
+    found: Mapping[str, tuple[tuple[int, str, str], ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,7 @@ class Recipe:
     docs: ClassVar[str] = ""  # links to the library's own migration notes
     sparse: ClassVar[bool] = False  # rewrite only the statements a rule may act on (see `recipes.sparse`)
     file_level: ClassVar[bool] = False  # `detect_service` is `detect_file` on each source (see `detect_file`)
+    keeps_sites: ClassVar[bool] = False  # the scan keeps each site's rule and detail for the run (`Known.found`)
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -375,7 +379,7 @@ class Recipe:
                     return None
             if lines:
                 sites[path] = tuple(sorted(lines))
-        out = Known(frozenset(sources), sites, outlines=known.outlines)
+        out = Known(frozenset(sources), sites, outlines=known.outlines, found=known.found)
         _DETECTED.clear()
         _DETECTED[id(ctx)] = (ctx, out)
         return out

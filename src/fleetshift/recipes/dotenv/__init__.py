@@ -45,6 +45,7 @@ class DotenvRecipe(Recipe):
     config_kinds = ()  # the Python floor is judged once for every recipe, by the resolver (see _floors)
     docs = CHANGELOG
     rules_package = "fleetshift.recipes.dotenv.rules"
+    keeps_sites = True  # a module's findings are its sites: the run reads them off the scan's (see `rewrite_python`)
 
     def __init__(self, anchor_implicit_path: bool = False) -> None:
         self.anchor_implicit_path = anchor_implicit_path
@@ -73,6 +74,11 @@ class DotenvRecipe(Recipe):
             yield self.finding(path, number, "python-dotenv/empty-value-comment", message)
 
     def rewrite_python(self, path: str, text: str, kind: FileKind, ctx: RewriteContext) -> RewriteResult:
+        if not self.anchor_implicit_path:  # the text stays as it is: its findings are its sites
+            known = self.known(ctx)
+            found = known.found.get(path) if known is not None and path in known.sources else None
+            if found is not None:  # the scan's sites of this very text, in the order `_sites` yields them
+                return RewriteResult(text, [self._finding(path, line, rule, detail) for line, rule, detail in found])
         try:
             tree = parse_tree(text)
         except SyntaxError as exc:
@@ -87,14 +93,16 @@ class DotenvRecipe(Recipe):
         known = self.known(ctx) if new_text == text else None
         if known is not None and path in known.sources:
             lines = known.sites.get(path)
-        findings = []
-        for node, rule, detail in _sites(tree, lines):
-            r = self.rule(rule)
-            sev = Severity.ADVICE if r.action is Action.INFO else Severity.HUMAN
-            findings.append(
-                self.finding(path, getattr(node, "lineno", 0), rule, detail or f"{r.summary}; {r.fix}", sev)
-            )
+        findings = [self._finding(path, getattr(node, "lineno", 0), rule, detail or self.rule(rule).summary)
+                    for node, rule, detail in _sites(tree, lines)]
         return RewriteResult(new_text, findings)
+
+    def _finding(self, path: str, line: int, rule_id: str, detail: str) -> Finding:
+        """The Finding of a site whose `UsageSite.detail` is `detail` (a rule's summary stands for a site with no
+        detail of its own: it is told the summary and the fix; no rule's `match` gives its summary as a detail)."""
+        r = self.rule(rule_id)
+        sev = Severity.ADVICE if r.action is Action.INFO else Severity.HUMAN
+        return self.finding(path, line, rule_id, f"{r.summary}; {r.fix}" if detail == r.summary else detail, sev)
 
 
 def _sites(tree: ast.Module, lines: Sequence[int] | None = None) -> Iterator[tuple[ast.AST, str, str]]:
