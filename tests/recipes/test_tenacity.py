@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -1288,3 +1289,44 @@ def test_a_module_importing_tenacity_answers_for_itself_without_its_summary(monk
         resolve.forget()
         one = resolve.ServiceIndex({"svc/a_summary.py": texts[0], "svc/b_summary.py": texts[1]})
         assert one.uses_tenacity("svc/a_summary.py") is uses
+
+
+def test_a_view_of_a_module_importing_tenacity_answers_for_it_without_parsing_it(
+        record_calls: Callable[[object, str], list[object]]) -> None:
+    """A sparse view made of a module (`sparse.made`) holds the module's top-level statements as they are: when it
+    imports tenacity, so does the module, and the service's index answers whether the service uses tenacity (for
+    that module, or for another one) without parsing the whole module. A view that does not import it (the import is
+    in a def it leaves out) answers nothing: the module is parsed, and the answers are those without views."""
+    from fleetshift.recipes import _ast, sparse
+    from fleetshift.recipes.tenacity import resolve
+
+    defs = "".join(f"\n\ndef helper_{i}():\n    return {i}\n" for i in range(4))
+    top = "import tenacity\nfrom unittest import mock\n" + defs + "\n\n@mock.patch('asyncio.sleep')\ndef test_x(s):\n    pass\n"
+    inner = "from unittest import mock\n" + defs + "\n\ndef later():\n    import tenacity\n    return tenacity\n"
+    first, other = "svc/tests/test_view_top.py", "svc/tests/test_view_inner.py"
+    try:
+        views = {}
+        for text in (top, inner):
+            views[text] = sparse.view(text, _ast.parse_tree(text), {text.splitlines().index("    return 0") + 1})
+            assert views[text] is not None
+        for text, v in views.items():
+            sparse.made(v, text)  # type: ignore[arg-type]
+        _ast.forget()
+        parsed = record_calls(_ast, "_parse")  # every whole module asked for, parsed or kept
+        expected = {}
+        for files, path in [({first: top, other: "x = 1\n"}, first), ({other: inner, first: "y = 2  # tenacity\n"}, first),
+                            ({other: inner}, other)]:
+            resolve.forget()
+            parsed.clear()
+            answer = resolve.ServiceIndex(files).uses_tenacity(path)
+            expected[(tuple(files), path)] = (answer, [t for t in parsed if t in (top, inner)])
+        assert expected == {((first, other), first): (True, []),  # its view imports tenacity
+                            ((other, first), first): (True, [inner]),  # the view of `inner` leaves its import out
+                            ((other,), other): (True, [inner])}
+        sparse.forget()
+        for files, path in [({first: top, other: "x = 1\n"}, first), ({other: inner}, other)]:
+            resolve.forget()
+            assert resolve.ServiceIndex(files).uses_tenacity(path) is True  # parsed whole, without views
+    finally:
+        sparse.forget()
+        resolve.forget()

@@ -407,6 +407,8 @@ class Recipe:
                     v = sparse.view(text, parse_tree(text), sites, needs)
                 except (SyntaxError, ValueError):
                     v = None
+        if v is not None:
+            sparse.made(v, text)
         if v is None or not sparse.same_defaults(v, text):
             return self.rewrite_file(path, text, ctx, prepared)
         res = self.rewrite_file(path, v.text, ctx, prepared)

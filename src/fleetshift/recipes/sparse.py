@@ -452,9 +452,29 @@ def parses(text: str) -> bool:
     return text in _PARSES
 
 
+# the views made so far of each whole text (`made`), for a question the view answers for the whole text
+_VIEWS: dict[str, tuple[str, ...]] = {}
+
+
+def made(v: View, text: str) -> None:
+    """Record that `v` is a view of `text`: each of its top-level statements but the placeholders is one of `text`'s,
+    as it is there (a placeholder names names; it imports, defines and calls nothing)."""
+    known = _VIEWS.get(text, ())
+    if v.text not in known:
+        _VIEWS[text] = (*known, v.text)
+        if len(_VIEWS) > 64:
+            _VIEWS.pop(next(iter(_VIEWS), None), None)
+
+
+def views_of(text: str) -> tuple[str, ...]:
+    """The views of `text` recorded by `made`."""
+    return _VIEWS.get(text, ())
+
+
 def forget() -> None:
-    """Drop what `vouch` recorded (see `_ast.forget`)."""
+    """Drop what `vouch` and `made` recorded (see `_ast.forget`)."""
     _PARSES.clear()
+    _VIEWS.clear()
 
 
 def map_line(v: View, line: int, after: Sequence[int] | None) -> int | None:

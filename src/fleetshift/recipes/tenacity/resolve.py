@@ -137,8 +137,9 @@ class ServiceIndex:
         file's detection reads is all it depends on: see `Recipe.detect_file`)."""
         if first in self.files and "tenacity" in self.files[first] and self._imports_tenacity(first):
             return True
-        if self._uses is None:
-            self._uses = any(s.uses_tenacity for s in self._summaries("tenacity"))
+        if self._uses is None:  # the modules read in the same order, up to the same first one importing tenacity
+            self._uses = any(self._viewed(path) or ((s := self.summary_of(path)) is not None and s.uses_tenacity)
+                             for _, path in self.modules if "tenacity" in self.files[path])
         return self._uses
 
     def _imports_tenacity(self, path: str) -> bool:
@@ -150,12 +151,28 @@ class ServiceIndex:
             text = self.files[path]
             summary = _SUMMARIES.get((path, text), _UNKNOWN)
             if summary is _UNKNOWN:
+                if self._viewed(path):
+                    return True
                 try:
                     tree = parse_tree(text)
                 except (SyntaxError, ValueError, RecursionError):
                     return False
                 return Facts.of(tree, text, path).uses_tenacity
         return summary is not None and summary.uses_tenacity  # type: ignore[union-attr]
+
+    def _viewed(self, path: str) -> bool:
+        """Whether a sparse view made of the module's text (`sparse.views_of`) imports tenacity: its statements are
+        the module's, so the module does too (the view is parsed already, where the whole module may not be)."""
+        from fleetshift.recipes import sparse
+
+        for view in sparse.views_of(self.files[path]):
+            try:
+                tree = parse_tree(view)
+            except (SyntaxError, ValueError, RecursionError):
+                continue
+            if Facts.of(tree, view, path).uses_tenacity:
+                return True
+        return False
 
     def strategy_names(self) -> frozenset[str]:
         """The names every module of the service binds to a retry strategy at its top level. Only a module naming
