@@ -325,3 +325,26 @@ def test_a_statement_ending_in_a_backslash_is_not_vouched_for() -> None:
     assert not vouched
     with pytest.raises(SyntaxError):
         ast.parse(new)
+
+
+def test_a_splice_is_vouched_for_when_asked(record_calls: Callable[[object, str], list[object]]) -> None:
+    """A text `splice` made is vouched for when asked whether it parses (`sparse.parses`), whoever made the view and
+    its rewrite (a recipe with views of its own, as aiomqtt's): the run's check of a rewritten module parses the
+    rewritten view, not the whole module; a splice of a rewrite that does not parse is not vouched for."""
+    from fleetshift.recipes import _ast
+    from fleetshift.rewrite import _parses
+
+    text = "import asyncio\n" + "".join(f"\n\ndef helper_{i}():\n    return {i}\n" for i in range(5))
+    v = sparse.view(text, _ast.parse_tree(text), {text.splitlines().index("    return 0") + 1})
+    assert v is not None and v.segments
+    good = sparse.splice(v, v.text.replace("return 0", "return asyncio.sleep(0)"))
+    bad = sparse.splice(v, v.text.replace("return 0", "return (0"))
+    assert good is not None and bad is not None
+    try:
+        _ast.forget()
+        parsed = record_calls(_ast, "_parse")
+        assert _parses(good[0]) is None and sparse.parses(good[0])
+        assert _parses(bad[0]) is not None and not sparse.parses(bad[0])
+        assert good[0] not in parsed and bad[0] in parsed
+    finally:
+        sparse.forget()

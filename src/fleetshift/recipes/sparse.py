@@ -408,11 +408,18 @@ def splice(v: View, new: str) -> tuple[str, list[int]] | None:
         parts += [chunk, seg.text]
         pos = found + len(seg.placeholder)
     parts.append(new[pos:])
-    return "".join(parts), where
+    out = "".join(parts)
+    if out not in _PARSES:  # whether it parses is told when asked (`parses`), as `vouch` tells it
+        _SPLICED[out] = (v, new, where)
+        if len(_SPLICED) > 64:
+            _SPLICED.pop(next(iter(_SPLICED), None), None)
+    return out, where
 
 
 # texts spliced from a view whose rewrite parses, each placeholder a whole top-level statement line of it (`vouch`)
 _PARSES: dict[str, None] = {}
+# the texts `splice` made, not vouched for yet: the view, its rewrite and where its placeholders stand in the rewrite
+_SPLICED: dict[str, tuple[View, str, list[int]]] = {}
 
 
 def vouch(v: View, rewritten: str, after: Sequence[int], new: str) -> None:
@@ -448,7 +455,14 @@ def vouch(v: View, rewritten: str, after: Sequence[int], new: str) -> None:
 
 
 def parses(text: str) -> bool:
-    """Whether `vouch` recorded that `text` parses (False: not known, it may parse or not)."""
+    """Whether `vouch` recorded that `text` parses, or would for the splice that made it (False: not known, it may
+    parse or not)."""
+    if text in _PARSES:
+        return True
+    spliced = _SPLICED.pop(text, None)
+    if spliced is not None:
+        v, rewritten, after = spliced
+        vouch(v, rewritten, after, text)
     return text in _PARSES
 
 
@@ -474,6 +488,7 @@ def views_of(text: str) -> tuple[str, ...]:
 def forget() -> None:
     """Drop what `vouch` and `made` recorded (see `_ast.forget`)."""
     _PARSES.clear()
+    _SPLICED.clear()
     _VIEWS.clear()
 
 
