@@ -324,6 +324,27 @@ def test_write_refuses_paths_outside_the_fleet_and_links(tmp_path: Path) -> None
     assert (fleet / "svc-a" / "app.py").read_bytes() == CRLF
 
 
+def test_write_many_looks_at_each_folder_once_and_still_refuses_a_link(tmp_path: Path, record_calls) -> None:
+    """The files of one write share their folders: each folder on their way is checked for a link once, and a link
+    among them still stops the whole write before anything is backed up or written."""
+    fleet = make_fleet(tmp_path / "fleet")
+    (fleet / "svc-b" / "src" / "b" / "extra.py").write_bytes(b"x = 1\n")
+    journal = Journal.start(fleet)
+    looked = record_calls(journal_module, "_is_link")
+    journal.write_many("svc-b", [("svc-b/src/b/main.py", b"import aiomqtt\n", ["aiomqtt"], b"import asyncio_mqtt\n"),
+                                 ("svc-b/src/b/extra.py", b"x = 2\n", ["aiomqtt"], b"x = 1\n"),
+                                 ("svc-b/requirements.txt", b"tenacity==9.0.0\r\n", ["tenacity"], b"tenacity==8.2.3\r\n")])
+    assert sorted(looked) == [f"{fleet.resolve()}/{d}" for d in ("svc-b", "svc-b/src", "svc-b/src/b")]
+    assert (fleet / "svc-b" / "src" / "b" / "extra.py").read_bytes() == b"x = 2\n"
+    (tmp_path / "outside").mkdir()
+    (fleet / "svc-b" / "src" / "link").symlink_to(tmp_path / "outside")
+    with pytest.raises(JournalError, match="folder svc-b/src/link is a link"):
+        journal.write_many("svc-b", [("svc-b/src/b/main.py", b"import aiomqtt  # again\n", ["aiomqtt"], b"import aiomqtt\n"),
+                                     ("svc-b/src/link/x.py", b"x\n", ["aiomqtt"], None)])
+    assert list((tmp_path / "outside").iterdir()) == []
+    assert (fleet / "svc-b" / "src" / "b" / "main.py").read_bytes() == b"import aiomqtt\n"
+
+
 # ---- conflicts ---------------------------------------------------------------------------------------
 
 

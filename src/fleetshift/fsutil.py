@@ -165,7 +165,8 @@ def current_state(path: Path) -> tuple[str, bytes | None, int | None]:
         return ABSENT, None, None
     if not stat.S_ISREG(st.st_mode):
         return NOT_A_FILE, None, None
-    data = path.read_bytes()
+    with open(path, "rb", buffering=0) as f:  # unbuffered: `read_bytes` asks the file more on every read
+        data = f.readall()
     return sha(data), data, stat.S_IMODE(st.st_mode)
 
 
