@@ -328,3 +328,53 @@ def test_the_walk_builds_only_what_changed_as_libcst_builds_it() -> None:
     assert out.code == module.visit(Theirs()).code
     assert out.code == "def f(a, b=1):\n    pass\nf(1, 2)\ntwo\nthree\nx = [1, 2]\nif x:\n    y = 1\n"
     assert out.body[-1] is module.body[-1]  # entered (it holds a statement line), nothing in it changed
+
+
+class _Positioned:
+    """A fix asking for metadata (so `apply` hands it the walk's `get_metadata`) that renames `a` to `b`."""
+
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self) -> None:
+        self.lines: list[int] = []
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.Name:
+        self.lines.append(self.get_metadata(PositionProvider, original).start.line)  # type: ignore[attr-defined]
+        return updated.with_changes(value="b") if updated.value == "a" else updated
+
+
+class _Reader(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.append(node.value)
+
+
+def test_walks_leave_no_cycle_for_the_collector() -> None:
+    """`apply` and `read` leave nothing holding itself once they return: their recursive walks (closures calling
+    themselves) and a fix holding the walk's `get_metadata` are let go, so the fixes, visitors and all they hold are
+    freed as their reference counts drop, with the cyclic collector off."""
+    import gc
+    import weakref
+
+    from fleetshift.recipes.fixes import parse, read
+
+    module = parse("a = 1\n\n\ndef f(a):\n    return a + c\n")
+    gc.collect()
+    gc.disable()
+    try:
+        fix = _Positioned()
+        new = apply(module, [fix])
+        assert new.code == "b = 1\n\n\ndef f(b):\n    return b + c\n" and fix.lines
+        gone = weakref.ref(fix)
+        del fix
+        assert gone() is None
+        reader = _Reader()
+        read(module, reader)
+        assert reader.names == ["a", "f", "a", "a", "c"]
+        gone = weakref.ref(reader)
+        del reader
+        assert gone() is None
+    finally:
+        gc.enable()

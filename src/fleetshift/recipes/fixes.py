@@ -205,6 +205,14 @@ class _Combined(cst.CSTTransformer):
         self.path.pop()
         return updated
 
+    def release(self) -> None:
+        """Let go of the fixes once the walk is over: a fix asking for metadata holds this walk's `get_metadata`,
+        so each would hold the other, and everything the fixes hold (facts, trees) would wait for the collector."""
+        self.fixes = []
+        self._visits = {}
+        self._leaves = {}
+        self.enter = None
+
     # A fix sees nodes, never a node's fields: no per-field visit is looked up (LibCST's default formats a method
     # name and looks it up on the transformer for every field of every node, and finds none here).
     def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
@@ -304,6 +312,8 @@ def _entered(module: cst.CSTNode, kinds: Set[str]) -> set[int]:
         return found
 
     holds(module)
+    # it refers to itself: without the cycle, nothing waits for the collector
+    holds = None  # type: ignore[assignment]
     return out
 
 
@@ -320,6 +330,13 @@ def apply(module: cst.Module, fixes: Sequence[object]) -> cst.Module:
     combined = (_Combined if not providers else
                 # LibCST reads a transformer's metadata needs from its class: one class per set of providers
                 _with_metadata(frozenset(providers)))(fixes)
+    try:
+        return _apply(module, combined, providers)
+    finally:
+        combined.release()
+
+
+def _apply(module: cst.Module, combined: _Combined, providers: tuple[object, ...]) -> cst.Module:
     kinds = combined._visits.keys() | combined._leaves.keys()
     if len(kinds) <= _WIDE:
         combined.enter = _entered(module, kinds)
@@ -406,7 +423,12 @@ def _walk(module: cst.Module, combined: _Combined) -> cst.Module:
                                          f"but got a return value of {type(result).__name__}")
         return result
 
-    result = walk(module)
+    try:
+        result = walk(module)
+    finally:
+        # `walk` refers to itself, and through `combined` to the fixes and what they hold (facts, trees): without
+        # the cycle all of it is freed now, as reference counts drop, not left for the collector to find
+        walk = None  # type: ignore[assignment]
     if isinstance(result, cst.RemovalSentinel):  # as `Module.visit` answers
         return module.with_changes(body=(), header=(), footer=())
     return result
@@ -520,7 +542,11 @@ def read(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
                             walk(item)
         visitor.on_leave(node)
 
-    walk(node)
+    try:
+        walk(node)
+    finally:
+        # it refers to itself, and to the visitor: without the cycle, nothing waits for the collector
+        walk = None  # type: ignore[assignment]
 
 
 def lone_import_from(line: cst.SimpleStatementLine, module: str) -> cst.ImportFrom | None:
