@@ -153,7 +153,11 @@ def _run_step(kind: str, request: VerifyRequest, payload: bytes | None) -> dict[
         root.mkdir()
         _unpack(payload, root)
         local = replace(request, root=root, run_dir=run_dir, env_root=None)
-        out = _steps(kind, local)
+        try:
+            out = _steps(kind, local)
+        except KeyboardInterrupt:  # cancelled: end the step's commands BEFORE their folder is removed, which can
+            kill_descendants()  # take longer than the conductor waits before it kills this worker (and orphans them)
+            raise
         paths = [(str(run_dir), str(request.run_dir)), (str(root), str(request.root))]
         logs = _collect(run_dir)
         return {"node": node, **out, "logs": logs, "paths": paths, "seconds": time.perf_counter() - start}
