@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from fleetshift import executors_ray, fsutil
+from fleetshift import executors_ray, fsutil, proc
 from fleetshift.config import FleetConfig
 from fleetshift.discover import discover
 from fleetshift.verify import VerifyRequest
@@ -50,6 +50,7 @@ def test_the_steps_commands_are_dead_before_the_scratch_folder_is_removed(tmp_pa
         real_rmtree(path, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(executors_ray, "_steps", step)
+    monkeypatch.setattr(proc, "DIE_WITH_PARENT", False)  # run_step sets it for its worker: restored after the test
     monkeypatch.setattr(executors_ray, "_node", lambda: "here")
     monkeypatch.setattr(fsutil.shutil, "rmtree", rmtree)
     root = tmp_path / "fleet"

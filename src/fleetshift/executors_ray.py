@@ -113,6 +113,9 @@ def run_step(kind: str, request: VerifyRequest, payload: bytes | None) -> dict[s
     check when the request has one), in a scratch fleet unpacked from `payload` (None: the request's own paths,
     on a shared filesystem). Returns the run, the health result, where it ran, and the logs written under the
     scratch run folder (run-folder-relative path -> bytes) with the scratch paths to rewrite."""
+    from fleetshift import proc
+
+    proc.DIE_WITH_PARENT = True  # a worker Ray kills outright takes the step's commands with it
     try:
         return _run_step(kind, request, payload)
     except KeyboardInterrupt:  # cancelled: the step's commands run in sessions of their own; end them too

@@ -10,10 +10,58 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+
+# Set in a process that may be killed outright while its commands run (a Ray task's worker, which Ray kills when a
+# cancelled task has not ended within the conductor's grace): the commands `run_logged` and `start_logged` start
+# then run under a guard that ends their whole process group when the thread that started it dies (Linux's
+# PR_SET_PDEATHSIG), rather than being left running on the node.
+DIE_WITH_PARENT = False
+
+# The guard, run as `python -I -c GUARD shell|exec CMD...` in the command's own session: it asks to be sent SIGTERM
+# when its parent thread dies (and checks the parent did not die before it asked), runs the command in its own
+# process group, and on SIGTERM from a dead parent kills that whole group (a SIGTERM sent to the group by
+# `kill_group` reaches the command itself, and the guard waits for it); otherwise it exits as the command did.
+GUARD = """
+import ctypes, os, signal, subprocess, sys
+parent = os.getppid()
+try:
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+except (OSError, AttributeError):
+    pass
+def stop(*_):
+    if os.getppid() != parent:  # the parent died: end the command and all it started
+        os.killpg(0, signal.SIGKILL)
+    # else a TERM sent to the whole group (`kill_group`): the command has it too; wait for it as before
+signal.signal(signal.SIGTERM, stop)
+stop()
+shell = sys.argv[1] == "shell"
+proc = subprocess.Popen(sys.argv[2] if shell else sys.argv[2:], shell=shell)
+while True:
+    try:
+        code = proc.wait()
+        break
+    except InterruptedError:
+        continue
+if code < 0:
+    signal.signal(-code, signal.SIG_DFL)
+    os.kill(os.getpid(), -code)
+sys.exit(code)
+"""
+
+
+def guarded(cmd: Sequence[str] | str) -> tuple[Sequence[str] | str, bool]:
+    """`cmd` (and whether it needs a shell) as it is started: under the guard when `DIE_WITH_PARENT` (Linux)."""
+    shell = isinstance(cmd, str)
+    if not DIE_WITH_PARENT or not sys.platform.startswith("linux"):
+        return cmd, shell
+    if shell:
+        return [sys.executable, "-I", "-c", GUARD, "shell", str(cmd)], False
+    return [sys.executable, "-I", "-c", GUARD, "exec", *[str(c) for c in cmd]], False
 
 
 def kill_group(proc: subprocess.Popen[bytes], grace: float = 3.0) -> None:
@@ -45,15 +93,16 @@ def run_logged(
     shown = cmd if isinstance(cmd, str) else " ".join(str(c) for c in cmd)
     log.write(f"$ {shown}\n  (cwd {cwd})\n")
     log.flush()
+    started, shell = guarded(cmd)
     try:
         proc = subprocess.Popen(
-            cmd,
+            started,
             cwd=cwd,
             env=dict(env),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            shell=isinstance(cmd, str),
+            shell=shell,
             start_new_session=True,
         )
     except OSError as exc:
@@ -122,5 +171,6 @@ def start_logged(cmd: str, cwd: Path | str, env: Mapping[str, str], log: IO[str]
     `kill_group`. Raises OSError when it cannot start."""
     log.write(f"$ {cmd}\n")
     log.flush()
-    return subprocess.Popen(cmd, shell=True, cwd=cwd, env=dict(env), stdout=log, stderr=subprocess.STDOUT,
+    started, shell = guarded(cmd)
+    return subprocess.Popen(started, shell=shell, cwd=cwd, env=dict(env), stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
