@@ -259,6 +259,20 @@ def pytest_configure(config):
 '''
 
 
+def _ancestry(pid: int) -> str:
+    """`pid` and the processes above it, one per line (pid, state, command line), for a failure's message."""
+    lines = []
+    while pid > 1:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:200]
+        except OSError:
+            break
+        lines.append(f"{pid} {stat[0]} pgid={stat[2]} sid={stat[3]} {cmd}")
+        pid = int(stat[1])
+    return "\n".join(lines)
+
+
 def test_ctrl_c_ends_the_run_on_ray_and_the_tests_its_task_started(cluster: RayCluster, tmp_path: Path) -> None:
     """Ctrl-C's path: SIGINT to `fleetshift run` while its task runs the service's tests on the node (they would
     sleep ten minutes): the run cancels the task, which kills the test process it started, and ends in seconds
@@ -290,7 +304,7 @@ def test_ctrl_c_ends_the_run_on_ray_and_the_tests_its_task_started(cluster: RayC
         assert read_state(results(root)["run_dir"])["status"] == "interrupted"
         while alive(pid) and time.monotonic() - start < 40:
             time.sleep(0.2)
-        assert not alive(pid), "the tests started by the cancelled task still run"
+        assert not alive(pid), f"the tests started by the cancelled task still run:\n{_ancestry(pid)}"
     finally:
         if proc.poll() is None:
             kill_group(proc)

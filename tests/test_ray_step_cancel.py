@@ -46,6 +46,9 @@ def test_the_steps_commands_are_dead_before_the_scratch_folder_is_removed(tmp_pa
 
     def rmtree(path: object, *args: object, **kwargs: object) -> None:
         if Path(str(path)).name.startswith("fleetshift-task-"):
+            deadline = time.monotonic() + 5  # (a SIGKILL takes effect when the process next runs)
+            while any(_alive(pid) for pid in started) and time.monotonic() < deadline:
+                time.sleep(0.02)
             seen_at_removal.extend(_alive(pid) for pid in started)
         real_rmtree(path, *args, **kwargs)  # type: ignore[arg-type]
 
