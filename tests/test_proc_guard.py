@@ -93,3 +93,17 @@ def test_guarded_commands_exit_time_out_and_print_as_unguarded_ones(tmp_path: Pa
         time.sleep(0.3)
         proc.kill_group(server, grace=2)
         assert server.poll() is not None
+
+
+def test_a_guarded_command_dies_when_its_guard_is_killed_outright(tmp_path: Path) -> None:
+    """Ray SIGKILLs the direct children of a worker it kills: the guard itself. Its watcher ends the command."""
+    starter, pid = _starter(tmp_path, guard=True)
+    try:
+        guard = int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])  # the command's parent
+        assert guard != starter.pid
+        os.kill(guard, signal.SIGKILL)
+        assert _gone(pid), "the command outlived its guard"
+    finally:
+        for p in (pid, starter.pid):
+            if _alive(p):
+                os.kill(p, signal.SIGKILL)

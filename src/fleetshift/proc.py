@@ -25,7 +25,9 @@ DIE_WITH_PARENT = False
 # The guard, run as `python -I -c GUARD shell|exec CMD...` in the command's own session: it asks to be sent SIGTERM
 # when its parent thread dies (and checks the parent did not die before it asked), runs the command in its own
 # process group, and on SIGTERM from a dead parent kills that whole group (a SIGTERM sent to the group by
-# `kill_group` reaches the command itself, and the guard waits for it); otherwise it exits as the command did.
+# `kill_group` reaches the command itself, and the guard waits for it); otherwise it exits as the command did. A
+# watcher it forks does the same when the guard itself ends, however it ends: a Ray worker killed outright has its
+# direct children SIGKILLed by Ray, the guard among them, and the command would be left running.
 GUARD = """
 import ctypes, os, signal, subprocess, sys
 parent = os.getppid()
@@ -39,6 +41,16 @@ def stop(*_):
     # else a TERM sent to the whole group (`kill_group`): the command has it too; wait for it as before
 signal.signal(signal.SIGTERM, stop)
 stop()
+if os.fork() == 0:  # a watcher: Ray SIGKILLs the direct children of a worker it kills, this guard among them
+    guard = os.getppid()
+    parent = guard
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+    stop()
+    while True:
+        signal.pause()
 shell = sys.argv[1] == "shell"
 proc = subprocess.Popen(sys.argv[2] if shell else sys.argv[2:], shell=shell)
 while True:
