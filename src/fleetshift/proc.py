@@ -42,8 +42,7 @@ def stop(*_):
 signal.signal(signal.SIGTERM, stop)
 stop()
 if os.fork() == 0:  # a watcher: Ray SIGKILLs the direct children of a worker it kills, this guard among them
-    guard = os.getppid()
-    parent = guard
+    parent = os.getppid()  # the guard
     try:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
     except (OSError, AttributeError):
