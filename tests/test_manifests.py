@@ -17,7 +17,7 @@ from fleetshift.manifests import (
     poetry_to_pep440,
     read_manifest,
 )
-from fleetshift.manifests.dockerfile import edit_dockerfile, read_dockerfile
+from fleetshift.manifests.dockerfile import dockerfiles, edit_dockerfile, read_dockerfile
 from fleetshift.model import Finding, Manifest, ManifestKind, Severity
 from fleetshift.recipes.base import PinChange
 
@@ -141,6 +141,22 @@ def test_dockerfile_edit_moves_pins_and_reports_build_arguments() -> None:
     assert [(f.line, f.rule) for f in findings] == [(7, "manifest/cannot-edit")]
     assert "build argument" in findings[0].message
     assert edit_dockerfile("Dockerfile", new, changes[1:2]) == (new, [])  # idempotent
+
+
+
+def test_dockerfiles_of_a_service_are_found_three_folders_down_in_walk_order(tmp_path: Path) -> None:
+    svc = tmp_path / "svc"
+    for rel in ("Dockerfile", "b/Dockerfile.prod", "a/api.dockerfile", "a/x/y/Containerfile", "a/x/y/z/Dockerfile",
+                ".git/Dockerfile", "node_modules/Dockerfile", "a/readme.md", "b/Dockerfile.prod.bak/Dockerfile"):
+        (svc / rel).parent.mkdir(parents=True, exist_ok=True)
+        if not (svc / rel).exists():
+            (svc / rel).write_text("FROM python:3.12\n")
+    (svc / "c").symlink_to(svc / "b")  # a link to a folder is not followed
+    assert dockerfiles(tmp_path, "svc") == ["svc/Dockerfile", "svc/a/api.dockerfile", "svc/a/x/y/Containerfile",
+                                            "svc/b/Dockerfile.prod", "svc/b/Dockerfile.prod.bak/Dockerfile"]
+    assert dockerfiles(svc, "") == ["Dockerfile", "a/api.dockerfile", "a/x/y/Containerfile", "b/Dockerfile.prod",
+                                    "b/Dockerfile.prod.bak/Dockerfile"]
+    assert dockerfiles(tmp_path, "missing") == []
 
 
 # ---- requirements: reading ------------------------------------------------------------------------
@@ -948,3 +964,25 @@ def test_repeated_requirement_lines_read_alike_in_every_manifest() -> None:
     for rel in ("a/requirements.txt", "b/requirements.txt"):
         with pytest.raises(InvalidRequirement):
             _pin_of(rel, 1, "pytest ==", "")
+
+
+def test_a_head_edited_before_is_not_worked_out_again_and_findings_stay_per_line(monkeypatch) -> None:
+    from fleetshift.manifests import _common
+
+    calls: list[str] = []
+    new_head = _common._new_head
+
+    def counted(rel, line, head, *args):  # type: ignore[no-untyped-def]
+        calls.append(f"{rel}:{line}")
+        return new_head(rel, line, head, *args)
+
+    monkeypatch.setattr(_common, "_new_head", counted)
+    monkeypatch.setattr(_common, "_HEADS", {})
+    change = PinChange("tenacity", "tenacity", ">=9.1.2,<10", resolved="9.2.1")
+    assert _common._edit_head("a/requirements.txt", 3, "tenacity==8.2.3", change) == ("tenacity==9.2.1", [])
+    assert _common._edit_head("b/requirements.txt", 7, "tenacity==8.2.3", change) == ("tenacity==9.2.1", [])
+    assert calls == ["a/requirements.txt:3"]
+    for rel, line in (("a/req.txt", 2), ("b/req.txt", 5)):  # a finding names its own file and line, every time
+        head, findings = _common._edit_head(rel, line, "tenacity==8.2.3", change, hashes=True)
+        assert head == "tenacity==9.2.1" and [(f.file, f.line) for f in findings] == [(rel, line)]
+    assert calls == ["a/requirements.txt:3", "a/req.txt:2", "b/req.txt:5"]

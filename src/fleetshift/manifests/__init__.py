@@ -14,6 +14,7 @@ import posixpath
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from fleetshift.manifests._common import RELOCK, _error, _is_url, outside_fleet, outside_message, split_extras
@@ -78,8 +79,11 @@ def is_minimum_pins(filename: str, tox: Collection[str] = ()) -> bool:
     """A requirements file of exact minimum pins (`install-min.txt`, `requirements-min.txt`, `minimum.txt`, or
     one of `tox`, the files a tox environment of the oldest releases installs): its `==` pins name the oldest
     releases the project supports, and stay exact."""
-    if filename in tox:
-        return True
+    return filename in tox or _minimum_name(filename)
+
+
+@lru_cache(maxsize=8192)  # by the name alone: asked for each pin of each service a run rewrites
+def _minimum_name(filename: str) -> bool:
     name = PurePosixPath(filename.replace("\\", "/")).name.lower()
     stem = name.rsplit(".", 1)[0]
     return manifest_kind(filename) is ManifestKind.REQUIREMENTS and _MINIMUM_RE.search(stem) is not None
@@ -130,11 +134,16 @@ def installed_with_tests(filename: str, service_path: str, minimum: Collection[s
     """Whether a requirements file is part of the service's test environment: one at the service's root or
     in its `requirements/` folder, and not a file of minimum pins. Deeper files (`docker/requirements.txt`,
     `deploy/provisioning/requirements/base.txt`) and minimum pins are kept up to date, not installed."""
+    return filename not in minimum and _installed_with_tests(filename, service_path)
+
+
+@lru_cache(maxsize=8192)  # by the names alone: asked for each pin of each service a run rewrites
+def _installed_with_tests(filename: str, service_path: str) -> bool:
     rel = filename.replace("\\", "/")
     if service_path:
         rel = posixpath.relpath(rel, service_path)
     parts = PurePosixPath(rel).parts
-    if is_minimum_pins(filename, minimum) or is_minimum_pins(rel) or parts[:1] == ("..",):
+    if is_minimum_pins(filename) or is_minimum_pins(rel) or parts[:1] == ("..",):
         return False
     return len(parts) == 1 or (len(parts) == 2 and parts[0].lower() in _REQUIREMENT_FOLDERS)
 

@@ -9,6 +9,7 @@ import posixpath
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Protocol, TypeVar
 from urllib.parse import unquote, urlparse
@@ -49,6 +50,7 @@ _NAME_AT_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?\s*(\[[^\]
 _ARCHIVE_EXTS = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar", ".zip")
 
 
+@lru_cache(maxsize=4096)  # asked for each pin change of each service a run rewrites; the answer is immutable
 def split_extras(package: str) -> tuple[str, tuple[str, ...]]:
     """A package as a recipe names it, split into name and extras ('influxdb3-python[pandas]' ->
     ('influxdb3-python', ('pandas',)))."""
@@ -224,6 +226,12 @@ def _dist_name(filename: str) -> str | None:
     return None
 
 
+# What `_edit_head` made of a head for a change, when it had nothing to report (then `rel` and `line` play no part):
+# a fleet's services pin the same lines and get the same changes. Only strings in it.
+_HEADS: dict[tuple[str, PinChange, bool, str], str] = {}
+_HEADS_MAX = 4096
+
+
 def _edit_head(
     rel: str, line: int, head: str, change: PinChange, hashes: bool = False, section: str = ""
 ) -> tuple[str, list[Finding]]:
@@ -231,6 +239,21 @@ def _edit_head(
 
     The new specifier keeps the style of the old one (see `_styled`); the spacing between name and
     specifier is kept too ('pytest == 8.3.5' stays spaced)."""
+    key = (head, change, hashes, section)
+    new = _HEADS.get(key)
+    if new is not None:
+        return new, []
+    new, findings = _new_head(rel, line, head, change, hashes, section)
+    if not findings:
+        if len(_HEADS) >= _HEADS_MAX:
+            _HEADS.clear()
+        _HEADS[key] = new
+    return new, findings
+
+
+def _new_head(
+    rel: str, line: int, head: str, change: PinChange, hashes: bool, section: str
+) -> tuple[str, list[Finding]]:
     m = _HEAD_RE.match(head)
     req = Requirement(head)
     assert m is not None

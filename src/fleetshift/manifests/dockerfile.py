@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,18 +55,42 @@ def is_dockerfile(name: str) -> bool:
 
 def dockerfiles(root: Path, service_path: str) -> list[str]:
     """Fleet-relative Dockerfiles of a service, at most MAX_DEPTH folders down, skipping the folders
-    discovery skips (virtualenvs, node_modules, caches, hidden folders)."""
+    discovery skips (virtualenvs, node_modules, caches, hidden folders). The folders are read as `os.walk`
+    reads them (top-down, folders by name, no symbolic link to a folder followed), on plain strings: this runs
+    for every service a run rewrites."""
     from fleetshift.discover import _skip
 
     top = Path(root) / service_path if service_path else Path(root)
+    base = top.relative_to(root).as_posix()
     out: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(top):
-        depth = 0 if Path(dirpath) == top else len(Path(dirpath).relative_to(top).parts)
-        dirnames[:] = sorted(d for d in dirnames if not _skip(d)) if depth < MAX_DEPTH else []
-        for name in sorted(filenames):
-            if is_dockerfile(name):
-                out.append(Path(dirpath, name).relative_to(root).as_posix())
+    _find(os.fspath(top), "" if base == "." else base, 0, _skip, out)
     return out
+
+
+def _find(folder: str, rel: str, depth: int, skip: Callable[[str], bool], out: list[str]) -> None:
+    try:
+        with os.scandir(folder) as entries:
+            found = list(entries)
+    except OSError:  # as `os.walk`: a folder it cannot read holds nothing
+        return
+    dirs: list[str] = []
+    files: list[str] = []
+    for entry in found:
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        if is_dir:
+            dirs.append(entry.name)
+        elif is_dockerfile(entry.name):
+            files.append(entry.name)
+    out.extend(f"{rel}/{name}" if rel else name for name in sorted(files))
+    if depth >= MAX_DEPTH:
+        return
+    for name in sorted(d for d in dirs if not skip(d)):
+        path = os.path.join(folder, name)
+        if not os.path.islink(path):
+            _find(path, f"{rel}/{name}" if rel else name, depth + 1, skip, out)
 
 
 def _words(text: str) -> Iterator[_Word]:
