@@ -72,3 +72,12 @@ def test_a_module_that_was_not_sorted_is_not_reordered(tmp_path: Path) -> None:
     config = '[tool.ruff.lint]\nselect = ["I"]\n'
     new = _fleet(tmp_path, config, UNSORTED)["svc/app/main.py"]
     assert new.startswith("from pydantic import BaseModel\nfrom aiomqtt import Client\nimport json\n")
+
+
+def test_a_config_outside_the_fleet_or_a_folder_that_is_missing_counts_for_nothing(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.isort]\nprofile = 'black'\n")  # above the fleet's root
+    make_fleet(tmp_path / "fleet", {"a/.pre-commit-config.yaml": "repos: [{repo: isort}]\n", "b/x/.keep": ""})
+    root = tmp_path / "fleet"
+    assert keeps_order(root, "a") and not keeps_order(root, "b/x") and not keeps_order(root, "gone/away")
+    (root / "c").symlink_to(root / "a")  # through a link: the folder it leads to
+    assert keeps_order(root, "c")

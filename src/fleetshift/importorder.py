@@ -11,6 +11,7 @@ to begin with is left as the recipes wrote it, so nothing the project did not as
 from __future__ import annotations
 
 import configparser
+import os
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -33,23 +34,25 @@ def ruff_bin() -> str | None:
 
 
 def keeps_order(root: Path, folder: str) -> bool:
-    """Whether the project at `root / folder` (or a folder above it inside `root`) declares an import order."""
-    here = (root / folder).resolve()
-    top = root.resolve()
+    """Whether the project at `root / folder` (or a folder above it inside `root`) declares an import order.
+    (Plain string paths: this runs for every service a run rewrites, and most folders hold none of the files.)"""
+    here = os.path.realpath(os.path.join(root, folder))
+    top = os.path.realpath(root)
+    inside = top if top.endswith(os.sep) else top + os.sep
     while True:
         if _declares(here):
             return True
-        if here == top or top not in here.parents:
+        if here == top or not here.startswith(inside):
             return False
-        here = here.parent
+        here = os.path.dirname(here)
 
 
-def _declares(folder: Path) -> bool:
+def _declares(folder: str) -> bool:
     for name in _RUFF_FILES:
-        path = folder / name
-        if path.is_file():
+        path = os.path.join(folder, name)
+        if os.path.isfile(path):
             try:
-                data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+                data = tomllib.loads(Path(path).read_text(encoding="utf-8-sig"))
             except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
                 continue
             if name == "pyproject.toml":
@@ -59,18 +62,18 @@ def _declares(folder: Path) -> bool:
             if _selects_isort(data) or _selects_isort(data.get("lint", {})):
                 return True
     for name in _INI_FILES:
-        path = folder / name
-        if path.is_file():
+        path = os.path.join(folder, name)
+        if os.path.isfile(path):
             parser = configparser.ConfigParser(interpolation=None, strict=False)
             try:
-                parser.read_string(path.read_text(encoding="utf-8-sig"))
+                parser.read_string(Path(path).read_text(encoding="utf-8-sig"))
             except (OSError, UnicodeDecodeError, configparser.Error):
                 continue
             if name == ".isort.cfg" or parser.has_section("isort") or parser.has_section("tool:isort"):
                 return True
-    hooks = folder / ".pre-commit-config.yaml"
+    hooks = os.path.join(folder, ".pre-commit-config.yaml")
     try:
-        return hooks.is_file() and "isort" in hooks.read_text(encoding="utf-8", errors="replace")
+        return os.path.isfile(hooks) and "isort" in Path(hooks).read_text(encoding="utf-8", errors="replace")
     except OSError:
         return False
 
