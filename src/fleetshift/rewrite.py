@@ -184,6 +184,9 @@ def _worker_start() -> None:
 def warm() -> None:
     """A worker's first job: import what every rewrite needs, once per worker (nothing left to do when the process
     that forked the workers imported it already: `run` does while its scan's child works, see `forked.meanwhile`)."""
+    from fleetshift.recipes import _matchers
+
+    _matchers.load()  # (before `libcst.codemod` imports it)
     import libcst.codemod.visitors
     import libcst.metadata  # noqa: F401
 

@@ -574,6 +574,10 @@ def _introspect_once_per_class() -> None:
     What the search finds depends on the class alone, so its names are kept per class and each instance gets
     its own bound methods under those names, exactly what the search would have returned."""
     from libcst import _batched_visitor as bv
+
+    from fleetshift.recipes import _matchers
+
+    _matchers.load()
     from libcst.matchers import _visitors as mv
 
     needed = ("_gather_matchers", "_gather_constructed_visit_funcs", "_gather_constructed_leave_funcs", "is_property",
