@@ -879,9 +879,11 @@ def demo(
 
 def main() -> None:
     """Console entry point."""
+    from fleetshift import cliparams
     from fleetshift.gcpolicy import raise_thresholds
 
     raise_thresholds()  # see fleetshift.gcpolicy: inherited by the forked scan and rewrite workers
+    cliparams.install()
     try:
         app()
     except BrokenPipeError:  # `fleetshift scan --json | head`: the reader left; that is not an error
