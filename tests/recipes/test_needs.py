@@ -506,3 +506,66 @@ def test_a_pattern_tried_only_at_its_first_characters_finds_what_its_search_find
     ]
     for text in texts:
         assert need.search(text) == (rule.MAY_NAME.search(text) is not None), text
+
+
+def _defs_walked_up(code: str) -> list[tuple[bool, str, str]]:
+    """Each def of a module's code and its decorators, as a walk up the lines above the def finds them (blank lines
+    and comments passed over, any other line ending the walk)."""
+    import re
+
+    found = []
+    for m in re.finditer(r"^([ \t\f]*)(async[ \t\f]+)?def[ \t\f]+(\w+)", code, re.M):
+        decorators, end = [], m.start() - 1
+        while end > 0:
+            above = code.rfind("\n", 0, end) + 1
+            line = code[above:end].strip(" \t\f")
+            if line and line != "\x03":
+                if line[0] != "@":
+                    break
+                decorators.append(code[above:end])
+            end = above - 1
+        found.append((m.group(2) is not None, m.group(3), "\n".join(reversed(decorators))))
+    return found
+
+
+def _brackets_by_depth(text: str) -> str | None:
+    """The logical lines of a text as the split joins them, each depth of brackets at a time by regular expressions
+    alone (what `pytest_asyncio.needs._split` finds faster); None where it cannot split the text."""
+    import re
+
+    from fleetshift.recipes.pytest_asyncio import needs as pa_needs
+
+    text = text.replace("\r\n", "\n")
+    if not text.isascii() or "\r" in text or "\x03" in text:
+        return None
+    code = pa_needs._STRINGS.sub("\x03", text)
+    if "'" in code or '"' in code:
+        return None
+    code = code.replace("\\\n", " ")
+    marks = code.translate(pa_needs._MARKS)
+    while True:
+        inner = pa_needs._SPANNING.sub(pa_needs._joined, re.sub(r"\(\)|\[\]|\{\}", "", marks))
+        if inner == marks:
+            break
+        marks = inner
+    if re.search(r"[()\[\]{}]", marks):
+        return None
+    return pa_needs._joined_lines(code, marks) if "j" in marks else code
+
+
+def test_the_split_and_its_defs_are_those_read_a_depth_and_a_line_at_a_time() -> None:
+    import random
+
+    from fleetshift.recipes.pytest_asyncio import needs as pa_needs
+
+    pieces = ["(", ")", "[", "]", "{", "}", "\n", "\n", "x", " ", "\t", "\f", "@d", "@", "def f", "async def t",
+              "  def g", "de", "f", "#c", "'s'", "\\\n", "\n@fixture(\n", "):\n"]
+    rnd = random.Random(13)
+    texts = [*_TRICKY, *_NESTED, *DECORATED, *PARAMETRIZED, *YIELDING]
+    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 40))) for _ in range(3000)]
+    for text in texts:
+        module = pa_needs._split(text)
+        code = _brackets_by_depth(text)
+        assert (module and module.code) == code, text
+        if module is not None:
+            assert [(d.is_async, d.name, d.decorated) for d in module.defs] == _defs_walked_up(module.code), text
