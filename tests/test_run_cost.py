@@ -68,6 +68,31 @@ def test_visitor_searches_once_per_class_find_what_libcst_finds() -> None:
                 assert obj.get_visitors()
 
 
+def test_parsed_modules_skip_node_validation_and_equal_libcsts_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "import a\n\n\nasync def f(x: int = (1 +  2)) -> None:\n    await g(*x, **{'k': [y for y in x if y]})\n"
+    validated: list[str] = []
+    real = cst.CSTNode._validate
+
+    def counted(self: cst.CSTNode) -> None:
+        validated.append(type(self).__name__)
+        real(self)
+
+    monkeypatch.setattr(cst.CSTNode, "_validate", counted)
+    fixes.forget()
+    module = fixes.parse(text)
+    assert validated == []  # the parser's nodes are not validated one by one
+    assert cst.CSTNode.__post_init__ is not fixes.ORIGINAL["post_init"]  # installed when fixes is imported
+    assert module.deep_equals(cst.parse_module(text)) and module.code == text
+    assert validated  # LibCST's own parse, and every node built anywhere else, still is
+    validated.clear()
+    with pytest.raises(cst.CSTValidationError):
+        cst.BinaryOperation(cst.Name("a"), cst.Add(), cst.Name("b"), lpar=[cst.LeftParen()])  # unbalanced
+    with pytest.raises(cst.ParserSyntaxError):
+        fixes.parse("def (:\n")
+    assert not fixes._PARSING.on  # a parse that fails leaves validation on
+    fixes.forget()
+
+
 def test_rewrites_in_worker_processes_equal_rewrites_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fleet = tmp_path / "fleet"
     scan_bench.generate(fleet, 4, 12, 0.5, stack="ingest")

@@ -27,6 +27,7 @@ import dataclasses
 import functools
 import inspect
 import itertools
+import threading
 from collections.abc import Callable, Mapping, Sequence, Set
 from typing import Any
 
@@ -56,12 +57,28 @@ def _text_of(module: cst.Module) -> str | None:
 
 @functools.lru_cache(maxsize=64)
 def _parse(text: str) -> cst.Module:
-    return cst.parse_module(text)
+    return _parsed(text)
 
 
 @functools.lru_cache(maxsize=8)
 def _parse_view(text: str) -> cst.Module:
-    return cst.parse_module(text)
+    return _parsed(text)
+
+
+def _parsed(text: str) -> cst.Module:
+    """`cst.parse_module(text)`, its nodes not validated one by one as they are built (see `_parse_unchecked`)."""
+    _PARSING.on = True
+    try:
+        return cst.parse_module(text)
+    finally:
+        _PARSING.on = False
+
+
+class _Parsing(threading.local):
+    on = False  # while this thread's `_parsed` builds a module
+
+
+_PARSING = _Parsing()
 
 
 def forget() -> None:
@@ -665,5 +682,29 @@ def _no_walk_for_no_batch() -> None:
     mw._fleetshift_no_empty_batch = True
 
 
+def _parse_unchecked() -> None:
+    """Make the nodes LibCST's parser builds for `parse` skip their validation.
+
+    Every LibCST node checks its own fields when it is made (`CSTNode.__post_init__` calls `_validate`: the
+    parentheses, whitespace and operators a node of its kind must have), which costs about an eighth of a parse. The
+    nodes of a parsed module are the parser's reading of code that parses, valid by construction (LibCST's own note
+    on `__post_init__` says as much); a node a fix builds, in any thread, is validated as before. Only while this
+    thread's `_parsed` runs, and only on a LibCST release whose `__post_init__` does nothing but validate."""
+    node = cst.CSTNode
+    own = node.__dict__.get("__post_init__")
+    if getattr(own, "_fleetshift_parse_unchecked", False) or own is None or own.__code__.co_names != ("_validate",):
+        return  # already done, or a LibCST release whose nodes do more when made: every node is validated
+    ORIGINAL["post_init"] = own
+    parsing = _PARSING
+
+    def post_init(self: cst.CSTNode) -> None:
+        if not parsing.on:
+            self._validate()
+
+    post_init._fleetshift_parse_unchecked = True  # type: ignore[attr-defined]
+    node.__post_init__ = post_init  # type: ignore[method-assign]
+
+
 _introspect_once_per_class()
 _no_walk_for_no_batch()
+_parse_unchecked()
