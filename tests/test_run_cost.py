@@ -5,6 +5,7 @@ the child of its discovery or scan works (`forked.meanwhile`)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -161,6 +162,28 @@ def test_run_imports_the_rewrites_modules_while_it_analyses(tmp_path: Path, monk
     assert result.exit_code == 0, result.output  # the dry run ran whole
     assert pending == [[cli._run_modules]]
     assert not forked._meanwhile
+
+
+def test_warm_imports_every_module_a_rewrite_imports(tmp_path: Path) -> None:
+    """What the workers forked after `warm` inherit: no rewrite imports a module of fleetshift's recipes itself."""
+    import subprocess
+
+    fleet = tmp_path / "fleet"
+    scan_bench.generate(fleet, 3, 4, 0.5, stack="ingest")
+    script = (
+        "import sys\nfrom pathlib import Path\n"
+        "from fleetshift.pipeline import analyse\n"
+        "from fleetshift.rewrite import rewrite_fleet, warm\n"
+        f"a = analyse(Path({str(fleet)!r}), use_cache=False)\n"
+        "warm()\n"
+        "before = set(sys.modules)\n"
+        "changes = rewrite_fleet(a.fleet, a.plan, a.config)\n"
+        "assert any(c.changes for c in changes)\n"
+        "print(sorted(m for m in set(sys.modules) - before if m.startswith('fleetshift.recipes')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(Path(rewrite.__file__).parents[1])})
+    assert out.stdout.strip() == "[]"
 
 
 @pytest.mark.slow

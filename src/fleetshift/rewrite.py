@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import re
 import signal
+import sys
 import threading
 import time
 from collections import Counter
@@ -184,13 +185,23 @@ def _worker_start() -> None:
 def warm() -> None:
     """A worker's first job: import what every rewrite needs, once per worker (nothing left to do when the process
     that forked the workers imported it already: `run` does while its scan's child works, see `forked.meanwhile`)."""
+    import importlib
+    import pkgutil
+
     from fleetshift.recipes import _matchers
 
     _matchers.load()  # (before `libcst.codemod` imports it)
     import libcst.codemod.visitors
     import libcst.metadata  # noqa: F401
 
-    import fleetshift.recipes.fixes  # noqa: F401
+    import fleetshift.recipes
+    import fleetshift.recipes.fixes
+
+    # the recipes' rewriting modules, which their detection does not import (each worker would import them again)
+    for found in pkgutil.walk_packages(fleetshift.recipes.__path__, "fleetshift.recipes."):
+        if found.name not in sys.modules:
+            with contextlib.suppress(Exception):
+                importlib.import_module(found.name)
 
 
 def rewrite_service(root: Path, service: Service, chain: Sequence[str], config: FleetConfig, todo_comments: bool = False,
