@@ -67,3 +67,26 @@ def test_decode_python_answers_as_detect_encoding_on_any_head(lines: list[bytes]
     if b"\0" in data:
         return
     assert decoded(data) == reference(data)
+
+
+@pytest.mark.parametrize("size", [0, 1, 65535, 65536, 65537, 131072, 131073, 3 * 1024 * 1024 + 7])
+def test_the_rewrite_reads_every_byte_of_a_file_of_any_size(tmp_path, size: int) -> None:
+    from fleetshift.rewrite import _read, _read_bytes
+
+    data = bytes((i * 7 + i // 251) % 256 for i in range(size))
+    (tmp_path / "f.bin").write_bytes(data)
+    assert _read_bytes(str(tmp_path / "f.bin")) == data
+    (tmp_path / "m.py").write_bytes(b"x = 1\n" * (size // 6))
+    findings: list = []
+    got = _read(tmp_path, "m.py", findings, digests := {})
+    assert got is not None and got.text == "x = 1\n" * (size // 6) and not findings and set(digests) == {"m.py"}
+
+
+def test_a_folder_or_a_missing_file_is_reported_unreadable(tmp_path) -> None:
+    from fleetshift.rewrite import _read
+
+    (tmp_path / "pkg.py").mkdir()
+    findings: list = []
+    assert _read(tmp_path, "pkg.py", findings) is None and _read(tmp_path, "gone.py", findings) is None
+    assert [f.rule for f in findings] == ["rewrite/unreadable"] * 2
+    assert "Is a directory" in findings[0].message and "No such file" in findings[1].message
