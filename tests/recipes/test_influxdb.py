@@ -1602,3 +1602,15 @@ def test_detection_leaves_no_reference_cycle() -> None:
         assert gone() is None
     finally:
         gc.enable()
+
+
+def test_modules_needing_the_same_new_import_each_get_it_from_one_parse() -> None:
+    import importlib
+
+    rule = importlib.import_module("fleetshift.recipes.influxdb.rules.import")
+    line = "from influxdb_client_3 import InfluxDBClient3"
+    assert rule._statement(line) is rule._statement(line)
+    before = REWRITES[0].values[0]
+    new, _ = rewrite_files("influxdb3", {"svc/a.py": before, "svc/b.py": "import os\n" + before})
+    assert new["svc/a.py"] == REWRITES[0].values[1]
+    assert new["svc/b.py"] == "import os\n" + REWRITES[0].values[1]

@@ -7,7 +7,9 @@ LibCST) never disagree on what `mark.asyncio` or `InfluxDBClient` stands for.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from keyword import iskeyword
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
@@ -33,3 +35,22 @@ class Imports:
             return None
         base = self.names[head]
         return f"{base}.{rest}" if rest else base
+
+
+_PLAIN_STRING = re.compile(r"\"[^\"\\\r\n]*\"|'[^'\\\r\n]*'")
+
+
+def expression(code: str) -> cst.BaseExpression:
+    """`cst.parse_expression(code)`, built without the parser when `code` is a name, a dotted name (ASCII, no keyword)
+    or a one-line string literal without prefix or escapes: the nodes the parser gives for it, field for field. A
+    rewrite writes many of these (a receiver, a module, a key) for each file; anything else is parsed."""
+    if code.isascii():
+        parts = code.split(".")
+        if all(p.isidentifier() and not iskeyword(p) for p in parts):
+            node: cst.BaseExpression = cst.Name(parts[0])
+            for part in parts[1:]:
+                node = cst.Attribute(value=node, attr=cst.Name(part))
+            return node
+        if _PLAIN_STRING.fullmatch(code):
+            return cst.SimpleString(code)
+    return cst.parse_expression(code)

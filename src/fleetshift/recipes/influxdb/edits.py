@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from fleetshift.recipes._cst import expression
+
 
 @dataclass
 class Note:
@@ -89,7 +91,7 @@ def relayout(
 
 
 def parse_expr(code: str) -> cst.BaseExpression:
-    return cst.parse_expression(code)
+    return expression(code)
 
 
 def string_value(node: cst.BaseExpression | None) -> str | None:

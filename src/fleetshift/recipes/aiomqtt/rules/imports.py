@@ -154,13 +154,15 @@ def import_from(node: cst.ImportFrom) -> list[cst.ImportFrom] | None:
     import libcst as cst
     from libcst.helpers import get_full_name_for_node
 
+    from fleetshift.recipes._cst import expression
+
     if node.relative or node.module is None:
         return None
     module = get_full_name_for_node(node.module) or ""
     if isinstance(node.names, cst.ImportStar):
         if not N.is_old_module(module):
             return None
-        return [node.with_changes(module=cst.parse_expression(N.new_module(module, "*")))]
+        return [node.with_changes(module=expression(N.new_module(module, "*")))]
     aliases = list(node.names)
     names = tuple(get_full_name_for_node(a.name) or "" for a in aliases)
     if not N.is_old_module(module, names):
@@ -188,7 +190,7 @@ def import_from(node: cst.ImportFrom) -> list[cst.ImportFrom] | None:
             new_aliases.append(alias)
         return [
             node.with_changes(
-                module=cst.parse_expression(target), names=new_aliases if renamed else node.names
+                module=expression(target), names=new_aliases if renamed else node.names
             )
         ]
     out = []
@@ -204,6 +206,8 @@ def import_(node: cst.Import) -> cst.Import | None:
     """An `import asyncio_mqtt[.x] [as y]` in its 2.x spelling (None when nothing changes)."""
     import libcst as cst
     from libcst.helpers import get_full_name_for_node
+
+    from fleetshift.recipes._cst import expression
 
     changed = False
     seen: set[tuple[str, str | None]] = set()
@@ -224,7 +228,7 @@ def import_(node: cst.Import) -> cst.Import | None:
         if (new_name, new_as) != (name, asname):
             changed = True
             alias = alias.with_changes(
-                name=cst.parse_expression(new_name), asname=cst.AsName(cst.Name(new_as)) if new_as else None
+                name=expression(new_name), asname=cst.AsName(cst.Name(new_as)) if new_as else None
             )
         out.append(alias)
     if not changed:

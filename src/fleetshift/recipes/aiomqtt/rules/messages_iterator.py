@@ -48,10 +48,12 @@ class Fix(PlannedFix):
     def leave_For(self, original: cst.For, updated: cst.For) -> cst.For:
         import libcst as cst
 
+        from fleetshift.recipes._cst import expression
+
         op = self.first(original, ForOp)
         if op is None:
             return updated
-        new = updated.with_changes(iter=cst.parse_expression(op.iter_code))
+        new = updated.with_changes(iter=expression(op.iter_code))
         if op.filter_code is None or not isinstance(new.body, cst.IndentedBlock):
             return new
         body = new.body

@@ -99,7 +99,7 @@ def finish(code: str, p: Planning) -> str:
         lines.append(f"from {V3} import {', '.join(dict.fromkeys(names))}")
     if "influxdb_client_3" in used and "influxdb_client_3" not in bound:
         lines.append(f"import {V3}")
-    new_stmts = [cst.parse_statement(line + "\n") for line in lines]
+    new_stmts = [_statement(line) for line in lines]
 
     enter: set[int] | None = refs.to_imports
     if first is None and new_stmts:
@@ -109,6 +109,15 @@ def finish(code: str, p: Planning) -> str:
         body[at:at] = new_stmts
         module = module.with_changes(body=body)
     return p.printer.code(module.visit(Insert(used, first, new_stmts, enter)))
+
+
+@functools.lru_cache(maxsize=256)
+def _statement(line: str) -> cst.BaseStatement:
+    """The import statement of `line`, parsed once per process: a fleet's modules get the same few lines, and a
+    statement (immutable, and one of its kind in a module) can be the same object in each of them."""
+    import libcst as cst
+
+    return cst.parse_statement(line + "\n")
 
 
 @functools.cache

@@ -179,6 +179,8 @@ class Fix(SiteFix):
     def split(self, node: cst.ImportFrom) -> list[cst.ImportFrom] | None:
         import libcst as cst
 
+        from fleetshift.recipes._cst import expression
+
         if isinstance(node.names, cst.ImportStar):
             return None
         groups: dict[str, list[cst.ImportAlias]] = {}
@@ -189,13 +191,13 @@ class Fix(SiteFix):
             groups.setdefault(module, []).append(alias)
         if len(groups) == 1:
             [(module, _)] = groups.items()
-            return [node.with_changes(module=cst.parse_expression(module))]
+            return [node.with_changes(module=expression(module))]
         if "#" in cst.Module([]).code_for_node(node):
             return None  # comments inside a parenthesised import would be lost
         out = []
         for module, aliases in groups.items():
             names = comma_separated([a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in aliases])
-            out.append(cst.ImportFrom(module=cst.parse_expression(module), names=names))  # type: ignore[arg-type]
+            out.append(cst.ImportFrom(module=expression(module), names=names))  # type: ignore[arg-type]
         return out
 
     def leave_SimpleStatementLine(
@@ -244,13 +246,15 @@ class Fix(SiteFix):
     def leave_Import(self, original_node: cst.Import, updated_node: cst.Import) -> cst.Import:
         import libcst as cst
 
+        from fleetshift.recipes._cst import expression
+
         names = []
         for alias in updated_node.names:
             if cst.Module([]).code_for_node(alias.name) == "tenacity._asyncio":
                 local = alias.asname.name.value if alias.asname else None  # type: ignore[union-attr]
                 if local is not None and not self.alias_ok.get(local, False):
                     return updated_node
-                alias = alias.with_changes(name=cst.parse_expression("tenacity.asyncio"))
+                alias = alias.with_changes(name=expression("tenacity.asyncio"))
             names.append(alias)
         return updated_node.with_changes(names=names)
 
