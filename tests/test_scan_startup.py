@@ -107,6 +107,21 @@ def test_scan_json_imports_only_what_the_scan_needs(tmp_path: Path) -> None:
         assert loaded == [], (round_, loaded)
 
 
+def test_scan_json_without_the_cache_runs_without_the_command_line(tmp_path: Path) -> None:
+    """`scan --json --no-cache` (the options in any order) loads no more than `scan --json`, prints the same
+    inventory, and writes nothing in the fleet: no cache, no snapshot."""
+    root = make_fleet(tmp_path / "fleet", PLAIN_FLEET)
+    outputs = []
+    for i, argv in enumerate((["scan", "--json", "--no-cache", str(root)], ["scan", str(root), "--no-cache", "--json"])):
+        names, out = imported(argv, tmp_path / f"nocache{i}")
+        loaded = sorted(n for n in names if n in NEVER or n.split(".")[0] in NEVER)
+        assert loaded == [], (argv, loaded)
+        assert not (root / ".fleetshift").exists(), argv
+        outputs.append(json.loads(out))
+    _, out = imported(["scan", "--json", str(root)], tmp_path / "cached")
+    assert outputs == [json.loads(out)] * 2
+
+
 def test_a_fleet_with_toml_and_yaml_still_reads_them(tmp_path: Path) -> None:
     """The readers are imported where they are needed: a pyproject.toml and a CI workflow are still read."""
     root = make_fleet(tmp_path / "fleet", {

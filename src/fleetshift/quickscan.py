@@ -49,12 +49,22 @@ class _Plain(pickle.Unpickler):
 
 def scan_json_path(argv: list[str]) -> Path | None:
     """The fleet of exactly `scan --json FLEET` (in either order); None for any other command line."""
-    if len(argv) != 3 or argv[0] != "scan" or "--json" not in argv[1:]:
+    found = scan_json_args(argv)
+    return found[0] if found is not None and not found[1] else None
+
+
+def scan_json_args(argv: list[str]) -> tuple[Path, bool] | None:
+    """The fleet of exactly `scan --json FLEET` or `scan --json --no-cache FLEET` (in any order), and whether the
+    cache is off; None for any other command line."""
+    if len(argv) not in (3, 4) or argv[0] != "scan":
         return None
-    rest = [a for a in argv[1:] if a != "--json"]
+    flags = [a for a in argv[1:] if a in ("--json", "--no-cache")]
+    rest = [a for a in argv[1:] if a not in ("--json", "--no-cache")]
+    if "--json" not in flags or len(set(flags)) != len(flags):
+        return None
     if len(rest) != 1 or rest[0].startswith("-") or not rest[0]:
         return None
-    return Path(rest[0])
+    return Path(rest[0]), "--no-cache" in flags
 
 
 def fleet_state(root: Path, since: int | None = None) -> tuple[dict[str, tuple[int, ...]], bool] | None:
@@ -218,37 +228,47 @@ def answer(argv: list[str]) -> bool:
 
 
 def scan_json(argv: list[str]) -> bool:
-    """The full `scan --json FLEET` without loading the command line (typer builds a validator for every option
-    of every command, about a tenth of a cold scan): True when it printed the inventory. False, having printed
-    nothing, for any other command line and whenever the command line must speak (a bad path or config, a
-    fleet without targets): it then runs the command again and says so as it always does."""
-    path = scan_json_path(argv)
-    if path is None:
+    """The full `scan --json FLEET` (or `scan --json --no-cache FLEET`: the cache neither read nor written, no
+    snapshot kept) without loading the command line (typer builds a validator for every option of every command,
+    about a tenth of a cold scan), the recipes loaded while the services are discovered: True when it printed
+    the inventory. False, having printed nothing, for any other command line and whenever the command line must
+    speak (a bad path or config, a fleet without targets): it then runs the command again and says so as it
+    always does."""
+    found = scan_json_args(argv)
+    if found is None:
         return False
+    path, no_cache = found
     root = path.resolve()
     if not root.is_dir():
         return False
-    taking = state_aside(root)  # walked by a second process while this one imports, discovers and scans
+    # the state is walked by a second process while this one imports, discovers and scans (not without the cache:
+    # no snapshot is kept then)
+    taking = _no_state if no_cache else state_aside(root)
     # a scan makes almost no cyclic garbage (the peak memory of a 300-service scan is the same without the
     # collector), but the collector's passes over every ast node it allocates cost a twentieth of the scan
     gc.disable()
     try:
-        surveyed = _survey(root, taking)
+        surveyed = _survey(root, taking, use_cache=not no_cache)
         if surveyed is None:
             return False
-        emit(*surveyed, use_cache=True)
+        emit(*surveyed, use_cache=not no_cache)
     finally:
         gc.enable()
     return True
 
 
-def _survey(root: Path, taking: Callable[[], State | None]) -> tuple[Any, State | None] | None:
+def _no_state() -> State | None:
+    return None
+
+
+def _survey(root: Path, taking: Callable[[], State | None], *, use_cache: bool = True
+            ) -> tuple[Any, State | None] | None:
     """`pipeline.survey(root)`, the recipes loaded while the services are discovered, and the fleet's state taken
     before it read the fleet; None when the command line must speak (a bad config, a fleet without targets, ...)."""
     from fleetshift.pipeline import survey
 
     try:
-        a = survey(root, recipes_meanwhile=True)
+        a = survey(root, use_cache=use_cache, recipes_meanwhile=True)
     except Exception:  # ConfigError, DiscoveryError, RecipeError, ...: reported by the command line
         return None
     finally:
