@@ -432,6 +432,12 @@ _CALLS = [
     "p('a', {1: [2, (3,)]})\np(\"a\", (i for i in ')'))\np('a', [1] , True)\np('a', [1]) [0]\np(['a'], {'x'},)\n",
     "p('a', [1] # ]\n)\np('a',\n [1])\np('a\\'', [1])\np(r'a', [1])\np('a' 'b', [1])\np('''a''', [1])\np('a', [1)\n",
     "p(argvalues=[1], argnames='a')\np(*ARGS)\np('a', *[1])\np('a', [1]\r\n)\np('a', (1]\np('a', [1], )\np( 'a' , [ ] )\n",
+    # two arguments and a keyword
+    "p('a', [1], ids=['x'])\np('a', [1],\n    ids = {'x'} ,\n)\np('a', [1], ids=('x',))\np('a', [1], ids='x')\np('a', [1], ids\n=['x'])\n"
+    "p('a', [1], ids==['x'])\np('a', [1], ids=['x'] # c\n)\np('a', [1], ids=['x'], x=1)\np('a', [1], ids=[x)\np('a', [1], i_1=\n  [2])\n"
+    "p('a', [1], ids=\\\n['x'])\np('a', [1], *, ids=['x'])\np('a', [1], ids=['x']) [0]\np('a', [1], ids=[''])\n",
+    "p('a', [1], ids=str)\np('a', [1], ids=m.name,\n)\np('a', [1], ids=str(1))\np('a', [1], ids=m . n)\np('a', [1], ids=x.)\n"
+    "p('a', [1], ids=lambda v: v)\np('a', [1], ids=_)\np('a', [1], ids=None)\np('a', [1], ids=1)\np('a', [1], ids=str\n  )\n",
 ]
 
 
@@ -455,6 +461,8 @@ def test_the_usual_parametrize_call_is_read_in_one_match() -> None:
     assert two is not None and two.positional[0] == "('a', \"b\")" and two.values_display()
     for other in ("p('a', [1], True)", "p('a', [1]  # x\n)", "p(argvalues=[1])", "p('a', (1])", "p('a' 'b', [1])"):
         assert pytest9_needs._two_arguments(other, 1) is None
+    keyword = pytest9_needs._two_arguments("p('a', [1],\n  ids=['x'],\n)", 1)
+    assert keyword == pytest9_needs.Arguments(("'a'", "[1]"), False, {"ids": "['x']"}, frozenset({"1", "ids"}))
 
 
 def test_a_usual_bracket_is_read_in_one_match_and_a_deeper_one_token_by_token() -> None:

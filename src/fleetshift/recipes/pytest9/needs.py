@@ -89,24 +89,34 @@ def calls(text: str) -> list[Arguments] | None:
     return found
 
 
-# the commonest call read in one match: two arguments, each a string without escapes or a bracketed expression
-# (`_GROUP`), spaces, tabs and line breaks around them, and perhaps a comma after the second
-_PLAIN_ARG = rf"""("[^"\\\n]*"|'[^'\\\n]*'|{_nested(_DEPTH)})"""
-_TWO = re.compile(rf"\([ \t\n]*{_PLAIN_ARG}[ \t\n]*,[ \t\n]*{_PLAIN_ARG}[ \t\n]*(?:,[ \t\n]*)?\)", re.S)
+# the commonest calls read in one match: two arguments, each a string without escapes or a bracketed expression
+# (`_GROUP`), then perhaps a keyword argument whose value is one as well or a dotted name (`ids=[...]`, `ids=str`),
+# its name and `=` on one line (as `_KEYWORD` reads them); spaces, tabs and line breaks around them, and perhaps a
+# comma after the last
+_PLAIN = "|".join((r'"[^"\\\n]*"', r"'[^'\\\n]*'", _nested(_DEPTH)))
+_PLAIN_ARG = rf"({_PLAIN})"
+_TWO = re.compile(rf"\([ \t\n]*{_PLAIN_ARG}[ \t\n]*,[ \t\n]*{_PLAIN_ARG}[ \t\n]*"
+                  rf"(?:,[ \t\n]*([A-Za-z_]\w*)[ \t]*=[ \t\n]*({_PLAIN}|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)[ \t\n]*)?"
+                  rf"(?:,[ \t\n]*)?\)", re.S)
 
 
 def _two_arguments(text: str, start: int) -> Arguments | None:
-    """What `_arguments` reads of a call of the commonest shape (`_TWO`), else None (a call of any other shape, or
-    an argument in brackets of two kinds, `(...]`, which `_arguments` refuses): the two arguments as written, a
-    list, dict or set display among them (one starting with `[` or `{`: the bracket closes the whole argument)."""
+    """What `_arguments` reads of a call of the commonest shapes (`_TWO`), else None (a call of any other shape, or
+    an argument in brackets of two kinds, `(...]`, which `_arguments` refuses): the two arguments as written (and
+    the keyword's value), a list, dict or set display among them (one starting with `[` or `{`: the bracket closes
+    the whole argument)."""
     m = _TWO.match(text, start)
     if m is None:
         return None
     args = m.group(1, 2)
-    for arg in args:
+    name, value = m.group(3, 4)
+    keywords = {} if name is None else {name: value}
+    for arg in (*args, *keywords.values()):
         if arg[0] in "([{" and "([{".index(arg[0]) != ")]}".index(arg[-1]):
             return None
-    return Arguments(args, False, {}, frozenset(str(i) for i, arg in enumerate(args) if arg[0] in "[{"))
+    displays = [str(i) for i, arg in enumerate(args) if arg[0] in "[{"]
+    displays.extend(name for name, value in keywords.items() if value[0] in "[{")
+    return Arguments(args, False, keywords, frozenset(displays))
 
 
 def _arguments(text: str, start: int) -> Arguments | None:
