@@ -478,3 +478,26 @@ def test_an_image_pinning_other_releases_is_no_conflict(tmp_path: Path) -> None:
                  service_path="svc")
     assert out.findings == [] and Version(out.versions["tenacity"]) >= Version("9.1.2")
     assert out.versions["urllib3"] == "2.2.3"  # the test environment's, for `==` pins
+
+
+def test_a_question_asked_again_finds_its_key_without_hashing_again(tmp_path, monkeypatch) -> None:
+    import hashlib
+    import json
+
+    from fleetshift import resolve
+
+    asked: list[list[str]] = []
+
+    def run(self, reqs, python, lowest):  # type: ignore[no-untyped-def]
+        asked.append(reqs)
+        return resolve.Resolution(python, True, {"tenacity": "9.1.2"})
+
+    monkeypatch.setattr(resolve.Resolver, "_run", run)
+    r = resolve.Resolver(tmp_path)
+    first = r.compile(["tenacity>=9", "anyio"], "3.11")
+    dumps = json.dumps
+    monkeypatch.setattr(resolve.json, "dumps", lambda *a, **k: pytest.fail("hashed again"))
+    assert r.compile([" anyio", "tenacity>=9", "anyio"], "3.11") is first and asked == [["anyio", "tenacity>=9"]]
+    # the key is the one stored answers have always been found by
+    want = hashlib.sha256(dumps([["anyio", "tenacity>=9"], [], "3.11", False, resolve.uv_version(r.folder)]).encode())
+    assert list(r.keys.values()) == [want.hexdigest()[:32]] and (r.folder / f"{want.hexdigest()[:32]}.json").exists()

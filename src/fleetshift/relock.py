@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import posixpath
 import re
 import shlex
@@ -88,7 +89,7 @@ def detect_locks(root: Path, service: Service) -> tuple[LockFile, ...]:
         ("pdm.lock", LockKind.PDM, "pyproject.toml", "pdm lock"),
         ("Pipfile.lock", LockKind.PIPENV, "Pipfile", "pipenv lock"),
     ):
-        if (folder / name).is_file():
+        if os.path.isfile(os.path.join(folder, name)):  # (a string path: asked of every service a run rewrites)
             found.append(LockFile(rel(name), kind, rel(source), command))
     for m in service.manifests:
         if not m.file.endswith(".txt"):

@@ -152,14 +152,18 @@ class Resolver:
         self.offline = offline or os.environ.get("FLEETSHIFT_OFFLINE", "") not in ("", "0")
         self.timeout = timeout
         self.memory: dict[str, Resolution] = {}
+        self.keys: dict[tuple[tuple[str, ...], str, bool, str], str] = {}  # a question -> its key (a service asks many)
         self.calls = 0  # how many times uv actually ran (for measurements and tests)
 
     def compile(self, requirements: Sequence[str], python: str, *, lowest: bool = False) -> Resolution:
         """Resolve `requirements` (PEP 508 strings) for Python `python` ("3.10"); `lowest` prefers the lowest
         release of each requirement that resolves (uv's lowest-direct), else the newest."""
         reqs = sorted(dict.fromkeys(r.strip() for r in requirements if r.strip()))
-        # the empty list stands where constraints once were: the answers stored before are still found
-        key = hashlib.sha256(json.dumps([reqs, [], python, lowest, uv_version(self.folder)]).encode()).hexdigest()[:32]
+        asked = (tuple(reqs), python, lowest, uv_version(self.folder))
+        key = self.keys.get(asked)
+        if key is None:  # the empty list stands where constraints once were: the answers stored before are still found
+            key = hashlib.sha256(json.dumps([reqs, [], *asked[1:]]).encode()).hexdigest()[:32]
+            self.keys[asked] = key
         if key in self.memory:
             return self.memory[key]
         stored = self._load(key)

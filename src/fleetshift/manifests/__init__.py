@@ -10,6 +10,7 @@ setup.cfg and setup.py (setuptools, setup.py read with `ast`, never run), Pipfil
 from __future__ import annotations
 
 import configparser
+import os
 import posixpath
 import re
 from collections.abc import Collection, Sequence
@@ -96,11 +97,13 @@ _TOX_INCLUDE_RE = re.compile(r"^(?:-[rc]\s*=?\s*|--(?:requirement|constraint)[=\
 def tox_minimum_files(root: Path, service_path: str) -> frozenset[str]:
     """The requirements files (fleet-relative) that the service's tox.ini installs in an environment of the
     oldest releases: `[testenv:min]` / `[testenv:py310-oldestdeps]` deps, or `min: -r file` factor lines."""
-    folder = Path(root) / service_path if service_path else Path(root)
+    path = os.path.join(root, service_path, "tox.ini") if service_path else os.path.join(root, "tox.ini")
+    if not os.path.isfile(path):  # most services have none: asked of each twice per rewrite, a failed open costs
+        return frozenset()
     try:
-        text = (folder / "tox.ini").read_text(encoding="utf-8-sig")
+        text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError):
-        return frozenset()  # (most services have none: no parser is made for them)
+        return frozenset()  # (no parser is made for it)
     parser = configparser.RawConfigParser(strict=False, interpolation=None)
     try:
         parser.read_string(text)
