@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from fleetshift.manifests._common import (
     _BAD_REQUIREMENT,
     _edit_head,
     _error,
+    _parsed,
     _pin_of,
     _resolve_changes,
     _split_marker,
@@ -193,6 +193,6 @@ def _names_in_array(arr: _Array) -> Iterator[str]:
     for v in arr.array:
         if isinstance(v, str):
             try:
-                yield canonicalize_name(Requirement(str(v)).name)
+                yield _parsed(str(v))[0]  # (the canonical name; each line parsed once per process)
             except _BAD_REQUIREMENT:
                 continue
