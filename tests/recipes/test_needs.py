@@ -577,3 +577,24 @@ def test_the_split_and_its_defs_are_those_read_a_depth_and_a_line_at_a_time() ->
         assert (module and module.code) == code, text
         if module is not None:
             assert [(d.is_async, d.name, d.decorated) for d in module.defs] == _defs_walked_up(module.code), text
+
+
+def test_words_starting_alike_are_looked_for_once_in_a_text_without_their_start() -> None:
+    asked: list[object] = []
+
+    class Counted(str):
+        def __contains__(self, word: object) -> bool:
+            asked.append(word)
+            return super().__contains__(word)  # type: ignore[operator]
+
+    pytest9 = get("pytest")
+    hooks = {w for every in needs.rule_needs(pytest9) or () for group in every for w in group
+             if isinstance(w, str) and "collect" in w}
+    assert len(hooks) >= 3
+    assert not needs.may_hold(pytest9, "tests/conftest.py", Counted("import os\n\ndef test_a():\n    pass\n"))
+    assert "pytest_" in asked and not hooks & set(asked)
+    for hook in sorted(hooks):
+        asked.clear()
+        text = Counted(f"def {hook}(path):\n    return path\n")
+        assert needs.may_hold(pytest9, "tests/conftest.py", text)
+        assert hook in asked

@@ -38,6 +38,30 @@ def holds(text: str, needs: Needs, seen: dict[str | re.Pattern[str], bool] | Non
     return not text.isascii() or _any_held(text, (needs,), {} if seen is None else seen)
 
 
+class _Guarded(tuple):  # type: ignore[type-arg]
+    """A group of words (a need's) with a `guard`: a text holds one of the words only if it holds the guard, the
+    start all of them share (`pytest_` of pytest's hook names): a text without it is read once, not once per word."""
+
+    guard: str
+
+
+def _guarded(group: Need) -> Need:
+    """The group with its guard (see `_Guarded`) when it has three words or more that start alike (four characters
+    or more), else the group as it is."""
+    if len(group) < 3 or not all(isinstance(w, str) for w in group):
+        return group
+    first, last = min(group), max(group)  # (the start they share is that of the first and the last in order)
+    n = 0
+    while n < min(len(first), len(last)) and first[n] == last[n]:  # type: ignore[index]
+        n += 1
+    guard = first[:n]  # type: ignore[index]
+    if len(guard) < 4:
+        return group
+    out = _Guarded(group)
+    out.guard = guard
+    return out
+
+
 def _any_held(text: str, every: Iterable[Needs], seen: dict[str | re.Pattern[str], bool]) -> bool:
     """Whether the ASCII `text` satisfies one of `every` needs (`holds`), in one loop: a text no rule may find a site
     in (most of those `may_hold` is asked) goes through every rule's needs, and a call per rule cost as much as
@@ -45,6 +69,13 @@ def _any_held(text: str, every: Iterable[Needs], seen: dict[str | re.Pattern[str
     known = seen.get
     for needs in every:
         for group in needs:
+            if group.__class__ is _Guarded:
+                guard = group.guard  # type: ignore[attr-defined]
+                found = known(guard)
+                if found is None:
+                    found = seen[guard] = guard in text
+                if not found:
+                    break  # none of the group's words: not these needs
             for w in group:
                 found = known(w)
                 if found is None:
@@ -98,7 +129,7 @@ def rule_needs(recipe: Recipe) -> tuple[Needs, ...] | None:
             found.append(needs)
         # the cheapest needs first: a text satisfying one is not read by the costlier ones
         found.sort(key=lambda needs: max(_cost(w) for group in needs for w in group))
-        _BY_RECIPE[recipe.id] = tuple(found) if found else None
+        _BY_RECIPE[recipe.id] = tuple(tuple(_guarded(group) for group in needs) for needs in found) if found else None
     return _BY_RECIPE[recipe.id]
 
 
