@@ -62,3 +62,23 @@ def test_discovered_rules_are_the_recipes_rules_in_listing_order() -> None:
         assert all(m.rule.id.startswith(f"{recipe.id}/") and m.rule.summary for m in modules)
         assert len({m.rule.id for m in modules}) == len(modules)
     assert get("aiomqtt").rule("paho-direct") is get("aiomqtt").rule("aiomqtt/paho-direct")
+
+
+def test_target_gates_and_companion_moves_are_judged_once_per_target() -> None:
+    from fleetshift.recipes import base
+    from fleetshift.recipes import rule as rule_module
+    from fleetshift.recipes.rule import target_admits
+
+    admits = target_admits("2.0.0")
+    known = ("1.0.0", "2.0.0", "2.1.0")
+    rule_module._admits_from.cache_clear()
+    for _ in range(3):  # every file of a service asks again, with the same scope
+        assert admits(Scope(target=">=2.0,<3", known_versions=known))
+        assert not admits(Scope(target="<2", known_versions=list(known)))  # type: ignore[arg-type]
+        assert admits(Scope(target="not a spec", known_versions=known))  # unreadable: the rule is not hidden
+    assert rule_module._admits_from.cache_info().misses == 3
+    base._excludes_known.cache_clear()
+    for _ in range(3):
+        assert base._excludes("paho-mqtt", "==1.6.1", ">=2.0") and not base._excludes("paho-mqtt", "==2.1.0", ">=2.0")
+        assert not base._excludes("paho-mqtt", "", ">=2.0")  # unpinned: nothing to move
+    assert base._excludes_known.cache_info().misses == 2

@@ -472,11 +472,18 @@ def _excludes(package: str, pin: str, wanted: str) -> bool:
     from fleetshift.recipes import for_package
 
     recipe = for_package(package)
+    return _excludes_known(pin, wanted, tuple(recipe.known_versions) if recipe else ())
+
+
+@functools.lru_cache(maxsize=1024)
+def _excludes_known(pin: str, wanted: str, releases: tuple[str, ...]) -> bool:
+    """`_excludes` for a companion whose known releases are `releases` (asked for every service pinning it, with the
+    same few pins each time)."""
     try:
         pinned, need = SpecifierSet(pin), SpecifierSet(wanted)
     except InvalidSpecifier:
         return False
-    known = [v for v in (recipe.known_versions if recipe else ()) if need.contains(v, prereleases=True)]
+    known = [v for v in releases if need.contains(v, prereleases=True)]
     if not known:  # no release list to judge by: move it unless the pin already sits inside `wanted`
         return not all(need.contains(s.version, prereleases=True) for s in pinned if s.operator in ("==", "==="))
     return not any(pinned.contains(v, prereleases=True) for v in known)

@@ -137,15 +137,20 @@ def target_admits(first: str) -> Callable[[Scope], bool]:
     only shows from that release on). An unreadable target does not hide the rule."""
 
     def admits(scope: Scope) -> bool:
-        try:
-            spec = SpecifierSet(scope.target)
-        except InvalidSpecifier:
-            return True
-        return any(
-            Version(v) >= Version(first) and spec.contains(v, prereleases=True) for v in scope.known_versions
-        )
+        return _admits_from(first, scope.target, tuple(scope.known_versions))
 
     return admits
+
+
+@lru_cache(maxsize=256)
+def _admits_from(first: str, target: str, known: tuple[str, ...]) -> bool:
+    """`target_admits(first)` on a scope with this target and these known releases (judged once per rule module and
+    service, for every file a recipe rewrites or detects: the same few targets each time)."""
+    try:
+        spec = SpecifierSet(target)
+    except InvalidSpecifier:
+        return True
+    return any(Version(v) >= Version(first) and spec.contains(v, prereleases=True) for v in known)
 
 
 def python_admits(wanted: str) -> Callable[[Scope], bool]:
