@@ -29,3 +29,15 @@ def test_expression_gives_what_the_parser_gives(code: str) -> None:
 
 def test_each_expression_is_a_node_of_its_own() -> None:
     assert expression("client.messages") is not expression("client.messages")
+
+
+@pytest.mark.parametrize("func,arg", [("m.topic.matches", '"sensors/+/temp"'), ("m.topic.matches", "TOPIC"),
+                                      ("msg.topic.matches", "cfg.topic"), ("m.topic.matches", "f(x)"),
+                                      ("m.topic.matches", "a, b"), ("m.topic.matches", "x for x in y"),
+                                      ("m.topic.matches", ""), ("(m).topic.matches", '"a"'), ("f", "'a'")])
+def test_call_gives_what_the_parser_gives(func: str, arg: str) -> None:
+    from fleetshift.recipes._cst import call
+
+    want = cst.parse_expression(f"{func}({arg})")
+    got = call(func, arg)
+    assert got.deep_equals(want) and repr(got) == repr(want)

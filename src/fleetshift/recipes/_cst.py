@@ -40,10 +40,24 @@ class Imports:
 _PLAIN_STRING = re.compile(r"\"[^\"\\\r\n]*\"|'[^'\\\r\n]*'")
 
 
+def call(func: str, arg: str) -> cst.BaseExpression:
+    """`cst.parse_expression(f"{func}({arg})")`, built without the parser when `func` is a dotted name and `arg` a text
+    `expression` builds (the parser's nodes, field for field); anything else is parsed."""
+    node, value = _built(func), _built(arg)
+    if isinstance(node, (cst.Name, cst.Attribute)) and value is not None:
+        return cst.Call(func=node, args=[cst.Arg(value)])
+    return cst.parse_expression(f"{func}({arg})")
+
+
 def expression(code: str) -> cst.BaseExpression:
     """`cst.parse_expression(code)`, built without the parser when `code` is a name, a dotted name (ASCII, no keyword)
     or a one-line string literal without prefix or escapes: the nodes the parser gives for it, field for field. A
     rewrite writes many of these (a receiver, a module, a key) for each file; anything else is parsed."""
+    built = _built(code)
+    return built if built is not None else cst.parse_expression(code)
+
+
+def _built(code: str) -> cst.BaseExpression | None:
     if code.isascii():
         parts = code.split(".")
         if all(p.isidentifier() and not iskeyword(p) for p in parts):
@@ -53,4 +67,4 @@ def expression(code: str) -> cst.BaseExpression:
             return node
         if _PLAIN_STRING.fullmatch(code):
             return cst.SimpleString(code)
-    return cst.parse_expression(code)
+    return None

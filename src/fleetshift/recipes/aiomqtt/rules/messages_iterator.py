@@ -48,7 +48,7 @@ class Fix(PlannedFix):
     def leave_For(self, original: cst.For, updated: cst.For) -> cst.For:
         import libcst as cst
 
-        from fleetshift.recipes._cst import expression
+        from fleetshift.recipes._cst import call, expression
 
         op = self.first(original, ForOp)
         if op is None:
@@ -58,7 +58,7 @@ class Fix(PlannedFix):
             return new
         body = new.body
         guard = cst.If(
-            test=cst.parse_expression(f"{op.target}.topic.matches({op.filter_code})"),
+            test=call(f"{op.target}.topic.matches", op.filter_code),
             body=body.with_changes(header=cst.TrailingWhitespace()),
         )
         return new.with_changes(body=cst.IndentedBlock(body=[guard], header=body.header, indent=body.indent))
