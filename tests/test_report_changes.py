@@ -46,14 +46,20 @@ def test_the_diffs_split_with_a_forked_process_are_the_diffs_made_here(run_dir: 
         shared.append(1)
         return real_share(child, mine)
 
-    monkeypatch.setattr(changes, "FORK_MIN_BYTES", 0)
+    monkeypatch.setattr(changes, "FORK_MIN_FILES", 0)
     monkeypatch.setattr(forked, "share", share)
     assert _flat(changes.service_changes(run_dir)) == _flat(here)
     assert shared == [1]
+    meanwhile: list[int] = []  # run once, here, while the child makes its part
+    assert _flat(changes.service_changes(run_dir, meanwhile=lambda: meanwhile.append(forked.os.getpid()))) == _flat(here)
+    assert shared == [1, 1] and meanwhile == [forked.os.getpid()]
 
 
 def test_the_forked_share_is_made_here_when_the_child_fails(run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     here = changes.service_changes(run_dir)
-    monkeypatch.setattr(changes, "FORK_MIN_BYTES", 0)
+    monkeypatch.setattr(changes, "FORK_MIN_FILES", 0)
     monkeypatch.setattr(forked, "share", lambda child, mine: (mine(lambda: False), None))  # the child died
     assert _flat(changes.service_changes(run_dir)) == _flat(here)
+    meanwhile: list[int] = []
+    assert _flat(changes.service_changes(run_dir, meanwhile=lambda: meanwhile.append(1))) == _flat(here)
+    assert meanwhile == [1]

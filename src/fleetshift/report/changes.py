@@ -9,10 +9,10 @@ a change that cannot be recomputed exactly, is named with the reason its diff ca
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fleetshift.fsutil import ABSENT, BlobStore, sha
 from fleetshift.journal import read_state
@@ -37,9 +37,11 @@ class FileDiff:
     kept: bool = True
 
 
-def service_changes(run_dir: Path, state: dict[str, Any] | None = None) -> dict[str, list[FileDiff]]:
+def service_changes(run_dir: Path, state: dict[str, Any] | None = None,
+                    meanwhile: Callable[[], object] | None = None) -> dict[str, list[FileDiff]]:
     """Per service, its changed files in write order, each as a diff from the bytes before the run's first
-    write to the bytes after its last."""
+    write to the bytes after its last. `meanwhile()` is run here once, while a forked process makes its part of
+    the diffs when they are shared (see `_made`), before this process makes its own."""
     state = state if state is not None else read_state(run_dir)
     blobs = BlobStore(run_dir / "blobs")
     root = Path(state["fleet_root"])
@@ -52,64 +54,75 @@ def service_changes(run_dir: Path, state: dict[str, Any] | None = None) -> dict[
                    if chain[-1]["state"] != "done" and chain[-1]["after"] != ABSENT and blobs.load(chain[-1]["after"]) is None}
             for name, files in chains.items()}
     redone = recomputed(state, {name: files for name, files in lost.items() if files})
+    work = [(name, rel, chain) for name, files in chains.items() for rel, chain in files.items()]
     out: dict[str, list[FileDiff]] = {}
-    todo: list[tuple[list[FileDiff], int, FileChange, bool]] = []  # the diffs to compute: where each one goes
-    for name, files in chains.items():
-        diffs = []
-        for rel, chain in files.items():
-            first, last = chain[0], chain[-1]
-            kept = last["state"] == "done"
-            old = None if first["before"] == ABSENT else blobs.load(first["before"])
-            new, note = redone.get((name, rel)), ""
-            if new is None:
-                new, note = _after(root / rel, last["after"], blobs, kept)
-            recipes = tuple(dict.fromkeys(r for e in chain for r in e["recipes"]))
-            if old is None and first["before"] != ABSENT:
-                note = note or "the backup of its old bytes is missing"
-                new = None
-            if new is None and last["after"] != ABSENT:
-                diffs.append(FileDiff(rel, "", recipes, note, kept))
-                continue
-            todo.append((diffs, len(diffs), FileChange(rel, old, new), kept))
-            diffs.append(FileDiff(rel, "", recipes, note, kept))
-        out[name] = diffs
-    for (diffs, i, _, kept), text in zip(todo, _diffs([change for _, _, change, _ in todo]), strict=True):
-        note = diffs[i].note
-        if len(text) > MAX_DIFF_CHARS:
-            text = text[:MAX_DIFF_CHARS] + "\n"
-            note = f"diff cut at {MAX_DIFF_CHARS} characters"
-        if not kept:
-            note = "rolled back: the file holds its old bytes again"
-        diffs[i] = replace(diffs[i], diff=text, note=note)
-    return {name: diffs for name, diffs in out.items() if diffs}
+    for (name, _, _), diff in zip(work, _made(work, lambda w: _file_diff(root, blobs, redone, *w), meanwhile), strict=True):
+        out.setdefault(name, []).append(diff)
+    return out
 
 
-FORK_MIN_BYTES = 1 << 20  # the diffs of a run that changed fewer bytes are made by this process alone
-
-
-def _diffs(changes: list[FileChange]) -> list[str]:
-    """`unified_diff` of each change, in order. The reports end a run on one core: for a large run a forked
-    process makes half of them (every other change, by size) while this one makes the rest, when this process may
-    fork (`forked.may_fork`); the child's share is made here when it fails. The same function on the same bytes
-    either way."""
-    from fleetshift import forked
+def _file_diff(root: Path, blobs: BlobStore, redone: dict[tuple[str, str], bytes], name: str, rel: str,
+               chain: list[dict[str, Any]]) -> FileDiff:
+    """One changed file's diff (from the bytes before the chain's first write to those after its last) and note."""
+    first, last = chain[0], chain[-1]
+    kept = last["state"] == "done"
+    old = None if first["before"] == ABSENT else blobs.load(first["before"])
+    new, note = redone.get((name, rel)), ""
+    if new is None:
+        new, note = _after(root / rel, last["after"], blobs, kept)
+    recipes = tuple(dict.fromkeys(r for e in chain for r in e["recipes"]))
+    if old is None and first["before"] != ABSENT:
+        note = note or "the backup of its old bytes is missing"
+        new = None
+    if new is None and last["after"] != ABSENT:
+        return FileDiff(rel, "", recipes, note, kept)
     from fleetshift.rewrite import unified_diff
 
-    size = sum(len(c.old or b"") + len(c.new or b"") for c in changes)
-    if size < FORK_MIN_BYTES or not forked.may_fork():
-        return [unified_diff(c) for c in changes]
-    order = sorted(range(len(changes)), key=lambda i: -(len(changes[i].old or b"") + len(changes[i].new or b"")))
-    theirs_at, mine_at = order[1::2], order[0::2]
-    mine, theirs = forked.share(lambda: [unified_diff(changes[i]) for i in theirs_at],
-                                lambda alive: [unified_diff(changes[i]) for i in mine_at])
+    text = unified_diff(FileChange(rel, old, new))
+    if len(text) > MAX_DIFF_CHARS:
+        text = text[:MAX_DIFF_CHARS] + "\n"
+        note = f"diff cut at {MAX_DIFF_CHARS} characters"
+    if not kept:
+        note = "rolled back: the file holds its old bytes again"
+    return FileDiff(rel, text, recipes, note, kept)
+
+
+FORK_MIN_FILES = 200  # the diffs of a run that changed fewer files are made by this process alone
+
+
+T = TypeVar("T")
+W = TypeVar("W")
+
+
+def _made(work: list[W], make: Callable[[W], T], meanwhile: Callable[[], object] | None) -> list[T]:
+    """`make` of each item of `work`, in order, with `meanwhile()` run once. The reports end a run on one core: for a
+    large run a forked process makes part of them (the files read and diffed there) while this one runs `meanwhile`
+    and makes the rest, when this process may fork (`forked.may_fork`); the child's part is made here when it fails.
+    The same function on the same files either way. The child takes three items of every five when this process
+    has `meanwhile` to run besides its part (the reports' other pages), every other item when not."""
+    from fleetshift import forked
+
+    if len(work) < FORK_MIN_FILES or not forked.may_fork():
+        if meanwhile is not None:
+            meanwhile()
+        return [make(w) for w in work]
+    theirs_at = [i for i in range(len(work)) if (i % 5 < 3 if meanwhile is not None else i % 2 == 0)]
+    mine_at = sorted(set(range(len(work))) - set(theirs_at))
+
+    def here(alive: Callable[[], bool]) -> list[T]:
+        if meanwhile is not None:
+            meanwhile()
+        return [make(work[i]) for i in mine_at]
+
+    mine, theirs = forked.share(lambda: [make(work[i]) for i in theirs_at], here)
     if not isinstance(theirs, list) or len(theirs) != len(theirs_at):
-        theirs = [unified_diff(changes[i]) for i in theirs_at]
-    texts = [""] * len(changes)
-    for i, text in zip(mine_at, mine, strict=True):
-        texts[i] = text
-    for i, text in zip(theirs_at, theirs, strict=True):
-        texts[i] = text
-    return texts
+        theirs = [make(work[i]) for i in theirs_at]
+    made: list[Any] = [None] * len(work)
+    for i, item in zip(mine_at, mine, strict=True):
+        made[i] = item
+    for i, item in zip(theirs_at, theirs, strict=True):
+        made[i] = item
+    return made
 
 
 def recomputed(state: dict[str, Any], wanted: dict[str, dict[str, str]]) -> dict[tuple[str, str], bytes]:

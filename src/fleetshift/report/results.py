@@ -407,15 +407,21 @@ def _residual(r: dict[str, Any]) -> str:
 
 def write_run_reports(run_dir: Path) -> list[Path]:
     """Write results.json, the three Markdown reports and report.html into the run folder; returns their paths.
-    The run's state is read once for all of them; the files are written as `replace_file` writes one, their
+    The run's state is read once for all of them; all but report.html are made while a forked process makes part
+    of the diffs (`service_changes(meanwhile=...)`); the files are written as `replace_file` writes one, their
     fsyncs side by side and the folder's once (the reports end a run: nothing else runs beside them)."""
     state = read_state(run_dir)
-    results = build_results(run_dir, state)
-    texts = {
-        "results.json": json.dumps(results, indent=2) + "\n",
-        "execution-report.md": _execution(results),
-        "test-report.md": _test_report(results),
-        "residual-work.md": _residual(results),
-        "report.html": render(results, service_changes(run_dir, state), run_dir.resolve()),
-    }
+    made: dict[str, Any] = {}
+
+    def pages() -> None:
+        results = made["results"] = build_results(run_dir, state)
+        made["texts"] = {
+            "results.json": json.dumps(results, indent=2) + "\n",
+            "execution-report.md": _execution(results),
+            "test-report.md": _test_report(results),
+            "residual-work.md": _residual(results),
+        }
+
+    changes = service_changes(run_dir, state, meanwhile=pages)
+    texts = {**made["texts"], "report.html": render(made["results"], changes, run_dir.resolve())}
     return replace_files(run_dir, texts)
