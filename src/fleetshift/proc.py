@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import sysconfig
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,12 @@ from typing import IO
 # then run under a guard that ends their whole process group when the thread that started it dies (Linux's
 # PR_SET_PDEATHSIG), rather than being left running on the node.
 DIE_WITH_PARENT = False
+
+# uv's `find_uv_bin`, which every module that starts uv calls (from threads: resolutions asked ahead, installs side by
+# side), reads `sysconfig`, whose first reading fills a shared table that other threads see half-filled on Python
+# 3.11 (`EXE` None: a TypeError inside uv's lookup that failed a service). Filled here, once, by the thread that
+# imports this module, before any of those threads can exist.
+sysconfig.get_config_vars()
 
 # The guard, run as `python -I -c GUARD shell|exec CMD...` in the command's own session: it asks to be sent SIGTERM
 # when its parent thread dies (and checks the parent did not die before it asked), runs the command in its own
