@@ -71,11 +71,13 @@ def test_decode_python_answers_as_detect_encoding_on_any_head(lines: list[bytes]
 
 @pytest.mark.parametrize("size", [0, 1, 65535, 65536, 65537, 131072, 131073, 3 * 1024 * 1024 + 7])
 def test_the_rewrite_reads_every_byte_of_a_file_of_any_size(tmp_path, size: int) -> None:
-    from fleetshift.rewrite import _read, _read_bytes
+    from fleetshift.rewrite import _read
+    from fleetshift.textio import read_file
 
     data = bytes((i * 7 + i // 251) % 256 for i in range(size))
     (tmp_path / "f.bin").write_bytes(data)
-    assert _read_bytes(str(tmp_path / "f.bin")) == data
+    st, got = read_file(str(tmp_path / "f.bin"))
+    assert got == data and st.st_size == size
     (tmp_path / "m.py").write_bytes(b"x = 1\n" * (size // 6))
     findings: list = []
     got = _read(tmp_path, "m.py", findings, digests := {})

@@ -47,7 +47,7 @@ from fleetshift.relock import detect_locks
 from fleetshift.relock import relock as relock_file
 from fleetshift.resolve import FloorPlan, Resolver, _floor_rule, minimum_pins, plan_floor, settle
 from fleetshift.scancache import digest
-from fleetshift.textio import Decoded, UnreadableFile, decode_python, decode_text
+from fleetshift.textio import Decoded, UnreadableFile, decode_python, decode_text, read_file
 
 TODO_PREFIX = "# fleetshift: TODO"
 PROCESSES_MIN_SERVICES = 24  # fewer services than this are rewritten in the calling process
@@ -68,7 +68,7 @@ class RewriteOptions:
 def _read(root: Path, rel: str, findings: list[Finding], digests: dict[str, bytes] | None = None) -> Decoded | None:
     try:
         try:  # by its path's text, no file object: `Path.read_bytes` costs twice as much on a service's many small files
-            data = _read_bytes(f"{root}/{rel}")
+            data = read_file(f"{root}/{rel}")[1]
         except OSError:
             data = (root / rel).read_bytes()  # what the path reports (or it reads now)
         if digests is not None:
@@ -77,23 +77,6 @@ def _read(root: Path, rel: str, findings: list[Finding], digests: dict[str, byte
     except (OSError, UnreadableFile) as exc:
         findings.append(Finding(rel, 0, "rewrite/unreadable", f"{exc}; this file was left unchanged", Severity.ERROR))
         return None
-
-
-def _read_bytes(path: str) -> bytes:
-    """The file's bytes, read to its end: a first read of 64 KiB holds most source files whole, the second finds the
-    end (what `open(...).readall()` does, without the file object and its size question)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        data = os.read(fd, 65536)
-        more = os.read(fd, 65536) if data else b""
-        if not more:
-            return data
-        parts = [data, more]
-        while more := os.read(fd, 1 << 20):
-            parts.append(more)
-        return b"".join(parts)
-    finally:
-        os.close(fd)
 
 
 def _parses(text: str) -> str | None:

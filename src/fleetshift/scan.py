@@ -11,14 +11,12 @@ and reuses every unchanged service's whole usage record.
 
 from __future__ import annotations
 
-import errno
 import gc
 import hashlib
 import importlib
 import os
 import re
 import select
-import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +46,7 @@ from fleetshift.recipes.base import ConfigFile, Recipe, SourceFile, config_kind,
 from fleetshift.recipes.sparse import Outline, outline, worth
 from fleetshift.scancache import FileEntry, ScanCache, digest
 from fleetshift.textio import Decoded, UnreadableFile, decode_python, decode_text
+from fleetshift.textio import read_file as _read
 
 IGNORE_RE = re.compile(r"#\s*fleetshift:\s*ignore(?:\[([^\]]*)\])?")
 FORK_MIN_FILES = 2000  # files to read (not known to the cache) from which a second process pays for its fork
@@ -366,32 +365,6 @@ def _service_worker(job: tuple[str, list[str], dict[str, bool], tuple[str, ...],
                                 Mapping[str, tuple[str, ...]]]) -> FileResult:
     root, rels, sources, recipe_ids, raw, held = job
     return scan_service(Path(root), rels, sources, _recipes(recipe_ids), raw, held)
-
-
-def _read(path: str) -> tuple[os.stat_result, bytes]:
-    """A file's stat (taken before it is read) and its whole content, as open(path, "rb").read() gives it and with
-    the same errors, from os.open, os.fstat and os.read until the end: without the two file objects, their isatty
-    check, a second fstat and a seek, which cost a cold scan of 10,000 small files a third of its reading. A first
-    read that gives exactly the size the stat said is the whole file: the read that would confirm the end (a
-    system call per file, a tenth of the reading) is made only when the size moved (a file being written)."""
-    fd = os.open(path, os.O_RDONLY)  # not inheritable, as open() makes it
-    try:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):  # open() refuses a folder, os.open does not
-            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
-        data = os.read(fd, st.st_size + 1)
-        if not data or len(data) == st.st_size:
-            return st, data
-        more = os.read(fd, max(st.st_size, 65536))  # the end (b""), unless the file is growing
-        if not more:
-            return st, data
-        chunks = [data, more]
-        while more:
-            more = os.read(fd, 65536)
-            chunks.append(more)
-        return st, b"".join(chunks)
-    finally:
-        os.close(fd)
 
 
 def _unreadable(rel: str, exc: OSError) -> FileResult:
