@@ -70,13 +70,11 @@ class FileResult:
 
 # one recipe's detection in a service or a file, in plain containers (it is cached): recipe id, the files it parsed
 # (None: it failed), per file the lines of its sites, and per file the other files its detection read (None: any
-# file of the service may matter); for a recipe that keeps its sites (`Recipe.keeps_sites`), a fifth: per file each
-# site's line, rule and detail in detection order (`model.RecipeDetection.found`)
+# file of the service may matter), and, for a recipe that keeps its sites (`Recipe.keeps_sites`; empty for the others),
+# per file each site's line, rule and detail in detection order (`model.RecipeDetection.found`)
 _Found = tuple[tuple[str, tuple[tuple[int, str, str], ...]], ...]
-_Detected = (tuple[str, tuple[str, ...] | None, tuple[tuple[str, tuple[int, ...]], ...],
-                   tuple[tuple[str, tuple[str, ...]], ...] | None]
-             | tuple[str, tuple[str, ...] | None, tuple[tuple[str, tuple[int, ...]], ...],
-                     tuple[tuple[str, tuple[str, ...]], ...] | None, _Found])
+_Detected = tuple[str, tuple[str, ...] | None, tuple[tuple[str, tuple[int, ...]], ...],
+                  tuple[tuple[str, tuple[str, ...]], ...] | None, _Found]
 
 
 class _Recorded(Mapping[str, str]):
@@ -120,7 +118,7 @@ def _detect(recipe: Recipe, mine: list[SourceFile], texts: Mapping[str, str],
     for site in found:
         lines.setdefault(site.file, set()).add(site.line)
     sites = tuple((rel, tuple(sorted(at))) for rel, at in lines.items())
-    return found, (recipe.id, (*(src.path for src in mine), *vouched), sites, reads)
+    return found, (recipe.id, (*(src.path for src in mine), *vouched), sites, reads, ())
 
 
 def _per_file(recipes: Sequence[str], results: Iterable[FileResult]) -> Iterator[_Detected]:
@@ -128,20 +126,16 @@ def _per_file(recipes: Sequence[str], results: Iterable[FileResult]) -> Iterator
     file's sites depend on its text alone. A file a recipe failed on is not among its sources."""
     sources: dict[str, list[str]] = {rid: [] for rid in recipes}
     sites: dict[str, list[tuple[str, tuple[int, ...]]]] = {rid: [] for rid in recipes}
-    kept: dict[str, list[tuple[str, tuple[tuple[int, str, str], ...]]]] = {}
+    kept: dict[str, list[tuple[str, tuple[tuple[int, str, str], ...]]]] = {rid: [] for rid in recipes}
     for res in results:
-        for rid, files, found, _, *more in res.detection:
+        for rid, files, found, _, held in res.detection:
             if rid in sources:
                 sources[rid].extend(files)
                 sites[rid].extend(found)
-                if more:
-                    kept.setdefault(rid, []).extend(more[0])
+                kept[rid].extend(held)
     for rid in recipes:
         reads = tuple((rel, ()) for rel in sources[rid])
-        if rid in kept:
-            yield rid, tuple(sources[rid]), tuple(sites[rid]), reads, tuple(kept[rid])
-        else:
-            yield rid, tuple(sources[rid]), tuple(sites[rid]), reads
+        yield rid, tuple(sources[rid]), tuple(sites[rid]), reads, tuple(kept[rid])
 
 
 def detection_of(digests: Mapping[str, bytes], detected: Iterable[_Detected],
@@ -150,13 +144,13 @@ def detection_of(digests: Mapping[str, bytes], detected: Iterable[_Detected],
     failed has none; a service-level recipe without a record found no file holding its tokens) and the outlines of
     its modules."""
     recipes: dict[str, RecipeDetection | None] = {}
-    for rid, sources, sites, reads, *kept in detected:
+    for rid, sources, sites, reads, kept in detected:
         if sources is None:
             recipes[rid] = None
             continue
         recipes[rid] = RecipeDetection(frozenset(sources), dict(sites),
                                        None if reads is None else {rel: frozenset(r) for rel, r in reads},
-                                       dict(kept[0]) if kept else {})
+                                       dict(kept))
     return Detection(dict(digests), recipes, dict(outlines))
 
 
@@ -235,11 +229,8 @@ def scan_python(rel: str, data: bytes, recipes: Iterable[Recipe]) -> FileResult:
         lines = tuple(sorted({site.line for site in found if site.file == rel}))
         if any(site.file != rel for site in found):
             continue  # a site reported in another file: nothing is known of this one for sure
-        if recipe.keeps_sites:
-            kept = tuple((site.line, site.rule, site.detail) for site in found)
-            detected.append((recipe.id, (rel,), ((rel, lines),) if lines else (), (), ((rel, kept),) if kept else ()))
-        else:
-            detected.append((recipe.id, (rel,), ((rel, lines),) if lines else (), ()))
+        kept = tuple((site.line, site.rule, site.detail) for site in found) if recipe.keeps_sites else ()
+        detected.append((recipe.id, (rel,), ((rel, lines),) if lines else (), (), ((rel, kept),) if kept else ()))
     return FileResult(tuple(sorted(sites, key=_site_order)), tuple(findings), tuple(detected))
 
 
@@ -334,7 +325,7 @@ def scan_service(root: Path, rels: list[str], sources: Mapping[str, bool], recip
         except Exception as exc:  # a recipe bug must not stop the scan
             where = mine[0].path if mine else vouched[0]
             findings.append(Finding(where, 0, "scan/recipe-error", f"recipe {recipe.id} failed on this service: {exc!r}", Severity.ERROR))
-            detected.append((recipe.id, None, (), None))  # no record: the run detects for itself
+            detected.append((recipe.id, None, (), None, ()))  # no record: the run detects for itself
             continue
         sites.extend(_kept(texts, found))
         detected.append(record)
@@ -347,7 +338,7 @@ def _outlines(parsed: Sequence[SourceFile], read: Mapping[str, bytes], detected:
     `Recipe.rewrite_service`), long enough for one (`recipes.sparse.worth`): the run's views of it are read off it,
     its tree being here already (see `model.Detection.outlines`)."""
     sparse = {r.id for r in all_recipes() if r.sparse and type(r).rewrite_service is Recipe.rewrite_service}
-    sited = {rel for rid, _, at, *_ in detected if rid in sparse for rel, lines in at if lines}
+    sited = {rel for rid, _, at, _, _ in detected if rid in sparse for rel, lines in at if lines}
     return tuple((src.path, outline(src.text, src.tree, digest=digest(read[src.path])))
                  for src in parsed if src.path in sited and worth(src.text))
 

@@ -198,10 +198,10 @@ def _scan(files: dict[str, str], held: bool = False) -> scan.FileResult:
     return scan.scan_service(Path("/nowhere"), list(raw), sources, SERVICE_LEVEL, raw, tokens if held else None)
 
 
-def _records(result: scan.FileResult) -> dict[str, tuple[frozenset[str], object, object]]:
+def _records(result: scan.FileResult) -> dict[str, tuple[frozenset[str], object, object, object]]:
     out = {}
-    for rid, sources, sites, reads in result.detection:
-        out[rid] = (frozenset(sources or ()), dict(sites), None if reads is None else dict(reads))
+    for rid, sources, sites, reads, kept in result.detection:
+        out[rid] = (frozenset(sources or ()), dict(sites), None if reads is None else dict(reads), dict(kept))
     return out
 
 
