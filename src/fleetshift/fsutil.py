@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 
+from fleetshift.textio import read_file
+
 ABSENT = "absent"  # the "hash" of a missing file
 NOT_A_FILE = "not-a-file"  # the "hash" of a link, folder or other non-regular file
 
@@ -165,8 +167,7 @@ def current_state(path: Path) -> tuple[str, bytes | None, int | None]:
         return ABSENT, None, None
     if not stat.S_ISREG(st.st_mode):
         return NOT_A_FILE, None, None
-    with open(path, "rb", buffering=0) as f:  # unbuffered: `read_bytes` asks the file more on every read
-        data = f.readall()
+    data = read_file(os.fspath(path))[1]
     return sha(data), data, stat.S_IMODE(st.st_mode)
 
 
